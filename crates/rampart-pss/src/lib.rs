@@ -1,0 +1,1 @@
+pub fn placeholder_removed_by_helper() {}
