@@ -1,0 +1,18 @@
+//! The model every rampart layer speaks: [`Rule`]s (static metadata), [`Finding`]s (data, not
+//! errors), [`Severity`], the defense-in-depth [`Layer`]s, [`Location`]s, and the [`Assessment`]
+//! that records which controls were evaluated on which subject so a report can say which walls
+//! stand and which are missing.
+//!
+//! Invariant: this crate does no I/O and has no dependency but `serde`.
+
+mod finding;
+mod layer;
+mod report;
+mod rule;
+
+pub use finding::{Assessment, Control, Finding, K8sObject, Location, Stage, Suppression};
+pub use layer::{Layer, Severity};
+pub use report::{
+    InputError, LayerState, LayerSummary, REPORT_SCHEMA_VERSION, Report, SubjectLayers, Summary, Tool,
+};
+pub use rule::{RefKind, Reference, Rule, RuleTarget};

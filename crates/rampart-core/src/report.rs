@@ -1,0 +1,309 @@
+//! The result of a scan, and the castle view: which layers stand, which are weak, which were not
+//! assessed at all.
+
+use crate::{Assessment, Finding, Layer, Severity};
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Version of the JSON report schema (`docs/report.schema.json`). Bump the minor for additions,
+/// the major for anything that breaks a consumer.
+pub const REPORT_SCHEMA_VERSION: &str = "1.0";
+
+/// How a layer held.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LayerState {
+    /// Nothing to assess it on: a missing wall, as far as the scan can tell.
+    NotAssessed,
+    /// Every control passed (or was waived).
+    Holds,
+    /// Some controls failed, none at high or critical severity.
+    Weak,
+    /// A control failed at high or critical severity.
+    Breached,
+}
+
+impl LayerState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LayerState::NotAssessed => "not assessed",
+            LayerState::Holds => "holds",
+            LayerState::Weak => "weak",
+            LayerState::Breached => "breached",
+        }
+    }
+}
+
+/// One row of the layer map.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LayerSummary {
+    pub layer: Layer,
+    pub description: &'static str,
+    pub state: LayerState,
+    /// Controls (rule × subject) assessed.
+    pub assessed: usize,
+    pub passed: usize,
+    pub failed: usize,
+    /// Failed controls whose every finding is suppressed.
+    pub waived: usize,
+    /// Unsuppressed findings in this layer.
+    pub findings: usize,
+    /// Why the layer was not assessed, when it was not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// For one subject (a workload, a Dockerfile, a namespace...), the state of each layer assessed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SubjectLayers {
+    pub subject: String,
+    pub file: String,
+    pub layers: BTreeMap<Layer, LayerState>,
+}
+
+/// A problem reading input: not a finding, but it makes the scan incomplete (exit code 2).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct InputError {
+    pub file: String,
+    /// 1-based; 0 when the problem is not at a position.
+    pub line: u32,
+    pub column: u32,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Tool {
+    pub name: &'static str,
+    pub version: &'static str,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+pub struct Summary {
+    pub files_scanned: usize,
+    pub dockerfiles: usize,
+    pub manifests: usize,
+    pub objects: usize,
+    /// Unsuppressed findings by severity (every severity present, zeros included).
+    pub findings: BTreeMap<Severity, usize>,
+    pub suppressed: usize,
+    pub errors: usize,
+}
+
+/// A complete scan result. Serialized as the JSON report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Report {
+    pub schema_version: &'static str,
+    pub tool: Tool,
+    /// What was scanned, as given on the command line.
+    pub target: String,
+    pub summary: Summary,
+    pub layers: Vec<LayerSummary>,
+    pub subjects: Vec<SubjectLayers>,
+    /// Sorted by file, line, column, rule.
+    pub findings: Vec<Finding>,
+    pub errors: Vec<InputError>,
+}
+
+impl Report {
+    /// Builds the report from an assessment whose suppressions are already applied.
+    /// `not_assessed_reasons` says, per layer, why it would have nothing to assess.
+    pub fn build(
+        tool: Tool,
+        target: String,
+        mut assessment: Assessment,
+        mut errors: Vec<InputError>,
+        mut summary: Summary,
+        not_assessed_reasons: &BTreeMap<Layer, String>,
+    ) -> Report {
+        assessment.findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+        assessment.findings.dedup();
+        errors.sort();
+        errors.dedup();
+
+        // Per control: failed (an unsuppressed finding), waived (only suppressed ones), passed.
+        let mut failing: BTreeMap<(&str, &str), Severity> = BTreeMap::new();
+        let mut suppressed_only: BTreeSet<(&str, &str)> = BTreeSet::new();
+        for f in &assessment.findings {
+            let key = (f.rule_id, f.subject.as_str());
+            if f.suppressed.is_none() {
+                let worst = failing.entry(key).or_insert(f.severity);
+                *worst = (*worst).max(f.severity);
+            } else {
+                suppressed_only.insert(key);
+            }
+        }
+
+        let mut layers = Vec::new();
+        for layer in Layer::ALL {
+            let mut s = LayerSummary {
+                layer,
+                description: layer.describe(),
+                state: LayerState::NotAssessed,
+                assessed: 0,
+                passed: 0,
+                failed: 0,
+                waived: 0,
+                findings: assessment
+                    .findings
+                    .iter()
+                    .filter(|f| f.layer == layer && f.suppressed.is_none())
+                    .count(),
+                reason: None,
+            };
+            let mut worst: Option<Severity> = None;
+            for c in assessment.controls.iter().filter(|c| c.layer == layer) {
+                s.assessed += 1;
+                let key = (c.rule_id, c.subject.as_str());
+                if let Some(sev) = failing.get(&key) {
+                    s.failed += 1;
+                    worst = worst.max(Some(*sev));
+                } else if suppressed_only.contains(&key) {
+                    s.waived += 1;
+                } else {
+                    s.passed += 1;
+                }
+            }
+            s.state = match (s.assessed, worst) {
+                (0, _) => LayerState::NotAssessed,
+                (_, None) => LayerState::Holds,
+                (_, Some(sev)) if sev >= Severity::High => LayerState::Breached,
+                (_, Some(_)) => LayerState::Weak,
+            };
+            if s.state == LayerState::NotAssessed {
+                s.reason = Some(
+                    not_assessed_reasons
+                        .get(&layer)
+                        .cloned()
+                        .unwrap_or_else(|| "no input for this layer".to_owned()),
+                );
+            }
+            layers.push(s);
+        }
+
+        let mut subjects: BTreeMap<(&str, &str), BTreeMap<Layer, LayerState>> = BTreeMap::new();
+        for c in &assessment.controls {
+            let key = (c.rule_id, c.subject.as_str());
+            let state = match failing.get(&key) {
+                Some(sev) if *sev >= Severity::High => LayerState::Breached,
+                Some(_) => LayerState::Weak,
+                None => LayerState::Holds,
+            };
+            let entry = subjects
+                .entry((c.subject.as_str(), c.file.as_str()))
+                .or_default()
+                .entry(c.layer)
+                .or_insert(LayerState::Holds);
+            *entry = (*entry).max(state);
+        }
+        let subjects = subjects
+            .into_iter()
+            .map(|((subject, file), layers)| SubjectLayers {
+                subject: subject.to_owned(),
+                file: file.to_owned(),
+                layers,
+            })
+            .collect();
+
+        summary.findings = Severity::ALL.into_iter().map(|s| (s, 0)).collect();
+        for f in assessment.findings.iter().filter(|f| f.suppressed.is_none()) {
+            *summary.findings.entry(f.severity).or_default() += 1;
+        }
+        summary.suppressed = assessment
+            .findings
+            .iter()
+            .filter(|f| f.suppressed.is_some())
+            .count();
+        summary.errors = errors.len();
+
+        Report {
+            schema_version: REPORT_SCHEMA_VERSION,
+            tool,
+            target,
+            summary,
+            layers,
+            subjects,
+            findings: assessment.findings,
+            errors,
+        }
+    }
+
+    /// Unsuppressed findings at or above `threshold`.
+    pub fn count_at_or_above(&self, threshold: Severity) -> usize {
+        self.findings
+            .iter()
+            .filter(|f| f.suppressed.is_none() && f.severity >= threshold)
+            .count()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Location, Rule, RuleTarget, Suppression};
+
+    const fn r(id: &'static str, severity: Severity, layer: Layer) -> Rule {
+        Rule {
+            id,
+            name: id,
+            title: id,
+            severity,
+            layer,
+            target: RuleTarget::Kubernetes,
+            rationale: "",
+            remediation: "",
+            bad_example: "",
+            good_example: "",
+            references: &[],
+        }
+    }
+    static HIGH_RT: Rule = r("A1", Severity::High, Layer::Runtime);
+    static LOW_RT: Rule = r("A2", Severity::Low, Layer::Runtime);
+    static NET: Rule = r("N1", Severity::Medium, Layer::Network);
+    static BUILD: Rule = r("B1", Severity::Medium, Layer::Build);
+
+    #[test]
+    fn layer_map_counts_controls_and_states() {
+        let mut a = Assessment::new();
+        for s in ["Pod a", "Pod b"] {
+            a.assessed(&HIGH_RT, s, "f.yaml");
+            a.assessed(&LOW_RT, s, "f.yaml");
+        }
+        a.push(Finding::new(&LOW_RT, "Pod a", Location::new("f.yaml", 1, 1), "x"));
+        a.push(Finding::new(&LOW_RT, "Pod a", Location::new("f.yaml", 2, 1), "y"));
+        a.assessed(&NET, "Namespace n", "f.yaml");
+        let mut waived = Finding::new(&NET, "Namespace n", Location::new("f.yaml", 3, 1), "z");
+        waived.suppressed = Some(Suppression {
+            kind: "inline",
+            reason: "ok".into(),
+            source: "f.yaml:2".into(),
+            expires: None,
+        });
+        a.push(waived);
+        a.assessed(&BUILD, "Dockerfile", "Dockerfile");
+        a.push(Finding::new(&BUILD, "Dockerfile", Location::new("Dockerfile", 1, 1), "b").with_severity(Severity::Critical));
+
+        let reasons = BTreeMap::from([(Layer::Image, "no image given".to_owned())]);
+        let report = Report::build(
+            Tool { name: "rampart", version: "0" },
+            ".".into(),
+            a,
+            vec![],
+            Summary::default(),
+            &reasons,
+        );
+        let get = |l: Layer| report.layers.iter().find(|s| s.layer == l).cloned();
+        let rt = get(Layer::Runtime).map(|s| (s.state, s.assessed, s.passed, s.failed, s.findings));
+        assert_eq!(rt, Some((LayerState::Weak, 4, 3, 1, 2)));
+        let net = get(Layer::Network).map(|s| (s.state, s.waived, s.failed));
+        assert_eq!(net, Some((LayerState::Holds, 1, 0)));
+        assert_eq!(get(Layer::Build).map(|s| s.state), Some(LayerState::Breached), "severity as raised on the finding");
+        let img = get(Layer::Image);
+        assert_eq!(img.as_ref().map(|s| s.state), Some(LayerState::NotAssessed));
+        assert_eq!(img.and_then(|s| s.reason).as_deref(), Some("no image given"));
+        assert_eq!(report.summary.suppressed, 1);
+        assert_eq!(report.count_at_or_above(Severity::Low), 3);
+        assert_eq!(report.count_at_or_above(Severity::High), 1);
+        let pod_a = report.subjects.iter().find(|s| s.subject == "Pod a").map(|s| s.layers.clone());
+        assert_eq!(pod_a, Some(BTreeMap::from([(Layer::Runtime, LayerState::Weak)])));
+    }
+}

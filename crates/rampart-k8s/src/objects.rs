@@ -1,0 +1,291 @@
+//! Kubernetes objects found in loaded YAML: `List` kinds flattened, workloads and the pod
+//! template each one runs, containers of every kind.
+
+use crate::yaml::{Document, Node, Seg};
+
+/// A Kubernetes object in a file.
+#[derive(Debug, Clone, Copy)]
+pub struct Object<'a> {
+    pub node: &'a Node,
+    pub api_version: &'a str,
+    pub kind: &'a str,
+    pub name: &'a str,
+    /// `metadata.namespace` as written; `None` when not set.
+    pub namespace: Option<&'a str>,
+}
+
+impl<'a> Object<'a> {
+    fn from_node(node: &'a Node) -> Option<Object<'a>> {
+        let kind = node.str_at(&["kind"])?;
+        let api_version = node.str_at(&["apiVersion"])?;
+        Some(Object {
+            node,
+            api_version,
+            kind,
+            name: node
+                .str_at(&["metadata", "name"])
+                .or_else(|| node.str_at(&["metadata", "generateName"]))
+                .unwrap_or("<unnamed>"),
+            namespace: node.str_at(&["metadata", "namespace"]),
+        })
+    }
+
+    /// The namespace the object lands in when applied without `-n`: `default` if unset.
+    pub fn effective_namespace(&self) -> &'a str {
+        self.namespace.unwrap_or("default")
+    }
+
+    /// `Kind namespace/name`, the subject string used for controls and findings.
+    pub fn subject(&self) -> String {
+        match self.namespace {
+            Some(ns) => format!("{} {}/{}", self.kind, ns, self.name),
+            None => format!("{} {}", self.kind, self.name),
+        }
+    }
+
+    pub fn labels(&self) -> &'a [(Node, Node)] {
+        self.node
+            .path(&["metadata", "labels"])
+            .map(Node::entries)
+            .unwrap_or(&[])
+    }
+
+    pub fn label(&self, key: &str) -> Option<&'a str> {
+        self.node.str_at(&["metadata", "labels", key])
+    }
+}
+
+/// Every object of a document, `List` kinds (`List`, `PodList`, ...) flattened.
+pub fn objects(doc: &Document) -> Vec<Object<'_>> {
+    let mut out = Vec::new();
+    collect(&doc.root, &mut out, 0);
+    out
+}
+
+fn collect<'a>(node: &'a Node, out: &mut Vec<Object<'a>>, depth: usize) {
+    let Some(obj) = Object::from_node(node) else {
+        return;
+    };
+    if obj.kind.ends_with("List")
+        && let Some(items) = node.get("items")
+    {
+        if depth < 8 {
+            for item in items.as_seq() {
+                collect(item, out, depth + 1);
+            }
+        }
+        return;
+    }
+    out.push(obj);
+}
+
+/// The kinds that run pods, and where their pod template is.
+pub fn template_path(kind: &str) -> Option<&'static [&'static str]> {
+    Some(match kind {
+        "Pod" => &[],
+        "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" | "ReplicationController"
+        | "Job" => &["spec", "template"],
+        "CronJob" => &["spec", "jobTemplate", "spec", "template"],
+        "PodTemplate" => &["template"],
+        _ => return None,
+    })
+}
+
+/// An object that runs pods, with the pod (for `Pod`) or pod template it runs.
+#[derive(Debug, Clone, Copy)]
+pub struct Workload<'a> {
+    pub object: Object<'a>,
+    /// A node with `metadata` and `spec` (a PodSpec).
+    pub pod: &'a Node,
+}
+
+impl<'a> Workload<'a> {
+    pub fn from_object(object: Object<'a>) -> Option<Workload<'a>> {
+        let path = template_path(object.kind)?;
+        let pod = object.node.path(path)?;
+        pod.get("spec")?;
+        Some(Workload { object, pod })
+    }
+
+    pub fn spec(&self) -> Option<&'a Node> {
+        self.pod.get("spec")
+    }
+
+    /// Labels of the pods it creates.
+    pub fn pod_label(&self, key: &str) -> Option<&'a str> {
+        self.pod.str_at(&["metadata", "labels", key])
+    }
+
+    pub fn pod_labels(&self) -> &'a [(Node, Node)] {
+        self.pod
+            .path(&["metadata", "labels"])
+            .map(Node::entries)
+            .unwrap_or(&[])
+    }
+
+    /// Every container: init, regular, ephemeral.
+    pub fn containers(&self) -> Vec<Container<'a>> {
+        let mut out = Vec::new();
+        let Some(spec) = self.spec() else { return out };
+        for kind in ContainerKind::ALL {
+            if let Some(list) = spec.get(kind.field()) {
+                for (index, node) in list.as_seq().iter().enumerate() {
+                    out.push(Container { kind, index, node });
+                }
+            }
+        }
+        out
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContainerKind {
+    Init,
+    Regular,
+    Ephemeral,
+}
+
+impl ContainerKind {
+    pub const ALL: [ContainerKind; 3] = [
+        ContainerKind::Init,
+        ContainerKind::Regular,
+        ContainerKind::Ephemeral,
+    ];
+
+    pub fn field(self) -> &'static str {
+        match self {
+            ContainerKind::Init => "initContainers",
+            ContainerKind::Regular => "containers",
+            ContainerKind::Ephemeral => "ephemeralContainers",
+        }
+    }
+
+    pub fn describe(self) -> &'static str {
+        match self {
+            ContainerKind::Init => "init container",
+            ContainerKind::Regular => "container",
+            ContainerKind::Ephemeral => "ephemeral container",
+        }
+    }
+}
+
+/// One container of a pod template.
+#[derive(Debug, Clone, Copy)]
+pub struct Container<'a> {
+    pub kind: ContainerKind,
+    pub index: usize,
+    pub node: &'a Node,
+}
+
+impl<'a> Container<'a> {
+    pub fn name(&self) -> &'a str {
+        self.node.str_at(&["name"]).unwrap_or("<unnamed>")
+    }
+
+    pub fn image(&self) -> Option<&'a str> {
+        self.node.str_at(&["image"])
+    }
+
+    /// `container "x"`, `init container "y"`.
+    pub fn describe(&self) -> String {
+        format!("{} \"{}\"", self.kind.describe(), self.name())
+    }
+
+    /// Path from the pod spec's parent (the pod/template node) to this container.
+    pub fn path(&self) -> [Seg<'static>; 3] {
+        [
+            Seg::Key("spec"),
+            Seg::Key(self.kind.field()),
+            Seg::Index(self.index),
+        ]
+    }
+}
+
+/// An image reference split into its parts, enough to judge pinning.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageRef<'a> {
+    pub name: &'a str,
+    pub tag: Option<&'a str>,
+    pub digest: Option<&'a str>,
+}
+
+impl<'a> ImageRef<'a> {
+    pub fn parse(reference: &'a str) -> ImageRef<'a> {
+        let (rest, digest) = match reference.split_once('@') {
+            Some((r, d)) => (r, Some(d)),
+            None => (reference, None),
+        };
+        // A tag is after the last ':' that comes after the last '/' (a registry port is not a tag).
+        let last_slash = rest.rfind('/').map_or(0, |i| i + 1);
+        let (name, tag) = match rest.get(last_slash..).and_then(|tail| tail.rfind(':')) {
+            Some(i) => {
+                let colon = last_slash + i;
+                (
+                    rest.get(..colon).unwrap_or(rest),
+                    rest.get(colon + 1..).filter(|t| !t.is_empty()),
+                )
+            }
+            None => (rest, None),
+        };
+        ImageRef { name, tag, digest }
+    }
+
+    pub fn has_valid_digest(&self) -> bool {
+        self.digest.is_some_and(|d| {
+            d.strip_prefix("sha256:")
+                .is_some_and(|hex| hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
+                || d.strip_prefix("sha512:").is_some_and(|hex| {
+                    hex.len() == 128 && hex.bytes().all(|b| b.is_ascii_hexdigit())
+                })
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::yaml::{Limits, load};
+
+    #[test]
+    fn lists_are_flattened_and_templates_found() {
+        let text = "apiVersion: v1\nkind: List\nitems:\n- apiVersion: batch/v1\n  kind: CronJob\n  metadata: {name: c, namespace: ops}\n  spec:\n    jobTemplate:\n      spec:\n        template:\n          spec:\n            initContainers: [{name: i, image: busybox}]\n            containers: [{name: a, image: x}]\n- apiVersion: v1\n  kind: ConfigMap\n  metadata: {name: cm}\n";
+        let loaded = load(text, Limits::default());
+        let objs: Vec<_> = loaded.documents.iter().flat_map(objects).collect();
+        assert_eq!(
+            objs.iter().map(|o| o.kind).collect::<Vec<_>>(),
+            ["CronJob", "ConfigMap"]
+        );
+        let w = objs
+            .iter()
+            .find_map(|o| Workload::from_object(*o))
+            .map(|w| {
+                w.containers()
+                    .iter()
+                    .map(|c| c.describe())
+                    .collect::<Vec<_>>()
+            });
+        assert_eq!(
+            w,
+            Some(vec![
+                "init container \"i\"".to_owned(),
+                "container \"a\"".to_owned()
+            ])
+        );
+        assert_eq!(objs[0].subject(), "CronJob ops/c");
+    }
+
+    #[test]
+    fn image_refs() {
+        let r = ImageRef::parse("localhost:5000/team/app:1.2@sha256:abc");
+        assert_eq!(
+            (r.name, r.tag, r.digest),
+            ("localhost:5000/team/app", Some("1.2"), Some("sha256:abc"))
+        );
+        assert!(!r.has_valid_digest());
+        let r = ImageRef::parse("localhost:5000/app");
+        assert_eq!((r.name, r.tag), ("localhost:5000/app", None));
+        let d = format!("nginx@sha256:{}", "a".repeat(64));
+        assert!(ImageRef::parse(&d).has_valid_digest());
+        assert_eq!(ImageRef::parse("nginx:latest").tag, Some("latest"));
+    }
+}

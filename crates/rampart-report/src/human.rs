@@ -1,0 +1,208 @@
+//! The report for people: the castle view (layer map) first, then each subject's layers, then
+//! the findings grouped by file, then input errors, then the verdict.
+
+use crate::style::{Style, table};
+use rampart_core::{Finding, Layer, LayerState, Report, Severity};
+use std::fmt::Write as _;
+
+/// Options for the human report.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    /// ANSI colour (only on a terminal).
+    pub color: bool,
+    /// Show suppressed findings too.
+    pub show_suppressed: bool,
+}
+
+fn glyph(state: LayerState) -> &'static str {
+    match state {
+        LayerState::Holds => "✔",
+        LayerState::Weak => "▲",
+        LayerState::Breached => "✘",
+        LayerState::NotAssessed => "·",
+    }
+}
+
+/// Renders the whole human report.
+pub fn render(report: &Report, opts: Options) -> String {
+    let st = Style { color: opts.color };
+    let mut out = String::new();
+    let s = &report.summary;
+    let _ = writeln!(
+        out,
+        "{} {} scanned {}: {} files ({} Dockerfiles, {} manifests, {} Kubernetes objects)\n",
+        st.bold(report.tool.name),
+        report.tool.version,
+        report.target,
+        s.files_scanned,
+        s.dockerfiles,
+        s.manifests,
+        s.objects
+    );
+
+    // The castle view.
+    let _ = writeln!(out, "{}", st.bold("Defense in depth: the layer map"));
+    let mut rows = vec![vec![
+        st.dim("layer"),
+        st.dim("state"),
+        st.dim("controls"),
+        st.dim("passed"),
+        st.dim("failed"),
+        st.dim("waived"),
+        st.dim("findings"),
+        st.dim("defends"),
+    ]];
+    for l in &report.layers {
+        let state = st.state(l.state, &format!("{} {}", glyph(l.state), l.state.as_str()));
+        if l.state == LayerState::NotAssessed {
+            rows.push(vec![
+                l.layer.to_string(),
+                state,
+                "-".into(),
+                "-".into(),
+                "-".into(),
+                "-".into(),
+                "-".into(),
+                st.dim(l.reason.as_deref().unwrap_or("")),
+            ]);
+        } else {
+            rows.push(vec![
+                l.layer.to_string(),
+                state,
+                l.assessed.to_string(),
+                l.passed.to_string(),
+                l.failed.to_string(),
+                l.waived.to_string(),
+                l.findings.to_string(),
+                st.dim(l.description),
+            ]);
+        }
+    }
+    out.push_str(&table(&rows, &[false, false, true, true, true, true, true, false], "  "));
+    let missing: Vec<&str> = report
+        .layers
+        .iter()
+        .filter(|l| l.state == LayerState::NotAssessed)
+        .map(|l| l.layer.as_str())
+        .collect();
+    let standing = report.layers.iter().filter(|l| l.state == LayerState::Holds).count();
+    let _ = writeln!(
+        out,
+        "  {standing} of {} layers hold; not assessed: {}\n",
+        report.layers.len(),
+        if missing.is_empty() { "none".to_owned() } else { missing.join(", ") }
+    );
+
+    // Subjects by layer.
+    if !report.subjects.is_empty() {
+        let _ = writeln!(
+            out,
+            "{}  {}",
+            st.bold("Layers by subject"),
+            st.dim("(✔ holds  ▲ weak  ✘ breached  · not assessed)")
+        );
+        let shown: Vec<Layer> = Layer::ALL
+            .into_iter()
+            .filter(|l| report.subjects.iter().any(|s| s.layers.contains_key(l)))
+            .collect();
+        let mut header = vec![st.dim("subject")];
+        header.extend(shown.iter().map(|l| st.dim(short(*l))));
+        let mut rows = vec![header];
+        for subj in &report.subjects {
+            let mut row = vec![subj.subject.clone()];
+            for l in &shown {
+                let state = subj.layers.get(l).copied().unwrap_or(LayerState::NotAssessed);
+                row.push(st.state(state, glyph(state)));
+            }
+            rows.push(row);
+        }
+        out.push_str(&table(&rows, &[], "  "));
+        out.push('\n');
+    }
+
+    // Findings.
+    let visible: Vec<&Finding> = report
+        .findings
+        .iter()
+        .filter(|f| opts.show_suppressed || f.suppressed.is_none())
+        .collect();
+    let counts: Vec<String> = Severity::ALL
+        .iter()
+        .filter_map(|sev| {
+            let n = s.findings.get(sev).copied().unwrap_or(0);
+            (n > 0).then(|| st.severity(*sev, &format!("{n} {sev}")))
+        })
+        .collect();
+    let total: usize = s.findings.values().sum();
+    let _ = writeln!(
+        out,
+        "{} {}",
+        st.bold(&format!("Findings: {total}")),
+        if counts.is_empty() { String::new() } else { format!("({})", counts.join(", ")) }
+    );
+    let mut last_file: Option<&str> = None;
+    for f in &visible {
+        if last_file != Some(f.location.file.as_str()) {
+            let _ = writeln!(out, "\n  {}", st.bold(&f.location.file));
+            last_file = Some(f.location.file.as_str());
+        }
+        let sev = st.severity(f.severity, &format!("{:<8}", f.severity.as_str().to_uppercase()));
+        let mut whereabouts = format!("{}:{}", f.location.line, f.location.column);
+        if let Some(o) = &f.location.object {
+            let _ = write!(whereabouts, "  {}", f.subject);
+            if let Some(c) = &o.container {
+                let _ = write!(whereabouts, " [{c}]");
+            }
+        } else if let Some(stage) = &f.location.stage {
+            let name = stage.name.as_deref().map(|n| format!(" \"{n}\"")).unwrap_or_default();
+            let which = if stage.is_final { "final stage" } else { "build stage" };
+            let _ = write!(whereabouts, "  {which} {}{name}", stage.index + 1);
+        }
+        let _ = writeln!(
+            out,
+            "    {sev} {} {}  {}  {}",
+            st.bold(f.rule_id),
+            f.title,
+            st.dim(&format!("[{}]", f.layer)),
+            st.dim(&whereabouts)
+        );
+        let _ = writeln!(out, "             {}", f.message);
+        if let Some(sup) = &f.suppressed {
+            let _ = writeln!(
+                out,
+                "             {}",
+                st.dim(&format!("suppressed ({}, {}): {}", sup.kind, sup.source, sup.reason))
+            );
+        }
+    }
+    if s.suppressed > 0 && !opts.show_suppressed {
+        let _ = writeln!(
+            out,
+            "\n  {}",
+            st.dim(&format!("{} suppressed finding(s) not shown (--show-suppressed)", s.suppressed))
+        );
+    }
+
+    if !report.errors.is_empty() {
+        let _ = writeln!(out, "\n{}", st.bold(&format!("Input errors: {}", report.errors.len())));
+        for e in &report.errors {
+            let at = if e.line > 0 { format!("{}:{}:{}", e.file, e.line, e.column) } else { e.file.clone() };
+            let _ = writeln!(out, "  {}: {}", st.severity(Severity::High, &at), e.message);
+        }
+    }
+    out
+}
+
+fn short(layer: Layer) -> &'static str {
+    match layer {
+        Layer::Build => "build",
+        Layer::Image => "image",
+        Layer::SupplyChain => "supply",
+        Layer::Admission => "admit",
+        Layer::Runtime => "runtime",
+        Layer::Network => "net",
+        Layer::Access => "access",
+        Layer::Monitoring => "monitor",
+        Layer::Host => "host",
+    }
+}

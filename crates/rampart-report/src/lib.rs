@@ -1,0 +1,15 @@
+//! Renders a [`Report`](rampart_core::Report): [`human`] (the castle view first, then workloads
+//! by layer, then findings; colour only when asked), [`json`] (the versioned schema in
+//! `docs/report.schema.json`) and [`sarif`] (SARIF 2.1.0); and the rule catalog ([`rules`]).
+
+pub mod human;
+pub mod rules;
+pub mod sarif;
+mod style;
+
+use rampart_core::Report;
+
+/// The JSON report.
+pub fn json(report: &Report) -> String {
+    serde_json::to_string_pretty(report).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+}

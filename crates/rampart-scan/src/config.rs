@@ -1,0 +1,304 @@
+//! `rampart.toml`: project settings and suppressions, parsed with positions and validated with
+//! every problem collected, unknown fields rejected.
+
+use rampart_core::Severity;
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+use toml::Spanned;
+
+/// The configuration file name looked up at the scan root.
+pub const CONFIG_FILE: &str = "rampart.toml";
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawConfig {
+    fail_on: Option<Spanned<String>>,
+    pss_level: Option<Spanned<String>>,
+    pss_version: Option<Spanned<String>>,
+    #[serde(default)]
+    exclude: Vec<Spanned<String>>,
+    #[serde(default)]
+    suppress: Vec<RawSuppression>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSuppression {
+    rule: Spanned<String>,
+    reason: Option<Spanned<String>>,
+    #[serde(default)]
+    paths: Vec<Spanned<String>>,
+    subject: Option<String>,
+    expires: Option<Spanned<String>>,
+}
+
+/// A suppression from the configuration file.
+#[derive(Debug, Clone)]
+pub struct ConfigSuppression {
+    /// The rule, resolved from the id or name written.
+    pub rule: &'static rampart_core::Rule,
+    pub reason: String,
+    /// Globs on the finding's file path (relative to the scan root); empty means every file.
+    pub paths: globset::GlobSet,
+    pub path_text: Vec<String>,
+    /// Exact subject (`Deployment shop/web`), when given.
+    pub subject: Option<String>,
+    pub expires: Option<jiff::civil::Date>,
+    /// Line of the `[[suppress]]` entry in the file.
+    pub line: u32,
+}
+
+/// Validated configuration.
+#[derive(Debug, Clone, Default)]
+pub struct Config {
+    /// Where it was read from, if from a file.
+    pub path: Option<PathBuf>,
+    pub fail_on: Option<Severity>,
+    pub pss_level: Option<rampart_pss::Level>,
+    pub pss_version: Option<rampart_pss::Version>,
+    pub exclude: Vec<String>,
+    pub suppressions: Vec<ConfigSuppression>,
+}
+
+/// One problem in the configuration file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigProblem {
+    pub line: u32,
+    pub column: u32,
+    pub message: String,
+}
+
+/// The configuration file could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path} is not valid: {}", problems.iter().map(|p| format!("{}:{}: {}", p.line, p.column, p.message)).collect::<Vec<_>>().join("; "))]
+    Invalid {
+        path: PathBuf,
+        problems: Vec<ConfigProblem>,
+    },
+}
+
+fn line_col(text: &str, offset: usize) -> (u32, u32) {
+    let before = text.get(..offset).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (
+        u32::try_from(line).unwrap_or(u32::MAX),
+        u32::try_from(col).unwrap_or(u32::MAX),
+    )
+}
+
+impl Config {
+    /// Reads and validates `path`. `known_rule` resolves a rule id or name to its id.
+    pub fn load(
+        path: &Path,
+        known_rule: &dyn Fn(&str) -> Option<&'static rampart_core::Rule>,
+    ) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Config::parse(&text, known_rule)
+            .map(|mut c| {
+                c.path = Some(path.to_owned());
+                c
+            })
+            .map_err(|problems| ConfigError::Invalid {
+                path: path.to_owned(),
+                problems,
+            })
+    }
+
+    /// Parses and validates configuration text, collecting every problem.
+    pub fn parse(
+        text: &str,
+        known_rule: &dyn Fn(&str) -> Option<&'static rampart_core::Rule>,
+    ) -> Result<Config, Vec<ConfigProblem>> {
+        let raw: RawConfig = toml::from_str(text).map_err(|e| {
+            let (line, column) = e
+                .span()
+                .map_or((0, 0), |s| line_col(text, s.start));
+            vec![ConfigProblem {
+                line,
+                column,
+                message: e.message().to_owned(),
+            }]
+        })?;
+        let mut problems = Vec::new();
+        let mut problem = |span: std::ops::Range<usize>, message: String| {
+            let (line, column) = line_col(text, span.start);
+            problems.push(ConfigProblem {
+                line,
+                column,
+                message,
+            });
+        };
+        let mut config = Config::default();
+        if let Some(s) = &raw.fail_on {
+            match s.get_ref().parse::<Severity>() {
+                Ok(v) => config.fail_on = Some(v),
+                Err(e) => problem(s.span(), format!("fail-on: {e}")),
+            }
+        }
+        if let Some(s) = &raw.pss_level {
+            match s.get_ref().parse::<rampart_pss::Level>() {
+                Ok(v) => config.pss_level = Some(v),
+                Err(_) => problem(
+                    s.span(),
+                    format!(
+                        "pss-level: expected privileged, baseline or restricted, found `{}`",
+                        s.get_ref()
+                    ),
+                ),
+            }
+        }
+        if let Some(s) = &raw.pss_version {
+            match s.get_ref().parse::<rampart_pss::Version>() {
+                Ok(v) => config.pss_version = Some(v),
+                Err(_) => problem(
+                    s.span(),
+                    format!(
+                        "pss-version: expected a version like v1.33 or `latest`, found `{}`",
+                        s.get_ref()
+                    ),
+                ),
+            }
+        }
+        for e in &raw.exclude {
+            match globset::Glob::new(e.get_ref()) {
+                Ok(_) => config.exclude.push(e.get_ref().clone()),
+                Err(err) => problem(e.span(), format!("exclude: invalid glob: {err}")),
+            }
+        }
+        for s in raw.suppress {
+            let rule_span = s.rule.span();
+            let Some(rule) = known_rule(s.rule.get_ref()) else {
+                problem(
+                    rule_span,
+                    format!(
+                        "suppress: unknown rule `{}` (see `rampart rules`)",
+                        s.rule.get_ref()
+                    ),
+                );
+                continue;
+            };
+            let reason = match &s.reason {
+                Some(r) if !r.get_ref().trim().is_empty() => r.get_ref().trim().to_owned(),
+                _ => {
+                    problem(
+                        rule_span.clone(),
+                        format!("suppress: `{}` needs a `reason`", s.rule.get_ref()),
+                    );
+                    continue;
+                }
+            };
+            let expires = match &s.expires {
+                None => None,
+                Some(d) => match d.get_ref().parse::<jiff::civil::Date>() {
+                    Ok(date) => Some(date),
+                    Err(_) => {
+                        problem(
+                            d.span(),
+                            format!(
+                                "suppress: expires must be a date like 2026-12-31, found `{}`",
+                                d.get_ref()
+                            ),
+                        );
+                        continue;
+                    }
+                },
+            };
+            let mut builder = globset::GlobSetBuilder::new();
+            let mut path_text = Vec::new();
+            let mut ok = true;
+            for p in &s.paths {
+                match globset::Glob::new(p.get_ref()) {
+                    Ok(g) => {
+                        builder.add(g);
+                        path_text.push(p.get_ref().clone());
+                    }
+                    Err(err) => {
+                        ok = false;
+                        problem(p.span(), format!("suppress: invalid glob: {err}"));
+                    }
+                }
+            }
+            let Ok(paths) = builder.build() else { continue };
+            if !ok {
+                continue;
+            }
+            config.suppressions.push(ConfigSuppression {
+                rule,
+                reason,
+                paths,
+                path_text,
+                subject: s.subject,
+                expires,
+                line: line_col(text, rule_span.start).0,
+            });
+        }
+        if problems.is_empty() {
+            Ok(config)
+        } else {
+            Err(problems)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    static R: rampart_core::Rule = rampart_core::Rule {
+        id: "K8S001",
+        name: "resource-limits",
+        title: "",
+        severity: Severity::Medium,
+        layer: rampart_core::Layer::Runtime,
+        target: rampart_core::RuleTarget::Kubernetes,
+        rationale: "",
+        remediation: "",
+        bad_example: "",
+        good_example: "",
+        references: &[],
+    };
+
+    fn known(id: &str) -> Option<&'static rampart_core::Rule> {
+        matches!(id, "K8S001" | "resource-limits").then_some(&R)
+    }
+
+    #[test]
+    fn collects_every_problem_with_positions() {
+        let text = "fail-on = \"severe\"\n[[suppress]]\nrule = \"NOPE\"\nreason = \"x\"\n[[suppress]]\nrule = \"K8S001\"\n[[suppress]]\nrule = \"resource-limits\"\nreason = \"r\"\nexpires = \"soon\"\n";
+        let problems = Config::parse(text, &known).err().unwrap_or_default();
+        let lines: Vec<u32> = problems.iter().map(|p| p.line).collect();
+        assert_eq!(lines, [1, 3, 6, 10], "{problems:?}");
+        assert!(problems[1].message.contains("unknown rule `NOPE`"));
+        assert!(problems[2].message.contains("needs a `reason`"));
+    }
+
+    #[test]
+    fn unknown_fields_are_rejected() {
+        let problems = Config::parse("fail_on = \"high\"\n", &known).err().unwrap_or_default();
+        assert_eq!(problems.len(), 1);
+        assert!(problems[0].message.contains("unknown field"), "{problems:?}");
+    }
+
+    #[test]
+    fn valid_config() {
+        let text = "fail-on = \"high\"\npss-level = \"baseline\"\nexclude = [\"vendor/**\"]\n[[suppress]]\nrule = \"resource-limits\"\nreason = \"batch jobs are bounded by the queue\"\npaths = [\"jobs/*.yaml\"]\nexpires = \"2030-01-31\"\n";
+        let c = Config::parse(text, &known).ok();
+        let c = c.as_ref();
+        assert_eq!(c.and_then(|c| c.fail_on), Some(Severity::High));
+        let s = c.and_then(|c| c.suppressions.first());
+        assert_eq!(s.map(|s| s.rule.id), Some("K8S001"));
+        assert_eq!(s.map(|s| s.paths.is_match("jobs/a.yaml")), Some(true));
+        assert_eq!(s.and_then(|s| s.expires).map(|d| d.year()), Some(2030));
+        assert_eq!(s.map(|s| s.line), Some(5));
+    }
+}

@@ -1,0 +1,371 @@
+//! The scan engine. Given paths, it finds the Dockerfiles and Kubernetes manifests below them,
+//! reads each within limits (size, binary, encoding), runs every layer's rules (Dockerfiles one
+//! by one, manifests all together since controls span files), applies inline and configured
+//! suppressions, and builds the [`Report`] with its layer map.
+//!
+//! Invariants: a bad file never stops the scan (it becomes an [`InputError`] naming the file and
+//! position, and the rest is scanned); nothing is written anywhere.
+
+pub mod config;
+pub mod suppress;
+
+use rampart_core::{Assessment, InputError, Layer, Report, Rule, Summary, Tool};
+use rampart_k8s::{ManifestFile, PssOptions};
+use rayon::prelude::*;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use suppress::InlineSuppressions;
+
+pub use config::{CONFIG_FILE, Config, ConfigError};
+
+/// Files larger than this are reported, not read.
+pub const DEFAULT_MAX_FILE_SIZE: u64 = 16 * 1024 * 1024;
+
+/// Directories never descended into.
+const SKIP_DIRS: &[&str] = &[".git", "node_modules", ".hg", ".svn"];
+
+/// How to scan.
+#[derive(Debug, Clone)]
+pub struct ScanOptions {
+    pub config: Config,
+    /// Today, for suppression expiry (a parameter so tests control the clock).
+    pub today: jiff::civil::Date,
+    pub pss: PssOptions,
+    pub max_file_size: u64,
+}
+
+impl ScanOptions {
+    pub fn new(config: Config, today: jiff::civil::Date) -> Self {
+        let pss = PssOptions {
+            level: config.pss_level.unwrap_or(rampart_pss::Level::Restricted),
+            version: config.pss_version.unwrap_or(rampart_pss::Version::LATEST),
+        };
+        ScanOptions {
+            config,
+            today,
+            pss,
+            max_file_size: DEFAULT_MAX_FILE_SIZE,
+        }
+    }
+}
+
+/// Every rule rampart knows, in id order.
+pub fn catalog() -> Vec<&'static Rule> {
+    let mut all: Vec<&'static Rule> = Vec::new();
+    all.extend_from_slice(rampart_dockerfile::rules());
+    all.extend(rampart_k8s::rules());
+    all.push(&suppress::EXPIRED_SUPPRESSION);
+    all.sort_by_key(|r| r.id);
+    all
+}
+
+/// The rule with this id (case-insensitive) or name.
+pub fn find_rule(id_or_name: &str) -> Option<&'static Rule> {
+    catalog()
+        .into_iter()
+        .find(|r| r.id.eq_ignore_ascii_case(id_or_name) || r.name == id_or_name)
+}
+
+/// What a discovered file is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Dockerfile,
+    /// `.yaml`/`.yml`: a manifest if it holds Kubernetes objects.
+    Yaml,
+    /// `.json`: a manifest only if it holds Kubernetes objects; other JSON is ignored.
+    Json,
+}
+
+fn classify(path: &Path, explicit: bool) -> Option<Kind> {
+    let name = path.file_name()?.to_str()?;
+    let lower = name.to_ascii_lowercase();
+    if lower.ends_with(".yaml") || lower.ends_with(".yml") {
+        Some(Kind::Yaml)
+    } else if lower.ends_with(".json") {
+        Some(Kind::Json)
+    } else if rampart_dockerfile::is_dockerfile_name(name) || explicit {
+        Some(Kind::Dockerfile)
+    } else {
+        None
+    }
+}
+
+/// A Helm chart template (`<chart>/templates/...` next to a `Chart.yaml`) is Go-template text,
+/// not YAML, until rendered.
+fn is_helm_template(path: &Path) -> bool {
+    path.ancestors().any(|a| {
+        a.file_name().is_some_and(|n| n == "templates")
+            && a.parent().is_some_and(|chart| chart.join("Chart.yaml").is_file())
+    })
+}
+
+fn display(path: &Path) -> String {
+    let s = path.to_string_lossy().replace('\\', "/");
+    s.strip_prefix("./").map(str::to_owned).unwrap_or(s)
+}
+
+fn error(file: &str, line: u32, column: u32, message: impl Into<String>) -> InputError {
+    InputError {
+        file: file.to_owned(),
+        line,
+        column,
+        message: message.into(),
+    }
+}
+
+/// Files to scan, and problems met while listing them.
+fn discover(targets: &[PathBuf], opts: &ScanOptions) -> (Vec<(PathBuf, Kind)>, Vec<InputError>, usize) {
+    let mut files = Vec::new();
+    let mut errors = Vec::new();
+    let mut skipped_templates = 0usize;
+    let mut exclude = globset::GlobSetBuilder::new();
+    for g in &opts.config.exclude {
+        if let Ok(glob) = globset::Glob::new(g) {
+            exclude.add(glob);
+        }
+    }
+    let exclude = exclude.build().unwrap_or_else(|_| globset::GlobSet::empty());
+    for target in targets {
+        let meta = match std::fs::metadata(target) {
+            Ok(m) => m,
+            Err(e) => {
+                errors.push(error(&display(target), 0, 0, format!("cannot read: {e}")));
+                continue;
+            }
+        };
+        if meta.is_file() {
+            match classify(target, true) {
+                Some(kind) => files.push((target.clone(), kind)),
+                None => errors.push(error(&display(target), 0, 0, "not a Dockerfile or a YAML/JSON manifest")),
+            }
+            continue;
+        }
+        let walker = walkdir::WalkDir::new(target)
+            .follow_links(true)
+            .sort_by_file_name()
+            .into_iter()
+            .filter_entry(|e| {
+                let skip_dir = e.file_type().is_dir()
+                    && e.depth() > 0
+                    && e.file_name().to_str().is_some_and(|n| SKIP_DIRS.contains(&n));
+                let rel = e.path().strip_prefix(target).unwrap_or(e.path());
+                !skip_dir && !(e.depth() > 0 && exclude.is_match(rel))
+            });
+        for entry in walker {
+            match entry {
+                Ok(e) if e.file_type().is_file() => {
+                    if let Some(kind) = classify(e.path(), false) {
+                        if kind != Kind::Dockerfile && is_helm_template(e.path()) {
+                            skipped_templates += 1;
+                            continue;
+                        }
+                        files.push((e.into_path(), kind));
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    let path = e.path().map(display).unwrap_or_else(|| display(target));
+                    let message = if let Some(ancestor) = e.loop_ancestor() {
+                        format!("symlink loop: points back to {}", display(ancestor))
+                    } else if let Some(io) = e.io_error() {
+                        format!("cannot read: {io}")
+                    } else {
+                        e.to_string()
+                    };
+                    errors.push(error(&path, 0, 0, message));
+                }
+            }
+        }
+    }
+    (files, errors, skipped_templates)
+}
+
+/// Reads a file as UTF-8 text within the size limit.
+fn read_text(path: &Path, file: &str, max: u64) -> Result<String, InputError> {
+    let meta = std::fs::metadata(path).map_err(|e| error(file, 0, 0, format!("cannot read: {e}")))?;
+    if meta.len() > max {
+        return Err(error(
+            file,
+            0,
+            0,
+            format!(
+                "file is {} bytes, over the {} MiB limit; not scanned",
+                meta.len(),
+                max / (1024 * 1024)
+            ),
+        ));
+    }
+    let bytes = std::fs::read(path).map_err(|e| error(file, 0, 0, format!("cannot read: {e}")))?;
+    if let Some(at) = bytes.iter().position(|b| *b == 0) {
+        let (line, column) = line_col(&bytes, at);
+        return Err(error(file, line, column, "binary content (NUL byte): not a text file"));
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        let (line, column) = line_col(e.as_bytes(), at);
+        error(file, line, column, "invalid UTF-8")
+    })
+}
+
+fn line_col(bytes: &[u8], at: usize) -> (u32, u32) {
+    let before = bytes.get(..at).unwrap_or(bytes);
+    let line = before.iter().filter(|b| **b == b'\n').count() + 1;
+    let col = before.iter().rev().take_while(|b| **b != b'\n').count() + 1;
+    (u32::try_from(line).unwrap_or(u32::MAX), u32::try_from(col).unwrap_or(u32::MAX))
+}
+
+/// What reading one file gave.
+#[derive(Default)]
+struct FileResult {
+    assessment: Assessment,
+    manifest: Option<ManifestFile>,
+    inline: Option<(String, InlineSuppressions)>,
+    errors: Vec<InputError>,
+    dockerfile: bool,
+}
+
+fn scan_file(path: &Path, kind: Kind, opts: &ScanOptions) -> FileResult {
+    let file = display(path);
+    let mut out = FileResult::default();
+    let text = match read_text(path, &file, opts.max_file_size) {
+        Ok(t) => t,
+        Err(e) => {
+            // Unrelated binary or non-UTF-8 JSON is not ours to judge.
+            if kind != Kind::Json {
+                out.errors.push(e);
+            }
+            return out;
+        }
+    };
+    match kind {
+        Kind::Dockerfile => {
+            out.dockerfile = true;
+            let dir = path.parent().unwrap_or(Path::new("."));
+            let specific = path
+                .file_name()
+                .map(|n| dir.join(format!("{}.dockerignore", n.to_string_lossy())));
+            let has_dockerignore =
+                dir.join(".dockerignore").is_file() || specific.is_some_and(|p| p.is_file());
+            let (assessment, diagnostics) = rampart_dockerfile::scan(&rampart_dockerfile::ScanInput {
+                path: &file,
+                text: &text,
+                has_dockerignore,
+            });
+            out.assessment = assessment;
+            out.errors.extend(
+                diagnostics
+                    .into_iter()
+                    .map(|d| error(&file, d.line, d.column, d.message)),
+            );
+        }
+        Kind::Yaml | Kind::Json => {
+            let (manifest, yaml_errors) = ManifestFile::load(file.clone(), &text);
+            let relevant = manifest.has_objects() || rampart_k8s::looks_like_manifest(&text);
+            if !relevant {
+                return out;
+            }
+            out.errors.extend(
+                yaml_errors
+                    .into_iter()
+                    .map(|e| error(&file, e.line, e.column, format!("invalid YAML: {}", e.message))),
+            );
+            if manifest.has_objects() {
+                out.manifest = Some(manifest);
+            }
+        }
+    }
+    let (inline, errors) = InlineSuppressions::parse(&file, &text);
+    out.errors.extend(errors);
+    out.inline = Some((file, inline));
+    out
+}
+
+/// Why each layer would have nothing to assess, given what was found.
+fn not_assessed_reasons() -> BTreeMap<Layer, String> {
+    [
+        (Layer::Build, "no Dockerfile found"),
+        (Layer::Image, "no image given: image contents are assessed from an image, not from source"),
+        (Layer::SupplyChain, "no image references found"),
+        (Layer::Admission, "no Namespace manifests found: nothing shows Pod Security Admission is enforced"),
+        (Layer::Runtime, "no workloads (Pods or pod templates) found"),
+        (Layer::Network, "no workloads found to segment"),
+        (Layer::Access, "no workloads or RBAC objects found"),
+        (Layer::Monitoring, "no runtime monitoring input given"),
+        (Layer::Host, "no workloads (Pods or pod templates) found"),
+    ]
+    .into_iter()
+    .map(|(l, r)| (l, r.to_owned()))
+    .collect()
+}
+
+/// Scans `targets` (files or directories) and builds the report.
+pub fn scan(targets: &[PathBuf], opts: &ScanOptions) -> Report {
+    let (files, mut errors, _templates) = discover(targets, opts);
+    let results: Vec<FileResult> = files
+        .par_iter()
+        .map(|(path, kind)| scan_file(path, *kind, opts))
+        .collect();
+
+    let mut summary = Summary {
+        files_scanned: results.len(),
+        ..Summary::default()
+    };
+    let mut assessment = Assessment::new();
+    let mut manifests = Vec::new();
+    let mut inline = BTreeMap::new();
+    for r in results {
+        summary.dockerfiles += usize::from(r.dockerfile);
+        assessment.extend(r.assessment);
+        errors.extend(r.errors);
+        if let Some(m) = r.manifest {
+            manifests.push(m);
+        }
+        if let Some((file, s)) = r.inline {
+            inline.insert(file, s);
+        }
+    }
+    summary.manifests = manifests.len();
+    summary.objects = manifests
+        .iter()
+        .flat_map(|m| m.documents.iter())
+        .map(|d| rampart_k8s::objects::objects(d).len())
+        .sum();
+    assessment.extend(rampart_k8s::scan(&manifests, &opts.pss));
+
+    for f in &mut assessment.findings {
+        if let Some(s) = inline.get(&f.location.file) {
+            s.apply(&f.location.file.clone(), f);
+        }
+    }
+    let config_file = opts
+        .config
+        .path
+        .as_deref()
+        .map_or_else(|| CONFIG_FILE.to_owned(), display);
+    let expired = suppress::apply_config(
+        &opts.config.suppressions,
+        &config_file,
+        opts.today,
+        &mut assessment.findings,
+    );
+    for f in expired {
+        assessment.push(f);
+    }
+
+    let target = targets
+        .iter()
+        .map(|t| display(t))
+        .collect::<Vec<_>>()
+        .join(" ");
+    Report::build(
+        Tool {
+            name: "rampart",
+            version: env!("CARGO_PKG_VERSION"),
+        },
+        target,
+        assessment,
+        errors,
+        summary,
+        &not_assessed_reasons(),
+    )
+}
