@@ -342,9 +342,17 @@ pub fn scan(targets: &[PathBuf], opts: &ScanOptions) -> Report {
         .path
         .as_deref()
         .map_or_else(|| CONFIG_FILE.to_owned(), display);
+    let base = opts
+        .config
+        .path
+        .as_deref()
+        .and_then(Path::parent)
+        .map(display)
+        .unwrap_or_default();
     let expired = suppress::apply_config(
         &opts.config.suppressions,
         &config_file,
+        &base,
         opts.today,
         &mut assessment.findings,
     );

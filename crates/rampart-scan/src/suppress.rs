@@ -124,17 +124,29 @@ impl InlineSuppressions {
 
 /// Applies the configuration's suppressions; returns a finding for each expired one that would
 /// otherwise have applied to something (and for each expired one at all, once).
+///
+/// Path globs are matched against the finding's file relative to `base` (the configuration
+/// file's directory), so `k8s/*.yaml` in `examples/rampart.toml` means `examples/k8s/*.yaml`.
 pub fn apply_config(
     suppressions: &[ConfigSuppression],
     config_file: &str,
+    base: &str,
     today: jiff::civil::Date,
     findings: &mut [Finding],
 ) -> Vec<Finding> {
     let mut expired_hits: BTreeMap<usize, usize> = BTreeMap::new();
     for f in findings.iter_mut().filter(|f| f.suppressed.is_none()) {
         for (i, s) in suppressions.iter().enumerate() {
+            let file = &f.location.file;
+            let relative = if base.is_empty() || base == "." {
+                file.as_str()
+            } else {
+                file.strip_prefix(base)
+                    .and_then(|r| r.strip_prefix('/'))
+                    .unwrap_or(file)
+            };
             let matches = s.rule.id == f.rule_id
-                && (s.path_text.is_empty() || s.paths.is_match(&f.location.file))
+                && (s.path_text.is_empty() || s.paths.is_match(relative))
                 && s.subject.as_ref().is_none_or(|subj| *subj == f.subject);
             if !matches {
                 continue;
@@ -244,7 +256,7 @@ mod tests {
         let cfg = cfg.unwrap();
         let today = jiff::civil::date(2026, 11, 24);
         let mut findings = vec![finding(3), Finding::new(&R, "Pod j", Location::new("jobs/j.yaml", 1, 1), "m")];
-        let expired = apply_config(&cfg.suppressions, "rampart.toml", today, &mut findings);
+        let expired = apply_config(&cfg.suppressions, "rampart.toml", "", today, &mut findings);
         assert!(findings[0].suppressed.is_none(), "expired suppression does not apply");
         assert_eq!(findings[1].suppressed.as_ref().map(|s| s.reason.as_str()), Some("only jobs"));
         assert_eq!(expired.len(), 1);

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs the reference implementations the test suite checks rampart against, into a cache
+# directory (idempotent, safe to run concurrently from several tests):
+#   - Python `jsonschema` (in a venv): validates JSON reports and SARIF against official schemas
+#   - Microsoft SARIF Multitool (npm package @microsoft/sarif-multitool-linux): the official SARIF
+#     schema file it ships, and its `validate` command as an independent SARIF validator
+# Prints the cache directory on stdout.
+set -euo pipefail
+DIR=${RAMPART_ORACLES:-${XDG_CACHE_HOME:-$HOME/.cache}/rampart-oracles}
+mkdir -p "$DIR"
+exec 9>"$DIR/.lock"
+flock 9
+
+if [ ! -x "$DIR/venv/bin/python" ] || ! "$DIR/venv/bin/python" -c 'import jsonschema' 2>/dev/null; then
+  python3 -m venv "$DIR/venv" >&2
+  "$DIR/venv/bin/pip" install -q --disable-pip-version-check 'jsonschema>=4.18' >&2
+fi
+
+SARIF_VERSION=5.7.0
+if [ ! -x "$DIR/sarif/Sarif.Multitool" ]; then
+  tmp=$(mktemp -d)
+  (cd "$tmp" && npm pack --silent "@microsoft/sarif-multitool-linux@$SARIF_VERSION" >/dev/null)
+  rm -rf "$DIR/sarif"; mkdir -p "$DIR/sarif"
+  tar -xzf "$tmp"/*.tgz -C "$DIR/sarif" --strip-components=1
+  chmod +x "$DIR/sarif/Sarif.Multitool"
+  rm -rf "$tmp"
+fi
+echo "$DIR"
