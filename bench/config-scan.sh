@@ -119,7 +119,7 @@ log "inputs: $NMAN manifest files in $MANIFESTS; $NDF Dockerfiles in $DOCKERFILE
 
 # ---------------------------------------------------------------- 3. measure
 # measure LABEL TOOL INPUT NFILES cmd... : RUNS runs under /usr/bin/time -v; records the median
-# wall time and the max of the runs' max RSS. Output files go to $WORK/out (last run kept).
+# wall time (nanosecond clock around the run) and the max of the runs' max RSS. Output files go to $WORK/out (last run kept).
 OUT=$WORK/out; TIMES=$WORK/times; mkdir -p "$OUT" "$TIMES"
 RESULTS=$WORK/results.tsv
 printf 'label\ttool\tinput\tfiles\twall_s\tpeak_mib\trc\truns\n' > "$RESULTS"
@@ -127,10 +127,19 @@ measure() {
   local label=$1 tool=$2 input=$3 n=$4; shift 4
   local i walls=() rss=() rc=0 med mx
   for i in $(seq 1 "$RUNS"); do
-    rc=0
-    /usr/bin/time -v -o "$TIMES/$label.$i" "$@" >"$OUT/$label.stdout" 2>"$OUT/$label.stderr" || rc=$?
-    walls+=("$(awk -F': ' '/Elapsed \(wall clock\)/{n=split($2,a,":"); s=0; for(k=1;k<=n;k++) s=s*60+a[k]; print s}' "$TIMES/$label.$i")")
-    rss+=("$(awk -F': ' '/Maximum resident/{printf "%.1f", $2/1024}' "$TIMES/$label.$i")")
+    rc=0; t0=$(date +%s%N)
+    /usr/bin/time -v -o "$TIMES/$label.$i" "$@" >"$OUT/$label.stdout" 2>"$OUT/$label.stderr" &
+    pid=$!
+    python3 "$HERE/tree_rss.py" "$pid" "$TIMES/$label.$i.tree" & spid=$!
+    wait "$pid" || rc=$?
+    t1=$(date +%s%N)
+    wait "$spid" || true
+    # wall from date(1): /usr/bin/time's "Elapsed" has 10 ms resolution, too coarse for rampart
+    walls+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.3f", (b-a)/1e9}')")
+    # peak: the larger of time's max RSS (largest single process, exact) and the sampled sum
+    # over the process tree (catches forked workers, e.g. checkov's)
+    rss+=("$(awk -F': ' -v t="$(cat "$TIMES/$label.$i.tree" 2>/dev/null || echo 0)" \
+      '/Maximum resident/{m=$2/1024; if (t+0 > m) m=t; printf "%.1f", m}' "$TIMES/$label.$i")")
   done
   med=$(printf '%s\n' "${walls[@]}" | sort -g | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}')
   mx=$(printf '%s\n' "${rss[@]}" | sort -g | tail -1)
@@ -143,6 +152,10 @@ R=("$RAMPART" scan --no-config --format json)
 measure rampart-both      rampart both        "$NBOTH" "${R[@]}" -o "$OUT/rampart-both.json" "$MANIFESTS" "$DOCKERFILES"
 measure rampart-manifests rampart manifests   "$NMAN"  "${R[@]}" -o "$OUT/rampart-manifests.json" "$MANIFESTS"
 measure rampart-docker    rampart dockerfiles "$NDF"   "${R[@]}" -o "$OUT/rampart-docker.json" "$DOCKERFILES"
+# the same explicit file list hadolint gets (names such as Dockerfile_windows or Dockerfile2 are
+# not picked up when walking a directory; a file named on the command line always is)
+mapfile -d '' DFS < <(find "$DOCKERFILES" -type f -print0 | sort -z)
+measure rampart-dflist    rampart "dockerfile list" "$NDF" "${R[@]}" -o "$OUT/rampart-dflist.json" "${DFS[@]}"
 
 if [ -z "${SKIP_PEERS:-}" ]; then
   # checkov: --skip-download keeps it off the Bridgecrew/Prisma API; its JSON goes to stdout.
@@ -158,26 +171,34 @@ if [ -z "${SKIP_PEERS:-}" ]; then
   measure trivy-manifests trivy manifests   "$NMAN"  "$T" "${TC[@]}" --misconfig-scanners kubernetes -o "$OUT/trivy-manifests.json" "$MANIFESTS"
   measure trivy-docker    trivy dockerfiles "$NDF"   "$T" "${TC[@]}" --misconfig-scanners dockerfile -o "$OUT/trivy-docker.json" "$DOCKERFILES"
   # hadolint: one process over every Dockerfile.
-  mapfile -d '' DFS < <(find "$DOCKERFILES" -type f -print0 | sort -z)
-  measure hadolint-docker hadolint dockerfiles "$NDF" "$H" --no-fail -f json "${DFS[@]}"
+  measure hadolint-dflist hadolint "dockerfile list" "$NDF" "$H" --no-fail -f json "${DFS[@]}"
 fi
 
 # ---------------------------------------------------------------- 4. report
-python3 - "$RESULTS" <<'EOF'
-import csv, sys
+python3 - "$RESULTS" "$OUT/rampart-docker.json" <<'EOF'
+import csv, json, sys
+try:
+    walked = json.load(open(sys.argv[2]))["summary"]["files_scanned"]
+except Exception:
+    walked = "?"
 rows = list(csv.DictReader(open(sys.argv[1]), delimiter="\t"))
 ram = {r["input"]: r for r in rows if r["tool"] == "rampart"}
 def fps(r): return int(r["files"]) / max(float(r["wall_s"]), 1e-3)
 print()
-print(f'{"tool":<9} {"input":<12} {"files":>5} {"wall s":>7} {"files/s":>9} {"peak MiB":>9} {"rc":>3}  {"rampart speed x":>15} {"rampart mem x":>13}')
+print(f'{"tool":<9} {"input":<15} {"files":>5} {"wall s":>7} {"files/s":>9} {"peak MiB":>9} {"rc":>3}  {"rampart speed x":>15} {"rampart mem x":>13}')
 for r in rows:
     speed = mem = ""
     if r["tool"] != "rampart" and r["input"] in ram:
         a = ram[r["input"]]
         speed = f'{fps(a) / fps(r):.0f}x'
         mem = f'{float(r["peak_mib"]) / max(float(a["peak_mib"]), 0.1):.1f}x less'
-    print(f'{r["tool"]:<9} {r["input"]:<12} {r["files"]:>5} {float(r["wall_s"]):>7.2f} {fps(r):>9.1f} {float(r["peak_mib"]):>9.1f} {r["rc"]:>3}  {speed:>15} {mem:>13}')
-print("\nwall s: median of the runs; peak MiB: max RSS of the largest process (/usr/bin/time -v);")
+    print(f'{r["tool"]:<9} {r["input"]:<15} {r["files"]:>5} {float(r["wall_s"]):>7.2f} {fps(r):>9.1f} {float(r["peak_mib"]):>9.1f} {r["rc"]:>3}  {speed:>15} {mem:>13}')
+print("\nfiles: every input file counted for every tool (manifests: *.yaml/*.yml/*.json; dockerfiles:")
+print(f"every file of the corpus; walking the directory, rampart takes {walked} of them by name, as checkov does).")
+print("rc: exit code of the last run (rampart 2 = input errors: the corpus has invalid Dockerfiles on")
+print("purpose; checkov 1 = failed checks).")
+print("wall s: median of the runs; peak MiB: max over the runs of the larger of /usr/bin/time -v's max")
+print("RSS and the sampled sum of RSS over the process tree (checkov forks workers);")
 print("speed x: rampart files/s over the peer's on the same input; mem x: peer peak over rampart peak.")
 print("Targets: >=100x checkov and trivy, >=10x hadolint on Dockerfiles, rampart peak < 100 MiB.")
 EOF

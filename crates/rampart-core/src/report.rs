@@ -180,7 +180,8 @@ impl Report {
             layers.push(s);
         }
 
-        let mut subjects: BTreeMap<(&str, &str), BTreeMap<Layer, LayerState>> = BTreeMap::new();
+        // Keyed by subject; the file is the first one the subject was seen in.
+        let mut subjects: BTreeMap<&str, (&str, BTreeMap<Layer, LayerState>)> = BTreeMap::new();
         for c in &assessment.controls {
             let key = (c.rule_id, c.subject.as_str());
             let state = match failing.get(&key) {
@@ -189,15 +190,16 @@ impl Report {
                 None => LayerState::Holds,
             };
             let entry = subjects
-                .entry((c.subject.as_str(), c.file.as_str()))
-                .or_default()
+                .entry(c.subject.as_str())
+                .or_insert_with(|| (c.file.as_str(), BTreeMap::new()))
+                .1
                 .entry(c.layer)
                 .or_insert(LayerState::Holds);
             *entry = (*entry).max(state);
         }
         let subjects = subjects
             .into_iter()
-            .map(|((subject, file), layers)| SubjectLayers {
+            .map(|(subject, (file, layers))| SubjectLayers {
                 subject: subject.to_owned(),
                 file: file.to_owned(),
                 layers,

@@ -180,8 +180,7 @@ impl Instruction {
     pub fn flag_value(&self, name: &str) -> Option<&str> {
         self.flags
             .iter()
-            .filter(|f| f.name.eq_ignore_ascii_case(name))
-            .last()
+            .rfind(|f| f.name.eq_ignore_ascii_case(name))
             .and_then(|f| f.value.as_ref())
             .map(|w| w.value.as_str())
     }

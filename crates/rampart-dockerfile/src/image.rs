@@ -122,7 +122,10 @@ mod tests {
     #[test]
     fn parses_the_usual_shapes() {
         let r = ImageRef::parse("debian").unwrap_or_else(|| unreachable!());
-        assert_eq!((r.registry, r.repository.as_str(), r.tag), (None, "debian", None));
+        assert_eq!(
+            (r.registry, r.repository.as_str(), r.tag),
+            (None, "debian", None)
+        );
         let r = ImageRef::parse("localhost:5000/team/app:1.2@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef")
             .unwrap_or_else(|| unreachable!());
         assert_eq!(r.registry.as_deref(), Some("localhost:5000"));

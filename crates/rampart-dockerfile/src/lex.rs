@@ -71,6 +71,30 @@ pub(crate) fn split_shell_words(s: &str, escape: char) -> Vec<(usize, &str)> {
     words
 }
 
+/// The byte length of the first shell word of `s` (which starts with it).
+pub(crate) fn first_shell_word_len(s: &str, escape: char) -> usize {
+    let mut quote: Option<char> = None;
+    let mut escaped = false;
+    for (i, c) in s.char_indices() {
+        if escaped {
+            escaped = false;
+        } else if let Some(q) = quote {
+            if c == q {
+                quote = None;
+            } else if c == escape && q == '"' {
+                escaped = true;
+            }
+        } else if c.is_whitespace() {
+            return i;
+        } else if c == '\'' || c == '"' {
+            quote = Some(c);
+        } else if c == escape {
+            escaped = true;
+        }
+    }
+    s.len()
+}
+
 /// Splits on whitespace only (BuildKit's `parseStringsWhitespaceDelimited`).
 pub(crate) fn split_whitespace_words(s: &str) -> Vec<(usize, &str)> {
     let mut words = Vec::new();
@@ -174,7 +198,9 @@ impl Expander<'_, '_, '_> {
             }
         }
         if let Some(stop) = stop {
-            self.error(format!("expected `{stop}` to close a substitution, found end of word"));
+            self.error(format!(
+                "expected `{stop}` to close a substitution, found end of word"
+            ));
         }
         out
     }
@@ -267,7 +293,9 @@ impl Expander<'_, '_, '_> {
             return;
         }
         let Some(op) = self.next() else {
-            self.error(format!("expected `}}` after `${{{name}`, found end of word"));
+            self.error(format!(
+                "expected `}}` after `${{{name}`, found end of word"
+            ));
             return;
         };
         let found = (self.lookup)(&name);
@@ -390,7 +418,10 @@ mod tests {
         assert_eq!(x("${A:+set}|${NOPE:+set}"), ("set|".into(), false));
         assert_eq!(x("${U:-root}"), ("root".into(), true));
         assert_eq!(x("'$A'\"$A\"\\$A"), ("$Aalpha$A".into(), false));
-        assert_eq!(x("${A#al}-${A%ha}-${A/ph/PH}"), ("pha-alp-alPHa".into(), false));
+        assert_eq!(
+            x("${A#al}-${A%ha}-${A/ph/PH}"),
+            ("pha-alp-alPHa".into(), false)
+        );
         assert_eq!(x("${NOPE:-${A:-x}}"), ("alpha".into(), false));
         assert_eq!(x("a$"), ("a$".into(), false));
     }

@@ -231,8 +231,7 @@ impl<'a> Parser<'a> {
             let (logical, mut end) = self.read_logical(idx, lead, trimmed);
             let keyword = first_word(&logical.text).to_ascii_uppercase();
             let mut heredocs = Vec::new();
-            if matches!(keyword.as_str(), "RUN" | "COPY" | "ADD") && logical.text.contains("<<")
-            {
+            if matches!(keyword.as_str(), "RUN" | "COPY" | "ADD") && logical.text.contains("<<") {
                 for (name, expand, chomp) in heredoc_markers(&logical.text) {
                     let (doc, last) = self.read_heredoc(idx, lead, name, expand, chomp);
                     end = end.max(last);
@@ -360,8 +359,10 @@ impl<'a> Parser<'a> {
         } else {
             (0, 1)
         };
-        let column =
-            from_col.saturating_add(text.get(from_byte..byte).map_or(0, |p| to_u32(p.chars().count())));
+        let column = from_col.saturating_add(
+            text.get(from_byte..byte)
+                .map_or(0, |p| to_u32(p.chars().count())),
+        );
         lg.cache.set((si, byte, column));
         Pos {
             line: to_u32(seg.line + 1),
@@ -377,14 +378,12 @@ impl<'a> Parser<'a> {
             None => Lookup::Unset,
         };
         match (&self.scope, global) {
-            (Some(scope), false) => {
-                match scope.env.get(name).or_else(|| scope.args.get(name)) {
-                    Some(Some(v)) => Lookup::Set(v),
-                    Some(None) => Lookup::Unknown,
-                    None if scope.base_unknown => Lookup::Unknown,
-                    None => Lookup::Unset,
-                }
-            }
+            (Some(scope), false) => match scope.env.get(name).or_else(|| scope.args.get(name)) {
+                Some(Some(v)) => Lookup::Set(v),
+                Some(None) => Lookup::Unknown,
+                None if scope.base_unknown => Lookup::Unknown,
+                None => Lookup::Unset,
+            },
             _ => from_global(name),
         }
     }
@@ -436,9 +435,7 @@ impl<'a> Parser<'a> {
             if !trimmed.starts_with("--") {
                 break;
             }
-            let end = lex::split_shell_words(trimmed, self.escape)
-                .first()
-                .map_or(trimmed.len(), |(_, w)| w.len());
+            let end = lex::first_shell_word_len(trimmed, self.escape);
             let word = trimmed.get(..end).unwrap_or("");
             let flag_pos = self.pos(lg, off);
             if word == "--" {
@@ -998,12 +995,14 @@ impl<'a> Parser<'a> {
             }
             _ => {}
         }
-        if self.scope.is_none() && !matches!(inst.kind, Kind::Arg { .. } | Kind::From(_)) {
+        let keyword = inst.keyword.to_ascii_uppercase();
+        let known = KEYWORDS.split(", ").any(|k| k.trim() == keyword);
+        if self.scope.is_none() && known && keyword != "ARG" && keyword != "FROM" {
             self.diag_at(
                 inst.pos(),
                 format!(
                     "expected FROM or ARG before the first stage, found {}",
-                    shorten(&inst.keyword.to_ascii_uppercase())
+                    shorten(&keyword)
                 ),
             );
         }
@@ -1066,7 +1065,10 @@ fn first_word(s: &str) -> &str {
 fn heredoc_markers(line: &str) -> Vec<(String, bool, bool)> {
     let mut out = Vec::new();
     for (_, w) in lex::split_shell_words(line, '\\') {
-        let Some(r) = w.trim_start_matches(|c: char| c.is_ascii_digit()).strip_prefix("<<") else {
+        let Some(r) = w
+            .trim_start_matches(|c: char| c.is_ascii_digit())
+            .strip_prefix("<<")
+        else {
             continue;
         };
         let (chomp, rest) = match r.strip_prefix('-') {
@@ -1097,7 +1099,5 @@ fn valid_port(p: &str) -> bool {
         None => num(range),
     };
     range_ok
-        && proto.is_none_or(|x| {
-            matches!(x.to_ascii_lowercase().as_str(), "tcp" | "udp" | "sctp")
-        })
+        && proto.is_none_or(|x| matches!(x.to_ascii_lowercase().as_str(), "tcp" | "udp" | "sctp"))
 }

@@ -26,7 +26,9 @@ impl SimpleCommand {
         let mut in_wrapper = false;
         while let Some(w) = self.words.get(i) {
             let base = basename(w);
-            if KEYWORDS.contains(&w.as_str()) || is_assignment(w) || (in_wrapper && w.starts_with('-'))
+            if KEYWORDS.contains(&w.as_str())
+                || is_assignment(w)
+                || (in_wrapper && w.starts_with('-'))
             {
                 i += 1;
             } else if WRAPPERS.contains(&base) {
@@ -302,7 +304,10 @@ pub(crate) fn install(cmd: &SimpleCommand) -> Option<Install<'_>> {
             }
             return Some(Install {
                 manager: "pip",
-                packages: operands(rest),
+                packages: operands(rest)
+                    .into_iter()
+                    .map(|p| strip_version("pip", p))
+                    .collect(),
             });
         }
         _ => return None,
@@ -345,21 +350,39 @@ mod tests {
     #[test]
     fn splits_on_operators_and_skips_wrappers() {
         assert_eq!(
-            progs("set -eux; DEBIAN_FRONTEND=noninteractive sudo -E apt-get install -y curl && rm -rf /x || true"),
+            progs(
+                "set -eux; DEBIAN_FRONTEND=noninteractive sudo -E apt-get install -y curl && rm -rf /x || true"
+            ),
             vec!["set", "apt-get", "rm", "true"]
         );
         let c = commands("curl -fsSL https://x.sh | sh -s -- -y");
         assert!(c.first().is_some_and(|c| c.piped_out));
         assert!(c.get(1).is_some_and(|c| c.piped_in && c.program() == "sh"));
-        assert_eq!(progs("if ! command -v x >/dev/null 2>&1; then echo a; fi"), vec!["x", "echo", "fi"]);
+        assert_eq!(
+            progs("if ! command -v x >/dev/null 2>&1; then echo a; fi"),
+            vec!["x", "echo", "fi"]
+        );
     }
 
     #[test]
     fn finds_installs() {
-        let cmds = commands("apt-get -q -o Dpkg::Options::=--force-confnew install -y --no-install-recommends gcc=4:12 make/bookworm && python3 -m pip install --no-cache-dir 'flask==3.0'");
+        let cmds = commands(
+            "apt-get -q -o Dpkg::Options::=--force-confnew install -y --no-install-recommends gcc=4:12 make/bookworm && python3 -m pip install --no-cache-dir 'flask==3.0'",
+        );
         let i: Vec<_> = cmds.iter().filter_map(install).collect();
-        assert_eq!(i.first().map(|i| i.packages.clone()), Some(vec!["gcc", "make"]));
-        assert_eq!(i.get(1).map(|i| (i.manager, i.packages.clone())), Some(("pip", vec!["flask"])));
-        assert!(commands("apk add --no-cache --virtual .deps gcc musl-dev").iter().filter_map(install).any(|i| i.packages == vec!["gcc", "musl-dev"]));
+        assert_eq!(
+            i.first().map(|i| i.packages.clone()),
+            Some(vec!["gcc", "make"])
+        );
+        assert_eq!(
+            i.get(1).map(|i| (i.manager, i.packages.clone())),
+            Some(("pip", vec!["flask"]))
+        );
+        assert!(
+            commands("apk add --no-cache --virtual .deps gcc musl-dev")
+                .iter()
+                .filter_map(install)
+                .any(|i| i.packages == vec!["gcc", "musl-dev"])
+        );
     }
 }

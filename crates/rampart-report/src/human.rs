@@ -156,7 +156,7 @@ pub fn render(report: &Report, opts: Options) -> String {
         } else if let Some(stage) = &f.location.stage {
             let name = stage.name.as_deref().map(|n| format!(" \"{n}\"")).unwrap_or_default();
             let which = if stage.is_final { "final stage" } else { "build stage" };
-            let _ = write!(whereabouts, "  {which} {}{name}", stage.index + 1);
+            let _ = write!(whereabouts, "  {which} {}{name}", stage.index);
         }
         let _ = writeln!(
             out,

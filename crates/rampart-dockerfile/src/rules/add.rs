@@ -73,7 +73,10 @@ fn is_remote(src: &str) -> bool {
 }
 
 fn is_git(src: &str) -> bool {
-    src.starts_with("git@") || src.starts_with("git://") || src.contains(".git#") || src.ends_with(".git")
+    src.starts_with("git@")
+        || src.starts_with("git://")
+        || src.contains(".git#")
+        || src.ends_with(".git")
 }
 
 /// A Git source pinned to a full commit id.
@@ -85,8 +88,8 @@ fn git_pinned(src: &str) -> bool {
 }
 
 const ARCHIVES: [&str; 14] = [
-    ".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tbz", ".tar.xz", ".txz", ".tar.zst",
-    ".tzst", ".gz", ".bz2", ".xz", ".zst",
+    ".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tbz", ".tar.xz", ".txz", ".tar.zst", ".tzst",
+    ".gz", ".bz2", ".xz", ".zst",
 ];
 
 pub(crate) fn check_remote(cx: &Cx<'_>, out: &mut Vec<Finding>) {

@@ -4,6 +4,7 @@ use super::{Cx, StageView};
 use crate::ast::Pos;
 use crate::shell::{self, SimpleCommand};
 use rampart_core::{Finding, Layer, RefKind, Reference, Rule, RuleTarget, Severity};
+use std::collections::HashSet;
 
 /// DF004.
 pub static RULE: Rule = Rule {
@@ -100,8 +101,10 @@ fn sdk_family(name: &str, family: &str, tag: &str) -> bool {
         "golang" | "rust" | "maven" | "gradle" | "gcc" | "buildpack-deps"
     ) || name.ends_with("dotnet/sdk")
         || (family == "openjdk" && !tag.contains("jre"))
-        || (matches!(family, "eclipse-temurin" | "amazoncorretto" | "ibm-semeru-runtimes")
-            && tag.contains("jdk"))
+        || (matches!(
+            family,
+            "eclipse-temurin" | "amazoncorretto" | "ibm-semeru-runtimes"
+        ) && tag.contains("jdk"))
 }
 
 /// Commands that compile or bundle.
@@ -132,12 +135,12 @@ fn build_step(c: &SimpleCommand, node: bool) -> bool {
 /// Packages removed along the chain (`apt-get purge`, `apk del`, `yum remove`), and RUNs that
 /// remove everything they installed (`apt-mark auto` + `--auto-remove`).
 struct Removals {
-    names: Vec<String>,
+    names: HashSet<String>,
 }
 
 impl Removals {
     fn collect(chain: &[&StageView<'_>]) -> Self {
-        let mut names = Vec::new();
+        let mut names = HashSet::new();
         for sv in chain {
             for run in &sv.runs {
                 for c in &run.commands {
@@ -168,7 +171,7 @@ impl Removals {
     }
 
     fn removed(&self, p: &str) -> bool {
-        self.names.iter().any(|n| n.eq_ignore_ascii_case(p))
+        self.names.contains(&p.to_ascii_lowercase())
     }
 }
 
@@ -200,8 +203,11 @@ pub(crate) fn check(cx: &Cx<'_>, out: &mut Vec<Finding>) {
                 continue;
             }
             let mut tools: Vec<&str> = Vec::new();
+            let mut seen: HashSet<&str> = HashSet::new();
             for c in &run.commands {
-                let Some(install) = shell::install(c) else { continue };
+                let Some(install) = shell::install(c) else {
+                    continue;
+                };
                 if install.manager == "pip" {
                     continue;
                 }
@@ -214,7 +220,7 @@ pub(crate) fn check(cx: &Cx<'_>, out: &mut Vec<Finding>) {
                     continue;
                 }
                 for p in install.packages {
-                    if is_build_tool(p) && !removals.removed(p) && !tools.contains(&p) {
+                    if is_build_tool(p) && !removals.removed(p) && seen.insert(p) {
                         tools.push(p);
                     }
                 }
@@ -248,7 +254,7 @@ pub(crate) fn check(cx: &Cx<'_>, out: &mut Vec<Finding>) {
                 })
             });
             if let Some((cmd, line)) = step {
-                let pos: Pos = root.from_pos();
+                let pos: Pos = root.start();
                 out.push(cx.finding(
                     &RULE,
                     root,

@@ -45,7 +45,9 @@ pub(crate) fn check(cx: &Cx<'_>, out: &mut Vec<Finding>) {
     }
     for sv in &cx.stages {
         for inst in sv.instructions {
-            let (Kind::Copy(c) | Kind::Add(c)) = &inst.kind else { continue };
+            let (Kind::Copy(c) | Kind::Add(c)) = &inst.kind else {
+                continue;
+            };
             if inst.flag_value("from").is_some() {
                 continue;
             }

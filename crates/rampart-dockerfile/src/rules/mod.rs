@@ -100,7 +100,12 @@ pub(crate) struct Run<'a> {
 }
 
 impl<'a> Cx<'a> {
-    pub fn new(path: &'a str, subject: &'a str, df: &'a Dockerfile, has_dockerignore: bool) -> Self {
+    pub fn new(
+        path: &'a str,
+        subject: &'a str,
+        df: &'a Dockerfile,
+        has_dockerignore: bool,
+    ) -> Self {
         let last = df.stages.len().checked_sub(1);
         let mut ships = vec![false; df.stages.len()];
         let mut cur = last;
@@ -229,7 +234,7 @@ impl StageView<'_> {
     }
 
     /// Where the stage starts.
-    pub fn from_pos(&self) -> Pos {
+    pub fn start(&self) -> Pos {
         self.from.map_or(
             Pos {
                 line: self.stage.line,

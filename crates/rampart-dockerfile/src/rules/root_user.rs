@@ -81,10 +81,7 @@ pub(crate) fn check(cx: &Cx<'_>, out: &mut Vec<Finding>) {
                     &RULE,
                     sv,
                     pos,
-                    format!(
-                        "{how}: the final image ({}) runs as root",
-                        last.label()
-                    ),
+                    format!("{how}: the final image ({}) runs as root", last.label()),
                 ));
             }
         }
@@ -96,7 +93,7 @@ pub(crate) fn check(cx: &Cx<'_>, out: &mut Vec<Finding>) {
                 BaseImage::Scratch | BaseImage::Stage(_) => false,
             };
             if !non_root {
-                let pos: Pos = last.from_pos();
+                let pos: Pos = last.start();
                 out.push(cx.finding(
                     &RULE,
                     last,

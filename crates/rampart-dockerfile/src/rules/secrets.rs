@@ -4,8 +4,8 @@
 use super::{Cx, StageView};
 use crate::ast::{Instruction, Kind, Pos, Word};
 use crate::shell::basename;
-use regex::RegexSet;
 use rampart_core::{Finding, Layer, RefKind, Reference, Rule, RuleTarget, Severity};
+use regex::RegexSet;
 use std::sync::LazyLock;
 
 const CIS_SECRETS: Reference = Reference::new(
@@ -94,19 +94,37 @@ pub static SENSITIVE_COPY: Rule = Rule {
 
 /// Credential formats, with the name used in messages (same order).
 const PATTERNS: [(&str, &str); 13] = [
-    ("an AWS access key id", r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[0-9A-Z]{16}\b"),
+    (
+        "an AWS access key id",
+        r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[0-9A-Z]{16}\b",
+    ),
     ("a GitHub token", r"\bgh[pousr]_[A-Za-z0-9]{36}\b"),
-    ("a GitHub fine-grained token", r"\bgithub_pat_[A-Za-z0-9_]{22,255}\b"),
+    (
+        "a GitHub fine-grained token",
+        r"\bgithub_pat_[A-Za-z0-9_]{22,255}\b",
+    ),
     ("a GitLab token", r"\bglpat-[A-Za-z0-9_-]{20,}\b"),
     ("a Slack token", r"\bxox[abposr]-[A-Za-z0-9-]{10,}"),
-    ("a Slack webhook", r"https://hooks\.slack\.com/services/T[A-Za-z0-9]+/B[A-Za-z0-9]+/[A-Za-z0-9]+"),
-    ("a private key", r"-----BEGIN (?:[A-Z]+ )?PRIVATE KEY(?: BLOCK)?-----"),
-    ("a JSON web token", r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"),
+    (
+        "a Slack webhook",
+        r"https://hooks\.slack\.com/services/T[A-Za-z0-9]+/B[A-Za-z0-9]+/[A-Za-z0-9]+",
+    ),
+    (
+        "a private key",
+        r"-----BEGIN (?:[A-Z]+ )?PRIVATE KEY(?: BLOCK)?-----",
+    ),
+    (
+        "a JSON web token",
+        r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}",
+    ),
     ("a Google API key", r"\bAIza[0-9A-Za-z_-]{35}\b"),
     ("a Stripe live key", r"\b[rs]k_live_[0-9A-Za-z]{24,}\b"),
     ("an npm token", r"\bnpm_[A-Za-z0-9]{36}\b"),
     ("a PyPI token", r"\bpypi-AgEIcHlwaS5vcmc[A-Za-z0-9_-]{50,}"),
-    ("a URL with an embedded password", r"\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s:/@$]+:[^\s/@${}]{3,}@[^\s/]+"),
+    (
+        "a URL with an embedded password",
+        r"\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s:/@$]+:[^\s/@${}]{3,}@[^\s/]+",
+    ),
 ];
 
 static CREDENTIALS: LazyLock<Option<RegexSet>> =
@@ -168,9 +186,34 @@ const KEY_QUALIFIERS: [&str; 8] = [
     "LICENSE",
 ];
 const NOT_SECRET_SUFFIXES: [&str; 28] = [
-    "FILE", "PATH", "DIR", "LENGTH", "LEN", "NAME", "ID", "URL", "URI", "ENABLED", "DISABLED",
-    "REQUIRED", "TTL", "EXPIRY", "EXPIRES", "EXPIRATION", "TIMEOUT", "HEADER", "TYPE",
-    "ALGORITHM", "VERSION", "ENDPOINT", "HOST", "PORT", "USER", "USERNAME", "LOCATION", "REF",
+    "FILE",
+    "PATH",
+    "DIR",
+    "LENGTH",
+    "LEN",
+    "NAME",
+    "ID",
+    "URL",
+    "URI",
+    "ENABLED",
+    "DISABLED",
+    "REQUIRED",
+    "TTL",
+    "EXPIRY",
+    "EXPIRES",
+    "EXPIRATION",
+    "TIMEOUT",
+    "HEADER",
+    "TYPE",
+    "ALGORITHM",
+    "VERSION",
+    "ENDPOINT",
+    "HOST",
+    "PORT",
+    "USER",
+    "USERNAME",
+    "LOCATION",
+    "REF",
 ];
 
 /// Whether a variable name says it holds a secret.
@@ -185,9 +228,9 @@ pub(crate) fn secret_name(name: &str) -> bool {
     {
         return false;
     }
-    let word = segs.iter().any(|s| {
-        SECRET_WORDS.contains(&s.as_str()) || (s == "PWD" && segs.len() > 1)
-    });
+    let word = segs
+        .iter()
+        .any(|s| SECRET_WORDS.contains(&s.as_str()) || (s == "PWD" && segs.len() > 1));
     let key = segs.windows(2).any(|w| match w {
         [a, b] => b == "KEY" && KEY_QUALIFIERS.contains(&a.as_str()),
         _ => false,
@@ -246,7 +289,7 @@ fn value_credential(name: &str, w: &Word) -> Option<&'static str> {
 }
 
 /// Every variable of a stage: (instruction keyword, name, value if any, position, is_arg).
-fn variables<'a>(insts: &'a [Instruction]) -> Vec<(&'static str, &'a str, Option<&'a Word>, Pos)> {
+fn variables(insts: &[Instruction]) -> Vec<(&'static str, &str, Option<&Word>, Pos)> {
     let mut out = Vec::new();
     for inst in insts {
         match &inst.kind {
@@ -280,8 +323,12 @@ fn global_variables<'a>(cx: &'a Cx<'_>) -> Vec<(&'static str, &'a str, Option<&'
 }
 
 pub(crate) fn check_names(cx: &Cx<'_>, out: &mut Vec<Finding>) {
-    let Some(first) = cx.stages.first() else { return };
-    let mut report = |sv: &StageView<'_>, global: bool, vars: Vec<(&str, &str, Option<&Word>, Pos)>| {
+    let Some(first) = cx.stages.first() else {
+        return;
+    };
+    let mut report = |sv: &StageView<'_>,
+                      global: bool,
+                      vars: Vec<(&str, &str, Option<&Word>, Pos)>| {
         for (kw, name, value, pos) in vars {
             if !secret_name(name) {
                 continue;
@@ -330,7 +377,9 @@ pub(crate) fn check_names(cx: &Cx<'_>, out: &mut Vec<Finding>) {
 }
 
 pub(crate) fn check_values(cx: &Cx<'_>, out: &mut Vec<Finding>) {
-    let Some(first) = cx.stages.first() else { return };
+    let Some(first) = cx.stages.first() else {
+        return;
+    };
     let mut vars_of = vec![(first, global_variables(cx))];
     vars_of.extend(cx.stages.iter().map(|sv| (sv, variables(sv.instructions))));
     for (sv, vars) in vars_of {
@@ -369,7 +418,10 @@ pub(crate) fn check_values(cx: &Cx<'_>, out: &mut Vec<Finding>) {
                     &CREDENTIAL,
                     sv,
                     inst.pos(),
-                    format!("{what} on line {} contains {kind} (redacted): revoke and rotate it", inst.line),
+                    format!(
+                        "{what} on line {} contains {kind} (redacted): revoke and rotate it",
+                        inst.line
+                    ),
                 ));
             }
         }
@@ -382,7 +434,10 @@ fn sensitive_file(path: &str) -> Option<&'static str> {
     let base = basename(trimmed);
     let lower = base.to_ascii_lowercase();
     let full = trimmed.to_ascii_lowercase();
-    if matches!(lower.as_str(), "id_rsa" | "id_dsa" | "id_ecdsa" | "id_ed25519") {
+    if matches!(
+        lower.as_str(),
+        "id_rsa" | "id_dsa" | "id_ecdsa" | "id_ed25519"
+    ) {
         return Some("an SSH private key");
     }
     if lower == ".ssh" || full.contains(".ssh/") {
@@ -396,10 +451,17 @@ fn sensitive_file(path: &str) -> Option<&'static str> {
     {
         return Some("an environment file");
     }
-    if matches!(lower.as_str(), ".npmrc" | ".pypirc" | ".netrc" | ".git-credentials" | ".dockercfg" | "kubeconfig") {
+    if matches!(
+        lower.as_str(),
+        ".npmrc" | ".pypirc" | ".netrc" | ".git-credentials" | ".dockercfg" | "kubeconfig"
+    ) {
         return Some("a credentials file");
     }
-    if lower == ".aws" || full.contains(".aws/") || full.contains(".docker/config.json") || full.contains(".kube/") {
+    if lower == ".aws"
+        || full.contains(".aws/")
+        || full.contains(".docker/config.json")
+        || full.contains(".kube/")
+    {
         return Some("a credentials file");
     }
     if [".key", ".p12", ".pfx"].iter().any(|e| lower.ends_with(e)) && lower.len() > 4 {
@@ -414,7 +476,9 @@ fn sensitive_file(path: &str) -> Option<&'static str> {
 pub(crate) fn check_copies(cx: &Cx<'_>, out: &mut Vec<Finding>) {
     for sv in &cx.stages {
         for inst in sv.instructions {
-            let (Kind::Copy(c) | Kind::Add(c)) = &inst.kind else { continue };
+            let (Kind::Copy(c) | Kind::Add(c)) = &inst.kind else {
+                continue;
+            };
             if inst.flag_value("from").is_some() {
                 continue;
             }
@@ -446,20 +510,54 @@ mod tests {
 
     #[test]
     fn names() {
-        for n in ["DB_PASSWORD", "dbPassword", "GITHUB_TOKEN", "API_KEY", "AWS_SECRET_ACCESS_KEY", "NPM_AUTH_TOKEN", "SECRET_KEY_BASE", "MYSQL_ROOT_PASS", "DB_PWD", "privateKey"] {
+        for n in [
+            "DB_PASSWORD",
+            "dbPassword",
+            "GITHUB_TOKEN",
+            "API_KEY",
+            "AWS_SECRET_ACCESS_KEY",
+            "NPM_AUTH_TOKEN",
+            "SECRET_KEY_BASE",
+            "MYSQL_ROOT_PASS",
+            "DB_PWD",
+            "privateKey",
+        ] {
             assert!(secret_name(n), "{n}");
         }
-        for n in ["PASSWORD_FILE", "DB_PASSWORD_PATH", "PWD", "GPG_KEY", "TOKENIZERS_PARALLELISM", "AWS_ACCESS_KEY_ID", "SECRET_NAME", "PATH", "KEYRING", "PASSWORD_MIN_LENGTH"] {
+        for n in [
+            "PASSWORD_FILE",
+            "DB_PASSWORD_PATH",
+            "PWD",
+            "GPG_KEY",
+            "TOKENIZERS_PARALLELISM",
+            "AWS_ACCESS_KEY_ID",
+            "SECRET_NAME",
+            "PATH",
+            "KEYRING",
+            "PASSWORD_MIN_LENGTH",
+        ] {
             assert!(!secret_name(n), "{n}");
         }
     }
 
     #[test]
     fn credential_patterns() {
-        assert_eq!(credential_kind("AKIAIOSFODNN7EXAMPLE"), Some("an AWS access key id"));
-        assert_eq!(credential_kind("ghp_abcdefghijklmnopqrstuvwxyz0123456789"), Some("a GitHub token"));
-        assert_eq!(credential_kind("-----BEGIN RSA PRIVATE KEY-----"), Some("a private key"));
-        assert_eq!(credential_kind("https://user:s3cret@example.com/x"), Some("a URL with an embedded password"));
+        assert_eq!(
+            credential_kind("AKIAIOSFODNN7EXAMPLE"),
+            Some("an AWS access key id")
+        );
+        assert_eq!(
+            credential_kind("ghp_abcdefghijklmnopqrstuvwxyz0123456789"),
+            Some("a GitHub token")
+        );
+        assert_eq!(
+            credential_kind("-----BEGIN RSA PRIVATE KEY-----"),
+            Some("a private key")
+        );
+        assert_eq!(
+            credential_kind("https://user:s3cret@example.com/x"),
+            Some("a URL with an embedded password")
+        );
         assert_eq!(credential_kind("https://user:${PASS}@example.com"), None);
         assert_eq!(credential_kind("https://example.com/a:b@c"), None);
         assert!(CREDENTIALS.is_some());

@@ -65,12 +65,35 @@ fn family_tools(r: &ImageRef) -> Option<(&'static [&'static str], &'static [&'st
     }
     Some(match family {
         "busybox" => (&["sh"], &[]),
-        "debian" | "ubuntu" | "node" | "python" | "ruby" | "php" | "perl" | "golang" | "rust"
-        | "openjdk" | "eclipse-temurin" | "ibm-semeru-runtimes" | "nginx" | "httpd" | "redis"
-        | "postgres" | "buildpack-deps" | "tomcat" | "maven" | "gradle" | "elixir" | "erlang"
-        | "gcc" | "haproxy" | "mongo" | "rabbitmq" | "memcached" | "jenkins" | "sapmachine" => {
-            DEB
-        }
+        "debian"
+        | "ubuntu"
+        | "node"
+        | "python"
+        | "ruby"
+        | "php"
+        | "perl"
+        | "golang"
+        | "rust"
+        | "openjdk"
+        | "eclipse-temurin"
+        | "ibm-semeru-runtimes"
+        | "nginx"
+        | "httpd"
+        | "redis"
+        | "postgres"
+        | "buildpack-deps"
+        | "tomcat"
+        | "maven"
+        | "gradle"
+        | "elixir"
+        | "erlang"
+        | "gcc"
+        | "haproxy"
+        | "mongo"
+        | "rabbitmq"
+        | "memcached"
+        | "jenkins"
+        | "sapmachine" => DEB,
         f if f.starts_with("ubi") && f.contains("minimal") => MICRODNF,
         "centos" | "fedora" | "rockylinux" | "almalinux" | "oraclelinux" | "amazonlinux"
         | "amazoncorretto" | "mysql" => RPM,
@@ -109,12 +132,13 @@ pub(crate) fn check(cx: &Cx<'_>, out: &mut Vec<Finding>) {
             Some((s, m)) => (s.to_vec(), m.to_vec()),
             None => return,
         },
-        BaseImage::Scratch | BaseImage::Unresolved | BaseImage::Stage(_) => (Vec::new(), Vec::new()),
+        BaseImage::Scratch | BaseImage::Unresolved | BaseImage::Stage(_) => {
+            (Vec::new(), Vec::new())
+        }
     };
-    let shell_runs = chain
-        .iter()
-        .flat_map(|sv| sv.runs.iter())
-        .any(|r| matches!(r.inst.kind, Kind::Run(ref c) if matches!(c.form, CommandForm::Shell(_))));
+    let shell_runs = chain.iter().flat_map(|sv| sv.runs.iter()).any(
+        |r| matches!(r.inst.kind, Kind::Run(ref c) if matches!(c.form, CommandForm::Shell(_))),
+    );
     if shells.is_empty() && shell_runs && !matches!(root.stage.from.base, BaseImage::Scratch) {
         shells.push("sh (RUN uses it)");
     }
@@ -163,7 +187,7 @@ pub(crate) fn check(cx: &Cx<'_>, out: &mut Vec<Finding>) {
     out.push(cx.finding(
         &RULE,
         last,
-        last.from_pos(),
+        last.start(),
         format!(
             "the final image (FROM {}) keeps {}: a distroless, Chainguard or scratch runtime base would not",
             root.stage.from.image.value,

@@ -38,8 +38,7 @@ pub(crate) fn check(cx: &Cx<'_>, out: &mut Vec<Finding>) {
                 .any(|i| i.manager != "pip" && i.packages.contains(&"sudo"));
             let uses = run.commands.iter().find(|c| {
                 let prefix = c.words.len().saturating_sub(c.argv().len());
-                c.words.iter().take(prefix).any(|w| basename(w) == "sudo")
-                    || c.program() == "sudo"
+                c.words.iter().take(prefix).any(|w| basename(w) == "sudo") || c.program() == "sudo"
             });
             let what = match (installs, uses) {
                 (true, _) => "installs sudo".to_owned(),

@@ -1,0 +1,308 @@
+//! End-to-end tests of the `rampart` binary: the bundled example (golden JSON report), the
+//! report schema and SARIF checked by real validators, exit codes, suppressions, and bad input.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+}
+
+fn rampart(args: &[&str], cwd: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_rampart"))
+        .args(args)
+        .current_dir(cwd)
+        .env_remove("NO_COLOR")
+        .output()
+        .unwrap()
+}
+
+fn json(out: &Output) -> Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!("not JSON ({e}): {}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+    })
+}
+
+/// The reference validators, installed on first use by scripts/install-oracles.sh.
+fn oracles() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let out = Command::new("bash")
+            .arg(root().join("scripts/install-oracles.sh"))
+            .stderr(Stdio::inherit())
+            .output()
+            .expect("run scripts/install-oracles.sh");
+        assert!(out.status.success(), "installing the test oracles failed");
+        PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
+    })
+}
+
+/// Validates `instance` against `schema` with Python's `jsonschema` (format checks on).
+fn validate_with_jsonschema(schema: &Path, instance: &Path) -> Result<(), String> {
+    let script = "import json,sys,jsonschema\n\
+        schema=json.load(open(sys.argv[1])); inst=json.load(open(sys.argv[2]))\n\
+        cls=jsonschema.validators.validator_for(schema); cls.check_schema(schema)\n\
+        errs=sorted(cls(schema, format_checker=cls.FORMAT_CHECKER).iter_errors(inst), key=lambda e: list(e.path))\n\
+        [print(list(e.path), e.message) for e in errs[:20]]\n\
+        sys.exit(1 if errs else 0)";
+    let out = Command::new(oracles().join("venv/bin/python"))
+        .args(["-c", script])
+        .arg(schema)
+        .arg(instance)
+        .output()
+        .unwrap();
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+    }
+}
+
+fn example_report() -> (Output, Value) {
+    let out = rampart(&["scan", "examples", "--format", "json"], &root());
+    let v = json(&out);
+    (out, v)
+}
+
+#[test]
+fn example_report_golden() {
+    let (out, report) = example_report();
+    // examples/rampart.toml sets fail-on = "high"; the example has high findings.
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout.clone()).unwrap().replace(
+        &format!("\"version\": \"{}\"", env!("CARGO_PKG_VERSION")),
+        "\"version\": \"[version]\"",
+    );
+    insta::assert_snapshot!("example_report_json", text);
+    // And a few facts the snapshot must keep, stated plainly.
+    let layers = report["layers"].as_array().unwrap();
+    let state = |name: &str| layers.iter().find(|l| l["layer"] == name).unwrap()["state"].clone();
+    assert_eq!(state("image"), "not-assessed");
+    assert_eq!(state("monitoring"), "not-assessed");
+    assert_eq!(state("build"), "breached");
+    assert_eq!(state("host"), "breached");
+    let rules: std::collections::BTreeSet<&str> =
+        report["findings"].as_array().unwrap().iter().map(|f| f["rule_id"].as_str().unwrap()).collect();
+    let families = ["DF", "PSS", "K8S", "NET", "RBAC", "ADM", "CFG"];
+    for fam in families {
+        assert!(rules.iter().any(|r| r.starts_with(fam)), "no {fam} finding in the example: {rules:?}");
+    }
+    assert!(rules.len() >= 30, "the example exercises most rules: {} fired", rules.len());
+}
+
+#[test]
+fn example_has_inline_config_and_expired_suppressions() {
+    let (_, report) = example_report();
+    let findings = report["findings"].as_array().unwrap();
+    let kinds: Vec<&str> = findings.iter().filter_map(|f| f["suppressed"]["kind"].as_str()).collect();
+    assert!(kinds.contains(&"inline") && kinds.contains(&"config"), "{kinds:?}");
+    let expired = findings.iter().find(|f| f["rule_id"] == "CFG001").expect("expired suppression reported");
+    assert!(expired["message"].as_str().unwrap().contains("expired on 2025-06-30"));
+    // The expired suppression no longer hides the :latest finding it covered.
+    assert!(findings.iter().any(|f| f["rule_id"] == "K8S005" && f["suppressed"].is_null()));
+}
+
+#[test]
+fn json_report_validates_against_its_schema() {
+    let (out, _) = example_report();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("report.json");
+    std::fs::write(&file, &out.stdout).unwrap();
+    validate_with_jsonschema(&root().join("docs/report.schema.json"), &file).unwrap();
+    // The schema is strict enough to catch a broken report.
+    let mut broken: Value = json(&out);
+    broken["findings"][0]["severity"] = Value::from("severe");
+    std::fs::write(&file, broken.to_string()).unwrap();
+    assert!(validate_with_jsonschema(&root().join("docs/report.schema.json"), &file).is_err());
+}
+
+#[test]
+fn sarif_validates_against_the_official_schema_and_the_sarif_multitool() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("rampart.sarif");
+    let out = rampart(&["scan", "examples", "--format", "sarif", "-o", file.to_str().unwrap()], &root());
+    assert_eq!(out.status.code(), Some(1));
+    let schema = oracles().join("sarif/sarif-2.1.0.json");
+    validate_with_jsonschema(&schema, &file).unwrap();
+
+    let log = dir.path().join("validation.sarif");
+    let v = Command::new(oracles().join("sarif/Sarif.Multitool"))
+        .args(["validate", file.to_str().unwrap(), "--output", log.to_str().unwrap(), "--force"])
+        .env("DOTNET_SYSTEM_GLOBALIZATION_INVARIANT", "1")
+        .output()
+        .unwrap();
+    let results: Value = serde_json::from_slice(&std::fs::read(&log).unwrap()).unwrap();
+    let errors: Vec<&Value> = results["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["level"] == "error")
+        .collect();
+    assert!(errors.is_empty(), "SARIF Multitool found errors: {errors:#?}\n{}", String::from_utf8_lossy(&v.stdout));
+
+    let sarif: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    let run = &sarif["runs"][0];
+    let results = run["results"].as_array().unwrap();
+    assert!(!results.is_empty());
+    let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
+    for r in results {
+        let idx = r["ruleIndex"].as_u64().unwrap() as usize;
+        assert_eq!(rules[idx]["id"], r["ruleId"], "ruleIndex points at the rule");
+    }
+    assert!(results.iter().any(|r| r["suppressions"][0]["kind"] == "inSource"));
+}
+
+#[test]
+fn fail_on_sets_the_exit_code() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("pod.yaml"),
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: app}\nspec:\n  containers:\n  - {name: c, image: 'x:1'}\n",
+    )
+    .unwrap();
+    let d = dir.path();
+    assert_eq!(rampart(&["scan", "."], d).status.code(), Some(0), "no threshold: report only");
+    assert_eq!(rampart(&["scan", ".", "--fail-on", "medium"], d).status.code(), Some(1));
+    assert_eq!(rampart(&["scan", ".", "--fail-on", "critical"], d).status.code(), Some(0));
+    assert_eq!(rampart(&["scan", ".", "--fail-on", "none"], d).status.code(), Some(0));
+    let bad = rampart(&["scan", ".", "--fail-on", "severe"], d);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown severity `severe`"));
+    assert_eq!(rampart(&["scan", "--no-such-flag"], d).status.code(), Some(2));
+    let missing = rampart(&["scan", "does-not-exist"], d);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&missing.stdout).contains("does-not-exist"));
+}
+
+#[test]
+fn config_file_is_validated_with_positions() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("rampart.toml"), "fail-on = \"high\"\n[[suppress]]\nrule = \"NOPE999\"\nreason = \"x\"\n").unwrap();
+    let out = rampart(&["scan", "."], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("rampart.toml") && err.contains("3:8") && err.contains("unknown rule `NOPE999`"), "{err}");
+}
+
+#[test]
+fn bad_input_is_reported_and_the_rest_still_scanned() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("good.yaml"), "apiVersion: v1\nkind: Pod\nmetadata: {name: ok}\nspec:\n  containers: [{name: c, image: x, securityContext: {privileged: true}}]\n").unwrap();
+    std::fs::write(d.join("broken.yaml"), "apiVersion: v1\nkind: Pod\nmetadata:\n  name: [unclosed\n").unwrap();
+    std::fs::write(d.join("binary.yaml"), b"apiVersion: v1\x00\x01\x02kind").unwrap();
+    std::fs::write(d.join("latin1.yaml"), b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: caf\xe9}\n").unwrap();
+    std::fs::write(d.join("Dockerfile"), "FROM alpine:3.20\nFROBNICATE now\nUSER 10001\n").unwrap();
+    let big = std::fs::File::create(d.join("huge.yaml")).unwrap();
+    big.set_len(17 * 1024 * 1024).unwrap();
+    std::os::unix::fs::symlink(".", d.join("loop")).unwrap();
+    std::os::unix::fs::symlink("nowhere.yaml", d.join("dangling.yaml")).unwrap();
+    // A package.json-like JSON file that is not a manifest is ignored, not an error.
+    std::fs::write(d.join("package.json"), "{\"name\": \"x\"}").unwrap();
+
+    let out = rampart(&["scan", ".", "--format", "json"], d);
+    assert_eq!(out.status.code(), Some(2), "input errors exit 2");
+    let report = json(&out);
+    let errors: Vec<(String, u64, String)> = report["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["file"].as_str().unwrap().to_owned(), e["line"].as_u64().unwrap(), e["message"].as_str().unwrap().to_owned()))
+        .collect();
+    let find = |file: &str| errors.iter().find(|e| e.0 == file).unwrap_or_else(|| panic!("no error for {file}: {errors:#?}"));
+    assert!(find("broken.yaml").2.contains("invalid YAML"));
+    assert_eq!(find("broken.yaml").1, 4, "position of the YAML error");
+    assert!(find("binary.yaml").2.contains("binary"));
+    assert_eq!(find("latin1.yaml").1, 3, "line of the invalid UTF-8");
+    assert!(find("huge.yaml").2.contains("limit"));
+    assert!(find("loop").2.contains("symlink loop"));
+    assert!(find("dangling.yaml").2.contains("cannot read"));
+    assert_eq!(find("Dockerfile").1, 2, "unknown instruction at line 2");
+    assert!(!errors.iter().any(|e| e.0 == "package.json"));
+    // The good files were still scanned.
+    let fired: Vec<&str> = report["findings"].as_array().unwrap().iter().map(|f| f["rule_id"].as_str().unwrap()).collect();
+    assert!(fired.contains(&"PSS001"), "{fired:?}");
+
+    // Human output names the files and positions too.
+    let human = rampart(&["scan", "."], d);
+    let text = String::from_utf8_lossy(&human.stdout);
+    assert!(text.contains("broken.yaml:4:"), "{text}");
+}
+
+#[test]
+fn unreadable_directory_is_reported() {
+    // Root reads everything, so run the scan as an unprivileged user (setpriv, util-linux).
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::set_permissions(d, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    std::fs::create_dir(d.join("secret")).unwrap();
+    std::fs::write(d.join("secret/pod.yaml"), "apiVersion: v1\nkind: Pod\n").unwrap();
+    std::fs::write(d.join("pod.yaml"), "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c, image: x}]}\n").unwrap();
+    std::fs::set_permissions(d.join("secret"), std::os::unix::fs::PermissionsExt::from_mode(0o000)).unwrap();
+    let bin = std::env::temp_dir().join(format!("rampart-test-bin-{}", std::process::id()));
+    std::fs::copy(env!("CARGO_BIN_EXE_rampart"), &bin).unwrap();
+    std::fs::set_permissions(&bin, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let out = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(&bin)
+        .args(["scan", ".", "--format", "json"])
+        .current_dir(d)
+        .output()
+        .expect("setpriv (util-linux)");
+    let _ = std::fs::remove_file(&bin);
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    let report = json(&out);
+    let err = &report["errors"][0];
+    assert_eq!(err["file"], "secret");
+    assert!(err["message"].as_str().unwrap().contains("Permission denied"), "{err}");
+    assert!(report["summary"]["objects"].as_u64().unwrap() >= 1, "the readable pod was scanned");
+}
+
+#[test]
+fn rules_catalog_and_explain() {
+    let out = rampart(&["rules", "--format", "json"], &root());
+    assert_eq!(out.status.code(), Some(0));
+    let rules = json(&out);
+    let ids: Vec<&str> = rules.as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap()).collect();
+    let unique: std::collections::BTreeSet<_> = ids.iter().collect();
+    assert_eq!(unique.len(), ids.len(), "ids are unique");
+    for fam in ["DF001", "PSS001", "K8S001", "NET001", "RBAC001", "ADM001", "CFG001"] {
+        assert!(ids.contains(&fam), "{fam} missing");
+    }
+    let table = String::from_utf8(rampart(&["rules"], &root()).stdout).unwrap();
+    assert!(table.contains("PSS001") && table.contains("privileged"));
+    let explain = String::from_utf8(rampart(&["rules", "explain", "privileged"], &root()).stdout).unwrap();
+    assert!(explain.contains("PSS001") && explain.contains("Why it matters") && explain.contains("privileged: true"));
+    let unknown = rampart(&["rules", "explain", "NOPE"], &root());
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("unknown rule `NOPE`"));
+}
+
+#[test]
+fn human_report_opens_with_the_layer_map_and_colours_only_when_asked() {
+    let out = rampart(&["scan", "examples"], &root());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let map = text.find("Defense in depth: the layer map").expect("layer map");
+    let findings = text.find("Findings:").expect("findings");
+    assert!(map < findings, "the castle view comes first");
+    assert!(text.contains("not assessed") && text.contains("no image given"));
+    assert!(!text.contains('\x1b'), "no colour when not on a terminal");
+    let coloured = String::from_utf8(rampart(&["scan", "examples", "--color", "always"], &root()).stdout).unwrap();
+    assert!(coloured.contains("\x1b["));
+}
+
+#[test]
+fn broken_pipe_exits_cleanly() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rampart"))
+        .args(["rules"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+}

@@ -1,0 +1,9 @@
+FROM rust:latest
+
+WORKDIR /usr/num_cpus
+
+COPY . .
+
+RUN cargo build
+
+CMD [ "cargo", "test", "--lib" ]

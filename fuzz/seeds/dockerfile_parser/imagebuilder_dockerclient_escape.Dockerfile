@@ -1,0 +1,2 @@
+FROM busybox
+RUN stat -c %u /
