@@ -121,6 +121,7 @@ log "inputs: $NMAN manifest files in $MANIFESTS; $NDF Dockerfiles in $DOCKERFILE
 # measure LABEL TOOL INPUT NFILES cmd... : RUNS runs under /usr/bin/time -v; records the median
 # wall time (nanosecond clock around the run) and the max of the runs' max RSS. Output files go to $WORK/out (last run kept).
 OUT=$WORK/out; TIMES=$WORK/times; mkdir -p "$OUT" "$TIMES"
+rm -f "$TIMES"/*
 RESULTS=$WORK/results.tsv
 printf 'label\ttool\tinput\tfiles\twall_s\tpeak_mib\trc\truns\n' > "$RESULTS"
 measure() {
@@ -129,11 +130,15 @@ measure() {
   for i in $(seq 1 "$RUNS"); do
     rc=0; t0=$(date +%s%N)
     /usr/bin/time -v -o "$TIMES/$label.$i" "$@" >"$OUT/$label.stdout" 2>"$OUT/$label.stderr" &
-    pid=$!
-    python3 "$HERE/tree_rss.py" "$pid" "$TIMES/$label.$i.tree" & spid=$!
+    pid=$!; spid=
+    if [ "$tool" != rampart ]; then
+      # rampart is one process (threads, no fork): time's max RSS is its whole footprint, and a
+      # sampler would only steal one of the 2 cores from a run that lasts tens of milliseconds
+      python3 "$HERE/tree_rss.py" "$pid" "$TIMES/$label.$i.tree" & spid=$!
+    fi
     wait "$pid" || rc=$?
     t1=$(date +%s%N)
-    wait "$spid" || true
+    [ -z "$spid" ] || wait "$spid" || true
     # wall from date(1): /usr/bin/time's "Elapsed" has 10 ms resolution, too coarse for rampart
     walls+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.3f", (b-a)/1e9}')")
     # peak: the larger of time's max RSS (largest single process, exact) and the sampled sum

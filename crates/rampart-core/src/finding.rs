@@ -195,10 +195,21 @@ mod tests {
     fn finding_takes_rule_metadata_and_push_marks_control_assessed() {
         let mut a = Assessment::new();
         a.assessed(&R, "Pod a", "x.yaml");
-        a.push(Finding::new(&R, "Pod b", Location::new("x.yaml", 3, 5), "boom"));
+        a.push(Finding::new(
+            &R,
+            "Pod b",
+            Location::new("x.yaml", 3, 5),
+            "boom",
+        ));
         assert_eq!(a.controls.len(), 2);
         let f = &a.findings[0];
-        assert_eq!((f.rule_id, f.severity, f.layer), ("T001", Severity::High, Layer::Runtime));
-        assert_eq!(f.clone().with_severity(Severity::Low).severity, Severity::Low);
+        assert_eq!(
+            (f.rule_id, f.severity, f.layer),
+            ("T001", Severity::High, Layer::Runtime)
+        );
+        assert_eq!(
+            f.clone().with_severity(Severity::Low).severity,
+            Severity::Low
+        );
     }
 }

@@ -13,6 +13,7 @@ mod rule;
 pub use finding::{Assessment, Control, Finding, K8sObject, Location, Stage, Suppression};
 pub use layer::{Layer, Severity};
 pub use report::{
-    InputError, LayerState, LayerSummary, REPORT_SCHEMA_VERSION, Report, SubjectLayers, Summary, Tool,
+    InputError, LayerState, LayerSummary, REPORT_SCHEMA_VERSION, Report, SubjectLayers, Summary,
+    Tool,
 };
 pub use rule::{RefKind, Reference, Rule, RuleTarget};

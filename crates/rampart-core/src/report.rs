@@ -115,7 +115,9 @@ impl Report {
         mut summary: Summary,
         not_assessed_reasons: &BTreeMap<Layer, String>,
     ) -> Report {
-        assessment.findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+        assessment
+            .findings
+            .sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
         assessment.findings.dedup();
         errors.sort();
         errors.dedup();
@@ -207,7 +209,11 @@ impl Report {
             .collect();
 
         summary.findings = Severity::ALL.into_iter().map(|s| (s, 0)).collect();
-        for f in assessment.findings.iter().filter(|f| f.suppressed.is_none()) {
+        for f in assessment
+            .findings
+            .iter()
+            .filter(|f| f.suppressed.is_none())
+        {
             *summary.findings.entry(f.severity).or_default() += 1;
         }
         summary.suppressed = assessment
@@ -270,8 +276,18 @@ mod tests {
             a.assessed(&HIGH_RT, s, "f.yaml");
             a.assessed(&LOW_RT, s, "f.yaml");
         }
-        a.push(Finding::new(&LOW_RT, "Pod a", Location::new("f.yaml", 1, 1), "x"));
-        a.push(Finding::new(&LOW_RT, "Pod a", Location::new("f.yaml", 2, 1), "y"));
+        a.push(Finding::new(
+            &LOW_RT,
+            "Pod a",
+            Location::new("f.yaml", 1, 1),
+            "x",
+        ));
+        a.push(Finding::new(
+            &LOW_RT,
+            "Pod a",
+            Location::new("f.yaml", 2, 1),
+            "y",
+        ));
         a.assessed(&NET, "Namespace n", "f.yaml");
         let mut waived = Finding::new(&NET, "Namespace n", Location::new("f.yaml", 3, 1), "z");
         waived.suppressed = Some(Suppression {
@@ -282,11 +298,17 @@ mod tests {
         });
         a.push(waived);
         a.assessed(&BUILD, "Dockerfile", "Dockerfile");
-        a.push(Finding::new(&BUILD, "Dockerfile", Location::new("Dockerfile", 1, 1), "b").with_severity(Severity::Critical));
+        a.push(
+            Finding::new(&BUILD, "Dockerfile", Location::new("Dockerfile", 1, 1), "b")
+                .with_severity(Severity::Critical),
+        );
 
         let reasons = BTreeMap::from([(Layer::Image, "no image given".to_owned())]);
         let report = Report::build(
-            Tool { name: "rampart", version: "0" },
+            Tool {
+                name: "rampart",
+                version: "0",
+            },
             ".".into(),
             a,
             vec![],
@@ -298,14 +320,28 @@ mod tests {
         assert_eq!(rt, Some((LayerState::Weak, 4, 3, 1, 2)));
         let net = get(Layer::Network).map(|s| (s.state, s.waived, s.failed));
         assert_eq!(net, Some((LayerState::Holds, 1, 0)));
-        assert_eq!(get(Layer::Build).map(|s| s.state), Some(LayerState::Breached), "severity as raised on the finding");
+        assert_eq!(
+            get(Layer::Build).map(|s| s.state),
+            Some(LayerState::Breached),
+            "severity as raised on the finding"
+        );
         let img = get(Layer::Image);
         assert_eq!(img.as_ref().map(|s| s.state), Some(LayerState::NotAssessed));
-        assert_eq!(img.and_then(|s| s.reason).as_deref(), Some("no image given"));
+        assert_eq!(
+            img.and_then(|s| s.reason).as_deref(),
+            Some("no image given")
+        );
         assert_eq!(report.summary.suppressed, 1);
         assert_eq!(report.count_at_or_above(Severity::Low), 3);
         assert_eq!(report.count_at_or_above(Severity::High), 1);
-        let pod_a = report.subjects.iter().find(|s| s.subject == "Pod a").map(|s| s.layers.clone());
-        assert_eq!(pod_a, Some(BTreeMap::from([(Layer::Runtime, LayerState::Weak)])));
+        let pod_a = report
+            .subjects
+            .iter()
+            .find(|s| s.subject == "Pod a")
+            .map(|s| s.layers.clone());
+        assert_eq!(
+            pod_a,
+            Some(BTreeMap::from([(Layer::Runtime, LayerState::Weak)]))
+        );
     }
 }

@@ -35,7 +35,9 @@ impl ManifestFile {
 
     /// Whether any document is a Kubernetes object (has `apiVersion` and `kind`).
     pub fn has_objects(&self) -> bool {
-        self.documents.iter().any(|d| !objects::objects(d).is_empty())
+        self.documents
+            .iter()
+            .any(|d| !objects::objects(d).is_empty())
     }
 }
 

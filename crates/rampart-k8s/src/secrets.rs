@@ -8,14 +8,23 @@ use std::sync::LazyLock;
 static FORMATS: LazyLock<Vec<(&'static str, Regex)>> = LazyLock::new(|| {
     [
         ("AWS access key id", r"\b(AKIA|ASIA)[0-9A-Z]{16}\b"),
-        ("GitHub token", r"\b(ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{36}\b|\bgithub_pat_[A-Za-z0-9_]{40,}"),
+        (
+            "GitHub token",
+            r"\b(ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{36}\b|\bgithub_pat_[A-Za-z0-9_]{40,}",
+        ),
         ("GitLab token", r"\bglpat-[A-Za-z0-9_\-]{20,}"),
         ("Slack token", r"\bxox[abprs]-[A-Za-z0-9-]{10,}"),
         ("Google API key", r"\bAIza[0-9A-Za-z_\-]{35}\b"),
         ("Stripe secret key", r"\b[sr]k_live_[0-9a-zA-Z]{20,}"),
         ("private key", r"-----BEGIN ([A-Z]+ )?PRIVATE KEY-----"),
-        ("JSON web token", r"\beyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}"),
-        ("credentials in a URL", r"[a-z][a-z0-9+.-]*://[^/\s:@]+:[^/\s:@]{3,}@"),
+        (
+            "JSON web token",
+            r"\beyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}",
+        ),
+        (
+            "credentials in a URL",
+            r"[a-z][a-z0-9+.-]*://[^/\s:@]+:[^/\s:@]{3,}@",
+        ),
     ]
     .into_iter()
     .filter_map(|(kind, re)| Regex::new(re).ok().map(|r| (kind, r)))
@@ -33,8 +42,20 @@ static SECRET_NAME: LazyLock<Option<Regex>> = LazyLock::new(|| {
 fn is_reference_name(name: &str) -> bool {
     let n = name.to_ascii_uppercase();
     [
-        "_FILE", "_PATH", "_DIR", "_NAME", "_URL_FILE", "_REF", "_ID", "_LENGTH", "_TTL", "_EXPIRY",
-        "_HEADER", "_ENDPOINT", "_ENABLED", "_TYPE",
+        "_FILE",
+        "_PATH",
+        "_DIR",
+        "_NAME",
+        "_URL_FILE",
+        "_REF",
+        "_ID",
+        "_LENGTH",
+        "_TTL",
+        "_EXPIRY",
+        "_HEADER",
+        "_ENDPOINT",
+        "_ENABLED",
+        "_TYPE",
     ]
     .iter()
     .any(|s| n.ends_with(s))
@@ -50,7 +71,15 @@ fn is_placeholder(value: &str) -> bool {
         || v.starts_with('<')
         || matches!(
             lower.as_str(),
-            "changeme" | "change-me" | "placeholder" | "password" | "secret" | "redacted" | "example" | "true" | "false"
+            "changeme"
+                | "change-me"
+                | "placeholder"
+                | "password"
+                | "secret"
+                | "redacted"
+                | "example"
+                | "true"
+                | "false"
         )
         || lower.starts_with("http://")
         || lower.starts_with("https://")
@@ -82,15 +111,27 @@ mod tests {
     #[test]
     fn table() {
         let cases = [
-            ("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE", Some("AWS access key id")),
-            ("ANYTHING", "ghp_abcdefghijklmnopqrstuvwxyz0123456789", Some("GitHub token")),
+            (
+                "AWS_ACCESS_KEY_ID",
+                "AKIAIOSFODNN7EXAMPLE",
+                Some("AWS access key id"),
+            ),
+            (
+                "ANYTHING",
+                "ghp_abcdefghijklmnopqrstuvwxyz0123456789",
+                Some("GitHub token"),
+            ),
             ("DB_PASSWORD", "s3cr3t-Pa55", Some("secret")),
             ("DB_PASSWORD_FILE", "/run/secrets/db", None),
             ("DB_PASSWORD", "$(DB_PASS)", None),
             ("DB_PASSWORD", "", None),
             ("API_TOKEN", "changeme", None),
             ("LOG_LEVEL", "debug-verbose", None),
-            ("DATABASE_URL", "postgres://app:hunter22@db:5432/app", Some("credentials in a URL")),
+            (
+                "DATABASE_URL",
+                "postgres://app:hunter22@db:5432/app",
+                Some("credentials in a URL"),
+            ),
             ("TOKEN_TTL", "3600000", None),
         ];
         for (name, value, want) in cases {

@@ -222,6 +222,15 @@ pub fn load(text: &str, limits: Limits) -> Loaded {
     let mut nodes_budget = limits.max_nodes;
     let mut offset_lines = 0usize;
     let mut rest = text;
+    let last_line = text.lines().count().max(1);
+    let clamp = |mut e: YamlError| {
+        // An error at end of input is reported on the last line, not one past it.
+        if to_usize(e.line) > last_line {
+            e.line = to_u32(last_line);
+            e.column = to_u32(text.lines().last().map_or(0, |l| l.chars().count()) + 1);
+        }
+        e
+    };
     loop {
         let mut builder = Builder::new(offset_lines, limits, nodes_budget);
         let err = run_parser(rest, &mut builder);
@@ -229,7 +238,7 @@ pub fn load(text: &str, limits: Limits) -> Loaded {
         loaded.documents.append(&mut builder.docs);
         let Some(err) = err else { break };
         let err_line = to_usize(err.line).saturating_sub(offset_lines);
-        loaded.errors.push(err);
+        loaded.errors.push(clamp(err));
         if builder.fatal || loaded.documents.len() >= limits.max_documents {
             break;
         }
@@ -437,7 +446,11 @@ impl Builder {
 
 fn count_nodes(node: &Node) -> usize {
     match &node.value {
-        Value::Seq(items) => items.iter().map(count_nodes).sum::<usize>().saturating_add(1),
+        Value::Seq(items) => items
+            .iter()
+            .map(count_nodes)
+            .sum::<usize>()
+            .saturating_add(1),
         Value::Map(entries) => entries
             .iter()
             .map(|(k, v)| count_nodes(k).saturating_add(count_nodes(v)))
@@ -559,7 +572,8 @@ mod tests {
 
     #[test]
     fn scalars_resolve_like_kubernetes() {
-        let root = one("yes: x\na: yes\nb: 'yes'\nc: 012\nd: 1.5\ne: ~\nf: 0x1F\ng: !!str 5\nh: 1e3\n");
+        let root =
+            one("yes: x\na: yes\nb: 'yes'\nc: 012\nd: 1.5\ne: ~\nf: 0x1F\ng: !!str 5\nh: 1e3\n");
         assert_eq!(root.get("a").map(|n| &n.value), Some(&Value::Bool(true)));
         assert!(root.get("yes").is_some(), "keys are not resolved");
         assert_eq!(

@@ -78,19 +78,31 @@ pub fn render(report: &Report, opts: Options) -> String {
             ]);
         }
     }
-    out.push_str(&table(&rows, &[false, false, true, true, true, true, true, false], "  "));
+    out.push_str(&table(
+        &rows,
+        &[false, false, true, true, true, true, true, false],
+        "  ",
+    ));
     let missing: Vec<&str> = report
         .layers
         .iter()
         .filter(|l| l.state == LayerState::NotAssessed)
         .map(|l| l.layer.as_str())
         .collect();
-    let standing = report.layers.iter().filter(|l| l.state == LayerState::Holds).count();
+    let standing = report
+        .layers
+        .iter()
+        .filter(|l| l.state == LayerState::Holds)
+        .count();
     let _ = writeln!(
         out,
         "  {standing} of {} layers hold; not assessed: {}\n",
         report.layers.len(),
-        if missing.is_empty() { "none".to_owned() } else { missing.join(", ") }
+        if missing.is_empty() {
+            "none".to_owned()
+        } else {
+            missing.join(", ")
+        }
     );
 
     // Subjects by layer.
@@ -111,7 +123,11 @@ pub fn render(report: &Report, opts: Options) -> String {
         for subj in &report.subjects {
             let mut row = vec![subj.subject.clone()];
             for l in &shown {
-                let state = subj.layers.get(l).copied().unwrap_or(LayerState::NotAssessed);
+                let state = subj
+                    .layers
+                    .get(l)
+                    .copied()
+                    .unwrap_or(LayerState::NotAssessed);
                 row.push(st.state(state, glyph(state)));
             }
             rows.push(row);
@@ -138,7 +154,11 @@ pub fn render(report: &Report, opts: Options) -> String {
         out,
         "{} {}",
         st.bold(&format!("Findings: {total}")),
-        if counts.is_empty() { String::new() } else { format!("({})", counts.join(", ")) }
+        if counts.is_empty() {
+            String::new()
+        } else {
+            format!("({})", counts.join(", "))
+        }
     );
     let mut last_file: Option<&str> = None;
     for f in &visible {
@@ -146,7 +166,10 @@ pub fn render(report: &Report, opts: Options) -> String {
             let _ = writeln!(out, "\n  {}", st.bold(&f.location.file));
             last_file = Some(f.location.file.as_str());
         }
-        let sev = st.severity(f.severity, &format!("{:<8}", f.severity.as_str().to_uppercase()));
+        let sev = st.severity(
+            f.severity,
+            &format!("{:<8}", f.severity.as_str().to_uppercase()),
+        );
         let mut whereabouts = format!("{}:{}", f.location.line, f.location.column);
         if let Some(o) = &f.location.object {
             let _ = write!(whereabouts, "  {}", f.subject);
@@ -154,8 +177,16 @@ pub fn render(report: &Report, opts: Options) -> String {
                 let _ = write!(whereabouts, " [{c}]");
             }
         } else if let Some(stage) = &f.location.stage {
-            let name = stage.name.as_deref().map(|n| format!(" \"{n}\"")).unwrap_or_default();
-            let which = if stage.is_final { "final stage" } else { "build stage" };
+            let name = stage
+                .name
+                .as_deref()
+                .map(|n| format!(" \"{n}\""))
+                .unwrap_or_default();
+            let which = if stage.is_final {
+                "final stage"
+            } else {
+                "build stage"
+            };
             let _ = write!(whereabouts, "  {which} {}{name}", stage.index);
         }
         let _ = writeln!(
@@ -171,7 +202,10 @@ pub fn render(report: &Report, opts: Options) -> String {
             let _ = writeln!(
                 out,
                 "             {}",
-                st.dim(&format!("suppressed ({}, {}): {}", sup.kind, sup.source, sup.reason))
+                st.dim(&format!(
+                    "suppressed ({}, {}): {}",
+                    sup.kind, sup.source, sup.reason
+                ))
             );
         }
     }
@@ -179,14 +213,25 @@ pub fn render(report: &Report, opts: Options) -> String {
         let _ = writeln!(
             out,
             "\n  {}",
-            st.dim(&format!("{} suppressed finding(s) not shown (--show-suppressed)", s.suppressed))
+            st.dim(&format!(
+                "{} suppressed finding(s) not shown (--show-suppressed)",
+                s.suppressed
+            ))
         );
     }
 
     if !report.errors.is_empty() {
-        let _ = writeln!(out, "\n{}", st.bold(&format!("Input errors: {}", report.errors.len())));
+        let _ = writeln!(
+            out,
+            "\n{}",
+            st.bold(&format!("Input errors: {}", report.errors.len()))
+        );
         for e in &report.errors {
-            let at = if e.line > 0 { format!("{}:{}:{}", e.file, e.line, e.column) } else { e.file.clone() };
+            let at = if e.line > 0 {
+                format!("{}:{}:{}", e.file, e.line, e.column)
+            } else {
+                e.file.clone()
+            };
             let _ = writeln!(out, "  {}: {}", st.severity(Severity::High, &at), e.message);
         }
     }

@@ -26,7 +26,11 @@ pub fn table_view(rules: &[&Rule], color: bool) -> String {
         ]);
     }
     let mut out = table(&rows, &[], "");
-    let _ = writeln!(out, "\n{} rules. `rampart rules explain ID` shows one in full.", rules.len());
+    let _ = writeln!(
+        out,
+        "\n{} rules. `rampart rules explain ID` shows one in full.",
+        rules.len()
+    );
     out
 }
 
@@ -39,7 +43,13 @@ pub fn json_view(rules: &[&Rule]) -> String {
 pub fn explain(rule: &Rule, color: bool) -> String {
     let st = Style { color };
     let mut out = String::new();
-    let _ = writeln!(out, "{} {}: {}", st.bold(rule.id), rule.name, st.bold(rule.title));
+    let _ = writeln!(
+        out,
+        "{} {}: {}",
+        st.bold(rule.id),
+        rule.name,
+        st.bold(rule.title)
+    );
     let _ = writeln!(
         out,
         "severity: {}   layer: {}   applies to: {:?}\n",
@@ -50,7 +60,12 @@ pub fn explain(rule: &Rule, color: bool) -> String {
     let _ = writeln!(out, "{}\n  {}\n", st.bold("Why it matters"), rule.rationale);
     let _ = writeln!(out, "{}\n  {}\n", st.bold("How to fix"), rule.remediation);
     let indent = |s: &str| s.lines().map(|l| format!("    {l}\n")).collect::<String>();
-    let _ = writeln!(out, "{}\n{}", st.bold("Example (flagged)"), indent(rule.bad_example));
+    let _ = writeln!(
+        out,
+        "{}\n{}",
+        st.bold("Example (flagged)"),
+        indent(rule.bad_example)
+    );
     let _ = writeln!(out, "{}\n{}", st.bold("Fixed"), indent(rule.good_example));
     if !rule.references.is_empty() {
         let _ = writeln!(out, "{}", st.bold("References"));

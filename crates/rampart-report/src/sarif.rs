@@ -70,7 +70,11 @@ fn rule_descriptor(r: &Rule) -> Value {
             "layer": r.layer.as_str(),
         },
     });
-    if let Some(url) = r.references.iter().map(|x| x.url).find(|u| u.starts_with("https://"))
+    if let Some(url) = r
+        .references
+        .iter()
+        .map(|x| x.url)
+        .find(|u| u.starts_with("https://"))
         && let Some(obj) = d.as_object_mut()
     {
         obj.insert("helpUri".into(), Value::String(url.to_owned()));

@@ -120,9 +120,7 @@ impl Config {
         known_rule: &dyn Fn(&str) -> Option<&'static rampart_core::Rule>,
     ) -> Result<Config, Vec<ConfigProblem>> {
         let raw: RawConfig = toml::from_str(text).map_err(|e| {
-            let (line, column) = e
-                .span()
-                .map_or((0, 0), |s| line_col(text, s.start));
+            let (line, column) = e.span().map_or((0, 0), |s| line_col(text, s.start));
             vec![ConfigProblem {
                 line,
                 column,
@@ -284,9 +282,14 @@ mod tests {
 
     #[test]
     fn unknown_fields_are_rejected() {
-        let problems = Config::parse("fail_on = \"high\"\n", &known).err().unwrap_or_default();
+        let problems = Config::parse("fail_on = \"high\"\n", &known)
+            .err()
+            .unwrap_or_default();
         assert_eq!(problems.len(), 1);
-        assert!(problems[0].message.contains("unknown field"), "{problems:?}");
+        assert!(
+            problems[0].message.contains("unknown field"),
+            "{problems:?}"
+        );
     }
 
     #[test]

@@ -95,7 +95,8 @@ fn classify(path: &Path, explicit: bool) -> Option<Kind> {
 fn is_helm_template(path: &Path) -> bool {
     path.ancestors().any(|a| {
         a.file_name().is_some_and(|n| n == "templates")
-            && a.parent().is_some_and(|chart| chart.join("Chart.yaml").is_file())
+            && a.parent()
+                .is_some_and(|chart| chart.join("Chart.yaml").is_file())
     })
 }
 
@@ -114,7 +115,10 @@ fn error(file: &str, line: u32, column: u32, message: impl Into<String>) -> Inpu
 }
 
 /// Files to scan, and problems met while listing them.
-fn discover(targets: &[PathBuf], opts: &ScanOptions) -> (Vec<(PathBuf, Kind)>, Vec<InputError>, usize) {
+fn discover(
+    targets: &[PathBuf],
+    opts: &ScanOptions,
+) -> (Vec<(PathBuf, Kind)>, Vec<InputError>, usize) {
     let mut files = Vec::new();
     let mut errors = Vec::new();
     let mut skipped_templates = 0usize;
@@ -124,7 +128,9 @@ fn discover(targets: &[PathBuf], opts: &ScanOptions) -> (Vec<(PathBuf, Kind)>, V
             exclude.add(glob);
         }
     }
-    let exclude = exclude.build().unwrap_or_else(|_| globset::GlobSet::empty());
+    let exclude = exclude
+        .build()
+        .unwrap_or_else(|_| globset::GlobSet::empty());
     for target in targets {
         let meta = match std::fs::metadata(target) {
             Ok(m) => m,
@@ -136,7 +142,12 @@ fn discover(targets: &[PathBuf], opts: &ScanOptions) -> (Vec<(PathBuf, Kind)>, V
         if meta.is_file() {
             match classify(target, true) {
                 Some(kind) => files.push((target.clone(), kind)),
-                None => errors.push(error(&display(target), 0, 0, "not a Dockerfile or a YAML/JSON manifest")),
+                None => errors.push(error(
+                    &display(target),
+                    0,
+                    0,
+                    "not a Dockerfile or a YAML/JSON manifest",
+                )),
             }
             continue;
         }
@@ -147,9 +158,12 @@ fn discover(targets: &[PathBuf], opts: &ScanOptions) -> (Vec<(PathBuf, Kind)>, V
             .filter_entry(|e| {
                 let skip_dir = e.file_type().is_dir()
                     && e.depth() > 0
-                    && e.file_name().to_str().is_some_and(|n| SKIP_DIRS.contains(&n));
+                    && e.file_name()
+                        .to_str()
+                        .is_some_and(|n| SKIP_DIRS.contains(&n));
                 let rel = e.path().strip_prefix(target).unwrap_or(e.path());
-                !skip_dir && !(e.depth() > 0 && exclude.is_match(rel))
+                let excluded = e.depth() > 0 && exclude.is_match(rel);
+                !(skip_dir || excluded)
             });
         for entry in walker {
             match entry {
@@ -182,7 +196,8 @@ fn discover(targets: &[PathBuf], opts: &ScanOptions) -> (Vec<(PathBuf, Kind)>, V
 
 /// Reads a file as UTF-8 text within the size limit.
 fn read_text(path: &Path, file: &str, max: u64) -> Result<String, InputError> {
-    let meta = std::fs::metadata(path).map_err(|e| error(file, 0, 0, format!("cannot read: {e}")))?;
+    let meta =
+        std::fs::metadata(path).map_err(|e| error(file, 0, 0, format!("cannot read: {e}")))?;
     if meta.len() > max {
         return Err(error(
             file,
@@ -198,7 +213,12 @@ fn read_text(path: &Path, file: &str, max: u64) -> Result<String, InputError> {
     let bytes = std::fs::read(path).map_err(|e| error(file, 0, 0, format!("cannot read: {e}")))?;
     if let Some(at) = bytes.iter().position(|b| *b == 0) {
         let (line, column) = line_col(&bytes, at);
-        return Err(error(file, line, column, "binary content (NUL byte): not a text file"));
+        return Err(error(
+            file,
+            line,
+            column,
+            "binary content (NUL byte): not a text file",
+        ));
     }
     String::from_utf8(bytes).map_err(|e| {
         let at = e.utf8_error().valid_up_to();
@@ -211,7 +231,10 @@ fn line_col(bytes: &[u8], at: usize) -> (u32, u32) {
     let before = bytes.get(..at).unwrap_or(bytes);
     let line = before.iter().filter(|b| **b == b'\n').count() + 1;
     let col = before.iter().rev().take_while(|b| **b != b'\n').count() + 1;
-    (u32::try_from(line).unwrap_or(u32::MAX), u32::try_from(col).unwrap_or(u32::MAX))
+    (
+        u32::try_from(line).unwrap_or(u32::MAX),
+        u32::try_from(col).unwrap_or(u32::MAX),
+    )
 }
 
 /// What reading one file gave.
@@ -246,11 +269,12 @@ fn scan_file(path: &Path, kind: Kind, opts: &ScanOptions) -> FileResult {
                 .map(|n| dir.join(format!("{}.dockerignore", n.to_string_lossy())));
             let has_dockerignore =
                 dir.join(".dockerignore").is_file() || specific.is_some_and(|p| p.is_file());
-            let (assessment, diagnostics) = rampart_dockerfile::scan(&rampart_dockerfile::ScanInput {
-                path: &file,
-                text: &text,
-                has_dockerignore,
-            });
+            let (assessment, diagnostics) =
+                rampart_dockerfile::scan(&rampart_dockerfile::ScanInput {
+                    path: &file,
+                    text: &text,
+                    has_dockerignore,
+                });
             out.assessment = assessment;
             out.errors.extend(
                 diagnostics
@@ -264,11 +288,14 @@ fn scan_file(path: &Path, kind: Kind, opts: &ScanOptions) -> FileResult {
             if !relevant {
                 return out;
             }
-            out.errors.extend(
-                yaml_errors
-                    .into_iter()
-                    .map(|e| error(&file, e.line, e.column, format!("invalid YAML: {}", e.message))),
-            );
+            out.errors.extend(yaml_errors.into_iter().map(|e| {
+                error(
+                    &file,
+                    e.line,
+                    e.column,
+                    format!("invalid YAML: {}", e.message),
+                )
+            }));
             if manifest.has_objects() {
                 out.manifest = Some(manifest);
             }
@@ -284,9 +311,15 @@ fn scan_file(path: &Path, kind: Kind, opts: &ScanOptions) -> FileResult {
 fn not_assessed_reasons() -> BTreeMap<Layer, String> {
     [
         (Layer::Build, "no Dockerfile found"),
-        (Layer::Image, "no image given: image contents are assessed from an image, not from source"),
+        (
+            Layer::Image,
+            "no image given: image contents are assessed from an image, not from source",
+        ),
         (Layer::SupplyChain, "no image references found"),
-        (Layer::Admission, "no Namespace manifests found: nothing shows Pod Security Admission is enforced"),
+        (
+            Layer::Admission,
+            "no Namespace manifests found: nothing shows Pod Security Admission is enforced",
+        ),
         (Layer::Runtime, "no workloads (Pods or pod templates) found"),
         (Layer::Network, "no workloads found to segment"),
         (Layer::Access, "no workloads or RBAC objects found"),

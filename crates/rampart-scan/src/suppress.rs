@@ -3,7 +3,10 @@
 //! expired suppression no longer applies and is itself reported.
 
 use crate::config::ConfigSuppression;
-use rampart_core::{Finding, InputError, Layer, Location, RefKind, Reference, Rule, RuleTarget, Severity, Suppression};
+use rampart_core::{
+    Finding, InputError, Layer, Location, RefKind, Reference, Rule, RuleTarget, Severity,
+    Suppression,
+};
 use std::collections::BTreeMap;
 
 pub static EXPIRED_SUPPRESSION: Rule = Rule {
@@ -17,7 +20,11 @@ pub static EXPIRED_SUPPRESSION: Rule = Rule {
     remediation: "Fix the suppressed findings, or extend `expires` with a fresh reason after review.",
     bad_example: "[[suppress]]\nrule = \"K8S001\"\nreason = \"limits after load test\"\nexpires = \"2020-01-01\"\n",
     good_example: "[[suppress]]\nrule = \"K8S001\"\nreason = \"limits after load test\"\nexpires = \"2099-01-01\"\n",
-    references: &[Reference::new(RefKind::Docs, "rampart suppressions", "docs/suppressions.md")],
+    references: &[Reference::new(
+        RefKind::Docs,
+        "rampart suppressions",
+        "docs/suppressions.md",
+    )],
 };
 
 /// The marker that starts an inline directive.
@@ -63,7 +70,12 @@ impl InlineSuppressions {
                 let mut words = rest.split_whitespace();
                 let rules: Vec<String> = words
                     .next()
-                    .map(|w| w.split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect())
+                    .map(|w| {
+                        w.split(',')
+                            .filter(|s| !s.is_empty())
+                            .map(str::to_owned)
+                            .collect()
+                    })
                     .unwrap_or_default();
                 let reason = words.collect::<Vec<_>>().join(" ");
                 let column = u32::try_from(at + 1).unwrap_or(u32::MAX);
@@ -77,7 +89,12 @@ impl InlineSuppressions {
                         ),
                     });
                 } else {
-                    let d = Directive { rules, reason, line: lineno, whole_file };
+                    let d = Directive {
+                        rules,
+                        reason,
+                        line: lineno,
+                        whole_file,
+                    };
                     if whole_file {
                         out.whole_file.push(d);
                     } else if comment_only {
@@ -96,9 +113,9 @@ impl InlineSuppressions {
 
     fn find(&self, finding: &Finding) -> Option<&Directive> {
         let matches = |d: &&Directive| {
-            d.rules
-                .iter()
-                .any(|r| r.eq_ignore_ascii_case(finding.rule_id) || r == finding.rule_name || r == "all")
+            d.rules.iter().any(|r| {
+                r.eq_ignore_ascii_case(finding.rule_id) || r == finding.rule_name || r == "all"
+            })
         };
         self.by_line
             .get(&finding.location.line)
@@ -239,7 +256,10 @@ mod tests {
 
     #[test]
     fn whole_file_directive() {
-        let (s, _) = InlineSuppressions::parse("f", "# rampart:ignore-file K8S001,K8S002 generated file\nx: 1\n");
+        let (s, _) = InlineSuppressions::parse(
+            "f",
+            "# rampart:ignore-file K8S001,K8S002 generated file\nx: 1\n",
+        );
         let mut f = finding(40);
         s.apply("f", &mut f);
         assert!(f.suppressed.is_some());
@@ -255,13 +275,28 @@ mod tests {
         .map_err(|e| format!("{e:?}"));
         let cfg = cfg.unwrap();
         let today = jiff::civil::date(2026, 11, 24);
-        let mut findings = vec![finding(3), Finding::new(&R, "Pod j", Location::new("jobs/j.yaml", 1, 1), "m")];
+        let mut findings = vec![
+            finding(3),
+            Finding::new(&R, "Pod j", Location::new("jobs/j.yaml", 1, 1), "m"),
+        ];
         let expired = apply_config(&cfg.suppressions, "rampart.toml", "", today, &mut findings);
-        assert!(findings[0].suppressed.is_none(), "expired suppression does not apply");
-        assert_eq!(findings[1].suppressed.as_ref().map(|s| s.reason.as_str()), Some("only jobs"));
+        assert!(
+            findings[0].suppressed.is_none(),
+            "expired suppression does not apply"
+        );
+        assert_eq!(
+            findings[1].suppressed.as_ref().map(|s| s.reason.as_str()),
+            Some("only jobs")
+        );
         assert_eq!(expired.len(), 1);
         assert_eq!(expired[0].rule_id, "CFG001");
         assert_eq!(expired[0].location.line, 1);
-        assert!(expired[0].message.contains("expired on 2020-01-01; 1 finding it covered now counts"), "{}", expired[0].message);
+        assert!(
+            expired[0]
+                .message
+                .contains("expired on 2020-01-01; 1 finding it covered now counts"),
+            "{}",
+            expired[0].message
+        );
     }
 }

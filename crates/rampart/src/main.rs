@@ -50,7 +50,9 @@ fn use_color(choice: ColorChoice, to_terminal: bool) -> bool {
 
 fn write_out(output: Option<&std::path::Path>, text: &str) -> Result<()> {
     match output {
-        Some(path) => std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display())),
+        Some(path) => {
+            std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
+        }
         None => {
             let mut stdout = std::io::stdout().lock();
             stdout.write_all(text.as_bytes())?;
@@ -68,7 +70,12 @@ fn load_config(args: &ScanArgs) -> Result<Config> {
     if let Some(path) = &args.config {
         return Ok(Config::load(path, &known)?);
     }
-    let dir = args.paths.first().filter(|p| p.is_dir()).cloned().unwrap_or_else(|| ".".into());
+    let dir = args
+        .paths
+        .first()
+        .filter(|p| p.is_dir())
+        .cloned()
+        .unwrap_or_else(|| ".".into());
     let candidate = dir.join(CONFIG_FILE);
     if candidate.is_file() {
         return Ok(Config::load(&candidate, &known)?);
@@ -81,16 +88,26 @@ fn scan(args: ScanArgs) -> Result<u8> {
     // Flags override the configuration file.
     let fail_on: Option<Severity> = match args.fail_on.as_deref() {
         Some("none") => None,
-        Some(s) => Some(s.parse::<Severity>().map_err(anyhow::Error::msg).context("--fail-on")?),
+        Some(s) => Some(
+            s.parse::<Severity>()
+                .map_err(anyhow::Error::msg)
+                .context("--fail-on")?,
+        ),
         None => config.fail_on,
     };
     if let Some(level) = &args.pss_level {
-        config.pss_level = Some(level.parse().map_err(|_| anyhow::anyhow!("--pss-level: unknown level `{level}`"))?);
+        config.pss_level = Some(
+            level
+                .parse()
+                .map_err(|_| anyhow::anyhow!("--pss-level: unknown level `{level}`"))?,
+        );
     }
     if let Some(v) = &args.pss_version {
         match v.parse() {
             Ok(version) => config.pss_version = Some(version),
-            Err(_) => bail!("--pss-version: expected a version like v1.33 or `latest`, found `{v}`"),
+            Err(_) => {
+                bail!("--pss-version: expected a version like v1.33 or `latest`, found `{v}`")
+            }
         }
     }
     config.exclude.extend(args.exclude.iter().cloned());

@@ -8,7 +8,10 @@ use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
 }
 
 fn rampart(args: &[&str], cwd: &Path) -> Output {
@@ -22,7 +25,11 @@ fn rampart(args: &[&str], cwd: &Path) -> Output {
 
 fn json(out: &Output) -> Value {
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!("not JSON ({e}): {}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+        panic!(
+            "not JSON ({e}): {}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
     })
 }
 
@@ -57,7 +64,11 @@ fn validate_with_jsonschema(schema: &Path, instance: &Path) -> Result<(), String
     if out.status.success() {
         Ok(())
     } else {
-        Err(format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+        Err(format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ))
     }
 }
 
@@ -71,7 +82,12 @@ fn example_report() -> (Output, Value) {
 fn example_report_golden() {
     let (out, report) = example_report();
     // examples/rampart.toml sets fail-on = "high"; the example has high findings.
-    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8(out.stdout.clone()).unwrap().replace(
         &format!("\"version\": \"{}\"", env!("CARGO_PKG_VERSION")),
         "\"version\": \"[version]\"",
@@ -84,25 +100,54 @@ fn example_report_golden() {
     assert_eq!(state("monitoring"), "not-assessed");
     assert_eq!(state("build"), "breached");
     assert_eq!(state("host"), "breached");
-    let rules: std::collections::BTreeSet<&str> =
-        report["findings"].as_array().unwrap().iter().map(|f| f["rule_id"].as_str().unwrap()).collect();
+    let rules: std::collections::BTreeSet<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule_id"].as_str().unwrap())
+        .collect();
     let families = ["DF", "PSS", "K8S", "NET", "RBAC", "ADM", "CFG"];
     for fam in families {
-        assert!(rules.iter().any(|r| r.starts_with(fam)), "no {fam} finding in the example: {rules:?}");
+        assert!(
+            rules.iter().any(|r| r.starts_with(fam)),
+            "no {fam} finding in the example: {rules:?}"
+        );
     }
-    assert!(rules.len() >= 30, "the example exercises most rules: {} fired", rules.len());
+    assert!(
+        rules.len() >= 30,
+        "the example exercises most rules: {} fired",
+        rules.len()
+    );
 }
 
 #[test]
 fn example_has_inline_config_and_expired_suppressions() {
     let (_, report) = example_report();
     let findings = report["findings"].as_array().unwrap();
-    let kinds: Vec<&str> = findings.iter().filter_map(|f| f["suppressed"]["kind"].as_str()).collect();
-    assert!(kinds.contains(&"inline") && kinds.contains(&"config"), "{kinds:?}");
-    let expired = findings.iter().find(|f| f["rule_id"] == "CFG001").expect("expired suppression reported");
-    assert!(expired["message"].as_str().unwrap().contains("expired on 2025-06-30"));
+    let kinds: Vec<&str> = findings
+        .iter()
+        .filter_map(|f| f["suppressed"]["kind"].as_str())
+        .collect();
+    assert!(
+        kinds.contains(&"inline") && kinds.contains(&"config"),
+        "{kinds:?}"
+    );
+    let expired = findings
+        .iter()
+        .find(|f| f["rule_id"] == "CFG001")
+        .expect("expired suppression reported");
+    assert!(
+        expired["message"]
+            .as_str()
+            .unwrap()
+            .contains("expired on 2025-06-30")
+    );
     // The expired suppression no longer hides the :latest finding it covered.
-    assert!(findings.iter().any(|f| f["rule_id"] == "K8S005" && f["suppressed"].is_null()));
+    assert!(
+        findings
+            .iter()
+            .any(|f| f["rule_id"] == "K8S005" && f["suppressed"].is_null())
+    );
 }
 
 #[test]
@@ -123,25 +168,71 @@ fn json_report_validates_against_its_schema() {
 fn sarif_validates_against_the_official_schema_and_the_sarif_multitool() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("rampart.sarif");
-    let out = rampart(&["scan", "examples", "--format", "sarif", "-o", file.to_str().unwrap()], &root());
+    let out = rampart(
+        &[
+            "scan",
+            "examples",
+            "--format",
+            "sarif",
+            "-o",
+            file.to_str().unwrap(),
+        ],
+        &root(),
+    );
     assert_eq!(out.status.code(), Some(1));
     let schema = oracles().join("sarif/sarif-2.1.0.json");
     validate_with_jsonschema(&schema, &file).unwrap();
 
-    let log = dir.path().join("validation.sarif");
-    let v = Command::new(oracles().join("sarif/Sarif.Multitool"))
-        .args(["validate", file.to_str().unwrap(), "--output", log.to_str().unwrap(), "--force"])
-        .env("DOTNET_SYSTEM_GLOBALIZATION_INVARIANT", "1")
-        .output()
+    // The Multitool's own validation (structure and SARIF rules): no error-level result.
+    let multitool_errors = |file: &Path| -> Vec<Value> {
+        let log = file.with_extension("validation.sarif");
+        let v = Command::new(oracles().join("sarif/Sarif.Multitool"))
+            .args([
+                "validate",
+                file.to_str().unwrap(),
+                "--output",
+                log.to_str().unwrap(),
+                "--log",
+                "ForceOverwrite",
+            ])
+            .env("DOTNET_SYSTEM_GLOBALIZATION_INVARIANT", "1")
+            .output()
+            .unwrap();
+        let results: Value = serde_json::from_slice(&std::fs::read(&log).unwrap_or_else(|e| {
+            panic!(
+                "no validation log ({e}): {}",
+                String::from_utf8_lossy(&v.stdout)
+            )
+        }))
         .unwrap();
-    let results: Value = serde_json::from_slice(&std::fs::read(&log).unwrap()).unwrap();
-    let errors: Vec<&Value> = results["runs"][0]["results"]
-        .as_array()
+        results["runs"][0]["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["level"] == "error")
+            .cloned()
+            .collect()
+    };
+    let errors = multitool_errors(&file);
+    assert!(
+        errors.is_empty(),
+        "SARIF Multitool found errors: {errors:#?}"
+    );
+    // Negative control: the same validator rejects a broken log.
+    let mut broken: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    broken["runs"][0]["tool"]["driver"]
+        .as_object_mut()
         .unwrap()
-        .iter()
-        .filter(|r| r["level"] == "error")
-        .collect();
-    assert!(errors.is_empty(), "SARIF Multitool found errors: {errors:#?}\n{}", String::from_utf8_lossy(&v.stdout));
+        .remove("name");
+    broken["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["region"]["startLine"] =
+        Value::from(0);
+    let broken_file = dir.path().join("broken.sarif");
+    std::fs::write(&broken_file, broken.to_string()).unwrap();
+    assert!(
+        multitool_errors(&broken_file).len() >= 2,
+        "the Multitool must catch a broken log"
+    );
+    assert!(validate_with_jsonschema(&schema, &broken_file).is_err());
 
     let sarif: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
     let run = &sarif["runs"][0];
@@ -150,9 +241,16 @@ fn sarif_validates_against_the_official_schema_and_the_sarif_multitool() {
     let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
     for r in results {
         let idx = r["ruleIndex"].as_u64().unwrap() as usize;
-        assert_eq!(rules[idx]["id"], r["ruleId"], "ruleIndex points at the rule");
+        assert_eq!(
+            rules[idx]["id"], r["ruleId"],
+            "ruleIndex points at the rule"
+        );
     }
-    assert!(results.iter().any(|r| r["suppressions"][0]["kind"] == "inSource"));
+    assert!(
+        results
+            .iter()
+            .any(|r| r["suppressions"][0]["kind"] == "inSource")
+    );
 }
 
 #[test]
@@ -164,14 +262,36 @@ fn fail_on_sets_the_exit_code() {
     )
     .unwrap();
     let d = dir.path();
-    assert_eq!(rampart(&["scan", "."], d).status.code(), Some(0), "no threshold: report only");
-    assert_eq!(rampart(&["scan", ".", "--fail-on", "medium"], d).status.code(), Some(1));
-    assert_eq!(rampart(&["scan", ".", "--fail-on", "critical"], d).status.code(), Some(0));
-    assert_eq!(rampart(&["scan", ".", "--fail-on", "none"], d).status.code(), Some(0));
+    assert_eq!(
+        rampart(&["scan", "."], d).status.code(),
+        Some(0),
+        "no threshold: report only"
+    );
+    assert_eq!(
+        rampart(&["scan", ".", "--fail-on", "medium"], d)
+            .status
+            .code(),
+        Some(1)
+    );
+    assert_eq!(
+        rampart(&["scan", ".", "--fail-on", "critical"], d)
+            .status
+            .code(),
+        Some(0)
+    );
+    assert_eq!(
+        rampart(&["scan", ".", "--fail-on", "none"], d)
+            .status
+            .code(),
+        Some(0)
+    );
     let bad = rampart(&["scan", ".", "--fail-on", "severe"], d);
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown severity `severe`"));
-    assert_eq!(rampart(&["scan", "--no-such-flag"], d).status.code(), Some(2));
+    assert_eq!(
+        rampart(&["scan", "--no-such-flag"], d).status.code(),
+        Some(2)
+    );
     let missing = rampart(&["scan", "does-not-exist"], d);
     assert_eq!(missing.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&missing.stdout).contains("does-not-exist"));
@@ -180,11 +300,20 @@ fn fail_on_sets_the_exit_code() {
 #[test]
 fn config_file_is_validated_with_positions() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("rampart.toml"), "fail-on = \"high\"\n[[suppress]]\nrule = \"NOPE999\"\nreason = \"x\"\n").unwrap();
+    std::fs::write(
+        dir.path().join("rampart.toml"),
+        "fail-on = \"high\"\n[[suppress]]\nrule = \"NOPE999\"\nreason = \"x\"\n",
+    )
+    .unwrap();
     let out = rampart(&["scan", "."], dir.path());
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("rampart.toml") && err.contains("3:8") && err.contains("unknown rule `NOPE999`"), "{err}");
+    assert!(
+        err.contains("rampart.toml")
+            && err.contains("3:8")
+            && err.contains("unknown rule `NOPE999`"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -192,10 +321,22 @@ fn bad_input_is_reported_and_the_rest_still_scanned() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     std::fs::write(d.join("good.yaml"), "apiVersion: v1\nkind: Pod\nmetadata: {name: ok}\nspec:\n  containers: [{name: c, image: x, securityContext: {privileged: true}}]\n").unwrap();
-    std::fs::write(d.join("broken.yaml"), "apiVersion: v1\nkind: Pod\nmetadata:\n  name: [unclosed\n").unwrap();
+    std::fs::write(
+        d.join("broken.yaml"),
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: [unclosed\n",
+    )
+    .unwrap();
     std::fs::write(d.join("binary.yaml"), b"apiVersion: v1\x00\x01\x02kind").unwrap();
-    std::fs::write(d.join("latin1.yaml"), b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: caf\xe9}\n").unwrap();
-    std::fs::write(d.join("Dockerfile"), "FROM alpine:3.20\nFROBNICATE now\nUSER 10001\n").unwrap();
+    std::fs::write(
+        d.join("latin1.yaml"),
+        b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: caf\xe9}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("Dockerfile"),
+        "FROM alpine:3.20\nFROBNICATE now\nUSER 10001\n",
+    )
+    .unwrap();
     let big = std::fs::File::create(d.join("huge.yaml")).unwrap();
     big.set_len(17 * 1024 * 1024).unwrap();
     std::os::unix::fs::symlink(".", d.join("loop")).unwrap();
@@ -210,9 +351,20 @@ fn bad_input_is_reported_and_the_rest_still_scanned() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|e| (e["file"].as_str().unwrap().to_owned(), e["line"].as_u64().unwrap(), e["message"].as_str().unwrap().to_owned()))
+        .map(|e| {
+            (
+                e["file"].as_str().unwrap().to_owned(),
+                e["line"].as_u64().unwrap(),
+                e["message"].as_str().unwrap().to_owned(),
+            )
+        })
         .collect();
-    let find = |file: &str| errors.iter().find(|e| e.0 == file).unwrap_or_else(|| panic!("no error for {file}: {errors:#?}"));
+    let find = |file: &str| {
+        errors
+            .iter()
+            .find(|e| e.0 == file)
+            .unwrap_or_else(|| panic!("no error for {file}: {errors:#?}"))
+    };
     assert!(find("broken.yaml").2.contains("invalid YAML"));
     assert_eq!(find("broken.yaml").1, 4, "position of the YAML error");
     assert!(find("binary.yaml").2.contains("binary"));
@@ -223,7 +375,12 @@ fn bad_input_is_reported_and_the_rest_still_scanned() {
     assert_eq!(find("Dockerfile").1, 2, "unknown instruction at line 2");
     assert!(!errors.iter().any(|e| e.0 == "package.json"));
     // The good files were still scanned.
-    let fired: Vec<&str> = report["findings"].as_array().unwrap().iter().map(|f| f["rule_id"].as_str().unwrap()).collect();
+    let fired: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule_id"].as_str().unwrap())
+        .collect();
     assert!(fired.contains(&"PSS001"), "{fired:?}");
 
     // Human output names the files and positions too.
@@ -241,7 +398,11 @@ fn unreadable_directory_is_reported() {
     std::fs::create_dir(d.join("secret")).unwrap();
     std::fs::write(d.join("secret/pod.yaml"), "apiVersion: v1\nkind: Pod\n").unwrap();
     std::fs::write(d.join("pod.yaml"), "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c, image: x}]}\n").unwrap();
-    std::fs::set_permissions(d.join("secret"), std::os::unix::fs::PermissionsExt::from_mode(0o000)).unwrap();
+    std::fs::set_permissions(
+        d.join("secret"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o000),
+    )
+    .unwrap();
     let bin = std::env::temp_dir().join(format!("rampart-test-bin-{}", std::process::id()));
     std::fs::copy(env!("CARGO_BIN_EXE_rampart"), &bin).unwrap();
     std::fs::set_permissions(&bin, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
@@ -253,12 +414,26 @@ fn unreadable_directory_is_reported() {
         .output()
         .expect("setpriv (util-linux)");
     let _ = std::fs::remove_file(&bin);
-    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let report = json(&out);
     let err = &report["errors"][0];
     assert_eq!(err["file"], "secret");
-    assert!(err["message"].as_str().unwrap().contains("Permission denied"), "{err}");
-    assert!(report["summary"]["objects"].as_u64().unwrap() >= 1, "the readable pod was scanned");
+    assert!(
+        err["message"]
+            .as_str()
+            .unwrap()
+            .contains("Permission denied"),
+        "{err}"
+    );
+    assert!(
+        report["summary"]["objects"].as_u64().unwrap() >= 1,
+        "the readable pod was scanned"
+    );
 }
 
 #[test]
@@ -266,16 +441,28 @@ fn rules_catalog_and_explain() {
     let out = rampart(&["rules", "--format", "json"], &root());
     assert_eq!(out.status.code(), Some(0));
     let rules = json(&out);
-    let ids: Vec<&str> = rules.as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap()).collect();
+    let ids: Vec<&str> = rules
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
     let unique: std::collections::BTreeSet<_> = ids.iter().collect();
     assert_eq!(unique.len(), ids.len(), "ids are unique");
-    for fam in ["DF001", "PSS001", "K8S001", "NET001", "RBAC001", "ADM001", "CFG001"] {
+    for fam in [
+        "DF001", "PSS001", "K8S001", "NET001", "RBAC001", "ADM001", "CFG001",
+    ] {
         assert!(ids.contains(&fam), "{fam} missing");
     }
     let table = String::from_utf8(rampart(&["rules"], &root()).stdout).unwrap();
     assert!(table.contains("PSS001") && table.contains("privileged"));
-    let explain = String::from_utf8(rampart(&["rules", "explain", "privileged"], &root()).stdout).unwrap();
-    assert!(explain.contains("PSS001") && explain.contains("Why it matters") && explain.contains("privileged: true"));
+    let explain =
+        String::from_utf8(rampart(&["rules", "explain", "privileged"], &root()).stdout).unwrap();
+    assert!(
+        explain.contains("PSS001")
+            && explain.contains("Why it matters")
+            && explain.contains("privileged: true")
+    );
     let unknown = rampart(&["rules", "explain", "NOPE"], &root());
     assert_eq!(unknown.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("unknown rule `NOPE`"));
@@ -285,12 +472,16 @@ fn rules_catalog_and_explain() {
 fn human_report_opens_with_the_layer_map_and_colours_only_when_asked() {
     let out = rampart(&["scan", "examples"], &root());
     let text = String::from_utf8(out.stdout).unwrap();
-    let map = text.find("Defense in depth: the layer map").expect("layer map");
+    let map = text
+        .find("Defense in depth: the layer map")
+        .expect("layer map");
     let findings = text.find("Findings:").expect("findings");
     assert!(map < findings, "the castle view comes first");
     assert!(text.contains("not assessed") && text.contains("no image given"));
     assert!(!text.contains('\x1b'), "no colour when not on a terminal");
-    let coloured = String::from_utf8(rampart(&["scan", "examples", "--color", "always"], &root()).stdout).unwrap();
+    let coloured =
+        String::from_utf8(rampart(&["scan", "examples", "--color", "always"], &root()).stdout)
+            .unwrap();
     assert!(coloured.contains("\x1b["));
 }
 
@@ -304,5 +495,10 @@ fn broken_pipe_exits_cleanly() {
         .unwrap();
     drop(child.stdout.take());
     let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

@@ -2,7 +2,7 @@
 
 use super::{Ctx, Inventory, pss_ref, rule};
 use crate::yaml::Seg;
-use rampart_core::{Assessment, Layer, Reference, RefKind, Rule, Severity};
+use rampart_core::{Assessment, Layer, RefKind, Reference, Rule, Severity};
 
 pub static NO_PSA_ENFORCE: Rule = rule(
     "ADM001",
@@ -18,7 +18,11 @@ pub static NO_PSA_ENFORCE: Rule = rule(
     ],
     &[
         pss_ref("Pod Security Admission"),
-        Reference::new(RefKind::Docs, "Enforce Pod Security Standards with namespace labels", "https://kubernetes.io/docs/tasks/configure-pod-container/enforce-standards-namespace-labels/"),
+        Reference::new(
+            RefKind::Docs,
+            "Enforce Pod Security Standards with namespace labels",
+            "https://kubernetes.io/docs/tasks/configure-pod-container/enforce-standards-namespace-labels/",
+        ),
     ],
 );
 
@@ -31,7 +35,11 @@ pub(crate) fn check(inventory: &Inventory<'_>, out: &mut Assessment) {
         let mut ctx = Ctx::new(o.file, o.object, out);
         ctx.assessed(&NO_PSA_ENFORCE);
         let level = o.object.label(ENFORCE_LABEL);
-        let labels_pos = o.object.node.pos_of(&[Seg::Key("metadata"), Seg::Key("labels"), Seg::Key(ENFORCE_LABEL)]);
+        let labels_pos = o.object.node.pos_of(&[
+            Seg::Key("metadata"),
+            Seg::Key("labels"),
+            Seg::Key(ENFORCE_LABEL),
+        ]);
         match level {
             Some("restricted") => {}
             Some("baseline") => ctx.report_with(

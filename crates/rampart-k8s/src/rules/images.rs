@@ -4,7 +4,7 @@
 use super::{Ctx, nsa, rule};
 use crate::objects::{ImageRef, Workload};
 use crate::yaml::Seg;
-use rampart_core::{Layer, Reference, RefKind, Rule, Severity};
+use rampart_core::{Layer, RefKind, Reference, Rule, Severity};
 
 const PIN_DOCS: Reference = Reference::new(
     RefKind::Docs,
@@ -24,7 +24,10 @@ pub static NO_DIGEST: Rule = rule(
         "apiVersion: v1\nkind: Pod\nmetadata: {name: app}\nspec:\n  containers:\n  - name: app\n    image: nginx:1.27\n",
         "apiVersion: v1\nkind: Pod\nmetadata: {name: app}\nspec:\n  containers:\n  - name: app\n    image: nginx:1.27@sha256:0000000000000000000000000000000000000000000000000000000000000000\n",
     ],
-    &[PIN_DOCS, nsa("Kubernetes Pod security: image scanning and provenance")],
+    &[
+        PIN_DOCS,
+        nsa("Kubernetes Pod security: image scanning and provenance"),
+    ],
 );
 
 pub static LATEST_TAG: Rule = rule(
@@ -58,7 +61,10 @@ pub(crate) fn check(ctx: &mut Ctx<'_, '_>, workload: &Workload<'_>) {
             workload.pod,
             &c,
             &[Seg::Key("image")],
-            format!("{} uses image \"{image}\", which is not pinned by digest", c.describe()),
+            format!(
+                "{} uses image \"{image}\", which is not pinned by digest",
+                c.describe()
+            ),
         );
         match r.tag {
             None => ctx.report_container(
@@ -66,14 +72,20 @@ pub(crate) fn check(ctx: &mut Ctx<'_, '_>, workload: &Workload<'_>) {
                 workload.pod,
                 &c,
                 &[Seg::Key("image")],
-                format!("{} uses image \"{image}\" without a tag (implicitly :latest)", c.describe()),
+                format!(
+                    "{} uses image \"{image}\" without a tag (implicitly :latest)",
+                    c.describe()
+                ),
             ),
             Some("latest") => ctx.report_container(
                 &LATEST_TAG,
                 workload.pod,
                 &c,
                 &[Seg::Key("image")],
-                format!("{} uses image \"{image}\" with the mutable :latest tag", c.describe()),
+                format!(
+                    "{} uses image \"{image}\" with the mutable :latest tag",
+                    c.describe()
+                ),
             ),
             Some(_) => {}
         }

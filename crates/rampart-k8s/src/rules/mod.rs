@@ -3,7 +3,9 @@
 
 use crate::objects::{Container, Object, Workload};
 use crate::yaml::{Node, Pos, Seg};
-use rampart_core::{Assessment, Finding, K8sObject, Layer, Location, RefKind, Reference, Rule, RuleTarget, Severity};
+use rampart_core::{
+    Assessment, Finding, K8sObject, Layer, Location, RefKind, Reference, Rule, RuleTarget, Severity,
+};
 
 mod admission;
 mod images;
@@ -100,8 +102,19 @@ impl<'a, 'o> Ctx<'a, 'o> {
         location(self.file, &self.object, pos, container)
     }
 
-    pub fn report(&mut self, rule: &'static Rule, pos: Pos, container: Option<&str>, message: String) {
-        let finding = Finding::new(rule, self.subject.clone(), self.location(pos, container), message);
+    pub fn report(
+        &mut self,
+        rule: &'static Rule,
+        pos: Pos,
+        container: Option<&str>,
+        message: String,
+    ) {
+        let finding = Finding::new(
+            rule,
+            self.subject.clone(),
+            self.location(pos, container),
+            message,
+        );
         self.out.push(finding);
     }
 
@@ -113,8 +126,13 @@ impl<'a, 'o> Ctx<'a, 'o> {
         container: Option<&str>,
         message: String,
     ) {
-        let finding = Finding::new(rule, self.subject.clone(), self.location(pos, container), message)
-            .with_severity(severity);
+        let finding = Finding::new(
+            rule,
+            self.subject.clone(),
+            self.location(pos, container),
+            message,
+        )
+        .with_severity(severity);
         self.out.push(finding);
     }
 
@@ -175,9 +193,9 @@ pub(crate) const fn rule(
     }
 }
 
-pub(crate) const PSS_URL: &str = "https://kubernetes.io/docs/concepts/security/pod-security-standards/";
-pub(crate) const NSA_URL: &str =
-    "https://media.defense.gov/2022/Aug/29/2003066362/-1/-1/0/CTR_KUBERNETES_HARDENING_GUIDANCE_1.2_20220829.PDF";
+pub(crate) const PSS_URL: &str =
+    "https://kubernetes.io/docs/concepts/security/pod-security-standards/";
+pub(crate) const NSA_URL: &str = "https://media.defense.gov/2022/Aug/29/2003066362/-1/-1/0/CTR_KUBERNETES_HARDENING_GUIDANCE_1.2_20220829.PDF";
 pub(crate) const CIS_K8S_URL: &str = "https://www.cisecurity.org/benchmark/kubernetes";
 
 pub(crate) const fn pss_ref(control: &'static str) -> Reference {

@@ -4,7 +4,9 @@
 use super::{Inventory, nsa, rule};
 use crate::objects::Workload;
 use crate::yaml::{Node, Seg};
-use rampart_core::{Assessment, Finding, K8sObject, Layer, Location, Reference, RefKind, Rule, Severity};
+use rampart_core::{
+    Assessment, Finding, K8sObject, Layer, Location, RefKind, Reference, Rule, Severity,
+};
 use std::collections::BTreeMap;
 
 const NP_DOCS: Reference = Reference::new(
@@ -67,8 +69,16 @@ pub fn selects(selector: &Node, labels: &[(Node, Node)]) -> bool {
         .unwrap_or(&[])
         .iter()
         .all(|e| {
-            let Some(key) = e.str_at(&["key"]) else { return false };
-            let values: Vec<&str> = e.get("values").map(Node::as_seq).unwrap_or(&[]).iter().filter_map(Node::as_str).collect();
+            let Some(key) = e.str_at(&["key"]) else {
+                return false;
+            };
+            let values: Vec<&str> = e
+                .get("values")
+                .map(Node::as_seq)
+                .unwrap_or(&[])
+                .iter()
+                .filter_map(Node::as_str)
+                .collect();
             match e.str_at(&["operator"]) {
                 Some("In") => label(key).is_some_and(|v| values.contains(&v)),
                 Some("NotIn") => label(key).is_none_or(|v| !values.contains(&v)),
@@ -96,7 +106,10 @@ pub(crate) fn check(inventory: &Inventory<'_>, out: &mut Assessment) {
     // Namespace -> workloads (file, workload) in it.
     let mut by_ns: BTreeMap<&str, Vec<(&str, Workload<'_>)>> = BTreeMap::new();
     for (file, w) in inventory.workloads() {
-        by_ns.entry(w.object.effective_namespace()).or_default().push((file, w));
+        by_ns
+            .entry(w.object.effective_namespace())
+            .or_default()
+            .push((file, w));
     }
     for (ns, workloads) in by_ns {
         let policies: Vec<&Node> = inventory
@@ -106,7 +119,9 @@ pub(crate) fn check(inventory: &Inventory<'_>, out: &mut Assessment) {
             .collect();
         let subject = format!("Namespace {ns}");
         for (rule, ingress) in [(&NO_INGRESS_POLICY, true), (&NO_EGRESS_POLICY, false)] {
-            let Some((first_file, _)) = workloads.first() else { continue };
+            let Some((first_file, _)) = workloads.first() else {
+                continue;
+            };
             out.assessed(rule, &subject, first_file);
             let uncovered: Vec<&(&str, Workload<'_>)> = workloads
                 .iter()
@@ -115,12 +130,18 @@ pub(crate) fn check(inventory: &Inventory<'_>, out: &mut Assessment) {
                         let (i, e) = directions(p);
                         let applies = if ingress { i } else { e };
                         applies
-                            && p.path(&["spec", "podSelector"]).is_some_and(|s| selects(s, w.pod_labels()))
+                            && p.path(&["spec", "podSelector"])
+                                .is_some_and(|s| selects(s, w.pod_labels()))
                     })
                 })
                 .collect();
-            let Some((file, w)) = uncovered.first() else { continue };
-            let names: Vec<String> = uncovered.iter().map(|(_, w)| format!("{} {}", w.object.kind, w.object.name)).collect();
+            let Some((file, w)) = uncovered.first() else {
+                continue;
+            };
+            let names: Vec<String> = uncovered
+                .iter()
+                .map(|(_, w)| format!("{} {}", w.object.kind, w.object.name))
+                .collect();
             let direction = if ingress { "ingress" } else { "egress" };
             let message = if policies.is_empty() {
                 format!(
@@ -170,6 +191,9 @@ mod tests {
         assert!(!selects(sel, labels("no1")));
         assert!(!selects(sel, labels("no2")));
         let all = root.get("empty").unwrap_or(root);
-        assert!(selects(all, labels("no2")), "empty selector selects everything");
+        assert!(
+            selects(all, labels("no2")),
+            "empty selector selects everything"
+        );
     }
 }

@@ -29,7 +29,10 @@ pub static RESOURCE_LIMITS: Rule = rule(
             "      containers:\n      - name: web\n        image: web\n        resources:\n          limits: {cpu: 500m, memory: 256Mi}\n"
         ),
     ],
-    &[cis("5.7 General policies (resource quotas)"), nsa("Kubernetes Pod security: resource policies")],
+    &[
+        cis("5.7 General policies (resource quotas)"),
+        nsa("Kubernetes Pod security: resource policies"),
+    ],
 );
 
 pub static SA_TOKEN: Rule = rule(
@@ -42,9 +45,14 @@ pub static SA_TOKEN: Rule = rule(
         "Kubernetes mounts an API token into every pod unless told not to; an attacker in the container inherits whatever the service account may do.",
         "Set `automountServiceAccountToken: false` on the pod spec (or on its ServiceAccount) unless the workload calls the Kubernetes API.",
         deploy!("      containers:\n      - name: web\n        image: web\n"),
-        deploy!("      automountServiceAccountToken: false\n      containers:\n      - name: web\n        image: web\n"),
+        deploy!(
+            "      automountServiceAccountToken: false\n      containers:\n      - name: web\n        image: web\n"
+        ),
     ],
-    &[cis("5.1.6 Ensure that Service Account Tokens are only mounted where necessary"), nsa("Authentication and authorization")],
+    &[
+        cis("5.1.6 Ensure that Service Account Tokens are only mounted where necessary"),
+        nsa("Authentication and authorization"),
+    ],
 );
 
 pub static DEFAULT_NAMESPACE: Rule = rule(
@@ -59,7 +67,10 @@ pub static DEFAULT_NAMESPACE: Rule = rule(
         "apiVersion: v1\nkind: Pod\nmetadata: {name: app, namespace: default}\nspec:\n  containers:\n  - name: app\n    image: app\n",
         "apiVersion: v1\nkind: Pod\nmetadata: {name: app, namespace: shop}\nspec:\n  containers:\n  - name: app\n    image: app\n",
     ],
-    &[cis("5.7.4 The default namespace should not be used"), nsa("Namespaces")],
+    &[
+        cis("5.7.4 The default namespace should not be used"),
+        nsa("Namespaces"),
+    ],
 );
 
 pub static ENV_SECRET: Rule = rule(
@@ -78,7 +89,10 @@ pub static ENV_SECRET: Rule = rule(
             "      containers:\n      - name: web\n        image: web\n        env:\n        - name: DB_PASSWORD\n          valueFrom:\n            secretKeyRef: {name: db, key: password}\n"
         ),
     ],
-    &[cis("5.4.1 Prefer using secrets as files over secrets as environment variables"), nsa("Secrets")],
+    &[
+        cis("5.4.1 Prefer using secrets as files over secrets as environment variables"),
+        nsa("Secrets"),
+    ],
 );
 
 pub static READ_ONLY_ROOT: Rule = rule(
@@ -95,7 +109,9 @@ pub static READ_ONLY_ROOT: Rule = rule(
             "      containers:\n      - name: web\n        image: web\n        securityContext: {readOnlyRootFilesystem: true}\n"
         ),
     ],
-    &[nsa("Kubernetes Pod security: immutable container file systems")],
+    &[nsa(
+        "Kubernetes Pod security: immutable container file systems",
+    )],
 );
 
 pub static WRITABLE_HOST_PATH: Rule = rule(
@@ -114,7 +130,10 @@ pub static WRITABLE_HOST_PATH: Rule = rule(
             "      containers:\n      - name: web\n        image: web\n        volumeMounts: [{name: logs, mountPath: /host/logs, readOnly: true}]\n      volumes:\n      - name: logs\n        hostPath: {path: /var/log}\n"
         ),
     ],
-    &[cis("5.2 Pod Security Standards (hostPath)"), nsa("Kubernetes Pod security: hostPath")],
+    &[
+        cis("5.2 Pod Security Standards (hostPath)"),
+        nsa("Kubernetes Pod security: hostPath"),
+    ],
 );
 
 pub static RUNTIME_CLASS: Rule = rule(
@@ -146,7 +165,12 @@ pub static RULES: &[&Rule] = &[
 pub const SENSITIVE_LABEL: &str = "rampart.io/sensitive";
 
 fn is_truthy(value: Option<&str>) -> bool {
-    value.is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "true" | "yes" | "1" | "high"))
+    value.is_some_and(|v| {
+        matches!(
+            v.to_ascii_lowercase().as_str(),
+            "true" | "yes" | "1" | "high"
+        )
+    })
 }
 
 pub(crate) fn check(ctx: &mut Ctx<'_, '_>, workload: &Workload<'_>, inventory: &Inventory<'_>) {
@@ -156,7 +180,10 @@ pub(crate) fn check(ctx: &mut Ctx<'_, '_>, workload: &Workload<'_>, inventory: &
 
     // K8S001: limits on regular and init containers (ephemeral ones cannot have resources).
     ctx.assessed(&RESOURCE_LIMITS);
-    for c in containers.iter().filter(|c| c.kind != ContainerKind::Ephemeral) {
+    for c in containers
+        .iter()
+        .filter(|c| c.kind != ContainerKind::Ephemeral)
+    {
         let limits = c.node.path(&["resources", "limits"]);
         let missing: Vec<&str> = ["cpu", "memory"]
             .into_iter()
@@ -176,7 +203,9 @@ pub(crate) fn check(ctx: &mut Ctx<'_, '_>, workload: &Workload<'_>, inventory: &
 
     // K8S002: the token is mounted unless the pod or its ServiceAccount opts out.
     ctx.assessed(&SA_TOKEN);
-    let pod_setting = spec.get("automountServiceAccountToken").and_then(Node::as_bool);
+    let pod_setting = spec
+        .get("automountServiceAccountToken")
+        .and_then(Node::as_bool);
     let sa_name = spec
         .str_at(&["serviceAccountName"])
         .or_else(|| spec.str_at(&["serviceAccount"]))
@@ -202,7 +231,10 @@ pub(crate) fn check(ctx: &mut Ctx<'_, '_>, workload: &Workload<'_>, inventory: &
     // K8S003
     ctx.assessed(&DEFAULT_NAMESPACE);
     if ctx.object.namespace == Some("default") {
-        let pos = ctx.object.node.pos_of(&[Seg::Key("metadata"), Seg::Key("namespace")]);
+        let pos = ctx
+            .object
+            .node
+            .pos_of(&[Seg::Key("metadata"), Seg::Key("namespace")]);
         ctx.report(
             &DEFAULT_NAMESPACE,
             pos,
@@ -214,9 +246,18 @@ pub(crate) fn check(ctx: &mut Ctx<'_, '_>, workload: &Workload<'_>, inventory: &
     // K8S006: literal secrets in env.
     ctx.assessed(&ENV_SECRET);
     for c in &containers {
-        for (i, env) in c.node.get("env").map(Node::as_seq).unwrap_or(&[]).iter().enumerate() {
-            let (Some(name), Some(value)) = (env.str_at(&["name"]), env.get("value").and_then(Node::as_str))
-            else {
+        for (i, env) in c
+            .node
+            .get("env")
+            .map(Node::as_seq)
+            .unwrap_or(&[])
+            .iter()
+            .enumerate()
+        {
+            let (Some(name), Some(value)) = (
+                env.str_at(&["name"]),
+                env.get("value").and_then(Node::as_str),
+            ) else {
                 continue;
             };
             if let Some(kind) = secrets::classify(name, value) {
@@ -237,15 +278,28 @@ pub(crate) fn check(ctx: &mut Ctx<'_, '_>, workload: &Workload<'_>, inventory: &
 
     // K8S007: read-only root filesystem, regular and init containers.
     ctx.assessed(&READ_ONLY_ROOT);
-    for c in containers.iter().filter(|c| c.kind != ContainerKind::Ephemeral) {
-        let ro = c.node.path(&["securityContext", "readOnlyRootFilesystem"]).and_then(Node::as_bool);
+    for c in containers
+        .iter()
+        .filter(|c| c.kind != ContainerKind::Ephemeral)
+    {
+        let ro = c
+            .node
+            .path(&["securityContext", "readOnlyRootFilesystem"])
+            .and_then(Node::as_bool);
         if ro != Some(true) {
-            let how = if ro == Some(false) { "sets readOnlyRootFilesystem: false" } else { "does not set readOnlyRootFilesystem: true" };
+            let how = if ro == Some(false) {
+                "sets readOnlyRootFilesystem: false"
+            } else {
+                "does not set readOnlyRootFilesystem: true"
+            };
             ctx.report_container(
                 &READ_ONLY_ROOT,
                 pod,
                 c,
-                &[Seg::Key("securityContext"), Seg::Key("readOnlyRootFilesystem")],
+                &[
+                    Seg::Key("securityContext"),
+                    Seg::Key("readOnlyRootFilesystem"),
+                ],
                 format!("{} {how}", c.describe()),
             );
         }
@@ -262,9 +316,20 @@ pub(crate) fn check(ctx: &mut Ctx<'_, '_>, workload: &Workload<'_>, inventory: &
         .collect();
     if !host_paths.is_empty() {
         for c in &containers {
-            for (i, m) in c.node.get("volumeMounts").map(Node::as_seq).unwrap_or(&[]).iter().enumerate() {
-                let Some(vol) = m.str_at(&["name"]) else { continue };
-                let Some((_, path)) = host_paths.iter().find(|(n, _)| *n == vol) else { continue };
+            for (i, m) in c
+                .node
+                .get("volumeMounts")
+                .map(Node::as_seq)
+                .unwrap_or(&[])
+                .iter()
+                .enumerate()
+            {
+                let Some(vol) = m.str_at(&["name"]) else {
+                    continue;
+                };
+                let Some((_, path)) = host_paths.iter().find(|(n, _)| *n == vol) else {
+                    continue;
+                };
                 if m.get("readOnly").and_then(Node::as_bool) == Some(true) {
                     continue;
                 }
@@ -275,9 +340,17 @@ pub(crate) fn check(ctx: &mut Ctx<'_, '_>, workload: &Workload<'_>, inventory: &
                 let message = format!(
                     "{} mounts hostPath {path} (volume \"{vol}\") writable{}",
                     c.describe(),
-                    if critical { ": this path gives control of the node" } else { "" }
+                    if critical {
+                        ": this path gives control of the node"
+                    } else {
+                        ""
+                    }
                 );
-                let severity = if critical { Severity::Critical } else { WRITABLE_HOST_PATH.severity };
+                let severity = if critical {
+                    Severity::Critical
+                } else {
+                    WRITABLE_HOST_PATH.severity
+                };
                 ctx.report_with(&WRITABLE_HOST_PATH, severity, pos, Some(c.name()), message);
             }
         }
@@ -293,12 +366,18 @@ pub(crate) fn check(ctx: &mut Ctx<'_, '_>, workload: &Workload<'_>, inventory: &
     if sensitive {
         ctx.assessed(&RUNTIME_CLASS);
         if spec.str_at(&["runtimeClassName"]).is_none_or(str::is_empty) {
-            let origin = if is_truthy(ns_label) { format!("namespace \"{ns}\"") } else { "the workload".to_owned() };
+            let origin = if is_truthy(ns_label) {
+                format!("namespace \"{ns}\"")
+            } else {
+                "the workload".to_owned()
+            };
             ctx.report(
                 &RUNTIME_CLASS,
                 pod.pos_of(&[Seg::Key("spec"), Seg::Key("runtimeClassName")]),
                 None,
-                format!("{origin} is labelled {SENSITIVE_LABEL} but the pod has no runtimeClassName"),
+                format!(
+                    "{origin} is labelled {SENSITIVE_LABEL} but the pod has no runtimeClassName"
+                ),
             );
         }
     }
@@ -309,7 +388,17 @@ fn is_node_takeover_path(path: &str) -> bool {
     let p = path.trim_end_matches('/');
     matches!(
         p,
-        "" | "/etc" | "/var/lib/kubelet" | "/var/lib/docker" | "/var/lib/containerd" | "/root" | "/proc" | "/sys" | "/boot" | "/usr" | "/bin" | "/lib"
+        "" | "/etc"
+            | "/var/lib/kubelet"
+            | "/var/lib/docker"
+            | "/var/lib/containerd"
+            | "/root"
+            | "/proc"
+            | "/sys"
+            | "/boot"
+            | "/usr"
+            | "/bin"
+            | "/lib"
     ) || p.ends_with(".sock")
         || p.starts_with("/var/run/docker")
         || p.starts_with("/run/containerd")

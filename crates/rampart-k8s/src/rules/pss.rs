@@ -50,101 +50,234 @@ macro_rules! good_pod {
     };
 }
 
-pub static PRIVILEGED: Rule = pss_rule!("PSS001", "privileged", "Privileged container", Critical, Runtime, "Privileged Containers",
+pub static PRIVILEGED: Rule = pss_rule!(
+    "PSS001",
+    "privileged",
+    "Privileged container",
+    Critical,
+    Runtime,
+    "Privileged Containers",
     "A privileged container has every capability and every device of the node, and AppArmor/SELinux/seccomp are off: escaping to the host is one command away.",
     "Remove `securityContext.privileged: true`; grant the one capability the workload needs instead.",
     "apiVersion: v1\nkind: Pod\nmetadata: {name: app}\nspec:\n  containers:\n  - name: app\n    image: app\n    securityContext: {privileged: true}\n",
-    good_pod!(""));
-pub static HOST_NAMESPACES: Rule = pss_rule!("PSS002", "host-namespaces", "Host namespaces shared", High, Host, "Host Namespaces",
+    good_pod!("")
+);
+pub static HOST_NAMESPACES: Rule = pss_rule!(
+    "PSS002",
+    "host-namespaces",
+    "Host namespaces shared",
+    High,
+    Host,
+    "Host Namespaces",
     "Sharing the node's network, PID or IPC namespace lets a container see and reach the node's processes and interfaces.",
     "Remove `hostNetwork`, `hostPID` and `hostIPC` (or set them to false).",
     "apiVersion: v1\nkind: Pod\nmetadata: {name: app}\nspec:\n  hostPID: true\n  containers:\n  - name: app\n    image: app\n",
-    good_pod!(""));
-pub static CAPABILITIES_BASELINE: Rule = pss_rule!("PSS003", "added-capabilities", "Non-default capabilities added", High, Runtime, "Capabilities",
+    good_pod!("")
+);
+pub static CAPABILITIES_BASELINE: Rule = pss_rule!(
+    "PSS003",
+    "added-capabilities",
+    "Non-default capabilities added",
+    High,
+    Runtime,
+    "Capabilities",
     "Capabilities beyond the container runtime's default set (e.g. SYS_ADMIN, NET_ADMIN) open kernel interfaces that enable escapes.",
     "Remove the added capabilities; only those in the baseline default set may be added.",
     "apiVersion: v1\nkind: Pod\nmetadata: {name: app}\nspec:\n  containers:\n  - name: app\n    image: app\n    securityContext:\n      capabilities: {add: [SYS_ADMIN]}\n",
-    good_pod!(""));
-pub static HOST_PATH_VOLUMES: Rule = pss_rule!("PSS004", "host-path-volume", "hostPath volume", High, Host, "HostPath Volumes",
+    good_pod!("")
+);
+pub static HOST_PATH_VOLUMES: Rule = pss_rule!(
+    "PSS004",
+    "host-path-volume",
+    "hostPath volume",
+    High,
+    Host,
+    "HostPath Volumes",
     "A hostPath volume exposes the node's filesystem to the container.",
     "Use an emptyDir, a ConfigMap/Secret, or a PersistentVolumeClaim instead of hostPath.",
     "apiVersion: v1\nkind: Pod\nmetadata: {name: app}\nspec:\n  containers:\n  - name: app\n    image: app\n  volumes:\n  - name: h\n    hostPath: {path: /var/log}\n",
-    good_pod!("  volumes:\n  - name: cache\n    emptyDir: {}\n"));
-pub static HOST_PORTS: Rule = pss_rule!("PSS005", "host-port", "Host port", Medium, Host, "Host Ports",
+    good_pod!("  volumes:\n  - name: cache\n    emptyDir: {}\n")
+);
+pub static HOST_PORTS: Rule = pss_rule!(
+    "PSS005",
+    "host-port",
+    "Host port",
+    Medium,
+    Host,
+    "Host Ports",
     "A hostPort binds the node's interface, bypassing Services and often NetworkPolicy.",
     "Remove `hostPort`; expose the pod through a Service.",
     "apiVersion: v1\nkind: Pod\nmetadata: {name: app}\nspec:\n  containers:\n  - name: app\n    image: app\n    ports: [{containerPort: 80, hostPort: 80}]\n",
-    good_pod!(""));
-pub static APPARMOR: Rule = pss_rule!("PSS006", "apparmor-unconfined", "AppArmor disabled or overridden", Medium, Runtime, "AppArmor",
+    good_pod!("")
+);
+pub static APPARMOR: Rule = pss_rule!(
+    "PSS006",
+    "apparmor-unconfined",
+    "AppArmor disabled or overridden",
+    Medium,
+    Runtime,
+    "AppArmor",
     "Turning AppArmor off or to an unknown profile removes a mandatory access control layer.",
     "Leave the AppArmor profile unset, or use `RuntimeDefault` or a `Localhost` profile.",
     "apiVersion: v1\nkind: Pod\nmetadata: {name: app}\nspec:\n  securityContext:\n    appArmorProfile: {type: Unconfined}\n  containers:\n  - name: app\n    image: app\n",
-    good_pod!(""));
-pub static SELINUX: Rule = pss_rule!("PSS007", "selinux-options", "Custom SELinux options", Medium, Runtime, "SELinux",
+    good_pod!("")
+);
+pub static SELINUX: Rule = pss_rule!(
+    "PSS007",
+    "selinux-options",
+    "Custom SELinux options",
+    Medium,
+    Runtime,
+    "SELinux",
     "Setting a custom SELinux user or role, or an unexpected type, can lift the container out of its confinement.",
     "Remove `seLinuxOptions.user`/`role`; use only the container types `container_t`, `container_init_t`, `container_kvm_t` or `container_engine_t`.",
     "apiVersion: v1\nkind: Pod\nmetadata: {name: app}\nspec:\n  securityContext:\n    seLinuxOptions: {type: spc_t}\n  containers:\n  - name: app\n    image: app\n",
-    good_pod!(""));
-pub static PROC_MOUNT: Rule = pss_rule!("PSS008", "proc-mount", "Unmasked /proc", Medium, Runtime, "/proc Mount Type",
+    good_pod!("")
+);
+pub static PROC_MOUNT: Rule = pss_rule!(
+    "PSS008",
+    "proc-mount",
+    "Unmasked /proc",
+    Medium,
+    Runtime,
+    "/proc Mount Type",
     "An unmasked /proc exposes kernel interfaces the runtime normally hides.",
     "Remove `procMount: Unmasked` (use the Default proc mount).",
     "apiVersion: v1\nkind: Pod\nmetadata: {name: app}\nspec:\n  containers:\n  - name: app\n    image: app\n    securityContext: {procMount: Unmasked}\n",
-    good_pod!(""));
-pub static SECCOMP_BASELINE: Rule = pss_rule!("PSS009", "seccomp-unconfined", "seccomp explicitly disabled", High, Runtime, "Seccomp",
+    good_pod!("")
+);
+pub static SECCOMP_BASELINE: Rule = pss_rule!(
+    "PSS009",
+    "seccomp-unconfined",
+    "seccomp explicitly disabled",
+    High,
+    Runtime,
+    "Seccomp",
     "An Unconfined seccomp profile lets the container make every system call, including the rarely used ones behind most kernel exploits.",
     "Use `seccompProfile.type: RuntimeDefault` or a `Localhost` profile.",
     "apiVersion: v1\nkind: Pod\nmetadata: {name: app}\nspec:\n  securityContext:\n    seccompProfile: {type: Unconfined}\n  containers:\n  - name: app\n    image: app\n",
-    good_pod!(""));
-pub static SYSCTLS: Rule = pss_rule!("PSS010", "unsafe-sysctl", "Unsafe sysctl", Medium, Host, "Sysctls",
+    good_pod!("")
+);
+pub static SYSCTLS: Rule = pss_rule!(
+    "PSS010",
+    "unsafe-sysctl",
+    "Unsafe sysctl",
+    Medium,
+    Host,
+    "Sysctls",
     "Sysctls outside the namespaced safe set can change the node's kernel for every pod.",
     "Only set sysctls from the safe set (e.g. `net.ipv4.ip_local_port_range`).",
     "apiVersion: v1\nkind: Pod\nmetadata: {name: app}\nspec:\n  securityContext:\n    sysctls: [{name: kernel.msgmax, value: '65536'}]\n  containers:\n  - name: app\n    image: app\n",
-    good_pod!(""));
-pub static WINDOWS_HOST_PROCESS: Rule = pss_rule!("PSS011", "windows-host-process", "Windows HostProcess container", High, Host, "HostProcess",
+    good_pod!("")
+);
+pub static WINDOWS_HOST_PROCESS: Rule = pss_rule!(
+    "PSS011",
+    "windows-host-process",
+    "Windows HostProcess container",
+    High,
+    Host,
+    "HostProcess",
     "A Windows HostProcess container runs directly on the node with the node's privileges.",
     "Remove `windowsOptions.hostProcess: true`.",
     "apiVersion: v1\nkind: Pod\nmetadata: {name: app}\nspec:\n  securityContext:\n    windowsOptions: {hostProcess: true}\n  hostNetwork: true\n  containers:\n  - name: app\n    image: app\n",
-    good_pod!(""));
-pub static HOST_PROBES: Rule = pss_rule!("PSS012", "host-probe", "Probe or lifecycle hook targets another host", Medium, Host, "Probes / Lifecycle Hooks",
+    good_pod!("")
+);
+pub static HOST_PROBES: Rule = pss_rule!(
+    "PSS012",
+    "host-probe",
+    "Probe or lifecycle hook targets another host",
+    Medium,
+    Host,
+    "Probes / Lifecycle Hooks",
     "Setting `host` in an HTTP or TCP probe or lifecycle hook makes the kubelet connect to an arbitrary address on the pod's behalf.",
     "Remove the `host` field from probes and lifecycle handlers.",
     "apiVersion: v1\nkind: Pod\nmetadata: {name: app}\nspec:\n  containers:\n  - name: app\n    image: app\n    livenessProbe:\n      httpGet: {host: 169.254.169.254, path: /, port: 80}\n",
-    good_pod!(""));
-pub static RESTRICTED_VOLUMES: Rule = pss_rule!("PSS013", "restricted-volume-types", "Volume type outside the restricted set", Medium, Host, "Volume Types",
+    good_pod!("")
+);
+pub static RESTRICTED_VOLUMES: Rule = pss_rule!(
+    "PSS013",
+    "restricted-volume-types",
+    "Volume type outside the restricted set",
+    Medium,
+    Host,
+    "Volume Types",
     "Only configMap, csi, downwardAPI, emptyDir, ephemeral, persistentVolumeClaim, projected and secret volumes are allowed by the restricted profile; others reach into the node or external systems.",
     "Replace the volume with one of the allowed types.",
     "apiVersion: v1\nkind: Pod\nmetadata: {name: app}\nspec:\n  containers:\n  - name: app\n    image: app\n  volumes:\n  - name: data\n    nfs: {server: nfs.example, path: /}\n",
-    good_pod!("  volumes:\n  - name: cache\n    emptyDir: {}\n"));
-pub static ALLOW_PRIVILEGE_ESCALATION: Rule = pss_rule!("PSS014", "allow-privilege-escalation", "Privilege escalation allowed", Medium, Runtime, "Privilege Escalation",
+    good_pod!("  volumes:\n  - name: cache\n    emptyDir: {}\n")
+);
+pub static ALLOW_PRIVILEGE_ESCALATION: Rule = pss_rule!(
+    "PSS014",
+    "allow-privilege-escalation",
+    "Privilege escalation allowed",
+    Medium,
+    Runtime,
+    "Privilege Escalation",
     "Unless `allowPrivilegeEscalation: false`, a process can gain more privileges than its parent through setuid binaries or file capabilities.",
     "Set `securityContext.allowPrivilegeEscalation: false` on every container.",
     "apiVersion: v1\nkind: Pod\nmetadata: {name: app}\nspec:\n  containers:\n  - name: app\n    image: app\n",
-    good_pod!(""));
-pub static RUN_AS_NON_ROOT: Rule = pss_rule!("PSS015", "run-as-non-root", "May run as root", Medium, Runtime, "Running as Non-root",
+    good_pod!("")
+);
+pub static RUN_AS_NON_ROOT: Rule = pss_rule!(
+    "PSS015",
+    "run-as-non-root",
+    "May run as root",
+    Medium,
+    Runtime,
+    "Running as Non-root",
     "A container that may run as root turns any escape or writable host mount into root on the node.",
     "Set `runAsNonRoot: true` on the pod or every container (and build the image with a non-root USER).",
     "apiVersion: v1\nkind: Pod\nmetadata: {name: app}\nspec:\n  containers:\n  - name: app\n    image: app\n",
-    good_pod!(""));
-pub static RUN_AS_USER: Rule = pss_rule!("PSS016", "run-as-user-root", "Runs as UID 0", High, Runtime, "Running as Non-root user",
+    good_pod!("")
+);
+pub static RUN_AS_USER: Rule = pss_rule!(
+    "PSS016",
+    "run-as-user-root",
+    "Runs as UID 0",
+    High,
+    Runtime,
+    "Running as Non-root user",
     "`runAsUser: 0` runs the container as root explicitly.",
     "Set `runAsUser` to a non-zero UID, or leave it unset with `runAsNonRoot: true`.",
     "apiVersion: v1\nkind: Pod\nmetadata: {name: app}\nspec:\n  securityContext: {runAsUser: 0}\n  containers:\n  - name: app\n    image: app\n",
-    good_pod!(""));
-pub static SECCOMP_RESTRICTED: Rule = pss_rule!("PSS017", "seccomp-not-set", "No seccomp profile", Medium, Runtime, "Seccomp",
+    good_pod!("")
+);
+pub static SECCOMP_RESTRICTED: Rule = pss_rule!(
+    "PSS017",
+    "seccomp-not-set",
+    "No seccomp profile",
+    Medium,
+    Runtime,
+    "Seccomp",
     "Without a seccomp profile every system call is allowed; RuntimeDefault blocks the riskiest ones at no cost to most workloads.",
     "Set `securityContext.seccompProfile.type: RuntimeDefault` (or `Localhost`) on the pod.",
     "apiVersion: v1\nkind: Pod\nmetadata: {name: app}\nspec:\n  containers:\n  - name: app\n    image: app\n",
-    good_pod!(""));
-pub static CAPABILITIES_RESTRICTED: Rule = pss_rule!("PSS018", "capabilities-not-dropped", "Capabilities not dropped", Medium, Runtime, "Capabilities",
+    good_pod!("")
+);
+pub static CAPABILITIES_RESTRICTED: Rule = pss_rule!(
+    "PSS018",
+    "capabilities-not-dropped",
+    "Capabilities not dropped",
+    Medium,
+    Runtime,
+    "Capabilities",
     "Containers start with a default capability set (CHOWN, DAC_OVERRIDE, NET_RAW, ...) most never need; the restricted profile drops ALL and adds back only NET_BIND_SERVICE.",
     "Set `capabilities.drop: [ALL]`; add only `NET_BIND_SERVICE` if needed.",
     "apiVersion: v1\nkind: Pod\nmetadata: {name: app}\nspec:\n  containers:\n  - name: app\n    image: app\n",
-    good_pod!(""));
-pub static PROC_MOUNT_RESTRICTED: Rule = pss_rule!("PSS019", "proc-mount-restricted", "Unmasked /proc (restricted)", Medium, Runtime, "/proc Mount Type",
+    good_pod!("")
+);
+pub static PROC_MOUNT_RESTRICTED: Rule = pss_rule!(
+    "PSS019",
+    "proc-mount-restricted",
+    "Unmasked /proc (restricted)",
+    Medium,
+    Runtime,
+    "/proc Mount Type",
     "The restricted profile forbids an unmasked /proc even in user-namespaced pods.",
     "Remove `procMount: Unmasked`.",
     "apiVersion: v1\nkind: Pod\nmetadata: {name: app}\nspec:\n  hostUsers: false\n  containers:\n  - name: app\n    image: app\n    securityContext: {procMount: Unmasked}\n",
-    good_pod!(""));
+    good_pod!("")
+);
 
 pub static RULES: [&Rule; 19] = [
     &PRIVILEGED,
