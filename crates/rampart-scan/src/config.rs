@@ -44,7 +44,7 @@ pub struct ConfigSuppression {
     /// Exact subject (`Deployment shop/web`), when given.
     pub subject: Option<String>,
     pub expires: Option<jiff::civil::Date>,
-    /// Line of the `[[suppress]]` entry in the file.
+    /// Line of the entry's `rule =` in the file.
     pub line: u32,
 }
 

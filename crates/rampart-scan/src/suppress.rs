@@ -290,7 +290,7 @@ mod tests {
         );
         assert_eq!(expired.len(), 1);
         assert_eq!(expired[0].rule_id, "CFG001");
-        assert_eq!(expired[0].location.line, 1);
+        assert_eq!(expired[0].location.line, 2, "the line of its `rule =`");
         assert!(
             expired[0]
                 .message
