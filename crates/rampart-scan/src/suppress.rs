@@ -153,6 +153,9 @@ pub fn apply_config(
 ) -> Vec<Finding> {
     let mut expired_hits: BTreeMap<usize, usize> = BTreeMap::new();
     for f in findings.iter_mut().filter(|f| f.suppressed.is_none()) {
+        // Expired suppressions that would have covered this finding, counted only if no valid
+        // suppression covers it instead.
+        let mut expired_here = Vec::new();
         for (i, s) in suppressions.iter().enumerate() {
             let file = &f.location.file;
             let relative = if base.is_empty() || base == "." {
@@ -169,7 +172,7 @@ pub fn apply_config(
                 continue;
             }
             if s.expires.is_some_and(|d| d < today) {
-                *expired_hits.entry(i).or_default() += 1;
+                expired_here.push(i);
                 continue;
             }
             f.suppressed = Some(Suppression {
@@ -179,6 +182,11 @@ pub fn apply_config(
                 expires: s.expires.map(|d| d.to_string()),
             });
             break;
+        }
+        if f.suppressed.is_none() {
+            for i in expired_here {
+                *expired_hits.entry(i).or_default() += 1;
+            }
         }
     }
     suppressions
