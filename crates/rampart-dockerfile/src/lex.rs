@@ -127,6 +127,7 @@ pub(crate) fn expand<'v>(
         lookup,
         out: Expanded::default(),
         gave_up: false,
+        truncated: false,
     };
     let value = x.process(None, 0);
     x.out.value = value;
@@ -140,7 +141,13 @@ struct Expander<'s, 'l, 'v> {
     lookup: &'l dyn Fn(&str) -> Lookup<'v>,
     out: Expanded,
     gave_up: bool,
+    /// Set once a substitution would have grown the word past [`MAX_EXPANSION`].
+    truncated: bool,
 }
+
+/// The longest a word may grow by substitution. `ARG b=$a$a$a$a` on a few lines would otherwise
+/// grow exponentially (a 500-byte Dockerfile asking for gigabytes).
+pub const MAX_EXPANSION: usize = 64 * 1024;
 
 impl Expander<'_, '_, '_> {
     fn peek(&self) -> Option<char> {
@@ -157,6 +164,23 @@ impl Expander<'_, '_, '_> {
         if self.out.errors.len() < 8 {
             self.out.errors.push(message);
         }
+    }
+
+    /// Appends substituted text unless the word would outgrow [`MAX_EXPANSION`]; then the word
+    /// is marked unresolved and the problem reported once.
+    fn push_value(&mut self, out: &mut String, value: &str) {
+        if out.len().saturating_add(value.len()) > MAX_EXPANSION {
+            if !self.truncated {
+                self.truncated = true;
+                self.error(format!(
+                    "variable expansion longer than {} KiB: substitution stopped",
+                    MAX_EXPANSION / 1024
+                ));
+            }
+            self.out.unresolved = true;
+            return;
+        }
+        out.push_str(value);
     }
 
     /// Processes until `stop` (consumed) or the end.
@@ -278,7 +302,7 @@ impl Expander<'_, '_, '_> {
 
     fn substitute(&mut self, name: &str, out: &mut String) {
         match (self.lookup)(name) {
-            Lookup::Set(v) => out.push_str(v),
+            Lookup::Set(v) => self.push_value(out, v),
             Lookup::Unknown => self.out.unresolved = true,
             Lookup::Unset => {}
         }
@@ -289,7 +313,7 @@ impl Expander<'_, '_, '_> {
         if name.is_empty() {
             self.error("expected a variable name after `${`, found none".to_owned());
             let rest = self.process(Some('}'), depth + 1);
-            out.push_str(&rest);
+            self.push_value(out, &rest);
             return;
         }
         let Some(op) = self.next() else {
@@ -321,16 +345,16 @@ impl Expander<'_, '_, '_> {
                 let word = self.process(Some('}'), depth + 1);
                 let is_set = |v: &str| !(colon && v.is_empty());
                 match (op, found) {
-                    ('-', Lookup::Set(v)) if is_set(v) => out.push_str(v),
+                    ('-', Lookup::Set(v)) if is_set(v) => self.push_value(out, v),
                     ('-', Lookup::Unknown) => {
                         self.out.unresolved = true;
-                        out.push_str(&word);
+                        self.push_value(out, &word);
                     }
-                    ('-', _) => out.push_str(&word),
-                    ('+', Lookup::Set(v)) if is_set(v) => out.push_str(&word),
+                    ('-', _) => self.push_value(out, &word),
+                    ('+', Lookup::Set(v)) if is_set(v) => self.push_value(out, &word),
                     ('+', Lookup::Unknown) => self.out.unresolved = true,
                     ('+', _) => {}
-                    (_, Lookup::Set(v)) if is_set(v) => out.push_str(v),
+                    (_, Lookup::Set(v)) if is_set(v) => self.push_value(out, v),
                     (_, Lookup::Unknown) => self.out.unresolved = true,
                     _ => self.error(format!(
                         "variable {name} is required: {}",
@@ -369,7 +393,7 @@ impl Expander<'_, '_, '_> {
                                 v.to_owned()
                             }
                         };
-                        out.push_str(&result);
+                        self.push_value(out, &result);
                     }
                     Lookup::Unknown => self.out.unresolved = true,
                     Lookup::Unset => {}

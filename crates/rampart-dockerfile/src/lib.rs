@@ -110,6 +110,18 @@ pub fn is_dockerfile_name(file_name: &str) -> bool {
         if let Some(ext) = base.strip_prefix(stem).and_then(|r| r.strip_prefix('.')) {
             return !ext.is_empty() && !NOT.contains(&ext);
         }
+        // `Dockerfile2`, `Dockerfile_windows`, `Dockerfile-dev`: variants by suffix, unless the
+        // name ends in an extension of another kind of file (`dockerfile_test.go`).
+        if let Some(rest) = base.strip_prefix(stem)
+            && rest.starts_with(|c: char| c == '_' || c == '-' || c.is_ascii_digit())
+        {
+            const SOURCE: [&str; 16] = [
+                "go", "py", "rs", "js", "ts", "java", "rb", "c", "h", "cc", "cpp", "toml", "xml",
+                "lock", "ps1", "bat",
+            ];
+            let ext = rest.rsplit_once('.').map(|(_, e)| e);
+            return ext.is_none_or(|e| !NOT.contains(&e) && !SOURCE.contains(&e));
+        }
     }
     false
 }

@@ -352,6 +352,10 @@ fn dockerfile_names() {
         "Dockerfile.prod",
         "DOCKERFILE.alpine",
         "build/Dockerfile.dev",
+        "Dockerfile2",
+        "Dockerfile_windows",
+        "Dockerfile-dev",
+        "Dockerfile_windows.1809",
     ] {
         assert!(is_dockerfile_name(n), "{n}");
     }
@@ -364,6 +368,9 @@ fn dockerfile_names() {
         "Dockerfiles",
         "MyDockerfile",
         "docker-compose.yml",
+        "dockerfile_test.go",
+        "Dockerfile-lint.sh",
+        "Dockerfile_notes.md",
     ] {
         assert!(!is_dockerfile_name(n), "{n}");
     }

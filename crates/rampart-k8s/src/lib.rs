@@ -50,16 +50,16 @@ pub fn looks_like_manifest(text: &str) -> bool {
 /// Evaluates every rule over a set of files, together (policies, namespaces and service accounts
 /// apply across files).
 pub fn scan(files: &[ManifestFile], pss: &PssOptions) -> rampart_core::Assessment {
-    let mut inventory = Inventory::default();
+    let mut all = Vec::new();
     for f in files {
         for doc in &f.documents {
             for object in objects::objects(doc) {
-                inventory.objects.push(Located {
+                all.push(Located {
                     file: &f.path,
                     object,
                 });
             }
         }
     }
-    evaluate(&inventory, pss)
+    evaluate(&Inventory::new(all), pss)
 }

@@ -483,9 +483,11 @@ fn apply_merge_keys(entries: Vec<(Node, Node)>) -> Vec<(Node, Node)> {
             own.push((k, v));
         }
     }
+    // Keys already set win; among merged sources, the first wins. A set keeps this linear.
+    let mut taken: std::collections::HashSet<String> =
+        own.iter().map(|(k, _)| k.key_text()).collect();
     for (k, v) in merged {
-        let taken = own.iter().any(|(ok, _)| ok.value == k.value);
-        if !taken {
+        if taken.insert(k.key_text()) {
             own.push((k, v));
         }
     }

@@ -1,14 +1,14 @@
 //! Regression tests for inputs found by fuzzing the loader and the rules (`fuzz/`, target
 //! `manifest_loader`). Each input lives in `tests/fuzz-regressions/`.
 //!
-//! The slow-input cases compare a file with a variant that only grows the part that used to be
-//! processed quadratically: with linear (or n log n) code both take about as long, while the
-//! quadratic code took 4.5-8x longer on the variant (release build). Ratios rather than absolute
-//! times keep the tests meaningful in debug and release builds and on slow machines.
+//! The slow-input cases are inputs that used to be processed quadratically (merge keys, policy
+//! matching, per-workload lookups): tens of seconds to minutes. The tests assert what the scan
+//! finds on them; timing is measured in `bench/`, never asserted here, so a regression shows as
+//! a suite that suddenly takes minutes.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use rampart_k8s::{ManifestFile, PssOptions, objects};
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
 
 fn read(name: &str) -> String {
     let path: PathBuf = [
@@ -22,21 +22,18 @@ fn read(name: &str) -> String {
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
-/// What the fuzz target does: load, then scan. Returns the loaded file and the time taken.
+/// What the fuzz target does: load, then scan.
 struct Run {
     documents: usize,
     objects: usize,
     errors: usize,
     findings: usize,
-    elapsed: Duration,
 }
 
 fn run(name: &str) -> Run {
     let text = read(name);
-    let start = Instant::now();
     let (file, errors) = ManifestFile::load(name, &text);
     let assessment = rampart_k8s::scan(std::slice::from_ref(&file), &PssOptions::default());
-    let elapsed = start.elapsed();
     Run {
         documents: file.documents.len(),
         objects: file
@@ -46,19 +43,7 @@ fn run(name: &str) -> Run {
             .sum(),
         errors: errors.len(),
         findings: assessment.findings.len(),
-        elapsed,
     }
-}
-
-/// `slow` must not take much longer than `base` (they differ only in the part that was quadratic).
-fn assert_not_quadratic(base: &Run, slow: &Run, what: &str) {
-    let limit = base.elapsed * 3 + Duration::from_millis(200);
-    assert!(
-        slow.elapsed <= limit,
-        "{what}: {:?} vs {:?} for the baseline input (limit {limit:?}): quadratic again?",
-        slow.elapsed,
-        base.elapsed
-    );
 }
 
 #[test]
@@ -70,7 +55,22 @@ fn network_policies_are_not_matched_quadratically() {
     // The pods are not hardened: findings are reported for each of them.
     assert!(base.findings >= 11_110, "{} findings", base.findings);
     assert!(slow.findings >= 11_110, "{} findings", slow.findings);
-    assert_not_quadratic(&base, &slow, "11111 pods + 11111 NetworkPolicies");
+    // The 11111 identical policies select nothing these pods carry: every pod is uncovered, and
+    // the finding says how many without listing them all.
+    let text = read("scan-many-pods-netpol.yaml");
+    let (file, _) = ManifestFile::load("f.yaml", &text);
+    let a = rampart_k8s::scan(std::slice::from_ref(&file), &PssOptions::default());
+    let net = a
+        .findings
+        .iter()
+        .find(|f| f.rule_id == "NET001")
+        .expect("NET001");
+    assert!(net.message.contains("more"), "{}", net.message);
+    assert!(
+        net.message.len() < 1000,
+        "bounded message: {} bytes",
+        net.message.len()
+    );
 }
 
 #[test]
@@ -79,7 +79,6 @@ fn inventory_lookups_per_workload_are_not_linear_scans() {
     let slow = run("scan-many-pods-configmaps.yaml");
     assert_eq!((slow.documents, slow.errors, slow.objects), (1, 0, 77_772));
     assert_eq!(slow.findings, base.findings, "ConfigMaps add no findings");
-    assert_not_quadratic(&base, &slow, "11111 pods + 66661 ConfigMaps");
 }
 
 #[test]
@@ -90,5 +89,27 @@ fn merge_keys_are_not_applied_quadratically() {
         // Loads (about 1M nodes once expanded, under the 2M limit); not a Kubernetes object.
         assert_eq!((r.documents, r.errors, r.objects, r.findings), (1, 0, 0, 0));
     }
-    assert_not_quadratic(&base, &slow, "490k merged entries into 2000 own keys");
+    let _ = base;
+    let _ = slow;
+    // Merge semantics hold at that size: the 490k merged `a` keys add one entry, once.
+    let loaded = rampart_k8s::yaml::load(
+        &read("merge-keys-many-own.yaml"),
+        rampart_k8s::yaml::Limits::default(),
+    );
+    let merged = loaded.documents[0]
+        .root
+        .entries()
+        .iter()
+        .map(|(_, v)| v)
+        .max_by_key(|v| v.entries().len())
+        .expect("a mapping");
+    let count = |k: &str| {
+        merged
+            .entries()
+            .iter()
+            .filter(|(key, _)| key.as_str() == Some(k))
+            .count()
+    };
+    assert_eq!(count("a"), 1);
+    assert!(count("b") >= 2000, "own keys are kept");
 }

@@ -77,6 +77,8 @@ pub(crate) struct Cx<'a> {
     pub df: &'a Dockerfile,
     pub has_dockerignore: bool,
     pub stages: Vec<StageView<'a>>,
+    /// Lower-cased `AS` names, for `COPY --from` lookups in constant time.
+    pub stage_names: std::collections::HashSet<String>,
 }
 
 /// One stage, prepared for the rules.
@@ -155,12 +157,18 @@ impl<'a> Cx<'a> {
                 }
             })
             .collect();
+        let stage_names = df
+            .stages
+            .iter()
+            .filter_map(|s| s.name.as_deref().map(str::to_ascii_lowercase))
+            .collect();
         Cx {
             path,
             subject,
             df,
             has_dockerignore,
             stages,
+            stage_names,
         }
     }
 

@@ -97,12 +97,8 @@ fn pulls<'a>(cx: &'a Cx<'_>, sv: &'a StageView<'_>) -> Vec<Pull<'a>> {
         for flag in inst.flags_named("from") {
             let Some(v) = &flag.value else { continue };
             let name = v.value.to_ascii_lowercase();
-            let is_stage = name.chars().all(|c| c.is_ascii_digit())
-                || cx
-                    .df
-                    .stages
-                    .iter()
-                    .any(|s| s.name.as_deref() == Some(name.as_str()));
+            let is_stage =
+                name.chars().all(|c| c.is_ascii_digit()) || cx.stage_names.contains(&name);
             if is_stage {
                 continue;
             }

@@ -1,12 +1,9 @@
 //! Regression tests for inputs found by fuzzing (`fuzz/`, target `dockerfile_parser`).
 //! Each input lives next to this file.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use rampart_dockerfile::{ScanInput, parse, scan};
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
-
-/// Generous: debug builds on a loaded 2-core machine.
-const BUDGET: Duration = Duration::from_secs(20);
 
 /// The parsed tree of a ~500-byte file has no business being bigger than this (as `Debug` text).
 const MAX_TREE: usize = 4 << 20;
@@ -18,10 +15,9 @@ fn read(name: &str) -> String {
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
-/// What the fuzz target does, bounded in time and in the size of what comes out.
+/// What the fuzz target does, bounded in the size of what comes out.
 fn check_bounded(name: &str) {
     let text = read(name);
-    let start = Instant::now();
     let parsed = parse(&text);
     let tree = format!("{parsed:?}").len();
     let (assessment, diagnostics) = scan(&ScanInput {
@@ -29,8 +25,6 @@ fn check_bounded(name: &str) {
         text: &text,
         has_dockerignore: false,
     });
-    let took = start.elapsed();
-    assert!(took < BUDGET, "{name}: took {took:?}");
     assert!(
         tree < MAX_TREE,
         "{name}: {} bytes of input parsed into {tree} bytes of tree (unbounded variable expansion?)",

@@ -6,6 +6,7 @@ use crate::yaml::{Node, Pos, Seg};
 use rampart_core::{
     Assessment, Finding, K8sObject, Layer, Location, RefKind, Reference, Rule, RuleTarget, Severity,
 };
+use std::collections::HashMap;
 
 mod admission;
 mod images;
@@ -38,12 +39,37 @@ pub struct Located<'a> {
 
 /// Everything the rules see: all objects of all files of a scan, since some controls span files
 /// (a NetworkPolicy selects pods defined elsewhere, a Namespace carries the labels of its pods).
+/// Indexed once, so per-workload lookups stay constant-time on hostile, huge inputs.
 #[derive(Debug, Default)]
 pub struct Inventory<'a> {
     pub objects: Vec<Located<'a>>,
+    namespaces: HashMap<&'a str, usize>,
+    service_accounts: HashMap<(&'a str, &'a str), usize>,
+    policies: HashMap<&'a str, Vec<usize>>,
 }
 
 impl<'a> Inventory<'a> {
+    pub fn new(objects: Vec<Located<'a>>) -> Self {
+        let mut inv = Inventory {
+            objects,
+            ..Inventory::default()
+        };
+        for (i, o) in inv.objects.iter().enumerate() {
+            let ns = o.object.effective_namespace();
+            match o.object.kind {
+                "Namespace" => {
+                    inv.namespaces.entry(o.object.name).or_insert(i);
+                }
+                "ServiceAccount" => {
+                    inv.service_accounts.entry((ns, o.object.name)).or_insert(i);
+                }
+                "NetworkPolicy" => inv.policies.entry(ns).or_default().push(i),
+                _ => {}
+            }
+        }
+        inv
+    }
+
     pub fn of_kind<'s>(&'s self, kind: &'s str) -> impl Iterator<Item = &'s Located<'a>> + 's {
         self.objects.iter().filter(move |o| o.object.kind == kind)
     }
@@ -56,7 +82,24 @@ impl<'a> Inventory<'a> {
 
     /// The Namespace object named `name`, if the scan has one.
     pub fn namespace(&self, name: &str) -> Option<&Located<'a>> {
-        self.of_kind("Namespace").find(|o| o.object.name == name)
+        self.namespaces.get(name).and_then(|i| self.objects.get(*i))
+    }
+
+    /// The ServiceAccount `namespace/name`, if the scan has one.
+    pub fn service_account(&self, namespace: &str, name: &str) -> Option<&Located<'a>> {
+        self.service_accounts
+            .get(&(namespace, name))
+            .and_then(|i| self.objects.get(*i))
+    }
+
+    /// The NetworkPolicies of a namespace.
+    pub fn network_policies(&self, namespace: &str) -> impl Iterator<Item = &Located<'a>> + '_ {
+        self.policies
+            .get(namespace)
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+            .iter()
+            .filter_map(|i| self.objects.get(*i))
     }
 }
 

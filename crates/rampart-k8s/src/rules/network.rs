@@ -7,7 +7,7 @@ use crate::yaml::{Node, Seg};
 use rampart_core::{
     Assessment, Finding, K8sObject, Layer, Location, RefKind, Reference, Rule, Severity,
 };
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 const NP_DOCS: Reference = Reference::new(
     RefKind::Docs,
@@ -90,6 +90,16 @@ pub fn selects(selector: &Node, labels: &[(Node, Node)]) -> bool {
     labels_ok && exprs_ok
 }
 
+/// `{}` (or a selector with no terms): selects every pod of the namespace.
+fn is_empty_selector(selector: &Node) -> bool {
+    selector
+        .get("matchLabels")
+        .is_none_or(|m| m.entries().is_empty())
+        && selector
+            .get("matchExpressions")
+            .is_none_or(|m| m.as_seq().is_empty())
+}
+
 /// The directions a NetworkPolicy governs, per the API defaults: Ingress always unless
 /// `policyTypes` says otherwise; Egress when listed or when `egress` rules exist.
 fn directions(policy: &Node) -> (bool, bool) {
@@ -113,8 +123,7 @@ pub(crate) fn check(inventory: &Inventory<'_>, out: &mut Assessment) {
     }
     for (ns, workloads) in by_ns {
         let policies: Vec<&Node> = inventory
-            .of_kind("NetworkPolicy")
-            .filter(|p| p.object.effective_namespace() == ns)
+            .network_policies(ns)
             .map(|p| p.object.node)
             .collect();
         let subject = format!("Namespace {ns}");
@@ -123,31 +132,45 @@ pub(crate) fn check(inventory: &Inventory<'_>, out: &mut Assessment) {
                 continue;
             };
             out.assessed(rule, &subject, first_file);
-            let uncovered: Vec<&(&str, Workload<'_>)> = workloads
+            // The selectors of the policies governing this direction, each distinct one once
+            // (aliases and copies repeat them); an empty selector covers every pod.
+            let mut seen = HashSet::new();
+            let selectors: Vec<&Node> = policies
                 .iter()
-                .filter(|(_, w)| {
-                    !policies.iter().any(|p| {
-                        let (i, e) = directions(p);
-                        let applies = if ingress { i } else { e };
-                        applies
-                            && p.path(&["spec", "podSelector"])
-                                .is_some_and(|s| selects(s, w.pod_labels()))
-                    })
+                .filter(|p| {
+                    let (i, e) = directions(p);
+                    if ingress { i } else { e }
                 })
+                .filter_map(|p| p.path(&["spec", "podSelector"]))
+                .filter(|sel| seen.insert(sel.to_json().to_string()))
                 .collect();
+            let covers_all = selectors.iter().any(|sel| is_empty_selector(sel));
+            let uncovered: Vec<&(&str, Workload<'_>)> = if covers_all {
+                Vec::new()
+            } else {
+                workloads
+                    .iter()
+                    .filter(|(_, w)| !selectors.iter().any(|sel| selects(sel, w.pod_labels())))
+                    .collect()
+            };
             let Some((file, w)) = uncovered.first() else {
                 continue;
             };
-            let names: Vec<String> = uncovered
+            const SHOWN: usize = 10;
+            let mut names: Vec<String> = uncovered
                 .iter()
+                .take(SHOWN)
                 .map(|(_, w)| format!("{} {}", w.object.kind, w.object.name))
                 .collect();
+            if uncovered.len() > SHOWN {
+                names.push(format!("and {} more", uncovered.len() - SHOWN));
+            }
             let direction = if ingress { "ingress" } else { "egress" };
             let message = if policies.is_empty() {
                 format!(
                     "namespace \"{ns}\" has no NetworkPolicy: {} accept{} all {direction} traffic",
                     names.join(", "),
-                    if names.len() == 1 { "s" } else { "" }
+                    if uncovered.len() == 1 { "s" } else { "" }
                 )
             } else {
                 format!(

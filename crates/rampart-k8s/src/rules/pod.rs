@@ -212,8 +212,7 @@ pub(crate) fn check(ctx: &mut Ctx<'_, '_>, workload: &Workload<'_>, inventory: &
         .unwrap_or("default");
     let ns = ctx.object.effective_namespace();
     let sa_setting = inventory
-        .of_kind("ServiceAccount")
-        .find(|o| o.object.name == sa_name && o.object.effective_namespace() == ns)
+        .service_account(ns, sa_name)
         .and_then(|o| o.object.node.get("automountServiceAccountToken"))
         .and_then(Node::as_bool);
     if pod_setting != Some(false) && !(pod_setting.is_none() && sa_setting == Some(false)) {
