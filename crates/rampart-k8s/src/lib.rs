@@ -39,6 +39,19 @@ impl ManifestFile {
             .iter()
             .any(|d| !objects::objects(d).is_empty())
     }
+
+    /// Counts the objects, then drops the documents no rule reads (CustomResourceDefinitions,
+    /// ConfigMaps, Services...), so a scan keeps in memory only what cross-file rules need.
+    /// Returns the number of objects the file held.
+    pub fn retain_relevant(&mut self) -> usize {
+        let mut count = 0;
+        self.documents.retain(|d| {
+            let objs = objects::objects(d);
+            count += objs.len();
+            objs.iter().any(|o| rules::is_relevant_kind(o.kind))
+        });
+        count
+    }
 }
 
 /// Whether text that failed to load was probably meant as a Kubernetes manifest (so its errors

@@ -245,6 +245,8 @@ struct FileResult {
     inline: Option<(String, InlineSuppressions)>,
     errors: Vec<InputError>,
     dockerfile: bool,
+    /// Kubernetes objects in the file (before irrelevant ones are dropped).
+    objects: usize,
 }
 
 fn scan_file(path: &Path, kind: Kind, opts: &ScanOptions) -> FileResult {
@@ -297,6 +299,8 @@ fn scan_file(path: &Path, kind: Kind, opts: &ScanOptions) -> FileResult {
                 )
             }));
             if manifest.has_objects() {
+                let mut manifest = manifest;
+                out.objects = manifest.retain_relevant();
                 out.manifest = Some(manifest);
             }
         }
@@ -348,6 +352,7 @@ pub fn scan(targets: &[PathBuf], opts: &ScanOptions) -> Report {
     let mut inline = BTreeMap::new();
     for r in results {
         summary.dockerfiles += usize::from(r.dockerfile);
+        summary.objects += r.objects;
         assessment.extend(r.assessment);
         errors.extend(r.errors);
         if let Some(m) = r.manifest {
@@ -358,11 +363,6 @@ pub fn scan(targets: &[PathBuf], opts: &ScanOptions) -> Report {
         }
     }
     summary.manifests = manifests.len();
-    summary.objects = manifests
-        .iter()
-        .flat_map(|m| m.documents.iter())
-        .map(|d| rampart_k8s::objects::objects(d).len())
-        .sum();
     assessment.extend(rampart_k8s::scan(&manifests, &opts.pss));
 
     for f in &mut assessment.findings {

@@ -54,6 +54,10 @@ impl InlineSuppressions {
     pub fn parse(file: &str, text: &str) -> (InlineSuppressions, Vec<InputError>) {
         let mut out = InlineSuppressions::default();
         let mut errors = Vec::new();
+        // One pass over the whole file first: almost no file has a directive.
+        if !text.contains(MARKER) {
+            return (out, errors);
+        }
         let mut pending: Vec<Directive> = Vec::new();
         for (idx, line) in text.lines().enumerate() {
             let lineno = u32::try_from(idx + 1).unwrap_or(u32::MAX);

@@ -103,6 +103,21 @@ impl<'a> Inventory<'a> {
     }
 }
 
+/// Kinds some rule reads: workloads and the objects that qualify them across files.
+pub fn is_relevant_kind(kind: &str) -> bool {
+    crate::objects::template_path(kind).is_some()
+        || matches!(
+            kind,
+            "Namespace"
+                | "ServiceAccount"
+                | "NetworkPolicy"
+                | "Role"
+                | "ClusterRole"
+                | "RoleBinding"
+                | "ClusterRoleBinding"
+        )
+}
+
 /// Evaluates every rule on the inventory.
 pub fn evaluate(inventory: &Inventory<'_>, pss: &PssOptions) -> Assessment {
     let mut out = Assessment::new();
