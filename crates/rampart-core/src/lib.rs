@@ -6,11 +6,13 @@
 //! Invariant: this crate does no I/O and has no dependency but `serde`.
 
 mod finding;
+mod image;
 mod layer;
 mod report;
 mod rule;
 
 pub use finding::{Assessment, Control, Finding, K8sObject, Location, Stage, Suppression};
+pub use image::ImageRef;
 pub use layer::{Layer, Severity};
 pub use report::{
     InputError, LayerState, LayerSummary, REPORT_SCHEMA_VERSION, Report, SubjectLayers, Summary,

@@ -5,7 +5,7 @@
 //! `STOPSIGNAL`) are kept both as written ([`Word::raw`]) and expanded ([`Word::value`]) with the
 //! `ARG`/`ENV` scope in force at that point of the file.
 
-use crate::image::ImageRef;
+use crate::ImageRef;
 use serde::Serialize;
 use std::ops::Range;
 

@@ -8,7 +8,6 @@
 #![deny(clippy::indexing_slicing)]
 
 mod ast;
-mod image;
 mod lex;
 mod parser;
 
@@ -16,8 +15,8 @@ pub use ast::{
     ArgDecl, BaseImage, Command, CommandForm, Comment, Copy, Diagnostic, Directive, Dockerfile,
     Flag, From, Healthcheck, Heredoc, Instruction, KeyValue, Kind, Parsed, Pos, Stage, User, Word,
 };
-pub use image::ImageRef;
 pub use parser::{MAX_DIAGNOSTICS, parse};
+pub use rampart_core::ImageRef;
 mod rules;
 mod shell;
 

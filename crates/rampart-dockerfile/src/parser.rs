@@ -7,11 +7,11 @@
 //! directives while keeping line and column positions, and the input is untrusted, so every
 //! step here is bounded and panic-free (no indexing, no unwrap) and recovers at the next line.
 
+use crate::ImageRef;
 use crate::ast::{
     ArgDecl, BaseImage, Command, CommandForm, Comment, Copy, Diagnostic, Directive, Dockerfile,
     Flag, From, Healthcheck, Heredoc, Instruction, KeyValue, Kind, Parsed, Pos, Stage, User, Word,
 };
-use crate::image::ImageRef;
 use crate::lex::{self, Lookup};
 use std::cell::Cell;
 use std::collections::HashMap;

@@ -205,46 +205,6 @@ impl<'a> Container<'a> {
     }
 }
 
-/// An image reference split into its parts, enough to judge pinning.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ImageRef<'a> {
-    pub name: &'a str,
-    pub tag: Option<&'a str>,
-    pub digest: Option<&'a str>,
-}
-
-impl<'a> ImageRef<'a> {
-    pub fn parse(reference: &'a str) -> ImageRef<'a> {
-        let (rest, digest) = match reference.split_once('@') {
-            Some((r, d)) => (r, Some(d)),
-            None => (reference, None),
-        };
-        // A tag is after the last ':' that comes after the last '/' (a registry port is not a tag).
-        let last_slash = rest.rfind('/').map_or(0, |i| i + 1);
-        let (name, tag) = match rest.get(last_slash..).and_then(|tail| tail.rfind(':')) {
-            Some(i) => {
-                let colon = last_slash + i;
-                (
-                    rest.get(..colon).unwrap_or(rest),
-                    rest.get(colon + 1..).filter(|t| !t.is_empty()),
-                )
-            }
-            None => (rest, None),
-        };
-        ImageRef { name, tag, digest }
-    }
-
-    pub fn has_valid_digest(&self) -> bool {
-        self.digest.is_some_and(|d| {
-            d.strip_prefix("sha256:")
-                .is_some_and(|hex| hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
-                || d.strip_prefix("sha512:").is_some_and(|hex| {
-                    hex.len() == 128 && hex.bytes().all(|b| b.is_ascii_hexdigit())
-                })
-        })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -276,20 +236,5 @@ mod tests {
             ])
         );
         assert_eq!(objs[0].subject(), "CronJob ops/c");
-    }
-
-    #[test]
-    fn image_refs() {
-        let r = ImageRef::parse("localhost:5000/team/app:1.2@sha256:abc");
-        assert_eq!(
-            (r.name, r.tag, r.digest),
-            ("localhost:5000/team/app", Some("1.2"), Some("sha256:abc"))
-        );
-        assert!(!r.has_valid_digest());
-        let r = ImageRef::parse("localhost:5000/app");
-        assert_eq!((r.name, r.tag), ("localhost:5000/app", None));
-        let d = format!("nginx@sha256:{}", "a".repeat(64));
-        assert!(ImageRef::parse(&d).has_valid_digest());
-        assert_eq!(ImageRef::parse("nginx:latest").tag, Some("latest"));
     }
 }

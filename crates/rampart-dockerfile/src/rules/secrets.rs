@@ -5,8 +5,7 @@ use super::{Cx, StageView};
 use crate::ast::{Instruction, Kind, Pos, Word};
 use crate::shell::basename;
 use rampart_core::{Finding, Layer, RefKind, Reference, Rule, RuleTarget, Severity};
-use regex::RegexSet;
-use std::sync::LazyLock;
+use rampart_secrets::{credential_kind, high_entropy, secret_name};
 
 const CIS_SECRETS: Reference = Reference::new(
     RefKind::CisDocker,
@@ -92,152 +91,6 @@ pub static SENSITIVE_COPY: Rule = Rule {
     references: &[CIS_SECRETS, DOCS_SECRETS],
 };
 
-/// Credential formats, with the name used in messages (same order).
-const PATTERNS: [(&str, &str); 13] = [
-    (
-        "an AWS access key id",
-        r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[0-9A-Z]{16}\b",
-    ),
-    ("a GitHub token", r"\bgh[pousr]_[A-Za-z0-9]{36}\b"),
-    (
-        "a GitHub fine-grained token",
-        r"\bgithub_pat_[A-Za-z0-9_]{22,255}\b",
-    ),
-    ("a GitLab token", r"\bglpat-[A-Za-z0-9_-]{20,}\b"),
-    ("a Slack token", r"\bxox[abposr]-[A-Za-z0-9-]{10,}"),
-    (
-        "a Slack webhook",
-        r"https://hooks\.slack\.com/services/T[A-Za-z0-9]+/B[A-Za-z0-9]+/[A-Za-z0-9]+",
-    ),
-    (
-        "a private key",
-        r"-----BEGIN (?:[A-Z]+ )?PRIVATE KEY(?: BLOCK)?-----",
-    ),
-    (
-        "a JSON web token",
-        r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}",
-    ),
-    ("a Google API key", r"\bAIza[0-9A-Za-z_-]{35}\b"),
-    ("a Stripe live key", r"\b[rs]k_live_[0-9A-Za-z]{24,}\b"),
-    ("an npm token", r"\bnpm_[A-Za-z0-9]{36}\b"),
-    ("a PyPI token", r"\bpypi-AgEIcHlwaS5vcmc[A-Za-z0-9_-]{50,}"),
-    (
-        "a URL with an embedded password",
-        r"\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s:/@$]+:[^\s/@${}]{3,}@[^\s/]+",
-    ),
-];
-
-static CREDENTIALS: LazyLock<Option<RegexSet>> =
-    LazyLock::new(|| RegexSet::new(PATTERNS.iter().map(|(_, p)| *p)).ok());
-
-/// The kind of credential `text` contains, if any.
-pub(crate) fn credential_kind(text: &str) -> Option<&'static str> {
-    let set = CREDENTIALS.as_ref()?;
-    let first = set.matches(text).into_iter().next()?;
-    PATTERNS.get(first).map(|(name, _)| *name)
-}
-
-/// Name segments: `dbPassword_FILE` → `DB`, `PASSWORD`, `FILE`.
-fn segments(name: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut prev_lower = false;
-    for c in name.chars() {
-        if !c.is_ascii_alphanumeric() {
-            if !cur.is_empty() {
-                out.push(std::mem::take(&mut cur));
-            }
-            prev_lower = false;
-            continue;
-        }
-        if c.is_ascii_uppercase() && prev_lower && !cur.is_empty() {
-            out.push(std::mem::take(&mut cur));
-        }
-        prev_lower = c.is_ascii_lowercase() || c.is_ascii_digit();
-        cur.push(c.to_ascii_uppercase());
-    }
-    if !cur.is_empty() {
-        out.push(cur);
-    }
-    out
-}
-
-const SECRET_WORDS: [&str; 11] = [
-    "PASSWORD",
-    "PASSWD",
-    "PASSPHRASE",
-    "PASS",
-    "SECRET",
-    "SECRETS",
-    "TOKEN",
-    "APIKEY",
-    "CREDENTIAL",
-    "CREDENTIALS",
-    "PRIVATEKEY",
-];
-const KEY_QUALIFIERS: [&str; 8] = [
-    "API",
-    "PRIVATE",
-    "SECRET",
-    "ACCESS",
-    "SIGNING",
-    "ENCRYPTION",
-    "MASTER",
-    "LICENSE",
-];
-const NOT_SECRET_SUFFIXES: [&str; 28] = [
-    "FILE",
-    "PATH",
-    "DIR",
-    "LENGTH",
-    "LEN",
-    "NAME",
-    "ID",
-    "URL",
-    "URI",
-    "ENABLED",
-    "DISABLED",
-    "REQUIRED",
-    "TTL",
-    "EXPIRY",
-    "EXPIRES",
-    "EXPIRATION",
-    "TIMEOUT",
-    "HEADER",
-    "TYPE",
-    "ALGORITHM",
-    "VERSION",
-    "ENDPOINT",
-    "HOST",
-    "PORT",
-    "USER",
-    "USERNAME",
-    "LOCATION",
-    "REF",
-];
-
-/// Whether a variable name says it holds a secret.
-pub(crate) fn secret_name(name: &str) -> bool {
-    let segs = segments(name);
-    if segs.len() == 1 && segs.first().is_some_and(|s| s == "PWD") {
-        return false;
-    }
-    if segs
-        .last()
-        .is_some_and(|s| NOT_SECRET_SUFFIXES.contains(&s.as_str()))
-    {
-        return false;
-    }
-    let word = segs
-        .iter()
-        .any(|s| SECRET_WORDS.contains(&s.as_str()) || (s == "PWD" && segs.len() > 1));
-    let key = segs.windows(2).any(|w| match w {
-        [a, b] => b == "KEY" && KEY_QUALIFIERS.contains(&a.as_str()),
-        _ => false,
-    });
-    word || key
-}
-
 /// Values that cannot be a secret: empty, a reference, a path, a boolean.
 fn inert_value(w: &Word) -> bool {
     let v = w.value.trim();
@@ -250,34 +103,6 @@ fn inert_value(w: &Word) -> bool {
             v.to_ascii_lowercase().as_str(),
             "true" | "false" | "yes" | "no" | "on" | "off" | "0" | "1" | "none" | "null"
         )
-}
-
-/// Shannon entropy in bits per character.
-fn entropy(s: &str) -> f64 {
-    let mut counts = [0u32; 256];
-    let mut n = 0u32;
-    for b in s.bytes() {
-        if let Some(c) = counts.get_mut(usize::from(b)) {
-            *c += 1;
-        }
-        n += 1;
-    }
-    if n == 0 {
-        return 0.0;
-    }
-    let n = f64::from(n);
-    counts
-        .iter()
-        .filter(|&&c| c > 0)
-        .map(|&c| {
-            let p = f64::from(c) / n;
-            -p * p.log2()
-        })
-        .sum()
-}
-
-fn high_entropy(v: &str) -> bool {
-    v.len() >= 16 && v.len() <= 4096 && !v.contains(char::is_whitespace) && entropy(v) >= 3.5
 }
 
 /// A credential found in a variable's value: by format, or by entropy in a secret-named one.
@@ -501,65 +326,5 @@ pub(crate) fn check_copies(cx: &Cx<'_>, out: &mut Vec<Finding>) {
                 }
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn names() {
-        for n in [
-            "DB_PASSWORD",
-            "dbPassword",
-            "GITHUB_TOKEN",
-            "API_KEY",
-            "AWS_SECRET_ACCESS_KEY",
-            "NPM_AUTH_TOKEN",
-            "SECRET_KEY_BASE",
-            "MYSQL_ROOT_PASS",
-            "DB_PWD",
-            "privateKey",
-        ] {
-            assert!(secret_name(n), "{n}");
-        }
-        for n in [
-            "PASSWORD_FILE",
-            "DB_PASSWORD_PATH",
-            "PWD",
-            "GPG_KEY",
-            "TOKENIZERS_PARALLELISM",
-            "AWS_ACCESS_KEY_ID",
-            "SECRET_NAME",
-            "PATH",
-            "KEYRING",
-            "PASSWORD_MIN_LENGTH",
-        ] {
-            assert!(!secret_name(n), "{n}");
-        }
-    }
-
-    #[test]
-    fn credential_patterns() {
-        assert_eq!(
-            credential_kind("AKIAIOSFODNN7EXAMPLE"),
-            Some("an AWS access key id")
-        );
-        assert_eq!(
-            credential_kind("ghp_abcdefghijklmnopqrstuvwxyz0123456789"),
-            Some("a GitHub token")
-        );
-        assert_eq!(
-            credential_kind("-----BEGIN RSA PRIVATE KEY-----"),
-            Some("a private key")
-        );
-        assert_eq!(
-            credential_kind("https://user:s3cret@example.com/x"),
-            Some("a URL with an embedded password")
-        );
-        assert_eq!(credential_kind("https://user:${PASS}@example.com"), None);
-        assert_eq!(credential_kind("https://example.com/a:b@c"), None);
-        assert!(CREDENTIALS.is_some());
     }
 }

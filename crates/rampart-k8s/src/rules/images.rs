@@ -2,9 +2,9 @@
 //! tag can be moved to any content by whoever can push to the registry.
 
 use super::{Ctx, nsa, rule};
-use crate::objects::{ImageRef, Workload};
+use crate::objects::Workload;
 use crate::yaml::Seg;
-use rampart_core::{Layer, RefKind, Reference, Rule, Severity};
+use rampart_core::{ImageRef, Layer, RefKind, Reference, Rule, Severity};
 
 const PIN_DOCS: Reference = Reference::new(
     RefKind::Docs,
@@ -52,22 +52,24 @@ pub(crate) fn check(ctx: &mut Ctx<'_, '_>, workload: &Workload<'_>) {
     ctx.assessed(&LATEST_TAG);
     for c in workload.containers() {
         let Some(image) = c.image() else { continue };
-        let r = ImageRef::parse(image);
-        if r.has_valid_digest() {
+        let parsed = ImageRef::parse(image);
+        if parsed.as_ref().is_some_and(ImageRef::is_pinned) {
             continue;
         }
+        let why = if parsed.is_some() {
+            "which is not pinned by digest"
+        } else {
+            "which is not a valid image reference, let alone pinned by digest"
+        };
         ctx.report_container(
             &NO_DIGEST,
             workload.pod,
             &c,
             &[Seg::Key("image")],
-            format!(
-                "{} uses image \"{image}\", which is not pinned by digest",
-                c.describe()
-            ),
+            format!("{} uses image \"{image}\", {why}", c.describe()),
         );
-        match r.tag {
-            None => ctx.report_container(
+        match parsed.as_ref().map(|r| r.tag.as_deref()) {
+            Some(None) => ctx.report_container(
                 &LATEST_TAG,
                 workload.pod,
                 &c,
@@ -77,7 +79,7 @@ pub(crate) fn check(ctx: &mut Ctx<'_, '_>, workload: &Workload<'_>) {
                     c.describe()
                 ),
             ),
-            Some("latest") => ctx.report_container(
+            Some(Some("latest")) => ctx.report_container(
                 &LATEST_TAG,
                 workload.pod,
                 &c,
@@ -87,7 +89,7 @@ pub(crate) fn check(ctx: &mut Ctx<'_, '_>, workload: &Workload<'_>) {
                     c.describe()
                 ),
             ),
-            Some(_) => {}
+            _ => {}
         }
     }
 }

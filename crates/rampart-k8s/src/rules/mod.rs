@@ -167,13 +167,7 @@ impl<'a, 'o> Ctx<'a, 'o> {
         container: Option<&str>,
         message: String,
     ) {
-        let finding = Finding::new(
-            rule,
-            self.subject.clone(),
-            self.location(pos, container),
-            message,
-        );
-        self.out.push(finding);
+        self.report_with(rule, rule.severity, pos, container, message);
     }
 
     pub fn report_with(

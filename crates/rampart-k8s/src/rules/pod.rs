@@ -266,7 +266,7 @@ pub(crate) fn check(ctx: &mut Ctx<'_, '_>, workload: &Workload<'_>, inventory: &
                     c,
                     &[Seg::Key("env"), Seg::Index(i), Seg::Key("value")],
                     format!(
-                        "{} sets {name} to a literal {kind} (value {}) instead of a secretKeyRef",
+                        "{} sets {name} to {kind} written in clear (value {}) instead of a secretKeyRef",
                         c.describe(),
                         secrets::redact(value)
                     ),

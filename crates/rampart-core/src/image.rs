@@ -1,4 +1,5 @@
-//! Image references as written in `FROM` and `COPY --from`: `[registry/]repository[:tag][@digest]`.
+//! Image references as written in `FROM`, `COPY --from` and pod specs:
+//! `[registry/]repository[:tag][@digest]`.
 
 use serde::Serialize;
 
