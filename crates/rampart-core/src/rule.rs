@@ -11,6 +11,16 @@ pub enum RuleTarget {
     Config,
 }
 
+impl RuleTarget {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RuleTarget::Dockerfile => "dockerfile",
+            RuleTarget::Kubernetes => "kubernetes",
+            RuleTarget::Config => "config",
+        }
+    }
+}
+
 /// Which body of guidance a reference points into.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -25,6 +35,19 @@ pub enum RefKind {
     NsaCisa,
     /// Upstream documentation.
     Docs,
+}
+
+impl RefKind {
+    /// The guidance's name, for people.
+    pub fn label(self) -> &'static str {
+        match self {
+            RefKind::PodSecurityStandard => "Pod Security Standards",
+            RefKind::CisDocker => "CIS Docker Benchmark",
+            RefKind::CisKubernetes => "CIS Kubernetes Benchmark",
+            RefKind::NsaCisa => "NSA/CISA Kubernetes Hardening Guide",
+            RefKind::Docs => "Documentation",
+        }
+    }
 }
 
 /// A pointer into published guidance.

@@ -20,7 +20,7 @@ pub fn table_view(rules: &[&Rule], color: bool) -> String {
             st.bold(r.id),
             st.severity(r.severity, r.severity.as_str()),
             r.layer.to_string(),
-            format!("{:?}", r.target).to_lowercase(),
+            r.target.as_str().to_owned(),
             r.name.to_owned(),
             r.title.to_owned(),
         ]);
@@ -52,10 +52,10 @@ pub fn explain(rule: &Rule, color: bool) -> String {
     );
     let _ = writeln!(
         out,
-        "severity: {}   layer: {}   applies to: {:?}\n",
+        "severity: {}   layer: {}   applies to: {}\n",
         st.severity(rule.severity, rule.severity.as_str()),
         rule.layer,
-        rule.target
+        rule.target.as_str()
     );
     let _ = writeln!(out, "{}\n  {}\n", st.bold("Why it matters"), rule.rationale);
     let _ = writeln!(out, "{}\n  {}\n", st.bold("How to fix"), rule.remediation);
@@ -70,7 +70,7 @@ pub fn explain(rule: &Rule, color: bool) -> String {
     if !rule.references.is_empty() {
         let _ = writeln!(out, "{}", st.bold("References"));
         for r in rule.references {
-            let _ = writeln!(out, "  - {:?}: {} <{}>", r.kind, r.id, r.url);
+            let _ = writeln!(out, "  - {}: {} <{}>", r.kind.label(), r.id, r.url);
         }
     }
     out

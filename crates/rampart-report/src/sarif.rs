@@ -46,7 +46,7 @@ fn rule_descriptor(r: &Rule) -> Value {
         r.remediation,
         r.references
             .iter()
-            .map(|x| format!("- {}: {}", x.id, x.url))
+            .map(|x| format!("- {} {}: {}", x.kind.label(), x.id, x.url))
             .collect::<Vec<_>>()
             .join("\n")
     );
