@@ -32,6 +32,8 @@ pub struct ScanOptions {
     pub today: jiff::civil::Date,
     pub pss: PssOptions,
     pub max_file_size: u64,
+    /// Honour `.gitignore`, `.ignore` and `.git/info/exclude` files, as ripgrep does.
+    pub respect_ignore: bool,
 }
 
 impl ScanOptions {
@@ -45,6 +47,7 @@ impl ScanOptions {
             today,
             pss,
             max_file_size: DEFAULT_MAX_FILE_SIZE,
+            respect_ignore: true,
         }
     }
 }
@@ -151,23 +154,31 @@ fn discover(
             }
             continue;
         }
-        let walker = walkdir::WalkDir::new(target)
-            .follow_links(true)
-            .sort_by_file_name()
-            .into_iter()
-            .filter_entry(|e| {
-                let skip_dir = e.file_type().is_dir()
+        let mut walk = ignore::WalkBuilder::new(target);
+        let skip = exclude.clone();
+        let root = target.clone();
+        walk.follow_links(true)
+            .hidden(false)
+            .parents(opts.respect_ignore)
+            .ignore(opts.respect_ignore)
+            .git_ignore(opts.respect_ignore)
+            .git_exclude(opts.respect_ignore)
+            .git_global(false)
+            .require_git(false)
+            .sort_by_file_name(|a, b| a.cmp(b))
+            .filter_entry(move |e| {
+                let skip_dir = e.file_type().is_some_and(|t| t.is_dir())
                     && e.depth() > 0
                     && e.file_name()
                         .to_str()
                         .is_some_and(|n| SKIP_DIRS.contains(&n));
-                let rel = e.path().strip_prefix(target).unwrap_or(e.path());
-                let excluded = e.depth() > 0 && exclude.is_match(rel);
+                let rel = e.path().strip_prefix(&root).unwrap_or(e.path());
+                let excluded = e.depth() > 0 && skip.is_match(rel);
                 !(skip_dir || excluded)
             });
-        for entry in walker {
+        for entry in walk.build() {
             match entry {
-                Ok(e) if e.file_type().is_file() => {
+                Ok(e) if e.file_type().is_some_and(|t| t.is_file()) => {
                     if let Some(kind) = classify(e.path(), false) {
                         if kind != Kind::Dockerfile && is_helm_template(e.path()) {
                             skipped_templates += 1;
@@ -176,22 +187,47 @@ fn discover(
                         files.push((e.into_path(), kind));
                     }
                 }
+                // A dangling symlink: the walker reports it as a link it could not follow.
+                Ok(e) if e.path_is_symlink() && std::fs::metadata(e.path()).is_err() => {
+                    if let Err(err) = std::fs::metadata(e.path()) {
+                        errors.push(error(
+                            &display(e.path()),
+                            0,
+                            0,
+                            format!("cannot read: {err}"),
+                        ));
+                    }
+                }
                 Ok(_) => {}
                 Err(e) => {
-                    let path = e.path().map(display).unwrap_or_else(|| display(target));
-                    let message = if let Some(ancestor) = e.loop_ancestor() {
-                        format!("symlink loop: points back to {}", display(ancestor))
-                    } else if let Some(io) = e.io_error() {
-                        format!("cannot read: {io}")
-                    } else {
-                        e.to_string()
-                    };
-                    errors.push(error(&path, 0, 0, message));
+                    let (path, message) = walk_error(&e, target);
+                    errors.push(error(&display(&path), 0, 0, message));
                 }
             }
         }
     }
     (files, errors, skipped_templates)
+}
+
+/// The path and a message for a walking error (loops, unreadable directories, bad ignore files).
+fn walk_error(e: &ignore::Error, fallback: &Path) -> (PathBuf, String) {
+    match e {
+        ignore::Error::WithPath { path, err } => (path.clone(), walk_error(err, path).1),
+        ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => {
+            walk_error(err, fallback)
+        }
+        ignore::Error::Loop { ancestor, child } => (
+            child.clone(),
+            format!("symlink loop: points back to {}", display(ancestor)),
+        ),
+        ignore::Error::Io(io) => (fallback.to_owned(), format!("cannot read: {io}")),
+        ignore::Error::Partial(errs) => errs
+            .first()
+            .map_or((fallback.to_owned(), e.to_string()), |first| {
+                walk_error(first, fallback)
+            }),
+        other => (fallback.to_owned(), other.to_string()),
+    }
 }
 
 /// Reads a file as UTF-8 text within the size limit.

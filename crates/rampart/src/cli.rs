@@ -73,6 +73,9 @@ pub struct ScanArgs {
     /// Skip paths matching GLOB (relative to the directory scanned); repeatable.
     #[arg(long, value_name = "GLOB")]
     pub exclude: Vec<String>,
+    /// Do not honour .gitignore, .ignore and .git/info/exclude files when walking directories.
+    #[arg(long)]
+    pub no_ignore: bool,
     /// Show suppressed findings in the human report.
     #[arg(long)]
     pub show_suppressed: bool,

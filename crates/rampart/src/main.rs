@@ -112,7 +112,8 @@ fn scan(args: ScanArgs) -> Result<u8> {
     }
     config.exclude.extend(args.exclude.iter().cloned());
     let today = jiff::Zoned::now().date();
-    let opts = ScanOptions::new(config, today);
+    let mut opts = ScanOptions::new(config, today);
+    opts.respect_ignore = !args.no_ignore;
 
     let report = rampart_scan::scan(&args.paths, &opts);
 

@@ -502,3 +502,21 @@ fn broken_pipe_exits_cleanly() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn gitignored_paths_are_skipped_unless_no_ignore() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let pod = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c, image: x, securityContext: {privileged: true}}]}\n";
+    std::fs::create_dir_all(d.join("build/out")).unwrap();
+    std::fs::write(d.join("build/out/pod.yaml"), pod).unwrap();
+    std::fs::write(d.join("pod.yaml"), pod).unwrap();
+    std::fs::write(d.join(".gitignore"), "build/\n").unwrap();
+    let files = |args: &[&str]| -> u64 {
+        let out = rampart(&[&["scan", ".", "--format", "json"], args].concat(), d);
+        json(&out)["summary"]["files_scanned"].as_u64().unwrap()
+    };
+    assert_eq!(files(&[]), 1, ".gitignore is honoured");
+    assert_eq!(files(&["--no-ignore"]), 2);
+    assert_eq!(files(&["--exclude", "pod.yaml"]), 0, "--exclude globs");
+}
