@@ -24,7 +24,7 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Limits {
-            max_nodes: 2_000_000,
+            max_nodes: 1_000_000,
             max_depth: 200,
             max_documents: 10_000,
         }
