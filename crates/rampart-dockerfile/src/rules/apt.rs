@@ -4,16 +4,12 @@
 //!
 //! These are about what ships: builder stages that do not ship are not checked.
 
+use super::CIS_PACKAGES;
 use super::{Cx, Run, StageView, cache_targets};
 use crate::ast::Kind;
 use crate::shell::{self, SimpleCommand};
 use rampart_core::{Finding, Layer, RefKind, Reference, Rule, RuleTarget, Severity};
 
-const CIS_PACKAGES: Reference = Reference::new(
-    RefKind::CisDocker,
-    "4.3 Ensure that unnecessary packages are not installed in the container",
-    "https://www.cisecurity.org/benchmark/docker",
-);
 const DOCS_APT: Reference = Reference::new(
     RefKind::Docs,
     "Building best practices: apt-get",

@@ -1,5 +1,6 @@
 //! DF004: compilers and build tools shipped in the final image.
 
+use super::CIS_PACKAGES;
 use super::{Cx, StageView};
 use crate::ast::Pos;
 use crate::shell::{self, SimpleCommand};
@@ -27,11 +28,7 @@ pub static RULE: Rule = Rule {
     bad_example: "FROM golang:1.22\nWORKDIR /src\nCOPY . .\nRUN go build -o /app .\nUSER 65532\nCMD [\"/app\"]\n",
     good_example: "FROM golang:1.22 AS build\nWORKDIR /src\nCOPY . .\nRUN go build -o /app .\n\nFROM gcr.io/distroless/static-debian12:nonroot\nCOPY --from=build /app /app\nCMD [\"/app\"]\n",
     references: &[
-        Reference::new(
-            RefKind::CisDocker,
-            "4.3 Ensure that unnecessary packages are not installed in the container",
-            "https://www.cisecurity.org/benchmark/docker",
-        ),
+        CIS_PACKAGES,
         Reference::new(
             RefKind::Docs,
             "Multi-stage builds",
