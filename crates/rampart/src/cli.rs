@@ -97,6 +97,8 @@ pub struct RulesArgs {
 pub enum RulesFormat {
     Table,
     Json,
+    /// The rule reference, as in docs/rules.md.
+    Markdown,
 }
 
 #[derive(Debug, Subcommand)]

@@ -161,6 +161,7 @@ fn rules(args: cli::RulesArgs) -> Result<u8> {
         None => match args.format {
             RulesFormat::Table => rampart_report::rules::table_view(&catalog, color),
             RulesFormat::Json => rampart_report::rules::json_view(&catalog) + "\n",
+            RulesFormat::Markdown => rampart_report::rules::markdown_view(&catalog),
         },
     };
     write_out(None, &text)?;

@@ -520,3 +520,20 @@ fn gitignored_paths_are_skipped_unless_no_ignore() {
     assert_eq!(files(&["--no-ignore"]), 2);
     assert_eq!(files(&["--exclude", "pod.yaml"]), 0, "--exclude globs");
 }
+
+#[test]
+fn docs_rules_md_is_generated_from_the_catalog() {
+    let out = rampart(&["rules", "--format", "markdown"], &root());
+    assert_eq!(out.status.code(), Some(0));
+    let generated = String::from_utf8(out.stdout).unwrap();
+    let committed = std::fs::read_to_string(root().join("docs/rules.md")).unwrap_or_default();
+    assert!(
+        generated == committed,
+        "docs/rules.md is out of date: run `cargo run -p rampart -- rules --format markdown > docs/rules.md`"
+    );
+    assert!(
+        generated.contains("## PSS001")
+            && generated.contains("## DF001")
+            && generated.contains("## RBAC005")
+    );
+}
