@@ -390,3 +390,39 @@ fn images() {
     let ids = fired(&img("nginx@sha256:abc"));
     assert!(ids.contains("K8S004"), "a malformed digest does not pin");
 }
+
+#[test]
+fn pss_findings_are_reported_per_container() {
+    let text = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  initContainers:\n  - name: init\n    image: x\n    securityContext: {privileged: true}\n  containers:\n  - name: a\n    image: x\n    securityContext: {privileged: true}\n  - name: b\n    image: x\n";
+    let f = findings(text);
+    let privileged: Vec<(Option<&str>, u32)> = f
+        .iter()
+        .filter(|f| f.rule_id == "PSS001")
+        .map(|f| {
+            (
+                f.location
+                    .object
+                    .as_ref()
+                    .and_then(|o| o.container.as_deref()),
+                f.location.line,
+            )
+        })
+        .collect();
+    assert_eq!(privileged, [(Some("init"), 8), (Some("a"), 12)]);
+    // Pod-level fields give one finding at the field.
+    let host = findings(&text.replace(
+        "spec:\n  initContainers",
+        "spec:\n  hostPID: true\n  initContainers",
+    ));
+    let h: Vec<_> = host
+        .iter()
+        .filter(|f| f.rule_id == "PSS002")
+        .map(|f| {
+            (
+                f.location.line,
+                f.location.object.as_ref().and_then(|o| o.container.clone()),
+            )
+        })
+        .collect();
+    assert_eq!(h, [(5, None)]);
+}

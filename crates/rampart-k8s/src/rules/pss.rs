@@ -3,7 +3,7 @@
 
 use super::{Ctx, nsa, pss_ref, rule};
 use crate::objects::Workload;
-use crate::yaml::Seg;
+use crate::yaml::{Pos, Seg};
 use rampart_core::{Layer, Rule, Severity};
 use rampart_pss::{Level, PathSeg, Version};
 
@@ -357,18 +357,61 @@ pub(crate) fn check(ctx: &mut Ctx<'_, '_>, workload: &Workload<'_>, opts: &PssOp
             let Some(rule) = rule_for(v.check_id) else {
                 continue;
             };
-            let pos = v.paths.first().map_or(workload.pod.pos, |p| {
-                let segs: Vec<Seg<'_>> = p
-                    .iter()
-                    .map(|s| match s {
-                        PathSeg::Key(k) => Seg::Key(k.as_str()),
-                        PathSeg::Index(i) => Seg::Index(*i),
-                    })
-                    .collect();
-                workload.pod.pos_of(&segs)
-            });
             let message = format!("{}: {}", v.reason, v.detail);
-            ctx.report(rule, pos, v.container.as_deref(), message);
+            // One finding per offending container (each at its own field), so every line that
+            // needs a fix is annotated; pod-level fields only when no container is involved.
+            let mut sites: Vec<(Option<String>, Pos)> = Vec::new();
+            for path in &v.paths {
+                let container = container_of(workload, path);
+                if !sites.iter().any(|(c, _)| *c == container) {
+                    sites.push((container, workload.pod.pos_of(&segs(path))));
+                }
+            }
+            if sites.iter().any(|(c, _)| c.is_some()) {
+                sites.retain(|(c, _)| c.is_some());
+            }
+            if sites.is_empty() {
+                sites.push((v.container.clone(), workload.pod.pos));
+            }
+            for (container, pos) in sites {
+                ctx.report(rule, pos, container.as_deref(), message.clone());
+            }
         }
     }
+}
+
+fn segs(path: &[PathSeg]) -> Vec<Seg<'_>> {
+    path.iter()
+        .map(|s| match s {
+            PathSeg::Key(k) => Seg::Key(k.as_str()),
+            PathSeg::Index(i) => Seg::Index(*i),
+        })
+        .collect()
+}
+
+/// The container a field path points into (`spec.<kind>[i]...`), by name.
+fn container_of(workload: &Workload<'_>, path: &[PathSeg]) -> Option<String> {
+    let [
+        PathSeg::Key(spec),
+        PathSeg::Key(field),
+        PathSeg::Index(i),
+        ..,
+    ] = path
+    else {
+        return None;
+    };
+    if spec != "spec"
+        || !matches!(
+            field.as_str(),
+            "containers" | "initContainers" | "ephemeralContainers"
+        )
+    {
+        return None;
+    }
+    let node = workload
+        .pod
+        .path(&["spec", field.as_str()])?
+        .as_seq()
+        .get(*i)?;
+    Some(node.str_at(&["name"]).unwrap_or("<unnamed>").to_owned())
 }
