@@ -5,6 +5,9 @@ use crate::style::{Style, table};
 use rampart_core::{Finding, Layer, LayerState, Report, Severity};
 use std::fmt::Write as _;
 
+/// Rows of the subjects × layers table shown before it is cut (worst subjects first).
+pub const MAX_SUBJECT_ROWS: usize = 40;
+
 /// Options for the human report.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Options {
@@ -120,7 +123,23 @@ pub fn render(report: &Report, opts: Options) -> String {
         let mut header = vec![st.dim("subject")];
         header.extend(shown.iter().map(|l| st.dim(short(*l))));
         let mut rows = vec![header];
-        for subj in &report.subjects {
+        // Worst first, so a long list still shows what matters; the JSON report has them all.
+        let worst = |s: &rampart_core::SubjectLayers| {
+            s.layers
+                .values()
+                .copied()
+                .max()
+                .unwrap_or(LayerState::NotAssessed)
+        };
+        let mut subjects: Vec<&rampart_core::SubjectLayers> = report.subjects.iter().collect();
+        subjects.sort_by(|a, b| {
+            worst(b)
+                .cmp(&worst(a))
+                .then_with(|| a.subject.cmp(&b.subject))
+        });
+        let hidden = subjects.len().saturating_sub(MAX_SUBJECT_ROWS);
+        subjects.truncate(MAX_SUBJECT_ROWS);
+        for subj in subjects {
             let mut row = vec![subj.subject.clone()];
             for l in &shown {
                 let state = subj
@@ -133,6 +152,15 @@ pub fn render(report: &Report, opts: Options) -> String {
             rows.push(row);
         }
         out.push_str(&table(&rows, &[], "  "));
+        if hidden > 0 {
+            let _ = writeln!(
+                out,
+                "  {}",
+                st.dim(&format!(
+                    "… and {hidden} more subjects (all in --format json)"
+                ))
+            );
+        }
         out.push('\n');
     }
 
@@ -249,5 +277,54 @@ fn short(layer: Layer) -> &'static str {
         Layer::Access => "access",
         Layer::Monitoring => "monitor",
         Layer::Host => "host",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rampart_core::{SubjectLayers, Summary, Tool};
+    use std::collections::BTreeMap;
+
+    fn report(subjects: Vec<SubjectLayers>) -> Report {
+        Report {
+            schema_version: rampart_core::REPORT_SCHEMA_VERSION,
+            tool: Tool {
+                name: "rampart",
+                version: "0",
+            },
+            target: ".".into(),
+            summary: Summary::default(),
+            layers: Vec::new(),
+            subjects,
+            findings: Vec::new(),
+            errors: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn long_subject_lists_are_cut_worst_first() {
+        let mut subjects: Vec<SubjectLayers> = (0..50)
+            .map(|i| SubjectLayers {
+                subject: format!("Pod ok-{i:02}"),
+                file: "f".into(),
+                layers: BTreeMap::from([(Layer::Runtime, LayerState::Holds)]),
+            })
+            .collect();
+        subjects.push(SubjectLayers {
+            subject: "Pod zz-bad".into(),
+            file: "f".into(),
+            layers: BTreeMap::from([(Layer::Runtime, LayerState::Breached)]),
+        });
+        let text = render(&report(subjects), Options::default());
+        assert!(text.contains("and 11 more subjects"), "{text}");
+        let bad = text
+            .find("Pod zz-bad")
+            .expect("the breached subject is shown");
+        assert!(
+            bad < text.find("Pod ok-00").unwrap_or(usize::MAX),
+            "worst first"
+        );
+        assert!(!text.contains("Pod ok-49"));
     }
 }
