@@ -1,0 +1,1033 @@
+//! Opening an image from a [`Source`]: index / manifest / config resolution, platform choice, and
+//! the verified, bounded layer pipeline (blob → digest check → decompression → byte limits →
+//! diff-id check → tar).
+
+use std::cell::{Cell, RefCell};
+use std::fmt;
+use std::io::{self, BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+use std::str::FromStr;
+use std::sync::Arc;
+
+use serde::Deserialize;
+
+use crate::config::ImageConfig;
+use crate::digest::{Digest, VerifyingReader, verify};
+use crate::fs::{Collector, EntryKind, EntryMeta, Filesystem};
+use crate::squash::{Squasher, Stop};
+use crate::store::{ArchiveStore, BlobStore, DirStore};
+use crate::{ImageError, Limits};
+
+/// Where an image lives on the local machine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// an OCI image layout directory (`oci-layout`, `index.json`, `blobs/`)
+    OciLayout(PathBuf),
+    /// an OCI image layout packed in a tar file
+    OciArchive(PathBuf),
+    /// a `docker save` archive (legacy or OCI-in-docker-save layout)
+    DockerArchive(PathBuf),
+    /// an unpacked root filesystem directory
+    Rootfs(PathBuf),
+}
+
+impl Source {
+    /// Guesses the kind of `path`: a directory with `index.json` is an OCI layout, any other
+    /// directory a rootfs; a tar with `manifest.json` is a docker archive, else an OCI archive.
+    pub fn detect(path: impl AsRef<Path>, limits: &Limits) -> Result<Self, ImageError> {
+        let path = path.as_ref();
+        let meta =
+            std::fs::metadata(path).map_err(|e| ImageError::io(path.display().to_string(), e))?;
+        if meta.is_dir() {
+            if path.join("index.json").is_file() && path.join("blobs").is_dir() {
+                return Ok(Self::OciLayout(path.to_path_buf()));
+            }
+            return Ok(Self::Rootfs(path.to_path_buf()));
+        }
+        let store = ArchiveStore::open(path, limits)?;
+        if store.has_path("manifest.json") {
+            Ok(Self::DockerArchive(path.to_path_buf()))
+        } else {
+            Ok(Self::OciArchive(path.to_path_buf()))
+        }
+    }
+}
+
+/// A platform `os/arch[/variant]` as in `--platform linux/arm64/v8`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Platform {
+    /// operating system
+    pub os: String,
+    /// architecture
+    pub architecture: String,
+    /// variant, if any
+    pub variant: Option<String>,
+}
+
+impl FromStr for Platform {
+    type Err = ImageError;
+    fn from_str(s: &str) -> Result<Self, ImageError> {
+        let invalid = || ImageError::InvalidPlatform {
+            value: s.chars().take(100).collect(),
+        };
+        let mut parts = s.split('/');
+        let os = parts.next().filter(|p| !p.is_empty()).ok_or_else(invalid)?;
+        let architecture = parts.next().filter(|p| !p.is_empty()).ok_or_else(invalid)?;
+        let variant = parts.next().map(str::to_owned);
+        if parts.next().is_some() || variant.as_deref() == Some("") {
+            return Err(invalid());
+        }
+        Ok(Self {
+            os: os.to_owned(),
+            architecture: architecture.to_owned(),
+            variant,
+        })
+    }
+}
+
+impl fmt::Display for Platform {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.os, self.architecture)?;
+        if let Some(v) = &self.variant {
+            write!(f, "/{v}")?;
+        }
+        Ok(())
+    }
+}
+
+impl Platform {
+    /// Whether an index entry's platform satisfies this request (a missing variant in the
+    /// request matches any; `arm64` without a variant is `arm64/v8`).
+    fn matches(&self, other: &Platform) -> bool {
+        let default_variant = |p: &Platform| match (p.architecture.as_str(), &p.variant) {
+            ("arm64", None) => Some(String::from("v8")),
+            (_, v) => v.clone(),
+        };
+        self.os == other.os
+            && self.architecture == other.architecture
+            && (self.variant.is_none() || default_variant(self) == default_variant(other))
+    }
+}
+
+/// An OCI content descriptor (the parts this crate uses): what a registry reference or an index
+/// entry resolves to.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Descriptor {
+    /// media type of the referenced blob
+    #[serde(default)]
+    pub media_type: Option<String>,
+    /// its digest, `sha256:<hex>`
+    pub digest: String,
+    /// its size in bytes
+    #[serde(default)]
+    pub size: Option<u64>,
+    /// in an index: the platform of the referenced manifest
+    #[serde(default)]
+    pub platform: Option<DescriptorPlatform>,
+}
+
+/// The `platform` object of an index entry.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct DescriptorPlatform {
+    /// operating system
+    #[serde(default)]
+    pub os: String,
+    /// architecture
+    #[serde(default)]
+    pub architecture: String,
+    /// variant
+    #[serde(default)]
+    pub variant: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct IndexOrManifest {
+    #[serde(default)]
+    media_type: Option<String>,
+    #[serde(default)]
+    manifests: Option<Vec<Descriptor>>,
+    #[serde(default)]
+    config: Option<Descriptor>,
+    #[serde(default)]
+    layers: Option<Vec<Descriptor>>,
+}
+
+#[derive(Debug, Deserialize)]
+struct DockerManifestEntry {
+    #[serde(rename = "Config")]
+    config: String,
+    #[serde(rename = "RepoTags", default, deserialize_with = "nullable_tags")]
+    repo_tags: Vec<String>,
+    #[serde(rename = "Layers")]
+    layers: Vec<String>,
+}
+
+fn nullable_tags<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    Ok(Option::<Vec<String>>::deserialize(d)?.unwrap_or_default())
+}
+
+/// One layer of an image, base first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LayerInfo {
+    /// position, 0 = base
+    pub index: usize,
+    /// digest of the blob as stored (compressed), when the source names it
+    pub digest: Option<Digest>,
+    /// digest of the uncompressed tar, from the config's `rootfs.diff_ids`
+    pub diff_id: Option<Digest>,
+    /// the media type from the manifest, when there is one
+    pub media_type: Option<String>,
+    /// the blob size from the manifest
+    pub size: Option<u64>,
+    /// for a legacy `docker save` archive, the member path of the layer tar
+    pub path: Option<String>,
+}
+
+impl LayerInfo {
+    /// The digest identifying this layer in results: the blob digest, else the diff id.
+    pub fn id(&self) -> Option<&Digest> {
+        self.digest.as_ref().or(self.diff_id.as_ref())
+    }
+
+    fn name(&self) -> String {
+        self.id()
+            .map_or_else(|| self.path.clone().unwrap_or_default(), Digest::to_string)
+    }
+}
+
+enum Body {
+    Layers(Box<dyn BlobStore>),
+    Rootfs(PathBuf),
+}
+
+/// An opened image: its configuration and layers, ready to squash.
+pub struct Image {
+    body: Body,
+    config: Option<ImageConfig>,
+    config_digest: Option<Digest>,
+    manifest_digest: Option<Digest>,
+    layers: Vec<LayerInfo>,
+    limits: Limits,
+}
+
+impl fmt::Debug for Image {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Image")
+            .field("manifest_digest", &self.manifest_digest)
+            .field("config_digest", &self.config_digest)
+            .field("layers", &self.layers)
+            .finish_non_exhaustive()
+    }
+}
+
+const MT_INDEX: [&str; 2] = [
+    "application/vnd.oci.image.index.v1+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+];
+const MT_MANIFEST: [&str; 2] = [
+    "application/vnd.oci.image.manifest.v1+json",
+    "application/vnd.docker.distribution.manifest.v2+json",
+];
+
+impl Image {
+    /// Opens an image with the default [`Limits`].
+    pub fn open(source: &Source, platform: Option<&Platform>) -> Result<Self, ImageError> {
+        Self::open_with(source, platform, &Limits::default())
+    }
+
+    /// Opens an image with explicit limits.
+    pub fn open_with(
+        source: &Source,
+        platform: Option<&Platform>,
+        limits: &Limits,
+    ) -> Result<Self, ImageError> {
+        match source {
+            Source::OciLayout(dir) => {
+                Self::from_oci_layout(Box::new(DirStore::new(dir)), platform, limits)
+            }
+            Source::OciArchive(file) => Self::from_oci_layout(
+                Box::new(ArchiveStore::open(file, limits)?),
+                platform,
+                limits,
+            ),
+            Source::DockerArchive(file) => Self::from_docker_archive(
+                Box::new(ArchiveStore::open(file, limits)?),
+                platform,
+                limits,
+            ),
+            Source::Rootfs(dir) => {
+                // the root itself may be a symlink the user chose; nothing below it is followed
+                let meta = std::fs::metadata(dir)
+                    .map_err(|e| ImageError::io(dir.display().to_string(), e))?;
+                if !meta.is_dir() {
+                    return Err(ImageError::invalid(
+                        dir.display().to_string(),
+                        "a directory",
+                        "something else",
+                    ));
+                }
+                Ok(Self {
+                    body: Body::Rootfs(dir.clone()),
+                    config: None,
+                    config_digest: None,
+                    manifest_digest: None,
+                    layers: Vec::new(),
+                    limits: limits.clone(),
+                })
+            }
+        }
+    }
+
+    /// Opens an OCI layout held by any store (its `index.json` first).
+    pub fn from_oci_layout(
+        store: Box<dyn BlobStore>,
+        platform: Option<&Platform>,
+        limits: &Limits,
+    ) -> Result<Self, ImageError> {
+        let bytes = read_limited(store.open_path("index.json")?, "index.json", limits)?;
+        let index: IndexOrManifest = parse_json(&bytes, "index.json")?;
+        let manifests = index
+            .manifests
+            .ok_or_else(|| ImageError::invalid("index.json", "a manifests array", "none"))?;
+        let desc = choose(&manifests, platform, "index.json")?;
+        Self::from_descriptor(store, &desc, platform, limits)
+    }
+
+    /// Opens the image named by a descriptor (an index or a manifest) in any store: the entry
+    /// point for a registry store, which starts from the descriptor of a reference.
+    pub fn from_descriptor(
+        store: Box<dyn BlobStore>,
+        root: &Descriptor,
+        platform: Option<&Platform>,
+        limits: &Limits,
+    ) -> Result<Self, ImageError> {
+        let mut desc = root.clone();
+        for _ in 0..8 {
+            let digest = Digest::parse(&desc.digest)?;
+            let bytes = read_blob_json(&*store, &digest, desc.size, "manifest", limits)?;
+            let doc: IndexOrManifest = parse_json(&bytes, &format!("manifest {digest}"))?;
+            let media = desc
+                .media_type
+                .clone()
+                .or(doc.media_type.clone())
+                .unwrap_or_default();
+            let is_index =
+                MT_INDEX.contains(&media.as_str()) || (media.is_empty() && doc.manifests.is_some());
+            if is_index {
+                let manifests = doc.manifests.unwrap_or_default();
+                desc = choose(&manifests, platform, &digest.to_string())?;
+                continue;
+            }
+            if !media.is_empty() && !MT_MANIFEST.contains(&media.as_str()) {
+                return Err(ImageError::invalid(
+                    format!("manifest {digest}"),
+                    "an image manifest or index media type",
+                    media,
+                ));
+            }
+            let config_desc = doc.config.ok_or_else(|| {
+                ImageError::invalid(format!("manifest {digest}"), "a config descriptor", "none")
+            })?;
+            let layer_descs = doc.layers.unwrap_or_default();
+            if layer_descs.len() > limits.max_layers {
+                return Err(ImageError::TooManyLayers {
+                    limit: limits.max_layers,
+                    found: layer_descs.len(),
+                });
+            }
+            let config_digest = Digest::parse(&config_desc.digest)?;
+            let config_bytes =
+                read_blob_json(&*store, &config_digest, config_desc.size, "config", limits)?;
+            let config: ImageConfig =
+                parse_json(&config_bytes, &format!("config {config_digest}"))?;
+            check_platform(&config, platform)?;
+            let diff_ids = diff_ids(&config, layer_descs.len())?;
+            let mut layers = Vec::with_capacity(layer_descs.len());
+            for (index, (d, diff_id)) in layer_descs.iter().zip(diff_ids).enumerate() {
+                layers.push(LayerInfo {
+                    index,
+                    digest: Some(Digest::parse(&d.digest)?),
+                    diff_id,
+                    media_type: d.media_type.clone(),
+                    size: d.size,
+                    path: None,
+                });
+            }
+            return Ok(Self {
+                body: Body::Layers(store),
+                config: Some(config),
+                config_digest: Some(config_digest),
+                manifest_digest: Some(digest),
+                layers,
+                limits: limits.clone(),
+            });
+        }
+        Err(ImageError::invalid(
+            "index",
+            "at most 8 nested indexes",
+            "more",
+        ))
+    }
+
+    /// Opens a `docker save` archive held by any store (`manifest.json` first). Members named
+    /// `blobs/<alg>/<hex>` are verified against that digest, legacy `<id>/layer.tar` members
+    /// against the config's diff ids, legacy `<hex>.json` configs against their name.
+    pub fn from_docker_archive(
+        store: Box<dyn BlobStore>,
+        platform: Option<&Platform>,
+        limits: &Limits,
+    ) -> Result<Self, ImageError> {
+        let bytes = read_limited(store.open_path("manifest.json")?, "manifest.json", limits)?;
+        let entries: Vec<DockerManifestEntry> = parse_json(&bytes, "manifest.json")?;
+        let entry = match entries.as_slice() {
+            [one] => one,
+            [] => return Err(ImageError::invalid("manifest.json", "one image", "none")),
+            many => {
+                let tags: Vec<String> = many.iter().map(|e| e.repo_tags.join(" ")).collect();
+                return Err(ImageError::invalid(
+                    "manifest.json",
+                    "one image",
+                    format!("{} images: {}", many.len(), tags.join(", ")),
+                ));
+            }
+        };
+        if entry.layers.len() > limits.max_layers {
+            return Err(ImageError::TooManyLayers {
+                limit: limits.max_layers,
+                found: entry.layers.len(),
+            });
+        }
+        let config_digest =
+            member_digest(&entry.config).ok_or_else(|| ImageError::Unverifiable {
+                blob: entry.config.clone(),
+            })?;
+        let reader = store.open_path(&entry.config)?;
+        let config_bytes = read_verified(reader, &entry.config, &config_digest, None, limits)?;
+        let config: ImageConfig = parse_json(&config_bytes, &format!("config {}", entry.config))?;
+        check_platform(&config, platform)?;
+        let diff_ids = diff_ids(&config, entry.layers.len())?;
+        let mut layers = Vec::with_capacity(entry.layers.len());
+        for (index, (path, diff_id)) in entry.layers.iter().zip(diff_ids).enumerate() {
+            let digest = member_digest(path).filter(|_| path.starts_with("blobs/"));
+            if digest.is_none() && diff_id.is_none() {
+                return Err(ImageError::Unverifiable { blob: path.clone() });
+            }
+            layers.push(LayerInfo {
+                index,
+                digest,
+                diff_id,
+                media_type: None,
+                size: None,
+                path: Some(path.clone()),
+            });
+        }
+        Ok(Self {
+            body: Body::Layers(store),
+            config: Some(config),
+            config_digest: Some(config_digest),
+            manifest_digest: None,
+            layers,
+            limits: limits.clone(),
+        })
+    }
+
+    /// The image configuration (`None` for a rootfs directory).
+    pub fn config(&self) -> Option<&ImageConfig> {
+        self.config.as_ref()
+    }
+
+    /// The config blob digest (the image id).
+    pub fn config_digest(&self) -> Option<&Digest> {
+        self.config_digest.as_ref()
+    }
+
+    /// The manifest digest, for OCI sources.
+    pub fn manifest_digest(&self) -> Option<&Digest> {
+        self.manifest_digest.as_ref()
+    }
+
+    /// The layers, base first (empty for a rootfs directory).
+    pub fn layers(&self) -> &[LayerInfo] {
+        &self.layers
+    }
+
+    /// Reads every layer in order and returns the squashed view; the collector receives the
+    /// content of the wanted files that survive. Nothing is written to disk.
+    pub fn squash(&self, collector: &mut dyn Collector) -> Result<Filesystem, ImageError> {
+        let mut sq = Squasher::new(&self.limits, collector);
+        match &self.body {
+            Body::Rootfs(dir) => walk_rootfs(dir, &mut sq, &self.limits)?,
+            Body::Layers(store) => {
+                let image_total = Rc::new(Cell::new(0u64));
+                for layer in &self.layers {
+                    let digest = layer.id().cloned().map(Arc::new);
+                    let name = layer.name();
+                    read_layer(&**store, layer, &self.limits, &image_total, |r| {
+                        sq.layer(layer.index, digest.clone(), &name, r)
+                    })?;
+                }
+                let needs = sq.second_pass_needs();
+                let second_total = Rc::new(Cell::new(0u64));
+                for (index, targets) in needs {
+                    if let Some(layer) = self.layers.get(index) {
+                        read_layer(&**store, layer, &self.limits, &second_total, |r| {
+                            sq.second_pass_layer(index, &targets, r)
+                        })?;
+                    }
+                }
+            }
+        }
+        Ok(sq.finish())
+    }
+}
+
+/// Checks the config's own platform against the request (when the config states one).
+fn check_platform(config: &ImageConfig, platform: Option<&Platform>) -> Result<(), ImageError> {
+    let Some(p) = platform else { return Ok(()) };
+    if config.os.is_empty() || config.architecture.is_empty() {
+        return Ok(());
+    }
+    let have = Platform {
+        os: config.os.clone(),
+        architecture: config.architecture.clone(),
+        variant: config.variant.clone(),
+    };
+    // configs often omit the variant: then only os and architecture can be compared
+    let want = if have.variant.is_none() {
+        Platform {
+            variant: None,
+            ..p.clone()
+        }
+    } else {
+        p.clone()
+    };
+    if want.matches(&have) {
+        Ok(())
+    } else {
+        Err(ImageError::PlatformNotFound {
+            wanted: p.to_string(),
+            available: have.to_string(),
+        })
+    }
+}
+
+fn diff_ids(config: &ImageConfig, layers: usize) -> Result<Vec<Option<Digest>>, ImageError> {
+    let ids = &config.rootfs.diff_ids;
+    if ids.is_empty() {
+        return Ok(vec![None; layers]);
+    }
+    if ids.len() != layers {
+        return Err(ImageError::invalid(
+            "config rootfs.diff_ids",
+            format!("{layers} entries, one per layer"),
+            ids.len().to_string(),
+        ));
+    }
+    ids.iter().map(|s| Digest::parse(s).map(Some)).collect()
+}
+
+/// The digest named by an archive member path: `blobs/sha256/<hex>` or legacy `<hex>.json`.
+fn member_digest(path: &str) -> Option<Digest> {
+    let trimmed = path.trim_start_matches("./");
+    if let Some(rest) = trimmed.strip_prefix("blobs/") {
+        let (alg, hex) = rest.split_once('/')?;
+        return Digest::parse(&format!("{alg}:{hex}")).ok();
+    }
+    let stem = trimmed.strip_suffix(".json")?;
+    Digest::parse(&format!("sha256:{stem}")).ok()
+}
+
+fn platform_of(d: &Descriptor) -> Option<Platform> {
+    d.platform.as_ref().map(|p| Platform {
+        os: p.os.clone(),
+        architecture: p.architecture.clone(),
+        variant: p.variant.clone(),
+    })
+}
+
+/// Picks the manifest for `platform` in an index; attestation manifests (`unknown/unknown`) are
+/// not candidates.
+fn choose(
+    manifests: &[Descriptor],
+    platform: Option<&Platform>,
+    what: &str,
+) -> Result<Descriptor, ImageError> {
+    let candidates: Vec<&Descriptor> = manifests
+        .iter()
+        .filter(|d| platform_of(d).is_none_or(|p| p.os != "unknown" && p.architecture != "unknown"))
+        .collect();
+    let available = || {
+        let mut names: Vec<String> = candidates
+            .iter()
+            .filter_map(|d| platform_of(d))
+            .map(|p| p.to_string())
+            .collect();
+        names.sort();
+        names.dedup();
+        if names.is_empty() {
+            String::from("(none)")
+        } else {
+            names.join(", ")
+        }
+    };
+    match platform {
+        None => match candidates.as_slice() {
+            [one] => Ok((*one).clone()),
+            [] => Err(ImageError::invalid(what, "at least one manifest", "none")),
+            _ => Err(ImageError::PlatformAmbiguous {
+                available: available(),
+            }),
+        },
+        Some(want) => {
+            let matching: Vec<&&Descriptor> = candidates
+                .iter()
+                .filter(|d| platform_of(d).is_some_and(|p| want.matches(&p)))
+                .collect();
+            match matching.as_slice() {
+                [one] => Ok((**one).clone()),
+                [] if candidates.len() == 1 && candidates.iter().all(|d| d.platform.is_none()) => {
+                    // A single manifest without platform: the config decides; accept it.
+                    candidates
+                        .first()
+                        .map(|d| (*d).clone())
+                        .ok_or_else(|| ImageError::invalid(what, "a manifest", "none"))
+                }
+                [] => Err(ImageError::PlatformNotFound {
+                    wanted: want.to_string(),
+                    available: available(),
+                }),
+                _ => Err(ImageError::PlatformAmbiguous {
+                    available: available(),
+                }),
+            }
+        }
+    }
+}
+
+fn parse_json<T: for<'de> Deserialize<'de>>(bytes: &[u8], what: &str) -> Result<T, ImageError> {
+    serde_json::from_slice(bytes).map_err(|source| ImageError::Json {
+        what: what.to_owned(),
+        source,
+    })
+}
+
+fn read_limited(
+    reader: Box<dyn Read + '_>,
+    what: &str,
+    limits: &Limits,
+) -> Result<Vec<u8>, ImageError> {
+    let mut buf = Vec::new();
+    reader
+        .take(limits.max_json_bytes.saturating_add(1))
+        .read_to_end(&mut buf)
+        .map_err(|e| ImageError::io(what, e))?;
+    if buf.len() as u64 > limits.max_json_bytes {
+        return Err(ImageError::JsonTooLarge {
+            what: what.to_owned(),
+            limit: limits.max_json_bytes,
+        });
+    }
+    Ok(buf)
+}
+
+fn read_verified(
+    reader: Box<dyn Read + '_>,
+    blob: &str,
+    digest: &Digest,
+    size: Option<u64>,
+    limits: &Limits,
+) -> Result<Vec<u8>, ImageError> {
+    if size.is_some_and(|s| s > limits.max_json_bytes) {
+        return Err(ImageError::JsonTooLarge {
+            what: blob.to_owned(),
+            limit: limits.max_json_bytes,
+        });
+    }
+    let (mut vr, tally) = VerifyingReader::new(reader, digest.algorithm());
+    let mut buf = Vec::new();
+    (&mut vr)
+        .take(limits.max_json_bytes.saturating_add(1))
+        .read_to_end(&mut buf)
+        .map_err(|e| ImageError::io(blob, e))?;
+    if buf.len() as u64 > limits.max_json_bytes {
+        return Err(ImageError::JsonTooLarge {
+            what: blob.to_owned(),
+            limit: limits.max_json_bytes,
+        });
+    }
+    verify(&tally, blob, digest, size)?;
+    Ok(buf)
+}
+
+fn read_blob_json(
+    store: &dyn BlobStore,
+    digest: &Digest,
+    size: Option<u64>,
+    what: &str,
+    limits: &Limits,
+) -> Result<Vec<u8>, ImageError> {
+    let reader = store.open_blob(digest)?;
+    read_verified(reader, &format!("{what} {digest}"), digest, size, limits)
+}
+
+/// A reader shared between the decoder chain and the final drain.
+struct Shared<R>(Rc<RefCell<R>>);
+
+impl<R: Read> Read for Shared<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.borrow_mut().read(buf)
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Hit {
+    Layer,
+    Image,
+}
+
+/// Counts decompressed bytes against the per-layer and per-image limits.
+struct Budget<R> {
+    inner: R,
+    layer: u64,
+    layer_limit: u64,
+    image: Rc<Cell<u64>>,
+    image_limit: u64,
+    hit: Rc<Cell<Option<Hit>>>,
+}
+
+impl<R: Read> Read for Budget<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)? as u64;
+        self.layer = self.layer.saturating_add(n);
+        self.image.set(self.image.get().saturating_add(n));
+        let hit = if self.layer > self.layer_limit {
+            Some(Hit::Layer)
+        } else if self.image.get() > self.image_limit {
+            Some(Hit::Image)
+        } else {
+            None
+        };
+        if let Some(h) = hit {
+            self.hit.set(Some(h));
+            return Err(io::Error::other("decompression limit exceeded"));
+        }
+        Ok(usize::try_from(n).unwrap_or(0))
+    }
+}
+
+const GZIP_MAGIC: &[u8] = &[0x1f, 0x8b];
+const ZSTD_MAGIC: &[u8] = &[0x28, 0xb5, 0x2f, 0xfd];
+
+/// Opens a layer, verifies it while `consume` reads it as a tar stream, drains what the tar
+/// reader left, and maps failures to precise errors (a digest mismatch wins over the decoder
+/// error it usually causes).
+fn read_layer<F>(
+    store: &dyn BlobStore,
+    layer: &LayerInfo,
+    limits: &Limits,
+    image_total: &Rc<Cell<u64>>,
+    consume: F,
+) -> Result<(), ImageError>
+where
+    F: FnOnce(Box<dyn Read + '_>) -> Result<Box<dyn Read + '_>, Stop>,
+{
+    let name = layer.name();
+    let raw = match (&layer.digest, &layer.path) {
+        (_, Some(path)) => store.open_path(path)?,
+        (Some(d), None) => store.open_blob(d)?,
+        (None, None) => return Err(ImageError::Unverifiable { blob: name }),
+    };
+    let media = layer.media_type.clone().unwrap_or_default();
+    let is_layer = media.contains("tar") || media.contains("rootfs.diff");
+    if !media.is_empty() && (!is_layer || media.contains("encrypted")) {
+        return Err(ImageError::UnsupportedMediaType {
+            layer: name,
+            media_type: media,
+        });
+    }
+    let (raw_v, raw_tally) = VerifyingReader::new(
+        raw,
+        layer
+            .digest
+            .as_ref()
+            .map_or(crate::digest::Algorithm::Sha256, Digest::algorithm),
+    );
+    let raw_shared = Rc::new(RefCell::new(raw_v));
+    let mut buffered = BufReader::with_capacity(64 * 1024, Shared(Rc::clone(&raw_shared)));
+    let magic = buffered
+        .fill_buf()
+        .map_err(|e| ImageError::CorruptLayer {
+            layer: name.clone(),
+            source: e,
+        })?
+        .to_vec();
+    let decoded: Box<dyn Read + '_> =
+        if magic.starts_with(GZIP_MAGIC) || (magic.is_empty() && media.ends_with("gzip")) {
+            Box::new(flate2::bufread::MultiGzDecoder::new(buffered))
+        } else if magic.starts_with(ZSTD_MAGIC) {
+            Box::new(
+                zstd::stream::read::Decoder::with_buffer(buffered).map_err(|e| {
+                    ImageError::CorruptLayer {
+                        layer: name.clone(),
+                        source: e,
+                    }
+                })?,
+            )
+        } else {
+            Box::new(buffered)
+        };
+    let hit = Rc::new(Cell::new(None));
+    let budget = Budget {
+        inner: decoded,
+        layer: 0,
+        layer_limit: limits.max_layer_bytes,
+        image: Rc::clone(image_total),
+        image_limit: limits.max_image_bytes,
+        hit: Rc::clone(&hit),
+    };
+    let (diff_v, diff_tally) = VerifyingReader::new(
+        budget,
+        layer
+            .diff_id
+            .as_ref()
+            .map_or(crate::digest::Algorithm::Sha256, Digest::algorithm),
+    );
+    let meta_hit = Rc::new(Cell::new(false));
+    let guarded =
+        crate::guard::TarGuard::new(diff_v, limits.max_tar_meta_bytes, Rc::clone(&meta_hit));
+    let result = consume(Box::new(guarded)).and_then(|mut rest| {
+        io::copy(&mut rest, &mut io::sink())?;
+        Ok(())
+    });
+    // Whatever happened, read the raw blob to its end (bounded) so its digest can be checked.
+    let drained = {
+        let mut raw = raw_shared.borrow_mut();
+        io::copy(
+            &mut (&mut *raw).take(limits.max_layer_bytes),
+            &mut io::sink(),
+        )
+    };
+    let blob_check = match (&layer.digest, drained) {
+        (Some(d), Ok(_)) => verify(&raw_tally, &name, d, layer.size),
+        (Some(_), Err(e)) => Err(ImageError::io(name.clone(), e)),
+        (None, _) => Ok(()),
+    };
+    match result {
+        Ok(()) => {
+            blob_check?;
+            if let Some(diff_id) = &layer.diff_id {
+                verify(
+                    &diff_tally,
+                    &format!("{name} (uncompressed)"),
+                    diff_id,
+                    None,
+                )?;
+            }
+            Ok(())
+        }
+        Err(stop) => {
+            if let Some(h) = hit.get() {
+                return Err(match h {
+                    Hit::Layer => ImageError::LayerTooLarge {
+                        layer: name,
+                        limit: limits.max_layer_bytes,
+                    },
+                    Hit::Image => ImageError::ImageTooLarge {
+                        layer: name,
+                        limit: limits.max_image_bytes,
+                    },
+                });
+            }
+            if meta_hit.get() {
+                return Err(ImageError::TarMetadataTooLarge {
+                    layer: name,
+                    limit: limits.max_tar_meta_bytes,
+                });
+            }
+            blob_check?;
+            Err(match stop {
+                Stop::Image(e) => e,
+                Stop::Io(e) => ImageError::CorruptLayer {
+                    layer: name,
+                    source: e,
+                },
+            })
+        }
+    }
+}
+
+/// Walks a root filesystem directory without following symlinks.
+fn walk_rootfs(root: &Path, sq: &mut Squasher<'_>, limits: &Limits) -> Result<(), ImageError> {
+    use std::os::unix::fs::MetadataExt;
+    let mut stack: Vec<(PathBuf, String)> = vec![(root.to_path_buf(), String::from("/"))];
+    while let Some((dir, vpath)) = stack.pop() {
+        let shown = dir.display().to_string();
+        let mut children: Vec<_> = std::fs::read_dir(&dir)
+            .map_err(|e| ImageError::io(&shown, e))?
+            .collect::<Result<_, _>>()
+            .map_err(|e| ImageError::io(&shown, e))?;
+        children.sort_by_key(std::fs::DirEntry::file_name);
+        for child in children {
+            let name = child.file_name().to_string_lossy().into_owned();
+            let path = crate::path::join(&vpath, &name);
+            if path.len() > limits.max_path_bytes {
+                continue;
+            }
+            let fpath = child.path();
+            let meta = std::fs::symlink_metadata(&fpath)
+                .map_err(|e| ImageError::io(fpath.display().to_string(), e))?;
+            let ft = meta.file_type();
+            let kind = if ft.is_file() {
+                EntryKind::File
+            } else if ft.is_dir() {
+                EntryKind::Dir
+            } else if ft.is_symlink() {
+                EntryKind::Symlink
+            } else {
+                EntryKind::Other
+            };
+            let link_target = if kind == EntryKind::Symlink {
+                Some(
+                    std::fs::read_link(&fpath)
+                        .map_err(|e| ImageError::io(fpath.display().to_string(), e))?
+                        .to_string_lossy()
+                        .into_owned(),
+                )
+            } else {
+                None
+            };
+            let entry = EntryMeta {
+                kind,
+                mode: meta.mode() & 0o7777,
+                uid: u64::from(meta.uid()),
+                gid: u64::from(meta.gid()),
+                size: if kind == EntryKind::File {
+                    meta.len()
+                } else {
+                    0
+                },
+                link_target,
+                layer: 0,
+                layer_digest: None,
+                data_source: None,
+            };
+            if kind == EntryKind::File && sq.wants(&path, &entry) {
+                let mut f = std::fs::File::open(&fpath)
+                    .map_err(|e| ImageError::io(fpath.display().to_string(), e))?;
+                sq.rootfs_entry(path, entry, Some(&mut f))?;
+            } else {
+                if kind == EntryKind::Dir {
+                    stack.push((fpath, path.clone()));
+                }
+                sq.rootfs_entry(path, entry, None)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+    use crate::fs::MatchCollector;
+    use proptest::prelude::*;
+
+    /// Blobs in memory, by path.
+    struct MemStore(std::collections::HashMap<String, Vec<u8>>);
+
+    impl BlobStore for MemStore {
+        fn open_path(&self, path: &str) -> Result<Box<dyn Read + '_>, ImageError> {
+            let data = self.0.get(path).ok_or_else(|| ImageError::BlobNotFound {
+                blob: path.to_owned(),
+            })?;
+            Ok(Box::new(data.as_slice()))
+        }
+        fn has_path(&self, path: &str) -> bool {
+            self.0.contains_key(path)
+        }
+    }
+
+    fn squash_blob(blob: Vec<u8>) -> Result<Filesystem, ImageError> {
+        squash_typed(blob, None)
+    }
+
+    fn squash_typed(blob: Vec<u8>, media_type: Option<&str>) -> Result<Filesystem, ImageError> {
+        let digest = Digest::sha256_of(&blob);
+        let path = format!("blobs/sha256/{}", digest.hex());
+        let store = MemStore([(path, blob)].into_iter().collect());
+        let layer = LayerInfo {
+            index: 0,
+            digest: Some(digest),
+            diff_id: None,
+            media_type: media_type.map(str::to_owned),
+            size: None,
+            path: None,
+        };
+        let limits = Limits {
+            max_layer_bytes: 1 << 20,
+            max_entries: 1000,
+            ..Limits::default()
+        };
+        let mut collector = MatchCollector::new(|_: &str, _: &EntryMeta| true);
+        let mut sq = Squasher::new(&limits, &mut collector);
+        let total = Rc::new(Cell::new(0));
+        read_layer(&store, &layer, &limits, &total, |r| {
+            sq.layer(0, None, "test", r)
+        })?;
+        Ok(sq.finish())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+        /// Arbitrary bytes behind a gzip, zstd or tar-looking prefix: an error or a view, never
+        /// a panic.
+        #[test]
+        fn layer_pipeline_never_panics_on_arbitrary_bytes(
+            prefix in prop_oneof![Just(vec![]), Just(vec![0x1f, 0x8b, 8, 0]), Just(vec![0x28, 0xb5, 0x2f, 0xfd])],
+            body in proptest::collection::vec(any::<u8>(), 0..2048),
+        ) {
+            let mut blob = prefix;
+            blob.extend(body);
+            let _ = squash_blob(blob);
+        }
+    }
+
+    #[test]
+    fn trailing_data_after_the_tar_is_hashed_too() {
+        let mut b = tar::Builder::new(Vec::new());
+        let mut h = tar::Header::new_gnu();
+        h.set_size(1);
+        b.append_data(&mut h, "a", &b"a"[..]).unwrap();
+        let mut blob = b.into_inner().unwrap();
+        blob.extend_from_slice(&[0u8; 10_000]);
+        assert_eq!(squash_blob(blob).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn non_layer_and_encrypted_media_types_are_refused() {
+        for mt in [
+            "application/vnd.oci.image.layer.v1.tar+gzip+encrypted",
+            "application/vnd.in-toto+json",
+        ] {
+            let err = squash_typed(Vec::new(), Some(mt)).unwrap_err();
+            assert!(
+                matches!(&err, ImageError::UnsupportedMediaType { media_type, .. } if media_type == mt),
+                "{err}"
+            );
+        }
+        for mt in [
+            "application/vnd.docker.image.rootfs.diff.tar.gzip",
+            "application/vnd.oci.image.layer.v1.tar+zstd",
+        ] {
+            let result = squash_typed(Vec::new(), Some(mt));
+            assert!(
+                !matches!(result, Err(ImageError::UnsupportedMediaType { .. })),
+                "{mt}"
+            );
+        }
+    }
+}

@@ -1,0 +1,675 @@
+//! The streaming squash: tar entries of each layer, in order, applied to an index of paths.
+//! Only metadata is kept per entry; file content is read only for files a [`Collector`] wants,
+//! bounded per file and in total, and dropped as soon as a later entry deletes or replaces it.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::io::{self, Read};
+use std::sync::Arc;
+
+use crate::digest::Digest;
+use crate::fs::{
+    Anomaly, AnomalyKind, Collector, Content, EntryKind, EntryMeta, Filesystem, hardlink_target,
+};
+use crate::path::{file_name, join, normalize, parent};
+use crate::{ImageError, Limits};
+
+const OPAQUE: &str = ".wh..wh..opq";
+const WHITEOUT: &str = ".wh.";
+
+struct Capture {
+    data: Arc<[u8]>,
+    truncated: bool,
+    /// the layer whose tar entry held the bytes
+    layer: usize,
+    /// whether `data` counts against the total budget (false for hardlink copies of a capture)
+    owned: bool,
+}
+
+/// Why a layer stream stopped early, beyond plain I/O errors.
+pub(crate) enum Stop {
+    Io(io::Error),
+    Image(ImageError),
+}
+
+impl From<io::Error> for Stop {
+    fn from(e: io::Error) -> Self {
+        Self::Io(e)
+    }
+}
+
+/// The state of a squash in progress.
+pub(crate) struct Squasher<'c> {
+    fs: Filesystem,
+    captures: HashMap<String, Capture>,
+    captured_total: u64,
+    entries_seen: u64,
+    limits: Limits,
+    collector: &'c mut dyn Collector,
+    /// hardlinks whose content must be read in a second pass: link path → (layer, target path)
+    pending_links: BTreeMap<String, (usize, String)>,
+    digests: Vec<Option<Arc<Digest>>>,
+}
+
+impl<'c> Squasher<'c> {
+    pub(crate) fn new(limits: &Limits, collector: &'c mut dyn Collector) -> Self {
+        let fs = Filesystem {
+            max_symlink_hops: limits.max_symlink_hops,
+            ..Filesystem::default()
+        };
+        Self {
+            fs,
+            captures: HashMap::new(),
+            captured_total: 0,
+            entries_seen: 0,
+            limits: limits.clone(),
+            collector,
+            pending_links: BTreeMap::new(),
+            digests: Vec::new(),
+        }
+    }
+
+    fn anomaly(&mut self, layer: usize, path: &str, kind: AnomalyKind) {
+        if self.fs.anomalies.len() >= self.limits.max_anomalies {
+            self.fs.anomalies_dropped += 1;
+            return;
+        }
+        let mut cut = path.len().min(256);
+        while !path.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        let path = path.get(..cut).unwrap_or("").to_owned();
+        self.fs.anomalies.push(Anomaly { layer, path, kind });
+    }
+
+    /// Reads one layer's tar stream to its end-of-archive marker.
+    pub(crate) fn layer<R: Read>(
+        &mut self,
+        layer: usize,
+        digest: Option<Arc<Digest>>,
+        layer_name: &str,
+        reader: R,
+    ) -> Result<R, Stop> {
+        while self.digests.len() <= layer {
+            self.digests.push(None);
+        }
+        if let Some(slot) = self.digests.get_mut(layer) {
+            slot.clone_from(&digest);
+        }
+        let mut archive = tar::Archive::new(reader);
+        for entry in archive.entries()? {
+            let mut entry = entry?;
+            self.entries_seen += 1;
+            if self.entries_seen > self.limits.max_entries {
+                return Err(Stop::Image(ImageError::TooManyEntries {
+                    layer: layer_name.to_owned(),
+                    limit: self.limits.max_entries,
+                }));
+            }
+            self.entry(layer, &digest, &mut entry)?;
+        }
+        Ok(archive.into_inner())
+    }
+
+    fn entry<R: Read>(
+        &mut self,
+        layer: usize,
+        digest: &Option<Arc<Digest>>,
+        entry: &mut tar::Entry<'_, R>,
+    ) -> Result<(), Stop> {
+        let header = entry.header();
+        let kind = match header.entry_type() {
+            tar::EntryType::Regular | tar::EntryType::Continuous | tar::EntryType::GNUSparse => {
+                EntryKind::File
+            }
+            tar::EntryType::Directory => EntryKind::Dir,
+            tar::EntryType::Symlink => EntryKind::Symlink,
+            tar::EntryType::Link => EntryKind::Hardlink,
+            tar::EntryType::XGlobalHeader
+            | tar::EntryType::XHeader
+            | tar::EntryType::GNULongName
+            | tar::EntryType::GNULongLink => {
+                return Ok(());
+            }
+            _ => EntryKind::Other,
+        };
+        let mode = header.mode().unwrap_or(0) & 0o7777;
+        let uid = header.uid().unwrap_or(0);
+        let gid = header.gid().unwrap_or(0);
+        let size = entry.size();
+        let raw_path = entry.path_bytes();
+        let raw_link = entry.link_name_bytes();
+        let (raw, not_utf8) = lossy(&raw_path);
+        let link = raw_link.map(|l| lossy(&l).0);
+        drop(raw_path);
+        if not_utf8 {
+            self.anomaly(layer, &raw, AnomalyKind::NonUtf8Path);
+        }
+        if raw.len() > self.limits.max_path_bytes {
+            self.anomaly(layer, &raw, AnomalyKind::PathTooLong);
+            return Ok(());
+        }
+        let norm = normalize(&raw);
+        if norm.escaped {
+            self.anomaly(layer, &raw, AnomalyKind::PathEscape);
+        } else if raw.starts_with('/') {
+            self.anomaly(layer, &raw, AnomalyKind::AbsolutePath);
+        }
+        if norm.path == "/" {
+            return Ok(());
+        }
+        let path = self.through_symlinks(norm.path);
+        let name = file_name(&path);
+        if let Some(hidden) = name.strip_prefix(WHITEOUT) {
+            let dir = parent(&path).to_owned();
+            self.ensure_parents(&path, layer, digest);
+            if name == OPAQUE {
+                self.remove_under(&dir, Some(layer), false);
+            } else if hidden.is_empty() || hidden == "." || hidden == ".." {
+                self.anomaly(layer, &raw, AnomalyKind::InvalidWhiteout);
+            } else {
+                let target = join(&dir, hidden);
+                self.remove_under(&target, Some(layer), true);
+            }
+            return Ok(());
+        }
+        self.ensure_parents(&path, layer, digest);
+        let mut meta = EntryMeta {
+            kind,
+            mode,
+            uid,
+            gid,
+            size: if kind == EntryKind::File { size } else { 0 },
+            link_target: None,
+            layer,
+            layer_digest: digest.clone(),
+            data_source: None,
+        };
+        match kind {
+            EntryKind::Symlink => meta.link_target = Some(link.unwrap_or_default()),
+            EntryKind::Hardlink => {
+                let (target, escaped) = hardlink_target(&link.unwrap_or_default());
+                let target = self.through_symlinks(target);
+                if escaped {
+                    self.anomaly(layer, &raw, AnomalyKind::HardlinkEscape);
+                }
+                match self.fs.entries.get(&target) {
+                    Some(t) if t.kind == EntryKind::File && target != path => {
+                        meta.size = t.size;
+                        meta.data_source = Some(Box::new((t.layer, target.clone())));
+                    }
+                    Some(t) if t.kind == EntryKind::Hardlink && target != path => {
+                        meta.size = t.size;
+                        meta.data_source.clone_from(&t.data_source);
+                    }
+                    _ => {}
+                }
+                if meta.data_source.is_none() {
+                    self.anomaly(layer, &raw, AnomalyKind::DanglingHardlink);
+                }
+                meta.link_target = Some(target);
+            }
+            _ => {}
+        }
+        // A directory over a directory merges; anything else replaces the old entry and all
+        // that was below it.
+        let merge = kind == EntryKind::Dir
+            && self
+                .fs
+                .entries
+                .get(&path)
+                .is_some_and(|m| m.kind == EntryKind::Dir);
+        // Only an existing entry can have something below it (every entry's parent exists).
+        if !merge && self.fs.entries.contains_key(&path) {
+            self.remove_under(&path, None, true);
+        }
+        let wanted = meta.has_content() && self.collector.wants(&path, &meta);
+        if wanted {
+            self.capture(layer, &path, &raw, &meta, entry)?;
+        }
+        self.fs.entries.insert(path, meta);
+        Ok(())
+    }
+
+    fn capture<R: Read>(
+        &mut self,
+        layer: usize,
+        path: &str,
+        raw: &str,
+        meta: &EntryMeta,
+        entry: &mut tar::Entry<'_, R>,
+    ) -> Result<(), Stop> {
+        if meta.kind == EntryKind::Hardlink {
+            let Some(src) = meta.data_source.as_deref() else {
+                return Ok(());
+            };
+            let shared = self
+                .captures
+                .get(&src.1)
+                .filter(|c| c.layer == src.0)
+                .map(|c| (Arc::clone(&c.data), c.truncated));
+            match shared {
+                Some((data, truncated)) => {
+                    self.captures.insert(
+                        path.to_owned(),
+                        Capture {
+                            data,
+                            truncated,
+                            layer: src.0,
+                            owned: false,
+                        },
+                    );
+                }
+                None => {
+                    self.pending_links.insert(path.to_owned(), src.clone());
+                }
+            }
+            return Ok(());
+        }
+        let budget = self
+            .limits
+            .max_total_capture
+            .saturating_sub(self.captured_total);
+        let cap = self.limits.max_file_capture.min(budget);
+        if cap < meta.size.min(self.limits.max_file_capture) {
+            self.anomaly(layer, raw, AnomalyKind::CaptureBudgetExhausted);
+            return Ok(());
+        }
+        let mut buf = Vec::with_capacity(usize::try_from(meta.size.min(cap)).unwrap_or(0));
+        entry.by_ref().take(cap).read_to_end(&mut buf)?;
+        let truncated = meta.size > buf.len() as u64;
+        self.captured_total += buf.len() as u64;
+        self.captures.insert(
+            path.to_owned(),
+            Capture {
+                data: Arc::from(buf),
+                truncated,
+                layer,
+                owned: true,
+            },
+        );
+        Ok(())
+    }
+
+    /// Resolves the directories of `path` through symlinks of the image, as a runtime extracting
+    /// the layer would (`lib/x` over a `/lib -> usr/lib` symlink lands in `/usr/lib/x`). The
+    /// resolution is lexical, inside the image; on a loop the path is kept as is (and
+    /// `ensure_parents` then replaces the symlink).
+    fn through_symlinks(&self, path: String) -> String {
+        let dir = parent(&path);
+        let mut cur = dir;
+        let mut linked = false;
+        while cur != "/" {
+            if self
+                .fs
+                .entries
+                .get(cur)
+                .is_some_and(|m| m.kind == EntryKind::Symlink)
+            {
+                linked = true;
+                break;
+            }
+            cur = parent(cur);
+        }
+        if !linked {
+            return path;
+        }
+        match self.fs.resolve(dir) {
+            Ok(resolved) => join(&resolved, file_name(&path)),
+            Err(_) => path,
+        }
+    }
+
+    /// Makes every ancestor of `path` a directory: missing ones are implied (as a tar extractor
+    /// would create them), a non-directory in the way is replaced.
+    fn ensure_parents(&mut self, path: &str, layer: usize, digest: &Option<Arc<Digest>>) {
+        let dir = parent(path);
+        // Fast path (tars list directories before their content): the parent is a directory,
+        // so, by the invariant that every entry's parent is a directory, all ancestors are.
+        if dir == "/"
+            || self
+                .fs
+                .entries
+                .get(dir)
+                .is_some_and(|m| m.kind == EntryKind::Dir)
+        {
+            return;
+        }
+        let mut ancestors = Vec::new();
+        let mut cur = parent(path);
+        while cur != "/" {
+            ancestors.push(cur.to_owned());
+            cur = parent(cur);
+        }
+        for dir in ancestors.into_iter().rev() {
+            match self.fs.entries.get(&dir).map(|m| m.kind) {
+                Some(EntryKind::Dir) => continue,
+                Some(_) => {
+                    self.anomaly(layer, &dir, AnomalyKind::ParentNotDirectory);
+                    self.remove_under(&dir, None, true);
+                }
+                None => {}
+            }
+            let meta = EntryMeta {
+                kind: EntryKind::Dir,
+                mode: 0o755,
+                uid: 0,
+                gid: 0,
+                size: 0,
+                link_target: None,
+                layer,
+                layer_digest: digest.clone(),
+                data_source: None,
+            };
+            self.fs.entries.insert(dir, meta);
+        }
+    }
+
+    /// Removes the entries under `path` (and `path` itself when `itself`), only those from layers
+    /// below `below` when given (whiteouts hide lower layers only).
+    fn remove_under(&mut self, path: &str, below: Option<usize>, itself: bool) {
+        let prefix = if path == "/" {
+            String::from("/")
+        } else {
+            format!("{path}/")
+        };
+        let mut doomed: Vec<String> = self
+            .fs
+            .entries
+            .range(prefix.clone()..)
+            .take_while(|(k, _)| k.starts_with(&prefix))
+            .filter(|(_, m)| below.is_none_or(|b| m.layer < b))
+            .map(|(k, _)| k.clone())
+            .collect();
+        if itself
+            && self
+                .fs
+                .entries
+                .get(path)
+                .is_some_and(|m| below.is_none_or(|b| m.layer < b))
+        {
+            doomed.push(path.to_owned());
+        }
+        if below.is_some() {
+            // A lower directory that holds entries of this layer is also this layer's directory:
+            // it stays (overlayfs would show it).
+            let mut keep: BTreeSet<String> = BTreeSet::new();
+            let survivors = self
+                .fs
+                .entries
+                .range(prefix.clone()..)
+                .take_while(|(k, _)| k.starts_with(&prefix));
+            for (k, _) in survivors.filter(|(_, m)| below.is_some_and(|b| m.layer >= b)) {
+                let mut cur = parent(k);
+                while cur.len() >= path.len() && cur != "/" && keep.insert(cur.to_owned()) {
+                    cur = parent(cur);
+                }
+            }
+            doomed.retain(|k| !keep.contains(k));
+        }
+        for k in doomed {
+            self.fs.entries.remove(&k);
+            self.pending_links.remove(&k);
+            if let Some(c) = self.captures.remove(&k) {
+                if c.owned {
+                    self.captured_total = self.captured_total.saturating_sub(c.data.len() as u64);
+                }
+            }
+        }
+    }
+
+    /// The layers a second pass must read for hardlinks whose target was not captured, with the
+    /// target paths wanted from each.
+    pub(crate) fn second_pass_needs(&self) -> BTreeMap<usize, BTreeSet<String>> {
+        let mut needs: BTreeMap<usize, BTreeSet<String>> = BTreeMap::new();
+        for (layer, target) in self.pending_links.values() {
+            needs.entry(*layer).or_default().insert(target.clone());
+        }
+        needs
+    }
+
+    /// Reads the contents of `targets` from one layer's tar stream (second pass).
+    pub(crate) fn second_pass_layer<R: Read>(
+        &mut self,
+        layer: usize,
+        targets: &BTreeSet<String>,
+        reader: R,
+    ) -> Result<R, Stop> {
+        let mut archive = tar::Archive::new(reader);
+        let mut found: HashMap<String, Arc<[u8]>> = HashMap::new();
+        let mut truncated_set: BTreeSet<String> = BTreeSet::new();
+        for entry in archive.entries()? {
+            let mut entry = entry?;
+            if !entry.header().entry_type().is_file() {
+                continue;
+            }
+            let path = normalize(&lossy(&entry.path_bytes()).0).path;
+            if !targets.contains(&path) {
+                continue;
+            }
+            let budget = self
+                .limits
+                .max_total_capture
+                .saturating_sub(self.captured_total);
+            let cap = self.limits.max_file_capture.min(budget);
+            let mut buf = Vec::new();
+            entry.by_ref().take(cap).read_to_end(&mut buf)?;
+            if entry.size() > buf.len() as u64 {
+                truncated_set.insert(path.clone());
+            }
+            self.captured_total += buf.len() as u64;
+            found.insert(path, Arc::from(buf));
+        }
+        let links: Vec<(String, String)> = self
+            .pending_links
+            .iter()
+            .filter(|(_, (l, _))| *l == layer)
+            .map(|(link, (_, t))| (link.clone(), t.clone()))
+            .collect();
+        for (link, target) in links {
+            self.pending_links.remove(&link);
+            if let Some(data) = found.get(&target) {
+                let truncated = truncated_set.contains(&target);
+                self.captures.insert(
+                    link,
+                    Capture {
+                        data: Arc::clone(data),
+                        truncated,
+                        layer,
+                        owned: false,
+                    },
+                );
+            }
+        }
+        Ok(archive.into_inner())
+    }
+
+    /// Delivers surviving captures to the collector and returns the squashed view.
+    pub(crate) fn finish(self) -> Filesystem {
+        let Self {
+            fs,
+            captures,
+            collector,
+            digests,
+            ..
+        } = self;
+        let mut paths: Vec<&String> = captures.keys().collect();
+        paths.sort();
+        for path in paths {
+            let (Some(c), Some(meta)) = (captures.get(path), fs.entries.get(path)) else {
+                continue;
+            };
+            let content = Content {
+                bytes: &c.data,
+                truncated: c.truncated,
+                layer: c.layer,
+                layer_digest: digests.get(c.layer).and_then(|d| d.as_deref()),
+            };
+            collector.collect(path, meta, content);
+        }
+        fs
+    }
+
+    /// Adds an entry found by walking a root filesystem directory.
+    pub(crate) fn rootfs_entry(
+        &mut self,
+        path: String,
+        meta: EntryMeta,
+        content: Option<&mut dyn Read>,
+    ) -> Result<(), ImageError> {
+        self.entries_seen += 1;
+        if self.entries_seen > self.limits.max_entries {
+            return Err(ImageError::TooManyEntries {
+                layer: String::from("rootfs"),
+                limit: self.limits.max_entries,
+            });
+        }
+        if let Some(reader) = content {
+            let budget = self
+                .limits
+                .max_total_capture
+                .saturating_sub(self.captured_total);
+            let cap = self.limits.max_file_capture.min(budget);
+            if cap < meta.size.min(self.limits.max_file_capture) {
+                self.anomaly(0, &path, AnomalyKind::CaptureBudgetExhausted);
+            } else {
+                let mut buf = Vec::new();
+                reader
+                    .take(cap)
+                    .read_to_end(&mut buf)
+                    .map_err(|e| ImageError::io(&path, e))?;
+                let truncated = meta.size > buf.len() as u64;
+                self.captured_total += buf.len() as u64;
+                self.captures.insert(
+                    path.clone(),
+                    Capture {
+                        data: Arc::from(buf),
+                        truncated,
+                        layer: 0,
+                        owned: true,
+                    },
+                );
+            }
+        }
+        self.fs.entries.insert(path, meta);
+        Ok(())
+    }
+
+    pub(crate) fn wants(&mut self, path: &str, meta: &EntryMeta) -> bool {
+        meta.has_content() && self.collector.wants(path, meta)
+    }
+}
+
+fn lossy(bytes: &[u8]) -> (String, bool) {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => (s.to_owned(), false),
+        Err(_) => (String::from_utf8_lossy(bytes).into_owned(), true),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
+mod tests {
+    use super::*;
+    use crate::fs::MatchCollector;
+    use proptest::prelude::*;
+
+    const NAMES: &[&str] = &[
+        "a",
+        "a/b",
+        "a/b/c",
+        "./a",
+        "/a/b",
+        "../a",
+        "a/../../b",
+        "b",
+        "b/c",
+        ".wh.a",
+        "a/.wh.b",
+        "a/.wh..wh..opq",
+        ".wh..wh..opq",
+        ".wh.",
+        "a/.wh..",
+        "c",
+        "c/d",
+        "/",
+        ".",
+        "",
+        "a//b",
+        "\u{e9}t\u{e9}",
+    ];
+
+    fn header(kind: u8, name: &str, link: &str, size: u64) -> tar::Header {
+        let mut h = tar::Header::new_ustar();
+        h.set_entry_type(match kind % 6 {
+            0 => tar::EntryType::Regular,
+            1 => tar::EntryType::Directory,
+            2 => tar::EntryType::Symlink,
+            3 => tar::EntryType::Link,
+            4 => tar::EntryType::Fifo,
+            _ => tar::EntryType::Char,
+        });
+        h.set_size(size);
+        h.set_mode(0o644);
+        let old = h.as_old_mut();
+        let n = name.len().min(99);
+        old.name[..n].copy_from_slice(&name.as_bytes()[..n]);
+        let l = link.len().min(99);
+        old.linkname[..l].copy_from_slice(&link.as_bytes()[..l]);
+        h.set_cksum();
+        h
+    }
+
+    fn layer_bytes(entries: &[(u8, usize, usize, u8)]) -> Vec<u8> {
+        let mut b = tar::Builder::new(Vec::new());
+        for &(kind, name, link, len) in entries {
+            let name = NAMES[name % NAMES.len()];
+            let link = NAMES[link % NAMES.len()];
+            let data = vec![b'x'; usize::from(len)];
+            let size = if kind % 6 == 0 { data.len() } else { 0 };
+            b.append(&header(kind, name, link, size as u64), &data[..size])
+                .unwrap();
+        }
+        b.into_inner().unwrap()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+        #[test]
+        fn squash_never_panics_and_keeps_the_tree_consistent(
+            layers in proptest::collection::vec(
+                proptest::collection::vec((any::<u8>(), any::<usize>(), any::<usize>(), 0u8..40), 0..24), 1..5),
+            cut in proptest::option::of(any::<usize>()),
+        ) {
+            let limits = Limits { max_file_capture: 16, max_total_capture: 100, ..Limits::default() };
+            let mut collector = MatchCollector::new(|_: &str, _: &EntryMeta| true);
+            let mut sq = Squasher::new(&limits, &mut collector);
+            let tripped = std::rc::Rc::new(std::cell::Cell::new(false));
+            for (i, entries) in layers.iter().enumerate() {
+                let mut bytes = layer_bytes(entries);
+                if let (Some(c), true) = (cut, i + 1 == layers.len()) {
+                    bytes.truncate(c % (bytes.len() + 1));
+                }
+                let guard = crate::guard::TarGuard::new(bytes.as_slice(), 1 << 16, std::rc::Rc::clone(&tripped));
+                let _ = sq.layer(i, None, "test", guard);
+            }
+            let needs = sq.second_pass_needs();
+            for (i, targets) in needs {
+                let bytes = layer_bytes(&layers[i]);
+                let _ = sq.second_pass_layer(i, &targets, bytes.as_slice());
+            }
+            let fs = sq.finish();
+            prop_assert!(!tripped.get());
+            for (path, _) in fs.iter() {
+                prop_assert!(path.starts_with('/') && !path.ends_with('/') && !path.contains("//"), "{path}");
+                prop_assert!(!path.split('/').any(|c| c == ".." || c == "."), "{path}");
+                let parent = crate::path::parent(path);
+                prop_assert!(parent == "/" || fs.get(parent).is_some_and(|m| m.kind == EntryKind::Dir), "{path} has no parent dir");
+                let _ = fs.resolve(path);
+            }
+            for f in &collector.files {
+                prop_assert!(fs.get(&f.path).is_some_and(EntryMeta::has_content), "{} collected but absent", f.path);
+                prop_assert!(f.content.len() <= 16);
+            }
+        }
+    }
+}

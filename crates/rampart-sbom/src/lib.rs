@@ -1,0 +1,78 @@
+//! The image layer's package model and catalogers.
+//!
+//! A [`Package`] is what an image ships: name, version, [`Ecosystem`], canonical [`Purl`],
+//! licenses, source package (OS packages) and where it was found. Catalogers are pure parsers:
+//! they receive a path inside the image (relative to the root, `/` separated) and the file's
+//! bytes and return packages; they never read files themselves, so the layer reader decides what
+//! to read and bounds it. [`catalogers`] lists them all; each says which paths it
+//! [`wants`](Cataloger::wants).
+//!
+//! Invariant: no panic on any input (no unwrap, expect, panic or unchecked indexing on data);
+//! inputs over [`MAX_INPUT`] bytes are refused.
+#![deny(clippy::indexing_slicing)]
+
+pub mod catalog;
+mod distro;
+mod fields;
+mod model;
+mod purl;
+
+pub use catalog::{CatalogContext, Cataloger, catalog_binary, catalog_file, catalogers};
+pub use distro::Distro;
+pub use model::{Ecosystem, Package, PackageLocation, SourcePackage};
+pub use purl::Purl;
+
+/// Largest input a cataloger accepts (the workspace-wide file size limit).
+pub const MAX_INPUT: usize = 16 * 1024 * 1024;
+
+/// Why a purl could not be built.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PurlError {
+    /// invalid purl type {0:?}: expected [a-z][a-z0-9.-]*
+    #[error("invalid purl type {0:?}: expected [a-z][a-z0-9.-]*")]
+    InvalidType(String),
+    /// a purl needs a name, found none
+    #[error("a purl needs a name, found none")]
+    MissingName,
+    /// a purl starts with `pkg:`
+    #[error("expected a purl starting with `pkg:`")]
+    MissingScheme,
+    /// bad percent-encoding
+    #[error("bad percent-encoding in {0:?}: expected %XX escapes forming UTF-8")]
+    BadEncoding(String),
+    /// invalid qualifier key {0:?}: expected [a-z][a-z0-9._-]*
+    #[error("invalid qualifier key {0:?}: expected [a-z][a-z0-9._-]*")]
+    InvalidQualifierKey(String),
+}
+
+/// Why a cataloger could not read a file. Individual bad records inside a readable file are
+/// skipped, not errors.
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    /// the file is larger than the cataloger accepts
+    #[error("{path}: {size} bytes exceeds the {limit} byte limit")]
+    TooLarge {
+        /// Path inside the image.
+        path: String,
+        /// Size of the input.
+        size: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// the file is not valid JSON (or too deeply nested)
+    #[error("{path}: expected JSON: {source}")]
+    Json {
+        /// Path inside the image.
+        path: String,
+        /// The parser's error.
+        source: serde_json::Error,
+    },
+    /// the file's structure is not what the format requires
+    #[error("{path}: {message}")]
+    Format {
+        /// Path inside the image.
+        path: String,
+        /// What was expected and what was found.
+        message: String,
+    },
+}

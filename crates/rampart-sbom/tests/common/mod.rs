@@ -1,0 +1,79 @@
+//! Helpers for tests that drive real package managers.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use rampart_sbom::{CatalogContext, Cataloger, Package};
+
+/// Runs `program args` under coreutils `timeout` in `dir`; fails the test (never skips) with the
+/// command's stderr if it cannot run, times out or exits non-zero.
+pub fn run(dir: &Path, secs: u32, program: &str, args: &[&str]) -> Output {
+    let out = Command::new("timeout")
+        .arg(secs.to_string())
+        .arg(program)
+        .args(args)
+        .current_dir(dir)
+        .output();
+    let out = match out {
+        Ok(o) => o,
+        Err(e) => panic_msg(&format!("cannot run {program}: {e}")),
+    };
+    if !out.status.success() {
+        panic_msg(&format!(
+            "{program} {args:?} failed ({}; 124 means timeout; is the registry reachable?):\n{}\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    out
+}
+
+#[expect(
+    clippy::panic,
+    reason = "test helper: a failed prerequisite must fail the test loudly"
+)]
+pub fn panic_msg(msg: &str) -> ! {
+    panic!("{msg}")
+}
+
+/// Every regular file under `root` (symlinks not followed), as (path relative to root, full path).
+pub fn walk(root: &Path) -> Vec<(String, PathBuf)> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let Ok(ft) = e.file_type() else { continue };
+            let p = e.path();
+            if ft.is_dir() {
+                stack.push(p);
+            } else if ft.is_file() {
+                if let Ok(rel) = p.strip_prefix(root) {
+                    out.push((rel.to_string_lossy().into_owned(), p.clone()));
+                }
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Runs `cataloger` over every file under `root` it wants, as the layer reader will.
+pub fn catalog_tree(root: &Path, cataloger: &dyn Cataloger) -> Vec<Package> {
+    let ctx = CatalogContext::default();
+    let mut pkgs = Vec::new();
+    for (rel, full) in walk(root) {
+        if cataloger.wants(&rel) {
+            let content = std::fs::read(&full).unwrap_or_default();
+            match cataloger.parse(&rel, &content, &ctx) {
+                Ok(p) => pkgs.extend(p),
+                Err(e) => panic_msg(&format!("{rel}: {e}")),
+            }
+        }
+    }
+    pkgs
+}
