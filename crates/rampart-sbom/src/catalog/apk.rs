@@ -2,7 +2,7 @@
 
 use super::{CatalogContext, Cataloger, clean_path, text};
 use crate::fields::{Paragraph, paragraphs};
-use crate::{CatalogError, Ecosystem, Package, Purl, SourcePackage};
+use crate::{CatalogError, Ecosystem, Package, SourcePackage};
 
 /// Alpine packages from the apk database. Path: `lib/apk/db/installed`. Records are `K:value`
 /// lines separated by blank lines: `P` name, `V` version, `A` arch, `L` license, `o` origin
@@ -44,14 +44,7 @@ fn package(para: &Paragraph, path: &str, ctx: &CatalogContext) -> Option<Package
     let name = get("P")?;
     let version = get("V")?;
     let arch = get("A");
-    let namespace = ctx.distro.as_ref().map_or("alpine", |d| d.id.as_str());
-    let mut purl = Purl::new("apk", Some(namespace), name, Some(version)).ok()?;
-    if let Some(a) = arch {
-        purl = purl.with_qualifier("arch", a).ok()?;
-    }
-    if let Some(d) = &ctx.distro {
-        purl = purl.with_qualifier("distro", &d.purl_qualifier()).ok()?;
-    }
+    let purl = super::os_purl("apk", "alpine", name, version, arch, ctx)?;
     let mut pkg = Package::new(
         Ecosystem::Apk,
         name.to_owned(),

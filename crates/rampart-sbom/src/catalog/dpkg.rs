@@ -2,7 +2,7 @@
 
 use super::{CatalogContext, Cataloger, clean_path, text};
 use crate::fields::{Paragraph, field, paragraphs};
-use crate::{CatalogError, Ecosystem, Package, Purl, SourcePackage};
+use crate::{CatalogError, Ecosystem, Package, SourcePackage};
 
 /// Debian packages from the dpkg database. Paths: `var/lib/dpkg/status`,
 /// `var/lib/dpkg/status.d/<name>` (distroless; `*.md5sums` files excluded). In `status`, only
@@ -72,14 +72,7 @@ fn package(
     let version = field(para, "Version").filter(|v| !v.is_empty() && !v.contains('\n'))?;
     let arch = field(para, "Architecture").filter(|a| !a.is_empty() && !a.contains('\n'));
     let source = field(para, "Source").map(parse_source);
-    let namespace = ctx.distro.as_ref().map_or("debian", |d| d.id.as_str());
-    let mut purl = Purl::new("deb", Some(namespace), name, Some(version)).ok()?;
-    if let Some(a) = arch {
-        purl = purl.with_qualifier("arch", a).ok()?;
-    }
-    if let Some(d) = &ctx.distro {
-        purl = purl.with_qualifier("distro", &d.purl_qualifier()).ok()?;
-    }
+    let purl = super::os_purl("deb", "debian", name, version, arch, ctx)?;
     let mut pkg = Package::new(
         Ecosystem::Deb,
         name.to_owned(),

@@ -132,6 +132,29 @@ pub(crate) fn json(path: &str, content: &[u8]) -> Result<serde_json::Value, Cata
     })
 }
 
+/// The purl of an OS package: `pkg:<ty>/<distro id or default>/name@version?arch=..&distro=..`.
+pub(crate) fn os_purl(
+    ty: &str,
+    default_namespace: &str,
+    name: &str,
+    version: &str,
+    arch: Option<&str>,
+    ctx: &CatalogContext,
+) -> Option<crate::Purl> {
+    let namespace = ctx
+        .distro
+        .as_ref()
+        .map_or(default_namespace, |d| d.id.as_str());
+    let mut purl = crate::Purl::new(ty, Some(namespace), name, Some(version)).ok()?;
+    if let Some(a) = arch {
+        purl = purl.with_qualifier("arch", a).ok()?;
+    }
+    if let Some(d) = &ctx.distro {
+        purl = purl.with_qualifier("distro", &d.purl_qualifier()).ok()?;
+    }
+    Some(purl)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
