@@ -50,6 +50,31 @@ fn containers_phrase<S: AsRef<str>>(names: &[S]) -> String {
     )
 }
 
+/// `<subject> uses|use <noun|nouns> <items>`: the shape of upstream's "uses" details, the verb
+/// agreeing with `subjects` and the noun with `items.len()`.
+fn uses_phrase<S: AsRef<str>>(
+    subject: &str,
+    subjects: usize,
+    noun: (&str, &str),
+    items: &[S],
+    quote: bool,
+) -> String {
+    let list = if quote {
+        join_quote(items)
+    } else {
+        items
+            .iter()
+            .map(AsRef::as_ref)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    format!(
+        "{subject} {} {} {list}",
+        pluralize("uses", "use", subjects),
+        pluralize(noun.0, noun.1, items.len()),
+    )
+}
+
 /// Quotes like Go's `%q` verb (`strconv.Quote`).
 fn go_quote(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
@@ -284,12 +309,12 @@ pub(crate) fn host_ports(pod: &Pod<'_>) -> Option<Finding> {
         return None;
     }
     let ports: Vec<_> = ports.into_iter().collect();
-    let detail = format!(
-        "{} {} {} {}",
-        containers_phrase(&bad),
-        pluralize("uses", "use", bad.len()),
-        pluralize("hostPort", "hostPorts", ports.len()),
-        ports.join(", ")
+    let detail = uses_phrase(
+        &containers_phrase(&bad),
+        bad.len(),
+        ("hostPort", "hostPorts"),
+        &ports,
+        false,
     );
     hits.finding("hostPort", detail)
 }
@@ -738,16 +763,12 @@ pub(crate) fn host_probes_and_lifecycle(pod: &Pod<'_>) -> Option<Finding> {
     }
     let bad: Vec<_> = bad.into_iter().collect();
     let hosts: Vec<_> = hosts.into_iter().collect();
-    let detail = format!(
-        "{} {} {} {}",
-        containers_phrase(&bad),
-        pluralize("uses", "use", bad.len()),
-        pluralize(
-            "probe or lifecycle host",
-            "probe or lifecycle hosts",
-            hosts.len()
-        ),
-        join_quote(&hosts)
+    let detail = uses_phrase(
+        &containers_phrase(&bad),
+        bad.len(),
+        ("probe or lifecycle host", "probe or lifecycle hosts"),
+        &hosts,
+        true,
     );
     hits.finding("probe or lifecycle host", detail)
 }
@@ -914,17 +935,17 @@ pub(crate) fn restricted_volumes(pod: &Pod<'_>) -> Option<Finding> {
         return None;
     }
     let types: Vec<_> = types.into_iter().collect();
-    let detail = format!(
-        "{} {} {} {} {}",
+    let volumes = format!(
+        "{} {}",
         pluralize("volume", "volumes", bad.len()),
-        join_quote(&bad),
-        pluralize("uses", "use", bad.len()),
-        pluralize(
-            "restricted volume type",
-            "restricted volume types",
-            types.len()
-        ),
-        join_quote(&types)
+        join_quote(&bad)
+    );
+    let detail = uses_phrase(
+        &volumes,
+        bad.len(),
+        ("restricted volume type", "restricted volume types"),
+        &types,
+        true,
     );
     hits.finding("restricted volume types", detail)
 }

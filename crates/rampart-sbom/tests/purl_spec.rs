@@ -3,6 +3,8 @@
 //! `purl` string, must render exactly the canonical purl (which must parse back to itself);
 //! invalid cases must be refused by both, except the type-specific rules listed below.
 
+mod common;
+
 use rampart_sbom::Purl;
 use serde_json::Value;
 
@@ -27,22 +29,8 @@ const SUPERSEDED_SLASH_IN_QUALIFIER: &[&str] =
     &["maven often uses qualifiers", "maven pom reference"];
 
 fn build(case: &Value) -> Result<Purl, rampart_sbom::PurlError> {
-    let s = |k: &str| case.get(k).and_then(Value::as_str);
-    let mut p = Purl::new(
-        s("type").unwrap_or_default(),
-        s("namespace"),
-        s("name").unwrap_or_default(),
-        s("version"),
-    )?;
-    if let Some(q) = case.get("qualifiers").and_then(Value::as_object) {
-        for (k, v) in q {
-            p = p.with_qualifier(k, v.as_str().unwrap_or_default())?;
-        }
-    }
-    if let Some(sp) = s("subpath") {
-        p = p.with_subpath(sp);
-    }
-    Ok(p)
+    let empty = serde_json::Map::new();
+    common::build_purl(case.as_object().unwrap_or(&empty))
 }
 
 #[test]

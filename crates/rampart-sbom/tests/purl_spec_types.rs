@@ -3,27 +3,12 @@
 //! canonical string), `parse` (string to components) and `roundtrip` (string to canonical
 //! string) tests, all of them.
 
+mod common;
+
 use rampart_sbom::Purl;
 use serde_json::{Map, Value};
 
-fn build(c: &Map<String, Value>) -> Result<Purl, rampart_sbom::PurlError> {
-    let s = |k: &str| c.get(k).and_then(Value::as_str);
-    let mut p = Purl::new(
-        s("type").unwrap_or_default(),
-        s("namespace"),
-        s("name").unwrap_or_default(),
-        s("version"),
-    )?;
-    if let Some(q) = c.get("qualifiers").and_then(Value::as_object) {
-        for (k, v) in q {
-            p = p.with_qualifier(k, v.as_str().unwrap_or_default())?;
-        }
-    }
-    if let Some(sp) = s("subpath") {
-        p = p.with_subpath(sp);
-    }
-    Ok(p)
-}
+use common::build_purl as build;
 
 fn components(p: &Purl) -> Value {
     let q: Map<String, Value> = p

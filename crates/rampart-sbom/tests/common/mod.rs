@@ -77,3 +77,27 @@ pub fn catalog_tree(root: &Path, cataloger: &dyn Cataloger) -> Vec<Package> {
     }
     pkgs
 }
+
+/// Builds a purl from a purl-spec test case's components (`type`, `namespace`, `name`,
+/// `version`, `qualifiers`, `subpath`), shared by the spec test-suite tests.
+pub fn build_purl(
+    c: &serde_json::Map<String, serde_json::Value>,
+) -> Result<rampart_sbom::Purl, rampart_sbom::PurlError> {
+    use serde_json::Value;
+    let s = |k: &str| c.get(k).and_then(Value::as_str);
+    let mut p = rampart_sbom::Purl::new(
+        s("type").unwrap_or_default(),
+        s("namespace"),
+        s("name").unwrap_or_default(),
+        s("version"),
+    )?;
+    if let Some(q) = c.get("qualifiers").and_then(Value::as_object) {
+        for (k, v) in q {
+            p = p.with_qualifier(k, v.as_str().unwrap_or_default())?;
+        }
+    }
+    if let Some(sp) = s("subpath") {
+        p = p.with_subpath(sp);
+    }
+    Ok(p)
+}
