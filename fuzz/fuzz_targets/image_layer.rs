@@ -7,12 +7,11 @@ use libfuzzer_sys::fuzz_target;
 use rampart_image::{BlobStore, Image, ImageError, Limits, MatchCollector};
 use sha2::{Digest as _, Sha256};
 use std::collections::HashMap;
-use std::io::Read;
 
 struct MemStore(HashMap<String, Vec<u8>>);
 
 impl BlobStore for MemStore {
-    fn open_path(&self, path: &str) -> Result<Box<dyn Read + '_>, ImageError> {
+    fn open_path(&self, path: &str) -> Result<rampart_image::BlobReader<'_>, ImageError> {
         match self.0.get(path) {
             Some(b) => Ok(Box::new(b.as_slice())),
             None => Err(ImageError::BlobNotFound {

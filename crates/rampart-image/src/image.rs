@@ -16,7 +16,7 @@ use crate::config::ImageConfig;
 use crate::digest::{Digest, VerifyingReader, verify};
 use crate::fs::{Collector, EntryKind, EntryMeta, Filesystem};
 use crate::squash::{Squasher, Stop};
-use crate::store::{ArchiveStore, BlobStore, DirStore};
+use crate::store::{ArchiveStore, BlobReader, BlobStore, DirStore};
 use crate::{ImageError, Limits};
 
 /// Where an image lives on the local machine.
@@ -615,7 +615,7 @@ fn parse_json<T: for<'de> Deserialize<'de>>(bytes: &[u8], what: &str) -> Result<
 }
 
 fn read_limited(
-    reader: Box<dyn Read + '_>,
+    reader: BlobReader<'_>,
     what: &str,
     limits: &Limits,
 ) -> Result<Vec<u8>, ImageError> {
@@ -634,7 +634,7 @@ fn read_limited(
 }
 
 fn read_verified(
-    reader: Box<dyn Read + '_>,
+    reader: BlobReader<'_>,
     blob: &str,
     digest: &Digest,
     size: Option<u64>,
@@ -940,7 +940,7 @@ mod tests {
     struct MemStore(std::collections::HashMap<String, Vec<u8>>);
 
     impl BlobStore for MemStore {
-        fn open_path(&self, path: &str) -> Result<Box<dyn Read + '_>, ImageError> {
+        fn open_path(&self, path: &str) -> Result<BlobReader<'_>, ImageError> {
             let data = self.0.get(path).ok_or_else(|| ImageError::BlobNotFound {
                 blob: path.to_owned(),
             })?;

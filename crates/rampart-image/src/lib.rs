@@ -55,7 +55,7 @@ pub use fs::{
     MatchCollector, NoContent,
 };
 pub use image::{Descriptor, DescriptorPlatform, Image, LayerInfo, Platform, Source};
-pub use store::{ArchiveStore, BlobStore, DirStore};
+pub use store::{ArchiveStore, BlobReader, BlobStore, DirStore};
 
 /// Bounds on every reading of untrusted input. The defaults fit real images with a wide margin.
 #[derive(Debug, Clone, PartialEq, Eq)]

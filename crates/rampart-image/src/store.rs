@@ -10,11 +10,15 @@ use crate::digest::Digest;
 use crate::path::normalize;
 use crate::{ImageError, Limits};
 
+/// A blob's bytes as a stream. `Send`, so a layer can be read on another thread than the one
+/// that opened it.
+pub type BlobReader<'a> = Box<dyn Read + Send + 'a>;
+
 /// A source of blobs. Implementations only fetch bytes: the caller verifies every digest while
 /// streaming, so a store never has to be trusted.
-pub trait BlobStore {
+pub trait BlobStore: Send + Sync {
     /// Opens the blob with this digest.
-    fn open_blob(&self, digest: &Digest) -> Result<Box<dyn Read + '_>, ImageError> {
+    fn open_blob(&self, digest: &Digest) -> Result<BlobReader<'_>, ImageError> {
         self.open_path(&format!(
             "blobs/{}/{}",
             digest.algorithm().name(),
@@ -24,7 +28,7 @@ pub trait BlobStore {
 
     /// Opens a member by its path relative to the store root (`index.json`, `manifest.json`,
     /// `<id>/layer.tar`). Stores without paths (a registry) return [`ImageError::BlobNotFound`].
-    fn open_path(&self, path: &str) -> Result<Box<dyn Read + '_>, ImageError>;
+    fn open_path(&self, path: &str) -> Result<BlobReader<'_>, ImageError>;
 
     /// Whether a member exists at this path.
     fn has_path(&self, path: &str) -> bool;
@@ -75,7 +79,7 @@ impl DirStore {
 }
 
 impl BlobStore for DirStore {
-    fn open_path(&self, path: &str) -> Result<Box<dyn Read + '_>, ImageError> {
+    fn open_path(&self, path: &str) -> Result<BlobReader<'_>, ImageError> {
         let file = self.file(path).ok_or_else(|| ImageError::BlobNotFound {
             blob: path.to_owned(),
         })?;
@@ -132,7 +136,7 @@ impl ArchiveStore {
 }
 
 impl BlobStore for ArchiveStore {
-    fn open_path(&self, path: &str) -> Result<Box<dyn Read + '_>, ImageError> {
+    fn open_path(&self, path: &str) -> Result<BlobReader<'_>, ImageError> {
         let &(offset, size) = member_key(path)
             .and_then(|k| self.members.get(&k))
             .ok_or_else(|| ImageError::BlobNotFound {
