@@ -4,7 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use rampart_image::{BlobStore, Image, ImageError, Limits, MatchCollector};
+use rampart_image::{BlobStore, Image, ImageError, Limits};
 use sha2::{Digest as _, Sha256};
 use std::collections::HashMap;
 
@@ -71,8 +71,9 @@ fuzz_target!(|data: &[u8]| {
     let Ok(image) = Image::from_oci_layout(Box::new(MemStore(blobs)), None, &limits) else {
         return;
     };
-    let mut collector = MatchCollector::new(|path: &str, _: &_| path.ends_with("status") || path.contains("passwd"));
-    if let Ok(fs) = image.squash(&mut collector) {
+    if let Ok((fs, _)) =
+        image.capture(|path: &str, _: &_| path.ends_with("status") || path.contains("passwd"))
+    {
         for (path, _) in fs.iter().take(1000) {
             let _ = fs.lookup(path);
         }

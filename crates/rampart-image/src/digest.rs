@@ -1,9 +1,7 @@
 //! Content digests and a reader that verifies one while streaming.
 
-use std::cell::RefCell;
 use std::fmt;
 use std::io::{self, Read};
-use std::rc::Rc;
 
 use sha2::Digest as _;
 
@@ -137,55 +135,56 @@ impl Hasher {
     }
 }
 
-/// Shared state of a [`VerifyingReader`]: the running hash and byte count, read back after the
-/// stream has been consumed by a decoder that owns the reader.
+/// What a [`VerifyingReader`] saw: the digest of the bytes (when it hashed) and their count.
 pub(crate) struct Tally {
-    hasher: Option<Hasher>,
+    pub(crate) digest: Option<Digest>,
     pub(crate) bytes: u64,
 }
 
-/// Hashes and counts every byte that passes through; [`verify`] compares at the end.
+/// Hashes and counts every byte that passes through; [`verify`] compares the [`Tally`] at the
+/// end. Without an algorithm it only counts (for streams another check already covers).
 pub(crate) struct VerifyingReader<R> {
     inner: R,
-    tally: Rc<RefCell<Tally>>,
+    hasher: Option<Hasher>,
+    bytes: u64,
 }
 
 impl<R: Read> VerifyingReader<R> {
-    pub(crate) fn new(inner: R, algorithm: Algorithm) -> (Self, Rc<RefCell<Tally>>) {
-        let tally = Rc::new(RefCell::new(Tally {
-            hasher: Some(Hasher::new(algorithm)),
+    pub(crate) fn new(inner: R, algorithm: Option<Algorithm>) -> Self {
+        Self {
+            inner,
+            hasher: algorithm.map(Hasher::new),
             bytes: 0,
-        }));
-        (
-            Self {
-                inner,
-                tally: Rc::clone(&tally),
-            },
-            tally,
-        )
+        }
+    }
+
+    /// Ends the stream: the digest of everything read and the byte count.
+    pub(crate) fn finish(self) -> Tally {
+        Tally {
+            digest: self.hasher.map(Hasher::finish),
+            bytes: self.bytes,
+        }
     }
 }
 
 impl<R: Read> Read for VerifyingReader<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
-        let mut tally = self.tally.borrow_mut();
-        if let (Some(h), Some(chunk)) = (tally.hasher.as_mut(), buf.get(..n)) {
+        if let (Some(h), Some(chunk)) = (self.hasher.as_mut(), buf.get(..n)) {
             h.update(chunk);
         }
-        tally.bytes = tally.bytes.saturating_add(n as u64);
+        self.bytes = self.bytes.saturating_add(n as u64);
         Ok(n)
     }
 }
 
 /// Checks the tally of a fully read stream against `expected` (and `size` when declared).
 pub(crate) fn verify(
-    tally: &RefCell<Tally>,
+    tally: &Tally,
     blob: &str,
     expected: &Digest,
     size: Option<u64>,
 ) -> Result<(), ImageError> {
-    let mut tally = tally.borrow_mut();
     if let Some(size) = size {
         if size != tally.bytes {
             return Err(ImageError::SizeMismatch {
@@ -195,15 +194,16 @@ pub(crate) fn verify(
             });
         }
     }
-    let found = tally.hasher.take().map(Hasher::finish);
-    match found {
-        Some(found) if &found == expected => Ok(()),
-        Some(found) => Err(ImageError::DigestMismatch {
-            blob: blob.to_owned(),
-            expected: expected.to_string(),
-            found: found.to_string(),
-        }),
-        None => Err(ImageError::Unverifiable {
+    match &tally.digest {
+        Some(found) if found == expected => Ok(()),
+        Some(found) if found.algorithm() == expected.algorithm() => {
+            Err(ImageError::DigestMismatch {
+                blob: blob.to_owned(),
+                expected: expected.to_string(),
+                found: found.to_string(),
+            })
+        }
+        _ => Err(ImageError::Unverifiable {
             blob: blob.to_owned(),
         }),
     }

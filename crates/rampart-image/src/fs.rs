@@ -2,6 +2,7 @@
 //! the content of interesting files, and the anomalies met on the way.
 
 use std::collections::BTreeMap;
+use std::io::{self, Read};
 use std::sync::Arc;
 
 use crate::ImageError;
@@ -61,28 +62,63 @@ impl EntryMeta {
     }
 }
 
-/// The captured content of one file, given to [`Collector::collect`].
-#[derive(Debug, Clone, Copy)]
-pub struct Content<'a> {
-    /// the first bytes of the file, at most the per-file capture limit
-    pub bytes: &'a [u8],
-    /// whether the file was longer than `bytes`
-    pub truncated: bool,
-    /// the layer whose tar entry held the bytes (for a hardlink, the target's layer)
-    pub layer: usize,
-    /// that layer's digest
-    pub layer_digest: Option<&'a Digest>,
+/// How a [`Collector`] reads a wanted file: a tar entry streams forward only; a file of a root
+/// filesystem directory may also seek (read a header, then jump to a section table).
+pub enum FileContent<'a> {
+    /// the content as a forward-only stream (a tar entry)
+    Stream(&'a mut dyn Read),
+    /// a regular file of a root filesystem directory, positioned at its start
+    File(&'a mut std::fs::File),
 }
 
-/// What a caller wants to read from the image. `wants` is asked for each regular file and each
-/// hardlink as it is met (with its final path); `collect` is called once per wanted file that
-/// survives in the squashed view, after all layers are read, in path order. Content of a file
-/// that a later layer deletes or replaces is never passed to `collect`.
-pub trait Collector {
+impl FileContent<'_> {
+    /// Reads at most `cap` bytes; returns them and whether the file was longer.
+    pub fn read_capped(&mut self, cap: u64) -> io::Result<(Vec<u8>, bool)> {
+        let reader: &mut dyn Read = match self {
+            Self::Stream(r) => *r,
+            Self::File(f) => *f,
+        };
+        let mut buf = Vec::new();
+        reader.take(cap.saturating_add(1)).read_to_end(&mut buf)?;
+        let truncated = buf.len() as u64 > cap;
+        buf.truncate(usize::try_from(cap).unwrap_or(usize::MAX));
+        Ok((buf, truncated))
+    }
+
+    /// The content as a plain reader (for a file: from the current position).
+    pub fn reader(&mut self) -> &mut dyn Read {
+        match self {
+            Self::Stream(r) => *r,
+            Self::File(f) => *f,
+        }
+    }
+}
+
+/// What a caller wants to learn from the files of an image. `wants` is asked for each regular
+/// file and each hardlink as it is met (with its final path); `analyze` then reads the content
+/// of a wanted file at once and returns a compact result (bytes, packages, facts). The squash
+/// keeps each result only while its file survives: results of files that a later layer deletes
+/// or replaces are dropped, and [`Squashed::files`] lists the survivors' results in path order.
+/// `wants` and `analyze` take `&self` and the collector is `Sync`, so a root filesystem can be
+/// analyzed on several threads.
+pub trait Collector: Sync {
+    /// The result of analyzing one file.
+    type Output: Send + Sync;
     /// Whether the content of the file at `path` (absolute, normalized) is wanted.
-    fn wants(&mut self, path: &str, entry: &EntryMeta) -> bool;
-    /// Receives the content of a wanted file that is present in the final image.
-    fn collect(&mut self, path: &str, entry: &EntryMeta, content: Content<'_>);
+    fn wants(&self, path: &str, entry: &EntryMeta) -> bool;
+    /// Reads a wanted file. A result may hold at most `cap` bytes of the content (the per-file
+    /// capture limit, lowered when the total capture budget runs short); streaming analyses may
+    /// read the whole file but keep only what they found. `Ok(None)`: nothing to keep. An I/O
+    /// error is an error of the layer stream.
+    fn analyze(
+        &self,
+        path: &str,
+        entry: &EntryMeta,
+        content: FileContent<'_>,
+        cap: u64,
+    ) -> io::Result<Option<Self::Output>>;
+    /// The bytes an output holds, counted against the total capture budget.
+    fn weight(output: &Self::Output) -> u64;
 }
 
 /// A collector that wants nothing: squash for the metadata index only.
@@ -90,13 +126,56 @@ pub trait Collector {
 pub struct NoContent;
 
 impl Collector for NoContent {
-    fn wants(&mut self, _: &str, _: &EntryMeta) -> bool {
+    type Output = ();
+    fn wants(&self, _: &str, _: &EntryMeta) -> bool {
         false
     }
-    fn collect(&mut self, _: &str, _: &EntryMeta, _: Content<'_>) {}
+    fn analyze(
+        &self,
+        _: &str,
+        _: &EntryMeta,
+        _: FileContent<'_>,
+        _: u64,
+    ) -> io::Result<Option<()>> {
+        Ok(None)
+    }
+    fn weight((): &()) -> u64 {
+        0
+    }
 }
 
-/// A file captured by [`MatchCollector`].
+/// The result of one wanted file that survives in the squashed view.
+#[derive(Debug)]
+pub struct Collected<T> {
+    /// absolute normalized path
+    pub path: String,
+    /// the layer whose tar entry held the bytes (for a hardlink, the target's layer)
+    pub layer: usize,
+    /// that layer's digest
+    pub layer_digest: Option<Arc<Digest>>,
+    /// what the collector made of it (shared between hardlinks to the same content)
+    pub output: Arc<T>,
+}
+
+/// The squashed view and the collector's results for the files that survive.
+#[derive(Debug)]
+pub struct Squashed<T> {
+    /// path -> metadata of every surviving entry
+    pub fs: Filesystem,
+    /// the results of wanted files that survive, in path order
+    pub files: Vec<Collected<T>>,
+}
+
+/// The bytes of a file captured by [`MatchCollector`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Captured {
+    /// the first bytes, at most the per-file capture limit
+    pub content: Vec<u8>,
+    /// whether the file was longer
+    pub truncated: bool,
+}
+
+/// A file captured by [`MatchCollector`], as [`Image::capture`](crate::Image::capture) lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CollectedFile {
     /// absolute normalized path
@@ -111,35 +190,47 @@ pub struct CollectedFile {
     pub layer_digest: Option<Digest>,
 }
 
-/// A collector that keeps the files matching a predicate on path and metadata.
-pub struct MatchCollector<F> {
-    predicate: F,
-    /// the collected files, in path order
-    pub files: Vec<CollectedFile>,
-}
-
-impl<F: FnMut(&str, &EntryMeta) -> bool> MatchCollector<F> {
-    /// A collector keeping every file for which `predicate` returns true.
-    pub fn new(predicate: F) -> Self {
+impl From<Collected<Captured>> for CollectedFile {
+    fn from(c: Collected<Captured>) -> Self {
         Self {
-            predicate,
-            files: Vec::new(),
+            path: c.path,
+            content: c.output.content.clone(),
+            truncated: c.output.truncated,
+            layer: c.layer,
+            layer_digest: c.layer_digest.as_deref().cloned(),
         }
     }
 }
 
-impl<F: FnMut(&str, &EntryMeta) -> bool> Collector for MatchCollector<F> {
-    fn wants(&mut self, path: &str, entry: &EntryMeta) -> bool {
+/// A collector that captures the bytes of the files matching a predicate on path and metadata.
+pub struct MatchCollector<F> {
+    predicate: F,
+}
+
+impl<F: Fn(&str, &EntryMeta) -> bool + Sync> MatchCollector<F> {
+    /// A collector capturing every file for which `predicate` returns true.
+    pub fn new(predicate: F) -> Self {
+        Self { predicate }
+    }
+}
+
+impl<F: Fn(&str, &EntryMeta) -> bool + Sync> Collector for MatchCollector<F> {
+    type Output = Captured;
+    fn wants(&self, path: &str, entry: &EntryMeta) -> bool {
         (self.predicate)(path, entry)
     }
-    fn collect(&mut self, path: &str, _: &EntryMeta, content: Content<'_>) {
-        self.files.push(CollectedFile {
-            path: path.to_owned(),
-            content: content.bytes.to_vec(),
-            truncated: content.truncated,
-            layer: content.layer,
-            layer_digest: content.layer_digest.cloned(),
-        });
+    fn analyze(
+        &self,
+        _: &str,
+        _: &EntryMeta,
+        mut content: FileContent<'_>,
+        cap: u64,
+    ) -> io::Result<Option<Captured>> {
+        let (content, truncated) = content.read_capped(cap)?;
+        Ok(Some(Captured { content, truncated }))
+    }
+    fn weight(output: &Captured) -> u64 {
+        output.content.len() as u64
     }
 }
 

@@ -2,19 +2,22 @@
 //! the verified, bounded layer pipeline (blob → digest check → decompression → byte limits →
 //! diff-id check → tar).
 
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 use std::fmt;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::str::FromStr;
 use std::sync::Arc;
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
 use serde::Deserialize;
 
 use crate::config::ImageConfig;
-use crate::digest::{Digest, VerifyingReader, verify};
-use crate::fs::{Collector, EntryKind, EntryMeta, Filesystem};
+use crate::digest::{Algorithm, Digest, Tally, VerifyingReader, verify};
+use crate::fs::{
+    CollectedFile, Collector, EntryMeta, Filesystem, MatchCollector, NoContent, Squashed,
+};
 use crate::squash::{Squasher, Stop};
 use crate::store::{ArchiveStore, BlobReader, BlobStore, DirStore};
 use crate::{ImageError, Limits};
@@ -211,7 +214,20 @@ pub struct Image {
     manifest_digest: Option<Digest>,
     layers: Vec<LayerInfo>,
     limits: Limits,
+    progress: Option<Progress>,
 }
+
+/// What a progress report counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProgressEvent {
+    /// this many more bytes of layer blobs were read (see [`Image::total_layer_bytes`])
+    LayerBytes(u64),
+    /// this many more entries of a root filesystem directory were walked
+    Entries(u64),
+}
+
+/// A progress callback (called from the thread doing the work).
+pub type Progress = Arc<dyn Fn(ProgressEvent) + Send + Sync>;
 
 impl fmt::Debug for Image {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -276,6 +292,7 @@ impl Image {
                     manifest_digest: None,
                     layers: Vec::new(),
                     limits: limits.clone(),
+                    progress: None,
                 })
             }
         }
@@ -363,6 +380,7 @@ impl Image {
                 manifest_digest: Some(digest),
                 layers,
                 limits: limits.clone(),
+                progress: None,
             });
         }
         Err(ImageError::invalid(
@@ -431,6 +449,7 @@ impl Image {
             manifest_digest: None,
             layers,
             limits: limits.clone(),
+            progress: None,
         })
     }
 
@@ -454,33 +473,74 @@ impl Image {
         &self.layers
     }
 
-    /// Reads every layer in order and returns the squashed view; the collector receives the
-    /// content of the wanted files that survive. Nothing is written to disk.
-    pub fn squash(&self, collector: &mut dyn Collector) -> Result<Filesystem, ImageError> {
+    /// The sum of the layer blob sizes the manifest declares (what a progress bar counts
+    /// toward), when every layer declares one.
+    pub fn total_layer_bytes(&self) -> Option<u64> {
+        self.layers.iter().map(|l| l.size).sum()
+    }
+
+    /// Reports progress to `progress` while squashing: layer blob bytes read, or entries walked
+    /// in a root filesystem directory.
+    #[must_use]
+    pub fn with_progress(mut self, progress: Progress) -> Self {
+        self.progress = Some(progress);
+        self
+    }
+
+    /// Reads every layer in order and returns the squashed view with the collector's results
+    /// for the wanted files that survive. Nothing is written to disk. Each layer is decompressed
+    /// (and its blob digest computed) on a second thread while this one hashes the uncompressed
+    /// stream and reads the tar entries.
+    pub fn squash<C: Collector>(&self, collector: &C) -> Result<Squashed<C::Output>, ImageError> {
         let mut sq = Squasher::new(&self.limits, collector);
         match &self.body {
-            Body::Rootfs(dir) => walk_rootfs(dir, &mut sq, &self.limits)?,
+            Body::Rootfs(dir) => {
+                crate::rootfs::walk(dir, &mut sq, collector, self.progress.as_ref())?
+            }
             Body::Layers(store) => {
-                let image_total = Rc::new(Cell::new(0u64));
+                let image_total = Cell::new(0u64);
                 for layer in &self.layers {
                     let digest = layer.id().cloned().map(Arc::new);
                     let name = layer.name();
-                    read_layer(&**store, layer, &self.limits, &image_total, |r| {
-                        sq.layer(layer.index, digest.clone(), &name, r)
+                    let progress = self.progress.as_ref();
+                    read_layer(&**store, layer, &self.limits, &image_total, progress, |r| {
+                        sq.layer(layer.index, digest.clone(), &name, r).map(|_| ())
                     })?;
                 }
                 let needs = sq.second_pass_needs();
-                let second_total = Rc::new(Cell::new(0u64));
+                let second_total = Cell::new(0u64);
                 for (index, targets) in needs {
                     if let Some(layer) = self.layers.get(index) {
-                        read_layer(&**store, layer, &self.limits, &second_total, |r| {
-                            sq.second_pass_layer(index, &targets, r)
+                        read_layer(&**store, layer, &self.limits, &second_total, None, |r| {
+                            sq.second_pass_layer(index, &targets, r).map(|_| ())
                         })?;
                     }
                 }
             }
         }
         Ok(sq.finish())
+    }
+
+    /// The squashed view alone (no file content read).
+    pub fn filesystem(&self) -> Result<Filesystem, ImageError> {
+        self.squash(&NoContent).map(|s| s.fs)
+    }
+
+    /// The squashed view and the bytes of the surviving files matching `predicate`, in path
+    /// order (each at most the per-file capture limit).
+    pub fn capture<F>(&self, predicate: F) -> Result<(Filesystem, Vec<CollectedFile>), ImageError>
+    where
+        F: Fn(&str, &EntryMeta) -> bool + Sync,
+    {
+        let squashed = self.squash(&MatchCollector::new(predicate))?;
+        Ok((
+            squashed.fs,
+            squashed
+                .files
+                .into_iter()
+                .map(CollectedFile::from)
+                .collect(),
+        ))
     }
 }
 
@@ -646,7 +706,7 @@ fn read_verified(
             limit: limits.max_json_bytes,
         });
     }
-    let (mut vr, tally) = VerifyingReader::new(reader, digest.algorithm());
+    let mut vr = VerifyingReader::new(reader, Some(digest.algorithm()));
     let mut buf = Vec::new();
     (&mut vr)
         .take(limits.max_json_bytes.saturating_add(1))
@@ -658,7 +718,7 @@ fn read_verified(
             limit: limits.max_json_bytes,
         });
     }
-    verify(&tally, blob, digest, size)?;
+    verify(&vr.finish(), blob, digest, size)?;
     Ok(buf)
 }
 
@@ -673,15 +733,6 @@ fn read_blob_json(
     read_verified(reader, &format!("{what} {digest}"), digest, size, limits)
 }
 
-/// A reader shared between the decoder chain and the final drain.
-struct Shared<R>(Rc<RefCell<R>>);
-
-impl<R: Read> Read for Shared<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.0.borrow_mut().read(buf)
-    }
-}
-
 #[derive(Clone, Copy)]
 enum Hit {
     Layer,
@@ -689,16 +740,16 @@ enum Hit {
 }
 
 /// Counts decompressed bytes against the per-layer and per-image limits.
-struct Budget<R> {
+struct Budget<'a, R> {
     inner: R,
     layer: u64,
     layer_limit: u64,
-    image: Rc<Cell<u64>>,
+    image: &'a Cell<u64>,
     image_limit: u64,
-    hit: Rc<Cell<Option<Hit>>>,
+    hit: Option<Hit>,
 }
 
-impl<R: Read> Read for Budget<R> {
+impl<R: Read> Read for Budget<'_, R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)? as u64;
         self.layer = self.layer.saturating_add(n);
@@ -711,7 +762,7 @@ impl<R: Read> Read for Budget<R> {
             None
         };
         if let Some(h) = hit {
-            self.hit.set(Some(h));
+            self.hit = Some(h);
             return Err(io::Error::other("decompression limit exceeded"));
         }
         Ok(usize::try_from(n).unwrap_or(0))
@@ -720,19 +771,170 @@ impl<R: Read> Read for Budget<R> {
 
 const GZIP_MAGIC: &[u8] = &[0x1f, 0x8b];
 const ZSTD_MAGIC: &[u8] = &[0x28, 0xb5, 0x2f, 0xfd];
+/// Decompressed bytes handed from the decoding thread to the reading thread at a time.
+const CHUNK: usize = 256 * 1024;
+/// Chunks in flight between the two threads (bounds the memory the pipeline holds).
+const CHUNKS_IN_FLIGHT: usize = 8;
+
+/// The uncompressed layer stream as the reading thread sees it: chunks from the decoding thread,
+/// or the decoder's error at the position it happened.
+struct ChannelReader {
+    rx: Receiver<io::Result<Vec<u8>>>,
+    chunk: Vec<u8>,
+    pos: usize,
+}
+
+impl Read for ChannelReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.pos >= self.chunk.len() {
+            match self.rx.recv() {
+                Ok(Ok(chunk)) => {
+                    self.chunk = chunk;
+                    self.pos = 0;
+                }
+                Ok(Err(e)) => return Err(e),
+                Err(_) => return Ok(0),
+            }
+        }
+        let rest = self.chunk.get(self.pos..).unwrap_or_default();
+        let n = rest.len().min(buf.len());
+        if let (Some(dst), Some(src)) = (buf.get_mut(..n), rest.get(..n)) {
+            dst.copy_from_slice(src);
+        }
+        self.pos += n;
+        Ok(n)
+    }
+}
+
+/// Counts the raw bytes read for a progress report, in steps of a chunk.
+struct Counting<R> {
+    inner: R,
+    progress: Option<Progress>,
+    pending: u64,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if let Some(p) = &self.progress {
+            self.pending += n as u64;
+            if self.pending >= CHUNK as u64 || n == 0 {
+                p(ProgressEvent::LayerBytes(self.pending));
+                self.pending = 0;
+            }
+        }
+        Ok(n)
+    }
+}
+
+/// What the decoding thread learnt of the raw blob.
+struct Raw {
+    tally: Tally,
+    /// an error reading the raw blob to its end (the digest is then unknown)
+    drain: Option<io::Error>,
+}
+
+/// The decoding thread: reads the raw blob (hashing it), decompresses it by its magic bytes and
+/// sends the result in chunks; when the reader stops early (channel closed) it stops decoding
+/// but still reads the raw blob to its end (bounded) so its digest can be checked.
+fn decode_layer(
+    raw: BlobReader<'_>,
+    algorithm: Option<Algorithm>,
+    media: &str,
+    limits: &Limits,
+    progress: Option<Progress>,
+    tx: SyncSender<io::Result<Vec<u8>>>,
+) -> Raw {
+    let counted = Counting {
+        inner: raw,
+        progress,
+        pending: 0,
+    };
+    let mut hashing = VerifyingReader::new(counted, algorithm);
+    let mut buffered = BufReader::with_capacity(CHUNK, &mut hashing);
+    let decoded = match buffered.fill_buf() {
+        Err(e) => Err(e),
+        Ok(magic) => {
+            let gzip =
+                magic.starts_with(GZIP_MAGIC) || (magic.is_empty() && media.ends_with("gzip"));
+            let zstd = magic.starts_with(ZSTD_MAGIC);
+            let decoder: io::Result<Box<dyn Read + '_>> = if gzip {
+                Ok(Box::new(flate2::bufread::MultiGzDecoder::new(
+                    &mut buffered,
+                )))
+            } else if zstd {
+                zstd::stream::read::Decoder::with_buffer(&mut buffered)
+                    .map(|d| Box::new(d) as Box<dyn Read + '_>)
+            } else {
+                Ok(Box::new(&mut buffered))
+            };
+            decoder.and_then(|mut d| pump(&mut *d, &tx))
+        }
+    };
+    if let Err(e) = decoded {
+        // The reader sees the decoder's error where the stream broke (it may be gone already).
+        let _ = tx.send(Err(e));
+    }
+    drop(tx);
+    let drain = io::copy(
+        &mut (&mut buffered).take(limits.max_layer_bytes),
+        &mut io::sink(),
+    )
+    .err();
+    drop(buffered);
+    Raw {
+        tally: hashing.finish(),
+        drain,
+    }
+}
+
+/// Sends the decoded stream in chunks until its end, or until the reader hangs up.
+fn pump(decoder: &mut dyn Read, tx: &SyncSender<io::Result<Vec<u8>>>) -> io::Result<()> {
+    loop {
+        let mut chunk = vec![0u8; CHUNK];
+        let mut filled = 0;
+        while filled < CHUNK {
+            let Some(space) = chunk.get_mut(filled..) else {
+                break;
+            };
+            match decoder.read(space) {
+                Ok(0) => break,
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    if filled > 0 {
+                        chunk.truncate(filled);
+                        if tx.send(Ok(chunk)).is_err() {
+                            return Ok(());
+                        }
+                    }
+                    return Err(e);
+                }
+            }
+        }
+        if filled == 0 {
+            return Ok(());
+        }
+        chunk.truncate(filled);
+        if tx.send(Ok(chunk)).is_err() {
+            return Ok(());
+        }
+    }
+}
 
 /// Opens a layer, verifies it while `consume` reads it as a tar stream, drains what the tar
 /// reader left, and maps failures to precise errors (a digest mismatch wins over the decoder
-/// error it usually causes).
+/// error it usually causes). Decompression and the blob digest run on a scoped second thread.
 fn read_layer<F>(
     store: &dyn BlobStore,
     layer: &LayerInfo,
     limits: &Limits,
-    image_total: &Rc<Cell<u64>>,
+    image_total: &Cell<u64>,
+    progress: Option<&Progress>,
     consume: F,
 ) -> Result<(), ImageError>
 where
-    F: FnOnce(Box<dyn Read + '_>) -> Result<Box<dyn Read + '_>, Stop>,
+    F: FnOnce(&mut dyn Read) -> Result<(), Stop>,
 {
     let name = layer.name();
     let raw = match (&layer.digest, &layer.path) {
@@ -748,77 +950,64 @@ where
             media_type: media,
         });
     }
-    let (raw_v, raw_tally) = VerifyingReader::new(
-        raw,
-        layer
-            .digest
-            .as_ref()
-            .map_or(crate::digest::Algorithm::Sha256, Digest::algorithm),
-    );
-    let raw_shared = Rc::new(RefCell::new(raw_v));
-    let mut buffered = BufReader::with_capacity(64 * 1024, Shared(Rc::clone(&raw_shared)));
-    let magic = buffered
-        .fill_buf()
-        .map_err(|e| ImageError::CorruptLayer {
-            layer: name.clone(),
-            source: e,
-        })?
-        .to_vec();
-    let decoded: Box<dyn Read + '_> =
-        if magic.starts_with(GZIP_MAGIC) || (magic.is_empty() && media.ends_with("gzip")) {
-            Box::new(flate2::bufread::MultiGzDecoder::new(buffered))
-        } else if magic.starts_with(ZSTD_MAGIC) {
-            Box::new(
-                zstd::stream::read::Decoder::with_buffer(buffered).map_err(|e| {
-                    ImageError::CorruptLayer {
-                        layer: name.clone(),
-                        source: e,
-                    }
-                })?,
-            )
-        } else {
-            Box::new(buffered)
+    // An uncompressed blob's digest is its diff id: hash it once.
+    let diff_id = layer
+        .diff_id
+        .as_ref()
+        .filter(|d| layer.digest.as_ref() != Some(*d));
+    let (tx, rx) = sync_channel(CHUNKS_IN_FLIGHT);
+    let (result, hit, meta_hit, diff_tally, raw_outcome) = std::thread::scope(|scope| {
+        let algorithm = layer.digest.as_ref().map(Digest::algorithm);
+        let progress = progress.cloned();
+        let media = media.as_str();
+        let decoder =
+            scope.spawn(move || decode_layer(raw, algorithm, media, limits, progress, tx));
+        let mut budget = Budget {
+            inner: ChannelReader {
+                rx,
+                chunk: Vec::new(),
+                pos: 0,
+            },
+            layer: 0,
+            layer_limit: limits.max_layer_bytes,
+            image: image_total,
+            image_limit: limits.max_image_bytes,
+            hit: None,
         };
-    let hit = Rc::new(Cell::new(None));
-    let budget = Budget {
-        inner: decoded,
-        layer: 0,
-        layer_limit: limits.max_layer_bytes,
-        image: Rc::clone(image_total),
-        image_limit: limits.max_image_bytes,
-        hit: Rc::clone(&hit),
-    };
-    let (diff_v, diff_tally) = VerifyingReader::new(
-        budget,
-        layer
-            .diff_id
-            .as_ref()
-            .map_or(crate::digest::Algorithm::Sha256, Digest::algorithm),
-    );
-    let meta_hit = Rc::new(Cell::new(false));
-    let guarded =
-        crate::guard::TarGuard::new(diff_v, limits.max_tar_meta_bytes, Rc::clone(&meta_hit));
-    let result = consume(Box::new(guarded)).and_then(|mut rest| {
-        io::copy(&mut rest, &mut io::sink())?;
-        Ok(())
+        let mut diff_v = VerifyingReader::new(&mut budget, diff_id.map(Digest::algorithm));
+        let meta_hit = Rc::new(Cell::new(false));
+        let mut guarded = crate::guard::TarGuard::new(
+            &mut diff_v,
+            limits.max_tar_meta_bytes,
+            Rc::clone(&meta_hit),
+        );
+        let result = consume(&mut guarded).and_then(|()| {
+            io::copy(&mut guarded, &mut io::sink())?;
+            Ok(())
+        });
+        drop(guarded);
+        let diff_tally = diff_v.finish();
+        let hit = budget.hit;
+        // Hang up so the decoding thread stops decoding and only drains the raw blob.
+        drop(budget);
+        let raw_outcome = decoder.join();
+        (result, hit, meta_hit.get(), diff_tally, raw_outcome)
     });
-    // Whatever happened, read the raw blob to its end (bounded) so its digest can be checked.
-    let drained = {
-        let mut raw = raw_shared.borrow_mut();
-        io::copy(
-            &mut (&mut *raw).take(limits.max_layer_bytes),
-            &mut io::sink(),
+    let raw_outcome = raw_outcome.map_err(|_| {
+        ImageError::io(
+            name.clone(),
+            io::Error::other("the layer decoding thread panicked"),
         )
-    };
-    let blob_check = match (&layer.digest, drained) {
-        (Some(d), Ok(_)) => verify(&raw_tally, &name, d, layer.size),
-        (Some(_), Err(e)) => Err(ImageError::io(name.clone(), e)),
+    })?;
+    let blob_check = match (&layer.digest, raw_outcome.drain) {
+        (Some(d), None) => verify(&raw_outcome.tally, &name, d, layer.size),
+        (Some(_), Some(e)) => Err(ImageError::io(name.clone(), e)),
         (None, _) => Ok(()),
     };
     match result {
         Ok(()) => {
             blob_check?;
-            if let Some(diff_id) = &layer.diff_id {
+            if let Some(diff_id) = diff_id {
                 verify(
                     &diff_tally,
                     &format!("{name} (uncompressed)"),
@@ -829,7 +1018,7 @@ where
             Ok(())
         }
         Err(stop) => {
-            if let Some(h) = hit.get() {
+            if let Some(h) = hit {
                 return Err(match h {
                     Hit::Layer => ImageError::LayerTooLarge {
                         layer: name,
@@ -841,7 +1030,7 @@ where
                     },
                 });
             }
-            if meta_hit.get() {
+            if meta_hit {
                 return Err(ImageError::TarMetadataTooLarge {
                     layer: name,
                     limit: limits.max_tar_meta_bytes,
@@ -857,76 +1046,6 @@ where
             })
         }
     }
-}
-
-/// Walks a root filesystem directory without following symlinks.
-fn walk_rootfs(root: &Path, sq: &mut Squasher<'_>, limits: &Limits) -> Result<(), ImageError> {
-    use std::os::unix::fs::MetadataExt;
-    let mut stack: Vec<(PathBuf, String)> = vec![(root.to_path_buf(), String::from("/"))];
-    while let Some((dir, vpath)) = stack.pop() {
-        let shown = dir.display().to_string();
-        let mut children: Vec<_> = std::fs::read_dir(&dir)
-            .map_err(|e| ImageError::io(&shown, e))?
-            .collect::<Result<_, _>>()
-            .map_err(|e| ImageError::io(&shown, e))?;
-        children.sort_by_key(std::fs::DirEntry::file_name);
-        for child in children {
-            let name = child.file_name().to_string_lossy().into_owned();
-            let path = crate::path::join(&vpath, &name);
-            if path.len() > limits.max_path_bytes {
-                continue;
-            }
-            let fpath = child.path();
-            let meta = std::fs::symlink_metadata(&fpath)
-                .map_err(|e| ImageError::io(fpath.display().to_string(), e))?;
-            let ft = meta.file_type();
-            let kind = if ft.is_file() {
-                EntryKind::File
-            } else if ft.is_dir() {
-                EntryKind::Dir
-            } else if ft.is_symlink() {
-                EntryKind::Symlink
-            } else {
-                EntryKind::Other
-            };
-            let link_target = if kind == EntryKind::Symlink {
-                Some(
-                    std::fs::read_link(&fpath)
-                        .map_err(|e| ImageError::io(fpath.display().to_string(), e))?
-                        .to_string_lossy()
-                        .into_owned(),
-                )
-            } else {
-                None
-            };
-            let entry = EntryMeta {
-                kind,
-                mode: meta.mode() & 0o7777,
-                uid: u64::from(meta.uid()),
-                gid: u64::from(meta.gid()),
-                size: if kind == EntryKind::File {
-                    meta.len()
-                } else {
-                    0
-                },
-                link_target,
-                layer: 0,
-                layer_digest: None,
-                data_source: None,
-            };
-            if kind == EntryKind::File && sq.wants(&path, &entry) {
-                let mut f = std::fs::File::open(&fpath)
-                    .map_err(|e| ImageError::io(fpath.display().to_string(), e))?;
-                sq.rootfs_entry(path, entry, Some(&mut f))?;
-            } else {
-                if kind == EntryKind::Dir {
-                    stack.push((fpath, path.clone()));
-                }
-                sq.rootfs_entry(path, entry, None)?;
-            }
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -972,13 +1091,13 @@ mod tests {
             max_entries: 1000,
             ..Limits::default()
         };
-        let mut collector = MatchCollector::new(|_: &str, _: &EntryMeta| true);
-        let mut sq = Squasher::new(&limits, &mut collector);
-        let total = Rc::new(Cell::new(0));
-        read_layer(&store, &layer, &limits, &total, |r| {
-            sq.layer(0, None, "test", r)
+        let collector = MatchCollector::new(|_: &str, _: &EntryMeta| true);
+        let mut sq = Squasher::new(&limits, &collector);
+        let total = Cell::new(0);
+        read_layer(&store, &layer, &limits, &total, None, |r| {
+            sq.layer(0, None, "test", r).map(|_| ())
         })?;
-        Ok(sq.finish())
+        Ok(sq.finish().fs)
     }
 
     proptest! {

@@ -7,12 +7,14 @@
 //!   index) → [`ImageConfig`] and [`LayerInfo`]s. Every blob read is verified against its digest
 //!   (sha256 or sha512) while it streams; legacy docker layers against the config's diff ids.
 //! - [`Image::squash`] reads the layers in order as tar streams (plain, gzip or zstd, detected
-//!   by magic bytes), applies whiteouts and returns a [`Filesystem`]: path → [`EntryMeta`].
-//!   Memory grows with the number of entries, not with layer bytes. A [`Collector`] receives the
-//!   content of the regular files it wants that survive in the final image.
+//!   by magic bytes; decompressed on a second thread), applies whiteouts and returns the
+//!   [`Filesystem`] (path -> [`EntryMeta`]) with a [`Collector`]'s results for the files it
+//!   wants. Memory grows with the number of entries and what the collector keeps, not with layer
+//!   bytes. [`Image::capture`] is the simple collector: the bytes of the files matching a
+//!   predicate.
 //!
 //! ```no_run
-//! use rampart_image::{Image, MatchCollector, Platform, Source};
+//! use rampart_image::{Image, Platform, Source};
 //!
 //! # fn main() -> Result<(), rampart_image::ImageError> {
 //! let platform: Platform = "linux/arm64".parse()?;
@@ -20,12 +22,11 @@
 //! if let Some(config) = image.config() {
 //!     println!("user {:?}, runs as root: {}", config.config.user, config.config.runs_as_root());
 //! }
-//! let mut wanted = MatchCollector::new(|path: &str, _: &_| path == "/etc/os-release");
-//! let fs = image.squash(&mut wanted)?;
+//! let (fs, files) = image.capture(|path: &str, _: &_| path == "/etc/os-release")?;
 //! for (path, entry) in fs.iter().filter(|(_, e)| e.is_setid()) {
 //!     println!("setuid/setgid {path} from layer {}", entry.layer);
 //! }
-//! for file in &wanted.files {
+//! for file in &files {
 //!     println!("{}: {} bytes from {:?}", file.path, file.content.len(), file.layer_digest);
 //! }
 //! # Ok(())
@@ -44,6 +45,7 @@ mod fs;
 mod guard;
 mod image;
 mod path;
+mod rootfs;
 mod squash;
 mod store;
 
@@ -51,10 +53,12 @@ pub use config::{History, ImageConfig, RootFs, RunConfig};
 pub use digest::{Algorithm, Digest};
 pub use error::ImageError;
 pub use fs::{
-    Anomaly, AnomalyKind, CollectedFile, Collector, Content, EntryKind, EntryMeta, Filesystem,
-    MatchCollector, NoContent,
+    Anomaly, AnomalyKind, Captured, Collected, CollectedFile, Collector, EntryKind, EntryMeta,
+    FileContent, Filesystem, MatchCollector, NoContent, Squashed,
 };
-pub use image::{Descriptor, DescriptorPlatform, Image, LayerInfo, Platform, Source};
+pub use image::{
+    Descriptor, DescriptorPlatform, Image, LayerInfo, Platform, Progress, ProgressEvent, Source,
+};
 pub use store::{ArchiveStore, BlobReader, BlobStore, DirStore};
 
 /// Bounds on every reading of untrusted input. The defaults fit real images with a wide margin.

@@ -8,7 +8,8 @@ use std::sync::Arc;
 
 use crate::digest::Digest;
 use crate::fs::{
-    Anomaly, AnomalyKind, Collector, Content, EntryKind, EntryMeta, Filesystem, hardlink_target,
+    Anomaly, AnomalyKind, Collected, Collector, EntryKind, EntryMeta, FileContent, Filesystem,
+    Squashed, hardlink_target,
 };
 use crate::path::{file_name, join, normalize, parent};
 use crate::{ImageError, Limits};
@@ -16,13 +17,12 @@ use crate::{ImageError, Limits};
 const OPAQUE: &str = ".wh..wh..opq";
 const WHITEOUT: &str = ".wh.";
 
-struct Capture {
-    data: Arc<[u8]>,
-    truncated: bool,
+struct Capture<T> {
+    output: Arc<T>,
     /// the layer whose tar entry held the bytes
     layer: usize,
-    /// whether `data` counts against the total budget (false for hardlink copies of a capture)
-    owned: bool,
+    /// bytes counted against the total budget (0 for hardlink copies of a capture)
+    weight: u64,
 }
 
 /// Why a layer stream stopped early, beyond plain I/O errors.
@@ -38,20 +38,20 @@ impl From<io::Error> for Stop {
 }
 
 /// The state of a squash in progress.
-pub(crate) struct Squasher<'c> {
+pub(crate) struct Squasher<'c, C: Collector> {
     fs: Filesystem,
-    captures: HashMap<String, Capture>,
+    captures: HashMap<String, Capture<C::Output>>,
     captured_total: u64,
     entries_seen: u64,
     limits: Limits,
-    collector: &'c mut dyn Collector,
+    collector: &'c C,
     /// hardlinks whose content must be read in a second pass: link path → (layer, target path)
     pending_links: BTreeMap<String, (usize, String)>,
     digests: Vec<Option<Arc<Digest>>>,
 }
 
-impl<'c> Squasher<'c> {
-    pub(crate) fn new(limits: &Limits, collector: &'c mut dyn Collector) -> Self {
+impl<'c, C: Collector> Squasher<'c, C> {
+    pub(crate) fn new(limits: &Limits, collector: &'c C) -> Self {
         let fs = Filesystem {
             max_symlink_hops: limits.max_symlink_hops,
             ..Filesystem::default()
@@ -246,16 +246,15 @@ impl<'c> Squasher<'c> {
                 .captures
                 .get(&src.1)
                 .filter(|c| c.layer == src.0)
-                .map(|c| (Arc::clone(&c.data), c.truncated));
+                .map(|c| Arc::clone(&c.output));
             match shared {
-                Some((data, truncated)) => {
+                Some(output) => {
                     self.captures.insert(
                         path.to_owned(),
                         Capture {
-                            data,
-                            truncated,
+                            output,
                             layer: src.0,
-                            owned: false,
+                            weight: 0,
                         },
                     );
                 }
@@ -265,29 +264,50 @@ impl<'c> Squasher<'c> {
             }
             return Ok(());
         }
+        let Some(cap) = self.file_cap(layer, raw, meta.size) else {
+            return Ok(());
+        };
+        let output = self
+            .collector
+            .analyze(path, meta, FileContent::Stream(entry), cap)?;
+        self.keep(path.to_owned(), layer, raw, output);
+        Ok(())
+    }
+
+    /// The bytes the next capture may hold, or `None` (with an anomaly) when the total budget
+    /// cannot hold even the part of this file the per-file limit allows.
+    fn file_cap(&mut self, layer: usize, raw: &str, size: u64) -> Option<u64> {
         let budget = self
             .limits
             .max_total_capture
             .saturating_sub(self.captured_total);
         let cap = self.limits.max_file_capture.min(budget);
-        if cap < meta.size.min(self.limits.max_file_capture) {
+        if cap < size.min(self.limits.max_file_capture) {
             self.anomaly(layer, raw, AnomalyKind::CaptureBudgetExhausted);
-            return Ok(());
+            return None;
         }
-        let mut buf = Vec::with_capacity(usize::try_from(meta.size.min(cap)).unwrap_or(0));
-        entry.by_ref().take(cap).read_to_end(&mut buf)?;
-        let truncated = meta.size > buf.len() as u64;
-        self.captured_total += buf.len() as u64;
-        self.captures.insert(
-            path.to_owned(),
+        Some(cap)
+    }
+
+    /// Keeps an analysis result for `path`, counting its weight against the total budget.
+    fn keep(&mut self, path: String, layer: usize, raw: &str, output: Option<C::Output>) {
+        let Some(output) = output else { return };
+        let weight = C::weight(&output);
+        if self.captured_total.saturating_add(weight) > self.limits.max_total_capture {
+            self.anomaly(layer, raw, AnomalyKind::CaptureBudgetExhausted);
+            return;
+        }
+        self.captured_total += weight;
+        if let Some(old) = self.captures.insert(
+            path,
             Capture {
-                data: Arc::from(buf),
-                truncated,
+                output: Arc::new(output),
                 layer,
-                owned: true,
+                weight,
             },
-        );
-        Ok(())
+        ) {
+            self.captured_total = self.captured_total.saturating_sub(old.weight);
+        }
     }
 
     /// Resolves the directories of `path` through symlinks of the image, as a runtime extracting
@@ -410,9 +430,7 @@ impl<'c> Squasher<'c> {
             self.fs.entries.remove(&k);
             self.pending_links.remove(&k);
             if let Some(c) = self.captures.remove(&k) {
-                if c.owned {
-                    self.captured_total = self.captured_total.saturating_sub(c.data.len() as u64);
-                }
+                self.captured_total = self.captured_total.saturating_sub(c.weight);
             }
         }
     }
@@ -435,8 +453,7 @@ impl<'c> Squasher<'c> {
         reader: R,
     ) -> Result<R, Stop> {
         let mut archive = tar::Archive::new(reader);
-        let mut found: HashMap<String, Arc<[u8]>> = HashMap::new();
-        let mut truncated_set: BTreeSet<String> = BTreeSet::new();
+        let mut found: HashMap<String, Arc<C::Output>> = HashMap::new();
         for entry in archive.entries()? {
             let mut entry = entry?;
             if !entry.header().entry_type().is_file() {
@@ -446,18 +463,26 @@ impl<'c> Squasher<'c> {
             if !targets.contains(&path) {
                 continue;
             }
-            let budget = self
-                .limits
-                .max_total_capture
-                .saturating_sub(self.captured_total);
-            let cap = self.limits.max_file_capture.min(budget);
-            let mut buf = Vec::new();
-            entry.by_ref().take(cap).read_to_end(&mut buf)?;
-            if entry.size() > buf.len() as u64 {
-                truncated_set.insert(path.clone());
+            // The metadata the first pass recorded for one of the links to this content.
+            let Some(meta) = self
+                .pending_links
+                .iter()
+                .find(|(_, (l, t))| *l == layer && *t == path)
+                .and_then(|(link, _)| self.fs.entries.get(link))
+                .cloned()
+            else {
+                continue;
+            };
+            let Some(cap) = self.file_cap(layer, &path, entry.size()) else {
+                continue;
+            };
+            if let Some(output) =
+                self.collector
+                    .analyze(&path, &meta, FileContent::Stream(&mut entry), cap)?
+            {
+                self.captured_total += C::weight(&output);
+                found.insert(path, Arc::new(output));
             }
-            self.captured_total += buf.len() as u64;
-            found.insert(path, Arc::from(buf));
         }
         let links: Vec<(String, String)> = self
             .pending_links
@@ -467,15 +492,13 @@ impl<'c> Squasher<'c> {
             .collect();
         for (link, target) in links {
             self.pending_links.remove(&link);
-            if let Some(data) = found.get(&target) {
-                let truncated = truncated_set.contains(&target);
+            if let Some(output) = found.get(&target) {
                 self.captures.insert(
                     link,
                     Capture {
-                        data: Arc::clone(data),
-                        truncated,
+                        output: Arc::clone(output),
                         layer,
-                        owned: false,
+                        weight: 0,
                     },
                 );
             }
@@ -483,38 +506,35 @@ impl<'c> Squasher<'c> {
         Ok(archive.into_inner())
     }
 
-    /// Delivers surviving captures to the collector and returns the squashed view.
-    pub(crate) fn finish(self) -> Filesystem {
+    /// Returns the squashed view and the results of the wanted files that survive.
+    pub(crate) fn finish(self) -> Squashed<C::Output> {
         let Self {
             fs,
             captures,
-            collector,
             digests,
             ..
         } = self;
-        let mut paths: Vec<&String> = captures.keys().collect();
-        paths.sort();
-        for path in paths {
-            let (Some(c), Some(meta)) = (captures.get(path), fs.entries.get(path)) else {
-                continue;
-            };
-            let content = Content {
-                bytes: &c.data,
-                truncated: c.truncated,
+        let mut files: Vec<Collected<C::Output>> = captures
+            .into_iter()
+            .filter(|(path, _)| fs.entries.contains_key(path))
+            .map(|(path, c)| Collected {
+                path,
                 layer: c.layer,
-                layer_digest: digests.get(c.layer).and_then(|d| d.as_deref()),
-            };
-            collector.collect(path, meta, content);
-        }
-        fs
+                layer_digest: digests.get(c.layer).cloned().flatten(),
+                output: c.output,
+            })
+            .collect();
+        files.sort_by(|a, b| a.path.cmp(&b.path));
+        Squashed { fs, files }
     }
 
-    /// Adds an entry found by walking a root filesystem directory.
+    /// Adds an entry found by walking a root filesystem directory, with what the collector made
+    /// of its content when it was wanted.
     pub(crate) fn rootfs_entry(
         &mut self,
         path: String,
         meta: EntryMeta,
-        content: Option<&mut dyn Read>,
+        output: Option<C::Output>,
     ) -> Result<(), ImageError> {
         self.entries_seen += 1;
         if self.entries_seen > self.limits.max_entries {
@@ -523,42 +543,18 @@ impl<'c> Squasher<'c> {
                 limit: self.limits.max_entries,
             });
         }
-        if let Some(reader) = content {
-            let budget = self
-                .limits
-                .max_total_capture
-                .saturating_sub(self.captured_total);
-            let cap = self.limits.max_file_capture.min(budget);
-            if cap < meta.size.min(self.limits.max_file_capture) {
-                self.anomaly(0, &path, AnomalyKind::CaptureBudgetExhausted);
-            } else {
-                let mut buf = Vec::new();
-                reader
-                    .take(cap)
-                    .read_to_end(&mut buf)
-                    .map_err(|e| ImageError::io(&path, e))?;
-                let truncated = meta.size > buf.len() as u64;
-                self.captured_total += buf.len() as u64;
-                self.captures.insert(
-                    path.clone(),
-                    Capture {
-                        data: Arc::from(buf),
-                        truncated,
-                        layer: 0,
-                        owned: true,
-                    },
-                );
-            }
+        if output.is_some() {
+            let raw = path.clone();
+            self.keep(path.clone(), 0, &raw, output);
         }
         self.fs.entries.insert(path, meta);
         Ok(())
     }
 
-    pub(crate) fn wants(&mut self, path: &str, meta: &EntryMeta) -> bool {
-        meta.has_content() && self.collector.wants(path, meta)
+    pub(crate) fn limits(&self) -> &Limits {
+        &self.limits
     }
 }
-
 fn lossy(bytes: &[u8]) -> (String, bool) {
     match std::str::from_utf8(bytes) {
         Ok(s) => (s.to_owned(), false),
@@ -641,8 +637,8 @@ mod tests {
             cut in proptest::option::of(any::<usize>()),
         ) {
             let limits = Limits { max_file_capture: 16, max_total_capture: 100, ..Limits::default() };
-            let mut collector = MatchCollector::new(|_: &str, _: &EntryMeta| true);
-            let mut sq = Squasher::new(&limits, &mut collector);
+            let collector = MatchCollector::new(|_: &str, _: &EntryMeta| true);
+            let mut sq = Squasher::new(&limits, &collector);
             let tripped = std::rc::Rc::new(std::cell::Cell::new(false));
             for (i, entries) in layers.iter().enumerate() {
                 let mut bytes = layer_bytes(entries);
@@ -657,7 +653,8 @@ mod tests {
                 let bytes = layer_bytes(&layers[i]);
                 let _ = sq.second_pass_layer(i, &targets, bytes.as_slice());
             }
-            let fs = sq.finish();
+            let squashed = sq.finish();
+            let fs = &squashed.fs;
             prop_assert!(!tripped.get());
             for (path, _) in fs.iter() {
                 prop_assert!(path.starts_with('/') && !path.ends_with('/') && !path.contains("//"), "{path}");
@@ -666,9 +663,9 @@ mod tests {
                 prop_assert!(parent == "/" || fs.get(parent).is_some_and(|m| m.kind == EntryKind::Dir), "{path} has no parent dir");
                 let _ = fs.resolve(path);
             }
-            for f in &collector.files {
+            for f in &squashed.files {
                 prop_assert!(fs.get(&f.path).is_some_and(EntryMeta::has_content), "{} collected but absent", f.path);
-                prop_assert!(f.content.len() <= 16);
+                prop_assert!(f.output.content.len() <= 16);
             }
         }
     }

@@ -12,8 +12,7 @@ mod support;
 use std::path::Path;
 
 use rampart_image::{
-    AnomalyKind, CollectedFile, EntryKind, Filesystem, Image, ImageError, Limits, MatchCollector,
-    NoContent, Platform, Source,
+    AnomalyKind, CollectedFile, EntryKind, Filesystem, Image, ImageError, Limits, Platform, Source,
 };
 use support::{Comp, E, Layer, layer};
 
@@ -22,14 +21,12 @@ fn squash_all(layers: &[Layer]) -> (Filesystem, Vec<CollectedFile>) {
     let dir = tempfile::tempdir().unwrap();
     support::oci_layout(dir.path(), layers);
     let image = Image::open(&Source::OciLayout(dir.path().to_path_buf()), None).unwrap();
-    let mut c = MatchCollector::new(|_: &str, _: &_| true);
-    let fs = image.squash(&mut c).unwrap();
-    (fs, c.files)
+    image.capture(|_: &str, _: &_| true).unwrap()
 }
 
 fn squash_err(dir: &Path, limits: &Limits) -> ImageError {
     let image = Image::open_with(&Source::OciLayout(dir.to_path_buf()), None, limits).unwrap();
-    image.squash(&mut NoContent).unwrap_err()
+    image.filesystem().unwrap_err()
 }
 
 fn paths(fs: &Filesystem) -> Vec<String> {
@@ -289,10 +286,11 @@ fn collector_predicate_and_capture_caps() {
     let src = Source::OciLayout(dir.path().to_path_buf());
     // predicate on the path
     let image = Image::open(&src, None).unwrap();
-    let mut c = MatchCollector::new(|p: &str, _: &_| p == "/etc/os-release");
-    image.squash(&mut c).unwrap();
+    let (_, files) = image
+        .capture(|p: &str, _: &_| p == "/etc/os-release")
+        .unwrap();
     assert_eq!(
-        contents(&c.files),
+        contents(&files),
         [("/etc/os-release".to_owned(), "ID=debian".to_owned(), 0)]
     );
     // per-file cap truncates, total cap skips with an anomaly
@@ -302,10 +300,8 @@ fn collector_predicate_and_capture_caps() {
         ..Limits::default()
     };
     let image = Image::open_with(&src, None, &limits).unwrap();
-    let mut c = MatchCollector::new(|_: &str, _: &_| true);
-    let fs = image.squash(&mut c).unwrap();
-    let got: Vec<(&str, usize, bool)> = c
-        .files
+    let (fs, files) = image.capture(|_: &str, _: &_| true).unwrap();
+    let got: Vec<(&str, usize, bool)> = files
         .iter()
         .map(|f| (f.path.as_str(), f.content.len(), f.truncated))
         .collect();
@@ -364,8 +360,9 @@ fn check_sample(image: &Image) {
     assert!(cfg.history[1].empty_layer);
     assert_eq!(cfg.rootfs.diff_ids.len(), 2);
     assert_eq!(image.layers().len(), 2);
-    let mut c = MatchCollector::new(|p: &str, _: &_| p.starts_with("/etc/"));
-    let fs = image.squash(&mut c).unwrap();
+    let (fs, files) = image
+        .capture(|p: &str, _: &_| p.starts_with("/etc/"))
+        .unwrap();
     assert_eq!(
         paths(&fs),
         [
@@ -376,7 +373,7 @@ fn check_sample(image: &Image) {
         ]
     );
     assert_eq!(
-        contents(&c.files),
+        contents(&files),
         [("/etc/os-release".to_owned(), "ID=alpine".to_owned(), 0)]
     );
 }
@@ -462,7 +459,7 @@ fn docker_save_legacy_layer_tampering_is_caught_by_diff_id() {
     b.finish().unwrap();
     drop(b);
     let image = Image::open(&Source::DockerArchive(out), None).unwrap();
-    let err = image.squash(&mut NoContent).unwrap_err();
+    let err = image.filesystem().unwrap_err();
     assert!(
         matches!(&err, ImageError::DigestMismatch { blob, .. } if blob.contains("(uncompressed)")),
         "{err}"
@@ -481,8 +478,7 @@ fn opens_rootfs_directory_without_following_symlinks() {
     assert_eq!(src, Source::Rootfs(root.clone()));
     let image = Image::open(&src, None).unwrap();
     assert!(image.config().is_none() && image.layers().is_empty());
-    let mut c = MatchCollector::new(|_: &str, _: &_| true);
-    let fs = image.squash(&mut c).unwrap();
+    let (fs, files) = image.capture(|_: &str, _: &_| true).unwrap();
     assert_eq!(
         paths(&fs),
         [
@@ -493,7 +489,7 @@ fn opens_rootfs_directory_without_following_symlinks() {
         ]
     );
     assert_eq!(
-        contents(&c.files),
+        contents(&files),
         [("/etc/os-release".to_owned(), "ID=debian".to_owned(), 0)]
     );
     // /hostetc/os-release resolves inside the image (its /etc), never the host's
@@ -528,9 +524,8 @@ fn multi_platform_index_selection() {
     ] {
         let p: Platform = want.parse().unwrap();
         let image = Image::open(&src, Some(&p)).unwrap();
-        let mut c = MatchCollector::new(|_: &str, _: &_| true);
-        image.squash(&mut c).unwrap();
-        assert_eq!(String::from_utf8_lossy(&c.files[0].content), file, "{want}");
+        let (_, files) = image.capture(|_: &str, _: &_| true).unwrap();
+        assert_eq!(String::from_utf8_lossy(&files[0].content), file, "{want}");
     }
     let p: Platform = "linux/s390x".parse().unwrap();
     let err = Image::open(&src, Some(&p)).unwrap_err();
@@ -578,7 +573,7 @@ fn sha512_layer_digest_is_verified() {
     )
     .unwrap();
     let image = Image::open(&Source::OciLayout(dir.path().to_path_buf()), None).unwrap();
-    assert_eq!(image.squash(&mut NoContent).unwrap().len(), 1);
+    assert_eq!(image.filesystem().unwrap().len(), 1);
     // corrupt it: the sha512 check fails
     let path = dir
         .path()
@@ -588,7 +583,7 @@ fn sha512_layer_digest_is_verified() {
     let last = bytes.len() - 1;
     bytes[last] ^= 1;
     std::fs::write(&path, bytes).unwrap();
-    let err = image.squash(&mut NoContent).unwrap_err();
+    let err = image.filesystem().unwrap_err();
     assert!(
         matches!(&err, ImageError::DigestMismatch { expected, .. } if expected == &d512),
         "{err}"
@@ -1122,15 +1117,16 @@ fn reads_an_oci_layout_built_by_umoci() {
             .as_deref()
             .is_some_and(|m| m.ends_with("tar+gzip"))
     }));
-    let mut c = MatchCollector::new(|p: &str, _: &_| {
-        p.starts_with("/usr/bin/") || p == "/etc/os-release" || p == "/etc/removed"
-    });
-    let fs = image.squash(&mut c).unwrap();
+    let (fs, files) = image
+        .capture(|p: &str, _: &_| {
+            p.starts_with("/usr/bin/") || p == "/etc/os-release" || p == "/etc/removed"
+        })
+        .unwrap();
 
     // the same tree as the rootfs itself, minus the whited-out file, hardlink recorded as such
     let from_rootfs = Image::open(&Source::Rootfs(root.clone()), None)
         .unwrap()
-        .squash(&mut NoContent)
+        .filesystem()
         .unwrap();
     let want: Vec<String> = from_rootfs
         .iter()
@@ -1157,7 +1153,7 @@ fn reads_an_oci_layout_built_by_umoci() {
         Some("../usr/bin/tool")
     );
     assert!(fs.get("/usr/bin/tool").unwrap().is_setid());
-    let got: Vec<(String, String, usize)> = contents(&c.files);
+    let got: Vec<(String, String, usize)> = contents(&files);
     assert_eq!(
         got.iter()
             .map(|(p, c, _)| (p.as_str(), c.as_str()))
@@ -1170,7 +1166,7 @@ fn reads_an_oci_layout_built_by_umoci() {
     );
     let layer0 = image.layers()[0].digest.clone();
     assert!(
-        c.files
+        files
             .iter()
             .all(|f| f.layer == 0 && f.layer_digest == layer0)
     );
