@@ -4,7 +4,7 @@
 
 use std::cell::Cell;
 use std::fmt;
-use std::io::{self, BufRead, BufReader, Read};
+use std::io::{self, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::str::FromStr;
@@ -832,32 +832,66 @@ struct Raw {
     tally: Tally,
     /// an error reading the raw blob to its end (the digest is then unknown)
     drain: Option<io::Error>,
+    /// whether `tally` is also the uncompressed stream's (an uncompressed blob hashed here for
+    /// its diff id, sparing the reading thread)
+    is_diff: bool,
+}
+
+/// Which digests the decoding thread computes.
+#[derive(Clone, Copy)]
+struct Hashes {
+    /// the blob's own digest algorithm, when the blob has a digest
+    raw: Option<Algorithm>,
+    /// the diff id's algorithm, when the uncompressed stream must be verified
+    diff: Option<Algorithm>,
 }
 
 /// The decoding thread: reads the raw blob (hashing it), decompresses it by its magic bytes and
 /// sends the result in chunks; when the reader stops early (channel closed) it stops decoding
-/// but still reads the raw blob to its end (bounded) so its digest can be checked.
+/// but still reads the raw blob to its end (bounded) so its digest can be checked. It tells the
+/// reading thread first (`hashes_diff`) whether it also hashes the uncompressed stream.
 fn decode_layer(
     raw: BlobReader<'_>,
-    algorithm: Option<Algorithm>,
+    hashes: Hashes,
     media: &str,
     limits: &Limits,
     progress: Option<Progress>,
     tx: SyncSender<io::Result<Vec<u8>>>,
+    hashes_diff: SyncSender<bool>,
 ) -> Raw {
-    let counted = Counting {
+    let mut counted = Counting {
         inner: raw,
         progress,
         pending: 0,
     };
-    let mut hashing = VerifyingReader::new(counted, algorithm);
+    let mut head = [0u8; 4];
+    let mut sniffed = 0;
+    let mut failure = None;
+    while sniffed < head.len() {
+        let Some(space) = head.get_mut(sniffed..) else {
+            break;
+        };
+        match counted.read(space) {
+            Ok(0) => break,
+            Ok(n) => sniffed += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                failure = Some(e);
+                break;
+            }
+        }
+    }
+    let magic = head.get(..sniffed).unwrap_or_default();
+    let gzip = magic.starts_with(GZIP_MAGIC) || (magic.is_empty() && media.ends_with("gzip"));
+    let zstd = magic.starts_with(ZSTD_MAGIC);
+    let is_diff = hashes.raw.is_none() && !gzip && !zstd && hashes.diff.is_some();
+    let _ = hashes_diff.send(is_diff);
+    let algorithm = if is_diff { hashes.diff } else { hashes.raw };
+    let mut hashing = VerifyingReader::new(io::Cursor::new(magic).chain(counted), algorithm);
     let mut buffered = BufReader::with_capacity(CHUNK, &mut hashing);
-    let decoded = match buffered.fill_buf() {
-        Err(e) => Err(e),
-        Ok(magic) => {
-            let gzip =
-                magic.starts_with(GZIP_MAGIC) || (magic.is_empty() && media.ends_with("gzip"));
-            let zstd = magic.starts_with(ZSTD_MAGIC);
+    let decoded = match failure {
+        Some(e) => Err(e),
+        None => {
             let decoder: io::Result<Box<dyn Read + '_>> = if gzip {
                 Ok(Box::new(flate2::bufread::MultiGzDecoder::new(
                     &mut buffered,
@@ -885,6 +919,7 @@ fn decode_layer(
     Raw {
         tally: hashing.finish(),
         drain,
+        is_diff,
     }
 }
 
@@ -956,12 +991,17 @@ where
         .as_ref()
         .filter(|d| layer.digest.as_ref() != Some(*d));
     let (tx, rx) = sync_channel(CHUNKS_IN_FLIGHT);
+    let (diff_tx, diff_rx) = sync_channel(1);
     let (result, hit, meta_hit, diff_tally, raw_outcome) = std::thread::scope(|scope| {
-        let algorithm = layer.digest.as_ref().map(Digest::algorithm);
+        let hashes = Hashes {
+            raw: layer.digest.as_ref().map(Digest::algorithm),
+            diff: diff_id.map(Digest::algorithm),
+        };
         let progress = progress.cloned();
         let media = media.as_str();
         let decoder =
-            scope.spawn(move || decode_layer(raw, algorithm, media, limits, progress, tx));
+            scope.spawn(move || decode_layer(raw, hashes, media, limits, progress, tx, diff_tx));
+        let hashed_there = diff_rx.recv().unwrap_or(false);
         let mut budget = Budget {
             inner: ChannelReader {
                 rx,
@@ -974,7 +1014,8 @@ where
             image_limit: limits.max_image_bytes,
             hit: None,
         };
-        let mut diff_v = VerifyingReader::new(&mut budget, diff_id.map(Digest::algorithm));
+        let diff_alg = diff_id.map(Digest::algorithm).filter(|_| !hashed_there);
+        let mut diff_v = VerifyingReader::new(&mut budget, diff_alg);
         let meta_hit = Rc::new(Cell::new(false));
         let mut guarded = crate::guard::TarGuard::new(
             &mut diff_v,
@@ -999,21 +1040,30 @@ where
             io::Error::other("the layer decoding thread panicked"),
         )
     })?;
-    let blob_check = match (&layer.digest, raw_outcome.drain) {
+    let diff_tally = if raw_outcome.is_diff {
+        &raw_outcome.tally
+    } else {
+        &diff_tally
+    };
+    let blob_check = match (&layer.digest, &raw_outcome.drain) {
         (Some(d), None) => verify(&raw_outcome.tally, &name, d, layer.size),
-        (Some(_), Some(e)) => Err(ImageError::io(name.clone(), e)),
+        (Some(_), Some(e)) => Err(ImageError::io(
+            name.clone(),
+            io::Error::new(e.kind(), e.to_string()),
+        )),
         (None, _) => Ok(()),
     };
     match result {
         Ok(()) => {
             blob_check?;
             if let Some(diff_id) = diff_id {
-                verify(
-                    &diff_tally,
-                    &format!("{name} (uncompressed)"),
-                    diff_id,
-                    None,
-                )?;
+                if raw_outcome.drain.is_some() {
+                    return Err(ImageError::CorruptLayer {
+                        layer: name,
+                        source: io::Error::other("the layer could not be read to its end"),
+                    });
+                }
+                verify(diff_tally, &format!("{name} (uncompressed)"), diff_id, None)?;
             }
             Ok(())
         }
