@@ -7,6 +7,8 @@ use serde::Serialize;
 pub enum RuleTarget {
     Dockerfile,
     Kubernetes,
+    /// Container images and root filesystems (their files and configuration).
+    Image,
     /// Rules about rampart's own configuration (suppressions).
     Config,
 }
@@ -16,6 +18,7 @@ impl RuleTarget {
         match self {
             RuleTarget::Dockerfile => "dockerfile",
             RuleTarget::Kubernetes => "kubernetes",
+            RuleTarget::Image => "image",
             RuleTarget::Config => "config",
         }
     }

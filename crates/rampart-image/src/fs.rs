@@ -50,6 +50,22 @@ pub struct EntryMeta {
 }
 
 impl EntryMeta {
+    /// An entry of `kind` with permission bits `mode` and `size` bytes, owned by root, in the
+    /// base layer (for callers that build entries, such as tests of collectors).
+    pub fn new(kind: EntryKind, mode: u32, size: u64) -> Self {
+        Self {
+            kind,
+            mode: mode & 0o7777,
+            uid: 0,
+            gid: 0,
+            size,
+            link_target: None,
+            layer: 0,
+            layer_digest: None,
+            data_source: None,
+        }
+    }
+
     /// Whether this is a regular file or a hardlink resolved to one (something with content).
     pub fn has_content(&self) -> bool {
         self.kind == EntryKind::File

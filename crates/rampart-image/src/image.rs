@@ -780,6 +780,9 @@ const CHUNKS_IN_FLIGHT: usize = 8;
 /// or the decoder's error at the position it happened.
 struct ChannelReader {
     rx: Receiver<io::Result<Vec<u8>>>,
+    /// spent chunks go back to the decoding thread, which refills them (no allocation and no
+    /// zeroing per chunk)
+    recycle: SyncSender<Vec<u8>>,
     chunk: Vec<u8>,
     pos: usize,
 }
@@ -789,7 +792,10 @@ impl Read for ChannelReader {
         while self.pos >= self.chunk.len() {
             match self.rx.recv() {
                 Ok(Ok(chunk)) => {
-                    self.chunk = chunk;
+                    let spent = std::mem::replace(&mut self.chunk, chunk);
+                    if spent.capacity() >= CHUNK {
+                        let _ = self.recycle.try_send(spent);
+                    }
                     self.pos = 0;
                 }
                 Ok(Err(e)) => return Err(e),
@@ -850,6 +856,10 @@ struct Hashes {
 /// sends the result in chunks; when the reader stops early (channel closed) it stops decoding
 /// but still reads the raw blob to its end (bounded) so its digest can be checked. It tells the
 /// reading thread first (`hashes_diff`) whether it also hashes the uncompressed stream.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the thread's whole context; a struct would only rename these"
+)]
 fn decode_layer(
     raw: BlobReader<'_>,
     hashes: Hashes,
@@ -857,6 +867,7 @@ fn decode_layer(
     limits: &Limits,
     progress: Option<Progress>,
     tx: SyncSender<io::Result<Vec<u8>>>,
+    recycled: Receiver<Vec<u8>>,
     hashes_diff: SyncSender<bool>,
 ) -> Raw {
     let mut counted = Counting {
@@ -902,7 +913,7 @@ fn decode_layer(
             } else {
                 Ok(Box::new(&mut buffered))
             };
-            decoder.and_then(|mut d| pump(&mut *d, &tx))
+            decoder.and_then(|mut d| pump(&mut *d, &tx, &recycled))
         }
     };
     if let Err(e) = decoded {
@@ -924,9 +935,14 @@ fn decode_layer(
 }
 
 /// Sends the decoded stream in chunks until its end, or until the reader hangs up.
-fn pump(decoder: &mut dyn Read, tx: &SyncSender<io::Result<Vec<u8>>>) -> io::Result<()> {
+fn pump(
+    decoder: &mut dyn Read,
+    tx: &SyncSender<io::Result<Vec<u8>>>,
+    recycled: &Receiver<Vec<u8>>,
+) -> io::Result<()> {
     loop {
-        let mut chunk = vec![0u8; CHUNK];
+        let mut chunk = recycled.try_recv().unwrap_or_default();
+        chunk.resize(CHUNK, 0);
         let mut filled = 0;
         while filled < CHUNK {
             let Some(space) = chunk.get_mut(filled..) else {
@@ -992,6 +1008,7 @@ where
         .filter(|d| layer.digest.as_ref() != Some(*d));
     let (tx, rx) = sync_channel(CHUNKS_IN_FLIGHT);
     let (diff_tx, diff_rx) = sync_channel(1);
+    let (recycle_tx, recycle_rx) = sync_channel(CHUNKS_IN_FLIGHT + 2);
     let (result, hit, meta_hit, diff_tally, raw_outcome) = std::thread::scope(|scope| {
         let hashes = Hashes {
             raw: layer.digest.as_ref().map(Digest::algorithm),
@@ -999,12 +1016,16 @@ where
         };
         let progress = progress.cloned();
         let media = media.as_str();
-        let decoder =
-            scope.spawn(move || decode_layer(raw, hashes, media, limits, progress, tx, diff_tx));
+        let decoder = scope.spawn(move || {
+            decode_layer(
+                raw, hashes, media, limits, progress, tx, recycle_rx, diff_tx,
+            )
+        });
         let hashed_there = diff_rx.recv().unwrap_or(false);
         let mut budget = Budget {
             inner: ChannelReader {
                 rx,
+                recycle: recycle_tx,
                 chunk: Vec::new(),
                 pos: 0,
             },

@@ -90,7 +90,8 @@ pub struct Package {
 }
 
 impl Package {
-    pub(crate) fn new(
+    /// A package found in the file at `path` (inside the image), with no licenses yet.
+    pub fn new(
         ecosystem: Ecosystem,
         name: String,
         version: String,
@@ -112,7 +113,8 @@ impl Package {
         }
     }
 
-    pub(crate) fn add_license(&mut self, license: &str) {
+    /// Adds a license as the package states it (trimmed; empty and repeated ones are skipped).
+    pub fn add_license(&mut self, license: &str) {
         let l = license.trim();
         if !l.is_empty() && !self.licenses.iter().any(|x| x == l) {
             self.licenses.push(l.to_owned());

@@ -82,7 +82,7 @@ pub fn compress(data: &[u8], comp: Comp) -> Vec<u8> {
     match comp {
         Comp::None => data.to_vec(),
         Comp::Gzip => {
-            let mut g = GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            let mut g = GzEncoder::new(Vec::new(), flate2::Compression::default());
             g.write_all(data).unwrap();
             g.finish().unwrap()
         }

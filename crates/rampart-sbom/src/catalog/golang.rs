@@ -235,7 +235,9 @@ pub fn parse_modinfo(text: &str) -> GoBuildInfo {
     info
 }
 
-fn go_package(m: &GoModule, path: &str) -> Option<Package> {
+/// The package of one module line (its replacement, when it names another module), found in
+/// the binary at `path`.
+pub fn go_module_package(m: &GoModule, path: &str) -> Option<Package> {
     // A replacement by another module path is what was compiled in; a local directory
     // replacement (`../lib`, `/src/lib`) has no module identity, so the requirement stays.
     let (mod_path, version) = match &m.replace {
@@ -268,7 +270,7 @@ pub fn go_binary(path: &str, content: &[u8]) -> Result<Vec<Package>, CatalogErro
         .main
         .iter()
         .chain(&info.deps)
-        .filter_map(|m| go_package(m, path))
+        .filter_map(|m| go_module_package(m, path))
         .collect())
 }
 

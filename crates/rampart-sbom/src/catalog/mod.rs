@@ -16,11 +16,13 @@ pub use composer::Composer;
 pub use dotnet::DotnetDeps;
 pub use dpkg::Dpkg;
 pub use gem::Gemspec;
-pub use golang::{GoBuildInfo, GoModule, go_binary, is_elf, parse_go_buildinfo, parse_modinfo};
+pub use golang::{
+    GoBuildInfo, GoModule, go_binary, go_module_package, is_elf, parse_go_buildinfo, parse_modinfo,
+};
 pub use java::{JavaPomProperties, Manifest, parse_properties};
 pub use npm::{NpmLockfile, NpmPackageJson};
 pub use python::PythonMetadata;
-pub use rust::{rust_audit_json, rust_binary};
+pub use rust::{rust_audit_json, rust_binary, rust_dep_v0_packages};
 
 use crate::{CatalogError, Distro, MAX_INPUT, Package};
 

@@ -15,23 +15,37 @@ pub fn rust_audit_json(content: &[u8]) -> Result<Option<Vec<u8>>, CatalogError> 
     let Some(section) = elf_section(content, b".dep-v0") else {
         return Ok(None);
     };
-    miniz_oxide::inflate::decompress_to_vec_zlib_with_limit(section, MAX_AUDIT_JSON)
-        .map(Some)
-        .map_err(|e| CatalogError::Format {
+    inflate_dep_v0(section).map(Some)
+}
+
+/// Decompresses the content of a `.dep-v0` section (zlib), within the size cargo-auditable
+/// itself allows.
+fn inflate_dep_v0(section: &[u8]) -> Result<Vec<u8>, CatalogError> {
+    miniz_oxide::inflate::decompress_to_vec_zlib_with_limit(section, MAX_AUDIT_JSON).map_err(|e| {
+        CatalogError::Format {
             path: String::new(),
             message: format!(
                 "expected zlib data of at most {MAX_AUDIT_JSON} bytes in .dep-v0: {e:?}"
             ),
-        })
+        }
+    })
 }
 
 /// Packages of a cargo-auditable binary: every crate compiled in, the root crate included.
 /// Build-time-only crates (`"kind": "build"`, proc macros, build scripts' deps) are not in the
 /// binary and are skipped. A binary without `.dep-v0` yields no packages.
 pub fn rust_binary(path: &str, content: &[u8]) -> Result<Vec<Package>, CatalogError> {
-    let json = match rust_audit_json(content) {
-        Ok(Some(j)) => j,
-        Ok(None) => return Ok(Vec::new()),
+    match elf_section(content, b".dep-v0") {
+        Some(section) => rust_dep_v0_packages(path, section),
+        None => Ok(Vec::new()),
+    }
+}
+
+/// Packages from the raw (compressed) content of a `.dep-v0` section, for readers that locate
+/// the section themselves (a layer reader streaming a binary).
+pub fn rust_dep_v0_packages(path: &str, section: &[u8]) -> Result<Vec<Package>, CatalogError> {
+    let json = match inflate_dep_v0(section) {
+        Ok(j) => j,
         Err(CatalogError::Format { message, .. }) => {
             return Err(CatalogError::Format {
                 path: path.to_owned(),

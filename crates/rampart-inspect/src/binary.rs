@@ -1,0 +1,408 @@
+//! Packages compiled into executables: Go build information and cargo-auditable data, read from
+//! an ELF file without holding it in memory.
+//!
+//! - Seekable (a file of a root filesystem directory): the ELF header, the section header table
+//!   and the section name table are read, then only `.go.buildinfo` and `.dep-v0`.
+//! - Stream (a tar entry): the bytes pass once. Go's build information is found by its magic
+//!   (a header that validates, as `go version -m` does); cargo-auditable's `.dep-v0` is a
+//!   non-loaded section, which linkers place after the loaded segments, so the bytes from the end
+//!   of the last `PT_LOAD` segment to the end of the file are kept (bounded) and the section
+//!   headers, at the end, locate it there.
+//!
+//! The ELF parsing is done by hand: it needs only a few header fields, from partial buffers, and
+//! must never trust an offset; general ELF crates want the whole file in memory.
+
+use std::io::{self, Read, Seek, SeekFrom};
+
+use rampart_image::FileContent;
+use rampart_sbom::catalog::{
+    GoBuildInfo, go_module_package, parse_go_buildinfo, rust_dep_v0_packages,
+};
+use rampart_sbom::{Ecosystem, Package, Purl};
+
+const GO_MAGIC: &[u8] = b"\xff Go buildinf:";
+/// Bytes after the Go magic kept to decode the version and module info (module info of real
+/// binaries is a few KiB; a million dependencies would not fit a binary anyway).
+const GO_WINDOW: usize = 1 << 20;
+/// Non-loaded tail of an executable kept while streaming (symbol tables of unstripped binaries
+/// can be large; `.dep-v0` is usually within the first KiB of the tail).
+const MAX_TAIL: u64 = 32 << 20;
+/// Largest section read from a seekable file.
+const MAX_SECTION: u64 = 16 << 20;
+const READ_CHUNK: usize = 256 * 1024;
+
+/// What was found in one executable.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct BinaryFacts {
+    /// packages compiled in (Go modules with the Go standard library; Rust crates)
+    pub packages: Vec<Package>,
+    /// a problem reading the embedded data (a malformed `.dep-v0`, say)
+    pub error: Option<String>,
+}
+
+/// ELF header fields this module uses.
+#[derive(Debug, Clone, Copy)]
+struct Elf {
+    is64: bool,
+    le: bool,
+    phoff: u64,
+    phentsize: u64,
+    phnum: u64,
+    shoff: u64,
+    shentsize: u64,
+    shnum: u64,
+    shstrndx: u64,
+}
+
+fn uint(bytes: &[u8], off: u64, size: usize, le: bool) -> Option<u64> {
+    let off = usize::try_from(off).ok()?;
+    let b = bytes.get(off..off.checked_add(size)?)?;
+    let mut v: u64 = 0;
+    for i in 0..size {
+        let byte = if le { b.get(size - 1 - i)? } else { b.get(i)? };
+        v = (v << 8) | u64::from(*byte);
+    }
+    Some(v)
+}
+
+impl Elf {
+    fn parse(head: &[u8]) -> Option<Self> {
+        if !head.starts_with(b"\x7fELF") {
+            return None;
+        }
+        let is64 = match head.get(4)? {
+            1 => false,
+            2 => true,
+            _ => return None,
+        };
+        let le = match head.get(5)? {
+            1 => true,
+            2 => false,
+            _ => return None,
+        };
+        let u = |off: u64, size: usize| uint(head, off, size, le);
+        Some(if is64 {
+            Self {
+                is64,
+                le,
+                phoff: u(0x20, 8)?,
+                phentsize: u(0x36, 2)?,
+                phnum: u(0x38, 2)?,
+                shoff: u(0x28, 8)?,
+                shentsize: u(0x3a, 2)?,
+                shnum: u(0x3c, 2)?,
+                shstrndx: u(0x3e, 2)?,
+            }
+        } else {
+            Self {
+                is64,
+                le,
+                phoff: u(0x1c, 4)?,
+                phentsize: u(0x2a, 2)?,
+                phnum: u(0x2c, 2)?,
+                shoff: u(0x20, 4)?,
+                shentsize: u(0x2e, 2)?,
+                shnum: u(0x30, 2)?,
+                shstrndx: u(0x32, 2)?,
+            }
+        })
+    }
+
+    fn sh_table_len(&self) -> Option<u64> {
+        self.shentsize.checked_mul(self.shnum)
+    }
+
+    /// (name offset, file offset, size) of section header `i` in `table` (the whole table).
+    fn section(&self, table: &[u8], i: u64) -> Option<(u64, u64, u64)> {
+        let base = i.checked_mul(self.shentsize)?;
+        let u = |off: u64, size: usize| uint(table, base.checked_add(off)?, size, self.le);
+        if self.is64 {
+            Some((u(0, 4)?, u(24, 8)?, u(32, 8)?))
+        } else {
+            Some((u(0, 4)?, u(16, 4)?, u(20, 4)?))
+        }
+    }
+
+    /// The end of the last loaded segment in the file, from the program headers in `head`.
+    fn load_end(&self, head: &[u8]) -> Option<u64> {
+        let mut end = 0u64;
+        for i in 0..self.phnum.min(4096) {
+            let base = self.phoff.checked_add(i.checked_mul(self.phentsize)?)?;
+            let u = |off: u64, size: usize| uint(head, base.checked_add(off)?, size, self.le);
+            let p_type = u(0, 4)?;
+            if p_type != 1 {
+                continue; // PT_LOAD only
+            }
+            let (offset, filesz) = if self.is64 {
+                (u(8, 8)?, u(32, 8)?)
+            } else {
+                (u(4, 4)?, u(16, 4)?)
+            };
+            end = end.max(offset.checked_add(filesz)?);
+        }
+        Some(end)
+    }
+
+    /// Finds the sections named in `names` given the section header table and the section name
+    /// table: their (file offset, size), in the order of `names`.
+    fn find(&self, table: &[u8], strtab: &[u8], names: &[&[u8]]) -> Vec<Option<(u64, u64)>> {
+        let mut out = vec![None; names.len()];
+        for i in 0..self.shnum.min(65_535) {
+            let Some((name_off, off, size)) = self.section(table, i) else {
+                continue;
+            };
+            let Some(rest) = usize::try_from(name_off).ok().and_then(|n| strtab.get(n..)) else {
+                continue;
+            };
+            let end = rest.iter().position(|&b| b == 0).unwrap_or(rest.len());
+            let name = rest.get(..end).unwrap_or_default();
+            for (slot, wanted) in out.iter_mut().zip(names) {
+                if slot.is_none() && name == *wanted {
+                    *slot = Some((off, size));
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Whether `path`/size is worth opening as a possible binary: a regular file with an execute bit
+/// of at least 4 KiB (the layer reader asks this before seeing any content).
+pub fn may_be_binary(mode: u32, size: u64) -> bool {
+    mode & 0o111 != 0 && size >= 4096
+}
+
+/// Reads an executable and returns the packages compiled into it (`None` if it is not ELF or
+/// holds nothing known).
+pub fn analyze(path: &str, content: FileContent<'_>) -> io::Result<Option<BinaryFacts>> {
+    match content {
+        FileContent::File(f) => analyze_seekable(path, f),
+        FileContent::Stream(r) => analyze_stream(path, r),
+    }
+}
+
+fn facts(path: &str, go: Option<GoBuildInfo>, dep_v0: Option<&[u8]>) -> Option<BinaryFacts> {
+    let mut out = BinaryFacts::default();
+    if let Some(info) = go {
+        out.packages.extend(go_packages(path, &info));
+    }
+    if let Some(section) = dep_v0 {
+        match rust_dep_v0_packages(path, section) {
+            Ok(p) => out.packages.extend(p),
+            Err(e) => out.error = Some(e.to_string()),
+        }
+    }
+    (!out.packages.is_empty() || out.error.is_some()).then_some(out)
+}
+
+/// The Go modules of a binary and the standard library it was built with (`pkg:golang/stdlib`,
+/// the name vulnerability databases use for the toolchain's packages).
+fn go_packages(path: &str, info: &GoBuildInfo) -> Vec<Package> {
+    let mut out: Vec<Package> = info
+        .main
+        .iter()
+        .chain(&info.deps)
+        .filter_map(|m| go_module_package(m, path))
+        .collect();
+    let version = info.go_version.trim_start_matches("go");
+    // `go1.22.5 X:boringcrypto` and similar carry experiment suffixes after a space.
+    let version = version.split_whitespace().next().unwrap_or_default();
+    if !version.is_empty() {
+        if let Ok(purl) = Purl::new("golang", None, "stdlib", Some(version)) {
+            let mut p = Package::new(
+                Ecosystem::Go,
+                String::from("stdlib"),
+                version.to_owned(),
+                purl,
+                path,
+            );
+            p.add_license("BSD-3-Clause");
+            out.push(p);
+        }
+    }
+    out
+}
+
+fn read_at(f: &mut std::fs::File, off: u64, len: u64) -> io::Result<Vec<u8>> {
+    f.seek(SeekFrom::Start(off))?;
+    let mut buf = Vec::new();
+    f.take(len).read_to_end(&mut buf)?;
+    Ok(buf)
+}
+
+fn analyze_seekable(path: &str, f: &mut std::fs::File) -> io::Result<Option<BinaryFacts>> {
+    let size = f.metadata()?.len();
+    let head = read_at(f, 0, 64)?;
+    let Some(elf) = Elf::parse(&head) else {
+        return Ok(None);
+    };
+    let table_len = elf.sh_table_len().unwrap_or(0);
+    if elf.shoff == 0 || table_len == 0 || table_len > 8 << 20 || elf.shoff >= size {
+        // No usable section table (rare: packed binaries): fall back to one streaming pass.
+        f.seek(SeekFrom::Start(0))?;
+        return analyze_stream(path, f);
+    }
+    let table = read_at(f, elf.shoff, table_len)?;
+    let Some((_, str_off, str_size)) = elf.section(&table, elf.shstrndx) else {
+        return Ok(None);
+    };
+    let strtab = read_at(f, str_off, str_size.min(MAX_SECTION))?;
+    let found = elf.find(&table, &strtab, &[b".go.buildinfo", b".dep-v0"]);
+    let mut go = None;
+    if let Some(Some((off, len))) = found.first() {
+        let bytes = read_at(f, *off, (*len).min(GO_WINDOW as u64))?;
+        go = parse_go_buildinfo(&bytes);
+        if go.is_none() {
+            // The header points at data elsewhere in old (pre-1.18) binaries; the magic may
+            // also sit at an offset inside the section.
+            f.seek(SeekFrom::Start(0))?;
+            return analyze_stream(path, f);
+        }
+    }
+    let dep = match found.get(1) {
+        Some(Some((off, len))) => Some(read_at(f, *off, (*len).min(MAX_SECTION))?),
+        _ => None,
+    };
+    Ok(facts(path, go, dep.as_deref()))
+}
+
+/// Searches a stream for Go build information chunk by chunk.
+#[derive(Default)]
+struct GoSearch {
+    /// bytes not yet searched, or from a candidate header on
+    window: Vec<u8>,
+    /// where the search resumes in `window`
+    from: usize,
+    /// a valid-looking header at `window[0]` whose strings are not complete yet
+    pending: bool,
+    found: Option<GoBuildInfo>,
+}
+
+impl GoSearch {
+    /// Whether the 32-byte header at the start of `h` is a pointer-free build info header.
+    fn header_valid(h: &[u8]) -> bool {
+        matches!(h.get(14), Some(4 | 8)) && h.get(15).is_some_and(|f| f & !0x3 == 0 && f & 0x2 != 0)
+    }
+
+    fn feed(&mut self, chunk: &[u8], eof: bool) {
+        if self.found.is_some() {
+            return;
+        }
+        self.window.extend_from_slice(chunk);
+        let finder = memchr::memmem::Finder::new(GO_MAGIC);
+        loop {
+            let at = if self.pending {
+                0
+            } else {
+                match self.window.get(self.from..).and_then(|w| finder.find(w)) {
+                    Some(i) => self.from + i,
+                    None => {
+                        // Keep what could be the start of a magic cut by the chunk's end.
+                        let keep = GO_MAGIC.len() - 1;
+                        let cut = self.window.len().saturating_sub(keep);
+                        self.window.drain(..cut);
+                        self.from = 0;
+                        return;
+                    }
+                }
+            };
+            let rest = self.window.get(at..).unwrap_or_default();
+            let complete_header = rest.len() >= 32;
+            if complete_header && !Self::header_valid(rest) {
+                self.pending = false;
+                self.from = at + 1;
+                continue;
+            }
+            if complete_header {
+                if let Some(info) = parse_go_buildinfo(rest) {
+                    self.found = Some(info);
+                    self.window = Vec::new();
+                    return;
+                }
+            }
+            if !eof && rest.len() < GO_WINDOW {
+                // Wait for the rest of the strings.
+                self.window.drain(..at);
+                self.pending = true;
+                self.from = 0;
+                return;
+            }
+            self.pending = false;
+            self.from = at + 1;
+        }
+    }
+}
+
+/// One pass over a stream: Go magic search and the non-loaded tail.
+fn analyze_stream(path: &str, r: &mut dyn Read) -> io::Result<Option<BinaryFacts>> {
+    let mut buf = vec![0u8; READ_CHUNK];
+    let first = fill(r, &mut buf)?;
+    let head = buf.get(..first).unwrap_or_default();
+    let Some(elf) = Elf::parse(head) else {
+        return Ok(None);
+    };
+    // Bytes at or after `tail_from` (the end of the loaded segments) are kept.
+    let tail_from = elf.load_end(head).unwrap_or(u64::MAX);
+    let mut go = GoSearch::default();
+    let mut tail: Vec<u8> = Vec::new();
+    let mut tail_start: Option<u64> = None;
+    let mut pos: u64 = 0;
+    let mut len = first;
+    while len > 0 {
+        let chunk = buf.get(..len).unwrap_or_default();
+        let eof = len < buf.len();
+        go.feed(chunk, eof);
+        let end = pos + len as u64;
+        if go.found.is_none() && end > tail_from {
+            let start_in_chunk = usize::try_from(tail_from.saturating_sub(pos)).unwrap_or(0);
+            tail_start.get_or_insert(pos + start_in_chunk as u64);
+            let room = usize::try_from(MAX_TAIL.saturating_sub(tail.len() as u64)).unwrap_or(0);
+            let part = chunk.get(start_in_chunk..).unwrap_or_default();
+            tail.extend_from_slice(part.get(..part.len().min(room)).unwrap_or_default());
+        }
+        pos = end;
+        if eof {
+            break;
+        }
+        len = fill(r, &mut buf)?;
+    }
+    let go = go.found;
+    let dep = match (&go, tail_start) {
+        (None, Some(start)) => dep_v0_from_tail(&elf, &tail, start),
+        _ => None,
+    };
+    Ok(facts(path, go, dep))
+}
+
+/// Locates `.dep-v0` through the section headers, when the table and the section both lie in
+/// the kept tail (which starts at file offset `start`).
+fn dep_v0_from_tail<'t>(elf: &Elf, tail: &'t [u8], start: u64) -> Option<&'t [u8]> {
+    let rel = |off: u64| usize::try_from(off.checked_sub(start)?).ok();
+    let table_at = rel(elf.shoff)?;
+    let table_len = usize::try_from(elf.sh_table_len()?).ok()?;
+    let table = tail.get(table_at..table_at.checked_add(table_len)?)?;
+    let (_, str_off, str_size) = elf.section(table, elf.shstrndx)?;
+    let s = rel(str_off)?;
+    let strtab = tail.get(s..s.checked_add(usize::try_from(str_size).ok()?)?)?;
+    let (off, size) = elf
+        .find(table, strtab, &[b".dep-v0"])
+        .into_iter()
+        .next()??;
+    let o = rel(off)?;
+    tail.get(o..o.checked_add(usize::try_from(size).ok()?)?)
+}
+
+/// Reads until `buf` is full or the stream ends.
+fn fill(r: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        let Some(space) = buf.get_mut(n..) else { break };
+        match r.read(space) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}

@@ -1,0 +1,319 @@
+//! The collector that reads an image once for everything the image layer needs: package
+//! databases and manifests (catalogers), executables (compiled-in packages), account files,
+//! os-release, and files that may hold secrets.
+
+use std::io;
+
+use rampart_image::{Collector, EntryMeta, FileContent};
+use rampart_sbom::catalog::NpmLockfile;
+use rampart_sbom::{CatalogContext, Cataloger, Package, catalogers};
+
+use crate::binary;
+
+/// Catalogers whose packages need the image's distribution (OS package purls): their files are
+/// kept as bytes and parsed once os-release is known.
+const OS_CATALOGERS: [&str; 3] = ["dpkg", "apk", "rpm"];
+
+/// Largest file scanned for secrets: secrets live in small files.
+const MAX_SECRET_FILE: u64 = 1 << 20;
+
+/// Why a file is read.
+#[derive(Clone, Copy)]
+pub(crate) enum Want {
+    /// os-release, passwd, group: kept as bytes
+    System,
+    /// a package database of the OS: kept as bytes, parsed at the end with the distribution
+    OsPackages(&'static dyn Cataloger),
+    /// a language package file: parsed at once
+    Packages(&'static dyn Cataloger),
+    /// an executable: compiled-in packages
+    Binary,
+    /// a file that may hold credentials
+    Secrets,
+}
+
+impl std::fmt::Debug for Want {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::System => f.write_str("System"),
+            Self::OsPackages(c) => write!(f, "OsPackages({})", c.name()),
+            Self::Packages(c) => write!(f, "Packages({})", c.name()),
+            Self::Binary => f.write_str("Binary"),
+            Self::Secrets => f.write_str("Secrets"),
+        }
+    }
+}
+
+/// What reading one file gave.
+#[derive(Debug)]
+pub(crate) enum Found {
+    /// the bytes of a system file or an OS package database (and whether it was cut)
+    Bytes {
+        want: Want,
+        content: Vec<u8>,
+        truncated: bool,
+    },
+    /// packages (and a problem with the file, if any)
+    Packages {
+        packages: Vec<Package>,
+        error: Option<String>,
+    },
+    /// secrets in a file
+    Secrets(Vec<rampart_secrets::Hit>),
+}
+
+/// Paths whose content is read as system facts.
+pub(crate) const SYSTEM_FILES: [&str; 4] = [
+    "/etc/os-release",
+    "/usr/lib/os-release",
+    "/etc/passwd",
+    "/etc/group",
+];
+
+/// Directories whose files are not scanned for secrets by content: package-manager trees and
+/// system data, where credential-looking strings are test fixtures and documentation. Files
+/// named like credentials are still read there.
+fn secret_quiet_dir(path: &str) -> bool {
+    const PREFIXES: [&str; 12] = [
+        "/usr/share/",
+        "/usr/lib/",
+        "/usr/include/",
+        "/usr/libexec/",
+        "/lib/",
+        "/lib64/",
+        "/var/lib/",
+        "/var/cache/",
+        "/var/log/",
+        "/proc/",
+        "/sys/",
+        "/etc/ssl/certs/",
+    ];
+    const SEGMENTS: [&str; 7] = [
+        "/node_modules/",
+        "/site-packages/",
+        "/dist-packages/",
+        "/vendor/",
+        "/.git/",
+        "/__pycache__/",
+        "/go/pkg/mod/",
+    ];
+    PREFIXES.iter().any(|p| path.starts_with(p)) || SEGMENTS.iter().any(|s| path.contains(s))
+}
+
+/// Files named like credentials, read wherever they are (outside documentation).
+fn credential_file_name(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    let lower = name.to_ascii_lowercase();
+    const NAMES: [&str; 16] = [
+        "id_rsa",
+        "id_dsa",
+        "id_ecdsa",
+        "id_ed25519",
+        ".env",
+        ".npmrc",
+        ".pypirc",
+        ".netrc",
+        ".git-credentials",
+        ".dockercfg",
+        ".pgpass",
+        ".htpasswd",
+        "credentials",
+        "credentials.json",
+        "secrets.json",
+        "wp-config.php",
+    ];
+    const SUFFIXES: [&str; 6] = [".pem", ".key", ".p8", ".ppk", ".tfvars", ".env"];
+    NAMES.contains(&lower.as_str())
+        || lower.starts_with(".env.")
+        || SUFFIXES.iter().any(|s| lower.ends_with(s))
+        || path.ends_with("/.docker/config.json")
+        || path.ends_with("/.aws/credentials")
+}
+
+/// Text-like files scanned for secrets by content outside the quiet directories.
+fn text_like(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    match name.rsplit_once('.') {
+        None => true,
+        Some((_, ext)) => matches!(
+            ext.to_ascii_lowercase().as_str(),
+            "env"
+                | "json"
+                | "yaml"
+                | "yml"
+                | "toml"
+                | "ini"
+                | "conf"
+                | "cfg"
+                | "config"
+                | "properties"
+                | "xml"
+                | "sh"
+                | "bash"
+                | "py"
+                | "js"
+                | "mjs"
+                | "cjs"
+                | "ts"
+                | "rb"
+                | "php"
+                | "go"
+                | "java"
+                | "txt"
+                | "sql"
+                | "tf"
+                | "tfvars"
+                | "pem"
+                | "key"
+        ),
+    }
+}
+
+/// Decides, for one file, whether and why it is read.
+pub(crate) fn want(path: &str, entry: &EntryMeta, secrets: bool) -> Option<Want> {
+    if SYSTEM_FILES.contains(&path) {
+        return Some(Want::System);
+    }
+    // Lock files describe what a build may install, not what the image holds; installed
+    // packages are read from node_modules.
+    if let Some(c) = catalogers()
+        .iter()
+        .find(|c| c.name() != NpmLockfile.name() && c.wants(path))
+    {
+        return Some(if OS_CATALOGERS.contains(&c.name()) {
+            Want::OsPackages(*c)
+        } else {
+            Want::Packages(*c)
+        });
+    }
+    if binary::may_be_binary(entry.mode, entry.size) && !path.starts_with("/usr/share/") {
+        return Some(Want::Binary);
+    }
+    if secrets && entry.size <= MAX_SECRET_FILE && !path.starts_with("/usr/share/doc/") {
+        let named = credential_file_name(path);
+        if named || (!secret_quiet_dir(path) && text_like(path)) {
+            return Some(Want::Secrets);
+        }
+    }
+    None
+}
+
+/// The image layer's collector.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Inventory {
+    pub(crate) secrets: bool,
+}
+
+impl Collector for Inventory {
+    type Output = Found;
+
+    fn wants(&self, path: &str, entry: &EntryMeta) -> bool {
+        want(path, entry, self.secrets).is_some()
+    }
+
+    fn analyze(
+        &self,
+        path: &str,
+        entry: &EntryMeta,
+        mut content: FileContent<'_>,
+        cap: u64,
+    ) -> io::Result<Option<Found>> {
+        let Some(want) = want(path, entry, self.secrets) else {
+            return Ok(None);
+        };
+        Ok(match want {
+            Want::System | Want::OsPackages(_) => {
+                let (content, truncated) = content.read_capped(cap)?;
+                Some(Found::Bytes {
+                    want,
+                    content,
+                    truncated,
+                })
+            }
+            Want::Packages(c) => {
+                let (bytes, truncated) = content.read_capped(cap)?;
+                let ctx = CatalogContext::default();
+                let (packages, mut error) = match c.parse(path, &bytes, &ctx) {
+                    Ok(p) => (p, None),
+                    Err(e) => (Vec::new(), Some(e.to_string())),
+                };
+                if truncated {
+                    error.get_or_insert_with(|| {
+                        format!("{path}: larger than the {cap}-byte capture limit; read in part")
+                    });
+                }
+                (!packages.is_empty() || error.is_some())
+                    .then_some(Found::Packages { packages, error })
+            }
+            Want::Binary => binary::analyze(path, content)?.map(|f| Found::Packages {
+                packages: f.packages,
+                error: f.error,
+            }),
+            Want::Secrets => {
+                let (bytes, _) = content.read_capped(cap.min(MAX_SECRET_FILE))?;
+                if bytes.contains(&0) {
+                    return Ok(None);
+                }
+                let hits = rampart_secrets::scan_text(&String::from_utf8_lossy(&bytes));
+                (!hits.is_empty()).then_some(Found::Secrets(hits))
+            }
+        })
+    }
+
+    fn weight(output: &Found) -> u64 {
+        match output {
+            Found::Bytes { content, .. } => content.len() as u64,
+            Found::Packages { packages, .. } => 256 * packages.len() as u64,
+            Found::Secrets(h) => 64 * h.len() as u64,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rampart_image::EntryKind;
+
+    fn file(mode: u32, size: u64) -> EntryMeta {
+        EntryMeta::new(EntryKind::File, mode, size)
+    }
+
+    #[test]
+    fn what_is_read_and_why() {
+        let f = file(0o644, 100);
+        let x = file(0o755, 1 << 20);
+        let cases: [(&str, &EntryMeta, Option<&str>); 16] = [
+            ("/etc/os-release", &f, Some("system")),
+            ("/etc/passwd", &f, Some("system")),
+            ("/var/lib/dpkg/status", &f, Some("os")),
+            ("/lib/apk/db/installed", &f, Some("os")),
+            ("/app/node_modules/a/package.json", &f, Some("packages")),
+            ("/app/package-lock.json", &f, Some("secrets")),
+            (
+                "/usr/lib/python3/dist-packages/a-1.dist-info/METADATA",
+                &f,
+                Some("packages"),
+            ),
+            ("/usr/local/bin/tool", &x, Some("binary")),
+            ("/usr/share/tool/script", &x, None),
+            ("/app/.env", &f, Some("secrets")),
+            ("/root/.ssh/id_rsa", &f, Some("secrets")),
+            ("/usr/lib/x/id_rsa", &f, Some("secrets")),
+            ("/usr/lib/x/config.yaml", &f, None),
+            ("/app/node_modules/a/test.key", &f, Some("secrets")),
+            ("/app/node_modules/a/index.js", &f, None),
+            ("/app/static/logo.png", &f, None),
+        ];
+        for (path, entry, expected) in cases {
+            let got = want(path, entry, true).map(|w| match w {
+                Want::System => "system",
+                Want::OsPackages(_) => "os",
+                Want::Packages(_) => "packages",
+                Want::Binary => "binary",
+                Want::Secrets => "secrets",
+            });
+            assert_eq!(got, expected, "{path}");
+        }
+        assert!(want("/app/.env", &f, false).is_none());
+    }
+}

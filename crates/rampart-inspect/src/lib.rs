@@ -1,0 +1,256 @@
+//! What is inside an image: every package it ships (the SBOM), and the facts the image layer of
+//! defense is judged on (who it runs as, shells and package managers left in, setuid and
+//! world-writable files, secrets, operating system end of life, hostile layer entries).
+//!
+//! [`inspect`] reads an opened [`rampart_image::Image`] once: one streaming pass over its layers
+//! (or one parallel walk of a root filesystem), with a collector that hands each interesting
+//! file to the right reader as it passes (catalogers, ELF binaries, secret scanning). Only
+//! results are kept, and only for files that survive in the final image. [`rules::assess`] turns
+//! an [`Inspection`] into findings of the `IMG` rules.
+//!
+//! Invariant: no panic on any image content; every problem with a file is recorded in
+//! [`Inspection::problems`] and the rest is read.
+#![deny(clippy::indexing_slicing)]
+
+mod binary;
+mod collect;
+pub mod eol;
+pub mod facts;
+pub mod rules;
+pub mod sketch;
+
+use std::collections::BTreeMap;
+
+use rampart_image::{Image, ImageError};
+use rampart_sbom::{CatalogContext, Distro, Package};
+use serde::Serialize;
+
+pub use binary::BinaryFacts;
+use collect::{Found, Inventory, Want};
+pub use facts::{ImageFacts, Minimality};
+
+/// What was inspected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SubjectKind {
+    /// a container image (layers and a configuration)
+    Image,
+    /// a root filesystem directory (no configuration)
+    Filesystem,
+}
+
+/// One layer of an inspected image.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LayerFact {
+    /// blob digest (or diff id when only that is known)
+    pub digest: Option<String>,
+    /// compressed size, when the manifest states it
+    pub size: Option<u64>,
+    /// media type, when the manifest states it
+    pub media_type: Option<String>,
+}
+
+/// The result of [`inspect`].
+#[derive(Debug, Clone, Serialize)]
+pub struct Inspection {
+    /// the image as the user named it (reference or path)
+    pub name: String,
+    pub kind: SubjectKind,
+    pub manifest_digest: Option<String>,
+    /// the config digest: the image id
+    pub config_digest: Option<String>,
+    /// `os/arch[/variant]` from the configuration
+    pub platform: Option<String>,
+    pub layers: Vec<LayerFact>,
+    pub distro: Option<Distro>,
+    /// every package found, merged by purl, sorted by ecosystem, name, version
+    pub packages: Vec<Package>,
+    pub facts: ImageFacts,
+    /// files that could not be read fully (path: reason); the rest was read
+    pub problems: Vec<String>,
+}
+
+impl Inspection {
+    /// The subject name findings use: `Image <name>` (or `Filesystem <path>`).
+    pub fn subject(&self) -> String {
+        match self.kind {
+            SubjectKind::Image => format!("Image {}", self.name),
+            SubjectKind::Filesystem => format!("Filesystem {}", self.name),
+        }
+    }
+}
+
+/// How to inspect.
+#[derive(Debug, Clone)]
+pub struct InspectOptions {
+    /// scan files for secrets (costs reading small text files outside package trees)
+    pub secrets: bool,
+    /// today, for end-of-life checks (a parameter so tests control the clock)
+    pub today: jiff::civil::Date,
+}
+
+/// Reads `image` once and returns its packages and facts. `name` is how the user named it.
+pub fn inspect(image: &Image, name: &str, opts: &InspectOptions) -> Result<Inspection, ImageError> {
+    let collector = Inventory {
+        secrets: opts.secrets,
+    };
+    let squashed = image.squash(&collector)?;
+    let mut problems = Vec::new();
+    let mut system: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+    let mut os_dbs = Vec::new();
+    let mut packages: Vec<Package> = Vec::new();
+    let mut file_secrets = Vec::new();
+    for file in &squashed.files {
+        let layer = file.layer_digest.as_deref().map(ToString::to_string);
+        match &*file.output {
+            Found::Bytes {
+                want,
+                content,
+                truncated,
+            } => {
+                if *truncated {
+                    problems.push(format!(
+                        "{}: larger than the capture limit; only its start was read",
+                        file.path
+                    ));
+                }
+                match want {
+                    Want::OsPackages(c) => os_dbs.push((*c, file.path.as_str(), content, layer)),
+                    _ => {
+                        system.insert(file.path.clone(), content.clone());
+                    }
+                }
+            }
+            Found::Packages {
+                packages: found,
+                error,
+            } => {
+                if let Some(e) = error {
+                    problems.push(e.clone());
+                }
+                packages.extend(found.iter().cloned().map(|p| with_layer(p, layer.as_ref())));
+            }
+            Found::Secrets(hits) => {
+                for h in hits {
+                    file_secrets.push(facts::SecretFact {
+                        source: facts::SecretSource::File,
+                        place: file.path.clone(),
+                        line: h.line,
+                        column: h.column,
+                        kind: h.kind.to_owned(),
+                        redacted: h.redacted.clone(),
+                        layer: Some(file.layer),
+                    });
+                }
+            }
+        }
+    }
+    let os_release = system
+        .get("/etc/os-release")
+        .or_else(|| system.get("/usr/lib/os-release"));
+    let distro = os_release.and_then(|c| Distro::from_os_release(c));
+    let ctx = CatalogContext {
+        distro: distro.clone(),
+    };
+    for (cataloger, path, content, layer) in os_dbs {
+        match cataloger.parse(path, content, &ctx) {
+            Ok(found) => {
+                packages.extend(found.into_iter().map(|p| with_layer(p, layer.as_ref())));
+            }
+            Err(e) => problems.push(e.to_string()),
+        }
+    }
+    let packages = merge(packages);
+    let config = image.config();
+    let facts = ImageFacts::compute(facts::FactInputs {
+        fs: &squashed.fs,
+        config,
+        os_release: os_release.map(Vec::as_slice),
+        distro: distro.as_ref(),
+        passwd: system.get("/etc/passwd").map(Vec::as_slice),
+        file_secrets,
+        today: opts.today,
+    });
+    let kind = if config.is_some() {
+        SubjectKind::Image
+    } else {
+        SubjectKind::Filesystem
+    };
+    Ok(Inspection {
+        name: name.to_owned(),
+        kind,
+        manifest_digest: image.manifest_digest().map(ToString::to_string),
+        config_digest: image.config_digest().map(ToString::to_string),
+        platform: config.filter(|c| !c.os.is_empty()).map(|c| {
+            let mut p = format!("{}/{}", c.os, c.architecture);
+            if let Some(v) = &c.variant {
+                p.push('/');
+                p.push_str(v);
+            }
+            p
+        }),
+        layers: image
+            .layers()
+            .iter()
+            .map(|l| LayerFact {
+                digest: l.id().map(ToString::to_string),
+                size: l.size,
+                media_type: l.media_type.clone(),
+            })
+            .collect(),
+        distro,
+        packages,
+        facts,
+        problems,
+    })
+}
+
+fn with_layer(mut p: Package, layer: Option<&String>) -> Package {
+    for loc in &mut p.locations {
+        if loc.layer.is_none() {
+            loc.layer = layer.cloned();
+        }
+    }
+    p
+}
+
+/// Merges packages with the same purl (the same package found in several places: a Python
+/// distribution in two virtual environments, one Go module in several binaries) into one with
+/// every location and license, then sorts.
+fn merge(packages: Vec<Package>) -> Vec<Package> {
+    let mut by_purl: BTreeMap<String, Package> = BTreeMap::new();
+    for p in packages {
+        match by_purl.entry(p.purl.to_string()) {
+            std::collections::btree_map::Entry::Vacant(v) => {
+                v.insert(p);
+            }
+            std::collections::btree_map::Entry::Occupied(mut o) => {
+                let kept = o.get_mut();
+                for loc in p.locations {
+                    if !kept.locations.contains(&loc) {
+                        kept.locations.push(loc);
+                    }
+                }
+                for l in &p.licenses {
+                    kept.add_license(l);
+                }
+                if kept.source_package.is_none() {
+                    kept.source_package = p.source_package;
+                }
+            }
+        }
+    }
+    let mut out: Vec<Package> = by_purl.into_values().collect();
+    for p in &mut out {
+        p.locations.sort();
+    }
+    out.sort_by(|a, b| {
+        (a.ecosystem, &a.name, &a.version, a.purl.to_string()).cmp(&(
+            b.ecosystem,
+            &b.name,
+            &b.version,
+            b.purl.to_string(),
+        ))
+    });
+    out
+}
