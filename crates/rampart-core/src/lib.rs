@@ -15,7 +15,7 @@ pub use finding::{Assessment, Control, Finding, K8sObject, Location, Stage, Supp
 pub use image::ImageRef;
 pub use layer::{Layer, Severity};
 pub use report::{
-    InputError, LayerState, LayerSummary, REPORT_SCHEMA_VERSION, Report, SubjectLayers, Summary,
-    Tool,
+    ImageSummary, InputError, LayerState, LayerSummary, REPORT_SCHEMA_VERSION, Report,
+    SubjectLayers, Summary, Tool,
 };
 pub use rule::{RefKind, Reference, Rule, RuleTarget};

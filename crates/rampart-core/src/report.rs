@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// Version of the JSON report schema (`docs/report.schema.json`). Bump the minor for additions,
 /// the major for anything that breaks a consumer.
-pub const REPORT_SCHEMA_VERSION: &str = "1.0";
+pub const REPORT_SCHEMA_VERSION: &str = "1.1";
 
 /// How a layer held.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -89,6 +89,40 @@ pub struct Summary {
     pub errors: usize,
 }
 
+/// What an image (or root filesystem) scanned holds, in brief: the facts a person reads first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+pub struct ImageSummary {
+    /// The image as named on the command line (reference or path).
+    pub name: String,
+    /// `image` or `filesystem`.
+    pub kind: String,
+    /// Manifest digest, when the image has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
+    /// Config digest (the image id).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub platform: Option<String>,
+    /// The operating system, as os-release names it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub os: Option<String>,
+    /// `supported until DATE`, `ended DATE`, `rolling`, or `unknown`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub os_support: Option<String>,
+    /// The user containers start as, as configured (`root (default)` when unset).
+    pub user: String,
+    /// How much of a general-purpose system it carries (`distroless`, `shell-only`, `full`).
+    pub minimality: String,
+    pub layers: usize,
+    /// Entries in the final filesystem.
+    pub files: usize,
+    /// Packages by ecosystem (`deb`, `pypi`, `npm`, `golang`...).
+    pub packages: BTreeMap<String, usize>,
+    /// Shells, package managers and build tools found, by path.
+    pub tools: Vec<String>,
+}
+
 /// A complete scan result. Serialized as the JSON report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Report {
@@ -102,6 +136,9 @@ pub struct Report {
     /// Sorted by file, line, column, rule.
     pub findings: Vec<Finding>,
     pub errors: Vec<InputError>,
+    /// The images scanned, in the order given (absent when none was).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub images: Vec<ImageSummary>,
 }
 
 impl Report {
@@ -232,6 +269,7 @@ impl Report {
             subjects,
             findings: assessment.findings,
             errors,
+            images: Vec::new(),
         }
     }
 

@@ -31,9 +31,14 @@ pub fn render(report: &Report, opts: Options) -> String {
     let st = Style { color: opts.color };
     let mut out = String::new();
     let s = &report.summary;
+    let images = match report.images.len() {
+        0 => String::new(),
+        1 => String::from(", 1 image"),
+        n => format!(", {n} images"),
+    };
     let _ = writeln!(
         out,
-        "{} {} scanned {}: {} files ({} Dockerfiles, {} manifests, {} Kubernetes objects)\n",
+        "{} {} scanned {}: {} files ({} Dockerfiles, {} manifests, {} Kubernetes objects){images}\n",
         st.bold(report.tool.name),
         report.tool.version,
         report.target,
@@ -164,6 +169,8 @@ pub fn render(report: &Report, opts: Options) -> String {
         out.push('\n');
     }
 
+    images_section(&mut out, report, st);
+
     // Findings.
     let visible: Vec<&Finding> = report
         .findings
@@ -198,7 +205,11 @@ pub fn render(report: &Report, opts: Options) -> String {
             f.severity,
             &format!("{:<8}", f.severity.as_str().to_uppercase()),
         );
-        let mut whereabouts = format!("{}:{}", f.location.line, f.location.column);
+        let mut whereabouts = if f.location.line > 0 {
+            format!("{}:{}", f.location.line, f.location.column)
+        } else {
+            String::new()
+        };
         if let Some(o) = &f.location.object {
             let _ = write!(whereabouts, "  {}", f.subject);
             if let Some(c) = &o.container {
@@ -266,6 +277,55 @@ pub fn render(report: &Report, opts: Options) -> String {
     out
 }
 
+/// What each image holds, in brief: the facts the image layer is judged on.
+fn images_section(out: &mut String, report: &Report, st: Style) {
+    for img in &report.images {
+        let _ = writeln!(out, "{} {}", st.bold("Image"), st.bold(&img.name));
+        let mut rows: Vec<Vec<String>> = Vec::new();
+        let mut row = |k: &str, v: String| rows.push(vec![st.dim(k), v]);
+        if let Some(d) = &img.digest {
+            row("digest", d.clone());
+        } else if let Some(id) = &img.id {
+            row("id", id.clone());
+        }
+        if let Some(p) = &img.platform {
+            row("platform", p.clone());
+        }
+        let os = match (&img.os, &img.os_support) {
+            (Some(os), Some(sup)) => format!("{os} ({sup})"),
+            (Some(os), None) => os.clone(),
+            (None, _) => String::from("not identified (no os-release)"),
+        };
+        row("os", os);
+        row("user", img.user.clone());
+        row("minimality", img.minimality.clone());
+        let packages: Vec<String> = img
+            .packages
+            .iter()
+            .map(|(eco, n)| format!("{n} {eco}"))
+            .collect();
+        let total: usize = img.packages.values().sum();
+        row(
+            "packages",
+            if packages.is_empty() {
+                String::from("none found")
+            } else {
+                format!("{total} ({})", packages.join(", "))
+            },
+        );
+        row("files", format!("{} in {} layer(s)", img.files, img.layers));
+        if !img.tools.is_empty() {
+            let mut tools: Vec<String> = img.tools.iter().take(8).cloned().collect();
+            if img.tools.len() > 8 {
+                tools.push(format!("… {} more", img.tools.len() - 8));
+            }
+            row("tools", tools.join(", "));
+        }
+        out.push_str(&table(&rows, &[], "  "));
+        out.push('\n');
+    }
+}
+
 fn short(layer: Layer) -> &'static str {
     match layer {
         Layer::Build => "build",
@@ -299,6 +359,7 @@ mod tests {
             subjects,
             findings: Vec::new(),
             errors: Vec::new(),
+            images: Vec::new(),
         }
     }
 

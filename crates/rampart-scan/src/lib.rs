@@ -7,6 +7,7 @@
 //! position, and the rest is scanned); nothing is written anywhere.
 
 pub mod config;
+pub mod images;
 pub mod suppress;
 
 use rampart_core::{Assessment, InputError, Layer, Report, Rule, Summary, Tool};
@@ -57,6 +58,7 @@ pub fn catalog() -> Vec<&'static Rule> {
     let mut all: Vec<&'static Rule> = Vec::new();
     all.extend_from_slice(rampart_dockerfile::rules());
     all.extend(rampart_k8s::rules());
+    all.extend_from_slice(rampart_inspect::rules::rules());
     all.push(&suppress::EXPIRED_SUPPRESSION);
     all.sort_by_key(|r| r.id);
     all
@@ -371,8 +373,21 @@ fn not_assessed_reasons() -> BTreeMap<Layer, String> {
     .collect()
 }
 
+/// An image inspected for the report, or why it could not be read.
+pub type ImageResult = Result<rampart_inspect::Inspection, InputError>;
+
 /// Scans `targets` (files or directories) and builds the report.
 pub fn scan(targets: &[PathBuf], opts: &ScanOptions) -> Report {
+    scan_with_images(targets, Vec::new(), opts)
+}
+
+/// Scans `targets` (files or directories) together with images already inspected (see
+/// [`images`]), and builds one report: the image findings join the same layer map.
+pub fn scan_with_images(
+    targets: &[PathBuf],
+    images: Vec<ImageResult>,
+    opts: &ScanOptions,
+) -> Report {
     let (files, mut errors, _templates) = discover(targets, opts);
     let results: Vec<FileResult> = files
         .par_iter()
@@ -400,6 +415,26 @@ pub fn scan(targets: &[PathBuf], opts: &ScanOptions) -> Report {
     }
     summary.manifests = manifests.len();
     assessment.extend(rampart_k8s::scan(&manifests, &opts.pss));
+    let mut image_names = Vec::new();
+    let mut summaries = Vec::new();
+    for image in images {
+        match image {
+            Ok(ins) => {
+                image_names.push(ins.name.clone());
+                assessment.extend(rampart_inspect::rules::assess(&ins));
+                errors.extend(
+                    ins.problems
+                        .iter()
+                        .map(|p| images::input_error(&ins.name, p)),
+                );
+                summaries.push(images::summary(&ins));
+            }
+            Err(e) => {
+                image_names.push(e.file.clone());
+                errors.push(e);
+            }
+        }
+    }
 
     for f in &mut assessment.findings {
         if let Some(s) = inline.get(&f.location.file) {
@@ -432,9 +467,10 @@ pub fn scan(targets: &[PathBuf], opts: &ScanOptions) -> Report {
     let target = targets
         .iter()
         .map(|t| display(t))
+        .chain(image_names)
         .collect::<Vec<_>>()
         .join(" ");
-    Report::build(
+    let mut report = Report::build(
         Tool {
             name: "rampart",
             version: env!("CARGO_PKG_VERSION"),
@@ -444,5 +480,7 @@ pub fn scan(targets: &[PathBuf], opts: &ScanOptions) -> Report {
         errors,
         summary,
         &not_assessed_reasons(),
-    )
+    );
+    report.images = summaries;
+    report
 }

@@ -20,8 +20,10 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Scan Dockerfiles and Kubernetes manifests (files or directories).
+    /// Scan Dockerfiles and Kubernetes manifests (files or directories) and container images.
     Scan(ScanArgs),
+    /// Write the software bill of materials of an image or root filesystem.
+    Sbom(SbomArgs),
     /// List the rule catalog, or explain one rule.
     Rules(RulesArgs),
 }
@@ -43,11 +45,44 @@ pub enum ColorChoice {
     Never,
 }
 
+/// Where images come from and how they are read (shared by `scan` and `sbom`).
+#[derive(Debug, Args, Clone)]
+pub struct ImageArgs {
+    /// Platform to pick from a multi-platform image (os/arch[/variant], e.g. linux/arm64).
+    #[arg(long, value_name = "PLATFORM")]
+    pub platform: Option<String>,
+    /// Talk plain HTTP to the registry (for a local registry without TLS).
+    #[arg(long)]
+    pub insecure: bool,
+    /// Also trust the CA certificates in FILE (PEM) for registry TLS.
+    #[arg(long, value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
+    /// Registry user name (with --password-stdin or RAMPART_REGISTRY_PASSWORD); default: the
+    /// Docker config.json credentials for the registry.
+    #[arg(long, value_name = "USER")]
+    pub username: Option<String>,
+    /// Read the registry password from standard input.
+    #[arg(long, requires = "username")]
+    pub password_stdin: bool,
+    /// Docker config file with registry credentials (default: $DOCKER_CONFIG/config.json or
+    /// ~/.docker/config.json).
+    #[arg(long, value_name = "FILE")]
+    pub docker_config: Option<PathBuf>,
+    /// Do not look for secrets in image files.
+    #[arg(long)]
+    pub no_secrets: bool,
+}
+
 #[derive(Debug, Args)]
 pub struct ScanArgs {
-    /// Files or directories to scan.
-    #[arg(default_value = ".")]
+    /// Files or directories to scan (default: the current directory, unless --image is given).
     pub paths: Vec<PathBuf>,
+    /// An image to scan: a registry reference, an OCI layout directory, an OCI or docker
+    /// archive, or a root filesystem (prefix dir: for a directory). Repeatable.
+    #[arg(long, value_name = "IMAGE")]
+    pub image: Vec<String>,
+    #[command(flatten)]
+    pub images: ImageArgs,
     /// Output format.
     #[arg(short, long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
@@ -82,6 +117,40 @@ pub struct ScanArgs {
     /// When to use colour in the human report.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SbomFormat {
+    /// CycloneDX 1.6 JSON.
+    #[value(name = "cyclonedx-json")]
+    CyclonedxJson,
+    /// SPDX 2.3 JSON.
+    #[value(name = "spdx-json")]
+    SpdxJson,
+    /// rampart's own JSON: packages with every location, and the image facts.
+    Json,
+    /// A table for people.
+    Table,
+}
+
+#[derive(Debug, Args)]
+pub struct SbomArgs {
+    /// The image: a registry reference, an OCI layout directory, an OCI or docker archive, or a
+    /// root filesystem directory (prefixes oci-dir:, oci-archive:, docker-archive:, dir:,
+    /// registry: force a form).
+    pub target: String,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = SbomFormat::CyclonedxJson)]
+    pub format: SbomFormat,
+    /// Write the SBOM to FILE instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Derive the document id from its content and take the time from SOURCE_DATE_EPOCH (or
+    /// the Unix epoch), so the same image gives the same bytes.
+    #[arg(long)]
+    pub reproducible: bool,
+    #[command(flatten)]
+    pub images: ImageArgs,
 }
 
 #[derive(Debug, Args)]

@@ -2,6 +2,9 @@
 //! the library crates.
 
 mod cli;
+mod images;
+mod registry;
+mod sbom;
 
 use anyhow::{Context, Result, bail};
 use clap::Parser;
@@ -13,12 +16,13 @@ use std::process::ExitCode;
 
 /// Exit codes: 0 clean, 1 findings at or above the threshold, 2 usage or input error.
 const EXIT_FINDINGS: u8 = 1;
-const EXIT_ERROR: u8 = 2;
+pub(crate) const EXIT_ERROR: u8 = 2;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Scan(args) => scan(args),
+        Command::Sbom(args) => sbom::run(&args),
         Command::Rules(args) => rules(args),
     };
     match result {
@@ -48,7 +52,7 @@ fn use_color(choice: ColorChoice, to_terminal: bool) -> bool {
     }
 }
 
-fn write_out(output: Option<&std::path::Path>, text: &str) -> Result<()> {
+pub(crate) fn write_out(output: Option<&std::path::Path>, text: &str) -> Result<()> {
     match output {
         Some(path) => {
             std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
@@ -115,7 +119,21 @@ fn scan(args: ScanArgs) -> Result<u8> {
     let mut opts = ScanOptions::new(config, today);
     opts.respect_ignore = !args.no_ignore;
 
-    let report = rampart_scan::scan(&args.paths, &opts);
+    // The current directory is scanned by default, unless only images were named.
+    let paths = if args.paths.is_empty() && args.image.is_empty() {
+        vec![std::path::PathBuf::from(".")]
+    } else {
+        args.paths.clone()
+    };
+    let inspected: Vec<rampart_scan::ImageResult> = args
+        .image
+        .iter()
+        .map(|target| {
+            images::inspect_target(target, &args.images)
+                .map_err(|e| rampart_scan::images::input_error(target, &format!("{e:#}")))
+        })
+        .collect();
+    let report = rampart_scan::scan_with_images(&paths, inspected, &opts);
 
     let text = match args.format {
         Format::Json => rampart_report::json(&report) + "\n",
