@@ -833,17 +833,17 @@ impl<R: Read> Read for Counting<R> {
     }
 }
 
-/// What the decoding thread learnt of the raw blob.
+/// What the reading thread learnt of the raw blob.
 struct Raw {
     tally: Tally,
     /// an error reading the raw blob to its end (the digest is then unknown)
     drain: Option<io::Error>,
-    /// whether `tally` is also the uncompressed stream's (an uncompressed blob hashed here for
-    /// its diff id, sparing the reading thread)
+    /// whether `tally` is also the uncompressed stream's (an uncompressed blob hashed there for
+    /// its diff id, sparing the tar-reading thread)
     is_diff: bool,
 }
 
-/// Which digests the decoding thread computes.
+/// Which digests the reading thread computes.
 #[derive(Clone, Copy)]
 struct Hashes {
     /// the blob's own digest algorithm, when the blob has a digest
@@ -852,23 +852,47 @@ struct Hashes {
     diff: Option<Algorithm>,
 }
 
-/// The decoding thread: reads the raw blob (hashing it), decompresses it by its magic bytes and
-/// sends the result in chunks; when the reader stops early (channel closed) it stops decoding
-/// but still reads the raw blob to its end (bounded) so its digest can be checked. It tells the
-/// reading thread first (`hashes_diff`) whether it also hashes the uncompressed stream.
+/// How a layer blob is compressed, from its first bytes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Compression {
+    None,
+    Gzip,
+    Zstd,
+}
+
+type Chunks = io::Result<Vec<u8>>;
+
+/// Reads until `buf` is full or the stream ends.
+fn fill(r: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        let Some(space) = buf.get_mut(n..) else { break };
+        match r.read(space) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+/// The reading thread: sniffs the compression and says it (`kind`), then reads the raw blob to
+/// its end, hashing it, and sends it in chunks while someone listens. When the listener hangs up
+/// it keeps reading (bounded by the layer limit) so the digest can still be checked.
 #[expect(
     clippy::too_many_arguments,
     reason = "the thread's whole context; a struct would only rename these"
 )]
-fn decode_layer(
+fn read_raw(
     raw: BlobReader<'_>,
     hashes: Hashes,
     media: &str,
     limits: &Limits,
     progress: Option<Progress>,
-    tx: SyncSender<io::Result<Vec<u8>>>,
+    kind: SyncSender<(Compression, bool)>,
+    tx: SyncSender<Chunks>,
     recycled: Receiver<Vec<u8>>,
-    hashes_diff: SyncSender<bool>,
 ) -> Raw {
     let mut counted = Counting {
         inner: raw,
@@ -876,68 +900,99 @@ fn decode_layer(
         pending: 0,
     };
     let mut head = [0u8; 4];
-    let mut sniffed = 0;
-    let mut failure = None;
-    while sniffed < head.len() {
-        let Some(space) = head.get_mut(sniffed..) else {
-            break;
+    let (sniffed, mut failure) = match fill(&mut counted, &mut head) {
+        Ok(n) => (n, None),
+        Err(e) => (0, Some(e)),
+    };
+    let magic = head.get(..sniffed).unwrap_or_default();
+    let compression =
+        if magic.starts_with(GZIP_MAGIC) || (magic.is_empty() && media.ends_with("gzip")) {
+            Compression::Gzip
+        } else if magic.starts_with(ZSTD_MAGIC) {
+            Compression::Zstd
+        } else {
+            Compression::None
         };
-        match counted.read(space) {
-            Ok(0) => break,
-            Ok(n) => sniffed += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+    let is_diff = hashes.raw.is_none() && compression == Compression::None && hashes.diff.is_some();
+    let _ = kind.send((compression, is_diff));
+    let algorithm = if is_diff { hashes.diff } else { hashes.raw };
+    let mut hashing = VerifyingReader::new(io::Cursor::new(magic).chain(counted), algorithm);
+    let mut listening = true;
+    let mut spare: Vec<u8> = Vec::new();
+    let mut total: u64 = 0;
+    while failure.is_none() {
+        let mut chunk = if listening {
+            recycled.try_recv().unwrap_or_default()
+        } else {
+            std::mem::take(&mut spare)
+        };
+        chunk.resize(CHUNK, 0);
+        let n = match fill(&mut hashing, &mut chunk) {
+            Ok(n) => n,
             Err(e) => {
+                if listening {
+                    let _ = tx.send(Err(io::Error::new(e.kind(), e.to_string())));
+                }
                 failure = Some(e);
                 break;
             }
+        };
+        if n == 0 {
+            break;
         }
-    }
-    let magic = head.get(..sniffed).unwrap_or_default();
-    let gzip = magic.starts_with(GZIP_MAGIC) || (magic.is_empty() && media.ends_with("gzip"));
-    let zstd = magic.starts_with(ZSTD_MAGIC);
-    let is_diff = hashes.raw.is_none() && !gzip && !zstd && hashes.diff.is_some();
-    let _ = hashes_diff.send(is_diff);
-    let algorithm = if is_diff { hashes.diff } else { hashes.raw };
-    let mut hashing = VerifyingReader::new(io::Cursor::new(magic).chain(counted), algorithm);
-    let mut buffered = BufReader::with_capacity(CHUNK, &mut hashing);
-    let decoded = match failure {
-        Some(e) => Err(e),
-        None => {
-            let decoder: io::Result<Box<dyn Read + '_>> = if gzip {
-                Ok(Box::new(flate2::bufread::MultiGzDecoder::new(
-                    &mut buffered,
-                )))
-            } else if zstd {
-                zstd::stream::read::Decoder::with_buffer(&mut buffered)
-                    .map(|d| Box::new(d) as Box<dyn Read + '_>)
-            } else {
-                Ok(Box::new(&mut buffered))
-            };
-            decoder.and_then(|mut d| pump(&mut *d, &tx, &recycled))
+        total += n as u64;
+        if total > limits.max_layer_bytes {
+            failure = Some(io::Error::other("the blob is larger than the layer limit"));
+            break;
         }
-    };
-    if let Err(e) = decoded {
-        // The reader sees the decoder's error where the stream broke (it may be gone already).
-        let _ = tx.send(Err(e));
+        chunk.truncate(n);
+        if listening {
+            if let Err(back) = tx.send(Ok(chunk)) {
+                listening = false;
+                if let Ok(c) = back.0 {
+                    spare = c;
+                }
+            }
+        } else {
+            spare = chunk;
+        }
     }
     drop(tx);
-    let drain = io::copy(
-        &mut (&mut buffered).take(limits.max_layer_bytes),
-        &mut io::sink(),
-    )
-    .err();
-    drop(buffered);
     Raw {
         tally: hashing.finish(),
-        drain,
+        drain: failure,
         is_diff,
+    }
+}
+
+/// The decoding thread (compressed layers only): decompresses the raw chunks and sends the
+/// result in chunks until its end, or until the tar reader hangs up; then it drops its input,
+/// which tells the reading thread to stop sending.
+fn decode(
+    compression: Compression,
+    input: ChannelReader,
+    tx: SyncSender<Chunks>,
+    recycled: Receiver<Vec<u8>>,
+) {
+    let mut buffered = BufReader::with_capacity(CHUNK, input);
+    let decoder: io::Result<Box<dyn Read + '_>> = match compression {
+        Compression::Gzip => Ok(Box::new(flate2::bufread::MultiGzDecoder::new(
+            &mut buffered,
+        ))),
+        Compression::Zstd => zstd::stream::read::Decoder::with_buffer(&mut buffered)
+            .map(|d| Box::new(d) as Box<dyn Read + '_>),
+        Compression::None => Ok(Box::new(&mut buffered)),
+    };
+    if let Err(e) = decoder.and_then(|mut d| pump(&mut *d, &tx, &recycled)) {
+        // The reader sees the decoder's error where the stream broke (it may be gone already).
+        let _ = tx.send(Err(e));
     }
 }
 
 /// Sends the decoded stream in chunks until its end, or until the reader hangs up.
 fn pump(
     decoder: &mut dyn Read,
-    tx: &SyncSender<io::Result<Vec<u8>>>,
+    tx: &SyncSender<Chunks>,
     recycled: &Receiver<Vec<u8>>,
 ) -> io::Result<()> {
     loop {
@@ -1006,9 +1061,9 @@ where
         .diff_id
         .as_ref()
         .filter(|d| layer.digest.as_ref() != Some(*d));
-    let (tx, rx) = sync_channel(CHUNKS_IN_FLIGHT);
-    let (diff_tx, diff_rx) = sync_channel(1);
-    let (recycle_tx, recycle_rx) = sync_channel(CHUNKS_IN_FLIGHT + 2);
+    let (raw_tx, raw_rx) = sync_channel(CHUNKS_IN_FLIGHT);
+    let (raw_recycle_tx, raw_recycle_rx) = sync_channel(CHUNKS_IN_FLIGHT + 2);
+    let (kind_tx, kind_rx) = sync_channel(1);
     let (result, hit, meta_hit, diff_tally, raw_outcome) = std::thread::scope(|scope| {
         let hashes = Hashes {
             raw: layer.digest.as_ref().map(Digest::algorithm),
@@ -1016,19 +1071,42 @@ where
         };
         let progress = progress.cloned();
         let media = media.as_str();
-        let decoder = scope.spawn(move || {
-            decode_layer(
-                raw, hashes, media, limits, progress, tx, recycle_rx, diff_tx,
+        let reader = scope.spawn(move || {
+            read_raw(
+                raw,
+                hashes,
+                media,
+                limits,
+                progress,
+                kind_tx,
+                raw_tx,
+                raw_recycle_rx,
             )
         });
-        let hashed_there = diff_rx.recv().unwrap_or(false);
-        let mut budget = Budget {
-            inner: ChannelReader {
+        let (compression, hashed_there) = kind_rx.recv().unwrap_or((Compression::None, false));
+        let raw_input = ChannelReader {
+            rx: raw_rx,
+            recycle: raw_recycle_tx,
+            chunk: Vec::new(),
+            pos: 0,
+        };
+        // Compressed layers get a decoding thread between reading and tar parsing.
+        let (input, decoder) = if compression == Compression::None {
+            (raw_input, None)
+        } else {
+            let (tx, rx) = sync_channel(CHUNKS_IN_FLIGHT);
+            let (recycle_tx, recycle_rx) = sync_channel(CHUNKS_IN_FLIGHT + 2);
+            let handle = scope.spawn(move || decode(compression, raw_input, tx, recycle_rx));
+            let input = ChannelReader {
                 rx,
                 recycle: recycle_tx,
                 chunk: Vec::new(),
                 pos: 0,
-            },
+            };
+            (input, Some(handle))
+        };
+        let mut budget = Budget {
+            inner: input,
             layer: 0,
             layer_limit: limits.max_layer_bytes,
             image: image_total,
@@ -1050,9 +1128,10 @@ where
         drop(guarded);
         let diff_tally = diff_v.finish();
         let hit = budget.hit;
-        // Hang up so the decoding thread stops decoding and only drains the raw blob.
+        // Hang up so the other threads stop decoding; the reader only drains the raw blob.
         drop(budget);
-        let raw_outcome = decoder.join();
+        let decoded = decoder.map_or(Ok(()), |d| d.join());
+        let raw_outcome = reader.join().and_then(|r| decoded.map(|()| r));
         (result, hit, meta_hit.get(), diff_tally, raw_outcome)
     });
     let raw_outcome = raw_outcome.map_err(|_| {
