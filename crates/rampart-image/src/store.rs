@@ -109,9 +109,21 @@ impl ArchiveStore {
         let f = File::open(&path).map_err(|e| ImageError::io(&shown, e))?;
         let mut archive = tar::Archive::new(BufReader::new(f));
         let mut members = HashMap::new();
-        let corrupt = |e| ImageError::CorruptArchive {
-            path: shown.clone(),
-            source: e,
+        // The tar reader's messages quote the damaged header at length: keep their start.
+        let corrupt = |e: std::io::Error| {
+            let mut text = e.to_string();
+            if text.len() > 160 {
+                let mut cut = 160;
+                while !text.is_char_boundary(cut) {
+                    cut -= 1;
+                }
+                text.truncate(cut);
+                text.push('…');
+            }
+            ImageError::CorruptArchive {
+                path: shown.clone(),
+                source: std::io::Error::new(e.kind(), text),
+            }
         };
         let mut count: u64 = 0;
         for entry in archive.entries_with_seek().map_err(corrupt)? {
