@@ -1,6 +1,8 @@
 //! The image reader on a hostile layer: an in-memory OCI layout whose single layer blob is the
 //! fuzz input (after a first byte choosing plain tar, gzip or zstd as the declared media type),
-//! with correct digests so the reader gets past verification into the tar and squash code.
+//! with correct digests so the reader gets past verification into the tar and squash code; half
+//! the inputs are then inspected as `rampart scan --image` does (catalogers, binaries, secrets,
+//! facts, rules).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -71,6 +73,18 @@ fuzz_target!(|data: &[u8]| {
     let Ok(image) = Image::from_oci_layout(Box::new(MemStore(blobs)), None, &limits) else {
         return;
     };
+    // Half the inputs go through the whole image layer: catalogers, binaries, secrets, facts
+    // and rules, as `rampart scan --image` runs them.
+    if pick / 3 % 2 == 1 {
+        let opts = rampart_inspect::InspectOptions {
+            secrets: true,
+            today: jiff::civil::date(2026, 11, 27),
+        };
+        if let Ok(ins) = rampart_inspect::inspect(&image, "fuzz", &opts) {
+            let _ = rampart_inspect::rules::assess(&ins);
+        }
+        return;
+    }
     if let Ok((fs, _)) =
         image.capture(|path: &str, _: &_| path.ends_with("status") || path.contains("passwd"))
     {

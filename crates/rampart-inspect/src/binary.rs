@@ -24,9 +24,12 @@ const GO_MAGIC: &[u8] = b"\xff Go buildinf:";
 /// Bytes after the Go magic kept to decode the version and module info (module info of real
 /// binaries is a few KiB; a million dependencies would not fit a binary anyway).
 const GO_WINDOW: usize = 1 << 20;
-/// Non-loaded tail of an executable kept while streaming (symbol tables of unstripped binaries
-/// can be large; `.dep-v0` is usually within the first KiB of the tail).
-const MAX_TAIL: u64 = 32 << 20;
+/// Bytes kept while streaming after the end of the loaded segments, and (half as many) before
+/// the section header table: `.dep-v0` is near one or the other (symbol tables and debug
+/// information of unstripped binaries can be large).
+const TAIL_WINDOW: u64 = 16 << 20;
+/// Largest section header table kept (65535 entries of 64 bytes).
+const MAX_TABLE: u64 = 65_535 * 64;
 /// Largest section read from a seekable file.
 const MAX_SECTION: u64 = 16 << 20;
 const READ_CHUNK: usize = 256 * 1024;
@@ -333,7 +336,59 @@ impl GoSearch {
     }
 }
 
-/// One pass over a stream: Go magic search and the non-loaded tail.
+/// Byte ranges of a stream kept for after its end: the start of the non-loaded tail and the
+/// bytes before the section header table (plus the table), where linkers and objcopy put
+/// non-loaded sections such as `.dep-v0`.
+struct Windows {
+    /// (first offset, end offset, bytes kept)
+    ranges: Vec<(u64, u64, Vec<u8>)>,
+}
+
+impl Windows {
+    fn new(elf: &Elf, tail_from: u64) -> Self {
+        let mut ranges = Vec::new();
+        if tail_from != u64::MAX {
+            ranges.push((tail_from, tail_from.saturating_add(TAIL_WINDOW), Vec::new()));
+        }
+        if elf.shoff > 0 {
+            let before = elf
+                .shoff
+                .saturating_sub(TAIL_WINDOW / 2)
+                .max(tail_from.min(elf.shoff));
+            let table_end = elf
+                .shoff
+                .saturating_add(elf.sh_table_len().unwrap_or(0).min(MAX_TABLE));
+            ranges.push((before, table_end, Vec::new()));
+        }
+        Self { ranges }
+    }
+
+    /// Keeps the parts of the chunk at stream offset `pos` that fall in a window.
+    fn feed(&mut self, pos: u64, chunk: &[u8]) {
+        let end = pos + chunk.len() as u64;
+        for (from, to, kept) in &mut self.ranges {
+            let s = pos.max(*from);
+            let e = end.min(*to);
+            if s >= e || s != *from + kept.len() as u64 {
+                continue;
+            }
+            let a = usize::try_from(s - pos).unwrap_or(usize::MAX);
+            let b = usize::try_from(e - pos).unwrap_or(usize::MAX);
+            kept.extend_from_slice(chunk.get(a..b).unwrap_or_default());
+        }
+    }
+
+    /// The bytes at `[off, off + len)`, when one window holds them all.
+    fn get(&self, off: u64, len: u64) -> Option<&[u8]> {
+        self.ranges.iter().find_map(|(from, _, kept)| {
+            let a = usize::try_from(off.checked_sub(*from)?).ok()?;
+            let b = a.checked_add(usize::try_from(len).ok()?)?;
+            kept.get(a..b)
+        })
+    }
+}
+
+/// One pass over a stream: Go magic search and the windows where `.dep-v0` can be.
 fn analyze_stream(path: &str, r: &mut dyn Read) -> io::Result<Option<BinaryFacts>> {
     let mut buf = vec![0u8; READ_CHUNK];
     let first = fill(r, &mut buf)?;
@@ -341,55 +396,66 @@ fn analyze_stream(path: &str, r: &mut dyn Read) -> io::Result<Option<BinaryFacts
     let Some(elf) = Elf::parse(head) else {
         return Ok(None);
     };
-    // Bytes at or after `tail_from` (the end of the loaded segments) are kept.
     let tail_from = elf.load_end(head).unwrap_or(u64::MAX);
     let mut go = GoSearch::default();
-    let mut tail: Vec<u8> = Vec::new();
-    let mut tail_start: Option<u64> = None;
+    let mut windows = Windows::new(&elf, tail_from);
     let mut pos: u64 = 0;
     let mut len = first;
     while len > 0 {
         let chunk = buf.get(..len).unwrap_or_default();
         let eof = len < buf.len();
         go.feed(chunk, eof);
-        let end = pos + len as u64;
-        if go.found.is_none() && end > tail_from {
-            let start_in_chunk = usize::try_from(tail_from.saturating_sub(pos)).unwrap_or(0);
-            tail_start.get_or_insert(pos + start_in_chunk as u64);
-            let room = usize::try_from(MAX_TAIL.saturating_sub(tail.len() as u64)).unwrap_or(0);
-            let part = chunk.get(start_in_chunk..).unwrap_or_default();
-            tail.extend_from_slice(part.get(..part.len().min(room)).unwrap_or_default());
+        if go.found.is_none() {
+            windows.feed(pos, chunk);
         }
-        pos = end;
+        pos += len as u64;
         if eof {
             break;
         }
         len = fill(r, &mut buf)?;
     }
-    let go = go.found;
-    let dep = match (&go, tail_start) {
-        (None, Some(start)) => dep_v0_from_tail(&elf, &tail, start),
-        _ => None,
-    };
-    Ok(facts(path, go, dep))
+    if let Some(info) = go.found {
+        return Ok(facts(path, Some(info), None));
+    }
+    match dep_v0_in(&elf, &windows) {
+        DepV0::Absent => Ok(None),
+        DepV0::Found(section) => Ok(facts(path, None, Some(section))),
+        DepV0::NotKept(off) => Ok(Some(BinaryFacts {
+            packages: Vec::new(),
+            error: Some(format!(
+                "{path}: cargo-auditable data at offset {off} lies outside what is kept while \
+                 streaming a layer; its Rust crates are not listed"
+            )),
+        })),
+    }
 }
 
-/// Locates `.dep-v0` through the section headers, when the table and the section both lie in
-/// the kept tail (which starts at file offset `start`).
-fn dep_v0_from_tail<'t>(elf: &Elf, tail: &'t [u8], start: u64) -> Option<&'t [u8]> {
-    let rel = |off: u64| usize::try_from(off.checked_sub(start)?).ok();
-    let table_at = rel(elf.shoff)?;
-    let table_len = usize::try_from(elf.sh_table_len()?).ok()?;
-    let table = tail.get(table_at..table_at.checked_add(table_len)?)?;
-    let (_, str_off, str_size) = elf.section(table, elf.shstrndx)?;
-    let s = rel(str_off)?;
-    let strtab = tail.get(s..s.checked_add(usize::try_from(str_size).ok()?)?)?;
-    let (off, size) = elf
+enum DepV0<'w> {
+    Absent,
+    Found(&'w [u8]),
+    NotKept(u64),
+}
+
+/// Locates `.dep-v0` through the section headers kept in the windows.
+fn dep_v0_in<'w>(elf: &Elf, w: &'w Windows) -> DepV0<'w> {
+    let Some(table) = elf.sh_table_len().and_then(|l| w.get(elf.shoff, l)) else {
+        return DepV0::Absent;
+    };
+    let Some((_, str_off, str_size)) = elf.section(table, elf.shstrndx) else {
+        return DepV0::Absent;
+    };
+    let Some(strtab) = w.get(str_off, str_size) else {
+        return DepV0::Absent;
+    };
+    match elf
         .find(table, strtab, &[b".dep-v0"])
         .into_iter()
-        .next()??;
-    let o = rel(off)?;
-    tail.get(o..o.checked_add(usize::try_from(size).ok()?)?)
+        .next()
+        .flatten()
+    {
+        None => DepV0::Absent,
+        Some((off, size)) => w.get(off, size).map_or(DepV0::NotKept(off), DepV0::Found),
+    }
 }
 
 /// Reads until `buf` is full or the stream ends.

@@ -12,7 +12,7 @@
 //! [`Inspection::problems`] and the rest is read.
 #![deny(clippy::indexing_slicing)]
 
-mod binary;
+pub mod binary;
 mod collect;
 pub mod eol;
 pub mod facts;

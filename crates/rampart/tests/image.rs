@@ -1,7 +1,12 @@
 //! End-to-end tests of the image layer through the `rampart` binary, on the realistic test image
 //! that scripts/build-test-image.sh builds from real package data (dpkg database, pip, npm,
 //! Debian Java and Go packages) and packs with umoci and skopeo in every form rampart reads.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -88,7 +93,12 @@ fn scan_image_reports_its_facts_and_findings_in_every_form() {
     for (target, form) in forms() {
         let out = rampart(&["scan", "--image", &target, "--format", "json"]);
         let v = json(&out);
-        assert_eq!(out.status.code(), Some(0), "{form}: {}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{form}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let img = &v["images"][0];
         assert_eq!(img["os"], "Debian GNU/Linux 12 (bookworm)", "{form}");
         assert_eq!(
@@ -122,7 +132,10 @@ fn scan_image_reports_its_facts_and_findings_in_every_form() {
             ("IMG006", "/usr/bin/passwd"),
             ("IMG008", "/app/.env"),
         ];
-        let got: Vec<(&str, &str)> = rules.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+        let got: Vec<(&str, &str)> = rules
+            .iter()
+            .map(|(a, b)| (a.as_str(), b.as_str()))
+            .collect();
         assert_eq!(got, expected, "{form}");
         // The configured user (10001, in /etc/passwd as `app`) is not root: IMG001 assessed, passed.
         if form != "rootfs" {
@@ -133,7 +146,10 @@ fn scan_image_reports_its_facts_and_findings_in_every_form() {
                 .iter()
                 .find(|l| l["layer"] == "image")
                 .unwrap();
-            assert_eq!(image_layer["state"], "breached", "{form}: a secret in a file is critical");
+            assert_eq!(
+                image_layer["state"], "breached",
+                "{form}: a secret in a file is critical"
+            );
         }
         // Two secrets in /app/.env, at their lines, never shown in clear.
         let secrets: Vec<(u64, &str)> = v["findings"]
@@ -149,7 +165,11 @@ fn scan_image_reports_its_facts_and_findings_in_every_form() {
             })
             .collect();
         assert_eq!(secrets.len(), 2, "{form}: {secrets:?}");
-        assert!(secrets.iter().all(|(_, m)| !m.contains("AKIAQWERTYUIOPASDFGH")));
+        assert!(
+            secrets
+                .iter()
+                .all(|(_, m)| !m.contains("AKIAQWERTYUIOPASDFGH"))
+        );
         assert_eq!(
             secrets.iter().map(|s| s.0).collect::<Vec<_>>(),
             [1, 2],
@@ -161,8 +181,20 @@ fn scan_image_reports_its_facts_and_findings_in_every_form() {
 #[test]
 fn image_reports_validate_and_fail_on_sets_the_exit_code() {
     let (target, _) = &forms()[1];
-    let out = rampart(&["scan", "--image", target, "--format", "json", "--fail-on", "critical"]);
-    assert_eq!(out.status.code(), Some(1), "a critical secret finding fails the scan");
+    let out = rampart(&[
+        "scan",
+        "--image",
+        target,
+        "--format",
+        "json",
+        "--fail-on",
+        "critical",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a critical secret finding fails the scan"
+    );
     let dir = tempfile::tempdir().unwrap();
     let report = dir.path().join("r.json");
     std::fs::write(&report, &out.stdout).unwrap();
@@ -171,7 +203,8 @@ fn image_reports_validate_and_fail_on_sets_the_exit_code() {
         .output()
         .unwrap();
     assert!(oracles.status.success());
-    let venv = PathBuf::from(String::from_utf8(oracles.stdout).unwrap().trim()).join("venv/bin/python");
+    let venv =
+        PathBuf::from(String::from_utf8(oracles.stdout).unwrap().trim()).join("venv/bin/python");
     let check = Command::new(venv)
         .args([
             "-c",
@@ -181,11 +214,18 @@ fn image_reports_validate_and_fail_on_sets_the_exit_code() {
         .arg(&report)
         .output()
         .unwrap();
-    assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stderr));
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
     // The human report names the image and its facts.
     let human = rampart(&["scan", "--image", target, "--color", "never"]);
     let text = String::from_utf8_lossy(&human.stdout);
-    assert!(text.contains("Image ") && text.contains("Debian GNU/Linux 12"), "{text}");
+    assert!(
+        text.contains("Image ") && text.contains("Debian GNU/Linux 12"),
+        "{text}"
+    );
     assert!(text.contains("IMG008"), "{text}");
     // SARIF output carries the image rules too.
     let sarif = rampart(&["scan", "--image", target, "--format", "sarif"]);
@@ -242,13 +282,24 @@ fn broken_images_are_input_errors_and_the_rest_is_still_scanned() {
         "json",
         "--no-config",
     ]);
-    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v = json(&out);
     let errors: Vec<String> = v["errors"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|e| format!("{}: {}", e["file"].as_str().unwrap(), e["message"].as_str().unwrap()))
+        .map(|e| {
+            format!(
+                "{}: {}",
+                e["file"].as_str().unwrap(),
+                e["message"].as_str().unwrap()
+            )
+        })
         .collect();
     assert_eq!(errors.len(), 2, "{errors:?}");
     assert!(errors.iter().any(|e| e.contains("junk.tar")), "{errors:?}");
