@@ -27,6 +27,9 @@ pub const MANIFEST_MEDIA_TYPES: [&str; 4] = [
     "application/vnd.docker.distribution.manifest.v2+json",
 ];
 
+/// Media types of Docker's schema 1 manifests (`…v1+json`, `…v1+prettyjws`), refused.
+const DOCKER_SCHEMA1: &str = "application/vnd.docker.distribution.manifest.v1";
+
 /// Bytes of an error body read to find its distribution error codes.
 const MAX_ERROR_BODY: u64 = 64 * 1024;
 /// Bytes of a token server answer.
@@ -97,6 +100,90 @@ pub struct Manifest {
     pub descriptor: Descriptor,
     /// the document as served
     pub bytes: Vec<u8>,
+}
+
+/// Why a manifest response is refused ([`Manifest::from_response`]).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ManifestProblem {
+    /// the `Docker-Content-Digest` header is not a digest
+    #[error("bad Docker-Content-Digest header: {0}")]
+    DigestHeader(#[source] rampart_image::ImageError),
+    /// the bytes do not hash to the digest asked for or announced
+    #[error("digest mismatch: expected {expected}, found {found}")]
+    DigestMismatch {
+        /// the digest asked for or announced
+        expected: String,
+        /// the digest of the bytes
+        found: String,
+    },
+    /// the body is not a JSON object
+    #[error("the manifest is not JSON: {0}")]
+    Json(#[source] serde_json::Error),
+    /// a Docker schema 1 manifest (unsigned or signed)
+    #[error("expected an OCI or Docker schema 2 manifest, found a schema 1 manifest")]
+    Schema1,
+}
+
+impl Manifest {
+    /// Checks a manifest response: the bytes must hash to the `pinned` digest (the reference's)
+    /// and to the `Docker-Content-Digest` announced, and be a schema 2 / OCI JSON document. The
+    /// media type is the `Content-Type` when it is a vendor type, else the document's own
+    /// `mediaType`. No I/O: the caller bounded `bytes`.
+    pub fn from_response(
+        bytes: Vec<u8>,
+        content_type: Option<&str>,
+        docker_content_digest: Option<&str>,
+        pinned: Option<&Digest>,
+    ) -> Result<Self, ManifestProblem> {
+        let announced = docker_content_digest
+            .map(|v| Digest::parse(v.trim()))
+            .transpose()
+            .map_err(ManifestProblem::DigestHeader)?;
+        let mut digest = None;
+        for want in [pinned, announced.as_ref()].into_iter().flatten() {
+            let found = digest_like(want, &bytes);
+            if &found != want {
+                return Err(ManifestProblem::DigestMismatch {
+                    expected: want.to_string(),
+                    found: found.to_string(),
+                });
+            }
+            digest.get_or_insert(found);
+        }
+        let digest = digest.unwrap_or_else(|| Digest::sha256_of(&bytes));
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Head {
+            #[serde(default)]
+            schema_version: Option<u64>,
+            #[serde(default)]
+            media_type: Option<String>,
+        }
+        let head: Head = serde_json::from_slice(&bytes).map_err(ManifestProblem::Json)?;
+        let media_type = content_type
+            .and_then(|v| v.split(';').next())
+            .map(str::trim)
+            .filter(|t| t.starts_with("application/vnd."))
+            .map(str::to_owned)
+            .or(head.media_type);
+        if head.schema_version == Some(1)
+            || media_type
+                .as_deref()
+                .is_some_and(|t| t.starts_with(DOCKER_SCHEMA1))
+        {
+            return Err(ManifestProblem::Schema1);
+        }
+        Ok(Self {
+            descriptor: Descriptor {
+                media_type,
+                digest: digest.to_string(),
+                size: Some(bytes.len() as u64),
+                platform: None,
+            },
+            bytes,
+        })
+    }
 }
 
 /// What [`Client::push_blob`] did.
@@ -847,64 +934,28 @@ impl Client {
         if resp.status() != StatusCode::OK {
             return Err(self.status_error(&req, resp));
         }
-        let announced = self.announced_digest(&req, &resp)?;
-        let content_type = header(&resp, "content-type")
-            .and_then(|v| v.split(';').next())
-            .map(|v| v.trim().to_owned())
-            .filter(|v| !v.is_empty());
+        let content_type = header(&resp, "content-type").map(str::to_owned);
+        let announced = header(&resp, "docker-content-digest").map(str::to_owned);
         let bytes = self.read_limited(&req, resp, limit)?;
-        let mut digest = None;
-        for want in [reference.digest(), announced.as_ref()]
-            .into_iter()
-            .flatten()
-        {
-            let found = digest_like(want, &bytes);
-            if &found != want {
-                return Err(self.mismatch(&req, want, &found));
-            }
-            digest.get_or_insert(found);
-        }
-        let digest = digest.unwrap_or_else(|| Digest::sha256_of(&bytes));
-        #[derive(Deserialize)]
-        #[serde(rename_all = "camelCase")]
-        struct Head {
-            #[serde(default)]
-            schema_version: Option<u64>,
-            #[serde(default)]
-            media_type: Option<String>,
-        }
-        let head: Head = serde_json::from_slice(&bytes).map_err(|e| RegistryError::Protocol {
-            registry: repo.registry().to_owned(),
-            what: req.what.clone(),
-            problem: format!("the manifest is not JSON: {e}"),
-        })?;
-        let media_type = content_type
-            .filter(|t| {
-                t.starts_with("application/vnd.")
-                    && t != "application/vnd.docker.distribution.manifest.v1+json"
-            })
-            .or(head.media_type);
-        if head.schema_version == Some(1)
-            || media_type
-                .as_deref()
-                .is_some_and(|t| t.contains("manifest.v1+"))
-        {
-            return Err(RegistryError::Protocol {
-                registry: repo.registry().to_owned(),
-                what: req.what,
-                problem: String::from(
-                    "expected an OCI or Docker schema 2 manifest, found a schema 1 manifest",
-                ),
-            });
-        }
-        Ok(Manifest {
-            descriptor: Descriptor {
-                media_type,
-                digest: digest.to_string(),
-                size: Some(bytes.len() as u64),
-                platform: None,
-            },
+        Manifest::from_response(
             bytes,
+            content_type.as_deref(),
+            announced.as_deref(),
+            reference.digest(),
+        )
+        .map_err(|problem| match problem {
+            ManifestProblem::DigestMismatch { expected, found } => RegistryError::DigestMismatch {
+                registry: repo.registry().to_owned(),
+                repository: repo.path().to_owned(),
+                what: req.what.clone(),
+                expected,
+                found,
+            },
+            other => RegistryError::Protocol {
+                registry: repo.registry().to_owned(),
+                what: req.what.clone(),
+                problem: other.to_string(),
+            },
         })
     }
 

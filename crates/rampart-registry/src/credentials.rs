@@ -350,14 +350,19 @@ fn run_helper(
         // a helper that exits without reading closes the pipe: its exit status tells
         let _ = stdin.write_all(server.as_bytes());
     }
+    // each pipe is drained on its own thread (a full pipe would block the helper); the
+    // results come back over channels so a helper that leaves a child holding its stdout
+    // open cannot block us past the deadline either
     let read_pipe = |pipe: Option<Box<dyn Read + Send>>| {
+        let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             let mut buf = Vec::new();
             if let Some(p) = pipe {
                 let _ = p.take(MAX_HELPER_OUTPUT).read_to_end(&mut buf);
             }
-            buf
-        })
+            let _ = tx.send(buf);
+        });
+        rx
     };
     let out = read_pipe(
         child
@@ -372,20 +377,22 @@ fn run_helper(
             .map(|p| Box::new(p) as Box<dyn Read + Send>),
     );
     let deadline = Instant::now() + timeout;
+    let timed_out = || fail(format!("no answer within {} s", timeout.as_secs()));
     let status = loop {
         match child.try_wait() {
             Ok(Some(status)) => break status,
             Ok(None) if Instant::now() >= deadline => {
                 let _ = child.kill();
                 let _ = child.wait();
-                return Err(fail(format!("no answer within {} s", timeout.as_secs())));
+                return Err(timed_out());
             }
             Ok(None) => std::thread::sleep(Duration::from_millis(10)),
             Err(e) => return Err(fail(format!("cannot wait for it: {e}"))),
         }
     };
-    let stdout = out.join().unwrap_or_default();
-    let stderr = err.join().unwrap_or_default();
+    let left = || deadline.saturating_duration_since(Instant::now());
+    let stdout = out.recv_timeout(left()).map_err(|_| timed_out())?;
+    let stderr = err.recv_timeout(left()).unwrap_or_default();
     if !status.success() {
         let said = String::from_utf8_lossy(if stdout.is_empty() { &stderr } else { &stdout })
             .trim()
@@ -514,6 +521,33 @@ mod tests {
                 .to_string()
                 .contains("malformed docker config")
         );
+    }
+
+    #[test]
+    fn helper_answers_are_read_like_docker() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let write = |name: &str, body: &str| {
+            let p = dir.path().join(format!("docker-credential-{name}"));
+            std::fs::write(&p, format!("#!/bin/sh\n{body}\n")).unwrap();
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+        };
+        write(
+            "token",
+            r#"read s; echo "{\"ServerURL\":\"$s\",\"Username\":\"<token>\",\"Secret\":\"rt-$s\"}""#,
+        );
+        write("garbage", "echo not json");
+        write("broken", "echo 'backend exploded' >&2; exit 2");
+        let path = OsString::from(dir.path());
+        let run = |name: &str| run_helper(name, "h.io", Some(&path), Duration::from_secs(20));
+        assert_eq!(
+            run("token").unwrap(),
+            Some(Credentials::IdentityToken(Secret::new("rt-h.io")))
+        );
+        let err = run("garbage").unwrap_err().to_string();
+        assert!(err.contains("expected JSON"), "{err}");
+        let err = run("broken").unwrap_err().to_string();
+        assert!(err.contains("backend exploded"), "{err}");
     }
 
     #[test]

@@ -37,7 +37,9 @@ mod store;
 pub use challenge::{
     Challenge, ChallengeError, MAX_CHALLENGES, MAX_HEADER_BYTES, MAX_PARAMS, parse_challenges,
 };
-pub use client::{BlobPush, Client, ClientOptions, MANIFEST_MEDIA_TYPES, Manifest};
+pub use client::{
+    BlobPush, Client, ClientOptions, MANIFEST_MEDIA_TYPES, Manifest, ManifestProblem,
+};
 pub use credentials::{CredentialSource, Credentials, Secret, default_docker_config};
 pub use error::RegistryError;
 pub use reference::{
