@@ -314,4 +314,46 @@ mod tests {
         assert!(ImageRef::parse("a b").is_none());
         assert!(ImageRef::parse("debian:").is_none());
     }
+
+    #[test]
+    fn try_parse_says_which_part_is_wrong() {
+        use ImageRefErrorKind as K;
+        let kind = |t: &str| ImageRef::try_parse(t).map(|_| ()).unwrap_err().kind;
+        assert_eq!(kind(""), K::Empty);
+        assert_eq!(kind("a\tb"), K::Whitespace);
+        assert_eq!(
+            kind("bad_host.io:x/app"),
+            K::Registry("bad_host.io:x".into())
+        );
+        assert_eq!(kind("[zz]:5000/app"), K::Registry("[zz]:5000".into()));
+        assert_eq!(kind("app__-x"), K::Repository("app__-x".into()));
+        assert_eq!(kind("a/.b"), K::Repository("a/.b".into()));
+        assert_eq!(kind("app:.1"), K::Tag(".1".into()));
+        assert_eq!(
+            kind(&format!("app:{}", "t".repeat(129))),
+            K::Tag("t".repeat(129))
+        );
+        assert_eq!(kind("app@sha256:xyz"), K::Digest("sha256:xyz".into()));
+        assert_eq!(
+            kind(&format!("h.io/{}", "a".repeat(251))),
+            K::NameTooLong(256)
+        );
+        // Docker's grammar: separators `.`, `_`, `__`, any run of `-`; uppercase hosts; IPv6
+        for ok in [
+            "a_b",
+            "a__b",
+            "a---b",
+            "a.b/c-d",
+            "Host/app",
+            "[::1]:5000/app",
+            "h.io:443/a",
+        ] {
+            assert!(ImageRef::try_parse(ok).is_ok(), "{ok}");
+        }
+        let shown = ImageRef::try_parse("Debian").unwrap_err().to_string();
+        assert!(
+            shown.starts_with("invalid image reference \"Debian\": expected a repository"),
+            "{shown}"
+        );
+    }
 }

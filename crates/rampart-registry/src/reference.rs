@@ -7,7 +7,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use rampart_core::{ImageRef, ImageRefError};
+use rampart_core::{ImageRef, ImageRefError, ImageRefErrorKind};
 use rampart_image::{Digest, ImageError};
 
 /// Docker Hub's name in references.
@@ -101,6 +101,15 @@ impl Reference {
         } else {
             r.repository.clone()
         };
+        // the limit holds for the normalized name too, so every reference prints to one that
+        // parses back
+        let len = registry.len() + 1 + path.len();
+        if len > 255 {
+            return Err(ReferenceError::Syntax(ImageRefError {
+                reference: text.chars().take(256).collect(),
+                kind: ImageRefErrorKind::NameTooLong(len),
+            }));
+        }
         let digest = r
             .digest
             .as_deref()
@@ -303,6 +312,9 @@ mod tests {
                 .to_string()
                 .contains("255")
         );
+        // short enough as written, too long once `docker.io/library/` is added (found by fuzzing)
+        let err = Reference::parse(&"a".repeat(240)).unwrap_err().to_string();
+        assert!(err.contains("at most 255 bytes, found 258"), "{err}");
     }
 
     fn component() -> impl Strategy<Value = String> {
