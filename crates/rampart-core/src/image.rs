@@ -18,20 +18,39 @@ pub struct ImageRef {
 
 impl ImageRef {
     /// Parses a reference; `None` when it is empty or not a plausible reference (spaces,
-    /// uppercase repository, empty components, bad tag).
+    /// uppercase repository, empty components, bad tag). [`ImageRef::try_parse`] says why.
     pub fn parse(text: &str) -> Option<ImageRef> {
-        if text.is_empty() || text.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            return None;
+        Self::try_parse(text).ok()
+    }
+
+    /// Parses a reference with the grammar of Docker's `reference` package: the first
+    /// component is a registry when it contains `.` or `:`, is `localhost`, or has an uppercase
+    /// letter; repository components are lowercase alphanumerics joined by `.`, `_`, `__` or
+    /// dashes; a tag is `[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`; a digest is `algorithm:hex` (at
+    /// least 32 hex digits); the name is at most 255 bytes.
+    pub fn try_parse(text: &str) -> Result<ImageRef, ImageRefError> {
+        let err = |kind: ImageRefErrorKind| ImageRefError {
+            reference: text.chars().take(256).collect(),
+            kind,
+        };
+        if text.is_empty() {
+            return Err(err(ImageRefErrorKind::Empty));
+        }
+        if text.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(err(ImageRefErrorKind::Whitespace));
         }
         let (name, digest) = match text.split_once('@') {
-            Some((n, d)) => (n, Some(d.to_owned())),
+            Some((n, d)) => (n, Some(d)),
             None => (text, None),
         };
         let (registry, rest) = match name.split_once('/') {
             Some((first, rest))
-                if first.contains('.') || first.contains(':') || first == "localhost" =>
+                if first.contains('.')
+                    || first.contains(':')
+                    || first == "localhost"
+                    || first.chars().any(|c| c.is_ascii_uppercase()) =>
             {
-                (Some(first.to_owned()), rest)
+                (Some(first), rest)
             }
             _ => (None, name),
         };
@@ -39,38 +58,39 @@ impl ImageRef {
         let (repository, tag) = match rest.get(last_slash..).and_then(|l| l.rfind(':')) {
             Some(i) => {
                 let at = last_slash + i;
-                (
-                    rest.get(..at).unwrap_or(rest),
-                    rest.get(at + 1..).map(str::to_owned),
-                )
+                (rest.get(..at).unwrap_or(rest), rest.get(at + 1..))
             }
             None => (rest, None),
         };
-        let valid_repo = !repository.is_empty()
-            && repository.split('/').all(|c| {
-                !c.is_empty()
-                    && c.chars().all(|ch| {
-                        ch.is_ascii_lowercase() || ch.is_ascii_digit() || "._-".contains(ch)
-                    })
-            });
-        let valid_tag = tag.as_deref().is_none_or(|t| {
-            !t.is_empty()
-                && t.len() <= 128
-                && t.chars()
-                    .all(|ch| ch.is_ascii_alphanumeric() || "._-".contains(ch))
-        });
-        let valid_digest = digest.as_deref().is_none_or(|d| {
-            d.split_once(':')
-                .is_some_and(|(alg, hex)| !alg.is_empty() && hex.len() >= 32)
-        });
-        if !(valid_repo && valid_tag && valid_digest) {
-            return None;
+        if let Some(r) = registry {
+            if !valid_registry(r) {
+                return Err(err(ImageRefErrorKind::Registry(r.to_owned())));
+            }
         }
-        Some(ImageRef {
-            registry,
+        if !valid_repository(repository) {
+            return Err(err(ImageRefErrorKind::Repository(repository.to_owned())));
+        }
+        let name_len = registry.map_or(0, |r| r.len() + 1) + repository.len();
+        if name_len > 255 {
+            return Err(err(ImageRefErrorKind::NameTooLong(name_len)));
+        }
+        if let Some(t) = tag {
+            if !valid_tag(t) {
+                return Err(err(ImageRefErrorKind::Tag(t.chars().take(200).collect())));
+            }
+        }
+        if let Some(d) = digest {
+            if !valid_digest(d) {
+                return Err(err(ImageRefErrorKind::Digest(
+                    d.chars().take(200).collect(),
+                )));
+            }
+        }
+        Ok(ImageRef {
+            registry: registry.map(str::to_owned),
             repository: repository.to_owned(),
-            tag,
-            digest,
+            tag: tag.map(str::to_owned),
+            digest: digest.map(str::to_owned),
         })
     }
 
@@ -98,6 +118,158 @@ impl ImageRef {
             None => self.repository.clone(),
         }
     }
+}
+
+/// Why a text is not an image reference.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageRefError {
+    /// the text that was parsed (cut at 256 characters)
+    pub reference: String,
+    /// what is wrong with it
+    pub kind: ImageRefErrorKind,
+}
+
+/// The part of a reference that is wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ImageRefErrorKind {
+    /// nothing was written
+    Empty,
+    /// whitespace or a control character
+    Whitespace,
+    /// the registry is not `host[:port]` (DNS name, IPv4 or bracketed IPv6)
+    Registry(String),
+    /// the repository path has an empty, uppercase or badly separated component
+    Repository(String),
+    /// registry and repository together are longer than 255 bytes
+    NameTooLong(usize),
+    /// the tag is empty, too long or has other characters than `A-Za-z0-9_.-`
+    Tag(String),
+    /// the digest is not `algorithm:hex` with at least 32 hex digits
+    Digest(String),
+}
+
+// Display by hand: this crate keeps `serde` as its only dependency.
+impl std::fmt::Display for ImageRefError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "invalid image reference {:?}: ", self.reference)?;
+        match &self.kind {
+            ImageRefErrorKind::Empty => {
+                f.write_str("expected [registry/]repository[:tag][@digest], found nothing")
+            }
+            ImageRefErrorKind::Whitespace => {
+                f.write_str("expected no whitespace or control characters")
+            }
+            ImageRefErrorKind::Registry(r) => {
+                write!(f, "expected a registry host[:port], found {r:?}")
+            }
+            ImageRefErrorKind::Repository(r) => write!(
+                f,
+                "expected a repository of lowercase letters, digits and single separators (. _ __ -) between `/`, found {r:?}"
+            ),
+            ImageRefErrorKind::NameTooLong(n) => {
+                write!(f, "expected a name of at most 255 bytes, found {n}")
+            }
+            ImageRefErrorKind::Tag(t) => write!(
+                f,
+                "expected a tag of at most 128 characters A-Za-z0-9_.- not starting with . or -, found {t:?}"
+            ),
+            ImageRefErrorKind::Digest(d) => {
+                write!(f, "expected a digest algorithm:hex, found {d:?}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for ImageRefError {}
+
+/// `host[:port]`: DNS labels of alphanumerics and inner dashes, an IPv4 address (labels of
+/// digits pass the same rule), or `[ipv6]`.
+fn valid_registry(r: &str) -> bool {
+    let (host, port) = if let Some(rest) = r.strip_prefix('[') {
+        let Some((v6, after)) = rest.split_once(']') else {
+            return false;
+        };
+        if v6.is_empty()
+            || !v6
+                .chars()
+                .all(|c| c.is_ascii_hexdigit() || c == ':' || c == '.')
+        {
+            return false;
+        }
+        match after {
+            "" => return true,
+            p => match p.strip_prefix(':') {
+                Some(port) => ("[]", Some(port)),
+                None => return false,
+            },
+        }
+    } else {
+        match r.split_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (r, None),
+        }
+    };
+    let port_ok =
+        port.is_none_or(|p| !p.is_empty() && p.len() <= 5 && p.chars().all(|c| c.is_ascii_digit()));
+    let host_ok = host == "[]"
+        || (!host.is_empty()
+            && host.split('.').all(|label| {
+                !label.is_empty()
+                    && label.len() <= 63
+                    && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                    && !label.starts_with('-')
+                    && !label.ends_with('-')
+            }));
+    port_ok && host_ok
+}
+
+/// Components `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*` separated by `/`.
+fn valid_repository(repo: &str) -> bool {
+    !repo.is_empty()
+        && repo.split('/').all(|c| {
+            let b = c.as_bytes();
+            let alnum = |x: u8| x.is_ascii_lowercase() || x.is_ascii_digit();
+            if !b.first().is_some_and(|&x| alnum(x)) || !b.last().is_some_and(|&x| alnum(x)) {
+                return false;
+            }
+            let mut i = 0;
+            while let Some(&x) = b.get(i) {
+                if alnum(x) {
+                    i += 1;
+                    continue;
+                }
+                // a separator run: `.`, `_`, `__` or any number of `-`
+                let run = b
+                    .get(i..)
+                    .map_or(0, |s| s.iter().take_while(|&&y| !alnum(y)).count());
+                let sep = b.get(i..i + run).unwrap_or_default();
+                let ok =
+                    sep == b"." || sep == b"_" || sep == b"__" || sep.iter().all(|&y| y == b'-');
+                if !ok {
+                    return false;
+                }
+                i += run;
+            }
+            true
+        })
+}
+
+fn valid_tag(t: &str) -> bool {
+    let word = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    t.len() <= 128
+        && t.chars().next().is_some_and(word)
+        && t.chars().all(|c| word(c) || c == '.' || c == '-')
+}
+
+fn valid_digest(d: &str) -> bool {
+    d.split_once(':').is_some_and(|(alg, hex)| {
+        alg.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+            && alg
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_+.".contains(c))
+            && hex.len() >= 32
+            && hex.chars().all(|c| c.is_ascii_hexdigit())
+    })
 }
 
 impl std::fmt::Display for ImageRef {
@@ -141,5 +313,47 @@ mod tests {
         assert!(ImageRef::parse("").is_none());
         assert!(ImageRef::parse("a b").is_none());
         assert!(ImageRef::parse("debian:").is_none());
+    }
+
+    #[test]
+    fn try_parse_says_which_part_is_wrong() {
+        use ImageRefErrorKind as K;
+        let kind = |t: &str| ImageRef::try_parse(t).map(|_| ()).unwrap_err().kind;
+        assert_eq!(kind(""), K::Empty);
+        assert_eq!(kind("a\tb"), K::Whitespace);
+        assert_eq!(
+            kind("bad_host.io:x/app"),
+            K::Registry("bad_host.io:x".into())
+        );
+        assert_eq!(kind("[zz]:5000/app"), K::Registry("[zz]:5000".into()));
+        assert_eq!(kind("app__-x"), K::Repository("app__-x".into()));
+        assert_eq!(kind("a/.b"), K::Repository("a/.b".into()));
+        assert_eq!(kind("app:.1"), K::Tag(".1".into()));
+        assert_eq!(
+            kind(&format!("app:{}", "t".repeat(129))),
+            K::Tag("t".repeat(129))
+        );
+        assert_eq!(kind("app@sha256:xyz"), K::Digest("sha256:xyz".into()));
+        assert_eq!(
+            kind(&format!("h.io/{}", "a".repeat(251))),
+            K::NameTooLong(256)
+        );
+        // Docker's grammar: separators `.`, `_`, `__`, any run of `-`; uppercase hosts; IPv6
+        for ok in [
+            "a_b",
+            "a__b",
+            "a---b",
+            "a.b/c-d",
+            "Host/app",
+            "[::1]:5000/app",
+            "h.io:443/a",
+        ] {
+            assert!(ImageRef::try_parse(ok).is_ok(), "{ok}");
+        }
+        let shown = ImageRef::try_parse("Debian").unwrap_err().to_string();
+        assert!(
+            shown.starts_with("invalid image reference \"Debian\": expected a repository"),
+            "{shown}"
+        );
     }
 }

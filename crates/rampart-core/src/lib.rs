@@ -12,7 +12,7 @@ mod report;
 mod rule;
 
 pub use finding::{Assessment, Control, Finding, K8sObject, Location, Stage, Suppression};
-pub use image::ImageRef;
+pub use image::{ImageRef, ImageRefError, ImageRefErrorKind};
 pub use layer::{Layer, Severity};
 pub use report::{
     ImageSummary, InputError, LayerState, LayerSummary, REPORT_SCHEMA_VERSION, Report,
