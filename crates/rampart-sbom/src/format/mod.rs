@@ -9,9 +9,10 @@
 //! Unix epoch (1970-01-01T00:00:00Z), so the same input gives the same bytes.
 //!
 //! Licenses are classified once with the `spdx` crate (SPDX license list
-//! [`spdx::license_version`]): a single listed id, a valid expression (deprecated GNU ids
-//! such as `GPL-2.0+` are rewritten to `GPL-2.0-or-later`; other deprecated ids are kept, they
-//! stay valid), or free text.
+//! [`license_version`](::spdx::license_version)) into a single listed id, a valid expression or
+//! free text. Ids match case-insensitively; deprecated ids with a defined successor are replaced
+//! (`GPL-2.0+` -> `GPL-2.0-or-later`, `GPL-2.0-with-classpath-exception` ->
+//! `GPL-2.0-only WITH Classpath-exception-2.0`); the other deprecated ids stay, still valid.
 
 mod cyclonedx;
 mod license;
@@ -130,8 +131,8 @@ impl Options {
         })
     }
 
-    /// Reproducible options with `SOURCE_DATE_EPOCH` from the environment, or fresh ones at the
-    /// current time.
+    /// Reproducible options with `SOURCE_DATE_EPOCH` from the environment (an unparsable value
+    /// is an error), or fresh ones at the current time (which ignore `SOURCE_DATE_EPOCH`).
     pub fn from_env(reproducible: bool) -> Result<Self, FormatError> {
         if reproducible {
             let epoch = match std::env::var_os(SOURCE_DATE_EPOCH) {
