@@ -2,6 +2,8 @@
 # Installs the reference implementations the test suite checks rampart against, into a cache
 # directory (idempotent, safe to run concurrently from several tests):
 #   - Python `jsonschema` (in a venv): validates JSON reports and SARIF against official schemas
+#   - CycloneDX Python library (`cyclonedx-python-lib`, its strict JSON validator) and
+#     `spdx-tools` (`pyspdxtools`), in the same venv: independent validators of the SBOMs
 #   - Microsoft SARIF Multitool (npm package @microsoft/sarif-multitool-linux): the official SARIF
 #     schema file it ships, and its `validate` command as an independent SARIF validator
 # Prints the cache directory on stdout.
@@ -14,6 +16,14 @@ flock 9
 if [ ! -x "$DIR/venv/bin/python" ] || ! "$DIR/venv/bin/python" -c 'import jsonschema' 2>/dev/null; then
   python3 -m venv "$DIR/venv" >&2
   "$DIR/venv/bin/pip" install -q --disable-pip-version-check 'jsonschema>=4.18' >&2
+fi
+
+CDX_LIB_VERSION=11.12.0
+SPDX_TOOLS_VERSION=0.8.5
+if ! "$DIR/venv/bin/python" -c "import importlib.metadata as m, sys; sys.exit(not (m.version('cyclonedx-python-lib') == '$CDX_LIB_VERSION' and m.version('spdx-tools') == '$SPDX_TOOLS_VERSION'))" 2>/dev/null \
+   || [ ! -x "$DIR/venv/bin/pyspdxtools" ]; then
+  "$DIR/venv/bin/pip" install -q --disable-pip-version-check \
+    "cyclonedx-python-lib[json-validation]==$CDX_LIB_VERSION" "spdx-tools==$SPDX_TOOLS_VERSION" >&2
 fi
 
 SARIF_VERSION=5.7.0

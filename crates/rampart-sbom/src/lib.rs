@@ -7,6 +7,9 @@
 //! to read and bounds it. [`catalogers`] lists them all; each says which paths it
 //! [`wants`](Cataloger::wants).
 //!
+//! [`format`] writes the SBOM: [`cyclonedx_json`] (CycloneDX 1.6) and [`spdx_json`] (SPDX 2.3)
+//! render an [`SbomDocument`], deterministically.
+//!
 //! Invariant: no panic on any input (no unwrap, expect, panic or unchecked indexing on data);
 //! inputs over [`MAX_INPUT`] bytes are refused.
 #![deny(clippy::indexing_slicing)]
@@ -14,11 +17,15 @@
 pub mod catalog;
 mod distro;
 mod fields;
+pub mod format;
 mod model;
 mod purl;
 
 pub use catalog::{CatalogContext, Cataloger, catalog_binary, catalog_file, catalogers};
 pub use distro::Distro;
+pub use format::{
+    FormatError, Options, SbomDocument, Subject, SubjectKind, Tool, cyclonedx_json, spdx_json,
+};
 pub use model::{Ecosystem, Package, PackageLocation, SourcePackage};
 pub use purl::Purl;
 

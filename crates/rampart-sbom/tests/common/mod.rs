@@ -101,3 +101,27 @@ pub fn build_purl(
     }
     Ok(p)
 }
+
+/// The workspace root.
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The reference validators' directory, installed on first use by scripts/install-oracles.sh
+/// (idempotent, flock-guarded); fails the test if they cannot be installed.
+pub fn oracles() -> &'static Path {
+    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        let out = Command::new("bash")
+            .arg(root().join("scripts/install-oracles.sh"))
+            .stderr(std::process::Stdio::inherit())
+            .output();
+        match out {
+            Ok(o) if o.status.success() => {
+                PathBuf::from(String::from_utf8_lossy(&o.stdout).trim().to_owned())
+            }
+            Ok(o) => panic_msg(&format!("installing the test oracles failed: {}", o.status)),
+            Err(e) => panic_msg(&format!("cannot run scripts/install-oracles.sh: {e}")),
+        }
+    })
+}
