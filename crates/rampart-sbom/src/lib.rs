@@ -17,7 +17,10 @@ mod fields;
 mod model;
 mod purl;
 
-pub use catalog::{CatalogContext, Cataloger, catalog_binary, catalog_file, catalogers};
+pub use catalog::{
+    CatalogContext, Cataloger, JavaArchiveCatalog, JavaLimits, catalog_binary, catalog_file,
+    catalog_java_archive, catalogers, is_java_archive,
+};
 pub use distro::Distro;
 pub use model::{Ecosystem, Package, PackageLocation, SourcePackage};
 pub use purl::Purl;
@@ -73,6 +76,14 @@ pub enum CatalogError {
         /// Path inside the image.
         path: String,
         /// What was expected and what was found.
+        message: String,
+    },
+    /// reading the file would exceed a limit (nesting, entry count, size, compression ratio)
+    #[error("{path}: {message}")]
+    Limit {
+        /// Path inside the image (`archive:entry` inside archives).
+        path: String,
+        /// Which limit and what was found.
         message: String,
     },
 }
