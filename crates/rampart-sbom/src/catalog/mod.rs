@@ -10,6 +10,7 @@ mod java;
 mod java_archive;
 mod npm;
 mod python;
+mod rpm;
 mod rust;
 
 pub use apk::Apk;
@@ -22,6 +23,7 @@ pub use java::{JavaPomProperties, Manifest, parse_properties};
 pub use java_archive::{JavaArchiveCatalog, JavaLimits, catalog_java_archive, is_java_archive};
 pub use npm::{NpmLockfile, NpmPackageJson};
 pub use python::PythonMetadata;
+pub use rpm::{MAX_RPMDB, RpmDb, RpmHeader, RpmHeaderError, parse_rpm_header};
 pub use rust::{rust_audit_json, rust_binary};
 
 use crate::{CatalogError, Distro, MAX_INPUT, Package};
@@ -41,6 +43,11 @@ pub trait Cataloger: Sync {
     /// Whether this cataloger reads the file at `path` (relative to the image root, `/`
     /// separated; a leading `/` or `./` is ignored).
     fn wants(&self, path: &str) -> bool;
+    /// Largest input this cataloger accepts; larger files are refused with
+    /// [`CatalogError::TooLarge`], so the layer reader need not read them.
+    fn max_input(&self) -> usize {
+        MAX_INPUT
+    }
     /// Parses the file. Never panics; unreadable records are skipped, an unreadable file is an
     /// error.
     fn parse(
@@ -56,6 +63,7 @@ pub fn catalogers() -> &'static [&'static dyn Cataloger] {
     &[
         &Dpkg,
         &Apk,
+        &RpmDb,
         &PythonMetadata,
         &NpmPackageJson,
         &NpmLockfile,
@@ -193,8 +201,8 @@ mod tests {
             let _ = Manifest::parse(input);
             let _ = parse_properties(input);
         }
-        let big = vec![b' '; MAX_INPUT + 1];
         for c in catalogers() {
+            let big = vec![b' '; c.max_input() + 1];
             assert!(
                 matches!(c.parse("x", &big, &ctx), Err(CatalogError::TooLarge { .. })),
                 "{}",
