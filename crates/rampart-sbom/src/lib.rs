@@ -19,7 +19,8 @@ mod purl;
 
 pub use catalog::{
     CatalogContext, Cataloger, JavaArchiveCatalog, JavaLimits, catalog_binary, catalog_file,
-    catalog_java_archive, catalogers, is_java_archive,
+    catalog_java_archive, catalogers, copyright_package, debian_copyright_licenses,
+    is_java_archive,
 };
 pub use distro::Distro;
 pub use model::{Ecosystem, Package, PackageLocation, SourcePackage};

@@ -2,6 +2,7 @@
 
 mod apk;
 mod composer;
+mod copyright;
 mod dotnet;
 mod dpkg;
 mod gem;
@@ -15,6 +16,7 @@ mod rust;
 
 pub use apk::Apk;
 pub use composer::Composer;
+pub use copyright::{copyright_package, debian_copyright_licenses};
 pub use dotnet::DotnetDeps;
 pub use dpkg::Dpkg;
 pub use gem::Gemspec;
