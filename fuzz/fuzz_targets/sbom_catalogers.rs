@@ -1,10 +1,17 @@
 //! Every cataloger of `rampart-sbom` on arbitrary bytes: the first byte picks the path (and so
 //! the cataloger), the rest is the file content. Also the ELF binary catalogers (Go build info,
-//! cargo-auditable) and the purl parser.
+//! cargo-auditable), the RPM header parser, the Java archive walker (reduced limits), the Debian
+//! copyright parser and the purl parser.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use rampart_sbom::{CatalogContext, Distro, Purl, catalog_binary, catalog_file};
+use std::io::Cursor;
+
+use rampart_sbom::catalog::parse_rpm_header;
+use rampart_sbom::{
+    CatalogContext, Distro, JavaLimits, Purl, catalog_binary, catalog_file, catalog_java_archive,
+    debian_copyright_licenses,
+};
 
 const PATHS: &[&str] = &[
     "var/lib/dpkg/status",
@@ -18,6 +25,7 @@ const PATHS: &[&str] = &[
     "app/x.deps.json",
     "usr/lib/ruby/gems/3.1.0/specifications/x-1.0.gemspec",
     "app/lib/x.jar!/META-INF/maven/g/a/pom.properties",
+    "var/lib/rpm/rpmdb.sqlite",
     "etc/os-release",
 ];
 
@@ -31,6 +39,15 @@ fuzz_target!(|data: &[u8]| {
     };
     let _ = catalog_file(path, content, &ctx);
     let _ = catalog_binary("usr/bin/x", content);
+    let _ = parse_rpm_header(content);
+    let _ = debian_copyright_licenses(content);
+    let limits = JavaLimits {
+        max_entry_bytes: 1 << 16,
+        max_nested_bytes: 1 << 20,
+        max_total_bytes: 4 << 20,
+        ..JavaLimits::default()
+    };
+    let _ = catalog_java_archive("app/x.war", Cursor::new(content), &limits);
     if let Ok(text) = std::str::from_utf8(content) {
         if let Ok(purl) = text.parse::<Purl>() {
             // Round trip: what we print, we parse back to the same purl.
