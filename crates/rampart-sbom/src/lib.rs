@@ -5,10 +5,15 @@
 //! they receive a path inside the image (relative to the root, `/` separated) and the file's
 //! bytes and return packages; they never read files themselves, so the layer reader decides what
 //! to read and bounds it. [`catalogers`] lists them all; each says which paths it
-//! [`wants`](Cataloger::wants).
+//! [`wants`](Cataloger::wants) and how large an input it accepts
+//! ([`max_input`](Cataloger::max_input)). Three entry points sit beside them because their input
+//! is not one small file: [`catalog_binary`] (executables, found by content),
+//! [`catalog_java_archive`] (zip archives read through `Read + Seek`, nested archives included,
+//! for paths [`is_java_archive`] accepts) and [`debian_copyright_licenses`] (licenses for the dpkg
+//! package [`copyright_package`] names, to merge into it).
 //!
 //! Invariant: no panic on any input (no unwrap, expect, panic or unchecked indexing on data);
-//! inputs over [`MAX_INPUT`] bytes are refused.
+//! inputs over a cataloger's `max_input` ([`MAX_INPUT`] unless stated) are refused.
 #![deny(clippy::indexing_slicing)]
 
 pub mod catalog;
@@ -32,7 +37,7 @@ pub const MAX_INPUT: usize = 16 * 1024 * 1024;
 /// Why a purl could not be built.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PurlError {
-    /// invalid purl type {0:?}: expected [a-z][a-z0-9.-]*
+    /// invalid purl type {0:?}: expected `[a-z][a-z0-9.-]*`
     #[error("invalid purl type {0:?}: expected [a-z][a-z0-9.-]*")]
     InvalidType(String),
     /// a purl needs a name, found none
@@ -44,7 +49,7 @@ pub enum PurlError {
     /// bad percent-encoding
     #[error("bad percent-encoding in {0:?}: expected %XX escapes forming UTF-8")]
     BadEncoding(String),
-    /// invalid qualifier key {0:?}: expected [a-z][a-z0-9._-]*
+    /// invalid qualifier key {0:?}: expected `[a-z][a-z0-9._-]*`
     #[error("invalid qualifier key {0:?}: expected [a-z][a-z0-9._-]*")]
     InvalidQualifierKey(String),
 }
