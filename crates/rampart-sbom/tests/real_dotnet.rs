@@ -4,7 +4,8 @@
 //! in the executable's bundle. The Python oracle takes it out of the bundle (bundle header
 //! located by its published signature, deps.json offset and size from the header, format
 //! version 2 and later) and lists, from the deps.json spec, the `libraries` of type `package`
-//! with the key split at its last `/`.
+//! with the key split at its last `/`. The same packages must come out of the executable itself
+//! through `catalog_binary` (single-file bundle support).
 
 mod common;
 
@@ -116,6 +117,14 @@ fn sarif_multitool_deps_json_matches_the_spec_oracle() -> Result<(), Box<dyn std
             format!("pkg:nuget/{}@{}", p.name, p.version)
         );
     }
+
+    // The executable itself: catalog_binary finds the bundle and its embedded deps.json.
+    let from_exe = rampart_sbom::catalog_binary("app/Sarif.Multitool", &std::fs::read(&exe)?)?;
+    let got_exe: BTreeSet<(String, String)> = from_exe
+        .iter()
+        .map(|p| (p.name.clone(), p.version.clone()))
+        .collect();
+    assert_eq!(got_exe, want);
     eprintln!(
         "dotnet: {} NuGet packages of the SARIF Multitool agree with the spec oracle",
         got.len()

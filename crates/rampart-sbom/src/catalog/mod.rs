@@ -17,7 +17,7 @@ mod rust;
 pub use apk::Apk;
 pub use composer::Composer;
 pub use copyright::{copyright_package, debian_copyright_licenses};
-pub use dotnet::DotnetDeps;
+pub use dotnet::{DotnetDeps, dotnet_bundle};
 pub use dpkg::Dpkg;
 pub use gem::Gemspec;
 pub use golang::{GoBuildInfo, GoModule, go_binary, is_elf, parse_go_buildinfo, parse_modinfo};
@@ -89,7 +89,8 @@ pub fn catalog_file(
         .collect()
 }
 
-/// Packages embedded in an executable: Go build information and cargo-auditable data. Binaries
+/// Packages embedded in an executable: Go build information, cargo-auditable data and the
+/// deps.json of .NET single-file bundles ([`dotnet_bundle`]). Binaries
 /// are found by content ([`is_elf`] on the first bytes), not by path, so the layer reader calls
 /// this for executables it chooses to read. Non-ELF input yields no packages.
 pub fn catalog_binary(path: &str, content: &[u8]) -> Result<Vec<Package>, CatalogError> {
@@ -98,6 +99,7 @@ pub fn catalog_binary(path: &str, content: &[u8]) -> Result<Vec<Package>, Catalo
     }
     let mut pkgs = go_binary(path, content)?;
     pkgs.extend(rust_binary(path, content)?);
+    pkgs.extend(dotnet_bundle(path, content)?);
     Ok(pkgs)
 }
 
