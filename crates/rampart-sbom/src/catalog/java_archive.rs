@@ -31,8 +31,9 @@
 //! Nothing is written to disk, so entry names (`../x`, absolute paths) are only labels. Work is
 //! bounded by [`JavaLimits`]: nesting depth, entries per archive (checked against the zip's own
 //! end-of-central-directory record before the zip reader allocates for them), bytes read per
-//! entry and per nested archive, total bytes decompressed for one top-level archive, and the
-//! compression ratio of large entries.
+//! entry and per nested archive, total bytes decompressed for one top-level archive, the
+//! compression ratio of large entries, and packages reported; the list of problems is capped
+//! too.
 
 use std::io::{Cursor, Read, Seek, SeekFrom};
 
@@ -61,7 +62,13 @@ pub struct JavaLimits {
     pub max_total_bytes: u64,
     /// Largest decompressed/compressed ratio accepted for an entry over 1 MiB decompressed.
     pub max_ratio: u64,
+    /// Packages reported for one top-level archive; past this, the rest are dropped (and that is
+    /// reported in [`JavaArchiveCatalog::skipped`]).
+    pub max_packages: usize,
 }
+
+/// Problems listed for one top-level archive; past this they are counted in one last entry.
+const MAX_SKIPPED: usize = 1000;
 
 impl Default for JavaLimits {
     fn default() -> Self {
@@ -72,6 +79,7 @@ impl Default for JavaLimits {
             max_nested_bytes: 64 << 20,
             max_total_bytes: 512 << 20,
             max_ratio: 200,
+            max_packages: 100_000,
         }
     }
 }
@@ -113,9 +121,26 @@ pub fn catalog_java_archive<R: Read + Seek>(
         limits,
         budget: limits.max_total_bytes,
         out: JavaArchiveCatalog::default(),
+        unlisted: 0,
+        dropped_packages: 0,
     };
     let name = path.rsplit('/').next().unwrap_or(path);
     walk.archive(path, name, reader, 0)?;
+    if walk.dropped_packages > 0 {
+        walk.out.skipped.push(limit_error(
+            path,
+            format!(
+                "{} packages (or pom.properties) past the {} package limit were not listed",
+                walk.dropped_packages, limits.max_packages
+            ),
+        ));
+    }
+    if walk.unlisted > 0 {
+        walk.out.skipped.push(limit_error(
+            path,
+            format!("{} more problems were not listed", walk.unlisted),
+        ));
+    }
     Ok(walk.out)
 }
 
@@ -124,6 +149,10 @@ struct Walk<'a> {
     /// Decompressed bytes still allowed.
     budget: u64,
     out: JavaArchiveCatalog,
+    /// Problems past [`MAX_SKIPPED`].
+    unlisted: u64,
+    /// Packages past [`JavaLimits::max_packages`].
+    dropped_packages: u64,
 }
 
 /// A pom.properties found in an archive.
@@ -193,23 +222,27 @@ impl Walk<'_> {
             Some(i) => self
                 .read_entry(&mut zip, i, location, self.limits.max_entry_bytes)
                 .and_then(|bytes| Manifest::parse(&bytes).map_err(|e| at(location, e)))
-                .map_err(|e| self.out.skipped.push(e))
+                .map_err(|e| self.skip(e))
                 .ok(),
             None => None,
         };
         let mut poms: Vec<Pom> = Vec::new();
-        for i in pom_idx {
+        let mut seen = std::collections::HashSet::new();
+        let pom_count = pom_idx.len();
+        for (n, i) in pom_idx.into_iter().enumerate() {
+            if poms.len() >= self.limits.max_packages {
+                // Not read: counted as packages past the limit.
+                self.dropped_packages += (pom_count - n) as u64;
+                break;
+            }
             let Ok(bytes) = self
                 .read_entry(&mut zip, i, location, self.limits.max_entry_bytes)
-                .map_err(|e| self.out.skipped.push(e))
+                .map_err(|e| self.skip(e))
             else {
                 continue;
             };
             if let Some((group, artifact, version)) = pom_coordinates(&bytes) {
-                let dup = poms
-                    .iter()
-                    .any(|p| p.group == group && p.artifact == artifact && p.version == version);
-                if !dup {
+                if seen.insert((group.clone(), artifact.clone(), version.clone())) {
                     poms.push(Pom {
                         group,
                         artifact,
@@ -220,25 +253,33 @@ impl Walk<'_> {
         }
         self.identify(location, file_name, manifest.as_ref(), &poms);
 
+        if depth >= self.limits.max_depth {
+            // One problem for all of this archive's nested archives.
+            if let Some(name) = nested_idx.first().and_then(|&i| zip.name_for_index(i)) {
+                let more = match nested_idx.len() {
+                    1 => String::new(),
+                    n => format!(" (and {} more in this archive)", n - 1),
+                };
+                let e = limit_error(
+                    &format!("{location}:{name}"),
+                    format!(
+                        "archive nested deeper than the {} level limit{more}",
+                        self.limits.max_depth
+                    ),
+                );
+                self.skip(e);
+            }
+            return Ok(());
+        }
         for i in nested_idx {
             let Some(name) = zip.name_for_index(i).map(str::to_owned) else {
                 continue;
             };
             let nested_location = format!("{location}:{name}");
-            if depth >= self.limits.max_depth {
-                self.out.skipped.push(limit_error(
-                    &nested_location,
-                    format!(
-                        "archive nested deeper than the {} level limit",
-                        self.limits.max_depth
-                    ),
-                ));
-                continue;
-            }
             let bytes = match self.read_entry(&mut zip, i, location, self.limits.max_nested_bytes) {
                 Ok(b) => b,
                 Err(e) => {
-                    self.out.skipped.push(e);
+                    self.skip(e);
                     continue;
                 }
             };
@@ -246,10 +287,26 @@ impl Walk<'_> {
             if let Err(e) =
                 self.archive(&nested_location, nested_name, Cursor::new(bytes), depth + 1)
             {
-                self.out.skipped.push(e);
+                self.skip(e);
             }
         }
         Ok(())
+    }
+
+    fn skip(&mut self, e: CatalogError) {
+        if self.out.skipped.len() < MAX_SKIPPED {
+            self.out.skipped.push(e);
+        } else {
+            self.unlisted += 1;
+        }
+    }
+
+    fn push(&mut self, pkg: Package) {
+        if self.out.packages.len() < self.limits.max_packages {
+            self.out.packages.push(pkg);
+        } else {
+            self.dropped_packages += 1;
+        }
     }
 
     /// Reads entry `i` whole, refusing more than `max` bytes, more than the remaining budget,
@@ -325,7 +382,7 @@ impl Walk<'_> {
                         && pkg.purl.namespace() == Some(p.group.as_str())
                 });
                 if !dup {
-                    self.out.packages.push(pkg);
+                    self.push(pkg);
                 }
             }
         }
@@ -340,7 +397,7 @@ impl Walk<'_> {
                 purl,
                 location,
             );
-            self.out.packages.push(if own == Some(i) {
+            self.push(if own == Some(i) {
                 with_license(pkg, license)
             } else {
                 pkg
@@ -742,6 +799,49 @@ mod tests {
             matches!(c.skipped.as_slice(), [CatalogError::Limit { path, .. }] if path.matches(':').count() == 5),
             "{:?}",
             c.skipped
+        );
+    }
+
+    #[test]
+    fn package_and_problem_caps() {
+        let poms: Vec<(String, Vec<u8>)> = (0..30)
+            .map(|i| {
+                (
+                    format!("META-INF/maven/g/a{i}/pom.properties"),
+                    format!("groupId=g\nartifactId=a{i}\nversion=1\n").into_bytes(),
+                )
+            })
+            .collect();
+        let entries: Vec<(&str, &[u8])> = poms
+            .iter()
+            .map(|(n, d)| (n.as_str(), d.as_slice()))
+            .collect();
+        let limits = JavaLimits {
+            max_packages: 10,
+            ..JavaLimits::default()
+        };
+        let c = catalog_java_archive("many.jar", Cursor::new(zip_of(&entries, false)), &limits)
+            .unwrap();
+        assert_eq!(c.packages.len(), 10);
+        assert!(
+            matches!(c.skipped.as_slice(), [CatalogError::Limit { message, .. }] if message.contains("package limit"))
+        );
+
+        // 2000 broken nested jars: 1000 problems listed, one entry counting the rest.
+        let names: Vec<String> = (0..2000).map(|i| format!("lib/b{i}.jar")).collect();
+        let entries: Vec<(&str, &[u8])> = names
+            .iter()
+            .map(|n| (n.as_str(), &b"not a zip"[..]))
+            .collect();
+        let c = catalog_java_archive(
+            "broken.jar",
+            Cursor::new(zip_of(&entries, true)),
+            &JavaLimits::default(),
+        )
+        .unwrap();
+        assert_eq!(c.skipped.len(), MAX_SKIPPED + 1);
+        assert!(
+            matches!(c.skipped.last(), Some(CatalogError::Limit { message, .. }) if message.starts_with("1000 more"))
         );
     }
 
