@@ -518,6 +518,28 @@ fn hostile_archives() -> Result<(), Box<dyn std::error::Error>> {
         c.skipped
     );
 
+    // Zip64: more entries than the classic end record can count. The zip64 record is read and
+    // its count checked against the limit.
+    let zip64 = dir.join("many-1.0.jar");
+    python_zip(
+        dir,
+        &zip64,
+        "z.writestr('META-INF/maven/g/many/pom.properties', 'groupId=g\\nartifactId=many\\nversion=1.0\\n')\n\
+         [z.writestr(f'c/{i}.class', b'') for i in range(70000)]",
+    );
+    let c = catalog_file(&zip64, &limits)?;
+    assert_eq!(rows(&c), oracle(dir, std::slice::from_ref(&zip64)));
+    assert_eq!(rows(&c).len(), 1);
+    let fewer = JavaLimits {
+        max_entries: 50_000,
+        ..JavaLimits::default()
+    };
+    let e = catalog_file(&zip64, &fewer).err();
+    assert!(
+        matches!(&e, Some(CatalogError::Limit { message, .. }) if message.contains("70001")),
+        "{e:?}"
+    );
+
     // Path-traversal and absolute entry names: only labels, nothing is written anywhere.
     let evil_target = Path::new("/tmp/rampart-evil-1.0.jar");
     let _ = std::fs::remove_file(evil_target);
