@@ -6,7 +6,7 @@
 
 use std::io::Read;
 
-use rusqlite::{Connection, OpenFlags, config::DbConfig};
+use rusqlite::{Connection, OpenFlags, config::DbConfig, limits::Limit};
 
 use super::{CatalogContext, Cataloger, clean_path};
 use crate::{CatalogError, Ecosystem, Package, Purl, SourcePackage};
@@ -324,6 +324,29 @@ fn open(path: &str, content: &[u8]) -> Result<Connection, CatalogError> {
         .map_err(|e| err(format!("cannot load the sqlite database: {e}")))?;
     conn.pragma_update(None, "query_only", true)
         .map_err(|e| err(format!("cannot make the database read-only: {e}")))?;
+    // No value larger than rpm's own header limit, whatever the schema computes.
+    conn.set_limit(Limit::SQLITE_LIMIT_LENGTH, MAX_DATA as i32)
+        .map_err(|e| err(format!("cannot limit value sizes: {e}")))?;
+    // `Packages` must be a plain table: a view (recursive CTEs) or generated columns would let the
+    // file make the query run unbounded work. Scanning a table is bounded by the file's size.
+    let (ty, sql): (String, String) = conn
+        .query_row(
+            "SELECT type, sql FROM sqlite_schema WHERE name = 'Packages'",
+            [],
+            |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get::<_, Option<String>>(1)?.unwrap_or_default(),
+                ))
+            },
+        )
+        .map_err(|e| err(format!("expected a Packages table: {e}")))?;
+    let upper = sql.to_ascii_uppercase();
+    if ty != "table" || upper.contains("GENERATED") || upper.contains("VIRTUAL") {
+        return Err(err(format!(
+            "expected Packages to be a plain table, found {ty}: {sql}"
+        )));
+    }
     Ok(conn)
 }
 
@@ -544,6 +567,43 @@ mod tests {
         assert!(RpmDb.wants("/usr/lib/sysimage/rpm/rpmdb.sqlite"));
         assert!(RpmDb.wants("var/lib/rpm/rpmdb.sqlite"));
         assert!(!RpmDb.wants("var/lib/rpm/Packages"));
+    }
+
+    /// An in-memory database built with `sql`, serialized to bytes as a file would hold them.
+    fn db_bytes(sql: &str) -> Vec<u8> {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(sql).unwrap();
+        conn.serialize("main").unwrap().to_vec()
+    }
+
+    #[test]
+    fn schema_must_be_a_plain_table() {
+        let ctx = CatalogContext::default();
+        let path = "var/lib/rpm/rpmdb.sqlite";
+        let ok = db_bytes(&format!(
+            "CREATE TABLE Packages (hnum INTEGER PRIMARY KEY AUTOINCREMENT, blob BLOB NOT NULL);\
+             INSERT INTO Packages (blob) VALUES (X'{}');",
+            sample()
+                .iter()
+                .map(|b| format!("{b:02X}"))
+                .collect::<String>()
+        ));
+        assert_eq!(RpmDb.parse(path, &ok, &ctx).unwrap().len(), 1);
+        // A view that never ends, a generated column, a missing table: refused up front.
+        for sql in [
+            "CREATE VIEW Packages AS WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) \
+             SELECT x AS hnum, zeroblob(16) AS blob FROM c;",
+            "CREATE TABLE Packages (hnum INTEGER PRIMARY KEY, b BLOB, \
+             blob BLOB GENERATED ALWAYS AS (zeroblob(1000000000)));\
+             INSERT INTO Packages (hnum, b) VALUES (1, X'00');",
+            "CREATE TABLE Other (x);",
+        ] {
+            let e = RpmDb.parse(path, &db_bytes(sql), &ctx).err();
+            assert!(
+                matches!(&e, Some(CatalogError::Format { message, .. }) if message.contains("Packages")),
+                "{sql}: {e:?}"
+            );
+        }
     }
 
     proptest! {
