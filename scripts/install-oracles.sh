@@ -4,6 +4,8 @@
 #   - Python `jsonschema` (in a venv): validates JSON reports and SARIF against official schemas
 #   - CycloneDX Python library (`cyclonedx-python-lib`, its strict JSON validator) and
 #     `spdx-tools` (`pyspdxtools`), in the same venv: independent validators of the SBOMs
+#   - Python `python-debian` (same venv): its `debian.copyright` parser checks rampart-sbom's
+#     reading of machine-readable Debian copyright files
 #   - Microsoft SARIF Multitool (npm package @microsoft/sarif-multitool-linux): the official SARIF
 #     schema file it ships, and its `validate` command as an independent SARIF validator
 # Prints the cache directory on stdout.
@@ -16,6 +18,9 @@ flock 9
 if [ ! -x "$DIR/venv/bin/python" ] || ! "$DIR/venv/bin/python" -c 'import jsonschema' 2>/dev/null; then
   python3 -m venv "$DIR/venv" >&2
   "$DIR/venv/bin/pip" install -q --disable-pip-version-check 'jsonschema>=4.18' >&2
+fi
+if ! "$DIR/venv/bin/python" -c 'import debian.copyright' 2>/dev/null; then
+  "$DIR/venv/bin/pip" install -q --disable-pip-version-check 'python-debian>=0.1.49' >&2
 fi
 
 CDX_LIB_VERSION=11.12.0

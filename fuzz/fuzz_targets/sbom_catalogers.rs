@@ -1,12 +1,16 @@
 //! Every cataloger of `rampart-sbom` on arbitrary bytes: the first byte picks the path (and so
 //! the cataloger), the rest is the file content. Also the ELF binary catalogers (Go build info,
-//! cargo-auditable), the purl parser, and the SBOM writers (CycloneDX, SPDX) on what was found.
+//! cargo-auditable), the RPM header parser, the Java archive walker (reduced limits), the Debian
+//! copyright parser, the purl parser, and the SBOM writers (CycloneDX, SPDX) on what was found.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use std::io::Cursor;
+
+use rampart_sbom::catalog::parse_rpm_header;
 use rampart_sbom::{
-    CatalogContext, Distro, Options, Purl, SbomDocument, Subject, Tool, catalog_binary,
-    catalog_file, cyclonedx_json, spdx_json,
+    CatalogContext, Distro, JavaLimits, Options, Purl, SbomDocument, Subject, Tool, catalog_binary,
+    catalog_file, catalog_java_archive, cyclonedx_json, debian_copyright_licenses, spdx_json,
 };
 
 const PATHS: &[&str] = &[
@@ -21,6 +25,7 @@ const PATHS: &[&str] = &[
     "app/x.deps.json",
     "usr/lib/ruby/gems/3.1.0/specifications/x-1.0.gemspec",
     "app/lib/x.jar!/META-INF/maven/g/a/pom.properties",
+    "var/lib/rpm/rpmdb.sqlite",
     "etc/os-release",
 ];
 
@@ -38,6 +43,17 @@ fuzz_target!(|data: &[u8]| {
         .flatten()
         .collect();
     packages.extend(catalog_binary("usr/bin/x", content).unwrap_or_default());
+    let _ = parse_rpm_header(content);
+    let _ = debian_copyright_licenses(content);
+    let limits = JavaLimits {
+        max_entry_bytes: 1 << 16,
+        max_nested_bytes: 1 << 20,
+        max_total_bytes: 4 << 20,
+        ..JavaLimits::default()
+    };
+    if let Ok(java) = catalog_java_archive("app/x.war", Cursor::new(content), &limits) {
+        packages.extend(java.packages);
+    }
     let doc = SbomDocument {
         subject: Subject {
             name: String::from_utf8_lossy(content.get(..64.min(content.len())).unwrap_or_default())

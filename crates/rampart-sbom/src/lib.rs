@@ -5,13 +5,18 @@
 //! they receive a path inside the image (relative to the root, `/` separated) and the file's
 //! bytes and return packages; they never read files themselves, so the layer reader decides what
 //! to read and bounds it. [`catalogers`] lists them all; each says which paths it
-//! [`wants`](Cataloger::wants).
+//! [`wants`](Cataloger::wants) and how large an input it accepts
+//! ([`max_input`](Cataloger::max_input)). Three entry points sit beside them because their input
+//! is not one small file: [`catalog_binary`] (executables, found by content),
+//! [`catalog_java_archive`] (zip archives read through `Read + Seek`, nested archives included,
+//! for paths [`is_java_archive`] accepts) and [`debian_copyright_licenses`] (licenses for the dpkg
+//! package [`copyright_package`] names, to merge into it).
 //!
 //! [`format`] writes the SBOM: [`cyclonedx_json`] (CycloneDX 1.6) and [`spdx_json`] (SPDX 2.3)
 //! render an [`SbomDocument`], deterministically.
 //!
 //! Invariant: no panic on any input (no unwrap, expect, panic or unchecked indexing on data);
-//! inputs over [`MAX_INPUT`] bytes are refused.
+//! inputs over a cataloger's `max_input` ([`MAX_INPUT`] unless stated) are refused.
 #![deny(clippy::indexing_slicing)]
 
 pub mod catalog;
@@ -21,7 +26,11 @@ pub mod format;
 mod model;
 mod purl;
 
-pub use catalog::{CatalogContext, Cataloger, catalog_binary, catalog_file, catalogers};
+pub use catalog::{
+    CatalogContext, Cataloger, JavaArchiveCatalog, JavaLimits, catalog_binary, catalog_file,
+    catalog_java_archive, catalogers, copyright_package, debian_copyright_licenses,
+    is_java_archive,
+};
 pub use distro::Distro;
 pub use format::{
     FormatError, Options, SbomDocument, Subject, SubjectKind, Tool, cyclonedx_json, spdx_json,
@@ -35,7 +44,7 @@ pub const MAX_INPUT: usize = 16 * 1024 * 1024;
 /// Why a purl could not be built.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PurlError {
-    /// invalid purl type {0:?}: expected [a-z][a-z0-9.-]*
+    /// invalid purl type {0:?}: expected `[a-z][a-z0-9.-]*`
     #[error("invalid purl type {0:?}: expected [a-z][a-z0-9.-]*")]
     InvalidType(String),
     /// a purl needs a name, found none
@@ -47,7 +56,7 @@ pub enum PurlError {
     /// bad percent-encoding
     #[error("bad percent-encoding in {0:?}: expected %XX escapes forming UTF-8")]
     BadEncoding(String),
-    /// invalid qualifier key {0:?}: expected [a-z][a-z0-9._-]*
+    /// invalid qualifier key {0:?}: expected `[a-z][a-z0-9._-]*`
     #[error("invalid qualifier key {0:?}: expected [a-z][a-z0-9._-]*")]
     InvalidQualifierKey(String),
 }
@@ -80,6 +89,14 @@ pub enum CatalogError {
         /// Path inside the image.
         path: String,
         /// What was expected and what was found.
+        message: String,
+    },
+    /// reading the file would exceed a limit (nesting, entry count, size, compression ratio)
+    #[error("{path}: {message}")]
+    Limit {
+        /// Path inside the image (`archive:entry` inside archives).
+        path: String,
+        /// Which limit and what was found.
         message: String,
     },
 }

@@ -1,6 +1,6 @@
 //! Java archive metadata as text: `META-INF/maven/<group>/<artifact>/pom.properties` and
-//! `META-INF/MANIFEST.MF`. Walking jar/war/ear archives (and nested jars) is the image reader's
-//! job; it hands these entries' bytes here with a path such as `app.jar!/META-INF/...`.
+//! `META-INF/MANIFEST.MF`. The archives themselves (jar, war, ear and nested jars) are walked by
+//! [`catalog_java_archive`](super::catalog_java_archive), which uses these parsers.
 
 use super::{CatalogContext, Cataloger, check_size, clean_path};
 use crate::{CatalogError, Ecosystem, Package, Purl};
@@ -32,20 +32,10 @@ impl Cataloger for JavaPomProperties {
         _ctx: &CatalogContext,
     ) -> Result<Vec<Package>, CatalogError> {
         check_size(path, content)?;
-        let props = parse_properties(content);
-        let get = |k: &str| {
-            props
-                .iter()
-                .rev() // the last definition wins, as in java.util.Properties
-                .find(|(key, _)| key == k)
-                .map(|(_, v)| v.trim())
-                .filter(|v| !v.is_empty())
-        };
-        let (Some(group), Some(artifact), Some(version)) =
-            (get("groupId"), get("artifactId"), get("version"))
-        else {
+        let Some((group, artifact, version)) = pom_coordinates(content) else {
             return Ok(Vec::new());
         };
+        let (group, artifact, version) = (group.as_str(), artifact.as_str(), version.as_str());
         let Ok(purl) = Purl::new("maven", Some(group), artifact, Some(version)) else {
             return Ok(Vec::new());
         };
@@ -57,6 +47,22 @@ impl Cataloger for JavaPomProperties {
             path,
         )])
     }
+}
+
+/// `(groupId, artifactId, version)` from pom.properties content, each trimmed and non-empty
+/// (the last definition of a key wins, as in `java.util.Properties`).
+pub(crate) fn pom_coordinates(content: &[u8]) -> Option<(String, String, String)> {
+    let props = parse_properties(content);
+    let get = |k: &str| {
+        props
+            .iter()
+            .rev()
+            .find(|(key, _)| key == k)
+            .map(|(_, v)| v.trim())
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned)
+    };
+    Some((get("groupId")?, get("artifactId")?, get("version")?))
 }
 
 /// Parses the Java properties format (ISO-8859-1 text; `#`/`!` comments; `=`, `:` or

@@ -2,26 +2,32 @@
 
 mod apk;
 mod composer;
+mod copyright;
 mod dotnet;
 mod dpkg;
 mod gem;
 mod golang;
 mod java;
+mod java_archive;
 mod npm;
 mod python;
+mod rpm;
 mod rust;
 
 pub use apk::Apk;
 pub use composer::Composer;
-pub use dotnet::DotnetDeps;
+pub use copyright::{copyright_package, debian_copyright_licenses};
+pub use dotnet::{DotnetDeps, dotnet_bundle};
 pub use dpkg::Dpkg;
 pub use gem::Gemspec;
 pub use golang::{
     GoBuildInfo, GoModule, go_binary, go_module_package, is_elf, parse_go_buildinfo, parse_modinfo,
 };
 pub use java::{JavaPomProperties, Manifest, parse_properties};
+pub use java_archive::{JavaArchiveCatalog, JavaLimits, catalog_java_archive, is_java_archive};
 pub use npm::{NpmLockfile, NpmPackageJson};
 pub use python::PythonMetadata;
+pub use rpm::{MAX_RPMDB, RpmDb, RpmHeader, RpmHeaderError, parse_rpm_header};
 pub use rust::{rust_audit_json, rust_binary, rust_dep_v0_packages};
 
 use crate::{CatalogError, Distro, MAX_INPUT, Package};
@@ -41,6 +47,11 @@ pub trait Cataloger: Sync {
     /// Whether this cataloger reads the file at `path` (relative to the image root, `/`
     /// separated; a leading `/` or `./` is ignored).
     fn wants(&self, path: &str) -> bool;
+    /// Largest input this cataloger accepts; larger files are refused with
+    /// [`CatalogError::TooLarge`], so the layer reader need not read them.
+    fn max_input(&self) -> usize {
+        MAX_INPUT
+    }
     /// Parses the file. Never panics; unreadable records are skipped, an unreadable file is an
     /// error.
     fn parse(
@@ -56,6 +67,7 @@ pub fn catalogers() -> &'static [&'static dyn Cataloger] {
     &[
         &Dpkg,
         &Apk,
+        &RpmDb,
         &PythonMetadata,
         &NpmPackageJson,
         &NpmLockfile,
@@ -79,7 +91,8 @@ pub fn catalog_file(
         .collect()
 }
 
-/// Packages embedded in an executable: Go build information and cargo-auditable data. Binaries
+/// Packages embedded in an executable: Go build information, cargo-auditable data and the
+/// deps.json of .NET single-file bundles ([`dotnet_bundle`]). Binaries
 /// are found by content ([`is_elf`] on the first bytes), not by path, so the layer reader calls
 /// this for executables it chooses to read. Non-ELF input yields no packages.
 pub fn catalog_binary(path: &str, content: &[u8]) -> Result<Vec<Package>, CatalogError> {
@@ -88,6 +101,7 @@ pub fn catalog_binary(path: &str, content: &[u8]) -> Result<Vec<Package>, Catalo
     }
     let mut pkgs = go_binary(path, content)?;
     pkgs.extend(rust_binary(path, content)?);
+    pkgs.extend(dotnet_bundle(path, content)?);
     Ok(pkgs)
 }
 
@@ -193,8 +207,8 @@ mod tests {
             let _ = Manifest::parse(input);
             let _ = parse_properties(input);
         }
-        let big = vec![b' '; MAX_INPUT + 1];
         for c in catalogers() {
+            let big = vec![b' '; c.max_input() + 1];
             assert!(
                 matches!(c.parse("x", &big, &ctx), Err(CatalogError::TooLarge { .. })),
                 "{}",
