@@ -79,7 +79,7 @@ pub struct Limits {
     pub max_tar_meta_bytes: u64,
     /// members of an OCI or docker archive (default 1 Mi)
     pub max_archive_members: u64,
-    /// bytes captured from one file for a collector (default 16 MiB; longer files are cut and
+    /// bytes captured from one file for a collector (default 64 MiB; longer files are cut and
     /// marked truncated)
     pub max_file_capture: u64,
     /// bytes captured in total (default 512 MiB; beyond, wanted files are skipped with an anomaly)
@@ -103,7 +103,7 @@ impl Default for Limits {
             max_entries: 4 << 20,
             max_tar_meta_bytes: MIB,
             max_archive_members: 1 << 20,
-            max_file_capture: 16 * MIB,
+            max_file_capture: 64 * MIB,
             max_total_capture: 512 * MIB,
             max_path_bytes: 4096,
             max_symlink_hops: 40,

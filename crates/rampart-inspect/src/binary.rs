@@ -16,7 +16,8 @@ use std::io::{self, Read, Seek, SeekFrom};
 
 use rampart_image::FileContent;
 use rampart_sbom::catalog::{
-    GoBuildInfo, go_module_package, parse_go_buildinfo, rust_dep_v0_packages,
+    DOTNET_BUNDLE_SIGNATURE, GoBuildInfo, dotnet_bundle, go_module_package, parse_go_buildinfo,
+    rust_dep_v0_packages,
 };
 use rampart_sbom::{Ecosystem, Package, Purl};
 
@@ -33,6 +34,9 @@ const MAX_TABLE: u64 = 65_535 * 64;
 /// Largest section read from a seekable file.
 const MAX_SECTION: u64 = 16 << 20;
 const READ_CHUNK: usize = 256 * 1024;
+/// Largest .NET single-file bundle read whole (its deps.json is found through a header at the
+/// end that points back into the file).
+const MAX_DOTNET_BUNDLE: u64 = 512 << 20;
 
 /// What was found in one executable.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -184,6 +188,95 @@ pub fn analyze(path: &str, content: FileContent<'_>) -> io::Result<Option<Binary
     }
 }
 
+/// A .NET single-file bundle is an app host (an ELF file) with the bundled files appended after
+/// the ELF's own end (its section header table); the host carries a signature preceded by the
+/// offset of the bundle header. The bytes of a stream are searched for the signature up to the
+/// ELF's end, and only what follows that end is kept; the bundle is then rebuilt with zeros in
+/// place of the host's code, which the bundle reader does not look at.
+#[derive(Default)]
+struct DotnetSearch {
+    /// the last bytes of the previous chunk, for a signature cut by a chunk boundary
+    carry: Vec<u8>,
+    /// the signature's offset in the file and the 8 bytes before it
+    marker: Option<(u64, [u8; 8])>,
+    /// the bytes after the ELF's end, once a marker was seen
+    appended: Vec<u8>,
+    too_large: bool,
+}
+
+impl DotnetSearch {
+    fn feed(&mut self, pos: u64, chunk: &[u8], elf_end: u64) {
+        let end = pos + chunk.len() as u64;
+        if self.marker.is_none() && pos < elf_end {
+            let keep = DOTNET_BUNDLE_SIGNATURE.len() + 8;
+            // The seam between the previous chunk and this one, then this chunk itself.
+            let mut seam = std::mem::take(&mut self.carry);
+            let seam_pos = pos - seam.len() as u64;
+            seam.extend_from_slice(chunk.get(..keep.min(chunk.len())).unwrap_or_default());
+            self.marker = Self::find(&seam, seam_pos).or_else(|| Self::find(chunk, pos));
+            let tail = chunk.len().saturating_sub(keep);
+            self.carry = chunk.get(tail..).unwrap_or_default().to_vec();
+        }
+        if self.marker.is_some() && end > elf_end && !self.too_large {
+            let from = usize::try_from(elf_end.saturating_sub(pos)).unwrap_or(usize::MAX);
+            let part = chunk.get(from.min(chunk.len())..).unwrap_or_default();
+            if (self.appended.len() + part.len()) as u64 > MAX_DOTNET_BUNDLE {
+                self.too_large = true;
+                self.appended = Vec::new();
+            } else {
+                self.appended.extend_from_slice(part);
+            }
+        }
+    }
+
+    /// A signature preceded by a non-zero header offset in `bytes` (at stream offset `pos`).
+    fn find(bytes: &[u8], pos: u64) -> Option<(u64, [u8; 8])> {
+        let finder = memchr::memmem::Finder::new(&DOTNET_BUNDLE_SIGNATURE);
+        finder.find_iter(bytes).find_map(|at| {
+            let offset = at
+                .checked_sub(8)
+                .and_then(|s| bytes.get(s..at))
+                .and_then(|b| <[u8; 8]>::try_from(b).ok())?;
+            offset
+                .iter()
+                .any(|b| *b != 0)
+                .then_some((pos + at as u64, offset))
+        })
+    }
+
+    /// The packages of the bundle, when there was one (`None`: not a bundle after all).
+    fn finish(self, path: &str, elf_end: u64) -> Option<BinaryFacts> {
+        let (at, offset) = self.marker?;
+        if self.too_large {
+            return Some(BinaryFacts {
+                packages: Vec::new(),
+                error: Some(format!(
+                    "{path}: a .NET single-file bundle over {MAX_DOTNET_BUNDLE} bytes; its \
+                     NuGet packages are not listed"
+                )),
+            });
+        }
+        if self.appended.is_empty() {
+            return None;
+        }
+        let head = usize::try_from(elf_end).ok()?;
+        let mut rebuilt = vec![0u8; head];
+        let at = usize::try_from(at).ok()?;
+        rebuilt
+            .get_mut(at.checked_sub(8)?..at)?
+            .copy_from_slice(&offset);
+        rebuilt
+            .get_mut(at..at.checked_add(DOTNET_BUNDLE_SIGNATURE.len())?)?
+            .copy_from_slice(&DOTNET_BUNDLE_SIGNATURE);
+        rebuilt.extend_from_slice(&self.appended);
+        let packages = dotnet_packages(path, &rebuilt);
+        (!packages.is_empty()).then_some(BinaryFacts {
+            packages,
+            error: None,
+        })
+    }
+}
+
 fn facts(path: &str, go: Option<GoBuildInfo>, dep_v0: Option<&[u8]>) -> Option<BinaryFacts> {
     let mut out = BinaryFacts::default();
     if let Some(info) = go {
@@ -244,6 +337,12 @@ fn analyze_seekable(path: &str, f: &mut std::fs::File) -> io::Result<Option<Bina
         // No usable section table (rare: packed binaries): fall back to one streaming pass.
         f.seek(SeekFrom::Start(0))?;
         return analyze_stream(path, f);
+    }
+    // Data appended after the section header table: maybe a .NET single-file bundle.
+    if size > elf.shoff.saturating_add(table_len) {
+        if let Some(found) = dotnet_whole(path, size, || read_at(f, 0, size))? {
+            return Ok(Some(found));
+        }
     }
     let table = read_at(f, elf.shoff, table_len)?;
     let Some((_, str_off, str_size)) = elf.section(&table, elf.shstrndx) else {
@@ -388,6 +487,36 @@ impl Windows {
     }
 }
 
+/// The NuGet packages of a .NET single-file bundle. The signature also appears as data in
+/// programs that handle bundles (this one among them), so a file whose bundle header does not
+/// read is taken for such a program, not for a broken bundle: no packages, no error.
+fn dotnet_packages(path: &str, bytes: &[u8]) -> Vec<Package> {
+    dotnet_bundle(path, bytes).unwrap_or_default()
+}
+
+/// A .NET single-file bundle read whole when within the limit (else a problem is recorded);
+/// `None` when it holds no packages after all.
+fn dotnet_whole(
+    path: &str,
+    size: u64,
+    read: impl FnOnce() -> io::Result<Vec<u8>>,
+) -> io::Result<Option<BinaryFacts>> {
+    if size > MAX_DOTNET_BUNDLE {
+        return Ok(Some(BinaryFacts {
+            packages: Vec::new(),
+            error: Some(format!(
+                "{path}: a .NET single-file bundle of {size} bytes, over the \
+                 {MAX_DOTNET_BUNDLE}-byte limit; its NuGet packages are not listed"
+            )),
+        }));
+    }
+    let packages = dotnet_packages(path, &read()?);
+    Ok((!packages.is_empty()).then_some(BinaryFacts {
+        packages,
+        error: None,
+    }))
+}
+
 /// One pass over a stream: Go magic search and the windows where `.dep-v0` can be.
 fn analyze_stream(path: &str, r: &mut dyn Read) -> io::Result<Option<BinaryFacts>> {
     let mut buf = vec![0u8; READ_CHUNK];
@@ -399,6 +528,8 @@ fn analyze_stream(path: &str, r: &mut dyn Read) -> io::Result<Option<BinaryFacts
     let tail_from = elf.load_end(head).unwrap_or(u64::MAX);
     let mut go = GoSearch::default();
     let mut windows = Windows::new(&elf, tail_from);
+    let elf_end = elf.shoff.saturating_add(elf.sh_table_len().unwrap_or(0));
+    let mut dotnet = DotnetSearch::default();
     let mut pos: u64 = 0;
     let mut len = first;
     while len > 0 {
@@ -408,11 +539,17 @@ fn analyze_stream(path: &str, r: &mut dyn Read) -> io::Result<Option<BinaryFacts
         if go.found.is_none() {
             windows.feed(pos, chunk);
         }
+        if elf.shoff > 0 {
+            dotnet.feed(pos, chunk, elf_end);
+        }
         pos += len as u64;
         if eof {
             break;
         }
         len = fill(r, &mut buf)?;
+    }
+    if let Some(found) = dotnet.finish(path, elf_end) {
+        return Ok(Some(found));
     }
     if let Some(info) = go.found {
         return Ok(facts(path, Some(info), None));

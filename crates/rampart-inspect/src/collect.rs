@@ -2,11 +2,14 @@
 //! databases and manifests (catalogers), executables (compiled-in packages), account files,
 //! os-release, and files that may hold secrets.
 
-use std::io;
+use std::io::{self, Read};
 
 use rampart_image::{Collector, EntryMeta, FileContent};
 use rampart_sbom::catalog::NpmLockfile;
-use rampart_sbom::{CatalogContext, Cataloger, Package, catalogers};
+use rampart_sbom::{
+    CatalogContext, Cataloger, JavaLimits, Package, catalog_java_archive, catalogers,
+    copyright_package, debian_copyright_licenses, is_java_archive,
+};
 
 use crate::binary;
 
@@ -16,6 +19,9 @@ const OS_CATALOGERS: [&str; 3] = ["dpkg", "apk", "rpm"];
 
 /// Largest file scanned for secrets: secrets live in small files.
 const MAX_SECRET_FILE: u64 = 1 << 20;
+/// Largest Java archive read from a layer stream (it is held in memory to be read as a zip;
+/// in a root filesystem it is read in place, whatever its size).
+const MAX_STREAMED_JAVA_ARCHIVE: u64 = 256 << 20;
 
 /// Why a file is read.
 #[derive(Clone, Copy)]
@@ -28,6 +34,10 @@ pub(crate) enum Want {
     Packages(&'static dyn Cataloger),
     /// an executable: compiled-in packages
     Binary,
+    /// a Java archive (jar, war, ear...): its artifacts and the archives nested in it
+    Java,
+    /// a Debian copyright file: the licenses of the package it documents
+    Copyright,
     /// a file that may hold credentials
     Secrets,
 }
@@ -39,6 +49,8 @@ impl std::fmt::Debug for Want {
             Self::OsPackages(c) => write!(f, "OsPackages({})", c.name()),
             Self::Packages(c) => write!(f, "Packages({})", c.name()),
             Self::Binary => f.write_str("Binary"),
+            Self::Java => f.write_str("Java"),
+            Self::Copyright => f.write_str("Copyright"),
             Self::Secrets => f.write_str("Secrets"),
         }
     }
@@ -60,6 +72,11 @@ pub(crate) enum Found {
     },
     /// secrets in a file
     Secrets(Vec<rampart_secrets::Hit>),
+    /// the licenses a Debian copyright file states for `package`
+    Licenses {
+        package: String,
+        licenses: Vec<String>,
+    },
 }
 
 /// Paths whose content is read as system facts.
@@ -186,6 +203,12 @@ pub(crate) fn want(path: &str, entry: &EntryMeta, secrets: bool) -> Option<Want>
             Want::Packages(*c)
         });
     }
+    if is_java_archive(path) {
+        return Some(Want::Java);
+    }
+    if copyright_package(path).is_some() {
+        return Some(Want::Copyright);
+    }
     if binary::may_be_binary(entry.mode, entry.size) && !path.starts_with("/usr/share/") {
         return Some(Want::Binary);
     }
@@ -249,6 +272,13 @@ impl Collector for Inventory {
                 packages: f.packages,
                 error: f.error,
             }),
+            Want::Java => Some(java(path, content)?),
+            Want::Copyright => {
+                let (bytes, _) = content.read_capped(cap.min(1 << 20))?;
+                let licenses = debian_copyright_licenses(&bytes);
+                let package = copyright_package(path).unwrap_or_default().to_owned();
+                (!licenses.is_empty()).then_some(Found::Licenses { package, licenses })
+            }
             Want::Secrets => {
                 let (bytes, _) = content.read_capped(cap.min(MAX_SECRET_FILE))?;
                 if bytes.contains(&0) {
@@ -265,8 +295,51 @@ impl Collector for Inventory {
             Found::Bytes { content, .. } => content.len() as u64,
             Found::Packages { packages, .. } => 256 * packages.len() as u64,
             Found::Secrets(h) => 64 * h.len() as u64,
+            Found::Licenses { licenses, .. } => 32 * licenses.len() as u64,
         }
     }
+}
+
+/// The packages of a Java archive: read in place from a file, or held in memory from a stream.
+fn java(path: &str, content: FileContent<'_>) -> io::Result<Found> {
+    let limits = JavaLimits::default();
+    let result = match content {
+        FileContent::File(f) => catalog_java_archive(path, f, &limits),
+        FileContent::Stream(r) => {
+            let mut buf = Vec::new();
+            r.take(MAX_STREAMED_JAVA_ARCHIVE + 1)
+                .read_to_end(&mut buf)?;
+            if buf.len() as u64 > MAX_STREAMED_JAVA_ARCHIVE {
+                return Ok(Found::Packages {
+                    packages: Vec::new(),
+                    error: Some(format!(
+                        "{path}: a Java archive over {MAX_STREAMED_JAVA_ARCHIVE} bytes in a \
+                         layer; its packages are not listed"
+                    )),
+                });
+            }
+            catalog_java_archive(path, std::io::Cursor::new(buf), &limits)
+        }
+    };
+    Ok(match result {
+        Ok(c) => {
+            let error = (!c.skipped.is_empty()).then(|| {
+                c.skipped
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            });
+            Found::Packages {
+                packages: c.packages,
+                error,
+            }
+        }
+        Err(e) => Found::Packages {
+            packages: Vec::new(),
+            error: Some(e.to_string()),
+        },
+    })
 }
 
 #[cfg(test)]
@@ -282,7 +355,10 @@ mod tests {
     fn what_is_read_and_why() {
         let f = file(0o644, 100);
         let x = file(0o755, 1 << 20);
-        let cases: [(&str, &EntryMeta, Option<&str>); 16] = [
+        let cases: [(&str, &EntryMeta, Option<&str>); 19] = [
+            ("/app/lib/log4j-core-2.19.0.jar", &f, Some("java")),
+            ("/opt/app.WAR", &f, Some("java")),
+            ("/usr/share/doc/libc6/copyright", &f, Some("copyright")),
             ("/etc/os-release", &f, Some("system")),
             ("/etc/passwd", &f, Some("system")),
             ("/var/lib/dpkg/status", &f, Some("os")),
@@ -310,6 +386,8 @@ mod tests {
                 Want::OsPackages(_) => "os",
                 Want::Packages(_) => "packages",
                 Want::Binary => "binary",
+                Want::Java => "java",
+                Want::Copyright => "copyright",
                 Want::Secrets => "secrets",
             });
             assert_eq!(got, expected, "{path}");

@@ -100,6 +100,7 @@ pub fn inspect(image: &Image, name: &str, opts: &InspectOptions) -> Result<Inspe
     let mut os_dbs = Vec::new();
     let mut packages: Vec<Package> = Vec::new();
     let mut file_secrets = Vec::new();
+    let mut copyright: BTreeMap<&str, &[String]> = BTreeMap::new();
     for file in &squashed.files {
         let layer = file.layer_digest.as_deref().map(ToString::to_string);
         match &*file.output {
@@ -130,6 +131,9 @@ pub fn inspect(image: &Image, name: &str, opts: &InspectOptions) -> Result<Inspe
                 }
                 packages.extend(found.iter().cloned().map(|p| with_layer(p, layer.as_ref())));
             }
+            Found::Licenses { package, licenses } => {
+                copyright.insert(package.as_str(), licenses.as_slice());
+            }
             Found::Secrets(hits) => {
                 for h in hits {
                     file_secrets.push(facts::SecretFact {
@@ -158,6 +162,17 @@ pub fn inspect(image: &Image, name: &str, opts: &InspectOptions) -> Result<Inspe
                 packages.extend(found.into_iter().map(|p| with_layer(p, layer.as_ref())));
             }
             Err(e) => problems.push(e.to_string()),
+        }
+    }
+    // Debian packages state their licenses in their copyright files.
+    for p in packages
+        .iter_mut()
+        .filter(|p| p.ecosystem == rampart_sbom::Ecosystem::Deb)
+    {
+        if let Some(licenses) = copyright.get(p.name.as_str()) {
+            for l in *licenses {
+                p.add_license(l);
+            }
         }
     }
     let packages = merge(packages);

@@ -176,3 +176,23 @@ fn hostile_elf_headers_never_panic() {
         let _ = analyze("x", FileContent::File(&mut f));
     }
 }
+
+#[test]
+fn dotnet_single_file_bundles_are_read_streaming_and_seeking() {
+    // The SARIF Multitool the report tests install is a .NET single-file bundle.
+    let out = Command::new("bash")
+        .arg(root().join("scripts/install-oracles.sh"))
+        .stderr(Stdio::inherit())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let bin =
+        PathBuf::from(String::from_utf8(out.stdout).unwrap().trim()).join("sarif/Sarif.Multitool");
+    let whole =
+        purls(&rampart_sbom::catalog::dotnet_bundle("x", &std::fs::read(&bin).unwrap()).unwrap());
+    assert!(whole.len() > 50, "{}", whole.len());
+    assert!(whole.iter().all(|p| p.starts_with("pkg:nuget/")));
+    let (stream, seek) = both(&bin);
+    assert_eq!(stream, whole);
+    assert_eq!(seek, whole);
+}

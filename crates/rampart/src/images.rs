@@ -35,8 +35,12 @@ fn progress_bar(name: &str, total: Option<u64>) -> Option<ProgressBar> {
     Some(bar)
 }
 
-/// Opens and inspects one image target, with a progress bar on a terminal.
-pub fn inspect_target(target: &str, args: &ImageArgs) -> Result<Inspection> {
+/// Opens and inspects one image target, with a progress bar on a terminal; for a registry
+/// target, also the parsed reference.
+pub fn inspect_target(
+    target: &str,
+    args: &ImageArgs,
+) -> Result<(Inspection, Option<rampart_registry::Reference>)> {
     let limits = Limits::default();
     let platform = args
         .platform
@@ -53,9 +57,12 @@ pub fn inspect_target(target: &str, args: &ImageArgs) -> Result<Inspection> {
         },
         progress: None,
     };
-    let image = match ImageTarget::parse(target, &limits)? {
-        ImageTarget::Local(source) => rampart_scan::images::open_local(&source, &opts)?,
-        ImageTarget::Registry(reference) => crate::registry::open(&reference, args, &opts)?,
+    let (image, reference) = match ImageTarget::parse(target, &limits)? {
+        ImageTarget::Local(source) => (rampart_scan::images::open_local(&source, &opts)?, None),
+        ImageTarget::Registry(reference) => {
+            let (image, parsed) = crate::registry::open(&reference, args, &opts)?;
+            (image, Some(parsed))
+        }
     };
     let bar = progress_bar(
         target,
@@ -73,5 +80,5 @@ pub fn inspect_target(target: &str, args: &ImageArgs) -> Result<Inspection> {
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    Ok(result?)
+    Ok((result?, reference))
 }

@@ -130,6 +130,7 @@ fn scan(args: ScanArgs) -> Result<u8> {
         .iter()
         .map(|target| {
             images::inspect_target(target, &args.images)
+                .map(|(ins, _)| ins)
                 .map_err(|e| rampart_scan::images::input_error(target, &format!("{e:#}")))
         })
         .collect();

@@ -4,17 +4,20 @@ use std::fmt::Write as _;
 
 use anyhow::Result;
 use rampart_inspect::Inspection;
+use rampart_registry::Reference;
+use rampart_sbom::{Options, SbomDocument, Subject, SubjectKind, Tool, cyclonedx_json, spdx_json};
 
 use crate::cli::{SbomArgs, SbomFormat};
 
 pub fn run(args: &SbomArgs) -> Result<u8> {
-    let ins = crate::images::inspect_target(&args.target, &args.images)?;
+    // Options first: a bad SOURCE_DATE_EPOCH is reported before any work.
+    let opts = Options::from_env(args.reproducible)?;
+    let (ins, reference) = crate::images::inspect_target(&args.target, &args.images)?;
     let text = match args.format {
         SbomFormat::Json => serde_json::to_string_pretty(&ins)? + "\n",
         SbomFormat::Table => table(&ins),
-        SbomFormat::CyclonedxJson | SbomFormat::SpdxJson => {
-            anyhow::bail!("this output format is not available in this build")
-        }
+        SbomFormat::CyclonedxJson => cyclonedx_json(&document(&ins, reference.as_ref()), &opts),
+        SbomFormat::SpdxJson => spdx_json(&document(&ins, reference.as_ref()), &opts),
     };
     crate::write_out(args.output.as_deref(), &text)?;
     for p in &ins.problems {
@@ -29,6 +32,41 @@ pub fn run(args: &SbomArgs) -> Result<u8> {
             crate::EXIT_ERROR
         );
         Ok(crate::EXIT_ERROR)
+    }
+}
+
+/// The SBOM of an inspection: the subject with what the image and its reference tell.
+fn document(ins: &Inspection, reference: Option<&Reference>) -> SbomDocument {
+    let repository = reference.map(|r| r.repository().to_string());
+    let repo_digests = match (&repository, &ins.manifest_digest) {
+        (Some(repo), Some(d)) => vec![format!("{repo}@{d}")],
+        _ => Vec::new(),
+    };
+    SbomDocument {
+        subject: Subject {
+            name: ins.name.clone(),
+            kind: match ins.kind {
+                rampart_inspect::SubjectKind::Image => SubjectKind::ContainerImage,
+                rampart_inspect::SubjectKind::Filesystem => SubjectKind::Filesystem,
+            },
+            repository,
+            manifest_digest: ins.manifest_digest.clone(),
+            config_digest: ins.config_digest.clone(),
+            repo_digests,
+            tags: reference
+                .and_then(Reference::tag)
+                .map(str::to_owned)
+                .into_iter()
+                .collect(),
+            platform: ins.platform.clone(),
+            layers: ins.layers.iter().filter_map(|l| l.digest.clone()).collect(),
+        },
+        distro: ins.distro.clone(),
+        packages: ins.packages.clone(),
+        tool: Tool {
+            name: String::from("rampart"),
+            version: String::from(env!("CARGO_PKG_VERSION")),
+        },
     }
 }
 

@@ -313,3 +313,419 @@ fn broken_images_are_input_errors_and_the_rest_is_still_scanned() {
     assert!(v["summary"]["dockerfiles"].as_u64() == Some(1));
     assert_eq!(v["images"].as_array().unwrap().len(), 1);
 }
+
+/// Runs a Python oracle of the test venv (scripts/install-oracles.sh); `Err` has its output.
+fn oracle(args: &[&Path]) -> Result<(), String> {
+    let dir = Command::new("bash")
+        .arg(root().join("scripts/install-oracles.sh"))
+        .output()
+        .unwrap();
+    assert!(dir.status.success());
+    let dir = PathBuf::from(String::from_utf8(dir.stdout).unwrap().trim());
+    let (program, rest) = match args.first() {
+        Some(p) if p.ends_with("pyspdxtools") => (dir.join("venv/bin/pyspdxtools"), &args[1..]),
+        _ => (dir.join("venv/bin/python"), args),
+    };
+    let out = Command::new(program).args(rest).output().unwrap();
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ))
+    }
+}
+
+#[test]
+fn sbom_recall_is_complete_in_every_form_and_the_documents_validate() {
+    let sbom_tests = root().join("crates/rampart-sbom/tests");
+    let compare = root().join("../shared/bench/sbom_compare.py");
+    let dir = tempfile::tempdir().unwrap();
+    for (target, form) in forms() {
+        let cdx = dir.path().join("sbom.cdx.json");
+        let out = rampart(&["sbom", &target, "-o", cdx.to_str().unwrap()]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{form}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        // The shared benchmark's comparison against the ground truth, line by ecosystem.
+        let cmp = Command::new("python3")
+            .arg(&compare)
+            .arg("cmp")
+            .arg(image_dir().join("gt.json"))
+            .arg(&cdx)
+            .arg(form.replace(' ', "_"))
+            .output()
+            .unwrap();
+        assert!(
+            cmp.status.success(),
+            "{}",
+            String::from_utf8_lossy(&cmp.stderr)
+        );
+        let text = String::from_utf8(cmp.stdout).unwrap();
+        for eco in ["deb", "pypi", "npm", "golang", "maven"] {
+            let line = text
+                .lines()
+                .find(|l| l.split_whitespace().nth(1) == Some(eco))
+                .unwrap_or_else(|| panic!("{form}: no {eco} line in\n{text}"));
+            assert!(line.contains("recall= 100.0%"), "{form}: {line}");
+            // The war itself is the one package the ground truth (jar files only) leaves out.
+            let extras = if eco == "maven" {
+                "extra=   1 [('app', '0.3.1')]"
+            } else {
+                "extra=   0 []"
+            };
+            assert!(line.ends_with(extras), "{form}: {line}");
+        }
+        assert!(
+            oracle(&[&sbom_tests.join("oracle/validate_cyclonedx.py"), &cdx]).is_ok(),
+            "{form}"
+        );
+        assert!(
+            oracle(&[
+                &sbom_tests.join("oracle/validate_jsonschema.py"),
+                &sbom_tests.join("data/cyclonedx/bom-1.6.schema.json"),
+                &cdx,
+                &sbom_tests.join("data/cyclonedx/spdx.schema.json"),
+                &sbom_tests.join("data/cyclonedx/jsf-0.82.schema.json"),
+            ])
+            .is_ok(),
+            "{form}"
+        );
+        let spdx = dir.path().join("sbom.spdx.json");
+        let out = rampart(&[
+            "sbom",
+            &target,
+            "-f",
+            "spdx-json",
+            "-o",
+            spdx.to_str().unwrap(),
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{form}");
+        oracle(&[
+            &sbom_tests.join("oracle/validate_jsonschema.py"),
+            &sbom_tests.join("data/spdx-2.3/spdx-schema.json"),
+            &spdx,
+        ])
+        .unwrap_or_else(|e| panic!("{form}: {e}"));
+        oracle(&[Path::new("pyspdxtools"), Path::new("-i"), &spdx])
+            .unwrap_or_else(|e| panic!("{form}: {e}"));
+    }
+}
+
+#[test]
+fn sbom_is_reproducible_on_request_and_locates_packages_in_layers() {
+    let (target, _) = &forms()[1];
+    let run = |extra: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_rampart"))
+            .args([&["sbom", target.as_str(), "-f", "cyclonedx-json"], extra].concat())
+            .env("SOURCE_DATE_EPOCH", "1700000000")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0));
+        out.stdout
+    };
+    let a = run(&["--reproducible"]);
+    assert_eq!(a, run(&["--reproducible"]), "same image, same bytes");
+    assert_ne!(
+        run(&[]),
+        run(&[]),
+        "fresh documents get fresh serial numbers"
+    );
+    let v: Value = serde_json::from_slice(&a).unwrap();
+    assert_eq!(v["metadata"]["timestamp"], "2023-11-14T22:13:20Z");
+    // The app layer's packages name that layer (the second of the manifest).
+    let oci = image_dir().join("oci");
+    let index: Value =
+        serde_json::from_slice(&std::fs::read(oci.join("index.json")).unwrap()).unwrap();
+    let m = index["manifests"][0]["digest"].as_str().unwrap();
+    let manifest: Value =
+        serde_json::from_slice(&std::fs::read(oci.join("blobs/sha256").join(&m[7..])).unwrap())
+            .unwrap();
+    let app_layer = manifest["layers"][1]["digest"].as_str().unwrap();
+    let base_layer = manifest["layers"][0]["digest"].as_str().unwrap();
+    let layer_of = |purl_start: &str| -> String {
+        let c = v["components"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| {
+                c["purl"]
+                    .as_str()
+                    .is_some_and(|p| p.starts_with(purl_start))
+            })
+            .unwrap_or_else(|| panic!("no {purl_start}"));
+        c["properties"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"].as_str().is_some_and(|n| n.ends_with(":layer")))
+            .map(|p| p["value"].as_str().unwrap().to_owned())
+            .unwrap()
+    };
+    assert_eq!(layer_of("pkg:npm/express@"), app_layer);
+    assert_eq!(layer_of("pkg:deb/debian/dpkg@"), base_layer);
+}
+
+/// A `docker-registry serve` (Debian's distribution 2.8) on a free loopback port, killed on
+/// drop; with `htpasswd`, Basic auth for that one user.
+struct Registry {
+    child: std::process::Child,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Registry {
+    fn start(user: Option<(&str, &str)>) -> Self {
+        for (tool, package) in [("docker-registry", "docker-registry"), ("skopeo", "skopeo")] {
+            let have = Command::new("sh")
+                .args(["-c", &format!("command -v {tool}")])
+                .status()
+                .unwrap()
+                .success();
+            if !have {
+                let ok = Command::new("sh")
+                    .args(["-c", &format!("apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq {package}")])
+                    .stdout(Stdio::null())
+                    .status()
+                    .unwrap()
+                    .success();
+                assert!(ok, "installing {package} failed");
+            }
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let auth = match user {
+            Some((u, p)) => {
+                let line = format!("{u}:{}\n", bcrypt::hash(p, 5).unwrap());
+                std::fs::write(dir.path().join("htpasswd"), line).unwrap();
+                format!(
+                    "auth:\n  htpasswd:\n    realm: test\n    path: {}\n",
+                    dir.path().join("htpasswd").display()
+                )
+            }
+            None => String::new(),
+        };
+        let config = format!(
+            "version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n{auth}",
+            dir.path().join("data").display()
+        );
+        std::fs::write(dir.path().join("config.yml"), config).unwrap();
+        let child = Command::new("docker-registry")
+            .arg("serve")
+            .arg(dir.path().join("config.yml"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        for _ in 0..600 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return Self {
+                    child,
+                    port,
+                    _dir: dir,
+                };
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        panic!("docker-registry did not start");
+    }
+
+    fn push(&self, reference: &str, creds: Option<&str>) {
+        let mut args = vec![
+            "copy".to_owned(),
+            "-q".to_owned(),
+            "--dest-tls-verify=false".to_owned(),
+        ];
+        if let Some(c) = creds {
+            args.push(format!("--dest-creds={c}"));
+        }
+        args.push(format!("oci:{}:test", image_dir().join("oci").display()));
+        args.push(format!("docker://127.0.0.1:{}/{reference}", self.port));
+        let out = Command::new("skopeo").args(&args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn purl_set(out: &Output) -> BTreeSet<String> {
+    json(out)["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c["purl"].as_str().map(str::to_owned))
+        .collect()
+}
+
+#[test]
+fn images_pulled_from_a_registry_match_the_local_layout() {
+    let reg = Registry::start(None);
+    reg.push("shop/app:1.0", None);
+    let remote = format!("127.0.0.1:{}/shop/app:1.0", reg.port);
+    let local = rampart(&["sbom", &forms()[1].0]);
+    let pulled = rampart(&["sbom", &remote, "--insecure"]);
+    assert_eq!(
+        pulled.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&pulled.stderr)
+    );
+    assert_eq!(purl_set(&pulled), purl_set(&local));
+    let v = json(&pulled);
+    assert_eq!(
+        v["metadata"]["component"]["purl"]
+            .as_str()
+            .map(|p| p.starts_with("pkg:oci/app@sha256:")),
+        Some(true),
+        "{}",
+        v["metadata"]["component"]
+    );
+    // scan: the same facts and findings as from the local layout
+    let findings = |out: &Output| -> Vec<String> {
+        json(out)["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| format!("{} {}", f["rule_id"], f["location"]["file"]))
+            .collect()
+    };
+    let scan_remote = rampart(&["scan", "--image", &remote, "--insecure", "--format", "json"]);
+    let scan_local = rampart(&["scan", "--image", &forms()[1].0, "--format", "json"]);
+    assert_eq!(findings(&scan_remote), findings(&scan_local));
+    assert!(
+        json(&scan_remote)["images"][0]["digest"]
+            .as_str()
+            .is_some_and(|d| d.starts_with("sha256:"))
+    );
+    // without --insecure, rampart speaks HTTPS to a plain-HTTP registry: a clear error, exit 2
+    let tls = rampart(&["sbom", &remote]);
+    assert_eq!(tls.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&tls.stderr).contains(&remote));
+    // an unknown tag names the registry's error code
+    let missing = rampart(&[
+        "sbom",
+        &format!("127.0.0.1:{}/shop/app:nope", reg.port),
+        "--insecure",
+    ]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&missing.stderr).contains("MANIFEST_UNKNOWN"),
+        "{}",
+        String::from_utf8_lossy(&missing.stderr)
+    );
+}
+
+#[test]
+fn registry_credentials_come_from_flags_and_docker_config() {
+    let reg = Registry::start(Some(("ci", "s3cret-pass")));
+    reg.push("team/app:2", Some("ci:s3cret-pass"));
+    let remote = format!("127.0.0.1:{}/team/app:2", reg.port);
+    // anonymous: refused, with the registry's code and without leaking anything
+    let anon = rampart(&["sbom", &remote, "--insecure", "-f", "table"]);
+    assert_eq!(anon.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&anon.stderr);
+    assert!(err.contains("UNAUTHORIZED") || err.contains("401"), "{err}");
+    // --username with --password-stdin
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rampart"))
+        .args([
+            "sbom",
+            &remote,
+            "--insecure",
+            "-f",
+            "table",
+            "--username",
+            "ci",
+            "--password-stdin",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write as _;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"s3cret-pass\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("express"));
+    // a Docker config.json with an `auth` entry for the registry
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.json");
+    let auth = base64_encode(b"ci:s3cret-pass");
+    std::fs::write(
+        &config,
+        format!(
+            r#"{{"auths":{{"127.0.0.1:{}":{{"auth":"{auth}"}}}}}}"#,
+            reg.port
+        ),
+    )
+    .unwrap();
+    let out = rampart(&[
+        "sbom",
+        &remote,
+        "--insecure",
+        "-f",
+        "table",
+        "--docker-config",
+        config.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // the wrong password from the environment: refused, and the password is never printed
+    let out = Command::new(env!("CARGO_BIN_EXE_rampart"))
+        .args(["sbom", &remote, "--insecure", "--username", "ci"])
+        .env("RAMPART_REGISTRY_PASSWORD", "wrong-horse-battery")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("wrong-horse-battery"));
+}
+
+fn base64_encode(bytes: &[u8]) -> String {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for c in bytes.chunks(3) {
+        let n = (u32::from(c[0]) << 16)
+            | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
+            | u32::from(*c.get(2).unwrap_or(&0));
+        for i in 0..4 {
+            if i <= c.len() {
+                out.push(char::from(T[((n >> (18 - 6 * i)) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}

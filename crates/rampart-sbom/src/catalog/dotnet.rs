@@ -59,7 +59,7 @@ impl Cataloger for DotnetDeps {
 
 /// The marker the .NET SDK's bundler writes into a single-file app host, right after the 8-byte
 /// offset of the bundle header (dotnet/runtime, `HostModel/Bundle/Bundler.cs`, `BundleSignature`).
-const BUNDLE_SIGNATURE: [u8; 32] = [
+pub const DOTNET_BUNDLE_SIGNATURE: [u8; 32] = [
     0x8b, 0x12, 0x02, 0xb9, 0x6a, 0x61, 0x20, 0x38, 0x72, 0x7b, 0x93, 0x02, 0x14, 0xd7, 0xa0, 0x32,
     0x13, 0xf5, 0xb9, 0xe6, 0xef, 0xae, 0x33, 0x18, 0xee, 0x3b, 0x2d, 0xce, 0x24, 0xb3, 0x6a, 0xae,
 ];
@@ -78,8 +78,8 @@ pub fn dotnet_bundle(path: &str, content: &[u8]) -> Result<Vec<Package>, Catalog
         message,
     };
     let Some(sig_at) = content
-        .windows(BUNDLE_SIGNATURE.len())
-        .position(|w| w == BUNDLE_SIGNATURE)
+        .windows(DOTNET_BUNDLE_SIGNATURE.len())
+        .position(|w| w == DOTNET_BUNDLE_SIGNATURE)
     else {
         return Ok(Vec::new());
     };
@@ -189,7 +189,7 @@ mod bundle_tests {
         let mut out = b"\x7fELF host".to_vec();
         let marker_at = out.len();
         out.extend([0u8; 8]);
-        out.extend(BUNDLE_SIGNATURE);
+        out.extend(DOTNET_BUNDLE_SIGNATURE);
         let deps_at = out.len() as u64;
         out.extend(deps);
         let header = out.len() as u64;
@@ -219,7 +219,7 @@ mod bundle_tests {
         assert!(dotnet_bundle("x", b"\x7fELF plain").is_ok_and(|p| p.is_empty()));
         let mut unpatched = b"host".to_vec();
         unpatched.extend([0u8; 8]);
-        unpatched.extend(BUNDLE_SIGNATURE);
+        unpatched.extend(DOTNET_BUNDLE_SIGNATURE);
         assert!(dotnet_bundle("x", &unpatched).is_ok_and(|p| p.is_empty()));
         assert!(dotnet_bundle("x", &bundle(deps, 1)).is_err());
         // Every truncation of a bundle is an error or nothing, never a panic.

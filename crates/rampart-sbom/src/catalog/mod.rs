@@ -17,7 +17,7 @@ mod rust;
 pub use apk::Apk;
 pub use composer::Composer;
 pub use copyright::{copyright_package, debian_copyright_licenses};
-pub use dotnet::{DotnetDeps, dotnet_bundle};
+pub use dotnet::{DOTNET_BUNDLE_SIGNATURE, DotnetDeps, dotnet_bundle};
 pub use dpkg::Dpkg;
 pub use gem::Gemspec;
 pub use golang::{
