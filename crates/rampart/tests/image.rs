@@ -519,7 +519,7 @@ impl Registry {
             dir.path().join("data").display()
         );
         std::fs::write(dir.path().join("config.yml"), config).unwrap();
-        let child = Command::new("docker-registry")
+        let mut child = Command::new("docker-registry")
             .arg("serve")
             .arg(dir.path().join("config.yml"))
             .stdout(Stdio::null())
@@ -536,6 +536,8 @@ impl Registry {
             }
             std::thread::sleep(std::time::Duration::from_millis(50));
         }
+        let _ = child.kill();
+        let _ = child.wait();
         panic!("docker-registry did not start");
     }
 
