@@ -47,6 +47,8 @@ pub(crate) struct Squasher<'c, C: Collector> {
     collector: &'c C,
     /// hardlinks whose content must be read in a second pass: link path → (layer, target path)
     pending_links: BTreeMap<String, (usize, String)>,
+    /// files the collector read and kept nothing of (a hardlink to one needs no second pass)
+    analyzed_empty: BTreeSet<(usize, String)>,
     digests: Vec<Option<Arc<Digest>>>,
 }
 
@@ -64,6 +66,7 @@ impl<'c, C: Collector> Squasher<'c, C> {
             limits: limits.clone(),
             collector,
             pending_links: BTreeMap::new(),
+            analyzed_empty: BTreeSet::new(),
             digests: Vec::new(),
         }
     }
@@ -258,6 +261,7 @@ impl<'c, C: Collector> Squasher<'c, C> {
                         },
                     );
                 }
+                None if self.analyzed_empty.contains(src) => {}
                 None => {
                     self.pending_links.insert(path.to_owned(), src.clone());
                 }
@@ -270,6 +274,9 @@ impl<'c, C: Collector> Squasher<'c, C> {
         let output = self
             .collector
             .analyze(path, meta, FileContent::Stream(entry), cap)?;
+        if output.is_none() {
+            self.analyzed_empty.insert((layer, path.to_owned()));
+        }
         self.keep(path.to_owned(), layer, raw, output);
         Ok(())
     }
@@ -626,6 +633,48 @@ mod tests {
                 .unwrap();
         }
         b.into_inner().unwrap()
+    }
+
+    /// Wants every file, keeps nothing (like an ELF reader on a binary that is neither Go nor
+    /// Rust).
+    struct KeepsNothing;
+
+    impl Collector for KeepsNothing {
+        type Output = ();
+        fn wants(&self, _: &str, _: &EntryMeta) -> bool {
+            true
+        }
+        fn analyze(
+            &self,
+            _: &str,
+            _: &EntryMeta,
+            mut content: FileContent<'_>,
+            _: u64,
+        ) -> io::Result<Option<()>> {
+            io::copy(content.reader(), &mut io::sink())?;
+            Ok(None)
+        }
+        fn weight((): &()) -> u64 {
+            0
+        }
+    }
+
+    #[test]
+    fn a_hardlink_to_a_file_read_for_nothing_needs_no_second_pass() {
+        // Regression: such links used to send the whole layer through a second pass.
+        let bytes = layer_bytes(&[(0, 0, 0, 10), (3, 7, 0, 0)]); // file `a`, hardlink `b` -> `a`
+        let limits = Limits::default();
+        let mut sq = Squasher::new(&limits, &KeepsNothing);
+        assert!(sq.layer(0, None, "test", bytes.as_slice()).is_ok());
+        assert!(sq.second_pass_needs().is_empty());
+        // A collector that keeps something shares it with the link, also without a second pass.
+        let keeps = MatchCollector::new(|_: &str, _: &EntryMeta| true);
+        let mut sq = Squasher::new(&limits, &keeps);
+        assert!(sq.layer(0, None, "test", bytes.as_slice()).is_ok());
+        assert!(sq.second_pass_needs().is_empty());
+        let squashed = sq.finish();
+        let paths: Vec<&str> = squashed.files.iter().map(|f| f.path.as_str()).collect();
+        assert_eq!(paths, ["/a", "/b"]);
     }
 
     proptest! {
