@@ -81,7 +81,10 @@ fn list<C: Collector>(
             continue;
         }
         let fpath = child.path();
-        let meta = std::fs::symlink_metadata(&fpath)
+        // Relative to the open directory (fstatat), not a walk of the whole path; symlinks are
+        // not followed.
+        let meta = child
+            .metadata()
             .map_err(|e| ImageError::io(fpath.display().to_string(), e))?;
         let ft = meta.file_type();
         let kind = if ft.is_file() {

@@ -338,18 +338,24 @@ fn analyze_seekable(path: &str, f: &mut std::fs::File) -> io::Result<Option<Bina
         f.seek(SeekFrom::Start(0))?;
         return analyze_stream(path, f);
     }
-    // Data appended after the section header table: maybe a .NET single-file bundle.
-    if size > elf.shoff.saturating_add(table_len) {
-        if let Some(found) = dotnet_whole(path, size, || read_at(f, 0, size))? {
-            return Ok(Some(found));
-        }
-    }
     let table = read_at(f, elf.shoff, table_len)?;
     let Some((_, str_off, str_size)) = elf.section(&table, elf.shstrndx) else {
         return Ok(None);
     };
     let strtab = read_at(f, str_off, str_size.min(MAX_SECTION))?;
-    let found = elf.find(&table, &strtab, &[b".go.buildinfo", b".dep-v0"]);
+    let found = elf.find(&table, &strtab, &[b".go.buildinfo", b".dep-v0", b".data"]);
+    // Data appended after the section header table, and the bundle signature in the app
+    // host's `.data`: a .NET single-file bundle (patchelf also appends data, without it).
+    if size > elf.shoff.saturating_add(table_len) {
+        if let Some(Some((off, len))) = found.get(2) {
+            let data = read_at(f, *off, (*len).min(MAX_SECTION))?;
+            if DotnetSearch::find(&data, 0).is_some() {
+                if let Some(found) = dotnet_whole(path, size, || read_at(f, 0, size))? {
+                    return Ok(Some(found));
+                }
+            }
+        }
+    }
     let mut go = None;
     if let Some(Some((off, len))) = found.first() {
         let bytes = read_at(f, *off, (*len).min(GO_WINDOW as u64))?;

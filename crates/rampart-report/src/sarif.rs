@@ -1,7 +1,7 @@
 //! SARIF 2.1.0, as GitHub code scanning and other SARIF consumers read it. Validated against
 //! the official schema in the test suite.
 
-use rampart_core::{Finding, Report, Rule, Severity};
+use rampart_core::{Finding, Layer, Report, Rule, Severity};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 
@@ -99,10 +99,29 @@ fn uri(file: &str) -> String {
     out
 }
 
-fn physical(file: &str, line: u32, column: u32) -> Value {
-    let mut loc = json!({
-        "artifactLocation": { "uri": uri(file), "uriBaseId": "%SRCROOT%" },
-    });
+/// Where a location's file is: in the scanned sources, a path of this machine, inside a scanned
+/// image, or not a file at all (a registry reference).
+fn artifact(file: &str, in_image: bool) -> Option<Value> {
+    if in_image {
+        // A path inside the image, relative to its root.
+        return Some(json!({ "uri": uri(file.trim_start_matches('/')), "uriBaseId": IMAGE_ROOT }));
+    }
+    if file.starts_with('/') {
+        return Some(json!({ "uri": format!("file://{}", uri(file)) }));
+    }
+    // `alpine:3.20` or `localhost:5000/app` (an image reference) would read as a URI scheme:
+    // such a place is named by the logical location only.
+    if file.split('/').next().unwrap_or(file).contains(':') {
+        return None;
+    }
+    Some(json!({ "uri": uri(file), "uriBaseId": "%SRCROOT%" }))
+}
+
+/// The base of paths inside a scanned image (declared in `originalUriBaseIds`).
+const IMAGE_ROOT: &str = "IMAGEROOT";
+
+fn physical(file: &str, line: u32, column: u32, in_image: bool) -> Option<Value> {
+    let mut loc = json!({ "artifactLocation": artifact(file, in_image)? });
     if line > 0
         && let Some(obj) = loc.as_object_mut()
     {
@@ -114,7 +133,18 @@ fn physical(file: &str, line: u32, column: u32) -> Value {
         }
         obj.insert("region".into(), region);
     }
-    loc
+    Some(loc)
+}
+
+/// Whether a finding's file is a path inside the image its subject names.
+fn in_image(f: &Finding) -> bool {
+    let image = f
+        .subject
+        .strip_prefix("Image ")
+        .or_else(|| f.subject.strip_prefix("Filesystem "));
+    f.layer == Layer::Image
+        && f.location.file.starts_with('/')
+        && image.is_some_and(|name| name != f.location.file)
 }
 
 /// The SARIF log for `report`; `catalog` supplies the rule descriptors.
@@ -124,7 +154,24 @@ pub fn render(report: &Report, catalog: &[&Rule]) -> String {
         .findings
         .iter()
         .map(|f| {
-            let mut location = json!({ "physicalLocation": physical(&f.location.file, f.location.line, f.location.column) });
+            let mut location = json!({});
+            if let (Some(p), Some(obj)) = (
+                physical(
+                    &f.location.file,
+                    f.location.line,
+                    f.location.column,
+                    in_image(f),
+                ),
+                location.as_object_mut(),
+            ) {
+                obj.insert("physicalLocation".into(), p);
+            }
+            if let (true, Some(obj)) = (f.layer == Layer::Image, location.as_object_mut()) {
+                obj.insert(
+                    "logicalLocations".into(),
+                    json!([{ "fullyQualifiedName": f.subject, "kind": "module" }]),
+                );
+            }
             if let (Some(o), Some(obj)) = (&f.location.object, location.as_object_mut()) {
                 let mut name = match &o.namespace {
                     Some(ns) => format!("{}/{}/{}", o.kind, ns, o.name),
@@ -134,7 +181,10 @@ pub fn render(report: &Report, catalog: &[&Rule]) -> String {
                     name.push('/');
                     name.push_str(c);
                 }
-                obj.insert("logicalLocations".into(), json!([{ "fullyQualifiedName": name, "kind": "object" }]));
+                obj.insert(
+                    "logicalLocations".into(),
+                    json!([{ "fullyQualifiedName": name, "kind": "object" }]),
+                );
             }
             let mut result = json!({
                 "ruleId": f.rule_id,
@@ -154,7 +204,11 @@ pub fn render(report: &Report, catalog: &[&Rule]) -> String {
                     obj.insert("ruleIndex".into(), json!(i));
                 }
                 if let Some(s) = &f.suppressed {
-                    let kind = if s.kind == "inline" { "inSource" } else { "external" };
+                    let kind = if s.kind == "inline" {
+                        "inSource"
+                    } else {
+                        "external"
+                    };
                     obj.insert(
                         "suppressions".into(),
                         json!([{ "kind": kind, "status": "accepted", "justification": s.reason }]),
@@ -171,7 +225,9 @@ pub fn render(report: &Report, catalog: &[&Rule]) -> String {
             json!({
                 "level": "error",
                 "message": { "text": e.message },
-                "locations": [{ "physicalLocation": physical(&e.file, e.line, e.column) }],
+                "locations": physical(&e.file, e.line, e.column, false)
+                    .map(|p| json!([{ "physicalLocation": p }]))
+                    .unwrap_or_else(|| json!([])),
             })
         })
         .collect();
@@ -193,6 +249,9 @@ pub fn render(report: &Report, catalog: &[&Rule]) -> String {
                 "toolExecutionNotifications": notifications,
             }],
             "results": results,
+            "originalUriBaseIds": {
+                "IMAGEROOT": { "description": { "text": "the root of the scanned image's filesystem" } },
+            },
             "properties": {
                 "layers": report.layers,
             },

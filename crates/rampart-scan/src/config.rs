@@ -18,6 +18,8 @@ struct RawConfig {
     #[serde(default)]
     exclude: Vec<Spanned<String>>,
     #[serde(default)]
+    images: Vec<Spanned<String>>,
+    #[serde(default)]
     suppress: Vec<RawSuppression>,
 }
 
@@ -57,6 +59,9 @@ pub struct Config {
     pub pss_level: Option<rampart_pss::Level>,
     pub pss_version: Option<rampart_pss::Version>,
     pub exclude: Vec<String>,
+    /// Images scanned with the paths (`images = [...]`), as written: registry references, or
+    /// paths relative to the configuration file's directory.
+    pub images: Vec<String>,
     pub suppressions: Vec<ConfigSuppression>,
 }
 
@@ -171,6 +176,16 @@ impl Config {
             match globset::Glob::new(e.get_ref()) {
                 Ok(_) => config.exclude.push(e.get_ref().clone()),
                 Err(err) => problem(e.span(), format!("exclude: invalid glob: {err}")),
+            }
+        }
+        for i in &raw.images {
+            if i.get_ref().trim().is_empty() {
+                problem(
+                    i.span(),
+                    "images: expected an image reference or path, found an empty string".to_owned(),
+                );
+            } else {
+                config.images.push(i.get_ref().trim().to_owned());
             }
         }
         for s in raw.suppress {

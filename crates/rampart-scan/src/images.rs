@@ -55,6 +55,28 @@ impl ImageTarget {
     }
 }
 
+/// An image named in a configuration file, with a relative path taken relative to the file's
+/// directory (`base`); references and absolute paths are kept as written.
+pub fn resolve_configured(entry: &str, base: &std::path::Path) -> String {
+    const PATH_PREFIXES: [&str; 6] = [
+        "oci-dir:",
+        "oci:",
+        "oci-archive:",
+        "docker-archive:",
+        "dir:",
+        "rootfs:",
+    ];
+    let (prefix, rest) = PATH_PREFIXES
+        .iter()
+        .find_map(|p| entry.strip_prefix(p).map(|r| (*p, r)))
+        .unwrap_or(("", entry));
+    let path = std::path::Path::new(rest);
+    if path.is_absolute() || (prefix.is_empty() && !base.join(path).exists()) {
+        return entry.to_owned();
+    }
+    format!("{prefix}{}", base.join(path).display())
+}
+
 /// How images are opened and inspected.
 #[derive(Clone)]
 pub struct ImageOptions {

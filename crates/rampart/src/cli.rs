@@ -68,7 +68,7 @@ pub struct ImageArgs {
     /// ~/.docker/config.json).
     #[arg(long, value_name = "FILE")]
     pub docker_config: Option<PathBuf>,
-    /// Do not look for secrets in image files.
+    /// Do not look for secrets in image files (`rampart scan`; `rampart sbom` never does).
     #[arg(long)]
     pub no_secrets: bool,
 }

@@ -125,8 +125,22 @@ fn scan(args: ScanArgs) -> Result<u8> {
     } else {
         args.paths.clone()
     };
-    let inspected: Vec<rampart_scan::ImageResult> = args
-        .image
+    // Images: those of the configuration file (relative to it), then those of the flags.
+    let base = opts
+        .config
+        .path
+        .as_deref()
+        .and_then(std::path::Path::parent)
+        .map(std::path::Path::to_path_buf)
+        .unwrap_or_default();
+    let mut image_targets: Vec<String> = opts
+        .config
+        .images
+        .iter()
+        .map(|i| rampart_scan::images::resolve_configured(i, &base))
+        .collect();
+    image_targets.extend(args.image.iter().cloned());
+    let inspected: Vec<rampart_scan::ImageResult> = image_targets
         .iter()
         .map(|target| {
             images::inspect_target(target, &args.images)

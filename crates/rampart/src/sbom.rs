@@ -12,7 +12,10 @@ use crate::cli::{SbomArgs, SbomFormat};
 pub fn run(args: &SbomArgs) -> Result<u8> {
     // Options first: a bad SOURCE_DATE_EPOCH is reported before any work.
     let opts = Options::from_env(args.reproducible)?;
-    let (ins, reference) = crate::images::inspect_target(&args.target, &args.images)?;
+    // An SBOM lists packages: the secret search of `rampart scan --image` is not needed.
+    let mut image_args = args.images.clone();
+    image_args.no_secrets = true;
+    let (ins, reference) = crate::images::inspect_target(&args.target, &image_args)?;
     let text = match args.format {
         SbomFormat::Json => serde_json::to_string_pretty(&ins)? + "\n",
         SbomFormat::Table => table(&ins),

@@ -96,7 +96,11 @@ fn example_report_golden() {
     // And a few facts the snapshot must keep, stated plainly.
     let layers = report["layers"].as_array().unwrap();
     let state = |name: &str| layers.iter().find(|l| l["layer"] == name).unwrap()["state"].clone();
-    assert_eq!(state("image"), "not-assessed");
+    assert_eq!(
+        state("image"),
+        "breached",
+        "the worker image runs as root, a token in it"
+    );
     assert_eq!(state("monitoring"), "not-assessed");
     assert_eq!(state("build"), "breached");
     assert_eq!(state("host"), "breached");
@@ -106,7 +110,7 @@ fn example_report_golden() {
         .iter()
         .map(|f| f["rule_id"].as_str().unwrap())
         .collect();
-    let families = ["DF", "PSS", "K8S", "NET", "RBAC", "ADM", "CFG"];
+    let families = ["DF", "PSS", "K8S", "NET", "RBAC", "ADM", "CFG", "IMG"];
     for fam in families {
         assert!(
             rules.iter().any(|r| r.starts_with(fam)),
@@ -477,7 +481,11 @@ fn human_report_opens_with_the_layer_map_and_colours_only_when_asked() {
         .expect("layer map");
     let findings = text.find("Findings:").expect("findings");
     assert!(map < findings, "the castle view comes first");
-    assert!(text.contains("not assessed") && text.contains("no image given"));
+    assert!(text.contains("not assessed") && text.contains("no runtime monitoring input given"));
+    assert!(
+        text.contains("Image examples/images/worker"),
+        "the image section"
+    );
     assert!(!text.contains('\x1b'), "no colour when not on a terminal");
     let coloured =
         String::from_utf8(rampart(&["scan", "examples", "--color", "always"], &root()).stdout)
