@@ -862,21 +862,6 @@ enum Compression {
 
 type Chunks = io::Result<Vec<u8>>;
 
-/// Reads until `buf` is full or the stream ends.
-fn fill(r: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {
-    let mut n = 0;
-    while n < buf.len() {
-        let Some(space) = buf.get_mut(n..) else { break };
-        match r.read(space) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(n)
-}
-
 /// The reading thread: sniffs the compression and says it (`kind`), then reads the raw blob to
 /// its end, hashing it, and sends it in chunks while someone listens. When the listener hangs up
 /// it keeps reading (bounded by the layer limit) so the digest can still be checked.
@@ -900,7 +885,7 @@ fn read_raw(
         pending: 0,
     };
     let mut head = [0u8; 4];
-    let (sniffed, mut failure) = match fill(&mut counted, &mut head) {
+    let (sniffed, mut failure) = match crate::read_up_to(&mut counted, &mut head) {
         Ok(n) => (n, None),
         Err(e) => (0, Some(e)),
     };
@@ -927,7 +912,7 @@ fn read_raw(
             std::mem::take(&mut spare)
         };
         chunk.resize(CHUNK, 0);
-        let n = match fill(&mut hashing, &mut chunk) {
+        let n = match crate::read_up_to(&mut hashing, &mut chunk) {
             Ok(n) => n,
             Err(e) => {
                 if listening {

@@ -61,6 +61,22 @@ pub use image::{
 };
 pub use store::{ArchiveStore, BlobReader, BlobStore, DirStore};
 
+/// Reads until `buf` is full or the stream ends (retrying interrupted reads); the number of
+/// bytes read, less than `buf.len()` only at the end of the stream.
+pub fn read_up_to(r: &mut dyn std::io::Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        let Some(space) = buf.get_mut(n..) else { break };
+        match r.read(space) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
 /// Bounds on every reading of untrusted input. The defaults fit real images with a wide margin.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limits {

@@ -526,7 +526,7 @@ fn dotnet_whole(
 /// One pass over a stream: Go magic search and the windows where `.dep-v0` can be.
 fn analyze_stream(path: &str, r: &mut dyn Read) -> io::Result<Option<BinaryFacts>> {
     let mut buf = vec![0u8; READ_CHUNK];
-    let first = fill(r, &mut buf)?;
+    let first = rampart_image::read_up_to(r, &mut buf)?;
     let head = buf.get(..first).unwrap_or_default();
     let Some(elf) = Elf::parse(head) else {
         return Ok(None);
@@ -552,7 +552,7 @@ fn analyze_stream(path: &str, r: &mut dyn Read) -> io::Result<Option<BinaryFacts
         if eof {
             break;
         }
-        len = fill(r, &mut buf)?;
+        len = rampart_image::read_up_to(r, &mut buf)?;
     }
     if let Some(found) = dotnet.finish(path, elf_end) {
         return Ok(Some(found));
@@ -599,19 +599,4 @@ fn dep_v0_in<'w>(elf: &Elf, w: &'w Windows) -> DepV0<'w> {
         None => DepV0::Absent,
         Some((off, size)) => w.get(off, size).map_or(DepV0::NotKept(off), DepV0::Found),
     }
-}
-
-/// Reads until `buf` is full or the stream ends.
-fn fill(r: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {
-    let mut n = 0;
-    while n < buf.len() {
-        let Some(space) = buf.get_mut(n..) else { break };
-        match r.read(space) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(n)
 }

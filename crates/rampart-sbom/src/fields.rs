@@ -8,30 +8,12 @@ pub(crate) type Paragraph = Vec<(String, String)>;
 /// with a space or tab continues the previous field; other lines are `key:value` (value
 /// trimmed). Lines without a colon and stray continuation lines are ignored.
 pub(crate) fn paragraphs(text: &str) -> Vec<Paragraph> {
-    let mut out = Vec::new();
-    let mut current: Paragraph = Vec::new();
-    for line in text.lines() {
-        if line.trim().is_empty() {
-            if !current.is_empty() {
-                out.push(std::mem::take(&mut current));
-            }
-            continue;
-        }
-        if line.starts_with([' ', '\t']) {
-            if let Some((_, value)) = current.last_mut() {
-                value.push('\n');
-                value.push_str(line.trim());
-            }
-            continue;
-        }
-        if let Some((key, value)) = line.split_once(':') {
-            current.push((key.trim().to_owned(), value.trim().to_owned()));
-        }
-    }
-    if !current.is_empty() {
-        out.push(current);
-    }
-    out
+    parse(text, Syntax::Deb822)
+}
+
+/// Like [`paragraphs`], with `#` comment lines skipped (Debian copyright files allow them).
+pub(crate) fn paragraphs_with_comments(text: &str) -> Vec<Paragraph> {
+    parse(text, Syntax::Deb822Comments)
 }
 
 /// The first value of `key` (case-insensitive, as deb822 and email field names are).
@@ -53,14 +35,35 @@ pub(crate) fn fields<'a>(
 
 /// Email-style headers: the fields before the first blank line (the body follows it).
 pub(crate) fn email_headers(text: &str) -> Paragraph {
-    paragraphs_until_first(text)
+    parse(text, Syntax::EmailHeaders)
+        .into_iter()
+        .next()
+        .unwrap_or_default()
 }
 
-fn paragraphs_until_first(text: &str) -> Paragraph {
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Syntax {
+    Deb822,
+    Deb822Comments,
+    /// one paragraph, ended by the first blank line
+    EmailHeaders,
+}
+
+fn parse(text: &str, syntax: Syntax) -> Vec<Paragraph> {
+    let mut out = Vec::new();
     let mut current: Paragraph = Vec::new();
     for line in text.lines() {
+        if syntax == Syntax::Deb822Comments && line.starts_with('#') {
+            continue;
+        }
         if line.trim().is_empty() {
-            break;
+            if syntax == Syntax::EmailHeaders {
+                break;
+            }
+            if !current.is_empty() {
+                out.push(std::mem::take(&mut current));
+            }
+            continue;
         }
         if line.starts_with([' ', '\t']) {
             if let Some((_, value)) = current.last_mut() {
@@ -73,7 +76,10 @@ fn paragraphs_until_first(text: &str) -> Paragraph {
             current.push((key.trim().to_owned(), value.trim().to_owned()));
         }
     }
-    current
+    if !current.is_empty() {
+        out.push(current);
+    }
+    out
 }
 
 /// Removes one pair of matching surrounding quotes.

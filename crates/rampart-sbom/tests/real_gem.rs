@@ -13,21 +13,8 @@ use rampart_sbom::catalog::Gemspec;
 fn debian_gemspecs_match_rubygems_file_names() -> Result<(), Box<dyn std::error::Error>> {
     let tmp = tempfile::tempdir()?;
     let dir = tmp.path();
-    common::run(
-        dir,
-        300,
-        "apt-get",
-        &["download", "-q", "libruby3.1", "ruby-rack"],
-    );
-    let debs: Vec<String> = common::walk(dir)
-        .into_iter()
-        .filter(|(rel, _)| rel.ends_with(".deb"))
-        .map(|(rel, _)| rel)
-        .collect();
+    let debs = common::unpack_debian_packages(dir, &["libruby3.1", "ruby-rack"]);
     assert_eq!(debs.len(), 2, "{debs:?}");
-    for deb in &debs {
-        common::run(dir, 120, "dpkg-deb", &["-x", deb, "root"]);
-    }
     let root = dir.join("root");
     let files: Vec<(String, std::path::PathBuf)> = common::walk(&root)
         .into_iter()

@@ -95,18 +95,7 @@ fn oracle(dir: &Path, file: &str) -> Oracle {
 fn go_binaries_match_go_version_m() -> Result<(), Box<dyn std::error::Error>> {
     let tmp = tempfile::tempdir()?;
     let dir = tmp.path();
-    common::run(
-        dir,
-        300,
-        "apt-get",
-        &["download", "-q", "golang-1.19-go", "golang-1.19-src"],
-    );
-    for (deb, _) in common::walk(dir)
-        .into_iter()
-        .filter(|(r, _)| r.ends_with(".deb"))
-    {
-        common::run(dir, 300, "dpkg-deb", &["-x", &deb, "root"]);
-    }
+    common::unpack_debian_packages(dir, &["golang-1.19-go", "golang-1.19-src"]);
 
     write(dir, "lib/go.mod", "module example.com/lib\n\ngo 1.19\n")?;
     write(

@@ -7,7 +7,6 @@ mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
-use std::process::Command;
 
 use rampart_sbom::catalog::{JavaPomProperties, Manifest};
 use rampart_sbom::{CatalogContext, Cataloger};
@@ -23,44 +22,17 @@ fn esc(s: &str) -> String {
 fn debian_jars_match_the_jdk() -> Result<(), Box<dyn std::error::Error>> {
     let tmp = tempfile::tempdir()?;
     let dir = tmp.path();
-    let has_java = Command::new("java")
-        .arg("-version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !has_java {
-        // The oracle needs a JDK (single-file source launch compiles in memory).
-        common::run(
-            dir,
-            600,
-            "apt-get",
-            &[
-                "install",
-                "-y",
-                "-q",
-                "--no-install-recommends",
-                "default-jdk-headless",
-            ],
-        );
-    }
-    common::run(
+    // The oracle needs a JDK (single-file source launch compiles in memory).
+    common::ensure_jdk(dir);
+    common::unpack_debian_packages(
         dir,
-        300,
-        "apt-get",
         &[
-            "download",
-            "-q",
             "libcommons-lang3-java",
             "libslf4j-java",
             "libcommons-io-java",
             "libguava-java",
         ],
     );
-    for (deb, _) in common::walk(dir)
-        .into_iter()
-        .filter(|(r, _)| r.ends_with(".deb"))
-    {
-        common::run(dir, 120, "dpkg-deb", &["-x", &deb, "root"]);
-    }
     let jars: Vec<String> = common::walk(&dir.join("root"))
         .into_iter()
         .filter(|(rel, _)| rel.ends_with(".jar"))

@@ -17,40 +17,13 @@ use rampart_sbom::{CatalogError, JavaArchiveCatalog, JavaLimits, catalog_java_ar
 
 type Row = (String, String, String, String, String);
 
-fn ensure_jdk(dir: &Path) {
-    let ok = |p: &str| {
-        Command::new(p)
-            .arg("--version")
-            .output()
-            .is_ok_and(|o| o.status.success())
-    };
-    if !ok("java") || !ok("jar") {
-        common::run(
-            dir,
-            900,
-            "apt-get",
-            &[
-                "install",
-                "-y",
-                "-q",
-                "--no-install-recommends",
-                "default-jdk-headless",
-            ],
-        );
-    }
-}
-
 /// Jars (regular files, not the versioned symlinks) from Debian packages, by file name.
 fn debian_jars(dir: &Path) -> Vec<PathBuf> {
     // log4j2, jackson-databind and commons-lang3 ship pom.properties; xz, jsch and jzlib do not
     // (Ant builds with OSGi manifests only).
-    common::run(
+    common::unpack_debian_packages(
         dir,
-        300,
-        "apt-get",
         &[
-            "download",
-            "-q",
             "liblog4j2-java",
             "libjackson2-databind-java",
             "libcommons-lang3-java",
@@ -59,12 +32,6 @@ fn debian_jars(dir: &Path) -> Vec<PathBuf> {
             "libjzlib-java",
         ],
     );
-    for (deb, _) in common::walk(dir)
-        .into_iter()
-        .filter(|(r, _)| r.ends_with(".deb"))
-    {
-        common::run(dir, 120, "dpkg-deb", &["-x", &deb, "root"]);
-    }
     common::walk(&dir.join("root"))
         .into_iter()
         .filter(|(rel, _)| rel.ends_with(".jar"))
@@ -316,7 +283,7 @@ fn catalog_file(path: &Path, limits: &JavaLimits) -> Result<JavaArchiveCatalog, 
 fn debian_jars_and_built_archives_match_the_jdk() -> Result<(), Box<dyn std::error::Error>> {
     let tmp = tempfile::tempdir()?;
     let dir = tmp.path();
-    ensure_jdk(dir);
+    common::ensure_jdk(dir);
     let jars = debian_jars(dir);
     assert!(jars.len() >= 15, "{jars:?}");
     let mut archives = jars.clone();
@@ -411,7 +378,7 @@ fn python_zip(dir: &Path, out: &Path, body: &str) {
 fn hostile_archives() -> Result<(), Box<dyn std::error::Error>> {
     let tmp = tempfile::tempdir()?;
     let dir = tmp.path();
-    ensure_jdk(dir);
+    common::ensure_jdk(dir);
     let limits = JavaLimits::default();
     let pom_jar = |name: &str, group: &str, artifact: &str| {
         let src = dir.join(format!("src-{name}"));

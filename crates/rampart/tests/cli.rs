@@ -3,48 +3,15 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use serde_json::Value;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
-use std::sync::OnceLock;
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .unwrap()
-}
+mod common;
+
+use common::{json, oracles, root};
 
 fn rampart(args: &[&str], cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_rampart"))
-        .args(args)
-        .current_dir(cwd)
-        .env_remove("NO_COLOR")
-        .output()
-        .unwrap()
-}
-
-fn json(out: &Output) -> Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}): {}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
-}
-
-/// The reference validators, installed on first use by scripts/install-oracles.sh.
-fn oracles() -> &'static Path {
-    static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let out = Command::new("bash")
-            .arg(root().join("scripts/install-oracles.sh"))
-            .stderr(Stdio::inherit())
-            .output()
-            .expect("run scripts/install-oracles.sh");
-        assert!(out.status.success(), "installing the test oracles failed");
-        PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
-    })
+    common::rampart_in(args, cwd)
 }
 
 /// Validates `instance` against `schema` with Python's `jsonschema` (format checks on).

@@ -12,45 +12,13 @@ use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::OnceLock;
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .unwrap()
-}
+mod common;
+
+use common::{image_dir, json, root};
 
 fn rampart(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_rampart"))
-        .args(args)
-        .current_dir(root())
-        .output()
-        .unwrap()
-}
-
-fn json(out: &Output) -> Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}): {}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
-}
-
-/// The test image directory (built on first use, cached).
-fn image_dir() -> &'static Path {
-    static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let out = Command::new("bash")
-            .arg(root().join("scripts/build-test-image.sh"))
-            .stderr(Stdio::inherit())
-            .output()
-            .expect("run scripts/build-test-image.sh");
-        assert!(out.status.success(), "building the test image failed");
-        PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
-    })
+    common::rampart_in(args, &root())
 }
 
 /// Every form of the test image, as `rampart` takes it on the command line.
@@ -316,12 +284,7 @@ fn broken_images_are_input_errors_and_the_rest_is_still_scanned() {
 
 /// Runs a Python oracle of the test venv (scripts/install-oracles.sh); `Err` has its output.
 fn oracle(args: &[&Path]) -> Result<(), String> {
-    let dir = Command::new("bash")
-        .arg(root().join("scripts/install-oracles.sh"))
-        .output()
-        .unwrap();
-    assert!(dir.status.success());
-    let dir = PathBuf::from(String::from_utf8(dir.stdout).unwrap().trim());
+    let dir = common::oracles();
     let (program, rest) = match args.first() {
         Some(p) if p.ends_with("pyspdxtools") => (dir.join("venv/bin/pyspdxtools"), &args[1..]),
         _ => (dir.join("venv/bin/python"), args),

@@ -29,55 +29,24 @@ pub fn debian_copyright_licenses(content: &[u8]) -> Vec<String> {
         return Vec::new();
     }
     let text = String::from_utf8_lossy(content);
-    let paragraphs = deb822(&text);
+    let paragraphs = crate::fields::paragraphs_with_comments(&text);
     let Some(header) = paragraphs.first() else {
         return Vec::new();
     };
-    if !header.iter().any(|(k, _)| k.eq_ignore_ascii_case("Format")) {
+    if crate::fields::field(header, "Format").is_none() {
         return Vec::new();
     }
     let mut out: Vec<String> = Vec::new();
     // The header (first paragraph), `Files` paragraphs and standalone `License` paragraphs all
     // count: every paragraph that has a `License` field is one of those.
     for para in &paragraphs {
-        let Some((_, value)) = para.iter().find(|(k, _)| k.eq_ignore_ascii_case("License")) else {
+        let Some(value) = crate::fields::field(para, "License") else {
             continue;
         };
         let synopsis = value.lines().next().unwrap_or_default().trim();
         if !synopsis.is_empty() && !out.iter().any(|l| l == synopsis) {
             out.push(synopsis.to_owned());
         }
-    }
-    out
-}
-
-/// deb822 paragraphs: (field name, value with continuation lines joined by `\n`).
-fn deb822(text: &str) -> Vec<Vec<(String, String)>> {
-    let mut out = Vec::new();
-    let mut current: Vec<(String, String)> = Vec::new();
-    for line in text.lines() {
-        if line.starts_with('#') {
-            continue;
-        }
-        if line.trim().is_empty() {
-            if !current.is_empty() {
-                out.push(std::mem::take(&mut current));
-            }
-            continue;
-        }
-        if line.starts_with([' ', '\t']) {
-            if let Some((_, value)) = current.last_mut() {
-                value.push('\n');
-                value.push_str(line.trim());
-            }
-            continue;
-        }
-        if let Some((key, value)) = line.split_once(':') {
-            current.push((key.trim().to_owned(), value.trim().to_owned()));
-        }
-    }
-    if !current.is_empty() {
-        out.push(current);
     }
     out
 }

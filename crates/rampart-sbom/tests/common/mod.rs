@@ -125,3 +125,44 @@ pub fn oracles() -> &'static Path {
         }
     })
 }
+
+/// Downloads Debian packages into `dir` (`apt-get download`, no system change) and unpacks them
+/// all into `dir/root`; returns the package files' names.
+pub fn unpack_debian_packages(dir: &Path, packages: &[&str]) -> Vec<String> {
+    let mut args = vec!["download", "-q"];
+    args.extend_from_slice(packages);
+    run(dir, 600, "apt-get", &args);
+    let debs: Vec<String> = walk(dir)
+        .into_iter()
+        .filter(|(rel, _)| rel.ends_with(".deb"))
+        .map(|(rel, _)| rel)
+        .collect();
+    for deb in &debs {
+        run(dir, 300, "dpkg-deb", &["-x", deb, "root"]);
+    }
+    debs
+}
+
+/// Installs a JDK (`java`, `jar`) with apt-get when missing.
+pub fn ensure_jdk(dir: &Path) {
+    let ok = |p: &str| {
+        Command::new(p)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if !ok("java") || !ok("jar") {
+        run(
+            dir,
+            900,
+            "apt-get",
+            &[
+                "install",
+                "-y",
+                "-q",
+                "--no-install-recommends",
+                "default-jdk-headless",
+            ],
+        );
+    }
+}
