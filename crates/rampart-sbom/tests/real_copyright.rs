@@ -5,8 +5,7 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::Path;
 
 use rampart_sbom::{copyright_package, debian_copyright_licenses};
 use serde_json::Value;
@@ -49,23 +48,9 @@ for path in sorted(glob.glob("/usr/share/doc/*/copyright")):
 print(json.dumps(out))
 "#;
 
-fn oracles() -> PathBuf {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let out = Command::new("bash")
-        .arg(root.join("scripts/install-oracles.sh"))
-        .stderr(Stdio::inherit())
-        .output();
-    match out {
-        Ok(o) if o.status.success() => {
-            PathBuf::from(String::from_utf8_lossy(&o.stdout).trim().to_owned())
-        }
-        other => common::panic_msg(&format!("installing the test oracles failed: {other:?}")),
-    }
-}
-
 #[test]
 fn copyright_files_match_python_debian() -> Result<(), Box<dyn std::error::Error>> {
-    let dir = oracles();
+    let dir = common::oracles();
     let py = dir.join("venv/bin/python");
     let out = common::run(
         Path::new("/"),

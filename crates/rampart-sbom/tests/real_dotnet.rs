@@ -10,8 +10,6 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 use rampart_sbom::catalog::DotnetDeps;
 use rampart_sbom::{CatalogContext, Cataloger};
@@ -51,23 +49,9 @@ types = sorted({lib.get("type") for lib in libs.values()})
 print(json.dumps({"packages": packages, "types": types}))
 "#;
 
-fn oracles() -> PathBuf {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let out = Command::new("bash")
-        .arg(root.join("scripts/install-oracles.sh"))
-        .stderr(Stdio::inherit())
-        .output();
-    match out {
-        Ok(o) if o.status.success() => {
-            PathBuf::from(String::from_utf8_lossy(&o.stdout).trim().to_owned())
-        }
-        other => common::panic_msg(&format!("installing the test oracles failed: {other:?}")),
-    }
-}
-
 #[test]
 fn sarif_multitool_deps_json_matches_the_spec_oracle() -> Result<(), Box<dyn std::error::Error>> {
-    let exe = oracles().join("sarif/Sarif.Multitool");
+    let exe = common::oracles().join("sarif/Sarif.Multitool");
     let tmp = tempfile::tempdir()?;
     let deps_path = tmp.path().join("Sarif.Multitool.deps.json");
     let out = common::run(
