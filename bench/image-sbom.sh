@@ -77,6 +77,32 @@ for f in "$OUT"/*.cdx.json; do
   python3 "$SHARED/sbom_compare.py" cmp "$OUT/gt.json" "$f" "$(basename "$f" .cdx.json)"
 done | tee "$OUT/recall.txt"
 
+if [ -z "${SKIP_PEERS:-}" ]; then
+  log "purls the peers agree on (same name and version, same purl string): does rampart write the same?"
+  python3 - "$OUT" <<'EOF' | tee "$OUT/purls.txt"
+import json, sys, collections
+out = sys.argv[1]
+def purls(f):
+    acc = []
+    def walk(cs):
+        for c in cs or []:
+            acc.append(c); walk(c.get("components"))
+    walk(json.load(open(f)).get("components"))
+    return [c for c in acc if c.get("purl")]
+for form in ["rootfs", "oci", "docker"]:
+    by = {}
+    for peer in ["syft", "trivy"]:
+        d = collections.defaultdict(set)
+        for c in purls(f"{out}/{peer}-{form}.cdx.json"):
+            d[(c["name"], c.get("version"))].add(c["purl"])
+        by[peer] = d
+    agreed = {p for k, v in by["syft"].items() for p in v & by["trivy"].get(k, set())}
+    ours = {c["purl"] for c in purls(f"{out}/rampart-{form}.cdx.json")}
+    differ = sorted(agreed - ours)
+    print(f"{form}: peers agree on {len(agreed)} purls; rampart writes {len(agreed) - len(differ)} of them; differs on {len(differ)}: {differ[:5]}")
+EOF
+fi
+
 log "a generated image of ${BIG_GB} GB (incompressible files, $((BIG_GB)) layers)"
 BIG=$BENCH/big-$BIG_GB
 if [ ! -f "$BIG/index.json" ]; then

@@ -112,6 +112,14 @@ pub struct ImageSummary {
     pub os_support: Option<String>,
     /// The user containers start as, as configured (`root (default)` when unset).
     pub user: String,
+    /// `ENTRYPOINT` and `CMD`, as configured.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub entrypoint: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub cmd: Vec<String>,
+    /// `EXPOSE`d ports (`8080/tcp`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub exposed_ports: Vec<String>,
     /// How much of a general-purpose system it carries (`distroless`, `shell-only`, `full`).
     pub minimality: String,
     pub layers: usize,

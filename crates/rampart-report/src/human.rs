@@ -298,6 +298,13 @@ fn images_section(out: &mut String, report: &Report, st: Style) {
         };
         row("os", os);
         row("user", img.user.clone());
+        let command: Vec<String> = img.entrypoint.iter().chain(&img.cmd).cloned().collect();
+        if !command.is_empty() {
+            row("command", command.join(" "));
+        }
+        if !img.exposed_ports.is_empty() {
+            row("ports", img.exposed_ports.join(", "));
+        }
         row("minimality", img.minimality.clone());
         let packages: Vec<String> = img
             .packages

@@ -153,6 +153,9 @@ pub fn summary(ins: &Inspection) -> ImageSummary {
         }),
         os_support,
         user,
+        entrypoint: f.entrypoint.clone(),
+        cmd: f.cmd.clone(),
+        exposed_ports: f.exposed_ports.clone(),
         minimality: serde_json::to_value(f.minimality)
             .ok()
             .and_then(|v| v.as_str().map(str::to_owned))
