@@ -73,8 +73,8 @@ for form in rootfs oci docker; do
 done
 
 log "recall against the ground truth (sbom_compare.py)"
-for f in "$OUT"/*.cdx.json; do
-  python3 "$SHARED/sbom_compare.py" cmp "$OUT/gt.json" "$f" "$(basename "$f" .cdx.json)"
+for f in "$OUT"/{rampart,trivy,syft}-{rootfs,oci,docker}.cdx.json; do
+  [ -s "$f" ] && python3 "$SHARED/sbom_compare.py" cmp "$OUT/gt.json" "$f" "$(basename "$f" .cdx.json)"
 done | tee "$OUT/recall.txt"
 
 if [ -z "${SKIP_PEERS:-}" ]; then
