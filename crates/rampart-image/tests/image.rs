@@ -1026,32 +1026,16 @@ fn run(cmd: &str, args: &[&str], cwd: &Path) {
     );
 }
 
-/// Installs umoci from Debian when missing (CI runs as root on a fresh machine).
+/// Installs umoci from Debian when missing (scripts/ensure-tools.sh; fails, never skips).
 fn ensure_umoci() {
-    let have = || {
-        std::process::Command::new("umoci")
-            .arg("--version")
-            .output()
-            .is_ok_and(|o| o.status.success())
-    };
-    if have() {
-        return;
-    }
-    let apt = |args: &[&str]| {
-        std::process::Command::new("apt-get")
-            .args(args)
-            .env("DEBIAN_FRONTEND", "noninteractive")
-            .status()
-            .unwrap()
-    };
-    if !apt(&["install", "-y", "umoci"]).success() {
-        assert!(apt(&["update"]).success(), "apt-get update failed");
-        assert!(
-            apt(&["install", "-y", "umoci"]).success(),
-            "apt-get install umoci failed"
-        );
-    }
-    assert!(have(), "umoci not available after installing it");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/ensure-tools.sh");
+    let ok = std::process::Command::new("bash")
+        .arg(script)
+        .arg("umoci:umoci")
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "umoci is not available");
 }
 
 #[test]

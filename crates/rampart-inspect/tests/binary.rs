@@ -45,18 +45,11 @@ fn both(path: &Path) -> (Vec<String>, Vec<String>) {
     (p(stream), p(seek))
 }
 
+/// Installs a Debian package for `tool` when missing (scripts/ensure-tools.sh).
 fn ensure(tool: &str, package: &str) {
-    if Command::new("sh")
-        .args(["-c", &format!("command -v {tool}")])
-        .status()
-        .unwrap()
-        .success()
-    {
-        return;
-    }
-    let ok = Command::new("sh")
-        .args(["-c", &format!("apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq {package}")])
-        .stdout(Stdio::null())
+    let ok = Command::new("bash")
+        .arg(root().join("scripts/ensure-tools.sh"))
+        .arg(format!("{tool}:{package}"))
         .status()
         .unwrap()
         .success();

@@ -6,7 +6,6 @@ mod common;
 
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::process::Command;
 
 use rampart_sbom::catalog::Composer;
 use rampart_sbom::{CatalogContext, Cataloger};
@@ -16,18 +15,7 @@ use serde_json::Value;
 fn installed_json_matches_composer_show() -> Result<(), Box<dyn std::error::Error>> {
     let tmp = tempfile::tempdir()?;
     let dir = tmp.path();
-    if !Command::new("composer")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success())
-    {
-        common::run(
-            dir,
-            600,
-            "apt-get",
-            &["install", "-y", "-q", "--no-install-recommends", "composer"],
-        );
-    }
+    common::ensure_tools(dir, &["composer:composer"]);
     let write = |rel: &str, text: &str| -> std::io::Result<()> {
         let p = dir.join(rel);
         std::fs::create_dir_all(p.parent().unwrap_or(Path::new("/")))?;

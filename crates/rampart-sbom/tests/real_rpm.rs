@@ -7,7 +7,6 @@ mod common;
 
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::process::Command;
 
 use rampart_sbom::catalog::RpmDb;
 use rampart_sbom::{CatalogContext, Cataloger, Distro, Package};
@@ -36,27 +35,7 @@ const SPECS: &[(&str, &str)] = &[
 ];
 
 fn ensure_rpm(dir: &Path) {
-    let ok = |p: &str| {
-        Command::new(p)
-            .arg("--version")
-            .output()
-            .is_ok_and(|o| o.status.success())
-    };
-    if !ok("rpmbuild") || !ok("rpm") || !ok("gpg") {
-        common::run(
-            dir,
-            900,
-            "apt-get",
-            &[
-                "install",
-                "-y",
-                "-q",
-                "--no-install-recommends",
-                "rpm",
-                "gpg",
-            ],
-        );
-    }
+    common::ensure_tools(dir, &["rpmbuild:rpm", "rpm:rpm", "gpg:gpg"]);
 }
 
 /// Builds the specs, installs them and Debian's archive keys into a fresh sqlite rpmdb at

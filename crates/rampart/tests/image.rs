@@ -444,22 +444,13 @@ struct Registry {
 
 impl Registry {
     fn start(user: Option<(&str, &str)>) -> Self {
-        for (tool, package) in [("docker-registry", "docker-registry"), ("skopeo", "skopeo")] {
-            let have = Command::new("sh")
-                .args(["-c", &format!("command -v {tool}")])
-                .status()
-                .unwrap()
-                .success();
-            if !have {
-                let ok = Command::new("sh")
-                    .args(["-c", &format!("apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq {package}")])
-                    .stdout(Stdio::null())
-                    .status()
-                    .unwrap()
-                    .success();
-                assert!(ok, "installing {package} failed");
-            }
-        }
+        let ok = Command::new("bash")
+            .arg(root().join("scripts/ensure-tools.sh"))
+            .args(["docker-registry:docker-registry", "skopeo:skopeo"])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "docker-registry and skopeo are needed");
         let dir = tempfile::tempdir().unwrap();
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()

@@ -34,31 +34,20 @@ fn have(cmd: &str) -> bool {
         .is_ok_and(|s| s.success())
 }
 
-/// Installs a Debian package when its command is missing (CI runs as root on a fresh
-/// machine). Fails the test when that is impossible: no skipping.
+/// Installs a Debian package when its command is missing (scripts/ensure-tools.sh, which
+/// waits for the dpkg lock). Fails the test when that is impossible: no skipping.
 pub fn ensure_tool(cmd: &str, package: &str) {
-    static LOCK: Mutex<()> = Mutex::new(());
-    let _guard = LOCK
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    if have(cmd) {
-        return;
-    }
-    let apt = |args: &[&str]| {
-        Command::new("apt-get")
-            .args(args)
-            .env("DEBIAN_FRONTEND", "noninteractive")
-            .status()
-            .unwrap()
-    };
-    if !apt(&["install", "-y", package]).success() {
-        assert!(apt(&["update"]).success(), "apt-get update failed");
-        assert!(
-            apt(&["install", "-y", package]).success(),
-            "apt-get install {package} failed"
-        );
-    }
-    assert!(have(cmd), "{cmd} not available after installing {package}");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/ensure-tools.sh");
+    let ok = Command::new("bash")
+        .arg(script)
+        .arg(format!("{cmd}:{package}"))
+        .status()
+        .unwrap()
+        .success();
+    assert!(
+        ok && have(cmd),
+        "{cmd} not available after installing {package}"
+    );
 }
 
 pub fn ensure_registry_tools() {

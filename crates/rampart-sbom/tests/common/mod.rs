@@ -143,26 +143,20 @@ pub fn unpack_debian_packages(dir: &Path, packages: &[&str]) -> Vec<String> {
     debs
 }
 
-/// Installs a JDK (`java`, `jar`) with apt-get when missing.
+/// Installs Debian packages for missing commands (`COMMAND:PACKAGE` pairs) with
+/// scripts/ensure-tools.sh, which waits for the dpkg lock; fails the test when impossible.
+pub fn ensure_tools(dir: &Path, pairs: &[&str]) {
+    let script = root().join("scripts/ensure-tools.sh");
+    let script = script.to_string_lossy();
+    let mut args = vec![script.as_ref()];
+    args.extend_from_slice(pairs);
+    run(dir, 900, "bash", &args);
+}
+
+/// Installs a JDK (`java`, `jar`) when missing.
 pub fn ensure_jdk(dir: &Path) {
-    let ok = |p: &str| {
-        Command::new(p)
-            .arg("--version")
-            .output()
-            .is_ok_and(|o| o.status.success())
-    };
-    if !ok("java") || !ok("jar") {
-        run(
-            dir,
-            900,
-            "apt-get",
-            &[
-                "install",
-                "-y",
-                "-q",
-                "--no-install-recommends",
-                "default-jdk-headless",
-            ],
-        );
-    }
+    ensure_tools(
+        dir,
+        &["java:default-jdk-headless", "jar:default-jdk-headless"],
+    );
 }
