@@ -5,6 +5,7 @@
 //!
 //! Invariant: this crate does no I/O and has no dependency but `serde`.
 
+pub mod cis_docker;
 mod finding;
 mod image;
 mod layer;

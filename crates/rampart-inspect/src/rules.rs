@@ -4,31 +4,12 @@
 
 use rampart_core::{
     Assessment, Finding, Layer, Location, RefKind, Reference, Rule, RuleTarget, Severity,
+    cis_docker,
 };
 
 use crate::Inspection;
 use crate::facts::SecretSource;
 
-const CIS_4_1: Reference = Reference::new(
-    RefKind::CisDocker,
-    "4.1 Ensure that a user for the container has been created",
-    "https://www.cisecurity.org/benchmark/docker",
-);
-const CIS_4_3: Reference = Reference::new(
-    RefKind::CisDocker,
-    "4.3 Ensure that unnecessary packages are not installed in the container",
-    "https://www.cisecurity.org/benchmark/docker",
-);
-const CIS_4_8: Reference = Reference::new(
-    RefKind::CisDocker,
-    "4.8 Ensure setuid and setgid permissions are removed",
-    "https://www.cisecurity.org/benchmark/docker",
-);
-const CIS_4_10: Reference = Reference::new(
-    RefKind::CisDocker,
-    "4.10 Ensure secrets are not stored in Dockerfiles",
-    "https://www.cisecurity.org/benchmark/docker",
-);
 const DISTROLESS: Reference = Reference::new(
     RefKind::Docs,
     "Distroless container images",
@@ -64,7 +45,7 @@ image_rule!(ROOT_USER, "IMG001", "image-runs-as-root", "The image runs as root",
                   Kubernetes can verify runAsNonRoot), or build on a base that runs as non-root.",
     bad: "OS debian 12\nFILE /etc/passwd 0644 root:x:0:0:root:/root:/bin/sh\\n\nUSER root\n",
     good: "OS debian 12\nFILE /etc/passwd 0644 root:x:0:0:root:/root:/bin/sh\\napp:x:10001:10001::/home/app:/sbin/nologin\\n\nUSER 10001\n",
-    refs: &[CIS_4_1]);
+    refs: &[cis_docker::USER]);
 
 image_rule!(EOL_OS, "IMG002", "end-of-life-os", "The operating system is past its end of support", Severity::High,
     rationale: "Once a distribution release leaves security support, new vulnerabilities in its \
@@ -83,7 +64,7 @@ image_rule!(SHELL, "IMG003", "shell-in-image", "The image contains a shell", Sev
                   needed for debugging, use ephemeral debug containers instead.",
     bad: "FILE /bin/sh 0755\n",
     good: "FILE /app/server 0755\n",
-    refs: &[DISTROLESS, CIS_4_3]);
+    refs: &[DISTROLESS, cis_docker::PACKAGES]);
 
 image_rule!(PACKAGE_MANAGER, "IMG004", "package-manager-in-image", "The image contains a package manager", Severity::Medium,
     rationale: "A package manager in the running image lets an intruder install any tool they \
@@ -92,7 +73,7 @@ image_rule!(PACKAGE_MANAGER, "IMG004", "package-manager-in-image", "The image co
                   without apt/apk/pip/npm.",
     bad: "FILE /usr/bin/apt-get 0755\nFILE /usr/bin/dpkg 0755\n",
     good: "FILE /app/server 0755\n",
-    refs: &[CIS_4_3, DISTROLESS]);
+    refs: &[cis_docker::PACKAGES, DISTROLESS]);
 
 image_rule!(BUILD_TOOLS, "IMG005", "build-tools-in-image", "The image contains compilers or build tools", Severity::Medium,
     rationale: "Compilers and build tools let an intruder build exploits inside the container and \
@@ -100,7 +81,7 @@ image_rule!(BUILD_TOOLS, "IMG005", "build-tools-in-image", "The image contains c
     remediation: "Compile in a build stage; copy only the artifacts into the final stage.",
     bad: "FILE /usr/bin/gcc 0755\nFILE /usr/bin/make 0755\n",
     good: "FILE /app/server 0755\n",
-    refs: &[CIS_4_3]);
+    refs: &[cis_docker::PACKAGES]);
 
 image_rule!(SETID, "IMG006", "setuid-setgid-file", "A file is setuid or setgid", Severity::Medium,
     rationale: "Setuid and setgid executables run with their owner's privileges: each one is a \
@@ -110,7 +91,7 @@ image_rule!(SETID, "IMG006", "setuid-setgid-file", "A file is setuid or setgid",
                   allowPrivilegeEscalation: false.",
     bad: "FILE /usr/bin/passwd 4755\n",
     good: "FILE /usr/bin/passwd 0755\n",
-    refs: &[CIS_4_8]);
+    refs: &[cis_docker::SETID]);
 
 image_rule!(WORLD_WRITABLE, "IMG007", "world-writable", "A file or directory is world-writable", Severity::Medium,
     rationale: "Anyone in the container can replace a world-writable file or plant files in a \
@@ -130,7 +111,7 @@ image_rule!(SECRET_FILE, "IMG008", "secret-in-file", "A file in the image holds 
                   environment from a secret store) and at build time with `RUN --mount=type=secret`.",
     bad: "FILE /app/.env 0600 AWS_ACCESS_KEY_ID=AKIAQWERTYUIOPASDFGH\\n\n",
     good: "FILE /app/.env 0600 AWS_REGION=eu-west-1\\n\n",
-    refs: &[CIS_4_10]);
+    refs: &[cis_docker::SECRETS]);
 
 image_rule!(SECRET_ENV, "IMG009", "secret-in-env", "The image configuration holds a secret in its environment", Severity::High,
     rationale: "ENV values are stored in the image configuration: `docker inspect` or any \
@@ -138,7 +119,7 @@ image_rule!(SECRET_ENV, "IMG009", "secret-in-env", "The image configuration hold
     remediation: "Do not bake secrets into ENV; inject them at run time from a secret store.",
     bad: "ENV DB_PASSWORD=hunter2-prod\n",
     good: "ENV DB_PASSWORD_FILE=/run/secrets/db\n",
-    refs: &[CIS_4_10]);
+    refs: &[cis_docker::SECRETS]);
 
 image_rule!(SECRET_HISTORY, "IMG010", "secret-in-history", "The build history holds a secret", Severity::High,
     rationale: "Build commands and the build arguments they used are recorded in the image \
@@ -147,7 +128,7 @@ image_rule!(SECRET_HISTORY, "IMG010", "secret-in-history", "The build history ho
                   credentials, and rotate the leaked secret.",
     bad: "HISTORY |1 NPM_TOKEN=npm_abcdefabcdefabcdefabcdefabcdefabcdef /bin/sh -c npm ci\n",
     good: "HISTORY /bin/sh -c npm ci\n",
-    refs: &[CIS_4_10]);
+    refs: &[cis_docker::SECRETS]);
 
 image_rule!(HOSTILE_LAYER, "IMG011", "hostile-layer-entries", "A layer holds entries that try to escape the image root", Severity::High,
     rationale: "Tar entries with `..` or absolute paths, or hardlinks pointing outside the root, \
@@ -166,11 +147,7 @@ remediation: "Remove the SSH server and the EXPOSE 22; use `kubectl exec` or eph
               containers.",
 bad: "EXPOSE 22/tcp\n",
 good: "EXPOSE 8080/tcp\n",
-refs: &[Reference::new(
-    RefKind::CisDocker,
-    "5.6 Ensure sshd is not run within containers",
-    "https://www.cisecurity.org/benchmark/docker",
-)]);
+refs: &[cis_docker::SSHD]);
 
 image_rule!(UNKNOWN_USER, "IMG013", "user-not-in-passwd", "The configured user does not exist in the image", Severity::Low,
     rationale: "A USER name that /etc/passwd does not define makes the container fail to start, \

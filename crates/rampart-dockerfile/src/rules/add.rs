@@ -2,13 +2,7 @@
 
 use super::Cx;
 use crate::ast::Kind;
-use rampart_core::{Finding, Layer, RefKind, Reference, Rule, RuleTarget, Severity};
-
-const CIS_ADD: Reference = Reference::new(
-    RefKind::CisDocker,
-    "4.9 Ensure that COPY is used instead of ADD in Dockerfiles",
-    "https://www.cisecurity.org/benchmark/docker",
-);
+use rampart_core::{Finding, Layer, RefKind, Reference, Rule, RuleTarget, Severity, cis_docker};
 
 /// DF008.
 pub static REMOTE: Rule = Rule {
@@ -29,7 +23,7 @@ pub static REMOTE: Rule = Rule {
     bad_example: "FROM alpine:3.19\nADD https://example.com/tool.tar.gz /opt/\nUSER 10001\n",
     good_example: "FROM alpine:3.19\nADD --checksum=sha256:24454f830cdb571e2c4ad15481119c43b3cafd48dd869a9b2945d1036d1dc68d https://example.com/tool.tar.gz /opt/\nUSER 10001\n",
     references: &[
-        CIS_ADD,
+        cis_docker::COPY_NOT_ADD,
         Reference::new(
             RefKind::Docs,
             "Dockerfile reference: ADD --checksum",
@@ -54,7 +48,7 @@ pub static LOCAL: Rule = Rule {
     bad_example: "FROM alpine:3.19\nADD app.py /app/\nUSER 10001\n",
     good_example: "FROM alpine:3.19\nCOPY app.py /app/\nADD vendor.tar.gz /opt/\nUSER 10001\n",
     references: &[
-        CIS_ADD,
+        cis_docker::COPY_NOT_ADD,
         Reference::new(
             RefKind::Docs,
             "Building best practices: ADD or COPY",

@@ -4,10 +4,10 @@
 //!
 //! These are about what ships: builder stages that do not ship are not checked.
 
-use super::CIS_PACKAGES;
 use super::{Cx, Run, StageView, cache_targets};
 use crate::ast::Kind;
 use crate::shell::{self, SimpleCommand};
+use rampart_core::cis_docker;
 use rampart_core::{Finding, Layer, RefKind, Reference, Rule, RuleTarget, Severity};
 
 const DOCS_APT: Reference = Reference::new(
@@ -31,7 +31,7 @@ pub static RECOMMENDS: Rule = Rule {
                   `APT::Install-Recommends \"false\"` in /etc/apt/apt.conf.d).",
     bad_example: "FROM debian:12\nRUN apt-get update && apt-get install -y curl && rm -rf /var/lib/apt/lists/*\n",
     good_example: "FROM debian:12\nRUN apt-get update && apt-get install -y --no-install-recommends curl && rm -rf /var/lib/apt/lists/*\n",
-    references: &[CIS_PACKAGES, DOCS_APT],
+    references: &[cis_docker::PACKAGES, DOCS_APT],
 };
 
 /// DF013.
@@ -128,14 +128,7 @@ pub static UPDATE_ALONE: Rule = Rule {
                   ... && rm -rf /var/lib/apt/lists/*`.",
     bad_example: "FROM debian:12\nRUN apt-get update\nRUN apt-get install -y --no-install-recommends curl && rm -rf /var/lib/apt/lists/*\n",
     good_example: "FROM debian:12\nRUN apt-get update && apt-get install -y --no-install-recommends curl && rm -rf /var/lib/apt/lists/*\n",
-    references: &[
-        Reference::new(
-            RefKind::CisDocker,
-            "4.7 Ensure update instructions are not used alone in Dockerfiles",
-            "https://www.cisecurity.org/benchmark/docker",
-        ),
-        DOCS_APT,
-    ],
+    references: &[rampart_core::cis_docker::UPDATE_ALONE, DOCS_APT],
 };
 
 fn shipping<'c, 'a>(cx: &'c Cx<'a>) -> impl Iterator<Item = &'c StageView<'a>> {

@@ -1,9 +1,9 @@
 //! DF004: compilers and build tools shipped in the final image.
 
-use super::CIS_PACKAGES;
 use super::{Cx, StageView};
 use crate::ast::Pos;
 use crate::shell::{self, SimpleCommand};
+use rampart_core::cis_docker;
 use rampart_core::{Finding, Layer, RefKind, Reference, Rule, RuleTarget, Severity};
 use std::collections::HashSet;
 
@@ -28,7 +28,7 @@ pub static RULE: Rule = Rule {
     bad_example: "FROM golang:1.22\nWORKDIR /src\nCOPY . .\nRUN go build -o /app .\nUSER 65532\nCMD [\"/app\"]\n",
     good_example: "FROM golang:1.22 AS build\nWORKDIR /src\nCOPY . .\nRUN go build -o /app .\n\nFROM gcr.io/distroless/static-debian12:nonroot\nCOPY --from=build /app /app\nCMD [\"/app\"]\n",
     references: &[
-        CIS_PACKAGES,
+        cis_docker::PACKAGES,
         Reference::new(
             RefKind::Docs,
             "Multi-stage builds",

@@ -27,11 +27,7 @@ pub static RULE: Rule = Rule {
             "Build context: .dockerignore files",
             "https://docs.docker.com/build/concepts/context/#dockerignore-files",
         ),
-        Reference::new(
-            RefKind::CisDocker,
-            "4.10 Ensure secrets are not stored in Dockerfiles",
-            "https://www.cisecurity.org/benchmark/docker",
-        ),
+        rampart_core::cis_docker::SECRETS,
     ],
 };
 

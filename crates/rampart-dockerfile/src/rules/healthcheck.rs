@@ -20,11 +20,7 @@ pub static RULE: Rule = Rule {
     bad_example: "FROM nginx:1.25\nUSER nginx\n",
     good_example: "FROM nginx:1.25\nHEALTHCHECK --interval=30s CMD [\"nginx\", \"-t\"]\nUSER nginx\n",
     references: &[
-        Reference::new(
-            RefKind::CisDocker,
-            "4.6 Ensure that HEALTHCHECK instructions have been added to container images",
-            "https://www.cisecurity.org/benchmark/docker",
-        ),
+        rampart_core::cis_docker::HEALTHCHECK,
         Reference::new(
             RefKind::Docs,
             "Dockerfile reference: HEALTHCHECK",

@@ -71,20 +71,6 @@ pub fn rules() -> &'static [&'static Rule] {
 }
 
 /// What the rules read: the parsed file and per-stage views.
-/// CIS Docker Benchmark 4.3, cited by the rules about what ships in the image.
-pub(crate) const CIS_PACKAGES: rampart_core::Reference = rampart_core::Reference::new(
-    rampart_core::RefKind::CisDocker,
-    "4.3 Ensure that unnecessary packages are not installed in the container",
-    "https://www.cisecurity.org/benchmark/docker",
-);
-
-/// CIS Docker Benchmark 4.2, cited by the base-image rules.
-pub(crate) const CIS_TRUSTED_BASE: rampart_core::Reference = rampart_core::Reference::new(
-    rampart_core::RefKind::CisDocker,
-    "4.2 Ensure that containers use only trusted base images",
-    "https://www.cisecurity.org/benchmark/docker",
-);
-
 pub(crate) struct Cx<'a> {
     pub path: &'a str,
     pub subject: &'a str,

@@ -4,10 +4,10 @@
 //! decides what gets compiled into the final image as much as the final base does, so the
 //! severity is not lowered for stages that do not ship.
 
-use super::CIS_TRUSTED_BASE;
 use super::{Cx, StageView};
 use crate::ast::{Kind, Pos};
 use crate::{BaseImage, ImageRef};
+use rampart_core::cis_docker;
 use rampart_core::{Finding, Layer, RefKind, Reference, Rule, RuleTarget, Severity};
 
 /// DF002.
@@ -28,7 +28,7 @@ pub static NOT_PINNED: Rule = Rule {
     bad_example: "FROM debian:12\nUSER 10001\n",
     good_example: "FROM debian:12@sha256:0d8498a0e9e6a60011df39aab78534cfe940785e7c59d19dfae1eb53ea59babe\nUSER 10001\n",
     references: &[
-        CIS_TRUSTED_BASE,
+        cis_docker::TRUSTED_BASE,
         Reference::new(
             RefKind::Docs,
             "Building best practices: pin base image versions",
@@ -53,7 +53,7 @@ pub static LATEST: Rule = Rule {
     bad_example: "FROM node\nUSER node\n",
     good_example: "FROM node:20.11-bookworm-slim\nUSER node\n",
     references: &[
-        CIS_TRUSTED_BASE,
+        cis_docker::TRUSTED_BASE,
         Reference::new(
             RefKind::Docs,
             "Dockerfile reference: FROM",

@@ -24,11 +24,7 @@ pub static RULE: Rule = Rule {
     bad_example: "FROM debian:12\nRUN useradd -r app\nCMD [\"/app\"]\n",
     good_example: "FROM debian:12\nRUN useradd -r -u 10001 app\nUSER 10001\nCMD [\"/app\"]\n",
     references: &[
-        Reference::new(
-            RefKind::CisDocker,
-            "4.1 Ensure that a user for the container has been created",
-            "https://www.cisecurity.org/benchmark/docker",
-        ),
+        rampart_core::cis_docker::USER,
         Reference::new(
             RefKind::Docs,
             "Dockerfile reference: USER",

@@ -4,14 +4,9 @@
 use super::{Cx, StageView};
 use crate::ast::{Instruction, Kind, Pos, Word};
 use crate::shell::basename;
-use rampart_core::{Finding, Layer, RefKind, Reference, Rule, RuleTarget, Severity};
+use rampart_core::{Finding, Layer, RefKind, Reference, Rule, RuleTarget, Severity, cis_docker};
 use rampart_secrets::{credential_kind, high_entropy, secret_name};
 
-const CIS_SECRETS: Reference = Reference::new(
-    RefKind::CisDocker,
-    "4.10 Ensure secrets are not stored in Dockerfiles",
-    "https://www.cisecurity.org/benchmark/docker",
-);
 const DOCS_SECRETS: Reference = Reference::new(
     RefKind::Docs,
     "Build secrets",
@@ -39,7 +34,7 @@ pub static SECRET_NAME: Rule = Rule {
     bad_example: "FROM alpine:3.19\nENV DB_PASSWORD=hunter2\nUSER 10001\n",
     good_example: "FROM alpine:3.19\nENV DB_PASSWORD_FILE=/run/secrets/db_password\nUSER 10001\n",
     references: &[
-        CIS_SECRETS,
+        cis_docker::SECRETS,
         DOCS_SECRETS,
         Reference::new(
             RefKind::Docs,
@@ -67,7 +62,7 @@ pub static CREDENTIAL: Rule = Rule {
                   Dockerfile.",
     bad_example: "FROM alpine:3.19\nENV AWS_ACCESS_KEY=AKIAIOSFODNN7EXAMPLE\nUSER 10001\n",
     good_example: "FROM alpine:3.19\nRUN --mount=type=secret,id=aws,target=/root/.aws/credentials aws s3 cp s3://bucket/x /x\nUSER 10001\n",
-    references: &[CIS_SECRETS, DOCS_SECRETS],
+    references: &[cis_docker::SECRETS, DOCS_SECRETS],
 };
 
 /// DF027.
@@ -88,7 +83,7 @@ pub static SENSITIVE_COPY: Rule = Rule {
                   and list such files in .dockerignore.",
     bad_example: "FROM node:20-slim\nCOPY .npmrc /root/.npmrc\nRUN npm ci\nUSER node\n",
     good_example: "FROM node:20-slim\nRUN --mount=type=secret,id=npmrc,target=/root/.npmrc npm ci\nUSER node\n",
-    references: &[CIS_SECRETS, DOCS_SECRETS],
+    references: &[cis_docker::SECRETS, DOCS_SECRETS],
 };
 
 /// Values that cannot be a secret: empty, a reference, a path, a boolean.

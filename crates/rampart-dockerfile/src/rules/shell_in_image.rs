@@ -1,12 +1,12 @@
 //! DF005: shells, package managers and network tools left in the final image.
 
-use super::CIS_PACKAGES;
 use super::Cx;
 use crate::BaseImage;
 use crate::CommandForm;
 use crate::ImageRef;
 use crate::ast::Kind;
 use crate::shell;
+use rampart_core::cis_docker;
 use rampart_core::{Finding, Layer, RefKind, Reference, Rule, RuleTarget, Severity};
 
 /// DF005.
@@ -30,7 +30,7 @@ pub static RULE: Rule = Rule {
     bad_example: "FROM python:3.12-slim\nRUN apt-get update && apt-get install -y --no-install-recommends curl && rm -rf /var/lib/apt/lists/*\nUSER 10001\n",
     good_example: "FROM python:3.12-slim AS build\nRUN pip install --no-cache-dir --target /deps flask\n\nFROM gcr.io/distroless/python3-debian12:nonroot\nCOPY --from=build /deps /deps\n",
     references: &[
-        CIS_PACKAGES,
+        cis_docker::PACKAGES,
         Reference::new(
             RefKind::Docs,
             "Distroless container images",

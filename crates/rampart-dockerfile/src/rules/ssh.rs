@@ -25,11 +25,7 @@ pub static RULE: Rule = Rule {
     bad_example: "FROM debian:12\nEXPOSE 22\nUSER 10001\n",
     good_example: "FROM debian:12\nEXPOSE 8080\nUSER 10001\n",
     references: &[
-        Reference::new(
-            RefKind::CisDocker,
-            "5.6 Ensure sshd is not run within containers",
-            "https://www.cisecurity.org/benchmark/docker",
-        ),
+        rampart_core::cis_docker::SSHD,
         Reference::new(
             RefKind::Docs,
             "Dockerfile reference: EXPOSE",
