@@ -52,6 +52,15 @@ pub enum Minimality {
 }
 
 impl Minimality {
+    /// The name in reports (as serialized).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Distroless => "distroless",
+            Self::ShellOnly => "shell-only",
+            Self::Full => "full",
+        }
+    }
+
     /// For people.
     pub fn describe(self) -> &'static str {
         match self {
@@ -451,6 +460,22 @@ impl ImageFacts {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn minimality_names_are_the_serialized_ones() {
+        for m in [
+            Minimality::Distroless,
+            Minimality::ShellOnly,
+            Minimality::Full,
+        ] {
+            assert_eq!(
+                serde_json::to_value(m)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned)),
+                Some(m.as_str().to_owned())
+            );
+        }
+    }
 
     #[test]
     fn user_resolution_table() {

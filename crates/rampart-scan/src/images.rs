@@ -156,10 +156,7 @@ pub fn summary(ins: &Inspection) -> ImageSummary {
         entrypoint: f.entrypoint.clone(),
         cmd: f.cmd.clone(),
         exposed_ports: f.exposed_ports.clone(),
-        minimality: serde_json::to_value(f.minimality)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default(),
+        minimality: f.minimality.as_str().to_owned(),
         layers: ins.layers.len(),
         files: f.entries,
         packages,
