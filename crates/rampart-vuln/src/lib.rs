@@ -1,0 +1,1 @@
+//! The vulnerability layer: OSV records, the local database, matching packages, inventory.
