@@ -267,7 +267,8 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 /// System roots (plus the CA file), or the bundled Mozilla roots when the system has none.
-fn tls_config(ca_file: Option<&Path>) -> Result<TlsConfig, RegistryError> {
+/// Shared with the other HTTPS clients (the vulnerability database download).
+pub fn tls_config(ca_file: Option<&Path>) -> Result<TlsConfig, RegistryError> {
     let native = rustls_native_certs::load_native_certs();
     let mut certs: Vec<Certificate<'static>> = native
         .certs

@@ -39,6 +39,7 @@ pub use challenge::{
 };
 pub use client::{
     BlobPush, Client, ClientOptions, MANIFEST_MEDIA_TYPES, Manifest, ManifestProblem,
+    tls_config,
 };
 pub use credentials::{CredentialSource, Credentials, Secret, default_docker_config};
 pub use error::RegistryError;

@@ -1,0 +1,504 @@
+//! The inventory: every scanned image's packages (its SBOM), recorded by digest in a local
+//! SQLite file, so "which images contain log4j-core < 2.17.1?" is answered without touching the
+//! images again, and every stored SBOM can be re-matched against a newer advisory database.
+//!
+//! It is a separate file from the advisory database on purpose: the advisory database is
+//! replaced wholesale by updates (atomic rename), the inventory is the user's history.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use rampart_sbom::{Distro, Ecosystem, Package, PackageLocation, Purl, SourcePackage};
+use rampart_version::Scheme;
+use rusqlite::{Connection, params};
+use serde::Serialize;
+
+use crate::matcher::{VulnFinding, match_packages};
+use crate::store::{Database, DbError, now};
+
+const SCHEMA: &str = "
+PRAGMA journal_mode = WAL;
+CREATE TABLE IF NOT EXISTS images (
+  id TEXT PRIMARY KEY, name TEXT NOT NULL, recorded_at TEXT NOT NULL, matched_at TEXT,
+  distro TEXT);
+CREATE TABLE IF NOT EXISTS packages (
+  image TEXT NOT NULL, ecosystem TEXT NOT NULL, name TEXT NOT NULL, full_name TEXT NOT NULL,
+  version TEXT NOT NULL, purl TEXT NOT NULL, source TEXT, locations TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS packages_name ON packages(name COLLATE NOCASE);
+CREATE INDEX IF NOT EXISTS packages_full ON packages(full_name COLLATE NOCASE);
+CREATE INDEX IF NOT EXISTS packages_image ON packages(image);
+CREATE TABLE IF NOT EXISTS matches (
+  image TEXT NOT NULL, vuln TEXT NOT NULL, purl TEXT NOT NULL, severity TEXT NOT NULL,
+  fixed TEXT NOT NULL, PRIMARY KEY (image, vuln, purl));
+";
+
+/// An image as the inventory knows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ImageEntry {
+    /// The image digest (manifest digest, else config digest), or `path:...` for a root
+    /// filesystem or an SBOM without one.
+    pub id: String,
+    /// The name it was last scanned under.
+    pub name: String,
+    /// When its packages were recorded.
+    pub recorded_at: String,
+}
+
+/// A package found by [`Inventory::find`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Found {
+    /// The image.
+    pub image: ImageEntry,
+    /// Package name.
+    pub name: String,
+    /// Installed version.
+    pub version: String,
+    /// purl.
+    pub purl: String,
+    /// Where in the image.
+    pub locations: Vec<PackageLocation>,
+}
+
+/// What a rescan found changed for one image.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Rescanned {
+    /// The image.
+    pub image: ImageEntry,
+    /// Vulnerabilities now.
+    pub total: usize,
+    /// Findings that were not there at the last match.
+    pub new: Vec<VulnFinding>,
+    /// `(vulnerability id, purl)` pairs that were there at the last match and are gone.
+    pub fixed: Vec<(String, String)>,
+}
+
+/// A package query: `NAME`, `NAME@RANGE` or a purl.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Query {
+    name: String,
+    purl_type: Option<String>,
+    exact_version: Option<String>,
+    constraints: Vec<(Op, String)>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Op {
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    Eq,
+    Ne,
+}
+
+/// A query that does not parse.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid package query {query:?}: {reason}")]
+pub struct QueryError {
+    /// The query.
+    pub query: String,
+    /// What is wrong.
+    pub reason: String,
+}
+
+impl Query {
+    /// Parses `log4j-core`, `log4j-core@<2.17.1`, `log4j-core@>=2.0,<2.17.1`,
+    /// `org.apache.logging.log4j:log4j-core@2.14.1` or `pkg:maven/org.apache.logging.log4j/log4j-core@2.14.1`.
+    pub fn parse(text: &str) -> Result<Self, QueryError> {
+        let err = |reason: &str| QueryError {
+            query: text.to_owned(),
+            reason: reason.to_owned(),
+        };
+        let t = text.trim();
+        if t.starts_with("pkg:") {
+            let purl: Purl = t.parse().map_err(|e: rampart_sbom::PurlError| err(&e.to_string()))?;
+            let name = match purl.namespace() {
+                Some(ns) if !ns.is_empty() => format!("{ns}/{}", purl.name()),
+                _ => purl.name().to_owned(),
+            };
+            return Ok(Self {
+                name,
+                purl_type: Some(purl.ty().to_owned()),
+                exact_version: purl.version().map(str::to_owned),
+                constraints: Vec::new(),
+            });
+        }
+        // A scoped npm name starts with `@`: the version separator is the last `@`.
+        let (name, range) = match t.rfind('@') {
+            Some(i) if i > 0 => (t.get(..i).unwrap_or(t), t.get(i + 1..)),
+            _ => (t, None),
+        };
+        if name.trim().is_empty() {
+            return Err(err("no package name"));
+        }
+        let mut q = Self {
+            name: name.trim().to_owned(),
+            purl_type: None,
+            exact_version: None,
+            constraints: Vec::new(),
+        };
+        if let Some(range) = range {
+            for part in range.split([',', ' ']).map(str::trim).filter(|p| !p.is_empty()) {
+                let (op, v) = if let Some(v) = part.strip_prefix("<=") {
+                    (Op::Le, v)
+                } else if let Some(v) = part.strip_prefix(">=") {
+                    (Op::Ge, v)
+                } else if let Some(v) = part.strip_prefix("!=") {
+                    (Op::Ne, v)
+                } else if let Some(v) = part.strip_prefix("==") {
+                    (Op::Eq, v)
+                } else if let Some(v) = part.strip_prefix('<') {
+                    (Op::Lt, v)
+                } else if let Some(v) = part.strip_prefix('>') {
+                    (Op::Gt, v)
+                } else if let Some(v) = part.strip_prefix('=') {
+                    (Op::Eq, v)
+                } else {
+                    (Op::Eq, part)
+                };
+                let v = v.trim();
+                if v.is_empty() {
+                    return Err(err(&format!("no version after the operator in {part:?}")));
+                }
+                q.constraints.push((op, v.to_owned()));
+            }
+            if q.constraints.is_empty() {
+                return Err(err("empty version range after '@'"));
+            }
+        }
+        Ok(q)
+    }
+
+    /// Whether a stored package (purl type, version) satisfies the version part. A version
+    /// the package's ecosystem cannot order fails the query unless it is equal as text.
+    fn accepts(&self, ty: &str, version: &str) -> bool {
+        if let Some(t) = &self.purl_type {
+            if t != ty {
+                return false;
+            }
+        }
+        if let Some(v) = &self.exact_version {
+            if v != version {
+                return false;
+            }
+        }
+        if self.constraints.is_empty() {
+            return true;
+        }
+        let Some(scheme) = scheme_of_purl_type(ty) else {
+            return self.constraints.iter().all(|(op, v)| *op == Op::Eq && v == version);
+        };
+        let Ok(installed) = scheme.parse(version) else {
+            return self.constraints.iter().all(|(op, v)| *op == Op::Eq && v == version);
+        };
+        self.constraints.iter().all(|(op, v)| match scheme.parse(v) {
+            Ok(bound) => match op {
+                Op::Lt => installed < bound,
+                Op::Le => installed <= bound,
+                Op::Gt => installed > bound,
+                Op::Ge => installed >= bound,
+                Op::Eq => installed == bound,
+                Op::Ne => installed != bound,
+            },
+            Err(_) => false,
+        })
+    }
+}
+
+/// The version scheme of a purl type.
+pub fn scheme_of_purl_type(ty: &str) -> Option<Scheme> {
+    Some(match ty {
+        "deb" => Scheme::Dpkg,
+        "apk" => Scheme::Apk,
+        "rpm" => Scheme::Rpm,
+        "pypi" => Scheme::Pep440,
+        "npm" | "cargo" | "golang" | "composer" => Scheme::SemVer,
+        "maven" => Scheme::Maven,
+        "gem" => Scheme::RubyGems,
+        "nuget" => Scheme::NuGet,
+        _ => return None,
+    })
+}
+
+fn ecosystem_of_purl_type(ty: &str) -> Option<Ecosystem> {
+    Some(match ty {
+        "deb" => Ecosystem::Deb,
+        "apk" => Ecosystem::Apk,
+        "rpm" => Ecosystem::Rpm,
+        "pypi" => Ecosystem::PyPI,
+        "npm" => Ecosystem::Npm,
+        "golang" => Ecosystem::Go,
+        "cargo" => Ecosystem::Cargo,
+        "maven" => Ecosystem::Maven,
+        "gem" => Ecosystem::Gem,
+        "composer" => Ecosystem::Composer,
+        "nuget" => Ecosystem::NuGet,
+        _ => return None,
+    })
+}
+
+/// The inventory file, open read-write.
+pub struct Inventory {
+    conn: Connection,
+    path: PathBuf,
+}
+
+fn sqlite(path: &Path) -> impl Fn(rusqlite::Error) -> DbError + '_ {
+    move |source| DbError::Sqlite {
+        path: path.display().to_string(),
+        source,
+    }
+}
+
+impl Inventory {
+    /// Opens (creating it if needed) the inventory at `path`.
+    pub fn open(path: &Path) -> Result<Self, DbError> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| DbError::Io {
+                path: dir.display().to_string(),
+                source: e,
+            })?;
+        }
+        let conn = Connection::open(path).map_err(sqlite(path))?;
+        conn.busy_timeout(std::time::Duration::from_secs(30))
+            .map_err(sqlite(path))?;
+        conn.execute_batch(SCHEMA).map_err(sqlite(path))?;
+        Ok(Self {
+            conn,
+            path: path.to_owned(),
+        })
+    }
+
+    /// Records the packages of an image (replacing what was recorded for the same id) and
+    /// the findings of this scan as its last match.
+    pub fn record(
+        &mut self,
+        id: &str,
+        name: &str,
+        distro: Option<&Distro>,
+        packages: &[Package],
+        findings: &[VulnFinding],
+    ) -> Result<(), DbError> {
+        let e = sqlite(&self.path);
+        let tx = self.conn.transaction().map_err(&e)?;
+        tx.execute("DELETE FROM packages WHERE image = ?1", [id]).map_err(&e)?;
+        let distro_json = distro.map(|d| {
+            serde_json::json!({"id": d.id, "version_id": d.version_id, "codename": d.codename})
+                .to_string()
+        });
+        let t = now();
+        tx.execute(
+            "INSERT OR REPLACE INTO images (id, name, recorded_at, matched_at, distro) VALUES (?1, ?2, ?3, ?3, ?4)",
+            params![id, name, t, distro_json],
+        )
+        .map_err(&e)?;
+        {
+            let mut stmt = tx
+                .prepare_cached(
+                    "INSERT INTO packages (image, ecosystem, name, full_name, version, purl, source, locations) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                )
+                .map_err(&e)?;
+            for p in packages {
+                let full = match p.purl.namespace() {
+                    Some(ns) if !ns.is_empty() => format!("{ns}/{}", p.purl.name()),
+                    _ => p.purl.name().to_owned(),
+                };
+                let source = p
+                    .source_package
+                    .as_ref()
+                    .map(|s| serde_json::json!([s.name, s.version]).to_string());
+                let locations = serde_json::to_string(&p.locations).unwrap_or_else(|_| "[]".into());
+                stmt.execute(params![
+                    id,
+                    p.ecosystem.purl_type(),
+                    p.name,
+                    full,
+                    p.version,
+                    p.purl.to_string(),
+                    source,
+                    locations
+                ])
+                .map_err(&e)?;
+            }
+        }
+        store_matches(&tx, id, findings).map_err(&e)?;
+        tx.commit().map_err(&e)
+    }
+
+    /// The images recorded.
+    pub fn images(&self) -> Result<Vec<ImageEntry>, DbError> {
+        let e = sqlite(&self.path);
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id, name, recorded_at FROM images ORDER BY name, id")
+            .map_err(&e)?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(ImageEntry {
+                    id: r.get(0)?,
+                    name: r.get(1)?,
+                    recorded_at: r.get(2)?,
+                })
+            })
+            .map_err(&e)?;
+        rows.collect::<Result<_, _>>().map_err(e)
+    }
+
+    /// The images that contain a package matching `query`, from the recorded SBOMs only.
+    pub fn find(&self, query: &Query) -> Result<Vec<Found>, DbError> {
+        let e = sqlite(&self.path);
+        // A Maven `group:artifact` is stored as the purl's `group/artifact`.
+        let full = query.name.replace(':', "/");
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT i.id, i.name, i.recorded_at, p.ecosystem, p.name, p.version, p.purl, p.locations \
+                 FROM packages p JOIN images i ON i.id = p.image \
+                 WHERE p.name = ?1 COLLATE NOCASE OR p.full_name = ?2 COLLATE NOCASE \
+                 ORDER BY i.name, p.name, p.version",
+            )
+            .map_err(&e)?;
+        let rows = stmt
+            .query_map(params![query.name, full], |r| {
+                Ok((
+                    ImageEntry {
+                        id: r.get(0)?,
+                        name: r.get(1)?,
+                        recorded_at: r.get(2)?,
+                    },
+                    r.get::<_, String>(3)?,
+                    r.get::<_, String>(4)?,
+                    r.get::<_, String>(5)?,
+                    r.get::<_, String>(6)?,
+                    r.get::<_, String>(7)?,
+                ))
+            })
+            .map_err(&e)?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (image, ty, name, version, purl, locations) = row.map_err(&e)?;
+            if query.accepts(&ty, &version) {
+                out.push(Found {
+                    image,
+                    name,
+                    version,
+                    purl,
+                    locations: serde_json::from_str(&locations).unwrap_or_default(),
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// The recorded packages of one image (as the matcher takes them) and its distribution.
+    pub fn packages(&self, id: &str) -> Result<(Vec<Package>, Option<Distro>), DbError> {
+        let e = sqlite(&self.path);
+        let distro: Option<String> = self
+            .conn
+            .query_row("SELECT distro FROM images WHERE id = ?1", [id], |r| r.get(0))
+            .map_err(&e)?;
+        let distro = distro
+            .and_then(|d| serde_json::from_str::<serde_json::Value>(&d).ok())
+            .and_then(|v| {
+                Some(Distro {
+                    id: v.get("id")?.as_str()?.to_owned(),
+                    version_id: v.get("version_id").and_then(|x| x.as_str()).map(str::to_owned),
+                    codename: v.get("codename").and_then(|x| x.as_str()).map(str::to_owned),
+                })
+            });
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT ecosystem, name, version, purl, source, locations FROM packages WHERE image = ?1")
+            .map_err(&e)?;
+        let rows = stmt
+            .query_map([id], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, Option<String>>(4)?,
+                    r.get::<_, String>(5)?,
+                ))
+            })
+            .map_err(&e)?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (ty, name, version, purl, source, locations) = row.map_err(&e)?;
+            // Rows were written by `record` from parsed packages; one that no longer reads
+            // back (a hand-edited file) is left out.
+            let (Some(eco), Ok(purl)) = (ecosystem_of_purl_type(&ty), purl.parse::<Purl>()) else {
+                continue;
+            };
+            let mut p = Package::new(eco, name, version, purl, "");
+            p.locations = serde_json::from_str(&locations).unwrap_or_default();
+            p.source_package = source
+                .and_then(|s| serde_json::from_str::<(String, String)>(&s).ok())
+                .map(|(name, version)| SourcePackage { name, version });
+            out.push(p);
+        }
+        Ok((out, distro))
+    }
+
+    /// Re-matches every recorded image against `db` and reports what changed since each
+    /// image's last match; the new matches become the last ones.
+    pub fn rescan(&mut self, db: &Database) -> Result<Vec<Rescanned>, DbError> {
+        let mut out = Vec::new();
+        for image in self.images()? {
+            let (packages, distro) = self.packages(&image.id)?;
+            let matches = match_packages(db, &packages, distro.as_ref())?;
+            let e = sqlite(&self.path);
+            let before: BTreeSet<(String, String)> = {
+                let mut stmt = self
+                    .conn
+                    .prepare_cached("SELECT vuln, purl FROM matches WHERE image = ?1")
+                    .map_err(&e)?;
+                let rows = stmt
+                    .query_map([&image.id], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .map_err(&e)?;
+                rows.collect::<Result<_, _>>().map_err(&e)?
+            };
+            let now_keys: BTreeMap<(String, String), &VulnFinding> = matches
+                .findings
+                .iter()
+                .map(|f| ((f.id.clone(), f.package.purl.clone()), f))
+                .collect();
+            let new = now_keys
+                .iter()
+                .filter(|(k, _)| !before.contains(*k))
+                .map(|(_, f)| (*f).clone())
+                .collect();
+            let fixed = before.iter().filter(|k| !now_keys.contains_key(*k)).cloned().collect();
+            let tx = self.conn.transaction().map_err(&e)?;
+            store_matches(&tx, &image.id, &matches.findings).map_err(&e)?;
+            tx.execute("UPDATE images SET matched_at = ?2 WHERE id = ?1", params![image.id, now()])
+                .map_err(&e)?;
+            tx.commit().map_err(&e)?;
+            out.push(Rescanned {
+                image,
+                total: matches.findings.len(),
+                new,
+                fixed,
+            });
+        }
+        Ok(out)
+    }
+}
+
+fn store_matches(tx: &rusqlite::Transaction<'_>, id: &str, findings: &[VulnFinding]) -> rusqlite::Result<()> {
+    tx.execute("DELETE FROM matches WHERE image = ?1", [id])?;
+    let mut stmt = tx.prepare_cached(
+        "INSERT OR REPLACE INTO matches (image, vuln, purl, severity, fixed) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?;
+    for f in findings {
+        stmt.execute(params![
+            id,
+            f.id,
+            f.package.purl,
+            f.severity.as_str(),
+            f.fixed.join(", ")
+        ])?;
+    }
+    Ok(())
+}

@@ -1,0 +1,374 @@
+//! Matching installed packages against the database: OSV `affected` entries with `ECOSYSTEM`
+//! and `SEMVER` ranges (introduced / fixed / last_affected / limit, evaluated as the OSV
+//! specification's algorithm does), explicit version lists, distribution releases, source
+//! packages; withdrawn advisories never match; advisories that are aliases of one another are
+//! merged into one finding per package.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use rampart_core::Severity;
+use rampart_sbom::{Distro, Package, PackageLocation};
+use rampart_version::{Scheme, Version};
+use serde::Serialize;
+
+use crate::ecosystem::{self, Lookup};
+use crate::osv::{Affected, EventKind, Range};
+use crate::severity::{self, Rating};
+use crate::skips::Skips;
+use crate::store::{Advisory, Database, DbError};
+
+/// One vulnerability of one installed package (aliases merged).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct VulnFinding {
+    /// The id shown: the CVE when there is one, else the first advisory id.
+    pub id: String,
+    /// Every id of this vulnerability: matched advisories and their aliases, sorted.
+    pub aliases: Vec<String>,
+    /// The advisory records that matched (what the database holds).
+    pub advisories: Vec<String>,
+    /// The package.
+    pub package: PackageRef,
+    /// The versions that fix it (empty: no fix is known).
+    pub fixed: Vec<String>,
+    /// Severity (`info` when no advisory rates it), with its source.
+    pub severity: Severity,
+    /// The CVSS score, when computed from a vector.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub score: Option<f64>,
+    /// What the severity was computed from (a CVSS vector or a database's word).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rated_from: Option<String>,
+    /// One line.
+    pub summary: String,
+    /// Links.
+    pub references: Vec<String>,
+}
+
+/// The package a finding is about.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PackageRef {
+    /// Name.
+    pub name: String,
+    /// Installed version.
+    pub version: String,
+    /// purl type (`deb`, `pypi`, ...).
+    pub ecosystem: String,
+    /// purl.
+    pub purl: String,
+    /// The OSV ecosystem it was matched in (`Debian:12`, `PyPI`).
+    pub osv_ecosystem: String,
+    /// The name it was matched under, when not its own (a Debian source package).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub matched_as: Option<String>,
+    /// Where it is in the image.
+    pub locations: Vec<PackageLocation>,
+}
+
+/// The result of matching a set of packages.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Matches {
+    /// Findings, sorted by severity (worst first), id, package.
+    pub findings: Vec<VulnFinding>,
+    /// Packages looked up.
+    pub packages: usize,
+    /// Packages that could not be looked up or compared, by reason.
+    pub skips: Skips,
+}
+
+/// Matches `packages` (from an image, a rootfs or an SBOM whose OS is `distro`).
+pub fn match_packages(
+    db: &Database,
+    packages: &[Package],
+    distro: Option<&Distro>,
+) -> Result<Matches, DbError> {
+    let mut out = Matches {
+        packages: packages.len(),
+        ..Matches::default()
+    };
+    let mut advisories: BTreeMap<String, Option<Advisory>> = BTreeMap::new();
+    for pkg in packages {
+        let lookup = match ecosystem::lookup(pkg, distro) {
+            Ok(l) => l,
+            Err(e) => {
+                out.skips.add(&reason_of(&e), &pkg.purl.to_string(), &e.to_string());
+                continue;
+            }
+        };
+        let mut hits: Vec<Hit> = Vec::new();
+        for (name, version) in &lookup.names {
+            let rows = db.affected(lookup.base, name)?;
+            if rows.is_empty() {
+                continue;
+            }
+            let installed = match lookup.scheme.parse(version) {
+                Ok(v) => v,
+                Err(e) => {
+                    out.skips.add("unparseable installed version", &pkg.purl.to_string(), &e.to_string());
+                    continue;
+                }
+            };
+            for row in rows {
+                if let Some(rel) = &lookup.release {
+                    if !rel.fits(&row.release) {
+                        continue;
+                    }
+                } else if !row.release.is_empty() && lookup.base != "Wolfi" && lookup.base != "Chainguard" {
+                    // A language package never matches a release-specific row.
+                    continue;
+                }
+                if hits.iter().any(|h| h.advisory == row.advisory) {
+                    continue;
+                }
+                if let Some(fixed) = affects(lookup.scheme, &installed, version, &row.affected) {
+                    let osv_ecosystem = if row.release.is_empty() {
+                        lookup.base.to_owned()
+                    } else {
+                        format!("{}:{}", lookup.base, row.release)
+                    };
+                    hits.push(Hit {
+                        advisory: row.advisory,
+                        fixed,
+                        severity: row.affected.severity,
+                        matched_as: (name != &ecosystem::normalize_name(lookup.base, &pkg.name))
+                            .then(|| format!("{name} {version}")),
+                        osv_ecosystem,
+                    });
+                }
+            }
+        }
+        if hits.is_empty() {
+            continue;
+        }
+        for h in &hits {
+            if !advisories.contains_key(&h.advisory) {
+                advisories.insert(h.advisory.clone(), db.advisory(&h.advisory)?);
+            }
+        }
+        out.findings.extend(merge(pkg, &lookup, hits, &advisories));
+    }
+    out.findings.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then_with(|| a.id.cmp(&b.id))
+            .then_with(|| a.package.purl.cmp(&b.package.purl))
+    });
+    Ok(out)
+}
+
+fn reason_of(e: &ecosystem::Unmatchable) -> String {
+    match e {
+        ecosystem::Unmatchable::NoRelease(_) => "OS release unknown".to_owned(),
+        ecosystem::Unmatchable::UnknownDistro(_) => "distribution without OSV data".to_owned(),
+        ecosystem::Unmatchable::NoEcosystem(_) => "ecosystem without OSV data".to_owned(),
+    }
+}
+
+/// One matched advisory for a package.
+struct Hit {
+    advisory: String,
+    fixed: Vec<String>,
+    severity: Vec<crate::osv::SeverityEntry>,
+    matched_as: Option<String>,
+    osv_ecosystem: String,
+}
+
+/// Whether `installed` is affected by `aff`; if so, the fixed versions that apply to it.
+pub fn affects(scheme: Scheme, installed: &Version, text: &str, aff: &Affected) -> Option<Vec<String>> {
+    let mut hit = false;
+    let mut fixed = BTreeSet::new();
+    for range in &aff.ranges {
+        let sch = if range.kind == "SEMVER" { Scheme::SemVer } else { scheme };
+        let reparsed;
+        let v = if sch == scheme {
+            installed
+        } else {
+            match sch.parse(text) {
+                Ok(v) => {
+                    reparsed = v;
+                    &reparsed
+                }
+                Err(_) => continue,
+            }
+        };
+        if let Some(f) = in_range(sch, v, range) {
+            hit = true;
+            fixed.extend(f);
+        }
+    }
+    if !hit {
+        hit = aff.versions.iter().any(|listed| {
+            listed == text || scheme.parse(listed).is_ok_and(|l| &l == installed)
+        });
+    }
+    hit.then(|| fixed.into_iter().collect())
+}
+
+/// The OSV evaluation of one range: events sorted by version (`introduced: "0"` first), then
+/// walked: at or above `introduced` is affected, at or above `fixed` is not, above
+/// `last_affected` is not; at or above a `limit` is never affected. Returns the fixed version
+/// that ends the affected interval `v` is in (if any) when `v` is affected.
+fn in_range(scheme: Scheme, v: &Version, range: &Range) -> Option<Option<String>> {
+    let mut events: Vec<(Option<Version>, EventKind<'_>)> = Vec::with_capacity(range.events.len());
+    for ev in &range.events {
+        let kind = ev.kind()?;
+        let text = match kind {
+            EventKind::Introduced(t) if t == "0" => {
+                events.push((None, kind));
+                continue;
+            }
+            EventKind::Limit("*") => continue,
+            EventKind::Introduced(t) | EventKind::Fixed(t) | EventKind::LastAffected(t) | EventKind::Limit(t) => t,
+        };
+        // Ranges were checked at import; a version that does not parse now voids the range.
+        events.push((Some(scheme.parse(text).ok()?), kind));
+    }
+    // `None` (introduced 0) sorts first.
+    events.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut affected = false;
+    for (ver, kind) in &events {
+        let at_or_above = ver.as_ref().is_none_or(|e| v >= e);
+        match kind {
+            EventKind::Introduced(_) if at_or_above => affected = true,
+            EventKind::Fixed(_) if at_or_above => affected = false,
+            EventKind::LastAffected(_) if ver.as_ref().is_some_and(|e| v > e) => affected = false,
+            _ => {}
+        }
+    }
+    for (ver, kind) in &events {
+        if let (EventKind::Limit(_), Some(l)) = (kind, ver) {
+            if v >= l {
+                return None;
+            }
+        }
+    }
+    if !affected {
+        return None;
+    }
+    let fix = events
+        .iter()
+        .filter_map(|(ver, kind)| match (kind, ver) {
+            (EventKind::Fixed(t), Some(f)) if f > v => Some((f, *t)),
+            _ => None,
+        })
+        .min_by(|a, b| a.0.cmp(b.0))
+        .map(|(_, t)| t.to_owned());
+    Some(fix)
+}
+
+/// Merges the hits of one package into findings: advisories that share an id (one is an
+/// alias of the other, or both alias the same CVE) are one vulnerability.
+fn merge(
+    pkg: &Package,
+    lookup: &Lookup,
+    hits: Vec<Hit>,
+    advisories: &BTreeMap<String, Option<Advisory>>,
+) -> Vec<VulnFinding> {
+    // Union-find over hit indices, joined through every id they carry.
+    let n = hits.len();
+    let mut parent: Vec<usize> = (0..n).collect();
+    fn find(p: &mut [usize], mut i: usize) -> usize {
+        while let Some(&q) = p.get(i) {
+            if q == i {
+                break;
+            }
+            i = q;
+        }
+        i
+    }
+    let mut by_id: BTreeMap<&str, usize> = BTreeMap::new();
+    for (i, h) in hits.iter().enumerate() {
+        let adv = advisories.get(&h.advisory).and_then(Option::as_ref);
+        let ids = std::iter::once(h.advisory.as_str())
+            .chain(adv.into_iter().flat_map(|a| a.aliases.iter().map(String::as_str)));
+        for id in ids {
+            match by_id.get(id) {
+                Some(&j) => {
+                    let (a, b) = (find(&mut parent, i), find(&mut parent, j));
+                    if let Some(slot) = parent.get_mut(a) {
+                        *slot = b;
+                    }
+                }
+                None => {
+                    by_id.insert(id, i);
+                }
+            }
+        }
+    }
+    let mut groups: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    for i in 0..n {
+        let root = find(&mut parent, i);
+        groups.entry(root).or_default().push(i);
+    }
+    let mut out = Vec::new();
+    for members in groups.values() {
+        let mut ids = BTreeSet::new();
+        let mut recs = BTreeSet::new();
+        let mut fixed = BTreeSet::new();
+        let mut best: Option<Rating> = None;
+        let mut summary = String::new();
+        let mut references = Vec::new();
+        let mut matched_as = None;
+        let mut osv_ecosystem = String::new();
+        for &i in members {
+            let Some(h) = hits.get(i) else { continue };
+            ids.insert(h.advisory.clone());
+            recs.insert(h.advisory.clone());
+            fixed.extend(h.fixed.iter().cloned());
+            matched_as = matched_as.or_else(|| h.matched_as.clone());
+            if osv_ecosystem.is_empty() {
+                osv_ecosystem = h.osv_ecosystem.clone();
+            }
+            let adv = advisories.get(&h.advisory).and_then(Option::as_ref);
+            if let Some(a) = adv {
+                ids.extend(a.aliases.iter().cloned());
+                if summary.is_empty() {
+                    summary = a.summary.clone();
+                }
+                for r in &a.references {
+                    if !references.contains(r) && references.len() < 5 {
+                        references.push(r.clone());
+                    }
+                }
+            }
+            let entries: Vec<&crate::osv::SeverityEntry> = h
+                .severity
+                .iter()
+                .chain(adv.into_iter().flat_map(|a| a.severity.iter()))
+                .collect();
+            let rating = severity::rate(&entries, adv.and_then(|a| a.db_severity.as_deref()));
+            if let Some(r) = rating {
+                if best.as_ref().is_none_or(|b| r.severity > b.severity) {
+                    best = Some(r);
+                }
+            }
+        }
+        let id = ids
+            .iter()
+            .find(|i| i.starts_with("CVE-"))
+            .or_else(|| recs.iter().next())
+            .cloned()
+            .unwrap_or_default();
+        out.push(VulnFinding {
+            id,
+            aliases: ids.into_iter().collect(),
+            advisories: recs.into_iter().collect(),
+            package: PackageRef {
+                name: pkg.name.clone(),
+                version: pkg.version.clone(),
+                ecosystem: pkg.ecosystem.purl_type().to_owned(),
+                purl: pkg.purl.to_string(),
+                osv_ecosystem,
+                matched_as,
+                locations: pkg.locations.clone(),
+            },
+            fixed: fixed.into_iter().collect(),
+            severity: best.as_ref().map_or(Severity::Info, |r| r.severity),
+            score: best.as_ref().and_then(|r| r.score),
+            rated_from: best.map(|r| r.from),
+            summary,
+            references,
+        });
+    }
+    let _ = lookup;
+    out
+}
