@@ -11,6 +11,7 @@ mod image;
 mod layer;
 mod report;
 mod rule;
+mod vulnerability;
 
 pub use finding::{Assessment, Control, Finding, K8sObject, Location, Stage, Suppression};
 pub use image::{ImageRef, ImageRefError, ImageRefErrorKind};
@@ -20,3 +21,4 @@ pub use report::{
     SubjectLayers, Summary, Tool,
 };
 pub use rule::{RefKind, Reference, Rule, RuleTarget};
+pub use vulnerability::{Score, VulnCounts, VulnLocation, VulnPackage, Vulnerability};

@@ -129,6 +129,9 @@ pub struct ImageSummary {
     pub packages: BTreeMap<String, usize>,
     /// Shells, package managers and build tools found, by path.
     pub tools: Vec<String>,
+    /// Known vulnerabilities, when they were checked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vulnerabilities: Option<crate::VulnCounts>,
 }
 
 /// A complete scan result. Serialized as the JSON report.
@@ -147,6 +150,9 @@ pub struct Report {
     /// The images scanned, in the order given (absent when none was).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub images: Vec<ImageSummary>,
+    /// Known vulnerabilities of the images and SBOMs scanned, worst first.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub vulnerabilities: Vec<crate::Vulnerability>,
 }
 
 impl Report {
@@ -278,6 +284,7 @@ impl Report {
             findings: assessment.findings,
             errors,
             images: Vec::new(),
+            vulnerabilities: Vec::new(),
         }
     }
 

@@ -21,6 +21,19 @@ struct RawConfig {
     images: Vec<Spanned<String>>,
     #[serde(default)]
     suppress: Vec<RawSuppression>,
+    vulnerabilities: Option<RawVulns>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawVulns {
+    enabled: Option<bool>,
+    db: Option<Spanned<String>>,
+    #[serde(default)]
+    advisories: Vec<Spanned<String>>,
+    #[serde(default)]
+    vex: Vec<Spanned<String>>,
+    ignore_unfixed: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -63,6 +76,25 @@ pub struct Config {
     /// paths relative to the configuration file's directory.
     pub images: Vec<String>,
     pub suppressions: Vec<ConfigSuppression>,
+    /// `[vulnerabilities]`.
+    pub vulns: VulnConfig,
+}
+
+/// The `[vulnerabilities]` table: how images and SBOMs are checked for known vulnerabilities.
+/// Paths are as written (relative to the configuration file's directory).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct VulnConfig {
+    /// `enabled = false` turns the check off.
+    pub enabled: Option<bool>,
+    /// The advisory database file (default: the user's cache).
+    pub db: Option<String>,
+    /// OSV records (directories, archives, files) used instead of the database: imported into
+    /// a temporary database for the scan (pinned or air-gapped advisories, the bundled example).
+    pub advisories: Vec<String>,
+    /// OpenVEX documents.
+    pub vex: Vec<String>,
+    /// Leave out vulnerabilities without a known fix.
+    pub ignore_unfixed: Option<bool>,
 }
 
 /// One problem in the configuration file.
@@ -254,6 +286,26 @@ impl Config {
                 expires,
                 line: line_col(text, rule_span.start).0,
             });
+        }
+        if let Some(v) = raw.vulnerabilities {
+            let mut paths = |what: &str, list: Vec<Spanned<String>>| -> Vec<String> {
+                let mut out = Vec::new();
+                for p in list {
+                    if p.get_ref().trim().is_empty() {
+                        problem(p.span(), format!("vulnerabilities.{what}: empty path"));
+                    } else {
+                        out.push(p.get_ref().trim().to_owned());
+                    }
+                }
+                out
+            };
+            config.vulns = VulnConfig {
+                enabled: v.enabled,
+                db: v.db.map(|d| d.into_inner()),
+                advisories: paths("advisories", v.advisories),
+                vex: paths("vex", v.vex),
+                ignore_unfixed: v.ignore_unfixed,
+            };
         }
         if problems.is_empty() {
             Ok(config)

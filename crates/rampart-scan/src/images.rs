@@ -161,5 +161,6 @@ pub fn summary(ins: &Inspection) -> ImageSummary {
         files: f.entries,
         packages,
         tools,
+        vulnerabilities: None,
     }
 }

@@ -9,6 +9,7 @@
 pub mod config;
 pub mod images;
 pub mod suppress;
+pub mod vulns;
 
 use rampart_core::{Assessment, InputError, Layer, Report, Rule, Summary, Tool};
 use rampart_k8s::{ManifestFile, PssOptions};
@@ -35,6 +36,8 @@ pub struct ScanOptions {
     pub max_file_size: u64,
     /// Honour `.gitignore`, `.ignore` and `.git/info/exclude` files, as ripgrep does.
     pub respect_ignore: bool,
+    /// Check images and SBOMs for known vulnerabilities (none: not checked).
+    pub vulns: Option<vulns::VulnScan>,
 }
 
 impl ScanOptions {
@@ -49,6 +52,7 @@ impl ScanOptions {
             pss,
             max_file_size: DEFAULT_MAX_FILE_SIZE,
             respect_ignore: true,
+            vulns: None,
         }
     }
 }
@@ -60,6 +64,7 @@ pub fn catalog() -> Vec<&'static Rule> {
     all.extend(rampart_k8s::rules());
     all.extend_from_slice(rampart_inspect::rules::rules());
     all.push(&suppress::EXPIRED_SUPPRESSION);
+    all.push(&rampart_vuln::assess::KNOWN_VULNERABILITY);
     all.sort_by_key(|r| r.id);
     all
 }
@@ -388,6 +393,18 @@ pub fn scan_with_images(
     images: Vec<ImageResult>,
     opts: &ScanOptions,
 ) -> Report {
+    scan_all(targets, images, Vec::new(), opts)
+}
+
+/// Scans `targets` with images already inspected and SBOMs already read (or the errors of
+/// those that could not be): one report, one layer map. With [`ScanOptions::vulns`], images
+/// and SBOMs are checked for known vulnerabilities.
+pub fn scan_all(
+    targets: &[PathBuf],
+    images: Vec<ImageResult>,
+    sboms: Vec<Result<vulns::SbomSubject, InputError>>,
+    opts: &ScanOptions,
+) -> Report {
     let (files, mut errors, _templates) = discover(targets, opts);
     let results: Vec<FileResult> = files
         .par_iter()
@@ -417,6 +434,7 @@ pub fn scan_with_images(
     assessment.extend(rampart_k8s::scan(&manifests, &opts.pss));
     let mut image_names = Vec::new();
     let mut summaries = Vec::new();
+    let mut inspected = Vec::new();
     for image in images {
         match image {
             Ok(ins) => {
@@ -428,12 +446,78 @@ pub fn scan_with_images(
                         .map(|p| images::input_error(&ins.name, p)),
                 );
                 summaries.push(images::summary(&ins));
+                inspected.push((summaries.len() - 1, ins));
             }
             Err(e) => {
                 image_names.push(e.file.clone());
                 errors.push(e);
             }
         }
+    }
+    let mut read_sboms = Vec::new();
+    for sbom in sboms {
+        match sbom {
+            Ok(s) => {
+                image_names.push(s.path.clone());
+                summaries.push(s.summary());
+                read_sboms.push((summaries.len() - 1, s));
+            }
+            Err(e) => {
+                image_names.push(e.file.clone());
+                errors.push(e);
+            }
+        }
+    }
+    let mut vulnerabilities = Vec::new();
+    if let Some(scan) = &opts.vulns {
+        let mut sets = Vec::new();
+        for (i, ins) in &inspected {
+            let mut ids = vec![ins.name.clone()];
+            ids.extend(ins.manifest_digest.iter().cloned());
+            ids.extend(ins.config_digest.iter().cloned());
+            let inventory_id = ins
+                .manifest_digest
+                .clone()
+                .or_else(|| ins.config_digest.clone())
+                .unwrap_or_else(|| format!("path:{}", ins.name));
+            sets.push(vulns::Checked {
+                target: rampart_vuln::assess::Target {
+                    subject: ins.subject(),
+                    file: ins.name.clone(),
+                    ids,
+                    distro: ins.distro.as_ref(),
+                    packages: &ins.packages,
+                },
+                inventory_id,
+                name: ins.name.clone(),
+                summary: *i,
+            });
+        }
+        for (i, s) in &read_sboms {
+            let mut ids = vec![s.path.clone()];
+            ids.extend(s.describes.iter().cloned());
+            let inventory_id = s
+                .describes
+                .as_deref()
+                .filter(|d| d.starts_with("sha256:"))
+                .map_or_else(|| format!("path:{}", s.path), str::to_owned);
+            sets.push(vulns::Checked {
+                target: rampart_vuln::assess::Target {
+                    subject: s.subject(),
+                    file: s.path.clone(),
+                    ids,
+                    distro: s.distro.as_ref(),
+                    packages: &s.packages,
+                },
+                inventory_id,
+                name: s.describes.clone().unwrap_or_else(|| s.path.clone()),
+                summary: *i,
+            });
+        }
+        let (a, v, e) = vulns::run(scan, &sets, &mut summaries);
+        assessment.extend(a);
+        vulnerabilities = v;
+        errors.extend(e);
     }
 
     for f in &mut assessment.findings {
@@ -482,5 +566,20 @@ pub fn scan_with_images(
         &not_assessed_reasons(),
     );
     report.images = summaries;
+    // Configured suppressions of VUL001 findings waive the vulnerability too.
+    for v in &mut vulnerabilities {
+        if v.waived.is_none() {
+            v.waived = report
+                .findings
+                .iter()
+                .find(|f| {
+                    f.rule_id == rampart_vuln::assess::KNOWN_VULNERABILITY.id
+                        && f.subject == v.subject
+                        && f.message == rampart_vuln::assess::message(v)
+                })
+                .and_then(|f| f.suppressed.clone());
+        }
+    }
+    report.vulnerabilities = vulnerabilities;
     report
 }

@@ -13,7 +13,8 @@ use rampart_version::Scheme;
 use rusqlite::{Connection, params};
 use serde::Serialize;
 
-use crate::matcher::{VulnFinding, match_packages};
+use crate::matcher::match_packages;
+use rampart_core::Vulnerability;
 use crate::store::{Database, DbError, now};
 
 const SCHEMA: &str = "
@@ -67,7 +68,7 @@ pub struct Rescanned {
     /// Vulnerabilities now.
     pub total: usize,
     /// Findings that were not there at the last match.
-    pub new: Vec<VulnFinding>,
+    pub new: Vec<Vulnerability>,
     /// `(vulnerability id, purl)` pairs that were there at the last match and are gone.
     pub fixed: Vec<(String, String)>,
 }
@@ -277,7 +278,7 @@ impl Inventory {
         name: &str,
         distro: Option<&Distro>,
         packages: &[Package],
-        findings: &[VulnFinding],
+        findings: &[Vulnerability],
     ) -> Result<(), DbError> {
         let e = sqlite(&self.path);
         let tx = self.conn.transaction().map_err(&e)?;
@@ -447,7 +448,7 @@ impl Inventory {
         let mut out = Vec::new();
         for image in self.images()? {
             let (packages, distro) = self.packages(&image.id)?;
-            let matches = match_packages(db, &packages, distro.as_ref())?;
+            let matches = match_packages(db, &image.name, &packages, distro.as_ref())?;
             let e = sqlite(&self.path);
             let before: BTreeSet<(String, String)> = {
                 let mut stmt = self
@@ -459,7 +460,7 @@ impl Inventory {
                     .map_err(&e)?;
                 rows.collect::<Result<_, _>>().map_err(&e)?
             };
-            let now_keys: BTreeMap<(String, String), &VulnFinding> = matches
+            let now_keys: BTreeMap<(String, String), &Vulnerability> = matches
                 .findings
                 .iter()
                 .map(|f| ((f.id.clone(), f.package.purl.clone()), f))
@@ -486,7 +487,7 @@ impl Inventory {
     }
 }
 
-fn store_matches(tx: &rusqlite::Transaction<'_>, id: &str, findings: &[VulnFinding]) -> rusqlite::Result<()> {
+fn store_matches(tx: &rusqlite::Transaction<'_>, id: &str, findings: &[Vulnerability]) -> rusqlite::Result<()> {
     tx.execute("DELETE FROM matches WHERE image = ?1", [id])?;
     let mut stmt = tx.prepare_cached(
         "INSERT OR REPLACE INTO matches (image, vuln, purl, severity, fixed) VALUES (?1, ?2, ?3, ?4, ?5)",

@@ -17,3 +17,4 @@ pub mod matcher;
 pub mod update;
 pub mod inventory;
 pub mod vex;
+pub mod assess;

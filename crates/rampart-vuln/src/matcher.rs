@@ -6,78 +6,33 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use rampart_core::Severity;
-use rampart_sbom::{Distro, Package, PackageLocation};
+use rampart_core::{Score, Severity, VulnLocation, VulnPackage, Vulnerability};
+use rampart_sbom::{Distro, Package};
 use rampart_version::{Scheme, Version};
 use serde::Serialize;
 
-use crate::ecosystem::{self, Lookup};
+use crate::ecosystem;
 use crate::osv::{Affected, EventKind, Range};
 use crate::severity::{self, Rating};
 use crate::skips::Skips;
 use crate::store::{Advisory, Database, DbError};
 
-/// One vulnerability of one installed package (aliases merged).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct VulnFinding {
-    /// The id shown: the CVE when there is one, else the first advisory id.
-    pub id: String,
-    /// Every id of this vulnerability: matched advisories and their aliases, sorted.
-    pub aliases: Vec<String>,
-    /// The advisory records that matched (what the database holds).
-    pub advisories: Vec<String>,
-    /// The package.
-    pub package: PackageRef,
-    /// The versions that fix it (empty: no fix is known).
-    pub fixed: Vec<String>,
-    /// Severity (`info` when no advisory rates it), with its source.
-    pub severity: Severity,
-    /// The CVSS score, when computed from a vector.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub score: Option<f64>,
-    /// What the severity was computed from (a CVSS vector or a database's word).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub rated_from: Option<String>,
-    /// One line.
-    pub summary: String,
-    /// Links.
-    pub references: Vec<String>,
-}
-
-/// The package a finding is about.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct PackageRef {
-    /// Name.
-    pub name: String,
-    /// Installed version.
-    pub version: String,
-    /// purl type (`deb`, `pypi`, ...).
-    pub ecosystem: String,
-    /// purl.
-    pub purl: String,
-    /// The OSV ecosystem it was matched in (`Debian:12`, `PyPI`).
-    pub osv_ecosystem: String,
-    /// The name it was matched under, when not its own (a Debian source package).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub matched_as: Option<String>,
-    /// Where it is in the image.
-    pub locations: Vec<PackageLocation>,
-}
-
 /// The result of matching a set of packages.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Matches {
     /// Findings, sorted by severity (worst first), id, package.
-    pub findings: Vec<VulnFinding>,
+    pub findings: Vec<Vulnerability>,
     /// Packages looked up.
     pub packages: usize,
     /// Packages that could not be looked up or compared, by reason.
     pub skips: Skips,
 }
 
-/// Matches `packages` (from an image, a rootfs or an SBOM whose OS is `distro`).
+/// Matches `packages` (from an image, a rootfs or an SBOM whose OS is `distro`); findings are
+/// about `subject`.
 pub fn match_packages(
     db: &Database,
+    subject: &str,
     packages: &[Package],
     distro: Option<&Distro>,
 ) -> Result<Matches, DbError> {
@@ -144,7 +99,7 @@ pub fn match_packages(
                 advisories.insert(h.advisory.clone(), db.advisory(&h.advisory)?);
             }
         }
-        out.findings.extend(merge(pkg, &lookup, hits, &advisories));
+        out.findings.extend(merge(subject, pkg, hits, &advisories));
     }
     out.findings.sort_by(|a, b| {
         b.severity
@@ -258,11 +213,11 @@ fn in_range(scheme: Scheme, v: &Version, range: &Range) -> Option<Option<String>
 /// Merges the hits of one package into findings: advisories that share an id (one is an
 /// alias of the other, or both alias the same CVE) are one vulnerability.
 fn merge(
+    subject: &str,
     pkg: &Package,
-    lookup: &Lookup,
     hits: Vec<Hit>,
     advisories: &BTreeMap<String, Option<Advisory>>,
-) -> Vec<VulnFinding> {
+) -> Vec<Vulnerability> {
     // Union-find over hit indices, joined through every id they carry.
     let n = hits.len();
     let mut parent: Vec<usize> = (0..n).collect();
@@ -348,27 +303,35 @@ fn merge(
             .or_else(|| recs.iter().next())
             .cloned()
             .unwrap_or_default();
-        out.push(VulnFinding {
+        out.push(Vulnerability {
+            subject: subject.to_owned(),
             id,
             aliases: ids.into_iter().collect(),
             advisories: recs.into_iter().collect(),
-            package: PackageRef {
+            package: VulnPackage {
                 name: pkg.name.clone(),
                 version: pkg.version.clone(),
                 ecosystem: pkg.ecosystem.purl_type().to_owned(),
                 purl: pkg.purl.to_string(),
                 osv_ecosystem,
                 matched_as,
-                locations: pkg.locations.clone(),
+                locations: pkg
+                    .locations
+                    .iter()
+                    .map(|l| VulnLocation {
+                        path: l.path.clone(),
+                        layer: l.layer.clone(),
+                    })
+                    .collect(),
             },
             fixed: fixed.into_iter().collect(),
             severity: best.as_ref().map_or(Severity::Info, |r| r.severity),
-            score: best.as_ref().and_then(|r| r.score),
+            score: best.as_ref().and_then(|r| r.score).map(Score::from_f64),
             rated_from: best.map(|r| r.from),
             summary,
             references,
+            waived: None,
         });
     }
-    let _ = lookup;
     out
 }

@@ -10,7 +10,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::matcher::VulnFinding;
+use rampart_core::Vulnerability;
 
 /// The most bytes read from one VEX document.
 pub const MAX_VEX: u64 = 64 * 1024 * 1024;
@@ -190,7 +190,7 @@ impl Vex {
     /// The statement that decides `finding` in the image `image_ids` (its name, reference and
     /// digests), if any: the last one that names one of the finding's ids and a product that
     /// is the image or the package.
-    pub fn decide(&self, finding: &VulnFinding, image_ids: &[&str]) -> Option<&Statement> {
+    pub fn decide(&self, finding: &Vulnerability, image_ids: &[&str]) -> Option<&Statement> {
         self.statements.iter().rev().find(|s| {
             s.ids.iter().any(|id| finding.aliases.iter().any(|a| a.eq_ignore_ascii_case(id)))
                 && covers(s, &finding.package.purl, image_ids)
@@ -198,7 +198,7 @@ impl Vex {
     }
 
     /// Whether `finding` is waived, and why.
-    pub fn waiver(&self, finding: &VulnFinding, image_ids: &[&str]) -> Option<&Statement> {
+    pub fn waiver(&self, finding: &Vulnerability, image_ids: &[&str]) -> Option<&Statement> {
         self.decide(finding, image_ids)
             .filter(|s| matches!(s.status, Status::NotAffected | Status::Fixed))
     }

@@ -26,6 +26,99 @@ pub enum Command {
     Sbom(SbomArgs),
     /// List the rule catalog, or explain one rule.
     Rules(RulesArgs),
+    /// The vulnerability database: download, import offline, show what it holds.
+    Db(DbArgs),
+    /// The inventory of scanned images: which contain a package, what changed since.
+    Inventory(InventoryArgs),
+}
+
+/// Where the advisory database is (shared by `scan`, `db` and `inventory`).
+#[derive(Debug, Args, Clone)]
+pub struct DbLocation {
+    /// The advisory database file (default: osv.db in $RAMPART_CACHE_DIR, else
+    /// $XDG_CACHE_HOME/rampart, else ~/.cache/rampart).
+    #[arg(long, value_name = "FILE", global = true)]
+    pub db: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct DbArgs {
+    #[command(subcommand)]
+    pub command: DbCommand,
+    #[command(flatten)]
+    pub location: DbLocation,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DbCommand {
+    /// Download OSV's per-ecosystem archives (<source>/<ecosystem>/all.zip) and replace those
+    /// ecosystems' data, atomically.
+    Update {
+        /// Base URL of the archives (default: $RAMPART_DB_SOURCE, else OSV's public bucket).
+        #[arg(long, value_name = "URL")]
+        source: Option<String>,
+        /// An OSV ecosystem to download (repeatable; default: every ecosystem rampart catalogs).
+        #[arg(long = "ecosystem", value_name = "NAME")]
+        ecosystems: Vec<String>,
+        /// Also trust the CA certificates in FILE (PEM) for an HTTPS mirror.
+        #[arg(long, value_name = "FILE")]
+        ca_file: Option<PathBuf>,
+    },
+    /// Load OSV records offline: all.zip archives, directories of JSON or YAML records (an
+    /// advisory repository checkout), or single files. Each path replaces what it gave before.
+    Import {
+        /// Archives, directories or files.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
+    /// Show where the database is, when it was built, its sources and counts.
+    Status {
+        #[arg(short, long, value_enum, default_value_t = ListFormat::Table)]
+        format: ListFormat,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ListFormat {
+    Table,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct InventoryArgs {
+    #[command(subcommand)]
+    pub command: InventoryCommand,
+    /// The inventory file (default: inventory.db next to the advisory database's default place).
+    #[arg(long, value_name = "FILE", global = true)]
+    pub inventory: Option<PathBuf>,
+    #[command(flatten)]
+    pub location: DbLocation,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum InventoryCommand {
+    /// The images that contain a package: NAME, NAME@RANGE (e.g. log4j-core@<2.17.1,
+    /// 'jinja2@>=2.0,<3.1.3'), group:artifact for Maven, or a purl. Reads only the inventory.
+    Find {
+        /// What to look for.
+        query: String,
+        #[arg(short, long, value_enum, default_value_t = ListFormat::Table)]
+        format: ListFormat,
+    },
+    /// Re-match every recorded image against the current database; show what is new and what
+    /// is fixed since the last match. Exit 1 when something new is at or above --fail-on.
+    Rescan {
+        #[arg(short, long, value_enum, default_value_t = ListFormat::Table)]
+        format: ListFormat,
+        /// Exit 1 when a new vulnerability at or above SEVERITY appeared.
+        #[arg(long, value_name = "SEVERITY")]
+        fail_on: Option<String>,
+    },
+    /// The images recorded.
+    List {
+        #[arg(short, long, value_enum, default_value_t = ListFormat::Table)]
+        format: ListFormat,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -76,6 +169,8 @@ pub struct ImageArgs {
 #[derive(Debug, Args)]
 pub struct ScanArgs {
     /// Files or directories to scan (default: the current directory, unless --image is given).
+    /// A CycloneDX or SPDX JSON SBOM (from rampart, Syft, Trivy...) is checked for known
+    /// vulnerabilities.
     pub paths: Vec<PathBuf>,
     /// An image to scan: a registry reference, an OCI layout directory, an OCI or docker
     /// archive, or a root filesystem (prefix dir: for a directory). Repeatable.
@@ -114,6 +209,20 @@ pub struct ScanArgs {
     /// Show suppressed findings in the human report.
     #[arg(long)]
     pub show_suppressed: bool,
+    #[command(flatten)]
+    pub location: DbLocation,
+    /// Do not check images and SBOMs for known vulnerabilities (no database needed).
+    #[arg(long)]
+    pub no_vulns: bool,
+    /// Leave out vulnerabilities that have no fixed version yet.
+    #[arg(long)]
+    pub ignore_unfixed: bool,
+    /// OpenVEX document whose not_affected / fixed statements waive findings (repeatable).
+    #[arg(long, value_name = "FILE")]
+    pub vex: Vec<PathBuf>,
+    /// Do not record the scanned images' packages in the inventory.
+    #[arg(long)]
+    pub no_inventory: bool,
     /// When to use colour in the human report.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,

@@ -5,6 +5,7 @@ mod cli;
 mod images;
 mod registry;
 mod sbom;
+mod vulns;
 
 use anyhow::{Context, Result, bail};
 use clap::Parser;
@@ -24,6 +25,8 @@ fn main() -> ExitCode {
         Command::Scan(args) => scan(args),
         Command::Sbom(args) => sbom::run(&args),
         Command::Rules(args) => rules(args),
+        Command::Db(args) => vulns::db(&args),
+        Command::Inventory(args) => vulns::inventory(&args),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -148,7 +151,12 @@ fn scan(args: ScanArgs) -> Result<u8> {
                 .map_err(|e| rampart_scan::images::input_error(target, &format!("{e:#}")))
         })
         .collect();
-    let report = rampart_scan::scan_with_images(&paths, inspected, &opts);
+    // SBOM files among the paths are checked for vulnerabilities, not scanned as manifests.
+    let (sbom_paths, paths): (Vec<_>, Vec<_>) = paths.into_iter().partition(|p| sbom::is_sbom_file(p));
+    let sboms = sbom_paths.iter().map(|p| sbom::read_for_scan(p)).collect();
+    let (vuln_scan, _temporary_db) = vulns::scan_setup(&args, &opts.config.vulns, &base)?;
+    opts.vulns = vuln_scan;
+    let report = rampart_scan::scan_all(&paths, inspected, sboms, &opts);
 
     let text = match args.format {
         Format::Json => rampart_report::json(&report) + "\n",

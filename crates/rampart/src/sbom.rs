@@ -114,3 +114,44 @@ fn table(ins: &Inspection) -> String {
     let _ = writeln!(out, "\n{} packages in {}", ins.packages.len(), ins.name);
     out
 }
+
+/// Whether `path` is a file holding a CycloneDX or SPDX JSON SBOM (sniffed from its start).
+pub fn is_sbom_file(path: &std::path::Path) -> bool {
+    use std::io::Read;
+    if !path.is_file() {
+        return false;
+    }
+    let mut head = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(64 * 1024).read_to_end(&mut head))
+        .is_ok_and(|_| rampart_sbom::looks_like_sbom(&head))
+}
+
+/// Reads an SBOM given to `rampart scan`; what cannot be read is an input error of the report.
+pub fn read_for_scan(
+    path: &std::path::Path,
+) -> Result<rampart_scan::vulns::SbomSubject, rampart_core::InputError> {
+    use std::io::Read;
+    let name = path.display().to_string();
+    let err = |message: String| rampart_core::InputError {
+        file: name.clone(),
+        line: 0,
+        column: 0,
+        message,
+    };
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(rampart_sbom::MAX_SBOM as u64 + 1).read_to_end(&mut bytes))
+        .map_err(|e| err(e.to_string()))?;
+    let input = rampart_sbom::read_sbom(&bytes).map_err(|e| err(e.to_string()))?;
+    for s in &input.skipped {
+        eprintln!("rampart: {name}: skipped {s}");
+    }
+    Ok(rampart_scan::vulns::SbomSubject {
+        path: name.clone(),
+        format: input.format.to_string(),
+        describes: input.subject.clone(),
+        distro: input.distro.clone(),
+        packages: input.packages,
+    })
+}

@@ -1,0 +1,361 @@
+//! `rampart db`, `rampart inventory`, and how `rampart scan` finds its advisory database.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
+use rampart_core::Severity;
+use rampart_vuln::import::{Imported, import_path};
+use rampart_vuln::inventory::{Inventory, Query};
+use rampart_vuln::store::{SourceInfo, Status, modify};
+use rampart_vuln::update::{UpdateOptions, update};
+use rampart_vuln::{Database, Skips};
+
+use crate::cli::{DbArgs, DbCommand, InventoryArgs, InventoryCommand, ListFormat};
+use crate::{EXIT_ERROR, write_out};
+
+/// rampart's cache directory: `$RAMPART_CACHE_DIR`, else `$XDG_CACHE_HOME/rampart`, else
+/// `~/.cache/rampart`.
+pub fn cache_dir() -> Result<PathBuf> {
+    if let Some(d) = std::env::var_os("RAMPART_CACHE_DIR").filter(|d| !d.is_empty()) {
+        return Ok(PathBuf::from(d));
+    }
+    if let Some(d) = std::env::var_os("XDG_CACHE_HOME").filter(|d| !d.is_empty()) {
+        return Ok(PathBuf::from(d).join("rampart"));
+    }
+    match std::env::var_os("HOME").filter(|d| !d.is_empty()) {
+        Some(h) => Ok(PathBuf::from(h).join(".cache").join("rampart")),
+        None => bail!("no cache directory: set RAMPART_CACHE_DIR (or HOME), or pass --db"),
+    }
+}
+
+/// The advisory database file: the flag, else the cache directory's `osv.db`.
+pub fn db_path(flag: Option<&Path>) -> Result<PathBuf> {
+    match flag {
+        Some(p) => Ok(p.to_owned()),
+        None => Ok(cache_dir()?.join("osv.db")),
+    }
+}
+
+/// The inventory file: the flag, else the cache directory's `inventory.db`.
+pub fn inventory_path(flag: Option<&Path>) -> Result<PathBuf> {
+    match flag {
+        Some(p) => Ok(p.to_owned()),
+        None => Ok(cache_dir()?.join("inventory.db")),
+    }
+}
+
+/// `rampart db ...`.
+pub fn db(args: &DbArgs) -> Result<u8> {
+    let path = db_path(args.location.db.as_deref())?;
+    match &args.command {
+        DbCommand::Update {
+            source,
+            ecosystems,
+            ca_file,
+        } => {
+            let mut opts = UpdateOptions::default();
+            if let Some(s) = source
+                .clone()
+                .or_else(|| std::env::var("RAMPART_DB_SOURCE").ok().filter(|s| !s.is_empty()))
+            {
+                opts.source = s;
+            }
+            if !ecosystems.is_empty() {
+                opts.ecosystems = ecosystems.clone();
+            }
+            opts.ca_file = ca_file.clone();
+            let progress = |m: &str| eprintln!("rampart: {m}");
+            let updates = update(&path, &opts, &progress)?;
+            let mut broken = false;
+            for u in &updates {
+                eprintln!(
+                    "rampart: {}: {} bytes, {} records stored of {} read{}",
+                    u.ecosystem,
+                    u.bytes,
+                    u.imported.stored,
+                    u.imported.read,
+                    skipped_note(&u.imported.skips)
+                );
+                broken |= u.imported.had_broken_input();
+            }
+            eprintln!("rampart: database {} updated", path.display());
+            print_skips(updates.iter().map(|u| &u.imported.skips));
+            Ok(if broken { EXIT_ERROR } else { 0 })
+        }
+        DbCommand::Import { paths } => {
+            let imported: Vec<(String, Imported)> = modify(&path, |w| {
+                let mut out = Vec::new();
+                for p in paths {
+                    let name = std::fs::canonicalize(p)
+                        .unwrap_or_else(|_| p.clone())
+                        .display()
+                        .to_string();
+                    let imported = import_path(w, &name, p)?;
+                    w.set_source(&SourceInfo {
+                        name: name.clone(),
+                        location: p.display().to_string(),
+                        imported_at: jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
+                        records: imported.stored,
+                        skipped: imported.skips.counts.clone(),
+                    })?;
+                    out.push((p.display().to_string(), imported));
+                }
+                Ok(out)
+            })
+            .with_context(|| format!("importing into {}", path.display()))?;
+            let mut broken = false;
+            for (p, i) in &imported {
+                eprintln!(
+                    "rampart: {p}: {} records stored of {} read{}",
+                    i.stored,
+                    i.read,
+                    skipped_note(&i.skips)
+                );
+                broken |= i.had_broken_input();
+            }
+            print_skips(imported.iter().map(|(_, i)| &i.skips));
+            eprintln!("rampart: database {} updated", path.display());
+            Ok(if broken { EXIT_ERROR } else { 0 })
+        }
+        DbCommand::Status { format } => {
+            let db = Database::open(&path)?;
+            let status = db.status()?;
+            let text = match format {
+                ListFormat::Json => serde_json::to_string_pretty(&status)? + "\n",
+                ListFormat::Table => status_table(&status),
+            };
+            write_out(None, &text)?;
+            Ok(0)
+        }
+    }
+}
+
+fn skipped_note(s: &Skips) -> String {
+    if s.is_empty() {
+        String::new()
+    } else {
+        format!(", {} skipped", s.total())
+    }
+}
+
+/// What was skipped and why, with the first examples, on standard error.
+fn print_skips<'a>(all: impl Iterator<Item = &'a Skips>) {
+    let mut merged = Skips::default();
+    for s in all {
+        merged.merge(s.clone());
+    }
+    if merged.is_empty() {
+        return;
+    }
+    eprintln!("rampart: skipped:");
+    for (reason, n) in &merged.counts {
+        eprintln!("  {n:>7}  {reason}");
+    }
+    for ex in merged.examples.iter().take(10) {
+        eprintln!("  e.g. {}: {}: {}", ex.file, ex.reason, ex.detail);
+    }
+}
+
+fn status_table(s: &Status) -> String {
+    let mut out = format!(
+        "database   {}\nsize       {:.1} MiB\nbuilt      {}\nadvisories {} ({} withdrawn)\n\n",
+        s.path,
+        s.size as f64 / (1024.0 * 1024.0),
+        s.built_at.as_deref().unwrap_or("unknown"),
+        s.advisories,
+        s.withdrawn
+    );
+    let mut t = Table::new();
+    t.load_preset(UTF8_FULL_CONDENSED);
+    t.set_header(["ecosystem", "affected entries"]);
+    for (e, n) in &s.ecosystems {
+        t.add_row([e.clone(), n.to_string()]);
+    }
+    out.push_str(&t.to_string());
+    out.push_str("\n\n");
+    let mut t = Table::new();
+    t.load_preset(UTF8_FULL_CONDENSED);
+    t.set_header(["source", "imported", "records", "skipped"]);
+    for src in &s.sources {
+        let skipped = src
+            .skipped
+            .iter()
+            .map(|(k, v)| format!("{v} {k}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        t.add_row([src.location.clone(), src.imported_at.clone(), src.records.to_string(), skipped]);
+    }
+    out.push_str(&t.to_string());
+    out.push('\n');
+    out
+}
+
+/// `rampart inventory ...`.
+pub fn inventory(args: &InventoryArgs) -> Result<u8> {
+    let path = inventory_path(args.inventory.as_deref())?;
+    if !path.is_file() {
+        bail!(
+            "no inventory at {}: `rampart scan` records every image it checks for vulnerabilities",
+            path.display()
+        );
+    }
+    let mut inv = Inventory::open(&path)?;
+    match &args.command {
+        InventoryCommand::Find { query, format } => {
+            let q = Query::parse(query)?;
+            let found = inv.find(&q)?;
+            let text = match format {
+                ListFormat::Json => serde_json::to_string_pretty(&found)? + "\n",
+                ListFormat::Table => {
+                    let mut t = Table::new();
+                    t.load_preset(UTF8_FULL_CONDENSED);
+                    t.set_header(["image", "package", "version", "where"]);
+                    for f in &found {
+                        let at = f.locations.first().map_or(String::new(), |l| l.path.clone());
+                        t.add_row([format!("{}\n{}", f.image.name, f.image.id), f.name.clone(), f.version.clone(), at]);
+                    }
+                    format!("{t}\n{} match(es) in {} image(s)\n", found.len(), {
+                        let mut ids: Vec<&str> = found.iter().map(|f| f.image.id.as_str()).collect();
+                        ids.sort_unstable();
+                        ids.dedup();
+                        ids.len()
+                    })
+                }
+            };
+            write_out(None, &text)?;
+            Ok(0)
+        }
+        InventoryCommand::List { format } => {
+            let images = inv.images()?;
+            let text = match format {
+                ListFormat::Json => serde_json::to_string_pretty(&images)? + "\n",
+                ListFormat::Table => {
+                    let mut t = Table::new();
+                    t.load_preset(UTF8_FULL_CONDENSED);
+                    t.set_header(["image", "id", "recorded"]);
+                    for i in &images {
+                        t.add_row([i.name.clone(), i.id.clone(), i.recorded_at.clone()]);
+                    }
+                    format!("{t}\n")
+                }
+            };
+            write_out(None, &text)?;
+            Ok(0)
+        }
+        InventoryCommand::Rescan { format, fail_on } => {
+            let threshold = fail_on
+                .as_deref()
+                .filter(|s| *s != "none")
+                .map(|s| s.parse::<Severity>().map_err(anyhow::Error::msg))
+                .transpose()
+                .context("--fail-on")?;
+            let db = Database::open(&db_path(args.location.db.as_deref())?)?;
+            if db.is_empty()? {
+                bail!("the vulnerability database {} holds no advisories", db.path().display());
+            }
+            let started = std::time::Instant::now();
+            let results = inv.rescan(&db)?;
+            let elapsed = started.elapsed();
+            let text = match format {
+                ListFormat::Json => serde_json::to_string_pretty(&results)? + "\n",
+                ListFormat::Table => {
+                    let mut t = Table::new();
+                    t.load_preset(UTF8_FULL_CONDENSED);
+                    t.set_header(["image", "vulnerabilities", "new", "fixed"]);
+                    for r in &results {
+                        let new = r
+                            .new
+                            .iter()
+                            .map(|v| format!("{} {} {} {}", v.severity, v.id, v.package.name, v.package.version))
+                            .collect::<Vec<_>>()
+                            .join("\n");
+                        let fixed = r
+                            .fixed
+                            .iter()
+                            .map(|(id, purl)| format!("{id} {purl}"))
+                            .collect::<Vec<_>>()
+                            .join("\n");
+                        t.add_row([r.image.name.clone(), r.total.to_string(), new, fixed]);
+                    }
+                    format!(
+                        "{t}\n{} image(s) re-matched in {:.2}s\n",
+                        results.len(),
+                        elapsed.as_secs_f64()
+                    )
+                }
+            };
+            write_out(None, &text)?;
+            let failing = threshold.map_or(0, |t| {
+                results
+                    .iter()
+                    .flat_map(|r| &r.new)
+                    .filter(|v| v.severity >= t)
+                    .count()
+            });
+            Ok(if failing > 0 { 1 } else { 0 })
+        }
+    }
+}
+
+/// How `scan` checks vulnerabilities, from the flags and `[vulnerabilities]`; the temporary
+/// directory of a database built from configured advisories lives as long as the scan.
+pub fn scan_setup(
+    args: &crate::cli::ScanArgs,
+    config: &rampart_scan::config::VulnConfig,
+    base: &Path,
+) -> Result<(Option<rampart_scan::vulns::VulnScan>, Option<tempfile::TempDir>)> {
+    if args.no_vulns || config.enabled == Some(false) {
+        return Ok((None, None));
+    }
+    let resolve = |p: &str| -> PathBuf {
+        let p = Path::new(p);
+        if p.is_absolute() { p.to_owned() } else { base.join(p) }
+    };
+    let mut temp = None;
+    let db = if let Some(flag) = &args.location.db {
+        flag.clone()
+    } else if !config.advisories.is_empty() {
+        let dir = tempfile::tempdir().context("temporary advisory database")?;
+        let file = dir.path().join("osv.db");
+        let imported = modify(&file, |w| {
+            let mut all = Vec::new();
+            for a in &config.advisories {
+                let p = resolve(a);
+                all.push((p.display().to_string(), import_path(w, a, &p)?));
+            }
+            Ok(all)
+        })?;
+        for (p, i) in &imported {
+            if i.had_broken_input() {
+                print_skips(std::iter::once(&i.skips));
+                bail!("advisories {p} (rampart.toml [vulnerabilities]) hold broken input");
+            }
+        }
+        temp = Some(dir);
+        file
+    } else if let Some(d) = &config.db {
+        resolve(d)
+    } else {
+        db_path(None)?
+    };
+    let mut vex_files: Vec<PathBuf> = config.vex.iter().map(|v| resolve(v)).collect();
+    vex_files.extend(args.vex.iter().cloned());
+    let vex = rampart_vuln::vex::Vex::load(&vex_files)?;
+    let inventory = if args.no_inventory {
+        None
+    } else {
+        Some(inventory_path(None)?)
+    };
+    Ok((
+        Some(rampart_scan::vulns::VulnScan {
+            db,
+            inventory,
+            options: rampart_vuln::assess::Options {
+                vex,
+                ignore_unfixed: args.ignore_unfixed || config.ignore_unfixed == Some(true),
+            },
+        }),
+        temp,
+    ))
+}
