@@ -6,6 +6,9 @@
 #     `spdx-tools` (`pyspdxtools`), in the same venv: independent validators of the SBOMs
 #   - Python `python-debian` (same venv): its `debian.copyright` parser checks rampart-sbom's
 #     reading of machine-readable Debian copyright files
+#   - Python `packaging` (same venv, pinned): `packaging.version.Version`, the PEP 440 oracle of
+#     rampart-version
+#   - npm `semver` (pinned, unpacked into semver/): the SemVer oracle of rampart-version
 #   - Microsoft SARIF Multitool (npm package @microsoft/sarif-multitool-linux): the official SARIF
 #     schema file it ships, and its `validate` command as an independent SARIF validator
 # Prints the cache directory on stdout.
@@ -29,6 +32,20 @@ if ! "$DIR/venv/bin/python" -c "import importlib.metadata as m, sys; sys.exit(no
    || [ ! -x "$DIR/venv/bin/pyspdxtools" ]; then
   "$DIR/venv/bin/pip" install -q --disable-pip-version-check \
     "cyclonedx-python-lib[json-validation]==$CDX_LIB_VERSION" "spdx-tools==$SPDX_TOOLS_VERSION" >&2
+fi
+
+PACKAGING_VERSION=26.4
+if ! "$DIR/venv/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('packaging') != '$PACKAGING_VERSION')" 2>/dev/null; then
+  "$DIR/venv/bin/pip" install -q --disable-pip-version-check "packaging==$PACKAGING_VERSION" >&2
+fi
+
+SEMVER_VERSION=7.8.6
+if ! grep -qs "\"version\": \"$SEMVER_VERSION\"" "$DIR/semver/package.json"; then
+  tmp=$(mktemp -d)
+  (cd "$tmp" && npm pack --silent "semver@$SEMVER_VERSION" >/dev/null)
+  rm -rf "$DIR/semver"; mkdir -p "$DIR/semver"
+  tar -xzf "$tmp"/*.tgz -C "$DIR/semver" --strip-components=1
+  rm -rf "$tmp"
 fi
 
 SARIF_VERSION=5.7.0
