@@ -38,8 +38,7 @@ pub use challenge::{
     Challenge, ChallengeError, MAX_CHALLENGES, MAX_HEADER_BYTES, MAX_PARAMS, parse_challenges,
 };
 pub use client::{
-    BlobPush, Client, ClientOptions, MANIFEST_MEDIA_TYPES, Manifest, ManifestProblem,
-    tls_config,
+    BlobPush, Client, ClientOptions, MANIFEST_MEDIA_TYPES, Manifest, ManifestProblem, tls_config,
 };
 pub use credentials::{CredentialSource, Credentials, Secret, default_docker_config};
 pub use error::RegistryError;

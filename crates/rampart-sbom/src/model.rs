@@ -51,7 +51,9 @@ impl Ecosystem {
 
 /// Where a package was found: the file that declares it and, once the layer reader knows it,
 /// the digest of the layer that file came from.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub struct PackageLocation {
     /// Path inside the image, relative to the root, `/` separated.
     pub path: String,

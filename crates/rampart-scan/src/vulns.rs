@@ -47,14 +47,18 @@ impl SbomSubject {
     pub fn summary(&self) -> ImageSummary {
         let mut packages = std::collections::BTreeMap::new();
         for p in &self.packages {
-            *packages.entry(p.ecosystem.purl_type().to_owned()).or_insert(0usize) += 1;
+            *packages
+                .entry(p.ecosystem.purl_type().to_owned())
+                .or_insert(0usize) += 1;
         }
         ImageSummary {
             name: self.path.clone(),
             kind: format!("sbom ({})", self.format),
             digest: self.describes.clone(),
             os: self.distro.as_ref().map(|d| {
-                format!("{} {}", d.id, d.version_id.clone().unwrap_or_default()).trim().to_owned()
+                format!("{} {}", d.id, d.version_id.clone().unwrap_or_default())
+                    .trim()
+                    .to_owned()
             }),
             user: String::from("unknown (SBOM)"),
             minimality: String::from("unknown"),

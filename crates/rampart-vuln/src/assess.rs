@@ -75,7 +75,8 @@ pub struct Outcome {
 pub fn assess(db: &Database, target: &Target<'_>, opts: &Options) -> Result<Outcome, DbError> {
     let matches = match_packages(db, &target.subject, target.packages, target.distro)?;
     let mut out = Outcome::default();
-    out.assessment.assessed(&KNOWN_VULNERABILITY, &target.subject, &target.file);
+    out.assessment
+        .assessed(&KNOWN_VULNERABILITY, &target.subject, &target.file);
     out.counts.unmatched = matches.skips.counts.clone();
     let ids: Vec<&str> = target.ids.iter().map(String::as_str).collect();
     for mut v in matches.findings {

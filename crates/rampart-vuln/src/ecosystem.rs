@@ -55,9 +55,20 @@ pub struct Lookup {
     /// an OS package is looked up by its source package with the source version (distribution
     /// advisories are about source packages; a binNMU `+b1` binary keeps its source's version),
     /// then by its own name and version.
-    pub names: Vec<(String, String)>,
+    pub names: Vec<Candidate>,
     /// The version scheme.
     pub scheme: Scheme,
+}
+
+/// A name to look up, with the version to compare.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Candidate {
+    /// Normalized name.
+    pub name: String,
+    /// The version compared for it.
+    pub version: String,
+    /// Whether it is the package's source package rather than the package itself.
+    pub source: bool,
 }
 
 /// A distribution release: how an OS package's rows are filtered.
@@ -116,7 +127,11 @@ pub fn lookup(pkg: &Package, distro: Option<&Distro>) -> Result<Lookup, Unmatcha
         release: None,
         names: names
             .iter()
-            .map(|n| (normalize_name(base, n), pkg.version.clone()))
+            .map(|n| Candidate {
+                name: normalize_name(base, n),
+                version: pkg.version.clone(),
+                source: false,
+            })
             .collect(),
         scheme,
     })
@@ -156,10 +171,18 @@ fn os_lookup(pkg: &Package, distro: Option<&Distro>) -> Result<Lookup, Unmatchab
     }
     let mut names = Vec::with_capacity(2);
     if let Some(src) = &pkg.source_package {
-        names.push((src.name.clone(), src.version.clone()));
+        names.push(Candidate {
+            name: src.name.clone(),
+            version: src.version.clone(),
+            source: src.name != pkg.name,
+        });
     }
-    if !names.iter().any(|(n, _)| *n == pkg.name) {
-        names.push((pkg.name.clone(), pkg.version.clone()));
+    if !names.iter().any(|c| c.name == pkg.name) {
+        names.push(Candidate {
+            name: pkg.name.clone(),
+            version: pkg.version.clone(),
+            source: false,
+        });
     }
     let scheme = scheme_of(base).ok_or(Unmatchable::NoEcosystem(kind))?;
     Ok(Lookup {

@@ -22,7 +22,12 @@ const MAX_DEPTH: usize = 32;
 const BATCH: usize = 2048;
 
 /// Reasons that mean the input itself was broken (as opposed to data rampart does not use).
-pub const BROKEN: &[&str] = &["corrupt archive", "invalid OSV record", "unreadable file", "record too large"];
+pub const BROKEN: &[&str] = &[
+    "corrupt archive",
+    "invalid OSV record",
+    "unreadable file",
+    "record too large",
+];
 
 /// What an import stored and skipped.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
@@ -74,7 +79,12 @@ pub fn import_archive<R: Read + Seek>(
     Ok(batch.done)
 }
 
-fn walk(w: &mut Writer<'_>, batch: &mut Batch<'_>, dir: &Path, depth: usize) -> Result<(), DbError> {
+fn walk(
+    w: &mut Writer<'_>,
+    batch: &mut Batch<'_>,
+    dir: &Path,
+    depth: usize,
+) -> Result<(), DbError> {
     let label = dir.display().to_string();
     if depth > MAX_DEPTH {
         batch.done.skips.add("directory too deep", &label, "");
@@ -83,7 +93,10 @@ fn walk(w: &mut Writer<'_>, batch: &mut Batch<'_>, dir: &Path, depth: usize) -> 
     let mut entries: Vec<_> = match std::fs::read_dir(dir) {
         Ok(rd) => rd.flatten().collect(),
         Err(e) => {
-            batch.done.skips.add("unreadable file", &label, &e.to_string());
+            batch
+                .done
+                .skips
+                .add("unreadable file", &label, &e.to_string());
             return Ok(());
         }
     };
@@ -107,25 +120,37 @@ fn walk(w: &mut Writer<'_>, batch: &mut Batch<'_>, dir: &Path, depth: usize) -> 
 
 fn import_file(w: &mut Writer<'_>, batch: &mut Batch<'_>, path: &Path) -> Result<(), DbError> {
     let label = path.display().to_string();
-    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
     match ext.as_str() {
         "zip" => match std::fs::File::open(path) {
             Ok(f) => zip_entries(w, batch, std::io::BufReader::new(f), &label),
             Err(e) => {
-                batch.done.skips.add("unreadable file", &label, &e.to_string());
+                batch
+                    .done
+                    .skips
+                    .add("unreadable file", &label, &e.to_string());
                 Ok(())
             }
         },
         "json" | "yaml" | "yml" => {
             let mut buf = Vec::new();
-            match std::fs::File::open(path).and_then(|f| f.take(MAX_RECORD + 1).read_to_end(&mut buf)) {
+            match std::fs::File::open(path)
+                .and_then(|f| f.take(MAX_RECORD + 1).read_to_end(&mut buf))
+            {
                 Ok(_) if buf.len() as u64 > MAX_RECORD => {
                     batch.done.skips.add("record too large", &label, "");
                     Ok(())
                 }
                 Ok(_) => batch.push(w, label, ext != "json", buf),
                 Err(e) => {
-                    batch.done.skips.add("unreadable file", &label, &e.to_string());
+                    batch
+                        .done
+                        .skips
+                        .add("unreadable file", &label, &e.to_string());
                     Ok(())
                 }
             }
@@ -143,19 +168,29 @@ fn zip_entries<R: Read + Seek>(
     let mut zip = match zip::ZipArchive::new(reader) {
         Ok(z) => z,
         Err(e) => {
-            batch.done.skips.add("corrupt archive", label, &e.to_string());
+            batch
+                .done
+                .skips
+                .add("corrupt archive", label, &e.to_string());
             return Ok(());
         }
     };
     if zip.len() > MAX_ARCHIVE_ENTRIES {
-        batch.done.skips.add("corrupt archive", label, &format!("{} entries (limit {MAX_ARCHIVE_ENTRIES})", zip.len()));
+        batch.done.skips.add(
+            "corrupt archive",
+            label,
+            &format!("{} entries (limit {MAX_ARCHIVE_ENTRIES})", zip.len()),
+        );
         return Ok(());
     }
     for i in 0..zip.len() {
         let mut entry = match zip.by_index(i) {
             Ok(e) => e,
             Err(e) => {
-                batch.done.skips.add("corrupt archive", &format!("{label}[{i}]"), &e.to_string());
+                batch
+                    .done
+                    .skips
+                    .add("corrupt archive", &format!("{label}[{i}]"), &e.to_string());
                 continue;
             }
         };
@@ -172,13 +207,18 @@ fn zip_entries<R: Read + Seek>(
         let mut buf = Vec::new();
         // The declared size is not trusted: the read is bounded whatever the header says.
         match (&mut entry).take(MAX_RECORD + 1).read_to_end(&mut buf) {
-            Ok(_) if buf.len() as u64 > MAX_RECORD => batch.done.skips.add("record too large", &where_, ""),
+            Ok(_) if buf.len() as u64 > MAX_RECORD => {
+                batch.done.skips.add("record too large", &where_, "")
+            }
             // A CRC mismatch or a truncated stream surfaces here, at the end of the entry.
             Ok(_) => {
                 drop(entry);
                 batch.push(w, where_, yaml, buf)?;
             }
-            Err(e) => batch.done.skips.add("corrupt archive", &where_, &e.to_string()),
+            Err(e) => batch
+                .done
+                .skips
+                .add("corrupt archive", &where_, &e.to_string()),
         }
     }
     Ok(())
@@ -200,7 +240,13 @@ impl<'s> Batch<'s> {
         }
     }
 
-    fn push(&mut self, w: &mut Writer<'_>, label: String, yaml: bool, bytes: Vec<u8>) -> Result<(), DbError> {
+    fn push(
+        &mut self,
+        w: &mut Writer<'_>,
+        label: String,
+        yaml: bool,
+        bytes: Vec<u8>,
+    ) -> Result<(), DbError> {
         self.pending.push((label, yaml, bytes));
         if self.pending.len() >= BATCH {
             self.flush(w)?;

@@ -14,8 +14,8 @@ use rusqlite::{Connection, params};
 use serde::Serialize;
 
 use crate::matcher::match_packages;
-use rampart_core::Vulnerability;
 use crate::store::{Database, DbError, now};
+use rampart_core::Vulnerability;
 
 const SCHEMA: &str = "
 PRAGMA journal_mode = WAL;
@@ -112,7 +112,9 @@ impl Query {
         };
         let t = text.trim();
         if t.starts_with("pkg:") {
-            let purl: Purl = t.parse().map_err(|e: rampart_sbom::PurlError| err(&e.to_string()))?;
+            let purl: Purl = t
+                .parse()
+                .map_err(|e: rampart_sbom::PurlError| err(&e.to_string()))?;
             let name = match purl.namespace() {
                 Some(ns) if !ns.is_empty() => format!("{ns}/{}", purl.name()),
                 _ => purl.name().to_owned(),
@@ -139,7 +141,11 @@ impl Query {
             constraints: Vec::new(),
         };
         if let Some(range) = range {
-            for part in range.split([',', ' ']).map(str::trim).filter(|p| !p.is_empty()) {
+            for part in range
+                .split([',', ' '])
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+            {
                 let (op, v) = if let Some(v) = part.strip_prefix("<=") {
                     (Op::Le, v)
                 } else if let Some(v) = part.strip_prefix(">=") {
@@ -187,22 +193,30 @@ impl Query {
             return true;
         }
         let Some(scheme) = scheme_of_purl_type(ty) else {
-            return self.constraints.iter().all(|(op, v)| *op == Op::Eq && v == version);
+            return self
+                .constraints
+                .iter()
+                .all(|(op, v)| *op == Op::Eq && v == version);
         };
         let Ok(installed) = scheme.parse(version) else {
-            return self.constraints.iter().all(|(op, v)| *op == Op::Eq && v == version);
+            return self
+                .constraints
+                .iter()
+                .all(|(op, v)| *op == Op::Eq && v == version);
         };
-        self.constraints.iter().all(|(op, v)| match scheme.parse(v) {
-            Ok(bound) => match op {
-                Op::Lt => installed < bound,
-                Op::Le => installed <= bound,
-                Op::Gt => installed > bound,
-                Op::Ge => installed >= bound,
-                Op::Eq => installed == bound,
-                Op::Ne => installed != bound,
-            },
-            Err(_) => false,
-        })
+        self.constraints
+            .iter()
+            .all(|(op, v)| match scheme.parse(v) {
+                Ok(bound) => match op {
+                    Op::Lt => installed < bound,
+                    Op::Le => installed <= bound,
+                    Op::Gt => installed > bound,
+                    Op::Ge => installed >= bound,
+                    Op::Eq => installed == bound,
+                    Op::Ne => installed != bound,
+                },
+                Err(_) => false,
+            })
     }
 }
 
@@ -282,7 +296,8 @@ impl Inventory {
     ) -> Result<(), DbError> {
         let e = sqlite(&self.path);
         let tx = self.conn.transaction().map_err(&e)?;
-        tx.execute("DELETE FROM packages WHERE image = ?1", [id]).map_err(&e)?;
+        tx.execute("DELETE FROM packages WHERE image = ?1", [id])
+            .map_err(&e)?;
         let distro_json = distro.map(|d| {
             serde_json::json!({"id": d.id, "version_id": d.version_id, "codename": d.codename})
                 .to_string()
@@ -397,15 +412,23 @@ impl Inventory {
         let e = sqlite(&self.path);
         let distro: Option<String> = self
             .conn
-            .query_row("SELECT distro FROM images WHERE id = ?1", [id], |r| r.get(0))
+            .query_row("SELECT distro FROM images WHERE id = ?1", [id], |r| {
+                r.get(0)
+            })
             .map_err(&e)?;
         let distro = distro
             .and_then(|d| serde_json::from_str::<serde_json::Value>(&d).ok())
             .and_then(|v| {
                 Some(Distro {
                     id: v.get("id")?.as_str()?.to_owned(),
-                    version_id: v.get("version_id").and_then(|x| x.as_str()).map(str::to_owned),
-                    codename: v.get("codename").and_then(|x| x.as_str()).map(str::to_owned),
+                    version_id: v
+                        .get("version_id")
+                        .and_then(|x| x.as_str())
+                        .map(str::to_owned),
+                    codename: v
+                        .get("codename")
+                        .and_then(|x| x.as_str())
+                        .map(str::to_owned),
                 })
             });
         let mut stmt = self
@@ -470,11 +493,18 @@ impl Inventory {
                 .filter(|(k, _)| !before.contains(*k))
                 .map(|(_, f)| (*f).clone())
                 .collect();
-            let fixed = before.iter().filter(|k| !now_keys.contains_key(*k)).cloned().collect();
+            let fixed = before
+                .iter()
+                .filter(|k| !now_keys.contains_key(*k))
+                .cloned()
+                .collect();
             let tx = self.conn.transaction().map_err(&e)?;
             store_matches(&tx, &image.id, &matches.findings).map_err(&e)?;
-            tx.execute("UPDATE images SET matched_at = ?2 WHERE id = ?1", params![image.id, now()])
-                .map_err(&e)?;
+            tx.execute(
+                "UPDATE images SET matched_at = ?2 WHERE id = ?1",
+                params![image.id, now()],
+            )
+            .map_err(&e)?;
             tx.commit().map_err(&e)?;
             out.push(Rescanned {
                 image,
@@ -487,7 +517,11 @@ impl Inventory {
     }
 }
 
-fn store_matches(tx: &rusqlite::Transaction<'_>, id: &str, findings: &[Vulnerability]) -> rusqlite::Result<()> {
+fn store_matches(
+    tx: &rusqlite::Transaction<'_>,
+    id: &str,
+    findings: &[Vulnerability],
+) -> rusqlite::Result<()> {
     tx.execute("DELETE FROM matches WHERE image = ?1", [id])?;
     let mut stmt = tx.prepare_cached(
         "INSERT OR REPLACE INTO matches (image, vuln, purl, severity, fixed) VALUES (?1, ?2, ?3, ?4, ?5)",

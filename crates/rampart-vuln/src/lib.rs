@@ -1,7 +1,7 @@
 //! The vulnerability layer: OSV records, the local database, matching packages, inventory.
-pub mod osv;
 pub mod ecosystem;
 pub mod import;
+pub mod osv;
 pub mod skips;
 pub mod store;
 
@@ -12,9 +12,9 @@ pub use store::{Database, DbError};
 pub(crate) fn version_ok(scheme: rampart_version::Scheme, v: &str) -> bool {
     scheme.parse(v).is_ok()
 }
-pub mod severity;
-pub mod matcher;
-pub mod update;
-pub mod inventory;
-pub mod vex;
 pub mod assess;
+pub mod inventory;
+pub mod matcher;
+pub mod severity;
+pub mod update;
+pub mod vex;

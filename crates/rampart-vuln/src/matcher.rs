@@ -45,12 +45,14 @@ pub fn match_packages(
         let lookup = match ecosystem::lookup(pkg, distro) {
             Ok(l) => l,
             Err(e) => {
-                out.skips.add(&reason_of(&e), &pkg.purl.to_string(), &e.to_string());
+                out.skips
+                    .add(&reason_of(&e), &pkg.purl.to_string(), &e.to_string());
                 continue;
             }
         };
         let mut hits: Vec<Hit> = Vec::new();
-        for (name, version) in &lookup.names {
+        for cand in &lookup.names {
+            let (name, version) = (&cand.name, &cand.version);
             let rows = db.affected(lookup.base, name)?;
             if rows.is_empty() {
                 continue;
@@ -58,7 +60,11 @@ pub fn match_packages(
             let installed = match lookup.scheme.parse(version) {
                 Ok(v) => v,
                 Err(e) => {
-                    out.skips.add("unparseable installed version", &pkg.purl.to_string(), &e.to_string());
+                    out.skips.add(
+                        "unparseable installed version",
+                        &pkg.purl.to_string(),
+                        &e.to_string(),
+                    );
                     continue;
                 }
             };
@@ -67,7 +73,10 @@ pub fn match_packages(
                     if !rel.fits(&row.release) {
                         continue;
                     }
-                } else if !row.release.is_empty() && lookup.base != "Wolfi" && lookup.base != "Chainguard" {
+                } else if !row.release.is_empty()
+                    && lookup.base != "Wolfi"
+                    && lookup.base != "Chainguard"
+                {
                     // A language package never matches a release-specific row.
                     continue;
                 }
@@ -84,8 +93,7 @@ pub fn match_packages(
                         advisory: row.advisory,
                         fixed,
                         severity: row.affected.severity,
-                        matched_as: (name != &ecosystem::normalize_name(lookup.base, &pkg.name))
-                            .then(|| format!("{name} {version}")),
+                        matched_as: cand.source.then(|| format!("{name} {version}")),
                         osv_ecosystem,
                     });
                 }
@@ -128,11 +136,20 @@ struct Hit {
 }
 
 /// Whether `installed` is affected by `aff`; if so, the fixed versions that apply to it.
-pub fn affects(scheme: Scheme, installed: &Version, text: &str, aff: &Affected) -> Option<Vec<String>> {
+pub fn affects(
+    scheme: Scheme,
+    installed: &Version,
+    text: &str,
+    aff: &Affected,
+) -> Option<Vec<String>> {
     let mut hit = false;
     let mut fixed = BTreeSet::new();
     for range in &aff.ranges {
-        let sch = if range.kind == "SEMVER" { Scheme::SemVer } else { scheme };
+        let sch = if range.kind == "SEMVER" {
+            Scheme::SemVer
+        } else {
+            scheme
+        };
         let reparsed;
         let v = if sch == scheme {
             installed
@@ -151,9 +168,10 @@ pub fn affects(scheme: Scheme, installed: &Version, text: &str, aff: &Affected) 
         }
     }
     if !hit {
-        hit = aff.versions.iter().any(|listed| {
-            listed == text || scheme.parse(listed).is_ok_and(|l| &l == installed)
-        });
+        hit = aff
+            .versions
+            .iter()
+            .any(|listed| listed == text || scheme.parse(listed).is_ok_and(|l| &l == installed));
     }
     hit.then(|| fixed.into_iter().collect())
 }
@@ -172,7 +190,10 @@ fn in_range(scheme: Scheme, v: &Version, range: &Range) -> Option<Option<String>
                 continue;
             }
             EventKind::Limit("*") => continue,
-            EventKind::Introduced(t) | EventKind::Fixed(t) | EventKind::LastAffected(t) | EventKind::Limit(t) => t,
+            EventKind::Introduced(t)
+            | EventKind::Fixed(t)
+            | EventKind::LastAffected(t)
+            | EventKind::Limit(t) => t,
         };
         // Ranges were checked at import; a version that does not parse now voids the range.
         events.push((Some(scheme.parse(text).ok()?), kind));
@@ -233,8 +254,10 @@ fn merge(
     let mut by_id: BTreeMap<&str, usize> = BTreeMap::new();
     for (i, h) in hits.iter().enumerate() {
         let adv = advisories.get(&h.advisory).and_then(Option::as_ref);
-        let ids = std::iter::once(h.advisory.as_str())
-            .chain(adv.into_iter().flat_map(|a| a.aliases.iter().map(String::as_str)));
+        let ids = std::iter::once(h.advisory.as_str()).chain(
+            adv.into_iter()
+                .flat_map(|a| a.aliases.iter().map(String::as_str)),
+        );
         for id in ids {
             match by_id.get(id) {
                 Some(&j) => {

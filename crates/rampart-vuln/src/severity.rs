@@ -37,9 +37,16 @@ pub fn rate(entries: &[&SeverityEntry], db_word: Option<&str>) -> Option<Rating>
             }
         }
     }
-    for e in entries.iter().filter(|e| e.kind.eq_ignore_ascii_case("ubuntu")) {
+    for e in entries
+        .iter()
+        .filter(|e| e.kind.eq_ignore_ascii_case("ubuntu"))
+    {
         if let Some(s) = from_word(&e.score) {
-            return Some(Rating { severity: s, score: None, from: e.score.clone() });
+            return Some(Rating {
+                severity: s,
+                score: None,
+                from: e.score.clone(),
+            });
         }
     }
     let word = db_word?;
@@ -83,7 +90,10 @@ mod tests {
     use super::*;
 
     fn e(kind: &str, score: &str) -> SeverityEntry {
-        SeverityEntry { kind: kind.into(), score: score.into() }
+        SeverityEntry {
+            kind: kind.into(),
+            score: score.into(),
+        }
     }
 
     /// Scores from FIRST's calculators for these vectors.
@@ -94,7 +104,10 @@ mod tests {
         assert_eq!((r.severity, r.score), (Severity::Critical, Some(9.8)));
         let v3m = e("CVSS_V3", "CVSS:3.1/AV:N/AC:L/PR:N/UI:R/S:C/C:L/I:L/A:N");
         assert_eq!(rate(&[&v3m], None).unwrap().score, Some(6.1));
-        let v4 = e("CVSS_V4", "CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N");
+        let v4 = e(
+            "CVSS_V4",
+            "CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N",
+        );
         let r = rate(&[&v4], None).unwrap();
         assert_eq!((r.severity, r.score), (Severity::Critical, Some(9.3)));
         // v3 preferred when both are there.
@@ -103,10 +116,16 @@ mod tests {
 
     #[test]
     fn words_when_no_vector() {
-        assert_eq!(rate(&[], Some("MODERATE")).unwrap().severity, Severity::Medium);
+        assert_eq!(
+            rate(&[], Some("MODERATE")).unwrap().severity,
+            Severity::Medium
+        );
         let bad = e("CVSS_V3", "CVSS:3.1/garbage");
         assert_eq!(rate(&[&bad], Some("LOW")).unwrap().severity, Severity::Low);
-        assert_eq!(rate(&[&e("Ubuntu", "negligible")], None).unwrap().severity, Severity::Info);
+        assert_eq!(
+            rate(&[&e("Ubuntu", "negligible")], None).unwrap().severity,
+            Severity::Info
+        );
         assert!(rate(&[], Some("whatever")).is_none());
         assert!(rate(&[], None).is_none());
     }

@@ -172,7 +172,10 @@ impl Database {
             conn,
             path: path.to_owned(),
         };
-        let found = db.meta("schema")?.and_then(|s| s.parse::<i64>().ok()).unwrap_or(0);
+        let found = db
+            .meta("schema")?
+            .and_then(|s| s.parse::<i64>().ok())
+            .unwrap_or(0);
         if found != SCHEMA_VERSION {
             return Err(DbError::Schema {
                 path: path.display().to_string(),
@@ -198,7 +201,10 @@ impl Database {
     pub fn status(&self) -> Result<Status, DbError> {
         let e = sqlite(&self.path);
         let count = |sql: &str| -> Result<u64, DbError> {
-            self.conn.query_row(sql, [], |r| r.get::<_, i64>(0)).map(|n| n.max(0) as u64).map_err(&e)
+            self.conn
+                .query_row(sql, [], |r| r.get::<_, i64>(0))
+                .map(|n| n.max(0) as u64)
+                .map_err(&e)
         };
         let advisories = count("SELECT count(*) FROM advisories")?;
         let withdrawn = count("SELECT count(*) FROM advisories WHERE withdrawn IS NOT NULL")?;
@@ -217,7 +223,9 @@ impl Database {
         let mut sources = Vec::new();
         let mut stmt = self
             .conn
-            .prepare("SELECT name, location, imported_at, records, skipped FROM sources ORDER BY name")
+            .prepare(
+                "SELECT name, location, imported_at, records, skipped FROM sources ORDER BY name",
+            )
             .map_err(&e)?;
         let rows = stmt
             .query_map([], |r| {
@@ -255,7 +263,9 @@ impl Database {
     /// Whether the database holds no advisory that can match anything.
     pub fn is_empty(&self) -> Result<bool, DbError> {
         self.conn
-            .query_row("SELECT NOT EXISTS (SELECT 1 FROM affected)", [], |r| r.get(0))
+            .query_row("SELECT NOT EXISTS (SELECT 1 FROM affected)", [], |r| {
+                r.get(0)
+            })
             .map_err(sqlite(&self.path))
     }
 
@@ -265,11 +275,17 @@ impl Database {
         let e = sqlite(&self.path);
         let mut stmt = self
             .conn
-            .prepare_cached("SELECT advisory, release, data FROM affected WHERE ecosystem = ?1 AND name = ?2")
+            .prepare_cached(
+                "SELECT advisory, release, data FROM affected WHERE ecosystem = ?1 AND name = ?2",
+            )
             .map_err(&e)?;
         let rows = stmt
             .query_map(params![base, name], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                ))
             })
             .map_err(&e)?;
         let mut out = Vec::new();
@@ -372,7 +388,11 @@ fn remove_stale_temporaries(path: &Path) {
         return;
     };
     let prefix = format!("{}.tmp-", stem.to_string_lossy());
-    if let Ok(entries) = std::fs::read_dir(if dir.as_os_str().is_empty() { Path::new(".") } else { dir }) {
+    if let Ok(entries) = std::fs::read_dir(if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    }) {
         for e in entries.flatten() {
             if e.file_name().to_string_lossy().starts_with(&prefix) {
                 let _ = std::fs::remove_file(e.path());
@@ -383,7 +403,9 @@ fn remove_stale_temporaries(path: &Path) {
 
 /// The current time, RFC 3339 UTC.
 pub(crate) fn now() -> String {
-    jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
+    jiff::Timestamp::now()
+        .strftime("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
 }
 
 /// Writes into the copy [`modify`] made.
@@ -395,7 +417,10 @@ pub struct Writer<'a> {
 impl Writer<'_> {
     fn set_meta(&mut self, key: &str, value: &str) -> Result<(), DbError> {
         self.tx
-            .execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)", params![key, value])
+            .execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)",
+                params![key, value],
+            )
             .map(|_| ())
             .map_err(sqlite(self.path))
     }
@@ -409,8 +434,12 @@ impl Writer<'_> {
                 [source],
             )
             .map_err(&e)?;
-        self.tx.execute("DELETE FROM advisories WHERE source = ?1", [source]).map_err(&e)?;
-        self.tx.execute("DELETE FROM sources WHERE name = ?1", [source]).map_err(&e)?;
+        self.tx
+            .execute("DELETE FROM advisories WHERE source = ?1", [source])
+            .map_err(&e)?;
+        self.tx
+            .execute("DELETE FROM sources WHERE name = ?1", [source])
+            .map_err(&e)?;
         Ok(())
     }
 
@@ -421,7 +450,13 @@ impl Writer<'_> {
             .execute(
                 "INSERT OR REPLACE INTO sources (name, location, imported_at, records, skipped) \
                  VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![info.name, info.location, info.imported_at, info.records as i64, skipped],
+                params![
+                    info.name,
+                    info.location,
+                    info.imported_at,
+                    info.records as i64,
+                    skipped
+                ],
             )
             .map(|_| ())
             .map_err(sqlite(self.path))
@@ -443,16 +478,28 @@ impl Writer<'_> {
         if record.withdrawn.is_none() {
             for (i, aff) in record.affected.iter().enumerate() {
                 let Some(pkg) = &aff.package else {
-                    skips.add("affected entry without a package", label, &format!("{}: affected[{i}]", record.id));
+                    skips.add(
+                        "affected entry without a package",
+                        label,
+                        &format!("{}: affected[{i}]", record.id),
+                    );
                     continue;
                 };
                 let (base, release) = ecosystem::split(&pkg.ecosystem);
                 let Some(scheme) = rampart_version::Scheme::for_osv_ecosystem(base) else {
-                    skips.add("unknown ecosystem", label, &format!("{}: {:?}", record.id, pkg.ecosystem));
+                    skips.add(
+                        "unknown ecosystem",
+                        label,
+                        &format!("{}: {:?}", record.id, pkg.ecosystem),
+                    );
                     continue;
                 };
                 if pkg.name.trim().is_empty() {
-                    skips.add("affected entry without a package", label, &format!("{}: affected[{i}]", record.id));
+                    skips.add(
+                        "affected entry without a package",
+                        label,
+                        &format!("{}: affected[{i}]", record.id),
+                    );
                     continue;
                 }
                 let mut kept = Affected {
@@ -468,11 +515,19 @@ impl Writer<'_> {
                         "SEMVER" | "ECOSYSTEM" => {}
                         "GIT" => continue,
                         other => {
-                            skips.add("unknown range type", label, &format!("{}: {other:?}", record.id));
+                            skips.add(
+                                "unknown range type",
+                                label,
+                                &format!("{}: {other:?}", record.id),
+                            );
                             continue;
                         }
                     }
-                    let scheme = if range.kind == "SEMVER" { rampart_version::Scheme::SemVer } else { scheme };
+                    let scheme = if range.kind == "SEMVER" {
+                        rampart_version::Scheme::SemVer
+                    } else {
+                        scheme
+                    };
                     match check_range(scheme, range) {
                         Ok(()) => kept.ranges.push(range.clone()),
                         Err(why) => skips.add(why.0, label, &format!("{}: {}", record.id, why.1)),
@@ -482,7 +537,12 @@ impl Writer<'_> {
                     continue;
                 }
                 let data = serde_json::to_string(&kept).unwrap_or_default();
-                rows.push((base.to_owned(), release.to_owned(), ecosystem::normalize_name(base, &pkg.name), data));
+                rows.push((
+                    base.to_owned(),
+                    release.to_owned(),
+                    ecosystem::normalize_name(base, &pkg.name),
+                    data,
+                ));
             }
         }
         let stored = record.withdrawn.is_some() || !rows.is_empty();
@@ -492,7 +552,9 @@ impl Writer<'_> {
             }
             return Ok(false);
         }
-        self.tx.execute("DELETE FROM affected WHERE advisory = ?1", [&record.id]).map_err(&e)?;
+        self.tx
+            .execute("DELETE FROM affected WHERE advisory = ?1", [&record.id])
+            .map_err(&e)?;
         let summary = summary_of(record);
         let refs: Vec<&str> = record
             .references
@@ -531,7 +593,8 @@ impl Writer<'_> {
             .prepare_cached("INSERT INTO affected (advisory, ecosystem, release, name, data) VALUES (?1, ?2, ?3, ?4, ?5)")
             .map_err(&e)?;
         for (base, release, name, data) in rows {
-            stmt.execute(params![record.id, base, release, name, data]).map_err(&e)?;
+            stmt.execute(params![record.id, base, release, name, data])
+                .map_err(&e)?;
         }
         Ok(true)
     }
@@ -539,7 +602,12 @@ impl Writer<'_> {
 
 /// The summary, or the first sentence of the details.
 fn summary_of(record: &Record) -> String {
-    if let Some(s) = record.summary.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+    if let Some(s) = record
+        .summary
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
         return s.to_owned();
     }
     let details = record.details.as_deref().unwrap_or("").trim();

@@ -14,8 +14,19 @@ pub const DEFAULT_SOURCE: &str = "https://osv-vulnerabilities.storage.googleapis
 
 /// The ecosystems downloaded by default: those rampart's catalogers find packages of.
 pub const DEFAULT_ECOSYSTEMS: &[&str] = &[
-    "Debian", "Ubuntu", "Alpine", "Red Hat", "Rocky Linux", "AlmaLinux", "PyPI", "npm", "Go",
-    "crates.io", "Maven", "RubyGems", "NuGet",
+    "Debian",
+    "Ubuntu",
+    "Alpine",
+    "Red Hat",
+    "Rocky Linux",
+    "AlmaLinux",
+    "PyPI",
+    "npm",
+    "Go",
+    "crates.io",
+    "Maven",
+    "RubyGems",
+    "NuGet",
 ];
 
 /// The largest archive downloaded (OSV's biggest, Debian's, is well under this).
@@ -136,7 +147,11 @@ pub fn update(
                 imported
             } else {
                 let mut imported = Imported::default();
-                imported.skips.add("corrupt archive", &url, "not a zip archive; previous data kept");
+                imported.skips.add(
+                    "corrupt archive",
+                    &url,
+                    "not a zip archive; previous data kept",
+                );
                 imported
             };
             out.push(EcosystemUpdate {

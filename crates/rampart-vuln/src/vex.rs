@@ -116,7 +116,9 @@ impl Vex {
         let doc: Value = serde_json::from_slice(bytes).map_err(|e| invalid(e.to_string()))?;
         let context = doc.get("@context").and_then(Value::as_str).unwrap_or("");
         if !context.contains("openvex") {
-            return Err(invalid(format!("@context {context:?} is not an OpenVEX context")));
+            return Err(invalid(format!(
+                "@context {context:?} is not an OpenVEX context"
+            )));
         }
         let statements = doc
             .get("statements")
@@ -133,7 +135,12 @@ impl Vex {
                             ids.push(x.to_owned());
                         }
                     }
-                    for a in v.get("aliases").and_then(Value::as_array).into_iter().flatten() {
+                    for a in v
+                        .get("aliases")
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten()
+                    {
                         if let Some(x) = a.as_str() {
                             ids.push(x.to_owned());
                         }
@@ -150,14 +157,24 @@ impl Vex {
             };
             let mut products = Vec::new();
             let mut subcomponents = ids_of(s.get("subcomponents"));
-            for p in s.get("products").and_then(Value::as_array).into_iter().flatten() {
+            for p in s
+                .get("products")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
                 match p {
                     Value::String(x) => products.push(x.clone()),
                     Value::Object(o) => {
                         if let Some(x) = o.get("@id").and_then(Value::as_str) {
                             products.push(x.to_owned());
                         }
-                        for h in o.get("identifiers").and_then(Value::as_object).into_iter().flat_map(|m| m.values()) {
+                        for h in o
+                            .get("identifiers")
+                            .and_then(Value::as_object)
+                            .into_iter()
+                            .flat_map(|m| m.values())
+                        {
                             if let Some(x) = h.as_str() {
                                 products.push(x.to_owned());
                             }
@@ -170,11 +187,16 @@ impl Vex {
             if products.is_empty() {
                 return Err(at("no products"));
             }
-            let reason = ["justification", "impact_statement", "status_notes", "action_statement"]
-                .iter()
-                .filter_map(|k| s.get(*k).and_then(Value::as_str))
-                .collect::<Vec<_>>()
-                .join(": ");
+            let reason = [
+                "justification",
+                "impact_statement",
+                "status_notes",
+                "action_statement",
+            ]
+            .iter()
+            .filter_map(|k| s.get(*k).and_then(Value::as_str))
+            .collect::<Vec<_>>()
+            .join(": ");
             self.statements.push(Statement {
                 ids: ids.into_iter().map(|i| i.trim().to_owned()).collect(),
                 products,
@@ -192,7 +214,9 @@ impl Vex {
     /// is the image or the package.
     pub fn decide(&self, finding: &Vulnerability, image_ids: &[&str]) -> Option<&Statement> {
         self.statements.iter().rev().find(|s| {
-            s.ids.iter().any(|id| finding.aliases.iter().any(|a| a.eq_ignore_ascii_case(id)))
+            s.ids
+                .iter()
+                .any(|id| finding.aliases.iter().any(|a| a.eq_ignore_ascii_case(id)))
                 && covers(s, &finding.package.purl, image_ids)
         })
     }
@@ -217,7 +241,10 @@ fn ids_of(v: Option<&Value>) -> Vec<String> {
 }
 
 fn covers(s: &Statement, purl: &str, image_ids: &[&str]) -> bool {
-    let product_is_image = s.products.iter().any(|p| image_ids.iter().any(|i| names_image(p, i)));
+    let product_is_image = s
+        .products
+        .iter()
+        .any(|p| image_ids.iter().any(|i| names_image(p, i)));
     let product_is_package = s.products.iter().any(|p| same_package(p, purl));
     if product_is_package {
         return true;
@@ -249,7 +276,9 @@ fn names_image(product: &str, id: &str) -> bool {
     if id.starts_with("sha256:") {
         return p.contains(id);
     }
-    p == id || p.strip_prefix("pkg:oci/").is_some_and(|rest| rest.split(['@', '?']).next() == Some(id))
+    p == id
+        || p.strip_prefix("pkg:oci/")
+            .is_some_and(|rest| rest.split(['@', '?']).next() == Some(id))
 }
 
 fn percent_decode(s: &str) -> String {
@@ -258,7 +287,11 @@ fn percent_decode(s: &str) -> String {
     let mut i = 0;
     while let Some(&b) = bytes.get(i) {
         if b == b'%' {
-            if let Some(h) = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok()).and_then(|h| u8::from_str_radix(h, 16).ok()) {
+            if let Some(h) = bytes
+                .get(i + 1..i + 3)
+                .and_then(|h| std::str::from_utf8(h).ok())
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+            {
                 out.push(h);
                 i += 3;
                 continue;

@@ -152,7 +152,8 @@ fn scan(args: ScanArgs) -> Result<u8> {
         })
         .collect();
     // SBOM files among the paths are checked for vulnerabilities, not scanned as manifests.
-    let (sbom_paths, paths): (Vec<_>, Vec<_>) = paths.into_iter().partition(|p| sbom::is_sbom_file(p));
+    let (sbom_paths, paths): (Vec<_>, Vec<_>) =
+        paths.into_iter().partition(|p| sbom::is_sbom_file(p));
     let sboms = sbom_paths.iter().map(|p| sbom::read_for_scan(p)).collect();
     let (vuln_scan, _temporary_db) = vulns::scan_setup(&args, &opts.config.vulns, &base)?;
     opts.vulns = vuln_scan;

@@ -141,7 +141,10 @@ pub fn read_for_scan(
     };
     let mut bytes = Vec::new();
     std::fs::File::open(path)
-        .and_then(|f| f.take(rampart_sbom::MAX_SBOM as u64 + 1).read_to_end(&mut bytes))
+        .and_then(|f| {
+            f.take(rampart_sbom::MAX_SBOM as u64 + 1)
+                .read_to_end(&mut bytes)
+        })
         .map_err(|e| err(e.to_string()))?;
     let input = rampart_sbom::read_sbom(&bytes).map_err(|e| err(e.to_string()))?;
     for s in &input.skipped {

@@ -55,10 +55,11 @@ pub fn db(args: &DbArgs) -> Result<u8> {
             ca_file,
         } => {
             let mut opts = UpdateOptions::default();
-            if let Some(s) = source
-                .clone()
-                .or_else(|| std::env::var("RAMPART_DB_SOURCE").ok().filter(|s| !s.is_empty()))
-            {
+            if let Some(s) = source.clone().or_else(|| {
+                std::env::var("RAMPART_DB_SOURCE")
+                    .ok()
+                    .filter(|s| !s.is_empty())
+            }) {
                 opts.source = s;
             }
             if !ecosystems.is_empty() {
@@ -95,7 +96,9 @@ pub fn db(args: &DbArgs) -> Result<u8> {
                     w.set_source(&SourceInfo {
                         name: name.clone(),
                         location: p.display().to_string(),
-                        imported_at: jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
+                        imported_at: jiff::Timestamp::now()
+                            .strftime("%Y-%m-%dT%H:%M:%SZ")
+                            .to_string(),
                         records: imported.stored,
                         skipped: imported.skips.counts.clone(),
                     })?;
@@ -184,7 +187,12 @@ fn status_table(s: &Status) -> String {
             .map(|(k, v)| format!("{v} {k}"))
             .collect::<Vec<_>>()
             .join(", ");
-        t.add_row([src.location.clone(), src.imported_at.clone(), src.records.to_string(), skipped]);
+        t.add_row([
+            src.location.clone(),
+            src.imported_at.clone(),
+            src.records.to_string(),
+            skipped,
+        ]);
     }
     out.push_str(&t.to_string());
     out.push('\n');
@@ -212,11 +220,20 @@ pub fn inventory(args: &InventoryArgs) -> Result<u8> {
                     t.load_preset(UTF8_FULL_CONDENSED);
                     t.set_header(["image", "package", "version", "where"]);
                     for f in &found {
-                        let at = f.locations.first().map_or(String::new(), |l| l.path.clone());
-                        t.add_row([format!("{}\n{}", f.image.name, f.image.id), f.name.clone(), f.version.clone(), at]);
+                        let at = f
+                            .locations
+                            .first()
+                            .map_or(String::new(), |l| l.path.clone());
+                        t.add_row([
+                            format!("{}\n{}", f.image.name, f.image.id),
+                            f.name.clone(),
+                            f.version.clone(),
+                            at,
+                        ]);
                     }
                     format!("{t}\n{} match(es) in {} image(s)\n", found.len(), {
-                        let mut ids: Vec<&str> = found.iter().map(|f| f.image.id.as_str()).collect();
+                        let mut ids: Vec<&str> =
+                            found.iter().map(|f| f.image.id.as_str()).collect();
                         ids.sort_unstable();
                         ids.dedup();
                         ids.len()
@@ -252,7 +269,10 @@ pub fn inventory(args: &InventoryArgs) -> Result<u8> {
                 .context("--fail-on")?;
             let db = Database::open(&db_path(args.location.db.as_deref())?)?;
             if db.is_empty()? {
-                bail!("the vulnerability database {} holds no advisories", db.path().display());
+                bail!(
+                    "the vulnerability database {} holds no advisories",
+                    db.path().display()
+                );
             }
             let started = std::time::Instant::now();
             let results = inv.rescan(&db)?;
@@ -267,7 +287,12 @@ pub fn inventory(args: &InventoryArgs) -> Result<u8> {
                         let new = r
                             .new
                             .iter()
-                            .map(|v| format!("{} {} {} {}", v.severity, v.id, v.package.name, v.package.version))
+                            .map(|v| {
+                                format!(
+                                    "{} {} {} {}",
+                                    v.severity, v.id, v.package.name, v.package.version
+                                )
+                            })
                             .collect::<Vec<_>>()
                             .join("\n");
                         let fixed = r
@@ -304,13 +329,20 @@ pub fn scan_setup(
     args: &crate::cli::ScanArgs,
     config: &rampart_scan::config::VulnConfig,
     base: &Path,
-) -> Result<(Option<rampart_scan::vulns::VulnScan>, Option<tempfile::TempDir>)> {
+) -> Result<(
+    Option<rampart_scan::vulns::VulnScan>,
+    Option<tempfile::TempDir>,
+)> {
     if args.no_vulns || config.enabled == Some(false) {
         return Ok((None, None));
     }
     let resolve = |p: &str| -> PathBuf {
         let p = Path::new(p);
-        if p.is_absolute() { p.to_owned() } else { base.join(p) }
+        if p.is_absolute() {
+            p.to_owned()
+        } else {
+            base.join(p)
+        }
     };
     let mut temp = None;
     let db = if let Some(flag) = &args.location.db {

@@ -10,11 +10,15 @@ use rampart_vuln::store::{SourceInfo, modify};
 
 /// `../shared/corpus/<name>` (real OSV data: RustSec, Go, PyPA, the OSV schema's testdata).
 pub fn corpus(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/corpus")
+        .join(name)
 }
 
 pub fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
 }
 
 /// Imports `paths` into a new database in `dir`.
@@ -47,7 +51,11 @@ pub fn corpus_db() -> &'static Path {
         let dir = tempfile::tempdir().unwrap();
         let (db, _) = build_db(
             dir.path(),
-            &[corpus("osv-rustsec/crates"), corpus("osv-go/data/osv"), corpus("osv-pypa/vulns")],
+            &[
+                corpus("osv-rustsec/crates"),
+                corpus("osv-go/data/osv"),
+                corpus("osv-pypa/vulns"),
+            ],
         );
         (dir, db)
     });
@@ -67,7 +75,14 @@ impl HttpServer {
             l.local_addr().unwrap().port()
         };
         let child = std::process::Command::new("python3")
-            .args(["-m", "http.server", "--bind", "127.0.0.1", &port.to_string(), "--directory"])
+            .args([
+                "-m",
+                "http.server",
+                "--bind",
+                "127.0.0.1",
+                &port.to_string(),
+                "--directory",
+            ])
             .arg(dir)
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
@@ -75,7 +90,10 @@ impl HttpServer {
             .expect("python3 -m http.server");
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(std::time::Instant::now() < deadline, "http.server did not start");
+            assert!(
+                std::time::Instant::now() < deadline,
+                "http.server did not start"
+            );
             std::thread::sleep(std::time::Duration::from_millis(50));
         }
         Self {
