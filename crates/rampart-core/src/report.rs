@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// Version of the JSON report schema (`docs/report.schema.json`). Bump the minor for additions,
 /// the major for anything that breaks a consumer.
-pub const REPORT_SCHEMA_VERSION: &str = "1.1";
+pub const REPORT_SCHEMA_VERSION: &str = "1.2";
 
 /// How a layer held.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]

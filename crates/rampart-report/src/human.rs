@@ -170,13 +170,20 @@ pub fn render(report: &Report, opts: Options) -> String {
     }
 
     images_section(&mut out, report, st);
+    vulnerabilities_section(&mut out, report, st, opts.show_suppressed);
 
-    // Findings.
+    // Findings; known vulnerabilities are listed in their own table above.
     let visible: Vec<&Finding> = report
         .findings
         .iter()
         .filter(|f| opts.show_suppressed || f.suppressed.is_none())
+        .filter(|f| f.rule_id != VULNERABILITY_RULE)
         .collect();
+    let vuln_findings = report
+        .findings
+        .iter()
+        .filter(|f| f.rule_id == VULNERABILITY_RULE && f.suppressed.is_none())
+        .count();
     let counts: Vec<String> = Severity::ALL
         .iter()
         .filter_map(|sev| {
@@ -247,6 +254,15 @@ pub fn render(report: &Report, opts: Options) -> String {
                 ))
             );
         }
+    }
+    if vuln_findings > 0 {
+        let _ = writeln!(
+            out,
+            "\n  {}",
+            st.dim(&format!(
+                "{vuln_findings} {VULNERABILITY_RULE} finding(s) (known vulnerabilities) are listed under Vulnerabilities above"
+            ))
+        );
     }
     if s.suppressed > 0 && !opts.show_suppressed {
         let _ = writeln!(
@@ -321,6 +337,35 @@ fn images_section(out: &mut String, report: &Report, st: Style) {
             },
         );
         row("files", format!("{} in {} layer(s)", img.files, img.layers));
+        if let Some(v) = &img.vulnerabilities {
+            let by: Vec<String> = Severity::ALL
+                .iter()
+                .filter_map(|sev| {
+                    let n = v.by_severity.get(sev).copied().unwrap_or(0);
+                    (n > 0).then(|| st.severity(*sev, &format!("{n} {sev}")))
+                })
+                .collect();
+            let mut text = if v.total == 0 {
+                String::from("none known")
+            } else {
+                format!("{} ({}), {} with a fix", v.total, by.join(", "), v.fixable)
+            };
+            if v.waived > 0 {
+                let _ = write!(text, ", {} waived by VEX", v.waived);
+            }
+            if v.ignored_unfixed > 0 {
+                let _ = write!(text, ", {} without a fix left out", v.ignored_unfixed);
+            }
+            if let Some(b) = &v.database_built {
+                let _ = write!(text, "  {}", st.dim(&format!("(advisories of {b})")));
+            }
+            row("vulnerabilities", text);
+            let unmatched: u64 = v.unmatched.values().sum();
+            if unmatched > 0 {
+                let why: Vec<String> = v.unmatched.iter().map(|(k, n)| format!("{n} {k}")).collect();
+                row("not matched", format!("{unmatched} package(s): {}", why.join(", ")));
+            }
+        }
         if !img.tools.is_empty() {
             let mut tools: Vec<String> = img.tools.iter().take(8).cloned().collect();
             if img.tools.len() > 8 {
@@ -329,6 +374,75 @@ fn images_section(out: &mut String, report: &Report, st: Style) {
             row("tools", tools.join(", "));
         }
         out.push_str(&table(&rows, &[], "  "));
+        out.push('\n');
+    }
+}
+
+/// The rule id of known-vulnerability findings (`rampart-vuln`), shown in their own table.
+const VULNERABILITY_RULE: &str = "VUL001";
+
+/// Vulnerabilities shown per subject before the rest is left to the JSON report.
+const MAX_VULN_ROWS: usize = 40;
+
+/// Known vulnerabilities, per image or SBOM, worst first.
+fn vulnerabilities_section(out: &mut String, report: &Report, st: Style, show_waived: bool) {
+    let mut subjects: Vec<&str> = Vec::new();
+    for v in &report.vulnerabilities {
+        if !subjects.contains(&v.subject.as_str()) {
+            subjects.push(&v.subject);
+        }
+    }
+    for subject in subjects {
+        let all: Vec<&rampart_core::Vulnerability> = report
+            .vulnerabilities
+            .iter()
+            .filter(|v| v.subject == subject && (show_waived || v.waived.is_none()))
+            .collect();
+        if all.is_empty() {
+            continue;
+        }
+        let _ = writeln!(out, "{} {}", st.bold("Vulnerabilities"), st.bold(subject));
+        let mut rows = vec![vec![
+            st.dim("severity"),
+            st.dim("id"),
+            st.dim("package"),
+            st.dim("installed"),
+            st.dim("fixed in"),
+            st.dim("where"),
+        ]];
+        for v in all.iter().take(MAX_VULN_ROWS) {
+            let sev = match (v.score, &v.rated_from) {
+                (Some(score), _) => format!("{} {score}", v.severity.as_str().to_uppercase()),
+                (None, None) => String::from("UNRATED"),
+                (None, Some(_)) => v.severity.as_str().to_uppercase(),
+            };
+            let mut id = v.id.clone();
+            if v.waived.is_some() {
+                id.push_str(" (waived)");
+            }
+            let fixed = if v.fixed.is_empty() {
+                st.dim("no fix")
+            } else {
+                v.fixed.join(", ")
+            };
+            let at = v.package.locations.first().map_or(String::new(), |l| l.path.clone());
+            rows.push(vec![
+                st.severity(v.severity, &sev),
+                id,
+                format!("{} ({})", v.package.name, v.package.ecosystem),
+                v.package.version.clone(),
+                fixed,
+                st.dim(&at),
+            ]);
+        }
+        out.push_str(&table(&rows, &[], "  "));
+        if all.len() > MAX_VULN_ROWS {
+            let _ = writeln!(
+                out,
+                "  {}",
+                st.dim(&format!("… and {} more (all in --format json)", all.len() - MAX_VULN_ROWS))
+            );
+        }
         out.push('\n');
     }
 }
