@@ -131,13 +131,13 @@ pub struct Version {
 #[derive(Debug, Clone)]
 enum Parsed {
     Dpkg(dpkg::Dpkg),
-    Apk(apk::ApkStub),
-    Rpm(rpm::RpmStub),
+    Apk(apk::Apk),
+    Rpm(rpm::Rpm),
     SemVer(semver::SemVer),
-    Pep440(pep440::Pep440Stub),
-    Maven(maven::MavenStub),
-    RubyGems(rubygems::RubygemsStub),
-    NuGet(nuget::NugetStub),
+    Pep440(pep440::Pep440),
+    Maven(maven::Maven),
+    RubyGems(rubygems::RubyGems),
+    NuGet(nuget::NuGet),
 }
 
 impl Parsed {

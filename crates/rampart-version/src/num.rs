@@ -1,5 +1,4 @@
 //! Unbounded decimal numbers compared without converting them.
-#![allow(dead_code)] // the other schemes use the rest (next commit)
 
 use std::cmp::Ordering;
 

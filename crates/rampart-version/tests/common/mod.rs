@@ -247,8 +247,10 @@ pub fn agree(
         bad.iter().take(25).cloned().collect::<Vec<_>>().join("\n")
     );
     let n = pairs.len();
+    // Every oracle but Maven's (which accepts any text) refuses some of the versions.
+    let expect_invalid = scheme != Scheme::Maven;
     assert!(
-        counts.iter().all(|&c| c * 25 >= n),
+        counts[..3].iter().all(|&c| c * 25 >= n) && (!expect_invalid || counts[3] * 25 >= n),
         "{scheme:?}: the generated batch is too one-sided (less, equal, greater, invalid): {counts:?}"
     );
     assert!(
