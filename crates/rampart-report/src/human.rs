@@ -362,8 +362,15 @@ fn images_section(out: &mut String, report: &Report, st: Style) {
             row("vulnerabilities", text);
             let unmatched: u64 = v.unmatched.values().sum();
             if unmatched > 0 {
-                let why: Vec<String> = v.unmatched.iter().map(|(k, n)| format!("{n} {k}")).collect();
-                row("not matched", format!("{unmatched} package(s): {}", why.join(", ")));
+                let why: Vec<String> = v
+                    .unmatched
+                    .iter()
+                    .map(|(k, n)| format!("{n} {k}"))
+                    .collect();
+                row(
+                    "not matched",
+                    format!("{unmatched} package(s): {}", why.join(", ")),
+                );
             }
         }
         if !img.tools.is_empty() {
@@ -425,7 +432,11 @@ fn vulnerabilities_section(out: &mut String, report: &Report, st: Style, show_wa
             } else {
                 v.fixed.join(", ")
             };
-            let at = v.package.locations.first().map_or(String::new(), |l| l.path.clone());
+            let at = v
+                .package
+                .locations
+                .first()
+                .map_or(String::new(), |l| l.path.clone());
             rows.push(vec![
                 st.severity(v.severity, &sev),
                 id,
@@ -440,7 +451,10 @@ fn vulnerabilities_section(out: &mut String, report: &Report, st: Style, show_wa
             let _ = writeln!(
                 out,
                 "  {}",
-                st.dim(&format!("… and {} more (all in --format json)", all.len() - MAX_VULN_ROWS))
+                st.dim(&format!(
+                    "… and {} more (all in --format json)",
+                    all.len() - MAX_VULN_ROWS
+                ))
             );
         }
         out.push('\n');

@@ -54,7 +54,10 @@ impl SbomSubject {
         ImageSummary {
             name: self.path.clone(),
             kind: format!("sbom ({})", self.format),
-            digest: self.describes.clone().filter(|d| d.starts_with("sha256:") || d.starts_with("sha512:")),
+            digest: self
+                .describes
+                .clone()
+                .filter(|d| d.starts_with("sha256:") || d.starts_with("sha512:")),
             os: self.distro.as_ref().map(|d| {
                 format!("{} {}", d.id, d.version_id.clone().unwrap_or_default())
                     .trim()

@@ -131,7 +131,7 @@ impl Query {
             Some(i) if i > 0 => (t.get(..i).unwrap_or(t), t.get(i + 1..)),
             _ => (t, None),
         };
-        if name.trim().is_empty() {
+        if name.trim().is_empty() || (name.starts_with('@') && !name.contains('/')) {
             return Err(err("no package name"));
         }
         let mut q = Self {

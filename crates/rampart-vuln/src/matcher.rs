@@ -178,8 +178,12 @@ pub fn affects(
 
 /// The OSV evaluation of one range: events sorted by version (`introduced: "0"` first), then
 /// walked: at or above `introduced` is affected, at or above `fixed` is not, above
-/// `last_affected` is not; at or above a `limit` is never affected. Returns the fixed version
-/// that ends the affected interval `v` is in (if any) when `v` is affected.
+/// `last_affected` is not; at or above a `limit` is never affected. Intervals that overlap
+/// (malformed, but real: PYSEC-2021-114 lists `introduced 2.11, fixed 2.11.7, introduced 0,
+/// fixed 2.11.6`) are a union, as OSV.dev's own enumeration of affected versions treats them:
+/// each `introduced` opens an interval, each end closes one. On well-formed ranges this is the
+/// specification's algorithm exactly. Returns, when `v` is affected, the fixed version that
+/// ends its interval (if any).
 fn in_range(scheme: Scheme, v: &Version, range: &Range) -> Option<Option<String>> {
     let mut events: Vec<(Option<Version>, EventKind<'_>)> = Vec::with_capacity(range.events.len());
     for ev in &range.events {
@@ -198,18 +202,21 @@ fn in_range(scheme: Scheme, v: &Version, range: &Range) -> Option<Option<String>
         // Ranges were checked at import; a version that does not parse now voids the range.
         events.push((Some(scheme.parse(text).ok()?), kind));
     }
-    // `None` (introduced 0) sorts first.
+    // `None` (introduced 0) sorts first; at equal versions the order given is kept.
     events.sort_by(|a, b| a.0.cmp(&b.0));
-    let mut affected = false;
+    let mut open = 0usize;
     for (ver, kind) in &events {
         let at_or_above = ver.as_ref().is_none_or(|e| v >= e);
         match kind {
-            EventKind::Introduced(_) if at_or_above => affected = true,
-            EventKind::Fixed(_) if at_or_above => affected = false,
-            EventKind::LastAffected(_) if ver.as_ref().is_some_and(|e| v > e) => affected = false,
+            EventKind::Introduced(_) if at_or_above => open += 1,
+            EventKind::Fixed(_) if at_or_above => open = open.saturating_sub(1),
+            EventKind::LastAffected(_) if ver.as_ref().is_some_and(|e| v > e) => {
+                open = open.saturating_sub(1);
+            }
             _ => {}
         }
     }
+    let affected = open > 0;
     for (ver, kind) in &events {
         if let (EventKind::Limit(_), Some(l)) = (kind, ver) {
             if v >= l {

@@ -53,7 +53,7 @@ fn ranges_only(a: &Affected) -> Affected {
 /// version outside (unless it is itself listed).
 #[test]
 fn range_evaluation_agrees_with_pypa_enumerated_versions() {
-    let (mut checked, mut bad) = (0usize, Vec::new());
+    let (mut checked, mut bad, mut unparseable) = (0usize, Vec::new(), 0usize);
     for r in records(&corpus("osv-pypa/vulns")) {
         if r.withdrawn.is_some() {
             continue;
@@ -71,6 +71,17 @@ fn range_evaluation_agrees_with_pypa_enumerated_versions() {
                     .collect(),
                 ..ranges_only(a)
             };
+            // Ranges with a version PEP 440 rejects (`2019-09-12`) are left out at import.
+            let parses = only.ranges.iter().flat_map(|x| &x.events).all(|e| {
+                [&e.introduced, &e.fixed, &e.last_affected, &e.limit]
+                    .into_iter()
+                    .flatten()
+                    .all(|v| v == "0" || Scheme::Pep440.parse(v).is_ok())
+            });
+            if !parses {
+                unparseable += 1;
+                continue;
+            }
             for v in &a.versions {
                 let Ok(parsed) = Scheme::Pep440.parse(v) else {
                     continue;
@@ -86,7 +97,14 @@ fn range_evaluation_agrees_with_pypa_enumerated_versions() {
                 .flat_map(|x| &x.events)
                 .filter_map(|e| e.fixed.as_deref())
             {
-                if a.versions.iter().any(|v| v == f) {
+                // A version that both ends one interval and starts the next is affected.
+                if a.versions.iter().any(|v| v == f)
+                    || only
+                        .ranges
+                        .iter()
+                        .flat_map(|x| &x.events)
+                        .any(|e| e.introduced.as_deref() == Some(f))
+                {
                     continue;
                 }
                 let parsed = Scheme::Pep440.parse(f).unwrap();
@@ -97,13 +115,39 @@ fn range_evaluation_agrees_with_pypa_enumerated_versions() {
             }
         }
     }
-    println!("{checked} versions checked");
+    println!("{checked} versions checked, {unparseable} entries with unparseable ranges");
     assert!(checked > 20_000, "{checked}");
+    assert!(unparseable < 100, "{unparseable}");
+    // Where the database's own list disagrees with its ranges under PEP 440, the list is
+    // wrong and rampart follows the ranges (the list is still matched as such in scans):
+    // - PYSEC-2023-61 lists 3.2a1..3.2rc1 and 4.2a1..4.2rc1 for ranges introduced at "3.2" and
+    //   "4.2"; PEP 440 orders every pre-release before its release (packaging agrees).
+    // - PYSEC-2023-177 lists 23.9.0 and 23.9.0.post1, enumerated from its GIT range, while its
+    //   ECOSYSTEM range says fixed 23.9.0.
+    let known = [
+        "PYSEC-2023-61: listed 3.2a1 not in range",
+        "PYSEC-2023-61: listed 3.2b1 not in range",
+        "PYSEC-2023-61: listed 3.2rc1 not in range",
+        "PYSEC-2023-61: listed 4.2a1 not in range",
+        "PYSEC-2023-61: listed 4.2b1 not in range",
+        "PYSEC-2023-61: listed 4.2rc1 not in range",
+        "PYSEC-2023-177: listed 23.9.0 not in range",
+        "PYSEC-2023-177: listed 23.9.0.post1 not in range",
+    ];
+    let unexplained: Vec<&String> = bad
+        .iter()
+        .filter(|b| !known.contains(&b.as_str()))
+        .collect();
     assert!(
-        bad.is_empty(),
-        "{} disagreements, first: {:?}",
+        unexplained.is_empty(),
+        "{} disagreements: {:?}",
+        unexplained.len(),
+        &unexplained[..unexplained.len().min(20)]
+    );
+    assert_eq!(
         bad.len(),
-        &bad[..bad.len().min(20)]
+        known.len(),
+        "the known disagreements are still there: {bad:?}"
     );
 }
 
