@@ -13,7 +13,8 @@
 //! package [`copyright_package`] names, to merge into it).
 //!
 //! [`format`] writes the SBOM: [`cyclonedx_json`] (CycloneDX 1.6) and [`spdx_json`] (SPDX 2.3)
-//! render an [`SbomDocument`], deterministically.
+//! render an [`SbomDocument`], deterministically. [`read`] goes the other way: [`read_sbom`]
+//! turns a CycloneDX or SPDX JSON SBOM made by any tool into packages equal to the catalogers'.
 //!
 //! Invariant: no panic on any input (no unwrap, expect, panic or unchecked indexing on data);
 //! inputs over a cataloger's `max_input` ([`MAX_INPUT`] unless stated) are refused.
@@ -25,6 +26,7 @@ mod fields;
 pub mod format;
 mod model;
 mod purl;
+pub mod read;
 
 pub use catalog::{
     CatalogContext, Cataloger, JavaArchiveCatalog, JavaLimits, catalog_binary, catalog_file,
@@ -37,6 +39,10 @@ pub use format::{
 };
 pub use model::{Ecosystem, Package, PackageLocation, SourcePackage};
 pub use purl::Purl;
+pub use read::{
+    MAX_SBOM_COMPONENTS, MAX_SBOM_INPUT, ReadError, SbomFormat, SbomInput, SkipReason, Skipped,
+    looks_like_sbom, read_sbom,
+};
 
 /// Largest input a cataloger accepts (the workspace-wide file size limit).
 pub const MAX_INPUT: usize = 16 * 1024 * 1024;

@@ -47,6 +47,25 @@ impl Ecosystem {
             Self::NuGet => "nuget",
         }
     }
+
+    /// The ecosystem of a purl type (`deb`, `golang`...), the inverse of
+    /// [`purl_type`](Self::purl_type); `None` for types rampart does not catalog.
+    pub fn from_purl_type(ty: &str) -> Option<Self> {
+        Some(match ty {
+            "deb" => Self::Deb,
+            "apk" => Self::Apk,
+            "rpm" => Self::Rpm,
+            "pypi" => Self::PyPI,
+            "npm" => Self::Npm,
+            "golang" => Self::Go,
+            "cargo" => Self::Cargo,
+            "maven" => Self::Maven,
+            "gem" => Self::Gem,
+            "composer" => Self::Composer,
+            "nuget" => Self::NuGet,
+            _ => return None,
+        })
+    }
 }
 
 /// Where a package was found: the file that declares it and, once the layer reader knows it,

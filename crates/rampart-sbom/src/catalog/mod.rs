@@ -30,6 +30,9 @@ pub use python::PythonMetadata;
 pub use rpm::{MAX_RPMDB, RpmDb, RpmHeader, RpmHeaderError, parse_rpm_header};
 pub use rust::{rust_audit_json, rust_binary, rust_dep_v0_packages};
 
+pub(crate) use dpkg::parse_source;
+pub(crate) use rpm::parse_source_rpm;
+
 use crate::{CatalogError, Distro, MAX_INPUT, Package};
 
 /// What catalogers may need beyond the file itself: the image's distribution (for OS package

@@ -212,7 +212,7 @@ fn int32(data: &[u8], e: &Entry) -> Result<Option<u32>, String> {
 }
 
 /// `name-version-release.src.rpm` → (name, version-release).
-fn parse_source_rpm(s: &str) -> Option<(&str, &str)> {
+pub(crate) fn parse_source_rpm(s: &str) -> Option<(&str, &str)> {
     let stem = s
         .strip_suffix(".src.rpm")
         .or_else(|| s.strip_suffix(".nosrc.rpm"))?;
