@@ -235,23 +235,6 @@ pub fn scheme_of_purl_type(ty: &str) -> Option<Scheme> {
     })
 }
 
-fn ecosystem_of_purl_type(ty: &str) -> Option<Ecosystem> {
-    Some(match ty {
-        "deb" => Ecosystem::Deb,
-        "apk" => Ecosystem::Apk,
-        "rpm" => Ecosystem::Rpm,
-        "pypi" => Ecosystem::PyPI,
-        "npm" => Ecosystem::Npm,
-        "golang" => Ecosystem::Go,
-        "cargo" => Ecosystem::Cargo,
-        "maven" => Ecosystem::Maven,
-        "gem" => Ecosystem::Gem,
-        "composer" => Ecosystem::Composer,
-        "nuget" => Ecosystem::NuGet,
-        _ => return None,
-    })
-}
-
 /// The inventory file, open read-write.
 pub struct Inventory {
     conn: Connection,
@@ -452,7 +435,7 @@ impl Inventory {
             let (ty, name, version, purl, source, locations) = row.map_err(&e)?;
             // Rows were written by `record` from parsed packages; one that no longer reads
             // back (a hand-edited file) is left out.
-            let (Some(eco), Ok(purl)) = (ecosystem_of_purl_type(&ty), purl.parse::<Purl>()) else {
+            let (Some(eco), Ok(purl)) = (Ecosystem::from_purl_type(&ty), purl.parse::<Purl>()) else {
                 continue;
             };
             let mut p = Package::new(eco, name, version, purl, "");

@@ -142,7 +142,7 @@ pub fn read_for_scan(
     let mut bytes = Vec::new();
     std::fs::File::open(path)
         .and_then(|f| {
-            f.take(rampart_sbom::MAX_SBOM as u64 + 1)
+            f.take(rampart_sbom::read::MAX_SBOM_INPUT as u64 + 1)
                 .read_to_end(&mut bytes)
         })
         .map_err(|e| err(e.to_string()))?;
