@@ -116,6 +116,17 @@ impl Scheme {
     }
 }
 
+/// Maven's `ComparableVersion.compareTo` exactly, which is not a total order (the Maven scheme
+/// deviates from it only where it is not transitive; see the crate's `maven` module): for
+/// checking that claim, not for sorting.
+#[doc(hidden)]
+pub fn maven_comparable_version(a: &str, b: &str) -> Ordering {
+    match (maven::parse(a), maven::parse(b)) {
+        (Ok(x), Ok(y)) => maven::compare_exact(&x, &y),
+        _ => Ordering::Equal,
+    }
+}
+
 /// A parsed version; versions of the same scheme are totally ordered (versions of different
 /// schemes order by scheme first).
 ///

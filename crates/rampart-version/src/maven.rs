@@ -10,8 +10,12 @@
 //! `alpha < beta < milestone < rc < snapshot < "" < sp` before any other qualifier (those in
 //! lexical order); qualifier < list < number; a missing item compares like 0.
 //!
-//! Known difference: Maven counts every Unicode decimal digit as a digit; only ASCII digits
-//! are digits here (other digits are letters of a qualifier).
+//! Known differences: Maven counts every Unicode decimal digit as a digit; only ASCII digits
+//! are digits here (other digits are letters of a qualifier). Maven's order is not transitive
+//! (`1 < 1-sp < 1-0-rc < 1`, and `1.0.1 > 1.ga.1` although `0` and `ga` are both "nothing"):
+//! items of different kinds order here by how they compare with a missing item first, which
+//! makes the order total and differs from Maven only on such pairs
+//! ([`crate::maven_comparable_version`] gives Maven's exact answer).
 
 use crate::num::{cmp_digits, is_zero, slice};
 use std::cmp::Ordering;
@@ -213,12 +217,32 @@ fn cmp_null(s: &str, item: View) -> Ordering {
     }
 }
 
-fn cmp_items(a: &str, x: View, b: &str, y: View) -> Ordering {
-    use Ordering::*;
+/// Items of different kinds: Maven's fixed order (qualifier < list < number) is not
+/// transitive together with its comparisons against a missing item (`1 < 1-sp < 1-0-rc < 1`
+/// with Maven's own jar). Here they order first by how they compare with a missing item, and
+/// only then by Maven's order of kinds, which makes the order total; `exact` keeps Maven's.
+fn cmp_kinds(a: &str, x: View, b: &str, y: View, exact: bool) -> Ordering {
+    let rank = |v: &View| match v {
+        View::Known(_) | View::Other(_) => 0,
+        View::List(_) => 1,
+        View::Number(_) => 2,
+    };
+    if exact {
+        return rank(&x).cmp(&rank(&y));
+    }
+    let (cx, cy) = (cmp_null(a, x), cmp_null(b, y));
+    if cx != cy {
+        cx.cmp(&cy)
+    } else if cx == Ordering::Equal {
+        Ordering::Equal
+    } else {
+        rank(&x).cmp(&rank(&y))
+    }
+}
+
+fn cmp_items(a: &str, x: View, b: &str, y: View, exact: bool) -> Ordering {
     match (x, y) {
         (View::Number(p), View::Number(q)) => cmp_digits(p, q),
-        (View::Number(_), _) => Greater,
-        (View::Known(_) | View::Other(_), View::Number(_) | View::List(_)) => Less,
         (View::Known(p), View::Known(q)) => {
             cmp_qualifiers(Qualifier::Known(p), Qualifier::Known(q))
         }
@@ -231,20 +255,19 @@ fn cmp_items(a: &str, x: View, b: &str, y: View) -> Ordering {
         (View::Other(p), View::Other(q)) => {
             cmp_qualifiers(Qualifier::Other(p), Qualifier::Other(q))
         }
-        (View::List(_), View::Number(_)) => Less,
-        (View::List(_), View::Known(_) | View::Other(_)) => Greater,
-        (View::List(p), View::List(q)) => cmp_lists(a, p, b, q),
+        (View::List(p), View::List(q)) => cmp_lists(a, p, b, q, exact),
+        (x, y) => cmp_kinds(a, x, b, y, exact),
     }
 }
 
-fn cmp_lists(a: &str, p: &[Item], b: &str, q: &[Item]) -> Ordering {
+fn cmp_lists(a: &str, p: &[Item], b: &str, q: &[Item], exact: bool) -> Ordering {
     let (mut l, mut r) = (ListIter { s: a, items: p }, ListIter { s: b, items: q });
     loop {
         let order = match (l.next(), r.next()) {
             (None, None) => return Ordering::Equal,
             (Some(x), None) => cmp_null(a, x),
             (None, Some(y)) => cmp_null(b, y).reverse(),
-            (Some(x), Some(y)) => cmp_items(a, x, b, y),
+            (Some(x), Some(y)) => cmp_items(a, x, b, y, exact),
         };
         if order != Ordering::Equal {
             return order;
@@ -253,5 +276,10 @@ fn cmp_lists(a: &str, p: &[Item], b: &str, q: &[Item]) -> Ordering {
 }
 
 pub(crate) fn compare(_: &[u8], x: &Maven, _: &[u8], y: &Maven) -> Ordering {
-    cmp_lists(&x.lower, &x.items, &y.lower, &y.items)
+    cmp_lists(&x.lower, &x.items, &y.lower, &y.items, false)
+}
+
+/// `ComparableVersion.compareTo` exactly, not transitive (see [`cmp_kinds`]).
+pub(crate) fn compare_exact(x: &Maven, y: &Maven) -> Ordering {
+    cmp_lists(&x.lower, &x.items, &y.lower, &y.items, true)
 }
