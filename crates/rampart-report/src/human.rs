@@ -495,6 +495,7 @@ mod tests {
             findings: Vec::new(),
             errors: Vec::new(),
             images: Vec::new(),
+            vulnerabilities: Vec::new(),
         }
     }
 

@@ -31,9 +31,16 @@ impl Rng {
 }
 
 fn names(db_path: &str) -> Vec<(String, String)> {
-    let conn = rusqlite::Connection::open_with_flags(db_path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
-    let mut stmt = conn.prepare("SELECT DISTINCT ecosystem, name FROM affected ORDER BY ecosystem, name").unwrap();
-    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().map(Result::unwrap).collect()
+    let conn =
+        rusqlite::Connection::open_with_flags(db_path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .unwrap();
+    let mut stmt = conn
+        .prepare("SELECT DISTINCT ecosystem, name FROM affected ORDER BY ecosystem, name")
+        .unwrap();
+    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
 }
 
 fn packages(known: &[(String, String)], n: usize, seed: u64) -> Vec<Package> {
@@ -45,16 +52,48 @@ fn packages(known: &[(String, String)], n: usize, seed: u64) -> Vec<Package> {
             let (e, n) = &known[rng.below(known.len())];
             (e.as_str(), n.clone())
         } else {
-            (["PyPI", "Go", "crates.io"][i % 3], format!("unknown-package-{i}"))
+            (
+                ["PyPI", "Go", "crates.io"][i % 3],
+                format!("unknown-package-{i}"),
+            )
         };
         let (major, minor, patch) = (rng.below(5), rng.below(20), rng.below(10));
         let (ecosystem, purl) = match eco {
             "Go" => {
-                let (ns, last) = name.rsplit_once('/').unwrap_or(("example.com", name.as_str()));
-                (Ecosystem::Go, Purl::new("golang", Some(ns), last, Some(&format!("v{major}.{minor}.{patch}"))).unwrap())
+                let (ns, last) = name
+                    .rsplit_once('/')
+                    .unwrap_or(("example.com", name.as_str()));
+                (
+                    Ecosystem::Go,
+                    Purl::new(
+                        "golang",
+                        Some(ns),
+                        last,
+                        Some(&format!("v{major}.{minor}.{patch}")),
+                    )
+                    .unwrap(),
+                )
             }
-            "crates.io" => (Ecosystem::Cargo, Purl::new("cargo", None, &name, Some(&format!("{major}.{minor}.{patch}"))).unwrap()),
-            _ => (Ecosystem::PyPI, Purl::new("pypi", None, &name, Some(&format!("{major}.{minor}.{patch}"))).unwrap()),
+            "crates.io" => (
+                Ecosystem::Cargo,
+                Purl::new(
+                    "cargo",
+                    None,
+                    &name,
+                    Some(&format!("{major}.{minor}.{patch}")),
+                )
+                .unwrap(),
+            ),
+            _ => (
+                Ecosystem::PyPI,
+                Purl::new(
+                    "pypi",
+                    None,
+                    &name,
+                    Some(&format!("{major}.{minor}.{patch}")),
+                )
+                .unwrap(),
+            ),
         };
         let version = purl.version().unwrap_or_default().to_owned();
         out.push(Package::new(ecosystem, name, version, purl, "/bench"));
@@ -81,7 +120,10 @@ fn main() {
                 best = best.min(t.elapsed().as_secs_f64());
                 found = m.findings.len();
             }
-            println!("match packages={n} findings={found} best_ms={:.1}", best * 1000.0);
+            println!(
+                "match packages={n} findings={found} best_ms={:.1}",
+                best * 1000.0
+            );
         }
         "rescan" => {
             let images: usize = args[3].parse().unwrap();
@@ -90,7 +132,14 @@ fn main() {
             let mut inv = Inventory::open(&dir.path().join("inventory.db")).unwrap();
             for i in 0..images {
                 let pkgs = packages(&known, per, 1000 + i as u64);
-                inv.record(&format!("sha256:{i:064x}"), &format!("bench/image-{i}"), None, &pkgs, &[]).unwrap();
+                inv.record(
+                    &format!("sha256:{i:064x}"),
+                    &format!("bench/image-{i}"),
+                    None,
+                    &pkgs,
+                    &[],
+                )
+                .unwrap();
             }
             let t = Instant::now();
             let r = inv.rescan(&db).unwrap();

@@ -122,6 +122,16 @@ pub fn lookup(pkg: &Package, distro: Option<&Distro>) -> Result<Lookup, Unmatcha
         Ecosystem::NuGet => ("NuGet", vec![pkg.name.clone()]),
     };
     let scheme = scheme_of(base).ok_or(Unmatchable::NoEcosystem(pkg.ecosystem.purl_type()))?;
+    // The Go toolchain's own version is `go1.19.8` in build info (and in Syft's SBOMs); the Go
+    // vulnerability database writes `1.19.8` for its `stdlib` and `toolchain` packages.
+    let version = match (base, pkg.name.as_str()) {
+        ("Go", "stdlib" | "toolchain") => pkg
+            .version
+            .strip_prefix("go")
+            .unwrap_or(&pkg.version)
+            .to_owned(),
+        _ => pkg.version.clone(),
+    };
     Ok(Lookup {
         base,
         release: None,
@@ -129,7 +139,7 @@ pub fn lookup(pkg: &Package, distro: Option<&Distro>) -> Result<Lookup, Unmatcha
             .iter()
             .map(|n| Candidate {
                 name: normalize_name(base, n),
-                version: pkg.version.clone(),
+                version: version.clone(),
                 source: false,
             })
             .collect(),

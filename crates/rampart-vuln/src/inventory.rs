@@ -206,7 +206,7 @@ impl Query {
         };
         self.constraints
             .iter()
-            .all(|(op, v)| match scheme.parse(v) {
+            .all(|(op, v)| match parse_bound(scheme, v) {
                 Ok(bound) => match op {
                     Op::Lt => installed < bound,
                     Op::Le => installed <= bound,
@@ -218,6 +218,24 @@ impl Query {
                 Err(_) => false,
             })
     }
+}
+
+/// A bound as people write it: `<1.20` means `<1.20.0` where the scheme (SemVer) needs three
+/// components.
+fn parse_bound(
+    scheme: Scheme,
+    v: &str,
+) -> Result<rampart_version::Version, rampart_version::VersionError> {
+    let mut text = v.to_owned();
+    let mut result = scheme.parse(&text);
+    for _ in 0..2 {
+        if result.is_ok() || scheme != Scheme::SemVer {
+            break;
+        }
+        text.push_str(".0");
+        result = scheme.parse(&text);
+    }
+    result
 }
 
 /// The version scheme of a purl type.
@@ -435,7 +453,8 @@ impl Inventory {
             let (ty, name, version, purl, source, locations) = row.map_err(&e)?;
             // Rows were written by `record` from parsed packages; one that no longer reads
             // back (a hand-edited file) is left out.
-            let (Some(eco), Ok(purl)) = (Ecosystem::from_purl_type(&ty), purl.parse::<Purl>()) else {
+            let (Some(eco), Ok(purl)) = (Ecosystem::from_purl_type(&ty), purl.parse::<Purl>())
+            else {
                 continue;
             };
             let mut p = Package::new(eco, name, version, purl, "");

@@ -8,19 +8,17 @@
     clippy::indexing_slicing
 )]
 
+mod common;
 #[path = "../../rampart-image/tests/support/mod.rs"]
 mod support;
 
 use serde_json::Value;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 use support::{Comp, E, layer};
 
 fn rampart(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_rampart"))
-        .args(args)
-        .output()
-        .unwrap()
+    common::rampart_command().args(args).output().unwrap()
 }
 
 fn json(out: &Output) -> Value {

@@ -94,17 +94,45 @@ fn scan_image_reports_its_facts_and_findings_in_every_form() {
             .collect();
         rules.sort();
         rules.dedup();
-        // The same in every form: the configuration (user 10001, port 8080) passes.
+        // The same in every form: the configuration (user 10001, port 8080) passes; the Go
+        // binary's standard library (go1.19.8) has known vulnerabilities in the real Go
+        // advisories of ../shared/corpus.
         let expected = [
             ("IMG003", "/usr/bin/sh"),
             ("IMG006", "/usr/bin/passwd"),
             ("IMG008", "/app/.env"),
+            ("VUL001", "/app/testapp"),
         ];
         let got: Vec<(&str, &str)> = rules
             .iter()
             .map(|(a, b)| (a.as_str(), b.as_str()))
             .collect();
         assert_eq!(got, expected, "{form}");
+        // GO-2023-1751 (CVE-2023-24539): html/template before go1.19.9.
+        let vulns = v["vulnerabilities"].as_array().unwrap();
+        let cve = vulns
+            .iter()
+            .find(|x| x["id"] == "CVE-2023-24539")
+            .unwrap_or_else(|| panic!("{form}: {vulns:?}"));
+        assert_eq!(cve["package"]["name"], "stdlib", "{form}");
+        assert_eq!(cve["package"]["version"], "1.19.8", "{form}");
+        assert_eq!(cve["fixed"], serde_json::json!(["1.19.9"]), "{form}");
+        assert_eq!(
+            cve["package"]["locations"][0]["path"], "/app/testapp",
+            "{form}"
+        );
+        assert!(
+            cve["advisories"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|a| a.as_str().unwrap().starts_with("GO-"))
+        );
+        assert_eq!(
+            img["vulnerabilities"]["total"].as_u64(),
+            Some(vulns.len() as u64),
+            "{form}"
+        );
         // The configured user (10001, in /etc/passwd as `app`) is not root: IMG001 assessed, passed.
         if form != "rootfs" {
             assert_eq!(img["user"], "10001", "{form}");

@@ -17,12 +17,46 @@ pub fn root() -> PathBuf {
 
 /// Runs `rampart args` in `cwd`, colour not forced off by the environment.
 pub fn rampart_in(args: &[&str], cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_rampart"))
+    rampart_command()
         .args(args)
         .current_dir(cwd)
         .env_remove("NO_COLOR")
         .output()
         .unwrap()
+}
+
+/// The `rampart` binary with its cache directory (advisory database, inventory) set to
+/// [`cache_dir`].
+pub fn rampart_command() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_rampart"));
+    c.env("RAMPART_CACHE_DIR", cache_dir());
+    c
+}
+
+/// The real advisories of ../shared/corpus (RustSec, Go, PyPA) imported with `rampart db
+/// import` into `osv.db` of a temporary cache directory, once per test binary.
+pub fn cache_dir() -> &'static Path {
+    static DIR: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
+    let (_, p) = DIR.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let corpus = root().join("../shared/corpus");
+        let out = Command::new(env!("CARGO_BIN_EXE_rampart"))
+            .args(["db", "import", "--db"])
+            .arg(dir.path().join("osv.db"))
+            .arg(corpus.join("osv-rustsec/crates"))
+            .arg(corpus.join("osv-go/data/osv"))
+            .arg(corpus.join("osv-pypa/vulns"))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "db import: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let p = dir.path().to_owned();
+        (dir, p)
+    });
+    p
 }
 
 /// Parses standard output as JSON, or fails the test with both streams.
@@ -59,4 +93,29 @@ pub fn oracles() -> &'static Path {
 pub fn image_dir() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     cached_dir(&DIR, "build-test-image.sh")
+}
+
+/// Validates `instance` against `schema` with Python's `jsonschema` (format checks on).
+pub fn validate_with_jsonschema(schema: &Path, instance: &Path) -> Result<(), String> {
+    let script = "import json,sys,jsonschema\n\
+        schema=json.load(open(sys.argv[1])); inst=json.load(open(sys.argv[2]))\n\
+        cls=jsonschema.validators.validator_for(schema); cls.check_schema(schema)\n\
+        errs=sorted(cls(schema, format_checker=cls.FORMAT_CHECKER).iter_errors(inst), key=lambda e: list(e.path))\n\
+        [print(list(e.path), e.message) for e in errs[:20]]\n\
+        sys.exit(1 if errs else 0)";
+    let out = Command::new(oracles().join("venv/bin/python"))
+        .args(["-c", script])
+        .arg(schema)
+        .arg(instance)
+        .output()
+        .unwrap();
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ))
+    }
 }
