@@ -20,6 +20,9 @@ pub struct VulnScan {
     pub inventory: Option<PathBuf>,
     /// VEX statements and filters.
     pub options: Options,
+    /// The database was built for this scan (advisories from the configuration): its build
+    /// time says nothing about the advisories and is left out of the report.
+    pub temporary: bool,
 }
 
 /// The packages of an SBOM given to `scan`.
@@ -118,7 +121,11 @@ pub(crate) fn run(
             return (assessment, vulns, errors);
         }
     }
-    let built = db.status().ok().and_then(|s| s.built_at);
+    let built = if scan.temporary {
+        None
+    } else {
+        db.status().ok().and_then(|s| s.built_at)
+    };
     let mut inventory = match scan.inventory.as_deref().map(Inventory::open).transpose() {
         Ok(i) => i,
         Err(e) => {

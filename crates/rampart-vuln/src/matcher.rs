@@ -189,7 +189,7 @@ fn in_range(scheme: Scheme, v: &Version, range: &Range) -> Option<Option<String>
     for ev in &range.events {
         let kind = ev.kind()?;
         let text = match kind {
-            EventKind::Introduced(t) if t == "0" => {
+            EventKind::Introduced("0") => {
                 events.push((None, kind));
                 continue;
             }

@@ -341,7 +341,10 @@ pub fn modify<T>(
     std::fs::create_dir_all(dir).map_err(io(dir))?;
     let lock_path = path.with_extension("lock");
     let lock = std::fs::File::create(&lock_path).map_err(io(&lock_path))?;
-    lock.lock().map_err(io(&lock_path))?;
+    // flock(2), held until this function returns (the guard unlocks on drop; the kernel drops
+    // it if the process dies). `File::lock` would do, but needs Rust 1.89 (MSRV is 1.85).
+    let _guard = nix::fcntl::Flock::lock(lock, nix::fcntl::FlockArg::LockExclusive)
+        .map_err(|(_, errno)| io(&lock_path)(std::io::Error::from(errno)))?;
     let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
     remove_stale_temporaries(path);
     if path.is_file() {

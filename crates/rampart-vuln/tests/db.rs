@@ -275,7 +275,7 @@ fn bad_input_is_skipped_and_counted_by_reason() {
     // A symlink out of the tree is not followed.
     std::os::unix::fs::symlink("/etc", src.join("escape")).unwrap();
 
-    let (db, imported) = build_db(dir.path(), &[src.clone()]);
+    let (db, imported) = build_db(dir.path(), std::slice::from_ref(&src));
     let i = &imported[0];
     let c = &i.skips.counts;
     println!("{c:?}");

@@ -387,6 +387,7 @@ pub fn scan_setup(
                 vex,
                 ignore_unfixed: args.ignore_unfixed || config.ignore_unfixed == Some(true),
             },
+            temporary: temp.is_some(),
         }),
         temp,
     ))

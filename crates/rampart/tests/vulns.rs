@@ -473,7 +473,8 @@ fn fail_on_ignore_unfixed_vex_json_and_sarif() {
             "components": [
                 {"type": "library", "name": "smallvec", "version": "1.6.0", "purl": "pkg:cargo/smallvec@1.6.0"},
                 {"type": "library", "name": "text", "version": "v0.3.5", "purl": "pkg:golang/golang.org/x/text@v0.3.5"},
-                {"type": "library", "name": "AccessControl", "version": "4.2", "purl": "pkg:pypi/accesscontrol@4.2"}
+                {"type": "library", "name": "AccessControl", "version": "4.2", "purl": "pkg:pypi/accesscontrol@4.2"},
+                {"type": "library", "name": "ansi_term", "version": "0.12.1", "purl": "pkg:cargo/ansi_term@0.12.1"}
             ]
         })
         .to_string(),
@@ -534,9 +535,37 @@ fn fail_on_ignore_unfixed_vex_json_and_sarif() {
     // RUSTSEC-2021-0003 has a CVSS 9.8 vector: --fail-on critical fails.
     let (out, _) = report(&["--fail-on", "critical"]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    // Every finding here has a fix: --ignore-unfixed keeps them all; the count of left-out is 0.
+    // RUSTSEC-2021-0139 (ansi_term is unmaintained) has no fix: --ignore-unfixed leaves it out,
+    // and only it, and says how many it left out.
+    let unfixed: BTreeSet<String> = all["vulnerabilities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|v| v["fixed"].as_array().unwrap().is_empty())
+        .map(|v| {
+            format!(
+                "{} {}",
+                v["id"].as_str().unwrap(),
+                v["package"]["name"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert!(
+        unfixed.iter().any(|u| u.ends_with(" ansi_term")),
+        "{unfixed:?}"
+    );
     let (_, fixed_only) = report(&["--ignore-unfixed"]);
-    assert_eq!(ids(&fixed_only), all_ids);
+    assert_eq!(
+        ids(&fixed_only),
+        all_ids
+            .difference(&unfixed)
+            .cloned()
+            .collect::<BTreeSet<_>>()
+    );
+    assert_eq!(
+        fixed_only["images"][0]["vulnerabilities"]["ignored_unfixed"].as_u64(),
+        Some(unfixed.len() as u64)
+    );
     // VEX: the smallvec finding is not_affected in this image: waived, and the exit code follows.
     let smallvec = all["vulnerabilities"]
         .as_array()
