@@ -12,7 +12,7 @@ use rampart_version::{Scheme, Version};
 use serde::Serialize;
 
 use crate::ecosystem;
-use crate::osv::{Affected, EventKind, Range};
+use crate::osv::{Affected, EventKind};
 use crate::severity::{self, Rating};
 use crate::skips::Skips;
 use crate::store::{Advisory, Database, DbError};
@@ -30,17 +30,59 @@ pub struct Matches {
 
 /// Matches `packages` (from an image, a rootfs or an SBOM whose OS is `distro`); findings are
 /// about `subject`.
+///
+/// Large sets are split across threads, each with its own read-only connection to the
+/// database (SQLite connections are not shared between threads).
 pub fn match_packages(
     db: &Database,
     subject: &str,
     packages: &[Package],
     distro: Option<&Distro>,
 ) -> Result<Matches, DbError> {
-    let mut out = Matches {
-        packages: packages.len(),
-        ..Matches::default()
+    use rayon::prelude::*;
+    const CHUNK: usize = 1024;
+    let threads = rayon::current_num_threads();
+    let mut out = if packages.len() <= CHUNK || threads < 2 {
+        match_chunk(db, subject, packages, distro)?
+    } else {
+        let per = packages.len().div_ceil(threads).max(CHUNK);
+        let path = db.path();
+        let parts: Vec<Result<Matches, DbError>> = packages
+            .par_chunks(per)
+            .map(|chunk| match_chunk(&Database::open(path)?, subject, chunk, distro))
+            .collect();
+        let mut all = Matches::default();
+        for p in parts {
+            let p = p?;
+            all.findings.extend(p.findings);
+            all.skips.merge(p.skips);
+        }
+        all
     };
+    out.packages = packages.len();
+    out.findings.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then_with(|| a.id.cmp(&b.id))
+            .then_with(|| a.package.purl.cmp(&b.package.purl))
+    });
+    Ok(out)
+}
+
+/// [`match_packages`] on one thread.
+fn match_chunk(
+    db: &Database,
+    subject: &str,
+    packages: &[Package],
+    distro: Option<&Distro>,
+) -> Result<Matches, DbError> {
+    let mut out = Matches::default();
     let mut advisories: BTreeMap<String, Option<Advisory>> = BTreeMap::new();
+    // Rows of a name, parsed once per call (an image often has a name several times:
+    // the same library vendored in several places).
+    type Rows = std::rc::Rc<Vec<(String, String, Prepared)>>;
+    let mut cache: std::collections::HashMap<(&'static str, String), Rows> =
+        std::collections::HashMap::new();
     for pkg in packages {
         let lookup = match ecosystem::lookup(pkg, distro) {
             Ok(l) => l,
@@ -53,7 +95,23 @@ pub fn match_packages(
         let mut hits: Vec<Hit> = Vec::new();
         for cand in &lookup.names {
             let (name, version) = (&cand.name, &cand.version);
-            let rows = db.affected(lookup.base, name)?;
+            let key = (lookup.base, name.clone());
+            let rows = match cache.get(&key) {
+                Some(r) => std::rc::Rc::clone(r),
+                None => {
+                    let rows: Vec<(String, String, Prepared)> = db
+                        .affected(lookup.base, name)?
+                        .into_iter()
+                        .map(|r| {
+                            let p = Prepared::new(lookup.scheme, &r.affected);
+                            (r.advisory, r.release, p)
+                        })
+                        .collect();
+                    let rows = std::rc::Rc::new(rows);
+                    cache.insert(key, std::rc::Rc::clone(&rows));
+                    rows
+                }
+            };
             if rows.is_empty() {
                 continue;
             }
@@ -68,31 +126,31 @@ pub fn match_packages(
                     continue;
                 }
             };
-            for row in rows {
+            for (advisory, release, prepared) in rows.iter() {
                 if let Some(rel) = &lookup.release {
-                    if !rel.fits(&row.release) {
+                    if !rel.fits(release) {
                         continue;
                     }
-                } else if !row.release.is_empty()
+                } else if !release.is_empty()
                     && lookup.base != "Wolfi"
                     && lookup.base != "Chainguard"
                 {
                     // A language package never matches a release-specific row.
                     continue;
                 }
-                if hits.iter().any(|h| h.advisory == row.advisory) {
+                if hits.iter().any(|h| &h.advisory == advisory) {
                     continue;
                 }
-                if let Some(fixed) = affects(lookup.scheme, &installed, version, &row.affected) {
-                    let osv_ecosystem = if row.release.is_empty() {
+                if let Some(fixed) = prepared.affects(lookup.scheme, &installed, version) {
+                    let osv_ecosystem = if release.is_empty() {
                         lookup.base.to_owned()
                     } else {
-                        format!("{}:{}", lookup.base, row.release)
+                        format!("{}:{}", lookup.base, release)
                     };
                     hits.push(Hit {
-                        advisory: row.advisory,
+                        advisory: advisory.clone(),
                         fixed,
-                        severity: row.affected.severity,
+                        severity: prepared.severity.clone(),
                         matched_as: cand.source.then(|| format!("{name} {version}")),
                         osv_ecosystem,
                     });
@@ -109,12 +167,6 @@ pub fn match_packages(
         }
         out.findings.extend(merge(subject, pkg, hits, &advisories));
     }
-    out.findings.sort_by(|a, b| {
-        b.severity
-            .cmp(&a.severity)
-            .then_with(|| a.id.cmp(&b.id))
-            .then_with(|| a.package.purl.cmp(&b.package.purl))
-    });
     Ok(out)
 }
 
@@ -135,106 +187,161 @@ struct Hit {
     osv_ecosystem: String,
 }
 
-/// Whether `installed` is affected by `aff`; if so, the fixed versions that apply to it.
+/// Whether `installed` (its text `text`) is affected by `aff`; if so, the fixed versions that
+/// apply to it.
 pub fn affects(
     scheme: Scheme,
     installed: &Version,
     text: &str,
     aff: &Affected,
 ) -> Option<Vec<String>> {
-    let mut hit = false;
-    let mut fixed = BTreeSet::new();
-    for range in &aff.ranges {
-        let sch = if range.kind == "SEMVER" {
-            Scheme::SemVer
-        } else {
-            scheme
-        };
-        let reparsed;
-        let v = if sch == scheme {
-            installed
-        } else {
-            match sch.parse(text) {
-                Ok(v) => {
-                    reparsed = v;
-                    &reparsed
-                }
-                Err(_) => continue,
-            }
-        };
-        if let Some(f) = in_range(sch, v, range) {
-            hit = true;
-            fixed.extend(f);
-        }
-    }
-    if !hit {
-        hit = aff
-            .versions
-            .iter()
-            .any(|listed| listed == text || scheme.parse(listed).is_ok_and(|l| &l == installed));
-    }
-    hit.then(|| fixed.into_iter().collect())
+    Prepared::new(scheme, aff).affects(scheme, installed, text)
 }
 
-/// The OSV evaluation of one range: events sorted by version (`introduced: "0"` first), then
-/// walked: at or above `introduced` is affected, at or above `fixed` is not, above
-/// `last_affected` is not; at or above a `limit` is never affected. Intervals that overlap
-/// (malformed, but real: PYSEC-2021-114 lists `introduced 2.11, fixed 2.11.7, introduced 0,
-/// fixed 2.11.6`) are a union, as OSV.dev's own enumeration of affected versions treats them:
-/// each `introduced` opens an interval, each end closes one. On well-formed ranges this is the
-/// specification's algorithm exactly. Returns, when `v` is affected, the fixed version that
-/// ends its interval (if any).
-fn in_range(scheme: Scheme, v: &Version, range: &Range) -> Option<Option<String>> {
-    let mut events: Vec<(Option<Version>, EventKind<'_>)> = Vec::with_capacity(range.events.len());
-    for ev in &range.events {
-        let kind = ev.kind()?;
-        let text = match kind {
-            EventKind::Introduced("0") => {
-                events.push((None, kind));
-                continue;
-            }
-            EventKind::Limit("*") => continue,
-            EventKind::Introduced(t)
-            | EventKind::Fixed(t)
-            | EventKind::LastAffected(t)
-            | EventKind::Limit(t) => t,
-        };
-        // Ranges were checked at import; a version that does not parse now voids the range.
-        events.push((Some(scheme.parse(text).ok()?), kind));
+/// An `affected` entry ready to evaluate many times: every range's events parsed and sorted
+/// once, the listed versions parsed once.
+#[derive(Debug)]
+pub struct Prepared {
+    ranges: Vec<PreparedRange>,
+    versions: Vec<String>,
+    /// `versions` parsed, on first need (lists run to hundreds of versions and ranges usually
+    /// decide first).
+    parsed_versions: std::cell::OnceCell<Vec<Option<Version>>>,
+    scheme: Scheme,
+    severity: Vec<crate::osv::SeverityEntry>,
+}
+
+#[derive(Debug)]
+struct PreparedRange {
+    scheme: Scheme,
+    /// Sorted by version, `None` (introduced 0) first; at equal versions the order given.
+    events: Vec<(Option<Version>, Ev)>,
+}
+
+#[derive(Debug)]
+enum Ev {
+    Introduced,
+    Fixed(String),
+    LastAffected,
+    Limit,
+}
+
+impl Prepared {
+    /// Parses `aff`'s ranges under `scheme` (`SEMVER` ranges under SemVer). A range with a
+    /// malformed event or a version that does not parse is left out (import already skipped
+    /// and counted those).
+    pub fn new(scheme: Scheme, aff: &Affected) -> Self {
+        let ranges = aff
+            .ranges
+            .iter()
+            .filter_map(|range| {
+                let sch = if range.kind == "SEMVER" {
+                    Scheme::SemVer
+                } else {
+                    scheme
+                };
+                let mut events = Vec::with_capacity(range.events.len());
+                for ev in &range.events {
+                    let (text, e) = match ev.kind()? {
+                        EventKind::Introduced("0") => {
+                            events.push((None, Ev::Introduced));
+                            continue;
+                        }
+                        EventKind::Limit("*") => continue,
+                        EventKind::Introduced(t) => (t, Ev::Introduced),
+                        EventKind::Fixed(t) => (t, Ev::Fixed(t.to_owned())),
+                        EventKind::LastAffected(t) => (t, Ev::LastAffected),
+                        EventKind::Limit(t) => (t, Ev::Limit),
+                    };
+                    events.push((Some(sch.parse(text).ok()?), e));
+                }
+                events.sort_by(|a, b| a.0.cmp(&b.0));
+                Some(PreparedRange {
+                    scheme: sch,
+                    events,
+                })
+            })
+            .collect();
+        Self {
+            ranges,
+            versions: aff.versions.clone(),
+            parsed_versions: std::cell::OnceCell::new(),
+            scheme,
+            severity: aff.severity.clone(),
+        }
     }
-    // `None` (introduced 0) sorts first; at equal versions the order given is kept.
-    events.sort_by(|a, b| a.0.cmp(&b.0));
+
+    /// Whether `installed` (parsed under `scheme`, its text `text`) is affected; if so, the
+    /// fixed versions that apply to it.
+    pub fn affects(&self, scheme: Scheme, installed: &Version, text: &str) -> Option<Vec<String>> {
+        let mut hit = false;
+        let mut fixed = BTreeSet::new();
+        for range in &self.ranges {
+            let reparsed;
+            let v = if range.scheme == scheme {
+                installed
+            } else {
+                match range.scheme.parse(text) {
+                    Ok(v) => {
+                        reparsed = v;
+                        &reparsed
+                    }
+                    Err(_) => continue,
+                }
+            };
+            if let Some(f) = in_range(v, &range.events) {
+                hit = true;
+                fixed.extend(f);
+            }
+        }
+        if !hit && !self.versions.is_empty() {
+            hit = self.versions.iter().any(|t| t == text) || {
+                let parsed = self.parsed_versions.get_or_init(|| {
+                    self.versions
+                        .iter()
+                        .map(|v| self.scheme.parse(v).ok())
+                        .collect()
+                });
+                scheme == self.scheme && parsed.iter().any(|p| p.as_ref() == Some(installed))
+            };
+        }
+        hit.then(|| fixed.into_iter().collect())
+    }
+}
+
+/// The OSV evaluation of one range (events sorted by version, `introduced: "0"` first): at or
+/// above `introduced` is affected, at or above `fixed` is not, above `last_affected` is not; at
+/// or above a `limit` is never affected. Intervals that overlap (malformed, but real:
+/// PYSEC-2021-114 lists `introduced 2.11, fixed 2.11.7, introduced 0, fixed 2.11.6`) are a
+/// union, as OSV.dev's own enumeration of affected versions treats them: each `introduced`
+/// opens an interval, each end closes one. On well-formed ranges this is the specification's
+/// algorithm exactly. Returns, when `v` is affected, the fixed version that ends its interval
+/// (if any).
+fn in_range(v: &Version, events: &[(Option<Version>, Ev)]) -> Option<Option<String>> {
     let mut open = 0usize;
-    for (ver, kind) in &events {
+    for (ver, kind) in events {
         let at_or_above = ver.as_ref().is_none_or(|e| v >= e);
         match kind {
-            EventKind::Introduced(_) if at_or_above => open += 1,
-            EventKind::Fixed(_) if at_or_above => open = open.saturating_sub(1),
-            EventKind::LastAffected(_) if ver.as_ref().is_some_and(|e| v > e) => {
+            Ev::Introduced if at_or_above => open += 1,
+            Ev::Fixed(_) if at_or_above => open = open.saturating_sub(1),
+            Ev::LastAffected if ver.as_ref().is_some_and(|e| v > e) => {
                 open = open.saturating_sub(1);
             }
+            Ev::Limit if at_or_above && ver.is_some() => return None,
             _ => {}
         }
     }
-    let affected = open > 0;
-    for (ver, kind) in &events {
-        if let (EventKind::Limit(_), Some(l)) = (kind, ver) {
-            if v >= l {
-                return None;
-            }
-        }
-    }
-    if !affected {
+    if open == 0 {
         return None;
     }
     let fix = events
         .iter()
         .filter_map(|(ver, kind)| match (kind, ver) {
-            (EventKind::Fixed(t), Some(f)) if f > v => Some((f, *t)),
+            (Ev::Fixed(t), Some(f)) if f > v => Some((f, t)),
             _ => None,
         })
         .min_by(|a, b| a.0.cmp(b.0))
-        .map(|(_, t)| t.to_owned());
+        .map(|(_, t)| t.clone());
     Some(fix)
 }
 

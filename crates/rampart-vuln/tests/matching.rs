@@ -473,3 +473,42 @@ fn last_affected_and_limit_events() {
         }
     }
 }
+
+/// Large sets are matched on several threads: the result is the same as matching the packages
+/// one small set at a time.
+#[test]
+fn large_sets_match_the_same_as_small_ones() {
+    let db = Database::open(corpus_db()).unwrap();
+    let base = [
+        pkg(Ecosystem::Go, Some("golang.org/x"), "text", "v0.3.5"),
+        pkg(Ecosystem::Cargo, None, "smallvec", "1.6.0"),
+        pkg(Ecosystem::PyPI, None, "AccessControl", "4.2"),
+        pkg(Ecosystem::PyPI, None, "not-a-known-package", "1.0"),
+    ];
+    let mut all = Vec::new();
+    for i in 0..1500 {
+        for p in &base {
+            let mut p = p.clone();
+            p.locations[0].path = format!("/srv/app{i}/manifest");
+            all.push(p);
+        }
+    }
+    let big = match_packages(&db, "s", &all, None).unwrap();
+    let small = match_packages(&db, "s", &base, None).unwrap();
+    assert_eq!(big.packages, all.len());
+    assert_eq!(big.findings.len(), small.findings.len() * 1500);
+    let key = |f: &rampart_core::Vulnerability| {
+        (
+            f.id.clone(),
+            f.package.purl.clone(),
+            f.fixed.clone(),
+            f.severity,
+        )
+    };
+    let mut want: Vec<_> = small.findings.iter().map(key).collect();
+    want.sort();
+    let mut got: Vec<_> = big.findings.iter().map(key).collect();
+    got.sort();
+    got.dedup();
+    assert_eq!(got, want);
+}
