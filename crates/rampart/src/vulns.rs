@@ -66,8 +66,21 @@ pub fn db(args: &DbArgs) -> Result<u8> {
                 opts.ecosystems = ecosystems.clone();
             }
             opts.ca_file = ca_file.clone();
-            let progress = |m: &str| eprintln!("rampart: {m}");
-            let updates = update(&path, &opts, &progress)?;
+            // A spinner on a terminal; plain lines in CI logs and pipes.
+            let spinner = std::io::IsTerminal::is_terminal(&std::io::stderr()).then(|| {
+                let bar = indicatif::ProgressBar::new_spinner();
+                bar.enable_steady_tick(std::time::Duration::from_millis(120));
+                bar
+            });
+            let progress = |m: &str| match &spinner {
+                Some(bar) => bar.set_message(m.to_owned()),
+                None => eprintln!("rampart: {m}"),
+            };
+            let updates = update(&path, &opts, &progress);
+            if let Some(bar) = &spinner {
+                bar.finish_and_clear();
+            }
+            let updates = updates?;
             let mut broken = false;
             for u in &updates {
                 eprintln!(
