@@ -296,7 +296,11 @@ pub fn render(report: &Report, opts: Options) -> String {
 /// What each image holds, in brief: the facts the image layer is judged on.
 fn images_section(out: &mut String, report: &Report, st: Style) {
     for img in &report.images {
-        let what = if img.kind.starts_with("sbom") { "SBOM" } else { "Image" };
+        let what = if img.kind.starts_with("sbom") {
+            "SBOM"
+        } else {
+            "Image"
+        };
         let _ = writeln!(out, "{} {}", st.bold(what), st.bold(&img.name));
         let mut rows: Vec<Vec<String>> = Vec::new();
         let mut row = |k: &str, v: String| rows.push(vec![st.dim(k), v]);

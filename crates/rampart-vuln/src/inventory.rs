@@ -14,7 +14,7 @@ use rusqlite::{Connection, params};
 use serde::Serialize;
 
 use crate::matcher::match_packages;
-use crate::store::{Database, DbError, now};
+use crate::store::{Database, DbError, now, sqlite};
 use rampart_core::Vulnerability;
 
 const SCHEMA: &str = "
@@ -257,13 +257,6 @@ pub fn scheme_of_purl_type(ty: &str) -> Option<Scheme> {
 pub struct Inventory {
     conn: Connection,
     path: PathBuf,
-}
-
-fn sqlite(path: &Path) -> impl Fn(rusqlite::Error) -> DbError + '_ {
-    move |source| DbError::Sqlite {
-        path: path.display().to_string(),
-        source,
-    }
 }
 
 impl Inventory {

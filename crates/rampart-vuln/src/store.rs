@@ -126,7 +126,7 @@ pub struct Database {
     path: PathBuf,
 }
 
-fn sqlite(path: &Path) -> impl Fn(rusqlite::Error) -> DbError + '_ {
+pub(crate) fn sqlite(path: &Path) -> impl Fn(rusqlite::Error) -> DbError + '_ {
     move |source| DbError::Sqlite {
         path: path.display().to_string(),
         source,

@@ -512,3 +512,119 @@ fn large_sets_match_the_same_as_small_ones() {
     got.dedup();
     assert_eq!(got, want);
 }
+
+/// Alpine advisories are about origin (source) packages of one branch (`Alpine:v3.20`); Ubuntu
+/// ones name the release among other parts (`Ubuntu:22.04:LTS`).
+#[test]
+fn alpine_and_ubuntu_releases() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("recs");
+    std::fs::create_dir_all(&src).unwrap();
+    // The form of Alpine's and Ubuntu's OSV exports (ALPINE-CVE-*, UBUNTU-CVE-*): source package
+    // names, ECOSYSTEM ranges on apk and dpkg versions.
+    std::fs::write(
+        src.join("ALPINE-CVE-2024-5535.json"),
+        r#"{"id": "ALPINE-CVE-2024-5535", "aliases": ["CVE-2024-5535"],
+            "affected": [{"package": {"ecosystem": "Alpine:v3.20", "name": "openssl"},
+                          "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "3.3.1-r1"}]}]},
+                         {"package": {"ecosystem": "Alpine:v3.19", "name": "openssl"},
+                          "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "3.1.6-r0"}]}]}]}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        src.join("UBUNTU-CVE-2024-5535.json"),
+        r#"{"id": "UBUNTU-CVE-2024-5535", "aliases": ["CVE-2024-5535"],
+            "severity": [{"type": "Ubuntu", "score": "low"}],
+            "affected": [{"package": {"ecosystem": "Ubuntu:22.04:LTS", "name": "openssl"},
+                          "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "3.0.2-0ubuntu1.17"}]}]}]}"#,
+    )
+    .unwrap();
+    let (db, imported) = build_db(dir.path(), &[src]);
+    assert!(imported[0].skips.is_empty(), "{:?}", imported[0].skips);
+    let db = Database::open(&db).unwrap();
+    let alpine = |v: &str| Distro {
+        id: "alpine".into(),
+        version_id: Some(v.into()),
+        codename: None,
+    };
+    let mut libcrypto = pkg(Ecosystem::Apk, Some("alpine"), "libcrypto3", "3.3.0-r2");
+    libcrypto.source_package = Some(SourcePackage {
+        name: "openssl".into(),
+        version: "3.3.0-r2".into(),
+    });
+    let m = match_packages(
+        &db,
+        "s",
+        std::slice::from_ref(&libcrypto),
+        Some(&alpine("3.20.1")),
+    )
+    .unwrap();
+    assert_eq!(m.findings.len(), 1, "{:#?}", m.findings);
+    assert_eq!(
+        (
+            m.findings[0].id.as_str(),
+            m.findings[0].package.osv_ecosystem.as_str()
+        ),
+        ("CVE-2024-5535", "Alpine:v3.20")
+    );
+    assert_eq!(m.findings[0].fixed, ["3.3.1-r1"]);
+    let mut fixed = libcrypto.clone();
+    fixed.version = "3.3.1-r1".into();
+    fixed.source_package = Some(SourcePackage {
+        name: "openssl".into(),
+        version: "3.3.1-r1".into(),
+    });
+    assert!(
+        match_packages(&db, "s", &[fixed], Some(&alpine("3.20.1")))
+            .unwrap()
+            .findings
+            .is_empty()
+    );
+    // v3.19's row judges 3.3.0-r2 (above its fix) not affected; v3.21 has no rows.
+    assert!(
+        match_packages(
+            &db,
+            "s",
+            std::slice::from_ref(&libcrypto),
+            Some(&alpine("3.19.4"))
+        )
+        .unwrap()
+        .findings
+        .is_empty()
+    );
+    assert!(
+        match_packages(
+            &db,
+            "s",
+            std::slice::from_ref(&libcrypto),
+            Some(&alpine("3.21.0"))
+        )
+        .unwrap()
+        .findings
+        .is_empty()
+    );
+
+    let jammy = Distro {
+        id: "ubuntu".into(),
+        version_id: Some("22.04".into()),
+        codename: Some("jammy".into()),
+    };
+    let mut libssl = pkg(
+        Ecosystem::Deb,
+        Some("ubuntu"),
+        "libssl3",
+        "3.0.2-0ubuntu1.15",
+    );
+    libssl.source_package = Some(SourcePackage {
+        name: "openssl".into(),
+        version: "3.0.2-0ubuntu1.15".into(),
+    });
+    let m = match_packages(&db, "s", &[libssl], Some(&jammy)).unwrap();
+    assert_eq!(m.findings.len(), 1);
+    assert_eq!(m.findings[0].package.osv_ecosystem, "Ubuntu:22.04:LTS");
+    assert_eq!(
+        m.findings[0].severity,
+        Severity::Low,
+        "Ubuntu's priority word"
+    );
+}

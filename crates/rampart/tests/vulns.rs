@@ -42,6 +42,14 @@ fn ok(out: &Output) -> &Output {
     out
 }
 
+/// `rampart db import` of one corpus directory into `cache`'s database.
+fn import(cache: &Path, corpus_dir: &str) {
+    ok(&run(
+        cache,
+        &["db", "import", corpus(corpus_dir).to_str().unwrap()],
+    ));
+}
+
 fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
@@ -147,14 +155,7 @@ fn db_import_status_and_bad_input() {
 fn a_killed_update_leaves_the_previous_database() {
     let cache = tempfile::tempdir().unwrap();
     let c = cache.path();
-    ok(&run(
-        c,
-        &[
-            "db",
-            "import",
-            corpus("osv-rustsec/crates").to_str().unwrap(),
-        ],
-    ));
+    import(c, "osv-rustsec/crates");
     let before = json(ok(&run(c, &["db", "status", "-f", "json"])));
     let db = c.join("osv.db");
     let before_bytes = std::fs::read(&db).unwrap();
@@ -653,14 +654,7 @@ fn fail_on_ignore_unfixed_vex_json_and_sarif() {
 fn inventory_finds_packages_and_rescans_without_the_images() {
     let cache = tempfile::tempdir().unwrap();
     let c = cache.path();
-    ok(&run(
-        c,
-        &[
-            "db",
-            "import",
-            corpus("osv-rustsec/crates").to_str().unwrap(),
-        ],
-    ));
+    import(c, "osv-rustsec/crates");
     // Scanning records the image's packages; the database has no Go advisories yet.
     let oci = format!("oci-dir:{}", image_dir().join("oci").display());
     let first = json(&run(
