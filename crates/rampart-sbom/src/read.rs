@@ -373,7 +373,12 @@ fn parse_document<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, ReadErro
 }
 
 /// Parses one entry (a component or package) as `T`; the error names the field inside it.
+/// Entries must be objects (serde would read an array as the fields in order).
 fn parse_entry<'a, T: Deserialize<'a>>(raw: &'a RawValue) -> Result<T, String> {
+    let text = raw.get().trim_start();
+    if !text.starts_with('{') {
+        return Err(format!("expected an object, found {}", truncate(text, 40)));
+    }
     let mut de = serde_json::Deserializer::from_str(raw.get());
     serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();

@@ -15,7 +15,7 @@ use super::{
 struct Bom<'a> {
     #[serde(default)]
     spec_version: Option<String>,
-    #[serde(default, borrow)]
+    #[serde(default, borrow, deserialize_with = "metadata")]
     metadata: Option<Metadata<'a>>,
     #[serde(default, borrow, deserialize_with = "bounded_entries")]
     components: Option<Vec<&'a RawValue>>,
@@ -25,6 +25,21 @@ struct Bom<'a> {
 struct Metadata<'a> {
     #[serde(default, borrow)]
     component: Option<&'a RawValue>,
+}
+
+/// `metadata`, which must be an object (serde would read an array as its fields in order).
+fn metadata<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Metadata<'de>>, D::Error> {
+    let raw: Option<&'de RawValue> = Deserialize::deserialize(d)?;
+    match raw {
+        None => Ok(None),
+        Some(r) if r.get().trim_start().starts_with('{') => serde_json::from_str(r.get())
+            .map(Some)
+            .map_err(serde::de::Error::custom),
+        Some(r) => Err(serde::de::Error::custom(format_args!(
+            "expected an object, found {}",
+            super::truncate(r.get(), 40)
+        ))),
+    }
 }
 
 #[derive(Deserialize)]
