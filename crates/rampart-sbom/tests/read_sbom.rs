@@ -14,8 +14,9 @@ use serde_json::{Value, json};
 
 use rampart_sbom::catalog::{GoModule, JavaPomProperties, go_module_package, rust_dep_v0_packages};
 use rampart_sbom::{
-    CatalogContext, Cataloger, Distro, Ecosystem, MAX_SBOM_COMPONENTS, MAX_SBOM_INPUT, Package,
-    ReadError, SbomFormat, SbomInput, SkipReason, catalog_file, looks_like_sbom, read_sbom,
+    CatalogContext, Cataloger, Distro, Ecosystem, MAX_SBOM_COMPONENTS, MAX_SBOM_INPUT, Options,
+    Package, ReadError, SbomDocument, SbomFormat, SbomInput, SkipReason, Subject, Tool,
+    catalog_file, cyclonedx_json, looks_like_sbom, read_sbom, spdx_json,
 };
 
 fn cdx(components: Value) -> Vec<u8> {
@@ -759,6 +760,56 @@ fn spdx_subject_os_and_trivy_annotations() {
     );
     assert_eq!(p.licenses, ["Zlib"]);
     assert_eq!(sbom.packages.len(), 1);
+}
+
+/// What was read, written by rampart's writers and read again: the same purls and
+/// distribution (the invariant of the `sbom_read` fuzz target; these documents are the shapes
+/// of what it found).
+fn rewritten_reads_back_the_same(bytes: &[u8]) {
+    let first = read(bytes);
+    let doc = SbomDocument {
+        subject: Subject {
+            name: "x".to_owned(),
+            ..Subject::default()
+        },
+        distro: first.distro.clone(),
+        packages: first.packages.clone(),
+        tool: Tool {
+            name: "rampart".to_owned(),
+            version: "0".to_owned(),
+        },
+    };
+    let opts = Options::reproducible(None);
+    let purls = |s: &SbomInput| {
+        s.packages
+            .iter()
+            .map(|p| p.purl.to_string())
+            .collect::<Vec<_>>()
+    };
+    for text in [cyclonedx_json(&doc, &opts), spdx_json(&doc, &opts)] {
+        let again = read(text.as_bytes());
+        assert_eq!(purls(&again), purls(&first));
+        assert_eq!(again.distro, first.distro);
+    }
+}
+
+#[test]
+fn fuzz_regressions_rewritten_documents_read_back_the_same() {
+    // A version that does not start with a digit (was re-read as a codename).
+    rewritten_reads_back_the_same(&cdx(json!([
+        {"type": "operating-system", "name": "debian", "version": "(2.11"},
+        {"name": "libcap2-bin", "purl": "pkg:deb/debian/libcap2-bin@2.66-4?distro=debian-12.11&epoch=1"},
+    ])));
+    // A distribution without version: its qualifier is the id alone.
+    rewritten_reads_back_the_same(&cdx(json!([
+        {"name": "musl", "purl": "pkg:apk/alpine/musl@1.2.5-r0?distro=alpine"},
+    ])));
+    // Names with blanks (were trimmed on the second reading only).
+    rewritten_reads_back_the_same(&cdx(json!([
+        {"name": "   am~", "version": "6.0.1", "purl": "pkg:pypi/%20%20%20am~@6.0.1"},
+        {"name": " x", "version": "1", "purl": "pkg:pypi/x@1"},
+        {"name": " example.com/m", "purl": "pkg:golang/example.com/m@v1.0.0"},
+    ])));
 }
 
 /// JSON values built from the vocabulary of both formats, nested.
