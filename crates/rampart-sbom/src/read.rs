@@ -477,7 +477,8 @@ struct Parsed {
     entries: Vec<Entry>,
     os: Vec<OsHint>,
     subject: Option<String>,
-    skipped: Vec<Skipped>,
+    /// With each entry's place in document order.
+    skipped: Vec<(usize, Skipped)>,
 }
 
 /// Builds the packages: purls parsed, the distribution settled, packages made and merged.
@@ -493,7 +494,7 @@ fn finish(parsed: Parsed) -> SbomInput {
     for e in entries {
         match e.purl() {
             Ok(p) => ready.push((e, p)),
-            Err(reason) => skipped.push(e.skipped(reason)),
+            Err(reason) => skipped.push((e.seq, e.skipped(reason))),
         }
     }
     let distro = entry::resolve_distro(&os, ready.iter().map(|(_, p)| p));
@@ -512,7 +513,7 @@ fn finish(parsed: Parsed) -> SbomInput {
                     m.locations.extend(p.locations);
                 }
             },
-            Err(reason) => skipped.push(e.skipped(reason)),
+            Err(reason) => skipped.push((e.seq, e.skipped(reason))),
         }
     }
     let mut packages: Vec<Package> = merged
@@ -528,35 +529,14 @@ fn finish(parsed: Parsed) -> SbomInput {
             .cmp(&(b.ecosystem, &b.name, &b.version))
             .then_with(|| a.purl.to_string().cmp(&b.purl.to_string()))
     });
-    skipped.sort_by(|a, b| natural_path_cmp(&a.at, &b.at));
+    skipped.sort_by_key(|(seq, _)| *seq);
     SbomInput {
         format,
         packages,
         distro,
         subject,
-        skipped,
+        skipped: skipped.into_iter().map(|(_, s)| s).collect(),
     }
-}
-
-/// Orders JSON paths as they appear in the document (`[2]` before `[10]`).
-fn natural_path_cmp(a: &str, b: &str) -> std::cmp::Ordering {
-    let key = |s: &str| -> Vec<(String, u64)> {
-        s.split('[')
-            .map(|seg| match seg.split_once(']') {
-                Some((n, rest)) => (rest.to_owned(), n.parse().unwrap_or(u64::MAX)),
-                None => (seg.to_owned(), 0),
-            })
-            .collect()
-    };
-    let (ka, kb) = (key(a), key(b));
-    // Segment by segment: the index first (it came before the text that follows it).
-    for (x, y) in ka.iter().zip(kb.iter()) {
-        let ord = x.1.cmp(&y.1).then_with(|| x.0.cmp(&y.0));
-        if ord != std::cmp::Ordering::Equal {
-            return ord;
-        }
-    }
-    ka.len().cmp(&kb.len())
 }
 
 #[cfg(test)]
@@ -587,27 +567,5 @@ mod tests {
             "invalid type: integer `5`, expected a string"
         );
         assert_eq!(strip_position("x at line y"), "x at line y");
-    }
-
-    #[test]
-    fn paths_sort_in_document_order() {
-        let mut paths = vec![
-            "packages[10]",
-            "components[2].components[0]",
-            "packages[9]",
-            "components[2]",
-            "components[10]",
-        ];
-        paths.sort_by(|a, b| natural_path_cmp(a, b));
-        assert_eq!(
-            paths,
-            [
-                "components[2]",
-                "components[2].components[0]",
-                "components[10]",
-                "packages[9]",
-                "packages[10]"
-            ]
-        );
     }
 }

@@ -438,3 +438,120 @@ fn rampart_own_sboms_read_back_to_the_same_packages() {
         assert_eq!(stated, read, "{label}");
     }
 }
+
+/// SBOMs of the test image as an image (Syft on the OCI archive, Trivy on the docker archive):
+/// the subject is the image (Syft: the archive with its manifest digest, which rampart's image
+/// reader computes too; Trivy: the tag in the archive). The image has no `/etc/debian_version`,
+/// so Trivy does not recognise Debian and lists the dpkg packages without purls: each is
+/// skipped, by name, with the reason, while the other ecosystems are read.
+#[test]
+fn image_sboms_name_their_subject_and_list_what_they_cannot_use() {
+    let dir = tempfile::tempdir().unwrap();
+    let image = test_image();
+    let bin = peers().join("bin");
+    let cache = dir.path().join("cache");
+    let syft_file = dir.path().join("syft.json");
+    let oci = image.join("oci.tar");
+    run_offline(
+        &bin.join("syft"),
+        &[
+            "scan",
+            &format!("oci-archive:{}", oci.display()),
+            "-q",
+            "-o",
+            &format!("cyclonedx-json={}", syft_file.display()),
+        ],
+        &cache,
+    );
+    let opened = Image::open(&Source::OciArchive(oci.clone()), None).unwrap();
+    let ins = inspect(
+        &opened,
+        "oci",
+        &InspectOptions {
+            secrets: false,
+            today: jiff::civil::date(2026, 1, 1),
+        },
+    )
+    .unwrap();
+    let manifest = ins.manifest_digest.clone().unwrap();
+    let sbom = read_sbom(&std::fs::read(&syft_file).unwrap()).unwrap();
+    assert_eq!(
+        sbom.subject.as_deref(),
+        Some(format!("{}@{manifest}", oci.display()).as_str())
+    );
+
+    let trivy_file = dir.path().join("trivy.json");
+    run_offline(
+        &bin.join("trivy"),
+        &[
+            "image",
+            "--input",
+            image.join("docker.tar").to_str().unwrap(),
+            "--quiet",
+            "--cache-backend",
+            "memory",
+            "--offline-scan",
+            "--skip-db-update",
+            "--skip-java-db-update",
+            "--skip-check-update",
+            "--skip-version-check",
+            "--disable-telemetry",
+            "--skip-files",
+            "**/*.jar",
+            "--skip-files",
+            "**/*.war",
+            "--format",
+            "cyclonedx",
+            "--output",
+            trivy_file.to_str().unwrap(),
+        ],
+        &cache,
+    );
+    let sbom = read_sbom(&std::fs::read(&trivy_file).unwrap()).unwrap();
+    assert_eq!(
+        sbom.subject.as_deref(),
+        Some("docker.io/library/test:latest")
+    );
+    assert_eq!(sbom.distro, None);
+    let debs: BTreeSet<&str> = ins
+        .packages
+        .iter()
+        .filter(|p| p.ecosystem == Ecosystem::Deb)
+        .map(|p| p.name.as_str())
+        .collect();
+    let skipped: BTreeSet<&str> = sbom
+        .skipped
+        .iter()
+        .filter(|s| s.reason == rampart_sbom::SkipReason::NoPurl)
+        .filter_map(|s| s.name.as_deref())
+        .collect();
+    assert_eq!(skipped, debs);
+    assert_eq!(sbom.skipped.len(), debs.len(), "{:?}", sbom.skipped);
+    for eco in [Ecosystem::PyPI, Ecosystem::Npm] {
+        let ours: BTreeSet<String> = ins
+            .packages
+            .iter()
+            .filter(|p| p.ecosystem == eco)
+            .map(|p| p.purl.to_string())
+            .collect();
+        let theirs: BTreeSet<String> = sbom
+            .packages
+            .iter()
+            .filter(|p| p.ecosystem == eco)
+            .map(|p| p.purl.to_string())
+            .collect();
+        assert!(
+            ours.is_subset(&theirs),
+            "{eco:?}: {:?}",
+            ours.difference(&theirs)
+        );
+    }
+    // Trivy states the layer each file came from: the image's diff ids.
+    let layered = sbom
+        .packages
+        .iter()
+        .flat_map(|p| &p.locations)
+        .filter(|l| l.layer.as_deref().is_some_and(|d| d.starts_with("sha256:")))
+        .count();
+    assert!(layered > 0);
+}

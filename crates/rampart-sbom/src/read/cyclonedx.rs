@@ -159,22 +159,27 @@ pub(super) fn read(bytes: &[u8]) -> Result<Parsed, ReadError> {
                 )?;
             }
             if super::entry::supported_purl(c.purl.as_deref()) {
-                add(&mut out, "metadata.component".to_owned(), c);
+                add(&mut out, 0, "metadata.component".to_owned(), c);
             }
         }
     }
     if let Some(children) = bom.components {
         push(&mut stack, &mut pushed, "components", children, 1)?;
     }
+    let mut seq = 0usize;
     while let Some((at, raw, depth)) = stack.pop() {
+        seq += 1;
         let mut c = match parse_entry::<Component<'_>>(raw) {
             Ok(c) => c,
             Err(message) => {
-                out.skipped.push(Skipped {
-                    at,
-                    name: None,
-                    reason: SkipReason::Unreadable(message),
-                });
+                out.skipped.push((
+                    seq,
+                    Skipped {
+                        at,
+                        name: None,
+                        reason: SkipReason::Unreadable(message),
+                    },
+                ));
                 continue;
             }
         };
@@ -191,13 +196,13 @@ pub(super) fn read(bytes: &[u8]) -> Result<Parsed, ReadError> {
                 push(&mut stack, &mut pushed, &parent, children, depth + 1)?;
             }
         }
-        add(&mut out, at, c);
+        add(&mut out, seq, at, c);
     }
     Ok(out)
 }
 
 /// Records one component: the distribution, a package entry, or nothing (not a package).
-fn add(out: &mut Parsed, at: String, c: Component<'_>) {
+fn add(out: &mut Parsed, seq: usize, at: String, c: Component<'_>) {
     let props: Vec<(String, String)> = c
         .properties
         .unwrap_or_default()
@@ -253,6 +258,7 @@ fn add(out: &mut Parsed, at: String, c: Component<'_>) {
         })
         .collect();
     out.entries.push(Entry {
+        seq,
         at,
         name: c.name,
         version: c.version,
@@ -288,8 +294,23 @@ fn push<'a>(
     Ok(())
 }
 
-/// `name`, with `@digest` when the version is an image digest.
+/// The image reference Trivy states (`aquasecurity:trivy:RepoDigest`, else `RepoTag`: its
+/// `name` is what it was given, a file for archives), else `name`, with `@digest` when the
+/// version is an image digest (Syft, rampart).
 fn subject(c: &Component<'_>) -> Option<String> {
+    let stated = |key: &str| {
+        c.properties.iter().flatten().find_map(|p| {
+            (p.name.as_deref() == Some(key))
+                .then(|| p.value.as_deref().map(str::trim))
+                .flatten()
+                .filter(|v| !v.is_empty())
+        })
+    };
+    if let Some(r) =
+        stated("aquasecurity:trivy:RepoDigest").or_else(|| stated("aquasecurity:trivy:RepoTag"))
+    {
+        return Some(r.to_owned());
+    }
     let name = c.name.as_deref().map(str::trim).filter(|n| !n.is_empty())?;
     Some(match c.version.as_deref() {
         Some(v) if v.starts_with("sha256:") && !name.contains('@') => format!("{name}@{v}"),

@@ -10,6 +10,8 @@ use crate::{Distro, Ecosystem, Package, PackageLocation, Purl, SourcePackage};
 /// What the format readers extract from an entry.
 #[derive(Debug, Default)]
 pub(super) struct Entry {
+    /// Place in document order.
+    pub seq: usize,
     /// JSON path (`components[3]`).
     pub at: String,
     pub name: Option<String>,
