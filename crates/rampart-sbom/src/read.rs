@@ -499,8 +499,9 @@ fn finish(parsed: Parsed) -> SbomInput {
     }
     let distro = entry::resolve_distro(&os, ready.iter().map(|(_, p)| p));
     let mut merged: BTreeMap<String, Package> = BTreeMap::new();
-    for (e, purl) in &ready {
-        match e.package(purl, distro.as_ref()) {
+    // Consumed as it goes: each entry is freed once its package is built.
+    for (e, purl) in ready {
+        match e.package(&purl, distro.as_ref()) {
             Ok(p) => match merged.entry(p.purl.to_string()) {
                 std::collections::btree_map::Entry::Vacant(v) => {
                     v.insert(p);

@@ -208,6 +208,7 @@ fn add(out: &mut Parsed, seq: usize, at: String, c: Component<'_>) {
         .unwrap_or_default()
         .into_iter()
         .filter_map(|p| Some((p.name?, p.value?)))
+        .filter(|(k, _)| used_property(k))
         .collect();
     let ty = c.ty.as_deref().unwrap_or("library");
     if ty == "operating-system" {
@@ -269,6 +270,21 @@ fn add(out: &mut Parsed, seq: usize, at: String, c: Component<'_>) {
         locations,
         source: None,
     });
+}
+
+/// Whether a property is one reading uses (so the others, such as Syft's many
+/// `syft:cpe23`, are not kept).
+fn used_property(name: &str) -> bool {
+    name.starts_with("rampart:")
+        || name.starts_with("aquasecurity:trivy:")
+        || [
+            "syft:location:",
+            "syft:metadata:",
+            "syft:distro:",
+            "syft:package:type",
+        ]
+        .iter()
+        .any(|p| name.starts_with(p))
 }
 
 /// Pushes `children` of `parent` so that they pop in order, counting them against
