@@ -18,7 +18,8 @@
 //!   the prefix (`go1.22.5`, `v1.22.5`); a Go main module without version is `(devel)`;
 //! - names: npm `@scope/name`, composer `vendor/name`, Go the module path (the entry's own name
 //!   when it spells the purl's path, keeping its case), maven the artifact id (the group is the
-//!   purl namespace), PyPI the entry's name when it normalizes to the purl's;
+//!   purl namespace); for PyPI and composer, whose purls normalize names, the entry's own
+//!   spelling when it names the same package (`PyYAML` for `pkg:pypi/pyyaml`);
 //! - OS packages (deb, rpm, apk) get their architecture and source package, from the
 //!   properties each tool writes (`syft:metadata:source`, `aquasecurity:trivy:SrcName`,
 //!   rampart's own), the purl's `upstream` qualifier or SPDX `sourceInfo`, else the binary

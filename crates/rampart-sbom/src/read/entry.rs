@@ -135,11 +135,12 @@ impl Entry {
                     }
                     _ => purl.name().to_owned(),
                 };
-                // The entry's own spelling when it names the same package (PyPI `PyYAML` for
-                // `pkg:pypi/pyyaml`), as the catalogers keep the package manager's spelling.
+                // Where purls normalize names (PyPI, composer), the entry's own spelling when it
+                // names the same package (`PyYAML` for `pkg:pypi/pyyaml`), as the catalogers keep
+                // the package manager's spelling; elsewhere the purl's name is the name.
                 let name = match self.name.as_deref() {
                     Some(n) if eco == Ecosystem::PyPI && pep503(n) == pep503(&full) => n.to_owned(),
-                    Some(n) if eco != Ecosystem::PyPI && n.eq_ignore_ascii_case(&full) => {
+                    Some(n) if eco == Ecosystem::Composer && n.eq_ignore_ascii_case(&full) => {
                         n.to_owned()
                     }
                     _ => full,
