@@ -30,7 +30,8 @@
 //! Entries listed twice (same canonical purl) are merged: locations and licenses are unioned.
 //! Entries that cannot become a package are reported in [`SbomInput::skipped`] with the reason
 //! (no purl and no way to tell the ecosystem, bad purl, a purl type rampart does not match, no
-//! version, an entry whose fields have the wrong types); they never fail the document.
+//! version, an entry whose fields have the wrong types, rpm's `gpg-pubkey` signing keys); they
+//! never fail the document.
 //!
 //! The distribution comes from the `operating-system` component (CycloneDX) or the
 //! `OPERATING-SYSTEM` package (SPDX), else from the `distro` qualifier most OS purls carry.
@@ -145,6 +146,10 @@ pub enum SkipReason {
         "purl type {0:?} is not matched: expected deb, apk, rpm, pypi, npm, golang, cargo, maven, gem, composer or nuget"
     )]
     UnsupportedType(String),
+    /// an entry that lists something other than software: rpm's `gpg-pubkey` (an imported
+    /// signing key), which the rpmdb cataloger skips too
+    #[error("not software: {0}")]
+    NotSoftware(&'static str),
     /// neither the purl nor the entry states a version
     #[error("no version")]
     NoVersion,

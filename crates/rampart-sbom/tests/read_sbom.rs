@@ -499,6 +499,7 @@ fn unusable_entries_are_skipped_with_their_reason_and_place() {
         {"type": "file", "name": "etc/passwd"},
         {"type": "application", "name": "usr/bin/go", "properties": [{"name": "aquasecurity:trivy:Class", "value": "lang-pkgs"}]},
         {"type": "library", "name": "ok", "version": "1.0.0", "purl": "pkg:npm/ok@1.0.0"},
+        {"type": "library", "name": "gpg-pubkey", "version": "4aad5c5d-60041cb0", "purl": "pkg:rpm/fedora/gpg-pubkey@4aad5c5d-60041cb0"},
     ]));
     let sbom = read(&doc);
     assert_eq!(sbom.packages.len(), 1);
@@ -511,6 +512,7 @@ fn unusable_entries_are_skipped_with_their_reason_and_place() {
                 SkipReason::BadPurl { .. } => "bad purl".to_owned(),
                 SkipReason::UnsupportedType(t) => format!("type {t}"),
                 SkipReason::NoVersion => "no version".to_owned(),
+                SkipReason::NotSoftware(_) => "not software".to_owned(),
                 SkipReason::Unreadable(m) => format!("unreadable {m}"),
             };
             (s.at.clone(), kind)
@@ -534,6 +536,7 @@ fn unusable_entries_are_skipped_with_their_reason_and_place() {
             "components[7]",
             "unreadable expected an object, found \"not an object\"",
         ),
+        ("components[11]", "not software"),
     ]
     .iter()
     .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))

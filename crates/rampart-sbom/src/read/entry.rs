@@ -174,6 +174,9 @@ impl Entry {
         version: Option<&str>,
         distro: Option<&Distro>,
     ) -> Result<Package, SkipReason> {
+        if eco == Ecosystem::Rpm && purl.name() == "gpg-pubkey" {
+            return Err(SkipReason::NotSoftware("an rpm signing key (gpg-pubkey)"));
+        }
         let version = version.ok_or(SkipReason::NoVersion)?;
         let full = with_epoch(
             version,
