@@ -18,7 +18,8 @@
 //!   the prefix (`go1.22.5`, `v1.22.5`); a Go main module without version is `(devel)`;
 //! - names: npm `@scope/name`, composer `vendor/name`, Go the module path (the entry's own name
 //!   when it spells the purl's path, keeping its case), maven the artifact id (the group is the
-//!   purl namespace), PyPI the entry's name when it normalizes to the purl's;
+//!   purl namespace); for PyPI and composer, whose purls normalize names, the entry's own
+//!   spelling when it names the same package (`PyYAML` for `pkg:pypi/pyyaml`);
 //! - OS packages (deb, rpm, apk) get their architecture and source package, from the
 //!   properties each tool writes (`syft:metadata:source`, `aquasecurity:trivy:SrcName`,
 //!   rampart's own), the purl's `upstream` qualifier or SPDX `sourceInfo`, else the binary
@@ -29,7 +30,8 @@
 //! Entries listed twice (same canonical purl) are merged: locations and licenses are unioned.
 //! Entries that cannot become a package are reported in [`SbomInput::skipped`] with the reason
 //! (no purl and no way to tell the ecosystem, bad purl, a purl type rampart does not match, no
-//! version, an entry whose fields have the wrong types); they never fail the document.
+//! version, an entry whose fields have the wrong types, rpm's `gpg-pubkey` signing keys); they
+//! never fail the document.
 //!
 //! The distribution comes from the `operating-system` component (CycloneDX) or the
 //! `OPERATING-SYSTEM` package (SPDX), else from the `distro` qualifier most OS purls carry.
@@ -144,6 +146,10 @@ pub enum SkipReason {
         "purl type {0:?} is not matched: expected deb, apk, rpm, pypi, npm, golang, cargo, maven, gem, composer or nuget"
     )]
     UnsupportedType(String),
+    /// an entry that lists something other than software: rpm's `gpg-pubkey` (an imported
+    /// signing key), which the rpmdb cataloger skips too
+    #[error("not software: {0}")]
+    NotSoftware(&'static str),
     /// neither the purl nor the entry states a version
     #[error("no version")]
     NoVersion,
@@ -373,7 +379,12 @@ fn parse_document<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, ReadErro
 }
 
 /// Parses one entry (a component or package) as `T`; the error names the field inside it.
+/// Entries must be objects (serde would read an array as the fields in order).
 fn parse_entry<'a, T: Deserialize<'a>>(raw: &'a RawValue) -> Result<T, String> {
+    let text = raw.get().trim_start();
+    if !text.starts_with('{') {
+        return Err(format!("expected an object, found {}", truncate(text, 40)));
+    }
     let mut de = serde_json::Deserializer::from_str(raw.get());
     serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
@@ -472,7 +483,8 @@ struct Parsed {
     entries: Vec<Entry>,
     os: Vec<OsHint>,
     subject: Option<String>,
-    skipped: Vec<Skipped>,
+    /// With each entry's place in document order.
+    skipped: Vec<(usize, Skipped)>,
 }
 
 /// Builds the packages: purls parsed, the distribution settled, packages made and merged.
@@ -488,13 +500,14 @@ fn finish(parsed: Parsed) -> SbomInput {
     for e in entries {
         match e.purl() {
             Ok(p) => ready.push((e, p)),
-            Err(reason) => skipped.push(e.skipped(reason)),
+            Err(reason) => skipped.push((e.seq, e.skipped(reason))),
         }
     }
     let distro = entry::resolve_distro(&os, ready.iter().map(|(_, p)| p));
     let mut merged: BTreeMap<String, Package> = BTreeMap::new();
-    for (e, purl) in &ready {
-        match e.package(purl, distro.as_ref()) {
+    // Consumed as it goes: each entry is freed once its package is built.
+    for (e, purl) in ready {
+        match e.package(&purl, distro.as_ref()) {
             Ok(p) => match merged.entry(p.purl.to_string()) {
                 std::collections::btree_map::Entry::Vacant(v) => {
                     v.insert(p);
@@ -507,7 +520,7 @@ fn finish(parsed: Parsed) -> SbomInput {
                     m.locations.extend(p.locations);
                 }
             },
-            Err(reason) => skipped.push(e.skipped(reason)),
+            Err(reason) => skipped.push((e.seq, e.skipped(reason))),
         }
     }
     let mut packages: Vec<Package> = merged
@@ -523,35 +536,14 @@ fn finish(parsed: Parsed) -> SbomInput {
             .cmp(&(b.ecosystem, &b.name, &b.version))
             .then_with(|| a.purl.to_string().cmp(&b.purl.to_string()))
     });
-    skipped.sort_by(|a, b| natural_path_cmp(&a.at, &b.at));
+    skipped.sort_by_key(|(seq, _)| *seq);
     SbomInput {
         format,
         packages,
         distro,
         subject,
-        skipped,
+        skipped: skipped.into_iter().map(|(_, s)| s).collect(),
     }
-}
-
-/// Orders JSON paths as they appear in the document (`[2]` before `[10]`).
-fn natural_path_cmp(a: &str, b: &str) -> std::cmp::Ordering {
-    let key = |s: &str| -> Vec<(String, u64)> {
-        s.split('[')
-            .map(|seg| match seg.split_once(']') {
-                Some((n, rest)) => (rest.to_owned(), n.parse().unwrap_or(u64::MAX)),
-                None => (seg.to_owned(), 0),
-            })
-            .collect()
-    };
-    let (ka, kb) = (key(a), key(b));
-    // Segment by segment: the index first (it came before the text that follows it).
-    for (x, y) in ka.iter().zip(kb.iter()) {
-        let ord = x.1.cmp(&y.1).then_with(|| x.0.cmp(&y.0));
-        if ord != std::cmp::Ordering::Equal {
-            return ord;
-        }
-    }
-    ka.len().cmp(&kb.len())
 }
 
 #[cfg(test)]
@@ -582,27 +574,5 @@ mod tests {
             "invalid type: integer `5`, expected a string"
         );
         assert_eq!(strip_position("x at line y"), "x at line y");
-    }
-
-    #[test]
-    fn paths_sort_in_document_order() {
-        let mut paths = vec![
-            "packages[10]",
-            "components[2].components[0]",
-            "packages[9]",
-            "components[2]",
-            "components[10]",
-        ];
-        paths.sort_by(|a, b| natural_path_cmp(a, b));
-        assert_eq!(
-            paths,
-            [
-                "components[2]",
-                "components[2].components[0]",
-                "components[10]",
-                "packages[9]",
-                "packages[10]"
-            ]
-        );
     }
 }

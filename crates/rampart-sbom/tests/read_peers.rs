@@ -24,8 +24,8 @@ use std::sync::OnceLock;
 use rampart_image::{Image, Source};
 use rampart_inspect::{InspectOptions, inspect};
 use rampart_sbom::{
-    Distro, Ecosystem, Options, Package, SbomDocument, SbomFormat, SbomInput, Subject, SubjectKind,
-    Tool, cyclonedx_json, read_sbom, spdx_json,
+    Distro, Ecosystem, Options, Package, ReadError, SbomDocument, SbomFormat, SbomInput, Subject,
+    SubjectKind, Tool, cyclonedx_json, read_sbom, spdx_json,
 };
 
 /// Runs a script of `scripts/` that prints a directory, once per test binary; fails the test if
@@ -105,25 +105,30 @@ fn run_offline(program: &Path, args: &[&str], cache: &Path) {
     );
 }
 
+/// Syft's formats: the JSON ones read, the XML and tag-value ones refused.
+const SYFT_FORMATS: [(&str, &str); 4] = [
+    ("syft cyclonedx", "cyclonedx-json"),
+    ("syft spdx", "spdx-json"),
+    ("syft cyclonedx-xml", "cyclonedx-xml"),
+    ("syft spdx-tag-value", "spdx-tag-value"),
+];
+
 /// The SBOMs of `rootfs` by each peer in each format: (label, file).
 fn peer_sboms(dir: &Path, rootfs: &Path) -> Vec<(&'static str, PathBuf)> {
     let bin = peers().join("bin");
     let cache = dir.join("cache");
     let root = rootfs.to_str().unwrap();
     let mut out = Vec::new();
-    for (label, format) in [
-        ("syft cyclonedx", "cyclonedx-json"),
-        ("syft spdx", "spdx-json"),
-    ] {
-        let file = dir.join(format!("{}.json", label.replace(' ', "-")));
-        let dest = format!("{format}={}", file.display());
-        run_offline(
-            &bin.join("syft"),
-            &["scan", &format!("dir:{root}"), "-q", "-o", &dest],
-            &cache,
-        );
+    // One Syft run writes every format; the XML and tag-value ones are for the refusals.
+    let mut args = vec!["scan".to_owned(), format!("dir:{root}"), "-q".to_owned()];
+    for (label, format) in SYFT_FORMATS {
+        let file = dir.join(format!("{}.out", label.replace(' ', "-")));
+        args.push("-o".to_owned());
+        args.push(format!("{format}={}", file.display()));
         out.push((label, file));
     }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    run_offline(&bin.join("syft"), &args, &cache);
     for (label, format) in [
         ("trivy cyclonedx", "cyclonedx"),
         ("trivy spdx", "spdx-json"),
@@ -275,6 +280,20 @@ fn syft_and_trivy_sboms_agree_with_rampart_inventory() {
         .collect();
     for (label, file) in peer_sboms(dir.path(), &rootfs) {
         let bytes = std::fs::read(&file).unwrap();
+        // Other encodings: refused, saying what they are.
+        let other = match label {
+            "syft cyclonedx-xml" => Some("CycloneDX XML"),
+            "syft spdx-tag-value" => Some("SPDX tag-value"),
+            _ => None,
+        };
+        if let Some(what) = other {
+            assert!(rampart_sbom::looks_like_sbom(&bytes), "{label}");
+            match read_sbom(&bytes) {
+                Err(ReadError::NotJson { found }) => assert_eq!(found, what, "{label}"),
+                r => panic!("{label}: {r:?}"),
+            }
+            continue;
+        }
         assert!(rampart_sbom::looks_like_sbom(&bytes), "{label}");
         let sbom = read_sbom(&bytes).unwrap_or_else(|e| panic!("{label}: {e}"));
         match (&sbom.format, label.ends_with("spdx")) {
@@ -420,5 +439,189 @@ fn rampart_own_sboms_read_back_to_the_same_packages() {
             .map(|p| p.purl.to_string())
             .collect();
         assert_eq!(stated, read, "{label}");
+    }
+}
+
+/// SBOMs of the test image as an image (Syft on the OCI archive, Trivy on the docker archive):
+/// the subject is the image (Syft: the archive with its manifest digest, which rampart's image
+/// reader computes too; Trivy: the tag in the archive). The image has no `/etc/debian_version`,
+/// so Trivy does not recognise Debian and lists the dpkg packages without purls: each is
+/// skipped, by name, with the reason, while the other ecosystems are read.
+#[test]
+fn image_sboms_name_their_subject_and_list_what_they_cannot_use() {
+    let dir = tempfile::tempdir().unwrap();
+    let image = test_image();
+    let bin = peers().join("bin");
+    let cache = dir.path().join("cache");
+    let syft_file = dir.path().join("syft.json");
+    let oci = image.join("oci.tar");
+    run_offline(
+        &bin.join("syft"),
+        &[
+            "scan",
+            &format!("oci-archive:{}", oci.display()),
+            "-q",
+            "-o",
+            &format!("cyclonedx-json={}", syft_file.display()),
+        ],
+        &cache,
+    );
+    let opened = Image::open(&Source::OciArchive(oci.clone()), None).unwrap();
+    let ins = inspect(
+        &opened,
+        "oci",
+        &InspectOptions {
+            secrets: false,
+            today: jiff::civil::date(2026, 1, 1),
+        },
+    )
+    .unwrap();
+    let manifest = ins.manifest_digest.clone().unwrap();
+    let sbom = read_sbom(&std::fs::read(&syft_file).unwrap()).unwrap();
+    assert_eq!(
+        sbom.subject.as_deref(),
+        Some(format!("{}@{manifest}", oci.display()).as_str())
+    );
+
+    let trivy_file = dir.path().join("trivy.json");
+    run_offline(
+        &bin.join("trivy"),
+        &[
+            "image",
+            "--input",
+            image.join("docker.tar").to_str().unwrap(),
+            "--quiet",
+            "--cache-backend",
+            "memory",
+            "--offline-scan",
+            "--skip-db-update",
+            "--skip-java-db-update",
+            "--skip-check-update",
+            "--skip-version-check",
+            "--disable-telemetry",
+            "--skip-files",
+            "**/*.jar",
+            "--skip-files",
+            "**/*.war",
+            "--format",
+            "cyclonedx",
+            "--output",
+            trivy_file.to_str().unwrap(),
+        ],
+        &cache,
+    );
+    let sbom = read_sbom(&std::fs::read(&trivy_file).unwrap()).unwrap();
+    assert_eq!(
+        sbom.subject.as_deref(),
+        Some("docker.io/library/test:latest")
+    );
+    assert_eq!(sbom.distro, None);
+    let debs: BTreeSet<&str> = ins
+        .packages
+        .iter()
+        .filter(|p| p.ecosystem == Ecosystem::Deb)
+        .map(|p| p.name.as_str())
+        .collect();
+    let skipped: BTreeSet<&str> = sbom
+        .skipped
+        .iter()
+        .filter(|s| s.reason == rampart_sbom::SkipReason::NoPurl)
+        .filter_map(|s| s.name.as_deref())
+        .collect();
+    assert_eq!(skipped, debs);
+    assert_eq!(sbom.skipped.len(), debs.len(), "{:?}", sbom.skipped);
+    for eco in [Ecosystem::PyPI, Ecosystem::Npm] {
+        let ours: BTreeSet<String> = ins
+            .packages
+            .iter()
+            .filter(|p| p.ecosystem == eco)
+            .map(|p| p.purl.to_string())
+            .collect();
+        let theirs: BTreeSet<String> = sbom
+            .packages
+            .iter()
+            .filter(|p| p.ecosystem == eco)
+            .map(|p| p.purl.to_string())
+            .collect();
+        assert!(
+            ours.is_subset(&theirs),
+            "{eco:?}: {:?}",
+            ours.difference(&theirs)
+        );
+    }
+    // Trivy states the layer each file came from: the image's diff ids.
+    let layered = sbom
+        .packages
+        .iter()
+        .flat_map(|p| &p.locations)
+        .filter(|l| l.layer.as_deref().is_some_and(|d| d.starts_with("sha256:")))
+        .count();
+    assert!(layered > 0);
+}
+
+/// A Fedora root filesystem whose rpmdb rpm itself wrote (packages built with rpmbuild, one
+/// with epoch 2, one with epoch 0): every peer's SBOM gives rampart's rpm packages, epochs
+/// included, except that Trivy drops an epoch of 0 (the same version to rpm: a missing epoch
+/// is 0), which is printed and checked as the only difference.
+#[test]
+fn rpm_sboms_keep_epochs() {
+    let dir = tempfile::tempdir().unwrap();
+    let build = dir.path().join("build");
+    std::fs::create_dir_all(&build).unwrap();
+    let db = common::build_rpmdb(&build);
+    let root = dir.path().join("rootfs");
+    std::fs::create_dir_all(root.join("var/lib/rpm")).unwrap();
+    std::fs::create_dir_all(root.join("etc")).unwrap();
+    std::fs::write(root.join("var/lib/rpm/rpmdb.sqlite"), db).unwrap();
+    std::fs::write(
+        root.join("etc/os-release"),
+        "NAME=\"Fedora Linux\"\nVERSION=\"40 (Forty)\"\nID=fedora\nVERSION_ID=40\n",
+    )
+    .unwrap();
+    // What Trivy recognises Fedora by.
+    std::fs::write(
+        root.join("etc/fedora-release"),
+        "Fedora release 40 (Forty)\n",
+    )
+    .unwrap();
+    let (distro, ours) = inventory(&root);
+    assert_eq!(
+        distro.as_ref().map(|d| d.purl_qualifier()).as_deref(),
+        Some("fedora-40")
+    );
+    // (purl, version, source name, source version)
+    let rows = |pkgs: &[Package]| -> BTreeSet<(String, String, String, String)> {
+        pkgs.iter()
+            .map(|p| {
+                let s = p.source_package.clone().unwrap();
+                (p.purl.to_string(), p.version.clone(), s.name, s.version)
+            })
+            .collect()
+    };
+    let ours = rows(&ours);
+    assert_eq!(ours.len(), 4, "{ours:?}");
+    assert!(
+        ours.iter().any(|r| r.1.starts_with("2:")) && ours.iter().any(|r| r.1.starts_with("0:"))
+    );
+    // Trivy's form: no epoch 0 (the purl's `epoch=0`, the versions' `0:`).
+    let zero = |v: &str| v.strip_prefix("0:").unwrap_or(v).to_owned();
+    let without_zero: BTreeSet<_> = ours
+        .iter()
+        .map(|(p, v, sn, sv)| (p.replace("&epoch=0", ""), zero(v), sn.clone(), zero(sv)))
+        .collect();
+    for (label, file) in peer_sboms(dir.path(), &root) {
+        if label.ends_with("-xml") || label.ends_with("tag-value") {
+            continue;
+        }
+        let sbom =
+            read_sbom(&std::fs::read(&file).unwrap()).unwrap_or_else(|e| panic!("{label}: {e}"));
+        assert_eq!(sbom.distro, distro, "{label}");
+        let theirs = rows(&sbom.packages);
+        println!("{label}: {theirs:#?}");
+        if label.starts_with("trivy") {
+            assert_eq!(theirs, without_zero, "{label}");
+        } else {
+            assert_eq!(theirs, ours, "{label}");
+        }
     }
 }

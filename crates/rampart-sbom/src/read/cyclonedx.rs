@@ -15,7 +15,7 @@ use super::{
 struct Bom<'a> {
     #[serde(default)]
     spec_version: Option<String>,
-    #[serde(default, borrow)]
+    #[serde(default, borrow, deserialize_with = "metadata")]
     metadata: Option<Metadata<'a>>,
     #[serde(default, borrow, deserialize_with = "bounded_entries")]
     components: Option<Vec<&'a RawValue>>,
@@ -25,6 +25,21 @@ struct Bom<'a> {
 struct Metadata<'a> {
     #[serde(default, borrow)]
     component: Option<&'a RawValue>,
+}
+
+/// `metadata`, which must be an object (serde would read an array as its fields in order).
+fn metadata<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Metadata<'de>>, D::Error> {
+    let raw: Option<&'de RawValue> = Deserialize::deserialize(d)?;
+    match raw {
+        None => Ok(None),
+        Some(r) if r.get().trim_start().starts_with('{') => serde_json::from_str(r.get())
+            .map(Some)
+            .map_err(serde::de::Error::custom),
+        Some(r) => Err(serde::de::Error::custom(format_args!(
+            "expected an object, found {}",
+            super::truncate(r.get(), 40)
+        ))),
+    }
 }
 
 #[derive(Deserialize)]
@@ -144,22 +159,27 @@ pub(super) fn read(bytes: &[u8]) -> Result<Parsed, ReadError> {
                 )?;
             }
             if super::entry::supported_purl(c.purl.as_deref()) {
-                add(&mut out, "metadata.component".to_owned(), c);
+                add(&mut out, 0, "metadata.component".to_owned(), c);
             }
         }
     }
     if let Some(children) = bom.components {
         push(&mut stack, &mut pushed, "components", children, 1)?;
     }
+    let mut seq = 0usize;
     while let Some((at, raw, depth)) = stack.pop() {
+        seq += 1;
         let mut c = match parse_entry::<Component<'_>>(raw) {
             Ok(c) => c,
             Err(message) => {
-                out.skipped.push(Skipped {
-                    at,
-                    name: None,
-                    reason: SkipReason::Unreadable(message),
-                });
+                out.skipped.push((
+                    seq,
+                    Skipped {
+                        at,
+                        name: None,
+                        reason: SkipReason::Unreadable(message),
+                    },
+                ));
                 continue;
             }
         };
@@ -176,18 +196,19 @@ pub(super) fn read(bytes: &[u8]) -> Result<Parsed, ReadError> {
                 push(&mut stack, &mut pushed, &parent, children, depth + 1)?;
             }
         }
-        add(&mut out, at, c);
+        add(&mut out, seq, at, c);
     }
     Ok(out)
 }
 
 /// Records one component: the distribution, a package entry, or nothing (not a package).
-fn add(out: &mut Parsed, at: String, c: Component<'_>) {
+fn add(out: &mut Parsed, seq: usize, at: String, c: Component<'_>) {
     let props: Vec<(String, String)> = c
         .properties
         .unwrap_or_default()
         .into_iter()
         .filter_map(|p| Some((p.name?, p.value?)))
+        .filter(|(k, _)| used_property(k))
         .collect();
     let ty = c.ty.as_deref().unwrap_or("library");
     if ty == "operating-system" {
@@ -238,6 +259,7 @@ fn add(out: &mut Parsed, at: String, c: Component<'_>) {
         })
         .collect();
     out.entries.push(Entry {
+        seq,
         at,
         name: c.name,
         version: c.version,
@@ -248,6 +270,21 @@ fn add(out: &mut Parsed, at: String, c: Component<'_>) {
         locations,
         source: None,
     });
+}
+
+/// Whether a property is one reading uses (so the others, such as Syft's many
+/// `syft:cpe23`, are not kept).
+fn used_property(name: &str) -> bool {
+    name.starts_with("rampart:")
+        || name.starts_with("aquasecurity:trivy:")
+        || [
+            "syft:location:",
+            "syft:metadata:",
+            "syft:distro:",
+            "syft:package:type",
+        ]
+        .iter()
+        .any(|p| name.starts_with(p))
 }
 
 /// Pushes `children` of `parent` so that they pop in order, counting them against
@@ -273,8 +310,23 @@ fn push<'a>(
     Ok(())
 }
 
-/// `name`, with `@digest` when the version is an image digest.
+/// The image reference Trivy states (`aquasecurity:trivy:RepoDigest`, else `RepoTag`: its
+/// `name` is what it was given, a file for archives), else `name`, with `@digest` when the
+/// version is an image digest (Syft, rampart).
 fn subject(c: &Component<'_>) -> Option<String> {
+    let stated = |key: &str| {
+        c.properties.iter().flatten().find_map(|p| {
+            (p.name.as_deref() == Some(key))
+                .then(|| p.value.as_deref().map(str::trim))
+                .flatten()
+                .filter(|v| !v.is_empty())
+        })
+    };
+    if let Some(r) =
+        stated("aquasecurity:trivy:RepoDigest").or_else(|| stated("aquasecurity:trivy:RepoTag"))
+    {
+        return Some(r.to_owned());
+    }
     let name = c.name.as_deref().map(str::trim).filter(|n| !n.is_empty())?;
     Some(match c.version.as_deref() {
         Some(v) if v.starts_with("sha256:") && !name.contains('@') => format!("{name}@{v}"),

@@ -10,6 +10,8 @@ use crate::{Distro, Ecosystem, Package, PackageLocation, Purl, SourcePackage};
 /// What the format readers extract from an entry.
 #[derive(Debug, Default)]
 pub(super) struct Entry {
+    /// Place in document order.
+    pub seq: usize,
     /// JSON path (`components[3]`).
     pub at: String,
     pub name: Option<String>,
@@ -133,11 +135,12 @@ impl Entry {
                     }
                     _ => purl.name().to_owned(),
                 };
-                // The entry's own spelling when it names the same package (PyPI `PyYAML` for
-                // `pkg:pypi/pyyaml`), as the catalogers keep the package manager's spelling.
-                let name = match self.name.as_deref().map(str::trim) {
+                // Where purls normalize names (PyPI, composer), the entry's own spelling when it
+                // names the same package (`PyYAML` for `pkg:pypi/pyyaml`), as the catalogers keep
+                // the package manager's spelling; elsewhere the purl's name is the name.
+                let name = match self.name.as_deref() {
                     Some(n) if eco == Ecosystem::PyPI && pep503(n) == pep503(&full) => n.to_owned(),
-                    Some(n) if eco != Ecosystem::PyPI && n.eq_ignore_ascii_case(&full) => {
+                    Some(n) if eco == Ecosystem::Composer && n.eq_ignore_ascii_case(&full) => {
                         n.to_owned()
                     }
                     _ => full,
@@ -171,6 +174,9 @@ impl Entry {
         version: Option<&str>,
         distro: Option<&Distro>,
     ) -> Result<Package, SkipReason> {
+        if eco == Ecosystem::Rpm && purl.name() == "gpg-pubkey" {
+            return Err(SkipReason::NotSoftware("an rpm signing key (gpg-pubkey)"));
+        }
         let version = version.ok_or(SkipReason::NoVersion)?;
         let full = with_epoch(
             version,
@@ -410,7 +416,7 @@ fn go_module(purl: &Purl, entry_name: Option<&str>) -> String {
         None => purl.name().to_owned(),
     };
     let with_sub = purl.subpath().map(|s| format!("{base}/{s}"));
-    match entry_name.map(str::trim) {
+    match entry_name {
         Some(n) if n.eq_ignore_ascii_case(&base) => n.to_owned(),
         Some(n)
             if with_sub
@@ -435,7 +441,7 @@ fn is_major_suffix(s: &str) -> bool {
 /// PEP 503 normalized name: lowercase, runs of `-`, `_`, `.` as one `-`.
 fn pep503(name: &str) -> String {
     let mut out = String::with_capacity(name.len());
-    for c in name.trim().chars() {
+    for c in name.chars() {
         if matches!(c, '-' | '_' | '.') {
             if !out.ends_with('-') {
                 out.push('-');
@@ -530,7 +536,19 @@ fn parse_distro_qualifier(q: &str, namespace: Option<&str>) -> Option<DistroPart
     if q.is_empty() {
         return None;
     }
-    // The id ends at the first `-` followed by a digit.
+    // `<namespace>-<version>`, as rampart and Syft write it.
+    if let Some(ns) = namespace.filter(|ns| !ns.is_empty()) {
+        if let Some(version) = q
+            .get(..ns.len())
+            .filter(|p| p.eq_ignore_ascii_case(ns))
+            .and_then(|_| q.get(ns.len()..))
+            .and_then(|r| r.strip_prefix('-'))
+            .filter(|v| !v.is_empty())
+        {
+            return Some((ns.to_lowercase(), Some(version.to_owned()), None));
+        }
+    }
+    // Else the id ends at the first `-` followed by a digit.
     let split = q
         .char_indices()
         .find(|&(i, c)| {
@@ -547,6 +565,8 @@ fn parse_distro_qualifier(q: &str, namespace: Option<&str>) -> Option<DistroPart
             (!id.is_empty()).then_some((id, Some(version), None))
         }
         None => match namespace {
+            // The id alone, as rampart writes it for a distribution without version.
+            Some(ns) if q.eq_ignore_ascii_case(ns) => Some((ns.to_lowercase(), None, None)),
             Some(ns) if !ns.is_empty() => Some((ns.to_lowercase(), None, Some(q.to_owned()))),
             _ => Some((q.to_lowercase(), None, None)),
         },
@@ -649,6 +669,16 @@ mod tests {
         assert_eq!(
             p("opensuse-leap-15.5", None),
             Some(("opensuse-leap".into(), Some("15.5".into()), None))
+        );
+        // The namespace's own prefix, whatever follows (found by fuzzing: a round trip changed
+        // `debian-(2.11` into a codename).
+        assert_eq!(
+            p("debian-(2.11", Some("debian")),
+            Some(("debian".into(), Some("(2.11".into()), None))
+        );
+        assert_eq!(
+            p("alpine", Some("alpine")),
+            Some(("alpine".into(), None, None))
         );
         assert_eq!(debian_major("debian", "12.11"), "12");
         assert_eq!(debian_major("debian", "12"), "12");

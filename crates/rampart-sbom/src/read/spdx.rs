@@ -164,11 +164,14 @@ pub(super) fn read(bytes: &[u8], spdx_version: &str) -> Result<Parsed, ReadError
         let mut p = match parse_entry::<Package>(raw) {
             Ok(p) => p,
             Err(message) => {
-                out.skipped.push(Skipped {
-                    at,
-                    name: None,
-                    reason: SkipReason::Unreadable(message),
-                });
+                out.skipped.push((
+                    i,
+                    Skipped {
+                        at,
+                        name: None,
+                        reason: SkipReason::Unreadable(message),
+                    },
+                ));
                 continue;
             }
         };
@@ -248,6 +251,7 @@ pub(super) fn read(bytes: &[u8], spdx_version: &str) -> Result<Parsed, ReadError
             .into_iter()
             .collect();
         out.entries.push(Entry {
+            seq: i,
             at,
             name: p.name,
             version: p.version_info,

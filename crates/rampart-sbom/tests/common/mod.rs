@@ -160,3 +160,96 @@ pub fn ensure_jdk(dir: &Path) {
         &["java:default-jdk-headless", "jar:default-jdk-headless"],
     );
 }
+
+/// Spec files of small packages: an epoch, a subpackage, epoch 0, non-ASCII vendor.
+const RPM_SPECS: &[(&str, &str)] = &[
+    (
+        "hello.spec",
+        "Name: hello-rampart\nVersion: 1.2.3\nRelease: 4.fc40\nEpoch: 2\nSummary: t\n\
+         License: MIT AND (Apache-2.0 OR BSD-3-Clause)\nVendor: Rampart Test\nBuildArch: noarch\n\
+         %description\nt\n%files\n",
+    ),
+    (
+        "libfoo.spec",
+        "%global debug_package %{nil}\nName: libfoo\nVersion: 0.9\nRelease: 1.el9_4\nSummary: t\n\
+         License: GPL-2.0-or-later\n%description\nt\n\
+         %package -n foo-devel\nSummary: t\nLicense: LGPL-2.1-only\n%description -n foo-devel\nt\n\
+         %files\n%files -n foo-devel\n",
+    ),
+    (
+        "zero.spec",
+        "%global debug_package %{nil}\nName: zero-epoch\nVersion: 2024.01~rc1\nRelease: 0.1\n\
+         Epoch: 0\nSummary: t\nLicense: Zlib\nVendor: Ünïcode Vendor\n%description\nt\n%files\n",
+    ),
+];
+
+fn ensure_rpm(dir: &Path) {
+    ensure_tools(dir, &["rpmbuild:rpm", "rpm:rpm", "gpg:gpg"]);
+}
+
+/// Builds small packages with rpmbuild, installs them and Debian's archive keys (`gpg-pubkey`
+/// entries) into a fresh sqlite rpmdb at `dir/db` with rpm itself, and returns the database
+/// bytes.
+pub fn build_rpmdb(dir: &Path) -> Vec<u8> {
+    ensure_rpm(dir);
+    let backend = run(dir, 30, "rpm", &["--eval", "%_db_backend"]);
+    assert_eq!(String::from_utf8_lossy(&backend.stdout).trim(), "sqlite");
+    let top = dir.join("top");
+    let top_def = format!("_topdir {}", top.display());
+    for (name, spec) in RPM_SPECS {
+        std::fs::write(dir.join(name), spec).unwrap_or_default();
+        run(dir, 300, "rpmbuild", &["--define", &top_def, "-bb", name]);
+    }
+    let rpms: Vec<String> = walk(&top.join("RPMS"))
+        .into_iter()
+        .filter(|(r, _)| r.ends_with(".rpm"))
+        .filter_map(|(_, p)| p.to_str().map(str::to_owned))
+        .collect();
+    assert_eq!(rpms.len(), 4, "{rpms:?}");
+    let db = dir.join("db");
+    std::fs::create_dir_all(&db).unwrap_or_default();
+    let db_s = db.to_str().unwrap_or_default().to_owned();
+    let mut args = vec![
+        "-i",
+        "--justdb",
+        "--nodeps",
+        "--noscripts",
+        "--dbpath",
+        &db_s,
+        "--define",
+        "_db_backend sqlite",
+    ];
+    args.extend(rpms.iter().map(String::as_str));
+    run(dir, 120, "rpm", &args);
+    // Signing keys become `gpg-pubkey` pseudo-packages.
+    let keys = run(
+        dir,
+        60,
+        "gpg",
+        &[
+            "--no-default-keyring",
+            "--keyring",
+            "/usr/share/keyrings/debian-archive-keyring.gpg",
+            "--export",
+            "--armor",
+        ],
+    );
+    std::fs::write(dir.join("keys.asc"), &keys.stdout).unwrap_or_default();
+    run(
+        dir,
+        60,
+        "rpm",
+        &[
+            "--dbpath",
+            &db_s,
+            "--define",
+            "_db_backend sqlite",
+            "--import",
+            "keys.asc",
+        ],
+    );
+    match std::fs::read(db.join("rpmdb.sqlite")) {
+        Ok(b) => b,
+        Err(e) => panic_msg(&format!("no rpmdb.sqlite: {e}")),
+    }
+}
