@@ -13,7 +13,6 @@ use rampart_version::Scheme;
 use rusqlite::{Connection, params};
 use serde::Serialize;
 
-use crate::matcher::match_packages;
 use crate::store::{Database, DbError, now, sqlite};
 use rampart_core::Vulnerability;
 
@@ -463,50 +462,79 @@ impl Inventory {
     /// Re-matches every recorded image against `db` and reports what changed since each
     /// image's last match; the new matches become the last ones.
     pub fn rescan(&mut self, db: &Database) -> Result<Vec<Rescanned>, DbError> {
+        use rayon::prelude::*;
+        /// Images matched together (in parallel, each thread with its own connection), then
+        /// written in one transaction.
+        const BATCH: usize = 64;
         let mut out = Vec::new();
-        for image in self.images()? {
-            let (packages, distro) = self.packages(&image.id)?;
-            let matches = match_packages(db, &image.name, &packages, distro.as_ref())?;
+        let images = self.images()?;
+        let db_path = db.path().to_owned();
+        for batch in images.chunks(BATCH) {
+            let mut loaded = Vec::with_capacity(batch.len());
+            for image in batch {
+                loaded.push((image, self.packages(&image.id)?));
+            }
+            let matched: Vec<Result<crate::matcher::Matches, DbError>> = loaded
+                .par_iter()
+                .map_init(
+                    || (Database::open(&db_path), crate::matcher::Cache::default()),
+                    |(conn, cache), (image, (packages, distro))| match conn {
+                        Ok(conn) => crate::matcher::match_packages_cached(
+                            conn,
+                            cache,
+                            &image.name,
+                            packages,
+                            distro.as_ref(),
+                        ),
+                        Err(e) => Err(DbError::Io {
+                            path: db_path.display().to_string(),
+                            source: std::io::Error::other(e.to_string()),
+                        }),
+                    },
+                )
+                .collect();
             let e = sqlite(&self.path);
-            let before: BTreeSet<(String, String)> = {
-                let mut stmt = self
-                    .conn
-                    .prepare_cached("SELECT vuln, purl FROM matches WHERE image = ?1")
-                    .map_err(&e)?;
-                let rows = stmt
-                    .query_map([&image.id], |r| Ok((r.get(0)?, r.get(1)?)))
-                    .map_err(&e)?;
-                rows.collect::<Result<_, _>>().map_err(&e)?
-            };
-            let now_keys: BTreeMap<(String, String), &Vulnerability> = matches
-                .findings
-                .iter()
-                .map(|f| ((f.id.clone(), f.package.purl.clone()), f))
-                .collect();
-            let new = now_keys
-                .iter()
-                .filter(|(k, _)| !before.contains(*k))
-                .map(|(_, f)| (*f).clone())
-                .collect();
-            let fixed = before
-                .iter()
-                .filter(|k| !now_keys.contains_key(*k))
-                .cloned()
-                .collect();
             let tx = self.conn.transaction().map_err(&e)?;
-            store_matches(&tx, &image.id, &matches.findings).map_err(&e)?;
-            tx.execute(
-                "UPDATE images SET matched_at = ?2 WHERE id = ?1",
-                params![image.id, now()],
-            )
-            .map_err(&e)?;
+            for ((image, _), matches) in loaded.iter().zip(matched) {
+                let matches = matches?;
+                let before: BTreeSet<(String, String)> = {
+                    let mut stmt = tx
+                        .prepare_cached("SELECT vuln, purl FROM matches WHERE image = ?1")
+                        .map_err(&e)?;
+                    let rows = stmt
+                        .query_map([&image.id], |r| Ok((r.get(0)?, r.get(1)?)))
+                        .map_err(&e)?;
+                    rows.collect::<Result<_, _>>().map_err(&e)?
+                };
+                let now_keys: BTreeMap<(String, String), &Vulnerability> = matches
+                    .findings
+                    .iter()
+                    .map(|f| ((f.id.clone(), f.package.purl.clone()), f))
+                    .collect();
+                let new = now_keys
+                    .iter()
+                    .filter(|(k, _)| !before.contains(*k))
+                    .map(|(_, f)| (*f).clone())
+                    .collect();
+                let fixed = before
+                    .iter()
+                    .filter(|k| !now_keys.contains_key(*k))
+                    .cloned()
+                    .collect();
+                store_matches(&tx, &image.id, &matches.findings).map_err(&e)?;
+                tx.execute(
+                    "UPDATE images SET matched_at = ?2 WHERE id = ?1",
+                    params![image.id, now()],
+                )
+                .map_err(&e)?;
+                out.push(Rescanned {
+                    image: (*image).clone(),
+                    total: matches.findings.len(),
+                    new,
+                    fixed,
+                });
+            }
             tx.commit().map_err(&e)?;
-            out.push(Rescanned {
-                image,
-                total: matches.findings.len(),
-                new,
-                fixed,
-            });
         }
         Ok(out)
     }

@@ -43,13 +43,21 @@ pub fn match_packages(
     const CHUNK: usize = 1024;
     let threads = rayon::current_num_threads();
     let mut out = if packages.len() <= CHUNK || threads < 2 {
-        match_chunk(db, subject, packages, distro)?
+        match_chunk(db, &mut Cache::default(), subject, packages, distro)?
     } else {
         let per = packages.len().div_ceil(threads).max(CHUNK);
         let path = db.path();
         let parts: Vec<Result<Matches, DbError>> = packages
             .par_chunks(per)
-            .map(|chunk| match_chunk(&Database::open(path)?, subject, chunk, distro))
+            .map(|chunk| {
+                match_chunk(
+                    &Database::open(path)?,
+                    &mut Cache::default(),
+                    subject,
+                    chunk,
+                    distro,
+                )
+            })
             .collect();
         let mut all = Matches::default();
         for p in parts {
@@ -60,29 +68,58 @@ pub fn match_packages(
         all
     };
     out.packages = packages.len();
-    out.findings.sort_by(|a, b| {
+    sort_findings(&mut out.findings);
+    Ok(out)
+}
+
+/// [`match_packages`] on this thread only, keeping what it reads from the database in `cache`
+/// for the next calls (the inventory rescan matches many similar package sets).
+pub fn match_packages_cached(
+    db: &Database,
+    cache: &mut Cache,
+    subject: &str,
+    packages: &[Package],
+    distro: Option<&Distro>,
+) -> Result<Matches, DbError> {
+    let mut out = match_chunk(db, cache, subject, packages, distro)?;
+    out.packages = packages.len();
+    sort_findings(&mut out.findings);
+    Ok(out)
+}
+
+fn sort_findings(findings: &mut [Vulnerability]) {
+    findings.sort_by(|a, b| {
         b.severity
             .cmp(&a.severity)
             .then_with(|| a.id.cmp(&b.id))
             .then_with(|| a.package.purl.cmp(&b.package.purl))
     });
-    Ok(out)
 }
+
+/// What matching read from the database and prepared, kept across calls on one thread: the
+/// rows of each package name (parsed once: a name recurs within an image, where a library is
+/// vendored in several places, and across the images of an inventory) and the advisories.
+#[derive(Default)]
+pub struct Cache {
+    rows: std::collections::HashMap<(&'static str, String), Rows>,
+    advisories: BTreeMap<String, Option<Advisory>>,
+}
+
+type Rows = std::rc::Rc<Vec<(String, String, Prepared)>>;
 
 /// [`match_packages`] on one thread.
 fn match_chunk(
     db: &Database,
+    cache: &mut Cache,
     subject: &str,
     packages: &[Package],
     distro: Option<&Distro>,
 ) -> Result<Matches, DbError> {
     let mut out = Matches::default();
-    let mut advisories: BTreeMap<String, Option<Advisory>> = BTreeMap::new();
-    // Rows of a name, parsed once per call (an image often has a name several times:
-    // the same library vendored in several places).
-    type Rows = std::rc::Rc<Vec<(String, String, Prepared)>>;
-    let mut cache: std::collections::HashMap<(&'static str, String), Rows> =
-        std::collections::HashMap::new();
+    let Cache {
+        rows: cache,
+        advisories,
+    } = cache;
     for pkg in packages {
         let lookup = match ecosystem::lookup(pkg, distro) {
             Ok(l) => l,
@@ -165,7 +202,7 @@ fn match_chunk(
                 advisories.insert(h.advisory.clone(), db.advisory(&h.advisory)?);
             }
         }
-        out.findings.extend(merge(subject, pkg, hits, &advisories));
+        out.findings.extend(merge(subject, pkg, hits, advisories));
     }
     Ok(out)
 }
