@@ -1,0 +1,172 @@
+//! Signatures and attestations on the registry, as cosign stores them: an OCI manifest under
+//! the tag `sha256-<hex>.sig` (`.att` for attestations) in the image's repository, one layer
+//! per signature, the signed payload as the layer's blob. This module moves those objects; the
+//! formats are built and checked by [`crate::signature`] and [`crate::dsse`].
+
+use std::collections::BTreeMap;
+
+use rampart_image::Digest;
+use rampart_registry::{Client, Reference, RegistryError};
+use serde::Deserialize;
+
+/// The most bytes read for one attached blob (a signature payload is a few hundred bytes; an
+/// attestation carries an SBOM, which can be large).
+pub const MAX_ATTACHED_BLOB: u64 = 64 * 1024 * 1024;
+
+/// The OCI image manifest media type cosign writes its signature objects with.
+pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+
+/// Which kind of object is attached to an image digest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Attached {
+    /// `.sig`: simple-signing signatures.
+    Signature,
+    /// `.att`: DSSE attestations.
+    Attestation,
+}
+
+impl Attached {
+    fn suffix(self) -> &'static str {
+        match self {
+            Self::Signature => "sig",
+            Self::Attestation => "att",
+        }
+    }
+}
+
+/// The tag cosign stores `kind` for the image `digest` under: `sha256-<hex>.sig`.
+pub fn attached_tag(digest: &Digest, kind: Attached) -> String {
+    format!(
+        "{}.{}",
+        digest.to_string().replacen(':', "-", 1),
+        kind.suffix()
+    )
+}
+
+/// One layer of an attached manifest, with its blob (digest verified).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredLayer {
+    /// The layer's media type.
+    pub media_type: String,
+    /// The blob's digest.
+    pub digest: String,
+    /// The layer's annotations (the signature, the predicate type...).
+    pub annotations: BTreeMap<String, String>,
+    /// The blob (the signed payload, or the DSSE envelope).
+    pub blob: Vec<u8>,
+}
+
+/// An attached manifest as fetched.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredManifest {
+    /// The manifest bytes.
+    pub bytes: Vec<u8>,
+    /// Its digest.
+    pub digest: String,
+    /// Its layers, in order.
+    pub layers: Vec<StoredLayer>,
+}
+
+/// A transport failure (distinct from "nothing attached").
+#[derive(Debug, thiserror::Error)]
+pub enum OciError {
+    /// The registry failed.
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
+    /// The attached manifest is not what cosign writes.
+    #[error("{tag}: {problem}")]
+    Malformed {
+        /// The tag.
+        tag: String,
+        /// What is wrong.
+        problem: String,
+    },
+}
+
+/// The image's manifest digest: a tag is resolved; a digest reference is fetched so the
+/// registry's answer is verified against it.
+pub fn resolve(client: &Client, reference: &Reference) -> Result<Digest, OciError> {
+    let d = client.resolve(reference)?;
+    Digest::parse(&d.digest).map_err(|e| OciError::Malformed {
+        tag: reference.manifest_key(),
+        problem: format!("the registry's digest does not parse: {e}"),
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawManifest {
+    #[serde(default)]
+    layers: Vec<RawDescriptor>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawDescriptor {
+    media_type: String,
+    digest: String,
+    #[serde(default)]
+    annotations: BTreeMap<String, String>,
+}
+
+/// The `kind` objects attached to `digest` in `repo`'s repository: `None` when there are none
+/// (no such tag), never an error for that.
+pub fn fetch(
+    client: &Client,
+    repo: &Reference,
+    digest: &Digest,
+    kind: Attached,
+) -> Result<Option<StoredManifest>, OciError> {
+    let tag = attached_tag(digest, kind);
+    let reference = repo.with_tag(&tag).map_err(RegistryError::from)?;
+    let manifest = match client.fetch_manifest(&reference) {
+        Ok(m) => m,
+        Err(RegistryError::Status { status: 404, .. }) => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    let raw: RawManifest =
+        serde_json::from_slice(&manifest.bytes).map_err(|e| OciError::Malformed {
+            tag: tag.clone(),
+            problem: format!("not an OCI manifest: {e}"),
+        })?;
+    let mut layers = Vec::with_capacity(raw.layers.len());
+    for l in raw.layers {
+        let d = Digest::parse(&l.digest).map_err(|e| OciError::Malformed {
+            tag: tag.clone(),
+            problem: format!("layer digest {:?}: {e}", l.digest),
+        })?;
+        // Verified against its digest by the client.
+        let blob = client.fetch_blob(reference.repository(), &d, MAX_ATTACHED_BLOB)?;
+        layers.push(StoredLayer {
+            media_type: l.media_type,
+            digest: l.digest,
+            annotations: l.annotations,
+            blob,
+        });
+    }
+    Ok(Some(StoredManifest {
+        bytes: manifest.bytes,
+        digest: manifest.descriptor.digest,
+        layers,
+    }))
+}
+
+/// Uploads the blobs, then the manifest under the `kind` tag of `digest` in `repo`'s
+/// repository; returns the manifest's digest.
+pub fn push(
+    client: &Client,
+    repo: &Reference,
+    digest: &Digest,
+    kind: Attached,
+    manifest: &[u8],
+    blobs: &[&[u8]],
+) -> Result<Digest, OciError> {
+    let tag = attached_tag(digest, kind);
+    let reference = repo.with_tag(&tag).map_err(RegistryError::from)?;
+    for blob in blobs {
+        let d = Digest::sha256_of(blob);
+        let mut reader: &[u8] = blob;
+        client.push_blob(reference.repository(), &d, blob.len() as u64, &mut reader)?;
+    }
+    Ok(client.push_manifest(&reference, OCI_MANIFEST, manifest)?)
+}
