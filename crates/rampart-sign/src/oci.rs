@@ -72,7 +72,7 @@ pub struct StoredManifest {
 pub enum OciError {
     /// The registry failed.
     #[error(transparent)]
-    Registry(#[from] RegistryError),
+    Registry(Box<RegistryError>),
     /// The attached manifest is not what cosign writes.
     #[error("{tag}: {problem}")]
     Malformed {
@@ -81,6 +81,12 @@ pub enum OciError {
         /// What is wrong.
         problem: String,
     },
+}
+
+impl From<RegistryError> for OciError {
+    fn from(e: RegistryError) -> Self {
+        Self::Registry(Box::new(e))
+    }
 }
 
 /// The image's manifest digest: a tag is resolved; a digest reference is fetched so the
