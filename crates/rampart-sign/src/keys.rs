@@ -301,6 +301,15 @@ impl PrivateKey {
         }
     }
 
+    /// Whether `pem` is an encrypted private key (so a password is needed: the CLI prompts
+    /// when [`password_from_env`] gives none). Unreadable text counts as not encrypted; reading
+    /// it reports the error.
+    pub fn pem_is_encrypted(pem: &str) -> bool {
+        pem_rfc7468::decode_label(pem.trim_start().as_bytes()).is_ok_and(|label| {
+            label == SIGSTORE_PRIVATE_KEY_LABEL || label == COSIGN_PRIVATE_KEY_LABEL
+        })
+    }
+
     /// Reads an unencrypted PKCS#8 DER private key.
     pub fn from_pkcs8_der(der: &[u8]) -> Result<Self, KeyError> {
         let info = PrivateKeyInfo::try_from(der).map_err(|e| KeyError::InvalidKey {
@@ -494,7 +503,7 @@ fn decode_pem(pem: &str) -> Result<(String, Vec<u8>), KeyError> {
     let text = pem.trim();
     // Go's encoding/pem (cosign) writes a final newline; pem-rfc7468 accepts it but not other
     // trailing whitespace, so normalise to exactly one.
-    let text = format!("{text}\n");
+    let text = Zeroizing::new(format!("{text}\n"));
     match pem_rfc7468::decode_vec(text.as_bytes()) {
         Ok((label, der)) => Ok((label.to_string(), der)),
         Err(pem_rfc7468::Error::Base64(e)) => Err(KeyError::Base64 {

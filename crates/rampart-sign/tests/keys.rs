@@ -184,6 +184,13 @@ fn sigstore_rs_key_files() {
         assert!(matches!(err, KeyError::WrongPassword), "{name}: {err}");
         assert!(err.to_string().contains("wrong password or corrupted key"));
     }
+    for (name, _, _) in ecdsa {
+        assert!(PrivateKey::pem_is_encrypted(&key_file(name)), "{name}");
+    }
+    assert!(!PrivateKey::pem_is_encrypted(&key_file(
+        "ecdsa_private.key"
+    )));
+    assert!(!PrivateKey::pem_is_encrypted("garbage"));
     let plain = PrivateKey::from_pem(&key_file("ecdsa_private.key"), b"").unwrap();
     assert_eq!(
         plain.public_key().to_pem().unwrap(),
