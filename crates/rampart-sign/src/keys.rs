@@ -143,6 +143,12 @@ pub enum KeyError {
         /// Length found.
         found: usize,
     },
+    /// The ciphertext is shorter than the secretbox tag.
+    #[error("ciphertext is {found} bytes, shorter than the {SECRETBOX_TAG_LEN}-byte secretbox tag")]
+    CiphertextTooShort {
+        /// Length found.
+        found: usize,
+    },
     /// The secretbox did not authenticate: the password is wrong or the key was altered.
     #[error("wrong password or corrupted key: the encrypted private key does not authenticate")]
     WrongPassword,
@@ -633,9 +639,7 @@ fn decrypt(body: &[u8], password: &[u8]) -> Result<Zeroizing<Vec<u8>>, KeyError>
     }
     let ciphertext = decode_field("ciphertext", &envelope.ciphertext)?;
     if ciphertext.len() < SECRETBOX_TAG_LEN {
-        return Err(KeyError::FieldLength {
-            field: "ciphertext",
-            expected: SECRETBOX_TAG_LEN,
+        return Err(KeyError::CiphertextTooShort {
             found: ciphertext.len(),
         });
     }

@@ -457,13 +457,7 @@ fn damaged_encrypted_keys() {
     }
     let err = load(&with(&["ciphertext"], json!(BASE64.encode(&sealed[..10]))));
     assert!(
-        matches!(
-            err,
-            KeyError::FieldLength {
-                field: "ciphertext",
-                ..
-            }
-        ),
+        matches!(err, KeyError::CiphertextTooShort { found: 10 }),
         "{err}"
     );
     let err = load(&with(&["cipher", "nonce"], json!(BASE64.encode([0u8; 12]))));
