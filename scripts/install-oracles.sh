@@ -8,6 +8,8 @@
 #     reading of machine-readable Debian copyright files
 #   - Python `packaging` (same venv, pinned): `packaging.version.Version`, the PEP 440 oracle of
 #     rampart-version
+#   - Python `cryptography` and `PyNaCl` (same venv, pinned): the oracle of rampart-sign's keys
+#     (scrypt, NaCl secretbox, PKCS#8, ECDSA P-256)
 #   - npm `semver` (pinned, unpacked into semver/): the SemVer oracle of rampart-version
 #   - Microsoft SARIF Multitool (npm package @microsoft/sarif-multitool-linux): the official SARIF
 #     schema file it ships, and its `validate` command as an independent SARIF validator
@@ -37,6 +39,12 @@ fi
 PACKAGING_VERSION=26.4
 if ! "$DIR/venv/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('packaging') != '$PACKAGING_VERSION')" 2>/dev/null; then
   "$DIR/venv/bin/pip" install -q --disable-pip-version-check "packaging==$PACKAGING_VERSION" >&2
+fi
+
+CRYPTOGRAPHY_VERSION=50.0.2
+PYNACL_VERSION=1.6.2
+if ! "$DIR/venv/bin/python" -c "import importlib.metadata as m, sys; sys.exit(not (m.version('cryptography') == '$CRYPTOGRAPHY_VERSION' and m.version('PyNaCl') == '$PYNACL_VERSION'))" 2>/dev/null; then
+  "$DIR/venv/bin/pip" install -q --disable-pip-version-check "cryptography==$CRYPTOGRAPHY_VERSION" "PyNaCl==$PYNACL_VERSION" >&2
 fi
 
 SEMVER_VERSION=7.8.6
