@@ -30,6 +30,35 @@ pub enum Command {
     Db(DbArgs),
     /// The inventory of scanned images: which contain a package, what changed since.
     Inventory(InventoryArgs),
+    /// Signing keys in cosign's formats.
+    Key(KeyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct KeyArgs {
+    #[command(subcommand)]
+    pub command: KeyCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// Write an ECDSA P-256 key pair: PREFIX.key (encrypted with a password, in the Sigstore
+    /// format cosign reads) and PREFIX.pub (PEM). The password comes from COSIGN_PASSWORD or
+    /// RAMPART_PASSWORD, else a prompt.
+    Generate {
+        /// File name prefix (directory included).
+        #[arg(long, value_name = "PREFIX", default_value = "cosign")]
+        output_prefix: std::path::PathBuf,
+        /// Overwrite existing files.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Print the public key (PEM) of a private key file.
+    Public {
+        /// The private key (encrypted: the password as for `generate`).
+        #[arg(long, value_name = "FILE")]
+        key: std::path::PathBuf,
+    },
 }
 
 /// Where the advisory database is (shared by `scan`, `db` and `inventory`).

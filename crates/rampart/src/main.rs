@@ -5,6 +5,7 @@ mod cli;
 mod images;
 mod registry;
 mod sbom;
+mod sign;
 mod vulns;
 
 use anyhow::{Context, Result, bail};
@@ -27,6 +28,7 @@ fn main() -> ExitCode {
         Command::Rules(args) => rules(args),
         Command::Db(args) => vulns::db(&args),
         Command::Inventory(args) => vulns::inventory(&args),
+        Command::Key(args) => sign::key(&args),
     };
     match result {
         Ok(code) => ExitCode::from(code),
