@@ -8,6 +8,8 @@
 #     reading of machine-readable Debian copyright files
 #   - Python `packaging` (same venv, pinned): `packaging.version.Version`, the PEP 440 oracle of
 #     rampart-version
+#   - Python `cryptography` (same venv, pinned): independent ECDSA P-256 verifier of rampart-sign's
+#     signatures over cosign payloads and DSSE PAE
 #   - npm `semver` (pinned, unpacked into semver/): the SemVer oracle of rampart-version
 #   - Microsoft SARIF Multitool (npm package @microsoft/sarif-multitool-linux): the official SARIF
 #     schema file it ships, and its `validate` command as an independent SARIF validator
@@ -37,6 +39,11 @@ fi
 PACKAGING_VERSION=26.4
 if ! "$DIR/venv/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('packaging') != '$PACKAGING_VERSION')" 2>/dev/null; then
   "$DIR/venv/bin/pip" install -q --disable-pip-version-check "packaging==$PACKAGING_VERSION" >&2
+fi
+
+CRYPTOGRAPHY_VERSION=50.0.2
+if ! "$DIR/venv/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('cryptography') != '$CRYPTOGRAPHY_VERSION')" 2>/dev/null; then
+  "$DIR/venv/bin/pip" install -q --disable-pip-version-check "cryptography==$CRYPTOGRAPHY_VERSION" >&2
 fi
 
 SEMVER_VERSION=7.8.6

@@ -5,3 +5,6 @@
 //!   encrypted format (scrypt + NaCl secretbox over PKCS#8).
 //! - `signature`: the simple-signing payload, ECDSA signatures, and the `.sig` manifest layout.
 //! - `dsse`: in-toto statements in DSSE envelopes, and the `.att` manifest layout.
+
+pub mod dsse;
+pub mod signature;
