@@ -9,7 +9,8 @@
 #   - Python `packaging` (same venv, pinned): `packaging.version.Version`, the PEP 440 oracle of
 #     rampart-version
 #   - Python `cryptography` and `PyNaCl` (same venv, pinned): the oracle of rampart-sign's keys
-#     (scrypt, NaCl secretbox, PKCS#8, ECDSA P-256)
+#     (scrypt, NaCl secretbox, PKCS#8, ECDSA P-256) and an independent ECDSA P-256 verifier of its
+#     signatures over cosign payloads and DSSE PAE
 #   - npm `semver` (pinned, unpacked into semver/): the SemVer oracle of rampart-version
 #   - Microsoft SARIF Multitool (npm package @microsoft/sarif-multitool-linux): the official SARIF
 #     schema file it ships, and its `validate` command as an independent SARIF validator

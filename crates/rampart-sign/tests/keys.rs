@@ -143,7 +143,9 @@ fn sign_verify_round_trip() {
 
 fn sha256(data: &[u8]) -> [u8; 32] {
     use sha2::Digest as _;
-    sha2::Sha256::digest(data).into()
+    let mut out = [0u8; 32];
+    out.copy_from_slice(&sha2::Sha256::digest(data));
+    out
 }
 
 /// Every key file of sigstore-rs: the P-256 ones load (and agree with the oracle's decryption),
