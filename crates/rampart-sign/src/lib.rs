@@ -5,6 +5,7 @@
 //!   encrypted format (scrypt + NaCl secretbox over PKCS#8).
 //! - `signature`: the simple-signing payload, ECDSA signatures, and the `.sig` manifest layout.
 //! - `dsse`: in-toto statements in DSSE envelopes, and the `.att` manifest layout.
+pub mod cosign;
 pub mod dsse;
 pub mod keys;
 pub mod oci;

@@ -32,6 +32,100 @@ pub enum Command {
     Inventory(InventoryArgs),
     /// Signing keys in cosign's formats.
     Key(KeyArgs),
+    /// Sign an image in a registry with a key, as `cosign sign --key` does.
+    Sign(SignArgs),
+    /// Verify an image's signatures with a key or a trust policy, as `cosign verify --key` does.
+    /// Exit 0 verified, 1 signatures invalid or policy not met, 3 no signature found, 2 errors.
+    Verify(VerifyArgs),
+    /// Attach a signed in-toto attestation (an SBOM, provenance...) to an image, as
+    /// `cosign attest --key` does.
+    Attest(AttestArgs),
+    /// Verify an image's attestations; optionally write the verified predicate (e.g. the SBOM,
+    /// for `rampart scan`). Exit 0 verified, 1 invalid, 3 none found, 2 errors.
+    VerifyAttestation(VerifyAttestationArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AttestArgs {
+    /// The image (a registry reference; a tag is resolved to its digest first).
+    pub image: String,
+    /// The private key.
+    #[arg(long, value_name = "FILE")]
+    pub key: PathBuf,
+    /// The predicate type, as cosign names it: custom, cyclonedx, spdx, spdxjson,
+    /// slsaprovenance, slsaprovenance1, vuln, openvex.
+    #[arg(long = "type", value_name = "TYPE", default_value = "custom")]
+    pub predicate_type: String,
+    /// The predicate file (the SBOM, the provenance...).
+    #[arg(long, value_name = "FILE")]
+    pub predicate: PathBuf,
+    #[command(flatten)]
+    pub registry: ImageArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyAttestationArgs {
+    /// The image (a registry reference).
+    pub image: String,
+    /// The public key (PEM).
+    #[arg(long, value_name = "FILE")]
+    pub key: PathBuf,
+    /// The predicate type required (a cosign type name or a URI).
+    #[arg(long = "type", value_name = "TYPE")]
+    pub predicate_type: Option<String>,
+    /// Write the verified predicate (of the first verified attestation) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub output_predicate: Option<PathBuf>,
+    #[command(flatten)]
+    pub registry: ImageArgs,
+}
+
+/// `key=value`.
+fn key_value(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.is_empty() => Ok((k.to_owned(), v.to_owned())),
+        _ => Err(format!("expected key=value, found `{s}`")),
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct SignArgs {
+    /// The image (a registry reference; a tag is resolved to its digest first).
+    pub image: String,
+    /// The private key (cosign's encrypted format; the password from COSIGN_PASSWORD or
+    /// RAMPART_PASSWORD, else a prompt).
+    #[arg(long, value_name = "FILE")]
+    pub key: PathBuf,
+    /// An annotation signed with the image (repeatable).
+    #[arg(short = 'a', long = "annotation", value_name = "KEY=VALUE", value_parser = key_value)]
+    pub annotations: Vec<(String, String)>,
+    #[command(flatten)]
+    pub registry: ImageArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The image (a registry reference).
+    pub image: String,
+    /// The public key (PEM) that must have signed it.
+    #[arg(
+        long,
+        value_name = "FILE",
+        required_unless_present = "policy",
+        conflicts_with = "policy"
+    )]
+    pub key: Option<PathBuf>,
+    /// A trust policy: the keys, annotations and attestations the image must have.
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+    /// An annotation the signature must carry (repeatable).
+    #[arg(short = 'a', long = "annotation", value_name = "KEY=VALUE", value_parser = key_value)]
+    pub annotations: Vec<(String, String)>,
+    /// Output format of the verified signatures.
+    #[arg(short, long, value_enum, default_value_t = ListFormat::Table)]
+    pub format: ListFormat,
+    #[command(flatten)]
+    pub registry: ImageArgs,
 }
 
 #[derive(Debug, Args)]

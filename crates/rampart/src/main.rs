@@ -29,6 +29,10 @@ fn main() -> ExitCode {
         Command::Db(args) => vulns::db(&args),
         Command::Inventory(args) => vulns::inventory(&args),
         Command::Key(args) => sign::key(&args),
+        Command::Sign(args) => sign::sign(&args),
+        Command::Verify(args) => sign::verify(&args),
+        Command::Attest(args) => sign::attest(&args),
+        Command::VerifyAttestation(args) => sign::verify_attestation(&args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

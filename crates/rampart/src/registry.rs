@@ -15,7 +15,7 @@ pub const PASSWORD_ENV: &str = "RAMPART_REGISTRY_PASSWORD";
 /// The registry user, when no flag gives one.
 pub const USERNAME_ENV: &str = "RAMPART_REGISTRY_USERNAME";
 
-fn client_options(args: &ImageArgs) -> Result<ClientOptions> {
+pub(crate) fn client_options(args: &ImageArgs) -> Result<ClientOptions> {
     let mut opts = ClientOptions {
         insecure: args.insecure,
         ca_file: args.ca_file.clone(),

@@ -106,3 +106,257 @@ pub fn key(args: &KeyArgs) -> Result<u8> {
         }
     }
 }
+
+/// Exit code of `verify` when no signature is found (distinct from invalid ones: 1).
+pub const EXIT_NO_SIGNATURE: u8 = 3;
+
+fn load_private(path: &Path) -> Result<PrivateKey> {
+    let pem =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let pw = if PrivateKey::pem_is_encrypted(&pem) {
+        password(false)?
+    } else {
+        Vec::new()
+    };
+    PrivateKey::from_pem(&pem, &pw).with_context(|| path.display().to_string())
+}
+
+fn load_public(path: &Path) -> Result<rampart_sign::keys::PublicKey> {
+    let pem =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    rampart_sign::keys::PublicKey::from_pem(&pem).with_context(|| path.display().to_string())
+}
+
+fn client(args: &crate::cli::ImageArgs) -> Result<rampart_registry::Client> {
+    Ok(rampart_registry::Client::new(
+        &crate::registry::client_options(args)?,
+    )?)
+}
+
+fn reference(image: &str) -> Result<rampart_registry::Reference> {
+    rampart_registry::Reference::parse(image)
+        .with_context(|| format!("`{image}` is not an image reference"))
+}
+
+/// `rampart sign`.
+pub fn sign(args: &crate::cli::SignArgs) -> Result<u8> {
+    let key = load_private(&args.key)?;
+    let image = reference(&args.image)?;
+    let client = client(&args.registry)?;
+    let annotations = args.annotations.iter().cloned().collect();
+    let signed = rampart_sign::cosign::sign(&client, &image, &key, &annotations)
+        .with_context(|| format!("signing {image}"))?;
+    if signed.already_there {
+        eprintln!(
+            "rampart: {image}@{} already carries this signature ({})",
+            signed.digest, signed.tag
+        );
+    } else {
+        eprintln!("rampart: signed {image}@{} ({})", signed.digest, signed.tag);
+    }
+    Ok(0)
+}
+
+/// `rampart verify`.
+pub fn verify(args: &crate::cli::VerifyArgs) -> Result<u8> {
+    use rampart_sign::cosign::CosignError;
+    use rampart_sign::policy::{Policy, Requirement};
+    let image = reference(&args.image)?;
+    let client = client(&args.registry)?;
+    let mut required: std::collections::BTreeMap<String, String> =
+        args.annotations.iter().cloned().collect();
+    // The keys that may have signed: the flag's, or the policy rule's (any one suffices).
+    let keys: Vec<PathBuf> = match (&args.key, &args.policy) {
+        (Some(k), _) => vec![k.clone()],
+        (None, Some(p)) => {
+            let policy = Policy::load(p)?;
+            match policy.requirement(image.registry(), image.path()) {
+                Requirement::Rule(rule) if rule.allow_unsigned => {
+                    eprintln!(
+                        "rampart: {image}: allowed unsigned by {} rule #{}",
+                        p.display(),
+                        rule.index + 1
+                    );
+                    return Ok(0);
+                }
+                Requirement::Rule(rule) => {
+                    // Each required attestation must verify with one of the rule's keys.
+                    for want in &rule.attestations {
+                        let mut found = None;
+                        for k in &rule.keys {
+                            match rampart_sign::cosign::verify_attestations(
+                                &client,
+                                &image,
+                                &load_public(k)?,
+                                Some(want),
+                            ) {
+                                Ok(_) => {
+                                    found = None;
+                                    break;
+                                }
+                                Err(e @ (CosignError::Oci(_) | CosignError::Layout { .. })) => {
+                                    return Err(
+                                        anyhow::Error::new(e).context(format!("verifying {image}"))
+                                    );
+                                }
+                                Err(e) => found = Some(e),
+                            }
+                        }
+                        if let Some(e) = found {
+                            eprintln!(
+                                "rampart: {image}: {} rule #{} requires a {want} attestation: {e}",
+                                p.display(),
+                                rule.index + 1
+                            );
+                            return Ok(if matches!(e, CosignError::NoAttestation { .. }) {
+                                EXIT_NO_SIGNATURE
+                            } else {
+                                1
+                            });
+                        }
+                    }
+                    required.extend(rule.annotations.clone());
+                    rule.keys.clone()
+                }
+                Requirement::AllowedByDefault => {
+                    eprintln!(
+                        "rampart: {image}: no rule of {} matches; allowed by its default",
+                        p.display()
+                    );
+                    return Ok(0);
+                }
+                Requirement::Unmatched => {
+                    eprintln!(
+                        "rampart: {image}: no rule of {} matches it, and the policy refuses unmatched images",
+                        p.display()
+                    );
+                    return Ok(1);
+                }
+            }
+        }
+        (None, None) => bail!("--key or --policy is required"),
+    };
+    let mut last: Option<CosignError> = None;
+    for k in &keys {
+        let key = load_public(k)?;
+        match rampart_sign::cosign::verify(&client, &image, &key, &required) {
+            Ok((digest, verified)) => {
+                let text = match args.format {
+                    crate::cli::ListFormat::Json => {
+                        let list: Vec<serde_json::Value> = verified
+                            .iter()
+                            .map(|v| {
+                                serde_json::json!({
+                                    "digest": digest.to_string(),
+                                    "key": k.display().to_string(),
+                                    "payload": serde_json::from_slice::<serde_json::Value>(&v.payload.to_bytes()).unwrap_or_default(),
+                                })
+                            })
+                            .collect();
+                        serde_json::to_string_pretty(&list)? + "\n"
+                    }
+                    crate::cli::ListFormat::Table => format!(
+                        "{image}@{digest}: {} valid signature(s) by {}\n",
+                        verified.len(),
+                        k.display()
+                    ),
+                };
+                crate::write_out(None, &text)?;
+                return Ok(0);
+            }
+            Err(e @ CosignError::Oci(_)) | Err(e @ CosignError::Layout { .. }) => {
+                return Err(anyhow::Error::new(e).context(format!("verifying {image}")));
+            }
+            Err(e) => last = Some(e),
+        }
+    }
+    match last {
+        Some(e @ CosignError::NoSignature { .. }) => {
+            eprintln!("rampart: {e}");
+            Ok(EXIT_NO_SIGNATURE)
+        }
+        Some(e) => {
+            eprintln!("rampart: verification failed: {e}");
+            Ok(1)
+        }
+        None => bail!("no key to verify with"),
+    }
+}
+
+/// `rampart attest`.
+pub fn attest(args: &crate::cli::AttestArgs) -> Result<u8> {
+    let kind = rampart_sign::dsse::PredicateKind::from_cosign_type(&args.predicate_type).with_context(|| {
+        format!(
+            "--type {}: expected custom, cyclonedx, spdx, spdxjson, slsaprovenance, slsaprovenance1, vuln or openvex",
+            args.predicate_type
+        )
+    })?;
+    let predicate = std::fs::read(&args.predicate)
+        .with_context(|| format!("cannot read {}", args.predicate.display()))?;
+    let key = load_private(&args.key)?;
+    let image = reference(&args.image)?;
+    let client = client(&args.registry)?;
+    let now = jiff::Timestamp::now()
+        .strftime("%Y-%m-%dT%H:%M:%SZ")
+        .to_string();
+    let done = rampart_sign::cosign::attest(&client, &image, &key, kind, &predicate, &now)
+        .with_context(|| format!("attesting {image}"))?;
+    if done.already_there {
+        eprintln!(
+            "rampart: {image}@{} already carries this attestation ({})",
+            done.digest, done.tag
+        );
+    } else {
+        eprintln!(
+            "rampart: attested {image}@{} with a {} predicate ({})",
+            done.digest,
+            kind.uri(),
+            done.tag
+        );
+    }
+    Ok(0)
+}
+
+/// `rampart verify-attestation`.
+pub fn verify_attestation(args: &crate::cli::VerifyAttestationArgs) -> Result<u8> {
+    use rampart_sign::cosign::CosignError;
+    let key = load_public(&args.key)?;
+    let image = reference(&args.image)?;
+    let client = client(&args.registry)?;
+    match rampart_sign::cosign::verify_attestations(
+        &client,
+        &image,
+        &key,
+        args.predicate_type.as_deref(),
+    ) {
+        Ok((digest, verified)) => {
+            for v in &verified {
+                println!(
+                    "{image}@{digest}: verified {} attestation",
+                    v.statement.predicate_type
+                );
+            }
+            if let (Some(out), Some(first)) = (&args.output_predicate, verified.first()) {
+                // An SPDX predicate as cosign embeds it is the document's text; others are JSON.
+                let text = match &first.statement.predicate {
+                    serde_json::Value::String(s) => s.clone(),
+                    other => serde_json::to_string_pretty(other)? + "\n",
+                };
+                std::fs::write(out, text)
+                    .with_context(|| format!("cannot write {}", out.display()))?;
+            }
+            Ok(0)
+        }
+        Err(e @ CosignError::NoAttestation { .. }) => {
+            eprintln!("rampart: {e}");
+            Ok(EXIT_NO_SIGNATURE)
+        }
+        Err(e @ (CosignError::Oci(_) | CosignError::Layout { .. })) => {
+            Err(anyhow::Error::new(e).context(format!("verifying {image}")))
+        }
+        Err(e) => {
+            eprintln!("rampart: verification failed: {e}");
+            Ok(1)
+        }
+    }
+}

@@ -158,3 +158,622 @@ fn a_key_made_by_cosign_loads() {
 fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
+
+fn ok(out: &Output) {
+    assert!(
+        out.status.success(),
+        "exit {:?}\n{}\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The signature manifest and blobs as an independent client sees them: skopeo reads the
+/// manifest, Python fetches the payload blob over plain HTTP and verifies the signature with
+/// `cryptography` against the public key; returns the payload's JSON.
+fn independent_check(port: u16, repo: &str, digest: &str, public_pem: &str) -> serde_json::Value {
+    let tag = format!("sha256-{}.sig", &digest[7..]);
+    let raw = Command::new("skopeo")
+        .args([
+            "inspect",
+            "--raw",
+            "--tls-verify=false",
+            &format!("docker://127.0.0.1:{port}/{repo}:{tag}"),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        raw.status.success(),
+        "{}",
+        String::from_utf8_lossy(&raw.stderr)
+    );
+    let script = r#"
+import base64, json, sys, urllib.request
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+port, repo, pub = sys.argv[1], sys.argv[2], sys.argv[3]
+manifest = json.load(sys.stdin)
+layer = manifest["layers"][-1]
+assert layer["mediaType"] == "application/vnd.dev.cosign.simplesigning.v1+json", layer
+payload = urllib.request.urlopen(f"http://127.0.0.1:{port}/v2/{repo}/blobs/{layer['digest']}").read()
+sig = base64.b64decode(layer["annotations"]["dev.cosignproject.cosign/signature"])
+serialization.load_pem_public_key(pub.encode()).verify(sig, payload, ec.ECDSA(hashes.SHA256()))
+print(payload.decode())
+"#;
+    let mut child = Command::new(common::oracles().join("venv/bin/python"))
+        .args(["-c", script, &port.to_string(), repo, public_pem])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(child.stdin.as_mut().unwrap(), &raw.stdout).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "independent verification failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn sign_and_verify_on_a_real_registry() {
+    let reg = common::Registry::start(None);
+    reg.push("shop/app:1", None);
+    let host = format!("127.0.0.1:{}", reg.port);
+    let dir = tempfile::tempdir().unwrap();
+    let prefix = dir.path().join("k");
+    let pw = [("COSIGN_PASSWORD", "pw")];
+    ok(&rampart(
+        &[
+            "key",
+            "generate",
+            "--output-prefix",
+            prefix.to_str().unwrap(),
+        ],
+        &pw,
+    ));
+    let (key, public) = (
+        format!("{}.key", prefix.display()),
+        format!("{}.pub", prefix.display()),
+    );
+    let public_pem = std::fs::read_to_string(&public).unwrap();
+    let image = format!("{host}/shop/app:1");
+
+    // Nothing signed yet: "no signature" has its own exit code.
+    let out = rampart(&["verify", "--insecure", "--key", &public, &image], &[]);
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no signature found"));
+
+    ok(&rampart(
+        &[
+            "sign",
+            "--insecure",
+            "--key",
+            &key,
+            "-a",
+            "env=prod",
+            &image,
+        ],
+        &pw,
+    ));
+    let out = rampart(
+        &[
+            "verify",
+            "--insecure",
+            "--key",
+            &public,
+            "-f",
+            "json",
+            "-a",
+            "env=prod",
+            &image,
+        ],
+        &[],
+    );
+    ok(&out);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let digest = v[0]["digest"].as_str().unwrap().to_owned();
+    // What is on the registry is cosign's layout, checked without rampart.
+    let payload = independent_check(reg.port, "shop/app", &digest, &public_pem);
+    assert_eq!(
+        payload["critical"]["image"]["docker-manifest-digest"],
+        digest.as_str()
+    );
+    assert_eq!(
+        payload["critical"]["identity"]["docker-reference"],
+        format!("{host}/shop/app")
+    );
+    assert_eq!(
+        payload["critical"]["type"],
+        "cosign container image signature"
+    );
+    assert_eq!(payload["optional"]["env"], "prod");
+
+    // A required annotation the signature does not carry; another key: invalid (exit 1).
+    let out = rampart(
+        &[
+            "verify",
+            "--insecure",
+            "--key",
+            &public,
+            "-a",
+            "env=dev",
+            &image,
+        ],
+        &[],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let other = dir.path().join("other");
+    ok(&rampart(
+        &[
+            "key",
+            "generate",
+            "--output-prefix",
+            other.to_str().unwrap(),
+        ],
+        &pw,
+    ));
+    let out = rampart(
+        &[
+            "verify",
+            "--insecure",
+            "--key",
+            &format!("{}.pub", other.display()),
+            &image,
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("verification failed"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // Signing again with the same key and annotations adds nothing; a second key appends a layer
+    // and both verify.
+    let out = rampart(
+        &[
+            "sign",
+            "--insecure",
+            "--key",
+            &key,
+            "-a",
+            "env=prod",
+            &image,
+        ],
+        &pw,
+    );
+    ok(&out);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("already carries"));
+    ok(&rampart(
+        &[
+            "sign",
+            "--insecure",
+            "--key",
+            &format!("{}.key", other.display()),
+            &image,
+        ],
+        &pw,
+    ));
+    ok(&rampart(
+        &[
+            "verify",
+            "--insecure",
+            "--key",
+            &format!("{}.pub", other.display()),
+            &image,
+        ],
+        &[],
+    ));
+    ok(&rampart(
+        &["verify", "--insecure", "--key", &public, &image],
+        &[],
+    ));
+
+    // The signature follows the digest: the same image under another tag verifies.
+    reg.push("shop/app:renamed", None);
+    ok(&rampart(
+        &[
+            "verify",
+            "--insecure",
+            "--key",
+            &public,
+            &format!("{host}/shop/app:renamed"),
+        ],
+        &[],
+    ));
+    // By digest too; the registry's answer is checked against that digest.
+    ok(&rampart(
+        &[
+            "verify",
+            "--insecure",
+            "--key",
+            &public,
+            &format!("{host}/shop/app@{digest}"),
+        ],
+        &[],
+    ));
+
+    // Another image (the example's worker) with the first image's signature manifest copied
+    // onto its digest: the payload names another digest.
+    let worker = format!("{host}/shop/worker:1");
+    let st = Command::new("skopeo")
+        .args(["copy", "-q", "--dest-tls-verify=false"])
+        .arg(format!(
+            "oci:{}",
+            root().join("examples/images/worker").display()
+        ))
+        .arg(format!("docker://{worker}"))
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let worker_index: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(root().join("examples/images/worker/index.json")).unwrap(),
+    )
+    .unwrap();
+    let worker_digest = worker_index["manifests"][0]["digest"].as_str().unwrap();
+    let st = Command::new("skopeo")
+        .args([
+            "copy",
+            "-q",
+            "--src-tls-verify=false",
+            "--dest-tls-verify=false",
+        ])
+        .arg(format!(
+            "docker://{host}/shop/app:sha256-{}.sig",
+            &digest[7..]
+        ))
+        .arg(format!(
+            "docker://{host}/shop/worker:sha256-{}.sig",
+            &worker_digest[7..]
+        ))
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let out = rampart(&["verify", "--insecure", "--key", &public, &worker], &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&digest[..19]) && err.contains(&worker_digest[..19]),
+        "names both digests: {err}"
+    );
+
+    // Another repository with the same image but no signatures: no signature (exit 3).
+    reg.push("mirror/app:1", None);
+    let out = rampart(
+        &[
+            "verify",
+            "--insecure",
+            "--key",
+            &public,
+            &format!("{host}/mirror/app:1"),
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(3));
+
+    // A trust policy: shop/* must be signed by the key with env=prod; others are refused.
+    let policy = dir.path().join("policy.toml");
+    std::fs::write(
+        &policy,
+        format!("[[image]]\nmatch = [\"{host}/shop/*\"]\nkeys = [\"k.pub\"]\nannotations = {{ env = \"prod\" }}\n"),
+    )
+    .unwrap();
+    let p = policy.to_str().unwrap();
+    ok(&rampart(
+        &["verify", "--insecure", "--policy", p, &image],
+        &[],
+    ));
+    let out = rampart(&["verify", "--insecure", "--policy", p, &worker], &[]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "the worker's copied signature does not count"
+    );
+    let out = rampart(
+        &[
+            "verify",
+            "--insecure",
+            "--policy",
+            p,
+            &format!("{host}/mirror/app:1"),
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(1), "unmatched images are refused");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no rule"));
+}
+
+/// An SBOM attached as a signed CycloneDX attestation, verified, handed to `rampart scan`; the
+/// envelope checked by an independent verifier; wrong types, keys, copies and policies caught.
+#[test]
+fn attest_verify_and_scan_the_verified_sbom() {
+    let reg = common::Registry::start(None);
+    reg.push("shop/app:1", None);
+    let host = format!("127.0.0.1:{}", reg.port);
+    let image = format!("{host}/shop/app:1");
+    let dir = tempfile::tempdir().unwrap();
+    let prefix = dir.path().join("k");
+    let pw = [("COSIGN_PASSWORD", "pw")];
+    ok(&rampart(
+        &[
+            "key",
+            "generate",
+            "--output-prefix",
+            prefix.to_str().unwrap(),
+        ],
+        &pw,
+    ));
+    let (key, public) = (
+        format!("{}.key", prefix.display()),
+        format!("{}.pub", prefix.display()),
+    );
+    let sbom = dir.path().join("app.cdx.json");
+    let oci = format!("oci-dir:{}", common::image_dir().join("oci").display());
+    ok(&rampart(&["sbom", &oci, "-o", sbom.to_str().unwrap()], &[]));
+
+    let out = rampart(
+        &["verify-attestation", "--insecure", "--key", &public, &image],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(3), "none yet");
+    ok(&rampart(
+        &[
+            "attest",
+            "--insecure",
+            "--key",
+            &key,
+            "--type",
+            "cyclonedx",
+            "--predicate",
+            sbom.to_str().unwrap(),
+            &image,
+        ],
+        &pw,
+    ));
+    let verified = dir.path().join("verified.cdx.json");
+    let out = rampart(
+        &[
+            "verify-attestation",
+            "--insecure",
+            "--key",
+            &public,
+            "--type",
+            "cyclonedx",
+            "--output-predicate",
+            verified.to_str().unwrap(),
+            &image,
+        ],
+        &[],
+    );
+    ok(&out);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("https://cyclonedx.org/bom"));
+    // The verified predicate is the SBOM: `rampart scan` reads it and finds the image's
+    // vulnerabilities (the Go standard library of its binary).
+    let scan = common::rampart_command()
+        .args(["scan", "--no-config", "--no-inventory", "-f", "json"])
+        .arg(&verified)
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&scan.stdout).unwrap();
+    assert!(
+        report["vulnerabilities"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|v| v["id"] == "CVE-2023-24539"),
+        "{}",
+        String::from_utf8_lossy(&scan.stderr)
+    );
+
+    // The envelope on the registry, checked without rampart: DSSE PAE over the statement,
+    // ECDSA P-256 with the public key, subject = the image digest.
+    let digest = {
+        let out = Command::new("skopeo")
+            .args([
+                "inspect",
+                "--raw",
+                "--tls-verify=false",
+                &format!("docker://{image}"),
+            ])
+            .output()
+            .unwrap();
+        format!("sha256:{}", hex(&sha256(&out.stdout)))
+    };
+    let script = r#"
+import base64, json, sys, urllib.request, subprocess
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+port, repo, digest, pub = sys.argv[1:5]
+tag = "sha256-" + digest[7:] + ".att"
+raw = subprocess.run(["skopeo", "inspect", "--raw", "--tls-verify=false", f"docker://127.0.0.1:{port}/{repo}:{tag}"], capture_output=True, check=True).stdout
+layer = json.loads(raw)["layers"][0]
+assert layer["mediaType"] == "application/vnd.dsse.envelope.v1+json", layer
+assert layer["annotations"]["predicateType"] == "https://cyclonedx.org/bom", layer
+env = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{port}/v2/{repo}/blobs/{layer['digest']}").read())
+body = base64.b64decode(env["payload"])
+t = env["payloadType"].encode()
+pae = b"DSSEv1 %d %s %d %s" % (len(t), t, len(body), body)
+serialization.load_pem_public_key(pub.encode()).verify(base64.b64decode(env["signatures"][0]["sig"]), pae, ec.ECDSA(hashes.SHA256()))
+st = json.loads(body)
+assert st["subject"][0]["digest"]["sha256"] == digest[7:], st["subject"]
+assert st["predicate"]["bomFormat"] == "CycloneDX"
+print("ok")
+"#;
+    let out = Command::new(common::oracles().join("venv/bin/python"))
+        .args([
+            "-c",
+            script,
+            &reg.port.to_string(),
+            "shop/app",
+            &digest,
+            &std::fs::read_to_string(&public).unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "independent check: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // Another predicate type, another key: invalid (exit 1).
+    let out = rampart(
+        &[
+            "verify-attestation",
+            "--insecure",
+            "--key",
+            &public,
+            "--type",
+            "slsaprovenance",
+            &image,
+        ],
+        &[],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let other = dir.path().join("other");
+    ok(&rampart(
+        &[
+            "key",
+            "generate",
+            "--output-prefix",
+            other.to_str().unwrap(),
+        ],
+        &pw,
+    ));
+    let out = rampart(
+        &[
+            "verify-attestation",
+            "--insecure",
+            "--key",
+            &format!("{}.pub", other.display()),
+            &image,
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(1));
+
+    // The attestation copied onto another image's digest: its subject names another digest.
+    let worker = format!("{host}/shop/worker:1");
+    let st = Command::new("skopeo")
+        .args(["copy", "-q", "--dest-tls-verify=false"])
+        .arg(format!(
+            "oci:{}",
+            root().join("examples/images/worker").display()
+        ))
+        .arg(format!("docker://{worker}"))
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let worker_index: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(root().join("examples/images/worker/index.json")).unwrap(),
+    )
+    .unwrap();
+    let worker_digest = worker_index["manifests"][0]["digest"].as_str().unwrap();
+    let st = Command::new("skopeo")
+        .args([
+            "copy",
+            "-q",
+            "--src-tls-verify=false",
+            "--dest-tls-verify=false",
+        ])
+        .arg(format!(
+            "docker://{host}/shop/app:sha256-{}.att",
+            &digest[7..]
+        ))
+        .arg(format!(
+            "docker://{host}/shop/worker:sha256-{}.att",
+            &worker_digest[7..]
+        ))
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let out = rampart(
+        &[
+            "verify-attestation",
+            "--insecure",
+            "--key",
+            &public,
+            &worker,
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .to_lowercase()
+            .contains("subject"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // A policy requiring a signature and a CycloneDX attestation; then also provenance.
+    ok(&rampart(
+        &["sign", "--insecure", "--key", &key, &image],
+        &pw,
+    ));
+    let policy = dir.path().join("policy.toml");
+    std::fs::write(&policy, format!("[[image]]\nmatch = [\"{host}/shop/*\"]\nkeys = [\"k.pub\"]\nattestations = [\"cyclonedx\"]\n")).unwrap();
+    ok(&rampart(
+        &[
+            "verify",
+            "--insecure",
+            "--policy",
+            policy.to_str().unwrap(),
+            &image,
+        ],
+        &[],
+    ));
+    std::fs::write(&policy, format!("[[image]]\nmatch = [\"{host}/shop/*\"]\nkeys = [\"k.pub\"]\nattestations = [\"cyclonedx\", \"slsaprovenance\"]\n")).unwrap();
+    let out = rampart(
+        &[
+            "verify",
+            "--insecure",
+            "--policy",
+            policy.to_str().unwrap(),
+            &image,
+        ],
+        &[],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("https://slsa.dev/provenance/v0.2"));
+}
+
+fn sha256(data: &[u8]) -> Vec<u8> {
+    let out = Command::new("sha256sum")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            std::io::Write::write_all(c.stdin.as_mut().unwrap(), data)?;
+            c.wait_with_output()
+        });
+    let text = String::from_utf8(out.unwrap().stdout).unwrap();
+    (0..32)
+        .map(|i| u8::from_str_radix(&text[2 * i..2 * i + 2], 16).unwrap())
+        .collect()
+}

@@ -1,0 +1,282 @@
+//! Signing and verifying images on a registry, as `cosign sign --key` and `cosign verify --key`
+//! do: resolve the image to its digest, sign the simple-signing payload that names it, append
+//! the signature to the `.sig` manifest of that digest; verify by reading that manifest back
+//! and checking every signature against the digest the registry serves for the image now.
+
+use std::collections::BTreeMap;
+
+use rampart_image::Digest;
+use rampart_registry::{Client, Reference};
+
+use crate::keys::{PrivateKey, PublicKey};
+use crate::oci::{self, Attached, OciError};
+use crate::signature::{
+    LayoutError, SignatureLayer, Signer, SimpleSigning, Verified, Verifier, VerifyError,
+    append_layer, build_signature_manifest, read_signature_layers,
+};
+
+impl Signer for PrivateKey {
+    fn sign(&self, message: &[u8]) -> Vec<u8> {
+        PrivateKey::sign(self, message)
+    }
+}
+
+impl Verifier for PublicKey {
+    fn verify(&self, message: &[u8], der_signature: &[u8]) -> Result<(), String> {
+        PublicKey::verify(self, message, der_signature).map_err(|e| e.to_string())
+    }
+}
+
+/// A signing or verification failure.
+#[derive(Debug, thiserror::Error)]
+pub enum CosignError {
+    /// The registry or the stored objects.
+    #[error(transparent)]
+    Oci(#[from] OciError),
+    /// A stored manifest that is not cosign's layout.
+    #[error("signature manifest {tag}: {source}")]
+    Layout {
+        /// The tag.
+        tag: String,
+        /// The cause.
+        source: Box<LayoutError>,
+    },
+    /// No signature is attached to the image digest.
+    #[error("no signature found for {image}@{digest}")]
+    NoSignature {
+        /// The image as named.
+        image: String,
+        /// Its digest.
+        digest: String,
+    },
+    /// No attestation is attached to the image digest.
+    #[error("no attestation found for {image}@{digest}")]
+    NoAttestation {
+        /// The image as named.
+        image: String,
+        /// Its digest.
+        digest: String,
+    },
+    /// Attestations exist but none is valid for this key, image and predicate type.
+    #[error("{image}@{digest}: {source}")]
+    InvalidAttestation {
+        /// The image as named.
+        image: String,
+        /// Its digest.
+        digest: String,
+        /// Why the best attestation failed.
+        source: Box<crate::dsse::AttError>,
+    },
+    /// The predicate could not be made into a statement.
+    #[error("predicate: {0}")]
+    Predicate(Box<crate::dsse::AttError>),
+    /// Signatures exist but none is valid for this key and image.
+    #[error("{image}@{digest}: {source}")]
+    Invalid {
+        /// The image as named.
+        image: String,
+        /// Its digest.
+        digest: String,
+        /// Why the best signature failed.
+        source: Box<VerifyError>,
+    },
+}
+
+/// What `sign` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Signed {
+    /// The image digest signed.
+    pub digest: String,
+    /// The signature manifest's tag.
+    pub tag: String,
+    /// Whether an identical signature was already there (nothing pushed).
+    pub already_there: bool,
+}
+
+/// The `docker-reference` cosign writes: `registry/repository` (no tag or digest).
+fn docker_reference(image: &Reference) -> String {
+    format!("{}/{}", image.registry(), image.path())
+}
+
+/// Signs `image` (a tag is resolved to its digest first) with `key`; `annotations` go into the
+/// signed payload's `optional` section.
+pub fn sign(
+    client: &Client,
+    image: &Reference,
+    key: &PrivateKey,
+    annotations: &BTreeMap<String, String>,
+) -> Result<Signed, CosignError> {
+    let digest = oci::resolve(client, image)?;
+    let optional = (!annotations.is_empty()).then(|| annotations.clone());
+    let payload = SimpleSigning::new(docker_reference(image), digest.to_string(), optional);
+    let layer = SignatureLayer::sign(payload.to_bytes(), key);
+    let tag = oci::attached_tag(&digest, Attached::Signature);
+    let built = match oci::fetch(client, image, &digest, Attached::Signature)? {
+        Some(existing) => append_layer(&existing.bytes, &layer.to_layer()).map_err(|source| {
+            CosignError::Layout {
+                tag: tag.clone(),
+                source: Box::new(source),
+            }
+        })?,
+        None => Some(build_signature_manifest(std::slice::from_ref(&layer))),
+    };
+    let Some(built) = built else {
+        return Ok(Signed {
+            digest: digest.to_string(),
+            tag,
+            already_there: true,
+        });
+    };
+    let mut blobs: Vec<&[u8]> = vec![&built.config.data];
+    blobs.extend(built.layers.iter().map(|b| b.data.as_slice()));
+    oci::push(
+        client,
+        image,
+        &digest,
+        Attached::Signature,
+        &built.manifest,
+        &blobs,
+    )?;
+    Ok(Signed {
+        digest: digest.to_string(),
+        tag,
+        already_there: false,
+    })
+}
+
+/// Verifies `image` against `key`: at least one signature attached to the digest the registry
+/// serves for `image` must be valid, name that digest, and carry `required` annotations.
+pub fn verify(
+    client: &Client,
+    image: &Reference,
+    key: &PublicKey,
+    required: &BTreeMap<String, String>,
+) -> Result<(Digest, Vec<Verified>), CosignError> {
+    let digest = oci::resolve(client, image)?;
+    let shown = image.to_string();
+    let tag = oci::attached_tag(&digest, Attached::Signature);
+    let Some(stored) = oci::fetch(client, image, &digest, Attached::Signature)? else {
+        return Err(CosignError::NoSignature {
+            image: shown,
+            digest: digest.to_string(),
+        });
+    };
+    let blobs: BTreeMap<String, Vec<u8>> = stored
+        .layers
+        .iter()
+        .map(|l| (l.digest.clone(), l.blob.clone()))
+        .collect();
+    let layers =
+        read_signature_layers(&stored.bytes, &blobs).map_err(|source| CosignError::Layout {
+            tag,
+            source: Box::new(source),
+        })?;
+    match crate::signature::verify_signatures(&digest.to_string(), &layers, key, required) {
+        Ok(v) => Ok((digest, v)),
+        Err(VerifyError::NoSignatures) => Err(CosignError::NoSignature {
+            image: shown,
+            digest: digest.to_string(),
+        }),
+        Err(source) => Err(CosignError::Invalid {
+            image: shown,
+            digest: digest.to_string(),
+            source: Box::new(source),
+        }),
+    }
+}
+
+/// Attests `image` (a tag is resolved to its digest first): an in-toto statement about the
+/// digest with the predicate read from `predicate` (its kind as cosign's `--type`), signed in a
+/// DSSE envelope and appended to the `.att` manifest of the digest.
+pub fn attest(
+    client: &Client,
+    image: &Reference,
+    key: &PrivateKey,
+    kind: crate::dsse::PredicateKind,
+    predicate: &[u8],
+    timestamp: &str,
+) -> Result<Signed, CosignError> {
+    use crate::dsse::{Envelope, Statement};
+    let digest = oci::resolve(client, image)?;
+    let statement = Statement::for_predicate(
+        docker_reference(image),
+        &digest.to_string(),
+        kind,
+        predicate,
+        timestamp,
+    )
+    .map_err(|e| CosignError::Predicate(Box::new(e)))?;
+    let envelope = Envelope::sign_statement(&statement, key);
+    let layer = envelope.to_layer(kind.uri());
+    let tag = oci::attached_tag(&digest, Attached::Attestation);
+    let built = match oci::fetch(client, image, &digest, Attached::Attestation)? {
+        Some(existing) => {
+            append_layer(&existing.bytes, &layer).map_err(|source| CosignError::Layout {
+                tag: tag.clone(),
+                source: Box::new(source),
+            })?
+        }
+        None => Some(crate::signature::build_manifest(std::slice::from_ref(
+            &layer,
+        ))),
+    };
+    let Some(built) = built else {
+        return Ok(Signed {
+            digest: digest.to_string(),
+            tag,
+            already_there: true,
+        });
+    };
+    let mut blobs: Vec<&[u8]> = vec![&built.config.data];
+    blobs.extend(built.layers.iter().map(|b| b.data.as_slice()));
+    oci::push(
+        client,
+        image,
+        &digest,
+        Attached::Attestation,
+        &built.manifest,
+        &blobs,
+    )?;
+    Ok(Signed {
+        digest: digest.to_string(),
+        tag,
+        already_there: false,
+    })
+}
+
+/// Verifies the attestations of `image` against `key`: at least one envelope attached to the
+/// digest the registry serves must verify, be about that digest and (if given) have
+/// `predicate_type` (a URI or a cosign `--type` name).
+pub fn verify_attestations(
+    client: &Client,
+    image: &Reference,
+    key: &PublicKey,
+    predicate_type: Option<&str>,
+) -> Result<(Digest, Vec<crate::dsse::VerifiedStatement>), CosignError> {
+    use crate::dsse::AttError;
+    let digest = oci::resolve(client, image)?;
+    let shown = image.to_string();
+    let none = || CosignError::NoAttestation {
+        image: shown.clone(),
+        digest: digest.to_string(),
+    };
+    let Some(stored) = oci::fetch(client, image, &digest, Attached::Attestation)? else {
+        return Err(none());
+    };
+    let blobs: BTreeMap<String, Vec<u8>> = stored
+        .layers
+        .iter()
+        .map(|l| (l.digest.clone(), l.blob.clone()))
+        .collect();
+    let invalid = |source| CosignError::InvalidAttestation {
+        image: shown.clone(),
+        digest: digest.to_string(),
+        source: Box::new(source),
+    };
+    let envelopes = crate::dsse::read_attestation_layers(&stored.bytes, &blobs).map_err(invalid)?;
+    match crate::dsse::verify_attestations(&digest.to_string(), &envelopes, key, predicate_type) {
+        Ok(v) => Ok((digest, v)),
+        Err(AttError::NoAttestations) => Err(none()),
+        Err(source) => Err(invalid(source)),
+    }
+}
