@@ -12,7 +12,7 @@ use crate::keys::{PrivateKey, PublicKey};
 use crate::oci::{self, Attached, OciError};
 use crate::signature::{
     LayoutError, SignatureLayer, Signer, SimpleSigning, Verified, Verifier, VerifyError,
-    append_layer, build_signature_manifest, read_signature_layers,
+    append_layer, read_signature_layers,
 };
 
 impl Signer for PrivateKey {
@@ -110,15 +110,35 @@ pub fn sign(
     let optional = (!annotations.is_empty()).then(|| annotations.clone());
     let payload = SimpleSigning::new(docker_reference(image), digest.to_string(), optional);
     let layer = SignatureLayer::sign(payload.to_bytes(), key);
-    let tag = oci::attached_tag(&digest, Attached::Signature);
-    let built = match oci::fetch(client, image, &digest, Attached::Signature)? {
-        Some(existing) => append_layer(&existing.bytes, &layer.to_layer()).map_err(|source| {
-            CosignError::Layout {
+    attach(
+        client,
+        image,
+        &digest,
+        Attached::Signature,
+        &layer.to_layer(),
+    )
+}
+
+/// Appends `layer` to the `kind` manifest of `digest` (creating it when there is none) and
+/// pushes what is new; an identical layer already there is left alone.
+fn attach(
+    client: &Client,
+    image: &Reference,
+    digest: &Digest,
+    kind: Attached,
+    layer: &crate::signature::Layer,
+) -> Result<Signed, CosignError> {
+    let tag = oci::attached_tag(digest, kind);
+    let built = match oci::fetch(client, image, digest, kind)? {
+        Some(existing) => {
+            append_layer(&existing.bytes, layer).map_err(|source| CosignError::Layout {
                 tag: tag.clone(),
                 source: Box::new(source),
-            }
-        })?,
-        None => Some(build_signature_manifest(std::slice::from_ref(&layer))),
+            })?
+        }
+        None => Some(crate::signature::build_manifest(std::slice::from_ref(
+            layer,
+        ))),
     };
     let Some(built) = built else {
         return Ok(Signed {
@@ -129,14 +149,7 @@ pub fn sign(
     };
     let mut blobs: Vec<&[u8]> = vec![&built.config.data];
     blobs.extend(built.layers.iter().map(|b| b.data.as_slice()));
-    oci::push(
-        client,
-        image,
-        &digest,
-        Attached::Signature,
-        &built.manifest,
-        &blobs,
-    )?;
+    oci::push(client, image, digest, kind, &built.manifest, &blobs)?;
     Ok(Signed {
         digest: digest.to_string(),
         tag,
@@ -208,40 +221,7 @@ pub fn attest(
     .map_err(|e| CosignError::Predicate(Box::new(e)))?;
     let envelope = Envelope::sign_statement(&statement, key);
     let layer = envelope.to_layer(kind.uri());
-    let tag = oci::attached_tag(&digest, Attached::Attestation);
-    let built = match oci::fetch(client, image, &digest, Attached::Attestation)? {
-        Some(existing) => {
-            append_layer(&existing.bytes, &layer).map_err(|source| CosignError::Layout {
-                tag: tag.clone(),
-                source: Box::new(source),
-            })?
-        }
-        None => Some(crate::signature::build_manifest(std::slice::from_ref(
-            &layer,
-        ))),
-    };
-    let Some(built) = built else {
-        return Ok(Signed {
-            digest: digest.to_string(),
-            tag,
-            already_there: true,
-        });
-    };
-    let mut blobs: Vec<&[u8]> = vec![&built.config.data];
-    blobs.extend(built.layers.iter().map(|b| b.data.as_slice()));
-    oci::push(
-        client,
-        image,
-        &digest,
-        Attached::Attestation,
-        &built.manifest,
-        &blobs,
-    )?;
-    Ok(Signed {
-        digest: digest.to_string(),
-        tag,
-        already_there: false,
-    })
+    attach(client, image, &digest, Attached::Attestation, &layer)
 }
 
 /// Verifies the attestations of `image` against `key`: at least one envelope attached to the

@@ -411,39 +411,8 @@ fn sign_and_verify_on_a_real_registry() {
     // Another image (the example's worker) with the first image's signature manifest copied
     // onto its digest: the payload names another digest.
     let worker = format!("{host}/shop/worker:1");
-    let st = Command::new("skopeo")
-        .args(["copy", "-q", "--dest-tls-verify=false"])
-        .arg(format!(
-            "oci:{}",
-            root().join("examples/images/worker").display()
-        ))
-        .arg(format!("docker://{worker}"))
-        .status()
-        .unwrap();
-    assert!(st.success());
-    let worker_index: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(root().join("examples/images/worker/index.json")).unwrap(),
-    )
-    .unwrap();
-    let worker_digest = worker_index["manifests"][0]["digest"].as_str().unwrap();
-    let st = Command::new("skopeo")
-        .args([
-            "copy",
-            "-q",
-            "--src-tls-verify=false",
-            "--dest-tls-verify=false",
-        ])
-        .arg(format!(
-            "docker://{host}/shop/app:sha256-{}.sig",
-            &digest[7..]
-        ))
-        .arg(format!(
-            "docker://{host}/shop/worker:sha256-{}.sig",
-            &worker_digest[7..]
-        ))
-        .status()
-        .unwrap();
-    assert!(st.success());
+    let worker_digest = &push_worker(&worker);
+    copy_attached(&host, &digest, worker_digest, "sig");
     let out = rampart(&["verify", "--insecure", "--key", &public, &worker], &[]);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
@@ -674,39 +643,8 @@ print("ok")
 
     // The attestation copied onto another image's digest: its subject names another digest.
     let worker = format!("{host}/shop/worker:1");
-    let st = Command::new("skopeo")
-        .args(["copy", "-q", "--dest-tls-verify=false"])
-        .arg(format!(
-            "oci:{}",
-            root().join("examples/images/worker").display()
-        ))
-        .arg(format!("docker://{worker}"))
-        .status()
-        .unwrap();
-    assert!(st.success());
-    let worker_index: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(root().join("examples/images/worker/index.json")).unwrap(),
-    )
-    .unwrap();
-    let worker_digest = worker_index["manifests"][0]["digest"].as_str().unwrap();
-    let st = Command::new("skopeo")
-        .args([
-            "copy",
-            "-q",
-            "--src-tls-verify=false",
-            "--dest-tls-verify=false",
-        ])
-        .arg(format!(
-            "docker://{host}/shop/app:sha256-{}.att",
-            &digest[7..]
-        ))
-        .arg(format!(
-            "docker://{host}/shop/worker:sha256-{}.att",
-            &worker_digest[7..]
-        ))
-        .status()
-        .unwrap();
-    assert!(st.success());
+    let worker_digest = &push_worker(&worker);
+    copy_attached(&host, &digest, worker_digest, "att");
     let out = rampart(
         &[
             "verify-attestation",
@@ -776,4 +714,46 @@ fn sha256(data: &[u8]) -> Vec<u8> {
     (0..32)
         .map(|i| u8::from_str_radix(&text[2 * i..2 * i + 2], 16).unwrap())
         .collect()
+}
+
+/// Copies the example's worker image (another image) in as `reference`; returns its digest.
+fn push_worker(reference: &str) -> String {
+    let st = Command::new("skopeo")
+        .args(["copy", "-q", "--dest-tls-verify=false"])
+        .arg(format!(
+            "oci:{}",
+            root().join("examples/images/worker").display()
+        ))
+        .arg(format!("docker://{reference}"))
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let index: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(root().join("examples/images/worker/index.json")).unwrap(),
+    )
+    .unwrap();
+    index["manifests"][0]["digest"].as_str().unwrap().to_owned()
+}
+
+/// Copies (with skopeo) the `.sig`/`.att` manifest attached to `from` in shop/app onto the tag
+/// of `to` in shop/worker: an attacker reusing a signature for another image.
+fn copy_attached(host: &str, from: &str, to: &str, suffix: &str) {
+    let st = Command::new("skopeo")
+        .args([
+            "copy",
+            "-q",
+            "--src-tls-verify=false",
+            "--dest-tls-verify=false",
+        ])
+        .arg(format!(
+            "docker://{host}/shop/app:sha256-{}.{suffix}",
+            &from[7..]
+        ))
+        .arg(format!(
+            "docker://{host}/shop/worker:sha256-{}.{suffix}",
+            &to[7..]
+        ))
+        .status()
+        .unwrap();
+    assert!(st.success());
 }
