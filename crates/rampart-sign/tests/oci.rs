@@ -109,15 +109,7 @@ fn attached_objects_round_trip_and_follow_the_digest() {
     );
 
     // The same image under another tag: same digest, same attached objects.
-    skopeo(&[
-        "copy",
-        "--quiet",
-        "--src-tls-verify=false",
-        "--dest-tls-verify=false",
-        &format!("docker://{}/shop/worker:1", reg.host()),
-        &format!("docker://{}/shop/worker:renamed", reg.host()),
-    ]);
-    let renamed = Reference::parse(&format!("{}/shop/worker:renamed", reg.host())).unwrap();
+    let renamed = copy_within(&reg, "shop/worker:1", "shop/worker:renamed");
     let d2 = resolve(&client, &renamed).unwrap();
     assert_eq!(d2, digest);
     assert!(
@@ -127,19 +119,24 @@ fn attached_objects_round_trip_and_follow_the_digest() {
     );
     // Another repository holds the same digest but not its signatures (cosign's layout is per
     // repository): nothing attached there.
-    skopeo(&[
-        "copy",
-        "--quiet",
-        "--src-tls-verify=false",
-        "--dest-tls-verify=false",
-        &format!("docker://{}/shop/worker:1", reg.host()),
-        &format!("docker://{}/mirror/worker:1", reg.host()),
-    ]);
-    let mirror = Reference::parse(&format!("{}/mirror/worker:1", reg.host())).unwrap();
+    let mirror = copy_within(&reg, "shop/worker:1", "mirror/worker:1");
     assert_eq!(resolve(&client, &mirror).unwrap(), digest);
     assert!(
         fetch(&client, &mirror, &digest, Attached::Signature)
             .unwrap()
             .is_none()
     );
+}
+
+/// Copies `from` to `to` inside the registry with skopeo; the reference of the copy.
+fn copy_within(reg: &Registry, from: &str, to: &str) -> Reference {
+    skopeo(&[
+        "copy",
+        "--quiet",
+        "--src-tls-verify=false",
+        "--dest-tls-verify=false",
+        &format!("docker://{}/{from}", reg.host()),
+        &format!("docker://{}/{to}", reg.host()),
+    ]);
+    Reference::parse(&format!("{}/{to}", reg.host())).unwrap()
 }

@@ -220,27 +220,16 @@ print(payload.decode())
 
 #[test]
 fn sign_and_verify_on_a_real_registry() {
-    let reg = common::Registry::start(None);
-    reg.push("shop/app:1", None);
-    let host = format!("127.0.0.1:{}", reg.port);
-    let dir = tempfile::tempdir().unwrap();
-    let prefix = dir.path().join("k");
-    let pw = [("COSIGN_PASSWORD", "pw")];
-    ok(&rampart(
-        &[
-            "key",
-            "generate",
-            "--output-prefix",
-            prefix.to_str().unwrap(),
-        ],
-        &pw,
-    ));
-    let (key, public) = (
-        format!("{}.key", prefix.display()),
-        format!("{}.pub", prefix.display()),
-    );
+    let Setup {
+        reg,
+        host,
+        image,
+        dir,
+        pw,
+        key,
+        public,
+    } = Setup::new();
     let public_pem = std::fs::read_to_string(&public).unwrap();
-    let image = format!("{host}/shop/app:1");
 
     // Nothing signed yet: "no signature" has its own exit code.
     let out = rampart(&["verify", "--insecure", "--key", &public, &image], &[]);
@@ -316,26 +305,8 @@ fn sign_and_verify_on_a_real_registry() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let other = dir.path().join("other");
-    ok(&rampart(
-        &[
-            "key",
-            "generate",
-            "--output-prefix",
-            other.to_str().unwrap(),
-        ],
-        &pw,
-    ));
-    let out = rampart(
-        &[
-            "verify",
-            "--insecure",
-            "--key",
-            &format!("{}.pub", other.display()),
-            &image,
-        ],
-        &[],
-    );
+    let (other_key, other_pub) = keypair(dir.path(), "other");
+    let out = rampart(&["verify", "--insecure", "--key", &other_pub, &image], &[]);
     assert_eq!(out.status.code(), Some(1));
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("verification failed"),
@@ -360,23 +331,11 @@ fn sign_and_verify_on_a_real_registry() {
     ok(&out);
     assert!(String::from_utf8_lossy(&out.stderr).contains("already carries"));
     ok(&rampart(
-        &[
-            "sign",
-            "--insecure",
-            "--key",
-            &format!("{}.key", other.display()),
-            &image,
-        ],
+        &["sign", "--insecure", "--key", &other_key, &image],
         &pw,
     ));
     ok(&rampart(
-        &[
-            "verify",
-            "--insecure",
-            "--key",
-            &format!("{}.pub", other.display()),
-            &image,
-        ],
+        &["verify", "--insecure", "--key", &other_pub, &image],
         &[],
     ));
     ok(&rampart(
@@ -471,26 +430,15 @@ fn sign_and_verify_on_a_real_registry() {
 /// envelope checked by an independent verifier; wrong types, keys, copies and policies caught.
 #[test]
 fn attest_verify_and_scan_the_verified_sbom() {
-    let reg = common::Registry::start(None);
-    reg.push("shop/app:1", None);
-    let host = format!("127.0.0.1:{}", reg.port);
-    let image = format!("{host}/shop/app:1");
-    let dir = tempfile::tempdir().unwrap();
-    let prefix = dir.path().join("k");
-    let pw = [("COSIGN_PASSWORD", "pw")];
-    ok(&rampart(
-        &[
-            "key",
-            "generate",
-            "--output-prefix",
-            prefix.to_str().unwrap(),
-        ],
-        &pw,
-    ));
-    let (key, public) = (
-        format!("{}.key", prefix.display()),
-        format!("{}.pub", prefix.display()),
-    );
+    let Setup {
+        reg,
+        host,
+        image,
+        dir,
+        pw,
+        key,
+        public,
+    } = Setup::new();
     let sbom = dir.path().join("app.cdx.json");
     let oci = format!("oci-dir:{}", common::image_dir().join("oci").display());
     ok(&rampart(&["sbom", &oci, "-o", sbom.to_str().unwrap()], &[]));
@@ -619,22 +567,13 @@ print("ok")
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let other = dir.path().join("other");
-    ok(&rampart(
-        &[
-            "key",
-            "generate",
-            "--output-prefix",
-            other.to_str().unwrap(),
-        ],
-        &pw,
-    ));
+    let (_, other_pub) = keypair(dir.path(), "other");
     let out = rampart(
         &[
             "verify-attestation",
             "--insecure",
             "--key",
-            &format!("{}.pub", other.display()),
+            &other_pub,
             &image,
         ],
         &[],
@@ -702,18 +641,8 @@ print("ok")
 }
 
 fn sha256(data: &[u8]) -> Vec<u8> {
-    let out = Command::new("sha256sum")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .and_then(|mut c| {
-            std::io::Write::write_all(c.stdin.as_mut().unwrap(), data)?;
-            c.wait_with_output()
-        });
-    let text = String::from_utf8(out.unwrap().stdout).unwrap();
-    (0..32)
-        .map(|i| u8::from_str_radix(&text[2 * i..2 * i + 2], 16).unwrap())
-        .collect()
+    use sha2::Digest as _;
+    sha2::Sha256::digest(data).to_vec()
 }
 
 /// Copies the example's worker image (another image) in as `reference`; returns its digest.
@@ -756,4 +685,52 @@ fn copy_attached(host: &str, from: &str, to: &str, suffix: &str) {
         .status()
         .unwrap();
     assert!(st.success());
+}
+
+/// A registry with the test image as `shop/app:1` and a key pair `k` (password `pw`).
+struct Setup {
+    reg: common::Registry,
+    host: String,
+    image: String,
+    dir: tempfile::TempDir,
+    pw: [(&'static str, &'static str); 1],
+    key: String,
+    public: String,
+}
+
+impl Setup {
+    fn new() -> Self {
+        let reg = common::Registry::start(None);
+        reg.push("shop/app:1", None);
+        let host = format!("127.0.0.1:{}", reg.port);
+        let dir = tempfile::tempdir().unwrap();
+        let (key, public) = keypair(dir.path(), "k");
+        Self {
+            image: format!("{host}/shop/app:1"),
+            reg,
+            host,
+            dir,
+            pw: [("COSIGN_PASSWORD", "pw")],
+            key,
+            public,
+        }
+    }
+}
+
+/// `rampart key generate` of `dir/name.{key,pub}` with the password `pw`; the two paths.
+fn keypair(dir: &std::path::Path, name: &str) -> (String, String) {
+    let prefix = dir.join(name);
+    ok(&rampart(
+        &[
+            "key",
+            "generate",
+            "--output-prefix",
+            prefix.to_str().unwrap(),
+        ],
+        &[("COSIGN_PASSWORD", "pw")],
+    ));
+    (
+        format!("{}.key", prefix.display()),
+        format!("{}.pub", prefix.display()),
+    )
 }

@@ -9,6 +9,9 @@
 )]
 
 mod common;
+/// The advisory-database test support of rampart-vuln (a real HTTP server, OSV archives).
+#[path = "../../rampart-vuln/tests/common/mod.rs"]
+mod osv;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -219,37 +222,10 @@ fn update_downloads_from_a_configured_source() {
     let served = tempfile::tempdir().unwrap();
     let eco = served.path().join("crates.io");
     std::fs::create_dir_all(&eco).unwrap();
-    let zip = Command::new("python3")
-        .args(["-c", "import os,sys,zipfile\nz=zipfile.ZipFile(sys.argv[2],'w',zipfile.ZIP_DEFLATED)\nfor f in sorted(os.listdir(sys.argv[1])):\n  z.write(os.path.join(sys.argv[1],f),f)\nz.close()"])
-        .arg(corpus("osv-rustsec/crates"))
-        .arg(eco.join("all.zip"))
-        .status()
-        .unwrap();
-    assert!(zip.success());
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut server = Command::new("python3")
-        .args([
-            "-m",
-            "http.server",
-            "--bind",
-            "127.0.0.1",
-            &port.to_string(),
-            "--directory",
-        ])
-        .arg(served.path())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    osv::zip_dir(&corpus("osv-rustsec/crates"), &eco.join("all.zip"));
+    let server = osv::HttpServer::serve(served.path());
     let cache = tempfile::tempdir().unwrap();
-    let source = format!("http://127.0.0.1:{port}");
+    let source = server.url.clone();
     let out = Command::new(env!("CARGO_BIN_EXE_rampart"))
         .args(["db", "update", "--ecosystem", "crates.io"])
         .env("RAMPART_CACHE_DIR", cache.path())
@@ -278,8 +254,6 @@ fn update_downloads_from_a_configured_source() {
     );
     let again = json(ok(&run(cache.path(), &["db", "status", "-f", "json"])));
     assert_eq!(again["ecosystems"], status["ecosystems"]);
-    server.kill().unwrap();
-    server.wait().unwrap();
 }
 
 #[test]
