@@ -574,35 +574,16 @@ fn alpine_and_ubuntu_releases() {
         name: "openssl".into(),
         version: "3.3.1-r1".into(),
     });
-    assert!(
-        match_packages(&db, "s", &[fixed], Some(&alpine("3.20.1")))
+    let clean = |p: &Package, release: &str| {
+        match_packages(&db, "s", std::slice::from_ref(p), Some(&alpine(release)))
             .unwrap()
             .findings
             .is_empty()
-    );
+    };
+    assert!(clean(&fixed, "3.20.1"));
     // v3.19's row judges 3.3.0-r2 (above its fix) not affected; v3.21 has no rows.
-    assert!(
-        match_packages(
-            &db,
-            "s",
-            std::slice::from_ref(&libcrypto),
-            Some(&alpine("3.19.4"))
-        )
-        .unwrap()
-        .findings
-        .is_empty()
-    );
-    assert!(
-        match_packages(
-            &db,
-            "s",
-            std::slice::from_ref(&libcrypto),
-            Some(&alpine("3.21.0"))
-        )
-        .unwrap()
-        .findings
-        .is_empty()
-    );
+    assert!(clean(&libcrypto, "3.19.4"));
+    assert!(clean(&libcrypto, "3.21.0"));
 
     let jammy = Distro {
         id: "ubuntu".into(),
