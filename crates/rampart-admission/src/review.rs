@@ -260,3 +260,18 @@ pub trait Reviewer: Send + Sync + 'static {
     /// Decides one request.
     fn review(&self, endpoint: &Endpoint, request: &AdmissionRequest) -> Decision;
 }
+
+/// One route the webhook configurations generate: kube-apiserver evaluates
+/// `namespace_selector` (a Kubernetes `LabelSelector`, as JSON) against the namespace's labels
+/// and sends matching requests to `/validate/<profile>` (and `/mutate/<profile>` when `mutate`).
+/// This is how selection by namespace label reaches rampart without rampart reading namespaces
+/// from the API server.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Route {
+    /// The profile name used in the URL path.
+    pub profile: String,
+    /// A `LabelSelector` (`matchLabels` / `matchExpressions`); `{}` matches every namespace.
+    pub namespace_selector: Value,
+    /// Whether the profile mutates (a MutatingWebhookConfiguration entry is generated).
+    pub mutate: bool,
+}
