@@ -70,6 +70,19 @@ pub enum CosignError {
     /// The predicate could not be made into a statement.
     #[error("predicate: {0}")]
     Predicate(Box<crate::dsse::AttError>),
+    /// The registry served, for the image, a manifest whose bytes do not hash to the digest it
+    /// was asked by or announced: a tampered or broken registry. Nothing is verified.
+    #[error(
+        "{image}: the registry served a manifest that is not the one it names (expected {expected}, the bytes hash to {found}); refusing to verify"
+    )]
+    Tampered {
+        /// The image as named.
+        image: String,
+        /// The digest asked for or announced by the registry.
+        expected: String,
+        /// The digest of the bytes served.
+        found: String,
+    },
     /// Signatures exist but none is valid for this key and image.
     #[error("{image}@{digest}: {source}")]
     Invalid {
@@ -93,43 +106,75 @@ pub struct Signed {
     pub already_there: bool,
 }
 
+/// The image's digest as the registry serves it; a manifest that does not hash to the digest
+/// asked for (or announced in `Docker-Content-Digest`) is [`CosignError::Tampered`].
+fn resolve(client: &Client, image: &Reference) -> Result<Digest, CosignError> {
+    match oci::resolve(client, image) {
+        Err(OciError::Registry(e)) => match *e {
+            rampart_registry::RegistryError::DigestMismatch {
+                expected, found, ..
+            } => Err(CosignError::Tampered {
+                image: image.to_string(),
+                expected,
+                found,
+            }),
+            other => Err(OciError::Registry(Box::new(other)).into()),
+        },
+        other => Ok(other?),
+    }
+}
+
+/// The environment variable cosign reads for a repository that holds signatures and
+/// attestations apart from the images (`registry/repository`).
+pub const REPOSITORY_ENV: &str = "COSIGN_REPOSITORY";
+
+/// The repository named by `$COSIGN_REPOSITORY`, if set and not empty.
+pub fn store_from_env() -> Result<Option<Reference>, rampart_registry::ReferenceError> {
+    match std::env::var(REPOSITORY_ENV) {
+        Ok(v) if !v.trim().is_empty() => Reference::parse(v.trim()).map(Some),
+        _ => Ok(None),
+    }
+}
+
 /// The `docker-reference` cosign writes: `registry/repository` (no tag or digest).
 fn docker_reference(image: &Reference) -> String {
     format!("{}/{}", image.registry(), image.path())
 }
 
 /// Signs `image` (a tag is resolved to its digest first) with `key`; `annotations` go into the
-/// signed payload's `optional` section.
+/// signed payload's `optional` section. The signature is stored in `store` when given (cosign's
+/// `COSIGN_REPOSITORY`), else in the image's repository.
 pub fn sign(
     client: &Client,
     image: &Reference,
+    store: Option<&Reference>,
     key: &PrivateKey,
     annotations: &BTreeMap<String, String>,
 ) -> Result<Signed, CosignError> {
-    let digest = oci::resolve(client, image)?;
+    let digest = resolve(client, image)?;
     let optional = (!annotations.is_empty()).then(|| annotations.clone());
     let payload = SimpleSigning::new(docker_reference(image), digest.to_string(), optional);
     let layer = SignatureLayer::sign(payload.to_bytes(), key);
     attach(
         client,
-        image,
+        store.unwrap_or(image),
         &digest,
         Attached::Signature,
         &layer.to_layer(),
     )
 }
 
-/// Appends `layer` to the `kind` manifest of `digest` (creating it when there is none) and
-/// pushes what is new; an identical layer already there is left alone.
+/// Appends `layer` to the `kind` manifest of `digest` in the `store` repository (creating it
+/// when there is none) and pushes what is new; an identical layer already there is left alone.
 fn attach(
     client: &Client,
-    image: &Reference,
+    store: &Reference,
     digest: &Digest,
     kind: Attached,
     layer: &crate::signature::Layer,
 ) -> Result<Signed, CosignError> {
     let tag = oci::attached_tag(digest, kind);
-    let built = match oci::fetch(client, image, digest, kind)? {
+    let built = match oci::fetch(client, store, digest, kind)? {
         Some(existing) => {
             append_layer(&existing.bytes, layer).map_err(|source| CosignError::Layout {
                 tag: tag.clone(),
@@ -149,7 +194,7 @@ fn attach(
     };
     let mut blobs: Vec<&[u8]> = vec![&built.config.data];
     blobs.extend(built.layers.iter().map(|b| b.data.as_slice()));
-    oci::push(client, image, digest, kind, &built.manifest, &blobs)?;
+    oci::push(client, store, digest, kind, &built.manifest, &blobs)?;
     Ok(Signed {
         digest: digest.to_string(),
         tag,
@@ -162,13 +207,15 @@ fn attach(
 pub fn verify(
     client: &Client,
     image: &Reference,
+    store: Option<&Reference>,
     key: &PublicKey,
     required: &BTreeMap<String, String>,
 ) -> Result<(Digest, Vec<Verified>), CosignError> {
-    let digest = oci::resolve(client, image)?;
+    let digest = resolve(client, image)?;
     let shown = image.to_string();
     let tag = oci::attached_tag(&digest, Attached::Signature);
-    let Some(stored) = oci::fetch(client, image, &digest, Attached::Signature)? else {
+    let Some(stored) = oci::fetch(client, store.unwrap_or(image), &digest, Attached::Signature)?
+    else {
         return Err(CosignError::NoSignature {
             image: shown,
             digest: digest.to_string(),
@@ -204,13 +251,14 @@ pub fn verify(
 pub fn attest(
     client: &Client,
     image: &Reference,
+    store: Option<&Reference>,
     key: &PrivateKey,
     kind: crate::dsse::PredicateKind,
     predicate: &[u8],
     timestamp: &str,
 ) -> Result<Signed, CosignError> {
     use crate::dsse::{Envelope, Statement};
-    let digest = oci::resolve(client, image)?;
+    let digest = resolve(client, image)?;
     let statement = Statement::for_predicate(
         docker_reference(image),
         &digest.to_string(),
@@ -221,7 +269,13 @@ pub fn attest(
     .map_err(|e| CosignError::Predicate(Box::new(e)))?;
     let envelope = Envelope::sign_statement(&statement, key);
     let layer = envelope.to_layer(kind.uri());
-    attach(client, image, &digest, Attached::Attestation, &layer)
+    attach(
+        client,
+        store.unwrap_or(image),
+        &digest,
+        Attached::Attestation,
+        &layer,
+    )
 }
 
 /// Verifies the attestations of `image` against `key`: at least one envelope attached to the
@@ -230,17 +284,24 @@ pub fn attest(
 pub fn verify_attestations(
     client: &Client,
     image: &Reference,
+    store: Option<&Reference>,
     key: &PublicKey,
     predicate_type: Option<&str>,
 ) -> Result<(Digest, Vec<crate::dsse::VerifiedStatement>), CosignError> {
     use crate::dsse::AttError;
-    let digest = oci::resolve(client, image)?;
+    let digest = resolve(client, image)?;
     let shown = image.to_string();
     let none = || CosignError::NoAttestation {
         image: shown.clone(),
         digest: digest.to_string(),
     };
-    let Some(stored) = oci::fetch(client, image, &digest, Attached::Attestation)? else {
+    let Some(stored) = oci::fetch(
+        client,
+        store.unwrap_or(image),
+        &digest,
+        Attached::Attestation,
+    )?
+    else {
         return Err(none());
     };
     let blobs: BTreeMap<String, Vec<u8>> = stored

@@ -11,3 +11,4 @@ pub mod keys;
 pub mod oci;
 pub mod policy;
 pub mod signature;
+pub mod trust;

@@ -144,7 +144,7 @@ pub fn sign(args: &crate::cli::SignArgs) -> Result<u8> {
     let image = reference(&args.image)?;
     let client = client(&args.registry)?;
     let annotations = args.annotations.iter().cloned().collect();
-    let signed = rampart_sign::cosign::sign(&client, &image, &key, &annotations)
+    let signed = rampart_sign::cosign::sign(&client, &image, store()?.as_ref(), &key, &annotations)
         .with_context(|| format!("signing {image}"))?;
     if signed.already_there {
         eprintln!(
@@ -160,127 +160,114 @@ pub fn sign(args: &crate::cli::SignArgs) -> Result<u8> {
 /// `rampart verify`.
 pub fn verify(args: &crate::cli::VerifyArgs) -> Result<u8> {
     use rampart_sign::cosign::CosignError;
-    use rampart_sign::policy::{Policy, Requirement};
     let image = reference(&args.image)?;
     let client = client(&args.registry)?;
-    let mut required: std::collections::BTreeMap<String, String> =
-        args.annotations.iter().cloned().collect();
-    // The keys that may have signed: the flag's, or the policy rule's (any one suffices).
-    let keys: Vec<PathBuf> = match (&args.key, &args.policy) {
-        (Some(k), _) => vec![k.clone()],
-        (None, Some(p)) => {
-            let policy = Policy::load(p)?;
-            match policy.requirement(image.registry(), image.path()) {
-                Requirement::Rule(rule) if rule.allow_unsigned => {
-                    eprintln!(
-                        "rampart: {image}: allowed unsigned by {} rule #{}",
-                        p.display(),
-                        rule.index + 1
-                    );
-                    return Ok(0);
-                }
-                Requirement::Rule(rule) => {
-                    // Each required attestation must verify with one of the rule's keys.
-                    for want in &rule.attestations {
-                        let mut found = None;
-                        for k in &rule.keys {
-                            match rampart_sign::cosign::verify_attestations(
-                                &client,
-                                &image,
-                                &load_public(k)?,
-                                Some(want),
-                            ) {
-                                Ok(_) => {
-                                    found = None;
-                                    break;
-                                }
-                                Err(e @ (CosignError::Oci(_) | CosignError::Layout { .. })) => {
-                                    return Err(
-                                        anyhow::Error::new(e).context(format!("verifying {image}"))
-                                    );
-                                }
-                                Err(e) => found = Some(e),
-                            }
-                        }
-                        if let Some(e) = found {
-                            eprintln!(
-                                "rampart: {image}: {} rule #{} requires a {want} attestation: {e}",
-                                p.display(),
-                                rule.index + 1
-                            );
-                            return Ok(if matches!(e, CosignError::NoAttestation { .. }) {
-                                EXIT_NO_SIGNATURE
-                            } else {
-                                1
-                            });
-                        }
-                    }
-                    required.extend(rule.annotations.clone());
-                    rule.keys.clone()
-                }
-                Requirement::AllowedByDefault => {
-                    eprintln!(
-                        "rampart: {image}: no rule of {} matches; allowed by its default",
-                        p.display()
-                    );
-                    return Ok(0);
-                }
-                Requirement::Unmatched => {
-                    eprintln!(
-                        "rampart: {image}: no rule of {} matches it, and the policy refuses unmatched images",
-                        p.display()
-                    );
-                    return Ok(1);
-                }
-            }
-        }
+    let store = store()?;
+    let key = match (&args.key, &args.policy) {
+        (Some(k), _) => k,
+        (None, Some(p)) => return verify_policy(p, &client, &image, store.as_ref()),
         (None, None) => bail!("--key or --policy is required"),
     };
-    let mut last: Option<CosignError> = None;
-    for k in &keys {
-        let key = load_public(k)?;
-        match rampart_sign::cosign::verify(&client, &image, &key, &required) {
-            Ok((digest, verified)) => {
-                let text = match args.format {
-                    crate::cli::ListFormat::Json => {
-                        let list: Vec<serde_json::Value> = verified
-                            .iter()
-                            .map(|v| {
-                                serde_json::json!({
-                                    "digest": digest.to_string(),
-                                    "key": k.display().to_string(),
-                                    "payload": serde_json::from_slice::<serde_json::Value>(&v.payload.to_bytes()).unwrap_or_default(),
-                                })
+    let required: std::collections::BTreeMap<String, String> =
+        args.annotations.iter().cloned().collect();
+    let public = load_public(key)?;
+    match rampart_sign::cosign::verify(&client, &image, store.as_ref(), &public, &required) {
+        Ok((digest, verified)) => {
+            let text = match args.format {
+                crate::cli::ListFormat::Json => {
+                    let list: Vec<serde_json::Value> = verified
+                        .iter()
+                        .map(|v| {
+                            serde_json::json!({
+                                "digest": digest.to_string(),
+                                "key": key.display().to_string(),
+                                "payload": serde_json::from_slice::<serde_json::Value>(&v.payload.to_bytes()).unwrap_or_default(),
                             })
-                            .collect();
-                        serde_json::to_string_pretty(&list)? + "\n"
-                    }
-                    crate::cli::ListFormat::Table => format!(
-                        "{image}@{digest}: {} valid signature(s) by {}\n",
-                        verified.len(),
-                        k.display()
-                    ),
-                };
-                crate::write_out(None, &text)?;
-                return Ok(0);
-            }
-            Err(e @ CosignError::Oci(_)) | Err(e @ CosignError::Layout { .. }) => {
-                return Err(anyhow::Error::new(e).context(format!("verifying {image}")));
-            }
-            Err(e) => last = Some(e),
+                        })
+                        .collect();
+                    serde_json::to_string_pretty(&list)? + "\n"
+                }
+                crate::cli::ListFormat::Table => format!(
+                    "{image}@{digest}: {} valid signature(s) by {}\n",
+                    verified.len(),
+                    key.display()
+                ),
+            };
+            crate::write_out(None, &text)?;
+            Ok(0)
         }
-    }
-    match last {
-        Some(e @ CosignError::NoSignature { .. }) => {
+        Err(e) if rampart_sign::trust::is_transport(&e) => {
+            Err(anyhow::Error::new(e).context(format!("verifying {image}")))
+        }
+        Err(e @ CosignError::NoSignature { .. }) => {
             eprintln!("rampart: {e}");
             Ok(EXIT_NO_SIGNATURE)
         }
-        Some(e) => {
+        Err(e) => {
             eprintln!("rampart: verification failed: {e}");
             Ok(1)
         }
-        None => bail!("no key to verify with"),
     }
+}
+
+/// `rampart verify --policy`.
+fn verify_policy(
+    path: &Path,
+    client: &rampart_registry::Client,
+    image: &rampart_registry::Reference,
+    store: Option<&rampart_registry::Reference>,
+) -> Result<u8> {
+    use rampart_sign::trust::{TrustPolicy, Verdict};
+    let policy = TrustPolicy::load(path)?;
+    let verdict = policy
+        .check(client, image, store)
+        .with_context(|| format!("verifying {image}"))?;
+    let rule = |i: usize| format!("{} rule #{}", path.display(), i + 1);
+    match verdict {
+        Verdict::Verified {
+            digest,
+            key,
+            rule: i,
+            attestations,
+        } => {
+            let with = if attestations.is_empty() {
+                String::new()
+            } else {
+                format!(" and attestations {}", attestations.join(", "))
+            };
+            println!(
+                "{image}@{digest}: verified by {}: signature by {}{with}",
+                rule(i),
+                key.display()
+            );
+            Ok(0)
+        }
+        Verdict::Exempt { rule: i } => {
+            eprintln!("rampart: {image}: allowed unsigned by {}", rule(i));
+            Ok(0)
+        }
+        Verdict::AllowedByDefault => {
+            eprintln!(
+                "rampart: {image}: no rule of {} matches; allowed by its default",
+                path.display()
+            );
+            Ok(0)
+        }
+        Verdict::Refused { reason, none_found } => {
+            eprintln!("rampart: {image}: {reason}");
+            Ok(if none_found { EXIT_NO_SIGNATURE } else { 1 })
+        }
+    }
+}
+
+/// `$COSIGN_REPOSITORY`: where signatures and attestations are stored, if not beside the image.
+fn store() -> Result<Option<rampart_registry::Reference>> {
+    rampart_sign::cosign::store_from_env().with_context(|| {
+        format!(
+            "{} is not a repository",
+            rampart_sign::cosign::REPOSITORY_ENV
+        )
+    })
 }
 
 /// `rampart attest`.
@@ -299,8 +286,16 @@ pub fn attest(args: &crate::cli::AttestArgs) -> Result<u8> {
     let now = jiff::Timestamp::now()
         .strftime("%Y-%m-%dT%H:%M:%SZ")
         .to_string();
-    let done = rampart_sign::cosign::attest(&client, &image, &key, kind, &predicate, &now)
-        .with_context(|| format!("attesting {image}"))?;
+    let done = rampart_sign::cosign::attest(
+        &client,
+        &image,
+        store()?.as_ref(),
+        &key,
+        kind,
+        &predicate,
+        &now,
+    )
+    .with_context(|| format!("attesting {image}"))?;
     if done.already_there {
         eprintln!(
             "rampart: {image}@{} already carries this attestation ({})",
@@ -326,6 +321,7 @@ pub fn verify_attestation(args: &crate::cli::VerifyAttestationArgs) -> Result<u8
     match rampart_sign::cosign::verify_attestations(
         &client,
         &image,
+        store()?.as_ref(),
         &key,
         args.predicate_type.as_deref(),
     ) {

@@ -20,6 +20,7 @@ fn rampart(args: &[&str], env: &[(&str, &str)]) -> Output {
     c.args(args)
         .env_remove("COSIGN_PASSWORD")
         .env_remove("RAMPART_PASSWORD")
+        .env_remove("COSIGN_REPOSITORY")
         .stdin(Stdio::null());
     for (k, v) in env {
         c.env(k, v);
@@ -733,4 +734,313 @@ fn keypair(dir: &std::path::Path, name: &str) -> (String, String) {
         format!("{}.key", prefix.display()),
         format!("{}.pub", prefix.display()),
     )
+}
+
+/// Exit code and stderr of a run.
+fn code_and_err(out: &Output) -> (Option<i32>, String) {
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A registry that lies: an HTTP proxy in front of the real one that forwards reads verbatim,
+/// except manifest requests whose path `tamper` answers for: those get the bytes and the
+/// `Docker-Content-Digest` header `tamper` returns. Returns its port; serves until the test ends.
+fn lying_registry(
+    upstream: u16,
+    tamper: impl Fn(&str) -> Option<(Vec<u8>, String)> + Send + 'static,
+) -> u16 {
+    let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
+    let port = server.server_addr().to_ip().unwrap().port();
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    std::thread::spawn(move || {
+        for req in server.incoming_requests() {
+            let url = req.url().to_owned();
+            let header = |name: &str| {
+                req.headers()
+                    .iter()
+                    .find(|h| h.field.as_str().as_str().eq_ignore_ascii_case(name))
+                    .map(|h| h.value.as_str().to_owned())
+            };
+            let response = if let Some((bytes, digest)) = tamper(&url) {
+                tiny_http::Response::from_data(bytes)
+                    .with_header(
+                        tiny_http::Header::from_bytes(
+                            "Content-Type",
+                            "application/vnd.oci.image.manifest.v1+json",
+                        )
+                        .unwrap(),
+                    )
+                    .with_header(
+                        tiny_http::Header::from_bytes("Docker-Content-Digest", digest).unwrap(),
+                    )
+            } else {
+                let target = format!("http://127.0.0.1:{upstream}{url}");
+                let mut call = match req.method() {
+                    tiny_http::Method::Get => agent.get(&target),
+                    tiny_http::Method::Head => agent.head(&target),
+                    _ => {
+                        let _ = req.respond(tiny_http::Response::empty(405));
+                        continue;
+                    }
+                };
+                if let Some(a) = header("Accept") {
+                    call = call.header("Accept", &a);
+                }
+                let mut up = call.call().unwrap();
+                let mut r = tiny_http::Response::from_data(
+                    up.body_mut()
+                        .with_config()
+                        .limit(1 << 30)
+                        .read_to_vec()
+                        .unwrap_or_default(),
+                )
+                .with_status_code(up.status().as_u16());
+                for name in ["Content-Type", "Docker-Content-Digest"] {
+                    if let Some(v) = up.headers().get(name) {
+                        r = r.with_header(
+                            tiny_http::Header::from_bytes(name, v.as_bytes()).unwrap(),
+                        );
+                    }
+                }
+                r
+            };
+            let _ = req.respond(response);
+        }
+    });
+    port
+}
+
+/// Tampering by the registry: it serves another image's manifest for the signed tag or digest.
+/// When it lies about the digest, rampart refuses (exit 1, "not the one it names") for
+/// signatures, attestations and policies alike; when it serves another image honestly under the
+/// tag, that image has no signature (exit 3). Through the same proxy without tampering, the
+/// signature verifies, so the failures come from the tampering.
+#[test]
+fn a_registry_serving_another_manifest_is_caught() {
+    let s = Setup::new();
+    let worker = push_worker(&format!("{}/shop/worker:2", s.host));
+    ok(&rampart(
+        &["sign", "--insecure", "--key", &s.key, &s.image],
+        &s.pw,
+    ));
+    let predicate = s.dir.path().join("p.json");
+    std::fs::write(&predicate, r#"{"builder":{"id":"ci"}}"#).unwrap();
+    ok(&rampart(
+        &[
+            "attest",
+            "--insecure",
+            "--key",
+            &s.key,
+            "--type",
+            "slsaprovenance",
+            "--predicate",
+            predicate.to_str().unwrap(),
+            &s.image,
+        ],
+        &s.pw,
+    ));
+    let signed = {
+        let out = rampart(
+            &[
+                "verify",
+                "--insecure",
+                "--key",
+                &s.public,
+                "-f",
+                "json",
+                &s.image,
+            ],
+            &[],
+        );
+        ok(&out);
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v[0]["digest"].as_str().unwrap().to_owned()
+    };
+    // The worker's manifest bytes, as the registry stores them.
+    let worker_manifest = ureq::get(format!(
+        "http://{}/v2/shop/worker/manifests/{worker}",
+        s.host
+    ))
+    .header("Accept", "application/vnd.oci.image.manifest.v1+json")
+    .call()
+    .unwrap()
+    .body_mut()
+    .read_to_vec()
+    .unwrap();
+
+    let mode = std::sync::Arc::new(std::sync::atomic::AtomicU8::new(0));
+    let m = mode.clone();
+    let (signed_path, worker_digest) = (signed.clone(), worker.clone());
+    let port = lying_registry(s.reg.port, move |url| {
+        let is_image = url == "/v2/shop/app/manifests/1"
+            || url == format!("/v2/shop/app/manifests/{signed_path}");
+        match m.load(std::sync::atomic::Ordering::SeqCst) {
+            1 if is_image => Some((worker_manifest.clone(), signed_path.clone())),
+            2 if is_image => Some((worker_manifest.clone(), worker_digest.clone())),
+            _ => None,
+        }
+    });
+    let via = |reference: &str| format!("127.0.0.1:{port}/shop/app{reference}");
+    let policy = s.dir.path().join("trust.toml");
+    std::fs::write(
+        &policy,
+        format!(
+            "[[image]]\nmatch = [\"127.0.0.1:{port}/shop/*\"]\nkeys = [{:?}]\nattestations = [\"slsaprovenance\"]\n",
+            s.public
+        ),
+    )
+    .unwrap();
+
+    // No tampering: verified through the proxy.
+    ok(&rampart(
+        &["verify", "--insecure", "--key", &s.public, &via(":1")],
+        &[],
+    ));
+    ok(&rampart(
+        &[
+            "verify",
+            "--insecure",
+            "--policy",
+            policy.to_str().unwrap(),
+            &via(":1"),
+        ],
+        &[],
+    ));
+
+    // The registry lies: other bytes under the signed digest.
+    mode.store(1, std::sync::atomic::Ordering::SeqCst);
+    for reference in [":1".to_owned(), format!("@{signed}")] {
+        for args in [
+            vec!["verify", "--insecure", "--key", &s.public],
+            vec![
+                "verify-attestation",
+                "--insecure",
+                "--key",
+                &s.public,
+                "--type",
+                "slsaprovenance",
+            ],
+            vec!["verify", "--insecure", "--policy", policy.to_str().unwrap()],
+        ] {
+            let image = via(&reference);
+            let mut args = args.clone();
+            args.push(&image);
+            let (code, err) = code_and_err(&rampart(&args, &[]));
+            assert_eq!(code, Some(1), "{args:?}: {err}");
+            assert!(err.contains("not the one it names"), "{args:?}: {err}");
+            assert!(err.contains(&signed), "{args:?}: {err}");
+        }
+    }
+
+    // The registry serves the other image honestly under the tag: that image is not signed.
+    mode.store(2, std::sync::atomic::Ordering::SeqCst);
+    let (code, err) = code_and_err(&rampart(
+        &["verify", "--insecure", "--key", &s.public, &via(":1")],
+        &[],
+    ));
+    assert_eq!(code, Some(3), "{err}");
+    assert!(
+        err.contains(&format!("no signature found for {}@{worker}", via(":1"))),
+        "{err}"
+    );
+    // By digest the client checks the bytes itself: other bytes are refused.
+    let (code, err) = code_and_err(&rampart(
+        &[
+            "verify",
+            "--insecure",
+            "--key",
+            &s.public,
+            &via(&format!("@{signed}")),
+        ],
+        &[],
+    ));
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("not the one it names"), "{err}");
+}
+
+/// `COSIGN_REPOSITORY`: signatures and attestations stored in another repository, as cosign
+/// does; found there only when the variable is set, and never written beside the image.
+#[test]
+fn signatures_in_another_repository() {
+    let s = Setup::new();
+    let sigs = [("COSIGN_REPOSITORY", format!("{}/shop/signatures", s.host))];
+    let env = |extra: &[(&'static str, &'static str)]| -> Vec<(String, String)> {
+        sigs.iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .chain(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())))
+            .collect()
+    };
+    let run = |args: &[&str], env: &[(String, String)]| {
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        rampart(args, &env)
+    };
+    ok(&run(
+        &["sign", "--insecure", "--key", &s.key, &s.image],
+        &env(&s.pw),
+    ));
+    let predicate = s.dir.path().join("p.json");
+    std::fs::write(&predicate, r#"{"builder":{"id":"ci"}}"#).unwrap();
+    ok(&run(
+        &[
+            "attest",
+            "--insecure",
+            "--key",
+            &s.key,
+            "--type",
+            "slsaprovenance",
+            "--predicate",
+            predicate.to_str().unwrap(),
+            &s.image,
+        ],
+        &env(&s.pw),
+    ));
+    ok(&run(
+        &["verify", "--insecure", "--key", &s.public, &s.image],
+        &env(&[]),
+    ));
+    ok(&run(
+        &[
+            "verify-attestation",
+            "--insecure",
+            "--key",
+            &s.public,
+            "--type",
+            "slsaprovenance",
+            &s.image,
+        ],
+        &env(&[]),
+    ));
+    // The tags are in shop/signatures, none beside the image.
+    let tags = |repo: &str| -> Vec<String> {
+        let body = ureq::get(format!("http://{}/v2/{repo}/tags/list", s.host))
+            .call()
+            .unwrap()
+            .body_mut()
+            .read_to_vec()
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        v["tags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t.as_str().unwrap().to_owned())
+            .collect()
+    };
+    let stored = tags("shop/signatures");
+    assert_eq!(stored.len(), 2, "{stored:?}");
+    assert!(
+        stored.iter().any(|t| t.ends_with(".sig")) && stored.iter().any(|t| t.ends_with(".att"))
+    );
+    assert_eq!(tags("shop/app"), vec!["1".to_owned()]);
+    // Without the variable, nothing is found beside the image.
+    let (code, err) = code_and_err(&rampart(
+        &["verify", "--insecure", "--key", &s.public, &s.image],
+        &[],
+    ));
+    assert_eq!(code, Some(3), "{err}");
 }
