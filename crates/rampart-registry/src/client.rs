@@ -1172,6 +1172,41 @@ impl Client {
         Ok(digest)
     }
 
+    /// The OCI 1.1 referrers of `digest` in `repo`, as the image index JSON the registry
+    /// returns: from the referrers API (`GET /v2/<name>/referrers/<digest>`), or, when the
+    /// registry does not have that API (404), from the fallback tag the OCI distribution spec
+    /// defines (`sha256-<hex>`). `None` when neither exists. Bounded like a manifest.
+    pub fn referrers(
+        &self,
+        repo: &Repository,
+        digest: &Digest,
+    ) -> Result<Option<Vec<u8>>, RegistryError> {
+        let mut req = self.req(
+            Method::Get,
+            repo,
+            &format!("referrers/{digest}"),
+            format!("list referrers of {digest}"),
+            "pull",
+        );
+        req.accept = Some(String::from("application/vnd.oci.image.index.v1+json"));
+        let resp = self.send(&mut req)?;
+        if resp.status() == StatusCode::OK {
+            return self
+                .read_limited(&req, resp, self.max_manifest_bytes)
+                .map(Some);
+        }
+        if resp.status() != StatusCode::NOT_FOUND {
+            return Err(self.status_error(&req, resp));
+        }
+        let tag = digest.to_string().replacen(':', "-", 1);
+        let reference = Reference::parse(&format!("{repo}:{tag}"))?;
+        match self.fetch_manifest(&reference) {
+            Ok(m) => Ok(Some(m.bytes)),
+            Err(RegistryError::Status { status: 404, .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Lists the tags of a repository, following `Link` pagination.
     pub fn list_tags(&self, repo: &Repository) -> Result<Vec<String>, RegistryError> {
         #[derive(Deserialize)]

@@ -202,8 +202,43 @@ fn attach(
     })
 }
 
+/// The DSSE envelopes of the Sigstore bundles that refer to `digest` (cosign v3), split into
+/// image signatures (statement type [`crate::dsse::COSIGN_SIGN_PREDICATE`], as read before
+/// verification) and attestations; each with its referrer manifest's digest. Bundles without an
+/// envelope (a `messageSignature` signs a blob, not an image) are left out.
+type BundleEnvelopes = Vec<(String, crate::dsse::Envelope)>;
+
+fn bundle_envelopes(
+    client: &Client,
+    store: &Reference,
+    digest: &Digest,
+) -> Result<(BundleEnvelopes, BundleEnvelopes), CosignError> {
+    let (mut signatures, mut attestations) = (Vec::new(), Vec::new());
+    for stored in oci::fetch_bundles(client, store, digest)? {
+        let Ok(bundle) = crate::dsse::Bundle::parse(&stored.blob) else {
+            continue;
+        };
+        let Some(envelope) = bundle.dsse_envelope.clone() else {
+            continue;
+        };
+        let is_signature = bundle
+            .statement()
+            .is_ok_and(|s| s.predicate_type == crate::dsse::COSIGN_SIGN_PREDICATE);
+        let entry = (stored.manifest_digest, envelope);
+        if is_signature {
+            signatures.push(entry);
+        } else {
+            attestations.push(entry);
+        }
+    }
+    Ok((signatures, attestations))
+}
+
 /// Verifies `image` against `key`: at least one signature attached to the digest the registry
-/// serves for `image` must be valid, name that digest, and carry `required` annotations.
+/// serves for `image` must be valid, name that digest, and carry `required` annotations. Both
+/// layouts are read: the `.sig` tag (cosign v2, what rampart writes) and Sigstore bundles
+/// referring to the digest (cosign v3). Annotations can only be required of `.sig` signatures
+/// (a v3 bundle signature's statement has no place cosign puts them).
 pub fn verify(
     client: &Client,
     image: &Reference,
@@ -212,32 +247,71 @@ pub fn verify(
     required: &BTreeMap<String, String>,
 ) -> Result<(Digest, Vec<Verified>), CosignError> {
     let digest = resolve(client, image)?;
+    let store = store.unwrap_or(image);
     let shown = image.to_string();
     let tag = oci::attached_tag(&digest, Attached::Signature);
-    let Some(stored) = oci::fetch(client, store.unwrap_or(image), &digest, Attached::Signature)?
-    else {
-        return Err(CosignError::NoSignature {
-            image: shown,
-            digest: digest.to_string(),
-        });
-    };
-    let blobs: BTreeMap<String, Vec<u8>> = stored
-        .layers
-        .iter()
-        .map(|l| (l.digest.clone(), l.blob.clone()))
-        .collect();
-    let layers =
-        read_signature_layers(&stored.bytes, &blobs).map_err(|source| CosignError::Layout {
-            tag,
-            source: Box::new(source),
-        })?;
-    match crate::signature::verify_signatures(&digest.to_string(), &layers, key, required) {
-        Ok(v) => Ok((digest, v)),
-        Err(VerifyError::NoSignatures) => Err(CosignError::NoSignature {
+    let legacy = oci::fetch(client, store, &digest, Attached::Signature)?;
+    let (bundles, _) = bundle_envelopes(client, store, &digest)?;
+    let mut failure = None;
+    if let Some(stored) = legacy {
+        let blobs: BTreeMap<String, Vec<u8>> = stored
+            .layers
+            .iter()
+            .map(|l| (l.digest.clone(), l.blob.clone()))
+            .collect();
+        let layers =
+            read_signature_layers(&stored.bytes, &blobs).map_err(|source| CosignError::Layout {
+                tag,
+                source: Box::new(source),
+            })?;
+        match crate::signature::verify_signatures(&digest.to_string(), &layers, key, required) {
+            Ok(v) => return Ok((digest, v)),
+            Err(VerifyError::NoSignatures) => {}
+            Err(e) => failure = Some(e),
+        }
+    }
+    if !bundles.is_empty() && required.is_empty() {
+        let envelopes: Vec<_> = bundles.iter().map(|(_, e)| e.clone()).collect();
+        match crate::dsse::verify_attestations(
+            &digest.to_string(),
+            &envelopes,
+            key,
+            Some(crate::dsse::COSIGN_SIGN_PREDICATE),
+        ) {
+            Ok(good) => {
+                let verified = good
+                    .into_iter()
+                    .map(|v| Verified {
+                        layer: v.index,
+                        payload: SimpleSigning::new(
+                            v.statement
+                                .subject
+                                .first()
+                                .map(|s| s.name.clone())
+                                .unwrap_or_default(),
+                            digest.to_string(),
+                            None,
+                        ),
+                        bundle: bundles.get(v.index).map(|(d, _)| d.clone()),
+                    })
+                    .collect();
+                return Ok((digest, verified));
+            }
+            Err(e) => {
+                failure.get_or_insert(VerifyError::Bundle(e.to_string()));
+            }
+        }
+    } else if !bundles.is_empty() {
+        failure.get_or_insert(VerifyError::Bundle(
+            "only sigstore bundle signatures were found, and annotations can only be required of `.sig` signatures".into(),
+        ));
+    }
+    match failure {
+        None => Err(CosignError::NoSignature {
             image: shown,
             digest: digest.to_string(),
         }),
-        Err(source) => Err(CosignError::Invalid {
+        Some(source) => Err(CosignError::Invalid {
             image: shown,
             digest: digest.to_string(),
             source: Box::new(source),
@@ -280,7 +354,8 @@ pub fn attest(
 
 /// Verifies the attestations of `image` against `key`: at least one envelope attached to the
 /// digest the registry serves must verify, be about that digest and (if given) have
-/// `predicate_type` (a URI or a cosign `--type` name).
+/// `predicate_type` (a URI or a cosign `--type` name). Envelopes are read from the `.att` tag
+/// and from Sigstore bundles referring to the digest (cosign v3).
 pub fn verify_attestations(
     client: &Client,
     image: &Reference,
@@ -290,34 +365,30 @@ pub fn verify_attestations(
 ) -> Result<(Digest, Vec<crate::dsse::VerifiedStatement>), CosignError> {
     use crate::dsse::AttError;
     let digest = resolve(client, image)?;
+    let store = store.unwrap_or(image);
     let shown = image.to_string();
-    let none = || CosignError::NoAttestation {
-        image: shown.clone(),
-        digest: digest.to_string(),
-    };
-    let Some(stored) = oci::fetch(
-        client,
-        store.unwrap_or(image),
-        &digest,
-        Attached::Attestation,
-    )?
-    else {
-        return Err(none());
-    };
-    let blobs: BTreeMap<String, Vec<u8>> = stored
-        .layers
-        .iter()
-        .map(|l| (l.digest.clone(), l.blob.clone()))
-        .collect();
     let invalid = |source| CosignError::InvalidAttestation {
         image: shown.clone(),
         digest: digest.to_string(),
         source: Box::new(source),
     };
-    let envelopes = crate::dsse::read_attestation_layers(&stored.bytes, &blobs).map_err(invalid)?;
+    let mut envelopes = Vec::new();
+    if let Some(stored) = oci::fetch(client, store, &digest, Attached::Attestation)? {
+        let blobs: BTreeMap<String, Vec<u8>> = stored
+            .layers
+            .iter()
+            .map(|l| (l.digest.clone(), l.blob.clone()))
+            .collect();
+        envelopes = crate::dsse::read_attestation_layers(&stored.bytes, &blobs).map_err(invalid)?;
+    }
+    let (_, bundles) = bundle_envelopes(client, store, &digest)?;
+    envelopes.extend(bundles.into_iter().map(|(_, e)| e));
     match crate::dsse::verify_attestations(&digest.to_string(), &envelopes, key, predicate_type) {
         Ok(v) => Ok((digest, v)),
-        Err(AttError::NoAttestations) => Err(none()),
+        Err(AttError::NoAttestations) => Err(CosignError::NoAttestation {
+            image: shown.clone(),
+            digest: digest.to_string(),
+        }),
         Err(source) => Err(invalid(source)),
     }
 }

@@ -24,6 +24,9 @@ pub const PREDICATE_TYPE_ANNOTATION: &str = "predicateType";
 pub const STATEMENT_V01: &str = "https://in-toto.io/Statement/v0.1";
 /// `_type` of an in-toto v1 statement (read too).
 pub const STATEMENT_V1: &str = "https://in-toto.io/Statement/v1";
+/// The predicate type of a cosign v3 image signature: an in-toto statement about the image
+/// digest, in a DSSE envelope inside a Sigstore bundle.
+pub const COSIGN_SIGN_PREDICATE: &str = "https://sigstore.dev/cosign/sign/v1";
 /// Largest envelope read (attestations may carry whole SBOMs).
 pub const MAX_ENVELOPE_BYTES: usize = 128 << 20;
 

@@ -176,3 +176,108 @@ pub fn push(
     }
     Ok(client.push_manifest(&reference, OCI_MANIFEST, manifest)?)
 }
+
+/// The most referrers considered for one image.
+pub const MAX_REFERRERS: usize = 1024;
+
+/// Artifact type prefix of Sigstore bundles pushed as OCI referrers (cosign v3's default).
+pub const BUNDLE_ARTIFACT_PREFIX: &str = "application/vnd.dev.sigstore.bundle";
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawIndex {
+    #[serde(default)]
+    manifests: Vec<RawReferrer>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawReferrer {
+    digest: String,
+    #[serde(default)]
+    artifact_type: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawArtifact {
+    #[serde(default)]
+    artifact_type: Option<String>,
+    #[serde(default)]
+    subject: Option<RawSubject>,
+    #[serde(default)]
+    layers: Vec<RawDescriptor>,
+}
+
+#[derive(Deserialize)]
+struct RawSubject {
+    digest: String,
+}
+
+/// A Sigstore bundle attached to an image as an OCI referrer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredBundle {
+    /// The referrer manifest's digest.
+    pub manifest_digest: String,
+    /// The bundle blob (digest verified).
+    pub blob: Vec<u8>,
+}
+
+/// The Sigstore bundles that refer to `digest` in `store`'s repository (cosign v3 pushes
+/// signatures and attestations this way): through the referrers API or its fallback tag.
+/// Referrers of other artifact types are ignored; one whose manifest names another subject, or
+/// has no bundle layer, is skipped (it says nothing about this image).
+pub fn fetch_bundles(
+    client: &Client,
+    store: &Reference,
+    digest: &Digest,
+) -> Result<Vec<StoredBundle>, OciError> {
+    let what = || format!("referrers of {digest}");
+    let Some(index) = client.referrers(store.repository(), digest)? else {
+        return Ok(Vec::new());
+    };
+    let index: RawIndex = serde_json::from_slice(&index).map_err(|e| OciError::Malformed {
+        tag: what(),
+        problem: format!("not an OCI image index: {e}"),
+    })?;
+    let mut out = Vec::new();
+    for r in index.manifests.into_iter().take(MAX_REFERRERS) {
+        if !r
+            .artifact_type
+            .as_deref()
+            .is_some_and(|t| t.starts_with(BUNDLE_ARTIFACT_PREFIX))
+        {
+            continue;
+        }
+        let reference = Reference::parse(&format!("{}@{}", store.repository(), r.digest))
+            .map_err(RegistryError::from)?;
+        let manifest = client.fetch_manifest(&reference)?;
+        let Ok(artifact) = serde_json::from_slice::<RawArtifact>(&manifest.bytes) else {
+            continue;
+        };
+        let about_this = artifact
+            .subject
+            .as_ref()
+            .is_some_and(|s| s.digest == digest.to_string());
+        let is_bundle = artifact
+            .artifact_type
+            .as_deref()
+            .is_some_and(|t| t.starts_with(BUNDLE_ARTIFACT_PREFIX));
+        let layer = artifact
+            .layers
+            .iter()
+            .find(|l| l.media_type.starts_with(BUNDLE_ARTIFACT_PREFIX));
+        let (true, true, Some(layer)) = (about_this, is_bundle, layer) else {
+            continue;
+        };
+        let Ok(d) = Digest::parse(&layer.digest) else {
+            continue;
+        };
+        let blob = client.fetch_blob(reference.repository(), &d, MAX_ATTACHED_BLOB)?;
+        out.push(StoredBundle {
+            manifest_digest: manifest.descriptor.digest,
+            blob,
+        });
+    }
+    Ok(out)
+}

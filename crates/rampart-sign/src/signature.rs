@@ -702,8 +702,11 @@ pub fn read_signature_layers(
 pub struct Verified {
     /// Position of the layer among those given.
     pub layer: usize,
-    /// The payload read.
+    /// The payload read (for a bundle signature: the statement's subject name and digest).
     pub payload: SimpleSigning,
+    /// The referrer manifest's digest when the signature came from a Sigstore bundle (cosign
+    /// v3), `None` for the tag-based `.sig` layout.
+    pub bundle: Option<String>,
 }
 
 /// Why no signature verified. When several layers fail, the error of the first layer whose
@@ -757,6 +760,9 @@ pub enum VerifyError {
         /// The value signed, if any (non-strings rendered as JSON).
         found: Option<String>,
     },
+    /// No Sigstore bundle signature verified (cosign v3 layout).
+    #[error("sigstore bundle: {0}")]
+    Bundle(String),
     /// The layer or payload cannot be read.
     #[error("layer {layer}: {reason}")]
     Malformed {
@@ -790,6 +796,7 @@ pub fn verify_signatures(
             required_annotations,
         ) {
             Ok(payload) => good.push(Verified {
+                bundle: None,
                 layer: index,
                 payload,
             }),

@@ -1044,3 +1044,169 @@ fn signatures_in_another_repository() {
     ));
     assert_eq!(code, Some(3), "{err}");
 }
+
+/// The manifest digest the registry serves for `reference` (`host/repo:tag`), read without
+/// rampart.
+fn served_digest(host: &str, repo: &str, tag: &str) -> String {
+    let resp = ureq::get(format!("http://{host}/v2/{repo}/manifests/{tag}"))
+        .header("Accept", "application/vnd.oci.image.manifest.v1+json")
+        .call()
+        .unwrap();
+    resp.headers()["docker-content-digest"]
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// Attaches a Sigstore bundle as cosign v3 does (tests/support/cosign_v3_attach.py, written
+/// from cosign's bundle spec, signing with Python `cryptography`).
+fn attach_v3(
+    host: &str,
+    repo: &str,
+    digest: &str,
+    predicate_type: &str,
+    key: &str,
+    bundle: Option<&str>,
+) {
+    let mut c = Command::new(common::oracles().join("venv/bin/python"));
+    c.arg(root().join("crates/rampart/tests/support/cosign_v3_attach.py"))
+        .args([host, repo, digest, predicate_type, key]);
+    if let Some(b) = bundle {
+        c.arg(b);
+    }
+    let out = c.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// cosign v3's default layout: signatures and attestations as Sigstore bundles attached through
+/// OCI referrers (here the referrers fallback tag, as Debian's registry has no referrers API),
+/// written independently of rampart. rampart verifies them, refuses them with another key or
+/// when annotations are required (v3 statements carry none), tells "none" from "invalid", and
+/// refuses cosign's real keyless bundle (it cannot verify Fulcio certificates offline).
+#[test]
+fn cosign_v3_bundles_found_through_referrers() {
+    let s = Setup::new();
+    let digest = served_digest(&s.host, "shop/app", "1");
+    let key = s.dir.path().join("v3.pem");
+    let public = s.dir.path().join("v3.pub");
+    let st = Command::new(common::oracles().join("venv/bin/python"))
+        .args([
+            "-c",
+            "import sys\nfrom cryptography.hazmat.primitives import serialization as s\nfrom cryptography.hazmat.primitives.asymmetric import ec\nk = ec.generate_private_key(ec.SECP256R1())\nopen(sys.argv[1], 'wb').write(k.private_bytes(s.Encoding.PEM, s.PrivateFormat.PKCS8, s.NoEncryption()))\nopen(sys.argv[2], 'wb').write(k.public_key().public_bytes(s.Encoding.PEM, s.PublicFormat.SubjectPublicKeyInfo))",
+            key.to_str().unwrap(),
+            public.to_str().unwrap(),
+        ])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let public = public.to_str().unwrap();
+    let verify = |key: &str, extra: &[&str]| {
+        let mut args = vec!["verify", "--insecure", "--key", key];
+        args.extend_from_slice(extra);
+        args.push(&s.image);
+        code_and_err(&rampart(&args, &[]))
+    };
+    assert_eq!(verify(public, &[]).0, Some(3));
+
+    attach_v3(
+        &s.host,
+        "shop/app",
+        &digest,
+        "https://sigstore.dev/cosign/sign/v1",
+        key.to_str().unwrap(),
+        None,
+    );
+    let out = rampart(
+        &[
+            "verify",
+            "--insecure",
+            "--key",
+            public,
+            "-f",
+            "json",
+            &s.image,
+        ],
+        &[],
+    );
+    ok(&out);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v[0]["digest"], digest.as_str());
+    // Another key, or a required annotation: invalid, not "none".
+    let (code, err) = verify(&s.public, &[]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("sigstore bundle"), "{err}");
+    let (code, err) = verify(public, &["-a", "env=prod"]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("annotations"), "{err}");
+    // The signature bundle is not an attestation.
+    let att = |key: &str| {
+        code_and_err(&rampart(
+            &[
+                "verify-attestation",
+                "--insecure",
+                "--key",
+                key,
+                "--type",
+                "slsaprovenance",
+                &s.image,
+            ],
+            &[],
+        ))
+    };
+    assert_eq!(att(public).0, Some(3));
+    attach_v3(
+        &s.host,
+        "shop/app",
+        &digest,
+        "https://slsa.dev/provenance/v0.2",
+        key.to_str().unwrap(),
+        None,
+    );
+    let predicate = s.dir.path().join("out.json");
+    ok(&rampart(
+        &[
+            "verify-attestation",
+            "--insecure",
+            "--key",
+            public,
+            "--type",
+            "slsaprovenance",
+            "--output-predicate",
+            predicate.to_str().unwrap(),
+            &s.image,
+        ],
+        &[],
+    ));
+    let p: serde_json::Value = serde_json::from_slice(&std::fs::read(&predicate).unwrap()).unwrap();
+    assert_eq!(p["builder"]["id"], "ci");
+    assert_eq!(att(&s.public).0, Some(1));
+
+    // cosign's real keyless bundle, attached to another image: found, and refused.
+    let worker = push_worker(&format!("{}/shop/worker:2", s.host));
+    let real = root().join(
+        "../shared/corpus/cosign/cosign-repo/pkg/cosign/testdata/oci-attestation.sigstore.json",
+    );
+    attach_v3(
+        &s.host,
+        "shop/worker",
+        &worker,
+        "https://slsa.dev/provenance/v1",
+        key.to_str().unwrap(),
+        Some(real.to_str().unwrap()),
+    );
+    let (code, err) = code_and_err(&rampart(
+        &[
+            "verify-attestation",
+            "--insecure",
+            "--key",
+            public,
+            &format!("{}/shop/worker:2", s.host),
+        ],
+        &[],
+    ));
+    assert_eq!(code, Some(1), "{err}");
+}
