@@ -824,26 +824,7 @@ fn lying_registry(
 fn a_registry_serving_another_manifest_is_caught() {
     let s = Setup::new();
     let worker = push_worker(&format!("{}/shop/worker:2", s.host));
-    ok(&rampart(
-        &["sign", "--insecure", "--key", &s.key, &s.image],
-        &s.pw,
-    ));
-    let predicate = s.dir.path().join("p.json");
-    std::fs::write(&predicate, r#"{"builder":{"id":"ci"}}"#).unwrap();
-    ok(&rampart(
-        &[
-            "attest",
-            "--insecure",
-            "--key",
-            &s.key,
-            "--type",
-            "slsaprovenance",
-            "--predicate",
-            predicate.to_str().unwrap(),
-            &s.image,
-        ],
-        &s.pw,
-    ));
+    sign_and_attest(&s, &[]);
     let signed = {
         let out = rampart(
             &[
@@ -968,42 +949,14 @@ fn a_registry_serving_another_manifest_is_caught() {
 #[test]
 fn signatures_in_another_repository() {
     let s = Setup::new();
-    let sigs = [("COSIGN_REPOSITORY", format!("{}/shop/signatures", s.host))];
-    let env = |extra: &[(&'static str, &'static str)]| -> Vec<(String, String)> {
-        sigs.iter()
-            .map(|(k, v)| (k.to_string(), v.clone()))
-            .chain(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())))
-            .collect()
-    };
-    let run = |args: &[&str], env: &[(String, String)]| {
-        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        rampart(args, &env)
-    };
-    ok(&run(
-        &["sign", "--insecure", "--key", &s.key, &s.image],
-        &env(&s.pw),
-    ));
-    let predicate = s.dir.path().join("p.json");
-    std::fs::write(&predicate, r#"{"builder":{"id":"ci"}}"#).unwrap();
-    ok(&run(
-        &[
-            "attest",
-            "--insecure",
-            "--key",
-            &s.key,
-            "--type",
-            "slsaprovenance",
-            "--predicate",
-            predicate.to_str().unwrap(),
-            &s.image,
-        ],
-        &env(&s.pw),
-    ));
-    ok(&run(
+    let store = format!("{}/shop/signatures", s.host);
+    let env = [("COSIGN_REPOSITORY", store.as_str())];
+    sign_and_attest(&s, &env);
+    ok(&rampart(
         &["verify", "--insecure", "--key", &s.public, &s.image],
-        &env(&[]),
+        &env,
     ));
-    ok(&run(
+    ok(&rampart(
         &[
             "verify-attestation",
             "--insecure",
@@ -1013,7 +966,7 @@ fn signatures_in_another_repository() {
             "slsaprovenance",
             &s.image,
         ],
-        &env(&[]),
+        &env,
     ));
     // The tags are in shop/signatures, none beside the image.
     let tags = |repo: &str| -> Vec<String> {
@@ -1209,4 +1162,30 @@ fn cosign_v3_bundles_found_through_referrers() {
         &[],
     ));
     assert_eq!(code, Some(1), "{err}");
+}
+
+/// Signs `s.image` and attests it with a small SLSA provenance predicate, `env` added to the
+/// key's password.
+fn sign_and_attest(s: &Setup, env: &[(&str, &str)]) {
+    let env: Vec<(&str, &str)> = env.iter().chain(s.pw.iter()).copied().collect();
+    ok(&rampart(
+        &["sign", "--insecure", "--key", &s.key, &s.image],
+        &env,
+    ));
+    let predicate = s.dir.path().join("provenance.json");
+    std::fs::write(&predicate, r#"{"builder":{"id":"ci"}}"#).unwrap();
+    ok(&rampart(
+        &[
+            "attest",
+            "--insecure",
+            "--key",
+            &s.key,
+            "--type",
+            "slsaprovenance",
+            "--predicate",
+            predicate.to_str().unwrap(),
+            &s.image,
+        ],
+        &env,
+    ));
 }
