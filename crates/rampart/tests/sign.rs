@@ -825,23 +825,7 @@ fn a_registry_serving_another_manifest_is_caught() {
     let s = Setup::new();
     let worker = push_worker(&format!("{}/shop/worker:2", s.host));
     sign_and_attest(&s, &[]);
-    let signed = {
-        let out = rampart(
-            &[
-                "verify",
-                "--insecure",
-                "--key",
-                &s.public,
-                "-f",
-                "json",
-                &s.image,
-            ],
-            &[],
-        );
-        ok(&out);
-        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        v[0]["digest"].as_str().unwrap().to_owned()
-    };
+    let signed = served_digest(&s.host, "shop/app", "1");
     // The worker's manifest bytes, as the registry stores them.
     let worker_manifest = ureq::get(format!(
         "http://{}/v2/shop/worker/manifests/{worker}",
