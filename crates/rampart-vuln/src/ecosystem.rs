@@ -108,18 +108,13 @@ pub fn lookup(pkg: &Package, distro: Option<&Distro>) -> Result<Lookup, Unmatcha
         Some(ns) if !ns.is_empty() => format!("{ns}{sep}{}", purl.name()),
         _ => purl.name().to_owned(),
     };
-    let (base, names): (&'static str, Vec<String>) = match pkg.ecosystem {
-        Ecosystem::Deb | Ecosystem::Apk | Ecosystem::Rpm => {
-            return os_lookup(pkg, distro);
-        }
-        Ecosystem::PyPI => ("PyPI", vec![pkg.name.clone()]),
-        Ecosystem::Npm => ("npm", vec![joined("/")]),
-        Ecosystem::Go => ("Go", vec![joined("/")]),
-        Ecosystem::Cargo => ("crates.io", vec![pkg.name.clone()]),
-        Ecosystem::Maven => ("Maven", vec![joined(":")]),
-        Ecosystem::Gem => ("RubyGems", vec![pkg.name.clone()]),
-        Ecosystem::Composer => ("Packagist", vec![joined("/")]),
-        Ecosystem::NuGet => ("NuGet", vec![pkg.name.clone()]),
+    let Some(base) = osv_base(pkg.ecosystem) else {
+        return os_lookup(pkg, distro);
+    };
+    let names = match pkg.ecosystem {
+        Ecosystem::Npm | Ecosystem::Go | Ecosystem::Composer => vec![joined("/")],
+        Ecosystem::Maven => vec![joined(":")],
+        _ => vec![pkg.name.clone()],
     };
     let scheme = scheme_of(base).ok_or(Unmatchable::NoEcosystem(pkg.ecosystem.purl_type()))?;
     // The Go toolchain's own version is `go1.19.8` in build info (and in Syft's SBOMs); the Go
@@ -149,6 +144,34 @@ pub fn lookup(pkg: &Package, distro: Option<&Distro>) -> Result<Lookup, Unmatcha
 
 fn scheme_of(base: &str) -> Option<Scheme> {
     Scheme::for_osv_ecosystem(base)
+}
+
+/// The OSV ecosystem of a language package ecosystem; `None` for distribution packages, whose
+/// OSV ecosystem depends on the distribution (`Debian:12`, `Alpine:v3.19`...).
+pub fn osv_base(ecosystem: Ecosystem) -> Option<&'static str> {
+    Some(match ecosystem {
+        Ecosystem::Deb | Ecosystem::Apk | Ecosystem::Rpm => return None,
+        Ecosystem::PyPI => "PyPI",
+        Ecosystem::Npm => "npm",
+        Ecosystem::Go => "Go",
+        Ecosystem::Cargo => "crates.io",
+        Ecosystem::Maven => "Maven",
+        Ecosystem::Gem => "RubyGems",
+        Ecosystem::Composer => "Packagist",
+        Ecosystem::NuGet => "NuGet",
+    })
+}
+
+/// The version scheme of an ecosystem: the one its advisories are matched with, so that
+/// everything comparing versions of a package (matching, inventory queries) agrees. `None`
+/// where rampart has no ordering (Packagist: only exact versions).
+pub fn scheme(ecosystem: Ecosystem) -> Option<Scheme> {
+    match ecosystem {
+        Ecosystem::Deb => Some(Scheme::Dpkg),
+        Ecosystem::Apk => Some(Scheme::Apk),
+        Ecosystem::Rpm => Some(Scheme::Rpm),
+        other => osv_base(other).and_then(scheme_of),
+    }
 }
 
 fn os_lookup(pkg: &Package, distro: Option<&Distro>) -> Result<Lookup, Unmatchable> {

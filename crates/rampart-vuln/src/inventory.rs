@@ -237,19 +237,9 @@ fn parse_bound(
     result
 }
 
-/// The version scheme of a purl type.
+/// The version scheme of a purl type: that of its ecosystem ([`crate::ecosystem::scheme`]).
 pub fn scheme_of_purl_type(ty: &str) -> Option<Scheme> {
-    Some(match ty {
-        "deb" => Scheme::Dpkg,
-        "apk" => Scheme::Apk,
-        "rpm" => Scheme::Rpm,
-        "pypi" => Scheme::Pep440,
-        "npm" | "cargo" | "golang" | "composer" => Scheme::SemVer,
-        "maven" => Scheme::Maven,
-        "gem" => Scheme::RubyGems,
-        "nuget" => Scheme::NuGet,
-        _ => return None,
-    })
+    Ecosystem::from_purl_type(ty).and_then(crate::ecosystem::scheme)
 }
 
 /// The inventory file, open read-write.
