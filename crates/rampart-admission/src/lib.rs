@@ -9,4 +9,13 @@
 //!   failure mode when the reviewer cannot answer in time.
 #![deny(clippy::indexing_slicing)]
 
+pub mod cache;
+pub mod config;
+pub mod engine;
+pub mod gates;
+pub mod mutate;
 pub mod review;
+pub mod workload;
+
+pub use config::{Config, ConfigError, FailureMode, Mode};
+pub use engine::{Engine, EngineError};
