@@ -168,7 +168,11 @@ fn ensure_owned(
                 }
                 return;
             }
-            Some(existing) if !existing.is_object() => {
+            Some(existing)
+                if !(existing.is_object()
+                    || (existing.is_array()
+                        && path.get(i + 1).is_some_and(|k| k.parse::<usize>().is_ok()))) =>
+            {
                 if over {
                     let mut built = value;
                     for k in path.get(i + 1..).unwrap_or_default().iter().rev() {
