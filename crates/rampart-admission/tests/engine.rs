@@ -509,3 +509,39 @@ fn config_errors_name_the_file_and_the_key() {
     // the server's table is skipped whatever it holds
     assert!(Config::parse("[server]\nanything = { goes = true }\n", Path::new("/")).is_ok());
 }
+
+/// The configuration example of the crate documentation parses, and gives the routes it says.
+#[test]
+fn the_documented_example_configuration_parses() {
+    let lib = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/lib.rs"),
+    )
+    .unwrap();
+    let doc: Vec<&str> = lib
+        .lines()
+        .filter_map(|l| l.strip_prefix("//!"))
+        .map(|l| l.strip_prefix(' ').unwrap_or(l))
+        .collect();
+    let start = doc.iter().position(|l| *l == "```toml").unwrap() + 1;
+    let end = start + doc[start..].iter().position(|l| *l == "```").unwrap();
+    let text = doc[start..end].join("\n");
+    let dir = tempfile::tempdir().unwrap();
+    let key = rampart_sign::keys::KeyPair::generate().unwrap();
+    std::fs::write(
+        dir.path().join("release.pub"),
+        key.public_key.to_pem().unwrap(),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("trust.toml"),
+        "[[image]]\nmatch = [\"registry.example.com/**\"]\nkeys = [\"release.pub\"]\n",
+    )
+    .unwrap();
+    let config = rampart_admission::Config::parse(&text, dir.path()).unwrap();
+    let routes = config.routes();
+    assert_eq!(routes.len(), 1 + 3 * 2 * 2, "{routes:#?}");
+    assert_eq!(routes[0].profile, "sandboxed");
+    assert_eq!(config.profile_for_namespace("shop-eu"), Some("standard"));
+    assert_eq!(config.profile_for_namespace("other"), Some("standard"));
+    assert!(config.profile("standard").unwrap().mutates());
+}
