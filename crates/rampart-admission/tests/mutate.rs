@@ -184,3 +184,31 @@ fn ill_typed_objects_never_break_the_patch() {
         }
     }
 }
+
+#[test]
+fn pods_are_mutated_at_creation_only_workloads_on_update_too() {
+    let e = engine(HARDEN);
+    // a significant pod update (new image) and an ephemeral container: no patch
+    for name in ["pod-update-image.json", "pod-ephemeralcontainers.json"] {
+        let d = mutate(&e, &fixture(name), None);
+        assert!(
+            d.response.allowed && d.response.patch.is_none(),
+            "{name}: {d:?}"
+        );
+    }
+    // a Deployment update changing the template is hardened
+    let mut raw = fixture_json("deployment-create.json");
+    raw["request"]["operation"] = json!("UPDATE");
+    raw["request"]["oldObject"] = raw["request"]["object"].clone();
+    raw["request"]["object"]["spec"]["template"]["spec"]["containers"][0]["image"] = json!("x:2");
+    let (object, ops) = patched(&request_from(&raw), None);
+    assert!(!ops.is_empty());
+    assert!(
+        evaluate(
+            Level::Restricted,
+            Version::LATEST,
+            &object["spec"]["template"]
+        )
+        .allowed()
+    );
+}
