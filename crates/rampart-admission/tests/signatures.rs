@@ -184,6 +184,23 @@ fn signatures_are_verified_against_the_registry_and_cached() {
         d.response.warnings
     );
 
+    // many threads at once (as the server calls it): one answer, no poisoning
+    let fresh = Engine::with_clock(config(&s, ""), clock.clone()).unwrap();
+    std::thread::scope(|scope| {
+        for _ in 0..8 {
+            scope.spawn(|| {
+                for _ in 0..10 {
+                    assert!(validate(&fresh, &signed, None).response.allowed);
+                    assert!(
+                        !validate(&fresh, &pod_with(&format!("{host}/shop/unsigned:1")), None)
+                            .response
+                            .allowed
+                    );
+                }
+            });
+        }
+    });
+
     // repeated admissions within the TTL do not contact the registry
     let before = manifest_gets(&s.reg);
     assert!(
