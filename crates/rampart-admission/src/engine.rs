@@ -88,6 +88,11 @@ impl Engine {
         if !matches!(req.operation, Operation::Create | Operation::Update) {
             return allow(Vec::new());
         }
+        // Subresources: only ephemeral containers of pods carry a pod to check.
+        let sub = req.sub_resource.as_str();
+        if !(sub.is_empty() || (sub == "ephemeralcontainers" && req.kind.kind == "Pod")) {
+            return allow(Vec::new());
+        }
         let (mutate, named) = match endpoint {
             Endpoint::Validate { profile } => (false, profile.as_deref()),
             Endpoint::Mutate { profile } => (true, profile.as_deref()),
@@ -114,11 +119,6 @@ impl Engine {
                 )],
             };
         };
-        // Subresources: only ephemeral containers of pods carry a pod to check.
-        let sub = req.sub_resource.as_str();
-        if !(sub.is_empty() || (sub == "ephemeralcontainers" && req.kind.kind == "Pod")) {
-            return allow(Vec::new());
-        }
         let ex = &self.config.exemptions;
         if ex.usernames.contains(&req.user_info.username) {
             return allow(vec![outcome(
