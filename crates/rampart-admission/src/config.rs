@@ -96,7 +96,10 @@ pub enum UnknownKinds {
 struct RawConfig {
     /// Belongs to the server; skipped here.
     #[serde(default)]
-    #[allow(dead_code)]
+    #[expect(
+        dead_code,
+        reason = "accepted so the server's table does not fail deny_unknown_fields"
+    )]
     server: Option<toml::Value>,
     #[serde(default)]
     failure_mode: Option<FailureMode>,
@@ -968,4 +971,53 @@ fn compile_profile(
         });
     }
     profile
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn image_patterns_are_normalised_like_references() {
+        for (pattern, want) in [
+            ("nginx", "docker.io/library/nginx"),
+            ("bitnami/*", "docker.io/bitnami/*"),
+            ("index.docker.io/org/app", "docker.io/org/app"),
+            (
+                "Registry.Example.com/shop/**",
+                "registry.example.com/shop/**",
+            ),
+            ("localhost/app", "localhost/app"),
+            ("127.0.0.1:5000/a", "127.0.0.1:5000/a"),
+        ] {
+            assert_eq!(normalize_image_pattern(pattern), want, "{pattern}");
+        }
+    }
+
+    #[test]
+    fn pss_profile_names() {
+        for (name, want) in [
+            (
+                "pss-enforce-restricted",
+                Some((Mode::Enforce, Level::Restricted, Version::LATEST)),
+            ),
+            (
+                "pss-warn-baseline-v1.29",
+                Some((Mode::Warn, Level::Baseline, Version::v1(29))),
+            ),
+            (
+                "pss-audit-privileged",
+                Some((Mode::Audit, Level::Privileged, Version::LATEST)),
+            ),
+            ("pss-enforce-strict", None),
+            ("pss-block-baseline", None),
+            ("pss-enforce-baseline-v1.x", None),
+            ("web", None),
+        ] {
+            let got = Profile::from_pss_name(name)
+                .and_then(|p| p.pss)
+                .map(|g| (g.mode, g.level, g.version));
+            assert_eq!(got, want, "{name}");
+        }
+    }
 }

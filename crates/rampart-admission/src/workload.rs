@@ -255,3 +255,69 @@ pub fn is_significant_pod_update(new: &Value, old: &Value) -> bool {
     }
     false
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn pod(
+        containers: serde_json::Value,
+        ephemeral: serde_json::Value,
+        annotations: serde_json::Value,
+    ) -> Value {
+        json!({"metadata": {"annotations": annotations}, "spec": {"containers": containers, "ephemeralContainers": ephemeral}})
+    }
+
+    #[test]
+    fn significant_pod_updates_as_pod_security_admission_sees_them() {
+        let base = pod(json!([{"name": "a", "image": "x:1"}]), json!([]), json!({}));
+        let cases = [
+            (
+                "labels only",
+                pod(
+                    json!([{"name": "a", "image": "x:1"}]),
+                    json!([]),
+                    json!({"other": "1"}),
+                ),
+                false,
+            ),
+            (
+                "image changed",
+                pod(json!([{"name": "a", "image": "x:2"}]), json!([]), json!({})),
+                true,
+            ),
+            (
+                "container added",
+                pod(
+                    json!([{"name": "a", "image": "x:1"}, {"name": "b"}]),
+                    json!([]),
+                    json!({}),
+                ),
+                true,
+            ),
+            (
+                "ephemeral added",
+                pod(
+                    json!([{"name": "a", "image": "x:1"}]),
+                    json!([{"name": "dbg", "image": "busybox"}]),
+                    json!({}),
+                ),
+                true,
+            ),
+            (
+                "seccomp annotation of the container",
+                pod(
+                    json!([{"name": "a", "image": "x:1"}]),
+                    json!([]),
+                    json!({"container.seccomp.security.alpha.kubernetes.io/a": "unconfined"}),
+                ),
+                true,
+            ),
+            ("ill-typed lists", json!({"spec": {"containers": 3}}), true),
+        ];
+        for (what, new, want) in cases {
+            assert_eq!(is_significant_pod_update(&new, &base), want, "{what}");
+        }
+    }
+}
