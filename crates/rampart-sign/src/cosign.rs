@@ -136,6 +136,14 @@ pub fn store_from_env() -> Result<Option<Reference>, rampart_registry::Reference
     }
 }
 
+/// The image as named, less its digest (errors add the digest verified).
+fn without_digest(image: &Reference) -> String {
+    match image.tag() {
+        Some(tag) => format!("{}:{tag}", image.repository()),
+        None => image.repository().to_string(),
+    }
+}
+
 /// The `docker-reference` cosign writes: `registry/repository` (no tag or digest).
 fn docker_reference(image: &Reference) -> String {
     format!("{}/{}", image.registry(), image.path())
@@ -248,7 +256,7 @@ pub fn verify(
 ) -> Result<(Digest, Vec<Verified>), CosignError> {
     let digest = resolve(client, image)?;
     let store = store.unwrap_or(image);
-    let shown = image.to_string();
+    let shown = without_digest(image);
     let tag = oci::attached_tag(&digest, Attached::Signature);
     let legacy = oci::fetch(client, store, &digest, Attached::Signature)?;
     let (bundles, _) = bundle_envelopes(client, store, &digest)?;
@@ -366,7 +374,7 @@ pub fn verify_attestations(
     use crate::dsse::AttError;
     let digest = resolve(client, image)?;
     let store = store.unwrap_or(image);
-    let shown = image.to_string();
+    let shown = without_digest(image);
     let invalid = |source| CosignError::InvalidAttestation {
         image: shown.clone(),
         digest: digest.to_string(),

@@ -160,17 +160,21 @@ impl TrustPolicy {
                 Err(e) => {
                     if failure
                         .as_ref()
-                        .is_none_or(|f| matches!(f, CosignError::NoSignature { .. }))
+                        .is_none_or(|(f, _)| matches!(f, CosignError::NoSignature { .. }))
                     {
-                        failure = Some(e);
+                        failure = Some((e, path));
                     }
                 }
             }
         }
-        let e = failure.map(|e| e.to_string()).unwrap_or_default();
+        let (reason, none_found) = match failure {
+            Some((e @ CosignError::NoSignature { .. }, _)) => (e.to_string(), true),
+            Some((e, key)) => (format!("{e} (key {})", key.display()), false),
+            None => (String::from("no key to verify with"), false),
+        };
         Ok(Verdict::Refused {
-            none_found: e.starts_with("no signature"),
-            reason: format!("{rule_name}: {e}"),
+            none_found,
+            reason: format!("{rule_name}: {reason}"),
         })
     }
 }

@@ -242,6 +242,20 @@ pub fn scheme_of_purl_type(ty: &str) -> Option<Scheme> {
     Ecosystem::from_purl_type(ty).and_then(crate::ecosystem::scheme)
 }
 
+/// What the inventory recorded of one image's last scan, for readers that only check it (the
+/// admission webhook's vulnerability gate).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ImageScan {
+    /// The image.
+    pub image: ImageEntry,
+    /// When its packages were last matched against an advisory database (`record` or
+    /// `rescan`), RFC 3339 UTC.
+    pub matched_at: Option<String>,
+    /// The findings of that match: (vulnerability id, purl, severity). A severity the file
+    /// holds but this version does not know reads as `critical` (fail closed).
+    pub findings: Vec<(String, String, rampart_core::Severity)>,
+}
+
 /// The inventory file, open read-write.
 pub struct Inventory {
     conn: Connection,
@@ -265,6 +279,83 @@ impl Inventory {
             conn,
             path: path.to_owned(),
         })
+    }
+
+    /// Opens an existing inventory read-only: nothing is created, migrated or written.
+    pub fn open_read_only(path: &Path) -> Result<Self, DbError> {
+        if !path.is_file() {
+            return Err(DbError::Io {
+                path: path.display().to_string(),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    "no inventory file (expected one written by `rampart scan --record`)",
+                ),
+            });
+        }
+        let conn = Connection::open_with_flags(
+            path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(sqlite(path))?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))
+            .map_err(sqlite(path))?;
+        Ok(Self {
+            conn,
+            path: path.to_owned(),
+        })
+    }
+
+    /// The last scan of the image `id` (its digest), or `None` when it was never recorded.
+    pub fn scan_of(&self, id: &str) -> Result<Option<ImageScan>, DbError> {
+        use rusqlite::OptionalExtension;
+        let e = sqlite(&self.path);
+        let row = self
+            .conn
+            .query_row(
+                "SELECT id, name, recorded_at, matched_at FROM images WHERE id = ?1",
+                [id],
+                |r| {
+                    Ok((
+                        ImageEntry {
+                            id: r.get(0)?,
+                            name: r.get(1)?,
+                            recorded_at: r.get(2)?,
+                        },
+                        r.get::<_, Option<String>>(3)?,
+                    ))
+                },
+            )
+            .optional()
+            .map_err(&e)?;
+        let Some((image, matched_at)) = row else {
+            return Ok(None);
+        };
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT vuln, purl, severity FROM matches WHERE image = ?1 ORDER BY vuln, purl",
+            )
+            .map_err(&e)?;
+        let rows = stmt
+            .query_map([id], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                ))
+            })
+            .map_err(&e)?;
+        let mut findings = Vec::new();
+        for row in rows {
+            let (vuln, purl, severity) = row.map_err(&e)?;
+            let severity = severity.parse().unwrap_or(rampart_core::Severity::Critical);
+            findings.push((vuln, purl, severity));
+        }
+        Ok(Some(ImageScan {
+            image,
+            matched_at,
+            findings,
+        }))
     }
 
     /// Records the packages of an image (replacing what was recorded for the same id) and
