@@ -9,4 +9,11 @@
 //!   failure mode when the reviewer cannot answer in time.
 #![deny(clippy::indexing_slicing)]
 
+pub mod audit;
+pub mod manifests;
+pub mod metrics;
 pub mod review;
+pub mod server;
+pub mod tls;
+
+pub use server::{FailureMode, Server, ServerConfig, ServerError, ShutdownHandle};

@@ -178,7 +178,11 @@ pub struct AdmissionResponse {
 impl AdmissionResponse {
     /// An allow.
     pub fn allow(uid: &str) -> Self {
-        AdmissionResponse { uid: uid.to_owned(), allowed: true, ..Default::default() }
+        AdmissionResponse {
+            uid: uid.to_owned(),
+            allowed: true,
+            ..Default::default()
+        }
     }
 
     /// A denial with code 403 and a message for the user.
