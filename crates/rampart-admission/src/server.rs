@@ -664,15 +664,29 @@ fn parse_review(body: &[u8]) -> Result<AdmissionRequest, Malformed> {
         }
         Err(e) => truncate(&e.to_string(), 200),
     };
-    // The typed parse failed: look for the envelope and the uid only.
-    let uid = serde_json::from_slice::<serde_json::Value>(body)
-        .ok()
-        .and_then(|value| {
-            let v1 = value.get("apiVersion").and_then(|v| v.as_str()) == Some(API_VERSION)
-                && value.get("kind").and_then(|v| v.as_str()) == Some(KIND);
-            let uid = value.get("request")?.get("uid")?.as_str()?;
-            (v1 && !uid.is_empty()).then(|| uid.to_owned())
-        });
+    // The typed parse failed: look at the envelope, then for the uid only.
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(body) else {
+        return Err(Malformed { uid: None, reason });
+    };
+    let field = |name: &str| value.get(name).and_then(|v| v.as_str()).unwrap_or_default();
+    if value.is_object() && field("apiVersion") != API_VERSION {
+        let found = truncate(field("apiVersion"), 60);
+        let reason = format!("expected apiVersion {API_VERSION}, found {found:?}");
+        return Err(Malformed { uid: None, reason });
+    }
+    if value.is_object() && field("kind") != KIND {
+        let reason = format!(
+            "expected kind {KIND}, found {:?}",
+            truncate(field("kind"), 60)
+        );
+        return Err(Malformed { uid: None, reason });
+    }
+    let uid = value
+        .get("request")
+        .and_then(|r| r.get("uid"))
+        .and_then(|u| u.as_str())
+        .filter(|u| !u.is_empty())
+        .map(str::to_owned);
     Err(Malformed { uid, reason })
 }
 
