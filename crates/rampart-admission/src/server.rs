@@ -897,4 +897,48 @@ mod tests {
         assert!(!ok("application/jsonx"));
         assert!(!is_json(None));
     }
+
+    proptest::proptest! {
+        #[test]
+        fn parse_review_never_panics_on_bytes(body in proptest::collection::vec(proptest::num::u8::ANY, 0..512)) {
+            let _ = parse_review(&body);
+        }
+
+        #[test]
+        fn parse_review_accepts_only_v1_reviews_with_a_uid(
+            api in "(admission\\.k8s\\.io/v1|admission\\.k8s\\.io/v1beta1|)",
+            kind in "(AdmissionReview|Pod)",
+            uid in "[a-z0-9-]{0,8}",
+            op in "(CREATE|UPDATE|DELETE|CONNECT|PATCH)",
+        ) {
+            let body = serde_json::json!({
+                "apiVersion": api, "kind": kind,
+                "request": {"uid": uid, "kind": {"group": "", "version": "v1", "kind": "Pod"},
+                            "resource": {"group": "", "version": "v1", "resource": "pods"}, "operation": op},
+            });
+            let good = api == API_VERSION && kind == KIND && !uid.is_empty() && op != "PATCH";
+            match parse_review(&serde_json::to_vec(&body).unwrap_or_default()) {
+                Ok(request) => {
+                    proptest::prop_assert!(good);
+                    proptest::prop_assert_eq!(request.uid, uid);
+                }
+                Err(Malformed { uid: recovered, .. }) => {
+                    proptest::prop_assert!(!good);
+                    // A uid is recovered only from a v1 AdmissionReview envelope.
+                    if let Some(recovered) = recovered {
+                        proptest::prop_assert!(api == API_VERSION && kind == KIND);
+                        proptest::prop_assert_eq!(recovered, uid);
+                    }
+                }
+            }
+        }
+
+        #[test]
+        fn endpoint_and_content_type_parsers_never_panic(s in "\\PC{0,80}") {
+            let _ = parse_endpoint(&s);
+            if let Ok(value) = HeaderValue::from_str(&s) {
+                let _ = is_json(Some(&value));
+            }
+        }
+    }
 }
