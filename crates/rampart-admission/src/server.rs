@@ -490,7 +490,9 @@ async fn handle_request(state: &State, req: Request<Incoming>) -> Response<Body>
                 "/readyz" if state.ready.load(Ordering::SeqCst) => text(StatusCode::OK, "ready"),
                 "/readyz" => text(StatusCode::SERVICE_UNAVAILABLE, "shutting down"),
                 _ => {
-                    let mut response = text(StatusCode::OK, state.metrics.encode());
+                    // As encoded: OpenMetrics allows nothing after the final `# EOF` line.
+                    let mut response =
+                        Response::new(Full::new(Bytes::from(state.metrics.encode())));
                     response.headers_mut().insert(
                         CONTENT_TYPE,
                         HeaderValue::from_static(

@@ -434,47 +434,66 @@ pub struct Sample {
     pub value: f64,
 }
 
-/// Parses the OpenMetrics / Prometheus text format (samples only), strictly enough to fail on
-/// garbage: `name{k="v",...} value`.
+/// The oracle cache (scripts/install-oracles.sh), installed once per test binary.
+pub fn oracles() -> PathBuf {
+    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/install-oracles.sh");
+        let out = Command::new("bash").arg(script).output().unwrap();
+        assert!(
+            out.status.success(),
+            "install-oracles.sh: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
+    })
+    .clone()
+}
+
+const OPENMETRICS_PARSER: &str = r#"
+import json, math, sys
+from prometheus_client.openmetrics.parser import text_string_to_metric_families
+out = []
+for family in text_string_to_metric_families(sys.stdin.read()):
+    for s in family.samples:
+        out.append({"name": s.name, "labels": s.labels, "value": s.value if math.isfinite(s.value) else None})
+print(json.dumps(out))
+"#;
+
+/// Parses `/metrics` output with the strict OpenMetrics parser of Python's `prometheus_client`
+/// (the oracle): the test fails when the text is not valid OpenMetrics.
 pub fn parse_metrics(text: &str) -> Vec<Sample> {
-    let mut samples = Vec::new();
-    for line in text.lines() {
-        if line.starts_with('#') || line.trim().is_empty() {
-            continue;
-        }
-        let (series, value) = line
-            .rsplit_once(' ')
-            .unwrap_or_else(|| panic!("bad sample line {line:?}"));
-        let value: f64 = value
-            .parse()
-            .unwrap_or_else(|e| panic!("bad value in {line:?}: {e}"));
-        let (name, labels) = match series.split_once('{') {
-            None => (series.to_owned(), BTreeMap::new()),
-            Some((name, rest)) => {
-                let rest = rest
-                    .strip_suffix('}')
-                    .unwrap_or_else(|| panic!("bad labels in {line:?}"));
-                let mut labels = BTreeMap::new();
-                for pair in rest.split(',').filter(|p| !p.is_empty()) {
-                    let (k, v) = pair
-                        .split_once('=')
-                        .unwrap_or_else(|| panic!("bad label in {line:?}"));
-                    let v = v
-                        .strip_prefix('"')
-                        .and_then(|v| v.strip_suffix('"'))
-                        .unwrap_or_else(|| panic!("unquoted label in {line:?}"));
-                    labels.insert(k.to_owned(), v.to_owned());
-                }
-                (name.to_owned(), labels)
-            }
-        };
-        samples.push(Sample {
-            name,
-            labels,
-            value,
-        });
-    }
+    use std::io::Write;
+    let python = oracles().join("venv/bin/python");
+    let mut child = Command::new(python)
+        .arg("-c")
+        .arg(OPENMETRICS_PARSER)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "the OpenMetrics parser refused the metrics: {}\n{text}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let samples: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
     samples
+        .into_iter()
+        .map(|s| Sample {
+            name: s["name"].as_str().unwrap().to_owned(),
+            labels: serde_json::from_value(s["labels"].clone()).unwrap(),
+            value: s["value"].as_f64().unwrap_or(f64::INFINITY),
+        })
+        .collect()
 }
 
 /// The value of the sample named `name` whose labels include `labels` (0 when absent).
