@@ -429,3 +429,14 @@ fn bad_options_are_refused_with_the_option_named() {
         "{err}"
     );
 }
+
+/// The whole deployment with cert-manager (no random key material), for review in diffs.
+#[test]
+fn cert_manager_deployment_snapshot() {
+    let manifests = generate(&ManifestOptions {
+        certificates: CertSource::CertManager,
+        ..options()
+    })
+    .unwrap();
+    insta::assert_snapshot!(to_yaml(&manifests.documents).unwrap());
+}
