@@ -194,3 +194,32 @@ pub fn server_config(resolver: Arc<ReloadingCert>) -> Result<rustls::ServerConfi
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(config)
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::panic)]
+    use super::*;
+    use crate::manifests::{generate_tls, write_tls};
+
+    #[test]
+    fn a_key_from_another_pair_is_refused() {
+        let a = tempfile::tempdir().unwrap();
+        let b = tempfile::tempdir().unwrap();
+        let a_files = write_tls(&generate_tls("svc", "ns").unwrap(), a.path()).unwrap();
+        let b_files = write_tls(&generate_tls("svc", "ns").unwrap(), b.path()).unwrap();
+        assert!(load_certified_key(&a_files.cert, &a_files.key).is_ok());
+        match load_certified_key(&a_files.cert, &b_files.key) {
+            Err(TlsError::Mismatch { .. }) => {}
+            other => panic!("expected a mismatch, found {other:?}"),
+        }
+        std::fs::write(&b_files.cert, "garbage").unwrap();
+        match load_certified_key(&b_files.cert, &b_files.key) {
+            Err(TlsError::Certificates { path, .. }) => assert_eq!(path, b_files.cert),
+            other => panic!("expected no certificate, found {other:?}"),
+        }
+        match load_certified_key(&a.path().join("missing.crt"), &a_files.key) {
+            Err(e @ TlsError::Read { .. }) => assert!(e.to_string().contains("missing.crt")),
+            other => panic!("expected a read error, found {other:?}"),
+        }
+    }
+}

@@ -21,6 +21,7 @@ use rampart_admission::manifests::{generate_tls, write_tls};
 use rampart_admission::review::{
     AdmissionRequest, AdmissionResponse, Decision, Endpoint, GateOutcome, Reviewer,
 };
+use rustls_pki_types::pem::PemObject;
 use serde_json::{Value, json};
 use support::*;
 
@@ -753,4 +754,51 @@ fn server_config_parses_from_toml_with_defaults_and_rejects_unknown_fields() {
     let err =
         toml::from_str::<rampart_admission::ServerConfig>("failure-mode = \"maybe\"").unwrap_err();
     assert!(err.to_string().contains("unknown variant"), "{err}");
+}
+
+#[test]
+fn a_body_that_never_arrives_is_answered_at_the_deadline() {
+    let server = start(DenyPrivileged, |c| c.deadline_ms = 200);
+    let reply = server
+        .client()
+        .try_send(
+            "POST",
+            "/validate",
+            &[("content-type", "application/json")],
+            DeclaredOnly { len: 100 },
+        )
+        .unwrap();
+    assert_eq!(reply.status, 408, "{}", reply.text());
+    assert!(reply.text().contains("deadline"), "{}", reply.text());
+}
+
+#[test]
+fn a_client_offering_h2_first_like_kube_apiserver_gets_http_1_1() {
+    let server = start(DenyPrivileged, |_| {});
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls_pki_types::CertificateDer::pem_slice_iter(server.tls.ca_pem.as_bytes()) {
+        roots.add(cert.unwrap()).unwrap();
+    }
+    let mut config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let alpn = runtime.block_on(async {
+        let tcp = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+        let name = rustls_pki_types::ServerName::try_from(SERVER_NAME).unwrap();
+        let tls = tokio_rustls::TlsConnector::from(Arc::new(config))
+            .connect(name, tcp)
+            .await
+            .unwrap();
+        tls.get_ref().1.alpn_protocol().map(<[u8]>::to_vec)
+    });
+    assert_eq!(alpn.as_deref(), Some(&b"http/1.1"[..]));
 }
