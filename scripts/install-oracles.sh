@@ -11,6 +11,8 @@
 #   - Python `cryptography` and `PyNaCl` (same venv, pinned): the oracle of rampart-sign's keys
 #     (scrypt, NaCl secretbox, PKCS#8, ECDSA P-256) and an independent ECDSA P-256 verifier of its
 #     signatures over cosign payloads and DSSE PAE
+#   - Python `prometheus_client` (same venv, pinned): its strict OpenMetrics text parser checks
+#     rampart-admission's /metrics output
 #   - npm `semver` (pinned, unpacked into semver/): the SemVer oracle of rampart-version
 #   - Microsoft SARIF Multitool (npm package @microsoft/sarif-multitool-linux): the official SARIF
 #     schema file it ships, and its `validate` command as an independent SARIF validator
@@ -46,6 +48,11 @@ CRYPTOGRAPHY_VERSION=50.0.2
 PYNACL_VERSION=1.6.2
 if ! "$DIR/venv/bin/python" -c "import importlib.metadata as m, sys; sys.exit(not (m.version('cryptography') == '$CRYPTOGRAPHY_VERSION' and m.version('PyNaCl') == '$PYNACL_VERSION'))" 2>/dev/null; then
   "$DIR/venv/bin/pip" install -q --disable-pip-version-check "cryptography==$CRYPTOGRAPHY_VERSION" "PyNaCl==$PYNACL_VERSION" >&2
+fi
+
+PROMETHEUS_CLIENT_VERSION=0.26.0
+if ! "$DIR/venv/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('prometheus-client') != '$PROMETHEUS_CLIENT_VERSION')" 2>/dev/null; then
+  "$DIR/venv/bin/pip" install -q --disable-pip-version-check "prometheus-client==$PROMETHEUS_CLIENT_VERSION" >&2
 fi
 
 SEMVER_VERSION=7.8.6

@@ -44,11 +44,13 @@ pub enum ConfigError {
     },
 }
 
-/// What happens when a gate cannot decide (registry unreachable, inventory unreadable).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+/// What happens when rampart cannot decide: a gate cannot (registry unreachable, inventory
+/// unreadable), or the server cannot in time (deadline, overload, internal error).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum FailureMode {
     /// Refuse the request (the default: fail closed).
+    #[default]
     Deny,
     /// Admit it, with a warning.
     Allow,
@@ -93,13 +95,9 @@ pub enum UnknownKinds {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct RawConfig {
-    /// Belongs to the server; skipped here.
+    /// The server's table.
     #[serde(default)]
-    #[expect(
-        dead_code,
-        reason = "accepted so the server's table does not fail deny_unknown_fields"
-    )]
-    server: Option<toml::Value>,
+    server: Option<crate::server::ServerConfig>,
     #[serde(default)]
     failure_mode: Option<FailureMode>,
     #[serde(default)]
@@ -458,6 +456,9 @@ pub struct NameRule {
 pub struct Config {
     /// Where it was read from (empty when parsed from text).
     pub path: PathBuf,
+    /// The `[server]` table (defaults when absent); relative paths resolved against the file's
+    /// directory, and its failure mode is the top-level `failure-mode`.
+    pub server: crate::server::ServerConfig,
     /// When a gate cannot decide.
     pub failure_mode: FailureMode,
     /// Kinds without a pod template.
@@ -488,6 +489,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             path: PathBuf::new(),
+            server: crate::server::ServerConfig::default(),
             failure_mode: FailureMode::Deny,
             unknown_kinds: UnknownKinds::Allow,
             default_profile: None,
@@ -583,8 +585,17 @@ impl Config {
             }])
         })?;
         let mut problems = Vec::new();
+        let failure_mode = raw.failure_mode.unwrap_or_default();
+        let mut server = raw.server.clone().unwrap_or_default();
+        server.failure_mode = failure_mode;
+        server.cert = base.join(&server.cert);
+        server.key = base.join(&server.key);
+        if let crate::audit::AuditTarget::File(f) = &server.audit_log {
+            server.audit_log = crate::audit::AuditTarget::File(base.join(f));
+        }
         let mut config = Config {
-            failure_mode: raw.failure_mode.unwrap_or(FailureMode::Deny),
+            server,
+            failure_mode,
             unknown_kinds: raw.unknown_kinds.unwrap_or(UnknownKinds::Allow),
             default_profile: raw.default_profile.clone(),
             pss_labels: raw.pss_labels.unwrap_or(true),

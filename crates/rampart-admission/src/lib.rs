@@ -33,16 +33,24 @@
 //!
 //! ## Configuration
 //!
-//! TOML; unknown keys are refused (except the top-level `[server]` table, which belongs to the
-//! server); relative paths are resolved against the file's directory; errors name the file and
-//! every bad key.
+//! TOML; unknown keys are refused; relative paths are resolved against the file's directory;
+//! errors name the file and every bad key.
 //!
 //! ```toml
-//! failure-mode = "deny"          # or "allow": when a gate cannot decide
+//! failure-mode = "deny"          # or "allow": when a gate or the server cannot decide in time
 //! unknown-kinds = "allow"        # or "deny": kinds without a pod template
 //! default-profile = "standard"   # /validate and /mutate without a profile, no name rule
 //! pss-labels = true              # routes for the pod-security.kubernetes.io/* labels
 //! pss-label-versions = ["v1.29"] # pinned <mode>-version label values that get their own route
+//!
+//! [server]                       # the HTTPS server; every key optional
+//! listen = "0.0.0.0:8443"
+//! cert = "/etc/rampart/tls/tls.crt"  # reloaded when the files change
+//! key = "/etc/rampart/tls/tls.key"
+//! deadline-ms = 3000             # past it, failure-mode answers (webhook timeoutSeconds is 5)
+//! max-concurrent = 64            # beyond, failure-mode answers at once
+//! body-limit = 8388608           # bytes; larger bodies get 413
+//! audit-log = "stdout"           # or "none", or a file (JSON lines)
 //!
 //! [exemptions]                   # as Pod Security Admission's
 //! usernames = ["system:serviceaccount:kube-system:replicaset-controller"]
@@ -91,13 +99,19 @@
 //! `signatures`, `digest`, `vulnerabilities`, `seccomp`, `runtime-class`.
 #![deny(clippy::indexing_slicing)]
 
+pub mod audit;
 pub mod cache;
 pub mod config;
 pub mod engine;
 pub mod gates;
+pub mod manifests;
+pub mod metrics;
 pub mod mutate;
 pub mod review;
+pub mod server;
+pub mod tls;
 pub mod workload;
 
 pub use config::{Config, ConfigError, FailureMode, Mode};
 pub use engine::{Engine, EngineError};
+pub use server::{Server, ServerConfig, ServerError, ShutdownHandle};

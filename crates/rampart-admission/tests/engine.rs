@@ -506,8 +506,9 @@ fn config_errors_name_the_file_and_the_key() {
         e.starts_with(&path.display().to_string()) && e.contains("line 1"),
         "{e}"
     );
-    // the server's table is skipped whatever it holds
-    assert!(Config::parse("[server]\nanything = { goes = true }\n", Path::new("/")).is_ok());
+    // the server's table is checked too, with its line
+    let e = err("failure-mode = \"deny\"\n[server]\nanything = { goes = true }\n");
+    assert!(e.contains("line 3") && e.contains("anything"), "{e}");
 }
 
 /// The configuration example of the crate documentation parses, and gives the routes it says.
