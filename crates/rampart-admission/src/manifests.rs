@@ -228,16 +228,24 @@ fn set_validity(params: &mut CertificateParams, years: i16) {
 /// Generates a CA (ECDSA P-256, valid 10 years) and a serving certificate for the Service
 /// (valid 2 years, SANs from [`service_dns_names`], extended key usage serverAuth).
 pub fn generate_tls(service: &str, namespace: &str) -> Result<GeneratedTls, ManifestError> {
+    generate_tls_for(
+        &format!("{service}.{namespace}"),
+        service_dns_names(service, namespace),
+    )
+}
+
+/// Generates a CA named after `label` and a serving certificate for `names` (DNS names or IP
+/// addresses, e.g. `localhost` and `127.0.0.1` for a local webhook).
+pub fn generate_tls_for(label: &str, names: Vec<String>) -> Result<GeneratedTls, ManifestError> {
     let ca_err = |source| ManifestError::Certificate {
         what: "CA certificate",
         source,
     };
     let ca_key = KeyPair::generate().map_err(ca_err)?;
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).map_err(ca_err)?;
-    ca_params.distinguished_name.push(
-        DnType::CommonName,
-        format!("{service}.{namespace} webhook CA (rampart)"),
-    );
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, format!("{label} webhook CA (rampart)"));
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
     ca_params.key_usages = vec![
         KeyUsagePurpose::KeyCertSign,
@@ -252,7 +260,6 @@ pub fn generate_tls(service: &str, namespace: &str) -> Result<GeneratedTls, Mani
         what: "serving certificate",
         source,
     };
-    let names = service_dns_names(service, namespace);
     let leaf_key = KeyPair::generate().map_err(leaf_err)?;
     let mut params = CertificateParams::new(names.clone()).map_err(leaf_err)?;
     if let Some(first) = names.first() {

@@ -424,7 +424,7 @@ pub fn parse_endpoint(path: &str) -> Option<Endpoint> {
     };
     let profile = match profile {
         None => None,
-        Some(p) if is_dns_label(p) => Some(p.to_owned()),
+        Some(p) if is_profile_name(p) => Some(p.to_owned()),
         Some(_) => return None,
     };
     match kind {
@@ -434,14 +434,15 @@ pub fn parse_endpoint(path: &str) -> Option<Endpoint> {
     }
 }
 
-/// Whether `s` is an RFC 1123 label: 1 to 63 of `a-z`, `0-9`, `-`, not starting or ending with `-`.
-fn is_dns_label(s: &str) -> bool {
+/// Whether `s` can be a profile name in a URL path: 1 to 128 of ASCII letters, digits, `-`,
+/// `_` and `.` (versioned label profiles are `pss-enforce-baseline-v1.29`), not `.` or `..`.
+fn is_profile_name(s: &str) -> bool {
     !s.is_empty()
-        && s.len() <= 63
+        && s.len() <= 128
         && s.bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !s.starts_with('-')
-        && !s.ends_with('-')
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        && s != "."
+        && s != ".."
 }
 
 /// Whether a `Content-Type` is JSON: `application/json`, optionally with `charset=utf-8`.
@@ -868,14 +869,21 @@ mod tests {
                 profile: Some("prod-1".to_owned())
             })
         );
+        // Versioned label profiles carry a dot.
+        assert_eq!(
+            parse_endpoint("/validate/pss-enforce-baseline-v1.29"),
+            Some(Endpoint::Validate {
+                profile: Some("pss-enforce-baseline-v1.29".to_owned())
+            })
+        );
         for bad in [
             "/",
             "/validate/",
-            "/validate/A",
+            "/validate/..",
+            "/validate/a%2Fb",
             "/validate/a/b",
             "/x",
             "validate",
-            "/validate/-a",
         ] {
             assert_eq!(parse_endpoint(bad), None, "{bad}");
         }

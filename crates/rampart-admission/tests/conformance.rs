@@ -1,8 +1,9 @@
 //! The official pod-security-admission conformance fixtures
 //! (`testdata/<level>/v1.<minor>/<pass|fail>/*.yaml`), each wrapped into AdmissionReview
 //! requests (a Pod CREATE and a Deployment CREATE, from the envelopes in `fixtures/`), replayed
-//! through `Engine::review` on the label route `pss-enforce-<level>-v1.<minor>`: the verdict
-//! must equal the fixture's expectation and `rampart_pss::evaluate`'s.
+//! through `Engine::review` on the label route `pss-enforce-<level>-v1.<minor>`, and over real
+//! TLS through the webhook server hosting the engine: the verdict must equal the fixture's
+//! expectation and `rampart_pss::evaluate`'s.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -11,6 +12,7 @@
 )]
 
 mod common;
+mod support;
 
 use std::path::{Path, PathBuf};
 
@@ -41,6 +43,8 @@ fn sorted(dir: &Path) -> Vec<PathBuf> {
 #[test]
 fn conformance_fixtures_through_the_engine() {
     let engine = engine("");
+    let webhook = support::start(common::engine(""), |_| {});
+    let client = webhook.client();
     let pod_envelope = fixture_json("pod-create.json");
     let deployment_envelope = fixture_json("deployment-create.json");
     let (mut cases, mut files) = (0usize, 0usize);
@@ -88,6 +92,17 @@ fn conformance_fixtures_through_the_engine() {
                     for (what, review) in [("Pod", as_pod), ("Deployment", as_deployment)] {
                         cases += 1;
                         let d = validate(&engine, &request_from(&review), Some(&profile));
+                        let served = client
+                            .review(&format!("/validate/{profile}"), &review)
+                            .review_response();
+                        if served["allowed"] != d.response.allowed
+                            || served["uid"] != review["request"]["uid"]
+                        {
+                            failures.push(format!(
+                                "{file} as a {what}: over TLS {served}, in process allowed={}",
+                                d.response.allowed
+                            ));
+                        }
                         if d.response.allowed != expected.allowed() {
                             failures.push(format!(
                                 "{file} as a {what}: engine allowed={}, evaluator {}",
@@ -116,5 +131,7 @@ fn conformance_fixtures_through_the_engine() {
         failures.join("\n")
     );
     assert!(files > 4000, "only {files} fixture files");
-    println!("{files} fixtures, {cases} admission reviews agree");
+    let audit = webhook.stop();
+    assert_eq!(audit.len(), cases, "one audit line per review served");
+    println!("{files} fixtures, {cases} admission reviews agree, in process and over TLS");
 }

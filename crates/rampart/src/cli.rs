@@ -43,6 +43,81 @@ pub enum Command {
     /// Verify an image's attestations; optionally write the verified predicate (e.g. the SBOM,
     /// for `rampart scan`). Exit 0 verified, 1 invalid, 3 none found, 2 errors.
     VerifyAttestation(VerifyAttestationArgs),
+    /// The Kubernetes admission webhook: serve it, or print its deployment.
+    Admission(AdmissionArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AdmissionArgs {
+    #[command(subcommand)]
+    pub command: AdmissionCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdmissionCommand {
+    /// Serve the validating and mutating webhook over HTTPS (`admission.k8s.io/v1`), with
+    /// /healthz, /readyz and /metrics, until SIGTERM or SIGINT.
+    Serve(AdmissionServeArgs),
+    /// Print the deployment as YAML: Namespace, ServiceAccount, Secret with a generated CA and
+    /// serving certificate (or cert-manager resources), Service, Deployment, and the
+    /// Validating/MutatingWebhookConfiguration (failurePolicy Fail, own namespace excluded).
+    Manifests(AdmissionManifestsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AdmissionServeArgs {
+    /// The admission configuration (TOML: profiles of gates, namespace rules, `[server]`).
+    #[arg(long, value_name = "FILE")]
+    pub config: PathBuf,
+    /// Listen here instead of the configuration's `[server] listen`.
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<std::net::SocketAddr>,
+    /// When the configured certificate or key file is missing, generate a CA (`ca.crt` beside
+    /// the certificate) and a serving certificate for localhost and 127.0.0.1 (local runs).
+    #[arg(long)]
+    pub self_signed: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct AdmissionManifestsArgs {
+    /// The admission configuration: shipped in a ConfigMap, and its namespace-label rules
+    /// become webhook entries with their namespaceSelector.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// The webhook's namespace (excluded from admission).
+    #[arg(long, default_value = "rampart-system")]
+    pub namespace: String,
+    /// Name of the Service, Deployment and webhook configurations.
+    #[arg(long, default_value = "rampart-admission")]
+    pub name: String,
+    /// The rampart image (entrypoint `rampart`).
+    #[arg(long, default_value = "rampart:latest")]
+    pub image: String,
+    /// Replicas of the Deployment.
+    #[arg(long, default_value_t = 2)]
+    pub replicas: u32,
+    /// The webhooks' failurePolicy.
+    #[arg(long, value_enum, default_value = "fail")]
+    pub failure_policy: FailurePolicyArg,
+    /// The webhooks' timeoutSeconds (1 to 30).
+    #[arg(long, default_value_t = 5)]
+    pub timeout_seconds: u32,
+    /// Let cert-manager issue the certificate (Issuer + Certificate, and the
+    /// `cert-manager.io/inject-ca-from` annotation) instead of generating one.
+    #[arg(long)]
+    pub cert_manager: bool,
+    /// Also write the generated `ca.crt`, `tls.crt` and `tls.key` into this directory.
+    #[arg(long, value_name = "DIR", conflicts_with = "cert_manager")]
+    pub tls_dir: Option<PathBuf>,
+}
+
+/// `failurePolicy` of the generated webhooks.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum FailurePolicyArg {
+    /// Reject requests when the webhook cannot be reached (fail closed).
+    Fail,
+    /// Admit them (fail open).
+    Ignore,
 }
 
 #[derive(Debug, Args)]

@@ -1,6 +1,7 @@
 //! The `rampart` binary: parse arguments, dispatch, render, set the exit code. Logic lives in
 //! the library crates.
 
+mod admission;
 mod cli;
 mod images;
 mod registry;
@@ -33,6 +34,7 @@ fn main() -> ExitCode {
         Command::Verify(args) => sign::verify(&args),
         Command::Attest(args) => sign::attest(&args),
         Command::VerifyAttestation(args) => sign::verify_attestation(&args),
+        Command::Admission(args) => admission::run(&args),
     };
     match result {
         Ok(code) => ExitCode::from(code),
