@@ -53,11 +53,16 @@ fn container_at(view: &PodView<'_>, c: &ContainerView<'_>) -> String {
     )
 }
 
-/// Pod Security Standards, with the evaluator of `rampart scan`.
+/// Pod Security Standards, with the evaluator of `rampart scan`: one violation listing every
+/// failed check, worded as Pod Security Admission words its denials
+/// (`violates PodSecurity "restricted:latest": privileged (...) at spec..., ...`).
 pub fn pss(gate: &PssGate, view: &PodView<'_>) -> Verdict {
     let eval = rampart_pss::evaluate(gate.level, gate.version, view.pod);
+    if eval.violations.is_empty() {
+        return Verdict::Pass;
+    }
     let prefix = view.field_prefix();
-    let list = eval
+    let checks: Vec<String> = eval
         .violations
         .iter()
         .map(|v| {
@@ -66,15 +71,15 @@ pub fn pss(gate: &PssGate, view: &PodView<'_>) -> Verdict {
                 .iter()
                 .map(|p| format!("{prefix}{}", rampart_pss::format_path(p)))
                 .collect();
-            format!(
-                "violates PodSecurity \"{}:{}\": {v} at {}",
-                eval.level,
-                eval.version,
-                fields.join(", ")
-            )
+            format!("{v} at {}", fields.join(", "))
         })
         .collect();
-    Verdict::from_list(list)
+    Verdict::from_list(vec![format!(
+        "violates PodSecurity \"{}:{}\": {}",
+        eval.level,
+        eval.version,
+        checks.join("; ")
+    )])
 }
 
 /// The images of a pod, parsed; unparseable or missing images are violations.
