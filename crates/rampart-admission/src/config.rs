@@ -719,6 +719,15 @@ impl Config {
             .or(self.default_profile.as_deref())
     }
 
+    /// Whether a profile rampart chooses itself (the default profile, or a namespace name
+    /// rule's) mutates: the deployment then needs a default `/mutate` webhook entry.
+    pub fn default_mutates(&self) -> bool {
+        self.default_profile
+            .iter()
+            .chain(self.name_rules.iter().map(|r| &r.profile))
+            .any(|name| self.profile(name).is_some_and(|p| p.mutates()))
+    }
+
     /// The routes the webhook configurations are generated from: one per label rule, then,
     /// when `pss-labels` is on, one per Pod Security Admission mode and level (and per pinned
     /// version of `pss-label-versions`).

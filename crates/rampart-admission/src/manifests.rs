@@ -71,6 +71,9 @@ pub struct ManifestOptions {
     pub certificates: CertSource,
     /// One webhook entry per route, in addition to the default `/validate` entry.
     pub routes: Vec<Route>,
+    /// Also a default `/mutate` entry (every namespace but the webhook's), for profiles chosen
+    /// by rampart itself (the default profile, namespace name rules) that mutate.
+    pub default_mutate: bool,
     /// The admission configuration file, shipped in a ConfigMap mounted at
     /// [`CONFIG_DIR`]`/admission.toml`; `None` leaves the ConfigMap to the user.
     pub config_toml: Option<String>,
@@ -88,6 +91,7 @@ impl Default for ManifestOptions {
             failure_policy: FailurePolicy::Fail,
             certificates: CertSource::Generated,
             routes: Vec::new(),
+            default_mutate: false,
             config_toml: None,
         }
     }
@@ -532,7 +536,16 @@ fn deployment(o: &ManifestOptions, labels: &Value, secret_name: &str) -> Value {
                     "containers": [{
                         "name": "rampart",
                         "image": o.image,
-                        "args": ["admission", "serve", "--config", format!("{CONFIG_DIR}/admission.toml")],
+                        // The flags override the configuration's `[server]` table, so a file
+                        // written for a laptop (loopback, relative certificate paths) still
+                        // serves in the pod.
+                        "args": [
+                            "admission", "serve",
+                            "--config", format!("{CONFIG_DIR}/admission.toml"),
+                            "--listen", format!("0.0.0.0:{}", o.container_port),
+                            "--cert", format!("{TLS_DIR}/tls.crt"),
+                            "--key", format!("{TLS_DIR}/tls.key"),
+                        ],
                         "ports": [{"name": "https", "containerPort": o.container_port, "protocol": "TCP"}],
                         "livenessProbe": probe("/healthz"),
                         "readinessProbe": probe("/readyz"),
@@ -644,6 +657,9 @@ fn webhook_configurations(
     };
     let mut validating = vec![entry("validate", None, &json!({}))?];
     let mut mutating = Vec::new();
+    if o.default_mutate {
+        mutating.push(entry("mutate", None, &json!({}))?);
+    }
     for route in &o.routes {
         validating.push(entry(
             "validate",

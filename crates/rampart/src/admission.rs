@@ -23,6 +23,12 @@ fn serve(args: &AdmissionServeArgs) -> Result<u8> {
     if let Some(listen) = args.listen {
         server.listen = listen;
     }
+    if let Some(cert) = &args.cert {
+        server.cert = cert.clone();
+    }
+    if let Some(key) = &args.key {
+        server.key = key.clone();
+    }
     if args.self_signed && !(server.cert.exists() && server.key.exists()) {
         self_signed(&server.cert, &server.key, server.listen.ip())?;
     }
@@ -74,14 +80,14 @@ fn write_private(path: &Path, text: &str, private: bool) -> Result<()> {
 }
 
 fn print_manifests(args: &AdmissionManifestsArgs) -> Result<u8> {
-    let (routes, config_toml) = match &args.config {
+    let (routes, default_mutate, config_toml) = match &args.config {
         Some(path) => {
             let config = Config::load(path)?;
             let text = std::fs::read_to_string(path)
                 .with_context(|| format!("cannot read {}", path.display()))?;
-            (config.routes(), Some(text))
+            (config.routes(), config.default_mutates(), Some(text))
         }
-        None => (Vec::new(), None),
+        None => (Vec::new(), false, None),
     };
     let options = ManifestOptions {
         namespace: args.namespace.clone(),
@@ -99,6 +105,7 @@ fn print_manifests(args: &AdmissionManifestsArgs) -> Result<u8> {
             CertSource::Generated
         },
         routes,
+        default_mutate,
         config_toml,
         ..ManifestOptions::default()
     };

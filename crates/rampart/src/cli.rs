@@ -72,6 +72,12 @@ pub struct AdmissionServeArgs {
     /// Listen here instead of the configuration's `[server] listen`.
     #[arg(long, value_name = "ADDR")]
     pub listen: Option<std::net::SocketAddr>,
+    /// The serving certificate (PEM) instead of the configuration's `[server] cert`.
+    #[arg(long, value_name = "FILE")]
+    pub cert: Option<PathBuf>,
+    /// The serving key (PEM) instead of the configuration's `[server] key`.
+    #[arg(long, value_name = "FILE")]
+    pub key: Option<PathBuf>,
     /// When the configured certificate or key file is missing, generate a CA (`ca.crt` beside
     /// the certificate) and a serving certificate for localhost and 127.0.0.1 (local runs).
     #[arg(long)]

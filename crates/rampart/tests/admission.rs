@@ -255,3 +255,45 @@ digest = {{ mode = "warn", resolve = true }}
         assert!(uids.iter().any(|u| u == uid), "{uid} not in {audit}");
     }
 }
+
+/// `rampart admission manifests` on the bundled example: the label rule and the Pod Security
+/// Admission labels become validating entries with their selectors, the name-rule profile that
+/// mutates gets a default `/mutate` entry, the pod is told where its certificate is mounted,
+/// and `--tls-dir` writes the CA whose PEM is the webhooks' `caBundle`.
+#[test]
+fn manifests_of_the_bundled_example() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = rampart(
+        &[
+            "admission",
+            "manifests",
+            "--config",
+            root()
+                .join("examples/admission/admission.toml")
+                .to_str()
+                .unwrap(),
+            "--tls-dir",
+            dir.path().join("tls").to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    ok(&out);
+    let yaml = String::from_utf8(out.stdout).unwrap();
+    for want in [
+        "kind: MutatingWebhookConfiguration",
+        "path: /mutate\n",
+        "path: /validate\n",
+        "path: /validate/sandboxed",
+        "rampart.dev/sandbox",
+        "path: /validate/pss-enforce-restricted",
+        "failurePolicy: Fail",
+        "- --listen\n",
+        "/etc/rampart/tls/tls.crt",
+    ] {
+        assert!(yaml.contains(want), "{want:?} missing from\n{yaml}");
+    }
+    use base64::Engine as _;
+    let ca = std::fs::read(dir.path().join("tls/ca.crt")).unwrap();
+    let bundle = base64::engine::general_purpose::STANDARD.encode(&ca);
+    assert!(yaml.contains(&bundle), "the caBundle is not the CA written");
+}
