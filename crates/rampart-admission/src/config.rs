@@ -519,26 +519,6 @@ fn glob(pattern: &str) -> Result<Glob, globset::Error> {
     GlobBuilder::new(pattern).literal_separator(true).build()
 }
 
-/// Docker Hub short forms in registry patterns, as references are normalised: `nginx` →
-/// `docker.io/library/nginx`, `org/app` → `docker.io/org/app`; `index.docker.io` is
-/// `docker.io`. The same rule as the trust policy's.
-pub fn normalize_image_pattern(p: &str) -> String {
-    let p = p.trim();
-    let first = p.split('/').next().unwrap_or("");
-    let is_registry =
-        first.contains('.') || first.contains(':') || first == "localhost" || first.contains('*');
-    if !p.contains('/') {
-        return format!("docker.io/library/{p}");
-    }
-    if !is_registry {
-        return format!("docker.io/{p}");
-    }
-    match p.strip_prefix("index.docker.io/") {
-        Some(rest) => format!("docker.io/{rest}"),
-        None => p.to_ascii_lowercase(),
-    }
-}
-
 fn mode_or_enforce(mode: Option<Mode>) -> Mode {
     mode.unwrap_or(Mode::Enforce)
 }
@@ -869,7 +849,7 @@ fn compile_profile(
         let mut builder = GlobSetBuilder::new();
         let mut ok = true;
         for p in &r.allow {
-            match glob(&normalize_image_pattern(p)) {
+            match rampart_sign::policy::image_glob(p) {
                 Ok(g) => {
                     builder.add(g);
                 }
@@ -980,7 +960,11 @@ mod tests {
             ("localhost/app", "localhost/app"),
             ("127.0.0.1:5000/a", "127.0.0.1:5000/a"),
         ] {
-            assert_eq!(normalize_image_pattern(pattern), want, "{pattern}");
+            assert_eq!(
+                rampart_sign::policy::normalize_image_pattern(pattern),
+                want,
+                "{pattern}"
+            );
         }
     }
 

@@ -198,10 +198,7 @@ impl Policy {
             }
             let mut builder = globset::GlobSetBuilder::new();
             for p in &r.patterns {
-                let glob = globset::GlobBuilder::new(&normalize_pattern(p))
-                    .literal_separator(true)
-                    .build()
-                    .map_err(|e| at(format!("pattern {p:?}: {e}")))?;
+                let glob = image_glob(p).map_err(|e| at(format!("pattern {p:?}: {e}")))?;
                 builder.add(glob);
             }
             let matcher = builder.build().map_err(|e| at(e.to_string()))?;
@@ -262,8 +259,9 @@ impl Policy {
 
 /// Docker Hub short forms in patterns, as references are normalized: `nginx` →
 /// `docker.io/library/nginx`, `org/app` → `docker.io/org/app`; `index.docker.io` is
-/// `docker.io`.
-fn normalize_pattern(p: &str) -> String {
+/// `docker.io`; the registry is lowercased (host names are case-insensitive). Shared by every
+/// glob on `registry/repository` (the admission webhook's allowed registries too).
+pub fn normalize_image_pattern(p: &str) -> String {
     let p = p.trim();
     let first = p.split('/').next().unwrap_or("");
     let is_registry =
@@ -276,8 +274,19 @@ fn normalize_pattern(p: &str) -> String {
     }
     match p.strip_prefix("index.docker.io/") {
         Some(rest) => format!("docker.io/{rest}"),
-        None => p.to_owned(),
+        None => format!(
+            "{}{}",
+            first.to_ascii_lowercase(),
+            p.get(first.len()..).unwrap_or_default()
+        ),
     }
+}
+
+/// A glob on `registry/repository`: `*` stays within a path segment, `**` crosses them.
+pub fn image_glob(pattern: &str) -> Result<globset::Glob, globset::Error> {
+    globset::GlobBuilder::new(&normalize_image_pattern(pattern))
+        .literal_separator(true)
+        .build()
 }
 
 #[cfg(test)]
