@@ -38,12 +38,12 @@ impl Default for Limits {
 #[derive(Debug, thiserror::Error)]
 pub enum ProfileError {
     /// The file could not be read or written.
-    #[error("{path}: {source}")]
+    #[error("{path}: {cause}")]
     Io {
         /// The file.
         path: PathBuf,
         /// The cause.
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     /// The profile is larger than the limit.
     #[error("{origin}: profile is {found} bytes, expected at most {limit}")]
@@ -481,9 +481,9 @@ impl Profile {
     pub fn read(path: &Path) -> Result<Profile, ProfileError> {
         use std::io::Read;
         let limits = Limits::default();
-        let io = |source| ProfileError::Io {
+        let io = |cause| ProfileError::Io {
             path: path.to_owned(),
-            source,
+            cause,
         };
         let file = std::fs::File::open(path).map_err(io)?;
         let mut bytes = Vec::new();
@@ -603,9 +603,9 @@ impl Profile {
 /// renamed over `path`. On error nothing is left behind.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ProfileError> {
     use std::io::Write;
-    let io = |source| ProfileError::Io {
+    let io = |cause| ProfileError::Io {
         path: path.to_owned(),
-        source,
+        cause,
     };
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,

@@ -120,12 +120,12 @@ pub enum RecordError {
     #[error("chroot directory {0}: contains a NUL byte")]
     BadChroot(PathBuf),
     /// The command could not be started (does not exist, not executable, chroot failed...).
-    #[error("cannot run `{command}`: {source}")]
+    #[error("cannot run `{command}`: {cause}")]
     Spawn {
         /// The program.
         command: String,
         /// The cause.
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     /// A ptrace or wait call failed.
     #[error("tracing `{command}` failed in {what}: {errno}")]
@@ -170,8 +170,9 @@ impl Drop for Tracees {
     }
 }
 
-/// Run `command` (program and arguments) under ptrace until it and all its descendants have
-/// exited, and return what they did. The recorder must run on one thread from start to end
+/// Run `command` (program and arguments) under ptrace until it has exited, and return what it and
+/// all its descendants did. Descendants still running when it exits are killed (as in a
+/// container when its init exits). The recorder must run on one thread from start to end
 /// (ptrace binds tracees to the tracing thread).
 pub fn record(command: &[String], options: &Options) -> Result<Recording, RecordError> {
     let (program, args) = command.split_first().ok_or(RecordError::NoCommand)?;
@@ -204,9 +205,9 @@ pub fn record(command: &[String], options: &Options) -> Result<Recording, Record
             Ok(())
         });
     }
-    let child = cmd.spawn().map_err(|source| RecordError::Spawn {
+    let child = cmd.spawn().map_err(|cause| RecordError::Spawn {
         command: program.clone(),
-        source,
+        cause,
     })?;
     let main = Pid::from_raw(i32::try_from(child.id()).unwrap_or(i32::MAX));
     let trace = |what: &'static str| {
@@ -269,6 +270,16 @@ pub fn record(command: &[String], options: &Options) -> Result<Recording, Record
             Err(Errno::EINTR) => continue,
             Err(e) => return Err(trace("waitpid")(e)),
         };
+        // Once the first process is gone, its descendants are killed, as the kernel does to a
+        // container whose init exits: the recording is of the command's lifetime.
+        if exit.is_some()
+            && let Some(pid) = status.pid()
+            && !matches!(status, WaitStatus::Exited(..) | WaitStatus::Signaled(..))
+        {
+            let _ = signal::kill(pid, Signal::SIGKILL);
+            resume(pid, None);
+            continue;
+        }
         match status {
             WaitStatus::PtraceSyscall(pid) => {
                 on_syscall(pid, &mut observed);
@@ -304,12 +315,14 @@ pub fn record(command: &[String], options: &Options) -> Result<Recording, Record
                 tracees.pids.remove(&pid);
                 if pid == main {
                     exit = Some(Exit::Code(code));
+                    kill_all(&tracees.pids);
                 }
             }
             WaitStatus::Signaled(pid, sig, _) => {
                 tracees.pids.remove(&pid);
                 if pid == main {
                     exit = Some(Exit::Signal(sig));
+                    kill_all(&tracees.pids);
                 }
             }
             _ => {}
@@ -322,6 +335,12 @@ pub fn record(command: &[String], options: &Options) -> Result<Recording, Record
         exit: exit.unwrap_or(Exit::Code(-1)),
         started,
     })
+}
+
+fn kill_all(pids: &HashSet<Pid>) {
+    for pid in pids {
+        let _ = signal::kill(*pid, Signal::SIGKILL);
+    }
 }
 
 /// Continue a tracee to its next syscall stop; it may have died meanwhile (ESRCH), which the
@@ -465,5 +484,23 @@ mod tests {
         )
         .unwrap();
         assert_eq!(r.exit, Exit::Code(7));
+    }
+
+    #[test]
+    fn descendants_do_not_outlive_the_command() {
+        let r = record(
+            &cmd(&["/bin/sh", "-c", "sleep 876543 & kill -KILL $$"]),
+            &Options::default(),
+        )
+        .unwrap();
+        assert_eq!(r.exit, Exit::Signal(Signal::SIGKILL));
+        for e in std::fs::read_dir("/proc").unwrap().flatten() {
+            let cmdline = std::fs::read(e.path().join("cmdline")).unwrap_or_default();
+            assert!(
+                !String::from_utf8_lossy(&cmdline).contains("876543"),
+                "left behind: {}",
+                e.path().display()
+            );
+        }
     }
 }

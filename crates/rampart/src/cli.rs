@@ -43,6 +43,8 @@ pub enum Command {
     /// Verify an image's attestations; optionally write the verified predicate (e.g. the SBOM,
     /// for `rampart scan`). Exit 0 verified, 1 invalid, 3 none found, 2 errors.
     VerifyAttestation(VerifyAttestationArgs),
+    /// Seccomp profiles: record a workload into a least-privilege profile, lint, diff.
+    Seccomp(crate::seccomp::SeccompArgs),
 }
 
 #[derive(Debug, Args)]

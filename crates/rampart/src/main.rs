@@ -5,6 +5,7 @@ mod cli;
 mod images;
 mod registry;
 mod sbom;
+mod seccomp;
 mod sign;
 mod vulns;
 
@@ -33,6 +34,7 @@ fn main() -> ExitCode {
         Command::Verify(args) => sign::verify(&args),
         Command::Attest(args) => sign::attest(&args),
         Command::VerifyAttestation(args) => sign::verify_attestation(&args),
+        Command::Seccomp(args) => seccomp::run(&args),
     };
     match result {
         Ok(code) => ExitCode::from(code),
