@@ -111,7 +111,7 @@ impl Generator {
             command: r.command.clone(),
             date: r.started.to_string(),
             status: r.exit.to_string(),
-            method: "ptrace".into(),
+            method: r.method.clone(),
         });
     }
 
@@ -309,6 +309,7 @@ mod tests {
             observed,
             exit: Exit::Code(0),
             started: jiff::Timestamp::UNIX_EPOCH,
+            method: "test".into(),
         }
     }
 

@@ -5,9 +5,11 @@
 //! - [`record`]: a ptrace recorder of a command and all its descendants.
 //! - [`generate`]: least-privilege profiles from recordings, merging, Kubernetes and
 //!   security-profiles-operator emitters.
+//! - [`bundle`]: recording an OCI bundle under runc, only the container's calls.
 //! - [`lint`]: dangerous allowances, comparison with Docker's default profile, diff.
 #![deny(clippy::indexing_slicing)]
 
+pub mod bundle;
 pub mod generate;
 pub mod lint;
 pub mod profile;

@@ -101,6 +101,20 @@ pub struct Recording {
     pub exit: Exit,
     /// When the recording started.
     pub started: jiff::Timestamp,
+    /// How it was recorded.
+    pub method: String,
+}
+
+/// Which calls a recording counts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Mode {
+    /// Every syscall of every traced task (syscall-entry stops).
+    #[default]
+    Syscalls,
+    /// Only the calls a seccomp filter returning `SCMP_ACT_TRACE` hands to the tracer
+    /// (`PTRACE_EVENT_SECCOMP` stops): the calls of the tasks that installed such a filter, from
+    /// the moment they did. Used to record a container under runc ([`crate::bundle`]).
+    SeccompTrace,
 }
 
 /// Options of a recording.
@@ -108,6 +122,8 @@ pub struct Recording {
 pub struct Options {
     /// Run the command chrooted into this directory (e.g. an OCI bundle's rootfs).
     pub chroot: Option<PathBuf>,
+    /// Which calls to count.
+    pub mode: Mode,
 }
 
 /// Why a recording failed.
@@ -184,6 +200,10 @@ pub fn record(command: &[String], options: &Options) -> Result<Recording, Record
         None => None,
     };
     let started = jiff::Timestamp::now();
+    let method = match &options.chroot {
+        Some(dir) => format!("ptrace, chrooted into {}", dir.display()),
+        None => "ptrace".to_owned(),
+    };
     let mut cmd = Command::new(program);
     cmd.args(args);
     #[expect(
@@ -234,6 +254,7 @@ pub fn record(command: &[String], options: &Options) -> Result<Recording, Record
                 observed,
                 exit: Exit::Code(code),
                 started,
+                method,
             });
         }
         WaitStatus::Signaled(_, sig, _) => {
@@ -243,22 +264,26 @@ pub fn record(command: &[String], options: &Options) -> Result<Recording, Record
                 observed,
                 exit: Exit::Signal(sig),
                 started,
+                method,
             });
         }
         _ => return Err(trace("the first stop")(Errno::EPROTO)),
     }
-    ptrace::setoptions(
-        main,
-        ptrace::Options::PTRACE_O_TRACESYSGOOD
-            | ptrace::Options::PTRACE_O_TRACEFORK
-            | ptrace::Options::PTRACE_O_TRACEVFORK
-            | ptrace::Options::PTRACE_O_TRACECLONE
-            | ptrace::Options::PTRACE_O_TRACEEXEC
-            | ptrace::Options::PTRACE_O_EXITKILL,
-    )
-    .map_err(trace("PTRACE_SETOPTIONS"))?;
-    // The first execve happened before tracing started.
-    observed.count("execve");
+    let mut ptrace_options = ptrace::Options::PTRACE_O_TRACESYSGOOD
+        | ptrace::Options::PTRACE_O_TRACEFORK
+        | ptrace::Options::PTRACE_O_TRACEVFORK
+        | ptrace::Options::PTRACE_O_TRACECLONE
+        | ptrace::Options::PTRACE_O_TRACEEXEC
+        | ptrace::Options::PTRACE_O_EXITKILL;
+    let mode = options.mode;
+    if mode == Mode::SeccompTrace {
+        ptrace_options |= ptrace::Options::PTRACE_O_TRACESECCOMP;
+    } else {
+        // The first execve happened before tracing started.
+        observed.count("execve");
+    }
+    ptrace::setoptions(main, ptrace_options).map_err(trace("PTRACE_SETOPTIONS"))?;
+    let resume = |pid: Pid, sig: Option<Signal>| resume(pid, sig, mode);
     // Tracees whose initial attach stop has been seen (new children start with a SIGSTOP).
     let mut started_pids: HashSet<Pid> = HashSet::from([main]);
     let mut exit = None;
@@ -286,7 +311,9 @@ pub fn record(command: &[String], options: &Options) -> Result<Recording, Record
                 resume(pid, None);
             }
             WaitStatus::PtraceEvent(pid, _, event) => {
-                if event == libc::PTRACE_EVENT_FORK
+                if event == libc::PTRACE_EVENT_SECCOMP {
+                    on_syscall(pid, &mut observed);
+                } else if event == libc::PTRACE_EVENT_FORK
                     || event == libc::PTRACE_EVENT_VFORK
                     || event == libc::PTRACE_EVENT_CLONE
                 {
@@ -334,6 +361,7 @@ pub fn record(command: &[String], options: &Options) -> Result<Recording, Record
         observed,
         exit: exit.unwrap_or(Exit::Code(-1)),
         started,
+        method,
     })
 }
 
@@ -343,36 +371,43 @@ fn kill_all(pids: &HashSet<Pid>) {
     }
 }
 
-/// Continue a tracee to its next syscall stop; it may have died meanwhile (ESRCH), which the
-/// wait loop then reports.
-fn resume(pid: Pid, sig: Option<Signal>) {
-    let _ = ptrace::syscall(pid, sig);
+/// Continue a tracee (to its next syscall stop in `Syscalls` mode); it may have died meanwhile
+/// (ESRCH), which the wait loop then reports.
+fn resume(pid: Pid, sig: Option<Signal>, mode: Mode) {
+    let _ = match mode {
+        Mode::Syscalls => ptrace::syscall(pid, sig),
+        Mode::SeccompTrace => ptrace::cont(pid, sig),
+    };
 }
 
 fn on_syscall(pid: Pid, observed: &mut Observed) {
     let Ok(info) = ptrace::syscall_info(pid) else {
         return;
     };
-    if info.op != libc::PTRACE_SYSCALL_INFO_ENTRY {
-        return;
-    }
     #[expect(unsafe_code, reason = "reading the union the kernel filled")]
-    // SAFETY: `op == PTRACE_SYSCALL_INFO_ENTRY` means the kernel filled the `entry` member of
-    // the union (linux/ptrace.h); it is plain integers, valid for any bit pattern.
-    let entry = unsafe { info.u.entry };
+    // SAFETY: `op` says which member of the union the kernel filled (linux/ptrace.h): `entry`
+    // for PTRACE_SYSCALL_INFO_ENTRY, `seccomp` for PTRACE_SYSCALL_INFO_SECCOMP; both are plain
+    // integers, valid for any bit pattern.
+    let (nr, args) = unsafe {
+        match info.op {
+            libc::PTRACE_SYSCALL_INFO_ENTRY => (info.u.entry.nr, info.u.entry.args),
+            libc::PTRACE_SYSCALL_INFO_SECCOMP => (info.u.seccomp.nr, info.u.seccomp.args),
+            _ => return,
+        }
+    };
     let compat = info.arch == AUDIT_ARCH_I386 || info.arch == AUDIT_ARCH_ARM;
     let name = if compat {
-        compat_name(entry.nr)
+        compat_name(nr)
     } else {
-        crate::profile::native_name(entry.nr & !X32_SYSCALL_BIT)
+        crate::profile::native_name(nr & !X32_SYSCALL_BIT)
     };
     let Some(name) = name else {
         return;
     };
     observed.count(name);
-    let [a0, ..] = entry.args;
+    let [a0, ..] = args;
     match name {
-        "clone" => insert_bounded(&mut observed.clone_flags, clone_flags_arg(&entry.args)),
+        "clone" => insert_bounded(&mut observed.clone_flags, clone_flags_arg(&args)),
         "clone3" => {
             // clone3(struct clone_args *, size): flags are the struct's first u64.
             let flags = usize::try_from(a0)

@@ -488,3 +488,157 @@ fn bad_input_gives_clear_errors_and_leaves_nothing_behind() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn bundle_recording_under_runc_records_only_the_container() {
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = bundle(dir.path());
+    configure(&bundle, &["/bin/sh", "-c", WORKLOAD], None);
+    let before = std::fs::read(bundle.join("config.json")).unwrap();
+    let out = rampart(
+        &[
+            "seccomp",
+            "record",
+            "--bundle",
+            bundle.to_str().unwrap(),
+            "--out",
+            "bundle.json",
+        ],
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    // The container ran (its output passes through) and the bundle is untouched.
+    assert_eq!(text(&out.stdout), "busybox-bundle\nhello-from-container\n");
+    assert_eq!(std::fs::read(bundle.join("config.json")).unwrap(), before);
+    let profile: Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("bundle.json")).unwrap()).unwrap();
+    let observed: Vec<&str> = profile["rampart"]["observed"]["syscalls"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    // The workload's calls and runc's after the filter, none of runc's set-up before it.
+    for name in ["execve", "wait4", "getdents64", "write", "exit_group"] {
+        assert!(observed.contains(&name), "{name}: {observed:?}");
+    }
+    for name in [
+        "mount",
+        "pivot_root",
+        "sethostname",
+        "keyctl",
+        "seccomp",
+        "setns",
+        "unshare",
+    ] {
+        assert!(!observed.contains(&name), "{name}: {observed:?}");
+    }
+    let out = rampart(
+        &["seccomp", "lint", "bundle.json", "-f", "json"],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(
+        dangerous_rules(&serde_json::from_slice(&out.stdout).unwrap()),
+        Vec::<String>::new()
+    );
+    // The recorded profile runs the container; an unrecorded call is denied.
+    configure(
+        &bundle,
+        &["/bin/sh", "-c", WORKLOAD],
+        Some(&dir.path().join("bundle.json")),
+    );
+    for _ in 0..3 {
+        let out = runc_run(&bundle);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        assert_eq!(text(&out.stdout), "busybox-bundle\nhello-from-container\n");
+    }
+    configure(
+        &bundle,
+        &["/bin/mkdir", "/newdir"],
+        Some(&dir.path().join("bundle.json")),
+    );
+    let out = runc_run(&bundle);
+    assert!(
+        text(&out.stderr).contains("Operation not permitted"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn bad_bundles_and_a_missing_runtime_give_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let bundle = bundle(d);
+    let b = bundle.to_str().unwrap();
+    let out = rampart(
+        &[
+            "seccomp",
+            "record",
+            "--bundle",
+            b,
+            "--runc",
+            "/nonexistent/runc",
+            "--out",
+            "p.json",
+        ],
+        d,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("runtime `/nonexistent/runc` not found"),
+        "{}",
+        text(&out.stderr)
+    );
+    let config = bundle.join("config.json");
+    let cases: &[(&[u8], &str)] = &[
+        (b"{not json", "config.json: invalid JSON"),
+        (
+            br#"{"process":{"args":[]},"root":{"path":"rootfs"}}"#,
+            "expected `process.args`",
+        ),
+        (
+            br#"{"process":{"args":["/bin/true"]},"root":{"path":"nowhere"}}"#,
+            "is not a directory",
+        ),
+    ];
+    for (bytes, expected) in cases {
+        std::fs::write(&config, bytes).unwrap();
+        let out = rampart(&["seccomp", "record", "--bundle", b, "--out", "p.json"], d);
+        assert_eq!(out.status.code(), Some(2));
+        assert!(
+            text(&out.stderr).contains(expected),
+            "{}",
+            text(&out.stderr)
+        );
+    }
+    std::fs::remove_file(&config).unwrap();
+    let out = rampart(&["seccomp", "record", "--bundle", b, "--out", "p.json"], d);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("config.json: No such file"),
+        "{}",
+        text(&out.stderr)
+    );
+    // A container that fails: no profile.
+    runc_spec_again(&bundle);
+    configure(&bundle, &["/bin/sh", "-c", "exit 3"], None);
+    let out = rampart(&["seccomp", "record", "--bundle", b, "--out", "p.json"], d);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("exited 3: no profile written"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(!d.join("p.json").exists());
+}
+
+fn runc_spec_again(bundle: &Path) {
+    let out = Command::new("runc")
+        .arg("spec")
+        .current_dir(bundle)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "runc spec: {}", text(&out.stderr));
+}
