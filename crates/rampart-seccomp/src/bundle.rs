@@ -45,7 +45,7 @@ pub enum BundleError {
     Record(#[from] record::RecordError),
 }
 
-fn find_in_path(program: &str) -> Option<PathBuf> {
+pub(crate) fn find_in_path(program: &str) -> Option<PathBuf> {
     if program.contains('/') {
         let p = PathBuf::from(program);
         return p.is_file().then_some(p);
@@ -55,8 +55,12 @@ fn find_in_path(program: &str) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-/// Read and check `bundle/config.json`, and return it with the rootfs made absolute.
-fn load_config(bundle: &Path) -> Result<Value, BundleError> {
+/// Read and check `bundle/config.json`, and return it with the rootfs made absolute, the
+/// terminal off, and `linux.seccomp` replaced by `seccomp` when given.
+pub(crate) fn load_config_with(
+    bundle: &Path,
+    seccomp: Option<Value>,
+) -> Result<Value, BundleError> {
     use std::io::Read;
     let path = bundle.join("config.json");
     let io = |cause| BundleError::Io {
@@ -117,14 +121,9 @@ fn load_config(bundle: &Path) -> Result<Value, BundleError> {
     else {
         return Err(bad("expected an object".into()));
     };
-    linux.insert(
-        "seccomp".into(),
-        serde_json::json!({
-            "defaultAction": "SCMP_ACT_TRACE",
-            "architectures": native_architectures(),
-            "syscalls": [],
-        }),
-    );
+    if let Some(seccomp) = seccomp {
+        linux.insert("seccomp".into(), seccomp);
+    }
     Ok(config)
 }
 
@@ -151,7 +150,14 @@ pub fn record_bundle(bundle: &Path, runtime: &str) -> Result<Recording, BundleEr
     static N: AtomicUsize = AtomicUsize::new(0);
     let runtime_path =
         find_in_path(runtime).ok_or_else(|| BundleError::RuntimeMissing(runtime.to_owned()))?;
-    let config = load_config(bundle)?;
+    let config = load_config_with(
+        bundle,
+        Some(serde_json::json!({
+            "defaultAction": "SCMP_ACT_TRACE",
+            "architectures": native_architectures(),
+            "syscalls": [],
+        })),
+    )?;
     let tmp_io = |cause| BundleError::Io {
         path: std::env::temp_dir(),
         cause,

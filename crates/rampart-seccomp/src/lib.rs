@@ -6,10 +6,12 @@
 //! - [`generate`]: least-privilege profiles from recordings, merging, Kubernetes and
 //!   security-profiles-operator emitters.
 //! - [`bundle`]: recording an OCI bundle under runc, only the container's calls.
+//! - [`caps`]: the minimal capability set of a bundle's workload, by experiment under runc.
 //! - [`lint`]: dangerous allowances, comparison with Docker's default profile, diff.
 #![deny(clippy::indexing_slicing)]
 
 pub mod bundle;
+pub mod caps;
 pub mod generate;
 pub mod lint;
 pub mod profile;

@@ -96,6 +96,22 @@ pub enum SeccompCommand {
         #[arg(long, default_value = "high")]
         fail_on: String,
     },
+    /// Find the minimal capabilities of an OCI bundle's workload by running it under runc
+    /// (Docker's default set, then without each capability in turn; verified with exactly the
+    /// result) and print the Kubernetes `capabilities` (drop ALL, add the needed ones).
+    Caps {
+        /// The bundle.
+        #[arg(long, value_name = "DIR")]
+        bundle: PathBuf,
+        /// The runc binary.
+        #[arg(long, value_name = "PATH", default_value = "runc")]
+        runc: String,
+        /// Start from this set instead of Docker's default (comma-separated, CAP_ names).
+        #[arg(long, value_name = "CAPS", value_delimiter = ',')]
+        start: Vec<String>,
+        #[arg(short, long, value_enum, default_value_t = OutFormat::Table)]
+        format: OutFormat,
+    },
     /// Show what one profile allows that the other does not. Exit 0 same, 1 different.
     Diff {
         /// The first profile.
@@ -235,6 +251,34 @@ pub fn run(args: &SeccompArgs) -> Result<u8> {
             let failing =
                 threshold.map_or(0, |t| findings.iter().filter(|f| f.severity >= t).count());
             Ok(if failing > 0 { 1 } else { 0 })
+        }
+        SeccompCommand::Caps {
+            bundle,
+            runc,
+            start,
+            format,
+        } => {
+            let start: Vec<String> = if start.is_empty() {
+                rampart_seccomp::lint::DOCKER_DEFAULT_CAPS
+                    .iter()
+                    .map(|s| (*s).to_owned())
+                    .collect()
+            } else {
+                start.clone()
+            };
+            let report = rampart_seccomp::caps::minimize(bundle, runc, &start)?;
+            let text = match format {
+                OutFormat::Json => serde_json::to_string_pretty(&report)? + "\n",
+                OutFormat::Table => report.kubernetes_snippet(),
+            };
+            crate::write_out(None, &text)?;
+            eprintln!(
+                "rampart: {} of {} capabilities needed ({} runs under {runc})",
+                report.required.len(),
+                report.start.len(),
+                report.runs
+            );
+            Ok(0)
         }
         SeccompCommand::Diff { a, b, format } => {
             let pa = Profile::read(a)?;

@@ -642,3 +642,78 @@ fn runc_spec_again(bundle: &Path) {
         .unwrap();
     assert!(out.status.success(), "runc spec: {}", text(&out.stderr));
 }
+
+fn set_caps(bundle: &Path, caps: &[&str]) {
+    let path = bundle.join("config.json");
+    let mut config: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    config["process"]["capabilities"] = serde_json::json!({
+        "bounding": caps, "effective": caps, "inheritable": caps, "permitted": caps, "ambient": caps,
+    });
+    std::fs::write(&path, serde_json::to_vec_pretty(&config).unwrap()).unwrap();
+}
+
+#[test]
+fn minimal_capabilities_found_and_verified_under_runc() {
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = bundle(dir.path());
+    let b = bundle.to_str().unwrap();
+    // chown to another user needs CAP_CHOWN (the file is on the container's own /dev/shm tmpfs,
+    // so every run starts afresh).
+    let workload = "touch /dev/shm/f && chown 1:1 /dev/shm/f && echo chowned";
+    configure(&bundle, &["/bin/sh", "-c", workload], None);
+    let out = rampart(
+        &["seccomp", "caps", "--bundle", b, "-f", "json"],
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["required"], serde_json::json!(["CAP_CHOWN"]));
+    assert_eq!(report["start"].as_array().unwrap().len(), 14);
+    let out = rampart(&["seccomp", "caps", "--bundle", b], dir.path());
+    assert!(
+        text(&out.stdout).contains("drop: [\"ALL\"]\n    add: [\"CHOWN\"]"),
+        "{}",
+        text(&out.stdout)
+    );
+    // Verified independently: exactly that set runs the workload, nothing fails without it.
+    set_caps(&bundle, &["CAP_CHOWN"]);
+    let out = runc_run(&bundle);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "chowned\n");
+    set_caps(&bundle, &[]);
+    let out = runc_run(&bundle);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("Operation not permitted"),
+        "{}",
+        text(&out.stderr)
+    );
+    // A workload that needs none.
+    configure(&bundle, &["/bin/sh", "-c", "echo hello"], None);
+    let out = rampart(
+        &["seccomp", "caps", "--bundle", b, "-f", "json"],
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["required"], serde_json::json!([]));
+    // A workload that fails whatever the capabilities, and a missing runtime.
+    configure(&bundle, &["/bin/sh", "-c", "exit 4"], None);
+    let out = rampart(&["seccomp", "caps", "--bundle", b], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("fails even with the starting capabilities"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = rampart(
+        &["seccomp", "caps", "--bundle", b, "--runc", "/no/runc"],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("runtime `/no/runc` not found"),
+        "{}",
+        text(&out.stderr)
+    );
+}
