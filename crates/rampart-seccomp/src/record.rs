@@ -170,9 +170,7 @@ impl Drop for Tracees {
         if self.done {
             return;
         }
-        for pid in &self.pids {
-            let _ = signal::kill(*pid, Signal::SIGKILL);
-        }
+        kill_all(&self.pids);
         // Reap them (a killed tracee reports its death; ECHILD ends the loop).
         while !self.pids.is_empty() {
             match waitpid(None, Some(WaitPidFlag::__WALL | WaitPidFlag::__WNOTHREAD)) {
@@ -365,10 +363,24 @@ pub fn record(command: &[String], options: &Options) -> Result<Recording, Record
     })
 }
 
+/// SIGKILL the tracees, checking first that each pid is still traced by this thread (a thread
+/// that vanished in another thread's exec is not reported, and its pid could be reused).
 fn kill_all(pids: &HashSet<Pid>) {
+    let me = nix::unistd::gettid().as_raw();
     for pid in pids {
-        let _ = signal::kill(*pid, Signal::SIGKILL);
+        if traced_by(*pid) == Some(me) {
+            let _ = signal::kill(*pid, Signal::SIGKILL);
+        }
     }
+}
+
+/// The tracer of `pid` (`TracerPid` in /proc/PID/status).
+fn traced_by(pid: Pid) -> Option<i32> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("TracerPid:"))
+        .and_then(|v| v.trim().parse().ok())
 }
 
 /// Continue a tracee (to its next syscall stop in `Syscalls` mode); it may have died meanwhile
