@@ -493,6 +493,49 @@ mod tests {
     }
 
     #[test]
+    fn threads_vforks_and_multiplexer_arguments_are_recorded() {
+        // getpriority only in a thread; mkdir only in a vfork'ed (posix_spawn) child; an IPv6
+        // socket; personality through setarch.
+        let script = "import os, socket, subprocess, threading\n\
+            t = threading.Thread(target=lambda: os.getpriority(os.PRIO_PROCESS, 0))\n\
+            t.start(); t.join()\n\
+            socket.socket(socket.AF_INET6, socket.SOCK_DGRAM).close()\n\
+            subprocess.run(['/bin/mkdir', '/nonexistent-rampart/x'], stderr=subprocess.DEVNULL)\n";
+        let r = record(&cmd(&["python3", "-c", script]), &Options::default()).unwrap();
+        assert_eq!(r.exit, Exit::Code(0));
+        let calls = &r.observed.syscalls;
+        for name in ["getpriority", "mkdir", "socket"] {
+            assert!(calls.contains_key(name), "{name}: {calls:?}");
+        }
+        // The thread was created with CLONE_THREAD (clone or clone3 flags).
+        assert!(
+            r.observed
+                .clone_flags
+                .iter()
+                .any(|f| f & libc::CLONE_THREAD as u64 != 0),
+            "{:?}",
+            r.observed.clone_flags
+        );
+        assert!(
+            r.observed
+                .socket_families
+                .contains(&(libc::AF_INET6 as u64))
+        );
+        let r = record(
+            &cmd(&["setarch", std::env::consts::ARCH, "-R", "/bin/true"]),
+            &Options::default(),
+        )
+        .unwrap();
+        assert_eq!(r.exit, Exit::Code(0));
+        // ADDR_NO_RANDOMIZE (0x0040000) was set.
+        assert!(
+            r.observed.personalities.iter().any(|p| p & 0x0040000 != 0),
+            "{:?}",
+            r.observed.personalities
+        );
+    }
+
+    #[test]
     fn missing_command_is_an_error() {
         let e = record(&cmd(&["/no/such/program"]), &Options::default()).unwrap_err();
         assert!(
