@@ -55,11 +55,18 @@ fn ensure_runc() {
     });
 }
 
-/// The busybox-static binary from Debian (downloaded once per test run).
+/// The busybox-static binary from Debian (downloaded once, kept in cargo's test scratch
+/// directory).
 fn busybox() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
-        let dir = tempfile::tempdir().unwrap().keep();
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("busybox-static");
+        let bin = dir.join("x/bin/busybox");
+        if bin.is_file() {
+            return bin;
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
         // apt drops to the _apt user for downloads: give it a directory it may write.
         sh("chmod 777 .", &dir);
         let mut out = sh("apt-get download busybox-static", &dir);
@@ -74,7 +81,6 @@ fn busybox() -> &'static Path {
         );
         let out = sh("dpkg-deb -x busybox-static_*.deb x", &dir);
         assert!(out.status.success(), "dpkg-deb: {}", text(&out.stderr));
-        let bin = dir.join("x/bin/busybox");
         assert!(bin.is_file());
         bin
     })
