@@ -45,6 +45,8 @@ pub enum Command {
     VerifyAttestation(VerifyAttestationArgs),
     /// The Kubernetes admission webhook: serve it, or print its deployment.
     Admission(AdmissionArgs),
+    /// Seccomp profiles: record a workload into a least-privilege profile, lint, diff.
+    Seccomp(crate::seccomp::SeccompArgs),
 }
 
 #[derive(Debug, Args)]

@@ -6,6 +6,7 @@ mod cli;
 mod images;
 mod registry;
 mod sbom;
+mod seccomp;
 mod sign;
 mod vulns;
 
@@ -35,6 +36,7 @@ fn main() -> ExitCode {
         Command::Attest(args) => sign::attest(&args),
         Command::VerifyAttestation(args) => sign::verify_attestation(&args),
         Command::Admission(args) => admission::run(&args),
+        Command::Seccomp(args) => seccomp::run(&args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -1,0 +1,217 @@
+//! Recording an OCI bundle run under runc, only the container's processes.
+//!
+//! The bundle's config is copied into a temporary bundle (the original is not touched) with
+//! `linux.seccomp` replaced by a filter whose default action is `SCMP_ACT_TRACE`, and `runc run`
+//! is run under the ptrace recorder in [`Mode::SeccompTrace`]: runc installs that filter in the
+//! container's init just before it execs the workload, so every call from then on (runc's own
+//! post-filter calls, the workload and all its descendants) stops at the tracer, and nothing
+//! before it (runc's mounts, pivot_root, keyring...) or outside the container does. The calls
+//! proceed normally once recorded.
+
+use crate::profile::native_architectures;
+use crate::record::{self, Mode, Recording};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// Largest `config.json` read.
+pub const MAX_CONFIG_BYTES: u64 = 16 << 20;
+
+/// Why a bundle could not be recorded.
+#[derive(Debug, thiserror::Error)]
+pub enum BundleError {
+    /// The runtime is not installed.
+    #[error("runtime `{0}` not found in PATH (Debian: apt-get install runc)")]
+    RuntimeMissing(String),
+    /// The bundle's config could not be read.
+    #[error("{path}: {cause}")]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// The cause.
+        cause: std::io::Error,
+    },
+    /// The bundle's config is not a usable OCI runtime config.
+    #[error("{path}: {message}")]
+    Config {
+        /// The config file.
+        path: PathBuf,
+        /// What was expected and what was found.
+        message: String,
+    },
+    /// The recording failed.
+    #[error(transparent)]
+    Record(#[from] record::RecordError),
+}
+
+pub(crate) fn find_in_path(program: &str) -> Option<PathBuf> {
+    if program.contains('/') {
+        let p = PathBuf::from(program);
+        return p.is_file().then_some(p);
+    }
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|d| d.join(program))
+        .find(|p| p.is_file())
+}
+
+/// Read and check `bundle/config.json`, and return it with the rootfs made absolute, the
+/// terminal off, and `linux.seccomp` replaced by `seccomp` when given.
+pub(crate) fn load_config_with(
+    bundle: &Path,
+    seccomp: Option<Value>,
+) -> Result<Value, BundleError> {
+    use std::io::Read;
+    let path = bundle.join("config.json");
+    let io = |cause| BundleError::Io {
+        path: path.clone(),
+        cause,
+    };
+    let bad = |message: String| BundleError::Config {
+        path: path.clone(),
+        message,
+    };
+    let mut bytes = Vec::new();
+    std::fs::File::open(&path)
+        .map_err(io)?
+        .take(MAX_CONFIG_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(io)?;
+    if bytes.len() as u64 > MAX_CONFIG_BYTES {
+        return Err(bad(format!(
+            "config is larger than {MAX_CONFIG_BYTES} bytes"
+        )));
+    }
+    let mut config: Value =
+        serde_json::from_slice(&bytes).map_err(|e| bad(format!("invalid JSON: {e}")))?;
+    let args_ok = config
+        .pointer("/process/args")
+        .and_then(Value::as_array)
+        .is_some_and(|a| !a.is_empty() && a.iter().all(Value::is_string));
+    if !args_ok {
+        return Err(bad(
+            "expected `process.args`, a non-empty list of strings".into()
+        ));
+    }
+    let root = config
+        .pointer("/root/path")
+        .and_then(Value::as_str)
+        .ok_or_else(|| bad("expected `root.path`, a string".into()))?;
+    let root = bundle.join(root);
+    if !root.is_dir() {
+        return Err(bad(format!(
+            "root.path {} is not a directory",
+            root.display()
+        )));
+    }
+    let root = std::fs::canonicalize(&root).map_err(|cause| BundleError::Io {
+        path: root.clone(),
+        cause,
+    })?;
+    if let Some(r) = config.pointer_mut("/root/path") {
+        *r = Value::String(root.to_string_lossy().into_owned());
+    }
+    if let Some(t) = config.pointer_mut("/process/terminal") {
+        *t = Value::Bool(false);
+    }
+    let Some(linux) = config
+        .as_object_mut()
+        .map(|c| c.entry("linux").or_insert_with(|| serde_json::json!({})))
+        .and_then(Value::as_object_mut)
+    else {
+        return Err(bad("expected an object".into()));
+    };
+    if let Some(seccomp) = seccomp {
+        linux.insert("seccomp".into(), seccomp);
+    }
+    Ok(config)
+}
+
+/// Removes the container (`runc delete -f`) when the recording ends, however it ends.
+struct Cleanup<'a> {
+    runtime: &'a Path,
+    root: &'a Path,
+    id: &'a str,
+}
+
+impl Drop for Cleanup<'_> {
+    fn drop(&mut self) {
+        let _ = Command::new(self.runtime)
+            .arg("--root")
+            .arg(self.root)
+            .args(["delete", "-f", self.id])
+            .output();
+    }
+}
+
+/// Run the bundle under `runtime` (runc) and record the container's calls (see the module
+/// documentation). The bundle directory is not modified.
+pub fn record_bundle(bundle: &Path, runtime: &str) -> Result<Recording, BundleError> {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let runtime_path =
+        find_in_path(runtime).ok_or_else(|| BundleError::RuntimeMissing(runtime.to_owned()))?;
+    let config = load_config_with(
+        bundle,
+        Some(serde_json::json!({
+            "defaultAction": "SCMP_ACT_TRACE",
+            "architectures": native_architectures(),
+            "syscalls": [],
+        })),
+    )?;
+    let tmp_io = |cause| BundleError::Io {
+        path: std::env::temp_dir(),
+        cause,
+    };
+    let work = tempfile::Builder::new()
+        .prefix("rampart-bundle-")
+        .tempdir()
+        .map_err(tmp_io)?;
+    let state = work.path().join("state");
+    let tmp_bundle = work.path().join("bundle");
+    for d in [&state, &tmp_bundle] {
+        std::fs::create_dir(d).map_err(tmp_io)?;
+    }
+    let bytes = serde_json::to_vec_pretty(&config).unwrap_or_default();
+    std::fs::write(tmp_bundle.join("config.json"), bytes).map_err(tmp_io)?;
+    let id = format!(
+        "rampart-record-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    );
+    let _cleanup = Cleanup {
+        runtime: &runtime_path,
+        root: &state,
+        id: &id,
+    };
+    let command = vec![
+        runtime_path.to_string_lossy().into_owned(),
+        "--root".into(),
+        state.to_string_lossy().into_owned(),
+        "run".into(),
+        "--bundle".into(),
+        tmp_bundle.to_string_lossy().into_owned(),
+        id.clone(),
+    ];
+    let mut recording = record::record(
+        &command,
+        &record::Options {
+            chroot: None,
+            mode: Mode::SeccompTrace,
+        },
+    )?;
+    let args: Vec<String> = config
+        .pointer("/process/args")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    recording.command = args;
+    recording.method = format!(
+        "ptrace + SCMP_ACT_TRACE under {runtime}, bundle {}",
+        bundle.display()
+    );
+    Ok(recording)
+}
