@@ -9,6 +9,11 @@ use std::collections::{BTreeMap, BTreeSet};
 /// Docker/Moby's default profile (moby/profiles, Apache-2.0).
 pub const DOCKER_DEFAULT: &str = include_str!("../data/docker-default.json");
 
+/// Docker's default profile, parsed once (it is valid: a unit test parses it).
+static DOCKER: std::sync::LazyLock<Option<Profile>> = std::sync::LazyLock::new(|| {
+    Profile::parse(DOCKER_DEFAULT.as_bytes(), "docker-default.json").ok()
+});
+
 /// The capabilities Docker grants a container by default.
 pub const DOCKER_DEFAULT_CAPS: &[&str] = &[
     "CAP_CHOWN",
@@ -391,8 +396,8 @@ pub fn lint(p: &Profile) -> Vec<Finding> {
         }
     }
     // Comparison with Docker's default profile.
-    if let Ok(docker) = Profile::parse(DOCKER_DEFAULT.as_bytes(), "docker-default.json") {
-        let d = effective(&docker, &ctx);
+    if let Some(docker) = DOCKER.as_ref() {
+        let d = effective(docker, &ctx);
         let flagged: BTreeSet<String> = out.iter().filter_map(|f| f.syscall.clone()).collect();
         for (name, a) in &eff.allowed {
             if native_number(name).is_none() || flagged.contains(name) {
@@ -400,7 +405,7 @@ pub fn lint(p: &Profile) -> Vec<Finding> {
             }
             match d.allowed.get(name) {
                 None => {
-                    let caps = caps_for(&docker, name);
+                    let caps = caps_for(docker, name);
                     let how = if caps.is_empty() {
                         "denied there".to_owned()
                     } else {
