@@ -392,6 +392,12 @@ impl Reviewer for Engine {
     fn review(&self, endpoint: &Endpoint, request: &AdmissionRequest) -> Decision {
         self.decide(endpoint, request)
     }
+
+    /// Decides at once when the registry and the inventory answers needed are cached (the
+    /// steady state: signatures, digests and scans are cached for the TTL); `None` otherwise.
+    fn review_now(&self, endpoint: &Endpoint, request: &AdmissionRequest) -> Option<Decision> {
+        gates::cached_only(|| self.decide(endpoint, request))
+    }
 }
 
 /// Decodes the JSON Patch of a response (for tests and the audit log).

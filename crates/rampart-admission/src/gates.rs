@@ -17,6 +17,33 @@ use rampart_vuln::inventory::Inventory;
 use serde_json::Value;
 
 use crate::cache::TtlCache;
+
+thread_local! {
+    /// Set while a review runs on the server's own (async) thread: a cache miss must not block
+    /// it on the registry or the inventory, it sends the review to a worker instead.
+    static CACHED_ONLY: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    /// Whether a gate needed I/O during a [`cached_only`] run.
+    static MISSED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `f` with the supply (registry, inventory) limited to its caches: `None` when something
+/// was not cached (the caller then runs the review where it may block).
+pub fn cached_only<T>(f: impl FnOnce() -> T) -> Option<T> {
+    CACHED_ONLY.set(true);
+    MISSED.set(false);
+    let result = f();
+    CACHED_ONLY.set(false);
+    (!MISSED.replace(false)).then_some(result)
+}
+
+/// In a [`cached_only`] run, records the miss and stops the gate.
+fn no_io() -> Result<(), String> {
+    if CACHED_ONLY.get() {
+        MISSED.set(true);
+        return Err("not cached".to_owned());
+    }
+    Ok(())
+}
 use crate::config::{
     PssGate, RegistriesGate, RuntimeClassGate, SignaturesGate, VulnerabilitiesGate,
 };
@@ -245,6 +272,7 @@ impl Supply {
         if let Some(d) = self.tags.get(&key, now) {
             return Ok(d);
         }
+        no_io()?;
         let d = rampart_sign::oci::resolve(&self.client, image)
             .map_err(|e| format!("resolving {image}: {e}"))?
             .to_string();
@@ -285,6 +313,7 @@ impl Supply {
         if let Some(v) = self.verdicts.get(&key, now) {
             return Ok(v);
         }
+        no_io()?;
         let parsed = rampart_image::Digest::parse(&digest).map_err(|e| e.to_string())?;
         let pinned = image.with_digest(parsed);
         let verdict = match gate.policy.check(&self.client, &pinned, None) {
@@ -307,6 +336,7 @@ impl Supply {
         if let Some(s) = self.scans.get(&key, now) {
             return Ok(s);
         }
+        no_io()?;
         let mut inventories = self
             .inventories
             .lock()

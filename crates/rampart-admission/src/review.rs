@@ -263,6 +263,13 @@ pub struct Decision {
 pub trait Reviewer: Send + Sync + 'static {
     /// Decides one request.
     fn review(&self, endpoint: &Endpoint, request: &AdmissionRequest) -> Decision;
+
+    /// Decides one request only if that needs no blocking I/O (everything it reads is in
+    /// memory), so the server can answer on its own thread without handing the request to a
+    /// worker; `None` (the default) when it cannot, and [`Reviewer::review`] is called instead.
+    fn review_now(&self, _endpoint: &Endpoint, _request: &AdmissionRequest) -> Option<Decision> {
+        None
+    }
 }
 
 /// One route the webhook configurations generate: kube-apiserver evaluates

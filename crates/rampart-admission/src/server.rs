@@ -687,6 +687,29 @@ fn parse_review(body: &[u8]) -> Result<AdmissionRequest, Malformed> {
 }
 
 /// Runs the reviewer on the blocking pool within the remaining deadline.
+/// A reviewer's decision as sent: the request's uid (kube-apiserver matches answers by it), and
+/// no patch from a validating webhook.
+fn accepted(
+    decision: Decision,
+    endpoint: &Endpoint,
+    request: &AdmissionRequest,
+) -> (
+    AdmissionResponse,
+    Vec<crate::review::GateOutcome>,
+    Option<Cause>,
+) {
+    let Decision {
+        mut response,
+        gates,
+    } = decision;
+    response.uid = request.uid.clone();
+    if matches!(endpoint, Endpoint::Validate { .. }) {
+        response.patch = None;
+        response.patch_type = None;
+    }
+    (response, gates, None)
+}
+
 async fn decide(
     state: &State,
     endpoint: &Endpoint,
@@ -709,6 +732,23 @@ async fn decide(
             Some(Cause::Overload),
         );
     };
+    // The steady state (registry and inventory answers cached) is decided here, on the
+    // connection's own thread: no hand-over to a worker, no wake-ups.
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        state.reviewer.review_now(endpoint, request)
+    })) {
+        Ok(Some(decision)) => return accepted(decision, endpoint, request),
+        Ok(None) => {}
+        Err(_) => {
+            let message =
+                "rampart failed to decide: internal error in the decision engine".to_owned();
+            return (
+                failure(state, endpoint, uid, Cause::Panic, &message),
+                Vec::new(),
+                Some(Cause::Panic),
+            );
+        }
+    }
     let reviewer = Arc::clone(&state.reviewer);
     let task_request = Arc::clone(request);
     let task_endpoint = endpoint.clone();
@@ -726,18 +766,7 @@ async fn decide(
     });
     let remaining = state.deadline.saturating_sub(start.elapsed());
     match tokio::time::timeout(remaining, task).await {
-        Ok(Ok(Ok(Decision {
-            mut response,
-            gates,
-        }))) => {
-            // kube-apiserver matches answers by uid; a validating webhook may not patch.
-            response.uid = request.uid.clone();
-            if matches!(endpoint, Endpoint::Validate { .. }) {
-                response.patch = None;
-                response.patch_type = None;
-            }
-            (response, gates, None)
-        }
+        Ok(Ok(Ok(decision))) => accepted(decision, endpoint, request),
         Ok(_) => {
             let message =
                 "rampart failed to decide: internal error in the decision engine".to_owned();

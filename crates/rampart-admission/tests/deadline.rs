@@ -40,6 +40,7 @@ fn webhook(failure_mode: &str, port: u16, dir: &std::path::Path) -> support::Run
     let config = format!(
         "failure-mode = \"{failure_mode}\"\ndefault-profile = \"p\"\n[registry]\ninsecure = true\ntimeout-seconds = 30\n[profiles.p]\npss = {{ level = \"baseline\" }}\nsignatures = {{ policy = \"trust.toml\" }}\n"
     );
+    std::fs::write(dir.join("admission.toml"), &config).unwrap();
     let engine = common::engine_in(&config, dir);
     support::start(engine, |c| {
         c.deadline_ms = 500;
@@ -56,6 +57,31 @@ fn review_with(image: &str, uid: &str) -> Value {
     review["request"]["uid"] = uid.into();
     review["request"]["object"]["spec"]["containers"][0]["image"] = image.into();
     review
+}
+
+/// The server's quick path: a review that would need the registry is not decided on the
+/// server's thread (it would block it); one that needs nothing uncached is, with the same
+/// answer as a full review.
+#[test]
+fn review_now_never_waits_for_the_registry() {
+    use rampart_admission::review::{Endpoint, Reviewer};
+    let port = hanging_registry();
+    let dir = tempfile::tempdir().unwrap();
+    let _ = webhook("deny", port, dir.path()).stop();
+    let config = std::fs::read_to_string(dir.path().join("admission.toml")).unwrap();
+    let engine = common::engine_in(&config, dir.path());
+    let endpoint = Endpoint::Validate { profile: None };
+    let started = Instant::now();
+    let hanging = common::request_from(&review_with(&format!("127.0.0.1:{port}/shop/app:1"), "a"));
+    assert!(engine.review_now(&endpoint, &hanging).is_none());
+    assert!(started.elapsed() < Duration::from_secs(5));
+    let other = common::request_from(&review_with("registry.example.com/shop/web:1.2", "b"));
+    let now = engine
+        .review_now(&endpoint, &other)
+        .expect("decided without I/O");
+    let full = engine.review(&endpoint, &other);
+    assert_eq!(now.response, full.response);
+    assert!(!now.response.allowed);
 }
 
 #[test]
