@@ -12,7 +12,8 @@
 #   bash bench/admission.sh
 #   DURATION=10 SOAK=60 bash bench/admission.sh      # quicker
 #
-# Knobs: RATES ("1000 5000"), DURATION (30 s per rate), CONNECTIONS (32), SOAK, SOAK_RATE.
+# Knobs: RATES ("1000 5000"), DURATION (30 s per rate), CONNECTIONS (32), SOAK (0 skips it),
+# SOAK_RATE, RAMPART (another rampart binary, e.g. an older build to compare).
 # Peers: none can run here. Kyverno and OPA Gatekeeper ship as Go binaries and container images
 # from GitHub and ghcr.io, which these machines cannot reach; neither is in Debian, PyPI or npm.
 # The figures are rampart's own, against the issue's target.
@@ -29,7 +30,7 @@ cd "$REPO"
 bash scripts/ensure-tools.sh docker-registry:docker-registry skopeo:skopeo >/dev/null
 cargo build -q --release -p rampart --bin rampart
 cargo build -q --release -p rampart-admission --example loadgen
-R=$REPO/target/release/rampart
+R=${RAMPART:-$REPO/target/release/rampart}
 L=$REPO/target/release/examples/loadgen
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
@@ -98,6 +99,7 @@ print("%8d %10.0f %9.3f %9.3f %9.3f %9.3f %8d" % (r["target_rps"], r["throughput
 ' "$r"
 done
 
+[ "$SOAK" -gt 0 ] || exit 0
 echo "== 2. memory over a ${SOAK} s soak at ${SOAK_RATE} requests/s (webhook resident set, MiB)"
 rss() { awk '/VmRSS/ {printf "%.1f", $2/1024}' "/proc/$WPID/status"; }
 echo "before: $(rss)"
