@@ -8,6 +8,7 @@
 
 pub mod config;
 pub mod images;
+pub mod seccomp;
 pub mod suppress;
 pub mod vulns;
 
@@ -64,6 +65,8 @@ pub fn catalog() -> Vec<&'static Rule> {
     all.extend(rampart_k8s::rules());
     all.extend_from_slice(rampart_inspect::rules::rules());
     all.push(&suppress::EXPIRED_SUPPRESSION);
+    all.push(&seccomp::LOOSE_PROFILE);
+    all.push(&seccomp::MISSING_PROFILE);
     all.push(&rampart_vuln::assess::KNOWN_VULNERABILITY);
     all.sort_by_key(|r| r.id);
     all
@@ -432,6 +435,7 @@ pub fn scan_all(
     }
     summary.manifests = manifests.len();
     assessment.extend(rampart_k8s::scan(&manifests, &opts.pss));
+    assessment.extend(seccomp::assess(&manifests));
     let mut image_names = Vec::new();
     let mut summaries = Vec::new();
     let mut inspected = Vec::new();

@@ -723,3 +723,97 @@ fn minimal_capabilities_found_and_verified_under_runc() {
         text(&out.stderr)
     );
 }
+
+/// `rampart scan` reads the Localhost profiles manifests reference (beside the manifest, in a
+/// parent or a `seccomp/` directory) and reports the runtime layer from them: a loose profile
+/// is a SEC001 finding at the `localhostProfile` line with the lint's worst severity, a missing
+/// or invalid one is SEC002, and a profile recorded by `rampart seccomp record` passes.
+#[test]
+fn scan_reports_the_profiles_manifests_reference() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::create_dir_all(d.join("k8s/apps")).unwrap();
+    std::fs::create_dir_all(d.join("k8s/seccomp/profiles")).unwrap();
+    // recorded from a real command
+    let out = rampart(
+        &[
+            "seccomp",
+            "record",
+            "--out",
+            d.join("k8s/seccomp/profiles/good.json").to_str().unwrap(),
+            "--",
+            "/bin/true",
+        ],
+        d,
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    std::fs::write(
+        d.join("k8s/apps/loose.json"),
+        r#"{"defaultAction": "SCMP_ACT_ALLOW"}"#,
+    )
+    .unwrap();
+    std::fs::write(d.join("k8s/apps/broken.json"), "{not json").unwrap();
+    let deployment = |name: &str, profile: &str| {
+        format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {name}\n  namespace: shop\nspec:\n  template:\n    spec:\n      containers:\n      - name: app\n        image: registry.example.com/app@sha256:0000000000000000000000000000000000000000000000000000000000000000\n        securityContext:\n          seccompProfile:\n            type: Localhost\n            localhostProfile: {profile}\n---\n"
+        )
+    };
+    std::fs::write(
+        d.join("k8s/apps/deploy.yaml"),
+        deployment("good", "profiles/good.json")
+            + &deployment("loose", "loose.json")
+            + &deployment("missing", "profiles/absent.json")
+            + &deployment("broken", "broken.json"),
+    )
+    .unwrap();
+    let out = rampart(&["scan", "k8s", "--format", "json"], d);
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let findings: Vec<&Value> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule_id"].as_str().unwrap().starts_with("SEC"))
+        .collect();
+    let of = |name: &str| -> Vec<&Value> {
+        findings
+            .iter()
+            .copied()
+            .filter(|f| {
+                f["subject"]
+                    .as_str()
+                    .unwrap()
+                    .ends_with(&format!("/{name}"))
+            })
+            .collect()
+    };
+    assert!(of("good").is_empty(), "{:?}", of("good"));
+    let loose = of("loose");
+    assert_eq!(loose.len(), 1, "{findings:?}");
+    assert_eq!(loose[0]["rule_id"], "SEC001");
+    assert_eq!(loose[0]["severity"], "critical");
+    assert!(
+        loose[0]["message"].as_str().unwrap().contains("SC001"),
+        "{}",
+        loose[0]
+    );
+    assert_eq!(loose[0]["layer"], "runtime");
+    // the line of `localhostProfile` in the second document
+    let line = std::fs::read_to_string(d.join("k8s/apps/deploy.yaml"))
+        .unwrap()
+        .lines()
+        .position(|l| l.contains("localhostProfile: loose.json"))
+        .unwrap()
+        + 1;
+    assert_eq!(loose[0]["location"]["line"], line);
+    for name in ["missing", "broken"] {
+        let f = of(name);
+        assert_eq!(f.len(), 1, "{name}: {findings:?}");
+        assert_eq!(f[0]["rule_id"], "SEC002");
+    }
+    assert!(
+        of("broken")[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("broken.json")
+    );
+}
