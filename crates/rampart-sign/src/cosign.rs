@@ -262,11 +262,7 @@ pub fn verify(
     let (bundles, _) = bundle_envelopes(client, store, &digest)?;
     let mut failure = None;
     if let Some(stored) = legacy {
-        let blobs: BTreeMap<String, Vec<u8>> = stored
-            .layers
-            .iter()
-            .map(|l| (l.digest.clone(), l.blob.clone()))
-            .collect();
+        let blobs = stored.blobs();
         let layers =
             read_signature_layers(&stored.bytes, &blobs).map_err(|source| CosignError::Layout {
                 tag,
@@ -382,11 +378,7 @@ pub fn verify_attestations(
     };
     let mut envelopes = Vec::new();
     if let Some(stored) = oci::fetch(client, store, &digest, Attached::Attestation)? {
-        let blobs: BTreeMap<String, Vec<u8>> = stored
-            .layers
-            .iter()
-            .map(|l| (l.digest.clone(), l.blob.clone()))
-            .collect();
+        let blobs = stored.blobs();
         envelopes = crate::dsse::read_attestation_layers(&stored.bytes, &blobs).map_err(invalid)?;
     }
     let (_, bundles) = bundle_envelopes(client, store, &digest)?;

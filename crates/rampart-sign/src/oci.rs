@@ -13,9 +13,6 @@ use serde::Deserialize;
 /// attestation carries an SBOM, which can be large).
 pub const MAX_ATTACHED_BLOB: u64 = 64 * 1024 * 1024;
 
-/// The OCI image manifest media type cosign writes its signature objects with.
-pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
-
 /// Which kind of object is attached to an image digest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Attached {
@@ -65,6 +62,16 @@ pub struct StoredManifest {
     pub digest: String,
     /// Its layers, in order.
     pub layers: Vec<StoredLayer>,
+}
+
+impl StoredManifest {
+    /// The layers' blobs by digest, as the layout readers take them.
+    pub fn blobs(&self) -> BTreeMap<String, Vec<u8>> {
+        self.layers
+            .iter()
+            .map(|l| (l.digest.clone(), l.blob.clone()))
+            .collect()
+    }
 }
 
 /// A transport failure (distinct from "nothing attached").
@@ -174,7 +181,11 @@ pub fn push(
         let mut reader: &[u8] = blob;
         client.push_blob(reference.repository(), &d, blob.len() as u64, &mut reader)?;
     }
-    Ok(client.push_manifest(&reference, OCI_MANIFEST, manifest)?)
+    Ok(client.push_manifest(
+        &reference,
+        crate::signature::OCI_MANIFEST_MEDIA_TYPE,
+        manifest,
+    )?)
 }
 
 /// The most referrers considered for one image.

@@ -347,6 +347,12 @@ fn lint_flags_a_loose_profile() {
     assert!(text(&out.stdout).contains("SC002"), "{}", text(&out.stdout));
 }
 
+/// The run failed with exit 2 (an error, not a finding) and said `message` on stderr.
+fn fails_with(out: &Output, message: &str) {
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains(message), "{}", text(&out.stderr));
+}
+
 /// The directory holds exactly these names (no half-written or temporary files).
 fn assert_files(dir: &Path, expected: &[&str]) {
     let mut names: Vec<String> = std::fs::read_dir(dir)
@@ -378,12 +384,7 @@ fn bad_input_gives_clear_errors_and_leaves_nothing_behind() {
         &["seccomp", "record", "--out", "p.json", "--", "/no/such/cmd"],
         d,
     );
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        text(&out.stderr).contains("cannot run `/no/such/cmd`: No such file or directory"),
-        "{}",
-        text(&out.stderr)
-    );
+    fails_with(&out, "cannot run `/no/such/cmd`: No such file or directory");
     assert_files(d, &[]);
     // A command killed by a signal, with a child still running: an error, no profile, and the
     // child does not survive.
@@ -400,12 +401,7 @@ fn bad_input_gives_clear_errors_and_leaves_nothing_behind() {
         ],
         d,
     );
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        text(&out.stderr).contains("killed by SIGKILL: no profile written"),
-        "{}",
-        text(&out.stderr)
-    );
+    fails_with(&out, "killed by SIGKILL: no profile written");
     assert_files(d, &[]);
     assert_eq!(processes_with("7654321"), Vec::<String>::new());
     // A crashing command.
@@ -422,12 +418,7 @@ fn bad_input_gives_clear_errors_and_leaves_nothing_behind() {
         ],
         d,
     );
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        text(&out.stderr).contains("killed by SIGSEGV"),
-        "{}",
-        text(&out.stderr)
-    );
+    fails_with(&out, "killed by SIGSEGV");
     assert_files(d, &[]);
     // --merge into a profile rampart did not record: error, the file is untouched.
     let docker = include_str!("../../rampart-seccomp/data/docker-default.json");
@@ -444,12 +435,7 @@ fn bad_input_gives_clear_errors_and_leaves_nothing_behind() {
         ],
         d,
     );
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        text(&out.stderr).contains("no `rampart` recording block"),
-        "{}",
-        text(&out.stderr)
-    );
+    fails_with(&out, "no `rampart` recording block");
     assert_eq!(
         std::fs::read_to_string(d.join("docker.json")).unwrap(),
         docker
@@ -487,12 +473,7 @@ fn bad_input_gives_clear_errors_and_leaves_nothing_behind() {
     }
     // A profile that is a directory, a profile that is missing.
     let out = rampart(&["seccomp", "lint", "missing.json"], d);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        text(&out.stderr).contains("missing.json: No such file"),
-        "{}",
-        text(&out.stderr)
-    );
+    fails_with(&out, "missing.json: No such file");
 }
 
 #[test]
@@ -591,12 +572,7 @@ fn bad_bundles_and_a_missing_runtime_give_clear_errors() {
         ],
         d,
     );
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        text(&out.stderr).contains("runtime `/nonexistent/runc` not found"),
-        "{}",
-        text(&out.stderr)
-    );
+    fails_with(&out, "runtime `/nonexistent/runc` not found");
     let config = bundle.join("config.json");
     let cases: &[(&[u8], &str)] = &[
         (b"{not json", "config.json: invalid JSON"),
@@ -612,31 +588,16 @@ fn bad_bundles_and_a_missing_runtime_give_clear_errors() {
     for (bytes, expected) in cases {
         std::fs::write(&config, bytes).unwrap();
         let out = rampart(&["seccomp", "record", "--bundle", b, "--out", "p.json"], d);
-        assert_eq!(out.status.code(), Some(2));
-        assert!(
-            text(&out.stderr).contains(expected),
-            "{}",
-            text(&out.stderr)
-        );
+        fails_with(&out, expected);
     }
     std::fs::remove_file(&config).unwrap();
     let out = rampart(&["seccomp", "record", "--bundle", b, "--out", "p.json"], d);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        text(&out.stderr).contains("config.json: No such file"),
-        "{}",
-        text(&out.stderr)
-    );
+    fails_with(&out, "config.json: No such file");
     // A container that fails: no profile.
     runc_spec_again(&bundle);
     configure(&bundle, &["/bin/sh", "-c", "exit 3"], None);
     let out = rampart(&["seccomp", "record", "--bundle", b, "--out", "p.json"], d);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        text(&out.stderr).contains("exited 3: no profile written"),
-        "{}",
-        text(&out.stderr)
-    );
+    fails_with(&out, "exited 3: no profile written");
     assert!(!d.join("p.json").exists());
 }
 
@@ -706,22 +667,12 @@ fn minimal_capabilities_found_and_verified_under_runc() {
     // A workload that fails whatever the capabilities, and a missing runtime.
     configure(&bundle, &["/bin/sh", "-c", "exit 4"], None);
     let out = rampart(&["seccomp", "caps", "--bundle", b], dir.path());
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        text(&out.stderr).contains("fails even with the starting capabilities"),
-        "{}",
-        text(&out.stderr)
-    );
+    fails_with(&out, "fails even with the starting capabilities");
     let out = rampart(
         &["seccomp", "caps", "--bundle", b, "--runc", "/no/runc"],
         dir.path(),
     );
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        text(&out.stderr).contains("runtime `/no/runc` not found"),
-        "{}",
-        text(&out.stderr)
-    );
+    fails_with(&out, "runtime `/no/runc` not found");
 }
 
 /// `rampart scan` reads the Localhost profiles manifests reference (beside the manifest, in a

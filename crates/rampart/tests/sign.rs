@@ -93,12 +93,7 @@ fn generated_keys_are_cosign_format_and_load_back() {
         &["key", "public", "--key", &format!("{p}.key")],
         &[("COSIGN_PASSWORD", "wrong")],
     );
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("wrong password"),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    exits(&out, 2, "wrong password");
 
     // Existing files are not overwritten unless asked.
     let out = rampart(
@@ -158,6 +153,13 @@ fn a_key_made_by_cosign_loads() {
 
 fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// The run exited with `code` and said `message` on stderr.
+fn exits(out: &Output, code: i32, message: &str) {
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(code), "{err}");
+    assert!(err.contains(message), "{err}");
 }
 
 fn ok(out: &Output) {
@@ -234,13 +236,7 @@ fn sign_and_verify_on_a_real_registry() {
 
     // Nothing signed yet: "no signature" has its own exit code.
     let out = rampart(&["verify", "--insecure", "--key", &public, &image], &[]);
-    assert_eq!(
-        out.status.code(),
-        Some(3),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(String::from_utf8_lossy(&out.stderr).contains("no signature found"));
+    exits(&out, 3, "no signature found");
 
     ok(&rampart(
         &[
@@ -300,20 +296,10 @@ fn sign_and_verify_on_a_real_registry() {
         ],
         &[],
     );
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    exits(&out, 1, "");
     let (other_key, other_pub) = keypair(dir.path(), "other");
     let out = rampart(&["verify", "--insecure", "--key", &other_pub, &image], &[]);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("verification failed"),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    exits(&out, 1, "verification failed");
 
     // Signing again with the same key and annotations adds nothing; a second key appends a layer
     // and both verify.
@@ -562,12 +548,7 @@ print("ok")
         ],
         &[],
     );
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    exits(&out, 1, "");
     let (_, other_pub) = keypair(dir.path(), "other");
     let out = rampart(
         &[
@@ -632,13 +613,7 @@ print("ok")
         ],
         &[],
     );
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(String::from_utf8_lossy(&out.stderr).contains("https://slsa.dev/provenance/v0.2"));
+    exits(&out, 1, "https://slsa.dev/provenance/v0.2");
 }
 
 fn sha256(data: &[u8]) -> Vec<u8> {
