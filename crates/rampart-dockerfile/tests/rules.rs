@@ -184,6 +184,31 @@ const CASES: &[Case] = &[
         false,
         &[],
     ),
+    // Hardened runtime variants run as non-root; their -dev build variants as root.
+    (
+        "DF001",
+        "FROM dhi.io/node:24-dev AS b\nRUN npm ci\nFROM dhi.io/node:24\nCOPY --from=b /app /app\n",
+        false,
+        &[],
+    ),
+    (
+        "DF001",
+        "FROM dhi.io/python:3.13-dev\nCOPY . /app\n",
+        false,
+        &[1],
+    ),
+    (
+        "DF001",
+        "FROM cgr.dev/chainguard/python:latest-dev\nCOPY . /app\n",
+        false,
+        &[1],
+    ),
+    (
+        "DF001",
+        "FROM gcr.io/distroless/python3-debian12:debug\nCOPY . /app\n",
+        false,
+        &[1],
+    ),
     ("DF001", "FROM debian:12\nARG UID\nUSER $UID\n", false, &[]),
     ("DF001", "FROM debian:12\nUSER rootless\n", false, &[]),
     // DF002 base-image-not-pinned
@@ -330,6 +355,49 @@ const CASES: &[Case] = &[
         "FROM debian:12 AS b\nRUN true\nFROM cgr.dev/chainguard/static\nCOPY --from=b /x /x\n",
         false,
         &[],
+    ),
+    // DF005: hardened and distroless families, one case per family and variant.
+    (
+        "DF005",
+        "FROM dhi.io/node:24\nCOPY app /app\nCMD [\"node\", \"/app/index.js\"]\n",
+        false,
+        &[],
+    ),
+    (
+        "DF005",
+        "FROM dhi.io/node:24-dev AS build\nWORKDIR /app\nCOPY . .\nRUN npm ci --omit=dev\nFROM dhi.io/node:24\nCOPY --from=build /app /app\n",
+        false,
+        &[],
+    ),
+    (
+        "DF005",
+        "FROM dhi.io/node:24-dev\nCOPY . /app\nUSER 10001\n",
+        false,
+        &[1],
+    ),
+    (
+        "DF005",
+        "FROM dhi.io/golang:1.25-debian13-dev AS b\nRUN go build -o /app\nFROM dhi.io/golang:1.25-debian13\nCOPY --from=b /app /app\n",
+        false,
+        &[],
+    ),
+    (
+        "DF005",
+        "FROM cgr.dev/chainguard/python:latest-dev\nCOPY . /app\n",
+        false,
+        &[1],
+    ),
+    (
+        "DF005",
+        "FROM cgr.dev/chainguard/python:latest-dev AS b\nRUN pip install --no-cache-dir --target /deps flask\nFROM cgr.dev/chainguard/python:latest\nCOPY --from=b /deps /deps\n",
+        false,
+        &[],
+    ),
+    (
+        "DF005",
+        "FROM registry.access.redhat.com/ubi9/ubi-micro:9.6\nCOPY app /app\n",
+        false,
+        &[1],
     ),
     // DF006 secret-in-env-or-arg
     (
@@ -543,6 +611,36 @@ const CASES: &[Case] = &[
         "FROM debian:12\nRUN --mount=type=cache,target=/var/lib/apt,sharing=locked apt-get update && apt-get install -y curl\n",
         false,
         &[],
+    ),
+    (
+        "DF013",
+        "FROM debian:12\nRUN apt-get update && apt-get install -y --no-install-recommends curl && cd /var/lib && rm -rf apt\n",
+        false,
+        &[],
+    ),
+    (
+        "DF013",
+        "FROM debian:12\nRUN apt-get update && apt-get install -y --no-install-recommends curl && cd /var/lib/apt && rm -rf lists\n",
+        false,
+        &[],
+    ),
+    (
+        "DF013",
+        "FROM debian:12\nRUN apt-get update && apt-get install -y --no-install-recommends curl && rm -rf /var/lib/apt\n",
+        false,
+        &[],
+    ),
+    (
+        "DF013",
+        "FROM debian:12\nRUN apt-get update && apt-get install -y --no-install-recommends curl && cd /tmp && rm -rf apt\n",
+        false,
+        &[2],
+    ),
+    (
+        "DF013",
+        "FROM debian:12\nRUN apt-get update && apt-get install -y --no-install-recommends curl && cd /var/lib/apt && rm -rf archives\n",
+        false,
+        &[2],
     ),
     // DF014 apk-add-cache
     (
@@ -842,6 +940,171 @@ const CASES: &[Case] = &[
     (
         "DF027",
         "FROM alpine:3.19\nCOPY certs/ca.crt /etc/ssl/\n",
+        false,
+        &[],
+    ),
+    // DF028 verification-disabled
+    (
+        "DF028",
+        "FROM debian:12\nRUN curl -fsSLk -o /tmp/x https://example.com/x\n",
+        false,
+        &[2],
+    ),
+    (
+        "DF028",
+        "FROM debian:12\nRUN curl --insecure https://example.com/x\n",
+        false,
+        &[2],
+    ),
+    (
+        "DF028",
+        "FROM debian:12\nRUN wget --no-check-certificate https://example.com/x\n",
+        false,
+        &[2],
+    ),
+    (
+        "DF028",
+        "FROM python:3.12\nRUN pip install --trusted-host pypi.example.com -r requirements.txt\n",
+        false,
+        &[2],
+    ),
+    (
+        "DF028",
+        "FROM node:20\nRUN npm config set strict-ssl false && npm ci\n",
+        false,
+        &[2],
+    ),
+    (
+        "DF028",
+        "FROM alpine/git\nRUN git -c http.sslVerify=false clone https://example.com/r.git\n",
+        false,
+        &[2],
+    ),
+    (
+        "DF028",
+        "FROM debian:12\nENV GIT_SSL_NO_VERIFY=1\n",
+        false,
+        &[2],
+    ),
+    (
+        "DF028",
+        "FROM python:3.12\nENV PYTHONHTTPSVERIFY=0\n",
+        false,
+        &[2],
+    ),
+    (
+        "DF028",
+        "FROM node:20\nARG NODE_TLS_REJECT_UNAUTHORIZED=0\nRUN npm ci\n",
+        false,
+        &[2],
+    ),
+    (
+        "DF028",
+        "FROM node:20\nRUN NODE_TLS_REJECT_UNAUTHORIZED=0 npm ci\n",
+        false,
+        &[2],
+    ),
+    (
+        "DF028",
+        "FROM debian:12\nRUN apt-get update && apt-get install -y --allow-unauthenticated foo\n",
+        false,
+        &[2],
+    ),
+    (
+        "DF028",
+        "FROM fedora:40\nRUN rpm -i --nosignature /tmp/x.rpm\n",
+        false,
+        &[2],
+    ),
+    (
+        "DF028",
+        "FROM fedora:40\nRUN dnf install -y --nogpgcheck foo\n",
+        false,
+        &[2],
+    ),
+    (
+        "DF028",
+        "FROM alpine:3.19\nRUN apk add --allow-untrusted /tmp/x.apk\n",
+        false,
+        &[2],
+    ),
+    (
+        "DF028",
+        "FROM debian:12\nRUN echo 'deb [trusted=yes] http://repo.example/ ./' > /etc/apt/sources.list.d/x.list\n",
+        false,
+        &[2],
+    ),
+    (
+        "DF028",
+        "FROM debian:12 AS build\nRUN curl -k -o /x https://example.com/x\nFROM scratch\nCOPY --from=build /x /x\n",
+        false,
+        &[2],
+    ),
+    (
+        "DF028",
+        "FROM debian:12\nRUN curl -fsSL -o /tmp/k https://example.com/k && curl -K /etc/curl.conf https://example.com\n",
+        false,
+        &[],
+    ),
+    (
+        "DF028",
+        "FROM debian:12\nRUN curl -u kim:pw https://example.com && curl -H 'X-k: 1' https://example.com\n",
+        false,
+        &[],
+    ),
+    (
+        "DF028",
+        "FROM node:20\nENV NODE_TLS_REJECT_UNAUTHORIZED=1 PYTHONHTTPSVERIFY=1\nRUN npm config set strict-ssl true\n",
+        false,
+        &[],
+    ),
+    // DF029 password-set-in-image
+    (
+        "DF029",
+        "FROM debian:12\nRUN echo 'root:toor' | chpasswd\n",
+        false,
+        &[2],
+    ),
+    (
+        "DF029",
+        "FROM centos:7\nRUN echo secret | passwd --stdin app\n",
+        false,
+        &[2],
+    ),
+    (
+        "DF029",
+        "FROM debian:12\nRUN usermod -p \"$(openssl passwd -1 pw)\" app\n",
+        false,
+        &[2],
+    ),
+    (
+        "DF029",
+        "FROM debian:12\nRUN useradd -m -p '$6$abc$def' app\n",
+        false,
+        &[2],
+    ),
+    (
+        "DF029",
+        "FROM debian:12\nRUN useradd -m -u 10001 app && passwd -l app && usermod -L app\n",
+        false,
+        &[],
+    ),
+    (
+        "DF029",
+        "FROM debian:12\nRUN useradd -m -p '*' app && passwd -d root\n",
+        false,
+        &[],
+    ),
+    // DF030 apt-in-script
+    (
+        "DF030",
+        "FROM debian:12\nRUN apt update && apt install -y curl\n",
+        false,
+        &[2],
+    ),
+    (
+        "DF030",
+        "FROM ubuntu:24.04 AS b\nRUN apt-get update && apt-cache policy curl\n",
         false,
         &[],
     ),

@@ -48,7 +48,7 @@ impl ManifestFile {
         self.documents.retain(|d| {
             let objs = objects::objects(d);
             count += objs.len();
-            objs.iter().any(|o| rules::is_relevant_kind(o.kind))
+            objs.iter().any(rules::is_relevant)
         });
         count
     }

@@ -79,7 +79,10 @@ fn collect<'a>(node: &'a Node, out: &mut Vec<Object<'a>>, depth: usize) {
     out.push(obj);
 }
 
-/// The kinds that run pods, and where their pod template is.
+/// The kinds that run pods, and where their pod template is: the built-in workload kinds and the
+/// well-known workload kinds of other projects (OpenShift `DeploymentConfig`, Argo Rollouts
+/// `Rollout`). Other kinds are workloads too when their `spec.template` is a pod template (see
+/// [`Workload::from_object`]).
 pub fn template_path(kind: &str) -> Option<&'static [&'static str]> {
     Some(match kind {
         "Pod" => &[],
@@ -88,11 +91,34 @@ pub fn template_path(kind: &str) -> Option<&'static [&'static str]> {
         | "DaemonSet"
         | "ReplicaSet"
         | "ReplicationController"
-        | "Job" => &["spec", "template"],
+        | "Job"
+        | "DeploymentConfig"
+        | "Rollout" => &SPEC_TEMPLATE,
         "CronJob" => &["spec", "jobTemplate", "spec", "template"],
         "PodTemplate" => &["template"],
         _ => return None,
     })
+}
+
+const SPEC_TEMPLATE: [&str; 2] = ["spec", "template"];
+
+/// Where an object's pod template is: [`template_path`] for the kinds known to run pods, and
+/// `spec.template` for any other kind whose `spec.template.spec` has a `containers` list (custom
+/// workload resources such as Knative Services, OpenKruise CloneSets or operators' own kinds),
+/// so a pod template is never skipped because its kind is unfamiliar.
+pub fn pod_template_path(object: &Object<'_>) -> Option<&'static [&'static str]> {
+    if let Some(path) = template_path(object.kind) {
+        return Some(path);
+    }
+    let containers = object
+        .node
+        .path(&["spec", "template", "spec", "containers"])?;
+    (!containers.as_seq().is_empty()).then_some(&SPEC_TEMPLATE)
+}
+
+/// Whether an object runs pods: see [`pod_template_path`].
+pub fn is_workload(object: &Object<'_>) -> bool {
+    pod_template_path(object).is_some()
 }
 
 /// An object that runs pods, with the pod (for `Pod`) or pod template it runs.
@@ -105,7 +131,7 @@ pub struct Workload<'a> {
 
 impl<'a> Workload<'a> {
     pub fn from_object(object: Object<'a>) -> Option<Workload<'a>> {
-        let path = template_path(object.kind)?;
+        let path = pod_template_path(&object)?;
         let pod = object.node.path(path)?;
         pod.get("spec")?;
         Some(Workload { object, pod })

@@ -68,6 +68,8 @@ spec:
       - name: web
         image: r.example/web:1@sha256:0000000000000000000000000000000000000000000000000000000000000000
         resources: {limits: {cpu: 1, memory: 1Gi}}
+        readinessProbe: {httpGet: {path: /ready, port: 8080}}
+        livenessProbe: {httpGet: {path: /healthz, port: 8080}}
         securityContext:
           allowPrivilegeEscalation: false
           readOnlyRootFilesystem: true
@@ -100,7 +102,7 @@ fn findings_point_at_the_offending_field() {
     let privileged = f.iter().find(|f| f.rule_id == "PSS001").expect("PSS001");
     assert_eq!(
         (privileged.location.line, privileged.location.column),
-        (17, 11)
+        (19, 11)
     );
     let obj = privileged.location.object.as_ref().expect("object");
     assert_eq!(
@@ -124,7 +126,7 @@ fn findings_point_at_the_offending_field() {
         .into_iter()
         .find(|f| f.rule_id == "K8S007")
         .expect("K8S007");
-    assert_eq!(ro.location.line, 16, "securityContext line: {ro:?}");
+    assert_eq!(ro.location.line, 18, "securityContext line: {ro:?}");
 }
 
 #[test]
@@ -330,19 +332,55 @@ fn every_workload_kind_is_checked() {
         "{\"apiVersion\": \"v1\", \"kind\": \"Pod\", \"metadata\": {\"name\": \"p\"}, \"spec\": {\"ephemeralContainers\": [{\"name\": \"e\", \"image\": \"x\", \"securityContext\": {\"privileged\": true}}]}}"
             .to_owned(),
     ];
-    for kind in [
-        "Deployment",
-        "StatefulSet",
-        "DaemonSet",
-        "ReplicaSet",
-        "ReplicationController",
-        "Job",
+    for (api, kind) in [
+        ("apps/v1", "Deployment"),
+        ("apps/v1", "StatefulSet"),
+        ("apps/v1", "DaemonSet"),
+        ("apps/v1", "ReplicaSet"),
+        ("v1", "ReplicationController"),
+        ("batch/v1", "Job"),
+        // OpenShift, Argo Rollouts, and any kind whose spec.template is a pod template.
+        ("apps.openshift.io/v1", "DeploymentConfig"),
+        ("argoproj.io/v1alpha1", "Rollout"),
+        ("apps.kruise.io/v1alpha1", "CloneSet"),
+        ("serving.knative.dev/v1", "Service"),
     ] {
         let text = format!(
-            "apiVersion: apps/v1\nkind: {kind}\nmetadata: {{name: p}}\nspec: {{template: {{spec: {{{pod_spec}}}}}}}\n"
+            "apiVersion: {api}\nkind: {kind}\nmetadata: {{name: p}}\nspec: {{template: {{spec: {{{pod_spec}}}}}}}\n"
         );
-        assert!(fired(&text).contains("PSS001"), "{kind}");
+        let f = findings(&text);
+        let privileged = f.iter().find(|f| f.rule_id == "PSS001");
+        assert_eq!(
+            privileged.map(|f| (
+                f.subject.as_str(),
+                f.location.object.as_ref().map(|o| o.kind.as_str())
+            )),
+            Some((format!("{kind} p").as_str(), Some(kind))),
+            "{kind}: the kind is reported as found"
+        );
     }
+    // Not pod templates: a Rollout that references its workload, a kind whose template is
+    // something else.
+    for text in [
+        "apiVersion: argoproj.io/v1alpha1\nkind: Rollout\nmetadata: {name: r}\nspec:\n  workloadRef: {apiVersion: apps/v1, kind: Deployment, name: web}\n",
+        "apiVersion: example.com/v1\nkind: Report\nmetadata: {name: r}\nspec:\n  template: {spec: {title: x}}\n",
+    ] {
+        assert!(findings(text).is_empty(), "{text}");
+    }
+    // A custom workload survives the scan's pruning of irrelevant documents.
+    let (mut file, _) = ManifestFile::load(
+        "t.yaml",
+        &format!(
+            "apiVersion: apps.kruise.io/v1alpha1\nkind: CloneSet\nmetadata: {{name: p}}\nspec: {{template: {{spec: {{{pod_spec}}}}}}}\n"
+        ),
+    );
+    assert_eq!(file.retain_relevant(), 1);
+    assert!(
+        scan(&[file], &PssOptions::default())
+            .findings
+            .iter()
+            .any(|f| f.rule_id == "PSS001")
+    );
     for text in &cases {
         assert!(fired(text).contains("PSS001"), "{text}");
     }
@@ -425,4 +463,395 @@ fn pss_findings_are_reported_per_container() {
         })
         .collect();
     assert_eq!(h, [(5, None)]);
+}
+
+fn cluster_role(name: &str, extra: &str, rules: &str) -> String {
+    let sep = if rules.starts_with('[') { " " } else { "\n" };
+    format!(
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: {name}\n{extra}rules:{sep}{rules}"
+    )
+}
+
+/// (rule, expected severity) of each finding on the roles in `text`.
+fn rbac(text: &str) -> Vec<(&'static str, Severity, String)> {
+    findings(text)
+        .into_iter()
+        .filter(|f| f.rule_id.starts_with("RBAC"))
+        .map(|f| (f.rule_id, f.severity, f.message))
+        .collect()
+}
+
+fn has(found: &[(&'static str, Severity, String)], id: &str) -> bool {
+    found.iter().any(|(r, _, _)| *r == id)
+}
+
+#[test]
+fn rbac_wildcards_imply_what_they_cover() {
+    let role = |rules: &str| cluster_role("r", "", rules);
+    // verbs: ["*"] on roles implies escalate and bind; on users, impersonate.
+    let f = rbac(&role(
+        "- {apiGroups: [rbac.authorization.k8s.io], resources: [roles], verbs: ['*']}\n",
+    ));
+    let esc = f.iter().find(|(r, _, _)| *r == "RBAC004").expect("RBAC004");
+    assert_eq!(esc.1, Severity::Critical);
+    assert!(
+        esc.2.contains("escalate, bind") && esc.2.contains("verbs [\"*\"]"),
+        "{}",
+        esc.2
+    );
+    let f = rbac(&role(
+        "- {apiGroups: [''], resources: [users, groups], verbs: ['*']}\n",
+    ));
+    assert!(
+        f.iter()
+            .any(|(r, _, m)| *r == "RBAC004" && m.contains("impersonate")),
+        "{f:?}"
+    );
+    // ...but not on resources they do not act on.
+    assert!(!has(
+        &rbac(&role(
+            "- {apiGroups: [''], resources: [configmaps], verbs: ['*']}\n"
+        )),
+        "RBAC004"
+    ));
+    // apiGroups: ["*"] alone is a wildcard (medium); all three are critical.
+    let f = rbac(&role(
+        "- {apiGroups: ['*'], resources: [deployments], verbs: [get]}\n",
+    ));
+    assert_eq!(
+        f.iter()
+            .find(|(r, _, _)| *r == "RBAC001")
+            .map(|(_, s, _)| *s),
+        Some(Severity::Medium),
+        "{f:?}"
+    );
+    // `*` resources in the core group reach secrets, exec and impersonation.
+    let f = rbac(&role(
+        "- {apiGroups: [''], resources: ['*'], verbs: ['*']}\n",
+    ));
+    for id in ["RBAC001", "RBAC002", "RBAC003", "RBAC004"] {
+        assert!(has(&f, id), "{id}: {f:?}");
+    }
+    // Subresource wildcards: pods/* reaches exec; `*` verbs on pods alone do not.
+    assert!(has(
+        &rbac(&role(
+            "- {apiGroups: [''], resources: ['pods/*'], verbs: [create]}\n"
+        )),
+        "RBAC003"
+    ));
+    assert!(!has(
+        &rbac(&role(
+            "- {apiGroups: [''], resources: [pods], verbs: ['*']}\n"
+        )),
+        "RBAC003"
+    ));
+}
+
+#[test]
+fn nodes_proxy_is_as_dangerous_as_exec() {
+    let role = |verbs: &str| {
+        cluster_role(
+            "r",
+            "",
+            &format!("- {{apiGroups: [''], resources: [nodes/proxy], verbs: [{verbs}]}}\n"),
+        )
+    };
+    for verbs in ["get", "create", "'*'"] {
+        let f = rbac(&role(verbs));
+        let exec = f.iter().find(|(r, _, _)| *r == "RBAC003");
+        assert_eq!(
+            exec.map(|(_, s, _)| *s),
+            Some(Severity::High),
+            "{verbs}: {f:?}"
+        );
+        assert!(exec.is_some_and(|(_, _, m)| m.contains("nodes/proxy")));
+    }
+    assert!(!has(&rbac(&role("list, watch")), "RBAC003"));
+    assert!(has(
+        &rbac(&cluster_role(
+            "r",
+            "",
+            "- {apiGroups: [''], resources: ['nodes/*'], verbs: [get]}\n"
+        )),
+        "RBAC003"
+    ));
+}
+
+#[test]
+fn aggregated_cluster_roles_are_resolved() {
+    let aggregator = cluster_role(
+        "monitoring",
+        "aggregationRule:\n  clusterRoleSelectors:\n  - matchLabels: {rbac.example.com/aggregate-to-monitoring: \"true\"}\n",
+        "[]\n",
+    );
+    let source = |labels: &str| {
+        cluster_role(
+            "secret-reader",
+            &format!("  labels: {{{labels}}}\n"),
+            "- {apiGroups: [''], resources: [secrets], verbs: [get, list]}\n",
+        )
+    };
+    let text = format!(
+        "{aggregator}---\n{}",
+        source("rbac.example.com/aggregate-to-monitoring: \"true\"")
+    );
+    let f = findings(&text);
+    let on_aggregate: Vec<&Finding> = f
+        .iter()
+        .filter(|f| f.rule_id == "RBAC002" && f.subject == "ClusterRole monitoring")
+        .collect();
+    assert_eq!(on_aggregate.len(), 1, "{f:#?}");
+    assert!(
+        on_aggregate[0]
+            .message
+            .contains("aggregates ClusterRole \"secret-reader\""),
+        "{}",
+        on_aggregate[0].message
+    );
+    assert_eq!(
+        on_aggregate[0].location.line, 5,
+        "points at aggregationRule"
+    );
+    // The source keeps its own finding; a role the selector does not match is not aggregated.
+    assert!(
+        f.iter()
+            .any(|f| f.rule_id == "RBAC002" && f.subject == "ClusterRole secret-reader")
+    );
+    let other = format!("{aggregator}---\n{}", source("team: other"));
+    assert!(
+        !findings(&other)
+            .iter()
+            .any(|f| f.subject == "ClusterRole monitoring")
+    );
+    // Transitively: an aggregated role aggregated into another.
+    let middle = cluster_role(
+        "middle",
+        "  labels: {rbac.example.com/aggregate-to-monitoring: \"true\"}\naggregationRule:\n  clusterRoleSelectors:\n  - matchLabels: {tier: base}\n",
+        "[]\n",
+    );
+    let chain = format!("{aggregator}---\n{middle}---\n{}", source("tier: base"));
+    assert!(
+        findings(&chain)
+            .iter()
+            .any(|f| f.rule_id == "RBAC002" && f.subject == "ClusterRole monitoring")
+    );
+}
+
+#[test]
+fn no_namespace_means_default_for_k8s003() {
+    let without = HARDENED.replace(
+        "metadata: {name: web, namespace: shop}",
+        "metadata: {name: web}",
+    );
+    let f = findings(&without);
+    let k = f.iter().find(|f| f.rule_id == "K8S003").expect("K8S003");
+    assert!(k.message.contains("no metadata.namespace"), "{}", k.message);
+    assert_eq!(k.location.line, 3);
+    assert!(
+        fired(&HARDENED.replace(
+            "namespace: shop}\nspec:\n  template",
+            "namespace: default}\nspec:\n  template"
+        ))
+        .contains("K8S003")
+    );
+    assert!(!fired(HARDENED).contains("K8S003"));
+}
+
+#[test]
+fn runtime_sockets_are_findings_even_read_only() {
+    let add = |mount: &str, path: &str| {
+        HARDENED.replace(
+            "          capabilities: {drop: [ALL]}\n",
+            &format!("          capabilities: {{drop: [ALL]}}\n        volumeMounts: [{mount}]\n      volumes:\n      - name: h\n        hostPath: {{path: {path}}}\n"),
+        )
+    };
+    for path in [
+        "/var/run/docker.sock",
+        "/run/containerd/containerd.sock",
+        "/var/run/crio/crio.sock",
+        "/var/run/cri-dockerd.sock",
+        "/run/podman/podman.sock",
+        "/run/containerd",
+        "/var/run",
+    ] {
+        let f = findings(&add("{name: h, mountPath: /s, readOnly: true}", path));
+        let hp = f.iter().find(|f| f.rule_id == "K8S008");
+        assert_eq!(hp.map(|f| f.severity), Some(Severity::Critical), "{path}");
+        assert!(
+            hp.is_some_and(|f| f
+                .message
+                .contains("read-only does not protect a Unix socket")),
+            "{path}: {hp:?}"
+        );
+    }
+    assert!(
+        !fired(&add("{name: h, mountPath: /s, readOnly: true}", "/var/log")).contains("K8S008")
+    );
+    assert!(
+        !fired(&add(
+            "{name: h, mountPath: /s, readOnly: true}",
+            "/var/run-data"
+        ))
+        .contains("K8S008")
+    );
+}
+
+#[test]
+fn pss015_says_what_is_missing() {
+    let no_flag = HARDENED.replace("        runAsNonRoot: true\n", "");
+    let f = findings(&no_flag);
+    let p = f.iter().find(|f| f.rule_id == "PSS015").expect("PSS015");
+    assert!(
+        p.title.to_lowercase().contains("may run as root"),
+        "{}",
+        p.title
+    );
+    let with_uid = no_flag.replace(
+        "        seccompProfile: {type: RuntimeDefault}\n",
+        "        seccompProfile: {type: RuntimeDefault}\n        runAsUser: 10001\n",
+    );
+    let f = findings(&with_uid);
+    let p = f.iter().find(|f| f.rule_id == "PSS015").expect("PSS015");
+    assert!(
+        !p.title.to_lowercase().contains("may run as root"),
+        "{}",
+        p.title
+    );
+    assert!(
+        p.title.contains("runAsNonRoot: true is missing"),
+        "{}",
+        p.title
+    );
+    assert!(p.message.contains("non-zero runAsUser"), "{}", p.message);
+    // An init container with no UID (and none on the pod) may run as root again.
+    let mixed = no_flag
+        .replace(
+            "      containers:\n",
+            "      initContainers: [{name: init, image: x}]\n      containers:\n",
+        )
+        .replace(
+            "          allowPrivilegeEscalation: false\n",
+            "          allowPrivilegeEscalation: false\n          runAsUser: 10001\n",
+        );
+    let f = findings(&mixed);
+    let p = f.iter().find(|f| f.rule_id == "PSS015").expect("PSS015");
+    assert!(
+        p.title.to_lowercase().contains("may run as root"),
+        "{}",
+        p.title
+    );
+}
+
+#[test]
+fn probes_requests_pull_policy_service_account_and_uid() {
+    // K8S010: info, regular containers, not for Jobs.
+    let no_probes = HARDENED
+        .replace(
+            "        readinessProbe: {httpGet: {path: /ready, port: 8080}}\n",
+            "",
+        )
+        .replace(
+            "        livenessProbe: {httpGet: {path: /healthz, port: 8080}}\n",
+            "",
+        );
+    let f = findings(&no_probes);
+    let p = f.iter().find(|f| f.rule_id == "K8S010").expect("K8S010");
+    assert_eq!(p.severity, Severity::Info);
+    assert!(
+        p.message.contains("no livenessProbe and no readinessProbe"),
+        "{}",
+        p.message
+    );
+    let job = no_probes.replace("apps/v1\nkind: Deployment", "batch/v1\nkind: Job");
+    assert!(!fired(&job).contains("K8S010"));
+    let only_readiness = HARDENED.replace(
+        "        livenessProbe: {httpGet: {path: /healthz, port: 8080}}\n",
+        "",
+    );
+    let f = findings(&only_readiness);
+    assert!(
+        f.iter()
+            .any(|f| f.rule_id == "K8S010" && f.message.ends_with("has no livenessProbe"))
+    );
+
+    // K8S011: a limit stands for the request; nothing at all is a finding.
+    assert!(!fired(HARDENED).contains("K8S011"));
+    let only_cpu = HARDENED.replace("{limits: {cpu: 1, memory: 1Gi}}", "{requests: {cpu: 100m}}");
+    let f = findings(&only_cpu);
+    let r = f.iter().find(|f| f.rule_id == "K8S011").expect("K8S011");
+    assert!(r.message.contains("no memory request"), "{}", r.message);
+    assert_eq!(r.severity, Severity::Low);
+
+    // K8S012: mutable tags need Always; digests do not; latest defaults to Always.
+    let img = |image: &str, policy: &str| {
+        HARDENED.replace(
+            "        image: r.example/web:1@sha256:0000000000000000000000000000000000000000000000000000000000000000\n",
+            &format!("        image: {image}\n{policy}"),
+        )
+    };
+    assert!(fired(&img("nginx:1.27", "")).contains("K8S012"));
+    assert!(
+        fired(&img(
+            "nginx:1.27",
+            "        imagePullPolicy: IfNotPresent\n"
+        ))
+        .contains("K8S012")
+    );
+    assert!(!fired(&img("nginx:1.27", "        imagePullPolicy: Always\n")).contains("K8S012"));
+    assert!(
+        !fired(&img("nginx", "")).contains("K8S012"),
+        "latest pulls Always by default"
+    );
+    assert!(fired(&img("nginx:latest", "        imagePullPolicy: Never\n")).contains("K8S012"));
+    assert!(!fired(HARDENED).contains("K8S012"), "pinned by digest");
+
+    // K8S013: the default ServiceAccount with its token mounted.
+    let default_sa = HARDENED.replace("      automountServiceAccountToken: false\n", "");
+    let f = findings(&default_sa);
+    let d = f.iter().find(|f| f.rule_id == "K8S013").expect("K8S013");
+    assert!(d.message.contains("namespace \"shop\""), "{}", d.message);
+    let named = default_sa.replace(
+        "    spec:\n      securityContext",
+        "    spec:\n      serviceAccountName: web\n      securityContext",
+    );
+    assert!(!fired(&named).contains("K8S013"));
+    let explicit_default = default_sa.replace(
+        "    spec:\n      securityContext",
+        "    spec:\n      serviceAccountName: default\n      securityContext",
+    );
+    assert!(fired(&explicit_default).contains("K8S013"));
+    assert!(!fired(HARDENED).contains("K8S013"), "token not mounted");
+
+    // K8S014: explicit UIDs 1..9999, the container's over the pod's.
+    let uid = |pod: &str, container: &str| {
+        HARDENED
+            .replace(
+                "        seccompProfile: {type: RuntimeDefault}\n",
+                &format!("        seccompProfile: {{type: RuntimeDefault}}\n{pod}"),
+            )
+            .replace(
+                "          allowPrivilegeEscalation: false\n",
+                &format!("          allowPrivilegeEscalation: false\n{container}"),
+            )
+    };
+    let f = findings(&uid("        runAsUser: 1000\n", ""));
+    let u = f.iter().find(|f| f.rule_id == "K8S014").expect("K8S014");
+    assert!(
+        u.message.contains("UID 1000 (the pod's runAsUser)"),
+        "{}",
+        u.message
+    );
+    assert!(
+        !fired(&uid(
+            "        runAsUser: 1000\n",
+            "          runAsUser: 10001\n"
+        ))
+        .contains("K8S014")
+    );
+    assert!(fired(&uid("", "          runAsUser: 999\n")).contains("K8S014"));
+    assert!(!fired(&uid("        runAsUser: 65532\n", "")).contains("K8S014"));
+    assert!(
+        !fired(HARDENED).contains("K8S014"),
+        "no UID written: the image decides"
+    );
 }

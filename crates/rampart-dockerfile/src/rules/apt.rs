@@ -1,6 +1,6 @@
 //! Package-manager hygiene in shipping stages: DF012 `--no-install-recommends`, DF013 apt lists
 //! left behind, DF014 `apk add` cache, DF015 pip cache, DF020 distribution upgrades in the
-//! image, DF021 `update` alone in its RUN.
+//! image, DF021 `update` alone in its RUN, DF030 `apt` in scripts.
 //!
 //! These are about what ships: builder stages that do not ship are not checked.
 
@@ -131,6 +131,33 @@ pub static UPDATE_ALONE: Rule = Rule {
     references: &[rampart_core::cis_docker::UPDATE_ALONE, DOCS_APT],
 };
 
+/// DF030.
+pub static APT_CLI: Rule = Rule {
+    id: "DF030",
+    name: "apt-in-script",
+    title: "`apt` is used instead of `apt-get` in a script",
+    severity: Severity::Low,
+    layer: Layer::Build,
+    target: RuleTarget::Dockerfile,
+    rationale: "`apt` is the interactive front end: its command-line interface is not stable \
+                (it warns so itself when not on a terminal), its output and defaults may change \
+                between releases, and a build that depends on it can break or behave \
+                differently after a base image update. `apt-get` and `apt-cache` are the \
+                interfaces meant for scripts. Peers: hadolint DL3027, Checkov CKV_DOCKER_9.",
+    remediation: "Use `apt-get` (install, update, remove...) or `apt-cache` (search, show) in \
+                  RUN instructions.",
+    bad_example: "FROM debian:12\nRUN apt update && apt install -y --no-install-recommends curl && rm -rf /var/lib/apt/lists/*\n",
+    good_example: "FROM debian:12\nRUN apt-get update && apt-get install -y --no-install-recommends curl && rm -rf /var/lib/apt/lists/*\n",
+    references: &[
+        Reference::new(
+            RefKind::Docs,
+            "hadolint DL3027",
+            "https://github.com/hadolint/hadolint/wiki/DL3027",
+        ),
+        DOCS_APT,
+    ],
+};
+
 fn shipping<'c, 'a>(cx: &'c Cx<'a>) -> impl Iterator<Item = &'c StageView<'a>> {
     cx.stages.iter().filter(|s| s.ships)
 }
@@ -183,6 +210,7 @@ pub(crate) fn check_lists(cx: &Cx<'_>, out: &mut Vec<Finding>) {
         for run in &sv.runs {
             if apt_installs(run).next().is_none()
                 || run.script.contains("/var/lib/apt/lists")
+                || removes_apt_lists(&run.commands)
                 || has_cache_mount(run, &["/var/lib/apt"])
             {
                 continue;
@@ -199,6 +227,64 @@ pub(crate) fn check_lists(cx: &Cx<'_>, out: &mut Vec<Finding>) {
             ));
         }
     }
+}
+
+/// Whether an `rm` of the script removes /var/lib/apt/lists, the path written whole or relative
+/// to a `cd` before it (`cd /var/lib && rm -rf apt`, `cd /var/lib/apt && rm -rf lists`), or one
+/// of its parents. The directory is followed through `cd` in script order (absolute and
+/// relative, `..` included); a `cd` to anything not written literally loses track.
+fn removes_apt_lists(commands: &[SimpleCommand]) -> bool {
+    const LISTS: &str = "/var/lib/apt/lists";
+    let mut cwd: Option<String> = Some("/".to_owned());
+    for c in commands {
+        match c.program() {
+            "cd" => {
+                let target = c.args().iter().find(|a| !a.starts_with('-'));
+                cwd = match (target, cwd.as_deref()) {
+                    (Some(t), _) if t.starts_with('/') => Some(normalize(t)),
+                    (Some(t), Some(base)) if !t.contains('$') && !t.starts_with('~') => {
+                        Some(normalize(&format!("{base}/{t}")))
+                    }
+                    _ => None,
+                };
+            }
+            "rm" => {
+                for a in c.args().iter().filter(|a| !a.starts_with('-')) {
+                    let path = if a.starts_with('/') {
+                        normalize(a)
+                    } else if let Some(base) = cwd.as_deref() {
+                        normalize(&format!("{base}/{a}"))
+                    } else {
+                        continue;
+                    };
+                    let path = path.trim_end_matches("/*");
+                    let covers = path == LISTS
+                        || path.starts_with(&format!("{LISTS}/"))
+                        || (path != "/" && LISTS.starts_with(&format!("{path}/")));
+                    if covers {
+                        return true;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    false
+}
+
+/// `/a/./b/../c/` → `/a/c`.
+fn normalize(path: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            p => parts.push(p),
+        }
+    }
+    format!("/{}", parts.join("/"))
 }
 
 pub(crate) fn check_apk_cache(cx: &Cx<'_>, out: &mut Vec<Finding>) {
@@ -324,6 +410,25 @@ pub(crate) fn check_update_alone(cx: &Cx<'_>, out: &mut Vec<Finding>) {
                         "`{}` runs alone on line {} in {}: a later install may use a stale cached index",
                         u.display(),
                         run.inst.line,
+                        sv.label()
+                    ),
+                ));
+            }
+        }
+    }
+}
+
+pub(crate) fn check_apt_cli(cx: &Cx<'_>, out: &mut Vec<Finding>) {
+    for sv in &cx.stages {
+        for run in &sv.runs {
+            if let Some(c) = run.commands.iter().find(|c| c.program() == "apt") {
+                out.push(cx.staged_finding(
+                    &APT_CLI,
+                    sv,
+                    run.inst.pos(),
+                    format!(
+                        "`{}` in {} uses apt, whose command line is not stable for scripts: use apt-get",
+                        c.display(),
                         sv.label()
                     ),
                 ));

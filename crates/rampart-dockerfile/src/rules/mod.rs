@@ -14,10 +14,12 @@ use std::sync::LazyLock;
 
 pub mod add;
 pub mod apt;
+pub(crate) mod bases;
 pub mod build_tools;
 pub mod cmd;
 pub mod copy_context;
 pub mod healthcheck;
+pub mod passwords;
 pub mod permissions;
 pub mod pinning;
 pub mod pipe_to_shell;
@@ -27,6 +29,7 @@ pub mod shell_in_image;
 pub mod ssh;
 pub mod style;
 pub mod sudo;
+pub mod verification;
 
 /// A rule's check: reads the context, appends findings.
 pub(crate) type Check = fn(&Cx<'_>, &mut Vec<Finding>);
@@ -60,6 +63,9 @@ pub(crate) static CHECKS: &[(&Rule, Check)] = &[
     (&cmd::SHELL_FORM, cmd::check_shell_form),
     (&style::RUN_CD, style::check_run_cd),
     (&secrets::SENSITIVE_COPY, secrets::check_copies),
+    (&verification::RULE, verification::check),
+    (&passwords::RULE, passwords::check),
+    (&apt::APT_CLI, apt::check_apt_cli),
 ];
 
 static RULES: LazyLock<Vec<&'static Rule>> =

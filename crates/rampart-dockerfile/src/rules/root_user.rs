@@ -20,7 +20,8 @@ pub static RULE: Rule = Rule {
                 unless the runtime overrides it. Build stages that do not ship are not reported.",
     remediation: "Create an unprivileged user and switch to it at the end of the final stage \
                   (`RUN useradd -r -u 10001 app` then `USER 10001`), or start from a base image \
-                  that runs as non-root (e.g. a distroless `:nonroot` tag).",
+                  that runs as non-root (the runtime variant of a Docker Hardened Image or a \
+                  Chainguard image, a distroless `:nonroot` tag).",
     bad_example: "FROM debian:12\nRUN useradd -r app\nCMD [\"/app\"]\n",
     good_example: "FROM debian:12\nRUN useradd -r -u 10001 app\nUSER 10001\nCMD [\"/app\"]\n",
     references: &[
@@ -33,14 +34,10 @@ pub static RULE: Rule = Rule {
     ],
 };
 
-/// Base images known to run as a non-root user by default.
+/// Base images known to run as a non-root user by default: the runtime variants of hardened
+/// families, distroless `:nonroot` tags (the table in [`super::bases`]).
 fn runs_as_non_root(r: &ImageRef) -> bool {
-    let tag = r.tag.as_deref().unwrap_or("latest");
-    let name = r.name();
-    (name.contains("distroless") && tag.contains("nonroot"))
-        || (r.registry.as_deref() == Some("cgr.dev")
-            && !tag.contains("dev")
-            && r.family() != "wolfi-base")
+    super::bases::classify(r).is_some_and(|h| h.non_root)
 }
 
 fn is_root(user: &str) -> bool {

@@ -1,6 +1,6 @@
 //! DF005: shells, package managers and network tools left in the final image.
 
-use super::Cx;
+use super::{Cx, bases};
 use crate::BaseImage;
 use crate::CommandForm;
 use crate::ImageRef;
@@ -20,43 +20,52 @@ pub static RULE: Rule = Rule {
     rationale: "Most services need neither a shell nor a package manager at run time. Every \
                 exploit chain that ends in `sh -c`, `curl | sh` or `apt-get install nmap` needs \
                 them; without them, a code-execution bug is much harder to turn into an \
-                interactive foothold, and the image carries fewer packages to patch. Distroless, \
-                Chainguard or scratch bases ship only the runtime. Judged from the final base \
-                image family and what the final stage installs.",
-    remediation: "Build in a full image and copy the artefact into a minimal runtime base \
-                  (gcr.io/distroless/*, cgr.dev/chainguard/*, or scratch for static binaries); \
-                  do not install curl, wget or netcat in the final stage (use a HEALTHCHECK \
-                  binary of the application instead).",
+                interactive foothold, and the image carries fewer packages to patch. Hardened \
+                runtime bases (Docker Hardened Images, distroless, Chainguard) or scratch ship \
+                only the runtime; their `-dev`/`-sdk`/`:debug` variants are for build stages. \
+                Judged from the final base image's family and variant (the table in \
+                docs/base-images.md) and what the final stage installs; when the image itself \
+                is scanned, IMG003 and IMG004 judge its real contents.",
+    remediation: "Build in a full image or a `-dev` variant and copy the artefact into a hardened \
+                  runtime base (dhi.io/<image> without -dev, gcr.io/distroless/*, \
+                  cgr.dev/chainguard/* without -dev, or scratch for static binaries); do not \
+                  install curl, wget or netcat in the final stage (use a HEALTHCHECK binary of \
+                  the application instead).",
     bad_example: "FROM python:3.12-slim\nRUN apt-get update && apt-get install -y --no-install-recommends curl && rm -rf /var/lib/apt/lists/*\nUSER 10001\n",
-    good_example: "FROM python:3.12-slim AS build\nRUN pip install --no-cache-dir --target /deps flask\n\nFROM gcr.io/distroless/python3-debian12:nonroot\nCOPY --from=build /deps /deps\n",
+    good_example: "FROM dhi.io/node:24-dev AS build\nWORKDIR /app\nCOPY . .\nRUN npm ci --omit=dev\n\nFROM dhi.io/node:24\nWORKDIR /app\nCOPY --from=build /app /app\nCMD [\"node\", \"index.js\"]\n",
     references: &[
         cis_docker::PACKAGES,
+        Reference::new(
+            RefKind::Docs,
+            "Docker Hardened Images: image variants",
+            "https://docs.docker.com/dhi/how-to/use/",
+        ),
         Reference::new(
             RefKind::Docs,
             "Distroless container images",
             "https://github.com/GoogleContainerTools/distroless",
         ),
+        Reference::new(
+            RefKind::Docs,
+            "Chainguard: development and production variants",
+            "https://edu.chainguard.dev/chainguard/chainguard-images/differences-development-production/",
+        ),
     ],
 };
 
-/// What a base image family brings: shells and package managers.
+/// What a base image family brings: shells and package managers. Hardened and distroless
+/// families come from the table in [`bases`] (`None`: a runtime variant with neither, nothing
+/// to report); other families from their distribution.
 fn family_tools(r: &ImageRef) -> Option<(&'static [&'static str], &'static [&'static str])> {
-    let name = r.name();
+    if let Some(h) = bases::classify(r) {
+        return (!h.is_minimal()).then_some((h.shells, h.package_managers));
+    }
     let family = r.family();
     let tag = r.tag.as_deref().unwrap_or("latest");
     const DEB: (&[&str], &[&str]) = (&["sh", "bash"], &["apt-get", "dpkg"]);
     const APK: (&[&str], &[&str]) = (&["sh"], &["apk"]);
     const RPM: (&[&str], &[&str]) = (&["sh", "bash"], &["dnf", "rpm"]);
     const MICRODNF: (&[&str], &[&str]) = (&["sh", "bash"], &["microdnf", "rpm"]);
-    if name.contains("distroless") {
-        return (tag.contains("debug")).then_some((&["sh (busybox)"], &[]));
-    }
-    if r.registry.as_deref() == Some("cgr.dev") {
-        return (tag.contains("dev") || family == "wolfi-base").then_some(APK);
-    }
-    if family.contains("micro") {
-        return None;
-    }
     if family == "alpine" || tag.contains("alpine") {
         return Some(APK);
     }
@@ -181,12 +190,27 @@ pub(crate) fn check(cx: &Cx<'_>, out: &mut Vec<Finding>) {
             .collect();
         parts.push(format!("installed tools {}", list.join(", ")));
     }
+    let advice = match &root.stage.from.base {
+        BaseImage::Image(r) => match (bases::classify(r), bases::runtime_variant(r)) {
+            (Some(h), Some(runtime)) => format!(
+                "{} is the build variant of a {}: build in it, and base the final stage on the runtime variant {runtime}",
+                r.name(),
+                h.family.name()
+            ),
+            (Some(h), None) if h.build_variant => format!(
+                "this is a build variant of a {}: base the final stage on its runtime variant",
+                h.family.name()
+            ),
+            _ => "a hardened runtime base (Docker Hardened Images, distroless, Chainguard) or scratch would not".to_owned(),
+        },
+        _ => "a hardened runtime base (Docker Hardened Images, distroless, Chainguard) or scratch would not".to_owned(),
+    };
     out.push(cx.finding(
         &RULE,
         last,
         last.start(),
         format!(
-            "the final image (FROM {}) keeps {}: a distroless, Chainguard or scratch runtime base would not",
+            "the final image (FROM {}) keeps {}: {advice}",
             root.stage.from.image.value,
             parts.join(" and ")
         ),

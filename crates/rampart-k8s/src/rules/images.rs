@@ -45,16 +45,72 @@ pub static LATEST_TAG: Rule = rule(
     &[PIN_DOCS],
 );
 
-pub static RULES: &[&Rule] = &[&NO_DIGEST, &LATEST_TAG];
+pub static PULL_POLICY: Rule = rule(
+    "K8S012",
+    "image-pull-policy-not-always",
+    "Mutable image tag without imagePullPolicy: Always",
+    Severity::Low,
+    Layer::SupplyChain,
+    [
+        "A tag that is not pinned by digest can be moved. With `IfNotPresent` (the default for any tag but `latest`) or `Never`, each node runs whatever content it cached under that tag: two replicas can run different code, a re-pushed fix never arrives, and an image planted in a node's cache is used without the registry's (or admission's) say. `Always` makes the kubelet resolve the tag at the registry on every start (layers already present are not downloaded again). Images pinned by digest are immutable and not reported. Peers: Checkov CKV_K8S_15, Kubescape C-0075.",
+        "Pin the image by digest (best), or set `imagePullPolicy: Always`.",
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: app}\nspec:\n  containers:\n  - name: app\n    image: nginx:1.27\n",
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: app}\nspec:\n  containers:\n  - name: app\n    image: nginx:1.27\n    imagePullPolicy: Always\n",
+    ],
+    &[
+        Reference::new(
+            RefKind::Docs,
+            "Images: image pull policy",
+            "https://kubernetes.io/docs/concepts/containers/images/#image-pull-policy",
+        ),
+        Reference::new(
+            RefKind::Docs,
+            "Checkov CKV_K8S_15",
+            "https://www.checkov.io/5.Policy%20Index/kubernetes.html",
+        ),
+        Reference::new(
+            RefKind::Docs,
+            "Kubescape C-0075",
+            "https://hub.armosec.io/docs/controls",
+        ),
+    ],
+);
+
+pub static RULES: &[&Rule] = &[&NO_DIGEST, &LATEST_TAG, &PULL_POLICY];
 
 pub(crate) fn check(ctx: &mut Ctx<'_, '_>, workload: &Workload<'_>) {
     ctx.assessed(&NO_DIGEST);
     ctx.assessed(&LATEST_TAG);
+    ctx.assessed(&PULL_POLICY);
     for c in workload.containers() {
         let Some(image) = c.image() else { continue };
         let parsed = ImageRef::parse(image);
         if parsed.as_ref().is_some_and(ImageRef::is_pinned) {
             continue;
+        }
+        // K8S012: the policy as written, or the API server's default for the tag.
+        if let Some(r) = &parsed {
+            let written = c.node.str_at(&["imagePullPolicy"]);
+            let floating = matches!(r.tag.as_deref(), None | Some("latest"));
+            let policy = written.unwrap_or(if floating { "Always" } else { "IfNotPresent" });
+            if policy != "Always" {
+                let how = if written.is_some() {
+                    format!("sets imagePullPolicy: {policy}")
+                } else {
+                    "sets no imagePullPolicy (IfNotPresent by default for a tag other than latest)"
+                        .to_owned()
+                };
+                ctx.report_container(
+                    &PULL_POLICY,
+                    workload.pod,
+                    &c,
+                    &[Seg::Key("imagePullPolicy")],
+                    format!(
+                        "{} uses the mutable tag \"{image}\" and {how}: nodes may run different cached content under it",
+                        c.describe()
+                    ),
+                );
+            }
         }
         let why = if parsed.is_some() {
             "which is not pinned by digest"

@@ -103,7 +103,7 @@ impl<'a> Inventory<'a> {
     }
 }
 
-/// Kinds some rule reads: workloads and the objects that qualify them across files.
+/// Kinds some rule reads besides workloads: the objects that qualify workloads across files.
 pub fn is_relevant_kind(kind: &str) -> bool {
     crate::objects::template_path(kind).is_some()
         || matches!(
@@ -116,6 +116,12 @@ pub fn is_relevant_kind(kind: &str) -> bool {
                 | "RoleBinding"
                 | "ClusterRoleBinding"
         )
+}
+
+/// Objects some rule reads: workloads of any kind (see [`crate::objects::is_workload`]) and the
+/// kinds of [`is_relevant_kind`].
+pub fn is_relevant(object: &Object<'_>) -> bool {
+    is_relevant_kind(object.kind) || crate::objects::is_workload(object)
 }
 
 /// Evaluates every rule on the inventory.
@@ -216,6 +222,15 @@ pub fn location(file: &str, object: &Object<'_>, pos: Pos, container: Option<&st
             container: container.map(str::to_owned),
         }),
         stage: None,
+    }
+}
+
+/// An integer scalar (`runAsUser: 1000`); `None` for anything else, quoted numbers included, as
+/// the API server would reject them.
+pub(crate) fn as_int(node: &Node) -> Option<i64> {
+    match node.value {
+        crate::yaml::Value::Int(i) => Some(i),
+        _ => None,
     }
 }
 

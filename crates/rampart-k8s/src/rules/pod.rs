@@ -4,7 +4,7 @@ use super::{Ctx, Inventory, cis, nsa, rule};
 use crate::objects::{ContainerKind, Workload};
 use crate::secrets;
 use crate::yaml::{Node, Seg};
-use rampart_core::{Layer, Rule, Severity};
+use rampart_core::{Layer, RefKind, Reference, Rule, Severity};
 
 macro_rules! deploy {
     ($spec:literal) => {
@@ -117,12 +117,12 @@ pub static READ_ONLY_ROOT: Rule = rule(
 pub static WRITABLE_HOST_PATH: Rule = rule(
     "K8S008",
     "writable-host-path",
-    "hostPath mounted writable",
+    "hostPath mounted writable, or a container runtime socket mounted",
     Severity::High,
     Layer::Host,
     [
-        "A writable hostPath mount lets the container change the node's files: planting binaries, editing kubelet configuration or talking to the container runtime socket is a full node takeover.",
-        "Remove the hostPath volume; if it is truly needed, mount it with `readOnly: true` and the narrowest path.",
+        "A writable hostPath mount lets the container change the node's files: planting binaries or editing kubelet configuration is a full node takeover. A container runtime socket (`docker.sock`, `containerd.sock`, `crio.sock`, cri-dockerd, podman) is a takeover even mounted `readOnly: true`: read-only applies to file contents, and connecting to a Unix socket writes nothing, so the container can still ask the runtime to start a privileged container with the node's root filesystem.",
+        "Remove the hostPath volume; if it is truly needed, mount it with `readOnly: true` and the narrowest path. Never mount a runtime socket (or the /run, /var/run directories that hold it) into an application; agents that need the runtime's view should use the CRI API through a dedicated, isolated DaemonSet.",
         deploy!(
             "      containers:\n      - name: web\n        image: web\n        volumeMounts: [{name: logs, mountPath: /host/logs}]\n      volumes:\n      - name: logs\n        hostPath: {path: /var/log}\n"
         ),
@@ -151,6 +151,115 @@ pub static RUNTIME_CLASS: Rule = rule(
     &[nsa("Kubernetes Pod security: sandboxing")],
 );
 
+/// Peer check listings, for the rules that correspond to Checkov's and Kubescape's.
+const CHECKOV_K8S: &str = "https://www.checkov.io/5.Policy%20Index/kubernetes.html";
+const KUBESCAPE_CONTROLS: &str = "https://hub.armosec.io/docs/controls";
+
+pub static MISSING_PROBES: Rule = rule(
+    "K8S010",
+    "missing-probes",
+    "Container without liveness or readiness probe",
+    Severity::Info,
+    Layer::Runtime,
+    [
+        "Without a readiness probe a Service sends traffic to a container that is not ready (or no longer is); without a liveness probe a hung process is never restarted. Probes are about availability, hence information only. Long-running containers of Deployments, StatefulSets, DaemonSets and the like are checked; Jobs and CronJobs run to completion and are not. Peers: Checkov CKV_K8S_8 (liveness) and CKV_K8S_9 (readiness), Kubescape C-0056 and C-0018.",
+        "Add `readinessProbe` and `livenessProbe` (HTTP, TCP or gRPC) to every long-running container; a `startupProbe` for slow starters.",
+        deploy!("      containers:\n      - name: web\n        image: web\n"),
+        deploy!(
+            "      containers:\n      - name: web\n        image: web\n        readinessProbe: {httpGet: {path: /ready, port: 8080}}\n        livenessProbe: {httpGet: {path: /healthz, port: 8080}}\n"
+        ),
+    ],
+    &[
+        Reference::new(
+            RefKind::Docs,
+            "Configure liveness, readiness and startup probes",
+            "https://kubernetes.io/docs/tasks/configure-pod-container/configure-liveness-readiness-startup-probes/",
+        ),
+        Reference::new(RefKind::Docs, "Checkov CKV_K8S_8, CKV_K8S_9", CHECKOV_K8S),
+        Reference::new(
+            RefKind::Docs,
+            "Kubescape C-0056, C-0018",
+            KUBESCAPE_CONTROLS,
+        ),
+    ],
+);
+
+pub static MISSING_REQUESTS: Rule = rule(
+    "K8S011",
+    "missing-resource-requests",
+    "Missing CPU or memory requests",
+    Severity::Low,
+    Layer::Runtime,
+    [
+        "A container with neither a request nor a limit for CPU or memory is scheduled as if it needed nothing of it: nodes get overcommitted, and under memory pressure a BestEffort container is the first the kubelet evicts. (Kubernetes copies a limit into a missing request, so a limit alone counts.) Peers: Checkov CKV_K8S_10 (CPU) and CKV_K8S_12 (memory), Kubescape C-0050 and C-0004.",
+        "Set `resources.requests.cpu` and `resources.requests.memory` on every container, sized from observed use.",
+        deploy!("      containers:\n      - name: web\n        image: web\n"),
+        deploy!(
+            "      containers:\n      - name: web\n        image: web\n        resources:\n          requests: {cpu: 100m, memory: 128Mi}\n"
+        ),
+    ],
+    &[
+        Reference::new(
+            RefKind::Docs,
+            "Resource management for pods and containers",
+            "https://kubernetes.io/docs/concepts/configuration/manage-resources-containers/",
+        ),
+        Reference::new(RefKind::Docs, "Checkov CKV_K8S_10, CKV_K8S_12", CHECKOV_K8S),
+        Reference::new(
+            RefKind::Docs,
+            "Kubescape C-0050, C-0004",
+            KUBESCAPE_CONTROLS,
+        ),
+    ],
+);
+
+pub static DEFAULT_SERVICE_ACCOUNT: Rule = rule(
+    "K8S013",
+    "default-service-account",
+    "Workload uses the default ServiceAccount",
+    Severity::Low,
+    Layer::Access,
+    [
+        "Every namespace's `default` ServiceAccount is shared by all pods that name no other: whatever a Role grants it, every such pod gets, and the token of any one of them speaks for all. CIS 5.1.5 asks that it not be actively used (its token mounted in pods). Reported when the pod runs as `default` with the token mounted; K8S002 reports the mounted token itself. Peers: Checkov CKV_K8S_41 (and CKV_K8S_38), Kubescape C-0189.",
+        "Create a ServiceAccount per workload, set `serviceAccountName`, and grant it only what the workload needs; or set `automountServiceAccountToken: false` when it does not call the API.",
+        deploy!("      containers:\n      - name: web\n        image: web\n"),
+        deploy!(
+            "      serviceAccountName: web\n      containers:\n      - name: web\n        image: web\n"
+        ),
+    ],
+    &[
+        cis("5.1.5 Ensure that default service accounts are not actively used"),
+        Reference::new(RefKind::Docs, "Checkov CKV_K8S_41, CKV_K8S_38", CHECKOV_K8S),
+        Reference::new(RefKind::Docs, "Kubescape C-0189", KUBESCAPE_CONTROLS),
+    ],
+);
+
+pub static LOW_UID: Rule = rule(
+    "K8S014",
+    "low-uid",
+    "Container runs with a UID below 10000",
+    Severity::Low,
+    Layer::Runtime,
+    [
+        "UIDs below 10000 are where the node's own system users and service accounts live. A container process with the same UID as a host user owns that user's files on any host path it reaches and shares its limits, and after a container escape it is that user. Only an explicit `runAsUser` is judged (root itself is PSS016). Peer: Checkov CKV_K8S_40.",
+        "Run as a UID of 10000 or more (e.g. `runAsUser: 10001`, or 65532 as distroless images do), matching the image's USER.",
+        deploy!(
+            "      securityContext: {runAsUser: 1000}\n      containers:\n      - name: web\n        image: web\n"
+        ),
+        deploy!(
+            "      securityContext: {runAsUser: 10001}\n      containers:\n      - name: web\n        image: web\n"
+        ),
+    ],
+    &[
+        Reference::new(RefKind::Docs, "Checkov CKV_K8S_40", CHECKOV_K8S),
+        Reference::new(
+            RefKind::Docs,
+            "Configure a security context for a pod or container",
+            "https://kubernetes.io/docs/tasks/configure-pod-container/security-context/",
+        ),
+    ],
+);
+
 pub static RULES: &[&Rule] = &[
     &RESOURCE_LIMITS,
     &SA_TOKEN,
@@ -159,6 +268,10 @@ pub static RULES: &[&Rule] = &[
     &READ_ONLY_ROOT,
     &WRITABLE_HOST_PATH,
     &RUNTIME_CLASS,
+    &MISSING_PROBES,
+    &MISSING_REQUESTS,
+    &DEFAULT_SERVICE_ACCOUNT,
+    &LOW_UID,
 ];
 
 /// The label that marks a workload or namespace as sensitive.
@@ -201,6 +314,37 @@ pub(crate) fn check(ctx: &mut Ctx<'_, '_>, workload: &Workload<'_>, inventory: &
         }
     }
 
+    // K8S011: requests on regular and init containers; a limit stands in for a missing request
+    // (the API server defaults the request to the limit).
+    ctx.assessed(&MISSING_REQUESTS);
+    for c in containers
+        .iter()
+        .filter(|c| c.kind != ContainerKind::Ephemeral)
+    {
+        let has = |section: &str, k: &str| {
+            c.node
+                .path(&["resources", section, k])
+                .is_some_and(|v| !matches!(v.value, crate::yaml::Value::Null))
+        };
+        let missing: Vec<&str> = ["cpu", "memory"]
+            .into_iter()
+            .filter(|k| !has("requests", k) && !has("limits", k))
+            .collect();
+        if !missing.is_empty() {
+            ctx.report_container(
+                &MISSING_REQUESTS,
+                pod,
+                c,
+                &[Seg::Key("resources"), Seg::Key("requests")],
+                format!(
+                    "{} has no {} request (nor a limit that would stand for one): the scheduler reserves nothing for it",
+                    c.describe(),
+                    missing.join(" and ")
+                ),
+            );
+        }
+    }
+
     // K8S002: the token is mounted unless the pod or its ServiceAccount opts out.
     ctx.assessed(&SA_TOKEN);
     let pod_setting = spec
@@ -215,7 +359,9 @@ pub(crate) fn check(ctx: &mut Ctx<'_, '_>, workload: &Workload<'_>, inventory: &
         .service_account(ns, sa_name)
         .and_then(|o| o.object.node.get("automountServiceAccountToken"))
         .and_then(Node::as_bool);
-    if pod_setting != Some(false) && !(pod_setting.is_none() && sa_setting == Some(false)) {
+    let token_mounted =
+        pod_setting != Some(false) && !(pod_setting.is_none() && sa_setting == Some(false));
+    if token_mounted {
         let pos = pod.pos_of(&[Seg::Key("spec"), Seg::Key("automountServiceAccountToken")]);
         let why = if pod_setting == Some(true) {
             "sets automountServiceAccountToken: true".to_owned()
@@ -227,18 +373,50 @@ pub(crate) fn check(ctx: &mut Ctx<'_, '_>, workload: &Workload<'_>, inventory: &
         ctx.report(&SA_TOKEN, pos, None, format!("pod template {why}"));
     }
 
-    // K8S003
+    // K8S013: the shared `default` ServiceAccount, actively used (its token mounted).
+    ctx.assessed(&DEFAULT_SERVICE_ACCOUNT);
+    if sa_name == "default" && token_mounted {
+        let named = spec
+            .get("serviceAccountName")
+            .or_else(|| spec.get("serviceAccount"))
+            .is_some();
+        let pos = if named {
+            pod.pos_of(&[Seg::Key("spec"), Seg::Key("serviceAccountName")])
+        } else {
+            pod.pos_of(&[Seg::Key("spec")])
+        };
+        ctx.report(
+            &DEFAULT_SERVICE_ACCOUNT,
+            pos,
+            None,
+            format!(
+                "pod template {} the \"default\" ServiceAccount of namespace \"{ns}\" with its token mounted: every pod there that names no account shares this identity",
+                if named { "names" } else { "names no serviceAccountName, so it runs as" }
+            ),
+        );
+    }
+
+    // K8S003: `default` written, or no namespace at all (applied without `-n`, the object lands
+    // in `default`, as NET001 also assumes).
     ctx.assessed(&DEFAULT_NAMESPACE);
-    if ctx.object.namespace == Some("default") {
-        let pos = ctx
-            .object
-            .node
-            .pos_of(&[Seg::Key("metadata"), Seg::Key("namespace")]);
+    if ctx.object.effective_namespace() == "default" {
+        let (pos, how) = match ctx.object.namespace {
+            Some(_) => (
+                ctx.object
+                    .node
+                    .pos_of(&[Seg::Key("metadata"), Seg::Key("namespace")]),
+                "is deployed to the default namespace",
+            ),
+            None => (
+                ctx.object.node.pos_of(&[Seg::Key("metadata")]),
+                "sets no metadata.namespace, so it lands in the default namespace unless applied with -n",
+            ),
+        };
         ctx.report(
             &DEFAULT_NAMESPACE,
             pos,
             None,
-            format!("{} is deployed to the default namespace", ctx.object.kind),
+            format!("{} {how}", ctx.object.kind),
         );
     }
 
@@ -329,22 +507,34 @@ pub(crate) fn check(ctx: &mut Ctx<'_, '_>, workload: &Workload<'_>, inventory: &
                 let Some((_, path)) = host_paths.iter().find(|(n, _)| *n == vol) else {
                     continue;
                 };
-                if m.get("readOnly").and_then(Node::as_bool) == Some(true) {
+                let read_only = m.get("readOnly").and_then(Node::as_bool) == Some(true);
+                let socket = runtime_socket(path);
+                if read_only && socket.is_none() {
                     continue;
                 }
-                let critical = is_node_takeover_path(path);
+                let critical = socket.is_some() || is_node_takeover_path(path);
                 let mut path_segs = c.path().to_vec();
                 path_segs.extend([Seg::Key("volumeMounts"), Seg::Index(i)]);
                 let pos = pod.pos_of(&path_segs);
-                let message = format!(
-                    "{} mounts hostPath {path} (volume \"{vol}\") writable{}",
-                    c.describe(),
-                    if critical {
-                        ": this path gives control of the node"
-                    } else {
-                        ""
-                    }
-                );
+                let message = match socket {
+                    Some(what) if read_only => format!(
+                        "{} mounts hostPath {path} (volume \"{vol}\"), {what}, read-only: read-only does not protect a Unix socket, and the runtime API gives control of the node",
+                        c.describe()
+                    ),
+                    Some(what) => format!(
+                        "{} mounts hostPath {path} (volume \"{vol}\"), {what}, writable: the runtime API gives control of the node",
+                        c.describe()
+                    ),
+                    None => format!(
+                        "{} mounts hostPath {path} (volume \"{vol}\") writable{}",
+                        c.describe(),
+                        if critical {
+                            ": this path gives control of the node"
+                        } else {
+                            ""
+                        }
+                    ),
+                };
                 let severity = if critical {
                     Severity::Critical
                 } else {
@@ -352,6 +542,70 @@ pub(crate) fn check(ctx: &mut Ctx<'_, '_>, workload: &Workload<'_>, inventory: &
                 };
                 ctx.report_with(&WRITABLE_HOST_PATH, severity, pos, Some(c.name()), message);
             }
+        }
+    }
+
+    // K8S010: probes on the regular containers of long-running workloads.
+    if !matches!(ctx.object.kind, "Job" | "CronJob") {
+        ctx.assessed(&MISSING_PROBES);
+        for c in containers
+            .iter()
+            .filter(|c| c.kind == ContainerKind::Regular)
+        {
+            let missing: Vec<&str> = ["livenessProbe", "readinessProbe"]
+                .into_iter()
+                .filter(|k| c.node.get(k).is_none())
+                .collect();
+            if !missing.is_empty() {
+                ctx.report_container(
+                    &MISSING_PROBES,
+                    pod,
+                    c,
+                    &[],
+                    format!("{} has no {}", c.describe(), missing.join(" and no ")),
+                );
+            }
+        }
+    }
+
+    // K8S014: an explicit runAsUser between 1 and 9999 (the container's, else the pod's).
+    ctx.assessed(&LOW_UID);
+    let pod_uid = spec
+        .path(&["securityContext", "runAsUser"])
+        .and_then(super::as_int);
+    for c in containers
+        .iter()
+        .filter(|c| c.kind != ContainerKind::Ephemeral)
+    {
+        let own = c
+            .node
+            .path(&["securityContext", "runAsUser"])
+            .and_then(super::as_int);
+        let Some(uid) = own.or(pod_uid) else { continue };
+        if (1..10_000).contains(&uid) {
+            let (pos, whose) = if own.is_some() {
+                let mut segs = c.path().to_vec();
+                segs.extend([Seg::Key("securityContext"), Seg::Key("runAsUser")]);
+                (pod.pos_of(&segs), "its runAsUser")
+            } else {
+                (
+                    pod.pos_of(&[
+                        Seg::Key("spec"),
+                        Seg::Key("securityContext"),
+                        Seg::Key("runAsUser"),
+                    ]),
+                    "the pod's runAsUser",
+                )
+            };
+            ctx.report(
+                &LOW_UID,
+                pos,
+                Some(c.name()),
+                format!(
+                    "{} runs as UID {uid} ({whose}), in the range of the node's own users",
+                    c.describe()
+                ),
+            );
         }
     }
 
@@ -399,7 +653,47 @@ fn is_node_takeover_path(path: &str) -> bool {
             | "/bin"
             | "/lib"
     ) || p.ends_with(".sock")
-        || p.starts_with("/var/run/docker")
-        || p.starts_with("/run/containerd")
-        || p.starts_with("/var/run/crio")
+}
+
+/// Container runtime sockets by file name, and what each one is.
+const RUNTIME_SOCKETS: [(&str, &str); 6] = [
+    ("docker.sock", "the Docker socket"),
+    ("containerd.sock", "the containerd socket"),
+    ("crio.sock", "the CRI-O socket"),
+    ("cri-dockerd.sock", "the cri-dockerd socket"),
+    ("podman.sock", "the Podman socket"),
+    ("dockershim.sock", "the dockershim socket"),
+];
+
+/// Host directories that hold a runtime socket (themselves or below them).
+const RUNTIME_SOCKET_DIRS: [&str; 11] = [
+    "/run/docker",
+    "/var/run/docker",
+    "/run/containerd",
+    "/var/run/containerd",
+    "/run/crio",
+    "/var/run/crio",
+    "/run/podman",
+    "/var/run/podman",
+    "/run/cri-dockerd",
+    "/var/run/cri-dockerd",
+    "/run/k3s/containerd",
+];
+
+/// Whether a host path is (or holds) a container runtime socket, and which: a socket file by
+/// name, a runtime's run directory, or `/run` and `/var/run` themselves, which hold them all.
+/// Such a mount is a node takeover whether or not it is read-only.
+fn runtime_socket(path: &str) -> Option<&'static str> {
+    let p = path.trim_end_matches('/');
+    let file = p.rsplit('/').next().unwrap_or(p);
+    if let Some((_, what)) = RUNTIME_SOCKETS.iter().find(|(name, _)| *name == file) {
+        return Some(what);
+    }
+    if matches!(p, "/run" | "/var/run") {
+        return Some("the directory holding the container runtime sockets");
+    }
+    RUNTIME_SOCKET_DIRS
+        .iter()
+        .any(|d| p == *d || p.strip_prefix(d).is_some_and(|rest| rest.starts_with('/')))
+        .then_some("a container runtime's socket directory")
 }

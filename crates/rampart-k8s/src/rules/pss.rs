@@ -4,7 +4,7 @@
 use super::{Ctx, nsa, pss_ref, rule};
 use crate::objects::Workload;
 use crate::yaml::{Pos, Seg};
-use rampart_core::{Layer, Rule, Severity};
+use rampart_core::{Finding, Layer, Rule, Severity};
 use rampart_pss::{Level, PathSeg, Version};
 
 /// Which Pod Security Standard to hold workloads to.
@@ -221,11 +221,11 @@ pub static ALLOW_PRIVILEGE_ESCALATION: Rule = pss_rule!(
 pub static RUN_AS_NON_ROOT: Rule = pss_rule!(
     "PSS015",
     "run-as-non-root",
-    "May run as root",
+    "Running as non-root is not enforced (runAsNonRoot)",
     Medium,
     Runtime,
     "Running as Non-root",
-    "A container that may run as root turns any escape or writable host mount into root on the node.",
+    "Without `runAsNonRoot: true` the kubelet starts a container whose user is root: unless every container sets a non-zero `runAsUser`, the image's USER decides, and a container that runs as root turns any escape or writable host mount into root on the node. Even with non-zero UIDs set everywhere, `runAsNonRoot: true` is the guarantee the restricted profile asks for (a later edit or a mutating webhook can change the UID). Each finding's title says which case it is.",
     "Set `runAsNonRoot: true` on the pod or every container (and build the image with a non-root USER).",
     "apiVersion: v1\nkind: Pod\nmetadata: {name: app}\nspec:\n  containers:\n  - name: app\n    image: app\n",
     good_pod!("")
@@ -373,10 +373,55 @@ pub(crate) fn check(ctx: &mut Ctx<'_, '_>, workload: &Workload<'_>, opts: &PssOp
             if sites.is_empty() {
                 sites.push((v.container.clone(), workload.pod.pos));
             }
+            let (title, message) = if std::ptr::eq(rule, &RUN_AS_NON_ROOT) {
+                run_as_non_root_wording(workload, message)
+            } else {
+                (rule.title, message)
+            };
             for (container, pos) in sites {
-                ctx.report(rule, pos, container.as_deref(), message.clone());
+                let mut finding = Finding::new(
+                    rule,
+                    ctx.subject.clone(),
+                    ctx.location(pos, container.as_deref()),
+                    message.clone(),
+                );
+                finding.title = title;
+                ctx.out.push(finding);
             }
         }
+    }
+}
+
+/// PSS015 says what is missing: "may run as root" only when some container has no non-zero
+/// `runAsUser` (its own or the pod's), so the image's USER, possibly root, decides.
+fn run_as_non_root_wording(workload: &Workload<'_>, message: String) -> (&'static str, String) {
+    let pod_uid = workload
+        .spec()
+        .and_then(|s| s.path(&["securityContext", "runAsUser"]))
+        .and_then(super::as_int);
+    let containers = workload.containers();
+    let all_non_zero = !containers.is_empty()
+        && containers.iter().all(|c| {
+            c.node
+                .path(&["securityContext", "runAsUser"])
+                .and_then(super::as_int)
+                .or(pod_uid)
+                .is_some_and(|uid| uid > 0)
+        });
+    if all_non_zero {
+        (
+            "runAsNonRoot: true is missing (every container sets a non-zero runAsUser)",
+            format!(
+                "{message}; every container runs with a non-zero runAsUser, so none runs as root as written, but without runAsNonRoot: true the kubelet would not refuse a root user if that changed"
+            ),
+        )
+    } else {
+        (
+            "May run as root: no runAsNonRoot and no non-zero runAsUser",
+            format!(
+                "{message}; a container without a non-zero runAsUser runs as the image's USER, root unless the image sets another"
+            ),
+        )
     }
 }
 
