@@ -855,3 +855,27 @@ fn probes_requests_pull_policy_service_account_and_uid() {
         "no UID written: the image decides"
     );
 }
+
+#[test]
+fn aggregation_is_bounded_on_hostile_input() {
+    // 1500 ClusterRoles that all aggregate each other, each granting secrets: resolution stays
+    // bounded, and each aggregated role gets one finding per rule, not one per source.
+    let mut text = String::new();
+    for i in 0..1500 {
+        text.push_str(&cluster_role(
+            &format!("r{i}"),
+            "  labels: {agg: \"yes\"}\naggregationRule:\n  clusterRoleSelectors:\n  - matchLabels: {agg: \"yes\"}\n",
+            "- {apiGroups: [''], resources: [secrets], verbs: [get]}\n",
+        ));
+        text.push_str("---\n");
+    }
+    let f = findings(&text);
+    let on_r0: Vec<&Finding> = f.iter().filter(|f| f.subject == "ClusterRole r0").collect();
+    assert_eq!(on_r0.len(), 2, "own rule + one aggregated finding");
+    let agg = on_r0
+        .iter()
+        .find(|f| f.message.starts_with("aggregates"))
+        .expect("aggregated");
+    assert!(agg.message.contains("and 253 more"), "{}", agg.message);
+    assert!(f.len() <= 1500 * 2, "{}", f.len());
+}

@@ -458,7 +458,10 @@ pub(crate) fn check(inventory: &Inventory<'_>, out: &mut Assessment) {
         let Some(sources) = aggregated.get(&idx) else {
             continue;
         };
+        // One finding per rule on the aggregated role, naming the sources (the first few), so a
+        // role aggregating hundreds stays one line per weakness.
         let pos = o.object.node.pos_of(&[Seg::Key("aggregationRule")]);
+        let mut by_rule: Vec<(&'static Rule, Severity, Vec<String>)> = Vec::new();
         for (_, source) in sources {
             let rules = source
                 .object
@@ -468,18 +471,33 @@ pub(crate) fn check(inventory: &Inventory<'_>, out: &mut Assessment) {
                 .unwrap_or(&[]);
             for (i, grant) in rules.iter().enumerate() {
                 for issue in grant_issues(&Grant::new(grant), i + 1) {
-                    ctx.report_with(
-                        issue.rule,
-                        issue.severity,
-                        pos,
-                        None,
-                        format!(
-                            "aggregates ClusterRole \"{}\" ({}), whose {}",
-                            source.object.name, source.file, issue.message
-                        ),
+                    let what = format!(
+                        "ClusterRole \"{}\" ({}), whose {}",
+                        source.object.name, source.file, issue.message
                     );
+                    match by_rule.iter_mut().find(|(r, _, _)| r.id == issue.rule.id) {
+                        Some((_, severity, list)) => {
+                            *severity = (*severity).max(issue.severity);
+                            list.push(what);
+                        }
+                        None => by_rule.push((issue.rule, issue.severity, vec![what])),
+                    }
                 }
             }
+        }
+        for (rule, severity, list) in by_rule {
+            let shown = list.iter().take(3).cloned().collect::<Vec<_>>().join("; ");
+            let more = match list.len().saturating_sub(3) {
+                0 => String::new(),
+                n => format!("; and {n} more"),
+            };
+            ctx.report_with(
+                rule,
+                severity,
+                pos,
+                None,
+                format!("aggregates {shown}{more}"),
+            );
         }
     }
 
