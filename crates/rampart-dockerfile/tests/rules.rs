@@ -632,6 +632,12 @@ const CASES: &[Case] = &[
     ),
     (
         "DF013",
+        "FROM debian:12\nWORKDIR /var/lib\nRUN apt-get update && apt-get install -y --no-install-recommends curl && rm -rf apt/lists\n",
+        false,
+        &[],
+    ),
+    (
+        "DF013",
         "FROM debian:12\nRUN apt-get update && apt-get install -y --no-install-recommends curl && cd /tmp && rm -rf apt\n",
         false,
         &[2],

@@ -210,7 +210,7 @@ pub(crate) fn check_lists(cx: &Cx<'_>, out: &mut Vec<Finding>) {
         for run in &sv.runs {
             if apt_installs(run).next().is_none()
                 || run.script.contains("/var/lib/apt/lists")
-                || removes_apt_lists(&run.commands)
+                || removes_apt_lists(&run.commands, &workdir_at(sv, run))
                 || has_cache_mount(run, &["/var/lib/apt"])
             {
                 continue;
@@ -233,9 +233,9 @@ pub(crate) fn check_lists(cx: &Cx<'_>, out: &mut Vec<Finding>) {
 /// to a `cd` before it (`cd /var/lib && rm -rf apt`, `cd /var/lib/apt && rm -rf lists`), or one
 /// of its parents. The directory is followed through `cd` in script order (absolute and
 /// relative, `..` included); a `cd` to anything not written literally loses track.
-fn removes_apt_lists(commands: &[SimpleCommand]) -> bool {
+fn removes_apt_lists(commands: &[SimpleCommand], workdir: &str) -> bool {
     const LISTS: &str = "/var/lib/apt/lists";
-    let mut cwd: Option<String> = Some("/".to_owned());
+    let mut cwd: Option<String> = Some(workdir.to_owned());
     for c in commands {
         match c.program() {
             "cd" => {
@@ -270,6 +270,27 @@ fn removes_apt_lists(commands: &[SimpleCommand]) -> bool {
         }
     }
     false
+}
+
+/// The working directory a RUN starts in: the stage's WORKDIRs before it, in order (a relative
+/// one joins the previous), `/` when there is none. Variables are taken as BuildKit expanded
+/// them.
+fn workdir_at(sv: &StageView<'_>, run: &Run<'_>) -> String {
+    let mut dir = "/".to_owned();
+    for inst in sv.instructions {
+        if std::ptr::eq(inst, run.inst) {
+            break;
+        }
+        if let Kind::Workdir { path } = &inst.kind {
+            let p = &path.value;
+            dir = if p.starts_with('/') {
+                normalize(p)
+            } else {
+                normalize(&format!("{dir}/{p}"))
+            };
+        }
+    }
+    dir
 }
 
 /// `/a/./b/../c/` → `/a/c`.
