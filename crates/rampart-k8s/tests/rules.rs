@@ -673,6 +673,7 @@ fn runtime_sockets_are_findings_even_read_only() {
         "/run/podman/podman.sock",
         "/run/containerd",
         "/var/run",
+        "/",
     ] {
         let f = findings(&add("{name: h, mountPath: /s, readOnly: true}", path));
         let hp = f.iter().find(|f| f.rule_id == "K8S008");

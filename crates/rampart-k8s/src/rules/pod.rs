@@ -681,7 +681,8 @@ const RUNTIME_SOCKET_DIRS: [&str; 11] = [
 ];
 
 /// Whether a host path is (or holds) a container runtime socket, and which: a socket file by
-/// name, a runtime's run directory, or `/run` and `/var/run` themselves, which hold them all.
+/// name, a runtime's run directory, `/run` and `/var/run` themselves, which hold them all, or
+/// the node's `/`.
 /// Such a mount is a node takeover whether or not it is read-only.
 fn runtime_socket(path: &str) -> Option<&'static str> {
     let p = path.trim_end_matches('/');
@@ -691,6 +692,9 @@ fn runtime_socket(path: &str) -> Option<&'static str> {
     }
     if matches!(p, "/run" | "/var/run") {
         return Some("the directory holding the container runtime sockets");
+    }
+    if p.is_empty() {
+        return Some("the node's root filesystem, container runtime sockets included");
     }
     RUNTIME_SOCKET_DIRS
         .iter()
