@@ -297,6 +297,7 @@ struct FileResult {
 
 fn scan_file(path: &Path, kind: Kind, opts: &ScanOptions) -> FileResult {
     let file = display(path);
+    tracing::debug!(file = %file, kind = ?kind, "parsing");
     let mut out = FileResult::default();
     let text = match read_text(path, &file, opts.max_file_size) {
         Ok(t) => t,
@@ -409,6 +410,17 @@ pub fn scan_all(
     opts: &ScanOptions,
 ) -> Report {
     let (files, mut errors, _templates) = discover(targets, opts);
+    tracing::info!(
+        files = files.len(),
+        dockerfiles = files
+            .iter()
+            .filter(|(_, k)| matches!(k, Kind::Dockerfile))
+            .count(),
+        input_errors = errors.len(),
+        images = images.len(),
+        sboms = sboms.len(),
+        "discovered"
+    );
     let results: Vec<FileResult> = files
         .par_iter()
         .map(|(path, kind)| scan_file(path, *kind, opts))
