@@ -142,11 +142,16 @@ pub fn inspect(image: Image, name: &str, opts: &ImageOptions) -> Result<Inspecti
 
 /// An image that could not be read, as an input error of the report.
 pub fn input_error(name: &str, error: &dyn std::fmt::Display) -> InputError {
+    let message = error.to_string();
+    // the error may start with the name already: it is the error's file
+    let message = message
+        .strip_prefix(&format!("{name}: "))
+        .map_or(message.clone(), str::to_owned);
     InputError {
         file: name.to_owned(),
         line: 0,
         column: 0,
-        message: error.to_string(),
+        message,
     }
 }
 
