@@ -68,6 +68,7 @@ pub fn catalog() -> Vec<&'static Rule> {
     all.push(&seccomp::LOOSE_PROFILE);
     all.push(&seccomp::MISSING_PROFILE);
     all.push(&rampart_vuln::assess::KNOWN_VULNERABILITY);
+    all.extend_from_slice(rampart_seccomp::catalog::CATALOG);
     all.sort_by_key(|r| r.id);
     all
 }

@@ -594,3 +594,22 @@ fn seccomp_lint_passes_dockers_own_default_profile() {
         "Docker allows ptrace from kernel 4.8 only: {v}"
     );
 }
+
+#[test]
+fn seccomp_lint_rules_are_in_the_catalog_and_explained() {
+    let out = run(&["rules", "--format", "json"], &root(), &[]);
+    let rules: Value = json(&out);
+    let sc: Vec<&str> = rules
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["target"] == "seccomp")
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(sc.len(), 17, "{sc:?}");
+    assert!(sc.contains(&"SC001") && sc.contains(&"SC101"), "{sc:?}");
+    let out = run(&["rules", "explain", "SC001"], &root(), &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let t = text(&out.stdout);
+    assert!(t.contains("SCMP_ACT_ALLOW") && t.contains("How to fix"), "{t}");
+}
