@@ -13,6 +13,8 @@
 #     signatures over cosign payloads and DSSE PAE
 #   - Python `prometheus_client` (same venv, pinned): its strict OpenMetrics text parser checks
 #     rampart-admission's /metrics output
+#   - Python `junitparser` (same venv, pinned): a JUnit XML consumer (the reader of CI report
+#     tools) that reads `rampart scan --format junit` back
 #   - npm `semver` (pinned, unpacked into semver/): the SemVer oracle of rampart-version
 #   - Microsoft SARIF Multitool (npm package @microsoft/sarif-multitool-linux): the official SARIF
 #     schema file it ships, and its `validate` command as an independent SARIF validator
@@ -53,6 +55,11 @@ fi
 PROMETHEUS_CLIENT_VERSION=0.26.0
 if ! "$DIR/venv/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('prometheus-client') != '$PROMETHEUS_CLIENT_VERSION')" 2>/dev/null; then
   "$DIR/venv/bin/pip" install -q --disable-pip-version-check "prometheus-client==$PROMETHEUS_CLIENT_VERSION" >&2
+fi
+
+JUNITPARSER_VERSION=5.0.3
+if ! "$DIR/venv/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('junitparser') != '$JUNITPARSER_VERSION')" 2>/dev/null; then
+  "$DIR/venv/bin/pip" install -q --disable-pip-version-check "junitparser==$JUNITPARSER_VERSION" >&2
 fi
 
 SEMVER_VERSION=7.8.6

@@ -11,6 +11,8 @@ pub enum RuleTarget {
     Image,
     /// Rules about rampart's own configuration (suppressions).
     Config,
+    /// Seccomp profiles (`rampart seccomp lint`).
+    Seccomp,
 }
 
 impl RuleTarget {
@@ -20,6 +22,7 @@ impl RuleTarget {
             RuleTarget::Kubernetes => "kubernetes",
             RuleTarget::Image => "image",
             RuleTarget::Config => "config",
+            RuleTarget::Seccomp => "seccomp",
         }
     }
 }

@@ -16,6 +16,18 @@ pub enum ImageError {
         #[source]
         source: io::Error,
     },
+    /// a target written as a path names nothing on disk
+    #[error("{path}: no such file or directory")]
+    NotFound {
+        /// the path as written
+        path: String,
+    },
+    /// a local file that is none of the image forms
+    #[error("{path}: not an image (expected an OCI layout, OCI archive or docker save archive)")]
+    NotAnImage {
+        /// the file
+        path: String,
+    },
     /// a blob named by a manifest or index is not in the store
     #[error("missing blob {blob}")]
     BlobNotFound {

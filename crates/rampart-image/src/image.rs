@@ -36,8 +36,9 @@ pub enum Source {
 }
 
 impl Source {
-    /// Guesses the kind of `path`: a directory with `index.json` is an OCI layout, any other
-    /// directory a rootfs; a tar with `manifest.json` is a docker archive, else an OCI archive.
+    /// Tells the kind of `path`: a directory with `index.json` is an OCI layout, any other
+    /// directory a rootfs; a tar with `manifest.json` is a docker archive, one with
+    /// `index.json` an OCI archive; any other file is [`ImageError::NotAnImage`].
     pub fn detect(path: impl AsRef<Path>, limits: &Limits) -> Result<Self, ImageError> {
         let path = path.as_ref();
         let meta =
@@ -48,13 +49,40 @@ impl Source {
             }
             return Ok(Self::Rootfs(path.to_path_buf()));
         }
-        let store = ArchiveStore::open(path, limits)?;
+        let not_an_image = || ImageError::NotAnImage {
+            path: path.display().to_string(),
+        };
+        // Not a tar at all (a text file, a compressed archive...): not an image either.
+        let store = match ArchiveStore::open(path, limits) {
+            Ok(store) => store,
+            Err(e @ ImageError::CorruptArchive { .. }) => {
+                return Err(if looks_like_tar(path) {
+                    e
+                } else {
+                    not_an_image()
+                });
+            }
+            Err(e) => return Err(e),
+        };
         if store.has_path("manifest.json") {
             Ok(Self::DockerArchive(path.to_path_buf()))
-        } else {
+        } else if store.has_path("index.json") {
             Ok(Self::OciArchive(path.to_path_buf()))
+        } else {
+            Err(not_an_image())
         }
     }
+}
+
+/// Whether the file starts with a POSIX (ustar) or GNU tar header, as image archives do: a
+/// damaged one is a corrupt archive, anything else not an image at all.
+fn looks_like_tar(path: &Path) -> bool {
+    use std::io::Read;
+    let mut head = [0u8; 512];
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut head))
+        .is_ok()
+        && head.get(257..262) == Some(b"ustar".as_slice())
 }
 
 /// A platform `os/arch[/variant]` as in `--platform linux/arm64/v8`.
@@ -438,7 +466,8 @@ impl Image {
                 digest,
                 diff_id,
                 media_type: None,
-                size: None,
+                // the member's size in the archive: what a progress bar counts toward
+                size: store.path_size(path),
                 path: Some(path.clone()),
             });
         }

@@ -32,6 +32,11 @@ pub trait BlobStore: Send + Sync {
 
     /// Whether a member exists at this path.
     fn has_path(&self, path: &str) -> bool;
+
+    /// The size of the member at this path, when the store knows it without reading it.
+    fn path_size(&self, _path: &str) -> Option<u64> {
+        None
+    }
 }
 
 /// Turns a member path from a manifest into a key relative to the store root, or `None` when it
@@ -163,5 +168,9 @@ impl BlobStore for ArchiveStore {
 
     fn has_path(&self, path: &str) -> bool {
         member_key(path).is_some_and(|k| self.members.contains_key(&k))
+    }
+
+    fn path_size(&self, path: &str) -> Option<u64> {
+        member_key(path).and_then(|k| self.members.get(&k).map(|&(_, size)| size))
     }
 }

@@ -420,6 +420,10 @@ fn opens_docker_save_legacy_and_oci_layouts() {
             "legacy layers are known by diff id only"
         );
         assert!(image.layers()[0].diff_id.is_some());
+        // The layers' sizes are the archive members': a progress bar has a total (issue 13).
+        let layers = sample_layers(comp);
+        let expected: u64 = layers.iter().map(|l| l.blob.len() as u64).sum();
+        assert_eq!(image.total_layer_bytes(), Some(expected));
         let wrong: Platform = "linux/arm64".parse().unwrap();
         let err = Image::open(&src, Some(&wrong)).unwrap_err();
         assert_eq!(
@@ -1224,4 +1228,27 @@ fn long_names_and_pax_headers_are_read_and_bounded() {
         ),
         "{err}"
     );
+}
+
+#[test]
+fn a_file_that_is_no_image_archive_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = dir.path().join("notes.tar");
+    std::fs::write(&text, "just text\n").unwrap();
+    // a tar, but of neither layout
+    let plain = dir.path().join("plain.tar");
+    let mut b = tar::Builder::new(std::fs::File::create(&plain).unwrap());
+    support::append(&mut b, &E::File("etc/hostname", b"box\n"));
+    b.finish().unwrap();
+    drop(b);
+    for f in [&text, &plain] {
+        let err = Source::detect(f, &Limits::default()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "{}: not an image (expected an OCI layout, OCI archive or docker save archive)",
+                f.display()
+            )
+        );
+    }
 }

@@ -1,7 +1,7 @@
 //! The report for people: the castle view (layer map) first, then each subject's layers, then
 //! the findings grouped by file, then input errors, then the verdict.
 
-use crate::style::{Style, table};
+use crate::style::{self, Col, Give, Style, fit};
 use rampart_core::{Finding, Layer, LayerState, Report, Severity};
 use std::fmt::Write as _;
 
@@ -15,7 +15,58 @@ pub struct Options {
     pub color: bool,
     /// Show suppressed findings too.
     pub show_suppressed: bool,
+    /// The width the report must fit in, in columns (0: no limit). Tables narrow their free-text
+    /// columns (cut with `…` or wrapped inside the cell), never letting the terminal break a row.
+    pub width: usize,
+    /// Findings only: no layer map, no subjects, no image facts, no summary line.
+    pub quiet: bool,
+    /// The verdict the one-line summary ends with (omitted when `None`).
+    pub verdict: Option<Verdict>,
 }
+
+/// How the run ends, for the summary line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Verdict {
+    /// The `--fail-on` threshold (`None`: never fails on findings).
+    pub fail_on: Option<Severity>,
+    /// The exit code.
+    pub exit: u8,
+}
+
+/// Consecutive characters that are not text (controls, bytes that were not UTF-8) shown
+/// escaped before the rest of the run is elided.
+const MAX_ESCAPED_RUN: usize = 8;
+
+/// `text` safe to print on a terminal: control characters (tab and newline aside) and the
+/// replacement character of bytes that were not UTF-8 are escaped (`\x1b`, `\u{fffd}`), and
+/// a run of more than a few of them is cut with `…`, so binary input never reaches the
+/// terminal raw nor floods it.
+pub fn printable(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut run = 0;
+    for c in text.chars() {
+        let escape = (c.is_control() && c != '\n' && c != '\t') || c == '\u{fffd}';
+        if !escape {
+            run = 0;
+            out.push(c);
+            continue;
+        }
+        run += 1;
+        if run <= MAX_ESCAPED_RUN {
+            if (c as u32) < 0x100 {
+                let _ = write!(out, "\\x{:02x}", c as u32);
+            } else {
+                let _ = write!(out, "\\u{{{:x}}}", c as u32);
+            }
+        } else if run == MAX_ESCAPED_RUN + 1 {
+            out.push('…');
+        }
+    }
+    out
+}
+
+/// Default width when nothing tells the terminal's (a pipe, a CI log).
+pub const DEFAULT_WIDTH: usize = 80;
 
 fn glyph(state: LayerState) -> &'static str {
     match state {
@@ -30,16 +81,107 @@ fn glyph(state: LayerState) -> &'static str {
 pub fn render(report: &Report, opts: Options) -> String {
     let st = Style { color: opts.color };
     let mut out = String::new();
+    if !opts.quiet {
+        overview(&mut out, report, st, opts.width);
+        images_section(&mut out, report, st, opts.width);
+    }
+    vulnerabilities_section(&mut out, report, st, opts);
+    findings_section(&mut out, report, st, opts);
+    if !report.errors.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n{}",
+            st.bold(&format!("Input errors: {}", report.errors.len()))
+        );
+        for e in &report.errors {
+            let at = if e.line > 0 {
+                format!("{}:{}:{}", e.file, e.line, e.column)
+            } else {
+                e.file.clone()
+            };
+            let at = printable(&at);
+            let text = format!("{at}: {}", printable(&e.message));
+            for (i, line) in wrap_width(&text, opts.width, 4).iter().enumerate() {
+                let line = if i == 0 {
+                    line.replacen(&at, &st.severity(Severity::High, &at), 1)
+                } else {
+                    format!("  {line}")
+                };
+                let _ = writeln!(out, "  {line}");
+            }
+        }
+    }
+    if let (false, Some(v)) = (opts.quiet, opts.verdict) {
+        out.push('\n');
+        for (i, l) in wrap_width(&summary_line(report, v), opts.width, 2)
+            .iter()
+            .enumerate()
+        {
+            let lead = if i == 0 { "" } else { "  " };
+            let _ = writeln!(out, "{lead}{}", st.bold(l));
+        }
+    }
+    out
+}
+
+/// Wraps `text` to `width` less `indent` columns (no limit when `width` is 0).
+fn wrap_width(text: &str, width: usize, indent: usize) -> Vec<String> {
+    if width == 0 {
+        vec![text.to_owned()]
+    } else {
+        style::wrap(text, width.saturating_sub(indent).max(20))
+    }
+}
+
+/// The last line, as Trivy prints its totals: findings by severity, the layers that hold, the
+/// input errors, and the exit code with its reason.
+pub fn summary_line(report: &Report, verdict: Verdict) -> String {
+    let s = &report.summary;
+    let total: usize = s.findings.values().sum();
+    let counts: Vec<String> = Severity::ALL
+        .iter()
+        .filter_map(|sev| {
+            let n = s.findings.get(sev).copied().unwrap_or(0);
+            (n > 0).then(|| format!("{n} {sev}"))
+        })
+        .collect();
+    let mut line = format!("{total} finding{}", if total == 1 { "" } else { "s" });
+    if !counts.is_empty() {
+        let _ = write!(line, ": {}", counts.join(", "));
+    }
+    if s.suppressed > 0 {
+        let _ = write!(line, " ({} suppressed)", s.suppressed);
+    }
+    let holding = report
+        .layers
+        .iter()
+        .filter(|l| l.state == LayerState::Holds)
+        .count();
+    let _ = write!(line, "; {holding} of {} layers hold", report.layers.len());
+    if !report.errors.is_empty() {
+        let n = report.errors.len();
+        let _ = write!(line, "; {n} input error{}", if n == 1 { "" } else { "s" });
+    }
+    let why = match (verdict.exit, verdict.fail_on) {
+        (2, _) if !report.errors.is_empty() => String::from("incomplete"),
+        (_, Some(t)) => format!("fail-on {t}"),
+        (_, None) => String::from("fail-on none"),
+    };
+    let _ = write!(line, "; exit {} ({why})", verdict.exit);
+    line
+}
+
+/// The title line, the layer map and the subjects × layers table.
+fn overview(out: &mut String, report: &Report, st: Style, max: usize) {
     let s = &report.summary;
     let images = match report.images.len() {
         0 => String::new(),
         1 => String::from(", 1 image"),
         n => format!(", {n} images"),
     };
-    let _ = writeln!(
-        out,
-        "{} {} scanned {}: {} files ({} Dockerfiles, {} manifests, {} Kubernetes objects){images}\n",
-        st.bold(report.tool.name),
+    let title = format!(
+        "{} {} scanned {}: {} files ({} Dockerfiles, {} manifests, {} Kubernetes objects){images}",
+        report.tool.name,
         report.tool.version,
         report.target,
         s.files_scanned,
@@ -47,6 +189,18 @@ pub fn render(report: &Report, opts: Options) -> String {
         s.manifests,
         s.objects
     );
+    for (i, line) in wrap_width(&title, max, 0).iter().enumerate() {
+        if i == 0 {
+            let _ = writeln!(
+                out,
+                "{}",
+                line.replacen(report.tool.name, &st.bold(report.tool.name), 1)
+            );
+        } else {
+            let _ = writeln!(out, "  {line}");
+        }
+    }
+    out.push('\n');
 
     // The castle view.
     let _ = writeln!(out, "{}", st.bold("Defense in depth: the layer map"));
@@ -86,10 +240,35 @@ pub fn render(report: &Report, opts: Options) -> String {
             ]);
         }
     }
-    out.push_str(&table(
+    // Too narrow for the descriptions beside the counts: the layers' names say what they
+    // defend; only the reasons a layer was not assessed stay, on a line of their own.
+    if max > 0 && style::natural_width(&rows, "  ") > max {
+        for (row, l) in rows.iter_mut().skip(1).zip(&report.layers) {
+            if l.state != LayerState::NotAssessed
+                && let Some(last) = row.last_mut()
+            {
+                last.clear();
+            }
+        }
+        if let Some(last) = rows.first_mut().and_then(|h| h.last_mut()) {
+            last.clear();
+        }
+    }
+    let fixed = Col::left(Give::Fixed);
+    out.push_str(&fit(
         &rows,
-        &[false, false, true, true, true, true, true, false],
+        &[
+            fixed,
+            fixed,
+            Col::right(),
+            Col::right(),
+            Col::right(),
+            Col::right(),
+            Col::right(),
+            Col::left(Give::Wrap(24)),
+        ],
         "  ",
+        max,
     ));
     let missing: Vec<&str> = report
         .layers
@@ -102,9 +281,8 @@ pub fn render(report: &Report, opts: Options) -> String {
         .iter()
         .filter(|l| l.state == LayerState::Holds)
         .count();
-    let _ = writeln!(
-        out,
-        "  {standing} of {} layers hold; not assessed: {}\n",
+    let line = format!(
+        "{standing} of {} layers hold; not assessed: {}",
         report.layers.len(),
         if missing.is_empty() {
             "none".to_owned()
@@ -112,6 +290,10 @@ pub fn render(report: &Report, opts: Options) -> String {
             missing.join(", ")
         }
     );
+    for l in wrap_width(&line, max, 4) {
+        let _ = writeln!(out, "  {l}");
+    }
+    out.push('\n');
 
     // Subjects by layer.
     if !report.subjects.is_empty() {
@@ -127,6 +309,19 @@ pub fn render(report: &Report, opts: Options) -> String {
             .collect();
         let mut header = vec![st.dim("subject")];
         header.extend(shown.iter().map(|l| st.dim(short(*l))));
+        // Narrow: three-letter layer names leave the subjects room (same order as the map).
+        let natural = 2
+            + report
+                .subjects
+                .iter()
+                .map(|s| s.subject.chars().count())
+                .max()
+                .unwrap_or(0)
+            + shown.iter().map(|l| short(*l).len() + 2).sum::<usize>();
+        if max > 0 && natural > max {
+            header.truncate(1);
+            header.extend(shown.iter().map(|l| st.dim(short3(*l))));
+        }
         let mut rows = vec![header];
         // Worst first, so a long list still shows what matters; the JSON report has them all.
         let worst = |s: &rampart_core::SubjectLayers| {
@@ -156,7 +351,7 @@ pub fn render(report: &Report, opts: Options) -> String {
             }
             rows.push(row);
         }
-        out.push_str(&table(&rows, &[], "  "));
+        out.push_str(&fit(&rows, &[Col::left(Give::ElideMiddle(20))], "  ", max));
         if hidden > 0 {
             let _ = writeln!(
                 out,
@@ -168,11 +363,56 @@ pub fn render(report: &Report, opts: Options) -> String {
         }
         out.push('\n');
     }
+}
 
-    images_section(&mut out, report, st);
-    vulnerabilities_section(&mut out, report, st, opts.show_suppressed);
+/// Where a finding is, as `path:line:col` (the path alone for a whole file).
+pub fn location(f: &Finding) -> String {
+    if f.location.line > 0 {
+        format!(
+            "{}:{}:{}",
+            f.location.file, f.location.line, f.location.column
+        )
+    } else {
+        f.location.file.clone()
+    }
+}
 
-    // Findings; known vulnerabilities are listed in their own table above.
+/// What the finding is about beyond its file: the Kubernetes object (and container), the
+/// Dockerfile stage, or the image or SBOM it was found in.
+pub fn whereabouts(f: &Finding) -> String {
+    let mut w = String::new();
+    if let Some(o) = &f.location.object {
+        w.push_str(&f.subject);
+        if let Some(c) = &o.container {
+            let _ = write!(w, " [{c}]");
+        }
+    } else if let Some(stage) = &f.location.stage {
+        let name = stage
+            .name
+            .as_deref()
+            .map(|n| format!(" \"{n}\""))
+            .unwrap_or_default();
+        let which = if stage.is_final {
+            "final stage"
+        } else {
+            "build stage"
+        };
+        let _ = write!(w, "{which} {}{name}", stage.index);
+    } else if !f.subject.ends_with(&f.location.file)
+        || ["Image ", "Filesystem ", "SBOM "]
+            .iter()
+            .any(|k| f.subject.starts_with(k))
+    {
+        // a path inside an image, an SBOM, a namespace...: name what it is in
+        w.push_str(&f.subject);
+    }
+    w
+}
+
+/// The findings (known vulnerabilities have their own table): per finding, the severity, rule
+/// and title; the location `path:line:col` and what it is in; the message, wrapped.
+fn findings_section(out: &mut String, report: &Report, st: Style, opts: Options) {
+    let s = &report.summary;
     let visible: Vec<&Finding> = report
         .findings
         .iter()
@@ -184,117 +424,98 @@ pub fn render(report: &Report, opts: Options) -> String {
         .iter()
         .filter(|f| f.rule_id == VULNERABILITY_RULE && f.suppressed.is_none())
         .count();
-    let counts: Vec<String> = Severity::ALL
-        .iter()
-        .filter_map(|sev| {
-            let n = s.findings.get(sev).copied().unwrap_or(0);
-            (n > 0).then(|| st.severity(*sev, &format!("{n} {sev}")))
-        })
-        .collect();
-    let total: usize = s.findings.values().sum();
-    let _ = writeln!(
-        out,
-        "{} {}",
-        st.bold(&format!("Findings: {total}")),
-        if counts.is_empty() {
-            String::new()
-        } else {
-            format!("({})", counts.join(", "))
-        }
-    );
-    let mut last_file: Option<&str> = None;
+    if !opts.quiet {
+        let counts: Vec<String> = Severity::ALL
+            .iter()
+            .filter_map(|sev| {
+                let n = s.findings.get(sev).copied().unwrap_or(0);
+                (n > 0).then(|| st.severity(*sev, &format!("{n} {sev}")))
+            })
+            .collect();
+        let total: usize = s.findings.values().sum();
+        let _ = writeln!(
+            out,
+            "{} {}",
+            st.bold(&format!("Findings: {total}")),
+            if counts.is_empty() {
+                String::new()
+            } else {
+                format!("({})", counts.join(", "))
+            }
+        );
+    }
+    // Continuation lines line up under the rule id.
+    const HANG: usize = 11;
+    let pad = " ".repeat(HANG);
+    let max = opts.width;
+    let text_width = if max == 0 {
+        0
+    } else {
+        max.saturating_sub(HANG).max(20)
+    };
     for f in &visible {
-        if last_file != Some(f.location.file.as_str()) {
-            let _ = writeln!(out, "\n  {}", st.bold(&f.location.file));
-            last_file = Some(f.location.file.as_str());
-        }
+        out.push('\n');
         let sev = st.severity(
             f.severity,
             &format!("{:<8}", f.severity.as_str().to_uppercase()),
         );
-        let mut whereabouts = if f.location.line > 0 {
-            format!("{}:{}", f.location.line, f.location.column)
-        } else {
-            String::new()
-        };
-        if let Some(o) = &f.location.object {
-            let _ = write!(whereabouts, "  {}", f.subject);
-            if let Some(c) = &o.container {
-                let _ = write!(whereabouts, " [{c}]");
-            }
-        } else if let Some(stage) = &f.location.stage {
-            let name = stage
-                .name
-                .as_deref()
-                .map(|n| format!(" \"{n}\""))
-                .unwrap_or_default();
-            let which = if stage.is_final {
-                "final stage"
-            } else {
-                "build stage"
-            };
-            let _ = write!(whereabouts, "  {which} {}{name}", stage.index);
+        let layer = format!("[{}]", f.layer);
+        let mut title = f.title.to_owned();
+        if max > 0 {
+            // severity, id, title and layer on one line: the title gives way
+            let fixed = 2 + 9 + f.rule_id.len() + 1 + 2 + layer.chars().count();
+            title = style::elide(&title, max.saturating_sub(fixed).max(12));
         }
         let _ = writeln!(
             out,
-            "    {sev} {} {}  {}  {}",
+            "  {sev} {} {title}  {}",
             st.bold(f.rule_id),
-            f.title,
-            st.dim(&format!("[{}]", f.layer)),
-            st.dim(&whereabouts)
+            st.dim(&layer)
         );
-        let _ = writeln!(out, "             {}", f.message);
+        let at = printable(&location(f));
+        let about = printable(&whereabouts(f));
+        if about.is_empty() {
+            let _ = writeln!(out, "{pad}{at}");
+        } else if text_width == 0 || at.chars().count() + 2 + about.chars().count() <= text_width {
+            let _ = writeln!(out, "{pad}{at}  {}", st.dim(&about));
+        } else {
+            let _ = writeln!(out, "{pad}{at}");
+            for l in wrap_width(&about, text_width, 0) {
+                let _ = writeln!(out, "{pad}{}", st.dim(&l));
+            }
+        }
+        for l in wrap_width(&printable(&f.message), text_width, 0) {
+            let _ = writeln!(out, "{pad}{l}");
+        }
         if let Some(sup) = &f.suppressed {
-            let _ = writeln!(
-                out,
-                "             {}",
-                st.dim(&format!(
-                    "suppressed ({}, {}): {}",
-                    sup.kind, sup.source, sup.reason
-                ))
-            );
+            let text = format!("suppressed ({}, {}): {}", sup.kind, sup.source, sup.reason);
+            for l in wrap_width(&text, text_width, 0) {
+                let _ = writeln!(out, "{pad}{}", st.dim(&l));
+            }
         }
     }
+    let mut notes = Vec::new();
     if vuln_findings > 0 {
-        let _ = writeln!(
-            out,
-            "\n  {}",
-            st.dim(&format!(
-                "{vuln_findings} {VULNERABILITY_RULE} finding(s) (known vulnerabilities) are listed under Vulnerabilities above"
-            ))
-        );
+        notes.push(format!(
+            "{vuln_findings} {VULNERABILITY_RULE} finding(s) (known vulnerabilities) are listed under Vulnerabilities above"
+        ));
     }
-    if s.suppressed > 0 && !opts.show_suppressed {
-        let _ = writeln!(
-            out,
-            "\n  {}",
-            st.dim(&format!(
-                "{} suppressed finding(s) not shown (--show-suppressed)",
-                s.suppressed
-            ))
-        );
+    if s.suppressed > 0 && !opts.show_suppressed && !opts.quiet {
+        notes.push(format!(
+            "{} suppressed finding(s) not shown (--show-suppressed)",
+            s.suppressed
+        ));
     }
-
-    if !report.errors.is_empty() {
-        let _ = writeln!(
-            out,
-            "\n{}",
-            st.bold(&format!("Input errors: {}", report.errors.len()))
-        );
-        for e in &report.errors {
-            let at = if e.line > 0 {
-                format!("{}:{}:{}", e.file, e.line, e.column)
-            } else {
-                e.file.clone()
-            };
-            let _ = writeln!(out, "  {}: {}", st.severity(Severity::High, &at), e.message);
+    for note in notes {
+        out.push('\n');
+        for l in wrap_width(&note, max, 2) {
+            let _ = writeln!(out, "  {}", st.dim(&l));
         }
     }
-    out
 }
 
 /// What each image holds, in brief: the facts the image layer is judged on.
-fn images_section(out: &mut String, report: &Report, st: Style) {
+fn images_section(out: &mut String, report: &Report, st: Style, max: usize) {
     for img in &report.images {
         let what = if img.kind.starts_with("sbom") {
             "SBOM"
@@ -385,7 +606,12 @@ fn images_section(out: &mut String, report: &Report, st: Style) {
             }
             row("tools", tools.join(", "));
         }
-        out.push_str(&table(&rows, &[], "  "));
+        out.push_str(&fit(
+            &rows,
+            &[Col::left(Give::Fixed), Col::left(Give::Wrap(20))],
+            "  ",
+            max,
+        ));
         out.push('\n');
     }
 }
@@ -397,7 +623,8 @@ const VULNERABILITY_RULE: &str = "VUL001";
 const MAX_VULN_ROWS: usize = 40;
 
 /// Known vulnerabilities, per image or SBOM, worst first.
-fn vulnerabilities_section(out: &mut String, report: &Report, st: Style, show_waived: bool) {
+fn vulnerabilities_section(out: &mut String, report: &Report, st: Style, opts: Options) {
+    let show_waived = opts.show_suppressed;
     let mut subjects: Vec<&str> = Vec::new();
     for v in &report.vulnerabilities {
         if !subjects.contains(&v.subject.as_str()) {
@@ -451,7 +678,19 @@ fn vulnerabilities_section(out: &mut String, report: &Report, st: Style, show_wa
                 st.dim(&at),
             ]);
         }
-        out.push_str(&table(&rows, &[], "  "));
+        out.push_str(&fit(
+            &rows,
+            &[
+                Col::left(Give::Fixed),
+                Col::left(Give::Fixed),
+                Col::left(Give::Elide(14)),
+                Col::left(Give::Elide(9)),
+                Col::left(Give::Elide(9)),
+                Col::left(Give::Wrap(24)),
+            ],
+            "  ",
+            opts.width,
+        ));
         if all.len() > MAX_VULN_ROWS {
             let _ = writeln!(
                 out,
@@ -463,6 +702,20 @@ fn vulnerabilities_section(out: &mut String, report: &Report, st: Style, show_wa
             );
         }
         out.push('\n');
+    }
+}
+
+fn short3(layer: Layer) -> &'static str {
+    match layer {
+        Layer::Build => "bld",
+        Layer::Image => "img",
+        Layer::SupplyChain => "sup",
+        Layer::Admission => "adm",
+        Layer::Runtime => "run",
+        Layer::Network => "net",
+        Layer::Access => "acc",
+        Layer::Monitoring => "mon",
+        Layer::Host => "hst",
     }
 }
 

@@ -1,8 +1,12 @@
 //! Renders a [`Report`](rampart_core::Report): [`human`] (the castle view first, then workloads
-//! by layer, then findings; colour only when asked), [`json`] (the versioned schema in
-//! `docs/report.schema.json`) and [`sarif`] (SARIF 2.1.0); and the rule catalog ([`rules`]).
+//! by layer, then findings; colour only when asked; fitted to the terminal's width), [`json`]
+//! (the versioned schema in `docs/report.schema.json`), [`sarif`] (SARIF 2.1.0) and [`junit`]
+//! (JUnit XML for CI servers); [`filter`] restricts a report to some severities; and the rule
+//! catalog ([`rules`]).
 
+pub mod filter;
 pub mod human;
+pub mod junit;
 pub mod rules;
 pub mod sarif;
 mod style;

@@ -51,7 +51,45 @@ impl ImageTarget {
         if std::path::Path::new(text).exists() {
             return Source::detect(text, limits).map(Self::Local);
         }
+        if looks_like_path(text) {
+            return Err(ImageError::NotFound {
+                path: text.to_owned(),
+            });
+        }
         Ok(Self::Registry(text.to_owned()))
+    }
+}
+
+/// Whether a target that names nothing on disk was meant as a path, not a registry reference:
+/// absolute or relative (`/`, `./`, `../`, `~/`), an archive name (`.tar`, `.tar.gz`, `.tgz`,
+/// `.oci`, `.zip`), or a `a/b` whose first part is a directory here (`build/image` when
+/// `build/` exists). Such a target is "no such file", never a Docker Hub pull.
+pub fn looks_like_path(text: &str) -> bool {
+    const ARCHIVES: [&str; 7] = [
+        ".tar", ".tar.gz", ".tgz", ".tar.zst", ".tar.xz", ".oci", ".zip",
+    ];
+    if ["/", "./", "../", "~/", "."]
+        .iter()
+        .any(|p| text.starts_with(p))
+        || text == ".."
+    {
+        return true;
+    }
+    let lower = text.to_ascii_lowercase();
+    // `app:1.tar` ends in a tag, not a file name: only the part after the last `/` counts
+    let last = lower.rsplit('/').next().unwrap_or(&lower);
+    if !last.contains(':') && !last.contains('@') && ARCHIVES.iter().any(|ext| last.ends_with(ext))
+    {
+        return true;
+    }
+    match text.split_once('/') {
+        Some((first, _)) => {
+            !first.contains('.')
+                && !first.contains(':')
+                && first != "localhost"
+                && std::path::Path::new(first).is_dir()
+        }
+        None => false,
     }
 }
 
@@ -104,11 +142,16 @@ pub fn inspect(image: Image, name: &str, opts: &ImageOptions) -> Result<Inspecti
 
 /// An image that could not be read, as an input error of the report.
 pub fn input_error(name: &str, error: &dyn std::fmt::Display) -> InputError {
+    let message = error.to_string();
+    // the error may start with the name already: it is the error's file
+    let message = message
+        .strip_prefix(&format!("{name}: "))
+        .map_or(message.clone(), str::to_owned);
     InputError {
         file: name.to_owned(),
         line: 0,
         column: 0,
-        message: error.to_string(),
+        message,
     }
 }
 

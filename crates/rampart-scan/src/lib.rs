@@ -68,6 +68,7 @@ pub fn catalog() -> Vec<&'static Rule> {
     all.push(&seccomp::LOOSE_PROFILE);
     all.push(&seccomp::MISSING_PROFILE);
     all.push(&rampart_vuln::assess::KNOWN_VULNERABILITY);
+    all.extend_from_slice(rampart_seccomp::catalog::CATALOG);
     all.sort_by_key(|r| r.id);
     all
 }
@@ -297,6 +298,7 @@ struct FileResult {
 
 fn scan_file(path: &Path, kind: Kind, opts: &ScanOptions) -> FileResult {
     let file = display(path);
+    tracing::debug!(file = %file, kind = ?kind, "parsing");
     let mut out = FileResult::default();
     let text = match read_text(path, &file, opts.max_file_size) {
         Ok(t) => t,
@@ -409,6 +411,17 @@ pub fn scan_all(
     opts: &ScanOptions,
 ) -> Report {
     let (files, mut errors, _templates) = discover(targets, opts);
+    tracing::info!(
+        files = files.len(),
+        dockerfiles = files
+            .iter()
+            .filter(|(_, k)| matches!(k, Kind::Dockerfile))
+            .count(),
+        input_errors = errors.len(),
+        images = images.len(),
+        sboms = sboms.len(),
+        "discovered"
+    );
     let results: Vec<FileResult> = files
         .par_iter()
         .map(|(path, kind)| scan_file(path, *kind, opts))

@@ -12,6 +12,7 @@
 
 pub mod bundle;
 pub mod caps;
+pub mod catalog;
 pub mod generate;
 pub mod lint;
 pub mod profile;

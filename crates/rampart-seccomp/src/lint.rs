@@ -290,18 +290,31 @@ pub struct Effective {
     pub default_permits: bool,
     /// The syscalls rules allow.
     pub allowed: BTreeMap<String, Allowance>,
+    /// The syscalls rules deny (errno, kill, trap...) and none allows: what a profile whose
+    /// default allows everything still refuses.
+    pub denied: BTreeSet<String>,
 }
 
 impl Effective {
     /// Whether `name` can be called (in some way).
     pub fn permits(&self, name: &str) -> bool {
-        self.allowed.contains_key(name) || self.default_permits
+        self.allowed.contains_key(name) || (self.default_permits && !self.denied.contains(name))
+    }
+
+    /// How `name` is allowed, when it is: by a rule, or always by the default action.
+    pub fn allowance(&self, name: &str) -> Option<Allowance> {
+        match self.allowed.get(name) {
+            Some(a) => Some(a.clone()),
+            None if self.permits(name) => Some(Allowance::Always),
+            None => None,
+        }
     }
 }
 
 /// What `p` allows in `ctx`.
 pub fn effective(p: &Profile, ctx: &Context) -> Effective {
     let mut allowed: BTreeMap<String, Allowance> = BTreeMap::new();
+    let mut denied: BTreeSet<String> = BTreeSet::new();
     for rule in &p.syscalls {
         let inc = &rule.includes;
         let exc = &rule.excludes;
@@ -316,7 +329,11 @@ pub fn effective(p: &Profile, ctx: &Context) -> Effective {
             && !exc.caps.iter().any(|c| ctx.caps.contains(c))
             && !exc.arches.iter().any(|a| a == ctx.arch)
             && !(exc.min_kernel.is_some() && kernel_at_least(&exc.min_kernel));
-        if !applies || !rule.action.permits() {
+        if !applies {
+            continue;
+        }
+        if !rule.action.permits() {
+            denied.extend(rule.names.iter().cloned());
             continue;
         }
         for name in &rule.names {
@@ -330,9 +347,11 @@ pub fn effective(p: &Profile, ctx: &Context) -> Effective {
             }
         }
     }
+    denied.retain(|n| !allowed.contains_key(n));
     Effective {
         default_permits: p.default_action.permits(),
         allowed,
+        denied,
     }
 }
 
@@ -390,6 +409,13 @@ pub fn lint(p: &Profile) -> Vec<Finding> {
                 }
                 ("SC007", _) => format!("{name} is allowed: its flags cannot be filtered"),
                 ("SC013", _) if *a != Allowance::Always => continue,
+                // Allowed only from kernel 4.8 on, where ptrace no longer bypasses seccomp: as
+                // Docker's own default profile does it.
+                ("SC003", "ptrace" | "process_vm_readv" | "process_vm_writev")
+                    if kernel_guarded(p, name, &ctx) =>
+                {
+                    continue;
+                }
                 _ => format!("{name} is allowed ({a}): {}", r.why),
             };
             out.push(finding(r.id, Some(name), message));
@@ -432,6 +458,34 @@ pub fn lint(p: &Profile) -> Vec<Finding> {
     out
 }
 
+/// Whether every rule of `p` that allows `name` in `ctx` applies only from kernel 4.8 on
+/// (`includes.minKernel`), and the default action does not allow it anyway.
+fn kernel_guarded(p: &Profile, name: &str, ctx: &Context) -> bool {
+    if p.default_action.permits() {
+        return false;
+    }
+    let mut allowing = p
+        .syscalls
+        .iter()
+        .filter(|r| r.action.permits() && r.names.iter().any(|n| n == name))
+        // the rules that apply here, the kernel aside
+        .filter(|r| {
+            r.includes.caps.iter().all(|c| ctx.caps.contains(c))
+                && (r.includes.arches.is_empty() || r.includes.arches.iter().any(|a| a == ctx.arch))
+                && !r.excludes.caps.iter().any(|c| ctx.caps.contains(c))
+                && !r.excludes.arches.iter().any(|a| a == ctx.arch)
+        })
+        .peekable();
+    allowing.peek().is_some()
+        && allowing.all(|r| {
+            r.includes
+                .min_kernel
+                .as_deref()
+                .and_then(parse_kernel)
+                .is_some_and(|k| k >= (4, 8))
+        })
+}
+
 /// The capabilities under which Docker's profile allows `name`.
 fn caps_for(docker: &Profile, name: &str) -> Vec<String> {
     let mut caps: BTreeSet<String> = BTreeSet::new();
@@ -470,8 +524,13 @@ impl ProfileDiff {
     pub fn render(&self, a: &str, b: &str) -> String {
         let mut s = format!("--- {a}\n+++ {b}\n");
         if self.default_permits.0 != self.default_permits.1 {
+            let (open, closed) = if self.default_permits.1 {
+                (b, a)
+            } else {
+                (a, b)
+            };
             s += &format!(
-                "default action: {} -> {}\n",
+                "default action: {} -> {} (every syscall not listed below is allowed by {open}, denied by {closed})\n",
                 if self.default_permits.0 {
                     "allow"
                 } else {
@@ -508,20 +567,27 @@ pub fn diff(a: &Profile, b: &Profile) -> ProfileDiff {
         only_b: BTreeMap::new(),
         conditions: BTreeMap::new(),
     };
-    for (n, x) in &ea.allowed {
-        match eb.allowed.get(n) {
-            None => {
-                d.only_a.insert(n.clone(), x.clone());
+    // Every syscall either side names; one allowed by a side's default action is allowed
+    // there always (unless a rule of that side denies it).
+    let names: BTreeSet<&String> = ea
+        .allowed
+        .keys()
+        .chain(eb.allowed.keys())
+        .chain(&ea.denied)
+        .chain(&eb.denied)
+        .collect();
+    for n in names {
+        match (ea.allowance(n), eb.allowance(n)) {
+            (Some(x), None) => {
+                d.only_a.insert(n.clone(), x);
             }
-            Some(y) if x != y => {
-                d.conditions.insert(n.clone(), (x.clone(), y.clone()));
+            (None, Some(y)) => {
+                d.only_b.insert(n.clone(), y);
             }
-            Some(_) => {}
-        }
-    }
-    for (n, y) in &eb.allowed {
-        if !ea.allowed.contains_key(n) {
-            d.only_b.insert(n.clone(), y.clone());
+            (Some(x), Some(y)) if x != y => {
+                d.conditions.insert(n.clone(), (x, y));
+            }
+            _ => {}
         }
     }
     d
@@ -613,8 +679,21 @@ mod tests {
         let d = profile(DOCKER_DEFAULT);
         let f = lint(&d);
         assert!(f.iter().all(|f| !f.rule.starts_with("SC1")), "{f:?}");
-        // Docker allows ptrace on kernels >= 4.8 and personality with filters.
-        assert!(f.iter().any(|f| f.rule == "SC003"));
+        // Docker allows ptrace on kernels >= 4.8 only, where it no longer bypasses seccomp
+        // (issue 13): not an SC003 finding; personality is allowed with filters.
+        assert!(
+            !f.iter().any(|f| f.rule == "SC003"
+                && matches!(
+                    f.syscall.as_deref(),
+                    Some("ptrace" | "process_vm_readv" | "process_vm_writev")
+                )),
+            "{f:?}"
+        );
+        // The same allowance without the kernel guard is a finding.
+        let unguarded = profile(
+            r#"{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{"names":["ptrace"],"action":"SCMP_ACT_ALLOW"}]}"#,
+        );
+        assert!(lint(&unguarded).iter().any(|f| f.rule == "SC003"));
         assert!(!f.iter().any(|f| f.rule == "SC013" || f.rule == "SC007"));
     }
 
@@ -637,5 +716,28 @@ mod tests {
             "{text}"
         );
         assert!(diff(&a, &a).is_empty());
+    }
+
+    #[test]
+    fn diff_against_a_profile_that_allows_everything_by_default() {
+        // b allows every syscall but mount: a's explicit allowances are not "only in a".
+        let a = profile(
+            r#"{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{"names":["read","mount"],"action":"SCMP_ACT_ALLOW"},{"names":["socket"],"action":"SCMP_ACT_ALLOW","args":[{"index":0,"value":1,"op":"SCMP_CMP_EQ"}]}]}"#,
+        );
+        let b = profile(
+            r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mount"],"action":"SCMP_ACT_ERRNO"}]}"#,
+        );
+        let d = diff(&a, &b);
+        assert_eq!(d.only_a.keys().collect::<Vec<_>>(), vec!["mount"], "{d:?}");
+        assert!(d.only_b.is_empty(), "{d:?}");
+        assert!(
+            !d.conditions.contains_key("read"),
+            "read is allowed by both: {d:?}"
+        );
+        assert!(d.conditions.contains_key("socket"), "{d:?}");
+        let text = d.render("a", "b");
+        assert!(text.contains("deny -> allow"), "{text}");
+        assert!(text.contains("allowed by b, denied by a"), "{text}");
+        assert!(!text.contains("- read"), "{text}");
     }
 }

@@ -16,7 +16,39 @@ use std::path::PathBuf;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    #[command(flatten)]
+    pub log: LogArgs,
 }
+
+// --- output and logging (issue 13, sections 3-4) ---
+
+/// What rampart tells about its own work, on standard error (every command).
+#[derive(Debug, Args)]
+pub struct LogArgs {
+    /// Log what rampart is doing to standard error: -v steps (files found, images opened,
+    /// database), -vv every file parsed.
+    #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    /// Log everything (as -vv, with the source of each event).
+    #[arg(long, global = true)]
+    pub debug: bool,
+}
+
+/// What `scan` shows (flattened into [`ScanArgs`]).
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// Report only findings and vulnerabilities of these severities, comma-separated
+    /// (e.g. critical,high; Trivy's UNKNOWN is info). Only what is shown counts for --fail-on;
+    /// the layer map keeps the state of every control.
+    #[arg(long, value_name = "LIST")]
+    pub severity: Option<String>,
+    /// Print the findings only: no layer map, no image facts, no summary, no progress, no
+    /// notes on standard error (errors are still printed).
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+// --- end output and logging ---
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -335,6 +367,12 @@ pub enum Format {
     Json,
     /// SARIF 2.1.0 for code-scanning tools.
     Sarif,
+    /// JUnit XML for CI test reports (GitLab, Jenkins): a suite per layer, a failing case per
+    /// finding.
+    Junit,
+    /// CycloneDX 1.6 JSON: the SBOM of the one image or SBOM scanned, with its known
+    /// vulnerabilities (VEX style: affects, ratings, analysis of waived ones).
+    Cyclonedx,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -432,6 +470,8 @@ pub struct ScanArgs {
     /// When to use colour in the human report.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+    #[command(flatten)]
+    pub show: ShowArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

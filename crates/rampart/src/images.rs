@@ -12,27 +12,42 @@ use rampart_scan::images::{ImageOptions, ImageTarget};
 
 use crate::cli::ImageArgs;
 
-/// A progress bar on standard error when it is a terminal (never in CI logs or pipes).
-fn progress_bar(name: &str, total: Option<u64>) -> Option<ProgressBar> {
-    if !std::io::stderr().is_terminal() {
+/// A progress bar on standard error when it is a terminal (never in CI logs or pipes, nor
+/// with `--quiet`): the bytes read in human units, of the total when the layers' sizes are
+/// known, with the rate (`12.5 MiB/350.2 MiB 48.1 MiB/s`).
+fn progress_bar(name: &str, total: Option<u64>, quiet: bool) -> Option<ProgressBar> {
+    if quiet || !std::io::stderr().is_terminal() {
         return None;
     }
-    let bar = match total {
-        Some(t) => ProgressBar::new(t).with_style(
-            ProgressStyle::with_template(
-                "{spinner} {msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
-            )
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> "),
-        ),
-        None => ProgressBar::new_spinner().with_style(
-            ProgressStyle::with_template("{spinner} {msg} {pos} entries {per_sec}")
-                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-        ),
-    };
+    let bar = ProgressBar::new(total.unwrap_or(0)).with_style(progress_style(total.is_some()));
     bar.set_message(format!("reading {name}"));
     bar.enable_steady_tick(std::time::Duration::from_millis(120));
     Some(bar)
+}
+
+/// The bar's look: with a known total, a bar, bytes of the total, rate and time left; without
+/// (a root filesystem, whose files are counted), a spinner with the count and rate.
+pub(crate) fn progress_style(known_total: bool) -> ProgressStyle {
+    if known_total {
+        ProgressStyle::with_template(
+            "{spinner} {msg} [{bar:30}] {bytes}/{total_bytes} {binary_bytes_per_sec} eta {eta}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> ")
+    } else {
+        ProgressStyle::with_template("{spinner} {msg} {human_pos} files {per_sec}")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner())
+    }
+}
+
+/// Whether `path` is a file holding an image archive (`docker save` or an OCI layout in a
+/// tar): `rampart scan app.tar` scans it as an image, as `trivy image --input` would.
+pub fn is_image_archive(path: &std::path::Path) -> bool {
+    path.is_file()
+        && matches!(
+            rampart_image::Source::detect(path, &Limits::default()),
+            Ok(rampart_image::Source::DockerArchive(_) | rampart_image::Source::OciArchive(_))
+        )
 }
 
 /// Opens and inspects one image target, with a progress bar on a terminal; for a registry
@@ -40,6 +55,7 @@ fn progress_bar(name: &str, total: Option<u64>) -> Option<ProgressBar> {
 pub fn inspect_target(
     target: &str,
     args: &ImageArgs,
+    quiet: bool,
 ) -> Result<(Inspection, Option<rampart_registry::Reference>)> {
     let limits = Limits::default();
     let platform = args
@@ -57,6 +73,8 @@ pub fn inspect_target(
         },
         progress: None,
     };
+    let span = tracing::info_span!("image", target);
+    let _entered = span.enter();
     let (image, reference) = match ImageTarget::parse(target, &limits)? {
         ImageTarget::Local(source) => (rampart_scan::images::open_local(&source, &opts)?, None),
         ImageTarget::Registry(reference) => {
@@ -64,11 +82,17 @@ pub fn inspect_target(
             (image, Some(parsed))
         }
     };
+    tracing::info!(
+        layers = image.layers().len(),
+        bytes = image.total_layer_bytes(),
+        "image opened"
+    );
     let bar = progress_bar(
         target,
         image
             .total_layer_bytes()
             .filter(|_| !image.layers().is_empty()),
+        quiet,
     );
     if let Some(bar) = &bar {
         let b = bar.clone();

@@ -3,7 +3,9 @@
 
 mod admission;
 mod cli;
+mod cyclonedx;
 mod images;
+mod logging;
 mod registry;
 mod sbom;
 mod seccomp;
@@ -24,6 +26,7 @@ pub(crate) const EXIT_ERROR: u8 = 2;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    logging::init(&cli.log);
     let result = match cli.command {
         Command::Scan(args) => scan(args),
         Command::Sbom(args) => sbom::run(&args),
@@ -44,10 +47,29 @@ fn main() -> ExitCode {
             if is_broken_pipe(&e) {
                 return ExitCode::SUCCESS;
             }
-            eprintln!("rampart: error: {e:#}");
+            eprintln!("rampart: error: {}", error_text(&e));
             ExitCode::from(EXIT_ERROR)
         }
     }
+}
+
+/// An error and its causes on one line, `outer: cause: cause`. A cause whose text the message
+/// before it already holds is left out (a `thiserror` message that prints its `#[source]`
+/// would otherwise say it twice: `No such file or directory (os error 2): No such file or
+/// directory (os error 2)`), and bytes that are not text are escaped.
+pub(crate) fn error_text(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if text.is_empty() || out.contains(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    rampart_report::human::printable(&out)
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
@@ -112,6 +134,14 @@ fn scan(args: ScanArgs) -> Result<u8> {
         ),
         None => config.fail_on,
     };
+    let shown = args
+        .show
+        .severity
+        .as_deref()
+        .map(rampart_report::filter::parse_severities)
+        .transpose()
+        .map_err(anyhow::Error::msg)
+        .context("--severity")?;
     if let Some(level) = &args.pss_level {
         config.pss_level = Some(
             level
@@ -138,6 +168,9 @@ fn scan(args: ScanArgs) -> Result<u8> {
     } else {
         args.paths.clone()
     };
+    // Image archives among the paths are scanned as images, as `trivy image` would.
+    let (archive_paths, paths): (Vec<_>, Vec<_>) =
+        paths.into_iter().partition(|p| images::is_image_archive(p));
     // Images: those of the configuration file (relative to it), then those of the flags.
     let base = opts
         .config
@@ -153,25 +186,58 @@ fn scan(args: ScanArgs) -> Result<u8> {
         .map(|i| rampart_scan::images::resolve_configured(i, &base))
         .collect();
     image_targets.extend(args.image.iter().cloned());
+    image_targets.extend(archive_paths.iter().map(|p| p.display().to_string()));
+    let mut documents = Vec::new();
     let inspected: Vec<rampart_scan::ImageResult> = image_targets
         .iter()
         .map(|target| {
-            images::inspect_target(target, &args.images)
-                .map(|(ins, _)| ins)
-                .map_err(|e| rampart_scan::images::input_error(target, &format!("{e:#}")))
+            images::inspect_target(target, &args.images, args.show.quiet)
+                .map(|(ins, reference)| {
+                    if args.format == Format::Cyclonedx {
+                        documents.push(sbom::document(&ins, reference.as_ref()));
+                    }
+                    ins
+                })
+                .map_err(|e| rampart_scan::images::input_error(target, &error_text(&e)))
         })
         .collect();
     // SBOM files among the paths are checked for vulnerabilities, not scanned as manifests.
     let (sbom_paths, paths): (Vec<_>, Vec<_>) =
         paths.into_iter().partition(|p| sbom::is_sbom_file(p));
-    let sboms = sbom_paths.iter().map(|p| sbom::read_for_scan(p)).collect();
+    let sboms: Vec<_> = sbom_paths.iter().map(|p| sbom::read_for_scan(p)).collect();
+    if args.format == Format::Cyclonedx {
+        documents.extend(sboms.iter().flatten().map(sbom::subject_document));
+        if documents.len() != 1 {
+            bail!(
+                "--format cyclonedx describes one image or SBOM, and this scan has {}: scan them one at a time (or use --format json)",
+                documents.len()
+            );
+        }
+    }
     let (vuln_scan, _temporary_db) = vulns::scan_setup(&args, &opts.config.vulns, &base)?;
     opts.vulns = vuln_scan;
-    let report = rampart_scan::scan_all(&paths, inspected, sboms, &opts);
+    let mut report = rampart_scan::scan_all(&paths, inspected, sboms, &opts);
+    if let Some(keep) = &shown {
+        rampart_report::filter::retain_severities(&mut report, keep);
+    }
 
+    // The exit code is decided before rendering, so the report can end with it.
+    let failing = fail_on.map_or(0, |t| report.count_at_or_above(t));
+    let exit = if !report.errors.is_empty() {
+        EXIT_ERROR
+    } else if fail_on.is_some() && failing > 0 {
+        EXIT_FINDINGS
+    } else {
+        0
+    };
     let text = match args.format {
         Format::Json => rampart_report::json(&report) + "\n",
         Format::Sarif => rampart_report::sarif::render(&report, &rampart_scan::catalog()) + "\n",
+        Format::Junit => rampart_report::junit::render(&report),
+        Format::Cyclonedx => {
+            let sbom_opts = rampart_sbom::Options::from_env(false)?;
+            cyclonedx::render(&documents, &report, &sbom_opts)?
+        }
         Format::Human => {
             let terminal = args.output.is_none() && std::io::stdout().is_terminal();
             rampart_report::human::render(
@@ -179,27 +245,49 @@ fn scan(args: ScanArgs) -> Result<u8> {
                 rampart_report::human::Options {
                     color: use_color(args.color, terminal),
                     show_suppressed: args.show_suppressed,
+                    width: if args.output.is_some() {
+                        0
+                    } else {
+                        terminal_width()
+                    },
+                    quiet: args.show.quiet,
+                    verdict: Some(rampart_report::human::Verdict { fail_on, exit }),
                 },
             )
         }
     };
     write_out(args.output.as_deref(), &text)?;
 
-    let failing = fail_on.map_or(0, |t| report.count_at_or_above(t));
-    if !report.errors.is_empty() {
+    if exit == EXIT_ERROR {
         eprintln!(
             "rampart: {} input error(s): the scan is incomplete (exit {EXIT_ERROR})",
             report.errors.len()
         );
-        return Ok(EXIT_ERROR);
+    } else if exit == EXIT_FINDINGS && !args.show.quiet {
+        if let Some(t) = fail_on {
+            eprintln!("rampart: {failing} finding(s) at or above {t} (exit {EXIT_FINDINGS})");
+        }
     }
-    if let Some(t) = fail_on
-        && failing > 0
+    Ok(exit)
+}
+
+/// The width the human report fits in: `COLUMNS` when set (as `ls`, clap and most terminal
+/// tools honour it), else the terminal's when standard output is one, else 80 (a pipe or a CI
+/// log: 80 columns read well everywhere).
+fn terminal_width() -> usize {
+    if let Some(n) = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .filter(|n| *n > 0)
     {
-        eprintln!("rampart: {failing} finding(s) at or above {t} (exit {EXIT_FINDINGS})");
-        return Ok(EXIT_FINDINGS);
+        return n.max(40);
     }
-    Ok(0)
+    if std::io::stdout().is_terminal()
+        && let Some((_, cols)) = console::Term::stdout().size_checked()
+    {
+        return usize::from(cols).max(40);
+    }
+    rampart_report::human::DEFAULT_WIDTH
 }
 
 fn rules(args: cli::RulesArgs) -> Result<u8> {

@@ -15,7 +15,7 @@ pub fn run(args: &SbomArgs) -> Result<u8> {
     // An SBOM lists packages: the secret search of `rampart scan --image` is not needed.
     let mut image_args = args.images.clone();
     image_args.no_secrets = true;
-    let (ins, reference) = crate::images::inspect_target(&args.target, &image_args)?;
+    let (ins, reference) = crate::images::inspect_target(&args.target, &image_args, false)?;
     let text = match args.format {
         SbomFormat::Json => serde_json::to_string_pretty(&ins)? + "\n",
         SbomFormat::Table => table(&ins),
@@ -39,7 +39,7 @@ pub fn run(args: &SbomArgs) -> Result<u8> {
 }
 
 /// The SBOM of an inspection: the subject with what the image and its reference tell.
-fn document(ins: &Inspection, reference: Option<&Reference>) -> SbomDocument {
+pub(crate) fn document(ins: &Inspection, reference: Option<&Reference>) -> SbomDocument {
     let repository = reference.map(|r| r.repository().to_string());
     let repo_digests = match (&repository, &ins.manifest_digest) {
         (Some(repo), Some(d)) => vec![format!("{repo}@{d}")],
@@ -157,4 +157,27 @@ pub fn read_for_scan(
         distro: input.distro.clone(),
         packages: input.packages,
     })
+}
+
+/// The SBOM document of an SBOM file given to `rampart scan` (for `--format cyclonedx`).
+pub(crate) fn subject_document(s: &rampart_scan::vulns::SbomSubject) -> SbomDocument {
+    SbomDocument {
+        subject: Subject {
+            name: s.describes.clone().unwrap_or_else(|| s.path.clone()),
+            kind: SubjectKind::Filesystem,
+            repository: None,
+            manifest_digest: None,
+            config_digest: None,
+            repo_digests: Vec::new(),
+            tags: Vec::new(),
+            platform: None,
+            layers: Vec::new(),
+        },
+        distro: s.distro.clone(),
+        packages: s.packages.clone(),
+        tool: Tool {
+            name: String::from("rampart"),
+            version: String::from(env!("CARGO_PKG_VERSION")),
+        },
+    }
 }

@@ -133,16 +133,29 @@ fn client(args: &crate::cli::ImageArgs) -> Result<rampart_registry::Client> {
     )?)
 }
 
+/// The registry image a signing command works on. A local file or directory is refused (signing
+/// is on a registry's digest), and a target written as a path that names nothing is "no such
+/// file", never a Docker Hub lookup.
 fn reference(image: &str) -> Result<rampart_registry::Reference> {
+    if std::path::Path::new(image).exists() {
+        bail!(
+            "{image} is a local file: signatures and attestations are attached to an image in a registry (push it, then name it by reference)"
+        );
+    }
+    if rampart_scan::images::looks_like_path(image) {
+        bail!("{image}: no such file or directory");
+    }
     rampart_registry::Reference::parse(image)
         .with_context(|| format!("`{image}` is not an image reference"))
 }
 
 /// `rampart sign`.
 pub fn sign(args: &crate::cli::SignArgs) -> Result<u8> {
-    let key = load_private(&args.key)?;
+    // The target first: no password is asked for an image that is not there.
     let image = reference(&args.image)?;
     let client = client(&args.registry)?;
+    rampart_sign::oci::resolve(&client, &image).with_context(|| format!("resolving {image}"))?;
+    let key = load_private(&args.key)?;
     let annotations = args.annotations.iter().cloned().collect();
     let signed = rampart_sign::cosign::sign(&client, &image, store()?.as_ref(), &key, &annotations)
         .with_context(|| format!("signing {image}"))?;
@@ -280,9 +293,10 @@ pub fn attest(args: &crate::cli::AttestArgs) -> Result<u8> {
     })?;
     let predicate = std::fs::read(&args.predicate)
         .with_context(|| format!("cannot read {}", args.predicate.display()))?;
-    let key = load_private(&args.key)?;
     let image = reference(&args.image)?;
     let client = client(&args.registry)?;
+    rampart_sign::oci::resolve(&client, &image).with_context(|| format!("resolving {image}"))?;
+    let key = load_private(&args.key)?;
     let now = jiff::Timestamp::now()
         .strftime("%Y-%m-%dT%H:%M:%SZ")
         .to_string();

@@ -384,6 +384,11 @@ pub fn scan_setup(
     } else {
         db_path(None)?
     };
+    tracing::info!(
+        db = %db.display(),
+        imported_at_scan_time = temp.is_some(),
+        "advisory database"
+    );
     let mut vex_files: Vec<PathBuf> = config.vex.iter().map(|v| resolve(v)).collect();
     vex_files.extend(args.vex.iter().cloned());
     let vex = rampart_vuln::vex::Vex::load(&vex_files)?;
