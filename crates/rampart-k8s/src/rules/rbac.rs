@@ -429,7 +429,7 @@ fn aggregation_sources<'i, 'a>(
 /// At most this many source ClusterRoles are aggregated into one.
 const MAX_AGGREGATED: usize = 256;
 /// Label selector evaluations for aggregation, in all.
-const AGGREGATION_BUDGET: usize = 1_000_000;
+const AGGREGATION_BUDGET: usize = 200_000;
 
 pub(crate) fn check(inventory: &Inventory<'_>, out: &mut Assessment) {
     let aggregated: HashMap<usize, Vec<(usize, &Located<'_>)>> =
