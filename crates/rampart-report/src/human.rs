@@ -23,6 +23,7 @@ fn glyph(state: LayerState) -> &'static str {
         LayerState::Weak => "▲",
         LayerState::Breached => "✘",
         LayerState::NotAssessed => "·",
+        LayerState::PartlyAssessed => "◐",
     }
 }
 
@@ -82,7 +83,10 @@ pub fn render(report: &Report, opts: Options) -> String {
                 l.failed.to_string(),
                 l.waived.to_string(),
                 l.findings.to_string(),
-                st.dim(l.description),
+                st.dim(match (l.state, &l.reason) {
+                    (LayerState::PartlyAssessed, Some(r)) => r.as_str(),
+                    _ => l.description,
+                }),
             ]);
         }
     }
@@ -119,7 +123,7 @@ pub fn render(report: &Report, opts: Options) -> String {
             out,
             "{}  {}",
             st.bold("Layers by subject"),
-            st.dim("(✔ holds  ▲ weak  ✘ breached  · not assessed)")
+            st.dim("(✔ holds  ◐ partly assessed  ▲ weak  ✘ breached  · not assessed)")
         );
         let shown: Vec<Layer> = Layer::ALL
             .into_iter()
@@ -350,7 +354,9 @@ fn images_section(out: &mut String, report: &Report, st: Style) {
                     (n > 0).then(|| st.severity(*sev, &format!("{n} {sev}")))
                 })
                 .collect();
-            let mut text = if v.total == 0 {
+            let mut text = if v.total == 0 && !v.not_checked.is_empty() {
+                String::from("none known in the packages checked")
+            } else if v.total == 0 {
                 String::from("none known")
             } else {
                 format!("{} ({}), {} with a fix", v.total, by.join(", "), v.fixable)
@@ -365,6 +371,14 @@ fn images_section(out: &mut String, report: &Report, st: Style) {
                 let _ = write!(text, "  {}", st.dim(&format!("(advisories of {b})")));
             }
             row("vulnerabilities", text);
+            if !v.not_checked.is_empty() {
+                let what: Vec<String> = v
+                    .not_checked
+                    .iter()
+                    .map(|(e, n)| format!("{e}: {n} package(s), no {e} advisories in the database"))
+                    .collect();
+                row("not checked", st.state(LayerState::PartlyAssessed, &what.join("; ")));
+            }
             let unmatched: u64 = v.unmatched.values().sum();
             if unmatched > 0 {
                 let why: Vec<String> = v

@@ -290,12 +290,24 @@ pub fn inventory(args: &InventoryArgs) -> Result<u8> {
             let started = std::time::Instant::now();
             let results = inv.rescan(&db)?;
             let elapsed = started.elapsed();
+            let mut unchecked: std::collections::BTreeMap<&str, usize> = Default::default();
+            for r in &results {
+                for (e, n) in &r.unchecked_packages {
+                    *unchecked.entry(e.as_str()).or_default() += n;
+                }
+            }
+            for (e, n) in &unchecked {
+                eprintln!(
+                    "rampart: {e}: {n} package(s) not checked, no {e} advisories in the database \
+                     (their earlier findings are kept, not called fixed)"
+                );
+            }
             let text = match format {
                 ListFormat::Json => serde_json::to_string_pretty(&results)? + "\n",
                 ListFormat::Table => {
                     let mut t = Table::new();
                     t.load_preset(UTF8_FULL_CONDENSED);
-                    t.set_header(["image", "vulnerabilities", "new", "fixed"]);
+                    t.set_header(["image", "vulnerabilities", "new", "fixed", "not checked"]);
                     for r in &results {
                         let new = r
                             .new
@@ -314,7 +326,23 @@ pub fn inventory(args: &InventoryArgs) -> Result<u8> {
                             .map(|(id, purl)| format!("{id} {purl}"))
                             .collect::<Vec<_>>()
                             .join("\n");
-                        t.add_row([r.image.name.clone(), r.total.to_string(), new, fixed]);
+                        let mut not_checked: Vec<String> = r
+                            .unchecked_packages
+                            .iter()
+                            .map(|(e, n)| format!("{e}: {n} package(s)"))
+                            .collect();
+                        not_checked.extend(
+                            r.not_checked
+                                .iter()
+                                .map(|(id, purl)| format!("{id} {purl} (kept)")),
+                        );
+                        t.add_row([
+                            r.image.name.clone(),
+                            r.total.to_string(),
+                            new,
+                            fixed,
+                            not_checked.join("\n"),
+                        ]);
                     }
                     format!(
                         "{t}\n{} image(s) re-matched in {:.2}s\n",
@@ -401,6 +429,21 @@ pub fn scan_setup(
                 ignore_unfixed: args.ignore_unfixed || config.ignore_unfixed == Some(true),
             },
             temporary: temp.is_some(),
+            required: if config.allow_partial_database == Some(true) {
+                rampart_scan::vulns::Required::Nothing
+            } else if !args.vuln_ecosystems.is_empty() {
+                rampart_scan::vulns::Required::Only(
+                    args.vuln_ecosystems
+                        .iter()
+                        .map(|e| e.trim().to_owned())
+                        .filter(|e| !e.is_empty())
+                        .collect(),
+                )
+            } else if !config.ecosystems.is_empty() {
+                rampart_scan::vulns::Required::Only(config.ecosystems.clone())
+            } else {
+                rampart_scan::vulns::Required::All
+            },
         }),
         temp,
     ))
