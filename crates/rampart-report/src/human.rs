@@ -377,7 +377,10 @@ fn images_section(out: &mut String, report: &Report, st: Style) {
                     .iter()
                     .map(|(e, n)| format!("{e}: {n} package(s), no {e} advisories in the database"))
                     .collect();
-                row("not checked", st.state(LayerState::PartlyAssessed, &what.join("; ")));
+                row(
+                    "not checked",
+                    st.state(LayerState::PartlyAssessed, &what.join("; ")),
+                );
             }
             let unmatched: u64 = v.unmatched.values().sum();
             if unmatched > 0 {

@@ -502,9 +502,7 @@ pub fn scan_all(
             ids.extend(s.describes.iter().cloned());
             // An SBOM of an image is that image: recorded under its digest (`name@sha256:...` or
             // a bare digest), once, whichever file it was read from.
-            let inventory_id = s
-                .digest()
-                .unwrap_or_else(|| format!("path:{}", s.path));
+            let inventory_id = s.digest().unwrap_or_else(|| format!("path:{}", s.path));
             sets.push(vulns::Checked {
                 target: rampart_vuln::assess::Target {
                     subject: s.subject(),

@@ -54,7 +54,9 @@ impl Required {
                 list.iter().map(|e| e.trim()).any(|e| {
                     e.eq_ignore_ascii_case(ecosystem)
                         || e.eq_ignore_ascii_case(base)
-                        || purl_type_bases(e).iter().any(|b| b.eq_ignore_ascii_case(base))
+                        || purl_type_bases(e)
+                            .iter()
+                            .any(|b| b.eq_ignore_ascii_case(base))
                 })
             }
         }

@@ -5,7 +5,7 @@
 //! It is a separate file from the advisory database on purpose: the advisory database is
 //! replaced wholesale by updates (atomic rename), the inventory is the user's history.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use rampart_sbom::{Distro, Ecosystem, Package, PackageLocation, Purl, SourcePackage};
@@ -81,8 +81,14 @@ pub struct Rescanned {
 /// Why a range can match no version at all (`>=3,<2`), judged under the first common version
 /// scheme both bounds parse in; `None` when it can match, or when that cannot be told.
 fn empty_range(constraints: &[(Op, String)]) -> Option<String> {
-    for (lo_op, lo) in constraints.iter().filter(|(o, _)| matches!(o, Op::Gt | Op::Ge)) {
-        for (hi_op, hi) in constraints.iter().filter(|(o, _)| matches!(o, Op::Lt | Op::Le)) {
+    for (lo_op, lo) in constraints
+        .iter()
+        .filter(|(o, _)| matches!(o, Op::Gt | Op::Ge))
+    {
+        for (hi_op, hi) in constraints
+            .iter()
+            .filter(|(o, _)| matches!(o, Op::Lt | Op::Le))
+        {
             for scheme in [Scheme::SemVer, Scheme::Pep440, Scheme::Dpkg] {
                 let (Ok(a), Ok(b)) = (scheme.parse(lo), scheme.parse(hi)) else {
                     continue;
@@ -211,7 +217,10 @@ impl Query {
                 if v.is_empty() {
                     return Err(err(&format!("no version after the operator in {part:?}")));
                 }
-                if let Some(c) = v.chars().find(|c| matches!(c, '<' | '>' | '=' | '!' | ';' | '|')) {
+                if let Some(c) = v
+                    .chars()
+                    .find(|c| matches!(c, '<' | '>' | '=' | '!' | ';' | '|'))
+                {
                     return Err(err(&format!(
                         "{v:?} is not a version ({c:?} inside it): separate constraints with a \
                          comma, e.g. NAME@>=2.0,<2.17.1"

@@ -187,13 +187,14 @@ fn match_chunk(
                         // Never a match for this package: only what that stream fixes.
                         if let Some(fixed) = prepared.affects(lookup.scheme, &installed, version) {
                             for f in fixed {
-                                elsewhere.entry(advisory.clone()).or_default().insert(
-                                    StreamFix {
+                                elsewhere
+                                    .entry(advisory.clone())
+                                    .or_default()
+                                    .insert(StreamFix {
                                         stream: stream.clone(),
                                         osv_ecosystem: ecosystem::join(lookup.base, release),
                                         version: f,
-                                    },
-                                );
+                                    });
                             }
                         }
                         continue;
@@ -531,7 +532,9 @@ fn merge(
             .collect();
         roots.sort_unstable();
         roots.dedup();
-        let alone = (0..n).filter(|&k| k != i).all(|k| find(&mut parent, k) != i);
+        let alone = (0..n)
+            .filter(|&k| k != i)
+            .all(|k| find(&mut parent, k) != i);
         if !roots.is_empty() && alone {
             told_with.insert(i, roots);
         }

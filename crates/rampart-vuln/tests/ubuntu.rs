@@ -250,7 +250,9 @@ fn pro_and_fips_streams_are_not_the_release() {
     assert_eq!(v.fixed_elsewhere[0].version, "8.12.1-1ubuntu0.1~esm1");
     let text = message(v);
     assert!(
-        text.contains("no fix in Ubuntu:22.04:LTS; fixed in Ubuntu Pro (esm) 8.12.1-1ubuntu0.1~esm1"),
+        text.contains(
+            "no fix in Ubuntu:22.04:LTS; fixed in Ubuntu Pro (esm) 8.12.1-1ubuntu0.1~esm1"
+        ),
         "{text}"
     );
     // --ignore-unfixed leaves it out: the release has no fix.
@@ -265,7 +267,12 @@ fn pro_and_fips_streams_are_not_the_release() {
         ignore_unfixed: true,
         ..Options::default()
     };
-    assert!(assess(&db, &target, &opts).unwrap().vulnerabilities.is_empty());
+    assert!(
+        assess(&db, &target, &opts)
+            .unwrap()
+            .vulnerabilities
+            .is_empty()
+    );
     // The same package installed from Ubuntu Pro is judged by Pro's entry: fixed there.
     let from_pro = deb("libvips42", "vips", "8.12.1-1ubuntu0.1~esm1");
     let m = match_packages(&db, "s", &[from_pro], Some(&jammy)).unwrap();
@@ -325,7 +332,10 @@ fn upstream_ids_merge_findings_and_cve_keyed_vex_applies() {
     // Two CVEs, two findings: the USN that fixes both is told with them, not a third finding.
     let ids: Vec<&str> = m.findings.iter().map(|f| f.id.as_str()).collect();
     assert_eq!(ids.len(), 2, "{:#?}", m.findings);
-    assert!(ids.contains(&"CVE-2024-5535") && ids.contains(&"CVE-2024-9143"), "{ids:?}");
+    assert!(
+        ids.contains(&"CVE-2024-5535") && ids.contains(&"CVE-2024-9143"),
+        "{ids:?}"
+    );
     for f in &m.findings {
         assert!(f.advisories.contains(&"USN-7264-1".to_owned()), "{f:#?}");
         assert!(f.aliases.contains(&format!("UBUNTU-{}", f.id)), "{f:#?}");

@@ -691,10 +691,20 @@ fn inventory_finds_packages_and_rescans_without_the_images() {
 /// packages.
 fn worker_sbom(dir: &Path) -> PathBuf {
     let f = dir.join("worker.cdx.json");
-    let img = format!("oci-dir:{}", root().join("examples/images/worker").display());
+    let img = format!(
+        "oci-dir:{}",
+        root().join("examples/images/worker").display()
+    );
     ok(&run(
         dir,
-        &["sbom", &img, "-f", "cyclonedx-json", "-o", f.to_str().unwrap()],
+        &[
+            "sbom",
+            &img,
+            "-f",
+            "cyclonedx-json",
+            "-o",
+            f.to_str().unwrap(),
+        ],
     ));
     f
 }
@@ -751,9 +761,10 @@ fn a_database_without_the_packages_ecosystem_is_never_a_silent_clean() {
     assert_eq!(layer_state(&r, "image"), "partly-assessed");
     let errors = error_messages(&r);
     assert!(
-        errors.iter().any(|e| e.starts_with(
-            "npm: 10 packages not checked, no npm advisories in the database"
-        )),
+        errors
+            .iter()
+            .any(|e| e
+                .starts_with("npm: 10 packages not checked, no npm advisories in the database")),
         "{errors:?}"
     );
     assert!(
@@ -773,7 +784,10 @@ fn a_database_without_the_packages_ecosystem_is_never_a_silent_clean() {
         text.contains("npm: 10 package(s), no npm advisories in the database"),
         "{text}"
     );
-    assert!(text.contains("none known in the packages checked"), "{text}");
+    assert!(
+        text.contains("none known in the packages checked"),
+        "{text}"
+    );
     // Accepted explicitly: only Go must be covered. Still reported, still partly assessed, but
     // the scan is complete.
     let (out, r) = scan(&["--vuln-ecosystems", "go"]);
@@ -838,16 +852,23 @@ fn a_database_without_the_packages_ecosystem_is_never_a_silent_clean() {
         .collect();
     assert_eq!(
         found,
-        ["CVE-2024-29041", "CVE-2024-43796", "CVE-2024-45590", "CVE-2024-47764"]
-            .map(String::from)
-            .into(),
+        [
+            "CVE-2024-29041",
+            "CVE-2024-43796",
+            "CVE-2024-45590",
+            "CVE-2024-47764"
+        ]
+        .map(String::from)
+        .into(),
     );
     let counts = &r["images"][0]["vulnerabilities"];
     assert!(counts["not_checked"].get("npm").is_none(), "{counts}");
     assert_eq!(counts["not_checked"]["Debian:12"], 12, "{counts}");
     assert_eq!(
         error_messages(&r),
-        ["Debian:12: 12 packages not checked, no Debian:12 advisories in the database (it holds Debian:11): the vulnerability check is incomplete (update the database with that ecosystem, or accept it with --vuln-ecosystems or allow-partial-database = true)"]
+        [
+            "Debian:12: 12 packages not checked, no Debian:12 advisories in the database (it holds Debian:11): the vulnerability check is incomplete (update the database with that ecosystem, or accept it with --vuln-ecosystems or allow-partial-database = true)"
+        ]
     );
     assert_eq!(layer_state(&r, "image"), "breached", "a high CVE outranks");
     let (out, _) = scan(&["--vuln-ecosystems", "npm"]);
@@ -905,7 +926,14 @@ fn inventory_rescan_never_calls_unchecked_findings_fixed() {
     let rescan = |db: &Path| {
         let out = run(
             c,
-            &["inventory", "rescan", "--db", db.to_str().unwrap(), "-f", "json"],
+            &[
+                "inventory",
+                "rescan",
+                "--db",
+                db.to_str().unwrap(),
+                "-f",
+                "json",
+            ],
         );
         (json(ok(&out)).clone(), stderr(&out))
     };
@@ -937,7 +965,11 @@ fn inventory_keys_an_image_sbom_by_digest_and_rejects_bad_ranges() {
     std::fs::copy(&sbom, &copy).unwrap();
     ok(&run(
         c,
-        &["db", "import", root().join("examples/advisories").to_str().unwrap()],
+        &[
+            "db",
+            "import",
+            root().join("examples/advisories").to_str().unwrap(),
+        ],
     ));
     for f in [&sbom, &copy] {
         let out = run(
