@@ -374,6 +374,8 @@ fn sboms_from_rampart_syft_and_trivy_give_the_image_vulnerabilities() {
                 "scan",
                 "--no-config",
                 "--no-inventory",
+                "--vuln-ecosystems",
+                "go,pypi,crates.io",
                 file.to_str().unwrap(),
                 "-f",
                 "json",
