@@ -346,6 +346,65 @@ mod tests {
     static BUILD: Rule = r("B1", Severity::Medium, Layer::Build);
 
     #[test]
+    fn a_control_assessed_on_part_of_its_input_is_partly_assessed_never_holds() {
+        static IMG: Rule = r("I1", Severity::High, Layer::Image);
+        let tool = Tool {
+            name: "rampart",
+            version: "0",
+        };
+        let mut a = Assessment::new();
+        a.assessed(&IMG, "SBOM a.json", "a.json");
+        a.assessed(&IMG, "SBOM b.json", "b.json");
+        a.partly(
+            Layer::Image,
+            "SBOM a.json",
+            "npm: 10 packages not checked".into(),
+        );
+        let report = Report::build(
+            tool.clone(),
+            ".".into(),
+            a.clone(),
+            vec![],
+            Summary::default(),
+            &BTreeMap::new(),
+        );
+        let img = report.layers.iter().find(|l| l.layer == Layer::Image);
+        assert_eq!(img.map(|l| l.state), Some(LayerState::PartlyAssessed));
+        assert_eq!(
+            img.and_then(|l| l.reason.as_deref()),
+            Some("SBOM a.json: npm: 10 packages not checked")
+        );
+        assert_eq!(
+            serde_json::to_value(LayerState::PartlyAssessed).ok(),
+            Some(serde_json::json!("partly-assessed"))
+        );
+        let states: BTreeMap<&str, LayerState> = report
+            .subjects
+            .iter()
+            .filter_map(|s| Some((s.subject.as_str(), *s.layers.get(&Layer::Image)?)))
+            .collect();
+        assert_eq!(states.get("SBOM a.json"), Some(&LayerState::PartlyAssessed));
+        assert_eq!(states.get("SBOM b.json"), Some(&LayerState::Holds));
+        // A failed control outranks it.
+        a.push(Finding::new(
+            &IMG,
+            "SBOM a.json",
+            Location::new("a.json", 0, 0),
+            "x",
+        ));
+        let report = Report::build(
+            tool,
+            ".".into(),
+            a,
+            vec![],
+            Summary::default(),
+            &BTreeMap::new(),
+        );
+        let img = report.layers.iter().find(|l| l.layer == Layer::Image);
+        assert_eq!(img.map(|l| l.state), Some(LayerState::Breached));
+    }
+
+    #[test]
     fn layer_map_counts_controls_and_states() {
         let mut a = Assessment::new();
         for s in ["Pod a", "Pod b"] {

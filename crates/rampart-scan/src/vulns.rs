@@ -260,3 +260,23 @@ fn inventory_error(e: &DbError) -> InputError {
         message: format!("the inventory could not be written: {e} (--no-inventory skips it)"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Required;
+
+    #[test]
+    fn required_ecosystems_by_base_release_or_purl_type() {
+        let only = |l: &[&str]| Required::Only(l.iter().map(|s| (*s).to_owned()).collect());
+        assert!(Required::All.requires("npm"));
+        assert!(!Required::Nothing.requires("Debian:12"));
+        let r = only(&["go", "pypi", "Debian:12"]);
+        assert!(r.requires("Go") && r.requires("PyPI") && r.requires("Debian:12"));
+        assert!(!r.requires("Debian:11") && !r.requires("npm"));
+        let r = only(&["deb", "golang", "cargo"]);
+        assert!(r.requires("Debian:12") && r.requires("Ubuntu:22.04:LTS"));
+        assert!(r.requires("Go") && r.requires("crates.io"));
+        assert!(!r.requires("Alpine:v3.19"));
+        assert!(only(&["ubuntu"]).requires("Ubuntu:22.04:LTS"));
+    }
+}

@@ -311,7 +311,7 @@ fn os_lookup(pkg: &Package, distro: Option<&Distro>) -> Result<Lookup, Unmatchab
     .then_some("Pro");
     Ok(Lookup {
         base,
-        release: (!release.is_empty()).then(|| Release {
+        release: (!release.is_empty()).then_some(Release {
             version: release,
             stream,
         }),

@@ -64,7 +64,13 @@ fn ground_truth() -> BTreeMap<String, BTreeSet<(String, String)>> {
 #[test]
 fn scan_image_reports_its_facts_and_findings_in_every_form() {
     for (target, form) in forms() {
-        let out = rampart(&[&["scan", "--image", &target, "--format", "json"], &COVERED[..]].concat());
+        let out = rampart(
+            &[
+                &["scan", "--image", &target, "--format", "json"],
+                &COVERED[..],
+            ]
+            .concat(),
+        );
         let v = json(&out);
         assert_eq!(
             out.status.code(),
