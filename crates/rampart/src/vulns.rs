@@ -190,6 +190,22 @@ fn status_table(s: &Status) -> String {
     }
     out.push_str(&t.to_string());
     out.push_str("\n\n");
+    // What a scan can check: packages of other ecosystems and releases are "not checked".
+    let mut t = Table::new();
+    t.load_preset(UTF8_FULL_CONDENSED);
+    t.set_header([
+        if s.coverage_recorded {
+            "covers (OSV ecosystem)"
+        } else {
+            "covers (OSV ecosystem, derived: older file)"
+        },
+        "advisories",
+    ]);
+    for (e, n) in &s.coverage {
+        t.add_row([e.clone(), n.to_string()]);
+    }
+    out.push_str(&t.to_string());
+    out.push_str("\n\n");
     let mut t = Table::new();
     t.load_preset(UTF8_FULL_CONDENSED);
     t.set_header(["source", "imported", "records", "skipped"]);

@@ -108,6 +108,15 @@ fn db_import_status_and_bad_input() {
     );
     let status = json(ok(&run(c, &["db", "status", "-f", "json"])));
     assert!(status["ecosystems"]["crates.io"].as_u64().unwrap() > 1000);
+    // What it covers, recorded at import: the ecosystems it holds advisories for.
+    assert_eq!(status["coverage_recorded"], true);
+    let covers: Vec<&str> = status["coverage"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(covers, ["PyPI", "crates.io"], "{status}");
     assert!(status["ecosystems"]["PyPI"].as_u64().unwrap() > 2000);
     assert_eq!(status["sources"].as_array().unwrap().len(), 2);
     assert!(
@@ -121,6 +130,7 @@ fn db_import_status_and_bad_input() {
         table.contains("crates.io") && table.contains("PyPI") && table.contains("advisories"),
         "{table}"
     );
+    assert!(table.contains("covers (OSV ecosystem)"), "{table}");
 
     // Broken input: the rest is imported, the summary says what and why, exit 2.
     let bad = tempfile::tempdir().unwrap();
