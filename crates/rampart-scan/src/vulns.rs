@@ -228,12 +228,13 @@ pub(crate) fn run(
                     }
                 }
                 if let Some(inv) = inventory.as_mut() {
-                    if let Err(e) = inv.record(
+                    if let Err(e) = inv.record_checked(
                         &set.inventory_id,
                         &set.name,
                         set.target.distro,
                         set.target.packages,
                         &outcome.vulnerabilities,
+                        &outcome.unchecked,
                     ) {
                         errors.push(inventory_error(&e));
                     }

@@ -69,6 +69,8 @@ pub struct Outcome {
     pub vulnerabilities: Vec<Vulnerability>,
     /// Counts for the image summary.
     pub counts: VulnCounts,
+    /// The purls of the packages not checked (their ecosystem is missing from the database).
+    pub unchecked: std::collections::BTreeSet<String>,
 }
 
 /// Checks `target` against `db`.
@@ -79,6 +81,7 @@ pub fn assess(db: &Database, target: &Target<'_>, opts: &Options) -> Result<Outc
         .assessed(&KNOWN_VULNERABILITY, &target.subject, &target.file);
     out.counts.unmatched = matches.skips.counts.clone();
     out.counts.not_checked = matches.not_checked.clone();
+    out.unchecked = matches.unchecked.clone();
     let ids: Vec<&str> = target.ids.iter().map(String::as_str).collect();
     for mut v in matches.findings {
         if opts.ignore_unfixed && v.fixed.is_empty() {

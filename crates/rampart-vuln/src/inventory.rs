@@ -434,8 +434,45 @@ impl Inventory {
         packages: &[Package],
         findings: &[Vulnerability],
     ) -> Result<(), DbError> {
+        self.record_checked(
+            id,
+            name,
+            distro,
+            packages,
+            findings,
+            &std::collections::BTreeSet::new(),
+        )
+    }
+
+    /// [`Inventory::record`] of a match that could not check the packages `unchecked` (purls:
+    /// their ecosystem is missing from the database): their earlier findings are kept, not
+    /// dropped as if fixed.
+    pub fn record_checked(
+        &mut self,
+        id: &str,
+        name: &str,
+        distro: Option<&Distro>,
+        packages: &[Package],
+        findings: &[Vulnerability],
+        unchecked: &std::collections::BTreeSet<String>,
+    ) -> Result<(), DbError> {
         let e = sqlite(&self.path);
         let tx = self.conn.transaction().map_err(&e)?;
+        let mut kept: Vec<(String, String, String, String)> = Vec::new();
+        if !unchecked.is_empty() {
+            let mut stmt = tx
+                .prepare_cached("SELECT vuln, purl, severity, fixed FROM matches WHERE image = ?1")
+                .map_err(&e)?;
+            let rows = stmt
+                .query_map([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+                .map_err(&e)?;
+            for row in rows {
+                let row: (String, String, String, String) = row.map_err(&e)?;
+                if unchecked.contains(&row.1) {
+                    kept.push(row);
+                }
+            }
+        }
         tx.execute("DELETE FROM packages WHERE image = ?1", [id])
             .map_err(&e)?;
         let distro_json = distro.map(|d| {
@@ -479,6 +516,14 @@ impl Inventory {
             }
         }
         store_matches(&tx, id, findings).map_err(&e)?;
+        for (vuln, purl, severity, fixed) in &kept {
+            tx.execute(
+                "INSERT OR REPLACE INTO matches (image, vuln, purl, severity, fixed) \
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![id, vuln, purl, severity, fixed],
+            )
+            .map_err(&e)?;
+        }
         tx.commit().map_err(&e)
     }
 

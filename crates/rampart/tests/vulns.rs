@@ -963,6 +963,25 @@ fn inventory_rescan_never_calls_unchecked_findings_fixed() {
     assert!(r[0]["new"].as_array().unwrap().is_empty(), "{r}");
     assert!(r[0]["fixed"].as_array().unwrap().is_empty(), "{r}");
     assert_eq!(r[0]["total"], 4);
+    // A new scan with the partial database (accepted) records the image again without
+    // dropping those findings either.
+    let out = run(
+        c,
+        &[
+            "scan",
+            "--no-config",
+            "--db",
+            go_only.to_str().unwrap(),
+            "--vuln-ecosystems",
+            "go",
+            sbom.to_str().unwrap(),
+            "-f",
+            "json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let (r, _) = rescan(&full);
+    assert!(r[0]["new"].as_array().unwrap().is_empty(), "{r}");
 }
 
 /// Two files holding the SBOM of one image are one image in the inventory, under its digest;
