@@ -63,6 +63,45 @@ impl Required {
     }
 }
 
+impl Required {
+    /// The entries of an `Only` list that name no ecosystem rampart matches (a typo would
+    /// otherwise silently require nothing).
+    pub fn unknown_entries(&self) -> Vec<String> {
+        const BASES: &[&str] = &[
+            "Go",
+            "PyPI",
+            "npm",
+            "crates.io",
+            "Maven",
+            "RubyGems",
+            "Packagist",
+            "NuGet",
+            "Debian",
+            "Ubuntu",
+            "Alpine",
+            "Wolfi",
+            "Chainguard",
+            "Red Hat",
+            "Rocky Linux",
+            "AlmaLinux",
+            "openSUSE",
+            "SUSE",
+            "Mageia",
+        ];
+        let Required::Only(list) = self else {
+            return Vec::new();
+        };
+        list.iter()
+            .filter(|e| {
+                let (base, _) = rampart_vuln::ecosystem::split(e.trim());
+                !BASES.iter().any(|b| b.eq_ignore_ascii_case(base))
+                    && purl_type_bases(base).is_empty()
+            })
+            .cloned()
+            .collect()
+    }
+}
+
 /// The OSV bases a purl type or a common short name stands for (`golang` → `Go`, `deb` →
 /// `Debian` and `Ubuntu`).
 fn purl_type_bases(name: &str) -> &'static [&'static str] {
@@ -279,5 +318,9 @@ mod tests {
         assert!(r.requires("Go") && r.requires("crates.io"));
         assert!(!r.requires("Alpine:v3.19"));
         assert!(only(&["ubuntu"]).requires("Ubuntu:22.04:LTS"));
+        assert_eq!(
+            only(&["go", "nmp", "Debian:12", "deb", "Rocky Linux:9"]).unknown_entries(),
+            ["nmp"]
+        );
     }
 }

@@ -431,6 +431,30 @@ pub fn scan_setup(
     let mut vex_files: Vec<PathBuf> = config.vex.iter().map(|v| resolve(v)).collect();
     vex_files.extend(args.vex.iter().cloned());
     let vex = rampart_vuln::vex::Vex::load(&vex_files)?;
+    let required = if config.allow_partial_database == Some(true) {
+        rampart_scan::vulns::Required::Nothing
+    } else if !args.vuln_ecosystems.is_empty() {
+        rampart_scan::vulns::Required::Only(
+            args.vuln_ecosystems
+                .iter()
+                .map(|e| e.trim().to_owned())
+                .filter(|e| !e.is_empty())
+                .collect(),
+        )
+    } else if !config.ecosystems.is_empty() {
+        rampart_scan::vulns::Required::Only(config.ecosystems.clone())
+    } else {
+        rampart_scan::vulns::Required::All
+    };
+    let unknown = required.unknown_entries();
+    if !unknown.is_empty() {
+        bail!(
+            "--vuln-ecosystems / ecosystems: unknown ecosystem(s) {}: expected OSV ecosystems \
+             (go, pypi, npm, crates.io, maven, debian, Debian:12, ubuntu, alpine...) or purl types \
+             (golang, deb, apk, rpm, cargo, gem, composer)",
+            unknown.join(", ")
+        );
+    }
     let inventory = if args.no_inventory {
         None
     } else {
@@ -445,21 +469,7 @@ pub fn scan_setup(
                 ignore_unfixed: args.ignore_unfixed || config.ignore_unfixed == Some(true),
             },
             temporary: temp.is_some(),
-            required: if config.allow_partial_database == Some(true) {
-                rampart_scan::vulns::Required::Nothing
-            } else if !args.vuln_ecosystems.is_empty() {
-                rampart_scan::vulns::Required::Only(
-                    args.vuln_ecosystems
-                        .iter()
-                        .map(|e| e.trim().to_owned())
-                        .filter(|e| !e.is_empty())
-                        .collect(),
-                )
-            } else if !config.ecosystems.is_empty() {
-                rampart_scan::vulns::Required::Only(config.ecosystems.clone())
-            } else {
-                rampart_scan::vulns::Required::All
-            },
+            required,
         }),
         temp,
     ))

@@ -814,6 +814,24 @@ fn a_database_without_the_packages_ecosystem_is_never_a_silent_clean() {
     let (out, r) = scan(&["--vuln-ecosystems", "go,Debian"]);
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(error_messages(&r).len(), 1, "{:?}", error_messages(&r));
+    // A typo requires nothing silently: it is a usage error.
+    let out = run(
+        c,
+        &[
+            "scan",
+            "--no-config",
+            "--no-inventory",
+            s,
+            "--vuln-ecosystems",
+            "go,nmp",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("unknown ecosystem(s) nmp"),
+        "{}",
+        stderr(&out)
+    );
     // The configuration key accepts a partial database.
     let cfg = dir.path().join("rampart.toml");
     std::fs::write(&cfg, "[vulnerabilities]\nallow-partial-database = true\n").unwrap();
