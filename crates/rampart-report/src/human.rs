@@ -449,7 +449,14 @@ fn vulnerabilities_section(out: &mut String, report: &Report, st: Style, show_wa
             if v.waived.is_some() {
                 id.push_str(" (waived)");
             }
-            let fixed = if v.fixed.is_empty() {
+            let fixed = if !v.fixed_elsewhere.is_empty() && v.fixed.is_empty() {
+                let f: Vec<String> = v
+                    .fixed_elsewhere
+                    .iter()
+                    .map(|f| format!("{} ({})", f.version, f.stream))
+                    .collect();
+                st.dim(&format!("no fix; {}", f.join(", ")))
+            } else if v.fixed.is_empty() {
                 st.dim("no fix")
             } else {
                 v.fixed.join(", ")
