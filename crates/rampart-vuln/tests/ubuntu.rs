@@ -385,8 +385,8 @@ fn upstream_ids_merge_findings_and_cve_keyed_vex_applies() {
 #[test]
 fn releases_the_database_does_not_hold_are_not_checked() {
     let dir = tempfile::tempdir().unwrap();
-    // Only Pro and FIPS streams of 22.04 and the plain 25.10 are held for 22.04... plus the
-    // plain 22.04 of vips: 22.04 is covered, 24.04 is not.
+    // The vips record holds plain 22.04, Pro 22.04 and plain 25.10 entries: 22.04 is covered,
+    // 24.04 is not.
     let db = db_of(dir.path(), &[("UBUNTU-CVE-2025-29769", VIPS)]);
     let m = match_packages(
         &db,
