@@ -34,6 +34,7 @@ fn finding(id: &str, severity: Severity) -> Vulnerability {
             locations: Vec::new(),
         },
         fixed: vec!["3.0.2".into()],
+        fixed_elsewhere: Vec::new(),
         severity,
         score: None,
         rated_from: None,

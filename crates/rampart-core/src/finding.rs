@@ -138,6 +138,9 @@ pub struct Control {
 pub struct Assessment {
     pub controls: BTreeSet<Control>,
     pub findings: Vec<Finding>,
+    /// Controls assessed on only part of their input, with why (a vulnerability check whose
+    /// advisory database does not cover some packages' ecosystem): keyed by layer and subject.
+    pub partial: std::collections::BTreeMap<(crate::Layer, String), Vec<String>>,
 }
 
 impl Assessment {
@@ -166,9 +169,21 @@ impl Assessment {
         self.findings.push(finding);
     }
 
+    /// Records that what was assessed on `subject` in `layer` left part of its input unchecked,
+    /// and why: the layer is at best "partly assessed".
+    pub fn partly(&mut self, layer: crate::Layer, subject: &str, why: String) {
+        self.partial
+            .entry((layer, subject.to_owned()))
+            .or_default()
+            .push(why);
+    }
+
     pub fn extend(&mut self, other: Assessment) {
         self.controls.extend(other.controls);
         self.findings.extend(other.findings);
+        for (k, mut v) in other.partial {
+            self.partial.entry(k).or_default().append(&mut v);
+        }
     }
 }
 

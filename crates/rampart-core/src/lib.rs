@@ -21,4 +21,4 @@ pub use report::{
     SubjectLayers, Summary, Tool,
 };
 pub use rule::{RefKind, Reference, Rule, RuleTarget};
-pub use vulnerability::{Score, VulnCounts, VulnLocation, VulnPackage, Vulnerability};
+pub use vulnerability::{Score, StreamFix, VulnCounts, VulnLocation, VulnPackage, Vulnerability};

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// Version of the JSON report schema (`docs/report.schema.json`). Bump the minor for additions,
 /// the major for anything that breaks a consumer.
-pub const REPORT_SCHEMA_VERSION: &str = "1.2";
+pub const REPORT_SCHEMA_VERSION: &str = "1.3";
 
 /// How a layer held.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -17,6 +17,9 @@ pub enum LayerState {
     NotAssessed,
     /// Every control passed (or was waived).
     Holds,
+    /// What was checked passed, but part of the input could not be checked (packages of an
+    /// ecosystem the advisory database does not cover): not a "holds".
+    PartlyAssessed,
     /// Some controls failed, none at high or critical severity.
     Weak,
     /// A control failed at high or critical severity.
@@ -28,6 +31,7 @@ impl LayerState {
         match self {
             LayerState::NotAssessed => "not assessed",
             LayerState::Holds => "holds",
+            LayerState::PartlyAssessed => "partly assessed",
             LayerState::Weak => "weak",
             LayerState::Breached => "breached",
         }
@@ -48,7 +52,8 @@ pub struct LayerSummary {
     pub waived: usize,
     /// Unsuppressed findings in this layer.
     pub findings: usize,
-    /// Why the layer was not assessed, when it was not.
+    /// Why the layer was not assessed, when it was not; what was left unchecked, when it was
+    /// only partly assessed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
 }
@@ -216,12 +221,22 @@ impl Report {
                     s.passed += 1;
                 }
             }
+            let partial: Vec<String> = assessment
+                .partial
+                .iter()
+                .filter(|((l, _), _)| *l == layer)
+                .flat_map(|((_, subject), why)| why.iter().map(move |w| format!("{subject}: {w}")))
+                .collect();
             s.state = match (s.assessed, worst) {
                 (0, _) => LayerState::NotAssessed,
+                (_, None) if !partial.is_empty() => LayerState::PartlyAssessed,
                 (_, None) => LayerState::Holds,
                 (_, Some(sev)) if sev >= Severity::High => LayerState::Breached,
                 (_, Some(_)) => LayerState::Weak,
             };
+            if s.assessed > 0 && !partial.is_empty() {
+                s.reason = Some(partial.join("; "));
+            }
             if s.state == LayerState::NotAssessed {
                 s.reason = Some(
                     not_assessed_reasons
@@ -241,6 +256,14 @@ impl Report {
                 Some(sev) if *sev >= Severity::High => LayerState::Breached,
                 Some(_) => LayerState::Weak,
                 None => LayerState::Holds,
+            };
+            let partial = assessment
+                .partial
+                .contains_key(&(c.layer, c.subject.clone()));
+            let state = if partial {
+                state.max(LayerState::PartlyAssessed)
+            } else {
+                state
             };
             let entry = subjects
                 .entry(c.subject.as_str())
@@ -321,6 +344,65 @@ mod tests {
     static LOW_RT: Rule = r("A2", Severity::Low, Layer::Runtime);
     static NET: Rule = r("N1", Severity::Medium, Layer::Network);
     static BUILD: Rule = r("B1", Severity::Medium, Layer::Build);
+
+    #[test]
+    fn a_control_assessed_on_part_of_its_input_is_partly_assessed_never_holds() {
+        static IMG: Rule = r("I1", Severity::High, Layer::Image);
+        let tool = Tool {
+            name: "rampart",
+            version: "0",
+        };
+        let mut a = Assessment::new();
+        a.assessed(&IMG, "SBOM a.json", "a.json");
+        a.assessed(&IMG, "SBOM b.json", "b.json");
+        a.partly(
+            Layer::Image,
+            "SBOM a.json",
+            "npm: 10 packages not checked".into(),
+        );
+        let report = Report::build(
+            tool.clone(),
+            ".".into(),
+            a.clone(),
+            vec![],
+            Summary::default(),
+            &BTreeMap::new(),
+        );
+        let img = report.layers.iter().find(|l| l.layer == Layer::Image);
+        assert_eq!(img.map(|l| l.state), Some(LayerState::PartlyAssessed));
+        assert_eq!(
+            img.and_then(|l| l.reason.as_deref()),
+            Some("SBOM a.json: npm: 10 packages not checked")
+        );
+        assert_eq!(
+            serde_json::to_value(LayerState::PartlyAssessed).ok(),
+            Some(serde_json::json!("partly-assessed"))
+        );
+        let states: BTreeMap<&str, LayerState> = report
+            .subjects
+            .iter()
+            .filter_map(|s| Some((s.subject.as_str(), *s.layers.get(&Layer::Image)?)))
+            .collect();
+        assert_eq!(states.get("SBOM a.json"), Some(&LayerState::PartlyAssessed));
+        assert_eq!(states.get("SBOM b.json"), Some(&LayerState::Holds));
+        // A failed control outranks it.
+        a.push(Finding::new(
+            &IMG,
+            "SBOM a.json",
+            Location::new("a.json", 0, 0),
+            "x",
+        ));
+        let report = Report::build(
+            tool,
+            ".".into(),
+            a,
+            vec![],
+            Summary::default(),
+            &BTreeMap::new(),
+        );
+        let img = report.layers.iter().find(|l| l.layer == Layer::Image);
+        assert_eq!(img.map(|l| l.state), Some(LayerState::Breached));
+    }
 
     #[test]
     fn layer_map_counts_controls_and_states() {

@@ -74,6 +74,7 @@ fn glyph(state: LayerState) -> &'static str {
         LayerState::Weak => "▲",
         LayerState::Breached => "✘",
         LayerState::NotAssessed => "·",
+        LayerState::PartlyAssessed => "◐",
     }
 }
 
@@ -236,7 +237,10 @@ fn overview(out: &mut String, report: &Report, st: Style, max: usize) {
                 l.failed.to_string(),
                 l.waived.to_string(),
                 l.findings.to_string(),
-                st.dim(l.description),
+                st.dim(match (l.state, &l.reason) {
+                    (LayerState::PartlyAssessed, Some(r)) => r.as_str(),
+                    _ => l.description,
+                }),
             ]);
         }
     }
@@ -301,7 +305,7 @@ fn overview(out: &mut String, report: &Report, st: Style, max: usize) {
             out,
             "{}  {}",
             st.bold("Layers by subject"),
-            st.dim("(✔ holds  ▲ weak  ✘ breached  · not assessed)")
+            st.dim("(✔ holds  ◐ partly assessed  ▲ weak  ✘ breached  · not assessed)")
         );
         let shown: Vec<Layer> = Layer::ALL
             .into_iter()
@@ -571,7 +575,9 @@ fn images_section(out: &mut String, report: &Report, st: Style, max: usize) {
                     (n > 0).then(|| st.severity(*sev, &format!("{n} {sev}")))
                 })
                 .collect();
-            let mut text = if v.total == 0 {
+            let mut text = if v.total == 0 && !v.not_checked.is_empty() {
+                String::from("none known in the packages checked")
+            } else if v.total == 0 {
                 String::from("none known")
             } else {
                 format!("{} ({}), {} with a fix", v.total, by.join(", "), v.fixable)
@@ -586,6 +592,17 @@ fn images_section(out: &mut String, report: &Report, st: Style, max: usize) {
                 let _ = write!(text, "  {}", st.dim(&format!("(advisories of {b})")));
             }
             row("vulnerabilities", text);
+            if !v.not_checked.is_empty() {
+                let what: Vec<String> = v
+                    .not_checked
+                    .iter()
+                    .map(|(e, n)| format!("{e}: {n} package(s), no {e} advisories in the database"))
+                    .collect();
+                row(
+                    "not checked",
+                    st.state(LayerState::PartlyAssessed, &what.join("; ")),
+                );
+            }
             let unmatched: u64 = v.unmatched.values().sum();
             if unmatched > 0 {
                 let why: Vec<String> = v
@@ -659,7 +676,14 @@ fn vulnerabilities_section(out: &mut String, report: &Report, st: Style, opts: O
             if v.waived.is_some() {
                 id.push_str(" (waived)");
             }
-            let fixed = if v.fixed.is_empty() {
+            let fixed = if !v.fixed_elsewhere.is_empty() && v.fixed.is_empty() {
+                let f: Vec<String> = v
+                    .fixed_elsewhere
+                    .iter()
+                    .map(|f| format!("{} ({})", f.version, f.stream))
+                    .collect();
+                st.dim(&format!("no fix; {}", f.join(", ")))
+            } else if v.fixed.is_empty() {
                 st.dim("no fix")
             } else {
                 v.fixed.join(", ")

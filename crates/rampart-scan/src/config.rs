@@ -34,6 +34,9 @@ struct RawVulns {
     #[serde(default)]
     vex: Vec<Spanned<String>>,
     ignore_unfixed: Option<bool>,
+    allow_partial_database: Option<bool>,
+    #[serde(default)]
+    ecosystems: Vec<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -95,6 +98,12 @@ pub struct VulnConfig {
     pub vex: Vec<String>,
     /// Leave out vulnerabilities without a known fix.
     pub ignore_unfixed: Option<bool>,
+    /// `allow-partial-database = true`: packages of ecosystems the advisory database does not
+    /// cover are reported as not checked, and the scan is not incomplete for them.
+    pub allow_partial_database: Option<bool>,
+    /// `ecosystems = ["npm", "Debian:12"]`: the only ecosystems the database must cover (as
+    /// `--vuln-ecosystems`, which replaces it).
+    pub ecosystems: Vec<String>,
 }
 
 /// One problem in the configuration file.
@@ -305,6 +314,13 @@ impl Config {
                 advisories: paths("advisories", v.advisories),
                 vex: paths("vex", v.vex),
                 ignore_unfixed: v.ignore_unfixed,
+                allow_partial_database: v.allow_partial_database,
+                ecosystems: v
+                    .ecosystems
+                    .into_iter()
+                    .map(|e| e.into_inner().trim().to_owned())
+                    .filter(|e| !e.is_empty())
+                    .collect(),
             };
         }
         if problems.is_empty() {

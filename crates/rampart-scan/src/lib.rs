@@ -513,11 +513,9 @@ pub fn scan_all(
         for (i, s) in &read_sboms {
             let mut ids = vec![s.path.clone()];
             ids.extend(s.describes.iter().cloned());
-            let inventory_id = s
-                .describes
-                .as_deref()
-                .filter(|d| d.starts_with("sha256:"))
-                .map_or_else(|| format!("path:{}", s.path), str::to_owned);
+            // An SBOM of an image is that image: recorded under its digest (`name@sha256:...` or
+            // a bare digest), once, whichever file it was read from.
+            let inventory_id = s.digest().unwrap_or_else(|| format!("path:{}", s.path));
             sets.push(vulns::Checked {
                 target: rampart_vuln::assess::Target {
                     subject: s.subject(),

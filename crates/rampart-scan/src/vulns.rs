@@ -5,9 +5,9 @@
 
 use std::path::PathBuf;
 
-use rampart_core::{Assessment, ImageSummary, InputError, Vulnerability};
+use rampart_core::{Assessment, ImageSummary, InputError, Layer, Vulnerability};
 use rampart_sbom::{Distro, Package};
-use rampart_vuln::assess::{Options, Target, assess};
+use rampart_vuln::assess::{Options, Target, assess, not_checked_message};
 use rampart_vuln::inventory::Inventory;
 use rampart_vuln::{Database, DbError};
 
@@ -23,6 +23,105 @@ pub struct VulnScan {
     /// The database was built for this scan (advisories from the configuration): its build
     /// time says nothing about the advisories and is left out of the report.
     pub temporary: bool,
+    /// Which ecosystems the database must cover for the scan to be complete.
+    pub required: Required,
+}
+
+/// Which ecosystems the advisory database must cover: packages of an ecosystem (or
+/// distribution release) it holds no advisory for are never "none known"; they are reported as
+/// not checked, the image layer is partly assessed, and, when the ecosystem is required, the
+/// scan is incomplete (exit 2).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Required {
+    /// Every ecosystem of the packages scanned (the default: fail closed).
+    #[default]
+    All,
+    /// Only these (`--vuln-ecosystems go,pypi`): an OSV base (`Go`, `PyPI`, `Debian`), an OSV
+    /// ecosystem with its release (`Debian:12`) or a purl type (`golang`, `deb`), any case.
+    Only(Vec<String>),
+    /// None (`allow-partial-database = true`).
+    Nothing,
+}
+
+impl Required {
+    /// Whether packages of the OSV ecosystem `ecosystem` (`npm`, `Debian:12`) must be checked.
+    pub fn requires(&self, ecosystem: &str) -> bool {
+        match self {
+            Required::All => true,
+            Required::Nothing => false,
+            Required::Only(list) => {
+                let (base, _) = rampart_vuln::ecosystem::split(ecosystem);
+                list.iter().map(|e| e.trim()).any(|e| {
+                    e.eq_ignore_ascii_case(ecosystem)
+                        || e.eq_ignore_ascii_case(base)
+                        || purl_type_bases(e)
+                            .iter()
+                            .any(|b| b.eq_ignore_ascii_case(base))
+                })
+            }
+        }
+    }
+}
+
+impl Required {
+    /// The entries of an `Only` list that name no ecosystem rampart matches (a typo would
+    /// otherwise silently require nothing).
+    pub fn unknown_entries(&self) -> Vec<String> {
+        const BASES: &[&str] = &[
+            "Go",
+            "PyPI",
+            "npm",
+            "crates.io",
+            "Maven",
+            "RubyGems",
+            "Packagist",
+            "NuGet",
+            "Debian",
+            "Ubuntu",
+            "Alpine",
+            "Wolfi",
+            "Chainguard",
+            "Red Hat",
+            "Rocky Linux",
+            "AlmaLinux",
+            "openSUSE",
+            "SUSE",
+            "Mageia",
+        ];
+        let Required::Only(list) = self else {
+            return Vec::new();
+        };
+        list.iter()
+            .filter(|e| {
+                let (base, _) = rampart_vuln::ecosystem::split(e.trim());
+                !BASES.iter().any(|b| b.eq_ignore_ascii_case(base))
+                    && purl_type_bases(base).is_empty()
+            })
+            .cloned()
+            .collect()
+    }
+}
+
+/// The OSV bases a purl type or a common short name stands for (`golang` → `Go`, `deb` →
+/// `Debian` and `Ubuntu`).
+fn purl_type_bases(name: &str) -> &'static [&'static str] {
+    match name.to_ascii_lowercase().as_str() {
+        "golang" => &["Go"],
+        "cargo" | "rust" => &["crates.io"],
+        "gem" | "ruby" => &["RubyGems"],
+        "composer" | "php" => &["Packagist"],
+        "deb" => &["Debian", "Ubuntu"],
+        "apk" => &["Alpine", "Wolfi", "Chainguard"],
+        "rpm" => &[
+            "Red Hat",
+            "Rocky Linux",
+            "AlmaLinux",
+            "openSUSE",
+            "SUSE",
+            "Mageia",
+        ],
+        _ => &[],
+    }
 }
 
 /// The packages of an SBOM given to `scan`.
@@ -46,6 +145,17 @@ impl SbomSubject {
         format!("SBOM {}", self.path)
     }
 
+    /// The digest of the image it describes, when it names one (`sha256:...` or
+    /// `name@sha256:...`).
+    pub fn digest(&self) -> Option<String> {
+        let d = self.describes.as_deref()?.trim();
+        let d = d.rsplit_once('@').map_or(d, |(_, after)| after);
+        let (alg, hex) = d.split_once(':')?;
+        let ok = matches!((alg, hex.len()), ("sha256", 64) | ("sha512", 128))
+            && hex.bytes().all(|b| b.is_ascii_hexdigit());
+        ok.then(|| d.to_ascii_lowercase())
+    }
+
     /// The report's summary.
     pub fn summary(&self) -> ImageSummary {
         let mut packages = std::collections::BTreeMap::new();
@@ -57,10 +167,7 @@ impl SbomSubject {
         ImageSummary {
             name: self.path.clone(),
             kind: format!("sbom ({})", self.format),
-            digest: self
-                .describes
-                .clone()
-                .filter(|d| d.starts_with("sha256:") || d.starts_with("sha512:")),
+            digest: self.digest(),
             os: self.distro.as_ref().map(|d| {
                 format!("{} {}", d.id, d.version_id.clone().unwrap_or_default())
                     .trim()
@@ -135,14 +242,38 @@ pub(crate) fn run(
     };
     for set in sets {
         match assess(&db, &set.target, &scan.options) {
-            Ok(outcome) => {
+            Ok(mut outcome) => {
+                if !outcome.counts.not_checked.is_empty() {
+                    let coverage = db.coverage().cloned().unwrap_or_default();
+                    for (ecosystem, n) in &outcome.counts.not_checked {
+                        let message = not_checked_message(ecosystem, *n, &coverage);
+                        outcome.assessment.partly(
+                            Layer::Image,
+                            &set.target.subject,
+                            message.clone(),
+                        );
+                        if scan.required.requires(ecosystem) {
+                            errors.push(InputError {
+                                file: set.target.file.clone(),
+                                line: 0,
+                                column: 0,
+                                message: format!(
+                                    "{message}: the vulnerability check is incomplete (update \
+                                     the database with that ecosystem, or accept it with \
+                                     --vuln-ecosystems or allow-partial-database = true)"
+                                ),
+                            });
+                        }
+                    }
+                }
                 if let Some(inv) = inventory.as_mut() {
-                    if let Err(e) = inv.record(
+                    if let Err(e) = inv.record_checked(
                         &set.inventory_id,
                         &set.name,
                         set.target.distro,
                         set.target.packages,
                         &outcome.vulnerabilities,
+                        &outcome.unchecked,
                     ) {
                         errors.push(inventory_error(&e));
                     }
@@ -167,5 +298,29 @@ fn inventory_error(e: &DbError) -> InputError {
         line: 0,
         column: 0,
         message: format!("the inventory could not be written: {e} (--no-inventory skips it)"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Required;
+
+    #[test]
+    fn required_ecosystems_by_base_release_or_purl_type() {
+        let only = |l: &[&str]| Required::Only(l.iter().map(|s| (*s).to_owned()).collect());
+        assert!(Required::All.requires("npm"));
+        assert!(!Required::Nothing.requires("Debian:12"));
+        let r = only(&["go", "pypi", "Debian:12"]);
+        assert!(r.requires("Go") && r.requires("PyPI") && r.requires("Debian:12"));
+        assert!(!r.requires("Debian:11") && !r.requires("npm"));
+        let r = only(&["deb", "golang", "cargo"]);
+        assert!(r.requires("Debian:12") && r.requires("Ubuntu:22.04:LTS"));
+        assert!(r.requires("Go") && r.requires("crates.io"));
+        assert!(!r.requires("Alpine:v3.19"));
+        assert!(only(&["ubuntu"]).requires("Ubuntu:22.04:LTS"));
+        assert_eq!(
+            only(&["go", "nmp", "Debian:12", "deb", "Rocky Linux:9"]).unknown_entries(),
+            ["nmp"]
+        );
     }
 }

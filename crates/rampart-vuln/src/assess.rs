@@ -69,6 +69,8 @@ pub struct Outcome {
     pub vulnerabilities: Vec<Vulnerability>,
     /// Counts for the image summary.
     pub counts: VulnCounts,
+    /// The purls of the packages not checked (their ecosystem is missing from the database).
+    pub unchecked: std::collections::BTreeSet<String>,
 }
 
 /// Checks `target` against `db`.
@@ -78,6 +80,8 @@ pub fn assess(db: &Database, target: &Target<'_>, opts: &Options) -> Result<Outc
     out.assessment
         .assessed(&KNOWN_VULNERABILITY, &target.subject, &target.file);
     out.counts.unmatched = matches.skips.counts.clone();
+    out.counts.not_checked = matches.not_checked.clone();
+    out.unchecked = matches.unchecked.clone();
     let ids: Vec<&str> = target.ids.iter().map(String::as_str).collect();
     for mut v in matches.findings {
         if opts.ignore_unfixed && v.fixed.is_empty() {
@@ -124,12 +128,42 @@ pub fn assess(db: &Database, target: &Target<'_>, opts: &Options) -> Result<Outc
     Ok(out)
 }
 
+/// What a scan says about packages it could not check: `npm: 10 packages not checked, no npm
+/// advisories in the database` (with the releases it holds, for a distribution).
+pub fn not_checked_message(
+    ecosystem: &str,
+    packages: usize,
+    coverage: &crate::store::Coverage,
+) -> String {
+    let (base, _) = crate::ecosystem::split(ecosystem);
+    let mut m = format!(
+        "{ecosystem}: {packages} package{} not checked, no {ecosystem} advisories in the database",
+        if packages == 1 { "" } else { "s" }
+    );
+    let others = coverage.of_base(base);
+    if !others.is_empty() {
+        m.push_str(&format!(" (it holds {})", others.join(", ")));
+    }
+    m
+}
+
 /// `CVE-2021-44228 in log4j-core 2.14.1 (maven): fixed in 2.15.0. Summary (also GHSA-...)`.
 pub fn message(v: &Vulnerability) -> String {
-    let fix = if v.fixed.is_empty() {
+    let fix = if !v.fixed.is_empty() {
+        format!("fixed in {}", v.fixed.join(", "))
+    } else if v.fixed_elsewhere.is_empty() {
         "no fix known".to_owned()
     } else {
-        format!("fixed in {}", v.fixed.join(", "))
+        let other: Vec<String> = v
+            .fixed_elsewhere
+            .iter()
+            .map(|f| format!("fixed in {} {}", f.stream, f.version))
+            .collect();
+        format!(
+            "no fix in {}; {}",
+            v.package.osv_ecosystem,
+            other.join(", ")
+        )
     };
     let also: Vec<&str> = v
         .aliases

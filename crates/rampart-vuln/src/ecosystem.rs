@@ -13,6 +13,15 @@ pub fn split(ecosystem: &str) -> (&str, &str) {
     }
 }
 
+/// The OSV ecosystem string of a base and release: (`Debian`, `12`) → `Debian:12`.
+pub fn join(base: &str, release: &str) -> String {
+    if release.is_empty() {
+        base.to_owned()
+    } else {
+        format!("{base}:{release}")
+    }
+}
+
 /// The ecosystems rampart can match (their versions have a [`Scheme`]).
 pub fn is_known(base: &str) -> bool {
     Scheme::for_osv_ecosystem(base).is_some()
@@ -76,14 +85,86 @@ pub struct Candidate {
 pub struct Release {
     /// `12`, `v3.20`, `22.04`, `9`.
     pub version: String,
+    /// For Ubuntu, the stream the installed package comes from: `None` for the release
+    /// itself (`Ubuntu:22.04:LTS`), `Some("Pro")` for a package installed from Ubuntu Pro
+    /// (ESM: its version carries `esm`), whose rows are `Ubuntu:Pro:22.04:LTS`.
+    pub stream: Option<&'static str>,
 }
 
 impl Release {
-    /// Whether an OSV release part (after the base) belongs to this release.
-    /// `Debian:12` → `12`; `Alpine:v3.20`; `Ubuntu:22.04:LTS` and `Ubuntu:Pro:22.04:LTS`;
-    /// `Red Hat:enterprise_linux:9::appstream`, `Rocky Linux:9`, `AlmaLinux:9`.
-    pub fn fits(&self, osv_release: &str) -> bool {
+    /// A release of the distribution's main stream.
+    pub fn new(version: impl Into<String>) -> Self {
+        Self {
+            version: version.into(),
+            stream: None,
+        }
+    }
+
+    /// Whether an OSV release part (after the base) is this release, for a package of `base`.
+    /// `Debian:12` → `12`; `Alpine:v3.20`; `Red Hat:enterprise_linux:9::appstream`, `Rocky
+    /// Linux:9`, `AlmaLinux:9`. For Ubuntu only the package's own stream fits: a plain 22.04
+    /// package is `22.04:LTS` (or `22.04` for an interim release), never
+    /// `Pro:22.04:LTS`, `Pro:FIPS-updates:22.04:LTS` or `Pro:22.04:LTS:Realtime:Kernel`,
+    /// which are other streams with their own versions (see [`Release::other_stream`]).
+    pub fn fits(&self, base: &str, osv_release: &str) -> bool {
+        if base == "Ubuntu" {
+            let rest = match self.stream {
+                None => osv_release,
+                Some(stream) => match osv_release
+                    .strip_prefix(stream)
+                    .and_then(|r| r.strip_prefix(':'))
+                {
+                    Some(r) => r,
+                    None => return false,
+                },
+            };
+            let plain = rest.strip_suffix(":LTS").unwrap_or(rest);
+            return plain == self.version;
+        }
         osv_release.split(':').any(|part| part == self.version)
+    }
+
+    /// When an OSV release part is another stream of this release (for Ubuntu: `Pro:22.04:LTS`
+    /// for a plain 22.04 package, `Pro:FIPS-updates:22.04:LTS`...), the stream's name as people
+    /// say it: `Ubuntu Pro (esm)`, `Ubuntu Pro FIPS-updates`.
+    pub fn other_stream(&self, base: &str, osv_release: &str) -> Option<String> {
+        if base != "Ubuntu" || self.fits(base, osv_release) {
+            return None;
+        }
+        let parts: Vec<&str> = osv_release.split(':').collect();
+        let at = parts.iter().position(|p| *p == self.version)?;
+        let before = parts.get(..at).unwrap_or_default();
+        let after: Vec<&str> = parts
+            .get(at + 1..)
+            .unwrap_or_default()
+            .iter()
+            .copied()
+            .filter(|p| *p != "LTS")
+            .collect();
+        let mut name = String::from("Ubuntu");
+        match before {
+            ["Pro"] => name.push_str(" Pro (esm)"),
+            [] => {}
+            more => {
+                for p in more {
+                    name.push(' ');
+                    name.push_str(p);
+                }
+            }
+        }
+        if !after.is_empty() {
+            name.push(' ');
+            name.push_str(&after.join(" "));
+        }
+        Some(name)
+    }
+
+    /// The OSV release string this release's rows use (for messages), e.g. `22.04`.
+    pub fn label(&self) -> String {
+        match self.stream {
+            Some(s) => format!("{s}:{}", self.version),
+            None => self.version.clone(),
+        }
     }
 }
 
@@ -202,25 +283,38 @@ fn os_lookup(pkg: &Package, distro: Option<&Distro>) -> Result<Lookup, Unmatchab
     if release.is_empty() && !matches!(base, "Wolfi" | "Chainguard" | "openSUSE" | "SUSE") {
         return Err(Unmatchable::NoRelease(kind));
     }
-    let mut names = Vec::with_capacity(2);
-    if let Some(src) = &pkg.source_package {
-        names.push(Candidate {
+    // Distribution advisories name source packages. A binary whose source package is known is
+    // looked up through that source only: its own name may also be the name of an unrelated
+    // source package (the `libxml2` binary of Alpine's `libxml2` is the same; Debian's `bind9`
+    // source builds `bind9-libs`, and a source package named like a binary is another package).
+    // Without a known source, the binary's own name is the best guess (most binaries built from
+    // a same-named source omit the field).
+    let names = match &pkg.source_package {
+        Some(src) if !src.name.trim().is_empty() => vec![Candidate {
             name: src.name.clone(),
             version: src.version.clone(),
             source: src.name != pkg.name,
-        });
-    }
-    if !names.iter().any(|c| c.name == pkg.name) {
-        names.push(Candidate {
+        }],
+        _ => vec![Candidate {
             name: pkg.name.clone(),
             version: pkg.version.clone(),
             source: false,
-        });
-    }
+        }],
+    };
     let scheme = scheme_of(base).ok_or(Unmatchable::NoEcosystem(kind))?;
+    // An Ubuntu package installed from Ubuntu Pro (ESM) carries `esm` in its version
+    // (`1.1.1-1ubuntu2.1~18.04.23+esm9`): its stream is Pro's.
+    let stream = (base == "Ubuntu"
+        && names
+            .first()
+            .is_some_and(|c| c.version.contains("+esm") || c.version.contains("~esm")))
+    .then_some("Pro");
     Ok(Lookup {
         base,
-        release: (!release.is_empty()).then_some(Release { version: release }),
+        release: (!release.is_empty()).then_some(Release {
+            version: release,
+            stream,
+        }),
         names,
         scheme,
     })

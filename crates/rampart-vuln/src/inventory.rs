@@ -5,7 +5,7 @@
 //! It is a separate file from the advisory database on purpose: the advisory database is
 //! replaced wholesale by updates (atomic rename), the inventory is the user's history.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use rampart_sbom::{Distro, Ecosystem, Package, PackageLocation, Purl, SourcePackage};
@@ -70,6 +70,57 @@ pub struct Rescanned {
     pub new: Vec<Vulnerability>,
     /// `(vulnerability id, purl)` pairs that were there at the last match and are gone.
     pub fixed: Vec<(String, String)>,
+    /// `(vulnerability id, purl)` pairs of the last match whose package could not be checked
+    /// this time (the database holds no advisory for its ecosystem or release): not fixed,
+    /// kept as they were.
+    pub not_checked: Vec<(String, String)>,
+    /// Packages not checked, by OSV ecosystem (`npm`, `Debian:12`).
+    pub unchecked_packages: BTreeMap<String, usize>,
+}
+
+/// Why a range can match no version at all (`>=3,<2`), judged under the first common version
+/// scheme both bounds parse in; `None` when it can match, or when that cannot be told.
+fn empty_range(constraints: &[(Op, String)]) -> Option<String> {
+    for (lo_op, lo) in constraints
+        .iter()
+        .filter(|(o, _)| matches!(o, Op::Gt | Op::Ge))
+    {
+        for (hi_op, hi) in constraints
+            .iter()
+            .filter(|(o, _)| matches!(o, Op::Lt | Op::Le))
+        {
+            for scheme in [Scheme::SemVer, Scheme::Pep440, Scheme::Dpkg] {
+                let (Ok(a), Ok(b)) = (scheme.parse(lo), scheme.parse(hi)) else {
+                    continue;
+                };
+                let empty = match a.cmp(&b) {
+                    std::cmp::Ordering::Greater => true,
+                    std::cmp::Ordering::Equal => !(*lo_op == Op::Ge && *hi_op == Op::Le),
+                    std::cmp::Ordering::Less => false,
+                };
+                if empty {
+                    return Some(format!(
+                        "the range is empty: no version is {} {lo} and {} {hi}",
+                        op_text(*lo_op),
+                        op_text(*hi_op)
+                    ));
+                }
+                break;
+            }
+        }
+    }
+    None
+}
+
+fn op_text(op: Op) -> &'static str {
+    match op {
+        Op::Lt => "<",
+        Op::Le => "<=",
+        Op::Gt => ">",
+        Op::Ge => ">=",
+        Op::Eq => "=",
+        Op::Ne => "!=",
+    }
 }
 
 /// A package query: `NAME`, `NAME@RANGE` or a purl.
@@ -166,10 +217,25 @@ impl Query {
                 if v.is_empty() {
                     return Err(err(&format!("no version after the operator in {part:?}")));
                 }
+                if let Some(c) = v
+                    .chars()
+                    .find(|c| matches!(c, '<' | '>' | '=' | '!' | ';' | '|'))
+                {
+                    return Err(err(&format!(
+                        "{v:?} is not a version ({c:?} inside it): separate constraints with a \
+                         comma, e.g. NAME@>=2.0,<2.17.1"
+                    )));
+                }
+                if !v.chars().any(|c| c.is_ascii_alphanumeric()) {
+                    return Err(err(&format!("{v:?} is not a version")));
+                }
                 q.constraints.push((op, v.to_owned()));
             }
             if q.constraints.is_empty() {
                 return Err(err("empty version range after '@'"));
+            }
+            if let Some(why) = empty_range(&q.constraints) {
+                return Err(err(&why));
             }
         }
         Ok(q)
@@ -368,8 +434,45 @@ impl Inventory {
         packages: &[Package],
         findings: &[Vulnerability],
     ) -> Result<(), DbError> {
+        self.record_checked(
+            id,
+            name,
+            distro,
+            packages,
+            findings,
+            &std::collections::BTreeSet::new(),
+        )
+    }
+
+    /// [`Inventory::record`] of a match that could not check the packages `unchecked` (purls:
+    /// their ecosystem is missing from the database): their earlier findings are kept, not
+    /// dropped as if fixed.
+    pub fn record_checked(
+        &mut self,
+        id: &str,
+        name: &str,
+        distro: Option<&Distro>,
+        packages: &[Package],
+        findings: &[Vulnerability],
+        unchecked: &std::collections::BTreeSet<String>,
+    ) -> Result<(), DbError> {
         let e = sqlite(&self.path);
         let tx = self.conn.transaction().map_err(&e)?;
+        let mut kept: Vec<(String, String, String, String)> = Vec::new();
+        if !unchecked.is_empty() {
+            let mut stmt = tx
+                .prepare_cached("SELECT vuln, purl, severity, fixed FROM matches WHERE image = ?1")
+                .map_err(&e)?;
+            let rows = stmt
+                .query_map([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+                .map_err(&e)?;
+            for row in rows {
+                let row: (String, String, String, String) = row.map_err(&e)?;
+                if unchecked.contains(&row.1) {
+                    kept.push(row);
+                }
+            }
+        }
         tx.execute("DELETE FROM packages WHERE image = ?1", [id])
             .map_err(&e)?;
         let distro_json = distro.map(|d| {
@@ -413,6 +516,14 @@ impl Inventory {
             }
         }
         store_matches(&tx, id, findings).map_err(&e)?;
+        for (vuln, purl, severity, fixed) in &kept {
+            tx.execute(
+                "INSERT OR REPLACE INTO matches (image, vuln, purl, severity, fixed) \
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![id, vuln, purl, severity, fixed],
+            )
+            .map_err(&e)?;
+        }
         tx.commit().map_err(&e)
     }
 
@@ -578,12 +689,17 @@ impl Inventory {
             let tx = self.conn.transaction().map_err(&e)?;
             for ((image, _), matches) in loaded.iter().zip(matched) {
                 let matches = matches?;
-                let before: BTreeSet<(String, String)> = {
+                // (vuln, purl) → (severity, fixed) of the last match.
+                let before: BTreeMap<(String, String), (String, String)> = {
                     let mut stmt = tx
-                        .prepare_cached("SELECT vuln, purl FROM matches WHERE image = ?1")
+                        .prepare_cached(
+                            "SELECT vuln, purl, severity, fixed FROM matches WHERE image = ?1",
+                        )
                         .map_err(&e)?;
                     let rows = stmt
-                        .query_map([&image.id], |r| Ok((r.get(0)?, r.get(1)?)))
+                        .query_map([&image.id], |r| {
+                            Ok(((r.get(0)?, r.get(1)?), (r.get(2)?, r.get(3)?)))
+                        })
                         .map_err(&e)?;
                     rows.collect::<Result<_, _>>().map_err(&e)?
                 };
@@ -594,15 +710,30 @@ impl Inventory {
                     .collect();
                 let new = now_keys
                     .iter()
-                    .filter(|(k, _)| !before.contains(*k))
+                    .filter(|(k, _)| !before.contains_key(*k))
                     .map(|(_, f)| (*f).clone())
                     .collect();
-                let fixed = before
+                // A finding whose package was not checked this time is not fixed: the
+                // database lacks its ecosystem. It is kept, as it was, for the next rescan.
+                let (kept, fixed): (Vec<_>, Vec<_>) = before
                     .iter()
-                    .filter(|k| !now_keys.contains_key(*k))
-                    .cloned()
-                    .collect();
+                    .filter(|(k, _)| !now_keys.contains_key(*k))
+                    .partition(|((_, purl), _)| matches.unchecked.contains(purl));
+                let fixed = fixed.into_iter().map(|(k, _)| k.clone()).collect();
                 store_matches(&tx, &image.id, &matches.findings).map_err(&e)?;
+                {
+                    let mut stmt = tx
+                        .prepare_cached(
+                            "INSERT OR REPLACE INTO matches (image, vuln, purl, severity, fixed) \
+                             VALUES (?1, ?2, ?3, ?4, ?5)",
+                        )
+                        .map_err(&e)?;
+                    for ((vuln, purl), (severity, fixed)) in &kept {
+                        stmt.execute(params![image.id, vuln, purl, severity, fixed])
+                            .map_err(&e)?;
+                    }
+                }
+                let not_checked = kept.into_iter().map(|(k, _)| k.clone()).collect();
                 tx.execute(
                     "UPDATE images SET matched_at = ?2 WHERE id = ?1",
                     params![image.id, now()],
@@ -613,6 +744,8 @@ impl Inventory {
                     total: matches.findings.len(),
                     new,
                     fixed,
+                    not_checked,
+                    unchecked_packages: matches.not_checked.clone(),
                 });
             }
             tx.commit().map_err(&e)?;

@@ -6,7 +6,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use rampart_core::{Score, Severity, VulnLocation, VulnPackage, Vulnerability};
+use rampart_core::{Score, Severity, StreamFix, VulnLocation, VulnPackage, Vulnerability};
 use rampart_sbom::{Distro, Package};
 use rampart_version::{Scheme, Version};
 use serde::Serialize;
@@ -15,7 +15,7 @@ use crate::ecosystem;
 use crate::osv::{Affected, EventKind};
 use crate::severity::{self, Rating};
 use crate::skips::Skips;
-use crate::store::{Advisory, Database, DbError};
+use crate::store::{Advisory, Coverage, Database, DbError};
 
 /// The result of matching a set of packages.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -26,6 +26,12 @@ pub struct Matches {
     pub packages: usize,
     /// Packages that could not be looked up or compared, by reason.
     pub skips: Skips,
+    /// Packages not checked because the database holds no advisory for their ecosystem (or
+    /// distribution release), by OSV ecosystem (`npm`, `Debian:12`). Never a "none known".
+    pub not_checked: BTreeMap<String, usize>,
+    /// The purls of the packages not checked.
+    #[serde(skip)]
+    pub unchecked: BTreeSet<String>,
 }
 
 /// Matches `packages` (from an image, a rootfs or an SBOM whose OS is `distro`); findings are
@@ -64,6 +70,10 @@ pub fn match_packages(
             let p = p?;
             all.findings.extend(p.findings);
             all.skips.merge(p.skips);
+            for (k, n) in p.not_checked {
+                *all.not_checked.entry(k).or_default() += n;
+            }
+            all.unchecked.extend(p.unchecked);
         }
         all
     };
@@ -120,6 +130,7 @@ fn match_chunk(
         rows: cache,
         advisories,
     } = cache;
+    let coverage = db.coverage()?;
     for pkg in packages {
         let lookup = match ecosystem::lookup(pkg, distro) {
             Ok(l) => l,
@@ -129,7 +140,14 @@ fn match_chunk(
                 continue;
             }
         };
+        if let Some(ecosystem) = uncovered(coverage, &lookup) {
+            *out.not_checked.entry(ecosystem).or_default() += 1;
+            out.unchecked.insert(pkg.purl.to_string());
+            continue;
+        }
         let mut hits: Vec<Hit> = Vec::new();
+        // Fixes published in another stream of the release (Ubuntu Pro), per advisory.
+        let mut elsewhere: BTreeMap<String, BTreeSet<StreamFix>> = BTreeMap::new();
         for cand in &lookup.names {
             let (name, version) = (&cand.name, &cand.version);
             let key = (lookup.base, name.clone());
@@ -165,7 +183,23 @@ fn match_chunk(
             };
             for (advisory, release, prepared) in rows.iter() {
                 if let Some(rel) = &lookup.release {
-                    if !rel.fits(release) {
+                    if let Some(stream) = rel.other_stream(lookup.base, release) {
+                        // Never a match for this package: only what that stream fixes.
+                        if let Some(fixed) = prepared.affects(lookup.scheme, &installed, version) {
+                            for f in fixed {
+                                elsewhere
+                                    .entry(advisory.clone())
+                                    .or_default()
+                                    .insert(StreamFix {
+                                        stream: stream.clone(),
+                                        osv_ecosystem: ecosystem::join(lookup.base, release),
+                                        version: f,
+                                    });
+                            }
+                        }
+                        continue;
+                    }
+                    if !rel.fits(lookup.base, release) {
                         continue;
                     }
                 } else if !release.is_empty()
@@ -190,12 +224,20 @@ fn match_chunk(
                         severity: prepared.severity.clone(),
                         matched_as: cand.source.then(|| format!("{name} {version}")),
                         osv_ecosystem,
+                        fixed_elsewhere: Vec::new(),
                     });
                 }
             }
         }
         if hits.is_empty() {
             continue;
+        }
+        for h in &mut hits {
+            if h.fixed.is_empty() {
+                if let Some(f) = elsewhere.remove(&h.advisory) {
+                    h.fixed_elsewhere = f.into_iter().collect();
+                }
+            }
         }
         for h in &hits {
             if !advisories.contains_key(&h.advisory) {
@@ -215,10 +257,47 @@ fn reason_of(e: &ecosystem::Unmatchable) -> String {
     }
 }
 
+/// The OSV ecosystem a package's lookup needs and the database does not cover, if any: a
+/// language ecosystem without a single advisory, a distribution release (`Debian:12`,
+/// `Ubuntu:22.04:LTS`) without one, even when other releases of the distribution are there.
+/// An ecosystem with advisories, none about this package, is covered: that is a genuine "none
+/// known".
+pub fn uncovered(coverage: &Coverage, lookup: &ecosystem::Lookup) -> Option<String> {
+    let base = lookup.base;
+    match &lookup.release {
+        Some(rel) => {
+            let covered = coverage
+                .entries
+                .keys()
+                .any(|(b, r)| b == base && rel.fits(base, r));
+            (!covered).then(|| release_label(base, rel))
+        }
+        None => (!coverage.has_base(base)).then(|| base.to_owned()),
+    }
+}
+
+/// How a release is named in messages, as its OSV ecosystem: `Debian:12`, `Alpine:v3.19`,
+/// `Ubuntu:22.04:LTS` (the even-year April releases are Ubuntu's LTS ones), `Ubuntu:Pro:18.04:LTS`.
+fn release_label(base: &str, rel: &ecosystem::Release) -> String {
+    let mut s = ecosystem::join(base, &rel.label());
+    if base == "Ubuntu" {
+        let lts = rel
+            .version
+            .split_once('.')
+            .and_then(|(y, m)| Some((y.parse::<u32>().ok()?, m)))
+            .is_some_and(|(y, m)| y % 2 == 0 && m == "04");
+        if lts {
+            s.push_str(":LTS");
+        }
+    }
+    s
+}
+
 /// One matched advisory for a package.
 struct Hit {
     advisory: String,
     fixed: Vec<String>,
+    fixed_elsewhere: Vec<StreamFix>,
     severity: Vec<crate::osv::SeverityEntry>,
     matched_as: Option<String>,
     osv_ecosystem: String,
@@ -402,15 +481,26 @@ fn merge(
         }
         i
     }
-    let mut by_id: BTreeMap<&str, usize> = BTreeMap::new();
-    for (i, h) in hits.iter().enumerate() {
+    // The ids that name a hit's vulnerability: its own, its aliases, and its upstream id when
+    // it has exactly one (Ubuntu's `UBUNTU-CVE-2024-1234` is CVE-2024-1234; a `USN-...` fixing
+    // one CVE is that CVE). A record with several upstream ids (a USN fixing several CVEs)
+    // groups vulnerabilities rather than naming one: it joins no finding by them.
+    let same = |h: &Hit| -> Vec<String> {
         let adv = advisories.get(&h.advisory).and_then(Option::as_ref);
-        let ids = std::iter::once(h.advisory.as_str()).chain(
-            adv.into_iter()
-                .flat_map(|a| a.aliases.iter().map(String::as_str)),
-        );
+        let mut ids = vec![h.advisory.clone()];
+        if let Some(a) = adv {
+            ids.extend(a.aliases.iter().cloned());
+            if let [one] = a.upstream.as_slice() {
+                ids.push(one.clone());
+            }
+        }
+        ids
+    };
+    let hit_ids: Vec<Vec<String>> = hits.iter().map(same).collect();
+    let mut by_id: BTreeMap<&str, usize> = BTreeMap::new();
+    for (i, ids) in hit_ids.iter().enumerate() {
         for id in ids {
-            match by_id.get(id) {
+            match by_id.get(id.as_str()) {
                 Some(&j) => {
                     let (a, b) = (find(&mut parent, i), find(&mut parent, j));
                     if let Some(slot) = parent.get_mut(a) {
@@ -423,16 +513,55 @@ fn merge(
             }
         }
     }
+    // A record with several upstream ids whose vulnerabilities were matched on their own (a
+    // USN and the UBUNTU-CVE records it fixes) is told with them, not as one more finding.
+    let mut told_with: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    for (i, h) in hits.iter().enumerate() {
+        let Some(a) = advisories.get(&h.advisory).and_then(Option::as_ref) else {
+            continue;
+        };
+        if a.upstream.len() < 2 || find(&mut parent, i) != i {
+            continue;
+        }
+        let mut roots: Vec<usize> = a
+            .upstream
+            .iter()
+            .filter_map(|u| by_id.get(u.as_str()).copied())
+            .map(|j| find(&mut parent, j))
+            .filter(|r| *r != i)
+            .collect();
+        roots.sort_unstable();
+        roots.dedup();
+        let alone = (0..n)
+            .filter(|&k| k != i)
+            .all(|k| find(&mut parent, k) != i);
+        if !roots.is_empty() && alone {
+            told_with.insert(i, roots);
+        }
+    }
     let mut groups: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
     for i in 0..n {
+        if told_with.contains_key(&i) {
+            continue;
+        }
         let root = find(&mut parent, i);
         groups.entry(root).or_default().push(i);
     }
+    // The grouping records join the findings they are told with as advisories.
+    let mut extra: BTreeMap<usize, Vec<String>> = BTreeMap::new();
+    for (i, roots) in &told_with {
+        if let Some(h) = hits.get(*i) {
+            for r in roots {
+                extra.entry(*r).or_default().push(h.advisory.clone());
+            }
+        }
+    }
     let mut out = Vec::new();
-    for members in groups.values() {
+    for (root, members) in &groups {
         let mut ids = BTreeSet::new();
-        let mut recs = BTreeSet::new();
+        let mut recs: BTreeSet<String> = extra.get(root).into_iter().flatten().cloned().collect();
         let mut fixed = BTreeSet::new();
+        let mut fixed_elsewhere = BTreeSet::new();
         let mut best: Option<Rating> = None;
         let mut summary = String::new();
         let mut references = Vec::new();
@@ -440,9 +569,10 @@ fn merge(
         let mut osv_ecosystem = String::new();
         for &i in members {
             let Some(h) = hits.get(i) else { continue };
-            ids.insert(h.advisory.clone());
+            ids.extend(hit_ids.get(i).into_iter().flatten().cloned());
             recs.insert(h.advisory.clone());
             fixed.extend(h.fixed.iter().cloned());
+            fixed_elsewhere.extend(h.fixed_elsewhere.iter().cloned());
             matched_as = matched_as.or_else(|| h.matched_as.clone());
             if osv_ecosystem.is_empty() {
                 osv_ecosystem = h.osv_ecosystem.clone();
@@ -497,6 +627,11 @@ fn merge(
                         layer: l.layer.clone(),
                     })
                     .collect(),
+            },
+            fixed_elsewhere: if fixed.is_empty() {
+                fixed_elsewhere.into_iter().collect()
+            } else {
+                Vec::new()
             },
             fixed: fixed.into_iter().collect(),
             severity: best.as_ref().map_or(Severity::Info, |r| r.severity),

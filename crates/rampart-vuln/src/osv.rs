@@ -20,6 +20,9 @@ pub struct Record {
     pub aliases: Vec<String>,
     /// Related (not identical) vulnerabilities; informational.
     pub related: Vec<String>,
+    /// Upstream vulnerabilities this entry refers to: Ubuntu's `UBUNTU-CVE-2024-1234` keeps
+    /// its CVE here, a `USN-...` the `UBUNTU-CVE-...` records it fixes.
+    pub upstream: Vec<String>,
     /// One line.
     pub summary: Option<String>,
     /// Longer text (markdown).

@@ -16,7 +16,13 @@ use crate::skips::Skips;
 use crate::{ecosystem, version_ok};
 
 /// Version of the table layout; a database with another one is rebuilt by `db update`.
-pub const SCHEMA_VERSION: i64 = 1;
+/// 2 added the `coverage` table (the OSV ecosystems and releases the database holds
+/// advisories for, recorded at every import) and the advisories' `upstream` ids. A schema 1 file
+/// still opens: its coverage is derived from its affected entries, its upstream ids are unknown.
+pub const SCHEMA_VERSION: i64 = 2;
+
+/// The oldest schema still read.
+pub const OLDEST_SCHEMA: i64 = 1;
 
 /// A database error.
 #[derive(Debug, thiserror::Error)]
@@ -44,7 +50,7 @@ pub enum DbError {
     },
     /// The database was written by another version of rampart.
     #[error(
-        "vulnerability database {path} has schema {found}, this rampart reads {SCHEMA_VERSION}: run `rampart db update`"
+        "vulnerability database {path} has schema {found}, this rampart reads {OLDEST_SCHEMA} to {SCHEMA_VERSION}: run `rampart db update`"
     )]
     Schema {
         /// The file.
@@ -84,6 +90,11 @@ pub struct Status {
     pub withdrawn: u64,
     /// Affected-package entries per ecosystem base.
     pub ecosystems: BTreeMap<String, u64>,
+    /// The OSV ecosystems (with their release: `Debian:12`, `Ubuntu:Pro:22.04:LTS`, `npm`) the
+    /// database holds advisories for, with the number of advisories each.
+    pub coverage: BTreeMap<String, u64>,
+    /// Whether the coverage was recorded at import (schema 2) rather than derived.
+    pub coverage_recorded: bool,
     /// The sources.
     pub sources: Vec<SourceInfo>,
 }
@@ -95,6 +106,9 @@ pub struct Advisory {
     pub id: String,
     /// Other ids.
     pub aliases: Vec<String>,
+    /// The upstream ids it refers to (Ubuntu keeps the CVE of `UBUNTU-CVE-...` here, and the
+    /// `UBUNTU-CVE-...` records a `USN-...` fixes).
+    pub upstream: Vec<String>,
     /// One line.
     pub summary: String,
     /// CVSS vectors and other scores.
@@ -124,7 +138,45 @@ pub struct AffectedRow {
 pub struct Database {
     conn: Connection,
     path: PathBuf,
+    schema: i64,
+    coverage: std::sync::OnceLock<Coverage>,
 }
+
+/// The OSV ecosystems a database holds advisories for: (base, release) pairs, `("Debian",
+/// "12")`, `("npm", "")`, `("Ubuntu", "Pro:22.04:LTS")`, with the number of advisories.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Coverage {
+    /// (base, release) → advisories.
+    pub entries: BTreeMap<(String, String), u64>,
+}
+
+impl Coverage {
+    /// Whether the database holds advisories for the base at all.
+    pub fn has_base(&self, base: &str) -> bool {
+        self.entries.keys().any(|(b, _)| b == base)
+    }
+
+    /// The OSV ecosystem strings of a base (`Debian:11`, `Debian:12`).
+    pub fn of_base(&self, base: &str) -> Vec<String> {
+        self.entries
+            .keys()
+            .filter(|(b, _)| b == base)
+            .map(|(b, r)| ecosystem::join(b, r))
+            .collect()
+    }
+
+    /// Every OSV ecosystem string.
+    pub fn names(&self) -> Vec<String> {
+        self.entries
+            .keys()
+            .map(|(b, r)| ecosystem::join(b, r))
+            .collect()
+    }
+}
+
+/// The query that derives coverage from the affected entries.
+const COVERAGE_QUERY: &str = "SELECT ecosystem, release, count(DISTINCT advisory) FROM affected \
+     GROUP BY ecosystem, release";
 
 pub(crate) fn sqlite(path: &Path) -> impl Fn(rusqlite::Error) -> DbError + '_ {
     move |source| DbError::Sqlite {
@@ -155,6 +207,9 @@ CREATE TABLE IF NOT EXISTS affected (
   data TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS affected_pkg ON affected(ecosystem, name);
 CREATE INDEX IF NOT EXISTS affected_advisory ON affected(advisory);
+CREATE TABLE IF NOT EXISTS coverage (
+  ecosystem TEXT NOT NULL, release TEXT NOT NULL, advisories INTEGER NOT NULL,
+  PRIMARY KEY (ecosystem, release));
 ";
 
 impl Database {
@@ -168,21 +223,59 @@ impl Database {
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
         .map_err(sqlite(path))?;
-        let db = Self {
+        let mut db = Self {
             conn,
             path: path.to_owned(),
+            schema: 0,
+            coverage: std::sync::OnceLock::new(),
         };
         let found = db
             .meta("schema")?
             .and_then(|s| s.parse::<i64>().ok())
             .unwrap_or(0);
-        if found != SCHEMA_VERSION {
+        if !(OLDEST_SCHEMA..=SCHEMA_VERSION).contains(&found) {
             return Err(DbError::Schema {
                 path: path.display().to_string(),
                 found,
             });
         }
+        db.schema = found;
         Ok(db)
+    }
+
+    /// The schema version of the file.
+    pub fn schema(&self) -> i64 {
+        self.schema
+    }
+
+    /// The OSV ecosystems and releases the database holds advisories for: as recorded at
+    /// import (schema 2), else derived from the affected entries (schema 1). Read once.
+    pub fn coverage(&self) -> Result<&Coverage, DbError> {
+        if let Some(c) = self.coverage.get() {
+            return Ok(c);
+        }
+        let sql = if self.schema >= 2 {
+            "SELECT ecosystem, release, advisories FROM coverage"
+        } else {
+            COVERAGE_QUERY
+        };
+        let e = sqlite(&self.path);
+        let mut stmt = self.conn.prepare(sql).map_err(&e)?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, i64>(2)?,
+                ))
+            })
+            .map_err(&e)?;
+        let mut c = Coverage::default();
+        for row in rows {
+            let (base, release, n) = row.map_err(&e)?;
+            c.entries.insert((base, release), n.max(0) as u64);
+        }
+        Ok(self.coverage.get_or_init(|| c))
     }
 
     /// The file.
@@ -249,7 +342,15 @@ impl Database {
             });
         }
         let size = std::fs::metadata(&self.path).map(|m| m.len()).unwrap_or(0);
+        let coverage = self
+            .coverage()?
+            .entries
+            .iter()
+            .map(|((b, r), n)| (ecosystem::join(b, r), *n))
+            .collect();
         Ok(Status {
+            coverage,
+            coverage_recorded: self.schema >= 2,
             path: self.path.display().to_string(),
             size,
             built_at: self.meta("built_at")?,
@@ -307,17 +408,20 @@ impl Database {
     /// One advisory.
     pub fn advisory(&self, id: &str) -> Result<Option<Advisory>, DbError> {
         let e = sqlite(&self.path);
-        let mut stmt = self
-            .conn
-            .prepare_cached(
-                "SELECT id, aliases, summary, severity, db_severity, refs, published, modified \
-                 FROM advisories WHERE id = ?1",
-            )
-            .map_err(&e)?;
+        // Schema 1 has no upstream column: an empty list stands in.
+        let sql = if self.schema >= 2 {
+            "SELECT id, aliases, summary, severity, db_severity, refs, published, modified, upstream \
+             FROM advisories WHERE id = ?1"
+        } else {
+            "SELECT id, aliases, summary, severity, db_severity, refs, published, modified, '[]' \
+             FROM advisories WHERE id = ?1"
+        };
+        let mut stmt = self.conn.prepare_cached(sql).map_err(&e)?;
         stmt.query_row([id], |r| {
             Ok(Advisory {
                 id: r.get(0)?,
                 aliases: serde_json::from_str(&r.get::<_, String>(1)?).unwrap_or_default(),
+                upstream: serde_json::from_str(&r.get::<_, String>(8)?).unwrap_or_default(),
                 summary: r.get(2)?,
                 severity: serde_json::from_str(&r.get::<_, String>(3)?).unwrap_or_default(),
                 db_severity: r.get(4)?,
@@ -355,10 +459,12 @@ pub fn modify<T>(
         conn.execute_batch("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;")
             .map_err(sqlite(&tmp))?;
         conn.execute_batch(SCHEMA).map_err(sqlite(&tmp))?;
+        migrate(&conn).map_err(sqlite(&tmp))?;
         let out = {
             let tx = conn.transaction().map_err(sqlite(&tmp))?;
             let mut writer = Writer { tx, path: &tmp };
             let out = change(&mut writer)?;
+            writer.record_coverage()?;
             writer.set_meta("schema", &SCHEMA_VERSION.to_string())?;
             writer.set_meta("built_at", &now())?;
             writer.tx.commit().map_err(sqlite(&tmp))?;
@@ -383,6 +489,21 @@ pub fn modify<T>(
             Err(e)
         }
     }
+}
+
+/// Brings a schema 1 file to schema 2 (the tables themselves are created by `SCHEMA`).
+fn migrate(conn: &Connection) -> rusqlite::Result<()> {
+    let has_upstream: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM pragma_table_info('advisories') WHERE name = 'upstream')",
+        [],
+        |r| r.get(0),
+    )?;
+    if !has_upstream {
+        conn.execute_batch(
+            "ALTER TABLE advisories ADD COLUMN upstream TEXT NOT NULL DEFAULT '[]'",
+        )?;
+    }
+    Ok(())
 }
 
 /// Temporaries of writers that died (we hold the lock, so none is alive).
@@ -442,6 +563,20 @@ impl Writer<'_> {
             .map_err(&e)?;
         self.tx
             .execute("DELETE FROM sources WHERE name = ?1", [source])
+            .map_err(&e)?;
+        Ok(())
+    }
+
+    /// Records which OSV ecosystems and releases the database now holds advisories for
+    /// (withdrawn advisories have no affected rows and count for nothing).
+    fn record_coverage(&mut self) -> Result<(), DbError> {
+        let e = sqlite(self.path);
+        self.tx.execute("DELETE FROM coverage", []).map_err(&e)?;
+        self.tx
+            .execute(
+                &format!("INSERT INTO coverage (ecosystem, release, advisories) {COVERAGE_QUERY}"),
+                [],
+            )
             .map_err(&e)?;
         Ok(())
     }
@@ -575,8 +710,8 @@ impl Writer<'_> {
         self.tx
             .execute(
                 "INSERT OR REPLACE INTO advisories \
-                 (id, source, modified, published, withdrawn, summary, aliases, severity, db_severity, refs) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                 (id, source, modified, published, withdrawn, summary, aliases, severity, db_severity, refs, upstream) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
                 params![
                     record.id,
                     source,
@@ -588,6 +723,7 @@ impl Writer<'_> {
                     serde_json::to_string(&record.severity).unwrap_or_default(),
                     db_severity,
                     serde_json::to_string(&refs).unwrap_or_default(),
+                    serde_json::to_string(&record.upstream).unwrap_or_else(|_| "[]".to_owned()),
                 ],
             )
             .map_err(&e)?;

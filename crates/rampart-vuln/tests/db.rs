@@ -292,3 +292,50 @@ fn bad_input_is_skipped_and_counted_by_reason() {
     assert!(db.advisory("RUSTSEC-2020-0071").unwrap().is_some());
     assert!(i.stored >= 1);
 }
+
+/// A database written before coverage was recorded (schema 1: no `coverage` table, no
+/// `upstream` column) still opens; its coverage is derived from its affected entries and equals
+/// what a current import records; the next change brings it to the current schema.
+#[test]
+fn coverage_is_recorded_and_derived_for_older_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, _) = build_db(dir.path(), &[corpus("osv-go/data/osv"), fixture("debian")]);
+    let recorded = Database::open(&path).unwrap().coverage().unwrap().clone();
+    assert!(
+        recorded
+            .entries
+            .contains_key(&("Go".to_owned(), String::new()))
+    );
+    assert!(
+        recorded
+            .entries
+            .contains_key(&("Debian".to_owned(), "12".to_owned()))
+    );
+    assert!(!recorded.has_base("npm"));
+    // Make it a schema 1 file, as older rampart versions wrote it.
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch(
+            "DROP TABLE coverage; ALTER TABLE advisories DROP COLUMN upstream; \
+             UPDATE meta SET value = '1' WHERE key = 'schema';",
+        )
+        .unwrap();
+    }
+    let old = Database::open(&path).unwrap();
+    assert_eq!(old.schema(), 1);
+    assert_eq!(old.coverage().unwrap(), &recorded);
+    let status = old.status().unwrap();
+    assert!(!status.coverage_recorded);
+    assert!(
+        status.coverage.contains_key("Debian:12"),
+        "{:?}",
+        status.coverage
+    );
+    assert!(old.advisory("GO-2020-0001").unwrap().is_some());
+    // Any change migrates it.
+    rampart_vuln::store::modify(&path, |_| Ok(())).unwrap();
+    let new = Database::open(&path).unwrap();
+    assert_eq!(new.schema(), rampart_vuln::store::SCHEMA_VERSION);
+    assert_eq!(new.coverage().unwrap(), &recorded);
+    assert!(new.status().unwrap().coverage_recorded);
+}

@@ -175,11 +175,22 @@ fn rescan_reports_new_and_fixed_since_the_last_match() {
     assert_eq!(new_ids, want);
     assert!(r[0].fixed.is_empty());
 
-    // Back to the old database: the Go findings are reported gone.
+    // Back to the old database, which has no Go advisories at all: the Go findings are not
+    // fixed, they are not checked (reported apart) and kept.
     let back = inv.rescan(&old).unwrap();
-    let mut gone: Vec<&str> = back[0].fixed.iter().map(|(id, _)| id.as_str()).collect();
-    gone.sort();
-    assert_eq!(gone, want);
+    assert!(back[0].fixed.is_empty(), "{:?}", back[0].fixed);
+    let mut kept: Vec<&str> = back[0]
+        .not_checked
+        .iter()
+        .map(|(id, _)| id.as_str())
+        .collect();
+    kept.sort();
+    assert_eq!(kept, want);
+    assert_eq!(back[0].unchecked_packages.get("Go"), Some(&1));
+    // With the Go advisories again nothing is new: the history was not reset.
+    let again = inv.rescan(&new).unwrap();
+    assert!(again[0].new.is_empty(), "{:?}", again[0].new);
+    assert!(again[0].fixed.is_empty());
 }
 
 #[test]

@@ -387,9 +387,15 @@ fn debian_binary_packages_match_by_source_package_and_release() {
     assert_eq!(f.package.osv_ecosystem, "Debian:12");
     assert_eq!(f.fixed, ["3.0.11-1~deb12u2"]);
     assert!(f.advisories.contains(&"DSA-5532-1".to_owned()));
-    // The same package on Debian 11 is judged by Debian:11 rows only (there are none).
+    // The same package on Debian 11 is judged by Debian:11 rows only: there are none, so it is
+    // not checked (never "none known").
     let m11 = match_packages(&db, "s", &[libssl.clone()], Some(&bullseye)).unwrap();
     assert!(m11.findings.is_empty(), "{:#?}", m11.findings);
+    assert_eq!(
+        m11.not_checked,
+        std::collections::BTreeMap::from([("Debian:11".to_owned(), 1)])
+    );
+    assert!(m.not_checked.is_empty(), "{:?}", m.not_checked);
     // Without a release, OS packages are not guessed at: skipped and counted.
     let none = match_packages(&db, "s", &[libssl], None).unwrap();
     assert!(none.findings.is_empty());
@@ -583,7 +589,16 @@ fn alpine_and_ubuntu_releases() {
     assert!(clean(&fixed, "3.20.1"));
     // v3.19's row judges 3.3.0-r2 (above its fix) not affected; v3.21 has no rows.
     assert!(clean(&libcrypto, "3.19.4"));
-    assert!(clean(&libcrypto, "3.21.0"));
+    // v3.21 has no rows: not checked, rather than clean.
+    let v321 = match_packages(
+        &db,
+        "s",
+        std::slice::from_ref(&libcrypto),
+        Some(&alpine("3.21.0")),
+    )
+    .unwrap();
+    assert!(v321.findings.is_empty());
+    assert_eq!(v321.not_checked.get("Alpine:v3.21"), Some(&1));
 
     let jammy = Distro {
         id: "ubuntu".into(),

@@ -461,6 +461,11 @@ pub struct ScanArgs {
     /// Leave out vulnerabilities that have no fixed version yet.
     #[arg(long)]
     pub ignore_unfixed: bool,
+    /// The only ecosystems the advisory database must cover (comma-separated: `go,pypi`,
+    /// `debian:12`, `npm`): packages of others it does not cover are reported as not checked
+    /// without making the scan incomplete (exit 2).
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    pub vuln_ecosystems: Vec<String>,
     /// OpenVEX document whose not_affected / fixed statements waive findings (repeatable).
     #[arg(long, value_name = "FILE")]
     pub vex: Vec<PathBuf>,

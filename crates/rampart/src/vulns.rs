@@ -190,6 +190,22 @@ fn status_table(s: &Status) -> String {
     }
     out.push_str(&t.to_string());
     out.push_str("\n\n");
+    // What a scan can check: packages of other ecosystems and releases are "not checked".
+    let mut t = Table::new();
+    t.load_preset(UTF8_FULL_CONDENSED);
+    t.set_header([
+        if s.coverage_recorded {
+            "covers (OSV ecosystem)"
+        } else {
+            "covers (OSV ecosystem, derived: older file)"
+        },
+        "advisories",
+    ]);
+    for (e, n) in &s.coverage {
+        t.add_row([e.clone(), n.to_string()]);
+    }
+    out.push_str(&t.to_string());
+    out.push_str("\n\n");
     let mut t = Table::new();
     t.load_preset(UTF8_FULL_CONDENSED);
     t.set_header(["source", "imported", "records", "skipped"]);
@@ -290,12 +306,24 @@ pub fn inventory(args: &InventoryArgs) -> Result<u8> {
             let started = std::time::Instant::now();
             let results = inv.rescan(&db)?;
             let elapsed = started.elapsed();
+            let mut unchecked: std::collections::BTreeMap<&str, usize> = Default::default();
+            for r in &results {
+                for (e, n) in &r.unchecked_packages {
+                    *unchecked.entry(e.as_str()).or_default() += n;
+                }
+            }
+            for (e, n) in &unchecked {
+                eprintln!(
+                    "rampart: {e}: {n} package(s) not checked, no {e} advisories in the database \
+                     (their earlier findings are kept, not called fixed)"
+                );
+            }
             let text = match format {
                 ListFormat::Json => serde_json::to_string_pretty(&results)? + "\n",
                 ListFormat::Table => {
                     let mut t = Table::new();
                     t.load_preset(UTF8_FULL_CONDENSED);
-                    t.set_header(["image", "vulnerabilities", "new", "fixed"]);
+                    t.set_header(["image", "vulnerabilities", "new", "fixed", "not checked"]);
                     for r in &results {
                         let new = r
                             .new
@@ -314,7 +342,23 @@ pub fn inventory(args: &InventoryArgs) -> Result<u8> {
                             .map(|(id, purl)| format!("{id} {purl}"))
                             .collect::<Vec<_>>()
                             .join("\n");
-                        t.add_row([r.image.name.clone(), r.total.to_string(), new, fixed]);
+                        let mut not_checked: Vec<String> = r
+                            .unchecked_packages
+                            .iter()
+                            .map(|(e, n)| format!("{e}: {n} package(s)"))
+                            .collect();
+                        not_checked.extend(
+                            r.not_checked
+                                .iter()
+                                .map(|(id, purl)| format!("{id} {purl} (kept)")),
+                        );
+                        t.add_row([
+                            r.image.name.clone(),
+                            r.total.to_string(),
+                            new,
+                            fixed,
+                            not_checked.join("\n"),
+                        ]);
                     }
                     format!(
                         "{t}\n{} image(s) re-matched in {:.2}s\n",
@@ -392,6 +436,30 @@ pub fn scan_setup(
     let mut vex_files: Vec<PathBuf> = config.vex.iter().map(|v| resolve(v)).collect();
     vex_files.extend(args.vex.iter().cloned());
     let vex = rampart_vuln::vex::Vex::load(&vex_files)?;
+    let required = if config.allow_partial_database == Some(true) {
+        rampart_scan::vulns::Required::Nothing
+    } else if !args.vuln_ecosystems.is_empty() {
+        rampart_scan::vulns::Required::Only(
+            args.vuln_ecosystems
+                .iter()
+                .map(|e| e.trim().to_owned())
+                .filter(|e| !e.is_empty())
+                .collect(),
+        )
+    } else if !config.ecosystems.is_empty() {
+        rampart_scan::vulns::Required::Only(config.ecosystems.clone())
+    } else {
+        rampart_scan::vulns::Required::All
+    };
+    let unknown = required.unknown_entries();
+    if !unknown.is_empty() {
+        bail!(
+            "--vuln-ecosystems / ecosystems: unknown ecosystem(s) {}: expected OSV ecosystems \
+             (go, pypi, npm, crates.io, maven, debian, Debian:12, ubuntu, alpine...) or purl types \
+             (golang, deb, apk, rpm, cargo, gem, composer)",
+            unknown.join(", ")
+        );
+    }
     let inventory = if args.no_inventory {
         None
     } else {
@@ -406,6 +474,7 @@ pub fn scan_setup(
                 ignore_unfixed: args.ignore_unfixed || config.ignore_unfixed == Some(true),
             },
             temporary: temp.is_some(),
+            required,
         }),
         temp,
     ))

@@ -108,6 +108,15 @@ fn db_import_status_and_bad_input() {
     );
     let status = json(ok(&run(c, &["db", "status", "-f", "json"])));
     assert!(status["ecosystems"]["crates.io"].as_u64().unwrap() > 1000);
+    // What it covers, recorded at import: the ecosystems it holds advisories for.
+    assert_eq!(status["coverage_recorded"], true);
+    let covers: Vec<&str> = status["coverage"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(covers, ["PyPI", "crates.io"], "{status}");
     assert!(status["ecosystems"]["PyPI"].as_u64().unwrap() > 2000);
     assert_eq!(status["sources"].as_array().unwrap().len(), 2);
     assert!(
@@ -121,6 +130,7 @@ fn db_import_status_and_bad_input() {
         table.contains("crates.io") && table.contains("PyPI") && table.contains("advisories"),
         "{table}"
     );
+    assert!(table.contains("covers (OSV ecosystem)"), "{table}");
 
     // Broken input: the rest is imported, the summary says what and why, exit 2.
     let bad = tempfile::tempdir().unwrap();
@@ -374,6 +384,8 @@ fn sboms_from_rampart_syft_and_trivy_give_the_image_vulnerabilities() {
                 "scan",
                 "--no-config",
                 "--no-inventory",
+                "--vuln-ecosystems",
+                "go,pypi,crates.io",
                 file.to_str().unwrap(),
                 "-f",
                 "json",
@@ -684,4 +696,367 @@ fn inventory_finds_packages_and_rescans_without_the_images() {
         "{}",
         stderr(&bad)
     );
+}
+
+/// A real SBOM: the one rampart makes of the example image (examples/images/worker, an OCI
+/// layout): 10 npm packages, 4 known CVEs among them (examples/advisories), 12 Debian 12
+/// packages.
+fn worker_sbom(dir: &Path) -> PathBuf {
+    let f = dir.join("worker.cdx.json");
+    let img = format!(
+        "oci-dir:{}",
+        root().join("examples/images/worker").display()
+    );
+    ok(&run(
+        dir,
+        &[
+            "sbom",
+            &img,
+            "-f",
+            "cyclonedx-json",
+            "-o",
+            f.to_str().unwrap(),
+        ],
+    ));
+    f
+}
+
+fn layer_state(report: &Value, layer: &str) -> String {
+    report["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["layer"] == layer)
+        .map(|l| l["state"].as_str().unwrap().to_owned())
+        .unwrap()
+}
+
+fn error_messages(report: &Value) -> Vec<String> {
+    report["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["message"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// A database of Go advisories only said nothing about an SBOM's npm packages with 4 known CVEs:
+/// "none known", the image layer holding. Now the npm (and Debian 12) packages are not checked,
+/// said so per image, the image layer is partly assessed, and the scan is incomplete unless the
+/// user accepts it.
+#[test]
+fn a_database_without_the_packages_ecosystem_is_never_a_silent_clean() {
+    let cache = tempfile::tempdir().unwrap();
+    let c = cache.path();
+    let dir = tempfile::tempdir().unwrap();
+    import(c, "osv-go/data/osv");
+    let sbom = worker_sbom(dir.path());
+    let s = sbom.to_str().unwrap();
+    let scan = |extra: &[&str]| -> (Output, Value) {
+        let out = run(
+            c,
+            &[
+                &["scan", "--no-config", "--no-inventory", s, "-f", "json"],
+                extra,
+            ]
+            .concat(),
+        );
+        let v = json(&out);
+        (out, v)
+    };
+    let (out, r) = scan(&[]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let counts = &r["images"][0]["vulnerabilities"];
+    assert_eq!(counts["total"], 0);
+    assert_eq!(counts["not_checked"]["npm"], 10, "{counts}");
+    assert_eq!(counts["not_checked"]["Debian:12"], 12, "{counts}");
+    assert_eq!(layer_state(&r, "image"), "partly-assessed");
+    let errors = error_messages(&r);
+    assert!(
+        errors
+            .iter()
+            .any(|e| e
+                .starts_with("npm: 10 packages not checked, no npm advisories in the database")),
+        "{errors:?}"
+    );
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.starts_with("Debian:12: 12 packages not checked")),
+        "{errors:?}"
+    );
+    let rj = dir.path().join("r.json");
+    std::fs::write(&rj, serde_json::to_vec(&r).unwrap()).unwrap();
+    common::validate_with_jsonschema(&root().join("docs/report.schema.json"), &rj).unwrap();
+    // The human report says it too, and never "none known" alone.
+    let out = run(c, &["scan", "--no-config", "--no-inventory", s]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("partly assessed"), "{text}");
+    assert!(
+        text.contains("npm: 10 package(s), no npm advisories in the database"),
+        "{text}"
+    );
+    assert!(
+        text.contains("none known in the packages checked"),
+        "{text}"
+    );
+    // Accepted explicitly: only Go must be covered. Still reported, still partly assessed, but
+    // the scan is complete.
+    let (out, r) = scan(&["--vuln-ecosystems", "go"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(r["images"][0]["vulnerabilities"]["not_checked"]["npm"], 10);
+    assert_eq!(layer_state(&r, "image"), "partly-assessed");
+    assert!(error_messages(&r).is_empty());
+    // npm required: incomplete again; Debian (by purl type) accepted or not.
+    let (out, r) = scan(&["--vuln-ecosystems", "npm,deb"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(error_messages(&r).len(), 2, "{:?}", error_messages(&r));
+    let (out, r) = scan(&["--vuln-ecosystems", "go,Debian"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(error_messages(&r).len(), 1, "{:?}", error_messages(&r));
+    // A typo requires nothing silently: it is a usage error.
+    let out = run(
+        c,
+        &[
+            "scan",
+            "--no-config",
+            "--no-inventory",
+            s,
+            "--vuln-ecosystems",
+            "go,nmp",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("unknown ecosystem(s) nmp"),
+        "{}",
+        stderr(&out)
+    );
+    // The configuration key accepts a partial database.
+    let cfg = dir.path().join("rampart.toml");
+    std::fs::write(&cfg, "[vulnerabilities]\nallow-partial-database = true\n").unwrap();
+    let out = run(
+        c,
+        &[
+            "scan",
+            "--no-inventory",
+            "--config",
+            cfg.to_str().unwrap(),
+            s,
+            "-f",
+            "json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(layer_state(&json(&out), "image"), "partly-assessed");
+    // With the npm advisories the 4 CVEs are found; Debian 12 is still not checked, and a
+    // database holding another Debian release does not cover it.
+    let debian11 = dir.path().join("debian11");
+    std::fs::create_dir_all(&debian11).unwrap();
+    // As Debian's OSV export writes a DSA (source package, release-scoped ecosystem).
+    std::fs::write(
+        debian11.join("DSA-5532-1.json"),
+        r#"{"id": "DSA-5532-1", "summary": "openssl - security update", "aliases": [],
+            "related": ["CVE-2023-5363"], "published": "2023-10-24T00:00:00Z",
+            "modified": "2023-10-24T00:00:00Z",
+            "affected": [{"package": {"ecosystem": "Debian:11", "name": "openssl"},
+                          "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "1.1.1w-0+deb11u1"}]}]}]}"#,
+    )
+    .unwrap();
+    ok(&run(
+        c,
+        &[
+            "db",
+            "import",
+            root().join("examples/advisories").to_str().unwrap(),
+            debian11.to_str().unwrap(),
+        ],
+    ));
+    let (out, r) = scan(&[]);
+    assert_eq!(out.status.code(), Some(2));
+    let found: BTreeSet<String> = r["vulnerabilities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        found,
+        [
+            "CVE-2024-29041",
+            "CVE-2024-43796",
+            "CVE-2024-45590",
+            "CVE-2024-47764"
+        ]
+        .map(String::from)
+        .into(),
+    );
+    let counts = &r["images"][0]["vulnerabilities"];
+    assert!(counts["not_checked"].get("npm").is_none(), "{counts}");
+    assert_eq!(counts["not_checked"]["Debian:12"], 12, "{counts}");
+    assert_eq!(
+        error_messages(&r),
+        [
+            "Debian:12: 12 packages not checked, no Debian:12 advisories in the database (it holds Debian:11): the vulnerability check is incomplete (update the database with that ecosystem, or accept it with --vuln-ecosystems or allow-partial-database = true)"
+        ]
+    );
+    assert_eq!(layer_state(&r, "image"), "breached", "a high CVE outranks");
+    let (out, _) = scan(&["--vuln-ecosystems", "npm"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}
+
+/// A rescan against a database that lacks an ecosystem does not call its findings fixed: they
+/// are not checked, reported apart, and kept, so a later rescan with the ecosystem back finds
+/// nothing "new".
+#[test]
+fn inventory_rescan_never_calls_unchecked_findings_fixed() {
+    let cache = tempfile::tempdir().unwrap();
+    let c = cache.path();
+    let dir = tempfile::tempdir().unwrap();
+    let sbom = worker_sbom(dir.path());
+    let full = dir.path().join("full.db");
+    let go_only = dir.path().join("go.db");
+    ok(&run(
+        c,
+        &[
+            "db",
+            "import",
+            "--db",
+            full.to_str().unwrap(),
+            root().join("examples/advisories").to_str().unwrap(),
+            corpus("osv-go/data/osv").to_str().unwrap(),
+        ],
+    ));
+    ok(&run(
+        c,
+        &[
+            "db",
+            "import",
+            "--db",
+            go_only.to_str().unwrap(),
+            corpus("osv-go/data/osv").to_str().unwrap(),
+        ],
+    ));
+    let out = run(
+        c,
+        &[
+            "scan",
+            "--no-config",
+            "--db",
+            full.to_str().unwrap(),
+            "--vuln-ecosystems",
+            "npm",
+            sbom.to_str().unwrap(),
+            "-f",
+            "json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(json(&out)["vulnerabilities"].as_array().unwrap().len(), 4);
+    let rescan = |db: &Path| {
+        let out = run(
+            c,
+            &[
+                "inventory",
+                "rescan",
+                "--db",
+                db.to_str().unwrap(),
+                "-f",
+                "json",
+            ],
+        );
+        (json(ok(&out)).clone(), stderr(&out))
+    };
+    let (r, err) = rescan(&go_only);
+    assert_eq!(r.as_array().unwrap().len(), 1, "{r}");
+    assert!(r[0]["fixed"].as_array().unwrap().is_empty(), "{r}");
+    assert_eq!(r[0]["not_checked"].as_array().unwrap().len(), 4, "{r}");
+    assert_eq!(r[0]["unchecked_packages"]["npm"], 10, "{r}");
+    assert!(
+        err.contains("npm: 10 package(s) not checked, no npm advisories in the database"),
+        "{err}"
+    );
+    // The ecosystem is back: nothing is new, nothing fixed; the history was kept.
+    let (r, _) = rescan(&full);
+    assert!(r[0]["new"].as_array().unwrap().is_empty(), "{r}");
+    assert!(r[0]["fixed"].as_array().unwrap().is_empty(), "{r}");
+    assert_eq!(r[0]["total"], 4);
+    // A new scan with the partial database (accepted) records the image again without
+    // dropping those findings either.
+    let out = run(
+        c,
+        &[
+            "scan",
+            "--no-config",
+            "--db",
+            go_only.to_str().unwrap(),
+            "--vuln-ecosystems",
+            "go",
+            sbom.to_str().unwrap(),
+            "-f",
+            "json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let (r, _) = rescan(&full);
+    assert!(r[0]["new"].as_array().unwrap().is_empty(), "{r}");
+}
+
+/// Two files holding the SBOM of one image are one image in the inventory, under its digest;
+/// `inventory find` rejects a range that is no range.
+#[test]
+fn inventory_keys_an_image_sbom_by_digest_and_rejects_bad_ranges() {
+    let cache = tempfile::tempdir().unwrap();
+    let c = cache.path();
+    let dir = tempfile::tempdir().unwrap();
+    let sbom = worker_sbom(dir.path());
+    let copy = dir.path().join("copy-of-worker.cdx.json");
+    std::fs::copy(&sbom, &copy).unwrap();
+    ok(&run(
+        c,
+        &[
+            "db",
+            "import",
+            root().join("examples/advisories").to_str().unwrap(),
+        ],
+    ));
+    for f in [&sbom, &copy] {
+        let out = run(
+            c,
+            &[
+                "scan",
+                "--no-config",
+                "--vuln-ecosystems",
+                "npm",
+                f.to_str().unwrap(),
+                "-f",
+                "json",
+            ],
+        );
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    }
+    let images = json(ok(&run(c, &["inventory", "list", "-f", "json"])));
+    let images = images.as_array().unwrap();
+    assert_eq!(images.len(), 1, "{images:?}");
+    let id = images[0]["id"].as_str().unwrap();
+    assert!(id.starts_with("sha256:") && id.len() == 71, "{id}");
+    let found = json(ok(&run(
+        c,
+        &["inventory", "find", "express@<4.19.2", "-f", "json"],
+    )));
+    assert_eq!(found.as_array().unwrap().len(), 1, "{found}");
+    for (q, why) in [
+        ("express@>=4.0<5", "is not a version"),
+        ("express@>=5,<4", "the range is empty"),
+        ("express@>=4.18.2,<4.18.2", "the range is empty"),
+        ("express@<=", "no version after the operator"),
+    ] {
+        let out = run(c, &["inventory", "find", q]);
+        assert_eq!(out.status.code(), Some(2), "{q}");
+        assert!(
+            stderr(&out).contains("invalid package query") && stderr(&out).contains(why),
+            "{q}: {}",
+            stderr(&out)
+        );
+    }
 }
