@@ -183,10 +183,10 @@ fn runtime_tree(path: &str) -> bool {
     let parts: Vec<&str> = path.split('/').collect();
     parts.windows(2).any(|w| match w {
         [a, b] => {
-            (*a == "lib"
-                && (b.strip_prefix("python").or_else(|| b.strip_prefix("pypy")))
-                    .is_some_and(|v| v.starts_with(|c: char| c.is_ascii_digit())))
-                || (*a == "lib" && *b == "jvm")
+            let runtime_dir = *b == "jvm"
+                || (b.strip_prefix("python").or_else(|| b.strip_prefix("pypy")))
+                    .is_some_and(|v| v.starts_with(|c: char| c.is_ascii_digit()));
+            (*a == "lib" && runtime_dir)
                 || (a.starts_with("go-1.") && matches!(*b, "src" | "pkg" | "misc" | "test" | "lib"))
         }
         _ => false,

@@ -619,6 +619,21 @@ fn img008_precision_and_recall() {
         5,
         "GCP service account",
     ));
+    // bench/secrets.sh scans the same planted files with rampart and Trivy.
+    if let Some(keep) = std::env::var_os("RAMPART_SECRETS_PLANTED") {
+        let keep = PathBuf::from(keep);
+        let mut tsv = String::new();
+        for (path, line, format) in &expected {
+            writeln!(tsv, "{path}\t{line}\t{format}").unwrap();
+            let from = planted_dir.path().join(path.trim_start_matches('/'));
+            write(
+                &keep.join("rootfs"),
+                path,
+                &std::fs::read_to_string(from).unwrap(),
+            );
+        }
+        std::fs::write(keep.join("expected.tsv"), tsv).unwrap();
+    }
     let planted = img008(planted_dir.path());
     let mut missed = Vec::new();
     for (path, line, format) in &expected {

@@ -188,9 +188,7 @@ pub(crate) fn literal(text: &str, syntax: Syntax) -> Option<(usize, usize)> {
         }
     }
     let prefix = text.get(..start).unwrap_or_default();
-    let Some(&q) = bytes.get(start) else {
-        return None;
-    };
+    let &q = bytes.get(start)?;
     let quotes: &[u8] = match syntax {
         Syntax::JavaScript | Syntax::Go | Syntax::Shell => b"\"'`",
         _ => b"\"'",
@@ -206,7 +204,7 @@ pub(crate) fn literal(text: &str, syntax: Syntax) -> Option<(usize, usize)> {
         let body_start = start + 1;
         let mut i = body_start;
         let escapes =
-            !(syntax == Syntax::Go && q == b'`') && !(syntax == Syntax::Shell && q == b'\'');
+            !((syntax == Syntax::Go && q == b'`') || (syntax == Syntax::Shell && q == b'\''));
         loop {
             match bytes.get(i) {
                 None | Some(b'\n') => return None, // not closed on this line
