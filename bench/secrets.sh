@@ -66,11 +66,16 @@ measure trivy "$TRIVY" rootfs --scanners secret --format json --cache-dir "$OUT/
 python3 - "$OUT" "${WALL[rampart]}" "${WALL[trivy]}" <<'EOF'
 import collections, json, sys
 out, w_r, w_t = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
+# (path, first line, last line) -> format; a finding whose line is in the secret's lines finds it
+# (tools report a multi-line key at its header or at its body)
 expected = {}
 for line in open(f"{out}/planted/expected.tsv"):
-    path, ln, fmt = line.rstrip("\n").split("\t")
-    expected[(path, int(ln))] = fmt
-planted_files = {p for p, _ in expected}
+    path, first, last, fmt = line.rstrip("\n").split("\t")
+    expected[(path, int(first), int(last))] = fmt
+planted_files = {p for p, _, _ in expected}
+
+def secret_of(p, l):
+    return next((k for k in expected if k[0] == p and k[1] <= l <= k[2]), None)
 
 def rampart():
     d = json.load(open(f"{out}/rampart.json"))
@@ -88,17 +93,17 @@ rows = {}
 for name, found in (("rampart", list(rampart())), ("trivy", list(trivy()))):
     clean = collections.Counter(sev for p, _, sev in found if p not in planted_files)
     planted = collections.Counter(sev for p, _, sev in found if p in planted_files)
-    hit = {(p, l) for p, l, _ in found if (p, l) in expected}
-    stray = sum(1 for p, l, _ in found if p in planted_files and (p, l) not in expected)
+    hit = {secret_of(p, l) for p, l, _ in found} - {None}
+    stray = sum(1 for p, l, _ in found if p in planted_files and secret_of(p, l) is None)
     above_low = [(p, l) for p, l, sev in found if sev not in ("low", "info", "unknown")]
-    tp = sum(1 for k in above_low if k in expected)
+    tp = sum(1 for p, l in above_low if secret_of(p, l) is not None)
     missed = collections.Counter(fmt for k, fmt in expected.items() if k not in hit)
     rows[name] = (clean, planted, hit, stray, above_low, tp, missed)
     print(f"== {name}")
     print(f"  clean tree findings by severity (false positives): {dict(sorted(clean.items())) or 'none'}")
     print(f"  planted files findings by severity: {dict(sorted(planted.items()))}")
     print(f"  planted secrets found: {len(hit)}/{len(expected)} (recall {100*len(hit)/len(expected):.1f}%), "
-          f"other findings in planted files (decoys): {stray}")
+          f"findings on no planted secret in planted files (decoys): {stray}")
     print(f"  precision above low: {tp}/{len(above_low)} = {100*tp/max(len(above_low),1):.1f}%")
     if missed:
         print(f"  missed by format: {dict(sorted(missed.items()))}")

@@ -310,8 +310,8 @@ fn service_account(rng: &mut Rng) -> String {
 }
 
 /// One file per language: each secret written the way that language writes a literal, and the
-/// decoys. Returns (path, content, lines where a secret starts with its format).
-type Planted = (String, String, Vec<(u32, &'static str)>);
+/// decoys. Returns (path, content, (line where a secret starts, its last line, its format)).
+type Planted = (String, String, Vec<(u32, u32, &'static str)>);
 
 fn plant(lang: &str, secrets: &[Secret]) -> Planted {
     let (path, decoys, open): (&str, &[&str], &str) = match lang {
@@ -479,7 +479,9 @@ fn plant(lang: &str, secrets: &[Secret]) -> Planted {
             ),
             _ => unreachable!(),
         };
-        lines.push((line_no(&text) + extra, s.format));
+        let first = line_no(&text) + extra;
+        let last = first + s.value.lines().count() as u32 - 1;
+        lines.push((first, last, s.format));
         writeln!(text, "{line}").unwrap();
     }
     if lang == "json" {
@@ -593,6 +595,7 @@ fn img008_precision_and_recall() {
     let mut rng = Rng(0x5EC2_E75E_ED00_1337);
     let set = secrets(&mut rng);
     let mut expected: Vec<(String, u32, &str)> = Vec::new();
+    let mut last_lines: Vec<u32> = Vec::new();
     for lang in [
         "python",
         "javascript",
@@ -607,7 +610,10 @@ fn img008_precision_and_recall() {
     ] {
         let (path, text, lines) = plant(lang, &set);
         write(planted_dir.path(), &path, &text);
-        expected.extend(lines.into_iter().map(|(l, f)| (path.clone(), l, f)));
+        for (first, last, format) in lines {
+            expected.push((path.clone(), first, format));
+            last_lines.push(last);
+        }
     }
     write(
         planted_dir.path(),
@@ -619,12 +625,20 @@ fn img008_precision_and_recall() {
         5,
         "GCP service account",
     ));
+    last_lines.push(8);
+    assert_eq!(expected.len(), last_lines.len());
     // bench/secrets.sh scans the same planted files with rampart and Trivy.
     if let Some(keep) = std::env::var_os("RAMPART_SECRETS_PLANTED") {
         let keep = PathBuf::from(keep);
         let mut tsv = String::new();
-        for (path, line, format) in &expected {
-            writeln!(tsv, "{path}\t{line}\t{format}").unwrap();
+        for ((path, line, format), last) in expected.iter().zip(&last_lines) {
+            // the GCP key file is one secret: any line of it
+            let first = if path.ends_with(".json") && format.starts_with("GCP") {
+                1
+            } else {
+                *line
+            };
+            writeln!(tsv, "{path}\t{first}\t{last}\t{format}").unwrap();
             let from = planted_dir.path().join(path.trim_start_matches('/'));
             write(
                 &keep.join("rootfs"),
