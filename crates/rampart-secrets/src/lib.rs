@@ -737,4 +737,103 @@ mod tests {
         assert_eq!(credential_kind("https://example.com/a:b@c"), None);
         assert!(CREDENTIALS.is_some());
     }
+
+    #[test]
+    fn literals_by_language_and_fixtures_by_path() {
+        let secret = "Zx9QpL3mN7vB2kR8tY4wE6uI0oPaSdFg";
+        let found = |path: &str, text: &str| -> Vec<(u32, &'static str)> {
+            scan_file(path, text)
+                .iter()
+                .map(|h| (h.line, h.kind))
+                .collect()
+        };
+        let named = "a secret-named value";
+        // The issue's examples: values from calls and expressions.
+        let code = "token = get_unstructured(value)\npasswd = fallback_getpass(prompt, stream)\n\
+                    token = random.randrange(sys.maxsize)\n";
+        assert!(found("/usr/local/lib/python3.12/email/x.py", code).is_empty());
+        assert!(found("/app/x.py", code).is_empty());
+        // Literals in the assignment forms of each language.
+        for (path, text) in [
+            ("/app/a.py", format!("API_TOKEN: str = \"{secret}\"")),
+            (
+                "/app/a.py",
+                format!("os.environ[\"API_TOKEN\"] = '{secret}'"),
+            ),
+            (
+                "/app/a.py",
+                format!("client = Client(password=\"{secret}\")"),
+            ),
+            ("/app/a.js", format!("const apiKey = `{secret}`;")),
+            ("/app/a.go", format!("\ttoken := \"{secret}\"")),
+            (
+                "/app/a.go",
+                format!("os.Setenv(\"API_TOKEN\", \"{secret}\")"),
+            ),
+            (
+                "/app/A.java",
+                format!("props.setProperty(\"db.password\", \"{secret}\");"),
+            ),
+            ("/app/a.sh", format!("export API_TOKEN={secret}")),
+            ("/app/a.yaml", format!("auth:\n  client_secret: {secret}")),
+            (
+                "/app/a.php",
+                format!("$config['db_password'] = '{secret}';"),
+            ),
+        ] {
+            assert_eq!(found(path, &text).len(), 1, "{path}: {text}");
+            assert_eq!(found(path, &text)[0].1, named, "{path}: {text}");
+        }
+        // Not literals, or not secrets.
+        for (path, text) in [
+            (
+                "/app/a.py",
+                "if password == \"Zx9QpL3mN7vB2kR8tY4wE6uI0oPaSdFg\":\n",
+            ),
+            (
+                "/app/a.py",
+                "def f():\n    \"\"\"Example:\n    token=\"Zx9QpL3mN7vB2kR8tY4w\"\n    \"\"\"\n",
+            ),
+            (
+                "/app/a.sh",
+                "API_TOKEN=\"$(cat /run/secrets/t)Zx9QpL3mN7vB\"\n",
+            ),
+            ("/app/a.py", "password = \"twisted@twistedmatrix.com\"\n"),
+            (
+                "/app/a.py",
+                "SECRET_KEY_SETTING = \"django.conf.settings.SecretKey\"\n",
+            ),
+            (
+                "/app/a.py",
+                "url = 'http://joe:password@proxy.example.com:3128'\n",
+            ),
+            (
+                "/app/parse.go",
+                "const header = \"-----BEGIN RSA PRIVATE KEY-----\"\n",
+            ),
+        ] {
+            assert!(found(path, text).is_empty(), "{path}: {text}");
+        }
+        // Formats: a GCP service account key is one finding; a key in a test directory is a
+        // fixture, wherever the runtime is.
+        let sa = "{\"type\": \"service_account\", \"private_key\": \"-----BEGIN PRIVATE KEY-----\\n\
+                  MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQDZ\\n-----END PRIVATE KEY-----\\n\"}";
+        assert_eq!(
+            found("/app/sa.json", sa),
+            [(1, "a Google Cloud service account key")]
+        );
+        let key = "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo4lgOEePzNm0tRgeLezV6ffAt0gun\n";
+        for p in [
+            "/usr/lib/python3.11/test/k.pem",
+            "/opt/py/lib/python3.11/test/k.pem",
+        ] {
+            let hits = scan_file(p, key);
+            assert_eq!(hits.len(), 1);
+            assert_eq!(
+                hits[0].fixture.as_deref(),
+                Some("a test fixture (under a `test/` directory)")
+            );
+        }
+        assert_eq!(scan_file("/etc/ssl/private/k.pem", key)[0].fixture, None);
+    }
 }
