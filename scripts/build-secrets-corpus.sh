@@ -30,7 +30,7 @@ if [ -f "$DIR/.complete" ] && [ "$(cat "$DIR/.complete")" = "$VERSION" ]; then
   echo "$DIR"; exit 0
 fi
 log() { printf '>> %s\n' "$*" >&2; }
-find "$DIR" -mindepth 1 -maxdepth 1 ! -name .lock ! -name debs -exec rm -rf {} +
+find "$DIR" -mindepth 1 -maxdepth 1 ! -name .lock -exec rm -rf {} +
 R=$DIR/rootfs
 mkdir -p "$R" "$DIR/debs"
 
@@ -41,7 +41,8 @@ DEBS=(python3.11 python3.11-minimal libpython3.11-stdlib libpython3.11-minimal l
 # Debian's own builds, whatever else (nodesource...) this machine has configured.
 debian_versions() {
   for p in "${DEBS[@]}"; do
-    v=$(apt-cache madison "$p" | awk -F'|' '$3 ~ /debian[.]org[/]debian/ {gsub(/ /, "", $2); print $2; exit}')
+    # a Debian archive (deb.debian.org or a mirror's /debian), not a vendor's repository
+    v=$(apt-cache madison "$p" | awk -F'|' '$3 ~ /[/]debian(-security)?[/ ]/ && $3 !~ /nodesource/ {gsub(/ /, "", $2); print $2; exit}')
     [ -n "$v" ] || return 1
     echo "$p=$v"
   done
