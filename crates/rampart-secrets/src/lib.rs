@@ -256,6 +256,11 @@ fn code_like(v: &str) -> bool {
             .any(|c| c.is_ascii_digit() || "+/=!#$%&*?@~".contains(c))
 }
 
+/// A literal that looks like a secret: random-looking, not a placeholder, not code.
+fn generic_secret(value: &str) -> bool {
+    high_entropy(value) && !placeholder(value) && !code_like(value)
+}
+
 /// A password in a URL that is a well-known dummy, or a URL to a documentation host
 /// (RFC 2606 / RFC 6761 reserved names).
 fn url_placeholder(url: &str) -> bool {
@@ -489,6 +494,18 @@ fn key_assignment(
     }
     let before = line.get(..start).unwrap_or_default();
     let mut rest = line.get(start + key.len()..).unwrap_or_default();
+    // An XML element: `<password>value</password>` (Maven settings.xml, Tomcat, Hibernate).
+    if before.ends_with('<') {
+        if let Some(inner) = rest.strip_prefix('>') {
+            let vlen = inner.find('<').unwrap_or(0);
+            let value = inner.get(..vlen).unwrap_or_default();
+            if vlen > 0 && generic_secret(value) && !value.starts_with("${") {
+                let at = base + (line.len() - inner.len());
+                hits.push((at, "a secret-named value", vlen));
+            }
+        }
+        return;
+    }
     // A quoted key: `"password": ...`, `env['TOKEN'] = ...`, `set("token", ...)`.
     let open = before.chars().next_back().filter(|c| "\"'`".contains(*c));
     let mut call_arg = false;
@@ -509,7 +526,7 @@ fn key_assignment(
         return;
     };
     let value = value_text.get(vstart..vstart + vlen).unwrap_or_default();
-    if high_entropy(value) && !placeholder(value) && !code_like(value) {
+    if generic_secret(value) {
         let at = base + (line.len() - value_text.len()) + vstart;
         hits.push((at, "a secret-named value", vlen));
     }

@@ -12,6 +12,7 @@
 //! | `"key": value`, `'key' => value`, `key="value"` (keyword argument, XML attribute) | all |
 //! | `key: Type = value` (annotation), `var key Type = value` | Python, TypeScript, Go, Kotlin |
 //! | `call("key", "value")` (a setter or `setenv` with a literal name) | all |
+//! | `<key>value</key>` | XML |
 //!
 //! `==`, `!=`, `<=`, `>=` and `===` are comparisons, never assignments.
 
