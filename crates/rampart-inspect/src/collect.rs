@@ -114,7 +114,90 @@ fn secret_quiet_dir(path: &str) -> bool {
         "/__pycache__/",
         "/go/pkg/mod/",
     ];
-    PREFIXES.iter().any(|p| path.starts_with(p)) || SEGMENTS.iter().any(|s| path.contains(s))
+    PREFIXES.iter().any(|p| path.starts_with(p))
+        || SEGMENTS.iter().any(|s| path.contains(s))
+        || runtime_tree(path)
+}
+
+/// Top-level directories of Go's standard library (`GOROOT/src/<dir>`): a Go root is told from
+/// a `GOPATH` (`/go/src/app`, user code) by them.
+const GO_STD: [&str; 50] = [
+    "archive",
+    "arena",
+    "bufio",
+    "builtin",
+    "bytes",
+    "cmd",
+    "cmp",
+    "compress",
+    "container",
+    "context",
+    "crypto",
+    "database",
+    "debug",
+    "embed",
+    "encoding",
+    "errors",
+    "expvar",
+    "flag",
+    "fmt",
+    "go",
+    "hash",
+    "html",
+    "image",
+    "index",
+    "internal",
+    "io",
+    "iter",
+    "log",
+    "maps",
+    "math",
+    "mime",
+    "net",
+    "os",
+    "path",
+    "plugin",
+    "reflect",
+    "regexp",
+    "runtime",
+    "slices",
+    "sort",
+    "strconv",
+    "strings",
+    "sync",
+    "syscall",
+    "testing",
+    "text",
+    "time",
+    "unicode",
+    "unsafe",
+    "vendor",
+];
+
+/// A language runtime's own tree, wherever it is installed (`/usr/lib`, `/usr/local/lib`,
+/// `/opt`...): CPython's `lib/pythonX.Y/` (standard library, test suite, site-packages), a Go
+/// root (`go/src/<standard package>`, `go/misc`, `go/test`, Debian's `go-1.N/`), a JVM
+/// (`lib/jvm/`, `/opt/java/`). Their files are the runtime's, not the application's: they are
+/// read by content only when named like credentials, as under `/usr/lib`.
+fn runtime_tree(path: &str) -> bool {
+    let parts: Vec<&str> = path.split('/').collect();
+    parts.windows(2).any(|w| match w {
+        [a, b] => {
+            let runtime_dir = *b == "jvm"
+                || (b.strip_prefix("python").or_else(|| b.strip_prefix("pypy")))
+                    .is_some_and(|v| v.starts_with(|c: char| c.is_ascii_digit()));
+            (*a == "lib" && runtime_dir)
+                || (a.starts_with("go-1.") && matches!(*b, "src" | "pkg" | "misc" | "test" | "lib"))
+        }
+        _ => false,
+    }) || parts.windows(3).any(|w| match w {
+        [a, b, c] => {
+            *a == "go"
+                && ((*b == "src" && GO_STD.contains(c))
+                    || matches!(*b, "misc" | "test" | "lib" | "api"))
+        }
+        _ => false,
+    }) || path.starts_with("/opt/java/")
 }
 
 /// Files named like credentials, read wherever they are (outside documentation).
@@ -145,6 +228,13 @@ fn credential_file_name(path: &str) -> bool {
         || SUFFIXES.iter().any(|s| lower.ends_with(s))
         || path.ends_with("/.docker/config.json")
         || path.ends_with("/.aws/credentials")
+}
+
+/// Whether a file at `path` is read for secrets by its kind: named like a credential file, or a
+/// text-like file (configuration, scripts, source code). Where it is decides the rest: outside
+/// system and package trees and language runtimes, text-like files are read by content.
+pub fn secret_candidate(path: &str) -> bool {
+    credential_file_name(path) || text_like(path)
 }
 
 /// Text-like files scanned for secrets by content outside the quiet directories.
@@ -284,7 +374,7 @@ impl Collector for Inventory {
                 if bytes.contains(&0) {
                     return Ok(None);
                 }
-                let hits = rampart_secrets::scan_text(&String::from_utf8_lossy(&bytes));
+                let hits = rampart_secrets::scan_file(path, &String::from_utf8_lossy(&bytes));
                 (!hits.is_empty()).then_some(Found::Secrets(hits))
             }
         })
@@ -355,7 +445,7 @@ mod tests {
     fn what_is_read_and_why() {
         let f = file(0o644, 100);
         let x = file(0o755, 1 << 20);
-        let cases: [(&str, &EntryMeta, Option<&str>); 19] = [
+        let cases: [(&str, &EntryMeta, Option<&str>); 27] = [
             ("/app/lib/log4j-core-2.19.0.jar", &f, Some("java")),
             ("/opt/app.WAR", &f, Some("java")),
             ("/usr/share/doc/libc6/copyright", &f, Some("copyright")),
@@ -379,6 +469,23 @@ mod tests {
             ("/app/node_modules/a/test.key", &f, Some("secrets")),
             ("/app/node_modules/a/index.js", &f, None),
             ("/app/static/logo.png", &f, None),
+            // runtimes are judged the same wherever they are installed
+            ("/usr/local/lib/python3.12/email/utils.py", &f, None),
+            (
+                "/opt/py/lib/python3.11/test/keycert.pem",
+                &f,
+                Some("secrets"),
+            ),
+            ("/usr/local/go/src/net/http/server.go", &f, None),
+            ("/go/src/app/main.go", &f, Some("secrets")),
+            (
+                "/usr/local/go/src/crypto/tls/testdata/key.pem",
+                &f,
+                Some("secrets"),
+            ),
+            ("/opt/java/openjdk/conf/net.properties", &f, None),
+            ("/usr/local/lib/app/settings.py", &f, Some("secrets")),
+            ("/srv/app/settings.py", &f, Some("secrets")),
         ];
         for (path, entry, expected) in cases {
             let got = want(path, entry, true).map(|w| match w {

@@ -147,6 +147,10 @@ pub struct SecretFact {
     pub redacted: String,
     /// the layer holding the file
     pub layer: Option<usize>,
+    /// why this is a test fixture rather than a secret of the image (a test-data directory or
+    /// test file of a runtime or package); such secrets are reported at low severity
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fixture: Option<String>,
 }
 
 /// Hostile or broken layer entries that were contained.
@@ -294,6 +298,7 @@ fn env_secrets(config: &ImageConfig) -> Vec<SecretFact> {
                 kind,
                 redacted: rampart_secrets::redact(value),
                 layer: None,
+                fixture: None,
             });
         }
     }
@@ -306,7 +311,7 @@ fn history_secrets(config: &ImageConfig) -> Vec<SecretFact> {
     let mut out = Vec::new();
     for (i, step) in config.history.iter().enumerate() {
         let text = &step.created_by;
-        for hit in rampart_secrets::scan_text(text) {
+        for hit in rampart_secrets::scan_source(text, rampart_secrets::Syntax::Shell) {
             out.push(SecretFact {
                 source: SecretSource::History,
                 place: format!("history[{i}]"),
@@ -315,6 +320,7 @@ fn history_secrets(config: &ImageConfig) -> Vec<SecretFact> {
                 kind: hit.kind.to_owned(),
                 redacted: hit.redacted,
                 layer: None,
+                fixture: None,
             });
         }
         if let Some(rest) = text.strip_prefix('|') {
@@ -334,6 +340,7 @@ fn history_secrets(config: &ImageConfig) -> Vec<SecretFact> {
                         kind: String::from("a secret-named build argument"),
                         redacted: rampart_secrets::redact(value),
                         layer: None,
+                        fixture: None,
                     });
                 }
             }

@@ -26,6 +26,7 @@ use rampart_sbom::{CatalogContext, Distro, Package};
 use serde::Serialize;
 
 pub use binary::BinaryFacts;
+pub use collect::secret_candidate;
 use collect::{Found, Inventory, Want};
 pub use facts::{ImageFacts, Minimality};
 
@@ -144,6 +145,7 @@ pub fn inspect(image: &Image, name: &str, opts: &InspectOptions) -> Result<Inspe
                         kind: h.kind.to_owned(),
                         redacted: h.redacted.clone(),
                         layer: Some(file.layer),
+                        fixture: h.fixture.clone(),
                     });
                 }
             }

@@ -106,7 +106,16 @@ image_rule!(WORLD_WRITABLE, "IMG007", "world-writable", "A file or directory is 
 image_rule!(SECRET_FILE, "IMG008", "secret-in-file", "A file in the image holds a secret", Severity::Critical,
     rationale: "Anyone who can pull the image can read its files: a private key, cloud \
                 credential or token left in any layer is published with it, even when a later \
-                layer deletes the file from view (only the final view is reported here).",
+                layer deletes the file from view (only the final view is reported here). A \
+                secret is a credential format (AWS, GCP service account, GitHub, GitLab, Slack, \
+                npm, PyPI, Stripe, Google API keys, private keys with their body, URLs with a \
+                password, JWTs) or a random-looking literal assigned to a secret-named key; by \
+                the rules of the file's language, a value from a call, an attribute, a variable \
+                or an expression is not a literal. A hit in a test-data directory or test file \
+                of a runtime or package (`test/`, `tests/`, `testdata/`, `fixtures/`, \
+                `*_test.go`, `test_*.py`...) is a test fixture: reported at low severity with \
+                the reason. Runtime and package trees are judged the same wherever they are \
+                installed (docs/secrets.md).",
     remediation: "Remove the secret and rotate it; pass secrets at run time (mounted secrets, \
                   environment from a secret store) and at build time with `RUN --mount=type=secret`.",
     bad: "FILE /app/.env 0600 AWS_ACCESS_KEY_ID=AKIAQWERTYUIOPASDFGH\\n\n",
@@ -347,12 +356,19 @@ pub fn assess(ins: &Inspection) -> Assessment {
         if !is_image && s.source != SecretSource::File {
             continue;
         }
-        push(
-            &mut a,
+        let mut finding = Finding::new(
             rule,
+            subject.as_str(),
             loc,
             format!("{} in {}: {}", s.kind, s.place, s.redacted),
         );
+        if let Some(why) = &s.fixture {
+            finding
+                .message
+                .push_str(&format!("; {why}, reported at low severity"));
+            finding = finding.with_severity(Severity::Low);
+        }
+        a.push(finding);
     }
     for an in &f.anomalies {
         use rampart_image::AnomalyKind as K;

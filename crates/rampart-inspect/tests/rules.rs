@@ -218,3 +218,49 @@ fn sketch_errors_name_the_line() {
     let err = sketch::image("FILE /x 9z9\n").unwrap_err();
     assert_eq!(err.line, 1);
 }
+
+#[test]
+fn ordinary_source_code_is_not_a_secret_and_test_fixtures_are_low() {
+    // The calls, attributes and expressions the issue saw reported critical, in application code
+    // and in a runtime installed where the official python image has it; one real literal; and
+    // a private key under a test-data directory.
+    let text = "\
+FILE /app/email/parser.py 0644 token = get_unstructured(value)\\npasswd = fallback_getpass(prompt, stream)\\ntoken = random.randrange(sys.maxsize)\\n
+FILE /usr/local/lib/python3.12/getpass.py 0644 passwd = fallback_getpass(prompt, stream)\\n
+FILE /app/settings.py 0644 token = get_unstructured(value)\\napi_token = \"Zx9QpL3mN7vB2kR8tY4wE6uI0oPaSdFg\"\\n
+FILE /app/tests/fixtures/client.key 0600 -----BEGIN PRIVATE KEY-----\\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQDZ\\n-----END PRIVATE KEY-----\\n
+";
+    let image = sketch::image(text).unwrap();
+    let opts = InspectOptions {
+        secrets: true,
+        today: today(),
+    };
+    let ins = inspect(&image, "example:1", &opts).unwrap();
+    let mut got: Vec<(String, u32, rampart_core::Severity, String)> = rules::assess(&ins)
+        .findings
+        .into_iter()
+        .filter(|f| f.rule_id == "IMG008")
+        .map(|f| (f.location.file, f.location.line, f.severity, f.message))
+        .collect();
+    got.sort();
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert_eq!(
+        (got[0].0.as_str(), got[0].1, got[0].2),
+        ("/app/settings.py", 2, rampart_core::Severity::Critical)
+    );
+    assert_eq!(
+        (got[1].0.as_str(), got[1].1, got[1].2),
+        (
+            "/app/tests/fixtures/client.key",
+            1,
+            rampart_core::Severity::Low
+        )
+    );
+    assert!(
+        got[1]
+            .3
+            .ends_with("a test fixture (under a `tests/` directory), reported at low severity"),
+        "{}",
+        got[1].3
+    );
+}
