@@ -106,3 +106,66 @@ pub fn inspect_target(
     }
     Ok((result?, reference))
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::progress_style;
+    use indicatif::{ProgressBar, ProgressDrawTarget, TermLike};
+    use std::io;
+    use std::sync::{Arc, Mutex};
+
+    /// A terminal that keeps what is drawn on it.
+    #[derive(Debug, Clone, Default)]
+    struct Screen(Arc<Mutex<String>>);
+
+    impl TermLike for Screen {
+        fn width(&self) -> u16 {
+            120
+        }
+        fn move_cursor_up(&self, _: usize) -> io::Result<()> {
+            Ok(())
+        }
+        fn move_cursor_down(&self, _: usize) -> io::Result<()> {
+            Ok(())
+        }
+        fn move_cursor_right(&self, _: usize) -> io::Result<()> {
+            Ok(())
+        }
+        fn move_cursor_left(&self, _: usize) -> io::Result<()> {
+            Ok(())
+        }
+        fn write_line(&self, s: &str) -> io::Result<()> {
+            self.write_str(s)
+        }
+        fn write_str(&self, s: &str) -> io::Result<()> {
+            self.0.lock().unwrap().push_str(s);
+            Ok(())
+        }
+        fn clear_line(&self) -> io::Result<()> {
+            self.0.lock().unwrap().clear();
+            Ok(())
+        }
+        fn flush(&self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn progress_shows_bytes_in_human_units_of_a_total_with_a_rate() {
+        let screen = Screen::default();
+        let bar = ProgressBar::with_draw_target(
+            Some(369_623_040),
+            ProgressDrawTarget::term_like(Box::new(screen.clone())),
+        )
+        .with_style(progress_style(true));
+        bar.set_message("reading app.tar");
+        bar.inc(12 * 1024 * 1024);
+        bar.tick();
+        let shown = screen.0.lock().unwrap().clone();
+        assert!(shown.contains("reading app.tar"), "{shown}");
+        assert!(shown.contains("12.00 MiB/352.50 MiB"), "{shown}");
+        assert!(shown.contains("/s"), "a rate: {shown}");
+        assert!(!shown.contains("entries"), "{shown}");
+    }
+}

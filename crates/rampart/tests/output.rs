@@ -611,5 +611,8 @@ fn seccomp_lint_rules_are_in_the_catalog_and_explained() {
     let out = run(&["rules", "explain", "SC001"], &root(), &[]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let t = text(&out.stdout);
-    assert!(t.contains("SCMP_ACT_ALLOW") && t.contains("How to fix"), "{t}");
+    assert!(
+        t.contains("SCMP_ACT_ALLOW") && t.contains("How to fix"),
+        "{t}"
+    );
 }
