@@ -75,8 +75,14 @@ pub fn inspect_target(
     };
     let span = tracing::info_span!("image", target);
     let _entered = span.enter();
-    let (image, reference) = match ImageTarget::parse(target, &limits)? {
-        ImageTarget::Local(source) => (rampart_scan::images::open_local(&source, &opts)?, None),
+    let (image, reference) = match ImageTarget::parse(target, &limits)
+        .with_context(|| target.to_owned())?
+    {
+        ImageTarget::Local(source) => (
+            // every image error names the image (`rampart sbom` has no report to carry it)
+            rampart_scan::images::open_local(&source, &opts).with_context(|| target.to_owned())?,
+            None,
+        ),
         ImageTarget::Registry(reference) => {
             let (image, parsed) = crate::registry::open(&reference, args, &opts)?;
             (image, Some(parsed))
@@ -104,7 +110,7 @@ pub fn inspect_target(
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    Ok((result?, reference))
+    Ok((result.with_context(|| target.to_owned())?, reference))
 }
 
 #[cfg(test)]
