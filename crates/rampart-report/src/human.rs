@@ -782,6 +782,16 @@ mod tests {
     }
 
     #[test]
+    fn printable_escapes_controls_and_cuts_long_binary_runs() {
+        assert_eq!(printable("a\x1b[2Jb"), "a\\x1b[2Jb");
+        let binary: String = std::iter::repeat_n('\u{fffd}', 50).collect();
+        let shown = printable(&format!("bad {binary} end"));
+        assert_eq!(shown.matches("\\u{fffd}").count(), MAX_ESCAPED_RUN);
+        assert!(shown.ends_with("… end"), "{shown}");
+        assert_eq!(printable("line\ttab\nnext"), "line\ttab\nnext");
+    }
+
+    #[test]
     fn long_subject_lists_are_cut_worst_first() {
         let mut subjects: Vec<SubjectLayers> = (0..50)
             .map(|i| SubjectLayers {

@@ -399,3 +399,48 @@ pub fn fit(rows: &[Vec<String>], cols: &[Col], indent: &str, max: usize) -> Stri
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fit_narrows_the_columns_that_give_and_never_exceeds_the_width() {
+        let rows = vec![
+            vec!["subject".to_owned(), "state".to_owned(), "why".to_owned()],
+            vec![
+                "Dockerfile examples/shop/worker/Dockerfile".to_owned(),
+                "breached".to_owned(),
+                "the final stage sets no USER and keeps a shell and a package manager".to_owned(),
+            ],
+        ];
+        let cols = [
+            Col::left(Give::ElideMiddle(16)),
+            Col::left(Give::Fixed),
+            Col::left(Give::Wrap(20)),
+        ];
+        for max in [40, 60, 80] {
+            let out = fit(&rows, &cols, "  ", max);
+            assert!(out.lines().all(|l| width(l) <= max), "{max}:\n{out}");
+            // every word of the wrapped column is still there
+            let text = out.split_whitespace().collect::<Vec<_>>().join(" ");
+            assert!(text.contains("package manager"), "{out}");
+        }
+        // No limit: one line per row.
+        assert_eq!(fit(&rows, &cols, "  ", 0).lines().count(), 2);
+    }
+
+    #[test]
+    fn elision_keeps_the_kind_and_the_end_and_closes_colours() {
+        assert_eq!(
+            elide_middle("Dockerfile examples/shop/worker/Dockerfile", 30),
+            "Dockerfile …/worker/Dockerfile"
+        );
+        let red = "\x1b[31mbreached badly\x1b[0m";
+        let cut = elide(red, 5);
+        assert_eq!(plain(&cut), "brea…");
+        assert!(cut.ends_with("\x1b[0m"), "{cut:?}");
+        assert_eq!(wrap("aaaa bbbb cccc", 9), vec!["aaaa bbbb", "cccc"]);
+        assert_eq!(wrap("abcdefghij", 4), vec!["abcd", "efgh", "ij"]);
+    }
+}

@@ -75,8 +75,14 @@ pub fn inspect_target(
     };
     let span = tracing::info_span!("image", target);
     let _entered = span.enter();
-    let (image, reference) = match ImageTarget::parse(target, &limits)? {
-        ImageTarget::Local(source) => (rampart_scan::images::open_local(&source, &opts)?, None),
+    let (image, reference) = match ImageTarget::parse(target, &limits)
+        .with_context(|| target.to_owned())?
+    {
+        ImageTarget::Local(source) => (
+            // every image error names the image (`rampart sbom` has no report to carry it)
+            rampart_scan::images::open_local(&source, &opts).with_context(|| target.to_owned())?,
+            None,
+        ),
         ImageTarget::Registry(reference) => {
             let (image, parsed) = crate::registry::open(&reference, args, &opts)?;
             (image, Some(parsed))
@@ -104,5 +110,68 @@ pub fn inspect_target(
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    Ok((result?, reference))
+    Ok((result.with_context(|| target.to_owned())?, reference))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::progress_style;
+    use indicatif::{ProgressBar, ProgressDrawTarget, TermLike};
+    use std::io;
+    use std::sync::{Arc, Mutex};
+
+    /// A terminal that keeps what is drawn on it.
+    #[derive(Debug, Clone, Default)]
+    struct Screen(Arc<Mutex<String>>);
+
+    impl TermLike for Screen {
+        fn width(&self) -> u16 {
+            120
+        }
+        fn move_cursor_up(&self, _: usize) -> io::Result<()> {
+            Ok(())
+        }
+        fn move_cursor_down(&self, _: usize) -> io::Result<()> {
+            Ok(())
+        }
+        fn move_cursor_right(&self, _: usize) -> io::Result<()> {
+            Ok(())
+        }
+        fn move_cursor_left(&self, _: usize) -> io::Result<()> {
+            Ok(())
+        }
+        fn write_line(&self, s: &str) -> io::Result<()> {
+            self.write_str(s)
+        }
+        fn write_str(&self, s: &str) -> io::Result<()> {
+            self.0.lock().unwrap().push_str(s);
+            Ok(())
+        }
+        fn clear_line(&self) -> io::Result<()> {
+            self.0.lock().unwrap().clear();
+            Ok(())
+        }
+        fn flush(&self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn progress_shows_bytes_in_human_units_of_a_total_with_a_rate() {
+        let screen = Screen::default();
+        let bar = ProgressBar::with_draw_target(
+            Some(369_623_040),
+            ProgressDrawTarget::term_like(Box::new(screen.clone())),
+        )
+        .with_style(progress_style(true));
+        bar.set_message("reading app.tar");
+        bar.inc(12 * 1024 * 1024);
+        bar.tick();
+        let shown = screen.0.lock().unwrap().clone();
+        assert!(shown.contains("reading app.tar"), "{shown}");
+        assert!(shown.contains("12.00 MiB/352.50 MiB"), "{shown}");
+        assert!(shown.contains("/s"), "a rate: {shown}");
+        assert!(!shown.contains("entries"), "{shown}");
+    }
 }

@@ -58,17 +58,21 @@ fn main() -> ExitCode {
 /// would otherwise say it twice: `No such file or directory (os error 2): No such file or
 /// directory (os error 2)`), and bytes that are not text are escaped.
 pub(crate) fn error_text(e: &anyhow::Error) -> String {
-    let mut out = String::new();
+    let mut parts: Vec<String> = Vec::new();
     for cause in e.chain() {
         let text = cause.to_string();
-        if text.is_empty() || out.contains(&text) {
+        if text.is_empty() || parts.iter().any(|p| p.contains(&text)) {
             continue;
         }
-        if !out.is_empty() {
-            out.push_str(": ");
+        // `app.tar` then `app.tar: not an image`: the cause already names it
+        if let Some(last) = parts.last()
+            && text.starts_with(&format!("{last}: "))
+        {
+            parts.pop();
         }
-        out.push_str(&text);
+        parts.push(text);
     }
+    let out = parts.join(": ");
     rampart_report::human::printable(&out)
 }
 
