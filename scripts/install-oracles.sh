@@ -14,6 +14,8 @@
 #   - Python `prometheus_client` (same venv, pinned): its strict OpenMetrics text parser checks
 #     rampart-admission's /metrics output
 #   - npm `semver` (pinned, unpacked into semver/): the SemVer oracle of rampart-version
+#   - Python `kubernetes-validate` (same venv, pinned; with PyYAML): the Kubernetes 1.37 JSON Schemas
+#     and their validator, the oracle of rampart-k8s's schema validation (`rampart_k8s::schema`)
 #   - Microsoft SARIF Multitool (npm package @microsoft/sarif-multitool-linux): the official SARIF
 #     schema file it ships, and its `validate` command as an independent SARIF validator
 # Prints the cache directory on stdout.
@@ -53,6 +55,11 @@ fi
 PROMETHEUS_CLIENT_VERSION=0.26.0
 if ! "$DIR/venv/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('prometheus-client') != '$PROMETHEUS_CLIENT_VERSION')" 2>/dev/null; then
   "$DIR/venv/bin/pip" install -q --disable-pip-version-check "prometheus-client==$PROMETHEUS_CLIENT_VERSION" >&2
+fi
+
+KUBERNETES_VALIDATE_VERSION=1.37.0
+if ! "$DIR/venv/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('kubernetes-validate') != '$KUBERNETES_VALIDATE_VERSION')" 2>/dev/null; then
+  "$DIR/venv/bin/pip" install -q --disable-pip-version-check "kubernetes-validate==$KUBERNETES_VALIDATE_VERSION" >&2
 fi
 
 SEMVER_VERSION=7.8.6
