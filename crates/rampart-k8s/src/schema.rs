@@ -157,7 +157,11 @@ pub fn embedded_schemas_load() -> bool {
 fn compile(text: &str) -> Option<Schemas> {
     let doc: serde_json::Value = serde_json::from_str(text).ok()?;
     let defs = doc.get("definitions")?.as_object()?;
-    let names: HashMap<&str, Id> = defs.keys().enumerate().map(|(i, k)| (k.as_str(), i)).collect();
+    let names: HashMap<&str, Id> = defs
+        .keys()
+        .enumerate()
+        .map(|(i, k)| (k.as_str(), i))
+        .collect();
     let mut schemas = Schemas {
         rules: (0..defs.len()).map(|_| Rule::default()).collect(),
         kinds: HashMap::new(),
@@ -166,7 +170,11 @@ fn compile(text: &str) -> Option<Schemas> {
         let rule = compile_rule(def, &names, &mut schemas.rules)?;
         *schemas.rules.get_mut(i)? = rule;
         if let Some(gvk) = def.get("gvk").and_then(serde_json::Value::as_array) {
-            let part = |n: usize| gvk.get(n).and_then(serde_json::Value::as_str).map(str::to_owned);
+            let part = |n: usize| {
+                gvk.get(n)
+                    .and_then(serde_json::Value::as_str)
+                    .map(str::to_owned)
+            };
             schemas.kinds.insert((part(0)?, part(1)?, part(2)?), i);
         } else if name.is_empty() {
             return None;
@@ -206,7 +214,10 @@ fn compile_rule(
         }
         rule.types = Some(bits);
     }
-    if let Some(props) = schema.get("properties").and_then(serde_json::Value::as_object) {
+    if let Some(props) = schema
+        .get("properties")
+        .and_then(serde_json::Value::as_object)
+    {
         for (name, s) in props {
             let id = sub(s, rules)?;
             rule.properties.insert(name.clone(), id);
@@ -520,10 +531,14 @@ mod tests {
 
     fn check(text: &str) -> Checked {
         let loaded = load(text, Limits::default());
-        let root = &loaded.documents.first().map(|d| d.root.clone()).unwrap_or(Node {
-            value: Value::Null,
-            pos: Pos::default(),
-        });
+        let root = &loaded
+            .documents
+            .first()
+            .map(|d| d.root.clone())
+            .unwrap_or(Node {
+                value: Value::Null,
+                pos: Pos::default(),
+            });
         let api = root.str_at(&["apiVersion"]).unwrap_or_default();
         let kind = root.str_at(&["kind"]).unwrap_or_default();
         validate(root, api, kind).unwrap_or_default()
@@ -536,7 +551,9 @@ mod tests {
 
     #[test]
     fn a_spec_that_is_a_list_is_invalid_at_its_position() {
-        let c = check("apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n- name: a\n  image: x\n");
+        let c = check(
+            "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n- name: a\n  image: x\n",
+        );
         let got: Vec<(u32, &str, &str)> = c
             .violations
             .iter()
@@ -553,12 +570,24 @@ mod tests {
         let got: Vec<(u32, u32, &str, &str)> = c
             .violations
             .iter()
-            .map(|v| (v.pos.line, v.pos.column, v.path.as_str(), v.problem.as_str()))
+            .map(|v| {
+                (
+                    v.pos.line,
+                    v.pos.column,
+                    v.path.as_str(),
+                    v.problem.as_str(),
+                )
+            })
             .collect();
         assert_eq!(
             got,
             vec![
-                (9, 9, "spec.template.spec.containers", "expected array, found object"),
+                (
+                    9,
+                    9,
+                    "spec.template.spec.containers",
+                    "expected array, found object"
+                ),
                 (
                     11,
                     9,
@@ -618,7 +647,10 @@ mod tests {
 
     #[test]
     fn kinds_not_read_and_unserved_versions_are_not_validated() {
-        let loaded = load("apiVersion: v1\nkind: ConfigMap\ndata: [1]\n", Limits::default());
+        let loaded = load(
+            "apiVersion: v1\nkind: ConfigMap\ndata: [1]\n",
+            Limits::default(),
+        );
         let root = loaded.documents.first().map(|d| &d.root);
         assert!(root.is_some_and(|r| validate(r, "v1", "ConfigMap").is_none()));
         assert!(root.is_some_and(|r| validate(r, "extensions/v1beta1", "Deployment").is_none()));

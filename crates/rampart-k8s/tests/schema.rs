@@ -130,10 +130,7 @@ fn oracle(files: &[PathBuf]) -> HashMap<(String, i64), OracleVerdict> {
                 .stderr(Stdio::inherit())
                 .spawn()
                 .expect("run the kubernetes-validate driver");
-            let list: String = files
-                .iter()
-                .map(|f| format!("{}\n", f.display()))
-                .collect();
+            let list: String = files.iter().map(|f| format!("{}\n", f.display())).collect();
             child
                 .stdin
                 .take()
@@ -604,8 +601,9 @@ fn verdicts_agree_with_kubernetes_validate() {
                         .entry("the oracle's YAML reader rejects the file")
                         .or_default() += 1;
                 } else {
-                    t.disagreements
-                        .push(format!("{what}: the oracle has no verdict (object counts differ)"));
+                    t.disagreements.push(format!(
+                        "{what}: the oracle has no verdict (object counts differ)"
+                    ));
                 }
                 continue;
             };
@@ -626,7 +624,9 @@ fn verdicts_agree_with_kubernetes_validate() {
                 }
                 (_, v) => t.disagreements.push(format!(
                     "{what}: rampart {:?}, oracle {v} {}",
-                    ours.violations.first().map(|v| format!("{}: {}", v.path, v.problem)),
+                    ours.violations
+                        .first()
+                        .map(|v| format!("{}: {}", v.path, v.problem)),
                     theirs.message
                 )),
             }
@@ -654,5 +654,8 @@ fn verdicts_agree_with_kubernetes_validate() {
     assert!(corpus_count > 1000, "{corpus_count} corpus files");
     assert!(t.agree_invalid > 2000, "{t:?}");
     assert!(t.agree_valid > 5000, "{t:?}");
-    assert!(t.explained.contains_key("int32 overflow: the oracle does not assert format"));
+    assert!(
+        t.explained
+            .contains_key("int32 overflow: the oracle does not assert format")
+    );
 }

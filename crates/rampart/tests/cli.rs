@@ -358,7 +358,11 @@ fn objects_the_api_server_rejects_are_input_errors_and_never_hold() {
     )
     .unwrap();
     let out = rampart(&["scan", ".", "--format", "json"], d);
-    assert_eq!(out.status.code(), Some(2), "invalid objects make the scan incomplete");
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "invalid objects make the scan incomplete"
+    );
     let report = json(&out);
     let errors: Vec<String> = report["errors"]
         .as_array()
@@ -394,7 +398,12 @@ fn objects_the_api_server_rejects_are_input_errors_and_never_hold() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|f| (f["rule_id"].as_str().unwrap(), f["subject"].as_str().unwrap()))
+        .map(|f| {
+            (
+                f["rule_id"].as_str().unwrap(),
+                f["subject"].as_str().unwrap(),
+            )
+        })
         .collect();
     assert!(fired.contains(&("PSS001", "Pod shop/good")), "{fired:?}");
     // The invalid NetworkPolicy protects nothing: the namespace is reported as unsegmented.
