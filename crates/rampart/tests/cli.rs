@@ -394,8 +394,15 @@ fn objects_the_api_server_rejects_are_input_errors_and_never_hold() {
         .map(|s| s["subject"].as_str().unwrap())
         .collect();
     assert!(subjects.contains(&"Pod shop/good"), "{subjects:?}");
-    for invalid in ["Deployment shop/web", "Pod shop/bad", "NetworkPolicy shop/all"] {
-        assert!(!subjects.contains(&invalid), "{invalid} assessed: {subjects:?}");
+    for invalid in [
+        "Deployment shop/web",
+        "Pod shop/bad",
+        "NetworkPolicy shop/all",
+    ] {
+        assert!(
+            !subjects.contains(&invalid),
+            "{invalid} assessed: {subjects:?}"
+        );
     }
     let fired: Vec<(&str, &str)> = report["findings"]
         .as_array()
