@@ -16,6 +16,8 @@
 #   - Python `junitparser` (same venv, pinned): a JUnit XML consumer (the reader of CI report
 #     tools) that reads `rampart scan --format junit` back
 #   - npm `semver` (pinned, unpacked into semver/): the SemVer oracle of rampart-version
+#   - Python `kubernetes-validate` (same venv, pinned; with PyYAML): the Kubernetes 1.37 JSON Schemas
+#     and their validator, the oracle of rampart-k8s's schema validation (`rampart_k8s::schema`)
 #   - Microsoft SARIF Multitool (npm package @microsoft/sarif-multitool-linux): the official SARIF
 #     schema file it ships, and its `validate` command as an independent SARIF validator
 # Prints the cache directory on stdout.
@@ -60,6 +62,11 @@ fi
 JUNITPARSER_VERSION=5.0.3
 if ! "$DIR/venv/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('junitparser') != '$JUNITPARSER_VERSION')" 2>/dev/null; then
   "$DIR/venv/bin/pip" install -q --disable-pip-version-check "junitparser==$JUNITPARSER_VERSION" >&2
+fi
+
+KUBERNETES_VALIDATE_VERSION=1.37.0
+if ! "$DIR/venv/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('kubernetes-validate') != '$KUBERNETES_VALIDATE_VERSION')" 2>/dev/null; then
+  "$DIR/venv/bin/pip" install -q --disable-pip-version-check "kubernetes-validate==$KUBERNETES_VALIDATE_VERSION" >&2
 fi
 
 SEMVER_VERSION=7.8.6

@@ -15,7 +15,7 @@ pub struct Object<'a> {
 }
 
 impl<'a> Object<'a> {
-    fn from_node(node: &'a Node) -> Option<Object<'a>> {
+    pub(crate) fn from_node(node: &'a Node) -> Option<Object<'a>> {
         let kind = node.str_at(&["kind"])?;
         let api_version = node.str_at(&["apiVersion"])?;
         Some(Object {

@@ -294,6 +294,46 @@ struct FileResult {
     dockerfile: bool,
     /// Kubernetes objects in the file (before irrelevant ones are dropped).
     objects: usize,
+    /// Objects removed for breaking their Kubernetes API schema.
+    invalid_objects: usize,
+}
+
+/// Violations shown per invalid object; the rest are counted in one more error.
+const MAX_VIOLATIONS_PER_OBJECT: usize = 20;
+
+/// One input error per schema violation of each invalid object (at most
+/// [`MAX_VIOLATIONS_PER_OBJECT`] each), naming the object, the field, what was expected and found.
+fn schema_errors(file: &str, invalid: &[rampart_k8s::InvalidObject]) -> Vec<InputError> {
+    let mut out = Vec::new();
+    for object in invalid {
+        let prefix = format!(
+            "{} rejected by the Kubernetes {} API schema, not assessed",
+            object.subject,
+            rampart_k8s::schema::KUBERNETES_VERSION
+        );
+        for v in object.violations.iter().take(MAX_VIOLATIONS_PER_OBJECT) {
+            out.push(error(
+                file,
+                v.pos.line,
+                v.pos.column,
+                format!("{prefix}: {}: {}", v.path, v.problem),
+            ));
+        }
+        if let Some(first) = object.violations.first()
+            && object.violations.len() > MAX_VIOLATIONS_PER_OBJECT
+        {
+            out.push(error(
+                file,
+                first.pos.line,
+                first.pos.column,
+                format!(
+                    "{prefix}: {} more violations not shown",
+                    object.violations.len() - MAX_VIOLATIONS_PER_OBJECT
+                ),
+            ));
+        }
+    }
+    out
 }
 
 fn scan_file(path: &Path, kind: Kind, opts: &ScanOptions) -> FileResult {
@@ -348,7 +388,11 @@ fn scan_file(path: &Path, kind: Kind, opts: &ScanOptions) -> FileResult {
             }));
             if manifest.has_objects() {
                 let mut manifest = manifest;
-                out.objects = manifest.retain_relevant();
+                // Objects the API server would reject are input errors, and no rule sees them.
+                let checked = manifest.remove_invalid();
+                out.invalid_objects = checked.invalid.len();
+                out.errors.extend(schema_errors(&file, &checked.invalid));
+                out.objects = manifest.retain_relevant() + checked.invalid.len();
                 out.manifest = Some(manifest);
             }
         }
@@ -359,8 +403,27 @@ fn scan_file(path: &Path, kind: Kind, opts: &ScanOptions) -> FileResult {
     out
 }
 
-/// Why each layer would have nothing to assess, given what was found.
-fn not_assessed_reasons() -> BTreeMap<Layer, String> {
+/// Why each layer would have nothing to assess, given what was found (`invalid`: objects left
+/// out for breaking their schema, which may be why a Kubernetes layer has nothing).
+fn not_assessed_reasons(invalid: usize) -> BTreeMap<Layer, String> {
+    let left_out = match invalid {
+        0 => String::new(),
+        1 => format!(
+            " (1 object rejected by the Kubernetes {} API schema was not assessed)",
+            rampart_k8s::schema::KUBERNETES_VERSION
+        ),
+        n => format!(
+            " ({n} objects rejected by the Kubernetes {} API schema were not assessed)",
+            rampart_k8s::schema::KUBERNETES_VERSION
+        ),
+    };
+    let kubernetes = [
+        Layer::Admission,
+        Layer::Runtime,
+        Layer::Network,
+        Layer::Access,
+        Layer::Host,
+    ];
     [
         (Layer::Build, "no Dockerfile found"),
         (
@@ -379,7 +442,13 @@ fn not_assessed_reasons() -> BTreeMap<Layer, String> {
         (Layer::Host, "no workloads (Pods or pod templates) found"),
     ]
     .into_iter()
-    .map(|(l, r)| (l, r.to_owned()))
+    .map(|(l, r)| {
+        if kubernetes.contains(&l) {
+            (l, format!("{r}{left_out}"))
+        } else {
+            (l, r.to_owned())
+        }
+    })
     .collect()
 }
 
@@ -434,7 +503,9 @@ pub fn scan_all(
     let mut assessment = Assessment::new();
     let mut manifests = Vec::new();
     let mut inline = BTreeMap::new();
+    let mut invalid_objects = 0;
     for r in results {
+        invalid_objects += r.invalid_objects;
         summary.dockerfiles += usize::from(r.dockerfile);
         summary.objects += r.objects;
         assessment.extend(r.assessment);
@@ -578,7 +649,7 @@ pub fn scan_all(
         assessment,
         errors,
         summary,
-        &not_assessed_reasons(),
+        &not_assessed_reasons(invalid_objects),
     );
     report.images = summaries;
     // Configured suppressions of VUL001 findings waive the vulnerability too.

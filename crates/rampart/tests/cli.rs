@@ -340,6 +340,111 @@ fn bad_input_is_reported_and_the_rest_still_scanned() {
 }
 
 #[test]
+fn objects_the_api_server_rejects_are_input_errors_and_never_hold() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // `containers` as a map: read as "no containers" before, so the privileged container was
+    // never seen and the runtime and host layers held.
+    std::fs::write(
+        d.join("deploy.yaml"),
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop}\nspec:\n  selector: {matchLabels: {app: web}}\n  template:\n    spec:\n      containers:\n        app:\n          image: nginx\n          securityContext: {privileged: true}\n",
+    )
+    .unwrap();
+    // A List: one invalid item (`resources` as a list, `spec` of the other as a list), and a
+    // valid privileged Pod that must still be assessed.
+    std::fs::write(
+        d.join("list.yaml"),
+        "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Pod\n  metadata: {name: bad, namespace: shop}\n  spec:\n    containers:\n    - name: a\n      image: x\n      resources: [{cpu: 1}]\n- apiVersion: v1\n  kind: Pod\n  metadata: {name: good, namespace: shop}\n  spec:\n    containers: [{name: c, image: x, securityContext: {privileged: true}}]\n---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: all, namespace: shop}\nspec: [ingress]\n",
+    )
+    .unwrap();
+    let out = rampart(&["scan", ".", "--format", "json"], d);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "invalid objects make the scan incomplete"
+    );
+    let report = json(&out);
+    let errors: Vec<String> = report["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            format!(
+                "{}:{}:{}: {}",
+                e["file"].as_str().unwrap(),
+                e["line"],
+                e["column"],
+                e["message"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(
+        errors,
+        [
+            "deploy.yaml:9:9: Deployment shop/web rejected by the Kubernetes 1.37 API schema, not assessed: spec.template.spec.containers: expected array, found object",
+            "list.yaml:11:18: Pod shop/bad rejected by the Kubernetes 1.37 API schema, not assessed: spec.containers[0].resources: expected object, found array",
+            "list.yaml:21:7: NetworkPolicy shop/all rejected by the Kubernetes 1.37 API schema, not assessed: spec: expected object, found array",
+        ]
+    );
+    // The valid Pod of the same file is assessed; the invalid objects are nobody's subject.
+    let subjects: Vec<&str> = report["subjects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["subject"].as_str().unwrap())
+        .collect();
+    assert!(subjects.contains(&"Pod shop/good"), "{subjects:?}");
+    for invalid in [
+        "Deployment shop/web",
+        "Pod shop/bad",
+        "NetworkPolicy shop/all",
+    ] {
+        assert!(
+            !subjects.contains(&invalid),
+            "{invalid} assessed: {subjects:?}"
+        );
+    }
+    let fired: Vec<(&str, &str)> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["rule_id"].as_str().unwrap(),
+                f["subject"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert!(fired.contains(&("PSS001", "Pod shop/good")), "{fired:?}");
+    // The invalid NetworkPolicy protects nothing: the namespace is reported as unsegmented.
+    assert!(fired.iter().any(|(r, _)| r.starts_with("NET")), "{fired:?}");
+    assert_eq!(report["summary"]["objects"], 4);
+
+    // Only invalid objects: no layer holds, and the map says why the runtime layer is empty.
+    std::fs::remove_file(d.join("list.yaml")).unwrap();
+    let out = rampart(&["scan", ".", "--format", "json"], d);
+    assert_eq!(out.status.code(), Some(2));
+    let report = json(&out);
+    for layer in report["layers"].as_array().unwrap() {
+        assert_ne!(layer["state"], "holds", "{layer}");
+    }
+    let runtime = report["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["layer"] == "runtime")
+        .unwrap();
+    assert_eq!(runtime["state"], "not-assessed");
+    assert!(
+        runtime["reason"]
+            .as_str()
+            .unwrap()
+            .contains("1 object rejected by the Kubernetes 1.37 API schema was not assessed"),
+        "{runtime}"
+    );
+}
+
+#[test]
 fn unreadable_directory_is_reported() {
     // Root reads everything, so run the scan as an unprivileged user (setpriv, util-linux).
     let dir = tempfile::tempdir().unwrap();
