@@ -450,6 +450,10 @@ pub struct ScanArgs {
     /// Do not honour .gitignore, .ignore and .git/info/exclude files when walking directories.
     #[arg(long)]
     pub no_ignore: bool,
+    /// Exit 0 even when nothing was assessed (no Dockerfile, manifest, image or SBOM found).
+    /// Without it such a scan is incomplete: it says so on stderr and exits 2.
+    #[arg(long)]
+    pub allow_empty: bool,
     /// Show suppressed findings in the human report.
     #[arg(long)]
     pub show_suppressed: bool,

@@ -172,6 +172,23 @@ fn scan(args: ScanArgs) -> Result<u8> {
     } else {
         args.paths.clone()
     };
+    // A path that does not exist makes the run mean less than the user thinks: say so first,
+    // before any report, and stop when nothing else is left to scan.
+    let missing: Vec<&std::path::Path> = paths
+        .iter()
+        .map(std::path::PathBuf::as_path)
+        .filter(|p| p.as_os_str() != "-" && std::fs::symlink_metadata(p).is_err())
+        .collect();
+    for p in &missing {
+        eprintln!("rampart: {}: no such file or directory", p.display());
+    }
+    if !missing.is_empty()
+        && missing.len() == paths.len()
+        && args.image.is_empty()
+        && opts.config.images.is_empty()
+    {
+        bail!("nothing to scan: no path given exists");
+    }
     // Image archives among the paths are scanned as images, as `trivy image` would.
     let (archive_paths, paths): (Vec<_>, Vec<_>) =
         paths.into_iter().partition(|p| images::is_image_archive(p));
@@ -234,6 +251,24 @@ fn scan(args: ScanArgs) -> Result<u8> {
     } else {
         0
     };
+    // A scan that assessed nothing is never a quiet "clean": say so before any report.
+    let empty = report.layers.iter().all(|l| l.assessed == 0);
+    if empty {
+        eprintln!(
+            "rampart: nothing was assessed: no Dockerfile, Kubernetes object, image or SBOM found in {}{}",
+            report.target,
+            if args.allow_empty {
+                " (--allow-empty)"
+            } else {
+                " (exit 2; --allow-empty accepts it)"
+            }
+        );
+    }
+    let exit = if empty && !args.allow_empty && exit == 0 {
+        EXIT_ERROR
+    } else {
+        exit
+    };
     let text = match args.format {
         Format::Json => rampart_report::json(&report) + "\n",
         Format::Sarif => rampart_report::sarif::render(&report, &rampart_scan::catalog()) + "\n",
@@ -262,7 +297,7 @@ fn scan(args: ScanArgs) -> Result<u8> {
     };
     write_out(args.output.as_deref(), &text)?;
 
-    if exit == EXIT_ERROR {
+    if exit == EXIT_ERROR && !report.errors.is_empty() {
         eprintln!(
             "rampart: {} input error(s): the scan is incomplete (exit {EXIT_ERROR})",
             report.errors.len()

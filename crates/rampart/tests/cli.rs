@@ -596,3 +596,56 @@ fn docs_rules_md_is_generated_from_the_catalog() {
             && generated.contains("## RBAC005")
     );
 }
+
+/// A scan that assessed nothing (an empty directory, only files rampart does not read, a typo'd
+/// path) is never a quiet "clean": it says so on stderr before any report and exits 2, unless
+/// `--allow-empty` accepts it. A path that does not exist is said first, not under an empty
+/// layer map.
+#[test]
+fn a_scan_that_assessed_nothing_says_so_and_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::create_dir_all(d.join("empty")).unwrap();
+    std::fs::create_dir_all(d.join("other")).unwrap();
+    std::fs::write(d.join("other/notes.txt"), "nothing to see\n").unwrap();
+    std::fs::write(d.join("other/ci.yaml"), "on: push\njobs: {}\n").unwrap();
+    for target in ["empty", "other"] {
+        let out = rampart(&["scan", target], d);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{target}: {stderr}");
+        assert!(
+            stderr.contains("nothing was assessed"),
+            "{target}: {stderr}"
+        );
+        let out = rampart(&["scan", target, "--allow-empty", "--format", "json"], d);
+        assert_eq!(out.status.code(), Some(0), "{target} with --allow-empty");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("nothing was assessed"));
+        assert_eq!(json(&out)["findings"].as_array().unwrap().len(), 0);
+    }
+    // A typo'd path: the error alone, first, and no report under it.
+    let out = rampart(&["scan", "exmaples/k8s"], d);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.starts_with("rampart: exmaples/k8s: no such file or directory"),
+        "{stderr}"
+    );
+    assert!(
+        out.stdout.is_empty(),
+        "no report for a run with nothing to scan"
+    );
+    // One missing path beside a real one: said first, the rest scanned, still incomplete.
+    std::fs::write(
+        d.join("other/pod.yaml"),
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c, image: x}]}\n",
+    )
+    .unwrap();
+    let out = rampart(&["scan", "nope.yaml", "other", "--format", "json"], d);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.starts_with("rampart: nope.yaml: no such file or directory"),
+        "{stderr}"
+    );
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(json(&out)["summary"]["objects"].as_u64().unwrap() >= 1);
+}
