@@ -153,6 +153,7 @@ fn scan(args: ScanArgs) -> Result<u8> {
         .map(|i| rampart_scan::images::resolve_configured(i, &base))
         .collect();
     image_targets.extend(args.image.iter().cloned());
+    opts.trust = sign::scan_trust(&args, &opts.config, &base, &image_targets)?;
     let inspected: Vec<rampart_scan::ImageResult> = image_targets
         .iter()
         .map(|target| {
