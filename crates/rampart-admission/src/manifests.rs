@@ -760,8 +760,13 @@ pub fn to_yaml(documents: &[Value]) -> Result<String, ManifestError> {
     let mut out = String::new();
     for doc in documents {
         out.push_str("---\n");
+        // Multi-line strings (the configuration) as literal blocks; long single-line ones
+        // (digests, CA bundles) plain, never folded.
+        let mut options = serde_saphyr::SerializerOptions::default();
+        options.folded_wrap_chars = usize::MAX;
         out.push_str(
-            &serde_saphyr::to_string(doc).map_err(|e| ManifestError::Yaml(e.to_string()))?,
+            &serde_saphyr::to_string_with_options(doc, options)
+                .map_err(|e| ManifestError::Yaml(e.to_string()))?,
         );
     }
     Ok(out)

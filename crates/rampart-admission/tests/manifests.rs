@@ -78,6 +78,7 @@ fn yaml_parses_back_to_the_documents() {
             "Secret",
             "Service",
             "Deployment",
+            "NetworkPolicy",
             "PodDisruptionBudget",
             "MutatingWebhookConfiguration",
             "ValidatingWebhookConfiguration"
