@@ -151,7 +151,11 @@ fn the_bundled_example_shows_the_allow_list() {
             && places.contains(&"examples/legacy/Dockerfile:1:6"),
         "{found:#?}"
     );
-    assert_eq!(found.len(), 3, "the shop's own images are allowed: {found:#?}");
+    assert_eq!(
+        found.len(),
+        3,
+        "the shop's own images are allowed: {found:#?}"
+    );
 }
 
 /// A registry with the example's worker image as `shop/app:1` (signed and attested with key
@@ -314,7 +318,9 @@ fn registry_images_are_verified_against_the_trust_policy() {
     let att = findings(&report, "SUP003");
     assert_eq!(att.len(), 1, "{att:#?}");
     assert!(
-        att[0].2.contains("requires a https://slsa.dev/provenance/v0.2 attestation"),
+        att[0]
+            .2
+            .contains("requires a https://slsa.dev/provenance/v0.2 attestation"),
         "{att:#?}"
     );
 
