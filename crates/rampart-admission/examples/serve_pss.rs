@@ -74,6 +74,7 @@ impl Reviewer for Pss {
                 outcome,
                 message,
             }],
+            profile: None,
         }
     }
 }

@@ -306,10 +306,8 @@ pub struct PssGate {
 pub struct RegistriesGate {
     /// How violations are reported.
     pub mode: Mode,
-    /// The patterns as written.
-    pub patterns: Vec<String>,
-    /// The compiled patterns (on `registry/repository`, normalised).
-    pub matcher: GlobSet,
+    /// The allowed images (patterns on `registry/repository`, normalised).
+    pub allow: rampart_sign::policy::ImageAllowList,
 }
 
 /// The signature gate: a trust policy of the supply-chain layer with its keys loaded.
@@ -846,35 +844,18 @@ fn compile_profile(
         }
     }
     if let Some(r) = raw.registries {
-        let mut builder = GlobSetBuilder::new();
-        let mut ok = true;
-        for p in &r.allow {
-            match rampart_sign::policy::image_glob(p) {
-                Ok(g) => {
-                    builder.add(g);
-                }
-                Err(e) => {
-                    ok = false;
-                    problems.push(format!("{}: pattern {p:?}: {e}", at("registries.allow")));
-                }
-            }
-        }
-        if r.allow.is_empty() {
-            problems.push(format!(
-                "{}: expected at least one pattern (an empty list refuses every image)",
-                at("registries.allow")
-            ));
-        }
-        match builder.build() {
-            Ok(matcher) if ok => {
+        match rampart_sign::policy::ImageAllowList::new(r.allow) {
+            Ok(allow) => {
                 profile.registries = Some(RegistriesGate {
                     mode: mode_or_enforce(r.mode),
-                    patterns: r.allow,
-                    matcher,
-                })
+                    allow,
+                });
             }
-            Ok(_) => {}
-            Err(e) => problems.push(format!("{}: {e}", at("registries.allow"))),
+            Err(list) => {
+                for e in list {
+                    problems.push(format!("{}: {e}", at("registries.allow")));
+                }
+            }
         }
     }
     if let Some(s) = raw.signatures {

@@ -84,6 +84,7 @@ impl Engine {
         let allow = |gates| Decision {
             response: AdmissionResponse::allow(uid),
             gates,
+            profile: None,
         };
         if !matches!(req.operation, Operation::Create | Operation::Update) {
             return allow(Vec::new());
@@ -104,6 +105,20 @@ impl Engine {
         let Some(profile_name) = profile_name else {
             return allow(Vec::new());
         };
+        let mut decision = self.decide_with(req, mutate, profile_name);
+        decision.profile = Some(profile_name.to_owned());
+        decision
+    }
+
+    /// Decides `req` under the profile `profile_name` (named by the URL, a namespace rule or
+    /// the default).
+    fn decide_with(&self, req: &AdmissionRequest, mutate: bool, profile_name: &str) -> Decision {
+        let uid = req.uid.as_str();
+        let allow = |gates| Decision {
+            response: AdmissionResponse::allow(uid),
+            gates,
+            profile: None,
+        };
         let Some(profile) = self.config.profile(profile_name) else {
             return Decision {
                 response: AdmissionResponse::deny(
@@ -117,6 +132,7 @@ impl Engine {
                     "error",
                     format!("no profile {profile_name:?}"),
                 )],
+                profile: None,
             };
         };
         let ex = &self.config.exemptions;
@@ -153,6 +169,7 @@ impl Engine {
                             "deny",
                             format!("unknown kind {}", kind.kind),
                         )],
+                        profile: None,
                     },
                 };
             }
@@ -163,6 +180,7 @@ impl Engine {
                         format!("rampart: malformed object: {why}"),
                     ),
                     gates: vec![outcome("object", "deny", why)],
+                    profile: None,
                 };
             }
         };
@@ -316,6 +334,7 @@ impl Engine {
         Decision {
             response,
             gates: outcomes,
+            profile: None,
         }
     }
 
@@ -376,6 +395,7 @@ impl Engine {
         Decision {
             response,
             gates: outcomes,
+            profile: None,
         }
     }
 }

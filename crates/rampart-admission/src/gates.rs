@@ -141,12 +141,12 @@ pub fn registries(gate: &RegistriesGate, view: &PodView<'_>) -> Verdict {
         match parsed {
             Ok(r) => {
                 let name = format!("{}/{}", r.registry().to_ascii_lowercase(), r.path());
-                if !gate.matcher.is_match(&name) {
+                if !gate.allow.allows(r.registry(), r.path()) {
                     list.push(format!(
                         "{}: image {:?} ({name}) is not from an allowed registry or repository (allowed: {})",
                         container_at(view, &c),
                         c.image.unwrap_or(""),
-                        gate.patterns.join(", ")
+                        gate.allow.patterns.join(", ")
                     ));
                 }
             }

@@ -58,6 +58,9 @@ pub struct ManifestOptions {
     pub name: String,
     /// The rampart container image.
     pub image: String,
+    /// The image's digest (`sha256:<64 hex>`): the Deployment then runs `image@digest`, so the
+    /// nodes run exactly the image that was scanned and signed.
+    pub image_digest: Option<String>,
     /// Replicas of the Deployment (default 2, so a node drain never leaves the API without its
     /// webhook).
     pub replicas: u32,
@@ -85,6 +88,7 @@ impl Default for ManifestOptions {
             namespace: "rampart-system".to_owned(),
             name: "rampart-admission".to_owned(),
             image: "rampart:latest".to_owned(),
+            image_digest: None,
             replicas: 2,
             container_port: 8443,
             timeout_seconds: 5,
@@ -339,6 +343,27 @@ fn check_options(o: &ManifestOptions) -> Result<(), ManifestError> {
     if o.image.trim().is_empty() {
         return bad("image", "a container image reference", o.image.clone());
     }
+    if let Some(d) = &o.image_digest {
+        let hex = d.strip_prefix("sha256:").unwrap_or_default();
+        if hex.len() != 64
+            || !hex
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        {
+            return bad(
+                "image-digest",
+                "sha256:<64 lowercase hex digits>",
+                d.clone(),
+            );
+        }
+        if o.image.contains('@') {
+            return bad(
+                "image",
+                "a reference without a digest when --image-digest is given",
+                o.image.clone(),
+            );
+        }
+    }
     if !(1..=30).contains(&o.timeout_seconds) {
         return bad("timeout-seconds", "1 to 30", o.timeout_seconds.to_string());
     }
@@ -431,6 +456,7 @@ pub fn generate(options: &ManifestOptions) -> Result<Manifests, ManifestError> {
         },
     }));
     docs.push(deployment(options, &labels, &secret_name));
+    docs.push(network_policy(options, &labels));
     docs.push(json!({
         "apiVersion": "policy/v1",
         "kind": "PodDisruptionBudget",
@@ -493,6 +519,34 @@ fn cert_manager(o: &ManifestOptions, labels: &Value, secret_name: &str) -> Vec<V
     ]
 }
 
+/// The namespace's NetworkPolicy: everything denied but what the webhook needs, the API
+/// server's calls in on the container port, DNS and HTTPS (registries, for the signature and
+/// digest gates) out.
+fn network_policy(o: &ManifestOptions, labels: &Value) -> Value {
+    json!({
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": o.name, "namespace": o.namespace, "labels": labels},
+        "spec": {
+            "podSelector": {},
+            "policyTypes": ["Ingress", "Egress"],
+            "ingress": [{"ports": [{"protocol": "TCP", "port": o.container_port}]}],
+            "egress": [
+                {"ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]},
+                {"ports": [{"protocol": "TCP", "port": 443}]},
+            ],
+        },
+    })
+}
+
+/// The container image, pinned by digest when one is given.
+fn image(o: &ManifestOptions) -> String {
+    match &o.image_digest {
+        Some(d) => format!("{}@{d}", o.image),
+        None => o.image.clone(),
+    }
+}
+
 fn deployment(o: &ManifestOptions, labels: &Value, secret_name: &str) -> Value {
     let name = o.name.as_str();
     let probe = |path: &str| {
@@ -535,7 +589,7 @@ fn deployment(o: &ManifestOptions, labels: &Value, secret_name: &str) -> Value {
                     }]}},
                     "containers": [{
                         "name": "rampart",
-                        "image": o.image,
+                        "image": image(o),
                         // The flags override the configuration's `[server]` table, so a file
                         // written for a laptop (loopback, relative certificate paths) still
                         // serves in the pod.
@@ -551,7 +605,7 @@ fn deployment(o: &ManifestOptions, labels: &Value, secret_name: &str) -> Value {
                         "readinessProbe": probe("/readyz"),
                         "resources": {
                             "requests": {"cpu": "100m", "memory": "64Mi"},
-                            "limits": {"memory": "256Mi"},
+                            "limits": {"cpu": "1", "memory": "256Mi"},
                         },
                         "securityContext": {
                             "runAsNonRoot": true,
@@ -706,7 +760,14 @@ pub fn to_yaml(documents: &[Value]) -> Result<String, ManifestError> {
     let mut out = String::new();
     for doc in documents {
         out.push_str("---\n");
-        out.push_str(&serde_yaml::to_string(doc).map_err(|e| ManifestError::Yaml(e.to_string()))?);
+        // Multi-line strings (the configuration) as literal blocks; long single-line ones
+        // (digests, CA bundles) plain, never folded.
+        let mut options = serde_saphyr::SerializerOptions::default();
+        options.folded_wrap_chars = usize::MAX;
+        out.push_str(
+            &serde_saphyr::to_string_with_options(doc, options)
+                .map_err(|e| ManifestError::Yaml(e.to_string()))?,
+        );
     }
     Ok(out)
 }

@@ -256,6 +256,9 @@ pub struct Decision {
     pub response: AdmissionResponse,
     /// Why (one entry per gate that ran).
     pub gates: Vec<GateOutcome>,
+    /// The profile that decided (named by the URL, chosen by a namespace rule, or the
+    /// default); `None` when no profile applied. `/metrics` labels requests with it.
+    pub profile: Option<String>,
 }
 
 /// The decision engine as the server sees it. Implementations are synchronous (they may call a

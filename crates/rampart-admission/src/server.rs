@@ -572,6 +572,7 @@ async fn handle_request(state: &State, req: Request<Incoming>) -> Response<Body>
                 &[],
                 start,
                 Some(Cause::Malformed),
+                None,
             );
         }
         Err(Malformed { uid: None, reason }) => {
@@ -583,7 +584,7 @@ async fn handle_request(state: &State, req: Request<Incoming>) -> Response<Body>
         }
     };
     let request = Arc::new(request);
-    let (response, gates, cause) = decide(state, &endpoint, &request, start).await;
+    let (response, gates, cause, decided) = decide(state, &endpoint, &request, start).await;
     answer(
         state,
         &endpoint,
@@ -593,6 +594,7 @@ async fn handle_request(state: &State, req: Request<Incoming>) -> Response<Body>
         &gates,
         start,
         cause,
+        decided.as_deref(),
     )
 }
 
@@ -697,17 +699,19 @@ fn accepted(
     AdmissionResponse,
     Vec<crate::review::GateOutcome>,
     Option<Cause>,
+    Option<String>,
 ) {
     let Decision {
         mut response,
         gates,
+        profile,
     } = decision;
     response.uid = request.uid.clone();
     if matches!(endpoint, Endpoint::Validate { .. }) {
         response.patch = None;
         response.patch_type = None;
     }
-    (response, gates, None)
+    (response, gates, None, profile)
 }
 
 async fn decide(
@@ -719,6 +723,7 @@ async fn decide(
     AdmissionResponse,
     Vec<crate::review::GateOutcome>,
     Option<Cause>,
+    Option<String>,
 ) {
     let uid = request.uid.as_str();
     let Ok(permit) = Arc::clone(&state.permits).try_acquire_owned() else {
@@ -730,6 +735,7 @@ async fn decide(
             failure(state, endpoint, uid, Cause::Overload, &message),
             Vec::new(),
             Some(Cause::Overload),
+            None,
         );
     };
     // The steady state (registry and inventory answers cached) is decided here, on the
@@ -746,6 +752,7 @@ async fn decide(
                 failure(state, endpoint, uid, Cause::Panic, &message),
                 Vec::new(),
                 Some(Cause::Panic),
+                None,
             );
         }
     }
@@ -774,6 +781,7 @@ async fn decide(
                 failure(state, endpoint, uid, Cause::Panic, &message),
                 Vec::new(),
                 Some(Cause::Panic),
+                None,
             )
         }
         Err(_) => {
@@ -785,6 +793,7 @@ async fn decide(
                 failure(state, endpoint, uid, Cause::Deadline, &message),
                 Vec::new(),
                 Some(Cause::Deadline),
+                None,
             )
         }
     }
@@ -836,6 +845,7 @@ fn answer(
     gates: &[crate::review::GateOutcome],
     start: Instant,
     cause: Option<Cause>,
+    decided: Option<&str>,
 ) -> Response<Body> {
     let allowed = response.allowed;
     let body = match serde_json::to_vec(&response.into_review()) {
@@ -850,9 +860,10 @@ fn answer(
     };
     let elapsed = start.elapsed();
     let (name, profile) = endpoint_name(endpoint);
+    // The profile that decided (a namespace rule's, the default), else the URL's.
     state
         .metrics
-        .observe_request(name, profile, allowed, elapsed.as_secs_f64());
+        .observe_request(name, decided.or(profile), allowed, elapsed.as_secs_f64());
     state.metrics.observe_gates(gates);
     let operation = request
         .and_then(|r| serde_json::to_value(r.operation).ok())

@@ -14,31 +14,9 @@
 mod common;
 mod support;
 
-use std::path::{Path, PathBuf};
-
 use common::*;
 use rampart_pss::{Level, Version, evaluate};
 use serde_json::{Value, json};
-
-fn testdata() -> PathBuf {
-    let dir =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/psa-fixtures/testdata");
-    assert!(
-        dir.join("baseline").is_dir() && dir.join("restricted").is_dir(),
-        "PSA conformance fixtures not found at {} (expected shared/ beside the repo clone)",
-        dir.display()
-    );
-    dir
-}
-
-fn sorted(dir: &Path) -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    v.sort();
-    v
-}
 
 #[test]
 fn conformance_fixtures_through_the_engine() {
@@ -49,76 +27,57 @@ fn conformance_fixtures_through_the_engine() {
     let deployment_envelope = fixture_json("deployment-create.json");
     let (mut cases, mut files) = (0usize, 0usize);
     let mut failures = Vec::new();
-    for (level_name, level) in [
-        ("baseline", Level::Baseline),
-        ("restricted", Level::Restricted),
-    ] {
-        for version_dir in sorted(&testdata().join(level_name)) {
-            let version_name = version_dir
-                .file_name()
-                .unwrap()
-                .to_str()
-                .unwrap()
-                .to_owned();
-            let version: Version = version_name.parse().unwrap();
-            let profile = format!("pss-enforce-{level_name}-{version_name}");
-            for outcome in ["pass", "fail"] {
-                let dir = version_dir.join(outcome);
-                if !dir.is_dir() {
-                    continue;
-                }
-                for path in sorted(&dir) {
-                    if path.extension().and_then(|e| e.to_str()) != Some("yaml") {
-                        continue;
-                    }
-                    files += 1;
-                    let pod: Value =
-                        serde_yaml::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-                    let expected = evaluate(level, version, &pod);
-                    let file = format!(
-                        "{level_name}/{version_name}/{outcome}/{}",
-                        path.file_name().unwrap().to_str().unwrap()
-                    );
-                    if expected.allowed() != (outcome == "pass") {
-                        failures.push(format!("{file}: evaluator disagrees with the fixture"));
-                    }
-                    let mut as_pod = pod_envelope.clone();
-                    as_pod["request"]["object"] = pod.clone();
-                    let mut as_deployment = deployment_envelope.clone();
-                    as_deployment["request"]["object"]["spec"]["template"] = json!({
-                        "metadata": pod.get("metadata").cloned().unwrap_or(Value::Null),
-                        "spec": pod.get("spec").cloned().unwrap_or(Value::Null),
-                    });
-                    for (what, review) in [("Pod", as_pod), ("Deployment", as_deployment)] {
-                        cases += 1;
-                        let d = validate(&engine, &request_from(&review), Some(&profile));
-                        let served = client
-                            .review(&format!("/validate/{profile}"), &review)
-                            .review_response();
-                        if served["allowed"] != d.response.allowed
-                            || served["uid"] != review["request"]["uid"]
-                        {
-                            failures.push(format!(
-                                "{file} as a {what}: over TLS {served}, in process allowed={}",
-                                d.response.allowed
-                            ));
-                        }
-                        if d.response.allowed != expected.allowed() {
-                            failures.push(format!(
-                                "{file} as a {what}: engine allowed={}, evaluator {}",
-                                d.response.allowed,
-                                expected.message()
-                            ));
-                        } else if !expected.allowed() {
-                            // every failing check is in the denial
-                            let m = message(&d);
-                            for v in &expected.violations {
-                                if !m.contains(&v.to_string()) {
-                                    failures
-                                        .push(format!("{file} as a {what}: {v} missing from {m}"));
-                                }
-                            }
-                        }
+    for fx in rampart_testkit::pss::walk().fixtures {
+        let (level_name, version_name) = (fx.level, fx.version.as_str());
+        let level = match level_name {
+            "baseline" => Level::Baseline,
+            _ => Level::Restricted,
+        };
+        let version: Version = version_name.parse().unwrap();
+        let profile = format!("pss-enforce-{level_name}-{version_name}");
+        files += 1;
+        let pod = fx.pod.clone();
+        let expected = evaluate(level, version, &pod);
+        let file = format!(
+            "{level_name}/{version_name}/{}/{}",
+            fx.outcome,
+            fx.path.file_name().unwrap().to_str().unwrap()
+        );
+        if expected.allowed() != fx.pass() {
+            failures.push(format!("{file}: evaluator disagrees with the fixture"));
+        }
+        let mut as_pod = pod_envelope.clone();
+        as_pod["request"]["object"] = pod.clone();
+        let mut as_deployment = deployment_envelope.clone();
+        as_deployment["request"]["object"]["spec"]["template"] = json!({
+            "metadata": pod.get("metadata").cloned().unwrap_or(Value::Null),
+            "spec": pod.get("spec").cloned().unwrap_or(Value::Null),
+        });
+        for (what, review) in [("Pod", as_pod), ("Deployment", as_deployment)] {
+            cases += 1;
+            let d = validate(&engine, &request_from(&review), Some(&profile));
+            let served = client
+                .review(&format!("/validate/{profile}"), &review)
+                .review_response();
+            if served["allowed"] != d.response.allowed || served["uid"] != review["request"]["uid"]
+            {
+                failures.push(format!(
+                    "{file} as a {what}: over TLS {served}, in process allowed={}",
+                    d.response.allowed
+                ));
+            }
+            if d.response.allowed != expected.allowed() {
+                failures.push(format!(
+                    "{file} as a {what}: engine allowed={}, evaluator {}",
+                    d.response.allowed,
+                    expected.message()
+                ));
+            } else if !expected.allowed() {
+                // every failing check is in the denial
+                let m = message(&d);
+                for v in &expected.violations {
+                    if !m.contains(&v.to_string()) {
+                        failures.push(format!("{file} as a {what}: {v} missing from {m}"));
                     }
                 }
             }

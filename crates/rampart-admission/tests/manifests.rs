@@ -18,7 +18,6 @@ use rampart_admission::manifests::{
     CertSource, ManifestError, ManifestOptions, generate, service_dns_names, to_yaml, write_tls,
 };
 use rampart_admission::review::Route;
-use serde::Deserialize;
 use serde_json::{Value, json};
 
 fn options() -> ManifestOptions {
@@ -52,9 +51,7 @@ fn one<'a>(docs: &'a [Value], kind: &str) -> &'a Value {
 }
 
 fn parse_yaml(text: &str) -> Vec<Value> {
-    serde_yaml::Deserializer::from_str(text)
-        .map(|doc| Value::deserialize(doc).unwrap())
-        .collect()
+    rampart_testkit::yaml::documents("the generated manifests", text)
 }
 
 #[test]
@@ -81,6 +78,7 @@ fn yaml_parses_back_to_the_documents() {
             "Secret",
             "Service",
             "Deployment",
+            "NetworkPolicy",
             "PodDisruptionBudget",
             "MutatingWebhookConfiguration",
             "ValidatingWebhookConfiguration"

@@ -57,6 +57,7 @@ impl Reviewer for DenyPrivileged {
                     "privileged containers are not allowed",
                 ),
                 gates: vec![gate("deny", "container app is privileged")],
+                profile: None,
             };
         }
         let mut response = AdmissionResponse::allow(&request.uid);
@@ -70,6 +71,7 @@ impl Reviewer for DenyPrivileged {
         Decision {
             response,
             gates: vec![gate("allow", "")],
+            profile: None,
         }
     }
 }
@@ -83,6 +85,7 @@ impl Reviewer for Sleeper {
         Decision {
             response: AdmissionResponse::allow(&request.uid),
             gates: vec![],
+            profile: None,
         }
     }
 }
@@ -98,6 +101,7 @@ impl Reviewer for PanicOnBoom {
         Decision {
             response: AdmissionResponse::allow(&request.uid),
             gates: vec![],
+            profile: None,
         }
     }
 }
@@ -117,6 +121,7 @@ impl Reviewer for Blocker {
         Decision {
             response: AdmissionResponse::allow(&request.uid),
             gates: vec![],
+            profile: None,
         }
     }
 }
@@ -815,4 +820,45 @@ fn a_client_offering_h2_first_like_kube_apiserver_gets_http_1_1() {
         tls.get_ref().1.alpn_protocol().map(<[u8]>::to_vec)
     });
     assert_eq!(alpn.as_deref(), Some(&b"http/1.1"[..]));
+}
+
+#[test]
+fn metrics_label_requests_with_the_profile_that_decided() {
+    let config = rampart_admission::Config::parse(
+        "default-profile = \"baseline\"\n\
+         [profiles.baseline]\npss = { level = \"baseline\" }\n\
+         [profiles.prod]\npss = { level = \"restricted\" }\n\
+         [[namespaces]]\nnames = [\"team-*\"]\nprofile = \"prod\"\n",
+        std::path::Path::new("/nonexistent"),
+    )
+    .unwrap();
+    let engine = rampart_admission::Engine::new(config).unwrap();
+    let server = start(engine, |_| {});
+    let client = server.client();
+    // team-a: the namespace rule chooses prod (restricted denies this pod)
+    client.review("/validate", &pod_review("t1", "web", false));
+    client.review("/validate", &pod_review("t2", "web", false));
+    // another namespace: the default profile
+    let mut other = pod_review("o1", "web", false);
+    other["request"]["namespace"] = json!("other");
+    other["request"]["object"]["metadata"]["namespace"] = json!("other");
+    client.review("/validate", &other);
+    // the URL names the profile
+    client.review("/validate/baseline", &pod_review("u1", "web", false));
+    let samples = parse_metrics(&client.get("/metrics").text());
+    let requests = "rampart_admission_requests_total";
+    let by_profile = |p: &str| {
+        metric(
+            &samples,
+            requests,
+            &[("endpoint", "validate"), ("profile", p)],
+        )
+    };
+    assert_eq!(by_profile("prod"), 2.0, "{samples:#?}");
+    assert_eq!(by_profile("baseline"), 2.0, "{samples:#?}");
+    assert_eq!(
+        by_profile(""),
+        0.0,
+        "no request is decided without a profile"
+    );
 }

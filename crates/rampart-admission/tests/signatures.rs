@@ -11,8 +11,6 @@
 )]
 
 mod common;
-#[path = "../../rampart-registry/tests/support/mod.rs"]
-mod support;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -24,8 +22,8 @@ use rampart_admission::engine::decode_patch;
 use rampart_admission::{Config, Engine};
 use rampart_registry::{Client, ClientOptions, Reference};
 use rampart_sign::keys::KeyPair;
+use rampart_testkit::registry::{Auth, Registry, skopeo};
 use serde_json::json;
-use support::{Auth, Registry, skopeo};
 
 fn worker_layout() -> String {
     format!(

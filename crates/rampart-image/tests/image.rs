@@ -1030,16 +1030,9 @@ fn run(cmd: &str, args: &[&str], cwd: &Path) {
     );
 }
 
-/// Installs umoci from Debian when missing (scripts/ensure-tools.sh; fails, never skips).
+/// Installs umoci from Debian when missing (fails, never skips).
 fn ensure_umoci() {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/ensure-tools.sh");
-    let ok = std::process::Command::new("bash")
-        .arg(script)
-        .arg("umoci:umoci")
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok, "umoci is not available");
+    rampart_testkit::tools::ensure_tool("umoci", "umoci");
 }
 
 #[test]

@@ -16,12 +16,7 @@ use rampart_image::FileContent;
 use rampart_inspect::binary::analyze;
 use rampart_sbom::catalog::{go_binary, rust_binary};
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .unwrap()
-}
+use rampart_testkit::paths::root;
 
 fn purls(p: &[rampart_sbom::Package]) -> Vec<String> {
     let mut v: Vec<String> = p
@@ -45,16 +40,7 @@ fn both(path: &Path) -> (Vec<String>, Vec<String>) {
     (p(stream), p(seek))
 }
 
-/// Installs a Debian package for `tool` when missing (scripts/ensure-tools.sh).
-fn ensure(tool: &str, package: &str) {
-    let ok = Command::new("bash")
-        .arg(root().join("scripts/ensure-tools.sh"))
-        .arg(format!("{tool}:{package}"))
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok, "installing {package} failed");
-}
+use rampart_testkit::tools::ensure_tool as ensure;
 
 #[test]
 fn go_binaries_read_streaming_and_seeking_match_the_whole_file_parser() {
@@ -173,14 +159,7 @@ fn hostile_elf_headers_never_panic() {
 #[test]
 fn dotnet_single_file_bundles_are_read_streaming_and_seeking() {
     // The SARIF Multitool the report tests install is a .NET single-file bundle.
-    let out = Command::new("bash")
-        .arg(root().join("scripts/install-oracles.sh"))
-        .stderr(Stdio::inherit())
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let bin =
-        PathBuf::from(String::from_utf8(out.stdout).unwrap().trim()).join("sarif/Sarif.Multitool");
+    let bin = rampart_testkit::oracles::dir().join("sarif/Sarif.Multitool");
     let whole =
         purls(&rampart_sbom::catalog::dotnet_bundle("x", &std::fs::read(&bin).unwrap()).unwrap());
     assert!(whole.len() > 50, "{}", whole.len());

@@ -5,23 +5,9 @@
 // Test code: panicking with context is how a failure is reported.
 #![allow(clippy::panic, clippy::expect_used, clippy::unwrap_used)]
 use std::collections::BTreeMap;
-use std::fs;
-use std::path::{Path, PathBuf};
 
 use rampart_pss::{Evaluation, FieldPath, Level, PathSeg, Version, evaluate};
 use serde_json::{Value, json};
-
-/// Fixture location: `shared/` lives beside the repository clone.
-fn testdata() -> PathBuf {
-    let dir =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/psa-fixtures/testdata");
-    assert!(
-        dir.join("baseline").is_dir() && dir.join("restricted").is_dir(),
-        "PSA conformance fixtures not found at {} (expected shared/ beside the repo clone)",
-        dir.display()
-    );
-    dir
-}
 
 /// File prefix (lowercased check ID) -> (check ID, expected message substring).
 fn expectation(prefix: &str) -> (&'static str, &'static str) {
@@ -68,24 +54,6 @@ fn resolve<'a>(value: &'a Value, path: &FieldPath) -> Option<&'a Value> {
     })
 }
 
-fn load(path: &Path) -> Value {
-    let text =
-        fs::read_to_string(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
-    serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("parsing {}: {e}", path.display()))
-}
-
-fn sorted_dir(dir: &Path) -> Vec<PathBuf> {
-    let mut entries: Vec<PathBuf> = fs::read_dir(dir)
-        .unwrap_or_else(|e| panic!("listing {}: {e}", dir.display()))
-        .map(|e| {
-            e.unwrap_or_else(|e| panic!("listing {}: {e}", dir.display()))
-                .path()
-        })
-        .collect();
-    entries.sort();
-    entries
-}
-
 /// Checks the invariants every evaluation must satisfy.
 fn check_shape(file: &str, pod: &Value, eval: &Evaluation) {
     for v in &eval.violations {
@@ -122,118 +90,98 @@ impl Tally {
 
 #[test]
 fn conformance_fixtures() {
-    let root = testdata();
     let mut tally = Tally::default();
     let mut files = 0usize;
-    let mut level_minor_dirs = 0usize;
+    let corpus = rampart_testkit::pss::walk();
+    let level_minor_dirs = corpus.version_dirs.len();
+    for (level_name, dir_name) in &corpus.version_dirs {
+        let minor: u32 = dir_name
+            .strip_prefix("v1.")
+            .and_then(|m| m.parse().ok())
+            .unwrap_or_else(|| panic!("unexpected directory {level_name}/{dir_name}"));
+        assert_eq!(dir_name.parse::<Version>().ok(), Some(Version::v1(minor)));
+    }
 
-    for (level_name, level) in [
-        ("baseline", Level::Baseline),
-        ("restricted", Level::Restricted),
-    ] {
-        for version_dir in sorted_dir(&root.join(level_name)) {
-            let dir_name = version_dir
-                .file_name()
-                .and_then(|n| n.to_str())
-                .unwrap_or_default()
-                .to_owned();
-            let minor: u32 = dir_name
-                .strip_prefix("v1.")
-                .and_then(|m| m.parse().ok())
-                .unwrap_or_else(|| panic!("unexpected directory {}", version_dir.display()));
-            let version = Version::v1(minor);
-            assert_eq!(dir_name.parse::<Version>().ok(), Some(version));
-            level_minor_dirs += 1;
+    for fx in &corpus.fixtures {
+        let (level_name, dir_name, outcome, name) =
+            (fx.level, fx.version.as_str(), fx.outcome, fx.name.as_str());
+        let level = match level_name {
+            "baseline" => Level::Baseline,
+            _ => Level::Restricted,
+        };
+        let minor: u32 = dir_name
+            .strip_prefix("v1.")
+            .and_then(|m| m.parse().ok())
+            .unwrap_or_else(|| panic!("unexpected directory {}", fx.path.display()));
+        let version = Version::v1(minor);
+        files += 1;
+        *tally
+            .per_dir
+            .entry(format!("{level_name}/{dir_name}"))
+            .or_default() += 1;
+        let file = format!("{level_name}/{dir_name}/{outcome}/{name}");
+        let pod = &fx.pod;
+        let eval = evaluate(level, version, pod);
+        check_shape(&file, pod, &eval);
 
-            for outcome in ["pass", "fail"] {
-                let dir = version_dir.join(outcome);
-                if !dir.is_dir() {
-                    continue;
-                }
-                for path in sorted_dir(&dir) {
-                    if path.extension().and_then(|e| e.to_str()) != Some("yaml") {
-                        continue;
-                    }
-                    files += 1;
-                    *tally
-                        .per_dir
-                        .entry(format!("{level_name}/{dir_name}"))
-                        .or_default() += 1;
-                    let name = path
-                        .file_stem()
-                        .and_then(|n| n.to_str())
-                        .unwrap_or_default()
-                        .to_owned();
-                    let file = format!("{level_name}/{dir_name}/{outcome}/{name}");
-                    let pod = load(&path);
-                    let eval = evaluate(level, version, &pod);
-                    check_shape(&file, &pod, &eval);
-
-                    // The same pod spec as a workload's pod template.
-                    let template = json!({
-                        "metadata": pod.get("metadata").cloned().unwrap_or(Value::Null),
-                        "spec": pod.get("spec").cloned().unwrap_or(Value::Null),
-                    });
-                    let deployment = json!({
-                        "apiVersion": "apps/v1",
-                        "kind": "Deployment",
-                        "spec": {"template": template},
-                    });
-                    let cronjob = json!({
-                        "apiVersion": "batch/v1",
-                        "kind": "CronJob",
-                        "spec": {"jobTemplate": {"spec": {"template": template}}},
-                    });
-                    for (kind, tpl) in [
-                        ("Deployment", &deployment["spec"]["template"]),
-                        (
-                            "CronJob",
-                            &cronjob["spec"]["jobTemplate"]["spec"]["template"],
-                        ),
-                    ] {
-                        let wrapped = evaluate(level, version, tpl);
-                        tally.check(
-                            wrapped.allowed() == eval.allowed()
-                                && wrapped.failed_check_ids() == eval.failed_check_ids()
-                                && wrapped.message() == eval.message(),
-                            || format!("{file}: {kind} template verdict differs from the pod"),
-                        );
-                    }
-
-                    if outcome == "pass" {
-                        tally.check(eval.allowed(), || {
-                            format!("{file}: expected allowed, got {}", eval.message())
-                        });
-                        if level == Level::Restricted {
-                            let base = evaluate(Level::Baseline, version, &pod);
-                            tally.check(base.allowed(), || {
-                                format!(
-                                    "{file}: restricted pass denied at baseline: {}",
-                                    base.message()
-                                )
-                            });
-                        }
-                        continue;
-                    }
-
-                    let prefix = name.trim_end_matches(|c: char| c.is_ascii_digit());
-                    let (check, substring) = expectation(prefix);
-                    let ids = eval.failed_check_ids();
-                    let accepted = ids.contains(&check)
-                        || (level == Level::Restricted
-                            && overriding(check, minor).is_some_and(|o| ids.contains(&o)));
-                    let message = eval.message();
-                    tally.check(
-                        !eval.allowed() && accepted && message.contains(substring),
-                        || {
-                            format!(
-                                "{file}: expected {check} / {substring:?}, got {ids:?}: {message}"
-                            )
-                        },
-                    );
-                }
-            }
+        // The same pod spec as a workload's pod template.
+        let template = json!({
+            "metadata": pod.get("metadata").cloned().unwrap_or(Value::Null),
+            "spec": pod.get("spec").cloned().unwrap_or(Value::Null),
+        });
+        let deployment = json!({
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "spec": {"template": template},
+        });
+        let cronjob = json!({
+            "apiVersion": "batch/v1",
+            "kind": "CronJob",
+            "spec": {"jobTemplate": {"spec": {"template": template}}},
+        });
+        for (kind, tpl) in [
+            ("Deployment", &deployment["spec"]["template"]),
+            (
+                "CronJob",
+                &cronjob["spec"]["jobTemplate"]["spec"]["template"],
+            ),
+        ] {
+            let wrapped = evaluate(level, version, tpl);
+            tally.check(
+                wrapped.allowed() == eval.allowed()
+                    && wrapped.failed_check_ids() == eval.failed_check_ids()
+                    && wrapped.message() == eval.message(),
+                || format!("{file}: {kind} template verdict differs from the pod"),
+            );
         }
+
+        if outcome == "pass" {
+            tally.check(eval.allowed(), || {
+                format!("{file}: expected allowed, got {}", eval.message())
+            });
+            if level == Level::Restricted {
+                let base = evaluate(Level::Baseline, version, pod);
+                tally.check(base.allowed(), || {
+                    format!(
+                        "{file}: restricted pass denied at baseline: {}",
+                        base.message()
+                    )
+                });
+            }
+            continue;
+        }
+
+        let prefix = name.trim_end_matches(|c: char| c.is_ascii_digit());
+        let (check, substring) = expectation(prefix);
+        let ids = eval.failed_check_ids();
+        let accepted = ids.contains(&check)
+            || (level == Level::Restricted
+                && overriding(check, minor).is_some_and(|o| ids.contains(&o)));
+        let message = eval.message();
+        tally.check(
+            !eval.allowed() && accepted && message.contains(substring),
+            || format!("{file}: expected {check} / {substring:?}, got {ids:?}: {message}"),
+        );
     }
 
     assert!(

@@ -13,7 +13,6 @@
 
 #[path = "../../rampart-image/tests/support/mod.rs"]
 mod layouts;
-mod support;
 
 use std::io::Read;
 use std::path::Path;
@@ -25,7 +24,9 @@ use rampart_image::{BlobStore, Digest, Image, ImageError, Limits, Platform, Sour
 use rampart_registry::{
     BlobPush, Client, ClientOptions, Reference, RegistryError, RegistryStore, Secret, open_image,
 };
-use support::{Auth, FakeServer, Registry, TokenServer, header, skopeo};
+use rampart_testkit::registry::{
+    self as support, Auth, FakeServer, Registry, TokenServer, header, skopeo,
+};
 
 /// Options for a plain-HTTP loopback registry, no docker config.
 fn insecure() -> ClientOptions {

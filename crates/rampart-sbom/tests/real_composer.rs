@@ -15,7 +15,7 @@ use serde_json::Value;
 fn installed_json_matches_composer_show() -> Result<(), Box<dyn std::error::Error>> {
     let tmp = tempfile::tempdir()?;
     let dir = tmp.path();
-    common::ensure_tools(dir, &["composer:composer"]);
+    common::ensure_tools(&["composer:composer"]);
     let write = |rel: &str, text: &str| -> std::io::Result<()> {
         let p = dir.join(rel);
         std::fs::create_dir_all(p.parent().unwrap_or(Path::new("/")))?;

@@ -23,7 +23,7 @@ fn debian_jars_match_the_jdk() -> Result<(), Box<dyn std::error::Error>> {
     let tmp = tempfile::tempdir()?;
     let dir = tmp.path();
     // The oracle needs a JDK (single-file source launch compiles in memory).
-    common::ensure_jdk(dir);
+    common::ensure_jdk();
     common::unpack_debian_packages(
         dir,
         &[

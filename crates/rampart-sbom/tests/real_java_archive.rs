@@ -283,7 +283,7 @@ fn catalog_file(path: &Path, limits: &JavaLimits) -> Result<JavaArchiveCatalog, 
 fn debian_jars_and_built_archives_match_the_jdk() -> Result<(), Box<dyn std::error::Error>> {
     let tmp = tempfile::tempdir()?;
     let dir = tmp.path();
-    common::ensure_jdk(dir);
+    common::ensure_jdk();
     let jars = debian_jars(dir);
     assert!(jars.len() >= 15, "{jars:?}");
     let mut archives = jars.clone();
@@ -378,7 +378,7 @@ fn python_zip(dir: &Path, out: &Path, body: &str) {
 fn hostile_archives() -> Result<(), Box<dyn std::error::Error>> {
     let tmp = tempfile::tempdir()?;
     let dir = tmp.path();
-    common::ensure_jdk(dir);
+    common::ensure_jdk();
     let limits = JavaLimits::default();
     let pom_jar = |name: &str, group: &str, artifact: &str| {
         let src = dir.join(format!("src-{name}"));

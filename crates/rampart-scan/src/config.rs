@@ -22,6 +22,15 @@ struct RawConfig {
     #[serde(default)]
     suppress: Vec<RawSuppression>,
     vulnerabilities: Option<RawVulns>,
+    // the supply chain: allowed registries and the trust policy (see `SupplyConfig`)
+    registries: Option<RawRegistries>,
+    policy: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRegistries {
+    allow: Spanned<Vec<String>>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -81,6 +90,18 @@ pub struct Config {
     pub suppressions: Vec<ConfigSuppression>,
     /// `[vulnerabilities]`.
     pub vulns: VulnConfig,
+    /// `[registries]` and `policy`.
+    pub supply: SupplyConfig,
+}
+
+/// The supply-chain settings: images must come from allowed registries (`[registries] allow =
+/// [...]`, the patterns of the admission webhook's registries gate), and registry images are
+/// verified against a trust policy (`policy = "trust.toml"`, the format of `rampart verify
+/// --policy`; relative to the configuration file's directory, as written here).
+#[derive(Debug, Clone, Default)]
+pub struct SupplyConfig {
+    pub registries: Option<rampart_sign::policy::ImageAllowList>,
+    pub policy: Option<String>,
 }
 
 /// The `[vulnerabilities]` table: how images and SBOMs are checked for known vulnerabilities.
@@ -323,6 +344,24 @@ impl Config {
                     .collect(),
             };
         }
+        if let Some(r) = raw.registries {
+            let span = r.allow.span();
+            match rampart_sign::policy::ImageAllowList::new(r.allow.into_inner()) {
+                Ok(list) => config.supply.registries = Some(list),
+                Err(list) => {
+                    for e in list {
+                        problem(span.clone(), format!("registries.allow: {e}"));
+                    }
+                }
+            }
+        }
+        if let Some(p) = raw.policy {
+            if p.get_ref().trim().is_empty() {
+                problem(p.span(), "policy: empty path".to_owned());
+            } else {
+                config.supply.policy = Some(p.get_ref().trim().to_owned());
+            }
+        }
         if problems.is_empty() {
             Ok(config)
         } else {
@@ -371,6 +410,35 @@ mod tests {
         assert_eq!(problems.len(), 1);
         assert!(
             problems[0].message.contains("unknown field"),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn registries_and_policy() {
+        let text = "policy = \"trust.toml\"\n[registries]\nallow = [\"registry.example.com/**\", \"nginx\"]\n";
+        let c = Config::parse(text, &known).ok().unwrap_or_default();
+        assert_eq!(c.supply.policy.as_deref(), Some("trust.toml"));
+        let allow = c.supply.registries.as_ref();
+        assert_eq!(
+            allow.map(|a| a.allows("docker.io", "library/nginx")),
+            Some(true)
+        );
+        assert_eq!(
+            allow.map(|a| a.allows("docker.io", "other/nginx")),
+            Some(false)
+        );
+        let problems = Config::parse("[registries]\nallow = []\n", &known)
+            .err()
+            .unwrap_or_default();
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(problems[0].line, 2);
+        assert!(problems[0].message.contains("at least one pattern"));
+        let problems = Config::parse("[registries]\nallow = [\"a/[\"]\n", &known)
+            .err()
+            .unwrap_or_default();
+        assert!(
+            problems[0].message.contains("registries.allow: pattern"),
             "{problems:?}"
         );
     }

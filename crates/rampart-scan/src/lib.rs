@@ -9,6 +9,7 @@
 pub mod config;
 pub mod images;
 pub mod seccomp;
+pub mod supply;
 pub mod suppress;
 pub mod vulns;
 
@@ -39,6 +40,9 @@ pub struct ScanOptions {
     pub respect_ignore: bool,
     /// Check images and SBOMs for known vulnerabilities (none: not checked).
     pub vulns: Option<vulns::VulnScan>,
+    /// The trust policy's verdicts on the registry images scanned (computed by the caller,
+    /// which holds the registry client; see [`supply::verify_image`]).
+    pub trust: supply::TrustResults,
 }
 
 impl ScanOptions {
@@ -54,6 +58,7 @@ impl ScanOptions {
             max_file_size: DEFAULT_MAX_FILE_SIZE,
             respect_ignore: true,
             vulns: None,
+            trust: supply::TrustResults::default(),
         }
     }
 }
@@ -69,6 +74,7 @@ pub fn catalog() -> Vec<&'static Rule> {
     all.push(&seccomp::MISSING_PROFILE);
     all.push(&rampart_vuln::assess::KNOWN_VULNERABILITY);
     all.extend_from_slice(rampart_seccomp::catalog::CATALOG);
+    all.extend_from_slice(supply::RULES);
     all.sort_by_key(|r| r.id);
     all
 }
@@ -366,6 +372,10 @@ fn scan_file(path: &Path, kind: Kind, opts: &ScanOptions) -> FileResult {
                     has_dockerignore,
                 });
             out.assessment = assessment;
+            if let Some(allow) = &opts.config.supply.registries {
+                out.assessment
+                    .extend(supply::dockerfile_registries(&file, &text, allow));
+            }
             out.errors.extend(
                 diagnostics
                     .into_iter()
@@ -520,6 +530,11 @@ pub fn scan_all(
     summary.manifests = manifests.len();
     assessment.extend(rampart_k8s::scan(&manifests, &opts.pss));
     assessment.extend(seccomp::assess(&manifests));
+    if let Some(allow) = &opts.config.supply.registries {
+        assessment.extend(supply::manifest_registries(&manifests, allow));
+    }
+    assessment.extend(opts.trust.assessment.clone());
+    errors.extend(opts.trust.errors.iter().cloned());
     let mut image_names = Vec::new();
     let mut summaries = Vec::new();
     let mut inspected = Vec::new();

@@ -289,6 +289,52 @@ pub fn image_glob(pattern: &str) -> Result<globset::Glob, globset::Error> {
         .build()
 }
 
+/// An allow-list of images: [`image_glob`] patterns on `registry/repository`. The admission
+/// webhook's registries gate and the scan's supply-chain control (`[registries] allow` in
+/// `rampart.toml`) decide with it.
+#[derive(Debug, Clone)]
+pub struct ImageAllowList {
+    /// The patterns as written.
+    pub patterns: Vec<String>,
+    matcher: globset::GlobSet,
+}
+
+impl ImageAllowList {
+    /// Compiles `patterns`; every bad pattern is a problem, and so is an empty list (which would
+    /// refuse every image).
+    pub fn new(patterns: Vec<String>) -> Result<Self, Vec<String>> {
+        let mut problems = Vec::new();
+        let mut builder = globset::GlobSetBuilder::new();
+        for p in &patterns {
+            match image_glob(p) {
+                Ok(g) => {
+                    builder.add(g);
+                }
+                Err(e) => problems.push(format!("pattern {p:?}: {e}")),
+            }
+        }
+        if patterns.is_empty() {
+            problems.push(String::from(
+                "expected at least one pattern (an empty list refuses every image)",
+            ));
+        }
+        match builder.build() {
+            Ok(matcher) if problems.is_empty() => Ok(Self { patterns, matcher }),
+            Ok(_) => Err(problems),
+            Err(e) => {
+                problems.push(e.to_string());
+                Err(problems)
+            }
+        }
+    }
+
+    /// Whether an image of `registry` (any case) and `repository` is allowed.
+    pub fn allows(&self, registry: &str, repository: &str) -> bool {
+        self.matcher
+            .is_match(format!("{}/{repository}", registry.to_ascii_lowercase()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::panic)]

@@ -86,18 +86,83 @@ impl TrustPolicy {
 
     /// Checks `image` against the policy, reading signatures from `store` when given
     /// (`COSIGN_REPOSITORY`). Errors are transport or storage failures (the registry could not
-    /// be asked); every policy outcome, including tampering, is a [`Verdict`].
+    /// be asked); every policy outcome, including tampering, is a [`Verdict`]. The verdict is
+    /// [`TrustPolicy::check_each`]'s requirements folded: the first required attestation that
+    /// failed, else the signature.
     pub fn check(
         &self,
         client: &Client,
         image: &Reference,
         store: Option<&Reference>,
     ) -> Result<Verdict, CosignError> {
+        let checks = self.requirements(client, image, store, true)?;
+        let (rule, signature) = match checks {
+            Checks::Decided(verdict) => return Ok(verdict),
+            Checks::Required {
+                rule,
+                attestations,
+                signature,
+            } => {
+                if let Some((_, Outcome::Refused { reason, none_found })) = attestations
+                    .into_iter()
+                    .find(|(_, o)| matches!(o, Outcome::Refused { .. }))
+                {
+                    return Ok(Verdict::Refused { reason, none_found });
+                }
+                (rule, signature)
+            }
+        };
+        Ok(match signature {
+            None => Verdict::Refused {
+                reason: String::from("the signature was not checked"),
+                none_found: false,
+            },
+            Some(Outcome::Verified { digest, key }) => Verdict::Verified {
+                digest,
+                key,
+                rule,
+                attestations: self
+                    .policy
+                    .rules
+                    .get(rule)
+                    .map(|r| r.attestations.clone())
+                    .unwrap_or_default(),
+            },
+            Some(Outcome::Refused { reason, none_found }) => {
+                Verdict::Refused { reason, none_found }
+            }
+        })
+    }
+
+    /// Checks each requirement the matching rule places on `image` on its own: every required
+    /// attestation, then the signature (the scan reports each as a control). A policy outcome
+    /// that needs no registry (unmatched, exempt, allowed by default, a rule without a key) is
+    /// [`Checks::Decided`]. Errors are transport or storage failures.
+    pub fn check_each(
+        &self,
+        client: &Client,
+        image: &Reference,
+        store: Option<&Reference>,
+    ) -> Result<Checks, CosignError> {
+        self.requirements(client, image, store, false)
+    }
+
+    /// The requirements checked; with `first_failure`, it stops at the first attestation that
+    /// fails (the signature is then not checked), as a verdict needs no more.
+    fn requirements(
+        &self,
+        client: &Client,
+        image: &Reference,
+        store: Option<&Reference>,
+        first_failure: bool,
+    ) -> Result<Checks, CosignError> {
         let rule = match self.policy.requirement(image.registry(), image.path()) {
             Requirement::Rule(rule) => rule,
-            Requirement::AllowedByDefault => return Ok(Verdict::AllowedByDefault),
+            Requirement::AllowedByDefault => {
+                return Ok(Checks::Decided(Verdict::AllowedByDefault));
+            }
             Requirement::Unmatched => {
-                return Ok(Verdict::Refused {
+                return Ok(Checks::Decided(Verdict::Refused {
                     reason: format!(
                         "no rule of {} matches {}/{}, and the policy refuses unmatched images",
                         self.policy.path.display(),
@@ -105,11 +170,11 @@ impl TrustPolicy {
                         image.path()
                     ),
                     none_found: false,
-                });
+                }));
             }
         };
         if rule.allow_unsigned {
-            return Ok(Verdict::Exempt { rule: rule.index });
+            return Ok(Checks::Decided(Verdict::Exempt { rule: rule.index }));
         }
         let keys: Vec<(&PathBuf, &PublicKey)> = rule
             .keys
@@ -118,28 +183,48 @@ impl TrustPolicy {
             .collect();
         let rule_name = format!("{} rule #{}", self.policy.path.display(), rule.index + 1);
         if keys.is_empty() {
-            return Ok(Verdict::Refused {
+            return Ok(Checks::Decided(Verdict::Refused {
                 reason: format!("{rule_name} names no key"),
                 none_found: false,
-            });
+            }));
         }
         // Each required attestation must verify with one of the rule's keys.
+        let mut attestations = Vec::new();
         for want in &rule.attestations {
             let mut failure = None;
-            for (_, key) in &keys {
+            let mut verified = None;
+            for (path, key) in &keys {
                 match cosign::verify_attestations(client, image, store, key, Some(want)) {
-                    Ok(_) => {
+                    Ok((digest, _)) => {
                         failure = None;
+                        verified = Some(Outcome::Verified {
+                            digest,
+                            key: (*path).clone(),
+                        });
                         break;
                     }
                     Err(e) if is_transport(&e) => return Err(e),
                     Err(e) => failure = Some(e),
                 }
             }
-            if let Some(e) = failure {
-                return Ok(Verdict::Refused {
+            let outcome = match (verified, failure) {
+                (Some(v), _) => v,
+                (None, Some(e)) => Outcome::Refused {
                     reason: format!("{rule_name} requires a {want} attestation: {e}"),
                     none_found: matches!(e, CosignError::NoAttestation { .. }),
+                },
+                (None, None) => Outcome::Refused {
+                    reason: format!("{rule_name}: no key to verify with"),
+                    none_found: false,
+                },
+            };
+            let failed = !outcome.verified();
+            attestations.push((want.clone(), outcome));
+            if failed && first_failure {
+                return Ok(Checks::Required {
+                    rule: rule.index,
+                    attestations,
+                    signature: None,
                 });
             }
         }
@@ -148,11 +233,13 @@ impl TrustPolicy {
         for (path, key) in &keys {
             match cosign::verify(client, image, store, key, &rule.annotations) {
                 Ok((digest, _)) => {
-                    return Ok(Verdict::Verified {
-                        digest,
-                        key: (*path).clone(),
+                    return Ok(Checks::Required {
                         rule: rule.index,
-                        attestations: rule.attestations.clone(),
+                        attestations,
+                        signature: Some(Outcome::Verified {
+                            digest,
+                            key: (*path).clone(),
+                        }),
                     });
                 }
                 Err(e) if is_transport(&e) => return Err(e),
@@ -172,11 +259,58 @@ impl TrustPolicy {
             Some((e, key)) => (format!("{e} (key {})", key.display()), false),
             None => (String::from("no key to verify with"), false),
         };
-        Ok(Verdict::Refused {
-            none_found,
-            reason: format!("{rule_name}: {reason}"),
+        Ok(Checks::Required {
+            rule: rule.index,
+            attestations,
+            signature: Some(Outcome::Refused {
+                none_found,
+                reason: format!("{rule_name}: {reason}"),
+            }),
         })
     }
+}
+
+/// One requirement of a rule, checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Verified on the digest the registry serves, with this key.
+    Verified {
+        /// The digest verified.
+        digest: Digest,
+        /// The key file whose signature verified.
+        key: PathBuf,
+    },
+    /// Not met: nothing found (`none_found`), or found and invalid (wrong key, tampering).
+    Refused {
+        /// Why, for a human.
+        reason: String,
+        /// True when nothing was found.
+        none_found: bool,
+    },
+}
+
+impl Outcome {
+    /// Whether the requirement is met.
+    pub fn verified(&self) -> bool {
+        matches!(self, Outcome::Verified { .. })
+    }
+}
+
+/// Each requirement of the rule matching an image (see [`TrustPolicy::check_each`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Checks {
+    /// Decided without checking a signature: unmatched, exempt, allowed by default, or a rule
+    /// that names no key.
+    Decided(Verdict),
+    /// The rule's requirements, each checked.
+    Required {
+        /// The rule (0-based).
+        rule: usize,
+        /// Each required attestation's predicate type and outcome, in the rule's order.
+        attestations: Vec<(String, Outcome)>,
+        /// The signature's outcome (always checked by [`TrustPolicy::check_each`]).
+        signature: Option<Outcome>,
+    },
 }
 
 /// Errors that mean the registry could not be asked (as opposed to a verdict).

@@ -9,9 +9,8 @@
 )]
 
 use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use std::sync::OnceLock;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -19,12 +18,8 @@ use proptest::prelude::*;
 use rampart_sign::keys::{KeyError, KeyPair, PrivateKey, PublicKey, password_from_env};
 use serde_json::{Value, json};
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
 fn corpus(rel: &str) -> PathBuf {
-    root().join("../shared/corpus/cosign").join(rel)
+    rampart_testkit::paths::corpus("cosign").join(rel)
 }
 
 fn read(rel: &str) -> String {
@@ -38,26 +33,9 @@ fn key_file(name: &str) -> String {
     read(&format!("{KEYS}/{name}"))
 }
 
-fn oracles() -> &'static Path {
-    static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let out = Command::new("bash")
-            .arg(root().join("scripts/install-oracles.sh"))
-            .stderr(Stdio::inherit())
-            .output()
-            .unwrap_or_else(|e| panic!("cannot run scripts/install-oracles.sh: {e}"));
-        assert!(
-            out.status.success(),
-            "scripts/install-oracles.sh failed: {}",
-            out.status
-        );
-        PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
-    })
-}
-
 /// Runs a batch of requests through tests/keys_oracle.py and returns its answers.
 fn oracle(requests: &[Value]) -> Vec<Value> {
-    let mut child = Command::new(oracles().join("venv/bin/python"))
+    let mut child = Command::new(rampart_testkit::oracles::python())
         .arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/keys_oracle.py"))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

@@ -8,13 +8,10 @@
     clippy::indexing_slicing
 )]
 
-#[path = "../../rampart-registry/tests/support/mod.rs"]
-mod support;
-
 use rampart_image::Digest;
 use rampart_registry::{Client, ClientOptions, Reference};
 use rampart_sign::oci::{Attached, attached_tag, fetch, push, resolve};
-use support::{Auth, Registry, skopeo};
+use rampart_testkit::registry::{Auth, Registry, skopeo};
 
 fn worker_layout() -> String {
     format!(

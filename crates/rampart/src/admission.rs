@@ -93,6 +93,7 @@ fn print_manifests(args: &AdmissionManifestsArgs) -> Result<u8> {
         namespace: args.namespace.clone(),
         name: args.name.clone(),
         image: args.image.clone(),
+        image_digest: args.image_digest.clone(),
         replicas: args.replicas,
         timeout_seconds: args.timeout_seconds,
         failure_policy: match args.failure_policy {

@@ -133,6 +133,9 @@ pub struct AdmissionManifestsArgs {
     /// The rampart image (entrypoint `rampart`).
     #[arg(long, default_value = "rampart:latest")]
     pub image: String,
+    /// The image's digest (sha256:...): the Deployment runs IMAGE@DIGEST, pinned.
+    #[arg(long, value_name = "DIGEST")]
+    pub image_digest: Option<String>,
     /// Replicas of the Deployment.
     #[arg(long, default_value_t = 2)]
     pub replicas: u32,
@@ -420,6 +423,11 @@ pub struct ScanArgs {
     /// archive, or a root filesystem (prefix dir: for a directory). Repeatable.
     #[arg(long, value_name = "IMAGE")]
     pub image: Vec<String>,
+    /// Trust policy (the format of `rampart verify --policy`) the registry images scanned must
+    /// meet: their signatures and required attestations become supply-chain controls.
+    /// Default: `policy` in rampart.toml.
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
     #[command(flatten)]
     pub images: ImageArgs,
     /// Output format.

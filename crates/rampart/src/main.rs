@@ -209,6 +209,7 @@ fn scan(args: ScanArgs) -> Result<u8> {
     image_targets.extend(args.image.iter().cloned());
     image_targets.extend(archive_paths.iter().map(|p| p.display().to_string()));
     let mut documents = Vec::new();
+    opts.trust = sign::scan_trust(&args, &opts.config, &base, &image_targets)?;
     let inspected: Vec<rampart_scan::ImageResult> = image_targets
         .iter()
         .map(|target| {

@@ -370,3 +370,44 @@ pub fn verify_attestation(args: &crate::cli::VerifyAttestationArgs) -> Result<u8
         }
     }
 }
+
+/// The trust policy of a scan (`--policy`, else `policy` in rampart.toml relative to it) applied
+/// to the registry images among `targets`: the signature and attestation controls of the
+/// supply-chain layer. No policy: nothing checked. A policy that cannot be loaded is an error.
+pub fn scan_trust(
+    args: &crate::cli::ScanArgs,
+    config: &rampart_scan::Config,
+    base: &Path,
+    targets: &[String],
+) -> Result<rampart_scan::supply::TrustResults> {
+    use rampart_scan::images::ImageTarget;
+    let mut results = rampart_scan::supply::TrustResults::default();
+    let path = match (&args.policy, &config.supply.policy) {
+        (Some(p), _) => p.clone(),
+        (None, Some(p)) => base.join(p),
+        (None, None) => return Ok(results),
+    };
+    let registry_images: Vec<(&String, rampart_registry::Reference)> = targets
+        .iter()
+        .filter_map(
+            |t| match ImageTarget::parse(t, &rampart_image::Limits::default()) {
+                Ok(ImageTarget::Registry(r)) => {
+                    rampart_registry::Reference::parse(&r).ok().map(|p| (t, p))
+                }
+                _ => None,
+            },
+        )
+        .collect();
+    if registry_images.is_empty() {
+        return Ok(results);
+    }
+    let policy = rampart_sign::trust::TrustPolicy::load(&path)
+        .with_context(|| format!("trust policy {}", path.display()))?;
+    let client = client(&args.images)?;
+    for (name, reference) in &registry_images {
+        results.add(rampart_scan::supply::verify_image(
+            &policy, &client, name, reference,
+        ));
+    }
+    Ok(results)
+}

@@ -67,9 +67,9 @@ fn pod_review(image: &str, uid: &str, dry_run: bool) -> Value {
 
 #[test]
 fn the_webhook_binary_gates_on_signatures_over_tls() {
-    let reg = common::Registry::start(None);
-    reg.push("shop/app:1", None);
-    reg.push("shop/unsigned:1", None);
+    let reg = common::Registry::start(common::Auth::None);
+    common::push(&reg, "shop/app:1", None);
+    common::push(&reg, "shop/unsigned:1", None);
     let host = format!("127.0.0.1:{}", reg.port);
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();

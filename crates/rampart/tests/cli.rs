@@ -55,7 +55,7 @@ fn example_report_golden() {
         .map(|f| f["rule_id"].as_str().unwrap())
         .collect();
     let families = [
-        "DF", "PSS", "K8S", "NET", "RBAC", "ADM", "CFG", "IMG", "VUL",
+        "DF", "PSS", "K8S", "NET", "RBAC", "ADM", "CFG", "IMG", "VUL", "SUP",
     ];
     for fam in families {
         assert!(

@@ -10,7 +10,7 @@
 
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 mod common;
@@ -207,14 +207,7 @@ fn image_reports_validate_and_fail_on_sets_the_exit_code() {
     let dir = tempfile::tempdir().unwrap();
     let report = dir.path().join("r.json");
     std::fs::write(&report, &out.stdout).unwrap();
-    let oracles = Command::new("bash")
-        .arg(root().join("scripts/install-oracles.sh"))
-        .output()
-        .unwrap();
-    assert!(oracles.status.success());
-    let venv =
-        PathBuf::from(String::from_utf8(oracles.stdout).unwrap().trim()).join("venv/bin/python");
-    let check = Command::new(venv)
+    let check = Command::new(rampart_testkit::oracles::python())
         .args([
             "-c",
             "import json,sys,jsonschema\nschema=json.load(open(sys.argv[1]))\njsonschema.validate(json.load(open(sys.argv[2])), schema)",
@@ -488,8 +481,8 @@ fn purl_set(out: &Output) -> BTreeSet<String> {
 
 #[test]
 fn images_pulled_from_a_registry_match_the_local_layout() {
-    let reg = Registry::start(None);
-    reg.push("shop/app:1.0", None);
+    let reg = Registry::start(common::Auth::None);
+    common::push(&reg, "shop/app:1.0", None);
     let remote = format!("127.0.0.1:{}/shop/app:1.0", reg.port);
     let local = rampart(&["sbom", &forms()[1].0]);
     let pulled = rampart(&["sbom", &remote, "--insecure"]);
@@ -546,8 +539,8 @@ fn images_pulled_from_a_registry_match_the_local_layout() {
 
 #[test]
 fn registry_credentials_come_from_flags_and_docker_config() {
-    let reg = Registry::start(Some(("ci", "s3cret-pass")));
-    reg.push("team/app:2", Some("ci:s3cret-pass"));
+    let reg = Registry::start(common::Auth::Htpasswd(vec![("ci", "s3cret-pass")]));
+    common::push(&reg, "team/app:2", Some("ci:s3cret-pass"));
     let remote = format!("127.0.0.1:{}/team/app:2", reg.port);
     // anonymous: refused, with the registry's code and without leaking anything
     let anon = rampart(&["sbom", &remote, "--insecure", "-f", "table"]);

@@ -331,7 +331,7 @@ fn sign_and_verify_on_a_real_registry() {
     ));
 
     // The signature follows the digest: the same image under another tag verifies.
-    reg.push("shop/app:renamed", None);
+    common::push(&reg, "shop/app:renamed", None);
     ok(&rampart(
         &[
             "verify",
@@ -368,7 +368,7 @@ fn sign_and_verify_on_a_real_registry() {
     );
 
     // Another repository with the same image but no signatures: no signature (exit 3).
-    reg.push("mirror/app:1", None);
+    common::push(&reg, "mirror/app:1", None);
     let out = rampart(
         &[
             "verify",
@@ -676,8 +676,8 @@ struct Setup {
 
 impl Setup {
     fn new() -> Self {
-        let reg = common::Registry::start(None);
-        reg.push("shop/app:1", None);
+        let reg = common::Registry::start(common::Auth::None);
+        common::push(&reg, "shop/app:1", None);
         let host = format!("127.0.0.1:{}", reg.port);
         let dir = tempfile::tempdir().unwrap();
         let (key, public) = keypair(dir.path(), "k");

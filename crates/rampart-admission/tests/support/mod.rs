@@ -36,17 +36,8 @@ pub const NAMESPACE: &str = "rampart-system";
 /// The name kube-apiserver verifies: `<svc>.<ns>.svc`.
 pub const SERVER_NAME: &str = "rampart-admission.rampart-system.svc";
 
-/// Installs a Debian package when its command is missing; fails (never skips) when impossible.
-pub fn ensure_tool(cmd: &str, package: &str) {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/ensure-tools.sh");
-    let ok = Command::new("bash")
-        .arg(script)
-        .arg(format!("{cmd}:{package}"))
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok, "{cmd} not available after installing {package}");
-}
+#[allow(unused_imports, reason = "used by some of the test binaries")]
+pub use rampart_testkit::tools::ensure_tool;
 
 /// A running server and what a test needs to talk to it.
 pub struct Running {
@@ -434,22 +425,6 @@ pub struct Sample {
     pub value: f64,
 }
 
-/// The oracle cache (scripts/install-oracles.sh), installed once per test binary.
-pub fn oracles() -> PathBuf {
-    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
-    DIR.get_or_init(|| {
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/install-oracles.sh");
-        let out = Command::new("bash").arg(script).output().unwrap();
-        assert!(
-            out.status.success(),
-            "install-oracles.sh: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
-    })
-    .clone()
-}
-
 const OPENMETRICS_PARSER: &str = r#"
 import json, math, sys
 from prometheus_client.openmetrics.parser import text_string_to_metric_families
@@ -464,8 +439,7 @@ print(json.dumps(out))
 /// (the oracle): the test fails when the text is not valid OpenMetrics.
 pub fn parse_metrics(text: &str) -> Vec<Sample> {
     use std::io::Write;
-    let python = oracles().join("venv/bin/python");
-    let mut child = Command::new(python)
+    let mut child = Command::new(rampart_testkit::oracles::python())
         .arg("-c")
         .arg(OPENMETRICS_PARSER)
         .stdin(std::process::Stdio::piped())

@@ -102,28 +102,13 @@ pub fn build_purl(
     Ok(p)
 }
 
-/// The workspace root.
-pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+#[allow(unused_imports, reason = "used by some of the test binaries")]
+pub use rampart_testkit::paths::root;
 
 /// The reference validators' directory, installed on first use by scripts/install-oracles.sh
 /// (idempotent, flock-guarded); fails the test if they cannot be installed.
 pub fn oracles() -> &'static Path {
-    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
-    DIR.get_or_init(|| {
-        let out = Command::new("bash")
-            .arg(root().join("scripts/install-oracles.sh"))
-            .stderr(std::process::Stdio::inherit())
-            .output();
-        match out {
-            Ok(o) if o.status.success() => {
-                PathBuf::from(String::from_utf8_lossy(&o.stdout).trim().to_owned())
-            }
-            Ok(o) => panic_msg(&format!("installing the test oracles failed: {}", o.status)),
-            Err(e) => panic_msg(&format!("cannot run scripts/install-oracles.sh: {e}")),
-        }
-    })
+    rampart_testkit::oracles::dir()
 }
 
 /// Downloads Debian packages into `dir` (`apt-get download`, no system change) and unpacks them
@@ -143,22 +128,11 @@ pub fn unpack_debian_packages(dir: &Path, packages: &[&str]) -> Vec<String> {
     debs
 }
 
-/// Installs Debian packages for missing commands (`COMMAND:PACKAGE` pairs) with
-/// scripts/ensure-tools.sh, which waits for the dpkg lock; fails the test when impossible.
-pub fn ensure_tools(dir: &Path, pairs: &[&str]) {
-    let script = root().join("scripts/ensure-tools.sh");
-    let script = script.to_string_lossy();
-    let mut args = vec![script.as_ref()];
-    args.extend_from_slice(pairs);
-    run(dir, 900, "bash", &args);
-}
+pub use rampart_testkit::tools::ensure_tools;
 
 /// Installs a JDK (`java`, `jar`) when missing.
-pub fn ensure_jdk(dir: &Path) {
-    ensure_tools(
-        dir,
-        &["java:default-jdk-headless", "jar:default-jdk-headless"],
-    );
+pub fn ensure_jdk() {
+    ensure_tools(&["java:default-jdk-headless", "jar:default-jdk-headless"]);
 }
 
 /// Spec files of small packages: an epoch, a subpackage, epoch 0, non-ASCII vendor.
@@ -183,15 +157,15 @@ const RPM_SPECS: &[(&str, &str)] = &[
     ),
 ];
 
-fn ensure_rpm(dir: &Path) {
-    ensure_tools(dir, &["rpmbuild:rpm", "rpm:rpm", "gpg:gpg"]);
+fn ensure_rpm() {
+    ensure_tools(&["rpmbuild:rpm", "rpm:rpm", "gpg:gpg"]);
 }
 
 /// Builds small packages with rpmbuild, installs them and Debian's archive keys (`gpg-pubkey`
 /// entries) into a fresh sqlite rpmdb at `dir/db` with rpm itself, and returns the database
 /// bytes.
 pub fn build_rpmdb(dir: &Path) -> Vec<u8> {
-    ensure_rpm(dir);
+    ensure_rpm();
     let backend = run(dir, 30, "rpm", &["--eval", "%_db_backend"]);
     assert_eq!(String::from_utf8_lossy(&backend.stdout).trim(), "sqlite");
     let top = dir.join("top");

@@ -1,9 +1,7 @@
 //! Test keys on `p256` directly, and the Python `cryptography` oracle.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, dead_code)]
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::sync::OnceLock;
+use std::path::PathBuf;
 
 use p256::ecdsa::signature::{Signer as _, Verifier as _};
 use p256::ecdsa::{Signature, SigningKey, VerifyingKey};
@@ -49,48 +47,12 @@ impl rampart_sign::signature::Verifier for Pub {
     }
 }
 
-pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+/// Runs a Python script with the oracle venv; `files` are written to a temp dir given as
+/// argv[1].
+pub use rampart_testkit::oracles::run_python as python;
 
 pub fn corpus(rel: &str) -> PathBuf {
-    root().join("../shared/corpus/cosign").join(rel)
-}
-
-/// The oracle venv's python (installs `cryptography` through scripts/install-oracles.sh).
-pub fn oracle_python() -> PathBuf {
-    static PY: OnceLock<PathBuf> = OnceLock::new();
-    PY.get_or_init(|| {
-        let out = Command::new("bash")
-            .arg(root().join("scripts/install-oracles.sh"))
-            .stderr(Stdio::inherit())
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "install-oracles.sh failed");
-        PathBuf::from(String::from_utf8(out.stdout).unwrap().trim()).join("venv/bin/python")
-    })
-    .clone()
-}
-
-/// Runs a Python script with the oracle venv; `files` are written to a temp dir given as
-/// argv[1]. Returns stdout; panics with stderr when the script fails.
-pub fn python(script: &str, files: &[(&str, &[u8])]) -> String {
-    let dir = tempfile::tempdir().unwrap();
-    for (name, data) in files {
-        std::fs::write(dir.path().join(name), data).unwrap();
-    }
-    let out = Command::new(oracle_python())
-        .arg("-c")
-        .arg(script)
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "python oracle failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    rampart_testkit::paths::corpus("cosign").join(rel)
 }
 
 /// Python `cryptography`: prints `ok` or `bad` for each (message file, signature file) pair

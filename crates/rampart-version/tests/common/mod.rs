@@ -6,46 +6,15 @@ use rampart_version::Scheme;
 use std::cmp::Ordering;
 use std::fmt::Write as _;
 use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
-use std::sync::OnceLock;
 
-/// The workspace root.
-pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+pub use rampart_testkit::tools::ensure_tools;
 
 /// The oracles' cache directory (scripts/install-oracles.sh: the venv with `packaging`, npm's
 /// `semver`), installed on first use; fails the test when they cannot be installed.
 pub fn oracles() -> &'static Path {
-    static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let out = Command::new("bash")
-            .arg(root().join("scripts/install-oracles.sh"))
-            .stderr(Stdio::inherit())
-            .output()
-            .unwrap_or_else(|e| panic!("cannot run scripts/install-oracles.sh: {e}"));
-        assert!(
-            out.status.success(),
-            "scripts/install-oracles.sh failed: {}",
-            out.status
-        );
-        PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
-    })
-}
-
-/// Installs Debian packages for missing commands or files (`COMMAND:PACKAGE` or
-/// `/path:PACKAGE`) with scripts/ensure-tools.sh; fails the test when impossible.
-pub fn ensure_tools(pairs: &[&str]) {
-    let status = Command::new("bash")
-        .arg(root().join("scripts/ensure-tools.sh"))
-        .args(pairs)
-        .status()
-        .unwrap_or_else(|e| panic!("cannot run scripts/ensure-tools.sh: {e}"));
-    assert!(
-        status.success(),
-        "scripts/ensure-tools.sh {pairs:?} failed: {status}"
-    );
+    rampart_testkit::oracles::dir()
 }
 
 /// A small deterministic generator (SplitMix64), so every run checks the same pairs.

@@ -1,69 +1,26 @@
-//! Real parts for the registry tests: a `docker-registry` (distribution 2.8, Debian package)
-//! per test on a free loopback port with its own storage, `skopeo` as an independent pusher and
-//! reader, certificates made with rcgen, and an in-process token server issuing ES256 JWTs with
-//! an `x5c` chain the registry verifies against its `rootcertbundle`.
-
-#![allow(
-    dead_code,
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
+//! Debian's `docker-registry` (distribution 2.8) per test on a free loopback port with its own
+//! storage, anonymous or with htpasswd or token auth, plain HTTP or TLS; `skopeo` as an
+//! independent pusher and reader; certificates made with rcgen; an in-process token server
+//! issuing ES256 JWTs with an `x5c` chain the registry verifies against its `rootcertbundle`;
+//! and a fake server for what a real registry never sends.
 
 use std::collections::HashMap;
 use std::io::Read;
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
 
-// ---------------------------------------------------------------------------------------------
-// tools
+use crate::tools::{ensure_tool, run};
 
-fn have(cmd: &str) -> bool {
-    Command::new("sh")
-        .arg("-c")
-        .arg(format!("command -v {cmd}"))
-        .stdout(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
-/// Installs a Debian package when its command is missing (scripts/ensure-tools.sh, which
-/// waits for the dpkg lock). Fails the test when that is impossible: no skipping.
-pub fn ensure_tool(cmd: &str, package: &str) {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/ensure-tools.sh");
-    let ok = Command::new("bash")
-        .arg(script)
-        .arg(format!("{cmd}:{package}"))
-        .status()
-        .unwrap()
-        .success();
-    assert!(
-        ok && have(cmd),
-        "{cmd} not available after installing {package}"
-    );
-}
-
+/// Installs `docker-registry` and `skopeo` when missing.
 pub fn ensure_registry_tools() {
     ensure_tool("docker-registry", "docker-registry");
     ensure_tool("skopeo", "skopeo");
-}
-
-pub fn run(cmd: &str, args: &[&str]) -> String {
-    let out = Command::new(cmd).args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{cmd} {args:?} failed: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// `skopeo` with the flags every call here needs (no policy file, no TLS unless asked).
@@ -199,6 +156,36 @@ impl Registry {
 
     pub fn host(&self) -> String {
         format!("127.0.0.1:{}", self.port)
+    }
+
+    /// `127.0.0.1:<port>/<reference>`: a reference to `reference` on this registry.
+    pub fn reference(&self, reference: &str) -> String {
+        format!("{}/{reference}", self.host())
+    }
+
+    /// Copies `source` (a skopeo transport reference: `oci:DIR:TAG`, `oci-archive:FILE`,
+    /// `docker-archive:FILE`) in as `reference` with skopeo, with Basic credentials `user:pass`
+    /// when the registry wants them.
+    pub fn push(&self, source: &str, reference: &str, creds: Option<&str>) {
+        let dest = format!("docker://{}", self.reference(reference));
+        let creds = creds.map(|c| format!("--dest-creds={c}"));
+        // plain HTTP, or TLS with a test CA skopeo does not know
+        let mut args = vec!["copy", "--quiet", "--dest-tls-verify=false"];
+        if let Some(c) = &creds {
+            args.push(c);
+        }
+        args.push(source);
+        args.push(&dest);
+        skopeo(&args);
+    }
+
+    /// Copies the OCI layout `layout` (its only image, or tag `tag`) in as `reference`.
+    pub fn push_layout(&self, layout: &Path, tag: Option<&str>, reference: &str) {
+        let source = match tag {
+            Some(t) => format!("oci:{}:{t}", layout.display()),
+            None => format!("oci:{}", layout.display()),
+        };
+        self.push(&source, reference, None);
     }
 
     pub fn log(&self) -> String {
