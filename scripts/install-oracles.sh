@@ -13,6 +13,9 @@
 #     signatures over cosign payloads and DSSE PAE
 #   - Python `prometheus_client` (same venv, pinned): its strict OpenMetrics text parser checks
 #     rampart-admission's /metrics output
+#   - Python `helm-python-sdk` (same venv, pinned): Helm v4 itself as a library (offline
+#     `Chart.render`); tests put crates/rampart/tests/support/helm on PATH, a `helm template` built
+#     on it, so `rampart scan` renders charts with real Helm
 #   - npm `semver` (pinned, unpacked into semver/): the SemVer oracle of rampart-version
 #   - Microsoft SARIF Multitool (npm package @microsoft/sarif-multitool-linux): the official SARIF
 #     schema file it ships, and its `validate` command as an independent SARIF validator
@@ -53,6 +56,11 @@ fi
 PROMETHEUS_CLIENT_VERSION=0.26.0
 if ! "$DIR/venv/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('prometheus-client') != '$PROMETHEUS_CLIENT_VERSION')" 2>/dev/null; then
   "$DIR/venv/bin/pip" install -q --disable-pip-version-check "prometheus-client==$PROMETHEUS_CLIENT_VERSION" >&2
+fi
+
+HELM_SDK_VERSION=0.2.2
+if ! "$DIR/venv/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('helm-python-sdk') != '$HELM_SDK_VERSION')" 2>/dev/null; then
+  "$DIR/venv/bin/pip" install -q --disable-pip-version-check "helm-python-sdk==$HELM_SDK_VERSION" >&2
 fi
 
 SEMVER_VERSION=7.8.6

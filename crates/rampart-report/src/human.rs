@@ -23,6 +23,7 @@ fn glyph(state: LayerState) -> &'static str {
         LayerState::Weak => "▲",
         LayerState::Breached => "✘",
         LayerState::NotAssessed => "·",
+        LayerState::PartlyAssessed => "◐",
     }
 }
 
@@ -82,7 +83,7 @@ pub fn render(report: &Report, opts: Options) -> String {
                 l.failed.to_string(),
                 l.waived.to_string(),
                 l.findings.to_string(),
-                st.dim(l.description),
+                st.dim(l.reason.as_deref().unwrap_or(l.description)),
             ]);
         }
     }
@@ -288,6 +289,29 @@ pub fn render(report: &Report, opts: Options) -> String {
                 e.file.clone()
             };
             let _ = writeln!(out, "  {}: {}", st.severity(Severity::High, &at), e.message);
+        }
+    }
+    if !report.warnings.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n{}",
+            st.bold(&format!(
+                "Input warnings (accepted): {}",
+                report.warnings.len()
+            ))
+        );
+        for e in &report.warnings {
+            let at = if e.line > 0 {
+                format!("{}:{}:{}", e.file, e.line, e.column)
+            } else {
+                e.file.clone()
+            };
+            let _ = writeln!(
+                out,
+                "  {}: {}",
+                st.severity(Severity::Medium, &at),
+                e.message
+            );
         }
     }
     out
@@ -501,6 +525,7 @@ mod tests {
             errors: Vec::new(),
             images: Vec::new(),
             vulnerabilities: Vec::new(),
+            warnings: Vec::new(),
         }
     }
 

@@ -38,6 +38,7 @@ impl Style {
             LayerState::Weak => "33",
             LayerState::Breached => "1;31",
             LayerState::NotAssessed => "2",
+            LayerState::PartlyAssessed => "36",
         };
         self.paint(code, t)
     }
