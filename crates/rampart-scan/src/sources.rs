@@ -293,25 +293,37 @@ fn render_kustomize(dir: &Path, shown: &Path) -> Result<Vec<VirtualFile>, String
         ),
     )
     .map_err(|e| format!("not rendered: {e}"))?;
-    let mut cmd = Command::new(bin);
-    if tool == "kubectl" {
-        cmd.arg("kustomize");
-    } else {
-        cmd.arg("build");
-    }
-    cmd.arg(&wrap_abs);
-    let what = if tool == "kubectl" {
-        "kubectl kustomize"
-    } else {
-        "kustomize build"
+    let build = |target: &Path| {
+        let mut cmd = Command::new(&bin);
+        if tool == "kubectl" {
+            cmd.arg("kustomize");
+        } else {
+            cmd.arg("build");
+        }
+        cmd.arg(target);
+        let what = if tool == "kubectl" {
+            "kubectl kustomize"
+        } else {
+            "kustomize build"
+        };
+        run(cmd, what).map_err(|e| format!("not rendered: {e}"))
     };
-    let text = run(cmd, what).map_err(|e| format!("not rendered: {e}"))?;
     let fallback = kustomization_file(dir)
         .and_then(|k| k.file_name().map(PathBuf::from))
         .unwrap_or_else(|| PathBuf::from("kustomization.yaml"));
-    Ok(split_kustomize(
-        &text, &wrap_abs, &dir_abs, shown, &fallback,
-    ))
+    match build(&wrap_abs) {
+        Ok(text) => Ok(split_kustomize(
+            &text, &wrap_abs, &dir_abs, shown, &fallback,
+        )),
+        // An old Kustomize without origin annotations: rendered, every object named after the
+        // kustomization file. The error, if it persists, is the directory's own.
+        Err(_) => {
+            let text = build(&dir_abs)?;
+            Ok(split_kustomize(
+                &text, &wrap_abs, &dir_abs, shown, &fallback,
+            ))
+        }
+    }
 }
 
 /// Splits Kustomize output into documents and groups them by the resource file their
