@@ -697,7 +697,7 @@ pub fn scan_all(
             Some(b) if file != sources::STDIN_NAME => {
                 let abs = sources::absolute(Path::new(file));
                 abs.strip_prefix(b)
-                    .map_or_else(|_| file.to_owned(), |r| display(r))
+                    .map_or_else(|_| file.to_owned(), display)
             }
             _ => file.to_owned(),
         }
