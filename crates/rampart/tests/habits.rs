@@ -48,6 +48,14 @@ fn sh(shell: &str, script: &str) -> Output {
         .unwrap()
 }
 
+/// The report validates against docs/report.schema.json (new states and fields documented).
+fn schema_valid(report: &Value) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("report.json");
+    std::fs::write(&file, report.to_string()).unwrap();
+    common::validate_with_jsonschema(&root().join("docs/report.schema.json"), &file).unwrap();
+}
+
 fn findings(report: &Value) -> &Vec<Value> {
     report["findings"].as_array().unwrap()
 }
@@ -347,6 +355,7 @@ fn rules_are_selected_by_id_name_and_glob_and_skipped_rules_are_not_assessed() {
     assert!(rules_of(&only).is_empty(), "{:?}", rules_of(&only));
     let runtime = layer(&only, "runtime");
     assert_eq!(runtime["state"], "partly-assessed", "{runtime}");
+    schema_valid(&only);
     assert_eq!(runtime["assessed"], 1);
     let human = text(&rampart_in(&["scan", ".", "--rule", "privileged"], d).stdout);
     assert!(human.contains("partly assessed"), "{human}");
@@ -746,6 +755,7 @@ fn helm_charts_are_rendered_by_helm_and_findings_name_their_templates() {
     assert_eq!(out.status.code(), Some(0));
     let report = json(&out);
     assert_eq!(report["warnings"][0]["file"], "deploy/shop");
+    schema_valid(&report);
 
     // A chart Helm rejects is not rendered either, with Helm's reason.
     std::fs::write(
