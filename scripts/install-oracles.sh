@@ -15,6 +15,9 @@
 #     rampart-admission's /metrics output
 #   - Python `junitparser` (same venv, pinned): a JUnit XML consumer (the reader of CI report
 #     tools) that reads `rampart scan --format junit` back
+#   - Python `helm-python-sdk` (same venv, pinned): Helm v4 itself as a library (offline
+#     `Chart.render`); tests put crates/rampart/tests/support/helm on PATH, a `helm template` built
+#     on it, so `rampart scan` renders charts with real Helm
 #   - npm `semver` (pinned, unpacked into semver/): the SemVer oracle of rampart-version
 #   - Python `kubernetes-validate` (same venv, pinned; with PyYAML): the Kubernetes 1.37 JSON Schemas
 #     and their validator, the oracle of rampart-k8s's schema validation (`rampart_k8s::schema`)
@@ -67,6 +70,11 @@ fi
 KUBERNETES_VALIDATE_VERSION=1.37.0
 if ! "$DIR/venv/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('kubernetes-validate') != '$KUBERNETES_VALIDATE_VERSION')" 2>/dev/null; then
   "$DIR/venv/bin/pip" install -q --disable-pip-version-check "kubernetes-validate==$KUBERNETES_VALIDATE_VERSION" >&2
+fi
+
+HELM_SDK_VERSION=0.2.2
+if ! "$DIR/venv/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('helm-python-sdk') != '$HELM_SDK_VERSION')" 2>/dev/null; then
+  "$DIR/venv/bin/pip" install -q --disable-pip-version-check "helm-python-sdk==$HELM_SDK_VERSION" >&2
 fi
 
 SEMVER_VERSION=7.8.6

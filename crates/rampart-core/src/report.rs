@@ -18,7 +18,8 @@ pub enum LayerState {
     /// Every control passed (or was waived).
     Holds,
     /// What was checked passed, but part of the input could not be checked (packages of an
-    /// ecosystem the advisory database does not cover): not a "holds".
+    /// ecosystem the advisory database does not cover), or rules that would have assessed more
+    /// in this layer were not run (`--skip-rule`, `--rule`): not a "holds".
     PartlyAssessed,
     /// Some controls failed, none at high or critical severity.
     Weak,
@@ -158,6 +159,10 @@ pub struct Report {
     /// Known vulnerabilities of the images and SBOMs scanned, worst first.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub vulnerabilities: Vec<crate::Vulnerability>,
+    /// Input problems the user accepted (e.g. `--allow-unrendered`): reported, not counted as
+    /// errors.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<InputError>,
 }
 
 impl Report {
@@ -308,6 +313,34 @@ impl Report {
             errors,
             images: Vec::new(),
             vulnerabilities: Vec::new(),
+            warnings: Vec::new(),
+        }
+    }
+
+    /// Records rules that were not run (rule selection) although they had something to assess:
+    /// `skipped` maps each layer to those rules. A layer whose remaining controls all pass is
+    /// `partly assessed`, never `holds`; one left with no control is `not assessed` because of
+    /// the skip; the others keep their state with the skip named in the reason.
+    pub fn note_skipped_rules(&mut self, skipped: &BTreeMap<Layer, BTreeSet<&'static str>>) {
+        for l in &mut self.layers {
+            let Some(rules) = skipped.get(&l.layer).filter(|r| !r.is_empty()) else {
+                continue;
+            };
+            let list = rules.iter().copied().collect::<Vec<_>>().join(", ");
+            match l.state {
+                LayerState::NotAssessed => {
+                    l.reason = Some(format!("rules not run (rule selection): {list}"));
+                }
+                LayerState::Holds | LayerState::PartlyAssessed => {
+                    l.state = LayerState::PartlyAssessed;
+                    l.reason = Some(format!(
+                        "rules not run (rule selection): {list}; the controls assessed passed"
+                    ));
+                }
+                LayerState::Weak | LayerState::Breached => {
+                    l.reason = Some(format!("rules not run (rule selection): {list}"));
+                }
+            }
         }
     }
 

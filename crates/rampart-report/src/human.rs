@@ -88,30 +88,22 @@ pub fn render(report: &Report, opts: Options) -> String {
     }
     vulnerabilities_section(&mut out, report, st, opts);
     findings_section(&mut out, report, st, opts);
-    if !report.errors.is_empty() {
-        let _ = writeln!(
-            out,
-            "\n{}",
-            st.bold(&format!("Input errors: {}", report.errors.len()))
-        );
-        for e in &report.errors {
-            let at = if e.line > 0 {
-                format!("{}:{}:{}", e.file, e.line, e.column)
-            } else {
-                e.file.clone()
-            };
-            let at = printable(&at);
-            let text = format!("{at}: {}", printable(&e.message));
-            for (i, line) in wrap_width(&text, opts.width, 4).iter().enumerate() {
-                let line = if i == 0 {
-                    line.replacen(&at, &st.severity(Severity::High, &at), 1)
-                } else {
-                    format!("  {line}")
-                };
-                let _ = writeln!(out, "  {line}");
-            }
-        }
-    }
+    input_problems(
+        &mut out,
+        "Input errors",
+        &report.errors,
+        Severity::High,
+        st,
+        opts.width,
+    );
+    input_problems(
+        &mut out,
+        "Input warnings (accepted)",
+        &report.warnings,
+        Severity::Medium,
+        st,
+        opts.width,
+    );
     if let (false, Some(v)) = (opts.quiet, opts.verdict) {
         out.push('\n');
         for (i, l) in wrap_width(&summary_line(report, v), opts.width, 2)
@@ -518,6 +510,38 @@ fn findings_section(out: &mut String, report: &Report, st: Style, opts: Options)
     }
 }
 
+/// Input errors or accepted warnings: where (`path:line:col`) and what, wrapped to the width.
+fn input_problems(
+    out: &mut String,
+    title: &str,
+    list: &[rampart_core::InputError],
+    severity: Severity,
+    st: Style,
+    width: usize,
+) {
+    if list.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "\n{}", st.bold(&format!("{title}: {}", list.len())));
+    for e in list {
+        let at = if e.line > 0 {
+            format!("{}:{}:{}", e.file, e.line, e.column)
+        } else {
+            e.file.clone()
+        };
+        let at = printable(&at);
+        let text = format!("{at}: {}", printable(&e.message));
+        for (i, line) in wrap_width(&text, width, 4).iter().enumerate() {
+            let line = if i == 0 {
+                line.replacen(&at, &st.severity(severity, &at), 1)
+            } else {
+                format!("  {line}")
+            };
+            let _ = writeln!(out, "  {line}");
+        }
+    }
+}
+
 /// What each image holds, in brief: the facts the image layer is judged on.
 fn images_section(out: &mut String, report: &Report, st: Style, max: usize) {
     for img in &report.images {
@@ -778,6 +802,7 @@ mod tests {
             errors: Vec::new(),
             images: Vec::new(),
             vulnerabilities: Vec::new(),
+            warnings: Vec::new(),
         }
     }
 

@@ -22,6 +22,11 @@ struct RawConfig {
     #[serde(default)]
     suppress: Vec<RawSuppression>,
     vulnerabilities: Option<RawVulns>,
+    // Rule selection (`--rule` / `--skip-rule` in the file).
+    #[serde(default)]
+    rules: Vec<Spanned<String>>,
+    #[serde(default)]
+    skip_rules: Vec<Spanned<String>>,
     // the supply chain: allowed registries and the trust policy (see `SupplyConfig`)
     registries: Option<RawRegistries>,
     policy: Option<Spanned<String>>,
@@ -51,7 +56,9 @@ struct RawVulns {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawSuppression {
-    rule: Spanned<String>,
+    rule: Option<Spanned<String>>,
+    /// A vulnerability id (CVE, GHSA, OSV...): matches the finding's id or any alias.
+    id: Option<Spanned<String>>,
     reason: Option<Spanned<String>>,
     #[serde(default)]
     paths: Vec<Spanned<String>>,
@@ -71,8 +78,10 @@ pub struct ConfigSuppression {
     /// Exact subject (`Deployment shop/web`), when given.
     pub subject: Option<String>,
     pub expires: Option<jiff::civil::Date>,
-    /// Line of the entry's `rule =` in the file.
+    /// Line of the entry's `rule =` (or `id =`) in the file.
     pub line: u32,
+    /// `id = "CVE-..."`: only the vulnerability with this id or alias (rule VUL001).
+    pub vuln_id: Option<String>,
 }
 
 /// Validated configuration.
@@ -90,6 +99,10 @@ pub struct Config {
     pub suppressions: Vec<ConfigSuppression>,
     /// `[vulnerabilities]`.
     pub vulns: VulnConfig,
+    /// `rules = [...]`: run only these (ids, names, globs such as `DF*`).
+    pub rules: Vec<crate::select::RulePattern>,
+    /// `skip-rules = [...]`: do not run these.
+    pub skip_rules: Vec<crate::select::RulePattern>,
     /// `[registries]` and `policy`.
     pub supply: SupplyConfig,
 }
@@ -251,23 +264,59 @@ impl Config {
             }
         }
         for s in raw.suppress {
-            let rule_span = s.rule.span();
-            let Some(rule) = known_rule(s.rule.get_ref()) else {
+            let vuln_rule = &rampart_vuln::assess::KNOWN_VULNERABILITY;
+            let vuln_id =
+                s.id.as_ref()
+                    .map(|i| (i.get_ref().trim().to_owned(), i.span()));
+            let (rule, rule_span, what) = match (&s.rule, &vuln_id) {
+                (None, None) => {
+                    problem(
+                        0..0,
+                        "suppress: each entry needs a `rule` or a vulnerability `id`".to_owned(),
+                    );
+                    continue;
+                }
+                (None, Some((id, span))) => (vuln_rule, span.clone(), id.clone()),
+                (Some(r), id) => {
+                    let Some(rule) = known_rule(r.get_ref()) else {
+                        problem(
+                            r.span(),
+                            format!(
+                                "suppress: unknown rule `{}` (see `rampart rules`)",
+                                r.get_ref()
+                            ),
+                        );
+                        continue;
+                    };
+                    if id.is_some() && rule.id != vuln_rule.id {
+                        problem(
+                            r.span(),
+                            format!(
+                                "suppress: `id` names a vulnerability: its rule is {}, not `{}`",
+                                vuln_rule.id,
+                                r.get_ref()
+                            ),
+                        );
+                        continue;
+                    }
+                    (rule, r.span(), r.get_ref().clone())
+                }
+            };
+            if let Some((id, span)) = &vuln_id
+                && id.is_empty()
+            {
                 problem(
-                    rule_span,
-                    format!(
-                        "suppress: unknown rule `{}` (see `rampart rules`)",
-                        s.rule.get_ref()
-                    ),
+                    span.clone(),
+                    "suppress: empty vulnerability `id`".to_owned(),
                 );
                 continue;
-            };
+            }
             let reason = match &s.reason {
                 Some(r) if !r.get_ref().trim().is_empty() => r.get_ref().trim().to_owned(),
                 _ => {
                     problem(
                         rule_span.clone(),
-                        format!("suppress: `{}` needs a `reason`", s.rule.get_ref()),
+                        format!("suppress: `{what}` needs a `reason`"),
                     );
                     continue;
                 }
@@ -315,7 +364,20 @@ impl Config {
                 subject: s.subject,
                 expires,
                 line: line_col(text, rule_span.start).0,
+                vuln_id: vuln_id.map(|(id, _)| id),
             });
+        }
+        let catalog = crate::catalog();
+        for (key, list, out) in [
+            ("rules", &raw.rules, &mut config.rules),
+            ("skip-rules", &raw.skip_rules, &mut config.skip_rules),
+        ] {
+            for p in list {
+                match crate::select::RulePattern::parse(p.get_ref(), &catalog) {
+                    Ok(pattern) => out.push(pattern),
+                    Err(e) => problem(p.span(), format!("{key}: {e}")),
+                }
+            }
         }
         if let Some(v) = raw.vulnerabilities {
             let mut paths = |what: &str, list: Vec<Spanned<String>>| -> Vec<String> {

@@ -10,6 +10,8 @@ pub mod config;
 pub mod images;
 pub mod seccomp;
 pub mod supply;
+pub mod select;
+pub mod sources;
 pub mod suppress;
 pub mod vulns;
 
@@ -43,6 +45,24 @@ pub struct ScanOptions {
     /// The trust policy's verdicts on the registry images scanned (computed by the caller,
     /// which holds the registry client; see [`supply::verify_image`]).
     pub trust: supply::TrustResults,
+    // Everyday habits (issue 13 §5).
+    /// Which rules run (`rules` / `skip-rules` of the configuration, then the flags).
+    pub rules: select::RuleSelection,
+    /// Globs from the command line, relative to each directory scanned (those of the
+    /// configuration file are relative to its directory).
+    pub exclude: Vec<String>,
+    /// What `-` among the targets reads: standard input, already read by the caller.
+    pub stdin: Option<Stdin>,
+    /// Charts and kustomizations that cannot be rendered are warnings, not input errors.
+    pub allow_unrendered: bool,
+}
+
+/// Standard input, read by the caller (`rampart scan -`).
+#[derive(Debug, Clone)]
+pub struct Stdin {
+    pub text: String,
+    /// A Dockerfile, else YAML/JSON manifests.
+    pub dockerfile: bool,
 }
 
 impl ScanOptions {
@@ -52,13 +72,20 @@ impl ScanOptions {
             version: config.pss_version.unwrap_or(rampart_pss::Version::LATEST),
         };
         ScanOptions {
-            config,
             today,
             pss,
             max_file_size: DEFAULT_MAX_FILE_SIZE,
             respect_ignore: true,
             vulns: None,
             trust: supply::TrustResults::default(),
+            rules: select::RuleSelection {
+                only: config.rules.clone(),
+                skip: config.skip_rules.clone(),
+            },
+            exclude: Vec::new(),
+            stdin: None,
+            allow_unrendered: false,
+            config,
         }
     }
 }
@@ -110,16 +137,6 @@ fn classify(path: &Path, explicit: bool) -> Option<Kind> {
     }
 }
 
-/// A Helm chart template (`<chart>/templates/...` next to a `Chart.yaml`) is Go-template text,
-/// not YAML, until rendered.
-fn is_helm_template(path: &Path) -> bool {
-    path.ancestors().any(|a| {
-        a.file_name().is_some_and(|n| n == "templates")
-            && a.parent()
-                .is_some_and(|chart| chart.join("Chart.yaml").is_file())
-    })
-}
-
 fn display(path: &Path) -> String {
     let s = path.to_string_lossy().replace('\\', "/");
     s.strip_prefix("./").map(str::to_owned).unwrap_or(s)
@@ -134,35 +151,58 @@ fn error(file: &str, line: u32, column: u32, message: impl Into<String>) -> Inpu
     }
 }
 
-/// Files to scan, and problems met while listing them.
-fn discover(
-    targets: &[PathBuf],
-    opts: &ScanOptions,
-) -> (Vec<(PathBuf, Kind)>, Vec<InputError>, usize) {
-    let mut files = Vec::new();
-    let mut errors = Vec::new();
-    let mut skipped_templates = 0usize;
-    let mut exclude = globset::GlobSetBuilder::new();
-    for g in &opts.config.exclude {
+/// What discovery found: files to read, directories to render, whether standard input was
+/// named, and the problems met while listing.
+#[derive(Default)]
+struct Discovered {
+    files: Vec<(PathBuf, Kind)>,
+    render: Vec<(PathBuf, sources::RenderKind)>,
+    stdin: bool,
+    errors: Vec<InputError>,
+}
+
+fn globs(list: &[String]) -> globset::GlobSet {
+    let mut b = globset::GlobSetBuilder::new();
+    for g in list {
         if let Ok(glob) = globset::Glob::new(g) {
-            exclude.add(glob);
+            b.add(glob);
         }
     }
-    let exclude = exclude
-        .build()
-        .unwrap_or_else(|_| globset::GlobSet::empty());
+    b.build().unwrap_or_else(|_| globset::GlobSet::empty())
+}
+
+/// Files to scan, directories to render (Helm charts, kustomizations), and problems met while
+/// listing them. A chart's files are never read as manifests (its templates are not YAML until
+/// rendered); the files a kustomization names are read through its rendering only.
+fn discover(targets: &[PathBuf], opts: &ScanOptions) -> Discovered {
+    let mut out = Discovered::default();
+    // Command-line globs are relative to each directory scanned; the configuration's to its
+    // own directory.
+    let flag_exclude = globs(&opts.exclude);
+    let config_dir = opts
+        .config
+        .path
+        .as_deref()
+        .and_then(Path::parent)
+        .map(sources::absolute);
+    let config_exclude = globs(&opts.config.exclude);
     for target in targets {
+        if target.as_os_str() == "-" {
+            out.stdin = true;
+            continue;
+        }
         let meta = match std::fs::metadata(target) {
             Ok(m) => m,
             Err(e) => {
-                errors.push(error(&display(target), 0, 0, format!("cannot read: {e}")));
+                out.errors
+                    .push(error(&display(target), 0, 0, format!("cannot read: {e}")));
                 continue;
             }
         };
         if meta.is_file() {
             match classify(target, true) {
-                Some(kind) => files.push((target.clone(), kind)),
-                None => errors.push(error(
+                Some(kind) => out.files.push((target.clone(), kind)),
+                None => out.errors.push(error(
                     &display(target),
                     0,
                     0,
@@ -172,8 +212,11 @@ fn discover(
             continue;
         }
         let mut walk = ignore::WalkBuilder::new(target);
-        let skip = exclude.clone();
+        let skip = flag_exclude.clone();
+        let config_skip = config_exclude.clone();
         let root = target.clone();
+        let root_abs = sources::absolute(target);
+        let config_dir = config_dir.clone();
         walk.follow_links(true)
             .hidden(false)
             .parents(opts.respect_ignore)
@@ -190,24 +233,46 @@ fn discover(
                         .to_str()
                         .is_some_and(|n| SKIP_DIRS.contains(&n));
                 let rel = e.path().strip_prefix(&root).unwrap_or(e.path());
-                let excluded = e.depth() > 0 && skip.is_match(rel);
-                !(skip_dir || excluded)
+                let excluded = e.depth() > 0
+                    && (skip.is_match(rel)
+                        || match &config_dir {
+                            Some(dir) => root_abs
+                                .join(rel)
+                                .strip_prefix(dir)
+                                .is_ok_and(|r| config_skip.is_match(r)),
+                            None => config_skip.is_match(rel),
+                        });
+                // Inside a Helm chart nothing is read: the chart is rendered as a whole.
+                let in_chart = e.depth() > 0
+                    && e.path()
+                        .parent()
+                        .is_some_and(|p| p.join("Chart.yaml").is_file());
+                !(skip_dir || excluded || in_chart)
             });
+        // Per directory: the files its kustomization renders (None: not a kustomization).
+        let mut kustomized: BTreeMap<PathBuf, Option<std::collections::BTreeSet<PathBuf>>> =
+            BTreeMap::new();
         for entry in walk.build() {
             match entry {
+                Ok(e) if e.file_type().is_some_and(|t| t.is_dir()) => {
+                    if let Some(kind) = sources::render_kind(e.path()) {
+                        out.render.push((e.into_path(), kind));
+                    }
+                }
                 Ok(e) if e.file_type().is_some_and(|t| t.is_file()) => {
                     if let Some(kind) = classify(e.path(), false) {
-                        if kind != Kind::Dockerfile && is_helm_template(e.path()) {
-                            skipped_templates += 1;
+                        if kind != Kind::Dockerfile
+                            && rendered_input(e.path(), target, &mut kustomized)
+                        {
                             continue;
                         }
-                        files.push((e.into_path(), kind));
+                        out.files.push((e.into_path(), kind));
                     }
                 }
                 // A dangling symlink: the walker reports it as a link it could not follow.
                 Ok(e) if e.path_is_symlink() && std::fs::metadata(e.path()).is_err() => {
                     if let Err(err) = std::fs::metadata(e.path()) {
-                        errors.push(error(
+                        out.errors.push(error(
                             &display(e.path()),
                             0,
                             0,
@@ -218,12 +283,34 @@ fn discover(
                 Ok(_) => {}
                 Err(e) => {
                     let (path, message) = walk_error(&e, target);
-                    errors.push(error(&display(&path), 0, 0, message));
+                    out.errors.push(error(&display(&path), 0, 0, message));
                 }
             }
         }
     }
-    (files, errors, skipped_templates)
+    out
+}
+
+/// Whether `file` is an input of a kustomization in its directory or one above it (up to the
+/// scanned `root`): read through the rendering, not on its own.
+fn rendered_input(
+    file: &Path,
+    root: &Path,
+    cache: &mut BTreeMap<PathBuf, Option<std::collections::BTreeSet<PathBuf>>>,
+) -> bool {
+    let normalized = sources::normalize(file);
+    for dir in file.ancestors().skip(1) {
+        let inputs = cache.entry(dir.to_owned()).or_insert_with(|| {
+            sources::kustomization_file(dir).map(|_| sources::kustomize_inputs(dir))
+        });
+        if inputs.as_ref().is_some_and(|i| i.contains(&normalized)) {
+            return true;
+        }
+        if dir == root || dir.as_os_str().is_empty() {
+            break;
+        }
+    }
+    false
 }
 
 /// The path and a message for a walking error (loops, unreadable directories, bad ignore files).
@@ -345,10 +432,10 @@ fn schema_errors(file: &str, invalid: &[rampart_k8s::InvalidObject]) -> Vec<Inpu
 fn scan_file(path: &Path, kind: Kind, opts: &ScanOptions) -> FileResult {
     let file = display(path);
     tracing::debug!(file = %file, kind = ?kind, "parsing");
-    let mut out = FileResult::default();
     let text = match read_text(path, &file, opts.max_file_size) {
         Ok(t) => t,
         Err(e) => {
+            let mut out = FileResult::default();
             // Unrelated binary or non-UTF-8 JSON is not ours to judge.
             if kind != Kind::Json {
                 out.errors.push(e);
@@ -356,19 +443,26 @@ fn scan_file(path: &Path, kind: Kind, opts: &ScanOptions) -> FileResult {
             return out;
         }
     };
+    let has_dockerignore = kind == Kind::Dockerfile && {
+        let dir = path.parent().unwrap_or(Path::new("."));
+        let specific = path
+            .file_name()
+            .map(|n| dir.join(format!("{}.dockerignore", n.to_string_lossy())));
+        dir.join(".dockerignore").is_file() || specific.is_some_and(|p| p.is_file())
+    };
+    scan_text(file, &text, kind, has_dockerignore)
+}
+
+/// Scans text already read (a file, a rendered template, standard input) named `file`.
+fn scan_text(file: String, text: &str, kind: Kind, has_dockerignore: bool) -> FileResult {
+    let mut out = FileResult::default();
     match kind {
         Kind::Dockerfile => {
             out.dockerfile = true;
-            let dir = path.parent().unwrap_or(Path::new("."));
-            let specific = path
-                .file_name()
-                .map(|n| dir.join(format!("{}.dockerignore", n.to_string_lossy())));
-            let has_dockerignore =
-                dir.join(".dockerignore").is_file() || specific.is_some_and(|p| p.is_file());
             let (assessment, diagnostics) =
                 rampart_dockerfile::scan(&rampart_dockerfile::ScanInput {
                     path: &file,
-                    text: &text,
+                    text,
                     has_dockerignore,
                 });
             out.assessment = assessment;
@@ -383,8 +477,8 @@ fn scan_file(path: &Path, kind: Kind, opts: &ScanOptions) -> FileResult {
             );
         }
         Kind::Yaml | Kind::Json => {
-            let (manifest, yaml_errors) = ManifestFile::load(file.clone(), &text);
-            let relevant = manifest.has_objects() || rampart_k8s::looks_like_manifest(&text);
+            let (manifest, yaml_errors) = ManifestFile::load(file.clone(), text);
+            let relevant = manifest.has_objects() || rampart_k8s::looks_like_manifest(text);
             if !relevant {
                 return out;
             }
@@ -407,7 +501,7 @@ fn scan_file(path: &Path, kind: Kind, opts: &ScanOptions) -> FileResult {
             }
         }
     }
-    let (inline, errors) = InlineSuppressions::parse(&file, &text);
+    let (inline, errors) = InlineSuppressions::parse(&file, text);
     out.errors.extend(errors);
     out.inline = Some((file, inline));
     out
@@ -489,10 +583,13 @@ pub fn scan_all(
     sboms: Vec<Result<vulns::SbomSubject, InputError>>,
     opts: &ScanOptions,
 ) -> Report {
-    let (files, mut errors, _templates) = discover(targets, opts);
+    let found = discover(targets, opts);
+    let mut errors = found.errors;
+    let mut warnings = Vec::new();
     tracing::info!(
-        files = files.len(),
-        dockerfiles = files
+        files = found.files.len(),
+        dockerfiles = found
+            .files
             .iter()
             .filter(|(_, k)| matches!(k, Kind::Dockerfile))
             .count(),
@@ -501,10 +598,62 @@ pub fn scan_all(
         sboms = sboms.len(),
         "discovered"
     );
-    let results: Vec<FileResult> = files
+    let mut results: Vec<FileResult> = found
+        .files
         .par_iter()
         .map(|(path, kind)| scan_file(path, *kind, opts))
         .collect();
+    // Standard input, and charts and kustomizations rendered by their tools.
+    if found.stdin {
+        match &opts.stdin {
+            Some(s) => {
+                let kind = if s.dockerfile {
+                    Kind::Dockerfile
+                } else {
+                    Kind::Yaml
+                };
+                results.push(scan_text(
+                    sources::STDIN_NAME.to_owned(),
+                    &s.text,
+                    kind,
+                    false,
+                ));
+            }
+            None => errors.push(error(
+                sources::STDIN_NAME,
+                0,
+                0,
+                "standard input was not read",
+            )),
+        }
+    }
+    let rendered: Vec<(String, Result<Vec<sources::VirtualFile>, String>)> = found
+        .render
+        .par_iter()
+        .map(|(dir, kind)| {
+            let result =
+                sources::render(dir, dir, *kind).map_err(|e| format!("{} {e}", kind.describe()));
+            (display(dir), result)
+        })
+        .collect();
+    for (dir, result) in rendered {
+        match result {
+            Ok(files) => results.extend(
+                files
+                    .par_iter()
+                    .map(|f| scan_text(f.file.clone(), &f.text, Kind::Yaml, false))
+                    .collect::<Vec<_>>(),
+            ),
+            Err(message) => {
+                let e = error(&dir, 0, 0, message);
+                if opts.allow_unrendered {
+                    warnings.push(e);
+                } else {
+                    errors.push(e);
+                }
+            }
+        }
+    }
 
     let mut summary = Summary {
         files_scanned: results.len(),
@@ -621,6 +770,9 @@ pub fn scan_all(
         errors.extend(e);
     }
 
+    // Rules not selected: their controls and findings go, the layer map says so.
+    let skipped_rules = opts.rules.apply(&mut assessment);
+
     for f in &mut assessment.findings {
         if let Some(s) = inline.get(&f.location.file) {
             s.apply(&f.location.file.clone(), f);
@@ -631,22 +783,51 @@ pub fn scan_all(
         .path
         .as_deref()
         .map_or_else(|| CONFIG_FILE.to_owned(), display);
+    // Paths in the configuration are relative to its directory.
     let base = opts
         .config
         .path
         .as_deref()
         .and_then(Path::parent)
-        .map(display)
-        .unwrap_or_default();
+        .map(sources::absolute);
+    let relative = |file: &str| -> String {
+        match &base {
+            Some(b) if file != sources::STDIN_NAME => {
+                let abs = sources::absolute(Path::new(file));
+                abs.strip_prefix(b)
+                    .map_or_else(|_| file.to_owned(), display)
+            }
+            _ => file.to_owned(),
+        }
+    };
+    // A vulnerability finding's ids: the advisory id, its aliases and related advisories.
+    let vuln_ids = |f: &rampart_core::Finding| -> Vec<String> {
+        vulnerabilities
+            .iter()
+            .filter(|v| {
+                f.rule_id == rampart_vuln::assess::KNOWN_VULNERABILITY.id
+                    && v.subject == f.subject
+                    && rampart_vuln::assess::message(v) == f.message
+            })
+            .flat_map(|v| {
+                std::iter::once(v.id.clone())
+                    .chain(v.aliases.iter().cloned())
+                    .chain(v.advisories.iter().cloned())
+            })
+            .collect()
+    };
     let expired = suppress::apply_config(
         &opts.config.suppressions,
         &config_file,
-        &base,
+        &relative,
+        &vuln_ids,
         opts.today,
         &mut assessment.findings,
     );
     for f in expired {
-        assessment.push(f);
+        if opts.rules.selects(f.rule_id) {
+            assessment.push(f);
+        }
     }
 
     let target = targets
@@ -667,6 +848,9 @@ pub fn scan_all(
         &not_assessed_reasons(invalid_objects),
     );
     report.images = summaries;
+    report.note_skipped_rules(&skipped_rules);
+    warnings.sort();
+    report.warnings = warnings;
     // Configured suppressions of VUL001 findings waive the vulnerability too.
     for v in &mut vulnerabilities {
         if v.waived.is_none() {

@@ -146,12 +146,15 @@ impl InlineSuppressions {
 /// Applies the configuration's suppressions; returns a finding for each expired one that would
 /// otherwise have applied to something (and for each expired one at all, once).
 ///
-/// Path globs are matched against the finding's file relative to `base` (the configuration
-/// file's directory), so `k8s/*.yaml` in `examples/rampart.toml` means `examples/k8s/*.yaml`.
+/// Path globs are matched against the finding's file relative to the configuration file's
+/// directory (`relative` maps one to the other), so `k8s/*.yaml` in `examples/rampart.toml`
+/// means `examples/k8s/*.yaml`. An entry with a vulnerability `id` applies to a finding whose
+/// vulnerability has that id or alias (`vuln_ids` gives them, case-insensitive).
 pub fn apply_config(
     suppressions: &[ConfigSuppression],
     config_file: &str,
-    base: &str,
+    relative: &dyn Fn(&str) -> String,
+    vuln_ids: &dyn Fn(&Finding) -> Vec<String>,
     today: jiff::civil::Date,
     findings: &mut [Finding],
 ) -> Vec<Finding> {
@@ -160,18 +163,19 @@ pub fn apply_config(
         // Expired suppressions that would have covered this finding, counted only if no valid
         // suppression covers it instead.
         let mut expired_here = Vec::new();
+        let relative = relative(&f.location.file);
+        let ids = if suppressions.iter().any(|s| s.vuln_id.is_some()) {
+            vuln_ids(f)
+        } else {
+            Vec::new()
+        };
         for (i, s) in suppressions.iter().enumerate() {
-            let file = &f.location.file;
-            let relative = if base.is_empty() || base == "." {
-                file.as_str()
-            } else {
-                file.strip_prefix(base)
-                    .and_then(|r| r.strip_prefix('/'))
-                    .unwrap_or(file)
-            };
             let matches = s.rule.id == f.rule_id
-                && (s.path_text.is_empty() || s.paths.is_match(relative))
-                && s.subject.as_ref().is_none_or(|subj| *subj == f.subject);
+                && (s.path_text.is_empty() || s.paths.is_match(&relative))
+                && s.subject.as_ref().is_none_or(|subj| *subj == f.subject)
+                && s.vuln_id
+                    .as_ref()
+                    .is_none_or(|id| ids.iter().any(|v| v.eq_ignore_ascii_case(id)));
             if !matches {
                 continue;
             }
@@ -205,7 +209,7 @@ pub fn apply_config(
                 Location::new(config_file, s.line, 1),
                 format!(
                     "suppression of {} (\"{}\") expired on {date}; {hits} finding{} it covered now count{}",
-                    s.rule.id,
+                    s.vuln_id.as_ref().map_or_else(|| s.rule.id.to_owned(), |id| format!("{id} ({})", s.rule.id)),
                     s.reason,
                     if hits == 1 { "" } else { "s" },
                     if hits == 1 { "s" } else { "" },
@@ -291,7 +295,14 @@ mod tests {
             finding(3),
             Finding::new(&R, "Pod j", Location::new("jobs/j.yaml", 1, 1), "m"),
         ];
-        let expired = apply_config(&cfg.suppressions, "rampart.toml", "", today, &mut findings);
+        let expired = apply_config(
+            &cfg.suppressions,
+            "rampart.toml",
+            &|f| f.to_owned(),
+            &|_| Vec::new(),
+            today,
+            &mut findings,
+        );
         assert!(
             findings[0].suppressed.is_none(),
             "expired suppression does not apply"

@@ -79,6 +79,14 @@ pub enum Command {
     Admission(AdmissionArgs),
     /// Seccomp profiles: record a workload into a least-privilege profile, lint, diff.
     Seccomp(crate::seccomp::SeccompArgs),
+    // Everyday habits (issue 13 §5): version, completions, man page.
+    /// Print the version, the build's git commit and the advisory database's age.
+    Version(VersionArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell), e.g.
+    /// `source <(rampart completions bash)`.
+    Completions(CompletionsArgs),
+    /// Print the man page (roff), e.g. `rampart man | man -l -`.
+    Man(ManArgs),
 }
 
 #[derive(Debug, Args)]
@@ -489,6 +497,7 @@ pub struct ScanArgs {
     pub color: ColorChoice,
     #[command(flatten)]
     pub show: ShowArgs,
+    pub habits: ScanHabitArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -549,4 +558,61 @@ pub enum RulesCommand {
         /// Rule id (e.g. PSS001) or name (e.g. privileged).
         id: String,
     },
+}
+
+// Everyday habits (issue 13 §5): rule selection, standard input, Helm and Kustomize, version,
+// completions and the man page.
+
+/// `rampart scan` options for rule selection, standard input and rendered sources.
+#[derive(Debug, Args, Clone, Default)]
+pub struct ScanHabitArgs {
+    /// Run only these rules: ids, names or globs on ids such as `DF*` (repeatable, or
+    /// comma-separated; replaces `rules` of rampart.toml).
+    #[arg(long = "rule", value_name = "ID", value_delimiter = ',')]
+    pub rules: Vec<String>,
+    /// Do not run these rules: ids, names or globs such as `IMG*` (repeatable, or
+    /// comma-separated; added to `skip-rules` of rampart.toml). Their controls are reported as
+    /// not assessed.
+    #[arg(long = "skip-rule", value_name = "ID", value_delimiter = ',')]
+    pub skip_rules: Vec<String>,
+    /// What `-` (standard input) holds: Kubernetes YAML/JSON manifests (`helm template ... |
+    /// rampart scan -`) or a Dockerfile.
+    #[arg(long, value_enum, default_value_t = StdinKind::Manifests)]
+    pub stdin_kind: StdinKind,
+    /// Scan Helm charts and Kustomize directories that cannot be rendered (no `helm`,
+    /// `kubectl` or `kustomize` on PATH, or a rendering error) without exit 2: they are still
+    /// reported as not rendered.
+    #[arg(long)]
+    pub allow_unrendered: bool,
+}
+
+/// What standard input holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum StdinKind {
+    /// YAML or JSON Kubernetes manifests (one or many documents).
+    #[default]
+    Manifests,
+    /// A Dockerfile.
+    Dockerfile,
+}
+
+#[derive(Debug, Args)]
+pub struct VersionArgs {
+    #[command(flatten)]
+    pub location: DbLocation,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write one page per command (rampart.1, rampart-scan.1, ...) into DIR instead of printing
+    /// the main page.
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: Option<PathBuf>,
 }

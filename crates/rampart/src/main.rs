@@ -4,6 +4,7 @@
 mod admission;
 mod cli;
 mod cyclonedx;
+mod habits;
 mod images;
 mod logging;
 mod registry;
@@ -16,7 +17,7 @@ use anyhow::{Context, Result, bail};
 use clap::Parser;
 use cli::{Cli, ColorChoice, Command, Format, RulesCommand, RulesFormat, ScanArgs};
 use rampart_core::Severity;
-use rampart_scan::{CONFIG_FILE, Config, ScanOptions};
+use rampart_scan::{Config, ScanOptions};
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
@@ -40,6 +41,9 @@ fn main() -> ExitCode {
         Command::VerifyAttestation(args) => sign::verify_attestation(&args),
         Command::Admission(args) => admission::run(&args),
         Command::Seccomp(args) => seccomp::run(&args),
+        Command::Version(args) => habits::version(&args),
+        Command::Completions(args) => habits::completions(&args),
+        Command::Man(args) => habits::man(&args),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -113,17 +117,10 @@ fn load_config(args: &ScanArgs) -> Result<Config> {
     if let Some(path) = &args.config {
         return Ok(Config::load(path, &known)?);
     }
-    let dir = args
-        .paths
-        .first()
-        .filter(|p| p.is_dir())
-        .cloned()
-        .unwrap_or_else(|| ".".into());
-    let candidate = dir.join(CONFIG_FILE);
-    if candidate.is_file() {
-        return Ok(Config::load(&candidate, &known)?);
+    match habits::find_config(&args.paths)? {
+        Some(path) => Ok(Config::load(&path, &known)?),
+        None => Ok(Config::default()),
     }
-    Ok(Config::default())
 }
 
 fn scan(args: ScanArgs) -> Result<u8> {
@@ -161,10 +158,11 @@ fn scan(args: ScanArgs) -> Result<u8> {
             }
         }
     }
-    config.exclude.extend(args.exclude.iter().cloned());
     let today = jiff::Zoned::now().date();
     let mut opts = ScanOptions::new(config, today);
     opts.respect_ignore = !args.no_ignore;
+    opts.exclude.clone_from(&args.exclude);
+    habits::scan_options(&args, &mut opts)?;
 
     // The current directory is scanned by default, unless only images were named.
     let paths = if args.paths.is_empty() && args.image.is_empty() {
