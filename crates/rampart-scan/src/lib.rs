@@ -450,11 +450,17 @@ fn scan_file(path: &Path, kind: Kind, opts: &ScanOptions) -> FileResult {
             .map(|n| dir.join(format!("{}.dockerignore", n.to_string_lossy())));
         dir.join(".dockerignore").is_file() || specific.is_some_and(|p| p.is_file())
     };
-    scan_text(file, &text, kind, has_dockerignore)
+    scan_text(file, &text, kind, has_dockerignore, opts)
 }
 
 /// Scans text already read (a file, a rendered template, standard input) named `file`.
-fn scan_text(file: String, text: &str, kind: Kind, has_dockerignore: bool) -> FileResult {
+fn scan_text(
+    file: String,
+    text: &str,
+    kind: Kind,
+    has_dockerignore: bool,
+    opts: &ScanOptions,
+) -> FileResult {
     let mut out = FileResult::default();
     match kind {
         Kind::Dockerfile => {
@@ -468,7 +474,7 @@ fn scan_text(file: String, text: &str, kind: Kind, has_dockerignore: bool) -> Fi
             out.assessment = assessment;
             if let Some(allow) = &opts.config.supply.registries {
                 out.assessment
-                    .extend(supply::dockerfile_registries(&file, &text, allow));
+                    .extend(supply::dockerfile_registries(&file, text, allow));
             }
             out.errors.extend(
                 diagnostics
@@ -617,6 +623,7 @@ pub fn scan_all(
                     &s.text,
                     kind,
                     false,
+                    opts,
                 ));
             }
             None => errors.push(error(
@@ -641,7 +648,7 @@ pub fn scan_all(
             Ok(files) => results.extend(
                 files
                     .par_iter()
-                    .map(|f| scan_text(f.file.clone(), &f.text, Kind::Yaml, false))
+                    .map(|f| scan_text(f.file.clone(), &f.text, Kind::Yaml, false, opts))
                     .collect::<Vec<_>>(),
             ),
             Err(message) => {

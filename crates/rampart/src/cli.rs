@@ -497,6 +497,7 @@ pub struct ScanArgs {
     pub color: ColorChoice,
     #[command(flatten)]
     pub show: ShowArgs,
+    #[command(flatten)]
     pub habits: ScanHabitArgs,
 }
 
