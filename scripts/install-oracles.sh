@@ -13,6 +13,8 @@
 #     signatures over cosign payloads and DSSE PAE
 #   - Python `prometheus_client` (same venv, pinned): its strict OpenMetrics text parser checks
 #     rampart-admission's /metrics output
+#   - Python `PyYAML` (same venv, pinned, a manylinux wheel with libyaml compiled in): its
+#     `yaml.CSafeLoader` (libyaml's parser) is the oracle of rampart-k8s's YAML loader
 #   - npm `semver` (pinned, unpacked into semver/): the SemVer oracle of rampart-version
 #   - Microsoft SARIF Multitool (npm package @microsoft/sarif-multitool-linux): the official SARIF
 #     schema file it ships, and its `validate` command as an independent SARIF validator
@@ -53,6 +55,11 @@ fi
 PROMETHEUS_CLIENT_VERSION=0.26.0
 if ! "$DIR/venv/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('prometheus-client') != '$PROMETHEUS_CLIENT_VERSION')" 2>/dev/null; then
   "$DIR/venv/bin/pip" install -q --disable-pip-version-check "prometheus-client==$PROMETHEUS_CLIENT_VERSION" >&2
+fi
+
+PYYAML_VERSION=6.0.3
+if ! "$DIR/venv/bin/python" -c "import importlib.metadata as m, sys, yaml; sys.exit(not (m.version('PyYAML') == '$PYYAML_VERSION' and yaml.__with_libyaml__))" 2>/dev/null; then
+  "$DIR/venv/bin/pip" install -q --disable-pip-version-check --only-binary=:all: "PyYAML==$PYYAML_VERSION" >&2
 fi
 
 SEMVER_VERSION=7.8.6
