@@ -285,6 +285,8 @@ fn parse_segment(
     loop {
         let current = patched.as_deref().unwrap_or(text);
         let mut builder = Builder::new(offset_lines, limits, budget, shifts.clone());
+        builder.unterminated_end =
+            (!current.ends_with(['\n', '\r'])).then(|| current.chars().count());
         let Some(e) = run_parser(current, &mut builder) else {
             return (builder, None);
         };
@@ -475,10 +477,18 @@ struct Builder {
     /// Spaces added at the start of lines (1-based, of the parsed text) by the quoted-scalar
     /// fix-up, taken back from the columns reported there.
     shifts: HashMap<usize, usize>,
+    /// The parsed text's length in characters when it does not end with a line break: a block
+    /// scalar running to that end has no final line break to keep (saphyr-parser adds one).
+    unterminated_end: Option<usize>,
 }
 
 impl Builder {
-    fn new(line_offset: usize, limits: Limits, budget: usize, shifts: HashMap<usize, usize>) -> Self {
+    fn new(
+        line_offset: usize,
+        limits: Limits,
+        budget: usize,
+        shifts: HashMap<usize, usize>,
+    ) -> Self {
         Builder {
             line_offset,
             limits,
@@ -488,6 +498,7 @@ impl Builder {
             docs: Vec::new(),
             fatal: false,
             shifts,
+            unterminated_end: None,
         }
     }
 
@@ -559,6 +570,16 @@ impl Builder {
                         *pending = Some(Pending::Merge);
                     }
                     return Ok(());
+                }
+                let mut text = text;
+                if matches!(style, ScalarStyle::Literal | ScalarStyle::Folded)
+                    && self
+                        .unterminated_end
+                        .is_some_and(|end| span.end.index() >= end)
+                    && text.ends_with('\n')
+                {
+                    // libyaml: no line break in the input, none in the value.
+                    text.to_mut().pop();
                 }
                 let value = match tag.as_deref() {
                     None if style == ScalarStyle::Plain => resolve_plain(&text),
@@ -695,7 +716,7 @@ fn key_node(node: Node) -> Result<Node, (Pos, String)> {
 }
 
 /// A float key as sigs.k8s.io/yaml prints it: Go's `strconv.FormatFloat(f, 'g', -1, 32)`, the
-/// shortest digits of the 32-bit float with an exponent below 1e-4 and from 1e21 on.
+/// shortest digits of the 32-bit float, with an exponent below 1e-4 and from 1e6 on.
 fn go_float32_text(f: f64) -> String {
     if f.is_nan() {
         return ".nan".to_owned();
@@ -703,12 +724,15 @@ fn go_float32_text(f: f64) -> String {
     if f.is_infinite() {
         return if f > 0.0 { ".inf" } else { "-.inf" }.to_owned();
     }
-    #[expect(clippy::cast_possible_truncation, reason = "Go formats the key as a float32")]
+    #[expect(
+        clippy::cast_possible_truncation,
+        reason = "Go formats the key as a float32"
+    )]
     let g = f as f32;
     let sci = format!("{g:e}");
     let (mantissa, exp) = sci.split_once('e').unwrap_or((sci.as_str(), "0"));
     let exp: i32 = exp.parse().unwrap_or(0);
-    if (-4..21).contains(&exp) {
+    if (-4..6).contains(&exp) {
         return g.to_string();
     }
     let sign = if exp < 0 { '-' } else { '+' };
@@ -964,8 +988,9 @@ mod tests {
 
     #[test]
     fn scalars_resolve_like_kubernetes() {
-        let root =
-            one("yes: x\na: yes\nb: 'yes'\nc: 012\nd: 1.5\ne: ~\nf: 0x1F\ng: !!str 5\nh: 1e3\ni: n\nj: 1_000\nk: 09\nl: 1:30\nm: !!int '0o17'\n");
+        let root = one(
+            "yes: x\na: yes\nb: 'yes'\nc: 012\nd: 1.5\ne: ~\nf: 0x1F\ng: !!str 5\nh: 1e3\ni: n\nj: 1_000\nk: 09\nl: 1:30\nm: !!int '0o17'\n",
+        );
         assert_eq!(root.get("a").map(|n| &n.value), Some(&Value::Bool(true)));
         // Keys resolve, then become text, as sigs.k8s.io/yaml converts them for JSON.
         assert_eq!(root.get("true").and_then(Node::as_str), Some("x"));
@@ -974,7 +999,11 @@ mod tests {
             Some("yes"),
             "quoted stays a string"
         );
-        assert_eq!(root.get("c").map(|n| &n.value), Some(&Value::Int(10)), "octal");
+        assert_eq!(
+            root.get("c").map(|n| &n.value),
+            Some(&Value::Int(10)),
+            "octal"
+        );
         assert_eq!(root.get("d").map(|n| &n.value), Some(&Value::Float(1.5)));
         assert_eq!(root.get("e").map(|n| &n.value), Some(&Value::Null));
         assert_eq!(root.get("f").map(|n| &n.value), Some(&Value::Int(31)));
@@ -1016,7 +1045,10 @@ mod tests {
         let sc = root.get("sc").expect("sc");
         assert_eq!(sc.get("privileged").and_then(Node::as_bool), Some(true));
         assert_eq!(sc.entries().len(), 1);
-        assert_eq!(root.get("dup").map(Node::to_json), Some(serde_json::json!({"a": 2})));
+        assert_eq!(
+            root.get("dup").map(Node::to_json),
+            Some(serde_json::json!({"a": 2}))
+        );
         assert_eq!(
             root.get("list").map(Node::to_json),
             Some(serde_json::json!({"a": 1, "b": 2}))
