@@ -4,8 +4,12 @@
 //! Built on `saphyr-parser`'s event stream rather than a DOM crate because we need, at once:
 //! positions on every node, several documents per file with recovery after a broken one, merge
 //! keys (`<<`) like kubectl's YAML library, and hard limits against alias bombs and deep nesting.
-//! Scalars are resolved like Kubernetes' YAML library (YAML 1.1 booleans `yes`/`no`/`on`/`off`
-//! included) so a manifest means here what it means to `kubectl apply`.
+//! Scalars, keys, tags and merge keys are resolved like Kubernetes' YAML library (sigs.k8s.io/yaml
+//! over go-yaml v2: `y`/`yes`/`on` are booleans, `012` is octal, a key written before `<<` is
+//! overwritten), so a manifest means here what it means to `kubectl apply`; parsing follows
+//! libyaml where saphyr-parser is stricter on real manifests (quoted scalars continuing less
+//! indented than their key). docs/yaml.md lists what differs from libyaml and why; the
+//! differential test `tests/loader_differential.rs` checks it against libyaml (PyYAML).
 
 use saphyr_parser::{Event, Parser, ScalarStyle, Span};
 use std::collections::HashMap;
