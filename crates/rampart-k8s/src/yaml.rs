@@ -912,7 +912,6 @@ fn go_parse_int(text: &str) -> Option<Result<i64, f64>> {
     Some(match signed {
         Some(i) => Ok(i),
         None => {
-            #[expect(clippy::cast_precision_loss, reason = "beyond 64 bits, as a float")]
             let f = digits
                 .chars()
                 .filter_map(|c| c.to_digit(radix))
