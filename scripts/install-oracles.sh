@@ -18,6 +18,8 @@
 #   - Python `helm-python-sdk` (same venv, pinned): Helm v4 itself as a library (offline
 #     `Chart.render`); tests put crates/rampart/tests/support/helm on PATH, a `helm template` built
 #     on it, so `rampart scan` renders charts with real Helm
+#   - Python `PyYAML` (same venv, pinned, a manylinux wheel with libyaml compiled in): its
+#     `yaml.CSafeLoader` (libyaml's parser) is the oracle of rampart-k8s's YAML loader
 #   - npm `semver` (pinned, unpacked into semver/): the SemVer oracle of rampart-version
 #   - Python `kubernetes-validate` (same venv, pinned; with PyYAML): the Kubernetes 1.37 JSON Schemas
 #     and their validator, the oracle of rampart-k8s's schema validation (`rampart_k8s::schema`)
@@ -75,6 +77,11 @@ fi
 HELM_SDK_VERSION=0.2.2
 if ! "$DIR/venv/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('helm-python-sdk') != '$HELM_SDK_VERSION')" 2>/dev/null; then
   "$DIR/venv/bin/pip" install -q --disable-pip-version-check "helm-python-sdk==$HELM_SDK_VERSION" >&2
+fi
+
+PYYAML_VERSION=6.0.3
+if ! "$DIR/venv/bin/python" -c "import importlib.metadata as m, sys, yaml; sys.exit(not (m.version('PyYAML') == '$PYYAML_VERSION' and yaml.__with_libyaml__))" 2>/dev/null; then
+  "$DIR/venv/bin/pip" install -q --disable-pip-version-check --only-binary=:all: "PyYAML==$PYYAML_VERSION" >&2
 fi
 
 SEMVER_VERSION=7.8.6

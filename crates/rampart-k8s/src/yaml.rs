@@ -4,8 +4,12 @@
 //! Built on `saphyr-parser`'s event stream rather than a DOM crate because we need, at once:
 //! positions on every node, several documents per file with recovery after a broken one, merge
 //! keys (`<<`) like kubectl's YAML library, and hard limits against alias bombs and deep nesting.
-//! Scalars are resolved like Kubernetes' YAML library (YAML 1.1 booleans `yes`/`no`/`on`/`off`
-//! included) so a manifest means here what it means to `kubectl apply`.
+//! Scalars, keys, tags and merge keys are resolved like Kubernetes' YAML library (sigs.k8s.io/yaml
+//! over go-yaml v2: `y`/`yes`/`on` are booleans, `012` is octal, a key written before `<<` is
+//! overwritten), so a manifest means here what it means to `kubectl apply`; parsing follows
+//! libyaml where saphyr-parser is stricter on real manifests (quoted scalars continuing less
+//! indented than their key). docs/yaml.md lists what differs from libyaml and why; the
+//! differential test `tests/loader_differential.rs` checks it against libyaml (PyYAML).
 
 use saphyr_parser::{Event, Parser, ScalarStyle, Span};
 use std::collections::HashMap;
@@ -36,15 +40,6 @@ impl Default for Limits {
 pub struct Pos {
     pub line: u32,
     pub column: u32,
-}
-
-impl Pos {
-    fn from_span(span: &Span, line_offset: usize) -> Pos {
-        Pos {
-            line: to_u32(span.start.line().saturating_add(line_offset)),
-            column: to_u32(span.start.col().saturating_add(1)),
-        }
-    }
 }
 
 fn to_u32(n: usize) -> u32 {
@@ -232,8 +227,7 @@ pub fn load(text: &str, limits: Limits) -> Loaded {
         e
     };
     loop {
-        let mut builder = Builder::new(offset_lines, limits, nodes_budget);
-        let err = run_parser(rest, &mut builder);
+        let (mut builder, err) = parse_segment(rest, offset_lines, limits, nodes_budget);
         nodes_budget = builder.budget;
         loaded.documents.append(&mut builder.docs);
         let Some(err) = err else { break };
@@ -271,21 +265,181 @@ fn next_separator(text: &str, from: usize) -> Option<(usize, usize)> {
     None
 }
 
-fn run_parser(text: &str, builder: &mut Builder) -> Option<YamlError> {
+/// What saphyr-parser says of a quoted scalar whose continuation line is less indented than the
+/// block it sits in; libyaml, go-yaml (kubectl) and PyYAML accept such lines.
+const QUOTED_INDENT_ERROR: &str = "invalid indentation in quoted scalar";
+
+/// How many quoted scalars of one stretch of text may be re-indented (each costs a new parse).
+const MAX_QUOTED_FIXUPS: usize = 64;
+
+/// Parses `text` (whose first line is line `offset_lines + 1` of the file) up to its end or its
+/// first error. Quoted scalars whose continuation lines are less indented than saphyr-parser
+/// wants are re-indented and the text parsed again: the leading white space of those lines is
+/// not part of the scalar's value (YAML 1.2 §7.3, `s-flow-line-prefix`), so the value is the
+/// one libyaml reads, and columns on the re-indented lines are shifted back.
+fn parse_segment(
+    text: &str,
+    offset_lines: usize,
+    limits: Limits,
+    budget: usize,
+) -> (Builder, Option<YamlError>) {
+    let mut patched: Option<String> = None;
+    let mut shifts: HashMap<usize, usize> = HashMap::new();
+    let mut fixups = 0usize;
+    loop {
+        let current = patched.as_deref().unwrap_or(text);
+        let mut builder = Builder::new(offset_lines, limits, budget, shifts.clone());
+        builder.unterminated_end =
+            (!current.ends_with(['\n', '\r'])).then(|| current.chars().count());
+        let Some(e) = run_parser(current, &mut builder) else {
+            return (builder, None);
+        };
+        if !e.from_scanner || e.error.message != QUOTED_INDENT_ERROR || fixups >= MAX_QUOTED_FIXUPS
+        {
+            return (builder, Some(e.error));
+        }
+        let Some(fixed) = reindent_quoted(current, e.raw_line, e.raw_col, &mut shifts) else {
+            return (builder, Some(e.error));
+        };
+        patched = Some(fixed);
+        fixups += 1;
+    }
+}
+
+/// Indents the continuation lines of the quoted scalar opening at 1-based `line`, 0-based
+/// character `col`, to that column, recording each line's added spaces in `shifts`. `None` when
+/// there is no such scalar, it is unterminated, or a continuation line is a document marker (an
+/// error libyaml reports too).
+fn reindent_quoted(
+    text: &str,
+    line: usize,
+    col: usize,
+    shifts: &mut HashMap<usize, usize>,
+) -> Option<String> {
+    let line_start = if line <= 1 {
+        0
+    } else {
+        text.match_indices('\n')
+            .nth(line.checked_sub(2)?)
+            .map(|(i, _)| i.saturating_add(1))?
+    };
+    let quote_at = text
+        .get(line_start..)?
+        .char_indices()
+        .nth(col)
+        .map(|(i, _)| line_start.saturating_add(i))?;
+    let rest = text.get(quote_at..)?;
+    let mut chars = rest.char_indices();
+    let quote = chars.next()?.1;
+    if quote != '"' && quote != '\'' {
+        return None;
+    }
+    // Byte offsets (in `text`) of the continuation lines, and the scalar's end.
+    let mut line_starts = Vec::new();
+    let mut end = None;
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '\\' if quote == '"' => {
+                if let Some((j, '\n')) = chars.next() {
+                    line_starts.push(quote_at.saturating_add(j).saturating_add(1));
+                }
+            }
+            '\'' if quote == '\'' => {
+                if rest.get(i.saturating_add(1)..)?.starts_with('\'') {
+                    chars.next();
+                } else {
+                    end = Some(i);
+                    break;
+                }
+            }
+            '"' if quote == '"' => {
+                end = Some(i);
+                break;
+            }
+            '\n' => line_starts.push(quote_at.saturating_add(i).saturating_add(1)),
+            _ => {}
+        }
+    }
+    end?;
+    let mut out = String::with_capacity(text.len().saturating_add(line_starts.len() * col));
+    let mut copied = 0usize;
+    for (n, start) in line_starts.iter().enumerate() {
+        let body = text.get(*start..)?;
+        let first_line = body.split('\n').next().unwrap_or("");
+        if ["---", "..."].iter().any(|m| {
+            first_line.starts_with(m)
+                && first_line
+                    .get(3..)
+                    .is_none_or(|r| r.is_empty() || r.starts_with([' ', '\t', '\r']))
+        }) {
+            return None;
+        }
+        let indent = first_line
+            .chars()
+            .take_while(|c| *c == ' ' || *c == '\t')
+            .count();
+        let blank = first_line.trim_matches([' ', '\t', '\r']).is_empty();
+        if blank || indent >= col {
+            continue;
+        }
+        let pad = col.saturating_sub(indent);
+        out.push_str(text.get(copied..*start)?);
+        out.extend(std::iter::repeat_n(' ', pad));
+        copied = *start;
+        let line_no = line.saturating_add(n).saturating_add(1);
+        let total = shifts.entry(line_no).or_insert(0);
+        *total = total.saturating_add(pad);
+    }
+    if copied == 0 {
+        return None;
+    }
+    out.push_str(text.get(copied..)?);
+    Some(out)
+}
+
+/// An error met while parsing, with saphyr-parser's own coordinates kept for the fix-ups.
+struct SegmentError {
+    error: YamlError,
+    from_scanner: bool,
+    raw_line: usize,
+    raw_col: usize,
+}
+
+impl From<YamlError> for SegmentError {
+    fn from(error: YamlError) -> Self {
+        SegmentError {
+            error,
+            from_scanner: false,
+            raw_line: 0,
+            raw_col: 0,
+        }
+    }
+}
+
+fn run_parser(text: &str, builder: &mut Builder) -> Option<SegmentError> {
     let parser = Parser::new_from_str(text);
     for item in parser {
         match item {
             Ok((event, span)) => {
                 if let Err(e) = builder.event(event, span) {
-                    return Some(e);
+                    return Some(SegmentError::from(e));
                 }
             }
             Err(e) => {
                 let m = e.marker();
-                return Some(YamlError {
-                    line: to_u32(m.line().saturating_add(builder.line_offset)),
-                    column: to_u32(m.col().saturating_add(1)),
-                    message: e.info().to_owned(),
+                let column = m
+                    .col()
+                    .saturating_sub(builder.shift(m.line()))
+                    .saturating_add(1);
+                return Some(SegmentError {
+                    error: YamlError {
+                        line: to_u32(m.line().saturating_add(builder.line_offset)),
+                        column: to_u32(column),
+                        message: e.info().to_owned(),
+                    },
+                    from_scanner: true,
+                    raw_line: m.line(),
+                    raw_col: m.col(),
                 });
             }
         }
@@ -293,9 +447,27 @@ fn run_parser(text: &str, builder: &mut Builder) -> Option<YamlError> {
     None
 }
 
+/// A mapping being built: its entries in order, merge keys (`<<`) where they stand.
+enum Entry {
+    Pair(Node, Node),
+    Merge(Node),
+}
+
+/// The key read and waiting for its value.
+enum Pending {
+    Key(Node),
+    /// A plain, untagged `<<`.
+    Merge,
+}
+
 enum Frame {
     Seq(Vec<Node>, Pos, usize),
-    Map(Vec<(Node, Node)>, Option<Node>, Pos, usize),
+    Map {
+        entries: Vec<Entry>,
+        pending: Option<Pending>,
+        pos: Pos,
+        anchor: usize,
+    },
 }
 
 struct Builder {
@@ -306,10 +478,21 @@ struct Builder {
     anchors: HashMap<usize, Node>,
     docs: Vec<Document>,
     fatal: bool,
+    /// Spaces added at the start of lines (1-based, of the parsed text) by the quoted-scalar
+    /// fix-up, taken back from the columns reported there.
+    shifts: HashMap<usize, usize>,
+    /// The parsed text's length in characters when it does not end with a line break: a block
+    /// scalar running to that end has no final line break to keep (saphyr-parser adds one).
+    unterminated_end: Option<usize>,
 }
 
 impl Builder {
-    fn new(line_offset: usize, limits: Limits, budget: usize) -> Self {
+    fn new(
+        line_offset: usize,
+        limits: Limits,
+        budget: usize,
+        shifts: HashMap<usize, usize>,
+    ) -> Self {
         Builder {
             line_offset,
             limits,
@@ -318,6 +501,24 @@ impl Builder {
             anchors: HashMap::new(),
             docs: Vec::new(),
             fatal: false,
+            shifts,
+            unterminated_end: None,
+        }
+    }
+
+    fn shift(&self, line: usize) -> usize {
+        self.shifts.get(&line).copied().unwrap_or(0)
+    }
+
+    fn pos(&self, span: &Span) -> Pos {
+        Pos {
+            line: to_u32(span.start.line().saturating_add(self.line_offset)),
+            column: to_u32(
+                span.start
+                    .col()
+                    .saturating_sub(self.shift(span.start.line()))
+                    .saturating_add(1),
+            ),
         }
     }
 
@@ -347,8 +548,12 @@ impl Builder {
         }
     }
 
+    fn awaiting_key(&self) -> bool {
+        matches!(self.stack.last(), Some(Frame::Map { pending: None, .. }))
+    }
+
     fn event(&mut self, event: Event<'_>, span: Span) -> Result<(), YamlError> {
-        let pos = Pos::from_span(&span, self.line_offset);
+        let pos = self.pos(&span);
         match event {
             Event::DocumentStart(_) => {
                 self.stack.clear();
@@ -363,14 +568,34 @@ impl Builder {
             }
             Event::Scalar(text, style, anchor, tag) => {
                 self.spend(pos, 1)?;
-                let is_str_tag = tag.as_ref().is_some_and(|t| t.suffix == "str");
-                // Mapping keys stay strings (`on:`, `yes:` are keys, not booleans, to anyone
-                // reading a manifest).
-                let is_key = matches!(self.stack.last(), Some(Frame::Map(_, None, ..)));
-                let value = if style == ScalarStyle::Plain && !is_str_tag && !is_key {
-                    resolve_plain(&text)
-                } else {
-                    Value::String(text.into_owned())
+                let plain_untagged = style == ScalarStyle::Plain && tag.is_none();
+                if plain_untagged && text == "<<" && self.awaiting_key() {
+                    if let Some(Frame::Map { pending, .. }) = self.stack.last_mut() {
+                        *pending = Some(Pending::Merge);
+                    }
+                    return Ok(());
+                }
+                let mut text = text;
+                if matches!(style, ScalarStyle::Literal | ScalarStyle::Folded)
+                    && self
+                        .unterminated_end
+                        .is_some_and(|end| span.end.index() >= end)
+                    && text.ends_with('\n')
+                {
+                    // libyaml: no line break in the input, none in the value.
+                    text.to_mut().pop();
+                }
+                let value = match tag.as_deref() {
+                    None if style == ScalarStyle::Plain => resolve_plain(&text),
+                    None => Value::String(text.into_owned()),
+                    Some(tag) if tag.is_yaml_core_schema() => {
+                        match resolve_tagged(&text, &tag.suffix) {
+                            Ok(v) => v,
+                            Err(message) => return Err(self.error(pos, message, false)),
+                        }
+                    }
+                    // Any other tag: go-yaml keeps the text as it is.
+                    Some(_) => Value::String(text.into_owned()),
                 };
                 let node = Node { value, pos };
                 if anchor > 0 {
@@ -394,7 +619,12 @@ impl Builder {
             }
             Event::MappingStart(anchor, _) => {
                 self.open(pos)?;
-                self.stack.push(Frame::Map(Vec::new(), None, pos, anchor));
+                self.stack.push(Frame::Map {
+                    entries: Vec::new(),
+                    pending: None,
+                    pos,
+                    anchor,
+                });
             }
             Event::SequenceEnd => {
                 if let Some(Frame::Seq(items, start, anchor)) = self.stack.pop() {
@@ -402,8 +632,18 @@ impl Builder {
                 }
             }
             Event::MappingEnd => {
-                if let Some(Frame::Map(entries, _, start, anchor)) = self.stack.pop() {
-                    self.close(Value::Map(apply_merge_keys(entries)), start, anchor)?;
+                if let Some(Frame::Map {
+                    entries,
+                    pos: start,
+                    anchor,
+                    ..
+                }) = self.stack.pop()
+                {
+                    let entries = match build_mapping(entries) {
+                        Ok(entries) => entries,
+                        Err((pos, message)) => return Err(self.error(pos, message, false)),
+                    };
+                    self.close(Value::Map(entries), start, anchor)?;
                 }
             }
             Event::StreamStart | Event::StreamEnd | Event::DocumentEnd | Event::Nothing => {}
@@ -435,13 +675,119 @@ impl Builder {
         match self.stack.last_mut() {
             None => self.docs.push(Document { root: node }),
             Some(Frame::Seq(items, ..)) => items.push(node),
-            Some(Frame::Map(entries, pending, ..)) => match pending.take() {
-                None => *pending = Some(node),
-                Some(key) => entries.push((key, node)),
+            Some(Frame::Map {
+                entries, pending, ..
+            }) => match pending.take() {
+                None => match key_node(node) {
+                    Ok(key) => *pending = Some(Pending::Key(key)),
+                    Err((pos, message)) => return Err(self.error(pos, message, false)),
+                },
+                Some(Pending::Key(key)) => entries.push(Entry::Pair(key, node)),
+                Some(Pending::Merge) => entries.push(Entry::Merge(node)),
             },
         }
         Ok(())
     }
+}
+
+/// A mapping key as Kubernetes reads it: sigs.k8s.io/yaml turns the booleans and numbers go-yaml
+/// resolved into strings (`yes:` is the key `"true"`, `012:` the key `"10"`) and rejects null,
+/// list and mapping keys, which JSON cannot hold.
+fn key_node(node: Node) -> Result<Node, (Pos, String)> {
+    let text = match node.value {
+        Value::String(s) => s,
+        Value::Bool(b) => b.to_string(),
+        Value::Int(i) => i.to_string(),
+        Value::Float(f) => go_float32_text(f),
+        Value::Null => {
+            return Err((
+                node.pos,
+                "a null mapping key (Kubernetes cannot convert it to JSON)".to_owned(),
+            ));
+        }
+        Value::Seq(_) | Value::Map(_) => {
+            return Err((
+                node.pos,
+                "a list or mapping used as a mapping key (Kubernetes cannot convert it to JSON)"
+                    .to_owned(),
+            ));
+        }
+    };
+    Ok(Node {
+        value: Value::String(text),
+        pos: node.pos,
+    })
+}
+
+/// A float key as sigs.k8s.io/yaml prints it: Go's `strconv.FormatFloat(f, 'g', -1, 32)`, the
+/// shortest digits of the 32-bit float, with an exponent below 1e-4 and from 1e6 on.
+fn go_float32_text(f: f64) -> String {
+    if f.is_nan() {
+        return ".nan".to_owned();
+    }
+    if f.is_infinite() {
+        return if f > 0.0 { ".inf" } else { "-.inf" }.to_owned();
+    }
+    #[expect(
+        clippy::cast_possible_truncation,
+        reason = "Go formats the key as a float32"
+    )]
+    let g = f as f32;
+    let sci = format!("{g:e}");
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((sci.as_str(), "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    if (-4..6).contains(&exp) {
+        return g.to_string();
+    }
+    let sign = if exp < 0 { '-' } else { '+' };
+    format!("{mantissa}e{sign}{:02}", exp.unsigned_abs())
+}
+
+/// Applies merge keys and duplicate keys the way go-yaml v2 (kubectl) does: entries are set in
+/// order, each overwriting an earlier one with the same key, and `<<: *base` (or a list, whose
+/// earlier mappings win) sets base's entries at the place the merge key stands. A key written
+/// after `<<` thus wins over the merged one, and one written before it loses. A merge value
+/// that is not a mapping (or list of mappings) is an error there.
+fn build_mapping(entries: Vec<Entry>) -> Result<Vec<(Node, Node)>, (Pos, String)> {
+    let mut out: Vec<(Node, Node)> = Vec::with_capacity(entries.len());
+    let mut index: HashMap<String, usize> = HashMap::with_capacity(entries.len());
+    let mut set = |out: &mut Vec<(Node, Node)>, k: Node, v: Node| {
+        let text = k.key_text();
+        match index.get(&text).and_then(|&i| out.get_mut(i)) {
+            Some(slot) => *slot = (k, v),
+            None => {
+                index.insert(text, out.len());
+                out.push((k, v));
+            }
+        }
+    };
+    let want_map = "a merge key (<<) needs a mapping or a list of mappings as its value";
+    for entry in entries {
+        match entry {
+            Entry::Pair(k, v) => set(&mut out, k, v),
+            Entry::Merge(v) => match v.value {
+                Value::Map(inner) => {
+                    for (k, v) in inner {
+                        set(&mut out, k, v);
+                    }
+                }
+                Value::Seq(items) => {
+                    if let Some(bad) = items.iter().find(|i| !i.is_map()) {
+                        return Err((bad.pos, want_map.to_owned()));
+                    }
+                    for source in items.into_iter().rev() {
+                        if let Value::Map(inner) = source.value {
+                            for (k, v) in inner {
+                                set(&mut out, k, v);
+                            }
+                        }
+                    }
+                }
+                _ => return Err((v.pos, want_map.to_owned())),
+            },
+        }
+    }
+    Ok(out)
 }
 
 fn count_nodes(node: &Node) -> usize {
@@ -460,48 +806,48 @@ fn count_nodes(node: &Node) -> usize {
     }
 }
 
-/// `<<: *base` (or a list of them) merges the keys the mapping does not set itself.
-fn apply_merge_keys(entries: Vec<(Node, Node)>) -> Vec<(Node, Node)> {
-    if !entries.iter().any(|(k, _)| k.as_str() == Some("<<")) {
-        return entries;
-    }
-    let mut own = Vec::with_capacity(entries.len());
-    let mut merged = Vec::new();
-    for (k, v) in entries {
-        if k.as_str() == Some("<<") {
-            let sources: Vec<Node> = match v.value {
-                Value::Map(_) => vec![v],
-                Value::Seq(items) => items,
-                _ => Vec::new(),
-            };
-            for source in sources {
-                if let Value::Map(inner) = source.value {
-                    merged.extend(inner);
-                }
-            }
-        } else {
-            own.push((k, v));
-        }
-    }
-    // Keys already set win; among merged sources, the first wins. A set keeps this linear.
-    let mut taken: std::collections::HashSet<String> =
-        own.iter().map(|(k, _)| k.key_text()).collect();
-    for (k, v) in merged {
-        if taken.insert(k.key_text()) {
-            own.push((k, v));
-        }
-    }
-    own
+/// A scalar with an explicit core tag (`!!int "12"`, `!!str 5`), as go-yaml v2 resolves it:
+/// the text must resolve to the tag's kind (an integer may stand for a float).
+fn resolve_tagged(text: &str, suffix: &str) -> Result<Value, String> {
+    let resolved = || resolve_plain(text);
+    let value = match suffix {
+        "str" => return Ok(Value::String(text.to_owned())),
+        "int" => match resolved() {
+            v @ Value::Int(_) => v,
+            _ => return Err(format!("cannot read {text:?} as an !!int")),
+        },
+        "float" => match resolved() {
+            #[expect(clippy::cast_precision_loss, reason = "what go-yaml does for !!float")]
+            Value::Int(i) => Value::Float(i as f64),
+            v @ Value::Float(_) => v,
+            _ => return Err(format!("cannot read {text:?} as a !!float")),
+        },
+        "bool" => match resolved() {
+            v @ Value::Bool(_) => v,
+            _ => return Err(format!("cannot read {text:?} as a !!bool")),
+        },
+        "null" => match resolved() {
+            Value::Null => Value::Null,
+            _ => return Err(format!("cannot read {text:?} as a !!null")),
+        },
+        // `!!timestamp`, `!!binary` and the rest: the text.
+        _ => Value::String(text.to_owned()),
+    };
+    Ok(value)
 }
 
-/// Resolves a plain scalar the way Kubernetes' YAML library does.
+/// Resolves a plain scalar the way Kubernetes does: sigs.k8s.io/yaml decodes with go-yaml v2
+/// (`resolve.go`), a YAML 1.1 resolver. `y`/`yes`/`on` and kin are booleans; integers are read
+/// by Go's `strconv.ParseInt(s, 0, 64)` once `_` is removed (`0x`, `0o`, `0b` prefixes and a
+/// leading `0` for octal: `012` is 10); floats are decimal with an optional exponent (`1e3`);
+/// timestamps stay text; no base 60 (`1:30` is text).
 fn resolve_plain(text: &str) -> Value {
     match text {
         "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
-        "true" | "True" | "TRUE" | "yes" | "Yes" | "YES" | "on" | "On" | "ON" => {
+        "y" | "Y" | "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On" | "ON" => {
             return Value::Bool(true);
         }
-        "false" | "False" | "FALSE" | "no" | "No" | "NO" | "off" | "Off" | "OFF" => {
+        "n" | "N" | "no" | "No" | "NO" | "false" | "False" | "FALSE" | "off" | "Off" | "OFF" => {
             return Value::Bool(false);
         }
         ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => {
@@ -511,34 +857,105 @@ fn resolve_plain(text: &str) -> Value {
         ".nan" | ".NaN" | ".NAN" => return Value::Float(f64::NAN),
         _ => {}
     }
-    if let Some(i) = parse_int(text) {
-        return Value::Int(i);
-    }
-    let looks_numeric = text
-        .bytes()
-        .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'+' | b'-'))
-        && text.bytes().any(|b| b.is_ascii_digit());
-    if looks_numeric && let Ok(f) = text.parse::<f64>() {
-        return Value::Float(f);
+    match text.as_bytes().first() {
+        Some(b'.') => {
+            if is_go_float(text)
+                && let Ok(f) = text.parse::<f64>()
+                && f.is_finite()
+            {
+                return Value::Float(f);
+            }
+        }
+        Some(b'0'..=b'9' | b'+' | b'-') => {
+            let plain = text.replace('_', "");
+            match go_parse_int(&plain) {
+                Some(Ok(i)) => return Value::Int(i),
+                // Beyond 64 bits: go-yaml keeps a big integer (JSON number); the nearest float.
+                Some(Err(big)) if !is_go_float(&plain) => return Value::Float(big),
+                _ => {}
+            }
+            if is_go_float(&plain)
+                && let Ok(f) = plain.parse::<f64>()
+                && f.is_finite()
+            {
+                return Value::Float(f);
+            }
+        }
+        _ => {}
     }
     Value::String(text.to_owned())
 }
 
-fn parse_int(text: &str) -> Option<i64> {
+/// Go's `strconv.ParseInt(s, 0, 64)` grammar: `Some(Ok)` for an i64, `Some(Err(f))` for a valid
+/// integer out of i64's range (its value as a float), `None` for no integer.
+fn go_parse_int(text: &str) -> Option<Result<i64, f64>> {
     let (neg, body) = match text.strip_prefix('-') {
         Some(rest) => (true, rest),
         None => (false, text.strip_prefix('+').unwrap_or(text)),
     };
-    let parsed = if let Some(hex) = body.strip_prefix("0x") {
-        i64::from_str_radix(hex, 16).ok()
-    } else if let Some(oct) = body.strip_prefix("0o") {
-        i64::from_str_radix(oct, 8).ok()
-    } else if !body.is_empty() && body.bytes().all(|b| b.is_ascii_digit() || b == b'_') {
-        body.replace('_', "").parse::<i64>().ok()
+    let lower = body.get(..2).map(str::to_ascii_lowercase);
+    let (radix, digits) = match lower.as_deref() {
+        Some("0x") => (16, body.get(2..)?),
+        Some("0o") => (8, body.get(2..)?),
+        Some("0b") => (2, body.get(2..)?),
+        _ if body.len() > 1 && body.starts_with('0') => (8, body.get(1..)?),
+        _ => (10, body),
+    };
+    if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
+        return None;
+    }
+    let magnitude = u128::from_str_radix(digits, radix).ok();
+    let signed = magnitude.and_then(|m| {
+        let m = i128::try_from(m).ok()?;
+        i64::try_from(if neg { -m } else { m }).ok()
+    });
+    Some(match signed {
+        Some(i) => Ok(i),
+        None => {
+            let f = digits
+                .chars()
+                .filter_map(|c| c.to_digit(radix))
+                .fold(0f64, |acc, d| acc * f64::from(radix) + f64::from(d));
+            Err(if neg { -f } else { f })
+        }
+    })
+}
+
+/// go-yaml v2's `yamlStyleFloat`: `^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$`.
+fn is_go_float(text: &str) -> bool {
+    let b = text.as_bytes();
+    let mut i = usize::from(matches!(b.first(), Some(b'+' | b'-')));
+    let digits = |i: &mut usize| {
+        let start = *i;
+        while b.get(*i).is_some_and(u8::is_ascii_digit) {
+            *i += 1;
+        }
+        *i > start
+    };
+    if b.get(i) == Some(&b'.') {
+        i += 1;
+        if !digits(&mut i) {
+            return false;
+        }
     } else {
-        None
-    }?;
-    Some(if neg { -parsed } else { parsed })
+        if !digits(&mut i) {
+            return false;
+        }
+        if b.get(i) == Some(&b'.') {
+            i += 1;
+            digits(&mut i);
+        }
+    }
+    if matches!(b.get(i), Some(b'e' | b'E')) {
+        i += 1;
+        if matches!(b.get(i), Some(b'+' | b'-')) {
+            i += 1;
+        }
+        if !digits(&mut i) {
+            return false;
+        }
+    }
+    i == b.len()
 }
 
 #[cfg(test)]
@@ -574,21 +991,32 @@ mod tests {
 
     #[test]
     fn scalars_resolve_like_kubernetes() {
-        let root =
-            one("yes: x\na: yes\nb: 'yes'\nc: 012\nd: 1.5\ne: ~\nf: 0x1F\ng: !!str 5\nh: 1e3\n");
+        let root = one(
+            "yes: x\na: yes\nb: 'yes'\nc: 012\nd: 1.5\ne: ~\nf: 0x1F\ng: !!str 5\nh: 1e3\ni: n\nj: 1_000\nk: 09\nl: 1:30\nm: !!int '0o17'\n",
+        );
         assert_eq!(root.get("a").map(|n| &n.value), Some(&Value::Bool(true)));
-        assert!(root.get("yes").is_some(), "keys are not resolved");
+        // Keys resolve, then become text, as sigs.k8s.io/yaml converts them for JSON.
+        assert_eq!(root.get("true").and_then(Node::as_str), Some("x"));
         assert_eq!(
             root.get("b").and_then(Node::as_str),
             Some("yes"),
             "quoted stays a string"
         );
-        assert_eq!(root.get("c").map(|n| &n.value), Some(&Value::Int(12)));
+        assert_eq!(
+            root.get("c").map(|n| &n.value),
+            Some(&Value::Int(10)),
+            "octal"
+        );
         assert_eq!(root.get("d").map(|n| &n.value), Some(&Value::Float(1.5)));
         assert_eq!(root.get("e").map(|n| &n.value), Some(&Value::Null));
         assert_eq!(root.get("f").map(|n| &n.value), Some(&Value::Int(31)));
         assert_eq!(root.get("g").and_then(Node::as_str), Some("5"));
         assert_eq!(root.get("h").map(|n| &n.value), Some(&Value::Float(1000.0)));
+        assert_eq!(root.get("i").map(|n| &n.value), Some(&Value::Bool(false)));
+        assert_eq!(root.get("j").map(|n| &n.value), Some(&Value::Int(1000)));
+        assert_eq!(root.get("k").map(|n| &n.value), Some(&Value::Float(9.0)));
+        assert_eq!(root.get("l").and_then(Node::as_str), Some("1:30"));
+        assert_eq!(root.get("m").map(|n| &n.value), Some(&Value::Int(15)));
     }
 
     #[test]
@@ -602,10 +1030,37 @@ mod tests {
 
     #[test]
     fn merge_keys_and_aliases() {
-        let root = one("base: &b {x: 1, y: 2}\nderived:\n  <<: *b\n  y: 3\n");
+        let root = one("base: &b {x: 1, z: 2}\nderived:\n  <<: *b\n  z: 3\n");
         assert_eq!(
             root.get("derived").map(Node::to_json),
-            Some(serde_json::json!({"y": 3, "x": 1}))
+            Some(serde_json::json!({"z": 3, "x": 1}))
+        );
+    }
+
+    /// go-yaml v2, which kubectl uses, sets merged keys where `<<` stands: a key written before
+    /// it is overwritten (a scanner reading it otherwise could be told `privileged: false` while
+    /// the cluster runs `privileged: true`); a duplicate key's last value wins.
+    #[test]
+    fn merge_keys_and_duplicates_resolve_as_kubectl_does() {
+        let root = one(
+            "evil: &e {privileged: true}\nsc:\n  privileged: false\n  <<: *e\ndup:\n  a: 1\n  a: 2\nlist:\n  <<: [{a: 1}, {a: 2, b: 2}]\n",
+        );
+        let sc = root.get("sc").expect("sc");
+        assert_eq!(sc.get("privileged").and_then(Node::as_bool), Some(true));
+        assert_eq!(sc.entries().len(), 1);
+        assert_eq!(
+            root.get("dup").map(Node::to_json),
+            Some(serde_json::json!({"a": 2}))
+        );
+        assert_eq!(
+            root.get("list").map(Node::to_json),
+            Some(serde_json::json!({"a": 1, "b": 2}))
+        );
+        let bad = load("a: &a 1\nb:\n  <<: *a\n", Limits::default());
+        assert!(
+            bad.errors.iter().any(|e| e.message.contains("merge key")),
+            "{:?}",
+            bad.errors
         );
     }
 

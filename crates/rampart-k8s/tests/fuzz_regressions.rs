@@ -111,5 +111,6 @@ fn merge_keys_are_not_applied_quadratically() {
             .count()
     };
     assert_eq!(count("a"), 1);
-    assert!(count("b") >= 2000, "own keys are kept");
+    // The 2000 own `b` keys are kept, once: a duplicate key overwrites, as in kubectl's go-yaml.
+    assert_eq!(count("b"), 1, "own keys are kept");
 }

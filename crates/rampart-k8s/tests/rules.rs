@@ -389,7 +389,9 @@ fn every_workload_kind_is_checked() {
 #[test]
 fn namespace_labels() {
     let ns = |labels: &str| {
-        format!("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: n\n  labels: {{{labels}}}\n")
+        format!(
+            "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: sensitive\n  labels: {{{labels}}}\n"
+        )
     };
     assert!(!fired(&ns("pod-security.kubernetes.io/enforce: restricted")).contains("ADM001"));
     let f = findings(&ns("pod-security.kubernetes.io/enforce: baseline"));
@@ -402,7 +404,7 @@ fn namespace_labels() {
     let sensitive = format!(
         "{}---\n{}",
         ns("rampart.io/sensitive: 'true'"),
-        HARDENED.replace("namespace: shop", "namespace: n")
+        HARDENED.replace("namespace: shop", "namespace: sensitive")
     );
     assert!(fired(&sensitive).contains("K8S009"));
     assert!(

@@ -204,13 +204,13 @@ mod tests {
     #[test]
     fn selector_semantics() {
         let doc = load(
-            "sel:\n  matchLabels: {app: web}\n  matchExpressions:\n  - {key: tier, operator: In, values: [front, edge]}\n  - {key: legacy, operator: DoesNotExist}\nyes: {app: web, tier: edge}\nno1: {app: web, tier: back}\nno2: {app: web, tier: front, legacy: 'x'}\nempty: {}\n",
+            "sel:\n  matchLabels: {app: web}\n  matchExpressions:\n  - {key: tier, operator: In, values: [front, edge]}\n  - {key: legacy, operator: DoesNotExist}\nmatching: {app: web, tier: edge}\nno1: {app: web, tier: back}\nno2: {app: web, tier: front, legacy: 'x'}\nempty: {}\n",
             Limits::default(),
         );
         let root = &doc.documents[0].root;
         let sel = root.get("sel").unwrap_or(root);
         let labels = |k: &str| root.get(k).map(|n| n.entries()).unwrap_or(&[]);
-        assert!(selects(sel, labels("yes")));
+        assert!(selects(sel, labels("matching")));
         assert!(!selects(sel, labels("no1")));
         assert!(!selects(sel, labels("no2")));
         let all = root.get("empty").unwrap_or(root);
