@@ -9,9 +9,9 @@
 pub mod config;
 pub mod images;
 pub mod seccomp;
-pub mod supply;
 pub mod select;
 pub mod sources;
+pub mod supply;
 pub mod suppress;
 pub mod vulns;
 
@@ -502,6 +502,20 @@ fn scan_text(
                 let checked = manifest.remove_invalid();
                 out.invalid_objects = checked.invalid.len();
                 out.errors.extend(schema_errors(&file, &checked.invalid));
+                // The layers they would have been judged in are only partly assessed: never
+                // "holds" on the objects that were left.
+                for object in &checked.invalid {
+                    for layer in KUBERNETES_LAYERS {
+                        out.assessment
+                            .partial
+                            .entry((layer, object.subject.clone()))
+                            .or_default()
+                            .push(format!(
+                                "rejected by the Kubernetes {} API schema, not assessed",
+                                rampart_k8s::schema::KUBERNETES_VERSION
+                            ));
+                    }
+                }
                 out.objects = manifest.retain_relevant() + checked.invalid.len();
                 out.manifest = Some(manifest);
             }
@@ -512,6 +526,15 @@ fn scan_text(
     out.inline = Some((file, inline));
     out
 }
+
+/// The layers Kubernetes objects are judged in.
+const KUBERNETES_LAYERS: [Layer; 5] = [
+    Layer::Admission,
+    Layer::Runtime,
+    Layer::Network,
+    Layer::Access,
+    Layer::Host,
+];
 
 /// Why each layer would have nothing to assess, given what was found (`invalid`: objects left
 /// out for breaking their schema, which may be why a Kubernetes layer has nothing).
@@ -527,13 +550,7 @@ fn not_assessed_reasons(invalid: usize) -> BTreeMap<Layer, String> {
             rampart_k8s::schema::KUBERNETES_VERSION
         ),
     };
-    let kubernetes = [
-        Layer::Admission,
-        Layer::Runtime,
-        Layer::Network,
-        Layer::Access,
-        Layer::Host,
-    ];
+    let kubernetes = KUBERNETES_LAYERS;
     [
         (Layer::Build, "no Dockerfile found"),
         (

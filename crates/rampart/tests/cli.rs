@@ -442,6 +442,31 @@ fn objects_the_api_server_rejects_are_input_errors_and_never_hold() {
             .contains("1 object rejected by the Kubernetes 1.37 API schema was not assessed"),
         "{runtime}"
     );
+
+    // Beside a valid object whose layer would hold, the rejected one leaves that layer only
+    // partly assessed, with the reason: never "holds".
+    std::fs::write(
+        d.join("ns.yaml"),
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: shop\n  labels: {pod-security.kubernetes.io/enforce: restricted}\n",
+    )
+    .unwrap();
+    let out = rampart(&["scan", ".", "--format", "json"], d);
+    assert_eq!(out.status.code(), Some(2));
+    let report = json(&out);
+    let admission = report["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["layer"] == "admission")
+        .unwrap();
+    assert_eq!(admission["state"], "partly-assessed", "{admission}");
+    assert!(
+        admission["reason"]
+            .as_str()
+            .unwrap()
+            .contains("Deployment shop/web: rejected by the Kubernetes 1.37 API schema"),
+        "{admission}"
+    );
 }
 
 #[test]
