@@ -53,7 +53,7 @@ pub struct ShowArgs {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Scan Dockerfiles and Kubernetes manifests (files or directories) and container images.
-    Scan(ScanArgs),
+    Scan(Box<ScanArgs>),
     /// Write the software bill of materials of an image or root filesystem.
     Sbom(SbomArgs),
     /// List the rule catalog, or explain one rule.

@@ -29,7 +29,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     logging::init(&cli.log);
     let result = match cli.command {
-        Command::Scan(args) => scan(args),
+        Command::Scan(args) => scan(*args),
         Command::Sbom(args) => sbom::run(&args),
         Command::Rules(args) => rules(args),
         Command::Db(args) => vulns::db(&args),
