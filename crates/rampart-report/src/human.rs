@@ -293,12 +293,14 @@ fn overview(out: &mut String, report: &Report, st: Style, max: usize) {
 
     // Subjects by layer.
     if !report.subjects.is_empty() {
-        let _ = writeln!(
-            out,
-            "{}  {}",
-            st.bold("Layers by subject"),
-            st.dim("(✔ holds  ◐ partly assessed  ▲ weak  ✘ breached  · not assessed)")
-        );
+        // The legend goes on its own line when the title and it do not fit the width.
+        let legend = "(✔ holds  ◐ partly assessed  ▲ weak  ✘ breached  · not assessed)";
+        let title = "Layers by subject";
+        if max == 0 || title.len() + 2 + legend.chars().count() <= max {
+            let _ = writeln!(out, "{}  {}", st.bold(title), st.dim(legend));
+        } else {
+            let _ = writeln!(out, "{}\n  {}", st.bold(title), st.dim(legend));
+        }
         let shown: Vec<Layer> = Layer::ALL
             .into_iter()
             .filter(|l| report.subjects.iter().any(|s| s.layers.contains_key(l)))

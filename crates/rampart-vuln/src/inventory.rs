@@ -457,7 +457,12 @@ impl Inventory {
         unchecked: &std::collections::BTreeSet<String>,
     ) -> Result<(), DbError> {
         let e = sqlite(&self.path);
-        let tx = self.conn.transaction().map_err(&e)?;
+        // Immediate: take the write lock first, so concurrent scans wait for each other (busy
+        // timeout) instead of failing when a read transaction cannot be upgraded.
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(&e)?;
         let mut kept: Vec<(String, String, String, String)> = Vec::new();
         if !unchecked.is_empty() {
             let mut stmt = tx
@@ -686,7 +691,12 @@ impl Inventory {
                 )
                 .collect();
             let e = sqlite(&self.path);
-            let tx = self.conn.transaction().map_err(&e)?;
+            // Immediate: take the write lock first, so concurrent scans wait for each other (busy
+            // timeout) instead of failing when a read transaction cannot be upgraded.
+            let tx = self
+                .conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                .map_err(&e)?;
             for ((image, _), matches) in loaded.iter().zip(matched) {
                 let matches = matches?;
                 // (vuln, purl) → (severity, fixed) of the last match.

@@ -269,3 +269,34 @@ fn openvex_statements_waive_findings_they_cover() {
         assert!(err.contains(want) && err.contains("bad.json"), "{err}");
     }
 }
+
+/// Several scans recording into one inventory at once (parallel CI jobs, the example scanned
+/// by concurrent tests) wait for each other: none fails with "database is locked".
+#[test]
+fn concurrent_recorders_wait_for_each_other() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("inventory.db");
+    let threads: Vec<_> = (0..8)
+        .map(|i| {
+            let path = path.clone();
+            std::thread::spawn(move || {
+                for round in 0..5 {
+                    let mut inv = Inventory::open(&path).unwrap();
+                    let id = format!("sha256:{i:03}{round:03}");
+                    let version = format!("2.{i}.{round}");
+                    let package = log4j(&version);
+                    // A scan that could not check some packages reads what it keeps before it
+                    // writes: the case where a deferred transaction could not be upgraded.
+                    let unchecked = std::collections::BTreeSet::from([package.purl.to_string()]);
+                    inv.record_checked(&id, "shop/web:1", None, &[package], &[], &unchecked)
+                        .unwrap_or_else(|e| panic!("recorder {i} round {round}: {e}"));
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    let inv = Inventory::open(&path).unwrap();
+    assert_eq!(inv.images().unwrap().len(), 40);
+}

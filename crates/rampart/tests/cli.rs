@@ -244,7 +244,12 @@ fn fail_on_sets_the_exit_code() {
     );
     let missing = rampart(&["scan", "does-not-exist"], d);
     assert_eq!(missing.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&missing.stdout).contains("does-not-exist"));
+    // Nothing else to scan: the error alone, no empty layer map under it.
+    assert!(
+        String::from_utf8_lossy(&missing.stderr)
+            .contains("does-not-exist: no such file or directory")
+    );
+    assert!(missing.stdout.is_empty());
 }
 
 #[test]
