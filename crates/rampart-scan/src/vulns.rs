@@ -266,6 +266,19 @@ pub(crate) fn run(
                         }
                     }
                 }
+                // Packages no advisory can be looked up for (OS release unknown, a
+                // distribution or ecosystem without OSV data, a version that does not parse)
+                // were not checked either: the layer is only partly assessed, said with why.
+                for (why, n) in &outcome.counts.unmatched {
+                    outcome.assessment.partly(
+                        Layer::Image,
+                        &set.target.subject,
+                        format!(
+                            "{n} package{} not checked: {why}",
+                            if *n == 1 { "" } else { "s" }
+                        ),
+                    );
+                }
                 if let Some(inv) = inventory.as_mut() {
                     if let Err(e) = inv.record_checked(
                         &set.inventory_id,

@@ -745,13 +745,26 @@ fn helm_charts_are_rendered_by_helm_and_findings_name_their_templates() {
         "{errors:?}"
     );
     assert!(findings(&report).is_empty());
-    // Accepted explicitly: a warning, exit 0.
-    let out = rampart_command()
-        .args(["scan", "deploy", "--format", "json", "--allow-unrendered"])
-        .current_dir(d)
-        .env("PATH", empty.path())
-        .output()
-        .unwrap();
+    // Accepted explicitly: a warning; with nothing else to scan nothing was assessed, which
+    // is exit 2 too unless that is accepted as well.
+    let unrendered = |extra: &[&str]| {
+        rampart_command()
+            .args(
+                [
+                    &["scan", "deploy", "--format", "json", "--allow-unrendered"],
+                    extra,
+                ]
+                .concat(),
+            )
+            .current_dir(d)
+            .env("PATH", empty.path())
+            .output()
+            .unwrap()
+    };
+    let out = unrendered(&[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nothing was assessed"));
+    let out = unrendered(&["--allow-empty"]);
     assert_eq!(out.status.code(), Some(0));
     let report = json(&out);
     assert_eq!(report["warnings"][0]["file"], "deploy/shop");

@@ -1064,3 +1064,51 @@ fn inventory_keys_an_image_sbom_by_digest_and_rejects_bad_ranges() {
         );
     }
 }
+
+/// Packages that no advisory can be looked up for (here: Debian packages of an SBOM that names
+/// no OS release) were not checked: the image layer is partly assessed and says why, never
+/// "holds".
+#[test]
+fn packages_without_a_release_leave_the_layer_partly_assessed() {
+    let cache = tempfile::tempdir().unwrap();
+    let c = cache.path();
+    let dir = tempfile::tempdir().unwrap();
+    import(c, "osv-go/data/osv");
+    let sbom = dir.path().join("bare.cdx.json");
+    std::fs::write(
+        &sbom,
+        r#"{"bomFormat":"CycloneDX","specVersion":"1.6","version":1,"components":[
+  {"type":"library","name":"bash","version":"5.2.15-2+b2","purl":"pkg:deb/debian/bash@5.2.15-2%2Bb2?arch=amd64"},
+  {"type":"library","name":"golang.org/x/text","version":"v0.40.0","purl":"pkg:golang/golang.org/x/text@v0.40.0"}]}"#,
+    )
+    .unwrap();
+    let s = sbom.to_str().unwrap();
+    let out = run(
+        c,
+        &[
+            "scan",
+            "--no-config",
+            "--no-inventory",
+            s,
+            "-f",
+            "json",
+            "--vuln-ecosystems",
+            "go",
+        ],
+    );
+    let r = json(&out);
+    assert_eq!(layer_state(&r, "image"), "partly-assessed", "{r}");
+    let image = r["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["layer"] == "image")
+        .unwrap();
+    assert!(
+        image["reason"]
+            .as_str()
+            .unwrap()
+            .contains("1 package not checked: OS release unknown"),
+        "{image}"
+    );
+}
