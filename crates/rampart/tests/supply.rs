@@ -11,6 +11,8 @@
 
 mod common;
 
+use common::ok;
+
 use std::path::Path;
 use std::process::{Output, Stdio};
 
@@ -25,16 +27,6 @@ fn rampart(args: &[&str], cwd: &Path) -> Output {
         .stdin(Stdio::null())
         .output()
         .unwrap()
-}
-
-fn ok(out: &Output) {
-    assert!(
-        out.status.success(),
-        "exit {:?}\n{}\n{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 /// The findings of one rule, as (subject, file:line:col, message).

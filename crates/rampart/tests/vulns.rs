@@ -17,7 +17,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use common::{image_dir, json, root};
+use common::{image_dir, json, ok, root};
 use serde_json::Value;
 
 fn corpus(name: &str) -> PathBuf {
@@ -32,17 +32,6 @@ fn run(cache: &Path, args: &[&str]) -> Output {
         .current_dir(root())
         .output()
         .unwrap()
-}
-
-fn ok(out: &Output) -> &Output {
-    assert!(
-        out.status.success(),
-        "exit {:?}\n{}\n{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
 }
 
 /// `rampart db import` of one corpus directory into `cache`'s database.

@@ -55,6 +55,18 @@ pub fn cache_dir() -> &'static Path {
     p
 }
 
+/// Asserts the command succeeded, or fails the test with its exit code and both streams.
+pub fn ok(out: &Output) -> &Output {
+    assert!(
+        out.status.success(),
+        "exit {:?}\n{}\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
 /// Parses standard output as JSON, or fails the test with both streams.
 pub fn json(out: &Output) -> Value {
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
