@@ -706,7 +706,7 @@ fn scan_reports_the_profiles_manifests_reference() {
     std::fs::write(d.join("k8s/apps/broken.json"), "{not json").unwrap();
     let deployment = |name: &str, profile: &str| {
         format!(
-            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {name}\n  namespace: shop\nspec:\n  template:\n    spec:\n      containers:\n      - name: app\n        image: registry.example.com/app@sha256:0000000000000000000000000000000000000000000000000000000000000000\n        securityContext:\n          seccompProfile:\n            type: Localhost\n            localhostProfile: {profile}\n---\n"
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {name}\n  namespace: shop\nspec:\n  selector: {{matchLabels: {{app: {name}}}}}\n  template:\n    metadata:\n      labels: {{app: {name}}}\n    spec:\n      containers:\n      - name: app\n        image: registry.example.com/app@sha256:0000000000000000000000000000000000000000000000000000000000000000\n        securityContext:\n          seccompProfile:\n            type: Localhost\n            localhostProfile: {profile}\n---\n"
         )
     };
     std::fs::write(

@@ -72,7 +72,7 @@ fn images_outside_the_allowed_registries_are_findings_in_manifests_and_from_line
     .unwrap();
     std::fs::write(
         d.join("app.yaml"),
-        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop}\nspec:\n  template:\n    spec:\n      initContainers:\n      - name: init\n        image: busybox:1.36\n      containers:\n      - name: web\n        image: registry.example.com/shop/web:1.0\n      - name: sidecar\n        image: quay.io/someone/proxy:2\n",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop}\nspec:\n  selector: {matchLabels: {app: web}}\n  template:\n    spec:\n      initContainers:\n      - name: init\n        image: busybox:1.36\n      containers:\n      - name: web\n        image: registry.example.com/shop/web:1.0\n      - name: sidecar\n        image: quay.io/someone/proxy:2\n",
     )
     .unwrap();
     std::fs::write(
@@ -92,19 +92,19 @@ fn images_outside_the_allowed_registries_are_findings_in_manifests_and_from_line
     assert_eq!(
         at,
         [
-            ("Deployment shop/web", "app.yaml:14:9"),
-            ("Deployment shop/web", "app.yaml:9:9"),
+            ("Deployment shop/web", "app.yaml:10:9"),
+            ("Deployment shop/web", "app.yaml:15:9"),
             ("Dockerfile Dockerfile", "Dockerfile:7:6"),
         ],
         "{found:#?}"
     );
     let messages: Vec<&str> = found.iter().map(|(_, _, m)| m.as_str()).collect();
     assert!(
-        messages[0].contains("quay.io/someone/proxy"),
+        messages[1].contains("quay.io/someone/proxy"),
         "{messages:?}"
     );
     assert!(
-        messages[1].contains("docker.io/library/busybox"),
+        messages[0].contains("docker.io/library/busybox"),
         "{messages:?}"
     );
     assert!(
