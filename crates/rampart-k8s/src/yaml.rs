@@ -217,6 +217,9 @@ pub fn load(text: &str, limits: Limits) -> Loaded {
     let mut nodes_budget = limits.max_nodes;
     let mut offset_lines = 0usize;
     let mut rest = text;
+    // Characters in `text` when it does not end with a line break, and before `rest`.
+    let unterminated = (!text.ends_with(['\n', '\r'])).then(|| text.chars().count());
+    let mut consumed_chars = 0usize;
     let last_line = text.lines().count().max(1);
     let clamp = |mut e: YamlError| {
         // An error at end of input is reported on the last line, not one past it.
@@ -227,18 +230,34 @@ pub fn load(text: &str, limits: Limits) -> Loaded {
         e
     };
     loop {
-        let (mut builder, err) = parse_segment(rest, offset_lines, limits, nodes_budget);
+        let end_chars = unterminated.map(|n| n.saturating_sub(consumed_chars));
+        let (mut builder, err) = parse_segment(rest, offset_lines, end_chars, limits, nodes_budget);
         nodes_budget = builder.budget;
         loaded.documents.append(&mut builder.docs);
         let Some(err) = err else { break };
-        let err_line = to_usize(err.line).saturating_sub(offset_lines);
-        loaded.errors.push(clamp(err));
-        if builder.fatal || loaded.documents.len() >= limits.max_documents {
+        if loaded.documents.len() >= limits.max_documents {
+            loaded.errors.push(clamp(err.error));
             break;
         }
-        // Resume at the next document separator after the error line.
-        match next_separator(rest, err_line) {
+        // A directive after a document not closed by `...`: libyaml closes the document there
+        // and reads the next one; so does the loader, from that line on.
+        let resume = if err.from_scanner && err.error.message == DIRECTIVE_ERROR && !builder.fatal {
+            byte_at(rest, err.raw_line, 0)
+                .filter(|b| *b > 0)
+                .map(|b| (b, err.raw_line.saturating_sub(1)))
+        } else {
+            let err_line = to_usize(err.error.line).saturating_sub(offset_lines);
+            loaded.errors.push(clamp(err.error));
+            if builder.fatal {
+                break;
+            }
+            // Resume at the next document separator after the error line.
+            next_separator(rest, err_line)
+        };
+        match resume {
             Some((byte, line)) => {
+                consumed_chars = consumed_chars
+                    .saturating_add(rest.get(..byte).map_or(0, |r| r.chars().count()));
                 rest = rest.get(byte..).unwrap_or("");
                 offset_lines = offset_lines.saturating_add(line);
             }
@@ -265,57 +284,91 @@ fn next_separator(text: &str, from: usize) -> Option<(usize, usize)> {
     None
 }
 
-/// What saphyr-parser says of a quoted scalar whose continuation line is less indented than the
-/// block it sits in; libyaml, go-yaml (kubectl) and PyYAML accept such lines.
+/// saphyr-parser errors on input libyaml, go-yaml (kubectl) and PyYAML accept, each undone by a
+/// fix-up of the text that keeps its value: white space that is not content is re-indented or a
+/// tab made a space, and the text is parsed again.
+///
+/// A quoted scalar's continuation line less indented than the block the scalar sits in.
 const QUOTED_INDENT_ERROR: &str = "invalid indentation in quoted scalar";
+/// A tab in the leading white space of a quoted scalar's continuation line.
+const QUOTED_TAB_ERROR: &str = "tab cannot be used as indentation";
+/// A line of a flow collection (an entry or its closing bracket) at or left of its key's column.
+const FLOW_INDENT_ERRORS: [&str; 2] = [
+    "invalid indentation",
+    "invalid indentation in flow construct",
+];
+/// A tab right after the `:` of a mapping entry (`a:\t1`).
+const VALUE_TAB_ERROR: &str = "':' must be followed by a valid YAML whitespace";
+/// A directive line after a document that was not closed by `...`: libyaml ends the document
+/// there; the loader starts a new stretch of text at that line.
+const DIRECTIVE_ERROR: &str = "missing explicit document end marker before directive";
 
-/// How many quoted scalars of one stretch of text may be re-indented (each costs a new parse).
-const MAX_QUOTED_FIXUPS: usize = 64;
+/// How many fix-ups one stretch of text may get (each costs a parse or two of that text).
+const MAX_FIXUPS: usize = 64;
 
 /// Parses `text` (whose first line is line `offset_lines + 1` of the file) up to its end or its
-/// first error. Quoted scalars whose continuation lines are less indented than saphyr-parser
-/// wants are re-indented and the text parsed again: the leading white space of those lines is
-/// not part of the scalar's value (YAML 1.2 §7.3, `s-flow-line-prefix`), so the value is the
-/// one libyaml reads, and columns on the re-indented lines are shifted back.
+/// first error (`end_chars`: its length in characters when it does not end with a line break).
+/// Where saphyr-parser is stricter than libyaml on white space (quoted scalars and
+/// flow collections continuing less indented than saphyr-parser wants, tabs in their
+/// indentation, a tab after `:`), the white space is rewritten and the text parsed again: the
+/// leading white space of those lines is not part of any value (YAML 1.2 §7.3
+/// `s-flow-line-prefix`, §7.4 flow collections), so the value is the one libyaml reads, and
+/// columns on the rewritten lines are shifted back.
 fn parse_segment(
     text: &str,
     offset_lines: usize,
+    end_chars: Option<usize>,
     limits: Limits,
     budget: usize,
-) -> (Builder, Option<YamlError>) {
+) -> (Builder, Option<SegmentError>) {
     let mut patched: Option<String> = None;
-    let mut shifts: HashMap<usize, usize> = HashMap::new();
+    let mut fix = Fixups::default();
     let mut fixups = 0usize;
     loop {
         let current = patched.as_deref().unwrap_or(text);
-        let mut builder = Builder::new(offset_lines, limits, budget, shifts.clone());
+        let mut builder = Builder::new(offset_lines, limits, budget, fix.clone());
+        // Fix-ups add spaces, which move the end.
         builder.unterminated_end =
-            (!current.ends_with(['\n', '\r'])).then(|| current.chars().count());
+            end_chars.map(|n| n.saturating_add(fix.shifts.values().sum::<usize>()));
         let Some(e) = run_parser(current, &mut builder) else {
             return (builder, None);
         };
-        if !e.from_scanner || e.error.message != QUOTED_INDENT_ERROR || fixups >= MAX_QUOTED_FIXUPS
-        {
-            return (builder, Some(e.error));
+        if !e.from_scanner || fixups >= MAX_FIXUPS {
+            return (builder, Some(e));
         }
-        let Some(fixed) = reindent_quoted(current, e.raw_line, e.raw_col, &mut shifts) else {
-            return (builder, Some(e.error));
+        let message = e.error.message.as_str();
+        let fixed = if message == QUOTED_INDENT_ERROR {
+            reindent_quoted(current, e.raw_line, e.raw_col, &mut fix.shifts)
+        } else if message == QUOTED_TAB_ERROR {
+            quoted_scalar_at(current, e.raw_line, e.raw_col)
+                .and_then(|(line, col)| reindent_quoted(current, line, col, &mut fix.shifts))
+        } else if FLOW_INDENT_ERRORS.contains(&message) {
+            reindent_flow(current, e.raw_line, offset_lines, limits, &mut fix)
+        } else if message == VALUE_TAB_ERROR {
+            untab_value(current, e.raw_line, e.raw_col)
+        } else {
+            None
+        };
+        let Some(fixed) = fixed else {
+            return (builder, Some(e));
         };
         patched = Some(fixed);
         fixups += 1;
     }
 }
 
-/// Indents the continuation lines of the quoted scalar opening at 1-based `line`, 0-based
-/// character `col`, to that column, recording each line's added spaces in `shifts`. `None` when
-/// there is no such scalar, it is unterminated, or a continuation line is a document marker (an
-/// error libyaml reports too).
-fn reindent_quoted(
-    text: &str,
-    line: usize,
-    col: usize,
-    shifts: &mut HashMap<usize, usize>,
-) -> Option<String> {
+/// What the fix-ups of a stretch of text changed, for the builder to map positions back.
+#[derive(Debug, Clone, Default)]
+struct Fixups {
+    /// Spaces added at the start of lines (1-based, of the parsed text).
+    shifts: HashMap<usize, usize>,
+    /// Re-indented flow collections: where each opens and where its closing bracket was found
+    /// (positions in the file). The parse must close it there, else the fix-up misread the text.
+    flow_ends: HashMap<Pos, Pos>,
+}
+
+/// Byte offset in `text` of 1-based `line`, 0-based character `col`.
+fn byte_at(text: &str, line: usize, col: usize) -> Option<usize> {
     let line_start = if line <= 1 {
         0
     } else {
@@ -323,11 +376,55 @@ fn reindent_quoted(
             .nth(line.checked_sub(2)?)
             .map(|(i, _)| i.saturating_add(1))?
     };
-    let quote_at = text
-        .get(line_start..)?
-        .char_indices()
+    let rest = text.get(line_start..)?;
+    if col == 0 {
+        return Some(line_start);
+    }
+    rest.char_indices()
         .nth(col)
-        .map(|(i, _)| line_start.saturating_add(i))?;
+        .map(|(i, _)| line_start.saturating_add(i))
+        .or_else(|| (rest.chars().count() == col).then_some(text.len()))
+}
+
+/// Whether `rest` (the text from a line's start) opens with a document marker (`---`, `...`).
+fn starts_with_document_marker(rest: &str) -> bool {
+    ["---", "..."].iter().any(|m| {
+        rest.starts_with(m)
+            && rest
+                .get(3..)
+                .is_none_or(|r| r.is_empty() || r.starts_with([' ', '\t', '\r', '\n']))
+    })
+}
+
+/// The start (1-based line, 0-based character column) of the quoted scalar that is being read
+/// at `line`, `col` of `text`: saphyr-parser reports a tab in a quoted scalar's indentation
+/// where the tab stands, and the scalar's start where the text ends inside it, so the text is
+/// cut there and parsed again.
+fn quoted_scalar_at(text: &str, line: usize, col: usize) -> Option<(usize, usize)> {
+    let probe = text.get(..byte_at(text, line, col)?)?;
+    for item in Parser::new_from_str(probe) {
+        if let Err(e) = item {
+            let m = e.marker();
+            let inside = e.info().starts_with("while scanning a quoted scalar")
+                && (m.line(), m.col()) < (line, col);
+            return inside.then(|| (m.line(), m.col()));
+        }
+    }
+    None
+}
+
+/// Rewrites the leading white space of the continuation lines of the quoted scalar opening at
+/// 1-based `line`, 0-based character `col`: tabs become spaces and lines less indented than the
+/// quote are indented to it, recording each line's added spaces in `shifts`. `None` when there
+/// is no such scalar, it is unterminated, a continuation line is a document marker (an error
+/// libyaml reports too), or nothing needs rewriting.
+fn reindent_quoted(
+    text: &str,
+    line: usize,
+    col: usize,
+    shifts: &mut HashMap<usize, usize>,
+) -> Option<String> {
+    let quote_at = byte_at(text, line, col)?;
     let rest = text.get(quote_at..)?;
     let mut chars = rest.char_indices();
     let quote = chars.next()?.1;
@@ -361,39 +458,261 @@ fn reindent_quoted(
         }
     }
     end?;
+    if line_starts
+        .iter()
+        .any(|s| text.get(*s..).is_some_and(starts_with_document_marker))
+    {
+        return None;
+    }
+    reindent_lines(text, &line_starts, col, shifts)
+}
+
+/// Rewrites the leading white space of the lines starting at the byte offsets `line_starts` (in
+/// increasing order): tabs become spaces, and lines that hold more than white space and are
+/// indented less than `col` are indented to `col`. The spaces added are recorded per line
+/// (1-based) in `shifts`. `None` when nothing changes.
+fn reindent_lines(
+    text: &str,
+    line_starts: &[usize],
+    col: usize,
+    shifts: &mut HashMap<usize, usize>,
+) -> Option<String> {
     let mut out = String::with_capacity(text.len().saturating_add(line_starts.len() * col));
     let mut copied = 0usize;
-    for (n, start) in line_starts.iter().enumerate() {
-        let body = text.get(*start..)?;
-        let first_line = body.split('\n').next().unwrap_or("");
-        if ["---", "..."].iter().any(|m| {
-            first_line.starts_with(m)
-                && first_line
-                    .get(3..)
-                    .is_none_or(|r| r.is_empty() || r.starts_with([' ', '\t', '\r']))
-        }) {
-            return None;
-        }
-        let indent = first_line
-            .chars()
-            .take_while(|c| *c == ' ' || *c == '\t')
-            .count();
-        let blank = first_line.trim_matches([' ', '\t', '\r']).is_empty();
-        if blank || indent >= col {
+    let mut changed = false;
+    // The 1-based line at byte `counted`.
+    let (mut counted, mut line_no) = (0usize, 1usize);
+    for &start in line_starts {
+        line_no = line_no.saturating_add(text.get(counted..start)?.matches('\n').count());
+        counted = start;
+        let first = text.get(start..)?.split('\n').next().unwrap_or("");
+        let body = first.trim_start_matches([' ', '\t']);
+        let lead = first.get(..first.len().saturating_sub(body.len()))?;
+        let indent = lead.chars().count();
+        let blank = body.trim_end_matches('\r').is_empty();
+        let pad = if blank { 0 } else { col.saturating_sub(indent) };
+        if pad == 0 && !lead.contains('\t') {
             continue;
         }
-        let pad = col.saturating_sub(indent);
-        out.push_str(text.get(copied..*start)?);
-        out.extend(std::iter::repeat_n(' ', pad));
-        copied = *start;
-        let line_no = line.saturating_add(n).saturating_add(1);
-        let total = shifts.entry(line_no).or_insert(0);
-        *total = total.saturating_add(pad);
+        out.push_str(text.get(copied..start)?);
+        out.extend(std::iter::repeat_n(' ', indent.saturating_add(pad)));
+        copied = start.saturating_add(lead.len());
+        changed = true;
+        if pad > 0 {
+            let total = shifts.entry(line_no).or_insert(0);
+            *total = total.saturating_add(pad);
+        }
     }
-    if copied == 0 {
+    if !changed {
         return None;
     }
     out.push_str(text.get(copied..)?);
+    Some(out)
+}
+
+/// Re-indents the flow collection that is open at the start of 1-based `line` of `text`, whose
+/// entries or closing bracket sit at or left of its key's column (saphyr-parser wants them to
+/// its right; libyaml ignores indentation inside flow collections). Finds the outermost flow
+/// collection open there by parsing the text up to that line, its closing bracket with
+/// [`flow_close`], and indents the lines after the opening bracket up to the closing one to the
+/// opening bracket's column. The brackets are recorded in `fix.flow_ends` so the builder can
+/// check that the parse closes the collection where it was found.
+fn reindent_flow(
+    text: &str,
+    line: usize,
+    offset_lines: usize,
+    limits: Limits,
+    fix: &mut Fixups,
+) -> Option<String> {
+    let probe = text.get(..byte_at(text, line, 0)?)?;
+    let mut open: Vec<(usize, usize)> = Vec::new();
+    for item in Parser::new_from_str(probe) {
+        let Ok((event, span)) = item else { break };
+        match event {
+            Event::SequenceStart(..) | Event::MappingStart(..) => {
+                if open.len() >= limits.max_depth {
+                    return None;
+                }
+                open.push((span.start.line(), span.start.col()));
+            }
+            Event::SequenceEnd | Event::MappingEnd => {
+                open.pop();
+            }
+            _ => {}
+        }
+    }
+    for (open_line, open_col) in open {
+        let at = byte_at(text, open_line, open_col)?;
+        if !text.get(at..)?.starts_with(['[', '{']) {
+            continue;
+        }
+        let close = flow_close(text, at)?;
+        if close < probe.len() {
+            // A flow collection used as a key, closed before that line.
+            continue;
+        }
+        let line_starts: Vec<usize> = text
+            .get(at..close)?
+            .match_indices('\n')
+            .map(|(i, _)| at.saturating_add(i).saturating_add(1))
+            .collect();
+        let close_line = text.get(..close)?.matches('\n').count().saturating_add(1);
+        let close_start = text
+            .get(..close)?
+            .rfind('\n')
+            .map_or(0, |i| i.saturating_add(1));
+        let close_col = text.get(close_start..close)?.chars().count();
+        let file_pos = |line: usize, col: usize, shifts: &HashMap<usize, usize>| Pos {
+            line: to_u32(line.saturating_add(offset_lines)),
+            column: to_u32(
+                col.saturating_sub(shifts.get(&line).copied().unwrap_or(0))
+                    .saturating_add(1),
+            ),
+        };
+        let start = file_pos(open_line, open_col, &fix.shifts);
+        let end = file_pos(close_line, close_col, &fix.shifts);
+        let fixed = reindent_lines(text, &line_starts, open_col, &mut fix.shifts)?;
+        fix.flow_ends.insert(start, end);
+        return Some(fixed);
+    }
+    None
+}
+
+/// Byte offset of the bracket that closes the flow collection opening at byte `open` of `text`,
+/// read the way libyaml reads flow context: quoted scalars (with their escapes) and comments
+/// hold no brackets, a quote starts a scalar only where a token starts, and plain scalars, tags,
+/// anchors and aliases end at a flow indicator. `None` when the collection is not closed or a
+/// line inside it starts with a document marker (an error for libyaml too).
+fn flow_close(text: &str, open: usize) -> Option<usize> {
+    #[derive(PartialEq, Clone, Copy)]
+    enum In {
+        /// Between tokens.
+        Flow,
+        Plain,
+        Property,
+        Verbatim,
+        Double,
+        Single,
+        Comment,
+    }
+    let mut state = In::Flow;
+    let mut depth = 0usize;
+    // The previous character was white space (or a line break).
+    let mut after_blank = true;
+    // A quoted scalar or a collection just closed: a `:` right after it is an indicator.
+    let mut adjacent = false;
+    let mut line_start = false;
+    let mut chars = text.get(open..)?.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        let at = open.saturating_add(i);
+        if line_start && text.get(at..).is_some_and(starts_with_document_marker) {
+            return None;
+        }
+        line_start = c == '\n';
+        let blank = matches!(c, ' ' | '\t' | '\r' | '\n');
+        let next = chars.peek().map(|&(_, n)| n);
+        match state {
+            In::Double => match c {
+                '\\' => {
+                    if let Some((_, skipped)) = chars.next() {
+                        line_start = skipped == '\n';
+                    }
+                }
+                '"' => {
+                    state = In::Flow;
+                    adjacent = true;
+                    after_blank = false;
+                    continue;
+                }
+                _ => {}
+            },
+            In::Single => {
+                if c == '\'' {
+                    if next == Some('\'') {
+                        chars.next();
+                    } else {
+                        state = In::Flow;
+                        adjacent = true;
+                        after_blank = false;
+                        continue;
+                    }
+                }
+            }
+            In::Comment => {
+                if c == '\n' {
+                    state = In::Flow;
+                }
+            }
+            In::Verbatim => {
+                if c == '>' {
+                    state = In::Property;
+                }
+            }
+            In::Flow | In::Plain | In::Property => {
+                if blank {
+                    if state == In::Property {
+                        state = In::Flow;
+                    }
+                    adjacent = false;
+                } else {
+                    match c {
+                        '#' if after_blank => state = In::Comment,
+                        '[' | '{' => {
+                            depth = depth.saturating_add(1);
+                            state = In::Flow;
+                        }
+                        ']' | '}' => {
+                            depth = depth.checked_sub(1)?;
+                            if depth == 0 {
+                                return Some(at);
+                            }
+                            state = In::Flow;
+                            adjacent = true;
+                            after_blank = false;
+                            continue;
+                        }
+                        ',' => state = In::Flow,
+                        ':' if adjacent
+                            || next.is_none_or(|n| {
+                                matches!(n, ' ' | '\t' | '\r' | '\n' | ',' | '[' | ']' | '{' | '}')
+                            }) =>
+                        {
+                            state = In::Flow;
+                        }
+                        '"' if state == In::Flow => state = In::Double,
+                        '\'' if state == In::Flow => state = In::Single,
+                        '!' if state == In::Flow && next == Some('<') => state = In::Verbatim,
+                        '!' | '&' | '*' if state == In::Flow => state = In::Property,
+                        '?' if state == In::Flow
+                            && next.is_none_or(|n| matches!(n, ' ' | '\t' | '\r' | '\n')) => {}
+                        _ if state == In::Flow => state = In::Plain,
+                        _ => {}
+                    }
+                    adjacent = false;
+                }
+            }
+        }
+        after_blank = blank;
+    }
+    None
+}
+
+/// Makes a space of the tab right after the `:` that precedes 1-based `line`, 0-based character
+/// `col` of `text` across white space (`a:\t1`): separation either way for libyaml.
+fn untab_value(text: &str, line: usize, col: usize) -> Option<String> {
+    let at = byte_at(text, line, col)?;
+    let before = text.get(..at)?;
+    let blanks = before
+        .len()
+        .saturating_sub(before.trim_end_matches([' ', '\t']).len());
+    let colon = at.checked_sub(blanks)?.checked_sub(1)?;
+    if !text.get(colon..)?.starts_with(":\t") {
+        return None;
+    }
+    let mut out = String::with_capacity(text.len());
+    out.push_str(text.get(..=colon)?);
+    out.push(' ');
+    out.push_str(text.get(colon.saturating_add(2)..)?);
     Some(out)
 }
 
@@ -478,21 +797,18 @@ struct Builder {
     anchors: HashMap<usize, Node>,
     docs: Vec<Document>,
     fatal: bool,
-    /// Spaces added at the start of lines (1-based, of the parsed text) by the quoted-scalar
-    /// fix-up, taken back from the columns reported there.
-    shifts: HashMap<usize, usize>,
+    /// What the fix-ups changed: spaces added at the start of lines (1-based, of the parsed
+    /// text), taken back from the columns reported there, and re-indented flow collections.
+    fix: Fixups,
+    /// For each collection open, where a re-indented flow collection must close.
+    flow_checks: Vec<Option<Pos>>,
     /// The parsed text's length in characters when it does not end with a line break: a block
     /// scalar running to that end has no final line break to keep (saphyr-parser adds one).
     unterminated_end: Option<usize>,
 }
 
 impl Builder {
-    fn new(
-        line_offset: usize,
-        limits: Limits,
-        budget: usize,
-        shifts: HashMap<usize, usize>,
-    ) -> Self {
+    fn new(line_offset: usize, limits: Limits, budget: usize, fix: Fixups) -> Self {
         Builder {
             line_offset,
             limits,
@@ -501,13 +817,14 @@ impl Builder {
             anchors: HashMap::new(),
             docs: Vec::new(),
             fatal: false,
-            shifts,
+            fix,
+            flow_checks: Vec::new(),
             unterminated_end: None,
         }
     }
 
     fn shift(&self, line: usize) -> usize {
-        self.shifts.get(&line).copied().unwrap_or(0)
+        self.fix.shifts.get(&line).copied().unwrap_or(0)
     }
 
     fn pos(&self, span: &Span) -> Pos {
@@ -557,6 +874,7 @@ impl Builder {
         match event {
             Event::DocumentStart(_) => {
                 self.stack.clear();
+                self.flow_checks.clear();
                 self.anchors.clear();
                 if self.docs.len() >= self.limits.max_documents {
                     return Err(self.error(
@@ -627,11 +945,13 @@ impl Builder {
                 });
             }
             Event::SequenceEnd => {
+                self.check_close(pos)?;
                 if let Some(Frame::Seq(items, start, anchor)) = self.stack.pop() {
                     self.close(Value::Seq(items), start, anchor)?;
                 }
             }
             Event::MappingEnd => {
+                self.check_close(pos)?;
                 if let Some(Frame::Map {
                     entries,
                     pos: start,
@@ -660,7 +980,25 @@ impl Builder {
                 true,
             ));
         }
+        self.flow_checks.push(self.fix.flow_ends.get(&pos).copied());
         Ok(())
+    }
+
+    /// A collection closes at `pos`: a re-indented flow collection must close where its
+    /// closing bracket was found, else the re-indentation may have moved lines outside it.
+    fn check_close(&mut self, pos: Pos) -> Result<(), YamlError> {
+        match self.flow_checks.pop() {
+            Some(Some(expected)) if expected != pos => Err(self.error(
+                pos,
+                format!(
+                    "flow collection less indented than its key closes at {}:{}, not where it \
+                     was read to close ({}:{})",
+                    pos.line, pos.column, expected.line, expected.column
+                ),
+                false,
+            )),
+            _ => Ok(()),
+        }
     }
 
     fn close(&mut self, value: Value, pos: Pos, anchor: usize) -> Result<(), YamlError> {

@@ -242,35 +242,6 @@ fn known(case: &Case, answer: &Answer) -> Option<&'static str> {
         .iter()
         .find(|(m, _)| e.contains(m))
         .map(|(_, k)| *k),
-        // libyaml accepts, saphyr-parser refuses.
-        Answer::Docs(_) if !ours.errors.is_empty() => {
-            let m = ours.errors[0].message.as_str();
-            [
-                (
-                    "tab cannot be used as indentation",
-                    "strict: tab starting a continuation line",
-                ),
-                (
-                    "invalid indentation in flow construct",
-                    "strict: flow collection entry less indented than its key",
-                ),
-                (
-                    "invalid indentation",
-                    "strict: flow collection entry less indented than its key",
-                ),
-                (
-                    "':' must be followed by a valid YAML whitespace",
-                    "strict: tab right after `:`",
-                ),
-                (
-                    "missing explicit document end marker before directive",
-                    "strict: directive after a document without `...`",
-                ),
-            ]
-            .iter()
-            .find(|(p, _)| m == *p)
-            .map(|(_, k)| *k)
-        }
         Answer::Docs(_) => {
             if case.text.contains("[?") || case.text.contains("{k: ?") {
                 Some("`?x` in a flow collection: libyaml reads an explicit key")
