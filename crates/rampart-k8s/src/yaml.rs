@@ -1402,6 +1402,96 @@ mod tests {
         );
     }
 
+    fn key_pos(node: &Node, path: &[Seg<'_>]) -> (u32, u32) {
+        let p = node.pos_of(path);
+        (p.line, p.column)
+    }
+
+    /// saphyr-parser refuses these; libyaml (kubectl) reads them. The loader rewrites white
+    /// space that is no part of any value and keeps the positions of the text as written.
+    #[test]
+    fn white_space_saphyr_refuses_loads_with_positions_of_the_file() {
+        // A flow collection closed at its key's column (Falco rules files), entries left of it.
+        let root = one("a:\n  b: [\n    1,\n    2\n  ]\n  c: [x,\nw, z]\nd: 1\n");
+        assert_eq!(
+            root.to_json(),
+            serde_json::json!({"a": {"b": [1, 2], "c": ["x", "w", "z"]}, "d": 1})
+        );
+        let c = [Seg::Key("a"), Seg::Key("c")];
+        assert_eq!(
+            key_pos(&root, &[c[0].clone(), c[1].clone(), Seg::Index(1)]),
+            (7, 1)
+        );
+        assert_eq!(
+            key_pos(&root, &[c[0].clone(), c[1].clone(), Seg::Index(2)]),
+            (7, 4)
+        );
+        assert_eq!(key_pos(&root, &[Seg::Key("d")]), (8, 1));
+        // A tab starting a quoted scalar's continuation line, in a flow sequence.
+        let root = one("a: [\"x\n\ty\", next]\nb: 1\n");
+        assert_eq!(
+            root.to_json(),
+            serde_json::json!({"a": ["x y", "next"], "b": 1})
+        );
+        assert_eq!(key_pos(&root, &[Seg::Key("a"), Seg::Index(1)]), (2, 6));
+        // A tab right after `:`.
+        let root = one("a:\t1\nb:\t\"x\"\n");
+        assert_eq!(root.to_json(), serde_json::json!({"a": 1, "b": "x"}));
+        assert_eq!(
+            root.get("b").map(|n| (n.pos.line, n.pos.column)),
+            Some((2, 4))
+        );
+        // A directive after a document not closed by `...`.
+        let l = load("a: 1\n%YAML 1.1\n---\nb: 2\n", Limits::default());
+        assert!(l.errors.is_empty(), "{:?}", l.errors);
+        let docs: Vec<_> = l.documents.iter().map(|d| d.root.to_json()).collect();
+        assert_eq!(
+            docs,
+            [serde_json::json!({"a": 1}), serde_json::json!({"b": 2})]
+        );
+        assert_eq!(l.documents[1].root.pos.line, 4);
+    }
+
+    /// The closing bracket of a flow collection, found the way libyaml reads flow context.
+    #[test]
+    fn flow_close_skips_quoted_scalars_comments_and_plain_text() {
+        let text = "[\"a]\\\"\", 'b'']', # ]\n it's, {e: [f]}, \"g\":\"h]\", !<x]> i, &j k] tail";
+        let close = flow_close(text, 0);
+        assert_eq!(close.and_then(|c| text.get(c..)), Some("] tail"));
+        assert_eq!(flow_close("[a,\n---\n]", 0), None, "document marker");
+        assert_eq!(flow_close("[a, \"]", 0), None, "unterminated");
+    }
+
+    /// A re-indented flow collection that the parse closes elsewhere than where it was read to
+    /// close is an error, not a silent misreading.
+    #[test]
+    fn re_indented_flow_collection_must_close_where_it_was_found() {
+        let mut fix = Fixups::default();
+        let (start, found) = (Pos { line: 1, column: 4 }, Pos { line: 2, column: 4 });
+        fix.flow_ends.insert(start, found);
+        let mut builder = Builder::new(0, Limits::default(), 1000, fix.clone());
+        let ok = run_parser("a: [1,\n  2]\n", &mut builder).map(|e| e.error);
+        assert!(ok.is_none(), "{ok:?}");
+        fix.flow_ends.insert(start, Pos { line: 2, column: 9 });
+        let mut builder = Builder::new(0, Limits::default(), 1000, fix);
+        let e = run_parser("a: [1,\n  2]\n", &mut builder).map(|e| e.error.message);
+        assert!(e.is_some_and(|m| m.contains("flow collection")));
+    }
+
+    /// Each fix-up costs a parse: past 64 in one stretch of text the error stands.
+    #[test]
+    fn fix_ups_are_bounded() {
+        let within: String = (0..60).map(|i| format!("k{i}:\t{i}\n")).collect();
+        assert!(load(&within, Limits::default()).errors.is_empty());
+        let beyond: String = (0..70).map(|i| format!("k{i}: [\n{i}]\n")).collect();
+        let l = load(&beyond, Limits::default());
+        assert!(
+            l.errors.iter().any(|e| e.message.contains("indentation")),
+            "{:?}",
+            l.errors
+        );
+    }
+
     #[test]
     fn broken_document_does_not_hide_the_next() {
         let text = "kind: A\n---\nkind: [unclosed\n---\nkind: C\n";

@@ -676,6 +676,46 @@ const DOCUMENTS: &[&str] = &[
     "-\n  a: 1\n-\n  - 2\n",
     "a:\n-\n  - 1\n",
     "a:\n    - 1\n    - 2\n  b: 1\n",
+    // Flow collections whose lines sit at or left of their key's column (Falco rules files).
+    "a:\n  b: [\n    1,\n    2\n  ]\n  c: 3\n",
+    "a: {x: 1,\ny: [2,\n3],\nz: \"q\n\tr\"\n}\nb: 4\n",
+    "a: [\"x]\",\n'y]'  , # c ]\n]\n",
+    "a: [x: 1,\ny]\n",
+    "a: [1,\n---\n]\n",
+    "a: [1,\n...\n]\n",
+    "a: [1,\n2]\nb: [3,\n4]\n",
+    "- [a,\nb]\n- c\n",
+    "a: [1,\n\t2]\n",
+    "a: [!!str 1,\n&x 2, *x]\n",
+    "a: [\"a\":\"b]\",\nc]\n",
+    "a: [b\nc]\n",
+    "a: {x: 1\n}\n",
+    "a:\n  - [1,\n  2]\n  - 3\n",
+    "a: [[1,\n2],\n[3]]\n",
+    "a: ['it''s ]',\n2]\n",
+    "a: [it's, \"q\",\n2]\n",
+    "a: [!<tag:x,y> z,\n2]\n",
+    "a: [1,\n2\n",
+    "a:\n  [1,\n 2]\n",
+    "[1,\n2]: x\n",
+    "a: [\"x\n\", 1,\n]\n",
+    // A tab right after `:`.
+    "a:\t1\nb:\t2\nc:\t\"x\"\nd:\t[1,\n2]\n",
+    "- a:\t1\n  b:\t-1\n",
+    "a:\t- 1\n",
+    "a: |\n  k:\tv\nb:\tc\n",
+    // Directives after a document without `...`.
+    "a: 1\n%TAG !e! tag:x,2000:\n---\nb: !e!y 2\n",
+    "a: 1\n%YAML 1.1\n---\nb: 2\n%YAML 1.1\n---\nc: 3\n",
+    "a: |\n  x\n%YAML 1.1\n---\nb: 2\n",
+    "a: 1\n%YAML 1.1\nb: 2\n",
+    "a: [1,\n%YAML 1.1\n]\n",
+    "a: 1\n%YAML 1.1\n---\nb: |\n  x",
+    // A block scalar ending the input without a line break after re-indented lines.
+    "a: \"x\ny\"\nb: [1,\n2]\nc: |\n  z",
+    // Tabs in quoted continuation lines.
+    "key: \"a\n\t\tb\n  \tc\"\nnext: 1\n",
+    "a:\n  b: 'x\n\t y'\n  c: 1\n",
 ];
 
 fn generated_cases() -> Vec<Case> {
