@@ -322,7 +322,11 @@ fn parse_segment(
     budget: usize,
 ) -> (Builder, Option<SegmentError>) {
     let mut patched: Option<String> = None;
-    let mut fix = Fixups::default();
+    let mut fix = Fixups {
+        // Re-indenting may at most double the text (and a little more for short texts).
+        max_len: text.len().saturating_mul(2).saturating_add(1 << 16),
+        ..Fixups::default()
+    };
     let mut fixups = 0usize;
     loop {
         let current = patched.as_deref().unwrap_or(text);
@@ -338,10 +342,10 @@ fn parse_segment(
         }
         let message = e.error.message.as_str();
         let fixed = if message == QUOTED_INDENT_ERROR {
-            reindent_quoted(current, e.raw_line, e.raw_col, &mut fix.shifts)
+            reindent_quoted(current, e.raw_line, e.raw_col, &mut fix)
         } else if message == QUOTED_TAB_ERROR {
             quoted_scalar_at(current, e.raw_line, e.raw_col)
-                .and_then(|(line, col)| reindent_quoted(current, line, col, &mut fix.shifts))
+                .and_then(|(line, col)| reindent_quoted(current, line, col, &mut fix))
         } else if FLOW_INDENT_ERRORS.contains(&message) {
             reindent_flow(current, e.raw_line, offset_lines, limits, &mut fix)
         } else if message == VALUE_TAB_ERROR {
@@ -365,6 +369,8 @@ struct Fixups {
     /// Re-indented flow collections: where each opens and where its closing bracket was found
     /// (positions in the file). The parse must close it there, else the fix-up misread the text.
     flow_ends: HashMap<Pos, Pos>,
+    /// The longest the text may grow to (re-indenting deep lines could blow it up).
+    max_len: usize,
 }
 
 /// Byte offset in `text` of 1-based `line`, 0-based character `col`.
@@ -418,12 +424,7 @@ fn quoted_scalar_at(text: &str, line: usize, col: usize) -> Option<(usize, usize
 /// quote are indented to it, recording each line's added spaces in `shifts`. `None` when there
 /// is no such scalar, it is unterminated, a continuation line is a document marker (an error
 /// libyaml reports too), or nothing needs rewriting.
-fn reindent_quoted(
-    text: &str,
-    line: usize,
-    col: usize,
-    shifts: &mut HashMap<usize, usize>,
-) -> Option<String> {
+fn reindent_quoted(text: &str, line: usize, col: usize, fix: &mut Fixups) -> Option<String> {
     let quote_at = byte_at(text, line, col)?;
     let rest = text.get(quote_at..)?;
     let mut chars = rest.char_indices();
@@ -464,20 +465,23 @@ fn reindent_quoted(
     {
         return None;
     }
-    reindent_lines(text, &line_starts, col, shifts)
+    reindent_lines(text, &line_starts, col, fix)
 }
 
 /// Rewrites the leading white space of the lines starting at the byte offsets `line_starts` (in
 /// increasing order): tabs become spaces, and lines that hold more than white space and are
 /// indented less than `col` are indented to `col`. The spaces added are recorded per line
-/// (1-based) in `shifts`. `None` when nothing changes.
+/// (1-based) in `fix.shifts`. `None` when nothing changes or the text would grow beyond
+/// `fix.max_len`.
 fn reindent_lines(
     text: &str,
     line_starts: &[usize],
     col: usize,
-    shifts: &mut HashMap<usize, usize>,
+    fix: &mut Fixups,
 ) -> Option<String> {
-    let mut out = String::with_capacity(text.len().saturating_add(line_starts.len() * col));
+    let mut out = String::with_capacity(text.len());
+    let mut added = 0usize;
+    let mut shifts = Vec::new();
     let mut copied = 0usize;
     let mut changed = false;
     // The 1-based line at byte `counted`.
@@ -494,17 +498,24 @@ fn reindent_lines(
         if pad == 0 && !lead.contains('\t') {
             continue;
         }
+        added = added.saturating_add(pad);
+        if text.len().saturating_add(added) > fix.max_len {
+            return None;
+        }
         out.push_str(text.get(copied..start)?);
         out.extend(std::iter::repeat_n(' ', indent.saturating_add(pad)));
         copied = start.saturating_add(lead.len());
         changed = true;
         if pad > 0 {
-            let total = shifts.entry(line_no).or_insert(0);
-            *total = total.saturating_add(pad);
+            shifts.push((line_no, pad));
         }
     }
     if !changed {
         return None;
+    }
+    for (line_no, pad) in shifts {
+        let total = fix.shifts.entry(line_no).or_insert(0);
+        *total = total.saturating_add(pad);
     }
     out.push_str(text.get(copied..)?);
     Some(out)
@@ -571,7 +582,7 @@ fn reindent_flow(
         };
         let start = file_pos(open_line, open_col, &fix.shifts);
         let end = file_pos(close_line, close_col, &fix.shifts);
-        let fixed = reindent_lines(text, &line_starts, open_col, &mut fix.shifts)?;
+        let fixed = reindent_lines(text, &line_starts, open_col, fix)?;
         fix.flow_ends.insert(start, end);
         return Some(fixed);
     }
@@ -1483,6 +1494,14 @@ mod tests {
     fn fix_ups_are_bounded() {
         let within: String = (0..60).map(|i| format!("k{i}:\t{i}\n")).collect();
         assert!(load(&within, Limits::default()).errors.is_empty());
+        // Re-indenting 5000 lines to column 5000 would make 25 MB of a 35 kB text: refused.
+        let wide = format!("a:{}[\n{}]\n", " ".repeat(5000), "1,\n".repeat(5000));
+        let l = load(&wide, Limits::default());
+        assert!(
+            l.errors.iter().any(|e| e.message.contains("indentation")),
+            "{:?}",
+            l.errors
+        );
         let beyond: String = (0..70).map(|i| format!("k{i}: [\n{i}]\n")).collect();
         let l = load(&beyond, Limits::default());
         assert!(
