@@ -565,7 +565,7 @@ mod tests {
     #[test]
     fn containers_as_a_map_and_a_container_without_name() {
         let c = check(
-            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec:\n  selector: {}\n  template:\n    spec:\n      containers:\n        app: {image: x}\n      initContainers:\n      - image: y\n",
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec:\n  selector: {}\n  template:\n    spec:\n      containers:\n        app: {image: x}\n      initContainers:\n      - image: z\n",
         );
         let got: Vec<(u32, u32, &str, &str)> = c
             .violations
