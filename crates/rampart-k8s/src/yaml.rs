@@ -300,6 +300,9 @@ const FLOW_INDENT_ERRORS: [&str; 2] = [
 ];
 /// A tab right after the `:` of a mapping entry (`a:\t1`).
 const VALUE_TAB_ERROR: &str = "':' must be followed by a valid YAML whitespace";
+/// A comment right after a token (`"v"#c`, `[a,#c`): libyaml reads a `#` where a token may
+/// start as a comment.
+const COMMENT_SPACE_ERROR: &str = "comments must be separated from other tokens by whitespace";
 /// A directive line after a document that was not closed by `...`: libyaml ends the document
 /// there; the loader starts a new stretch of text at that line.
 const DIRECTIVE_ERROR: &str = "missing explicit document end marker before directive";
@@ -333,8 +336,10 @@ fn parse_segment(
         let current = patched.as_deref().unwrap_or(text);
         let mut builder = Builder::new(offset_lines, limits, budget, fix.clone());
         // Fix-ups add spaces, which move the end.
-        builder.unterminated_end =
-            end_chars.map(|n| n.saturating_add(fix.shifts.values().sum::<usize>()));
+        builder.unterminated_end = end_chars.map(|n| {
+            n.saturating_add(fix.shifts.values().sum::<usize>())
+                .saturating_add(fix.added)
+        });
         let Some(e) = run_parser(current, &mut builder) else {
             return (builder, None);
         };
@@ -351,6 +356,10 @@ fn parse_segment(
             reindent_flow(current, e.raw_line, offset_lines, limits, &mut fix)
         } else if message == VALUE_TAB_ERROR {
             untab_value(current, e.raw_line, e.raw_col)
+        } else if message == COMMENT_SPACE_ERROR {
+            space_comment(current, e.raw_line, e.raw_col).inspect(|_| {
+                fix.added = fix.added.saturating_add(1);
+            })
         } else {
             None
         };
@@ -372,6 +381,8 @@ struct Fixups {
     flow_ends: HashMap<Pos, Pos>,
     /// The longest the text may grow to (re-indenting deep lines could blow it up).
     max_len: usize,
+    /// Characters added to the text, besides the spaces of `shifts`.
+    added: usize,
 }
 
 /// Byte offset in `text` of 1-based `line`, 0-based character `col`.
@@ -707,6 +718,21 @@ fn flow_close(text: &str, open: usize) -> Option<usize> {
         after_blank = blank;
     }
     None
+}
+
+/// Puts a space before the `#` at 1-based `line`, 0-based character `col` of `text`, which
+/// follows a token with no white space between: a comment to the end of the line for libyaml.
+/// Nothing after it on that line has a position, so none is shifted.
+fn space_comment(text: &str, line: usize, col: usize) -> Option<String> {
+    let at = byte_at(text, line, col)?;
+    if !text.get(at..)?.starts_with('#') {
+        return None;
+    }
+    let mut out = String::with_capacity(text.len().saturating_add(1));
+    out.push_str(text.get(..at)?);
+    out.push(' ');
+    out.push_str(text.get(at..)?);
+    Some(out)
 }
 
 /// Makes a space of the tab right after the `:` that precedes 1-based `line`, 0-based character

@@ -720,6 +720,17 @@ const DOCUMENTS: &[&str] = &[
     "a: 1\n%YAML 1.1\n---\nb: |\n  x",
     // A block scalar ending the input without a line break after re-indented lines.
     "a: \"x\ny\"\nb: [1,\n2]\nc: |\n  z",
+    // A comment right after a token, with no white space before `#`.
+    "a: \"v\"#c\nb: 'w'#c\n",
+    "[a,#c\n]\n",
+    "a: [\"v\"#c\n]\n",
+    "- 'x'#c\n- [1]#c\n- {a: 1}#c\n",
+    "a: |#c\n  x\n",
+    "a: |#c\n  x",
+    "%YAML 1.1#c\n---\na: 1\n",
+    "---\na: 1\n...#c\n",
+    "a: b#c\n",
+    "a:#c\n",
     // Tabs in quoted continuation lines.
     "key: \"a\n\t\tb\n  \tc\"\nnext: 1\n",
     "a:\n  b: 'x\n\t y'\n  c: 1\n",
