@@ -293,10 +293,13 @@ fn next_separator(text: &str, from: usize) -> Option<(usize, usize)> {
 const QUOTED_INDENT_ERROR: &str = "invalid indentation in quoted scalar";
 /// A tab in the leading white space of a quoted scalar's continuation line.
 const QUOTED_TAB_ERROR: &str = "tab cannot be used as indentation";
-/// A line of a flow collection (an entry or its closing bracket) at or left of its key's column.
-const FLOW_INDENT_ERRORS: [&str; 2] = [
+/// A line of a flow collection (an entry or its closing bracket) at or left of its key's column,
+/// or indented with tabs.
+const FLOW_INDENT_ERRORS: [&str; 4] = [
     "invalid indentation",
     "invalid indentation in flow construct",
+    "tabs disallowed within this context (block indentation)",
+    "tabs disallowed in this context",
 ];
 /// A tab right after the `:` of a mapping entry (`a:\t1`).
 const VALUE_TAB_ERROR: &str = "':' must be followed by a valid YAML whitespace";
@@ -376,9 +379,11 @@ fn parse_segment(
 struct Fixups {
     /// Spaces added at the start of lines (1-based, of the parsed text).
     shifts: HashMap<usize, usize>,
-    /// Re-indented flow collections: where each opens and where its closing bracket was found
-    /// (positions in the file). The parse must close it there, else the fix-up misread the text.
-    flow_ends: HashMap<Pos, Pos>,
+    /// Re-indented flow collections: where each opens, where its closing bracket was found and
+    /// where a `,` right before that bracket stands (positions in the file; saphyr-parser puts
+    /// the end of `{a: 1, }` at the comma). The parse must close it there, else the fix-up
+    /// misread the text.
+    flow_ends: HashMap<Pos, (Pos, Option<Pos>)>,
     /// The longest the text may grow to (re-indenting deep lines could blow it up).
     max_len: usize,
     /// Characters added to the text, besides the spaces of `shifts`.
@@ -569,7 +574,7 @@ fn reindent_flow(
         if !text.get(at..)?.starts_with(['[', '{']) {
             continue;
         }
-        let close = flow_close(text, at)?;
+        let (close, comma) = flow_close(text, at)?;
         if close < probe.len() {
             // A flow collection used as a key, closed before that line.
             continue;
@@ -579,23 +584,26 @@ fn reindent_flow(
             .match_indices('\n')
             .map(|(i, _)| at.saturating_add(i).saturating_add(1))
             .collect();
-        let close_line = text.get(..close)?.matches('\n').count().saturating_add(1);
-        let close_start = text
-            .get(..close)?
-            .rfind('\n')
-            .map_or(0, |i| i.saturating_add(1));
-        let close_col = text.get(close_start..close)?.chars().count();
-        let file_pos = |line: usize, col: usize, shifts: &HashMap<usize, usize>| Pos {
-            line: to_u32(line.saturating_add(offset_lines)),
-            column: to_u32(
-                col.saturating_sub(shifts.get(&line).copied().unwrap_or(0))
-                    .saturating_add(1),
-            ),
+        let file_pos = |byte: usize, shifts: &HashMap<usize, usize>| -> Option<Pos> {
+            let line = text.get(..byte)?.matches('\n').count().saturating_add(1);
+            let line_start = text
+                .get(..byte)?
+                .rfind('\n')
+                .map_or(0, |i| i.saturating_add(1));
+            let col = text.get(line_start..byte)?.chars().count();
+            Some(Pos {
+                line: to_u32(line.saturating_add(offset_lines)),
+                column: to_u32(
+                    col.saturating_sub(shifts.get(&line).copied().unwrap_or(0))
+                        .saturating_add(1),
+                ),
+            })
         };
-        let start = file_pos(open_line, open_col, &fix.shifts);
-        let end = file_pos(close_line, close_col, &fix.shifts);
+        let start = file_pos(at, &fix.shifts)?;
+        let end = file_pos(close, &fix.shifts)?;
+        let comma = comma.and_then(|c| file_pos(c, &fix.shifts));
         let fixed = reindent_lines(text, &line_starts, open_col, fix)?;
-        fix.flow_ends.insert(start, end);
+        fix.flow_ends.insert(start, (end, comma));
         return Some(fixed);
     }
     None
@@ -604,9 +612,10 @@ fn reindent_flow(
 /// Byte offset of the bracket that closes the flow collection opening at byte `open` of `text`,
 /// read the way libyaml reads flow context: quoted scalars (with their escapes) and comments
 /// hold no brackets, a quote starts a scalar only where a token starts, and plain scalars, tags,
-/// anchors and aliases end at a flow indicator. `None` when the collection is not closed or a
-/// line inside it starts with a document marker (an error for libyaml too).
-fn flow_close(text: &str, open: usize) -> Option<usize> {
+/// anchors and aliases end at a flow indicator. With it, the byte offset of a `,` that comes
+/// right before it (only white space and comments between). `None` when the collection is not
+/// closed or a line inside it starts with a document marker (an error for libyaml too).
+fn flow_close(text: &str, open: usize) -> Option<(usize, Option<usize>)> {
     #[derive(PartialEq, Clone, Copy)]
     enum In {
         /// Between tokens.
@@ -625,6 +634,8 @@ fn flow_close(text: &str, open: usize) -> Option<usize> {
     // A quoted scalar or a collection just closed: a `:` right after it is an indicator.
     let mut adjacent = false;
     let mut line_start = false;
+    // The last character outside comments and white space.
+    let mut last = (open, '[');
     let mut chars = text.get(open..)?.char_indices().peekable();
     while let Some((i, c)) = chars.next() {
         let at = open.saturating_add(i);
@@ -634,6 +645,10 @@ fn flow_close(text: &str, open: usize) -> Option<usize> {
         line_start = c == '\n';
         let blank = matches!(c, ' ' | '\t' | '\r' | '\n');
         let next = chars.peek().map(|&(_, n)| n);
+        let before = last;
+        if !blank && state != In::Comment {
+            last = (at, c);
+        }
         match state {
             In::Double => match c {
                 '\\' => {
@@ -679,7 +694,11 @@ fn flow_close(text: &str, open: usize) -> Option<usize> {
                     adjacent = false;
                 } else {
                     match c {
-                        '#' if after_blank => state = In::Comment,
+                        // libyaml: a comment wherever a token may start.
+                        '#' if after_blank || state == In::Flow => {
+                            state = In::Comment;
+                            last = before;
+                        }
                         '[' | '{' => {
                             depth = depth.saturating_add(1);
                             state = In::Flow;
@@ -687,7 +706,8 @@ fn flow_close(text: &str, open: usize) -> Option<usize> {
                         ']' | '}' => {
                             depth = depth.checked_sub(1)?;
                             if depth == 0 {
-                                return Some(at);
+                                let comma = (before.1 == ',').then_some(before.0);
+                                return Some((at, comma));
                             }
                             state = In::Flow;
                             adjacent = true;
@@ -839,7 +859,7 @@ struct Builder {
     /// text), taken back from the columns reported there, and re-indented flow collections.
     fix: Fixups,
     /// For each collection open, where a re-indented flow collection must close.
-    flow_checks: Vec<Option<Pos>>,
+    flow_checks: Vec<Option<(Pos, Option<Pos>)>>,
     /// The parsed text's length in characters when it does not end with a line break: a block
     /// scalar running to that end has no final line break to keep (saphyr-parser adds one).
     unterminated_end: Option<usize>,
@@ -970,11 +990,11 @@ impl Builder {
                 })?;
             }
             Event::SequenceStart(anchor, _) => {
-                self.open(pos)?;
+                self.open(pos, &span)?;
                 self.stack.push(Frame::Seq(Vec::new(), pos, anchor));
             }
             Event::MappingStart(anchor, _) => {
-                self.open(pos)?;
+                self.open(pos, &span)?;
                 self.stack.push(Frame::Map {
                     entries: Vec::new(),
                     pending: None,
@@ -1009,7 +1029,7 @@ impl Builder {
         Ok(())
     }
 
-    fn open(&mut self, pos: Pos) -> Result<(), YamlError> {
+    fn open(&mut self, pos: Pos, span: &Span) -> Result<(), YamlError> {
         self.spend(pos, 1)?;
         if self.stack.len() >= self.limits.max_depth {
             return Err(self.error(
@@ -1018,7 +1038,13 @@ impl Builder {
                 true,
             ));
         }
-        self.flow_checks.push(self.fix.flow_ends.get(&pos).copied());
+        // A flow collection's start spans its bracket; a block collection's is empty (and may
+        // stand at the same place, `- {`).
+        let flow = span.end.index() > span.start.index();
+        self.flow_checks.push(
+            flow.then(|| self.fix.flow_ends.get(&pos).copied())
+                .flatten(),
+        );
         Ok(())
     }
 
@@ -1026,15 +1052,16 @@ impl Builder {
     /// closing bracket was found, else the re-indentation may have moved lines outside it.
     fn check_close(&mut self, pos: Pos) -> Result<(), YamlError> {
         match self.flow_checks.pop() {
-            Some(Some(expected)) if expected != pos => Err(self.error(
-                pos,
-                format!(
-                    "flow collection less indented than its key closes at {}:{}, not where it \
+            Some(Some((expected, comma))) if expected != pos && comma != Some(pos) => Err(self
+                .error(
+                    pos,
+                    format!(
+                        "flow collection less indented than its key closes at {}:{}, not where it \
                      was read to close ({}:{})",
-                    pos.line, pos.column, expected.line, expected.column
-                ),
-                false,
-            )),
+                        pos.line, pos.column, expected.line, expected.column
+                    ),
+                    false,
+                )),
             _ => Ok(()),
         }
     }
@@ -1495,7 +1522,8 @@ mod tests {
     fn flow_close_skips_quoted_scalars_comments_and_plain_text() {
         let text = "[\"a]\\\"\", 'b'']', # ]\n it's, {e: [f]}, \"g\":\"h]\", !<x]> i, &j k] tail";
         let close = flow_close(text, 0);
-        assert_eq!(close.and_then(|c| text.get(c..)), Some("] tail"));
+        assert_eq!(close.and_then(|(c, _)| text.get(c..)), Some("] tail"));
+        assert_eq!(flow_close("{a: 1, # c\n }", 0), Some((12, Some(5))));
         assert_eq!(flow_close("[a,\n---\n]", 0), None, "document marker");
         assert_eq!(flow_close("[a, \"]", 0), None, "unterminated");
     }
@@ -1506,11 +1534,12 @@ mod tests {
     fn re_indented_flow_collection_must_close_where_it_was_found() {
         let mut fix = Fixups::default();
         let (start, found) = (Pos { line: 1, column: 4 }, Pos { line: 2, column: 4 });
-        fix.flow_ends.insert(start, found);
+        fix.flow_ends.insert(start, (found, None));
         let mut builder = Builder::new(0, Limits::default(), 1000, fix.clone());
         let ok = run_parser("a: [1,\n  2]\n", &mut builder).map(|e| e.error);
         assert!(ok.is_none(), "{ok:?}");
-        fix.flow_ends.insert(start, Pos { line: 2, column: 9 });
+        fix.flow_ends
+            .insert(start, (Pos { line: 2, column: 9 }, None));
         let mut builder = Builder::new(0, Limits::default(), 1000, fix);
         let e = run_parser("a: [1,\n  2]\n", &mut builder).map(|e| e.error.message);
         assert!(e.is_some_and(|m| m.contains("flow collection")));

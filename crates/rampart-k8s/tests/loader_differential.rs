@@ -706,6 +706,10 @@ const DOCUMENTS: &[&str] = &[
     "a:\n  [1,\n 2]\n",
     "[1,\n2]: x\n",
     "a: [\"x\n\", 1,\n]\n",
+    "k:\n- {\n\"d\\\"]\"\n}\n",
+    "a:\n  b: {'s]', \n  }\nz: 1\n",
+    "a:\n  b: [\n\ta\n ]\n",
+    "- [\n\"d\\\"]\"#\"k\":\"v\"[!<t:x> z\n ]\n",
     // A tab right after `:`.
     "a:\t1\nb:\t2\nc:\t\"x\"\nd:\t[1,\n2]\n",
     "- a:\t1\n  b:\t-1\n",
