@@ -553,7 +553,9 @@ fn reindent_flow(
     fix: &mut Fixups,
 ) -> Option<String> {
     let probe = text.get(..byte_at(text, line, 0)?)?;
-    let mut open: Vec<(usize, usize)> = Vec::new();
+    // Collections open there: where each starts, and whether it is a flow collection (its start
+    // spans its bracket; a block collection's start is empty).
+    let mut open: Vec<(usize, usize, bool)> = Vec::new();
     for item in Parser::new_from_str(probe) {
         let Ok((event, span)) = item else { break };
         match event {
@@ -561,7 +563,8 @@ fn reindent_flow(
                 if open.len() >= limits.max_depth {
                     return None;
                 }
-                open.push((span.start.line(), span.start.col()));
+                let flow = span.end.index() > span.start.index();
+                open.push((span.start.line(), span.start.col(), flow));
             }
             Event::SequenceEnd | Event::MappingEnd => {
                 open.pop();
@@ -569,15 +572,16 @@ fn reindent_flow(
             _ => {}
         }
     }
-    for (open_line, open_col) in open {
+    // The outermost flow collection; if it is read to close before that line, the reading
+    // disagrees with saphyr-parser's and nothing is rewritten.
+    if let Some(&(open_line, open_col, _)) = open.iter().find(|o| o.2) {
         let at = byte_at(text, open_line, open_col)?;
         if !text.get(at..)?.starts_with(['[', '{']) {
-            continue;
+            return None;
         }
         let (close, comma) = flow_close(text, at)?;
         if close < probe.len() {
-            // A flow collection used as a key, closed before that line.
-            continue;
+            return None;
         }
         let line_starts: Vec<usize> = text
             .get(at..close)?

@@ -708,6 +708,8 @@ const DOCUMENTS: &[&str] = &[
     "a: [\"x\n\", 1,\n]\n",
     "k:\n- {\n\"d\\\"]\"\n}\n",
     "a:\n  b: {'s]', \n  }\nz: 1\n",
+    "[a]:\n  b: [1,\n  2]\n",
+    "{a: 1}:\n  b: {x: 1,\n  y: [2,\n 3]}\n",
     "a:\n  b: [\n\ta\n ]\n",
     "- [\n\"d\\\"]\"#\"k\":\"v\"[!<t:x> z\n ]\n",
     // A tab right after `:`.
