@@ -214,6 +214,20 @@ pub struct Loaded {
 /// Loads every document of `text`. A broken document is reported and loading resumes at the
 /// next `---` line after the error, so one bad document does not hide the others.
 pub fn load(text: &str, limits: Limits) -> Loaded {
+    // A last line of white space without a line break holds nothing, and libyaml reads a block
+    // scalar before it as if the text ended with the line break before it (saphyr-parser counts
+    // it as a line of the scalar, or takes the final line break away).
+    let text = match text.rfind('\n') {
+        Some(i)
+            if text
+                .get(i..)
+                .is_some_and(|t| t.trim_matches([' ', '\t', '\n']).is_empty()) =>
+        {
+            text.get(..=i).unwrap_or(text)
+        }
+        None if text.trim_matches([' ', '\t']).is_empty() => "",
+        _ => text,
+    };
     let mut loaded = Loaded::default();
     let mut nodes_budget = limits.max_nodes;
     let mut offset_lines = 0usize;

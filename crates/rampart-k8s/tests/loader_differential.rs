@@ -726,6 +726,16 @@ const DOCUMENTS: &[&str] = &[
     "a: 1\n%YAML 1.1\n---\nb: |\n  x",
     // A block scalar ending the input without a line break after re-indented lines.
     "a: \"x\ny\"\nb: [1,\n2]\nc: |\n  z",
+    // Input ending with white space after a block scalar's last line break.
+    "- |\n  z\n\n ",
+    "a: |+\n  x\n\n ",
+    "a: >\n  x\n ",
+    "a: |\n  x\n  ",
+    "a: |+\n  x\n  ",
+    "a: |-\n  x\n \t",
+    "a: x\n  ",
+    "  ",
+    " \t",
     // A comment right after a token, with no white space before `#`.
     "a: \"v\"#c\nb: 'w'#c\n",
     "[a,#c\n]\n",
