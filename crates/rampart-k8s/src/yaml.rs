@@ -7,9 +7,10 @@
 //! Scalars, keys, tags and merge keys are resolved like Kubernetes' YAML library (sigs.k8s.io/yaml
 //! over go-yaml v2: `y`/`yes`/`on` are booleans, `012` is octal, a key written before `<<` is
 //! overwritten), so a manifest means here what it means to `kubectl apply`; parsing follows
-//! libyaml where saphyr-parser is stricter on real manifests (quoted scalars continuing less
-//! indented than their key). docs/yaml.md lists what differs from libyaml and why; the
-//! differential test `tests/loader_differential.rs` checks it against libyaml (PyYAML).
+//! libyaml where saphyr-parser is stricter on white space (quoted scalars and flow collections
+//! continuing less indented than their key, tabs in their indentation or after `:`) and on
+//! directives after a document without `...`. docs/yaml.md lists what differs from libyaml and
+//! why; the differential test `tests/loader_differential.rs` checks it against libyaml (PyYAML).
 
 use saphyr_parser::{Event, Parser, ScalarStyle, Span};
 use std::collections::HashMap;
@@ -213,10 +214,27 @@ pub struct Loaded {
 /// Loads every document of `text`. A broken document is reported and loading resumes at the
 /// next `---` line after the error, so one bad document does not hide the others.
 pub fn load(text: &str, limits: Limits) -> Loaded {
+    // A last line of white space without a line break holds nothing, and libyaml reads a block
+    // scalar before it as if the text ended with the line break before it (saphyr-parser counts
+    // it as a line of the scalar, or takes the final line break away).
+    let text = match text.rfind('\n') {
+        Some(i)
+            if text
+                .get(i..)
+                .is_some_and(|t| t.trim_matches([' ', '\t', '\n']).is_empty()) =>
+        {
+            text.get(..=i).unwrap_or(text)
+        }
+        None if text.trim_matches([' ', '\t']).is_empty() => "",
+        _ => text,
+    };
     let mut loaded = Loaded::default();
     let mut nodes_budget = limits.max_nodes;
     let mut offset_lines = 0usize;
     let mut rest = text;
+    // Characters in `text` when it does not end with a line break, and before `rest`.
+    let unterminated = (!text.ends_with(['\n', '\r'])).then(|| text.chars().count());
+    let mut consumed_chars = 0usize;
     let last_line = text.lines().count().max(1);
     let clamp = |mut e: YamlError| {
         // An error at end of input is reported on the last line, not one past it.
@@ -227,18 +245,34 @@ pub fn load(text: &str, limits: Limits) -> Loaded {
         e
     };
     loop {
-        let (mut builder, err) = parse_segment(rest, offset_lines, limits, nodes_budget);
+        let end_chars = unterminated.map(|n| n.saturating_sub(consumed_chars));
+        let (mut builder, err) = parse_segment(rest, offset_lines, end_chars, limits, nodes_budget);
         nodes_budget = builder.budget;
         loaded.documents.append(&mut builder.docs);
         let Some(err) = err else { break };
-        let err_line = to_usize(err.line).saturating_sub(offset_lines);
-        loaded.errors.push(clamp(err));
-        if builder.fatal || loaded.documents.len() >= limits.max_documents {
+        if loaded.documents.len() >= limits.max_documents {
+            loaded.errors.push(clamp(err.error));
             break;
         }
-        // Resume at the next document separator after the error line.
-        match next_separator(rest, err_line) {
+        // A directive after a document not closed by `...`: libyaml closes the document there
+        // and reads the next one; so does the loader, from that line on.
+        let resume = if err.from_scanner && err.error.message == DIRECTIVE_ERROR && !builder.fatal {
+            byte_at(rest, err.raw_line, 0)
+                .filter(|b| *b > 0)
+                .map(|b| (b, err.raw_line.saturating_sub(1)))
+        } else {
+            let err_line = to_usize(err.error.line).saturating_sub(offset_lines);
+            loaded.errors.push(clamp(err.error));
+            if builder.fatal {
+                break;
+            }
+            // Resume at the next document separator after the error line.
+            next_separator(rest, err_line)
+        };
+        match resume {
             Some((byte, line)) => {
+                consumed_chars = consumed_chars
+                    .saturating_add(rest.get(..byte).map_or(0, |r| r.chars().count()));
                 rest = rest.get(byte..).unwrap_or("");
                 offset_lines = offset_lines.saturating_add(line);
             }
@@ -265,57 +299,113 @@ fn next_separator(text: &str, from: usize) -> Option<(usize, usize)> {
     None
 }
 
-/// What saphyr-parser says of a quoted scalar whose continuation line is less indented than the
-/// block it sits in; libyaml, go-yaml (kubectl) and PyYAML accept such lines.
+/// saphyr-parser errors on input libyaml, go-yaml (kubectl) and PyYAML accept, each undone by a
+/// fix-up of the text that keeps its value: white space that is not content is re-indented or a
+/// tab made a space, and the text is parsed again.
+///
+/// A quoted scalar's continuation line less indented than the block the scalar sits in.
 const QUOTED_INDENT_ERROR: &str = "invalid indentation in quoted scalar";
+/// A tab in the leading white space of a quoted scalar's continuation line.
+const QUOTED_TAB_ERROR: &str = "tab cannot be used as indentation";
+/// A line of a flow collection (an entry or its closing bracket) at or left of its key's column,
+/// or indented with tabs.
+const FLOW_INDENT_ERRORS: [&str; 4] = [
+    "invalid indentation",
+    "invalid indentation in flow construct",
+    "tabs disallowed within this context (block indentation)",
+    "tabs disallowed in this context",
+];
+/// A tab right after the `:` of a mapping entry (`a:\t1`).
+const VALUE_TAB_ERROR: &str = "':' must be followed by a valid YAML whitespace";
+/// A comment right after a token (`"v"#c`, `[a,#c`): libyaml reads a `#` where a token may
+/// start as a comment.
+const COMMENT_SPACE_ERROR: &str = "comments must be separated from other tokens by whitespace";
+/// A directive line after a document that was not closed by `...`: libyaml ends the document
+/// there; the loader starts a new stretch of text at that line.
+const DIRECTIVE_ERROR: &str = "missing explicit document end marker before directive";
 
-/// How many quoted scalars of one stretch of text may be re-indented (each costs a new parse).
-const MAX_QUOTED_FIXUPS: usize = 64;
+/// How many fix-ups one stretch of text may get (each costs a parse or two of that text).
+const MAX_FIXUPS: usize = 64;
 
 /// Parses `text` (whose first line is line `offset_lines + 1` of the file) up to its end or its
-/// first error. Quoted scalars whose continuation lines are less indented than saphyr-parser
-/// wants are re-indented and the text parsed again: the leading white space of those lines is
-/// not part of the scalar's value (YAML 1.2 §7.3, `s-flow-line-prefix`), so the value is the
-/// one libyaml reads, and columns on the re-indented lines are shifted back.
+/// first error (`end_chars`: its length in characters when it does not end with a line break).
+/// Where saphyr-parser is stricter than libyaml on white space (quoted scalars and
+/// flow collections continuing less indented than saphyr-parser wants, tabs in their
+/// indentation, a tab after `:`), the white space is rewritten and the text parsed again: the
+/// leading white space of those lines is not part of any value (YAML 1.2 §7.3
+/// `s-flow-line-prefix`, §7.4 flow collections), so the value is the one libyaml reads, and
+/// columns on the rewritten lines are shifted back.
 fn parse_segment(
     text: &str,
     offset_lines: usize,
+    end_chars: Option<usize>,
     limits: Limits,
     budget: usize,
-) -> (Builder, Option<YamlError>) {
+) -> (Builder, Option<SegmentError>) {
     let mut patched: Option<String> = None;
-    let mut shifts: HashMap<usize, usize> = HashMap::new();
+    let mut fix = Fixups {
+        // Re-indenting may at most double the text (and a little more for short texts).
+        max_len: text.len().saturating_mul(2).saturating_add(1 << 16),
+        ..Fixups::default()
+    };
     let mut fixups = 0usize;
     loop {
         let current = patched.as_deref().unwrap_or(text);
-        let mut builder = Builder::new(offset_lines, limits, budget, shifts.clone());
-        builder.unterminated_end =
-            (!current.ends_with(['\n', '\r'])).then(|| current.chars().count());
+        let mut builder = Builder::new(offset_lines, limits, budget, fix.clone());
+        // Fix-ups add spaces, which move the end.
+        builder.unterminated_end = end_chars.map(|n| {
+            n.saturating_add(fix.shifts.values().sum::<usize>())
+                .saturating_add(fix.added)
+        });
         let Some(e) = run_parser(current, &mut builder) else {
             return (builder, None);
         };
-        if !e.from_scanner || e.error.message != QUOTED_INDENT_ERROR || fixups >= MAX_QUOTED_FIXUPS
-        {
-            return (builder, Some(e.error));
+        if !e.from_scanner || fixups >= MAX_FIXUPS {
+            return (builder, Some(e));
         }
-        let Some(fixed) = reindent_quoted(current, e.raw_line, e.raw_col, &mut shifts) else {
-            return (builder, Some(e.error));
+        let message = e.error.message.as_str();
+        let fixed = if message == QUOTED_INDENT_ERROR {
+            reindent_quoted(current, e.raw_line, e.raw_col, &mut fix)
+        } else if message == QUOTED_TAB_ERROR {
+            quoted_scalar_at(current, e.raw_line, e.raw_col)
+                .and_then(|(line, col)| reindent_quoted(current, line, col, &mut fix))
+        } else if FLOW_INDENT_ERRORS.contains(&message) {
+            reindent_flow(current, e.raw_line, offset_lines, limits, &mut fix)
+        } else if message == VALUE_TAB_ERROR {
+            untab_value(current, e.raw_line, e.raw_col)
+        } else if message == COMMENT_SPACE_ERROR {
+            space_comment(current, e.raw_line, e.raw_col).inspect(|_| {
+                fix.added = fix.added.saturating_add(1);
+            })
+        } else {
+            None
+        };
+        let Some(fixed) = fixed else {
+            return (builder, Some(e));
         };
         patched = Some(fixed);
         fixups += 1;
     }
 }
 
-/// Indents the continuation lines of the quoted scalar opening at 1-based `line`, 0-based
-/// character `col`, to that column, recording each line's added spaces in `shifts`. `None` when
-/// there is no such scalar, it is unterminated, or a continuation line is a document marker (an
-/// error libyaml reports too).
-fn reindent_quoted(
-    text: &str,
-    line: usize,
-    col: usize,
-    shifts: &mut HashMap<usize, usize>,
-) -> Option<String> {
+/// What the fix-ups of a stretch of text changed, for the builder to map positions back.
+#[derive(Debug, Clone, Default)]
+struct Fixups {
+    /// Spaces added at the start of lines (1-based, of the parsed text).
+    shifts: HashMap<usize, usize>,
+    /// Re-indented flow collections: where each opens, where its closing bracket was found and
+    /// where a `,` right before that bracket stands (positions in the file; saphyr-parser puts
+    /// the end of `{a: 1, }` at the comma). The parse must close it there, else the fix-up
+    /// misread the text.
+    flow_ends: HashMap<Pos, (Pos, Option<Pos>)>,
+    /// The longest the text may grow to (re-indenting deep lines could blow it up).
+    max_len: usize,
+    /// Characters added to the text, besides the spaces of `shifts`.
+    added: usize,
+}
+
+/// Byte offset in `text` of 1-based `line`, 0-based character `col`.
+fn byte_at(text: &str, line: usize, col: usize) -> Option<usize> {
     let line_start = if line <= 1 {
         0
     } else {
@@ -323,11 +413,50 @@ fn reindent_quoted(
             .nth(line.checked_sub(2)?)
             .map(|(i, _)| i.saturating_add(1))?
     };
-    let quote_at = text
-        .get(line_start..)?
-        .char_indices()
+    let rest = text.get(line_start..)?;
+    if col == 0 {
+        return Some(line_start);
+    }
+    rest.char_indices()
         .nth(col)
-        .map(|(i, _)| line_start.saturating_add(i))?;
+        .map(|(i, _)| line_start.saturating_add(i))
+        .or_else(|| (rest.chars().count() == col).then_some(text.len()))
+}
+
+/// Whether `rest` (the text from a line's start) opens with a document marker (`---`, `...`).
+fn starts_with_document_marker(rest: &str) -> bool {
+    ["---", "..."].iter().any(|m| {
+        rest.starts_with(m)
+            && rest
+                .get(3..)
+                .is_none_or(|r| r.is_empty() || r.starts_with([' ', '\t', '\r', '\n']))
+    })
+}
+
+/// The start (1-based line, 0-based character column) of the quoted scalar that is being read
+/// at `line`, `col` of `text`: saphyr-parser reports a tab in a quoted scalar's indentation
+/// where the tab stands, and the scalar's start where the text ends inside it, so the text is
+/// cut there and parsed again.
+fn quoted_scalar_at(text: &str, line: usize, col: usize) -> Option<(usize, usize)> {
+    let probe = text.get(..byte_at(text, line, col)?)?;
+    for item in Parser::new_from_str(probe) {
+        if let Err(e) = item {
+            let m = e.marker();
+            let inside = e.info().starts_with("while scanning a quoted scalar")
+                && (m.line(), m.col()) < (line, col);
+            return inside.then(|| (m.line(), m.col()));
+        }
+    }
+    None
+}
+
+/// Rewrites the leading white space of the continuation lines of the quoted scalar opening at
+/// 1-based `line`, 0-based character `col`: tabs become spaces and lines less indented than the
+/// quote are indented to it, recording each line's added spaces in `shifts`. `None` when there
+/// is no such scalar, it is unterminated, a continuation line is a document marker (an error
+/// libyaml reports too), or nothing needs rewriting.
+fn reindent_quoted(text: &str, line: usize, col: usize, fix: &mut Fixups) -> Option<String> {
+    let quote_at = byte_at(text, line, col)?;
     let rest = text.get(quote_at..)?;
     let mut chars = rest.char_indices();
     let quote = chars.next()?.1;
@@ -361,39 +490,305 @@ fn reindent_quoted(
         }
     }
     end?;
-    let mut out = String::with_capacity(text.len().saturating_add(line_starts.len() * col));
-    let mut copied = 0usize;
-    for (n, start) in line_starts.iter().enumerate() {
-        let body = text.get(*start..)?;
-        let first_line = body.split('\n').next().unwrap_or("");
-        if ["---", "..."].iter().any(|m| {
-            first_line.starts_with(m)
-                && first_line
-                    .get(3..)
-                    .is_none_or(|r| r.is_empty() || r.starts_with([' ', '\t', '\r']))
-        }) {
-            return None;
-        }
-        let indent = first_line
-            .chars()
-            .take_while(|c| *c == ' ' || *c == '\t')
-            .count();
-        let blank = first_line.trim_matches([' ', '\t', '\r']).is_empty();
-        if blank || indent >= col {
-            continue;
-        }
-        let pad = col.saturating_sub(indent);
-        out.push_str(text.get(copied..*start)?);
-        out.extend(std::iter::repeat_n(' ', pad));
-        copied = *start;
-        let line_no = line.saturating_add(n).saturating_add(1);
-        let total = shifts.entry(line_no).or_insert(0);
-        *total = total.saturating_add(pad);
-    }
-    if copied == 0 {
+    if line_starts
+        .iter()
+        .any(|s| text.get(*s..).is_some_and(starts_with_document_marker))
+    {
         return None;
     }
+    reindent_lines(text, &line_starts, col, fix)
+}
+
+/// Rewrites the leading white space of the lines starting at the byte offsets `line_starts` (in
+/// increasing order): tabs become spaces, and lines that hold more than white space and are
+/// indented less than `col` are indented to `col`. The spaces added are recorded per line
+/// (1-based) in `fix.shifts`. `None` when nothing changes or the text would grow beyond
+/// `fix.max_len`.
+fn reindent_lines(
+    text: &str,
+    line_starts: &[usize],
+    col: usize,
+    fix: &mut Fixups,
+) -> Option<String> {
+    let mut out = String::with_capacity(text.len());
+    let mut added = 0usize;
+    let mut shifts = Vec::new();
+    let mut copied = 0usize;
+    let mut changed = false;
+    // The 1-based line at byte `counted`.
+    let (mut counted, mut line_no) = (0usize, 1usize);
+    for &start in line_starts {
+        line_no = line_no.saturating_add(text.get(counted..start)?.matches('\n').count());
+        counted = start;
+        let first = text.get(start..)?.split('\n').next().unwrap_or("");
+        let body = first.trim_start_matches([' ', '\t']);
+        let lead = first.get(..first.len().saturating_sub(body.len()))?;
+        let indent = lead.chars().count();
+        let blank = body.trim_end_matches('\r').is_empty();
+        let pad = if blank { 0 } else { col.saturating_sub(indent) };
+        if pad == 0 && !lead.contains('\t') {
+            continue;
+        }
+        added = added.saturating_add(pad);
+        if text.len().saturating_add(added) > fix.max_len {
+            return None;
+        }
+        out.push_str(text.get(copied..start)?);
+        out.extend(std::iter::repeat_n(' ', indent.saturating_add(pad)));
+        copied = start.saturating_add(lead.len());
+        changed = true;
+        if pad > 0 {
+            shifts.push((line_no, pad));
+        }
+    }
+    if !changed {
+        return None;
+    }
+    for (line_no, pad) in shifts {
+        let total = fix.shifts.entry(line_no).or_insert(0);
+        *total = total.saturating_add(pad);
+    }
     out.push_str(text.get(copied..)?);
+    Some(out)
+}
+
+/// Re-indents the flow collection that is open at the start of 1-based `line` of `text`, whose
+/// entries or closing bracket sit at or left of its key's column (saphyr-parser wants them to
+/// its right; libyaml ignores indentation inside flow collections). Finds the outermost flow
+/// collection open there by parsing the text up to that line, its closing bracket with
+/// [`flow_close`], and indents the lines after the opening bracket up to the closing one to the
+/// opening bracket's column. The brackets are recorded in `fix.flow_ends` so the builder can
+/// check that the parse closes the collection where it was found.
+fn reindent_flow(
+    text: &str,
+    line: usize,
+    offset_lines: usize,
+    limits: Limits,
+    fix: &mut Fixups,
+) -> Option<String> {
+    let probe = text.get(..byte_at(text, line, 0)?)?;
+    // Collections open there: where each starts, and whether it is a flow collection (its start
+    // spans its bracket; a block collection's start is empty).
+    let mut open: Vec<(usize, usize, bool)> = Vec::new();
+    for item in Parser::new_from_str(probe) {
+        let Ok((event, span)) = item else { break };
+        match event {
+            Event::SequenceStart(..) | Event::MappingStart(..) => {
+                if open.len() >= limits.max_depth {
+                    return None;
+                }
+                let flow = span.end.index() > span.start.index();
+                open.push((span.start.line(), span.start.col(), flow));
+            }
+            Event::SequenceEnd | Event::MappingEnd => {
+                open.pop();
+            }
+            _ => {}
+        }
+    }
+    // The outermost flow collection; if it is read to close before that line, the reading
+    // disagrees with saphyr-parser's and nothing is rewritten.
+    if let Some(&(open_line, open_col, _)) = open.iter().find(|o| o.2) {
+        let at = byte_at(text, open_line, open_col)?;
+        if !text.get(at..)?.starts_with(['[', '{']) {
+            return None;
+        }
+        let (close, comma) = flow_close(text, at)?;
+        if close < probe.len() {
+            return None;
+        }
+        let line_starts: Vec<usize> = text
+            .get(at..close)?
+            .match_indices('\n')
+            .map(|(i, _)| at.saturating_add(i).saturating_add(1))
+            .collect();
+        let file_pos = |byte: usize, shifts: &HashMap<usize, usize>| -> Option<Pos> {
+            let line = text.get(..byte)?.matches('\n').count().saturating_add(1);
+            let line_start = text
+                .get(..byte)?
+                .rfind('\n')
+                .map_or(0, |i| i.saturating_add(1));
+            let col = text.get(line_start..byte)?.chars().count();
+            Some(Pos {
+                line: to_u32(line.saturating_add(offset_lines)),
+                column: to_u32(
+                    col.saturating_sub(shifts.get(&line).copied().unwrap_or(0))
+                        .saturating_add(1),
+                ),
+            })
+        };
+        let start = file_pos(at, &fix.shifts)?;
+        let end = file_pos(close, &fix.shifts)?;
+        let comma = comma.and_then(|c| file_pos(c, &fix.shifts));
+        let fixed = reindent_lines(text, &line_starts, open_col, fix)?;
+        fix.flow_ends.insert(start, (end, comma));
+        return Some(fixed);
+    }
+    None
+}
+
+/// Byte offset of the bracket that closes the flow collection opening at byte `open` of `text`,
+/// read the way libyaml reads flow context: quoted scalars (with their escapes) and comments
+/// hold no brackets, a quote starts a scalar only where a token starts, and plain scalars, tags,
+/// anchors and aliases end at a flow indicator. With it, the byte offset of a `,` that comes
+/// right before it (only white space and comments between). `None` when the collection is not
+/// closed or a line inside it starts with a document marker (an error for libyaml too).
+fn flow_close(text: &str, open: usize) -> Option<(usize, Option<usize>)> {
+    #[derive(PartialEq, Clone, Copy)]
+    enum In {
+        /// Between tokens.
+        Flow,
+        Plain,
+        Property,
+        Verbatim,
+        Double,
+        Single,
+        Comment,
+    }
+    let mut state = In::Flow;
+    let mut depth = 0usize;
+    // The previous character was white space (or a line break).
+    let mut after_blank = true;
+    // A quoted scalar or a collection just closed: a `:` right after it is an indicator.
+    let mut adjacent = false;
+    let mut line_start = false;
+    // The last character outside comments and white space.
+    let mut last = (open, '[');
+    let mut chars = text.get(open..)?.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        let at = open.saturating_add(i);
+        if line_start && text.get(at..).is_some_and(starts_with_document_marker) {
+            return None;
+        }
+        line_start = c == '\n';
+        let blank = matches!(c, ' ' | '\t' | '\r' | '\n');
+        let next = chars.peek().map(|&(_, n)| n);
+        let before = last;
+        if !blank && state != In::Comment {
+            last = (at, c);
+        }
+        match state {
+            In::Double => match c {
+                '\\' => {
+                    if let Some((_, skipped)) = chars.next() {
+                        line_start = skipped == '\n';
+                    }
+                }
+                '"' => {
+                    state = In::Flow;
+                    adjacent = true;
+                    after_blank = false;
+                    continue;
+                }
+                _ => {}
+            },
+            In::Single => {
+                if c == '\'' {
+                    if next == Some('\'') {
+                        chars.next();
+                    } else {
+                        state = In::Flow;
+                        adjacent = true;
+                        after_blank = false;
+                        continue;
+                    }
+                }
+            }
+            In::Comment => {
+                if c == '\n' {
+                    state = In::Flow;
+                }
+            }
+            In::Verbatim => {
+                if c == '>' {
+                    state = In::Property;
+                }
+            }
+            In::Flow | In::Plain | In::Property => {
+                if blank {
+                    if state == In::Property {
+                        state = In::Flow;
+                    }
+                    adjacent = false;
+                } else {
+                    match c {
+                        // libyaml: a comment wherever a token may start.
+                        '#' if after_blank || state == In::Flow => {
+                            state = In::Comment;
+                            last = before;
+                        }
+                        '[' | '{' => {
+                            depth = depth.saturating_add(1);
+                            state = In::Flow;
+                        }
+                        ']' | '}' => {
+                            depth = depth.checked_sub(1)?;
+                            if depth == 0 {
+                                let comma = (before.1 == ',').then_some(before.0);
+                                return Some((at, comma));
+                            }
+                            state = In::Flow;
+                            adjacent = true;
+                            after_blank = false;
+                            continue;
+                        }
+                        ',' => state = In::Flow,
+                        ':' if adjacent
+                            || next.is_none_or(|n| {
+                                matches!(n, ' ' | '\t' | '\r' | '\n' | ',' | '[' | ']' | '{' | '}')
+                            }) =>
+                        {
+                            state = In::Flow;
+                        }
+                        '"' if state == In::Flow => state = In::Double,
+                        '\'' if state == In::Flow => state = In::Single,
+                        '!' if state == In::Flow && next == Some('<') => state = In::Verbatim,
+                        '!' | '&' | '*' if state == In::Flow => state = In::Property,
+                        '?' if state == In::Flow
+                            && next.is_none_or(|n| matches!(n, ' ' | '\t' | '\r' | '\n')) => {}
+                        _ if state == In::Flow => state = In::Plain,
+                        _ => {}
+                    }
+                    adjacent = false;
+                }
+            }
+        }
+        after_blank = blank;
+    }
+    None
+}
+
+/// Puts a space before the `#` at 1-based `line`, 0-based character `col` of `text`, which
+/// follows a token with no white space between: a comment to the end of the line for libyaml.
+/// Nothing after it on that line has a position, so none is shifted.
+fn space_comment(text: &str, line: usize, col: usize) -> Option<String> {
+    let at = byte_at(text, line, col)?;
+    if !text.get(at..)?.starts_with('#') {
+        return None;
+    }
+    let mut out = String::with_capacity(text.len().saturating_add(1));
+    out.push_str(text.get(..at)?);
+    out.push(' ');
+    out.push_str(text.get(at..)?);
+    Some(out)
+}
+
+/// Makes a space of the tab right after the `:` that precedes 1-based `line`, 0-based character
+/// `col` of `text` across white space (`a:\t1`): separation either way for libyaml.
+fn untab_value(text: &str, line: usize, col: usize) -> Option<String> {
+    let at = byte_at(text, line, col)?;
+    let before = text.get(..at)?;
+    let blanks = before
+        .len()
+        .saturating_sub(before.trim_end_matches([' ', '\t']).len());
+    let colon = at.checked_sub(blanks)?.checked_sub(1)?;
+    if !text.get(colon..)?.starts_with(":\t") {
+        return None;
+    }
+    let mut out = String::with_capacity(text.len());
+    out.push_str(text.get(..=colon)?);
+    out.push(' ');
+    out.push_str(text.get(colon.saturating_add(2)..)?);
     Some(out)
 }
 
@@ -478,21 +873,18 @@ struct Builder {
     anchors: HashMap<usize, Node>,
     docs: Vec<Document>,
     fatal: bool,
-    /// Spaces added at the start of lines (1-based, of the parsed text) by the quoted-scalar
-    /// fix-up, taken back from the columns reported there.
-    shifts: HashMap<usize, usize>,
+    /// What the fix-ups changed: spaces added at the start of lines (1-based, of the parsed
+    /// text), taken back from the columns reported there, and re-indented flow collections.
+    fix: Fixups,
+    /// For each collection open, where a re-indented flow collection must close.
+    flow_checks: Vec<Option<(Pos, Option<Pos>)>>,
     /// The parsed text's length in characters when it does not end with a line break: a block
     /// scalar running to that end has no final line break to keep (saphyr-parser adds one).
     unterminated_end: Option<usize>,
 }
 
 impl Builder {
-    fn new(
-        line_offset: usize,
-        limits: Limits,
-        budget: usize,
-        shifts: HashMap<usize, usize>,
-    ) -> Self {
+    fn new(line_offset: usize, limits: Limits, budget: usize, fix: Fixups) -> Self {
         Builder {
             line_offset,
             limits,
@@ -501,13 +893,14 @@ impl Builder {
             anchors: HashMap::new(),
             docs: Vec::new(),
             fatal: false,
-            shifts,
+            fix,
+            flow_checks: Vec::new(),
             unterminated_end: None,
         }
     }
 
     fn shift(&self, line: usize) -> usize {
-        self.shifts.get(&line).copied().unwrap_or(0)
+        self.fix.shifts.get(&line).copied().unwrap_or(0)
     }
 
     fn pos(&self, span: &Span) -> Pos {
@@ -557,6 +950,7 @@ impl Builder {
         match event {
             Event::DocumentStart(_) => {
                 self.stack.clear();
+                self.flow_checks.clear();
                 self.anchors.clear();
                 if self.docs.len() >= self.limits.max_documents {
                     return Err(self.error(
@@ -614,11 +1008,11 @@ impl Builder {
                 })?;
             }
             Event::SequenceStart(anchor, _) => {
-                self.open(pos)?;
+                self.open(pos, &span)?;
                 self.stack.push(Frame::Seq(Vec::new(), pos, anchor));
             }
             Event::MappingStart(anchor, _) => {
-                self.open(pos)?;
+                self.open(pos, &span)?;
                 self.stack.push(Frame::Map {
                     entries: Vec::new(),
                     pending: None,
@@ -627,11 +1021,13 @@ impl Builder {
                 });
             }
             Event::SequenceEnd => {
+                self.check_close(pos)?;
                 if let Some(Frame::Seq(items, start, anchor)) = self.stack.pop() {
                     self.close(Value::Seq(items), start, anchor)?;
                 }
             }
             Event::MappingEnd => {
+                self.check_close(pos)?;
                 if let Some(Frame::Map {
                     entries,
                     pos: start,
@@ -651,7 +1047,7 @@ impl Builder {
         Ok(())
     }
 
-    fn open(&mut self, pos: Pos) -> Result<(), YamlError> {
+    fn open(&mut self, pos: Pos, span: &Span) -> Result<(), YamlError> {
         self.spend(pos, 1)?;
         if self.stack.len() >= self.limits.max_depth {
             return Err(self.error(
@@ -660,7 +1056,32 @@ impl Builder {
                 true,
             ));
         }
+        // A flow collection's start spans its bracket; a block collection's is empty (and may
+        // stand at the same place, `- {`).
+        let flow = span.end.index() > span.start.index();
+        self.flow_checks.push(
+            flow.then(|| self.fix.flow_ends.get(&pos).copied())
+                .flatten(),
+        );
         Ok(())
+    }
+
+    /// A collection closes at `pos`: a re-indented flow collection must close where its
+    /// closing bracket was found, else the re-indentation may have moved lines outside it.
+    fn check_close(&mut self, pos: Pos) -> Result<(), YamlError> {
+        match self.flow_checks.pop() {
+            Some(Some((expected, comma))) if expected != pos && comma != Some(pos) => Err(self
+                .error(
+                    pos,
+                    format!(
+                        "flow collection less indented than its key closes at {}:{}, not where it \
+                     was read to close ({}:{})",
+                        pos.line, pos.column, expected.line, expected.column
+                    ),
+                    false,
+                )),
+            _ => Ok(()),
+        }
     }
 
     fn close(&mut self, value: Value, pos: Pos, anchor: usize) -> Result<(), YamlError> {
@@ -1061,6 +1482,106 @@ mod tests {
             bad.errors.iter().any(|e| e.message.contains("merge key")),
             "{:?}",
             bad.errors
+        );
+    }
+
+    fn key_pos(node: &Node, path: &[Seg<'_>]) -> (u32, u32) {
+        let p = node.pos_of(path);
+        (p.line, p.column)
+    }
+
+    /// saphyr-parser refuses these; libyaml (kubectl) reads them. The loader rewrites white
+    /// space that is no part of any value and keeps the positions of the text as written.
+    #[test]
+    fn white_space_saphyr_refuses_loads_with_positions_of_the_file() {
+        // A flow collection closed at its key's column (Falco rules files), entries left of it.
+        let root = one("a:\n  b: [\n    1,\n    2\n  ]\n  c: [x,\nw, z]\nd: 1\n");
+        assert_eq!(
+            root.to_json(),
+            serde_json::json!({"a": {"b": [1, 2], "c": ["x", "w", "z"]}, "d": 1})
+        );
+        let c = [Seg::Key("a"), Seg::Key("c")];
+        assert_eq!(
+            key_pos(&root, &[c[0].clone(), c[1].clone(), Seg::Index(1)]),
+            (7, 1)
+        );
+        assert_eq!(
+            key_pos(&root, &[c[0].clone(), c[1].clone(), Seg::Index(2)]),
+            (7, 4)
+        );
+        assert_eq!(key_pos(&root, &[Seg::Key("d")]), (8, 1));
+        // A tab starting a quoted scalar's continuation line, in a flow sequence.
+        let root = one("a: [\"x\n\ty\", next]\nb: 1\n");
+        assert_eq!(
+            root.to_json(),
+            serde_json::json!({"a": ["x y", "next"], "b": 1})
+        );
+        assert_eq!(key_pos(&root, &[Seg::Key("a"), Seg::Index(1)]), (2, 6));
+        // A tab right after `:`.
+        let root = one("a:\t1\nb:\t\"x\"\n");
+        assert_eq!(root.to_json(), serde_json::json!({"a": 1, "b": "x"}));
+        assert_eq!(
+            root.get("b").map(|n| (n.pos.line, n.pos.column)),
+            Some((2, 4))
+        );
+        // A directive after a document not closed by `...`.
+        let l = load("a: 1\n%YAML 1.1\n---\nb: 2\n", Limits::default());
+        assert!(l.errors.is_empty(), "{:?}", l.errors);
+        let docs: Vec<_> = l.documents.iter().map(|d| d.root.to_json()).collect();
+        assert_eq!(
+            docs,
+            [serde_json::json!({"a": 1}), serde_json::json!({"b": 2})]
+        );
+        assert_eq!(l.documents[1].root.pos.line, 4);
+    }
+
+    /// The closing bracket of a flow collection, found the way libyaml reads flow context.
+    #[test]
+    fn flow_close_skips_quoted_scalars_comments_and_plain_text() {
+        let text = "[\"a]\\\"\", 'b'']', # ]\n it's, {e: [f]}, \"g\":\"h]\", !<x]> i, &j k] tail";
+        let close = flow_close(text, 0);
+        assert_eq!(close.and_then(|(c, _)| text.get(c..)), Some("] tail"));
+        assert_eq!(flow_close("{a: 1, # c\n }", 0), Some((12, Some(5))));
+        assert_eq!(flow_close("[a,\n---\n]", 0), None, "document marker");
+        assert_eq!(flow_close("[a, \"]", 0), None, "unterminated");
+    }
+
+    /// A re-indented flow collection that the parse closes elsewhere than where it was read to
+    /// close is an error, not a silent misreading.
+    #[test]
+    fn re_indented_flow_collection_must_close_where_it_was_found() {
+        let mut fix = Fixups::default();
+        let (start, found) = (Pos { line: 1, column: 4 }, Pos { line: 2, column: 4 });
+        fix.flow_ends.insert(start, (found, None));
+        let mut builder = Builder::new(0, Limits::default(), 1000, fix.clone());
+        let ok = run_parser("a: [1,\n  2]\n", &mut builder).map(|e| e.error);
+        assert!(ok.is_none(), "{ok:?}");
+        fix.flow_ends
+            .insert(start, (Pos { line: 2, column: 9 }, None));
+        let mut builder = Builder::new(0, Limits::default(), 1000, fix);
+        let e = run_parser("a: [1,\n  2]\n", &mut builder).map(|e| e.error.message);
+        assert!(e.is_some_and(|m| m.contains("flow collection")));
+    }
+
+    /// Each fix-up costs a parse: past 64 in one stretch of text the error stands.
+    #[test]
+    fn fix_ups_are_bounded() {
+        let within: String = (0..60).map(|i| format!("k{i}:\t{i}\n")).collect();
+        assert!(load(&within, Limits::default()).errors.is_empty());
+        // Re-indenting 5000 lines to column 5000 would make 25 MB of a 35 kB text: refused.
+        let wide = format!("a:{}[\n{}]\n", " ".repeat(5000), "1,\n".repeat(5000));
+        let l = load(&wide, Limits::default());
+        assert!(
+            l.errors.iter().any(|e| e.message.contains("indentation")),
+            "{:?}",
+            l.errors
+        );
+        let beyond: String = (0..70).map(|i| format!("k{i}: [\n{i}]\n")).collect();
+        let l = load(&beyond, Limits::default());
+        assert!(
+            l.errors.iter().any(|e| e.message.contains("indentation")),
+            "{:?}",
+            l.errors
         );
     }
 
