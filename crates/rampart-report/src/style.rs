@@ -73,28 +73,43 @@ pub fn table(rows: &[Vec<String>], right: &[bool], indent: &str) -> String {
         .collect();
     let mut out = String::new();
     for row in rows {
-        let mut line = String::from(indent);
-        for (c, cell) in row.iter().enumerate() {
-            let w = widths.get(c).copied().unwrap_or(0);
-            let pad = " ".repeat(w.saturating_sub(width(cell)));
-            let last = c + 1 == row.len();
-            if right.get(c).copied().unwrap_or(false) {
-                line.push_str(&pad);
-                line.push_str(cell);
-            } else {
-                line.push_str(cell);
-                if !last {
-                    line.push_str(&pad);
-                }
-            }
-            if !last {
-                line.push_str("  ");
-            }
-        }
-        out.push_str(line.trim_end());
-        out.push('\n');
+        let cells: Vec<&str> = row.iter().map(String::as_str).collect();
+        push_line(&mut out, indent, &cells, &widths, |c| {
+            right.get(c).copied().unwrap_or(false)
+        });
     }
     out
+}
+
+/// One line of a table: the cells padded to their column's width (right-aligned where
+/// `right(column)`), two spaces apart, trailing blanks trimmed.
+fn push_line(
+    out: &mut String,
+    indent: &str,
+    cells: &[&str],
+    widths: &[usize],
+    right: impl Fn(usize) -> bool,
+) {
+    let mut line = String::from(indent);
+    for (c, cell) in cells.iter().enumerate() {
+        let w = widths.get(c).copied().unwrap_or(0);
+        let pad = " ".repeat(w.saturating_sub(width(cell)));
+        let last = c + 1 == cells.len();
+        if right(c) {
+            line.push_str(&pad);
+            line.push_str(cell);
+        } else {
+            line.push_str(cell);
+            if !last {
+                line.push_str(&pad);
+            }
+        }
+        if !last {
+            line.push_str("  ");
+        }
+    }
+    out.push_str(line.trim_end());
+    out.push('\n');
 }
 
 /// How a column of a [`fit`] table gives way when the table is wider than the terminal.
@@ -371,27 +386,11 @@ pub fn fit(rows: &[Vec<String>], cols: &[Col], indent: &str, max: usize) -> Stri
         }
         let height = cells.iter().map(Vec::len).max().unwrap_or(1);
         for i in 0..height {
-            let mut line = String::from(indent);
-            for (c, lines) in cells.iter().enumerate() {
-                let cell = lines.get(i).map_or("", String::as_str);
-                let w = widths.get(c).copied().unwrap_or(0);
-                let pad = " ".repeat(w.saturating_sub(width(cell)));
-                let last = c + 1 == cells.len();
-                if col(c).right {
-                    line.push_str(&pad);
-                    line.push_str(cell);
-                } else {
-                    line.push_str(cell);
-                    if !last {
-                        line.push_str(&pad);
-                    }
-                }
-                if !last {
-                    line.push_str("  ");
-                }
-            }
-            out.push_str(line.trim_end());
-            out.push('\n');
+            let line: Vec<&str> = cells
+                .iter()
+                .map(|lines| lines.get(i).map_or("", String::as_str))
+                .collect();
+            push_line(&mut out, indent, &line, &widths, |c| col(c).right);
         }
         for l in under {
             out.push_str(&format!("{indent}    {l}\n"));
