@@ -8,8 +8,8 @@
 //! over go-yaml v2: `y`/`yes`/`on` are booleans, `012` is octal, a key written before `<<` is
 //! overwritten), so a manifest means here what it means to `kubectl apply`; parsing follows
 //! libyaml where saphyr-parser is stricter on white space (quoted scalars and flow collections
-//! continuing less indented than their key, tabs in their indentation or after `:`) and on
-//! directives after a document without `...`. docs/yaml.md lists what differs from libyaml and
+//! continuing less indented than their key, tabs in their indentation or after `:`, block
+//! scalar headers at their parent's column) and on directives after a document without `...`. docs/yaml.md lists what differs from libyaml and
 //! why; the differential test `tests/loader_differential.rs` checks it against libyaml (PyYAML).
 
 use saphyr_parser::{Event, Parser, ScalarStyle, Span};
