@@ -8,12 +8,12 @@
 //! over go-yaml v2: `y`/`yes`/`on` are booleans, `012` is octal, a key written before `<<` is
 //! overwritten), so a manifest means here what it means to `kubectl apply`; parsing follows
 //! libyaml where saphyr-parser is stricter on white space (quoted scalars and flow collections
-//! continuing less indented than their key, tabs in their indentation or after `:`) and on
-//! directives after a document without `...`. docs/yaml.md lists what differs from libyaml and
+//! continuing less indented than their key, tabs in their indentation or after `:`, block
+//! scalar headers at their parent's column) and on directives after a document without `...`. docs/yaml.md lists what differs from libyaml and
 //! why; the differential test `tests/loader_differential.rs` checks it against libyaml (PyYAML).
 
 use saphyr_parser::{Event, Parser, ScalarStyle, Span};
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 /// Limits that keep hostile input bounded.
 #[derive(Debug, Clone, Copy)]
@@ -320,6 +320,10 @@ const VALUE_TAB_ERROR: &str = "':' must be followed by a valid YAML whitespace";
 /// A comment right after a token (`"v"#c`, `[a,#c`): libyaml reads a `#` where a token may
 /// start as a comment.
 const COMMENT_SPACE_ERROR: &str = "comments must be separated from other tokens by whitespace";
+/// A block scalar header (`|`, `>`) starting a line at the column of the collection whose value
+/// it is (`a:\n|\n  z`, `-\n|\n  z`): saphyr-parser takes it for a key that must be followed
+/// by `:` (the first message when the scalar is followed by more text, the second at its end).
+const BLOCK_HEADER_ERRORS: [&str; 2] = ["simple key expect ':'", "simple key expected"];
 /// A directive line after a document that was not closed by `...`: libyaml ends the document
 /// there; the loader starts a new stretch of text at that line.
 const DIRECTIVE_ERROR: &str = "missing explicit document end marker before directive";
@@ -373,6 +377,14 @@ fn parse_segment(
             reindent_flow(current, e.raw_line, offset_lines, limits, &mut fix)
         } else if message == VALUE_TAB_ERROR {
             untab_value(current, e.raw_line, e.raw_col)
+        } else if BLOCK_HEADER_ERRORS.contains(&message) {
+            indent_block_header(
+                current,
+                builder.last_end.0,
+                e.raw_line,
+                offset_lines,
+                &mut fix,
+            )
         } else if message == COMMENT_SPACE_ERROR {
             space_comment(current, e.raw_line, e.raw_col).inspect(|_| {
                 fix.added = fix.added.saturating_add(1);
@@ -402,6 +414,9 @@ struct Fixups {
     max_len: usize,
     /// Characters added to the text, besides the spaces of `shifts`.
     added: usize,
+    /// Block scalar headers moved one column right (positions in the file): the parse must read
+    /// a block scalar at each, else the move changed what the text says.
+    block_headers: BTreeSet<Pos>,
 }
 
 /// Byte offset in `text` of 1-based `line`, 0-based character `col`.
@@ -758,6 +773,60 @@ fn flow_close(text: &str, open: usize) -> Option<(usize, Option<usize>)> {
     None
 }
 
+/// Moves one column right the block scalar header that saphyr-parser refused at its parent's
+/// column (`a:\n|\n  z`): libyaml reads it as the value of that mapping entry or sequence
+/// entry. The header is the first token after the last event read (which ended on 1-based line
+/// `after`), before the error's line `err_line`: the first line after `after` that is not blank,
+/// a comment or node properties (`&a`, `!!str`) must start with `|` or `>` behind spaces.
+///
+/// A block scalar's content indentation and its indentation indicator count from the
+/// indentation of the collection it is in, not from the header's column, and saphyr-parser
+/// reads a header one column right of an open collection's column as a key (the same error),
+/// so when the parse of the rewritten text reads a block scalar where the header stands (the
+/// builder checks it, see [`Fixups::block_headers`]), it is the scalar libyaml reads. Each
+/// header moves once.
+fn indent_block_header(
+    text: &str,
+    after: usize,
+    err_line: usize,
+    offset_lines: usize,
+    fix: &mut Fixups,
+) -> Option<String> {
+    let first = after.saturating_add(1);
+    let mut start = byte_at(text, first, 0)?;
+    for line in first..=err_line {
+        let content = text.get(start..)?.split('\n').next().unwrap_or("");
+        let body = content.trim_start_matches(' ');
+        // Spaces are one byte each.
+        let indent = content.len().saturating_sub(body.len());
+        if body.starts_with(['|', '>']) {
+            let column = indent
+                .saturating_sub(fix.shifts.get(&line).copied().unwrap_or(0))
+                .saturating_add(1);
+            let pos = Pos {
+                line: to_u32(line.saturating_add(offset_lines)),
+                column: to_u32(column),
+            };
+            if fix.block_headers.contains(&pos) {
+                return None;
+            }
+            let fixed = reindent_lines(text, &[start], indent.saturating_add(1), fix)?;
+            fix.block_headers.insert(pos);
+            return Some(fixed);
+        }
+        let skip =
+            body.trim_matches([' ', '\t', '\r']).is_empty() || body.starts_with(['#', '&', '!']);
+        if !skip {
+            return None;
+        }
+        start = start.saturating_add(content.len()).saturating_add(1);
+        if start > text.len() {
+            return None;
+        }
+    }
+    None
+}
+
 /// Puts a space before the `#` at 1-based `line`, 0-based character `col` of `text`, which
 /// follows a token with no white space between: a comment to the end of the line for libyaml.
 /// Nothing after it on that line has a position, so none is shifted.
@@ -816,6 +885,7 @@ fn run_parser(text: &str, builder: &mut Builder) -> Option<SegmentError> {
     for item in parser {
         match item {
             Ok((event, span)) => {
+                builder.last_end = (span.end.line(), span.end.col());
                 if let Err(e) = builder.event(event, span) {
                     return Some(SegmentError::from(e));
                 }
@@ -839,7 +909,13 @@ fn run_parser(text: &str, builder: &mut Builder) -> Option<SegmentError> {
             }
         }
     }
-    None
+    // Every moved header must have been read as a block scalar (the stream's end is after them).
+    let header = builder.headers.first().copied()?;
+    Some(SegmentError::from(builder.error(
+        header,
+        "block scalar header at its parent's column is not that node's value",
+        false,
+    )))
 }
 
 /// A mapping being built: its entries in order, merge keys (`<<`) where they stand.
@@ -881,6 +957,12 @@ struct Builder {
     /// The parsed text's length in characters when it does not end with a line break: a block
     /// scalar running to that end has no final line break to keep (saphyr-parser adds one).
     unterminated_end: Option<usize>,
+    /// Where the last event read ended (saphyr-parser's line and column).
+    last_end: (usize, usize),
+    /// Moved block scalar headers not read yet (see [`Fixups::block_headers`]).
+    headers: BTreeSet<Pos>,
+    /// The furthest any event read so far ends (file position).
+    max_end: Pos,
 }
 
 impl Builder {
@@ -893,9 +975,12 @@ impl Builder {
             anchors: HashMap::new(),
             docs: Vec::new(),
             fatal: false,
+            headers: fix.block_headers.clone(),
             fix,
             flow_checks: Vec::new(),
             unterminated_end: None,
+            last_end: (0, 0),
+            max_end: Pos::default(),
         }
     }
 
@@ -947,6 +1032,17 @@ impl Builder {
 
     fn event(&mut self, event: Event<'_>, span: Span) -> Result<(), YamlError> {
         let pos = self.pos(&span);
+        let end = Pos {
+            line: to_u32(span.end.line().saturating_add(self.line_offset)),
+            column: to_u32(
+                span.end
+                    .col()
+                    .saturating_sub(self.shift(span.end.line()))
+                    .saturating_add(1),
+            ),
+        };
+        self.check_header(&event, pos, end)?;
+        self.max_end = self.max_end.max(end);
         match event {
             Event::DocumentStart(_) => {
                 self.stack.clear();
@@ -1064,6 +1160,36 @@ impl Builder {
                 .flatten(),
         );
         Ok(())
+    }
+
+    /// A block scalar header moved one column right must be read as a block scalar where it
+    /// stands: no event read before may reach past it, and the first event that does (or starts
+    /// from it on) must be a block scalar (saphyr-parser starts its span at its content, or at
+    /// its anchor or tag), else the move changed what
+    /// the text says (`a: 1\n|\n z` would continue the plain scalar `1`) and the document is
+    /// an error, as it is for libyaml.
+    fn check_header(&mut self, event: &Event<'_>, pos: Pos, end: Pos) -> Result<(), YamlError> {
+        let Some(&header) = self.headers.first() else {
+            return Ok(());
+        };
+        if pos < header && end <= header {
+            return Ok(());
+        }
+        let block = match event {
+            Event::Scalar(_, ScalarStyle::Literal | ScalarStyle::Folded, anchor, tag) => {
+                pos >= header || *anchor > 0 || tag.is_some()
+            }
+            _ => false,
+        };
+        if block && self.max_end <= header {
+            self.headers.pop_first();
+            return Ok(());
+        }
+        Err(self.error(
+            header,
+            "block scalar header at its parent's column is not that node's value",
+            false,
+        ))
     }
 
     /// A collection closes at `pos`: a re-indented flow collection must close where its
@@ -1533,6 +1659,58 @@ mod tests {
             [serde_json::json!({"a": 1}), serde_json::json!({"b": 2})]
         );
         assert_eq!(l.documents[1].root.pos.line, 4);
+    }
+
+    /// A block scalar header at its parent's column (libyaml and kubectl read it as the value;
+    /// saphyr-parser: "simple key expect ':'") loads with the positions of the file; moved where
+    /// the move would change the reading, it stays an error.
+    #[test]
+    fn block_scalar_header_at_its_parent_column_loads_as_libyaml_reads_it() {
+        let root = one("a:\n|\n  z\nb:\n>-\n  x\n  y\nc: 1\n");
+        assert_eq!(
+            root.to_json(),
+            serde_json::json!({"a": "z\n", "b": "x y", "c": 1})
+        );
+        // A block scalar's position is that of its content (saphyr-parser's span).
+        assert_eq!(
+            root.get("a").map(|n| (n.pos.line, n.pos.column)),
+            Some((3, 3))
+        );
+        assert_eq!(
+            root.get("b").map(|n| (n.pos.line, n.pos.column)),
+            Some((6, 3))
+        );
+        assert_eq!(key_pos(&root, &[Seg::Key("c")]), (8, 1));
+        let root = one("-\n|\n  z\n- x\n");
+        assert_eq!(root.to_json(), serde_json::json!(["z\n", "x"]));
+        assert_eq!(key_pos(&root, &[Seg::Index(0)]), (3, 3));
+        assert_eq!(key_pos(&root, &[Seg::Index(1)]), (4, 3));
+        let root = one("x:\n  a: &s\n  |2\n     z\n  b: *s\nk:\n-\n|\n z\n");
+        assert_eq!(
+            root.to_json(),
+            serde_json::json!({"x": {"a": " z\n", "b": " z\n"}, "k": ["z\n"]})
+        );
+        assert_eq!(key_pos(&root, &[Seg::Key("x"), Seg::Key("a")]), (2, 3));
+        assert_eq!(
+            root.path(&["x", "a"]).map(|n| (n.pos.line, n.pos.column)),
+            Some((2, 6)),
+            "an anchored node starts at its anchor"
+        );
+        assert_eq!(key_pos(&root, &[Seg::Key("k"), Seg::Index(0)]), (9, 2));
+        // No final line break.
+        assert_eq!(one("-\n|").to_json(), serde_json::json!([""]));
+        // libyaml refuses these: the first would read as the plain scalar `1 | z` once the
+        // header moved, the second as b's value, the fourth as the item `1 |` then `y`.
+        for text in [
+            "a: 1\n|\n z\n",
+            "a:\n b:\n|\n  z\n",
+            "k:\n- x\n|\n  z\n",
+            "- 1\n|\n- |\n  y\n",
+        ] {
+            let l = load(text, Limits::default());
+            assert!(!l.errors.is_empty(), "{text:?}: {:?}", l.documents);
+            assert!(l.documents.is_empty(), "{text:?}: {:?}", l.documents);
+        }
     }
 
     /// The closing bracket of a flow collection, found the way libyaml reads flow context.

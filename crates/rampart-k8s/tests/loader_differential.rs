@@ -747,9 +747,47 @@ const DOCUMENTS: &[&str] = &[
     "---\na: 1\n...#c\n",
     "a: b#c\n",
     "a:#c\n",
+    // A block scalar header at its parent's column.
+    "a:\n|\n  z\n",
+    "-\n|\n  z\n",
+    "-\n|",
+    "a:\n|",
+    "a:\n>-\n  z\n\nb: 1",
+    "a:\n&x |\n  z\n",
+    "a:\n\t|\n z\n",
+    "a:\n|\n\tz\n",
+    "a:\n|\nz\n",
+    "a:\n|\n  z\n|\n  y\n",
+    "a: &s |\n|\n z\n",
+    "a:\n  # c\n\n|\n z\n",
+    "- - 1\n  |\n   z\n",
+    "a:\n|\n z\n: v\n",
+    "a:\n|\n z\nb:\n>\n z\nc:\n|+\n z\n\n",
     // Tabs in quoted continuation lines.
     "key: \"a\n\t\tb\n  \tc\"\nnext: 1\n",
     "a:\n  b: 'x\n\t y'\n  c: 1\n",
+];
+
+/// Where a block scalar's header starts a line at the column of the collection whose value it
+/// is (`{V}`, ending with its line break; `{P}` the parent's column, which block scalar content
+/// lines are indented from), or where moving it right would read something libyaml refuses.
+const HEADER_CONTEXTS: &[(&str, &str, usize)] = &[
+    ("key", "key:\n{V}next: 1\n", 0),
+    (
+        "nested-key",
+        "metadata:\n  annotations:\n    key:\n    {V}    next: 1\nafter: 2\n",
+        4,
+    ),
+    ("seq", "-\n{V}- next\n", 0),
+    ("nested-seq", "a:\n  -\n  {V}  - next\n", 2),
+    ("compact-seq", "a:\n-\n{V}- next\n", 0),
+    ("map-in-seq", "- a:\n  {V}  b: 1\n", 2),
+    ("properties", "key: &x !!str\n{V}next: *x\n", 0),
+    ("explicit-key", "?\n{V}: value\n", 0),
+    ("after-value", "key: 1\n{V}next: 1\n", 0),
+    ("after-item", "- 1\n{V}- |\n  y\n", 0),
+    ("after-nested", "a:\n  b: 1\n{V}", 0),
+    ("deeper-parent", "a:\n b:\n{V}", 0),
 ];
 
 fn generated_cases() -> Vec<Case> {
@@ -788,6 +826,19 @@ fn generated_cases() -> Vec<Case> {
             name: format!("plain key {pi}"),
             text: format!("{plain}: v\n"),
         });
+    }
+    for (ci, (context, template, parent)) in HEADER_CONTEXTS.iter().enumerate() {
+        let block = SCALARS.iter().filter(|s| s.starts_with(['|', '>']));
+        for (si, scalar) in block.enumerate() {
+            for (ii, indent) in INDENTS.iter().enumerate() {
+                let deeper = format!("{}{indent}", " ".repeat(parent + 2));
+                let v = scalar.replace("{I}", indent).replace("{J}", &deeper);
+                out.push(Case {
+                    name: format!("header {ci}.{si}.{ii} ({context})"),
+                    text: template.replace("{V}", &v),
+                });
+            }
+        }
     }
     for (di, doc) in DOCUMENTS.iter().enumerate() {
         out.push(Case {
