@@ -61,16 +61,7 @@ pub fn width(s: &str) -> usize {
 
 /// Lays out rows in columns separated by two spaces; `right` marks right-aligned columns.
 pub fn table(rows: &[Vec<String>], right: &[bool], indent: &str) -> String {
-    let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
-    let widths: Vec<usize> = (0..cols)
-        .map(|c| {
-            rows.iter()
-                .filter_map(|r| r.get(c))
-                .map(|s| width(s))
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
+    let widths = column_widths(rows);
     let mut out = String::new();
     for row in rows {
         let cells: Vec<&str> = row.iter().map(String::as_str).collect();
@@ -250,8 +241,14 @@ pub fn elide_middle(s: &str, w: usize) -> String {
 
 /// The width of the table [`fit`] would lay out with no limit.
 pub fn natural_width(rows: &[Vec<String>], indent: &str) -> usize {
+    let widths = column_widths(rows);
+    width(indent) + widths.iter().sum::<usize>() + 2 * widths.len().saturating_sub(1)
+}
+
+/// The visible width of each column: its widest cell.
+fn column_widths(rows: &[Vec<String>]) -> Vec<usize> {
     let n = rows.iter().map(Vec::len).max().unwrap_or(0);
-    let cols: usize = (0..n)
+    (0..n)
         .map(|c| {
             rows.iter()
                 .filter_map(|r| r.get(c))
@@ -259,8 +256,7 @@ pub fn natural_width(rows: &[Vec<String>], indent: &str) -> usize {
                 .max()
                 .unwrap_or(0)
         })
-        .sum();
-    width(indent) + cols + 2 * n.saturating_sub(1)
+        .collect()
 }
 
 /// Words of `s` in lines of at most `w` visible columns (a word longer than `w` is cut into
@@ -324,15 +320,7 @@ pub fn fit(rows: &[Vec<String>], cols: &[Col], indent: &str, max: usize) -> Stri
             give: Give::Fixed,
         })
     };
-    let mut widths: Vec<usize> = (0..n)
-        .map(|c| {
-            rows.iter()
-                .filter_map(|r| r.get(c))
-                .map(|s| width(s))
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
+    let mut widths = column_widths(rows);
     let total = |widths: &[usize]| {
         width(indent) + widths.iter().sum::<usize>() + 2 * widths.len().saturating_sub(1)
     };
