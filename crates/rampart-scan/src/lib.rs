@@ -391,6 +391,14 @@ struct FileResult {
     invalid_objects: usize,
 }
 
+/// What happened to an object its Kubernetes API schema rejects.
+fn schema_rejection() -> String {
+    format!(
+        "rejected by the Kubernetes {} API schema, not assessed",
+        rampart_k8s::schema::KUBERNETES_VERSION
+    )
+}
+
 /// Violations shown per invalid object; the rest are counted in one more error.
 const MAX_VIOLATIONS_PER_OBJECT: usize = 20;
 
@@ -399,11 +407,7 @@ const MAX_VIOLATIONS_PER_OBJECT: usize = 20;
 fn schema_errors(file: &str, invalid: &[rampart_k8s::InvalidObject]) -> Vec<InputError> {
     let mut out = Vec::new();
     for object in invalid {
-        let prefix = format!(
-            "{} rejected by the Kubernetes {} API schema, not assessed",
-            object.subject,
-            rampart_k8s::schema::KUBERNETES_VERSION
-        );
+        let prefix = format!("{} {}", object.subject, schema_rejection());
         for v in object.violations.iter().take(MAX_VIOLATIONS_PER_OBJECT) {
             out.push(error(
                 file,
@@ -507,13 +511,7 @@ fn scan_text(
                 for object in &checked.invalid {
                     for layer in KUBERNETES_LAYERS {
                         out.assessment
-                            .partial
-                            .entry((layer, object.subject.clone()))
-                            .or_default()
-                            .push(format!(
-                                "rejected by the Kubernetes {} API schema, not assessed",
-                                rampart_k8s::schema::KUBERNETES_VERSION
-                            ));
+                            .partly(layer, &object.subject, schema_rejection());
                     }
                 }
                 out.objects = manifest.retain_relevant() + checked.invalid.len();
