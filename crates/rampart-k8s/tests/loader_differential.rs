@@ -25,47 +25,11 @@ fn manifest_dir() -> &'static Path {
 }
 
 fn corpus() -> PathBuf {
-    let p = manifest_dir().join("../../../shared/corpus");
-    assert!(
-        p.is_dir(),
-        "{} not found (shared/ must sit beside the repository)",
-        p.display()
-    );
-    p
+    rampart_testkit::paths::corpus("")
 }
 
 fn files(dir: &Path, exts: &[&str], out: &mut Vec<PathBuf>) {
-    let mut entries: Vec<_> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    entries.sort();
-    for p in entries {
-        if p.is_dir() {
-            files(&p, exts, out);
-        } else if p
-            .extension()
-            .and_then(|e| e.to_str())
-            .is_some_and(|e| exts.contains(&e))
-        {
-            out.push(p);
-        }
-    }
-}
-
-/// The oracles' cache directory, installed by scripts/install-oracles.sh on first use.
-fn oracles() -> PathBuf {
-    let out = Command::new("bash")
-        .arg(manifest_dir().join("../../scripts/install-oracles.sh"))
-        .stderr(Stdio::inherit())
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run scripts/install-oracles.sh: {e}"));
-    assert!(
-        out.status.success(),
-        "scripts/install-oracles.sh failed: {}",
-        out.status
-    );
-    PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
+    out.extend(rampart_testkit::paths::files(dir, exts));
 }
 
 /// What libyaml (with Kubernetes' scalar resolution) made of one input.
@@ -119,7 +83,7 @@ fn run() -> &'static Run {
 }
 
 fn ask(texts: &[&str]) -> Vec<Answer> {
-    let python = oracles().join("venv/bin/python");
+    let python = rampart_testkit::oracles::python();
     let script = manifest_dir().join("tests/yaml/oracle.py");
     let input = serde_json::to_vec(texts).unwrap();
     let mut child = Command::new(&python)

@@ -11,13 +11,7 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 
 fn corpus() -> PathBuf {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/regolibrary-rbac");
-    assert!(
-        p.is_dir(),
-        "{} not found (shared/ must sit beside the repository)",
-        p.display()
-    );
-    p
+    rampart_testkit::paths::corpus("regolibrary-rbac")
 }
 
 /// Kubescape rule → the rampart rule that reports the same permission on the role.

@@ -15,23 +15,10 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+use rampart_testkit::paths::root;
 
 fn corpus() -> PathBuf {
-    root().join("../shared/corpus")
-}
-
-/// The oracles' cache directory (scripts/install-oracles.sh), installed on first use.
-fn oracles() -> PathBuf {
-    let out = Command::new("bash")
-        .arg(root().join("scripts/install-oracles.sh"))
-        .stderr(Stdio::inherit())
-        .output()
-        .expect("run scripts/install-oracles.sh");
-    assert!(out.status.success(), "scripts/install-oracles.sh failed");
-    PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
+    rampart_testkit::paths::corpus("")
 }
 
 #[test]
@@ -111,7 +98,7 @@ struct OracleVerdict {
 /// Runs the driver over `files` (cached in the oracle directory by the driver's text, the
 /// files' names and contents: the corpus does not change between runs).
 fn oracle(files: &[PathBuf]) -> HashMap<(String, i64), OracleVerdict> {
-    let dir = oracles();
+    let dir = rampart_testkit::oracles::dir();
     let mut hasher = DefaultHasher::new();
     DRIVER.hash(&mut hasher);
     for f in files {
@@ -165,29 +152,12 @@ fn oracle(files: &[PathBuf]) -> HashMap<(String, i64), OracleVerdict> {
 
 /// Every YAML or JSON file of the corpus that names a kind and an API version.
 fn corpus_files() -> Vec<PathBuf> {
-    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-        let mut entries: Vec<_> = std::fs::read_dir(dir)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .collect();
-        entries.sort();
-        for p in entries {
-            if p.is_dir() {
-                walk(&p, out);
-            } else if p
-                .extension()
-                .and_then(|e| e.to_str())
-                .is_some_and(|e| matches!(e, "yaml" | "yml" | "json"))
-                && std::fs::read_to_string(&p)
-                    .is_ok_and(|t| t.contains("apiVersion") && t.contains("kind"))
-            {
-                out.push(p);
-            }
-        }
-    }
-    let mut out = Vec::new();
-    walk(&corpus(), &mut out);
-    out
+    rampart_testkit::paths::files(&corpus(), &["yaml", "yml", "json"])
+        .into_iter()
+        .filter(|p| {
+            std::fs::read_to_string(p).is_ok_and(|t| t.contains("apiVersion") && t.contains("kind"))
+        })
+        .collect()
 }
 
 /// Valid objects of every validated kind, rich enough that mutating each of their nodes reaches
