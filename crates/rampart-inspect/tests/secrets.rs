@@ -24,19 +24,11 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use rampart_core::{Finding, Severity};
 use rampart_image::{Image, Source};
 use rampart_inspect::{InspectOptions, inspect, rules};
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .unwrap()
-}
 
 /// Credentials that real packages publish, which the content rules rightly find: (path, what).
 /// Only the content pass meets them (package trees are not read by content in images).
@@ -46,16 +38,7 @@ const PUBLISHED: [(&str, &str); 1] = [(
 )];
 
 fn corpus() -> PathBuf {
-    let out = Command::new("bash")
-        .arg(root().join("scripts/build-secrets-corpus.sh"))
-        .stderr(Stdio::inherit())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "scripts/build-secrets-corpus.sh failed"
-    );
-    PathBuf::from(String::from_utf8(out.stdout).unwrap().trim()).join("rootfs")
+    rampart_testkit::oracles::cached_script_dir("build-secrets-corpus.sh").join("rootfs")
 }
 
 fn img008(dir: &Path) -> Vec<Finding> {
