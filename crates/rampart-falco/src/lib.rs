@@ -1,0 +1,1 @@
+//! Falco's rules language for rampart's monitor.

@@ -1,0 +1,1 @@
+//! The monitoring layer: the eBPF sensor, container identity, drift, actions and sinks.
