@@ -697,6 +697,24 @@ fn runtime_sockets_are_findings_even_read_only() {
         ))
         .contains("K8S008")
     );
+    // The runtimes' state directories hold state.json / config.json, no socket: read-only
+    // they are what a node monitor reads to name containers (rampart monitor manifests).
+    for path in [
+        "/run/containerd/runc",
+        "/run/containerd/io.containerd.runtime.v2.task",
+        "/run/docker/runtime-runc",
+    ] {
+        let f = fired(&add("{name: h, mountPath: /s, readOnly: true}", path));
+        assert!(!f.contains("K8S008"), "{path}: {f:?}");
+    }
+    // ...but the socket itself below such a prefix, or the prefix's parent, still is.
+    assert!(
+        fired(&add(
+            "{name: h, mountPath: /s, readOnly: true}",
+            "/run/containerd/s"
+        ))
+        .contains("K8S008")
+    );
 }
 
 #[test]

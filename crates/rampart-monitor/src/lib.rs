@@ -1,1 +1,6 @@
 //! The monitoring layer: the eBPF sensor, container identity, drift, actions and sinks.
+
+pub mod config;
+pub mod manifests;
+pub mod metrics;
+pub mod sink;

@@ -680,6 +680,17 @@ const RUNTIME_SOCKET_DIRS: [&str; 11] = [
     "/run/k3s/containerd",
 ];
 
+/// Directories below a runtime's run directory that hold only container state and bundles
+/// (`state.json`, `config.json`, pid files, fifos), never a socket: a shim's socket lives in
+/// `/run/containerd/s/`, Docker's in `/run/docker.sock` and `/run/docker/`'s top level. Read-only
+/// mounts of these (what a node monitor needs to name containers) do not hand over the runtime.
+const RUNTIME_STATE_DIRS: [&str; 4] = [
+    "/run/containerd/runc",
+    "/run/containerd/io.containerd.runtime.v2.task",
+    "/run/docker/runtime-runc",
+    "/var/run/docker/runtime-runc",
+];
+
 /// Whether a host path is (or holds) a container runtime socket, and which: a socket file by
 /// name, a runtime's run directory, `/run` and `/var/run` themselves, which hold them all, or
 /// the node's `/`.
@@ -695,6 +706,10 @@ fn runtime_socket(path: &str) -> Option<&'static str> {
     }
     if p.is_empty() {
         return Some("the node's root filesystem, container runtime sockets included");
+    }
+    let below = |d: &str| p == d || p.strip_prefix(d).is_some_and(|rest| rest.starts_with('/'));
+    if RUNTIME_STATE_DIRS.iter().any(|d| below(d)) {
+        return None;
     }
     RUNTIME_SOCKET_DIRS
         .iter()
