@@ -1,1 +1,3 @@
 //! The monitoring layer: the eBPF sensor, container identity, drift, actions and sinks.
+
+pub mod sensor;
