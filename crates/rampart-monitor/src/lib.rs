@@ -4,3 +4,4 @@ pub mod config;
 pub mod manifests;
 pub mod metrics;
 pub mod sink;
+pub mod sensor;

@@ -1,0 +1,233 @@
+//! The compiled rule set: rules indexed by event type (as Falco's engine does, so an event only
+//! meets the rules that can match its type), evaluation, alert formatting, and the static
+//! analysis the sensor needs to filter in the kernel.
+
+use crate::Priority;
+use crate::compile::{Node, TypeSet};
+use crate::event::Event;
+use crate::output::{Template, json_value, rfc3339, time_of_day};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+/// One compiled rule.
+#[derive(Debug)]
+pub struct CompiledRule {
+    /// Name.
+    pub name: String,
+    /// Description.
+    pub desc: String,
+    /// Priority.
+    pub priority: Priority,
+    /// Tags.
+    pub tags: Vec<String>,
+    /// Source (`syscall`).
+    pub source: String,
+    /// Enabled.
+    pub enabled: bool,
+    /// The condition as written (appends applied, exceptions not).
+    pub condition: String,
+    pub(crate) node: Node,
+    /// Output template.
+    pub output: Template,
+    /// Output template text.
+    pub output_text: String,
+    pub(crate) types: TypeSet,
+    /// Fields the condition reads.
+    pub fields: BTreeSet<String>,
+}
+
+impl CompiledRule {
+    /// The event types the rule can match; `None` = every type (Falco's LOAD_NO_EVTTYPE).
+    pub fn event_types(&self) -> Option<&BTreeSet<String>> {
+        match &self.types {
+            TypeSet::Only(s) => Some(s),
+            TypeSet::AllBut(_) => None,
+        }
+    }
+    /// Evaluates the condition alone (enabled or not).
+    pub fn matches(&self, ev: &Event) -> bool {
+        self.node.eval(ev)
+    }
+}
+
+/// A rule that fired on an event.
+#[derive(Debug, Clone, Copy)]
+pub struct Match<'r> {
+    /// The rule.
+    pub rule: &'r CompiledRule,
+}
+
+/// What the sensor must deliver for the enabled rules.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventTypes {
+    /// Event types some rule constrains itself to.
+    pub types: BTreeSet<String>,
+    /// Rules with no event-type constraint: when non-empty, every event type is needed.
+    pub unconstrained_rules: Vec<String>,
+}
+
+impl EventTypes {
+    /// Every event type is needed.
+    pub fn all(&self) -> bool {
+        !self.unconstrained_rules.is_empty()
+    }
+}
+
+/// The compiled rules. `Send + Sync`: evaluate from any number of threads.
+#[derive(Debug)]
+pub struct RuleSet {
+    rules: Vec<CompiledRule>,
+    by_type: HashMap<String, Box<[usize]>>,
+    any_type: Box<[usize]>,
+    required_engine: Option<String>,
+    hostname: String,
+}
+
+impl RuleSet {
+    pub(crate) fn new(rules: Vec<CompiledRule>, required_engine: Option<String>) -> RuleSet {
+        let mut by_type: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+        let mut any = Vec::new();
+        for (i, r) in rules.iter().enumerate() {
+            if !r.enabled {
+                continue;
+            }
+            match &r.types {
+                TypeSet::Only(s) => s
+                    .iter()
+                    .for_each(|t| by_type.entry(t.clone()).or_default().push(i)),
+                TypeSet::AllBut(_) => any.push(i),
+            }
+        }
+        let by_type = by_type
+            .into_iter()
+            .map(|(t, mut v)| {
+                v.extend(&any);
+                v.sort_unstable();
+                v.dedup();
+                (t, v.into_boxed_slice())
+            })
+            .collect();
+        RuleSet {
+            rules,
+            by_type,
+            any_type: any.into_boxed_slice(),
+            required_engine,
+            hostname: std::fs::read_to_string("/proc/sys/kernel/hostname")
+                .map(|h| h.trim().to_owned())
+                .unwrap_or_default(),
+        }
+    }
+
+    /// Every compiled rule, in definition order (enabled or not).
+    pub fn rules(&self) -> &[CompiledRule] {
+        &self.rules
+    }
+
+    /// A rule by name.
+    pub fn rule(&self, name: &str) -> Option<&CompiledRule> {
+        self.rules.iter().find(|r| r.name == name)
+    }
+
+    /// The `required_engine_version` the files declared.
+    pub fn required_engine_version(&self) -> Option<&str> {
+        self.required_engine.as_deref()
+    }
+
+    /// Sets the `hostname` written in JSON alerts (default: the kernel's host name).
+    pub fn set_hostname(&mut self, h: &str) {
+        h.clone_into(&mut self.hostname);
+    }
+
+    /// Enables or disables a rule by name; returns whether it exists. Rebuilds the type index.
+    pub fn set_enabled(&mut self, name: &str, enabled: bool) -> bool {
+        let Some(r) = self.rules.iter_mut().find(|r| r.name == name) else {
+            return false;
+        };
+        r.enabled = enabled;
+        let rules = std::mem::take(&mut self.rules);
+        let hostname = std::mem::take(&mut self.hostname);
+        *self = RuleSet::new(rules, self.required_engine.take());
+        self.hostname = hostname;
+        true
+    }
+
+    /// The enabled rules that match `ev`, in definition order.
+    pub fn evaluate<'a>(&'a self, ev: &'a Event) -> impl Iterator<Item = Match<'a>> + 'a {
+        let idx: &[usize] = self
+            .by_type
+            .get(ev.evt_type.as_str())
+            .map_or(&self.any_type, |v| v);
+        idx.iter().filter_map(move |&i| {
+            let r = self.rules.get(i)?;
+            r.node.eval(ev).then_some(Match { rule: r })
+        })
+    }
+
+    /// Every event type an enabled rule can match.
+    pub fn event_types(&self) -> EventTypes {
+        let mut types = BTreeSet::new();
+        let mut unconstrained = Vec::new();
+        for r in self.rules.iter().filter(|r| r.enabled) {
+            match &r.types {
+                TypeSet::Only(s) => types.extend(s.iter().cloned()),
+                TypeSet::AllBut(_) => unconstrained.push(r.name.clone()),
+            }
+        }
+        EventTypes {
+            types,
+            unconstrained_rules: unconstrained,
+        }
+    }
+
+    /// Can any enabled rule be true for a host process (`container.id` = `host`)? Three-valued
+    /// partial evaluation: container and Kubernetes fields take their host values, every other
+    /// field is unknown; a rule is ruled out only when its condition is false whatever the
+    /// unknown fields are.
+    pub fn needs_host_events(&self) -> bool {
+        !self.host_rules().is_empty()
+    }
+
+    /// The enabled rules that can be true for a host process.
+    pub fn host_rules(&self) -> Vec<&str> {
+        let host = Event::default();
+        self.rules
+            .iter()
+            .filter(|r| r.enabled && r.node.eval_host(&host) != Some(false))
+            .map(|r| r.name.as_str())
+            .collect()
+    }
+
+    /// The alert as Falco's JSON line.
+    pub fn alert_json(&self, m: &Match<'_>, ev: &Event) -> String {
+        let r = m.rule;
+        let mut fields = serde_json::Map::new();
+        for (b, text) in r.output.fields() {
+            fields.insert(text.to_owned(), json_value(b, ev));
+        }
+        let mut tags: Vec<&String> = r.tags.iter().collect();
+        tags.sort();
+        tags.dedup();
+        let mut obj = serde_json::Map::new();
+        obj.insert("hostname".into(), self.hostname.clone().into());
+        obj.insert("output".into(), r.output.render(ev).into());
+        obj.insert("output_fields".into(), serde_json::Value::Object(fields));
+        obj.insert("priority".into(), r.priority.name().into());
+        obj.insert("rule".into(), r.name.clone().into());
+        obj.insert("source".into(), r.source.clone().into());
+        obj.insert(
+            "tags".into(),
+            serde_json::Value::from(tags.into_iter().cloned().collect::<Vec<_>>()),
+        );
+        obj.insert("time".into(), rfc3339(ev.time_ns).into());
+        serde_json::Value::Object(obj).to_string()
+    }
+
+    /// The alert as Falco's text line: `HH:MM:SS.nnnnnnnnn: Priority output`.
+    pub fn alert_text(&self, m: &Match<'_>, ev: &Event) -> String {
+        format!(
+            "{}: {} {}",
+            time_of_day(ev.time_ns, true),
+            m.rule.priority.name(),
+            m.rule.output.render(ev)
+        )
+    }
+}

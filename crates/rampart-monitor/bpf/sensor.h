@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The wire format between the BPF programs and user space (src/sensor/event.rs parses it by
+ * these offsets; change both together). Little-endian, naturally aligned, no implicit padding.
+ */
+#ifndef RAMPART_SENSOR_H
+#define RAMPART_SENSOR_H
+
+/* event types: bit N of the enabled/held masks is type N */
+enum ev_type {
+	EV_EXEC = 1,
+	EV_FORK = 2,
+	EV_EXIT = 3,
+	EV_OPEN = 4,
+	EV_UNLINK = 5,
+	EV_MKDIR = 6,
+	EV_RENAME = 7,
+	EV_CHMOD = 8,
+	EV_LINK = 9,
+	EV_SYMLINK = 10,
+	EV_CONNECT = 11,
+	EV_ACCEPT = 12,
+	EV_BIND = 13,
+	EV_LISTEN = 14,
+	EV_SEND = 15,
+	EV_SETUID = 16,
+	EV_SETGID = 17,
+	EV_CAPSET = 18,
+	EV_PTRACE = 19,
+	EV_MOUNT = 20,
+	EV_UMOUNT = 21,
+	EV_MODULE = 22,
+	EV_BPF = 23,
+	EV_UNSHARE = 24,
+	EV_SETNS = 25,
+	EV_MEMFD = 26,
+	EV_DUP = 27,
+	EV_MAX = 28,
+};
+
+/* header flags */
+#define F_HELD 1u      /* SIGSTOP sent: the task stops before it runs user code again */
+#define F_KILLED 2u    /* SIGKILL sent in the kernel (kill list) */
+#define F_TRUNCATED 4u /* a string or path was cut at its bound */
+#define F_PATH_ERR 8u  /* the kernel could not resolve a path (d_path error) */
+
+/* exe flags */
+#define X_MEMFD 1u
+#define X_OVERLAY 2u
+#define X_UPPER 4u
+#define X_UNLINKED 8u
+
+struct hdr {
+	u32 type;
+	u32 flags;
+	u64 ts_boot_ns;
+	u32 pid;
+	u32 tgid;
+	u32 ppid;
+	u32 uid;
+	u32 gid;
+	u32 euid;
+	u32 loginuid;
+	u32 mntns;
+	u64 cgroup_id;
+	u64 cap_effective;
+	u64 cap_permitted;
+	u64 start_boottime;
+	char comm[16];
+}; /* 96 */
+
+#define PATH_SZ 4096
+#define ARGS_SZ 4096
+#define NAME_SZ 256
+#define PATH2_SZ (PATH_SZ + NAME_SZ)
+
+struct ev_exec {
+	struct hdr h;
+	u32 argc;
+	u32 args_len;
+	u32 path_len;
+	u32 cwd_len;
+	u32 tty_nr;
+	u32 exe_mode;
+	u64 exe_ino;
+	u32 exe_dev;
+	u32 exe_flags;
+	char tty[32];
+	char path[PATH_SZ];
+	char cwd[PATH_SZ];
+	char args[ARGS_SZ];
+}; /* args at 8360 */
+
+struct ev_fork {
+	struct hdr h;
+	u32 child_pid;
+	u32 child_tgid;
+	u64 child_start_boottime;
+}; /* 112 */
+
+struct ev_exit {
+	struct hdr h;
+	s32 exit_code;
+	u32 pad;
+}; /* 104 */
+
+struct ev_file {
+	struct hdr h;
+	u32 flags; /* open: O_* flags; mkdir/chmod: mode; rename/link: flags; unlink: 1 if rmdir */
+	u32 fmode; /* open: f_mode (FMODE_CREATED = 0x100000) */
+	u64 ino;
+	u32 dev;
+	u32 path_len;
+	u32 path2_len;
+	s32 ret; /* the syscall's result (open: the descriptor or -errno) */
+	char path[PATH2_SZ];
+	char path2[PATH2_SZ];
+}; /* path at 128, path2 at 4480 */
+
+struct ev_sys {
+	struct hdr h;
+	u32 nr;
+	u32 str_len;
+	s64 ret;
+	u64 args[6];
+	u16 family;
+	u16 sock_type;
+	u16 protocol;
+	u16 lport;
+	u16 rport;
+	u16 pad0;
+	u8 laddr[16];
+	u8 raddr[16];
+	u32 pad1;
+	char str[NAME_SZ];
+}; /* str at 208 */
+
+/* config array value (index 0) */
+#define CFG_WANT_HOST 1ull
+struct config {
+	u64 enabled; /* bit per ev_type */
+	u64 held;    /* bit per ev_type: SIGSTOP the task (container tasks only) */
+	u64 flags;   /* CFG_* */
+	u64 self_tgid;
+	u64 host_mntns;
+	u64 spare[3];
+};
+
+#endif

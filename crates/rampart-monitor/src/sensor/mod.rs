@@ -1,0 +1,432 @@
+//! The kernel sensor: CO-RE eBPF programs (bpf/sensor.bpf.c, compiled by
+//! scripts/build-bpf.sh into the committed bpf/sensor.bpf.o) loaded with aya, a pure-Rust loader
+//! that relocates the object against /sys/kernel/btf/vmlinux. See docs/monitor-sensor.md.
+//!
+//! ```no_run
+//! use rampart_monitor::sensor::{EventKind, RawEvent, Sensor, SensorConfig};
+//! use std::time::Duration;
+//! let mut sensor = Sensor::load(SensorConfig::default())?;
+//! sensor.poll(Duration::from_millis(100), |ev| {
+//!     if let RawEvent::Exec(e) = ev {
+//!         println!("{} {} {:?}", e.header.pid, e.path, e.argv);
+//!     }
+//! })?;
+//! println!("{:?}", sensor.stats()?);
+//! # Ok::<(), rampart_monitor::sensor::SensorError>(())
+//! ```
+
+mod event;
+mod held;
+
+pub use event::{
+    DecodeError, EventKind, Exec, Exit, FLAG_HELD, FLAG_KILLED, FLAG_PATH_ERROR, FLAG_TRUNCATED,
+    FileOp, Fork, Header, RawEvent, Syscall, decode,
+};
+pub use held::{HeldTask, SignalError, kill_cgroup};
+
+use aya::maps::{Array, HashMap, MapData, PerCpuArray, RingBuf};
+use aya::programs::BtfTracePoint;
+use aya::{Btf, Ebpf, EbpfLoader};
+use std::collections::BTreeMap;
+use std::os::fd::AsRawFd;
+use std::time::{Duration, Instant};
+
+/// 8-byte alignment for the embedded ELF (the ELF parser reads its headers in place).
+#[repr(C, align(8))]
+struct Aligned<B: ?Sized>(B);
+
+static ALIGNED_OBJECT: &Aligned<[u8]> = &Aligned(*include_bytes!("../../bpf/sensor.bpf.o"));
+
+/// The compiled BPF object (scripts/build-bpf.sh; checked against its source by a test).
+pub static BPF_OBJECT: &[u8] = &ALIGNED_OBJECT.0;
+
+const BTF_PATH: &str = "/sys/kernel/btf/vmlinux";
+
+/// Everything that can go wrong loading or running the sensor.
+#[derive(Debug, thiserror::Error)]
+pub enum SensorError {
+    /// the sensor needs root (CAP_BPF and CAP_PERFMON at least, CAP_SYS_ADMIN for bpf_send_signal's reach, CAP_KILL)
+    #[error("the eBPF sensor needs root (effective uid is {0})")]
+    NotRoot(u32),
+    /// no kernel BTF: the kernel was built without CONFIG_DEBUG_INFO_BTF
+    #[error(
+        "no kernel BTF at {BTF_PATH}: the kernel must be built with CONFIG_DEBUG_INFO_BTF=y for CO-RE"
+    )]
+    NoBtf,
+    /// the BTF is there but could not be read
+    #[error("reading the kernel BTF at {BTF_PATH}")]
+    Btf(#[source] aya::BtfError),
+    /// the object could not be parsed or its maps created
+    #[error("loading the sensor's BPF object")]
+    Object(#[source] aya::EbpfError),
+    /// a program is missing from the object
+    #[error("program {0} is missing from the BPF object")]
+    MissingProgram(&'static str),
+    /// a program failed the verifier or could not be loaded
+    #[error("loading BPF program {name} ({hook})")]
+    Load {
+        /// the program
+        name: &'static str,
+        /// the hook it attaches to
+        hook: &'static str,
+        /// aya's error (the verifier log when there is one)
+        #[source]
+        source: aya::programs::ProgramError,
+    },
+    /// a loaded program failed to attach
+    #[error("attaching BPF program {name} to {hook}")]
+    Attach {
+        /// the program
+        name: &'static str,
+        /// the hook
+        hook: &'static str,
+        /// aya's error
+        #[source]
+        source: aya::programs::ProgramError,
+    },
+    /// a map is missing or of the wrong type
+    #[error("BPF map {name}")]
+    Map {
+        /// the map
+        name: &'static str,
+        /// aya's error
+        #[source]
+        source: aya::maps::MapError,
+    },
+    /// a map is missing from the object
+    #[error("BPF map {0} is missing from the object")]
+    MissingMap(&'static str),
+    /// the ring buffer size is not a power of two of at least a page
+    #[error("ring buffer size {0} must be a power of two, at least 4096 bytes")]
+    RingSize(u32),
+    /// poll(2) on the ring buffer failed
+    #[error("waiting for events")]
+    Poll(#[source] std::io::Error),
+    /// a kill-list name longer than a comm (15 bytes)
+    #[error("kill-list name {0:?} is longer than 15 bytes (the kernel matches the comm)")]
+    KillName(String),
+}
+
+/// Which events the kernel produces, and for whom.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Filter {
+    /// the kinds produced (derived from the loaded rules)
+    pub enabled: Vec<EventKind>,
+    /// the kinds whose task is held (SIGSTOP) until user space kills or resumes it; container
+    /// tasks only (a mount namespace other than the host's)
+    pub held: Vec<EventKind>,
+    /// produce events of host processes (mount namespace of pid 1 / the monitor)
+    pub host: bool,
+}
+
+impl Default for Filter {
+    fn default() -> Self {
+        Filter {
+            enabled: EventKind::ALL.to_vec(),
+            held: Vec::new(),
+            host: true,
+        }
+    }
+}
+
+/// How to load the sensor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SensorConfig {
+    /// ring buffer size in bytes (power of two)
+    pub ring_bytes: u32,
+    /// the initial filter
+    pub filter: Filter,
+    /// the host's mount namespace inode; `None`: this process's (`/proc/self/ns/mnt`)
+    pub host_mntns: Option<u64>,
+}
+
+impl Default for SensorConfig {
+    fn default() -> Self {
+        SensorConfig {
+            ring_bytes: 16 << 20,
+            filter: Filter::default(),
+            host_mntns: None,
+        }
+    }
+}
+
+/// What the kernel emitted and lost, summed over CPUs.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Stats {
+    /// events written to the ring buffer, per kind
+    pub emitted: BTreeMap<EventKind, u64>,
+    /// events lost (ring buffer full, or the per-CPU buffer busy), per kind
+    pub dropped: BTreeMap<EventKind, u64>,
+    /// events lost per cgroup id
+    pub dropped_by_cgroup: BTreeMap<u64, u64>,
+    /// records user space could not decode (never expected; counted, not ignored)
+    pub undecodable: u64,
+}
+
+impl Stats {
+    /// All events lost.
+    pub fn total_dropped(&self) -> u64 {
+        self.dropped.values().sum()
+    }
+    /// All events emitted.
+    pub fn total_emitted(&self) -> u64 {
+        self.emitted.values().sum()
+    }
+}
+
+/// (program name in the object, BTF tracepoint it attaches to)
+enum Hook {
+    Tp(&'static str, &'static str),
+}
+
+const HOOKS: &[Hook] = &[
+    Hook::Tp("BPF_exec", "sched_process_exec"),
+    Hook::Tp("BPF_fork", "sched_process_fork"),
+    Hook::Tp("BPF_exit", "sched_process_exit"),
+    Hook::Tp("BPF_sys_enter", "sys_enter"),
+    Hook::Tp("BPF_sys_exit", "sys_exit"),
+];
+
+/// The loaded, attached sensor. Dropping it detaches every program.
+pub struct Sensor {
+    ring: RingBuf<MapData>,
+    config: Array<MapData, [u64; 8]>,
+    stats: PerCpuArray<MapData, u64>,
+    drops_by_cgroup: HashMap<MapData, u64, u64>,
+    kill_on_exec: HashMap<MapData, [u8; 16], u32>,
+    host_mntns: u64,
+    undecodable: u64,
+    /// boot → wall offset, ns
+    boot_to_wall: i128,
+    load_time: Duration,
+    // last: the programs stay attached while the maps above are used
+    _bpf: Ebpf,
+}
+
+fn take<T>(
+    bpf: &mut Ebpf,
+    name: &'static str,
+    conv: impl FnOnce(aya::maps::Map) -> Result<T, aya::maps::MapError>,
+) -> Result<T, SensorError> {
+    let map = bpf.take_map(name).ok_or(SensorError::MissingMap(name))?;
+    conv(map).map_err(|source| SensorError::Map { name, source })
+}
+
+fn read_mntns_self() -> u64 {
+    // "mnt:[4026531832]"
+    std::fs::read_link("/proc/self/ns/mnt")
+        .ok()
+        .and_then(|p| {
+            let s = p.to_string_lossy().into_owned();
+            s.strip_prefix("mnt:[")
+                .and_then(|r| r.strip_suffix(']'))
+                .and_then(|n| n.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+impl Sensor {
+    /// Check the host, load and attach every program, set the filter.
+    pub fn load(config: SensorConfig) -> Result<Sensor, SensorError> {
+        let started = Instant::now();
+        let euid = held::effective_uid();
+        if euid != 0 {
+            return Err(SensorError::NotRoot(euid));
+        }
+        if !std::path::Path::new(BTF_PATH).exists() {
+            return Err(SensorError::NoBtf);
+        }
+        if !config.ring_bytes.is_power_of_two() || config.ring_bytes < 4096 {
+            return Err(SensorError::RingSize(config.ring_bytes));
+        }
+        let btf = Btf::from_sys_fs().map_err(SensorError::Btf)?;
+        let mut bpf = EbpfLoader::new()
+            .btf(Some(&btf))
+            .set_max_entries("events", config.ring_bytes)
+            .load(BPF_OBJECT)
+            .map_err(SensorError::Object)?;
+        for hook in HOOKS {
+            match *hook {
+                Hook::Tp(name, hook) => {
+                    let prog: &mut BtfTracePoint = bpf
+                        .program_mut(name)
+                        .ok_or(SensorError::MissingProgram(name))?
+                        .try_into()
+                        .map_err(|source| SensorError::Load { name, hook, source })?;
+                    prog.load(hook, &btf).map_err(|source| SensorError::Load {
+                        name,
+                        hook,
+                        source,
+                    })?;
+                    prog.attach()
+                        .map_err(|source| SensorError::Attach { name, hook, source })?;
+                }
+            }
+        }
+        let ring = take(&mut bpf, "events", RingBuf::try_from)?;
+        let cfg = take(&mut bpf, "config", Array::try_from)?;
+        let stats = take(&mut bpf, "stats", PerCpuArray::try_from)?;
+        let drops_by_cgroup = take(&mut bpf, "drops_by_cgroup", HashMap::try_from)?;
+        let kill_on_exec = take(&mut bpf, "kill_on_exec", HashMap::try_from)?;
+        let host_mntns = config.host_mntns.unwrap_or_else(read_mntns_self);
+        let mut sensor = Sensor {
+            ring,
+            config: cfg,
+            stats,
+            drops_by_cgroup,
+            kill_on_exec,
+            host_mntns,
+            undecodable: 0,
+            boot_to_wall: held::boot_to_wall_offset(),
+            load_time: Duration::ZERO,
+            _bpf: bpf,
+        };
+        sensor.set_filter(&config.filter)?;
+        sensor.load_time = started.elapsed();
+        Ok(sensor)
+    }
+
+    /// How long `load` took (BTF parse, verification, attach).
+    pub fn load_time(&self) -> Duration {
+        self.load_time
+    }
+
+    /// The host mount namespace the kernel compares against (events of other namespaces are
+    /// container events).
+    pub fn host_mntns(&self) -> u64 {
+        self.host_mntns
+    }
+
+    /// Replace the in-kernel filter (takes effect for the next event).
+    pub fn set_filter(&mut self, filter: &Filter) -> Result<(), SensorError> {
+        let value: [u64; 8] = [
+            EventKind::mask(&filter.enabled),
+            EventKind::mask(&filter.held),
+            u64::from(filter.host),
+            u64::from(std::process::id()),
+            self.host_mntns,
+            0,
+            0,
+            0,
+        ];
+        self.config
+            .set(0, value, 0)
+            .map_err(|source| SensorError::Map {
+                name: "config",
+                source,
+            })
+    }
+
+    /// Kill, in the kernel at exec, any process whose new comm (the executed file's basename,
+    /// cut at 15 bytes) is `name`. The event of such an exec carries `FLAG_KILLED`.
+    pub fn kill_on_exec(&mut self, name: &str) -> Result<(), SensorError> {
+        let key = comm_key(name)?;
+        self.kill_on_exec
+            .insert(key, 1, 0)
+            .map_err(|source| SensorError::Map {
+                name: "kill_on_exec",
+                source,
+            })
+    }
+
+    /// Remove a name from the kill list.
+    pub fn forget_kill_on_exec(&mut self, name: &str) -> Result<(), SensorError> {
+        let key = comm_key(name)?;
+        match self.kill_on_exec.remove(&key) {
+            Ok(()) | Err(aya::maps::MapError::KeyNotFound) => Ok(()),
+            Err(source) => Err(SensorError::Map {
+                name: "kill_on_exec",
+                source,
+            }),
+        }
+    }
+
+    /// Wait up to `timeout` for events, then hand every available event to `f`. Returns the
+    /// number handed. Records that do not decode are counted in `stats().undecodable`.
+    pub fn poll(
+        &mut self,
+        timeout: Duration,
+        mut f: impl FnMut(RawEvent),
+    ) -> Result<usize, SensorError> {
+        let mut n = self.drain(&mut f);
+        if n > 0 {
+            return Ok(n);
+        }
+        held::wait_readable(self.ring.as_raw_fd(), timeout).map_err(SensorError::Poll)?;
+        n += self.drain(&mut f);
+        Ok(n)
+    }
+
+    fn drain(&mut self, f: &mut impl FnMut(RawEvent)) -> usize {
+        let mut n = 0;
+        while let Some(item) = self.ring.next() {
+            match decode(&item) {
+                Ok(ev) => {
+                    n += 1;
+                    f(ev);
+                }
+                Err(_) => self.undecodable += 1,
+            }
+        }
+        n
+    }
+
+    /// The kernel's counters (summed over CPUs) and user space's.
+    pub fn stats(&self) -> Result<Stats, SensorError> {
+        let map_err = |source| SensorError::Map {
+            name: "stats",
+            source,
+        };
+        let mut out = Stats {
+            undecodable: self.undecodable,
+            ..Stats::default()
+        };
+        for kind in EventKind::ALL {
+            let base = kind.number() * 2;
+            let emitted: u64 = self.stats.get(&base, 0).map_err(map_err)?.iter().sum();
+            let dropped: u64 = self
+                .stats
+                .get(&(base + 1), 0)
+                .map_err(map_err)?
+                .iter()
+                .sum();
+            if emitted > 0 {
+                out.emitted.insert(kind, emitted);
+            }
+            if dropped > 0 {
+                out.dropped.insert(kind, dropped);
+            }
+        }
+        for entry in self.drops_by_cgroup.iter() {
+            let (cgroup, n) = entry.map_err(|source| SensorError::Map {
+                name: "drops_by_cgroup",
+                source,
+            })?;
+            out.dropped_by_cgroup.insert(cgroup, n);
+        }
+        Ok(out)
+    }
+
+    /// Wall-clock time (ns since the Unix epoch) of an event's `boot_ns` (CLOCK_BOOTTIME).
+    /// The offset is taken at load; `refresh_clock` re-reads it (after a clock step).
+    pub fn wall_clock_ns(&self, boot_ns: u64) -> i128 {
+        i128::from(boot_ns) + self.boot_to_wall
+    }
+
+    /// Re-read the boot → wall clock offset.
+    pub fn refresh_clock(&mut self) {
+        self.boot_to_wall = held::boot_to_wall_offset();
+    }
+}
+
+fn comm_key(name: &str) -> Result<[u8; 16], SensorError> {
+    let bytes = name.as_bytes();
+    if bytes.len() > 15 || bytes.is_empty() {
+        return Err(SensorError::KillName(name.to_string()));
+    }
+    let mut key = [0u8; 16];
+    for (k, b) in key.iter_mut().zip(bytes) {
+        *k = *b;
+    }
+    Ok(key)
+}
