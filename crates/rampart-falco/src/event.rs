@@ -7,7 +7,7 @@
 //! `exists` is false, outputs print `<NA>`).
 
 use std::net::IpAddr;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 /// Direction of a syscall event: Falco's `evt.dir` (`>` enter, `<` exit).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -43,10 +43,12 @@ pub struct Event {
     /// `evt.hostname`.
     pub hostname: Option<String>,
     /// The calling process and thread.
-    pub proc: Process,
+    /// Shared with the monitor's process table (and its string caches with every event of the
+    /// process): building an event never copies a process.
+    pub proc: Arc<Process>,
     /// Ancestors, parent first (`proc.pname` = `ancestors[0].name`, `proc.aname[N]` =
     /// `ancestors[N-1].name`).
-    pub ancestors: Vec<Process>,
+    pub ancestors: Vec<Arc<Process>>,
     /// The file descriptor the event is about, when it has one.
     pub fd: Option<Fd>,
     /// The container; `None` for a host process (`container.id` = `host`).
@@ -444,7 +446,7 @@ impl Event {
         if n == 0 {
             Some(&self.proc)
         } else {
-            self.ancestors.get(n - 1)
+            self.ancestors.get(n - 1).map(|p| &**p)
         }
     }
 }
