@@ -7,7 +7,7 @@
 //! let mut loader = Loader::new();
 //! loader.load("rules.yaml", "- rule: shell\n  desc: d\n  condition: evt.type=execve and proc.name=bash\n  output: shell %proc.cmdline\n  priority: NOTICE\n");
 //! let rules = loader.finish().map_err(|_| "load failed").unwrap();
-//! let ev = Event { evt_type: "execve".into(), proc: Process { name: "bash".into(), ..Process::default() }, ..Event::default() };
+//! let ev = Event { evt_type: "execve".into(), proc: Process { name: "bash".into(), ..Process::default() }.into(), ..Event::default() };
 //! assert_eq!(rules.evaluate(&ev).count(), 1);
 //! ```
 
