@@ -23,6 +23,18 @@ use std::fmt::Write as _;
 pub const DEFAULT_RULES: &str = include_str!("../rules/falco_rules.yaml");
 /// File name of the default rules in the ConfigMap and in messages.
 pub const DEFAULT_RULES_NAME: &str = "falco_rules.yaml";
+/// rampart's own rules, loaded after the stable ruleset (`rules/rampart_rules.yaml`).
+pub const RAMPART_RULES: &str = include_str!("../rules/rampart_rules.yaml");
+/// Its file name.
+pub const RAMPART_RULES_NAME: &str = "rampart_rules.yaml";
+
+/// The default rules, in load order: Falco's stable ruleset, then rampart's.
+pub fn default_rules() -> Vec<(String, String)> {
+    vec![
+        (DEFAULT_RULES_NAME.to_owned(), DEFAULT_RULES.to_owned()),
+        (RAMPART_RULES_NAME.to_owned(), RAMPART_RULES.to_owned()),
+    ]
+}
 /// Where the ConfigMap is mounted in the pod.
 pub const CONFIG_DIR: &str = "/etc/rampart/monitor";
 /// Port of `/metrics`, `/status` and `/healthz`.
@@ -60,8 +72,10 @@ pub struct ManifestOptions {
     /// Rules files put in the ConfigMap, `(file name, text)`, in load order.
     pub rules: Vec<(String, String)>,
     /// `monitor.toml` put in the ConfigMap (actions, sinks); `None` writes a default that
-    /// alerts on every rule to standard output as JSON.
+    /// alerts on every rule as JSON, to standard output and to [`ManifestOptions::webhook`].
     pub config_toml: Option<String>,
+    /// A webhook sink for the default configuration.
+    pub webhook: Option<String>,
 }
 
 impl Default for ManifestOptions {
@@ -71,8 +85,9 @@ impl Default for ManifestOptions {
             name: "rampart-monitor".to_owned(),
             image: "ghcr.io/rampart/rampart:0.1.0".to_owned(),
             image_digest: None,
-            rules: vec![(DEFAULT_RULES_NAME.to_owned(), DEFAULT_RULES.to_owned())],
+            rules: default_rules(),
             config_toml: None,
+            webhook: None,
         }
     }
 }
@@ -107,7 +122,7 @@ fn config_key(s: &str) -> bool {
 }
 
 /// The default `monitor.toml` of the ConfigMap.
-pub fn default_config(rules: &[String]) -> String {
+pub fn default_config(rules: &[String], webhook: Option<&str>) -> String {
     let list = rules
         .iter()
         .map(|r| format!("\"{CONFIG_DIR}/{r}\""))
@@ -122,8 +137,25 @@ pub fn default_config(rules: &[String]) -> String {
          format = \"json\"\n\
          \n\
          [metrics]\n\
-         listen = \"0.0.0.0:{METRICS_PORT}\"\n"
+         listen = \"0.0.0.0:{METRICS_PORT}\"\n{sink}",
+        sink = webhook
+            .map(|u| format!("\n[[webhook]]\nurl = \"{u}\"\n"))
+            .unwrap_or_default()
     )
+}
+
+/// The port of an http(s) URL.
+fn url_port(url: &str) -> u16 {
+    let (default, rest) = match url.split_once("://") {
+        Some(("https", rest)) => (443, rest),
+        Some((_, rest)) => (80, rest),
+        None => (80, url),
+    };
+    let host = rest.split('/').next().unwrap_or(rest);
+    host.rsplit_once(':')
+        .filter(|(h, _)| !h.ends_with(']') || host.starts_with('['))
+        .and_then(|(_, p)| p.parse().ok())
+        .unwrap_or(default)
 }
 
 /// A YAML block scalar body: every line indented by `indent` spaces.
@@ -204,7 +236,14 @@ pub fn generate(o: &ManifestOptions) -> Result<String, ManifestError> {
     let config = o
         .config_toml
         .clone()
-        .unwrap_or_else(|| default_config(&names));
+        .unwrap_or_else(|| default_config(&names, o.webhook.as_deref()));
+    // Without a sink the alerts stay in the pod's log: the scan says so (MON005), and the
+    // manifests say why, until one is given.
+    let no_sink = if o.config_toml.is_none() && o.webhook.is_none() {
+        "# rampart:ignore MON005 no alert sink was given to `rampart monitor manifests` (--webhook URL): alerts go to the pod's log\n"
+    } else {
+        ""
+    };
     let labels = format!(
         "app.kubernetes.io/name: {name}\n    app.kubernetes.io/component: monitor\n    app.kubernetes.io/part-of: rampart"
     );
@@ -257,7 +296,7 @@ metadata:
   namespace: {ns}
   labels:
     {labels}
-spec:
+{no_sink}spec:
   selector:
     matchLabels:
       app.kubernetes.io/name: {name}
@@ -341,11 +380,17 @@ spec:
             name: {name}-rules
 {state_volumes}"
     );
+    let egress = match o.webhook.as_deref().map(url_port) {
+        Some(port) => format!(
+            "\n    - ports:\n        - port: {port}\n          protocol: TCP\n    - ports:\n        - port: 53\n          protocol: UDP\n        - port: 53\n          protocol: TCP"
+        ),
+        None => "[]".to_owned(),
+    };
     let _ = write!(
         out,
         "---
-# Only Prometheus (any namespace) reaches the metrics port; nothing leaves the pod. A webhook
-# sink in monitor.toml needs an egress rule added here for its address.
+# Only Prometheus (any namespace) reaches the metrics port; nothing leaves the pod but alerts to
+# the webhook sink (its port, and DNS), when one is configured.
 apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy
 metadata:
@@ -364,7 +409,7 @@ spec:
     - ports:
         - port: {METRICS_PORT}
           protocol: TCP
-  egress: []
+  egress: {egress}
 "
     );
     Ok(out)
@@ -386,5 +431,12 @@ mod tests {
             ..ManifestOptions::default()
         };
         assert!(matches!(generate(&o), Err(ManifestError::Key(_))));
+    }
+
+    #[test]
+    fn webhook_ports() {
+        assert_eq!(url_port("http://alerts:2801/x"), 2801);
+        assert_eq!(url_port("https://alerts.example/x"), 443);
+        assert_eq!(url_port("http://alerts.example"), 80);
     }
 }

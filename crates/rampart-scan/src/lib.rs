@@ -563,7 +563,10 @@ fn not_assessed_reasons(invalid: usize) -> BTreeMap<Layer, String> {
         (Layer::Runtime, "no workloads (Pods or pod templates) found"),
         (Layer::Network, "no workloads found to segment"),
         (Layer::Access, "no workloads or RBAC objects found"),
-        (Layer::Monitoring, "no runtime monitoring input given"),
+        (
+            Layer::Monitoring,
+            "no runtime monitor deployed in the scanned manifests (a rampart monitor or Falco DaemonSet)",
+        ),
         (Layer::Host, "no workloads (Pods or pod templates) found"),
     ]
     .into_iter()

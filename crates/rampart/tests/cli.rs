@@ -562,7 +562,7 @@ fn human_report_opens_with_the_layer_map_and_colours_only_when_asked() {
         .expect("layer map");
     let findings = text.find("Findings:").expect("findings");
     assert!(map < findings, "the castle view comes first");
-    assert!(text.contains("not assessed") && text.contains("no runtime monitoring input given"));
+    assert!(text.contains("not assessed") && text.contains("no runtime monitor deployed"));
     assert!(
         text.contains("Image examples/images/worker"),
         "the image section"

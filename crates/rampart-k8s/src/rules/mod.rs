@@ -10,6 +10,7 @@ use std::collections::HashMap;
 
 mod admission;
 mod images;
+mod monitoring;
 mod network;
 mod pod;
 mod pss;
@@ -26,6 +27,7 @@ pub fn rules() -> Vec<&'static Rule> {
     all.extend_from_slice(network::RULES);
     all.extend_from_slice(rbac::RULES);
     all.extend_from_slice(admission::RULES);
+    all.extend_from_slice(monitoring::RULES);
     all.sort_by_key(|r| r.id);
     all
 }
@@ -109,6 +111,7 @@ pub fn is_relevant_kind(kind: &str) -> bool {
         || matches!(
             kind,
             "Namespace"
+                | "ConfigMap"
                 | "ServiceAccount"
                 | "NetworkPolicy"
                 | "Role"
@@ -136,6 +139,7 @@ pub fn evaluate(inventory: &Inventory<'_>, pss: &PssOptions) -> Assessment {
     network::check(inventory, &mut out);
     rbac::check(inventory, &mut out);
     admission::check(inventory, &mut out);
+    monitoring::check(inventory, &mut out);
     out
 }
 
