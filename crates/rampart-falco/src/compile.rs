@@ -26,6 +26,8 @@ pub enum CompileErrorKind {
     /// A field does not exist, or an event type is unknown (LOAD_ERR_COMPILE_CONDITION, or a
     /// LOAD_UNKNOWN_FILTER warning under `skip-if-unknown-filter`).
     UnknownFilter,
+    /// A Falco field rampart does not provide (the rule is reported and not evaluated).
+    Unsupported,
     /// Anything else (bad value, operator not valid for the field, limits).
     Other,
 }
@@ -226,6 +228,8 @@ pub(crate) struct Check {
     pub lhs: Lhs,
     pub op: Op,
     pub rhs: CRhs,
+    /// `!=` on a field read at both ends of a connection: compiled as `not (... = ...)`.
+    pub negate: bool,
 }
 
 /// fnmatch(3) without flags: `*` and `?` also match `/`; `[...]` classes with `!`/`^`.
@@ -265,13 +269,12 @@ pub(crate) fn glob_match(pat: &[u8], s: &[u8], icase: bool) -> bool {
                     continue;
                 }
             }
-            Some(b'\\') if pat.get(p + 1).is_some() => {
-                if pat.get(p + 1).is_some_and(|&x| eq(x, c)) {
-                    p += 2;
-                    i += 1;
-                    continue;
-                }
+            Some(b'\\') if pat.get(p + 1).is_some_and(|&x| eq(x, c)) => {
+                p += 2;
+                i += 1;
+                continue;
             }
+            Some(b'\\') if pat.get(p + 1).is_some() => {}
             Some(x) if eq(x, c) => {
                 p += 1;
                 i += 1;
@@ -445,7 +448,11 @@ impl Ctx<'_, '_> {
             FieldExpr::Field { name, arg, pos } => bind(name, arg.as_deref())
                 .map(Lhs::Field)
                 .map_err(|message| CompileError {
-                    kind: CompileErrorKind::UnknownFilter,
+                    kind: if crate::fields::falco_field_not_provided(name) {
+                        CompileErrorKind::Unsupported
+                    } else {
+                        CompileErrorKind::UnknownFilter
+                    },
                     message,
                     offset: Some(*pos),
                     field: Some(match arg {
@@ -511,6 +518,7 @@ impl Ctx<'_, '_> {
                     lhs: l,
                     op,
                     rhs: CRhs::Field(r),
+                    negate: false,
                 });
             }
         };
@@ -634,7 +642,23 @@ impl Ctx<'_, '_> {
                 }
             }
         };
-        Ok(Check { lhs: l, op, rhs })
+        // fd.ip, fd.port, fd.net (either end of the connection): `!=` holds when neither end
+        // is equal, as in libsinsp; `=` when either is.
+        let either_end = matches!(&l, Lhs::Field(b) if matches!(b.id, FieldId::FdIp | FieldId::FdPort | FieldId::FdNet));
+        if either_end && op == Op::Ne {
+            return Ok(Check {
+                lhs: l,
+                op: Op::Eq,
+                rhs,
+                negate: true,
+            });
+        }
+        Ok(Check {
+            lhs: l,
+            op,
+            rhs,
+            negate: false,
+        })
     }
 }
 
@@ -757,6 +781,14 @@ impl Check {
     fn eval(&self, ev: &Event) -> bool {
         if self.op == Op::Exists {
             return self.lhs.visit(ev, &mut |_| true);
+        }
+        if self.negate {
+            let mut present = false;
+            let any = self.lhs.visit(ev, &mut |v| {
+                present = true;
+                self.cmp(&v, ev)
+            });
+            return present && !any;
         }
         self.lhs.visit(ev, &mut |v| self.cmp(&v, ev))
     }

@@ -1179,7 +1179,7 @@ impl Loader {
         let mut used_macros: HashSet<String> = HashSet::new();
         let mut rules = Vec::new();
         for r in &self.rules {
-            if !self.sources.iter().any(|s| *s == r.source) {
+            if !self.sources.contains(&r.source) {
                 warnings.push(Diagnostic {
                     code: Code::LoadUnknownSource,
                     message: format!("Unknown source {}, skipping", r.source),
@@ -1201,8 +1201,19 @@ impl Loader {
                     cond_loc(&r.loc, r.cond_pos, &text, pe.offset),
                 ],
             })?;
+            let mut unsupported_fields = Vec::new();
             let node: Node = match compile(&ast, &defs, &mut used_macros, &mut used_lists) {
                 Ok(n) => n,
+                Err(ce) if ce.kind == CompileErrorKind::Unsupported => {
+                    let field = ce.field.clone().unwrap_or_default();
+                    warnings.push(Diagnostic {
+                        code: Code::LoadUnsupportedField,
+                        message: format!("rule needs field {field}, which rampart does not provide: the rule is not evaluated"),
+                        locations: vec![r.loc.clone()],
+                    });
+                    unsupported_fields.push(field);
+                    Node::Or(Box::new([]))
+                }
                 Err(ce) => {
                     let mut locations = vec![r.loc.clone()];
                     if let Some(off) = ce.offset {
@@ -1245,8 +1256,18 @@ impl Loader {
                     return Err(d);
                 }
             };
+            for f in output.unsupported() {
+                warnings.push(Diagnostic {
+                    code: Code::LoadUnsupportedField,
+                    message: format!("output field {f} is not provided by rampart: it prints <NA>"),
+                    locations: vec![r.loc.clone()],
+                });
+            }
             let types = node.evt_types();
-            if matches!(types, TypeSet::AllBut(_)) && r.warn_evttypes {
+            if matches!(types, TypeSet::AllBut(_))
+                && r.warn_evttypes
+                && unsupported_fields.is_empty()
+            {
                 warnings.push(Diagnostic { code: Code::LoadNoEvttype, message: "Rule matches too many evt.type values. This has a significant performance penalty.".into(), locations: vec![r.loc.clone()] });
             }
             let mut fields = BTreeSet::new();
@@ -1264,6 +1285,7 @@ impl Loader {
                 output_text: r.output.clone(),
                 types,
                 fields,
+                unsupported_fields,
             });
         }
         for m in &self.macros {
