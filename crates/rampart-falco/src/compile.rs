@@ -533,7 +533,8 @@ impl Ctx<'_, '_> {
         let rhs = match op {
             Op::Exists => CRhs::None,
             Op::Regex => {
-                let re = regex::RegexBuilder::new(&one())
+                // libsinsp matches the whole value (RE2 full match).
+                let re = regex::RegexBuilder::new(&format!("^(?:{})$", one()))
                     .size_limit(MAX_REGEX_SIZE)
                     .dfa_size_limit(MAX_REGEX_SIZE)
                     .build()

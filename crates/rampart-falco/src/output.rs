@@ -60,6 +60,15 @@ impl Template {
                 rest = after;
                 continue;
             }
+            let base = token.split('[').next().unwrap_or(&token);
+            if crate::fields::falco_field_not_provided(base) {
+                if !lit.is_empty() {
+                    pieces.push(Piece::Text(std::mem::take(&mut lit)));
+                }
+                pieces.push(Piece::Unsupported(token.clone()));
+                rest = after.get(consumed..).unwrap_or("");
+                continue;
+            }
             let (bound, used_tok) =
                 resolve(&token).ok_or_else(|| format!("invalid formatting token {token}"))?;
             let used = if used_tok.len() < token.len() && !after.starts_with('(') {

@@ -46,6 +46,8 @@ pub struct YNode {
     pub v: Y,
     /// Where it starts.
     pub pos: Pos,
+    /// A quoted scalar (its text starts one column after `pos`).
+    pub quoted: bool,
 }
 
 impl YNode {
@@ -244,7 +246,11 @@ fn parse_strict(text: &str) -> Result<Vec<YNode>, YamlError> {
             YEvent::StreamStart | YEvent::StreamEnd | YEvent::Nothing => {}
             YEvent::DocumentStart(_) => root = None,
             YEvent::DocumentEnd => {
-                docs.push(root.take().unwrap_or(YNode { v: Y::Null, pos }));
+                docs.push(root.take().unwrap_or(YNode {
+                    v: Y::Null,
+                    pos,
+                    quoted: false,
+                }));
             }
             YEvent::Alias(id) => {
                 let node = anchors.get(&id).cloned().ok_or_else(|| YamlError {
@@ -265,6 +271,7 @@ fn parse_strict(text: &str) -> Result<Vec<YNode>, YamlError> {
                     pos,
                     message: format!("the document has more than {MAX_YAML_NODES} nodes"),
                 })?;
+                let quoted = matches!(style, ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted);
                 let v = if style == ScalarStyle::Plain
                     && matches!(value.as_ref(), "" | "~" | "null" | "Null" | "NULL")
                 {
@@ -272,7 +279,7 @@ fn parse_strict(text: &str) -> Result<Vec<YNode>, YamlError> {
                 } else {
                     Y::Str(value.into_owned())
                 };
-                finished = Some((YNode { v, pos }, anchor));
+                finished = Some((YNode { v, pos, quoted }, anchor));
             }
             YEvent::SequenceStart(anchor, _) | YEvent::MappingStart(anchor, _) => {
                 if stack.len() >= MAX_YAML_DEPTH {
@@ -297,6 +304,7 @@ fn parse_strict(text: &str) -> Result<Vec<YNode>, YamlError> {
                         YNode {
                             v: Y::Seq(items),
                             pos: p,
+                            quoted: false,
                         },
                         a,
                     ));
@@ -306,6 +314,7 @@ fn parse_strict(text: &str) -> Result<Vec<YNode>, YamlError> {
                         YNode {
                             v: Y::Map(entries),
                             pos: p,
+                            quoted: false,
                         },
                         a,
                     ));
