@@ -12,7 +12,9 @@ use std::net::IpAddr;
 /// Depth of macro references inside macro references.
 pub const MAX_MACRO_DEPTH: usize = 64;
 /// Nodes one rule's condition may have once macros and lists are expanded.
-pub const MAX_COMPILED_NODES: usize = 1_000_000;
+pub const MAX_COMPILED_NODES: usize = 250_000;
+/// Nesting depth of a condition once macros are expanded (bounds recursion in evaluation).
+pub const MAX_COMPILED_DEPTH: usize = 1_000;
 /// Items one list may have once nested lists are expanded.
 pub const MAX_LIST_ITEMS: usize = 100_000;
 /// Compiled size of one regex (bytes of the regex crate's program), against regex bombs.
@@ -359,6 +361,7 @@ struct Ctx<'a, 'd> {
     defs: &'a Defs<'d>,
     stack: Vec<String>,
     nodes: usize,
+    depth: usize,
     /// Macros referenced (for LOAD_UNUSED_MACRO), lists referenced (LOAD_UNUSED_LIST).
     used_macros: &'a mut HashSet<String>,
     used_lists: &'a mut HashSet<String>,
@@ -375,6 +378,7 @@ pub(crate) fn compile(
         defs,
         stack: Vec::new(),
         nodes: 0,
+        depth: 0,
         used_macros,
         used_lists,
     };
@@ -383,6 +387,18 @@ pub(crate) fn compile(
 
 impl Ctx<'_, '_> {
     fn node(&mut self, e: &Expr) -> Result<Node, CompileError> {
+        if self.depth >= MAX_COMPILED_DEPTH {
+            return Err(other(format!(
+                "condition nested deeper than {MAX_COMPILED_DEPTH} levels once macros are expanded"
+            )));
+        }
+        self.depth += 1;
+        let n = self.node_inner(e);
+        self.depth -= 1;
+        n
+    }
+
+    fn node_inner(&mut self, e: &Expr) -> Result<Node, CompileError> {
         self.nodes += 1;
         if self.nodes > MAX_COMPILED_NODES {
             return Err(other(format!(

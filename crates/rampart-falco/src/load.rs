@@ -1219,7 +1219,12 @@ impl Loader {
                 Err(ce) => {
                     let mut locations = vec![r.loc.clone()];
                     if let Some(off) = ce.offset {
-                        locations.push(cond_loc(&r.loc, r.cond_pos, &r.cond, off.saturating_sub(shift)));
+                        locations.push(cond_loc(
+                            &r.loc,
+                            r.cond_pos,
+                            &r.cond,
+                            off.saturating_sub(shift),
+                        ));
                     }
                     let code = match ce.kind {
                         CompileErrorKind::UndefinedMacro => Code::LoadErrValidate,

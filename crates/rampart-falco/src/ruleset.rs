@@ -230,7 +230,8 @@ impl RuleSet {
         tags.dedup();
         let mut obj = serde_json::Map::new();
         obj.insert("hostname".into(), self.hostname.clone().into());
-        obj.insert("output".into(), r.output.render(ev).into());
+        // As in Falco, `output` is the whole text line (time, priority, rendered template).
+        obj.insert("output".into(), self.alert_text(m, ev).into());
         obj.insert("output_fields".into(), serde_json::Value::Object(fields));
         obj.insert("priority".into(), r.priority.name().into());
         obj.insert("rule".into(), r.name.clone().into());

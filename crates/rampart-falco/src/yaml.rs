@@ -7,7 +7,9 @@ use saphyr_parser::{Event as YEvent, Parser, ScalarStyle};
 use std::collections::HashMap;
 
 /// Nodes one rules file may expand to, aliases included (the "billion laughs" guard).
-pub const MAX_YAML_NODES: usize = 2_000_000;
+pub const MAX_YAML_NODES: usize = 1_000_000;
+/// Items one YAML sequence may hold (a list of a million items is refused while it is read).
+pub const MAX_YAML_SEQ_ITEMS: usize = 100_000;
 /// Nesting depth of sequences and mappings in a rules file.
 pub const MAX_YAML_DEPTH: usize = 64;
 
@@ -327,7 +329,17 @@ fn parse_strict(text: &str) -> Result<Vec<YNode>, YamlError> {
                 anchors.insert(anchor, node.clone());
             }
             match stack.last_mut() {
-                Some(Frame::Seq(items, _, _)) => items.push(node),
+                Some(Frame::Seq(items, _, _)) => {
+                    if items.len() >= MAX_YAML_SEQ_ITEMS {
+                        return Err(YamlError {
+                            pos: node.pos,
+                            message: format!(
+                                "a sequence with more than {MAX_YAML_SEQ_ITEMS} items"
+                            ),
+                        });
+                    }
+                    items.push(node);
+                }
                 Some(Frame::Map(entries, pending, _, _)) => match pending.take() {
                     Some(k) => entries.push((k, node)),
                     None => *pending = Some(node),
