@@ -12,7 +12,9 @@ use std::net::IpAddr;
 /// Depth of macro references inside macro references.
 pub const MAX_MACRO_DEPTH: usize = 64;
 /// Nodes one rule's condition may have once macros and lists are expanded.
-pub const MAX_COMPILED_NODES: usize = 1_000_000;
+pub const MAX_COMPILED_NODES: usize = 250_000;
+/// Nesting depth of a condition once macros are expanded (bounds recursion in evaluation).
+pub const MAX_COMPILED_DEPTH: usize = 1_000;
 /// Items one list may have once nested lists are expanded.
 pub const MAX_LIST_ITEMS: usize = 100_000;
 /// Compiled size of one regex (bytes of the regex crate's program), against regex bombs.
@@ -26,6 +28,8 @@ pub enum CompileErrorKind {
     /// A field does not exist, or an event type is unknown (LOAD_ERR_COMPILE_CONDITION, or a
     /// LOAD_UNKNOWN_FILTER warning under `skip-if-unknown-filter`).
     UnknownFilter,
+    /// A Falco field rampart does not provide (the rule is reported and not evaluated).
+    Unsupported,
     /// Anything else (bad value, operator not valid for the field, limits).
     Other,
 }
@@ -226,6 +230,8 @@ pub(crate) struct Check {
     pub lhs: Lhs,
     pub op: Op,
     pub rhs: CRhs,
+    /// `!=` on a field read at both ends of a connection: compiled as `not (... = ...)`.
+    pub negate: bool,
 }
 
 /// fnmatch(3) without flags: `*` and `?` also match `/`; `[...]` classes with `!`/`^`.
@@ -265,13 +271,12 @@ pub(crate) fn glob_match(pat: &[u8], s: &[u8], icase: bool) -> bool {
                     continue;
                 }
             }
-            Some(b'\\') if pat.get(p + 1).is_some() => {
-                if pat.get(p + 1).is_some_and(|&x| eq(x, c)) {
-                    p += 2;
-                    i += 1;
-                    continue;
-                }
+            Some(b'\\') if pat.get(p + 1).is_some_and(|&x| eq(x, c)) => {
+                p += 2;
+                i += 1;
+                continue;
             }
+            Some(b'\\') if pat.get(p + 1).is_some() => {}
             Some(x) if eq(x, c) => {
                 p += 1;
                 i += 1;
@@ -356,6 +361,7 @@ struct Ctx<'a, 'd> {
     defs: &'a Defs<'d>,
     stack: Vec<String>,
     nodes: usize,
+    depth: usize,
     /// Macros referenced (for LOAD_UNUSED_MACRO), lists referenced (LOAD_UNUSED_LIST).
     used_macros: &'a mut HashSet<String>,
     used_lists: &'a mut HashSet<String>,
@@ -372,6 +378,7 @@ pub(crate) fn compile(
         defs,
         stack: Vec::new(),
         nodes: 0,
+        depth: 0,
         used_macros,
         used_lists,
     };
@@ -380,6 +387,18 @@ pub(crate) fn compile(
 
 impl Ctx<'_, '_> {
     fn node(&mut self, e: &Expr) -> Result<Node, CompileError> {
+        if self.depth >= MAX_COMPILED_DEPTH {
+            return Err(other(format!(
+                "condition nested deeper than {MAX_COMPILED_DEPTH} levels once macros are expanded"
+            )));
+        }
+        self.depth += 1;
+        let n = self.node_inner(e);
+        self.depth -= 1;
+        n
+    }
+
+    fn node_inner(&mut self, e: &Expr) -> Result<Node, CompileError> {
         self.nodes += 1;
         if self.nodes > MAX_COMPILED_NODES {
             return Err(other(format!(
@@ -445,7 +464,11 @@ impl Ctx<'_, '_> {
             FieldExpr::Field { name, arg, pos } => bind(name, arg.as_deref())
                 .map(Lhs::Field)
                 .map_err(|message| CompileError {
-                    kind: CompileErrorKind::UnknownFilter,
+                    kind: if crate::fields::falco_field_not_provided(name) {
+                        CompileErrorKind::Unsupported
+                    } else {
+                        CompileErrorKind::UnknownFilter
+                    },
                     message,
                     offset: Some(*pos),
                     field: Some(match arg {
@@ -511,6 +534,7 @@ impl Ctx<'_, '_> {
                     lhs: l,
                     op,
                     rhs: CRhs::Field(r),
+                    negate: false,
                 });
             }
         };
@@ -525,7 +549,8 @@ impl Ctx<'_, '_> {
         let rhs = match op {
             Op::Exists => CRhs::None,
             Op::Regex => {
-                let re = regex::RegexBuilder::new(&one())
+                // libsinsp matches the whole value (RE2 full match).
+                let re = regex::RegexBuilder::new(&format!("^(?:{})$", one()))
                     .size_limit(MAX_REGEX_SIZE)
                     .dfa_size_limit(MAX_REGEX_SIZE)
                     .build()
@@ -634,7 +659,23 @@ impl Ctx<'_, '_> {
                 }
             }
         };
-        Ok(Check { lhs: l, op, rhs })
+        // fd.ip, fd.port, fd.net (either end of the connection): `!=` holds when neither end
+        // is equal, as in libsinsp; `=` when either is.
+        let either_end = matches!(&l, Lhs::Field(b) if matches!(b.id, FieldId::FdIp | FieldId::FdPort | FieldId::FdNet));
+        if either_end && op == Op::Ne {
+            return Ok(Check {
+                lhs: l,
+                op: Op::Eq,
+                rhs,
+                negate: true,
+            });
+        }
+        Ok(Check {
+            lhs: l,
+            op,
+            rhs,
+            negate: false,
+        })
     }
 }
 
@@ -757,6 +798,14 @@ impl Check {
     fn eval(&self, ev: &Event) -> bool {
         if self.op == Op::Exists {
             return self.lhs.visit(ev, &mut |_| true);
+        }
+        if self.negate {
+            let mut present = false;
+            let any = self.lhs.visit(ev, &mut |v| {
+                present = true;
+                self.cmp(&v, ev)
+            });
+            return present && !any;
         }
         self.lhs.visit(ev, &mut |v| self.cmp(&v, ev))
     }

@@ -674,18 +674,18 @@ impl Loader {
                 ex.cond.push_str(&cond);
             } else {
                 ex.cond = cond;
-                ex.cond_pos = c.pos;
+                ex.cond_pos = text_pos(c);
             }
         } else if let Some(ex) = existing {
             ex.cond = cond;
-            ex.cond_pos = c.pos;
+            ex.cond_pos = text_pos(c);
             ex.loc = l;
         } else {
             self.macros.push(MacroDef {
                 name,
                 cond,
                 loc: l,
-                cond_pos: c.pos,
+                cond_pos: text_pos(c),
             });
         }
         Ok(())
@@ -892,7 +892,7 @@ impl Loader {
         let def = RuleDef {
             name: name.clone(),
             cond: cond_node.as_str().unwrap_or("").to_owned(),
-            cond_pos: cond_node.pos,
+            cond_pos: text_pos(cond_node),
             output,
             desc,
             priority,
@@ -1179,7 +1179,7 @@ impl Loader {
         let mut used_macros: HashSet<String> = HashSet::new();
         let mut rules = Vec::new();
         for r in &self.rules {
-            if !self.sources.iter().any(|s| *s == r.source) {
+            if !self.sources.contains(&r.source) {
                 warnings.push(Diagnostic {
                     code: Code::LoadUnknownSource,
                     message: format!("Unknown source {}, skipping", r.source),
@@ -1188,6 +1188,8 @@ impl Loader {
                 continue;
             }
             let exc = Self::exceptions_cond(r)?;
+            // Offsets into `text` are one past the rule's own text when exceptions wrap it.
+            let shift = usize::from(!exc.is_empty());
             let text = if exc.is_empty() {
                 r.cond.clone()
             } else {
@@ -1198,15 +1200,31 @@ impl Loader {
                 message: pe.message.clone(),
                 locations: vec![
                     r.loc.clone(),
-                    cond_loc(&r.loc, r.cond_pos, &text, pe.offset),
+                    cond_loc(&r.loc, r.cond_pos, &r.cond, pe.offset.saturating_sub(shift)),
                 ],
             })?;
+            let mut unsupported_fields = Vec::new();
             let node: Node = match compile(&ast, &defs, &mut used_macros, &mut used_lists) {
                 Ok(n) => n,
+                Err(ce) if ce.kind == CompileErrorKind::Unsupported => {
+                    let field = ce.field.clone().unwrap_or_default();
+                    warnings.push(Diagnostic {
+                        code: Code::LoadUnsupportedField,
+                        message: format!("rule needs field {field}, which rampart does not provide: the rule is not evaluated"),
+                        locations: vec![r.loc.clone()],
+                    });
+                    unsupported_fields.push(field);
+                    Node::Or(Box::new([]))
+                }
                 Err(ce) => {
                     let mut locations = vec![r.loc.clone()];
                     if let Some(off) = ce.offset {
-                        locations.push(cond_loc(&r.loc, r.cond_pos, &text, off));
+                        locations.push(cond_loc(
+                            &r.loc,
+                            r.cond_pos,
+                            &r.cond,
+                            off.saturating_sub(shift),
+                        ));
                     }
                     let code = match ce.kind {
                         CompileErrorKind::UndefinedMacro => Code::LoadErrValidate,
@@ -1245,8 +1263,18 @@ impl Loader {
                     return Err(d);
                 }
             };
+            for f in output.unsupported() {
+                warnings.push(Diagnostic {
+                    code: Code::LoadUnsupportedField,
+                    message: format!("output field {f} is not provided by rampart: it prints <NA>"),
+                    locations: vec![r.loc.clone()],
+                });
+            }
             let types = node.evt_types();
-            if matches!(types, TypeSet::AllBut(_)) && r.warn_evttypes {
+            if matches!(types, TypeSet::AllBut(_))
+                && r.warn_evttypes
+                && unsupported_fields.is_empty()
+            {
                 warnings.push(Diagnostic { code: Code::LoadNoEvttype, message: "Rule matches too many evt.type values. This has a significant performance penalty.".into(), locations: vec![r.loc.clone()] });
             }
             let mut fields = BTreeSet::new();
@@ -1264,6 +1292,7 @@ impl Loader {
                 output_text: r.output.clone(),
                 types,
                 fields,
+                unsupported_fields,
             });
         }
         for m in &self.macros {
@@ -1294,6 +1323,18 @@ static EMPTY_RESULT: FileResult = FileResult {
     errors: Vec::new(),
     warnings: Vec::new(),
 };
+
+/// Where a scalar's text starts (after its opening quote).
+fn text_pos(n: &YNode) -> Pos {
+    if n.quoted {
+        Pos {
+            line: n.pos.line,
+            column: n.pos.column.saturating_add(1),
+        }
+    } else {
+        n.pos
+    }
+}
 
 /// A list item written with its own quotes (`'"10.0.0.0/8"'`, from the days lists were pasted
 /// into condition text) stands for the unquoted value, as in Falco.

@@ -13,6 +13,8 @@ pub enum Piece {
     Text(String),
     /// A field, with the text it was written as (`proc.aname[2]`).
     Field(BoundField, String),
+    /// A Falco field rampart does not provide: prints `<NA>`, null in JSON.
+    Unsupported(String),
 }
 
 /// A compiled output template.
@@ -58,6 +60,15 @@ impl Template {
                 rest = after;
                 continue;
             }
+            let base = token.split('[').next().unwrap_or(&token);
+            if crate::fields::falco_field_not_provided(base) {
+                if !lit.is_empty() {
+                    pieces.push(Piece::Text(std::mem::take(&mut lit)));
+                }
+                pieces.push(Piece::Unsupported(token.clone()));
+                rest = after.get(consumed..).unwrap_or("");
+                continue;
+            }
             let (bound, used_tok) =
                 resolve(&token).ok_or_else(|| format!("invalid formatting token {token}"))?;
             let used = if used_tok.len() < token.len() && !after.starts_with('(') {
@@ -82,7 +93,15 @@ impl Template {
     pub fn fields(&self) -> impl Iterator<Item = (&BoundField, &str)> {
         self.pieces.iter().filter_map(|p| match p {
             Piece::Field(b, t) => Some((b, t.as_str())),
-            Piece::Text(_) => None,
+            Piece::Text(_) | Piece::Unsupported(_) => None,
+        })
+    }
+
+    /// Falco fields in the template rampart does not provide.
+    pub fn unsupported(&self) -> impl Iterator<Item = &str> {
+        self.pieces.iter().filter_map(|p| match p {
+            Piece::Unsupported(t) => Some(t.as_str()),
+            _ => None,
         })
     }
 
@@ -93,6 +112,7 @@ impl Template {
             match p {
                 Piece::Text(t) => out.push_str(t),
                 Piece::Field(b, _) => render_value(&mut out, b, ev),
+                Piece::Unsupported(_) => out.push_str("<NA>"),
             }
         }
         out

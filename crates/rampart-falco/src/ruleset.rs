@@ -33,6 +33,9 @@ pub struct CompiledRule {
     pub(crate) types: TypeSet,
     /// Fields the condition reads.
     pub fields: BTreeSet<String>,
+    /// Falco fields the condition needs that rampart does not provide: when non-empty the rule
+    /// is never evaluated (and was reported at load time).
+    pub unsupported_fields: Vec<String>,
 }
 
 impl CompiledRule {
@@ -87,7 +90,7 @@ impl RuleSet {
         let mut by_type: BTreeMap<String, Vec<usize>> = BTreeMap::new();
         let mut any = Vec::new();
         for (i, r) in rules.iter().enumerate() {
-            if !r.enabled {
+            if !r.enabled || !r.unsupported_fields.is_empty() {
                 continue;
             }
             match &r.types {
@@ -150,8 +153,16 @@ impl RuleSet {
         true
     }
 
+    /// Rules that cannot be evaluated, with the fields rampart does not provide.
+    pub fn not_evaluable(&self) -> impl Iterator<Item = (&str, &[String])> {
+        self.rules
+            .iter()
+            .filter(|r| !r.unsupported_fields.is_empty())
+            .map(|r| (r.name.as_str(), r.unsupported_fields.as_slice()))
+    }
+
     /// The enabled rules that match `ev`, in definition order.
-    pub fn evaluate<'a>(&'a self, ev: &'a Event) -> impl Iterator<Item = Match<'a>> + 'a {
+    pub fn evaluate<'s: 'e, 'e>(&'s self, ev: &'e Event) -> impl Iterator<Item = Match<'s>> + 'e {
         let idx: &[usize] = self
             .by_type
             .get(ev.evt_type.as_str())
@@ -166,7 +177,11 @@ impl RuleSet {
     pub fn event_types(&self) -> EventTypes {
         let mut types = BTreeSet::new();
         let mut unconstrained = Vec::new();
-        for r in self.rules.iter().filter(|r| r.enabled) {
+        for r in self
+            .rules
+            .iter()
+            .filter(|r| r.enabled && r.unsupported_fields.is_empty())
+        {
             match &r.types {
                 TypeSet::Only(s) => types.extend(s.iter().cloned()),
                 TypeSet::AllBut(_) => unconstrained.push(r.name.clone()),
@@ -191,7 +206,11 @@ impl RuleSet {
         let host = Event::default();
         self.rules
             .iter()
-            .filter(|r| r.enabled && r.node.eval_host(&host) != Some(false))
+            .filter(|r| {
+                r.enabled
+                    && r.unsupported_fields.is_empty()
+                    && r.node.eval_host(&host) != Some(false)
+            })
             .map(|r| r.name.as_str())
             .collect()
     }
@@ -203,12 +222,16 @@ impl RuleSet {
         for (b, text) in r.output.fields() {
             fields.insert(text.to_owned(), json_value(b, ev));
         }
+        for text in r.output.unsupported() {
+            fields.insert(text.to_owned(), serde_json::Value::Null);
+        }
         let mut tags: Vec<&String> = r.tags.iter().collect();
         tags.sort();
         tags.dedup();
         let mut obj = serde_json::Map::new();
         obj.insert("hostname".into(), self.hostname.clone().into());
-        obj.insert("output".into(), r.output.render(ev).into());
+        // As in Falco, `output` is the whole text line (time, priority, rendered template).
+        obj.insert("output".into(), self.alert_text(m, ev).into());
         obj.insert("output_fields".into(), serde_json::Value::Object(fields));
         obj.insert("priority".into(), r.priority.name().into());
         obj.insert("rule".into(), r.name.clone().into());

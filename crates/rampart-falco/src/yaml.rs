@@ -7,7 +7,9 @@ use saphyr_parser::{Event as YEvent, Parser, ScalarStyle};
 use std::collections::HashMap;
 
 /// Nodes one rules file may expand to, aliases included (the "billion laughs" guard).
-pub const MAX_YAML_NODES: usize = 2_000_000;
+pub const MAX_YAML_NODES: usize = 1_000_000;
+/// Items one YAML sequence may hold (a list of a million items is refused while it is read).
+pub const MAX_YAML_SEQ_ITEMS: usize = 100_000;
 /// Nesting depth of sequences and mappings in a rules file.
 pub const MAX_YAML_DEPTH: usize = 64;
 
@@ -46,6 +48,8 @@ pub struct YNode {
     pub v: Y,
     /// Where it starts.
     pub pos: Pos,
+    /// A quoted scalar (its text starts one column after `pos`).
+    pub quoted: bool,
 }
 
 impl YNode {
@@ -244,7 +248,11 @@ fn parse_strict(text: &str) -> Result<Vec<YNode>, YamlError> {
             YEvent::StreamStart | YEvent::StreamEnd | YEvent::Nothing => {}
             YEvent::DocumentStart(_) => root = None,
             YEvent::DocumentEnd => {
-                docs.push(root.take().unwrap_or(YNode { v: Y::Null, pos }));
+                docs.push(root.take().unwrap_or(YNode {
+                    v: Y::Null,
+                    pos,
+                    quoted: false,
+                }));
             }
             YEvent::Alias(id) => {
                 let node = anchors.get(&id).cloned().ok_or_else(|| YamlError {
@@ -265,6 +273,7 @@ fn parse_strict(text: &str) -> Result<Vec<YNode>, YamlError> {
                     pos,
                     message: format!("the document has more than {MAX_YAML_NODES} nodes"),
                 })?;
+                let quoted = matches!(style, ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted);
                 let v = if style == ScalarStyle::Plain
                     && matches!(value.as_ref(), "" | "~" | "null" | "Null" | "NULL")
                 {
@@ -272,7 +281,7 @@ fn parse_strict(text: &str) -> Result<Vec<YNode>, YamlError> {
                 } else {
                     Y::Str(value.into_owned())
                 };
-                finished = Some((YNode { v, pos }, anchor));
+                finished = Some((YNode { v, pos, quoted }, anchor));
             }
             YEvent::SequenceStart(anchor, _) | YEvent::MappingStart(anchor, _) => {
                 if stack.len() >= MAX_YAML_DEPTH {
@@ -297,6 +306,7 @@ fn parse_strict(text: &str) -> Result<Vec<YNode>, YamlError> {
                         YNode {
                             v: Y::Seq(items),
                             pos: p,
+                            quoted: false,
                         },
                         a,
                     ));
@@ -306,6 +316,7 @@ fn parse_strict(text: &str) -> Result<Vec<YNode>, YamlError> {
                         YNode {
                             v: Y::Map(entries),
                             pos: p,
+                            quoted: false,
                         },
                         a,
                     ));
@@ -318,7 +329,17 @@ fn parse_strict(text: &str) -> Result<Vec<YNode>, YamlError> {
                 anchors.insert(anchor, node.clone());
             }
             match stack.last_mut() {
-                Some(Frame::Seq(items, _, _)) => items.push(node),
+                Some(Frame::Seq(items, _, _)) => {
+                    if items.len() >= MAX_YAML_SEQ_ITEMS {
+                        return Err(YamlError {
+                            pos: node.pos,
+                            message: format!(
+                                "a sequence with more than {MAX_YAML_SEQ_ITEMS} items"
+                            ),
+                        });
+                    }
+                    items.push(node);
+                }
                 Some(Frame::Map(entries, pending, _, _)) => match pending.take() {
                     Some(k) => entries.push((k, node)),
                     None => *pending = Some(node),

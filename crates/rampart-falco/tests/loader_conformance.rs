@@ -2,6 +2,14 @@
 //! from Falco's own tests): the loader must give Falco's outcome (accepted or rejected), with the
 //! same error and warning codes, item types, item names and messages where the case asserts them.
 
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    reason = "test code: a failed expectation is a test failure"
+)]
+
 use rampart_falco::{FileResult, Loader};
 use rampart_testkit::paths::corpus;
 use serde_json::Value;
