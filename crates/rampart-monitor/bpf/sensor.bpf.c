@@ -60,6 +60,14 @@ struct {
 	__type(value, u32);
 } kill_on_exec SEC(".maps");
 
+/* with CFG_HOLD_LISTED: the only cgroups whose tasks are held */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, u64);
+	__type(value, u32);
+} hold_cgroups SEC(".maps");
+
 /* a syscall between sys_enter and sys_exit, per thread */
 struct pending {
 	u32 nr;
@@ -194,6 +202,11 @@ static __always_inline void maybe_hold(struct config *c, struct hdr *h)
 		return;
 	if (h->mntns == (u32)c->host_mntns)
 		return;
+	if (c->flags & CFG_HOLD_LISTED) {
+		u64 cg = h->cgroup_id;
+		if (!bpf_map_lookup_elem(&hold_cgroups, &cg))
+			return;
+	}
 	if (bpf_send_signal(SIGSTOP) == 0)
 		h->flags |= F_HELD;
 }
@@ -257,8 +270,10 @@ static __noinline u32 walk_path(struct vfsmount *vm, struct dentry *d, char *wal
 			continue;
 		}
 		CORE_READ_INTO(&parent, d->d_parent);
-		if (!parent || parent == d)
+		if (!parent)
 			break;
+		/* parent == d: a filesystem root reached without its mount (done above), or a
+		 * pseudo file (memfd, pipe): its name is the path, as d_path's d_dname gives */
 		u32 len = 0;
 		const unsigned char *name = 0;
 		CORE_READ_INTO(&len, d->d_name.len);
@@ -274,6 +289,8 @@ static __noinline u32 walk_path(struct vfsmount *vm, struct dentry *d, char *wal
 		pos -= 1;
 		walk[pos & (PATH_SZ - 1)] = '/';
 		*posp = pos;
+		if (parent == d)
+			break;
 		d = parent;
 	}
 	u32 pos = *posp & (PATH_SZ - 1);
@@ -734,8 +751,8 @@ static __always_inline void file_event(struct scratch *s, struct task_struct *t,
 		}
 		struct file *f = ret >= 0 ? fd_file(t, ret) : 0;
 		if (f) {
-			/* the opened file, in kernel memory */
-			CORE_READ_INTO(&e->flags, f->f_flags);
+			/* the opened file, in kernel memory; the flags stay the caller's (the kernel
+			 * drops O_CREAT, O_TRUNC, O_EXCL from f_flags) */
 			CORE_READ_INTO(&e->fmode, f->f_mode);
 			struct inode *inode = 0;
 			CORE_READ_INTO(&inode, f->f_inode);
@@ -784,19 +801,26 @@ static __always_inline void file_event(struct scratch *s, struct task_struct *t,
 		break;
 	}
 	case NR_rename:
-	case NR_link:
+		/* path = the old name, path2 = the new one */
 		e->path_len = resolve_at(t, AT_FDCWD, (const char *)a[0], s->walk, e->path, fl);
 		e->path2_len = resolve_at(t, AT_FDCWD, (const char *)a[1], s->walk, e->path2, fl);
 		break;
 	case NR_renameat:
 	case NR_renameat2:
-	case NR_linkat:
 		if (p->nr == NR_renameat2)
-			e->flags = (u32)a[4];
-		else if (p->nr == NR_linkat)
 			e->flags = (u32)a[4];
 		e->path_len = resolve_at(t, (s64)(int)a[0], (const char *)a[1], s->walk, e->path, fl);
 		e->path2_len = resolve_at(t, (s64)(int)a[2], (const char *)a[3], s->walk, e->path2, fl);
+		break;
+	case NR_link:
+		/* path = the new link, path2 = the existing file */
+		e->path_len = resolve_at(t, AT_FDCWD, (const char *)a[1], s->walk, e->path, fl);
+		e->path2_len = resolve_at(t, AT_FDCWD, (const char *)a[0], s->walk, e->path2, fl);
+		break;
+	case NR_linkat:
+		e->flags = (u32)a[4];
+		e->path_len = resolve_at(t, (s64)(int)a[2], (const char *)a[3], s->walk, e->path, fl);
+		e->path2_len = resolve_at(t, (s64)(int)a[0], (const char *)a[1], s->walk, e->path2, fl);
 		break;
 	case NR_symlink:
 	case NR_symlinkat: {
@@ -970,11 +994,16 @@ int BPF_sys_exit(u64 *ctx)
 		file_event(s, t, &p, ret);
 		maybe_hold(c, &e->h);
 		u64 size;
+		u64 l1 = e->path_len, l2 = e->path2_len;
+		if (l1 > PATH2_SZ - 1)
+			l1 = PATH2_SZ - 1;
+		if (l2 > PATH2_SZ - 1)
+			l2 = PATH2_SZ - 1;
 		/* rename, link and symlink always carry the second path */
 		if (type == EV_RENAME || type == EV_LINK || type == EV_SYMLINK)
-			size = __builtin_offsetof(struct ev_file, path2) + (e->path2_len & (PATH2_SZ * 2 - 1)) + 1;
+			size = __builtin_offsetof(struct ev_file, path2) + l2 + 1;
 		else
-			size = __builtin_offsetof(struct ev_file, path) + (e->path_len & (PATH2_SZ * 2 - 1)) + 1;
+			size = __builtin_offsetof(struct ev_file, path) + l1 + 1;
 		if (size > sizeof(*e))
 			size = sizeof(*e);
 		emit(e, size, &e->h);

@@ -137,6 +137,7 @@ struct ev_sys {
 
 /* config array value (index 0) */
 #define CFG_WANT_HOST 1ull
+#define CFG_HOLD_LISTED 2ull /* hold only tasks of the cgroups in hold_cgroups */
 struct config {
 	u64 enabled; /* bit per ev_type */
 	u64 held;    /* bit per ev_type: SIGSTOP the task (container tasks only) */

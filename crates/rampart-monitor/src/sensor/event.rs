@@ -281,7 +281,8 @@ pub struct FileOp {
     /// the full path (open, unlink, mkdir, chmod: the file; rename: the old path; link, symlink:
     /// the new link)
     pub path: String,
-    /// rename: the new path; symlink: the link's target text; link: the existing file's name
+    /// rename: the new path; symlink: the link's target text as given; link: the existing file
+    /// (full path). `Some` for rename, link and symlink only
     pub path2: Option<String>,
     /// open: `O_*` flags (the opened file's, else the caller's); mkdir and chmod: the mode;
     /// rename: `RENAME_*` flags; linkat: `AT_*` flags; unlink: 1 for rmdir

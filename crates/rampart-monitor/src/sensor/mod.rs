@@ -115,8 +115,10 @@ pub struct Filter {
     /// the kinds whose task is held (SIGSTOP) until user space kills or resumes it; container
     /// tasks only (a mount namespace other than the host's)
     pub held: Vec<EventKind>,
-    /// produce events of host processes (mount namespace of pid 1 / the monitor)
+    /// produce events of host processes (the host's mount namespace)
     pub host: bool,
+    /// hold only tasks of these cgroup ids (`None`: any container task)
+    pub hold_cgroups: Option<Vec<u64>>,
 }
 
 impl Default for Filter {
@@ -125,6 +127,7 @@ impl Default for Filter {
             enabled: EventKind::ALL.to_vec(),
             held: Vec::new(),
             host: true,
+            hold_cgroups: None,
         }
     }
 }
@@ -194,6 +197,7 @@ pub struct Sensor {
     stats: PerCpuArray<MapData, u64>,
     drops_by_cgroup: HashMap<MapData, u64, u64>,
     kill_on_exec: HashMap<MapData, [u8; 16], u32>,
+    hold_cgroups: HashMap<MapData, u64, u32>,
     host_mntns: u64,
     undecodable: u64,
     /// boot → wall offset, ns
@@ -268,6 +272,7 @@ impl Sensor {
         let stats = take(&mut bpf, "stats", PerCpuArray::try_from)?;
         let drops_by_cgroup = take(&mut bpf, "drops_by_cgroup", HashMap::try_from)?;
         let kill_on_exec = take(&mut bpf, "kill_on_exec", HashMap::try_from)?;
+        let hold_cgroups = take(&mut bpf, "hold_cgroups", HashMap::try_from)?;
         let host_mntns = config.host_mntns.unwrap_or_else(read_mntns_self);
         let mut sensor = Sensor {
             ring,
@@ -275,6 +280,7 @@ impl Sensor {
             stats,
             drops_by_cgroup,
             kill_on_exec,
+            hold_cgroups,
             host_mntns,
             undecodable: 0,
             boot_to_wall: held::boot_to_wall_offset(),
@@ -299,10 +305,27 @@ impl Sensor {
 
     /// Replace the in-kernel filter (takes effect for the next event).
     pub fn set_filter(&mut self, filter: &Filter) -> Result<(), SensorError> {
+        let hold_err = |source| SensorError::Map {
+            name: "hold_cgroups",
+            source,
+        };
+        // the cgroup list first, so a narrowed hold never applies to everyone in between
+        let old: Vec<u64> = self.hold_cgroups.keys().filter_map(Result::ok).collect();
+        let wanted = filter.hold_cgroups.as_deref().unwrap_or_default();
+        for id in wanted {
+            self.hold_cgroups.insert(id, 1, 0).map_err(hold_err)?;
+        }
+        let mut flags = 0u64;
+        if filter.host {
+            flags |= 1; // CFG_WANT_HOST
+        }
+        if filter.hold_cgroups.is_some() {
+            flags |= 2; // CFG_HOLD_LISTED
+        }
         let value: [u64; 8] = [
             EventKind::mask(&filter.enabled),
             EventKind::mask(&filter.held),
-            u64::from(filter.host),
+            flags,
             u64::from(std::process::id()),
             self.host_mntns,
             0,
@@ -314,7 +337,24 @@ impl Sensor {
             .map_err(|source| SensorError::Map {
                 name: "config",
                 source,
-            })
+            })?;
+        for id in old.iter().filter(|id| !wanted.contains(id)) {
+            match self.hold_cgroups.remove(id) {
+                Ok(()) | Err(aya::maps::MapError::KeyNotFound) => {}
+                Err(e) => return Err(hold_err(e)),
+            }
+        }
+        Ok(())
+    }
+
+    /// Kill a held task (SIGKILL through a pidfd; see `HeldTask`). The event's header names it.
+    pub fn kill_held(&self, header: &Header) -> Result<(), SignalError> {
+        HeldTask::open(header)?.kill()
+    }
+
+    /// Resume a held task (SIGCONT through a pidfd).
+    pub fn resume_held(&self, header: &Header) -> Result<(), SignalError> {
+        HeldTask::open(header)?.resume()
     }
 
     /// Kill, in the kernel at exec, any process whose new comm (the executed file's basename,

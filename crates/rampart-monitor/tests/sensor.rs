@@ -1,0 +1,697 @@
+//! The eBPF sensor on the real kernel (tests run as root): real commands, their events, the
+//! in-kernel loss counters, hold and kill, and the committed object against its source.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+use rampart_monitor::sensor::{
+    BPF_OBJECT, EventKind, FLAG_PATH_ERROR, FileOp, Filter, RawEvent, Sensor, SensorConfig,
+    SensorError, Syscall, kill_cgroup,
+};
+use std::collections::HashSet;
+use std::net::{IpAddr, Ipv4Addr};
+use std::os::unix::fs::MetadataExt;
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+fn load(filter: Filter, ring_bytes: u32) -> Sensor {
+    match Sensor::load(SensorConfig {
+        ring_bytes,
+        filter,
+        host_mntns: None,
+    }) {
+        Ok(s) => s,
+        Err(e) => panic!("loading the sensor: {}", chain(&e)),
+    }
+}
+
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut src = e.source();
+    while let Some(s) = src {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        src = s.source();
+    }
+    out
+}
+
+fn all_events() -> Filter {
+    Filter::default()
+}
+
+/// Run a command to its end while reading events; keep the events of it and its descendants.
+fn run(sensor: &mut Sensor, cmd: &mut Command) -> (ExitStatus, Vec<RawEvent>, String) {
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawning {cmd:?}: {e}"));
+    let root = child.id();
+    let mut all = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let status = loop {
+        sensor
+            .poll(Duration::from_millis(20), |e| all.push(e))
+            .unwrap_or_else(|e| panic!("poll: {}", chain(&e)));
+        if let Some(st) = child.try_wait().expect("wait") {
+            break st;
+        }
+        assert!(Instant::now() < deadline, "{cmd:?} did not finish");
+    };
+    let end = Instant::now() + Duration::from_millis(300);
+    while Instant::now() < end {
+        sensor
+            .poll(Duration::from_millis(20), |e| all.push(e))
+            .expect("poll");
+    }
+    let mut out = String::new();
+    if let Some(mut o) = child.stdout.take() {
+        use std::io::Read;
+        o.read_to_string(&mut out).expect("stdout");
+    }
+    (status, descendants(root, all), out)
+}
+
+fn descendants(root: u32, all: Vec<RawEvent>) -> Vec<RawEvent> {
+    let mut set = HashSet::from([root]);
+    loop {
+        let before = set.len();
+        for e in &all {
+            if let RawEvent::Fork(f) = e {
+                if set.contains(&f.header.pid) {
+                    set.insert(f.child_pid);
+                }
+            }
+        }
+        if set.len() == before {
+            break;
+        }
+    }
+    all.into_iter()
+        .filter(|e| set.contains(&e.header().pid))
+        .collect()
+}
+
+fn files(events: &[RawEvent], kind: EventKind) -> Vec<&FileOp> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            RawEvent::File(f) if f.header.kind == kind => Some(f),
+            _ => None,
+        })
+        .collect()
+}
+
+fn syscalls(events: &[RawEvent], kind: EventKind) -> Vec<&Syscall> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            RawEvent::Syscall(s) if s.header.kind == kind => Some(s),
+            _ => None,
+        })
+        .collect()
+}
+
+fn tempdir(tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("rampart-sensor-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    dir.canonicalize().expect("canonical")
+}
+
+#[test]
+fn exec_event_has_the_kernel_path_argv_cwd_and_credentials() {
+    let mut sensor = load(all_events(), 16 << 20);
+    let dir = tempdir("exec");
+    let (st, events, _) = run(
+        &mut sensor,
+        Command::new("/bin/sh")
+            .arg("-c")
+            .arg("/bin/echo hello 'two words' >/dev/null; exit 3")
+            .current_dir(&dir),
+    );
+    assert_eq!(st.code(), Some(3));
+    let echo = std::fs::canonicalize("/bin/echo").expect("echo");
+    let exec = events
+        .iter()
+        .find_map(|e| match e {
+            RawEvent::Exec(x) if x.argv.first().map(String::as_str) == Some("/bin/echo") => Some(x),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no exec of echo in {events:#?}"));
+    assert_eq!(Path::new(&exec.path), echo, "the resolved executable");
+    assert_eq!(exec.argv, ["/bin/echo", "hello", "two words"]);
+    assert_eq!(exec.argc, 3);
+    assert_eq!(Path::new(&exec.cwd), dir);
+    assert_eq!(exec.header.comm, "echo");
+    assert_eq!((exec.header.uid, exec.header.euid), (0, 0));
+    assert_eq!(exec.exe_ino, std::fs::metadata(&echo).expect("stat").ino());
+    assert_eq!(exec.exe_mode & 0o170000, 0o100000, "a regular file");
+    assert!(!exec.exe_memfd && !exec.exe_upper_layer);
+    assert_ne!(exec.header.cgroup_id, 0);
+    assert_eq!(exec.header.mntns as u64, sensor.host_mntns());
+    assert!(
+        exec.header.cap_effective & (1 << 21) != 0,
+        "root has CAP_SYS_ADMIN"
+    );
+    // the wall clock of the event is now, give or take the run
+    let wall = sensor.wall_clock_ns(exec.header.boot_ns);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_nanos() as i128;
+    assert!(
+        (now - wall).abs() < 30_000_000_000,
+        "event time {wall} vs now {now}"
+    );
+    // the shell's fork, its exit with the status
+    let sh = events
+        .iter()
+        .find_map(|e| match e {
+            RawEvent::Exec(x) if x.argv.first().map(String::as_str) == Some("/bin/sh") => Some(x),
+            _ => None,
+        })
+        .expect("exec of sh");
+    let exit = events
+        .iter()
+        .find_map(|e| match e {
+            RawEvent::Exit(x) if x.header.pid == sh.header.pid => Some(x),
+            _ => None,
+        })
+        .expect("exit of sh");
+    assert_eq!(exit.code >> 8, 3);
+}
+
+#[test]
+fn opens_carry_the_full_path_of_a_deep_tree_flags_and_result() {
+    let mut sensor = load(all_events(), 16 << 20);
+    let base = tempdir("open");
+    let mut deep = base.clone();
+    for i in 0..30 {
+        deep.push(format!("d{i:02}-{}", "x".repeat(40)));
+    }
+    std::fs::create_dir_all(&deep).expect("mkdir deep");
+    assert!(deep.as_os_str().len() > 1300);
+    let (st, events, _) = run(
+        &mut sensor,
+        Command::new("/bin/sh")
+            .arg("-c")
+            .arg(r#"echo x > "$1/f.txt"; cat "$1/f.txt" > /dev/null; cd "$1" && cat f.txt nonexist > /dev/null 2>&1; true"#)
+            .arg("sh")
+            .arg(&deep),
+    );
+    assert!(st.success());
+    let target = deep.join("f.txt").to_string_lossy().into_owned();
+    let opens = files(&events, EventKind::Open);
+    let of_target: Vec<_> = opens.iter().filter(|o| o.path == target).collect();
+    let write = of_target
+        .iter()
+        .find(|o| o.flags & 3 == 1)
+        .unwrap_or_else(|| panic!("no write open of {target} in {opens:#?}"));
+    assert!(
+        write.flags & 0o100 != 0 && write.flags & 0o1000 != 0,
+        "O_CREAT|O_TRUNC"
+    );
+    assert!(write.created(), "the open created the file");
+    assert!(write.ret >= 0);
+    assert_eq!(write.ino, std::fs::metadata(&target).expect("stat").ino());
+    // two reads: by absolute path, and relative to the cwd (resolved in the kernel)
+    let reads = of_target.iter().filter(|o| o.flags & 3 == 0).count();
+    assert!(reads >= 2, "reads of {target}: {reads}");
+    let missing = deep.join("nonexist").to_string_lossy().into_owned();
+    let failed = opens
+        .iter()
+        .find(|o| o.path == missing)
+        .unwrap_or_else(|| panic!("no failed open of {missing}"));
+    assert_eq!(failed.ret, -2, "ENOENT");
+    assert!(
+        opens
+            .iter()
+            .all(|o| !o.path.is_empty() && o.header.flags & FLAG_PATH_ERROR == 0)
+    );
+}
+
+#[test]
+fn file_operations_carry_both_resolved_paths() {
+    let mut sensor = load(all_events(), 16 << 20);
+    let dir = tempdir("fileops");
+    let (st, events, _) = run(
+        &mut sensor,
+        Command::new("/bin/sh")
+            .arg("-c")
+            .arg("mkdir sub && chmod 700 sub && touch a && mv a b && ln b c && ln -s b s && rm b && rmdir sub")
+            .current_dir(&dir),
+    );
+    assert!(st.success());
+    let p = |n: &str| dir.join(n).to_string_lossy().into_owned();
+    let mkdir = files(&events, EventKind::Mkdir);
+    assert!(
+        mkdir.iter().any(|m| m.path == p("sub") && m.ret == 0),
+        "{mkdir:#?}"
+    );
+    let chmod = files(&events, EventKind::Chmod);
+    assert!(
+        chmod
+            .iter()
+            .any(|c| c.path == p("sub") && c.flags & 0o7777 == 0o700),
+        "{chmod:#?}"
+    );
+    let rename = files(&events, EventKind::Rename);
+    assert!(
+        rename
+            .iter()
+            .any(|r| r.path == p("a") && r.path2.as_deref() == Some(p("b").as_str())),
+        "{rename:#?}"
+    );
+    let link = files(&events, EventKind::Link);
+    assert!(
+        link.iter()
+            .any(|l| l.path == p("c") && l.path2.as_deref() == Some(p("b").as_str())),
+        "{link:#?}"
+    );
+    let symlink = files(&events, EventKind::Symlink);
+    assert!(
+        symlink
+            .iter()
+            .any(|l| l.path == p("s") && l.path2.as_deref() == Some("b")),
+        "{symlink:#?}"
+    );
+    let unlink = files(&events, EventKind::Unlink);
+    assert!(
+        unlink
+            .iter()
+            .any(|u| u.path == p("b") && u.flags == 0 && u.ret == 0),
+        "{unlink:#?}"
+    );
+    assert!(
+        unlink.iter().any(|u| u.path == p("sub") && u.flags == 1),
+        "rmdir: {unlink:#?}"
+    );
+}
+
+const PY_NET: &str = r#"
+import socket, os
+srv = socket.socket(); srv.bind(("127.0.0.1", 0)); srv.listen(4)
+port = srv.getsockname()[1]
+c = socket.socket(); c.connect(("127.0.0.1", port)); a, peer = srv.accept()
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.sendto(b"x", ("127.0.0.1", 9))
+os.dup2(c.fileno(), 100)
+print(port, peer[1])
+"#;
+
+#[test]
+fn loopback_tcp_bind_listen_connect_accept_send_and_dup_of_a_socket() {
+    let mut sensor = load(all_events(), 16 << 20);
+    let (st, events, out) = run(&mut sensor, Command::new("python3").arg("-c").arg(PY_NET));
+    assert!(st.success());
+    let mut nums = out
+        .split_whitespace()
+        .map(|n| n.parse::<u16>().expect("port"));
+    let (port, client_port) = (nums.next().expect("port"), nums.next().expect("peer"));
+    let lo = IpAddr::V4(Ipv4Addr::LOCALHOST);
+    let bind = syscalls(&events, EventKind::Bind);
+    assert!(
+        bind.iter()
+            .any(|b| b.ret == 0 && b.family == 2 && b.protocol == 6),
+        "{bind:#?}"
+    );
+    let listen = syscalls(&events, EventKind::Listen);
+    assert!(
+        listen
+            .iter()
+            .any(|l| l.ret == 0 && l.local == Some((lo, port))),
+        "{listen:#?}"
+    );
+    let connect = syscalls(&events, EventKind::Connect);
+    assert!(
+        connect.iter().any(|c| c.ret == 0
+            && c.remote == Some((lo, port))
+            && c.local == Some((lo, client_port))),
+        "{connect:#?}"
+    );
+    let accept = syscalls(&events, EventKind::Accept);
+    assert!(
+        accept.iter().any(|a| a.ret >= 0
+            && a.local == Some((lo, port))
+            && a.remote == Some((lo, client_port))),
+        "{accept:#?}"
+    );
+    let send = syscalls(&events, EventKind::Send);
+    assert!(
+        send.iter()
+            .any(|s| s.ret == 1 && s.protocol == 17 && s.remote == Some((lo, 9))),
+        "{send:#?}"
+    );
+    let dup = syscalls(&events, EventKind::Dup);
+    assert!(
+        dup.iter()
+            .any(|d| d.family == 2 && d.args[1] == 100 && d.ret == 100),
+        "{dup:#?}"
+    );
+}
+
+const PY_PRIV: &str = r#"
+import os, ctypes
+libc = ctypes.CDLL(None, use_errno=True)
+os.setuid(0)
+libc.ptrace(16, 999999999, 0, 0)
+libc.unshare(0x04000000)
+libc.syscall(321, 9999, 0, 0)
+fd = os.memfd_create("rampart-mfd")
+with open("/bin/true", "rb") as f:
+    os.write(fd, f.read())
+os.execv("/proc/self/fd/%d" % fd, ["memfd-true"])
+"#;
+
+#[test]
+fn privilege_calls_and_an_exec_from_a_memfd() {
+    let mut sensor = load(all_events(), 16 << 20);
+    let (st, events, _) = run(&mut sensor, Command::new("python3").arg("-c").arg(PY_PRIV));
+    assert!(st.success());
+    let setuid = syscalls(&events, EventKind::Setuid);
+    assert!(
+        setuid
+            .iter()
+            .any(|s| s.nr == 105 && s.args[0] == 0 && s.ret == 0),
+        "{setuid:#?}"
+    );
+    let ptrace = syscalls(&events, EventKind::Ptrace);
+    assert!(
+        ptrace
+            .iter()
+            .any(|p| p.args[0] == 16 && p.args[1] == 999_999_999 && p.ret == -3),
+        "{ptrace:#?}"
+    );
+    let unshare = syscalls(&events, EventKind::Unshare);
+    assert!(
+        unshare
+            .iter()
+            .any(|u| u.args[0] == 0x0400_0000 && u.ret == 0),
+        "{unshare:#?}"
+    );
+    let bpf = syscalls(&events, EventKind::Bpf);
+    assert!(
+        bpf.iter().any(|b| b.args[0] == 9999 && b.ret < 0),
+        "{bpf:#?}"
+    );
+    let memfd = syscalls(&events, EventKind::MemfdCreate);
+    assert!(
+        memfd.iter().any(|m| m.text == "rampart-mfd" && m.ret >= 0),
+        "{memfd:#?}"
+    );
+    let exec = events
+        .iter()
+        .find_map(|e| match e {
+            RawEvent::Exec(x) if x.argv.first().map(String::as_str) == Some("memfd-true") => {
+                Some(x)
+            }
+            _ => None,
+        })
+        .expect("exec from the memfd");
+    assert!(exec.exe_memfd, "{exec:#?}");
+    assert!(exec.path.contains("memfd:rampart-mfd"), "{}", exec.path);
+}
+
+#[test]
+fn thousands_of_execs_and_opens_have_no_empty_path() {
+    let mut sensor = load(all_events(), 64 << 20);
+    let dir = tempdir("many");
+    let (st, events, _) = run(
+        &mut sensor,
+        Command::new("/bin/sh")
+            .arg("-c")
+            .arg(r#"i=0; while [ $i -lt 1500 ]; do /bin/true; i=$((i+1)); done; python3 -c 'import sys
+for i in range(3000): open(sys.argv[1] + "/f%d" % (i % 7), "a").close()' "$PWD""#)
+            .current_dir(&dir),
+    );
+    assert!(st.success());
+    let truth = std::fs::canonicalize("/bin/true").expect("true");
+    let execs: Vec<_> = events
+        .iter()
+        .filter_map(|e| match e {
+            RawEvent::Exec(x) => Some(x),
+            _ => None,
+        })
+        .collect();
+    let trues = execs.iter().filter(|x| Path::new(&x.path) == truth).count();
+    let opens = files(&events, EventKind::Open);
+    let ours = opens
+        .iter()
+        .filter(|o| o.path.starts_with(&*dir.to_string_lossy()))
+        .count();
+    let stats = sensor.stats().expect("stats");
+    assert_eq!(stats.total_dropped(), 0, "{stats:?}");
+    assert_eq!(trues, 1500, "every exec of true seen");
+    assert_eq!(ours, 3000, "every open seen");
+    let empty = execs
+        .iter()
+        .filter(|x| x.path.is_empty() || x.cwd.is_empty())
+        .count()
+        + opens
+            .iter()
+            .filter(|o| o.path.is_empty() || o.header.flags & FLAG_PATH_ERROR != 0)
+            .count();
+    assert_eq!(empty, 0, "events without a path");
+}
+
+fn own_cgroup_id() -> u64 {
+    let line = std::fs::read_to_string("/proc/self/cgroup").expect("cgroup");
+    let path = line
+        .lines()
+        .find_map(|l| l.strip_prefix("0::"))
+        .expect("a cgroup v2 line");
+    let root = if Path::new("/sys/fs/cgroup/unified/cgroup.procs").exists() {
+        "/sys/fs/cgroup/unified"
+    } else {
+        "/sys/fs/cgroup"
+    };
+    std::fs::metadata(format!("{root}{path}"))
+        .expect("cgroup dir")
+        .ino()
+}
+
+#[test]
+fn a_full_ring_buffer_counts_its_drops_per_type_and_cgroup() {
+    let filter = Filter {
+        enabled: vec![EventKind::Open],
+        ..Filter::default()
+    };
+    let mut sensor = load(filter, 16 * 1024);
+    let dir = tempdir("drops");
+    // nobody reads while the child opens 20,000 times
+    let st = Command::new("python3")
+        .arg("-c")
+        .arg("import sys\nfor i in range(20000): open(sys.argv[1] + '/f', 'a').close()")
+        .arg(&dir)
+        .status()
+        .expect("python3");
+    assert!(st.success());
+    let stats = sensor.stats().expect("stats");
+    let dropped = stats.dropped.get(&EventKind::Open).copied().unwrap_or(0);
+    let emitted = stats.emitted.get(&EventKind::Open).copied().unwrap_or(0);
+    assert!(dropped > 10_000, "{stats:?}");
+    assert!(emitted + dropped >= 20_000, "{stats:?}");
+    assert!(emitted < 200, "a 16 KiB ring holds few events: {stats:?}");
+    assert!(
+        stats.emitted.keys().all(|k| *k == EventKind::Open),
+        "only opens enabled"
+    );
+    let cg = own_cgroup_id();
+    assert!(
+        stats.dropped_by_cgroup.get(&cg).copied().unwrap_or(0) > 10_000,
+        "cgroup {cg}: {stats:?}"
+    );
+    // the ring then drains and the counters stay
+    let mut n = 0;
+    sensor
+        .poll(Duration::from_millis(10), |_| n += 1)
+        .expect("poll");
+    assert!(n > 0);
+}
+
+/// A child cgroup (v2) of ours for one test, removed on drop.
+struct TestCgroup(PathBuf);
+
+impl TestCgroup {
+    fn new(tag: &str) -> TestCgroup {
+        let root = if Path::new("/sys/fs/cgroup/unified/cgroup.procs").exists() {
+            PathBuf::from("/sys/fs/cgroup/unified")
+        } else {
+            PathBuf::from("/sys/fs/cgroup")
+        };
+        let dir = root.join(format!("rampart-sensor-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir(&dir);
+        std::fs::create_dir(&dir).expect("mkdir cgroup");
+        TestCgroup(dir)
+    }
+    fn id(&self) -> u64 {
+        std::fs::metadata(&self.0).expect("cgroup").ino()
+    }
+}
+
+impl Drop for TestCgroup {
+    fn drop(&mut self) {
+        for _ in 0..50 {
+            if std::fs::remove_dir(&self.0).is_ok() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+enum Verdict {
+    KillPidfd,
+    KillCgroup,
+    Resume,
+}
+
+fn state_of(pid: u32) -> Option<char> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat.get(stat.rfind(')')? + 2..)?.chars().next()
+}
+
+/// `sh -c 'touch X'` in a new mount namespace (a container to the sensor) in a test cgroup,
+/// every exec held; the verdict decides. Returns whether X exists afterwards.
+fn held_touch(verdict: Verdict, tag: &str) -> bool {
+    rampart_testkit::tools::ensure_tool("unshare", "util-linux");
+    let cg = TestCgroup::new(tag);
+    let target = tempdir(tag).join("x");
+    let filter = Filter {
+        enabled: vec![EventKind::Exec],
+        held: vec![EventKind::Exec],
+        host: false,
+        hold_cgroups: Some(vec![cg.id()]),
+    };
+    let mut sensor = load(filter, 4 << 20);
+    let mut child = Command::new("/bin/sh")
+        .arg("-c")
+        .arg(r#"echo $$ > "$1/cgroup.procs" && exec unshare -m /bin/sh -c "touch $2""#)
+        .arg("sh")
+        .arg(&cg.0)
+        .arg(&target)
+        .spawn()
+        .expect("spawn");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut held = 0;
+    while child.try_wait().expect("wait").is_none() {
+        assert!(Instant::now() < deadline, "the held command never finished");
+        let mut events = Vec::new();
+        sensor
+            .poll(Duration::from_millis(20), |e| events.push(e))
+            .expect("poll");
+        for e in events {
+            let RawEvent::Exec(x) = e else { continue };
+            if x.header.cgroup_id != cg.id() {
+                continue;
+            }
+            assert!(x.header.held(), "exec in the test cgroup not held: {x:#?}");
+            assert_ne!(x.header.mntns as u64, sensor.host_mntns());
+            held += 1;
+            // stopped before running anything of the new program
+            let mut st = None;
+            for _ in 0..100 {
+                st = state_of(x.header.pid);
+                if st == Some('T') {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            assert_eq!(st, Some('T'), "held task {} is stopped", x.header.pid);
+            match verdict {
+                Verdict::KillPidfd => sensor.kill_held(&x.header).expect("kill"),
+                Verdict::KillCgroup => {
+                    let dir = kill_cgroup(x.header.cgroup_id).expect("kill cgroup");
+                    assert_eq!(dir, cg.0);
+                }
+                Verdict::Resume => sensor.resume_held(&x.header).expect("resume"),
+            }
+        }
+    }
+    assert!(held >= 1, "no held exec");
+    target.exists()
+}
+
+#[test]
+fn a_held_shell_killed_by_pidfd_never_runs_its_command() {
+    assert!(
+        !held_touch(Verdict::KillPidfd, "hold-kill"),
+        "/x was created"
+    );
+}
+
+#[test]
+fn a_held_shell_killed_with_its_cgroup_never_runs_its_command() {
+    assert!(
+        !held_touch(Verdict::KillCgroup, "hold-cgkill"),
+        "/x was created"
+    );
+}
+
+#[test]
+fn a_held_shell_resumed_runs_its_command() {
+    assert!(
+        held_touch(Verdict::Resume, "hold-resume"),
+        "/x was not created"
+    );
+}
+
+#[test]
+fn the_kill_list_kills_at_exec_in_the_kernel() {
+    let mut sensor = load(
+        Filter {
+            enabled: vec![EventKind::Exec],
+            ..Filter::default()
+        },
+        4 << 20,
+    );
+    let dir = tempdir("killlist");
+    let exe = dir.join("rampart-kexe");
+    std::fs::copy("/bin/sleep", &exe).expect("copy sleep");
+    sensor.kill_on_exec("rampart-kexe").expect("kill list");
+    let started = Instant::now();
+    let (st, events, _) = run(&mut sensor, Command::new(&exe).arg("20"));
+    assert_eq!(st.signal(), Some(9), "{st:?}");
+    assert!(started.elapsed() < Duration::from_secs(10));
+    let exec = events
+        .iter()
+        .find_map(|e| match e {
+            RawEvent::Exec(x) => Some(x),
+            _ => None,
+        })
+        .expect("exec");
+    assert!(exec.header.killed());
+    sensor.forget_kill_on_exec("rampart-kexe").expect("forget");
+    let (st, _, _) = run(&mut sensor, Command::new(&exe).arg("0"));
+    assert!(st.success(), "off the list, it runs");
+    assert!(matches!(
+        sensor.kill_on_exec("a-name-longer-than-15"),
+        Err(SensorError::KillName(_))
+    ));
+}
+
+#[test]
+fn a_bad_ring_size_is_refused_before_loading() {
+    let err = Sensor::load(SensorConfig {
+        ring_bytes: 10_000,
+        ..SensorConfig::default()
+    });
+    assert!(matches!(err, Err(SensorError::RingSize(10_000))));
+}
+
+#[test]
+fn bpf_object_matches_source() {
+    let out = std::env::temp_dir().join(format!("rampart-sensor-{}.bpf.o", std::process::id()));
+    let st = Command::new("bash")
+        .arg(rampart_testkit::paths::script("build-bpf.sh"))
+        .arg(&out)
+        .status()
+        .expect("scripts/build-bpf.sh");
+    assert!(st.success(), "scripts/build-bpf.sh failed");
+    let built = std::fs::read(&out).expect("built object");
+    let _ = std::fs::remove_file(&out);
+    assert!(
+        built == BPF_OBJECT,
+        "crates/rampart-monitor/bpf/sensor.bpf.o does not match its source: run scripts/build-bpf.sh and commit the object"
+    );
+}
