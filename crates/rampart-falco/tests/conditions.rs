@@ -9,6 +9,7 @@
     reason = "test code: a failed expectation is a test failure"
 )]
 
+use std::sync::Arc;
 use rampart_falco::event::{Container, Event, Fd, L4Proto, Process, caps_to_string};
 use rampart_falco::{Code, Loader, RuleSet};
 
@@ -34,7 +35,7 @@ fn base() -> Event {
         evt_type: "openat".into(),
         res: Some(3),
         open_flags: Some(0o1101),
-        proc: Process {
+        proc: Arc::new(Process {
             pid: 100,
             vpid: Some(1),
             name: "bash".into(),
@@ -49,22 +50,22 @@ fn base() -> Event {
             cap_effective: Some((1 << 21) | (1 << 1)),
             env: Some(vec!["HOME=/root".into(), "PATH=/bin".into()]),
             ..Process::default()
-        },
+        }),
         ancestors: vec![
-            Process {
+            Arc::new(Process {
                 pid: 50,
                 name: "sshd".into(),
                 exe: "sshd".into(),
                 exepath: "/usr/sbin/sshd".into(),
                 args: vec!["-D".into()],
                 ..Process::default()
-            },
-            Process {
+            }),
+            Arc::new(Process {
                 pid: 1,
                 name: "systemd".into(),
                 exepath: "/usr/lib/systemd/systemd".into(),
                 ..Process::default()
-            },
+            }),
         ],
         fd: Some(Fd::file(3, "/etc/ssh/sshd_config")),
         container: Some(Container {
@@ -228,9 +229,9 @@ fn macros_and_nested_lists_expand() {
     let rs = rules(extra, "n").unwrap();
     assert!(rs.rule("r").unwrap().matches(&base()));
     let mut e = base();
-    e.proc.name = "sh".into();
+    Arc::make_mut(&mut e.proc).name = "sh".into();
     assert!(rs.rule("r").unwrap().matches(&e));
-    e.proc.name = "a".into();
+    Arc::make_mut(&mut e.proc).name = "a".into();
     assert!(
         !rs.rule("r").unwrap().matches(&e),
         "a list name is expanded, never compared as a word"
@@ -330,9 +331,9 @@ fn exceptions_expand_as_falco_does() {
     let r = rs.rule("r").unwrap();
     let mut e = base();
     assert!(!r.matches(&e), "bash in /etc/ssh is excepted");
-    e.proc.name = "zsh".into();
+    Arc::make_mut(&mut e.proc).name = "zsh".into();
     assert!(r.matches(&e));
-    e.ancestors[0].name = "weird name".into();
+    Arc::make_mut(&mut e.ancestors[0]).name = "weird name".into();
     assert!(!r.matches(&e), "single-field form uses `in`");
 }
 
@@ -352,7 +353,7 @@ fn override_and_append_apply_in_file_order() {
     assert_eq!(r.tags, vec!["a", "b"]);
     let mut e = base();
     assert!(r.matches(&e));
-    e.proc.name = "zsh".into();
+    Arc::make_mut(&mut e.proc).name = "zsh".into();
     assert!(r.matches(&e));
     e.num = 6;
     assert!(!r.matches(&e));
@@ -400,7 +401,7 @@ fn event_type_index_and_host_analysis() {
     assert_eq!(rs.event_types().unconstrained_rules, vec!["any"]);
     // A rule with no type constraint meets every event type.
     let mut e = base();
-    e.proc.name = "x".into();
+    Arc::make_mut(&mut e.proc).name = "x".into();
     e.evt_type = "weird_type".into();
     assert_eq!(rs.evaluate(&e).count(), 1);
 }
@@ -415,7 +416,7 @@ fn yaml_1_2_scalars_stay_strings() {
     .unwrap();
     let mut e = base();
     for n in ["yes", "on", "no", "="] {
-        e.proc.name = n.into();
+        Arc::make_mut(&mut e.proc).name = n.into();
         assert!(rs.rule("r").unwrap().matches(&e), "{n}");
     }
 }

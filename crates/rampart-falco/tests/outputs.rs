@@ -10,6 +10,7 @@
     reason = "test code: a failed expectation is a test failure"
 )]
 
+use std::sync::Arc;
 use rampart_falco::Loader;
 use rampart_falco::event::{Container, Event, Fd, Process};
 use rampart_falco::output::{Template, rfc3339};
@@ -31,18 +32,18 @@ fn event() -> Event {
         time_ns: 1_700_000_000_000_000_042,
         evt_type: "openat".into(),
         res: Some(3),
-        proc: Process {
+        proc: Arc::new(Process {
             pid: 7,
             name: "cat".into(),
             args: vec!["/etc/shadow".into()],
             uid: Some(0),
             user_name: Some("root".into()),
             ..Process::default()
-        },
-        ancestors: vec![Process {
+        }),
+        ancestors: vec![Arc::new(Process {
             name: "bash".into(),
             ..Process::default()
-        }],
+        })],
         fd: Some(Fd::file(3, "/etc/shadow")),
         container: Some(Container {
             id: "0123456789ab".into(),
@@ -121,7 +122,7 @@ fn unknown_output_field_is_falcos_error() {
     // A field followed by punctuation: the longest field name is taken.
     let t = Template::compile("(%proc.name.)").unwrap();
     let mut e = event();
-    e.proc.name = "sh".into();
+    Arc::make_mut(&mut e.proc).name = "sh".into();
     assert_eq!(t.render(&e), "(sh.)");
 }
 

@@ -10,6 +10,7 @@
     reason = "test code: a failed expectation is a test failure"
 )]
 
+use std::sync::Arc;
 use rampart_falco::event::{
     Container, Event, Fd, FdKind, L4Proto, Process, cap_bit, open_flags_str,
 };
@@ -166,8 +167,8 @@ fn event(ty: &str, p: Process, parents: &[&str], in_container: bool) -> Event {
         time_ns: 1_700_000_100_000_000_000,
         evt_type: ty.to_owned(),
         res: Some(0),
-        proc: p,
-        ancestors: parents.iter().map(|n| parent(n)).collect(),
+        proc: p.into(),
+        ancestors: parents.iter().map(|n| Arc::new(parent(n))).collect(),
         container: in_container.then(container),
         ..Event::default()
     }
@@ -228,7 +229,7 @@ fn check(rule: &str, positive: Event, near_miss: Event) {
 fn directory_traversal_monitored_file_read() {
     let mk = |parent: &str| {
         let mut e = open("python3", "/etc/shadow", O_RDONLY, false);
-        e.ancestors = vec![self::parent(parent)];
+        e.ancestors = vec![Arc::new(self::parent(parent))];
         if let Some(fd) = e.fd.as_mut() {
             fd.name_raw = Some("/srv/app/../../etc/shadow".into());
         }
@@ -245,7 +246,7 @@ fn directory_traversal_monitored_file_read() {
 fn read_sensitive_file_trusted_after_startup() {
     let mk = |age_s: u64| {
         let mut e = open("nginx", "/etc/shadow", O_RDONLY, false);
-        e.proc.start_ns = Some(e.time_ns - age_s * 1_000_000_000);
+        Arc::make_mut(&mut e.proc).start_ns = Some(e.time_ns - age_s * 1_000_000_000);
         e
     };
     check("Read sensitive file trusted after startup", mk(60), mk(1));
@@ -273,7 +274,7 @@ fn run_shell_untrusted() {
 fn system_user_interactive() {
     let mk = |user: &str| {
         let mut e = exec("bash", &[], &["sshd"], false);
-        e.proc.user_name = Some(user.into());
+        Arc::make_mut(&mut e.proc).user_name = Some(user.into());
         e
     };
     check("System user interactive", mk("www-data"), mk("alice"));
@@ -283,13 +284,13 @@ fn system_user_interactive() {
 fn terminal_shell_in_container() {
     let mk = |tty: u32| {
         let mut e = exec("bash", &[], &["runc:[1:CHILD]"], true);
-        e.proc.tty = tty;
+        Arc::make_mut(&mut e.proc).tty = tty;
         e
     };
     check("Terminal shell in container", mk(34816), mk(0));
     // On the host it does not fire.
     let mut host = exec("bash", &[], &["runc:[1:CHILD]"], false);
-    host.proc.tty = 34816;
+    Arc::make_mut(&mut host.proc).tty = 34816;
     assert!(!fired(&host).contains(&"Terminal shell in container"));
 }
 
@@ -471,7 +472,7 @@ fn linux_kernel_module_injection_detected() {
             &["bash"],
             true,
         );
-        e.proc.cap_effective = Some(caps);
+        Arc::make_mut(&mut e.proc).cap_effective = Some(caps);
         e
     };
     let sys_module = 1u64 << cap_bit("CAP_SYS_MODULE").expect("cap");
@@ -507,7 +508,7 @@ fn detect_release_agent_file_container_escapes() {
             O_WRONLY | O_TRUNC,
             true,
         );
-        e.proc.cap_effective = Some(caps.iter().map(|c| 1u64 << cap_bit(c).expect("cap")).sum());
+        Arc::make_mut(&mut e.proc).cap_effective = Some(caps.iter().map(|c| 1u64 << cap_bit(c).expect("cap")).sum());
         e
     };
     check(
@@ -565,8 +566,8 @@ fn find_aws_credentials() {
 fn execution_from_dev_shm() {
     let mk = |exe: &str| {
         let mut e = exec("x", &[], &["bash"], true);
-        e.proc.exe = exe.into();
-        e.proc.exepath = exe.into();
+        Arc::make_mut(&mut e.proc).exe = exe.into();
+        Arc::make_mut(&mut e.proc).exepath = exe.into();
         e
     };
     check(
@@ -580,7 +581,7 @@ fn execution_from_dev_shm() {
 fn drop_and_execute_new_binary_in_container() {
     let mk = |upper: bool| {
         let mut e = exec("payload", &[], &["bash"], true);
-        e.proc.is_exe_upper_layer = Some(upper);
+        Arc::make_mut(&mut e.proc).is_exe_upper_layer = Some(upper);
         e
     };
     check(
@@ -612,8 +613,8 @@ fn disallowed_ssh_connection_non_standard_port() {
 fn fileless_execution_via_memfd_create() {
     let mk = |name: &str| {
         let mut e = exec(name, &[], &["bash"], true);
-        e.proc.is_exe_from_memfd = Some(true);
-        e.proc.exepath = "memfd:payload".into();
+        Arc::make_mut(&mut e.proc).is_exe_from_memfd = Some(true);
+        Arc::make_mut(&mut e.proc).exepath = "memfd:payload".into();
         e
     };
     check(

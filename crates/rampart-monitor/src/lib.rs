@@ -3,5 +3,5 @@
 pub mod config;
 pub mod manifests;
 pub mod metrics;
-pub mod sink;
 pub mod sensor;
+pub mod sink;
