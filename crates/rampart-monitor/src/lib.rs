@@ -5,3 +5,5 @@ pub mod manifests;
 pub mod metrics;
 pub mod sensor;
 pub mod sink;
+pub mod drift;
+pub mod identity;

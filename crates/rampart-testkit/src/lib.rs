@@ -10,6 +10,8 @@
 //!   packages) and Python scripts run with it;
 //! - [`registry`]: Debian's `docker-registry` on 127.0.0.1 (anonymous, htpasswd or token auth,
 //!   TLS), `skopeo` to push, a token server, a fake server for what real registries never send;
+//! - [`runc`]: real runc containers: a busybox rootfs from Debian's busybox-static, OCI bundles
+//!   (annotations, read-only root, overlayfs root, tmpfs mounts), detached containers to exec into;
 //! - [`pss`]: the official pod-security-admission conformance fixtures, walked in order;
 //! - [`yaml`]: YAML fixtures read into JSON values.
 //!
@@ -26,5 +28,6 @@ pub mod oracles;
 pub mod paths;
 pub mod pss;
 pub mod registry;
+pub mod runc;
 pub mod tools;
 pub mod yaml;

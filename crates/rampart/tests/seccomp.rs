@@ -9,10 +9,10 @@
 //! an over-permissive profile.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use rampart_testkit::runc::{busybox_rootfs, ensure_runc};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 fn rampart(args: &[&str], cwd: &Path) -> Output {
@@ -27,81 +27,12 @@ fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
-fn sh(cmd: &str, cwd: &Path) -> Output {
-    Command::new("sh")
-        .args(["-c", cmd])
-        .current_dir(cwd)
-        .output()
-        .unwrap()
-}
-
-/// Install runc from Debian when missing; fail (not skip) if that is impossible.
-fn ensure_runc() {
-    static DONE: OnceLock<()> = OnceLock::new();
-    DONE.get_or_init(|| {
-        if sh("command -v runc", Path::new("/")).status.success() {
-            return;
-        }
-        let out = sh(
-            "DEBIAN_FRONTEND=noninteractive apt-get install -y runc || \
-             (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y runc)",
-            Path::new("/"),
-        );
-        assert!(
-            out.status.success(),
-            "cannot install runc: {}",
-            text(&out.stderr)
-        );
-    });
-}
-
-/// The busybox-static binary from Debian (downloaded once, kept in cargo's test scratch
-/// directory).
-fn busybox() -> &'static Path {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("busybox-static");
-        let bin = dir.join("x/bin/busybox");
-        if bin.is_file() {
-            return bin;
-        }
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        // apt drops to the _apt user for downloads: give it a directory it may write.
-        sh("chmod 777 .", &dir);
-        let mut out = sh("apt-get download busybox-static", &dir);
-        if !out.status.success() {
-            sh("apt-get update", &dir);
-            out = sh("apt-get download busybox-static", &dir);
-        }
-        assert!(
-            out.status.success(),
-            "cannot download busybox-static: {}",
-            text(&out.stderr)
-        );
-        let out = sh("dpkg-deb -x busybox-static_*.deb x", &dir);
-        assert!(out.status.success(), "dpkg-deb: {}", text(&out.stderr));
-        assert!(bin.is_file());
-        bin
-    })
-}
-
 /// An OCI bundle (from `runc spec`) whose rootfs is busybox with its applets.
 fn bundle(dir: &Path) -> PathBuf {
     ensure_runc();
     let bundle = dir.join("bundle");
     let rootfs = bundle.join("rootfs");
-    for d in ["bin", "proc", "dev", "sys", "tmp", "etc"] {
-        std::fs::create_dir_all(rootfs.join(d)).unwrap();
-    }
-    std::fs::copy(busybox(), rootfs.join("bin/busybox")).unwrap();
-    let out = Command::new("chroot")
-        .arg(&rootfs)
-        .args(["/bin/busybox", "--install", "-s", "/bin"])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    std::fs::write(rootfs.join("etc/hostname"), "busybox-bundle\n").unwrap();
+    busybox_rootfs(&rootfs);
     let out = Command::new("runc")
         .arg("spec")
         .current_dir(&bundle)

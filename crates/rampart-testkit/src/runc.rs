@@ -1,0 +1,465 @@
+//! Real `runc` containers for the tests: a busybox root filesystem built from Debian's
+//! `busybox-static`, OCI bundles from `runc spec` with settable annotations, a read-only root,
+//! an overlayfs root (lower = the busybox rootfs, upper and work in the bundle) and tmpfs mounts,
+//! and detached long-running containers (unique id, a private `--root` state directory or the
+//! default `/run/runc`) to `exec` into. Everything is cleaned up on drop: the container is
+//! killed and deleted, the overlay unmounted, the bundle removed.
+//!
+//! ```no_run
+//! use rampart_testkit::runc::{Bundle, StateRoot};
+//! let bundle = Bundle::busybox().annotation("io.rampart.image.ref", "busybox:test").build();
+//! let c = bundle.run(StateRoot::Private);
+//! assert_eq!(c.exec_ok(&["echo", "hi"]), "hi\n");
+//! ```
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use serde_json::{Value, json};
+
+use crate::{paths, tools};
+
+/// Installs Debian's `runc` when missing.
+pub fn ensure_runc() {
+    tools::ensure_tool("runc", "runc");
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// Debian's statically linked busybox, downloaded once (`apt-get download busybox-static`) into
+/// the workspace's `target/tmp`, shared by every test binary (written to a temporary directory,
+/// then renamed into place).
+pub fn busybox() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let target = std::env::var_os("CARGO_TARGET_DIR")
+            .map_or_else(|| paths::root().join("target"), PathBuf::from);
+        let dir = target.join("tmp/busybox-static");
+        let bin = dir.join("x/bin/busybox");
+        if bin.is_file() {
+            return bin;
+        }
+        std::fs::create_dir_all(target.join("tmp")).unwrap();
+        let work = tempfile::Builder::new()
+            .prefix("busybox-static.")
+            .tempdir_in(target.join("tmp"))
+            .unwrap();
+        let sh = |cmd: &str| {
+            Command::new("sh")
+                .args(["-c", cmd])
+                .current_dir(work.path())
+                .output()
+                .unwrap()
+        };
+        // apt drops to the _apt user for downloads: give it a directory it may write
+        sh("chmod 777 .");
+        let mut out = sh("apt-get download busybox-static");
+        if !out.status.success() {
+            sh("apt-get update");
+            out = sh("apt-get download busybox-static");
+        }
+        assert!(
+            out.status.success(),
+            "cannot download busybox-static: {}",
+            text(&out.stderr)
+        );
+        let out = sh("dpkg-deb -x busybox-static_*.deb x && rm -f busybox-static_*.deb");
+        assert!(out.status.success(), "dpkg-deb: {}", text(&out.stderr));
+        // another test binary may have won the race: either copy is the same package
+        if std::fs::rename(work.path(), &dir).is_err() {
+            assert!(
+                bin.is_file(),
+                "busybox-static not in place at {}",
+                bin.display()
+            );
+        } else {
+            std::mem::forget(work);
+        }
+        bin
+    })
+}
+
+/// Builds a busybox root filesystem in `rootfs`: `/bin/busybox` and its applets as symlinks
+/// (`busybox --install -s`), the usual mount points, `/etc/hostname`.
+pub fn busybox_rootfs(rootfs: &Path) {
+    for d in ["bin", "proc", "dev", "sys", "tmp", "etc", "root"] {
+        std::fs::create_dir_all(rootfs.join(d)).unwrap();
+    }
+    std::fs::copy(busybox(), rootfs.join("bin/busybox")).unwrap();
+    let out = Command::new("chroot")
+        .arg(rootfs)
+        .args(["/bin/busybox", "--install", "-s", "/bin"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "busybox --install: {}",
+        text(&out.stderr)
+    );
+    std::fs::write(rootfs.join("etc/hostname"), "busybox-bundle\n").unwrap();
+}
+
+/// How a bundle's root filesystem is provided.
+#[derive(Debug, Clone)]
+enum RootKind {
+    /// a fresh busybox rootfs in the bundle
+    Busybox,
+    /// an existing directory (copied by reference: the bundle's `root.path` points at it)
+    Dir(PathBuf),
+}
+
+/// Builder of an OCI bundle (what `runc spec` writes, then adjusted).
+#[derive(Debug, Clone)]
+pub struct BundleBuilder {
+    root: RootKind,
+    args: Vec<String>,
+    annotations: Vec<(String, String)>,
+    readonly: bool,
+    overlay: bool,
+    tmpfs: Vec<String>,
+    dir: Option<PathBuf>,
+}
+
+/// An OCI bundle on disk. Dropping it unmounts its overlay and removes it.
+#[derive(Debug)]
+pub struct Bundle {
+    /// the bundle directory (holds `config.json`)
+    pub dir: PathBuf,
+    /// the root filesystem the container sees (the overlay mount point when overlaid)
+    pub rootfs: PathBuf,
+    /// the lower directory of the overlay, or the rootfs itself
+    pub lower: PathBuf,
+    /// the overlay's upper directory (where the container's writes land)
+    pub upper: Option<PathBuf>,
+    _tmp: Option<tempfile::TempDir>,
+}
+
+impl Bundle {
+    /// A bundle whose root is a new busybox rootfs, running `sleep 100000` by default.
+    pub fn busybox() -> BundleBuilder {
+        BundleBuilder {
+            root: RootKind::Busybox,
+            args: vec!["sleep".into(), "100000".into()],
+            annotations: Vec::new(),
+            readonly: false,
+            overlay: false,
+            tmpfs: Vec::new(),
+            dir: None,
+        }
+    }
+
+    /// A bundle over an existing root filesystem directory (for example an unpacked image).
+    pub fn with_rootfs(rootfs: impl Into<PathBuf>) -> BundleBuilder {
+        BundleBuilder {
+            root: RootKind::Dir(rootfs.into()),
+            ..Self::busybox()
+        }
+    }
+
+    /// Runs the bundle as a detached container.
+    pub fn run(&self, state: StateRoot) -> Container {
+        Container::start(self, state)
+    }
+
+    /// Reads `config.json`.
+    pub fn config(&self) -> Value {
+        serde_json::from_slice(&std::fs::read(self.dir.join("config.json")).unwrap()).unwrap()
+    }
+}
+
+impl BundleBuilder {
+    /// The process to run.
+    pub fn args(mut self, args: &[&str]) -> Self {
+        self.args = args.iter().map(|s| s.to_string()).collect();
+        self
+    }
+    /// Adds an annotation to `config.json`.
+    pub fn annotation(mut self, key: &str, value: &str) -> Self {
+        self.annotations.push((key.into(), value.into()));
+        self
+    }
+    /// Mounts the root read-only (`root.readonly`).
+    pub fn readonly(mut self, yes: bool) -> Self {
+        self.readonly = yes;
+        self
+    }
+    /// Makes the root an overlayfs: lower = the rootfs, upper and work in the bundle.
+    pub fn overlay(mut self, yes: bool) -> Self {
+        self.overlay = yes;
+        self
+    }
+    /// Adds a writable tmpfs mount at `path` inside the container.
+    pub fn tmpfs(mut self, path: &str) -> Self {
+        self.tmpfs.push(path.into());
+        self
+    }
+    /// Builds the bundle in `dir` instead of a new temporary directory (kept after the test).
+    pub fn in_dir(mut self, dir: &Path) -> Self {
+        self.dir = Some(dir.to_path_buf());
+        self
+    }
+
+    /// Writes the bundle (and mounts its overlay).
+    pub fn build(self) -> Bundle {
+        ensure_runc();
+        let (tmp, dir) = match &self.dir {
+            Some(d) => {
+                std::fs::create_dir_all(d).unwrap();
+                (None, d.clone())
+            }
+            None => {
+                let t = tempfile::Builder::new()
+                    .prefix("rampart-bundle.")
+                    .tempdir()
+                    .unwrap();
+                let d = t.path().to_path_buf();
+                (Some(t), d)
+            }
+        };
+        let lower = match &self.root {
+            RootKind::Busybox => {
+                let r = dir.join(if self.overlay { "lower" } else { "rootfs" });
+                busybox_rootfs(&r);
+                r
+            }
+            RootKind::Dir(d) => d.clone(),
+        };
+        let (rootfs, upper) = if self.overlay {
+            let (merged, upper, work) = (dir.join("rootfs"), dir.join("upper"), dir.join("work"));
+            for d in [&merged, &upper, &work] {
+                std::fs::create_dir_all(d).unwrap();
+            }
+            let opts = format!(
+                "lowerdir={},upperdir={},workdir={}",
+                lower.display(),
+                upper.display(),
+                work.display()
+            );
+            tools::run_output(
+                "mount",
+                &[
+                    "-t",
+                    "overlay",
+                    "overlay",
+                    "-o",
+                    &opts,
+                    merged.to_str().unwrap(),
+                ],
+            );
+            (merged, Some(upper))
+        } else {
+            (lower.clone(), None)
+        };
+        let out = Command::new("runc")
+            .arg("spec")
+            .current_dir(&dir)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "runc spec: {}", text(&out.stderr));
+        let path = dir.join("config.json");
+        let mut config: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        config["process"]["args"] = json!(self.args);
+        config["process"]["terminal"] = Value::Bool(false);
+        config["root"] = json!({ "path": rootfs, "readonly": self.readonly });
+        let annotations: serde_json::Map<String, Value> = self
+            .annotations
+            .iter()
+            .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+            .collect();
+        if !annotations.is_empty() {
+            config["annotations"] = Value::Object(annotations);
+        }
+        if let Some(mounts) = config["mounts"].as_array_mut() {
+            for t in &self.tmpfs {
+                mounts.push(json!({
+                    "destination": t, "type": "tmpfs", "source": "tmpfs",
+                    "options": ["nosuid", "nodev", "mode=1777", "size=16m"]
+                }));
+            }
+        }
+        std::fs::write(&path, serde_json::to_vec_pretty(&config).unwrap()).unwrap();
+        Bundle {
+            dir,
+            rootfs,
+            lower,
+            upper,
+            _tmp: tmp,
+        }
+    }
+}
+
+impl Drop for Bundle {
+    fn drop(&mut self) {
+        if self.upper.is_some() {
+            let _ = Command::new("umount").arg(&self.rootfs).output();
+        }
+    }
+}
+
+/// Where runc keeps the container's state.
+#[derive(Debug, Clone)]
+pub enum StateRoot {
+    /// runc's default, `/run/runc`
+    Default,
+    /// a private temporary directory (removed with the container)
+    Private,
+    /// a given directory
+    At(PathBuf),
+}
+
+/// A detached container. Dropping it kills and deletes it.
+#[derive(Debug)]
+pub struct Container {
+    /// the container id (unique per test run)
+    pub id: String,
+    /// the `--root` given to runc
+    pub root: PathBuf,
+    /// the host pid of the container's init process
+    pub pid: u32,
+    _tmp: Option<tempfile::TempDir>,
+}
+
+/// A unique container id: `rampart-<pid>-<n>-<nanos>`.
+pub fn unique_id(prefix: &str) -> String {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    format!(
+        "{prefix}-{}-{}-{nanos}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    )
+}
+
+impl Container {
+    fn start(bundle: &Bundle, state: StateRoot) -> Self {
+        let (tmp, root) = match state {
+            StateRoot::Default => (None, PathBuf::from("/run/runc")),
+            StateRoot::Private => {
+                let t = tempfile::Builder::new()
+                    .prefix("rampart-runc.")
+                    .tempdir()
+                    .unwrap();
+                let p = t.path().to_path_buf();
+                (Some(t), p)
+            }
+            StateRoot::At(p) => (None, p),
+        };
+        let id = unique_id("rampart");
+        // a detached container keeps runc's stdio: never a pipe (reading it would wait for the
+        // container to exit); errors go to a file
+        let log = tempfile::NamedTempFile::new().unwrap();
+        let status = Command::new("runc")
+            .arg("--root")
+            .arg(&root)
+            .args(["run", "-d", "--bundle"])
+            .arg(&bundle.dir)
+            .arg(&id)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log.reopen().unwrap())
+            .status()
+            .unwrap();
+        assert!(
+            status.success(),
+            "runc run -d {id}: {}",
+            std::fs::read_to_string(log.path()).unwrap_or_default()
+        );
+        let mut c = Self {
+            id,
+            root,
+            pid: 0,
+            _tmp: tmp,
+        };
+        c.pid = c.state()["pid"].as_u64().unwrap() as u32;
+        c
+    }
+
+    fn runc(&self) -> Command {
+        let mut cmd = Command::new("runc");
+        cmd.arg("--root").arg(&self.root);
+        cmd
+    }
+
+    /// `runc state` of the container.
+    pub fn state(&self) -> Value {
+        let out = self.runc().args(["state", &self.id]).output().unwrap();
+        assert!(out.status.success(), "runc state: {}", text(&out.stderr));
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+
+    /// The directory runc keeps the container's `state.json` in.
+    pub fn state_dir(&self) -> PathBuf {
+        self.root.join(&self.id)
+    }
+
+    /// Runs `args` in the container (`runc exec`), returning its output whatever the status.
+    pub fn exec(&self, args: &[&str]) -> Output {
+        self.runc()
+            .args(["exec", &self.id])
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    }
+
+    /// Runs `args` in the container; fails the test when it fails; its standard output.
+    pub fn exec_ok(&self, args: &[&str]) -> String {
+        let out = self.exec(args);
+        assert!(
+            out.status.success(),
+            "runc exec {} {args:?} ({}): {}{}",
+            self.id,
+            out.status,
+            text(&out.stdout),
+            text(&out.stderr)
+        );
+        text(&out.stdout)
+    }
+
+    /// Starts `args` in the container without waiting (`runc exec -d`).
+    pub fn exec_detached(&self, args: &[&str]) {
+        let log = tempfile::NamedTempFile::new().unwrap();
+        let status = self
+            .runc()
+            .args(["exec", "-d", &self.id])
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log.reopen().unwrap())
+            .status()
+            .unwrap();
+        assert!(
+            status.success(),
+            "runc exec -d: {}",
+            std::fs::read_to_string(log.path()).unwrap_or_default()
+        );
+    }
+
+    /// The host pids of the container's processes (`runc ps`).
+    pub fn pids(&self) -> Vec<u32> {
+        let out = self
+            .runc()
+            .args(["ps", "--format", "json", &self.id])
+            .output()
+            .unwrap();
+        serde_json::from_slice::<Vec<u32>>(&out.stdout).unwrap_or_default()
+    }
+
+    /// Kills and deletes the container now.
+    pub fn delete(&self) {
+        let _ = self.runc().args(["kill", &self.id, "KILL"]).output();
+        let _ = self.runc().args(["delete", "-f", &self.id]).output();
+    }
+}
+
+impl Drop for Container {
+    fn drop(&mut self) {
+        self.delete();
+    }
+}
