@@ -8,6 +8,9 @@ use crate::event::Event;
 use crate::output::{Template, json_value, rfc3339, time_of_day};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+/// What Falco's `-pk` option appends to every syscall rule's output: the container and its pod.
+pub const CONTAINER_OUTPUT: &str = "container_id=%container.id container_image=%container.image.repository container_image_tag=%container.image.tag container_name=%container.name k8s_ns=%k8s.ns.name k8s_pod_name=%k8s.pod.name";
+
 /// One compiled rule.
 #[derive(Debug)]
 pub struct CompiledRule {
@@ -133,6 +136,18 @@ impl RuleSet {
     /// The `required_engine_version` the files declared.
     pub fn required_engine_version(&self) -> Option<&str> {
         self.required_engine.as_deref()
+    }
+
+    /// Appends `extra` (a template, e.g. [`CONTAINER_OUTPUT`]) to the output of every rule of the
+    /// `syscall` source, as Falco's `append_output` setting (and its `-pk` option) does; its
+    /// fields join `output_fields`.
+    pub fn append_output(&mut self, extra: &str) -> Result<(), String> {
+        for r in self.rules.iter_mut().filter(|r| r.source == "syscall") {
+            let text = format!("{} {extra}", r.output_text);
+            r.output = Template::compile(&text)?;
+            r.output_text = text;
+        }
+        Ok(())
     }
 
     /// Sets the `hostname` written in JSON alerts (default: the kernel's host name).

@@ -9,9 +9,9 @@
     reason = "test code: a failed expectation is a test failure"
 )]
 
-use std::sync::Arc;
 use rampart_falco::event::{Container, Event, Fd, L4Proto, Process, caps_to_string};
 use rampart_falco::{Code, Loader, RuleSet};
+use std::sync::Arc;
 
 fn rules(extra: &str, cond: &str) -> Result<RuleSet, Vec<rampart_falco::FileResult>> {
     let yaml = format!(

@@ -10,11 +10,11 @@
     reason = "test code: a failed expectation is a test failure"
 )]
 
-use std::sync::Arc;
 use rampart_falco::Loader;
 use rampart_falco::event::{Container, Event, Fd, Process};
 use rampart_falco::output::{Template, rfc3339};
 use serde_json::{Value, json};
+use std::sync::Arc;
 
 const RULE: &str = r#"
 - rule: Read shadow

@@ -10,13 +10,13 @@
     reason = "test code: a failed expectation is a test failure"
 )]
 
-use std::sync::Arc;
 use rampart_falco::event::{
     Container, Event, Fd, FdKind, L4Proto, Process, cap_bit, open_flags_str,
 };
 use rampart_falco::{Loader, RuleSet};
 use rampart_testkit::paths::corpus;
 use std::collections::BTreeSet;
+use std::sync::Arc;
 use std::sync::OnceLock;
 
 fn text(name: &str) -> String {
@@ -508,7 +508,8 @@ fn detect_release_agent_file_container_escapes() {
             O_WRONLY | O_TRUNC,
             true,
         );
-        Arc::make_mut(&mut e.proc).cap_effective = Some(caps.iter().map(|c| 1u64 << cap_bit(c).expect("cap")).sum());
+        Arc::make_mut(&mut e.proc).cap_effective =
+            Some(caps.iter().map(|c| 1u64 << cap_bit(c).expect("cap")).sum());
         e
     };
     check(

@@ -6,6 +6,7 @@
 //! include-host = false        # default: derived from the rules (any rule that can match a host event)
 //! ring-buffer = "16MiB"       # kernel ring buffer size
 //! threads = 2                 # rule-evaluation threads (default: the CPUs, at most 4)
+//! append-output = "..."       # added to every output (default: container and pod, as falco -pk)
 //!
 //! [output]
 //! format = "json"             # json (Falco's JSON lines) | text (Falco's one-line form)
@@ -183,6 +184,9 @@ pub struct MonitorConfig {
     /// Ring buffer size (`"16MiB"`, `"4096KiB"`, bytes): a power of two of at least 4 KiB.
     pub ring_buffer: Option<String>,
     pub threads: Option<usize>,
+    /// Appended to every syscall rule's output (Falco's `append_output`); default: the
+    /// container and pod fields Falco's `-pk` adds; `""` appends nothing.
+    pub append_output: Option<String>,
     #[serde(default)]
     pub output: OutputConfig,
     #[serde(default)]

@@ -263,6 +263,25 @@ impl Drop for Endpoint {
     }
 }
 
+/// Reads a running monitor's `/status` (`addr`: `host:port` or an http URL).
+pub fn fetch_status(addr: &str) -> Result<serde_json::Value, String> {
+    let url = if addr.starts_with("http://") || addr.starts_with("https://") {
+        format!("{}/status", addr.trim_end_matches('/'))
+    } else {
+        format!("http://{addr}/status")
+    };
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_global(Some(Duration::from_secs(5)))
+        .build()
+        .into();
+    let body = agent
+        .get(&url)
+        .call()
+        .and_then(|mut r| r.body_mut().read_to_string())
+        .map_err(|e| format!("no monitor answers at {url}: {e}"))?;
+    serde_json::from_str(&body).map_err(|e| format!("{url}: not a status document: {e}"))
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {

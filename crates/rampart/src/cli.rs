@@ -79,6 +79,9 @@ pub enum Command {
     Admission(AdmissionArgs),
     /// Seccomp profiles: record a workload into a least-privilege profile, lint, diff.
     Seccomp(crate::seccomp::SeccompArgs),
+    /// The runtime monitor: run the eBPF sensor with Falco's rules (alert, kill, drift), print
+    /// its DaemonSet, or read a running monitor's health.
+    Monitor(crate::monitor::MonitorArgs),
     // Everyday habits (issue 13 §5): version, completions, man page.
     /// Print the version, the build's git commit and the advisory database's age.
     Version(VersionArgs),

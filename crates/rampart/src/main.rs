@@ -7,6 +7,7 @@ mod cyclonedx;
 mod habits;
 mod images;
 mod logging;
+mod monitor;
 mod registry;
 mod sbom;
 mod seccomp;
@@ -41,6 +42,7 @@ fn main() -> ExitCode {
         Command::VerifyAttestation(args) => sign::verify_attestation(&args),
         Command::Admission(args) => admission::run(&args),
         Command::Seccomp(args) => seccomp::run(&args),
+        Command::Monitor(args) => monitor::run(&args),
         Command::Version(args) => habits::version(&args),
         Command::Completions(args) => habits::completions(&args),
         Command::Man(args) => habits::man(&args),

@@ -280,12 +280,15 @@ fn drift_probes() -> Vec<Probe> {
     }]
 }
 
+/// `(name, text)` of files.
+type Files = Vec<(String, String)>;
+
 /// Rules files of the monitor: the `*.yaml`/`*.yml` entries of the ConfigMaps its pod mounts.
 fn mounted_files<'a>(
     inventory: &Inventory<'a>,
     workload: &Workload<'a>,
     namespace: &str,
-) -> (Vec<(String, String)>, Vec<(String, String)>) {
+) -> (Files, Files) {
     let mut rules = Vec::new();
     let mut configs = Vec::new();
     let Some(spec) = workload.spec() else {

@@ -1,0 +1,82 @@
+//! Falco event types (syscall names) and the sensor's event kinds.
+
+use crate::sensor::EventKind;
+
+/// Every kind the sensor produces.
+pub const ALL_OBSERVED: &[EventKind] = &EventKind::ALL;
+
+/// Kinds produced whatever the rules need: the process tree (fork, exec, exit) and drift
+/// (opens that create or write, chmod, rename: files changed after the container started).
+pub const ALWAYS: &[EventKind] = &[
+    EventKind::Exec,
+    EventKind::Fork,
+    EventKind::Exit,
+    EventKind::Open,
+    EventKind::Chmod,
+    EventKind::Rename,
+];
+
+/// Kinds whose task the kernel can hold (stop before it runs another instruction of its own)
+/// until the rules have been evaluated: the ones a `kill-process` answer must beat.
+pub const HOLDABLE: &[EventKind] = &[
+    EventKind::Exec,
+    EventKind::Open,
+    EventKind::Connect,
+    EventKind::Symlink,
+    EventKind::Link,
+    EventKind::Ptrace,
+    EventKind::Module,
+    EventKind::MemfdCreate,
+    EventKind::Dup,
+    EventKind::Unshare,
+    EventKind::Setns,
+    EventKind::Mount,
+];
+
+/// The sensor kind that carries a Falco event type, if any.
+pub fn kind_of(evt_type: &str) -> Option<EventKind> {
+    Some(match evt_type {
+        "execve" | "execveat" => EventKind::Exec,
+        "clone" | "clone3" | "fork" | "vfork" => EventKind::Fork,
+        "procexit" => EventKind::Exit,
+        "open" | "openat" | "openat2" | "creat" | "open_by_handle_at" => EventKind::Open,
+        "unlink" | "unlinkat" | "rmdir" => EventKind::Unlink,
+        "mkdir" | "mkdirat" => EventKind::Mkdir,
+        "rename" | "renameat" | "renameat2" => EventKind::Rename,
+        "chmod" | "fchmod" | "fchmodat" | "fchmodat2" => EventKind::Chmod,
+        "link" | "linkat" => EventKind::Link,
+        "symlink" | "symlinkat" => EventKind::Symlink,
+        "connect" => EventKind::Connect,
+        "accept" | "accept4" => EventKind::Accept,
+        "bind" => EventKind::Bind,
+        "listen" => EventKind::Listen,
+        "sendto" | "sendmsg" | "sendmmsg" => EventKind::Send,
+        "setuid" | "setreuid" | "setresuid" => EventKind::Setuid,
+        "setgid" | "setregid" | "setresgid" => EventKind::Setgid,
+        "capset" => EventKind::Capset,
+        "ptrace" => EventKind::Ptrace,
+        "mount" => EventKind::Mount,
+        "umount" | "umount2" => EventKind::Umount,
+        "init_module" | "finit_module" => EventKind::Module,
+        "bpf" => EventKind::Bpf,
+        "unshare" => EventKind::Unshare,
+        "setns" => EventKind::Setns,
+        "memfd_create" => EventKind::MemfdCreate,
+        "dup" | "dup2" | "dup3" => EventKind::Dup,
+        _ => return None,
+    })
+}
+
+/// The kinds that carry these event types, and the types no kind carries.
+pub fn kinds_of<'a>(types: impl Iterator<Item = &'a str>) -> (Vec<EventKind>, Vec<String>) {
+    let mut kinds = Vec::new();
+    let mut missing = Vec::new();
+    for t in types {
+        match kind_of(t) {
+            Some(k) if !kinds.contains(&k) => kinds.push(k),
+            Some(_) => {}
+            None => missing.push(t.to_owned()),
+        }
+    }
+    (kinds, missing)
+}

@@ -1,0 +1,779 @@
+//! The running monitor: kernel → ring buffer → process tree and container identity → Falco
+//! rules (on several threads) → answers (alert, kill the process, kill the container) → sinks;
+//! plus drift against the image, and the metrics of all of it.
+//!
+//! Threads: one reader (owns the sensor, the process table and the identity cache: everything
+//! that must see events in kernel order), `threads` evaluators fed through a bounded queue (when
+//! they fall behind the reader blocks, the kernel's ring buffer fills and the kernel counts what
+//! it loses: loss is never silent), one sink thread, the metrics endpoint.
+
+pub mod kinds;
+pub mod proctable;
+pub mod translate;
+
+use crate::config::{Action, Format, Mode, MonitorConfig};
+use crate::identity::{ContainerResolver, Identity, ResolverConfig};
+use crate::metrics::{Endpoint, Kind, Metrics};
+use crate::sensor::{Filter, HeldTask, RawEvent, Sensor, SensorConfig, Stats};
+use crate::sink::{AlertLine, Sink, SinkStats, StreamSink, WebhookSink};
+use rampart_falco::{Event, RuleSet};
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, SyncSender};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+/// Events waiting for an evaluator.
+pub const QUEUE: usize = 8192;
+
+/// Why the monitor could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum MonitorError {
+    /// A rules file does not load (every error, with file and position).
+    #[error("the rules do not load:\n{0}")]
+    Rules(String),
+    #[error(transparent)]
+    Sensor(#[from] crate::sensor::SensorError),
+    #[error(transparent)]
+    Identity(#[from] crate::identity::IdentityError),
+    #[error(transparent)]
+    Endpoint(#[from] crate::metrics::EndpointError),
+    #[error("{path}: {cause}")]
+    Output { path: String, cause: std::io::Error },
+}
+
+/// What to run.
+pub struct RunOptions {
+    pub config: MonitorConfig,
+    /// Rules files (name, text) in load order.
+    pub rules: Vec<(String, String)>,
+    pub duration: Option<Duration>,
+    /// Set to stop (a signal handler, a test).
+    pub stop: Arc<AtomicBool>,
+    /// Where stream alerts go when `[output] file` is not set.
+    pub stdout: Box<dyn Write + Send>,
+    /// Notes for the operator (load warnings, what is not observed, the summary).
+    pub notes: Box<dyn FnMut(&str) + Send>,
+    /// Called once the sensor is attached (tests wait for it).
+    pub ready: Option<Box<dyn FnOnce(ReadyInfo) + Send>>,
+}
+
+/// Facts known once the sensor runs.
+#[derive(Debug, Clone)]
+pub struct ReadyInfo {
+    pub metrics_addr: Option<std::net::SocketAddr>,
+    pub load_time: Duration,
+    pub filter: Filter,
+}
+
+/// The end-of-run account.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Summary {
+    pub events: u64,
+    pub alerts: u64,
+    pub lost: u64,
+    pub lost_by_kind: BTreeMap<String, u64>,
+    pub actions: BTreeMap<String, u64>,
+    pub sinks: Vec<SinkStats>,
+}
+
+/// One event for the evaluators.
+struct Work {
+    event: Event,
+    header: crate::sensor::Header,
+    held: Option<HeldTask>,
+    enqueued: Instant,
+}
+
+struct Shared {
+    rules: RuleSet,
+    config: MonitorConfig,
+    /// Per rule index: the configured action.
+    actions: Vec<Action>,
+    metrics: Arc<Metrics>,
+    alerts: SyncSender<AlertLine>,
+    eval_ns: AtomicU64,
+    evaluated: AtomicU64,
+    alert_count: AtomicU64,
+    action_counts: Mutex<BTreeMap<String, u64>>,
+    latency_ns: Mutex<Vec<u64>>,
+}
+
+fn load_rules(
+    files: &[(String, String)],
+    notes: &mut dyn FnMut(&str),
+) -> Result<RuleSet, MonitorError> {
+    let refs = files.iter().map(|(n, t)| (n.as_str(), t.as_str()));
+    match rampart_falco::load_files(refs) {
+        Ok((rules, results)) => {
+            for r in &results {
+                for w in &r.warnings {
+                    notes(&format!("warning: {w}"));
+                }
+            }
+            Ok(rules)
+        }
+        Err(results) => {
+            let text = results
+                .iter()
+                .flat_map(|r| r.errors.iter().map(|e| format!("  {e}")))
+                .collect::<Vec<_>>()
+                .join("\n");
+            Err(MonitorError::Rules(text))
+        }
+    }
+}
+
+/// The in-kernel filter the rules and the configuration need.
+pub fn filter_for(
+    rules: &RuleSet,
+    config: &MonitorConfig,
+    actions: &[Action],
+) -> (Filter, Vec<String>) {
+    let types = rules.event_types();
+    let (mut enabled, unobserved) = if types.all() {
+        (kinds::ALL_OBSERVED.to_vec(), Vec::new())
+    } else {
+        kinds::kinds_of(types.types.iter().map(String::as_str))
+    };
+    // The process tree and drift need these whatever the rules say.
+    for k in kinds::ALWAYS {
+        if !enabled.contains(k) {
+            enabled.push(*k);
+        }
+    }
+    let mut held = Vec::new();
+    if config.mode == Mode::Enforce {
+        for (rule, action) in rules.rules().iter().zip(actions) {
+            if !rule.enabled || *action == Action::Alert {
+                continue;
+            }
+            let ks = match rule.event_types() {
+                Some(t) => kinds::kinds_of(t.iter().map(String::as_str)).0,
+                None => kinds::ALL_OBSERVED.to_vec(),
+            };
+            for k in ks {
+                if !held.contains(&k) && kinds::HOLDABLE.contains(&k) {
+                    held.push(k);
+                }
+            }
+        }
+    }
+    let host = config
+        .include_host
+        .unwrap_or_else(|| rules.needs_host_events());
+    (
+        Filter {
+            enabled,
+            held,
+            host,
+            hold_cgroups: None,
+        },
+        unobserved,
+    )
+}
+
+/// Runs until `stop` is set, the duration passes, or the sensor fails.
+pub fn run(mut opts: RunOptions) -> Result<Summary, MonitorError> {
+    let notes = &mut opts.notes;
+    let mut rules = load_rules(&opts.rules, &mut **notes)?;
+    let hostname: Arc<str> = Arc::from(
+        std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|h| h.trim().to_owned())
+            .unwrap_or_default(),
+    );
+    rules.set_hostname(&hostname);
+    let extra = opts
+        .config
+        .append_output
+        .clone()
+        .unwrap_or_else(|| rampart_falco::ruleset::CONTAINER_OUTPUT.to_owned());
+    if !extra.trim().is_empty() {
+        rules
+            .append_output(&extra)
+            .map_err(|e| MonitorError::Rules(format!("  append-output: {e}")))?;
+    }
+    let config = opts.config.clone();
+    let actions: Vec<Action> = rules
+        .rules()
+        .iter()
+        .map(|r| config.action_for(&r.name, r.priority.name(), &r.tags))
+        .collect();
+    let (filter, unobserved) = filter_for(&rules, &config, &actions);
+    if !unobserved.is_empty() {
+        notes(&format!(
+            "warning: the sensor does not observe event types {}: rules that need only them never fire",
+            unobserved.join(", ")
+        ));
+    }
+    let not_evaluable: Vec<&str> = rules
+        .rules()
+        .iter()
+        .filter(|r| r.enabled && !r.unsupported_fields.is_empty())
+        .map(|r| r.name.as_str())
+        .collect();
+    if !not_evaluable.is_empty() {
+        notes(&format!(
+            "warning: {} rule(s) use fields rampart does not provide and are not evaluated: {}",
+            not_evaluable.len(),
+            not_evaluable.join("; ")
+        ));
+    }
+    let rules_loaded = rules.rules().iter().filter(|r| r.enabled).count();
+    let not_evaluable_n = not_evaluable.len();
+
+    // Sinks.
+    let mut sinks: Vec<Box<dyn Sink>> = Vec::new();
+    let format = config.output.format;
+    match config.output.file.as_deref() {
+        Some(p) if p.as_os_str() != "-" => {
+            let f = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(p)
+                .map_err(|cause| MonitorError::Output {
+                    path: p.display().to_string(),
+                    cause,
+                })?;
+            sinks.push(Box::new(StreamSink::new(
+                p.display().to_string(),
+                format,
+                Box::new(f),
+            )));
+        }
+        _ => {
+            let out = std::mem::replace(&mut opts.stdout, Box::new(std::io::sink()));
+            sinks.push(Box::new(StreamSink::new("stdout", format, out)));
+        }
+    }
+    for w in &config.webhook {
+        sinks.push(Box::new(WebhookSink::start(w)));
+    }
+
+    let metrics = Metrics::new();
+    describe(&metrics);
+    let (alert_tx, alert_rx) = std::sync::mpsc::sync_channel::<AlertLine>(4096);
+    let sink_stats: Arc<Mutex<Vec<SinkStats>>> = Arc::default();
+    let sink_thread = {
+        let metrics = Arc::clone(&metrics);
+        let sink_stats = Arc::clone(&sink_stats);
+        std::thread::Builder::new()
+            .name("rampart-sinks".into())
+            .spawn(move || sink_loop(sinks, &alert_rx, &metrics, &sink_stats))
+            .map_err(|cause| MonitorError::Output {
+                path: "sink thread".into(),
+                cause,
+            })?
+    };
+
+    let shared = Arc::new(Shared {
+        rules,
+        config: config.clone(),
+        actions,
+        metrics: Arc::clone(&metrics),
+        alerts: alert_tx,
+        eval_ns: AtomicU64::new(0),
+        evaluated: AtomicU64::new(0),
+        alert_count: AtomicU64::new(0),
+        action_counts: Mutex::default(),
+        latency_ns: Mutex::default(),
+    });
+
+    // The sensor.
+    let mut sensor = Sensor::load(SensorConfig {
+        ring_bytes: config
+            .ring_buffer_bytes()
+            .map_or(16 << 20, |b| u32::try_from(b).unwrap_or(1 << 30)),
+        filter: filter.clone(),
+        host_mntns: None,
+    })?;
+    let resolver = ContainerResolver::new(ResolverConfig::default())?;
+    let mut table = proctable::ProcessTable::new(
+        std::path::Path::new("/proc"),
+        u64::try_from(sensor.wall_clock_ns(0)).unwrap_or(0),
+    );
+    table.seed();
+
+    let threads = config
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get().min(4)));
+    let (work_tx, work_rx) = std::sync::mpsc::sync_channel::<Work>(QUEUE);
+    let work_rx = Arc::new(Mutex::new(work_rx));
+    let mut workers = Vec::new();
+    for i in 0..threads {
+        let shared = Arc::clone(&shared);
+        let rx = Arc::clone(&work_rx);
+        workers.push(
+            std::thread::Builder::new()
+                .name(format!("rampart-eval-{i}"))
+                .spawn(move || eval_loop(&shared, &rx))
+                .map_err(|cause| MonitorError::Output {
+                    path: "evaluator thread".into(),
+                    cause,
+                })?,
+        );
+    }
+
+    let started = Instant::now();
+    let status_state = Arc::new(Mutex::new(serde_json::json!({"starting": true})));
+    let endpoint = match &config.metrics {
+        Some(m) => {
+            let state = Arc::clone(&status_state);
+            let metrics2 = Arc::clone(&metrics);
+            Some(Endpoint::start(
+                m.listen,
+                Arc::clone(&metrics),
+                Arc::new(move || {
+                    let mut doc = state.lock().unwrap_or_else(PoisonError::into_inner).clone();
+                    if let Some(map) = doc.as_object_mut() {
+                        map.insert("healthy".into(), metrics2.healthy().into());
+                        map.insert("uptime_seconds".into(), metrics2.uptime().as_secs().into());
+                    }
+                    doc
+                }),
+            )?)
+        }
+        None => None,
+    };
+    if let Some(ready) = opts.ready.take() {
+        ready(ReadyInfo {
+            metrics_addr: endpoint.as_ref().map(Endpoint::local_addr),
+            load_time: sensor.load_time(),
+            filter: filter.clone(),
+        });
+    }
+    metrics.beat();
+
+    let boot_to_wall = sensor.wall_clock_ns(0);
+    let mut num = 0u64;
+    let mut last_flush = Instant::now();
+    let mut last_stats = Stats::default();
+    let mode = config.mode;
+    let result = loop {
+        if opts.stop.load(Ordering::Relaxed)
+            || opts.duration.is_some_and(|d| started.elapsed() >= d)
+        {
+            break Ok(());
+        }
+        let polled = sensor.poll(Duration::from_millis(50), |raw| {
+            num += 1;
+            let h = raw.header().clone();
+            let time_ns = u64::try_from(i128::from(h.boot_ns) + boot_to_wall).unwrap_or(0);
+            let proc = match &raw {
+                RawEvent::Exec(e) => {
+                    let vpid = if h.mntns != 0 { vpid_of(h.pid) } else { None };
+                    table.exec(e, vpid)
+                }
+                RawEvent::Fork(f) => {
+                    table.fork(f);
+                    return;
+                }
+                RawEvent::Exit(_) => {
+                    table.exit(&h);
+                    return;
+                }
+                _ => table.process(&h),
+            };
+            let identity = resolver.resolve(h.cgroup_id, Some(h.pid));
+            let container = match &identity {
+                Identity::Container(c) => Some(Arc::clone(c)),
+                _ => None,
+            };
+            let ancestors = table.ancestors(h.pid);
+            let held = if h.held() {
+                HeldTask::open(&h).ok()
+            } else {
+                None
+            };
+            let event = translate::event(
+                &raw,
+                num,
+                time_ns,
+                proc,
+                ancestors,
+                container.as_deref(),
+                &hostname,
+            );
+            let _ = work_tx.send(Work {
+                event,
+                header: h,
+                held,
+                enqueued: Instant::now(),
+            });
+        });
+        if let Err(e) = polled {
+            break Err(MonitorError::Sensor(e));
+        }
+        metrics.beat();
+        if last_flush.elapsed() >= Duration::from_secs(1) {
+            last_flush = Instant::now();
+            if let Ok(s) = sensor.stats() {
+                publish_stats(&metrics, &s);
+                report_new_loss(&last_stats, &s, &mut **notes);
+                last_stats = s;
+            }
+            publish_eval(&shared);
+            *status_state.lock().unwrap_or_else(PoisonError::into_inner) = status_doc(
+                &shared,
+                &last_stats,
+                rules_loaded,
+                not_evaluable_n,
+                mode,
+                resolver.cached(),
+                &sink_stats,
+            );
+        }
+    };
+    drop(work_tx);
+    for w in workers {
+        let _ = w.join();
+    }
+    let final_stats = sensor.stats().unwrap_or_default();
+    publish_stats(&metrics, &final_stats);
+    drop(sensor);
+    drop(endpoint);
+    let alerts = shared.alert_count.load(Ordering::Relaxed);
+    let actions = shared
+        .action_counts
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone();
+    drop(shared);
+    let _ = sink_thread.join();
+    let summary = Summary {
+        events: final_stats.total_emitted(),
+        alerts,
+        lost: final_stats.total_dropped(),
+        lost_by_kind: final_stats
+            .dropped
+            .iter()
+            .map(|(k, v)| (k.name().to_owned(), *v))
+            .collect(),
+        actions,
+        sinks: sink_stats
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone(),
+    };
+    result.map(|()| summary)
+}
+
+/// The pid a process has in its own pid namespace (`NSpid`'s last field).
+fn vpid_of(pid: u32) -> Option<i64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("NSpid:"))?
+        .split_whitespace()
+        .last()?
+        .parse()
+        .ok()
+}
+
+fn eval_loop(shared: &Shared, rx: &Mutex<Receiver<Work>>) {
+    loop {
+        let work = {
+            let guard = rx.lock().unwrap_or_else(PoisonError::into_inner);
+            guard.recv()
+        };
+        let Ok(mut work) = work else { return };
+        let t0 = Instant::now();
+        let mut answer = Action::Alert;
+        let mut fired = Vec::new();
+        for m in shared.rules.evaluate(&work.event) {
+            let idx = shared
+                .rules
+                .rules()
+                .iter()
+                .position(|r| std::ptr::eq(r, m.rule))
+                .unwrap_or(0);
+            let action = shared.actions.get(idx).copied().unwrap_or_default();
+            answer = stronger(answer, action);
+            fired.push((m, action));
+        }
+        let eval = t0.elapsed();
+        shared.eval_ns.fetch_add(
+            u64::try_from(eval.as_nanos()).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
+        shared.evaluated.fetch_add(1, Ordering::Relaxed);
+        // Answer first: a held process is waiting.
+        let enforce = shared.config.mode == Mode::Enforce;
+        let done = if enforce {
+            carry_out(answer, work.held.as_ref(), &work.header)
+        } else {
+            None
+        };
+        if let Some(h) = work.held.take()
+            && !(enforce && answer != Action::Alert)
+        {
+            let _ = h.resume();
+        }
+        for (m, action) in fired {
+            let mut json = shared.rules.alert_json(&m, &work.event);
+            let mut text = shared.rules.alert_text(&m, &work.event);
+            if action != Action::Alert {
+                let label = if enforce {
+                    match &done {
+                        Some(Ok(())) => action.as_str().to_owned(),
+                        Some(Err(e)) => format!("{} failed: {e}", action.as_str()),
+                        None => action.as_str().to_owned(),
+                    }
+                } else {
+                    format!("would {}", action.as_str())
+                };
+                json = with_action(&json, &label);
+                text.push_str(&format!(" rampart_action={label}"));
+                *shared
+                    .action_counts
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .entry(label)
+                    .or_insert(0) += 1;
+            }
+            shared.alert_count.fetch_add(1, Ordering::Relaxed);
+            shared.metrics.add(
+                "rampart_monitor_alerts_total",
+                &[("rule", &m.rule.name), ("priority", m.rule.priority.name())],
+                1.0,
+            );
+            let latency = work.enqueued.elapsed();
+            shared
+                .latency_ns
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(u64::try_from(latency.as_nanos()).unwrap_or(u64::MAX));
+            let _ = shared.alerts.send(AlertLine {
+                rule: m.rule.name.clone(),
+                priority: m.rule.priority.name().to_owned(),
+                json,
+                text,
+            });
+        }
+    }
+}
+
+fn stronger(a: Action, b: Action) -> Action {
+    let rank = |x: Action| match x {
+        Action::Alert => 0,
+        Action::KillProcess => 1,
+        Action::KillContainer => 2,
+    };
+    if rank(b) > rank(a) { b } else { a }
+}
+
+/// Kills what the answer says. `None` when there was nothing to do.
+fn carry_out(
+    answer: Action,
+    held: Option<&HeldTask>,
+    header: &crate::sensor::Header,
+) -> Option<Result<(), String>> {
+    match answer {
+        Action::Alert => None,
+        // A process that was not held (its event type is not holdable) is pinned by a pidfd
+        // now, checked against its start time, so a recycled pid is never hit.
+        Action::KillProcess => Some(match held {
+            Some(h) => h.kill().map_err(|e| e.to_string()),
+            None => HeldTask::open(header)
+                .and_then(|t| t.kill())
+                .map_err(|e| e.to_string()),
+        }),
+        Action::KillContainer => Some(
+            crate::sensor::kill_cgroup(header.cgroup_id)
+                .map(|_| ())
+                .map_err(|e| e.to_string()),
+        ),
+    }
+}
+
+/// Adds `rampart.action` to the alert's `output_fields`.
+fn with_action(json: &str, label: &str) -> String {
+    match serde_json::from_str::<serde_json::Value>(json) {
+        Ok(mut v) => {
+            if let Some(fields) = v.get_mut("output_fields").and_then(|f| f.as_object_mut()) {
+                fields.insert("rampart.action".into(), label.into());
+            }
+            v.to_string()
+        }
+        Err(_) => json.to_owned(),
+    }
+}
+
+fn sink_loop(
+    mut sinks: Vec<Box<dyn Sink>>,
+    rx: &Receiver<AlertLine>,
+    metrics: &Metrics,
+    stats: &Mutex<Vec<SinkStats>>,
+) {
+    let publish = |sinks: &[Box<dyn Sink>]| {
+        let s: Vec<SinkStats> = sinks.iter().map(|s| s.stats()).collect();
+        for st in &s {
+            metrics.set(
+                "rampart_monitor_sink_delivered_total",
+                &[("sink", &st.sink)],
+                st.delivered as f64,
+            );
+            metrics.set(
+                "rampart_monitor_sink_failed_total",
+                &[("sink", &st.sink)],
+                st.failed as f64,
+            );
+            metrics.set(
+                "rampart_monitor_sink_dropped_total",
+                &[("sink", &st.sink)],
+                st.dropped as f64,
+            );
+        }
+        *stats.lock().unwrap_or_else(PoisonError::into_inner) = s;
+    };
+    loop {
+        match rx.recv_timeout(Duration::from_secs(1)) {
+            Ok(alert) => {
+                for s in &mut sinks {
+                    s.send(&alert);
+                }
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+        }
+        publish(&sinks);
+    }
+    for s in &mut sinks {
+        s.close();
+    }
+    publish(&sinks);
+}
+
+fn describe(m: &Metrics) {
+    m.describe(
+        "rampart_monitor_events_total",
+        Kind::Counter,
+        "Events the kernel sensor emitted, by type.",
+    );
+    m.describe(
+        "rampart_monitor_events_lost_total",
+        Kind::Counter,
+        "Events lost in the kernel (ring buffer full), by type.",
+    );
+    m.describe(
+        "rampart_monitor_events_lost_by_cgroup_total",
+        Kind::Counter,
+        "Events lost in the kernel, by cgroup id.",
+    );
+    m.describe(
+        "rampart_monitor_alerts_total",
+        Kind::Counter,
+        "Alerts, by rule and priority.",
+    );
+    m.describe(
+        "rampart_monitor_rule_evaluation_seconds_total",
+        Kind::Counter,
+        "Time spent evaluating rules.",
+    );
+    m.describe(
+        "rampart_monitor_events_evaluated_total",
+        Kind::Counter,
+        "Events evaluated against the rules.",
+    );
+    m.describe(
+        "rampart_monitor_sink_delivered_total",
+        Kind::Counter,
+        "Alerts delivered, by sink.",
+    );
+    m.describe(
+        "rampart_monitor_sink_failed_total",
+        Kind::Counter,
+        "Alerts given up on after retries, by sink.",
+    );
+    m.describe(
+        "rampart_monitor_sink_dropped_total",
+        Kind::Counter,
+        "Alerts dropped because a sink's queue was full, by sink.",
+    );
+}
+
+fn publish_stats(m: &Metrics, s: &Stats) {
+    for (k, v) in &s.emitted {
+        m.set(
+            "rampart_monitor_events_total",
+            &[("type", k.name())],
+            *v as f64,
+        );
+    }
+    for (k, v) in &s.dropped {
+        m.set(
+            "rampart_monitor_events_lost_total",
+            &[("type", k.name())],
+            *v as f64,
+        );
+    }
+    for (cg, v) in &s.dropped_by_cgroup {
+        m.set(
+            "rampart_monitor_events_lost_by_cgroup_total",
+            &[("cgroup_id", &cg.to_string())],
+            *v as f64,
+        );
+    }
+}
+
+fn publish_eval(shared: &Shared) {
+    let m = &shared.metrics;
+    m.set(
+        "rampart_monitor_rule_evaluation_seconds_total",
+        &[],
+        shared.eval_ns.load(Ordering::Relaxed) as f64 / 1e9,
+    );
+    m.set(
+        "rampart_monitor_events_evaluated_total",
+        &[],
+        shared.evaluated.load(Ordering::Relaxed) as f64,
+    );
+}
+
+fn report_new_loss(before: &Stats, now: &Stats, notes: &mut dyn FnMut(&str)) {
+    let lost = now.total_dropped().saturating_sub(before.total_dropped());
+    if lost > 0 {
+        let by: Vec<String> = now
+            .dropped
+            .iter()
+            .map(|(k, v)| {
+                format!(
+                    "{}={}",
+                    k.name(),
+                    v.saturating_sub(before.dropped.get(k).copied().unwrap_or(0))
+                )
+            })
+            .filter(|s| !s.ends_with("=0"))
+            .collect();
+        notes(&format!(
+            "warning: {lost} events lost in the kernel in the last second ({})",
+            by.join(", ")
+        ));
+    }
+}
+
+fn status_doc(
+    shared: &Shared,
+    stats: &Stats,
+    rules: usize,
+    not_evaluable: usize,
+    mode: Mode,
+    containers: usize,
+    sinks: &Mutex<Vec<SinkStats>>,
+) -> serde_json::Value {
+    serde_json::json!({
+        "mode": match mode { Mode::Enforce => "enforce", Mode::Audit => "audit" },
+        "rules": {"loaded": rules, "not_evaluable": not_evaluable},
+        "events": {
+            "received": stats.total_emitted(),
+            "lost": stats.total_dropped(),
+            "lost_by_type": stats.dropped.iter().map(|(k, v)| (k.name().to_owned(), *v)).collect::<BTreeMap<_, _>>(),
+            "evaluated": shared.evaluated.load(Ordering::Relaxed),
+        },
+        "alerts": shared.alert_count.load(Ordering::Relaxed),
+        "containers": containers,
+        "sinks": *sinks.lock().unwrap_or_else(PoisonError::into_inner),
+        "format": match shared.config.output.format { Format::Json => "json", Format::Text => "text" },
+    })
+}

@@ -1,0 +1,413 @@
+//! Sensor events into the Falco event model: syscall names, Falco's argument names and
+//! renderings, the file descriptor, the process and its ancestors, the container and its pod.
+
+use crate::identity::ContainerInfo;
+use crate::sensor::{EventKind, FileOp, RawEvent, Syscall};
+use rampart_falco::event::{Container, Event, Fd, FdKind, K8s, L4Proto};
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::Arc;
+
+/// `evt.type` of a file operation. The sensor sees file operations at the kernel's own hooks
+/// (after path resolution and every permission check), where the syscall that asked is not
+/// known: each is named by the syscall of that family every libc uses today.
+fn file_evt_type(kind: EventKind) -> &'static str {
+    match kind {
+        EventKind::Open => "openat",
+        EventKind::Unlink => "unlinkat",
+        EventKind::Mkdir => "mkdirat",
+        EventKind::Rename => "renameat2",
+        EventKind::Chmod => "fchmodat",
+        EventKind::Link => "linkat",
+        EventKind::Symlink => "symlinkat",
+        _ => "unknown",
+    }
+}
+
+/// `evt.type` of a syscall event: the syscall's own name.
+fn syscall_name(nr: u32) -> String {
+    syscalls::Sysno::new(nr as usize)
+        .map(|s| s.name().to_owned())
+        .unwrap_or_else(|| format!("syscall_{nr}"))
+}
+
+const PTRACE_REQUESTS: &[(u64, &str)] = &[
+    (0, "PTRACE_TRACEME"),
+    (1, "PTRACE_PEEKTEXT"),
+    (2, "PTRACE_PEEKDATA"),
+    (3, "PTRACE_PEEKUSR"),
+    (4, "PTRACE_POKETEXT"),
+    (5, "PTRACE_POKEDATA"),
+    (6, "PTRACE_POKEUSR"),
+    (7, "PTRACE_CONT"),
+    (8, "PTRACE_KILL"),
+    (9, "PTRACE_SINGLESTEP"),
+    (12, "PTRACE_GETREGS"),
+    (13, "PTRACE_SETREGS"),
+    (14, "PTRACE_GETFPREGS"),
+    (15, "PTRACE_SETFPREGS"),
+    (16, "PTRACE_ATTACH"),
+    (17, "PTRACE_DETACH"),
+    (24, "PTRACE_SYSCALL"),
+    (0x4200, "PTRACE_SETOPTIONS"),
+    (0x4201, "PTRACE_GETEVENTMSG"),
+    (0x4202, "PTRACE_GETSIGINFO"),
+    (0x4203, "PTRACE_SETSIGINFO"),
+    (0x4204, "PTRACE_GETREGSET"),
+    (0x4205, "PTRACE_SETREGSET"),
+    (0x4206, "PTRACE_SEIZE"),
+    (0x4207, "PTRACE_INTERRUPT"),
+    (0x4208, "PTRACE_LISTEN"),
+];
+
+fn ptrace_request(r: u64) -> String {
+    PTRACE_REQUESTS
+        .iter()
+        .find(|(n, _)| *n == r)
+        .map(|(_, s)| (*s).to_owned())
+        .unwrap_or_else(|| r.to_string())
+}
+
+const CLONE_FLAGS: &[(u64, &str)] = &[
+    (0x0000_0100, "CLONE_VM"),
+    (0x0000_0200, "CLONE_FS"),
+    (0x0000_0400, "CLONE_FILES"),
+    (0x0000_0800, "CLONE_SIGHAND"),
+    (0x0000_2000, "CLONE_PTRACE"),
+    (0x0000_4000, "CLONE_VFORK"),
+    (0x0000_8000, "CLONE_PARENT"),
+    (0x0001_0000, "CLONE_THREAD"),
+    (0x0002_0000, "CLONE_NEWNS"),
+    (0x0004_0000, "CLONE_SYSVSEM"),
+    (0x0008_0000, "CLONE_SETTLS"),
+    (0x0200_0000, "CLONE_NEWCGROUP"),
+    (0x0400_0000, "CLONE_NEWUTS"),
+    (0x0800_0000, "CLONE_NEWIPC"),
+    (0x1000_0000, "CLONE_NEWUSER"),
+    (0x2000_0000, "CLONE_NEWPID"),
+    (0x4000_0000, "CLONE_NEWNET"),
+];
+
+fn flags_str(bits: u64, table: &[(u64, &str)]) -> String {
+    let names: Vec<&str> = table
+        .iter()
+        .filter(|(b, _)| bits & b == *b)
+        .map(|(_, n)| *n)
+        .collect();
+    if names.is_empty() {
+        bits.to_string()
+    } else {
+        names.join("|")
+    }
+}
+
+/// Falco's `evt.res`: `SUCCESS`, or the errno's name for a negative result.
+fn ip(addr: Option<(IpAddr, u16)>) -> (IpAddr, u16) {
+    addr.unwrap_or((IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0))
+}
+
+fn l4(s: &Syscall) -> L4Proto {
+    match (s.protocol, s.sock_type) {
+        (17, _) | (0, 2) => L4Proto::Udp,
+        (1 | 58, _) => L4Proto::Icmp,
+        (_, 3) => L4Proto::Raw,
+        _ => L4Proto::Tcp,
+    }
+}
+
+fn socket_fd(s: &Syscall, num: i64, server_side: bool) -> Fd {
+    match s.family {
+        2 | 10 => {
+            let (local, remote) = (ip(s.local), ip(s.remote));
+            let (client, server) = if server_side {
+                (remote, local)
+            } else {
+                (local, remote)
+            };
+            Fd::ip_socket(num, client, server, l4(s), server_side)
+        }
+        1 => Fd {
+            num,
+            kind: FdKind::Unix,
+            name: s.text.clone(),
+            ..Fd::default()
+        },
+        _ => Fd {
+            num,
+            kind: FdKind::File,
+            name: String::new(),
+            ..Fd::default()
+        },
+    }
+}
+
+fn file_event(ev: &mut Event, f: &FileOp) {
+    let kind = f.header.kind;
+    ev.evt_type = file_evt_type(kind).to_owned();
+    ev.res = Some(0);
+    match kind {
+        EventKind::Open => {
+            ev.open_flags = Some(f.flags);
+            ev.set_arg("flags", rampart_falco::event::open_flags_str(f.flags));
+            ev.set_arg("name", f.path.clone());
+            ev.set_arg("mode", format!("0{:o}", f.fmode & 0o7777));
+            ev.set_arg("ino", f.ino.to_string());
+            ev.set_arg("dev", format!("{:X}", f.dev));
+            // The open was granted (the sensor sees it at the kernel's last permission hook);
+            // the descriptor number is allocated after it and not known here.
+            let mut fd = Fd::file(0, &f.path);
+            if f.flags & 0o200000 != 0 {
+                fd.kind = FdKind::Directory;
+            }
+            ev.fd = Some(fd);
+        }
+        EventKind::Unlink => {
+            ev.set_arg("name", f.path.clone());
+            ev.set_arg("path", f.path.clone());
+            ev.set_arg("flags", if f.flags == 1 { "AT_REMOVEDIR" } else { "0" });
+        }
+        EventKind::Mkdir => {
+            ev.set_arg("path", f.path.clone());
+            ev.set_arg("mode", format!("0{:o}", f.flags & 0o7777));
+        }
+        EventKind::Chmod => {
+            ev.set_arg("filename", f.path.clone());
+            ev.set_arg("mode", format!("0{:o}", f.flags & 0o7777));
+        }
+        EventKind::Rename => {
+            ev.set_arg("oldpath", f.path.clone());
+            ev.set_arg("newpath", f.path2.clone().unwrap_or_default());
+        }
+        EventKind::Link => {
+            // path: the new link; path2: the existing file.
+            ev.set_arg("oldpath", f.path2.clone().unwrap_or_default());
+            ev.set_arg("newpath", f.path.clone());
+        }
+        EventKind::Symlink => {
+            ev.set_arg("target", f.path2.clone().unwrap_or_default());
+            ev.set_arg("linkpath", f.path.clone());
+        }
+        _ => {}
+    }
+}
+
+fn syscall_event(ev: &mut Event, s: &Syscall) {
+    ev.evt_type = syscall_name(s.nr);
+    ev.res = Some(s.ret);
+    let a = s.args;
+    match s.header.kind {
+        EventKind::Connect | EventKind::Send => {
+            let num = a[0] as i64;
+            ev.fd = Some(socket_fd(s, num, false));
+            ev.set_arg("fd", num.to_string());
+            if let Some(fd) = &ev.fd {
+                ev.set_arg("tuple", fd.name.clone());
+            }
+        }
+        EventKind::Accept => {
+            ev.fd = Some(socket_fd(s, s.ret, true));
+            if let Some(fd) = &ev.fd {
+                ev.set_arg("tuple", fd.name.clone());
+            }
+            ev.set_arg("fd", s.ret.to_string());
+        }
+        EventKind::Bind | EventKind::Listen => {
+            let num = a[0] as i64;
+            let mut fd = socket_fd(s, num, true);
+            fd.connected = Some(false);
+            ev.fd = Some(fd);
+            ev.set_arg("fd", num.to_string());
+            if s.header.kind == EventKind::Listen {
+                ev.set_arg("backlog", a[1].to_string());
+            }
+        }
+        EventKind::Ptrace => {
+            ev.set_arg("request", ptrace_request(a[0]));
+            ev.set_arg("pid", (a[1] as i64).to_string());
+        }
+        EventKind::Setuid | EventKind::Setgid => {
+            ev.set_arg(
+                if s.header.kind == EventKind::Setuid {
+                    "uid"
+                } else {
+                    "gid"
+                },
+                (a[0] as u32).to_string(),
+            );
+        }
+        EventKind::Unshare => ev.set_arg("flags", flags_str(a[0], CLONE_FLAGS)),
+        EventKind::Setns => {
+            ev.set_arg("fd", (a[0] as i64).to_string());
+            ev.set_arg("nstype", flags_str(a[1], CLONE_FLAGS));
+        }
+        EventKind::MemfdCreate => {
+            ev.set_arg("name", s.text.clone());
+            ev.set_arg("flags", a[1].to_string());
+            let mut fd = Fd::file(s.ret, &format!("/memfd:{}", s.text));
+            fd.kind = FdKind::Memfd;
+            ev.fd = Some(fd);
+        }
+        EventKind::Dup => {
+            ev.set_arg("oldfd", (a[0] as i64).to_string());
+            if ev.evt_type != "dup" {
+                ev.set_arg("newfd", (a[1] as i64).to_string());
+            }
+            // The fd is the duplicated one: a socket makes this a reverse-shell candidate.
+            ev.fd = Some(socket_fd(s, a[0] as i64, false));
+        }
+        EventKind::Mount | EventKind::Umount => {
+            ev.set_arg("dir", s.text.clone());
+            let flags = if s.header.kind == EventKind::Mount {
+                a[3]
+            } else {
+                a[1]
+            };
+            ev.set_arg("flags", flags.to_string());
+        }
+        EventKind::Module => {
+            ev.set_arg("flags", a[2].to_string());
+        }
+        EventKind::Bpf => ev.set_arg("cmd", a[0].to_string()),
+        EventKind::Capset => {}
+        _ => {}
+    }
+}
+
+/// The container fields Falco rules read.
+pub fn container_fields(c: &ContainerInfo) -> (Container, Option<K8s>) {
+    let (repository, tag) = match &c.image {
+        Some(image) => split_image(image),
+        None => (None, None),
+    };
+    let container = Container {
+        id: c.short_id().to_owned(),
+        full_id: Some(c.id.clone()),
+        name: c.name.clone().or_else(|| c.k8s_container_name.clone()),
+        image: c.image.clone(),
+        image_repository: repository,
+        image_tag: tag,
+        image_digest: c.image_digest.clone(),
+        runtime: Some(c.runtime.as_str().to_owned()),
+        privileged: Some(c.privileged),
+        start_ns: c.start_time,
+        mounts: None,
+    };
+    let k8s = (c.pod_name.is_some() || c.pod_namespace.is_some()).then(|| K8s {
+        namespace: c.pod_namespace.clone(),
+        pod_name: c.pod_name.clone(),
+        pod_uid: c.pod_uid.clone(),
+        pod_labels: Vec::new(),
+        container_name: c.k8s_container_name.clone(),
+    });
+    (container, k8s)
+}
+
+/// `registry/repo:tag@digest` into repository and tag, as Falco's container plugin splits it.
+pub fn split_image(image: &str) -> (Option<String>, Option<String>) {
+    let no_digest = image.split('@').next().unwrap_or(image);
+    let slash = no_digest.rfind('/').map_or(0, |i| i + 1);
+    match no_digest.get(slash..).and_then(|last| last.rfind(':')) {
+        Some(colon) => {
+            let at = slash + colon;
+            (
+                no_digest.get(..at).map(str::to_owned),
+                no_digest.get(at + 1..).map(str::to_owned),
+            )
+        }
+        None => (Some(no_digest.to_owned()), None),
+    }
+}
+
+/// Builds the Falco event for `raw`: `proc` and `ancestors` come from the process table.
+pub fn event(
+    raw: &RawEvent,
+    num: u64,
+    time_ns: u64,
+    proc: Arc<rampart_falco::event::Process>,
+    ancestors: Vec<Arc<rampart_falco::event::Process>>,
+    container: Option<&ContainerInfo>,
+    hostname: &Arc<str>,
+) -> Event {
+    let mut ev = Event {
+        num,
+        time_ns,
+        hostname: Some(hostname.to_string()),
+        proc,
+        ancestors,
+        ..Event::default()
+    };
+    match raw {
+        RawEvent::Exec(e) => {
+            ev.evt_type = "execve".to_owned();
+            ev.res = Some(0);
+            let mut flags = Vec::new();
+            if e.exe_upper_layer {
+                flags.push("EXE_UPPER_LAYER");
+            }
+            if e.exe_memfd {
+                flags.push("EXE_FROM_MEMFD");
+            }
+            if e.exe_mode & 0o222 != 0 {
+                flags.push("EXE_WRITABLE");
+            }
+            ev.set_arg(
+                "flags",
+                if flags.is_empty() {
+                    "0".to_owned()
+                } else {
+                    flags.join("|")
+                },
+            );
+            ev.set_arg("exe", e.argv.first().cloned().unwrap_or_default());
+            ev.set_arg("filename", e.path.clone());
+        }
+        RawEvent::File(f) => file_event(&mut ev, f),
+        RawEvent::Syscall(s) => syscall_event(&mut ev, s),
+        RawEvent::Fork(_) => {
+            ev.evt_type = "clone".to_owned();
+            ev.res = Some(0);
+        }
+        RawEvent::Exit(x) => {
+            ev.evt_type = "procexit".to_owned();
+            ev.set_arg("status", x.code.to_string());
+        }
+    }
+    if let Some(c) = container {
+        let (container, k8s) = container_fields(c);
+        ev.container = Some(container);
+        ev.k8s = k8s;
+    }
+    ev
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn images_split_as_falco_does() {
+        let s = |i: &str| split_image(i);
+        assert_eq!(
+            s("docker.io/library/nginx:1.27"),
+            (Some("docker.io/library/nginx".into()), Some("1.27".into()))
+        );
+        assert_eq!(
+            s("localhost:5000/app@sha256:abc"),
+            (Some("localhost:5000/app".into()), None)
+        );
+        assert_eq!(
+            s("localhost:5000/app:v1@sha256:abc"),
+            (Some("localhost:5000/app".into()), Some("v1".into()))
+        );
+    }
+
+    #[test]
+    fn ptrace_and_clone_flags_render_by_name() {
+        assert_eq!(ptrace_request(16), "PTRACE_ATTACH");
+        assert_eq!(ptrace_request(0x4206), "PTRACE_SEIZE");
+        assert_eq!(
+            flags_str(0x1000_0000 | 0x0002_0000, CLONE_FLAGS),
+            "CLONE_NEWNS|CLONE_NEWUSER"
+        );
+        assert_eq!(syscall_name(101), "ptrace");
+    }
+}
