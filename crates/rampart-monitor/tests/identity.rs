@@ -1,7 +1,12 @@
 //! Container identity on real runc containers: cgroup ids resolved to the right container from
 //! the first event, annotations mapped, containers found at start-up and after a restart,
 //! exited processes resolved through the cgroup index, host processes as `host`.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
