@@ -1,7 +1,12 @@
 //! Container identity on real runc containers: cgroup ids resolved to the right container from
 //! the first event, annotations mapped, containers found at start-up and after a restart,
 //! exited processes resolved through the cgroup index, host processes as `host`.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
@@ -257,4 +262,26 @@ fn a_container_created_after_the_resolver_is_attributed_on_its_first_exec() {
             assert_eq!(h.join().unwrap().id(), c2.id);
         }
     });
+}
+
+/// A cgroup seen before its container's state exists (runc's init process runs in the
+/// container's cgroup before `state.json` is written; a plain runc cgroup path has no runtime
+/// layout) is first the host, then the container once its state appears.
+#[test]
+fn a_host_verdict_on_a_new_cgroup_is_revised_when_its_container_appears() {
+    let state = tempfile::tempdir().unwrap();
+    let resolver = ContainerResolver::new(config(&[state.path().to_path_buf()])).unwrap();
+    let name = rampart_testkit::runc::unique_id("rampart-early");
+    let dir = resolver.cgroup2_mount().join(&name);
+    std::fs::create_dir(&dir).unwrap();
+    let g = std::fs::metadata(&dir).unwrap().ino();
+    assert_eq!(resolver.resolve(g, None), Identity::Host);
+
+    let bundle = Bundle::busybox().cgroups_path(&format!("/{name}")).build();
+    let c = bundle.run(StateRoot::At(state.path().to_path_buf()));
+    assert_eq!(cgroup_id_of(c.pid), g);
+    std::thread::sleep(std::time::Duration::from_millis(30));
+    assert_eq!(resolver.resolve(g, Some(c.pid)).id(), c.id);
+    drop(c);
+    let _ = std::fs::remove_dir(&dir);
 }

@@ -121,6 +121,7 @@ pub struct BundleBuilder {
     readonly: bool,
     overlay: bool,
     tmpfs: Vec<String>,
+    cgroups_path: Option<String>,
     dir: Option<PathBuf>,
 }
 
@@ -148,6 +149,7 @@ impl Bundle {
             readonly: false,
             overlay: false,
             tmpfs: Vec::new(),
+            cgroups_path: None,
             dir: None,
         }
     }
@@ -195,6 +197,11 @@ impl BundleBuilder {
     /// Adds a writable tmpfs mount at `path` inside the container.
     pub fn tmpfs(mut self, path: &str) -> Self {
         self.tmpfs.push(path.into());
+        self
+    }
+    /// Sets `linux.cgroupsPath` (runc's default is `/<id>`).
+    pub fn cgroups_path(mut self, path: &str) -> Self {
+        self.cgroups_path = Some(path.into());
         self
     }
     /// Builds the bundle in `dir` instead of a new temporary directory (kept after the test).
@@ -272,6 +279,9 @@ impl BundleBuilder {
             .collect();
         if !annotations.is_empty() {
             config["annotations"] = Value::Object(annotations);
+        }
+        if let Some(p) = &self.cgroups_path {
+            config["linux"]["cgroupsPath"] = Value::String(p.clone());
         }
         if let Some(mounts) = config["mounts"].as_array_mut() {
             for t in &self.tmpfs {
