@@ -12,9 +12,10 @@ pub mod proctable;
 pub mod translate;
 
 use crate::config::{Action, Format, Mode, MonitorConfig};
-use crate::identity::{ContainerResolver, Identity, ResolverConfig};
+use crate::drift::{DriftDetector, DriftEvent, FileChangeKind, ImageIndex};
+use crate::identity::{ContainerInfo, ContainerResolver, Identity, ResolverConfig};
 use crate::metrics::{Endpoint, Kind, Metrics};
-use crate::sensor::{Filter, HeldTask, RawEvent, Sensor, SensorConfig, Stats};
+use crate::sensor::{EventKind, Filter, HeldTask, RawEvent, Sensor, SensorConfig, Stats};
 use crate::sink::{AlertLine, Sink, SinkStats, StreamSink, WebhookSink};
 use rampart_falco::{Event, RuleSet};
 use std::collections::BTreeMap;
@@ -23,6 +24,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
+
+/// Alerts whose queue-to-sink latency is kept for `/status`.
+const LATENCY_SAMPLES: usize = 4096;
 
 /// Events waiting for an evaluator.
 pub const QUEUE: usize = 8192;
@@ -81,6 +85,7 @@ pub struct Summary {
 /// One event for the evaluators.
 struct Work {
     event: Event,
+    container: Option<Arc<ContainerInfo>>,
     header: crate::sensor::Header,
     held: Option<HeldTask>,
     enqueued: Instant,
@@ -98,6 +103,125 @@ struct Shared {
     alert_count: AtomicU64,
     action_counts: Mutex<BTreeMap<String, u64>>,
     latency_ns: Mutex<Vec<u64>>,
+    drift: DriftDetector,
+    /// Image indexes by every name a container may give its image (reference, digests).
+    images: BTreeMap<String, Arc<ImageIndex>>,
+    drift_action: Action,
+    hostname: Arc<str>,
+}
+
+/// The rule name drift alerts carry (and `[[action]] rule` selects).
+pub const DRIFT_RULE: &str = "Executable drift from the image";
+
+/// Indexes the `[[image]]` sources of the configuration.
+fn image_indexes(
+    config: &MonitorConfig,
+    notes: &mut dyn FnMut(&str),
+) -> BTreeMap<String, Arc<ImageIndex>> {
+    let mut out = BTreeMap::new();
+    for img in &config.images {
+        let limits = rampart_image::Limits::default();
+        let built = rampart_image::Source::detect(&img.source, &limits)
+            .map_err(|e| e.to_string())
+            .and_then(|src| rampart_image::Image::open(&src, None).map_err(|e| e.to_string()))
+            .and_then(|image| ImageIndex::build(&image).map_err(|e| e.to_string()));
+        match built {
+            Ok(index) => {
+                let index = Arc::new(index);
+                out.insert(img.reference.clone(), Arc::clone(&index));
+                if let Some(d) = index.digest() {
+                    out.insert(d.to_owned(), Arc::clone(&index));
+                }
+                notes(&format!(
+                    "image {} indexed from {} ({} files)",
+                    img.reference,
+                    img.source.display(),
+                    index.files.len()
+                ));
+            }
+            Err(e) => notes(&format!(
+                "warning: image {} ({}) could not be indexed, drift in its containers is judged only by changes after start: {e}",
+                img.reference,
+                img.source.display()
+            )),
+        }
+    }
+    out
+}
+
+/// The image index of a container: by its digest, then its reference.
+fn index_for<'a>(
+    images: &'a BTreeMap<String, Arc<ImageIndex>>,
+    c: &ContainerInfo,
+) -> Option<&'a ImageIndex> {
+    c.image_digest
+        .as_deref()
+        .and_then(|d| images.get(d))
+        .or_else(|| c.image.as_deref().and_then(|r| images.get(r)))
+        .map(|i| &**i)
+}
+
+/// A drift alert in Falco's JSON shape (so consumers of Falco's alerts read it unchanged).
+fn drift_alert(shared: &Shared, ev: &Event, d: &DriftEvent) -> (String, String) {
+    let (why, expected, actual) = match &d.kind {
+        crate::drift::DriftKind::NotInImage => ("not in the image".to_owned(), None, None),
+        crate::drift::DriftKind::ContentDiffers { expected, actual } => (
+            "content differs from the image".to_owned(),
+            Some(expected.clone()),
+            Some(actual.clone()),
+        ),
+        crate::drift::DriftKind::ModifiedAfterStart { evidence } => (
+            format!("changed after the container started ({evidence})"),
+            None,
+            None,
+        ),
+    };
+    let c = ev.container.as_ref();
+    let time = rampart_falco::output::rfc3339(ev.time_ns);
+    let tod = rampart_falco::output::time_of_day(ev.time_ns, true);
+    let text = format!(
+        "Executable not from the image ran in a container | drift={} file={} layer={} image={} image_digest={} process={} command={} parent={} container_id={} container_image={}",
+        d.kind.name(),
+        d.path,
+        d.layer_text(),
+        c.and_then(|c| c.image.clone())
+            .unwrap_or_else(|| "<NA>".into()),
+        d.image_digest.clone().unwrap_or_else(|| "<NA>".into()),
+        ev.proc.name,
+        ev.proc.cmdline(),
+        ev.ancestors.first().map_or("<NA>", |p| p.name.as_str()),
+        c.map_or("host", |c| c.id.as_str()),
+        c.and_then(|c| c.image_repository.clone())
+            .unwrap_or_else(|| "<NA>".into()),
+    );
+    let json = serde_json::json!({
+        "hostname": &*shared.hostname,
+        "output": format!("{tod}: Critical {text}"),
+        "output_fields": {
+            "container.id": c.map_or("host", |c| c.id.as_str()),
+            "container.image.repository": c.and_then(|c| c.image_repository.clone()),
+            "container.image.tag": c.and_then(|c| c.image_tag.clone()),
+            "container.image.digest": d.image_digest,
+            "proc.exepath": ev.proc.exepath,
+            "proc.cmdline": ev.proc.cmdline(),
+            "proc.pname": ev.ancestors.first().map(|p| p.name.clone()),
+            "rampart.drift.kind": d.kind.name(),
+            "rampart.drift.reason": why,
+            "rampart.drift.path": d.path,
+            "rampart.drift.layer": d.layer_text(),
+            "rampart.drift.expected_sha256": expected,
+            "rampart.drift.actual_sha256": actual,
+            "rampart.drift.first_seen": rampart_falco::output::rfc3339(d.first_seen),
+            "rampart.drift.last_seen": rampart_falco::output::rfc3339(d.last_seen),
+            "rampart.drift.count": d.count,
+        },
+        "priority": "Critical",
+        "rule": DRIFT_RULE,
+        "source": "syscall",
+        "tags": ["container", "drift", "maturity_rampart", "mitre_execution", "T1059"],
+        "time": time,
+    });
+    (json.to_string(), format!("{tod}: Critical {text}"))
 }
 
 fn load_rules(
@@ -278,6 +402,10 @@ pub fn run(mut opts: RunOptions) -> Result<Summary, MonitorError> {
         alert_count: AtomicU64::new(0),
         action_counts: Mutex::default(),
         latency_ns: Mutex::default(),
+        drift: DriftDetector::new(),
+        images: image_indexes(&config, &mut **notes),
+        drift_action: config.action_for(DRIFT_RULE, "CRITICAL", &["drift".to_owned()]),
+        hostname: Arc::clone(&hostname),
     });
 
     // The sensor.
@@ -380,6 +508,22 @@ pub fn run(mut opts: RunOptions) -> Result<Summary, MonitorError> {
                 Identity::Container(c) => Some(Arc::clone(c)),
                 _ => None,
             };
+            if let (Some(c), RawEvent::File(f)) = (&container, &raw) {
+                let change = match f.header.kind {
+                    EventKind::Open if f.created() => Some((FileChangeKind::Create, &f.path)),
+                    EventKind::Open if f.opened_for_write() => {
+                        Some((FileChangeKind::WriteOpen, &f.path))
+                    }
+                    EventKind::Chmod if f.flags & 0o111 != 0 => {
+                        Some((FileChangeKind::ChmodExec, &f.path))
+                    }
+                    EventKind::Rename => f.path2.as_ref().map(|p| (FileChangeKind::RenameInto, p)),
+                    _ => None,
+                };
+                if let Some((kind, path)) = change {
+                    shared.drift.record_file_change(c, path, kind, time_ns);
+                }
+            }
             let ancestors = table.ancestors(h.pid);
             let held = if h.held() {
                 HeldTask::open(&h).ok()
@@ -397,6 +541,7 @@ pub fn run(mut opts: RunOptions) -> Result<Summary, MonitorError> {
             );
             let _ = work_tx.send(Work {
                 event,
+                container,
                 header: h,
                 held,
                 enqueued: Instant::now(),
@@ -492,6 +637,22 @@ fn eval_loop(shared: &Shared, rx: &Mutex<Receiver<Work>>) {
             answer = stronger(answer, action);
             fired.push((m, action));
         }
+        let mut drift = None;
+        if let Some(c) = &work.container
+            && work.event.evt_type == "execve"
+        {
+            let index = index_for(&shared.images, c);
+            if let Ok(Some(d)) = shared.drift.check_exec(
+                c,
+                index,
+                &work.event.proc.exepath,
+                u32::try_from(work.event.proc.pid).ok(),
+                work.event.time_ns,
+            ) {
+                answer = stronger(answer, shared.drift_action);
+                drift = Some(d);
+            }
+        }
         let eval = t0.elapsed();
         shared.eval_ns.fetch_add(
             u64::try_from(eval.as_nanos()).unwrap_or(u64::MAX),
@@ -510,48 +671,86 @@ fn eval_loop(shared: &Shared, rx: &Mutex<Receiver<Work>>) {
         {
             let _ = h.resume();
         }
+        if let Some(d) = &drift {
+            let (mut json, mut text) = drift_alert(shared, &work.event, d);
+            let action = shared.drift_action;
+            if action != Action::Alert {
+                let label = action_label(action, enforce, done.as_ref());
+                json = with_action(&json, &label);
+                text.push_str(&format!(" rampart_action={label}"));
+                count_action(shared, label);
+            }
+            emit(shared, DRIFT_RULE, "Critical", json, text, work.enqueued);
+        }
         for (m, action) in fired {
             let mut json = shared.rules.alert_json(&m, &work.event);
             let mut text = shared.rules.alert_text(&m, &work.event);
             if action != Action::Alert {
-                let label = if enforce {
-                    match &done {
-                        Some(Ok(())) => action.as_str().to_owned(),
-                        Some(Err(e)) => format!("{} failed: {e}", action.as_str()),
-                        None => action.as_str().to_owned(),
-                    }
-                } else {
-                    format!("would {}", action.as_str())
-                };
+                let label = action_label(action, enforce, done.as_ref());
                 json = with_action(&json, &label);
                 text.push_str(&format!(" rampart_action={label}"));
-                *shared
-                    .action_counts
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .entry(label)
-                    .or_insert(0) += 1;
+                count_action(shared, label);
             }
-            shared.alert_count.fetch_add(1, Ordering::Relaxed);
-            shared.metrics.add(
-                "rampart_monitor_alerts_total",
-                &[("rule", &m.rule.name), ("priority", m.rule.priority.name())],
-                1.0,
-            );
-            let latency = work.enqueued.elapsed();
-            shared
-                .latency_ns
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .push(u64::try_from(latency.as_nanos()).unwrap_or(u64::MAX));
-            let _ = shared.alerts.send(AlertLine {
-                rule: m.rule.name.clone(),
-                priority: m.rule.priority.name().to_owned(),
+            emit(
+                shared,
+                &m.rule.name,
+                m.rule.priority.name(),
                 json,
                 text,
-            });
+                work.enqueued,
+            );
         }
     }
+}
+
+fn action_label(action: Action, enforce: bool, done: Option<&Result<(), String>>) -> String {
+    if !enforce {
+        return format!("would {}", action.as_str());
+    }
+    match done {
+        Some(Err(e)) => format!("{} failed: {e}", action.as_str()),
+        _ => action.as_str().to_owned(),
+    }
+}
+
+fn count_action(shared: &Shared, label: String) {
+    *shared
+        .action_counts
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .entry(label)
+        .or_insert(0) += 1;
+}
+
+fn emit(
+    shared: &Shared,
+    rule: &str,
+    priority: &str,
+    json: String,
+    text: String,
+    enqueued: Instant,
+) {
+    shared.alert_count.fetch_add(1, Ordering::Relaxed);
+    shared.metrics.add(
+        "rampart_monitor_alerts_total",
+        &[("rule", rule), ("priority", priority)],
+        1.0,
+    );
+    let latency = u64::try_from(enqueued.elapsed().as_nanos()).unwrap_or(u64::MAX);
+    let mut l = shared
+        .latency_ns
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner);
+    if l.len() >= LATENCY_SAMPLES {
+        l.remove(0);
+    }
+    l.push(latency);
+    let _ = shared.alerts.send(AlertLine {
+        rule: rule.to_owned(),
+        priority: priority.to_owned(),
+        json,
+        text,
+    });
 }
 
 fn stronger(a: Action, b: Action) -> Action {
@@ -753,6 +952,22 @@ fn report_new_loss(before: &Stats, now: &Stats, notes: &mut dyn FnMut(&str)) {
     }
 }
 
+/// p50 / p99 / max of the latencies kept, in microseconds.
+fn latency_summary(l: &Mutex<Vec<u64>>) -> serde_json::Value {
+    let mut v = l.lock().unwrap_or_else(PoisonError::into_inner).clone();
+    if v.is_empty() {
+        return serde_json::Value::Null;
+    }
+    v.sort_unstable();
+    let at = |q: f64| {
+        v.get(((v.len() - 1) as f64 * q) as usize)
+            .copied()
+            .unwrap_or(0)
+            / 1000
+    };
+    serde_json::json!({"p50": at(0.5), "p99": at(0.99), "max": at(1.0), "samples": v.len()})
+}
+
 fn status_doc(
     shared: &Shared,
     stats: &Stats,
@@ -772,6 +987,8 @@ fn status_doc(
             "evaluated": shared.evaluated.load(Ordering::Relaxed),
         },
         "alerts": shared.alert_count.load(Ordering::Relaxed),
+        "alert_latency_us": latency_summary(&shared.latency_ns),
+        "drift": shared.drift.events(),
         "containers": containers,
         "sinks": *sinks.lock().unwrap_or_else(PoisonError::into_inner),
         "format": match shared.config.output.format { Format::Json => "json", Format::Text => "text" },
