@@ -15,6 +15,7 @@
 //!
 //! This crate is `publish = false` and only ever a dev-dependency: panicking with context is how
 //! a test helper reports a failed prerequisite.
+#![forbid(unsafe_code)]
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
