@@ -11,7 +11,8 @@
 //! - [`registry`]: Debian's `docker-registry` on 127.0.0.1 (anonymous, htpasswd or token auth,
 //!   TLS), `skopeo` to push, a token server, a fake server for what real registries never send;
 //! - [`pss`]: the official pod-security-admission conformance fixtures, walked in order;
-//! - [`yaml`]: YAML fixtures read into JSON values.
+//! - [`yaml`]: YAML fixtures read into JSON values;
+//! - [`eventgen`]: Falco's event-generator actions (`rampart-eventgen`) run in `runc` containers.
 //!
 //! This crate is `publish = false` and only ever a dev-dependency: panicking with context is how
 //! a test helper reports a failed prerequisite.
@@ -23,6 +24,7 @@
     reason = "test support: a failed prerequisite fails the calling test loudly"
 )]
 
+pub mod eventgen;
 pub mod oracles;
 pub mod paths;
 pub mod pss;
