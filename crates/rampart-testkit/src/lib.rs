@@ -13,10 +13,12 @@
 //! - [`runc`]: real runc containers: a busybox rootfs from Debian's busybox-static, OCI bundles
 //!   (annotations, read-only root, overlayfs root, tmpfs mounts), detached containers to exec into;
 //! - [`pss`]: the official pod-security-admission conformance fixtures, walked in order;
-//! - [`yaml`]: YAML fixtures read into JSON values.
+//! - [`yaml`]: YAML fixtures read into JSON values;
+//! - [`eventgen`]: Falco's event-generator actions (`rampart-eventgen`) run in `runc` containers.
 //!
 //! This crate is `publish = false` and only ever a dev-dependency: panicking with context is how
 //! a test helper reports a failed prerequisite.
+#![forbid(unsafe_code)]
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -24,6 +26,7 @@
     reason = "test support: a failed prerequisite fails the calling test loudly"
 )]
 
+pub mod eventgen;
 pub mod oracles;
 pub mod paths;
 pub mod pss;
