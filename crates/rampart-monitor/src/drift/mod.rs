@@ -306,6 +306,16 @@ impl DriftDetector {
         changes.insert((container.id.clone(), index::normalize(path)), (kind, time));
     }
 
+    /// Whether `path` was created, written, renamed into place or made executable in the
+    /// container after it started (what an overlayfs upper layer holds; the same answer for a
+    /// plain root directory, where there is no layer to ask).
+    pub fn changed_after_start(&self, container: &ContainerInfo, path: &str) -> bool {
+        let start = container.start_time.unwrap_or(0);
+        lock(&self.changes)
+            .get(&(container.id.clone(), index::normalize(path)))
+            .is_some_and(|(_, t)| *t >= start)
+    }
+
     /// Forgets what is remembered about a container (it is gone).
     pub fn forget_container(&self, id: &str) {
         lock(&self.changes).retain(|(c, _), _| c != id);

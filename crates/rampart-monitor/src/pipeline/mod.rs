@@ -488,10 +488,18 @@ pub fn run(mut opts: RunOptions) -> Result<Summary, MonitorError> {
             num += 1;
             let h = raw.header().clone();
             let time_ns = u64::try_from(i128::from(h.boot_ns) + boot_to_wall).unwrap_or(0);
+            let identity = resolver.resolve(h.cgroup_id, Some(h.pid));
+            let container = match &identity {
+                Identity::Container(c) => Some(Arc::clone(c)),
+                _ => None,
+            };
             let proc = match &raw {
                 RawEvent::Exec(e) => {
-                    let vpid = if h.mntns != 0 { vpid_of(h.pid) } else { None };
-                    table.exec(e, vpid)
+                    let (vpid, written) = match &container {
+                        Some(c) => (vpid_of(h.pid), shared.drift.changed_after_start(c, &e.path)),
+                        None => (None, false),
+                    };
+                    table.exec(e, vpid, written)
                 }
                 RawEvent::Fork(f) => {
                     table.fork(f);
@@ -502,11 +510,6 @@ pub fn run(mut opts: RunOptions) -> Result<Summary, MonitorError> {
                     return;
                 }
                 _ => table.process(&h),
-            };
-            let identity = resolver.resolve(h.cgroup_id, Some(h.pid));
-            let container = match &identity {
-                Identity::Container(c) => Some(Arc::clone(c)),
-                _ => None,
             };
             if let (Some(c), RawEvent::File(f)) = (&container, &raw) {
                 let change = match f.header.kind {

@@ -26,10 +26,55 @@ struct Entry {
     proc: Arc<Process>,
 }
 
+/// `user.name` and `group.name` as the process's own root filesystem names them (the
+/// container's /etc/passwd and /etc/group, read once per mount namespace, bounded).
+#[derive(Debug, Default)]
+struct Names {
+    by_mntns: HashMap<u32, (HashMap<u32, String>, HashMap<u32, String>)>,
+}
+
+/// Most mount namespaces whose names are cached.
+const MAX_NAMESPACES: usize = 4096;
+
+fn parse_db(text: &str) -> HashMap<u32, String> {
+    text.lines()
+        .filter_map(|l| {
+            let mut f = l.split(':');
+            let name = f.next()?;
+            let id = f.nth(1)?.parse().ok()?;
+            Some((id, name.to_owned()))
+        })
+        .collect()
+}
+
+impl Names {
+    fn load(&mut self, proc_root: &Path, h: &Header) -> &(HashMap<u32, String>, HashMap<u32, String>) {
+        if self.by_mntns.len() >= MAX_NAMESPACES && !self.by_mntns.contains_key(&h.mntns) {
+            self.by_mntns.clear();
+        }
+        self.by_mntns.entry(h.mntns).or_insert_with(|| {
+            let root = proc_root.join(h.pid.to_string()).join("root/etc");
+            let read = |f: &str| {
+                read_capped(&root.join(f), 1 << 20)
+                    .map(|b| parse_db(&String::from_utf8_lossy(&b)))
+                    .unwrap_or_default()
+            };
+            (read("passwd"), read("group"))
+        })
+    }
+
+    fn fill(&mut self, proc_root: &Path, h: &Header, p: &mut Process) {
+        let (users, groups) = self.load(proc_root, h);
+        p.user_name = users.get(&h.uid).cloned().or_else(|| user_name(h.uid));
+        p.group_name = groups.get(&h.gid).cloned().or_else(|| (h.gid == 0).then(|| "root".to_owned()));
+    }
+}
+
 /// The table. One writer (the event reader thread).
 #[derive(Debug)]
 pub struct ProcessTable {
     procs: HashMap<u32, Entry>,
+    names: Names,
     proc_root: std::path::PathBuf,
     /// Boot time as ns since the epoch (to turn start times into `proc.start_ts`... values).
     boot_epoch_ns: u64,
@@ -59,6 +104,7 @@ impl ProcessTable {
     pub fn new(proc_root: &Path, boot_epoch_ns: u64) -> Self {
         ProcessTable {
             procs: HashMap::new(),
+            names: Names::default(),
             proc_root: proc_root.to_owned(),
             boot_epoch_ns,
         }
@@ -209,6 +255,7 @@ impl ProcessTable {
         // Credentials changed since (setuid, capset): a fresh snapshot for this and later events.
         let mut p = (*base).clone();
         set_creds(&mut p, h);
+        self.names.fill(&self.proc_root, h, &mut p);
         let p = Arc::new(p);
         if let Some(e) = self.procs.get_mut(&h.pid) {
             e.proc = Arc::clone(&p);
@@ -259,7 +306,9 @@ impl ProcessTable {
     }
 
     /// An exec: the process becomes the new program. Returns its new description.
-    pub fn exec(&mut self, e: &Exec, vpid: Option<i64>) -> Arc<Process> {
+    /// `written_in_container`: the executable was written in the container after it started
+    /// (reported as `proc.is_exe_upper_layer` also when the root is not an overlay).
+    pub fn exec(&mut self, e: &Exec, vpid: Option<i64>, written_in_container: bool) -> Arc<Process> {
         let h = &e.header;
         let prev_start = self.procs.get(&h.pid).map(|x| x.start_ns_or(h));
         let mut p = Process {
@@ -275,11 +324,12 @@ impl ProcessTable {
             start_ns: prev_start
                 .flatten()
                 .or(Some(self.boot_epoch_ns.saturating_add(h.start_boot_ns))),
-            is_exe_upper_layer: Some(e.exe_upper_layer),
+            is_exe_upper_layer: Some(e.exe_upper_layer || written_in_container),
             is_exe_from_memfd: Some(e.exe_memfd),
             ..Process::default()
         };
         set_creds(&mut p, h);
+        self.names.fill(&self.proc_root, h, &mut p);
         let p = Arc::new(p);
         self.insert(
             h.pid,
@@ -321,9 +371,6 @@ fn loginuid(l: u32) -> i64 {
 }
 
 fn set_creds(p: &mut Process, h: &Header) {
-    if p.uid != Some(h.uid) {
-        p.user_name = user_name(h.uid);
-    }
     p.uid = Some(h.uid);
     p.gid = Some(h.gid);
     p.cap_effective = Some(h.cap_effective);

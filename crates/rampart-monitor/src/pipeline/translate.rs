@@ -87,6 +87,22 @@ const CLONE_FLAGS: &[(u64, &str)] = &[
     (0x4000_0000, "CLONE_NEWNET"),
 ];
 
+/// Falco's rendering of a file mode (`chmod`'s `mode`): its permission bits by name.
+const MODE_FLAGS: &[(u64, &str)] = &[
+    (0o1, "S_IXOTH"),
+    (0o2, "S_IWOTH"),
+    (0o4, "S_IROTH"),
+    (0o10, "S_IXGRP"),
+    (0o20, "S_IWGRP"),
+    (0o40, "S_IRGRP"),
+    (0o100, "S_IXUSR"),
+    (0o200, "S_IWUSR"),
+    (0o400, "S_IRUSR"),
+    (0o1000, "S_ISVTX"),
+    (0o2000, "S_ISGID"),
+    (0o4000, "S_ISUID"),
+];
+
 fn flags_str(bits: u64, table: &[(u64, &str)]) -> String {
     let names: Vec<&str> = table
         .iter()
@@ -171,7 +187,7 @@ fn file_event(ev: &mut Event, f: &FileOp) {
         }
         EventKind::Chmod => {
             ev.set_arg("filename", f.path.clone());
-            ev.set_arg("mode", format!("0{:o}", f.flags & 0o7777));
+            ev.set_arg("mode", flags_str(u64::from(f.flags & 0o7777), MODE_FLAGS));
         }
         EventKind::Rename => {
             ev.set_arg("oldpath", f.path.clone());
@@ -397,6 +413,14 @@ mod tests {
         assert_eq!(
             s("localhost:5000/app:v1@sha256:abc"),
             (Some("localhost:5000/app".into()), Some("v1".into()))
+        );
+    }
+
+    #[test]
+    fn modes_render_as_falco_prints_them() {
+        assert_eq!(
+            flags_str(0o4755, MODE_FLAGS),
+            "S_IXOTH|S_IROTH|S_IXGRP|S_IRGRP|S_IXUSR|S_IWUSR|S_IRUSR|S_ISUID"
         );
     }
 

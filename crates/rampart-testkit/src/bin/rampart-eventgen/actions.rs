@@ -1309,13 +1309,25 @@ fn read_sensitive_file_untrusted() -> Res {
 fn read_shell_configuration_file() -> Res {
     let dir = action_dir("ReadShellConfigurationFile")?;
     let p = dir.join(".bashrc");
-    let r = File::create(&p).and_then(|f| {
+    let r = go_create(&p).and_then(|f| {
         drop(f);
         File::open(&p)?.read(&mut [0u8; 1])
     });
     let _ = fs::remove_dir_all(&dir);
     r?;
     Ok(Outcome::Done)
+}
+
+/// Go's `os.Create`: O_RDWR|O_CREAT|O_TRUNC, mode 0666 (Rust's `File::create` opens write-only,
+/// which rules testing `evt.is_open_read` tell apart).
+fn go_create(path: impl AsRef<Path>) -> std::io::Result<File> {
+    fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o666)
+        .open(path)
 }
 
 /// A temporary directory under /home with `.ssh` (0755) holding an empty `known_hosts`, removed.
@@ -1327,7 +1339,7 @@ fn read_ssh_information() -> Res {
     let r = fs::DirBuilder::new()
         .mode(0o755)
         .create(dir.join(".ssh"))
-        .and_then(|()| File::create(dir.join(".ssh/known_hosts")));
+        .and_then(|()| go_create(dir.join(".ssh/known_hosts")));
     let _ = fs::remove_dir_all(&dir);
     r?;
     Ok(Outcome::Done)

@@ -1,0 +1,287 @@
+//! The monitor end to end on the real kernel: the eBPF sensor, the process tree, container
+//! identity, Falco's three rulesets, answers and sinks, against real runc containers in which
+//! Falco's event-generator actions are performed (`rampart-eventgen`, rampart-testkit).
+//!
+//! One monitor runs for the whole file (loading the sensor and the rules once), in-process, its
+//! alerts captured line by line with the time each line was written.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use rampart_monitor::config::{Action, ActionConfig, MonitorConfig};
+use rampart_monitor::pipeline::{self, ReadyInfo, RunOptions, Summary};
+use rampart_testkit::eventgen::{self, Profile, Rootfs, Sandbox};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, Sender};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// One alert line and when the sink wrote it (ns since the epoch).
+#[derive(Debug, Clone)]
+struct Alert {
+    json: Value,
+    written_ns: u128,
+}
+
+impl Alert {
+    fn rule(&self) -> &str {
+        self.json["rule"].as_str().unwrap_or("")
+    }
+    fn container(&self) -> &str {
+        self.json["output_fields"]["container.id"]
+            .as_str()
+            .unwrap_or("")
+    }
+    fn event_ns(&self) -> u128 {
+        let t = self.json["time"].as_str().unwrap_or("");
+        let ts: jiff::Timestamp = t.parse().unwrap();
+        ts.as_nanosecond() as u128
+    }
+}
+
+struct Capture(Sender<Alert>, Vec<u8>);
+
+impl Write for Capture {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.1.extend_from_slice(b);
+        while let Some(nl) = self.1.iter().position(|c| *c == b'\n') {
+            let line: Vec<u8> = self.1.drain(..=nl).collect();
+            let written_ns = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .unwrap()
+                .as_nanos();
+            if let Ok(json) = serde_json::from_slice(&line) {
+                let _ = self.0.send(Alert { json, written_ns });
+            }
+        }
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A monitor running in this process until dropped.
+struct Running {
+    stop: Arc<AtomicBool>,
+    alerts: Mutex<Receiver<Alert>>,
+    seen: Mutex<Vec<Alert>>,
+    notes: Arc<Mutex<Vec<String>>>,
+    thread: Mutex<Option<std::thread::JoinHandle<Result<Summary, String>>>>,
+    ready: ReadyInfo,
+}
+
+impl Running {
+    fn start(config: MonitorConfig, rules: Vec<(String, String)>) -> Running {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let stop = Arc::new(AtomicBool::new(false));
+        let notes: Arc<Mutex<Vec<String>>> = Arc::default();
+        let opts = RunOptions {
+            config,
+            rules,
+            duration: None,
+            stop: Arc::clone(&stop),
+            stdout: Box::new(Capture(tx, Vec::new())),
+            notes: {
+                let notes = Arc::clone(&notes);
+                Box::new(move |n| {
+                    eprintln!("monitor: {n}");
+                    notes.lock().unwrap().push(n.to_owned());
+                })
+            },
+            ready: Some(Box::new(move |info| {
+                let _ = ready_tx.send(info);
+            })),
+        };
+        let thread = std::thread::spawn(move || pipeline::run(opts).map_err(|e| e.to_string()));
+        let ready = match ready_rx.recv_timeout(Duration::from_secs(60)) {
+            Ok(r) => r,
+            Err(_) => panic!("the monitor did not start: {:?}", thread.join()),
+        };
+        Running {
+            stop,
+            alerts: Mutex::new(rx),
+            seen: Mutex::default(),
+            notes,
+            thread: Mutex::new(Some(thread)),
+            ready,
+        }
+    }
+
+    /// Alerts received so far, plus those arriving within `wait` (stopping early once `until`
+    /// holds for the alerts collected).
+    fn collect(&self, wait: Duration, until: impl Fn(&[Alert]) -> bool) -> Vec<Alert> {
+        let deadline = Instant::now() + wait;
+        let rx = self.alerts.lock().unwrap();
+        let mut seen = self.seen.lock().unwrap();
+        loop {
+            while let Ok(a) = rx.try_recv() {
+                seen.push(a);
+            }
+            if until(&seen) || Instant::now() >= deadline {
+                return seen.clone();
+            }
+            if let Ok(a) = rx.recv_timeout(Duration::from_millis(10)) {
+                seen.push(a);
+            }
+        }
+    }
+
+    fn stop(&self) -> Summary {
+        self.stop.store(true, Ordering::Relaxed);
+        let t = self.thread.lock().unwrap().take().unwrap();
+        t.join().unwrap().unwrap()
+    }
+}
+
+fn corpus_rules() -> Vec<(String, String)> {
+    let dir = rampart_testkit::paths::corpus("falco-rules/rules");
+    let mut files: Vec<(String, String)> = [
+        "falco_rules.yaml",
+        "falco-incubating_rules.yaml",
+        "falco-sandbox_rules.yaml",
+    ]
+    .iter()
+    .map(|f| {
+        (
+            (*f).to_owned(),
+            std::fs::read_to_string(dir.join(f)).unwrap(),
+        )
+    })
+    .collect();
+    // Every rule an action targets is switched on (8 sandbox rules ship disabled), the way an
+    // operator enables a rule: an override file loaded last.
+    let mut enable = String::new();
+    for a in eventgen::actions() {
+        if !a.rule_enabled {
+            enable.push_str(&format!(
+                "- rule: {}\n  enabled: true\n  override:\n    enabled: replace\n",
+                serde_json::to_string(&a.expected_rule).unwrap()
+            ));
+        }
+    }
+    files.push(("enable_targets.yaml".to_owned(), enable));
+    files
+}
+
+fn shared() -> &'static (Running, Rootfs) {
+    static S: OnceLock<(Running, Rootfs)> = OnceLock::new();
+    S.get_or_init(|| {
+        // The actions run in containers; the host (cargo building next door) is not watched.
+        let config = MonitorConfig {
+            threads: Some(2),
+            include_host: Some(false),
+            ..MonitorConfig::default()
+        };
+        let running = Running::start(config, corpus_rules());
+        let rootfs = Rootfs::build(&eventgen::binary());
+        (running, rootfs)
+    })
+}
+
+/// Every applicable event-generator action, performed in a runc container, fires its expected
+/// rule exactly once, attributed to that container (its id and image), within 100 ms of the
+/// syscall.
+#[test]
+fn every_event_generator_action_fires_its_rule_once_in_its_container() {
+    let (mon, rootfs) = shared();
+    let mut sandboxes: BTreeMap<Profile, Sandbox> = BTreeMap::new();
+    let mut failures = Vec::new();
+    let mut latencies = Vec::new();
+    let actions: Vec<_> = eventgen::actions()
+        .into_iter()
+        .filter(|a| a.is_applicable())
+        .collect();
+    assert!(
+        actions.len() >= 40,
+        "only {} applicable actions",
+        actions.len()
+    );
+    for action in &actions {
+        let sb = sandboxes.entry(action.profile).or_insert_with(|| {
+            Sandbox::builder(rootfs)
+                .profile(action.profile)
+                .annotation("io.rampart.image.ref", "localhost/rampart-eventgen:test")
+                .start()
+        });
+        let short = sb.id.get(..12).unwrap_or(&sb.id).to_owned();
+        let before = mon.collect(Duration::ZERO, |_| true).len();
+        let run = sb.run(action);
+        if !(run.succeeded() || run.skipped()) {
+            failures.push(format!(
+                "{}: the action failed: {}",
+                action.name,
+                run.stderr.trim()
+            ));
+            continue;
+        }
+        if run.skipped() {
+            failures.push(format!("{}: skipped: {}", action.name, run.stderr.trim()));
+            continue;
+        }
+        let rule = action.expected_rule.clone();
+        let matching = |all: &[Alert]| -> Vec<Alert> {
+            all.get(before..)
+                .unwrap_or(&[])
+                .iter()
+                .filter(|a| a.rule() == rule)
+                .cloned()
+                .collect()
+        };
+        // Wait for the first, then a settling time for duplicates.
+        mon.collect(Duration::from_secs(3), |all| !matching(all).is_empty());
+        let all = mon.collect(Duration::from_millis(300), |_| false);
+        let hits = matching(&all);
+        let in_container: Vec<&Alert> = hits.iter().filter(|a| a.container() == short).collect();
+        match in_container.len() {
+            1 => {
+                let a = in_container[0];
+                let latency = a.written_ns.saturating_sub(a.event_ns());
+                latencies.push((latency, action.name.clone()));
+                if latency > 100_000_000 {
+                    failures.push(format!(
+                        "{}: alert {} ms after the syscall",
+                        action.name,
+                        latency / 1_000_000
+                    ));
+                }
+                let image = a.json["output_fields"]["container.image.repository"].as_str();
+                if image != Some("localhost/rampart-eventgen") {
+                    failures.push(format!("{}: image {image:?}", action.name));
+                }
+            }
+            n => failures.push(format!(
+                "{}: `{rule}` fired {n} times in container {short} ({} times in all: {:?})",
+                action.name,
+                hits.len(),
+                hits.iter()
+                    .map(|h| h.container().to_owned())
+                    .collect::<Vec<_>>()
+            )),
+        }
+    }
+    latencies.sort();
+    eprintln!(
+        "{} actions; latency syscall -> alert line: p50 {} us, max {} us ({})",
+        latencies.len(),
+        latencies.get(latencies.len() / 2).map_or(0, |l| l.0 / 1000),
+        latencies.last().map_or(0, |l| l.0 / 1000),
+        latencies.last().map_or("", |l| l.1.as_str()),
+    );
+    assert!(
+        failures.is_empty(),
+        "{} of {} actions:\n{}",
+        failures.len(),
+        actions.len(),
+        failures.join("\n")
+    );
+    let _ = &mon.ready;
+    let _ = &mon.notes;
+}
