@@ -15,6 +15,39 @@
 //! path is resolved component by component inside that root (symlinks never leave it). Digests
 //! are cached by (device, inode, size, mtime, ctime). Drift events are deduplicated per
 //! (container, path, kind), with first and last seen times and a count.
+//!
+//! What the pipeline calls per event:
+//!
+//! ```no_run
+//! use rampart_monitor::drift::{DriftDetector, FileChangeKind, ImageIndex};
+//! use rampart_monitor::identity::{ContainerResolver, Identity, ResolverConfig};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let resolver = ContainerResolver::new(ResolverConfig::default())?; // finds running containers
+//! let drift = DriftDetector::new();
+//! // an index per image digest, built once (ImageIndex::build) and cached (save / load)
+//! let index = ImageIndex::load("/var/lib/rampart/index/sha256-….json".as_ref())?;
+//! # let (cgroup_id, tgid, now_ns, exec_path) = (0u64, 0u32, 0u64, "/bin/sh");
+//! // every event: who it belongs to (a hash lookup once the cgroup is known)
+//! match resolver.resolve(cgroup_id, Some(tgid)) {
+//!     Identity::Container(c) => {
+//!         // file events: created, opened for writing, renamed into place, chmod +x
+//!         drift.record_file_change(&c, "/tmp/x", FileChangeKind::Create, now_ns);
+//!         // exec events
+//!         let image = c.image_digest.as_deref().filter(|d| index.matches(d)).map(|_| &index);
+//!         if let Some(e) = drift.check_exec(&c, image, exec_path, Some(tgid), now_ns)? {
+//!             if e.count == 1 {
+//!                 println!("drift in {}: {} ({}, {})", c.id, e.path, e.kind.name(), e.layer_text());
+//!             }
+//!         }
+//!     }
+//!     Identity::Host => { /* container.id = host */ }
+//!     Identity::Unknown => { /* counted, never guessed */ }
+//! }
+//! resolver.prune(); // every few seconds: cgroups gone
+//! # Ok(())
+//! # }
+//! ```
 
 pub mod index;
 
