@@ -285,3 +285,39 @@ fn a_host_verdict_on_a_new_cgroup_is_revised_when_its_container_appears() {
     drop(c);
     let _ = std::fs::remove_dir(&dir);
 }
+
+/// Memory is bounded: past `max_entries`, vanished cgroups go first, then host entries; the
+/// containers stay resolvable.
+#[test]
+fn the_cache_is_bounded() {
+    let bundle = Bundle::busybox().build();
+    let c = bundle.run(StateRoot::Private);
+    let resolver = ContainerResolver::new(ResolverConfig {
+        state_roots: vec![c.root.clone()],
+        max_entries: 4,
+        ..ResolverConfig::default()
+    })
+    .unwrap();
+    let mount = resolver.cgroup2_mount().to_path_buf();
+    let dirs: Vec<PathBuf> = (0..6)
+        .map(|_| {
+            let d = mount.join(rampart_testkit::runc::unique_id("rampart-bound"));
+            std::fs::create_dir(&d).unwrap();
+            d
+        })
+        .collect();
+    for d in &dirs {
+        let g = std::fs::metadata(d).unwrap().ino();
+        assert_eq!(resolver.resolve(g, None), Identity::Host);
+        assert!(resolver.cached() <= 4, "{}", resolver.cached());
+    }
+    assert_eq!(
+        resolver.resolve(cgroup_id_of(c.pid), Some(c.pid)).id(),
+        c.id
+    );
+    for d in &dirs {
+        std::fs::remove_dir(d).unwrap();
+    }
+    resolver.prune();
+    assert!(resolver.cached() <= 4);
+}

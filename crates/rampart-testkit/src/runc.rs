@@ -90,11 +90,23 @@ pub fn busybox_rootfs(rootfs: &Path) {
         std::fs::create_dir_all(rootfs.join(d)).unwrap();
     }
     std::fs::copy(busybox(), rootfs.join("bin/busybox")).unwrap();
-    let out = Command::new("chroot")
-        .arg(rootfs)
-        .args(["/bin/busybox", "--install", "-s", "/bin"])
-        .output()
-        .unwrap();
+    // a fork by another test thread may hold the just-written file open for an instant
+    // (ETXTBSY, "Text file busy"): retry
+    let mut out = None;
+    for _ in 0..50 {
+        let o = Command::new("chroot")
+            .arg(rootfs)
+            .args(["/bin/busybox", "--install", "-s", "/bin"])
+            .output()
+            .unwrap();
+        let busy = !o.status.success() && text(&o.stderr).contains("Text file busy");
+        out = Some(o);
+        if !busy {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let out = out.unwrap();
     assert!(
         out.status.success(),
         "busybox --install: {}",
