@@ -485,3 +485,37 @@ impl Drop for Container {
         self.delete();
     }
 }
+
+/// Builds an OCI image layout with umoci in `dir` (tag `test`): the first layer is a busybox
+/// rootfs changed by `layers[0]`, each further layer the changes of the next function. The
+/// image runs `cmd`. Returns the layout directory.
+pub fn busybox_layout(dir: &Path, layers: &[&dyn Fn(&Path)], cmd: &[&str]) -> PathBuf {
+    tools::ensure_tool("umoci", "umoci");
+    let layout = dir.join("oci");
+    let image = format!("{}:test", layout.display());
+    let work = dir.join("umoci-bundle");
+    tools::run("umoci", &["init", "--layout", layout.to_str().unwrap()]);
+    tools::run("umoci", &["new", "--image", &image]);
+    tools::run(
+        "umoci",
+        &["unpack", "--image", &image, work.to_str().unwrap()],
+    );
+    let rootfs = work.join("rootfs");
+    busybox_rootfs(&rootfs);
+    for (i, change) in layers.iter().enumerate() {
+        change(&rootfs);
+        let mut args = vec!["repack"];
+        if i + 1 < layers.len() {
+            args.push("--refresh-bundle");
+        }
+        args.extend(["--image", &image, work.to_str().unwrap()]);
+        tools::run("umoci", &args);
+    }
+    let mut args = vec!["config", "--image", &image];
+    for c in cmd {
+        args.extend(["--config.cmd", c]);
+    }
+    tools::run("umoci", &args);
+    let _ = std::fs::remove_dir_all(&work);
+    layout
+}

@@ -173,6 +173,23 @@ impl Identity {
     }
 }
 
+/// The runtime a state root belongs to, by its conventional location: containerd's runc shims
+/// keep `<state>/runc/<namespace>` (`/run/containerd/runc`), Docker's `/run/docker/runtime-runc`.
+/// Other roots (`/run/runc`, shared by plain runc, CRI-O and Podman) tell nothing: the
+/// annotations decide.
+fn runtime_of_root(root: &Path, crun: bool) -> Runtime {
+    let text = root.to_string_lossy();
+    if text.contains("/containerd/") || text.ends_with("/containerd") {
+        Runtime::Containerd
+    } else if text.contains("/docker/") {
+        Runtime::Docker
+    } else if crun {
+        Runtime::Crun
+    } else {
+        Runtime::Unknown
+    }
+}
+
 /// Where the resolver looks.
 #[derive(Debug, Clone)]
 pub struct ResolverConfig {
@@ -502,11 +519,7 @@ impl ContainerResolver {
                 if !alive {
                     continue;
                 }
-                let hint = if st.crun {
-                    Runtime::Crun
-                } else {
-                    Runtime::Unknown
-                };
+                let hint = runtime_of_root(root, st.crun);
                 let mut info = state::container_info(&st, hint, self.config.docker_root.as_deref());
                 // the init process tells the cgroup v2 path when the state does not (v1 paths,
                 // crun's relative path, a systemd scope)
