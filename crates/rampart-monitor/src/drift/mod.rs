@@ -19,14 +19,15 @@
 //! What the pipeline calls per event:
 //!
 //! ```no_run
-//! use rampart_monitor::drift::{DriftDetector, FileChangeKind, ImageIndex};
+//! use rampart_monitor::drift::{DriftDetector, FileChangeKind, ImageIndexCache};
 //! use rampart_monitor::identity::{ContainerResolver, Identity, ResolverConfig};
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let resolver = ContainerResolver::new(ResolverConfig::default())?; // finds running containers
 //! let drift = DriftDetector::new();
-//! // an index per image digest, built once (ImageIndex::build) and cached (save / load)
-//! let index = ImageIndex::load("/var/lib/rampart/index/sha256-….json".as_ref())?;
+//! // an index per image digest, built once and kept on disk
+//! let images = ImageIndexCache::new(Some("/var/lib/rampart/images".into()));
+//! images.index(&rampart_image::Source::OciLayout("/srv/images/app".into()), None)?;
 //! # let (cgroup_id, tgid, now_ns, exec_path) = (0u64, 0u32, 0u64, "/bin/sh");
 //! // every event: who it belongs to (a hash lookup once the cgroup is known)
 //! match resolver.resolve(cgroup_id, Some(tgid)) {
@@ -34,8 +35,8 @@
 //!         // file events: created, opened for writing, renamed into place, chmod +x
 //!         drift.record_file_change(&c, "/tmp/x", FileChangeKind::Create, now_ns);
 //!         // exec events
-//!         let image = c.image_digest.as_deref().filter(|d| index.matches(d)).map(|_| &index);
-//!         if let Some(e) = drift.check_exec(&c, image, exec_path, Some(tgid), now_ns)? {
+//!         let index = images.for_container(&c);
+//!         if let Some(e) = drift.check_exec(&c, index.as_deref(), exec_path, Some(tgid), now_ns)? {
 //!             if e.count == 1 {
 //!                 println!("drift in {}: {} ({}, {})", c.id, e.path, e.kind.name(), e.layer_text());
 //!             }
@@ -49,6 +50,7 @@
 //! # }
 //! ```
 
+pub mod cache;
 pub mod index;
 
 use std::collections::HashMap;
@@ -60,6 +62,7 @@ use std::sync::Mutex;
 use serde::Serialize;
 
 use crate::identity::ContainerInfo;
+pub use cache::ImageIndexCache;
 pub use index::{ImageIndex, IndexedFile, LayerRef};
 
 /// Errors of drift detection.
