@@ -82,9 +82,14 @@ fn concurrent_containers_resolved_from_their_first_event_with_annotations() {
         )
         .readonly(true)
         .build();
+    let p_bundle = Bundle::busybox().privileged(true).build();
     let a = a_bundle.run(StateRoot::Private);
+    let p = p_bundle.run(StateRoot::Private);
     let b = b_bundle.run(StateRoot::Private);
-    let resolver = ContainerResolver::new(config(&[a.root.clone(), b.root.clone()])).unwrap();
+    let resolver =
+        ContainerResolver::new(config(&[a.root.clone(), b.root.clone(), p.root.clone()])).unwrap();
+    let privileged = resolver.resolve(cgroup_id_of(p.pid), Some(p.pid));
+    assert!(container(&privileged).privileged);
 
     // processes started after the resolver: their first event resolves them
     let (pa, pb) = (worker(&a), worker(&b));

@@ -111,7 +111,7 @@ pub struct ContainerInfo {
 
 impl ContainerInfo {
     /// A container known only from its cgroup path's shape.
-    fn from_path(m: &PathMatch) -> Self {
+    pub(crate) fn from_path(m: &PathMatch) -> Self {
         Self {
             id: m.id.clone(),
             runtime: m.runtime,

@@ -601,6 +601,44 @@ mod tests {
         );
     }
 
+    /// Docker's `config.v2.json` and `hostconfig.json` (fields as dockerd writes them) name a
+    /// container found by its cgroup layout.
+    #[test]
+    fn docker_config_names_the_container() {
+        let root = tempfile::tempdir().unwrap();
+        let id = "4b9ab8a6a3d1ef6d3b0c5e1d70e2d5a3c7f7e6a2a89f4a44c1c0f1e6d2b3c4d5";
+        let image_id = format!("sha256:{}", "e".repeat(64));
+        let dir = root.path().join("containers").join(id);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join("config.v2.json"),
+            format!(
+                r#"{{"StreamConfig":{{}},"State":{{"Running":true,"Pid":4242,
+                "StartedAt":"2026-12-06T04:00:00.5Z"}},"ID":"{id}","Created":"2026-12-06T03:59:59Z",
+                "Path":"nginx","Args":["-g","daemon off;"],
+                "Config":{{"Hostname":"4b9ab8a6a3d1","Image":"nginx:1.25","Labels":{{}}}},
+                "Image":"{image_id}","Name":"/shop-web","Driver":"overlay2"}}"#
+            ),
+        )
+        .unwrap();
+        std::fs::write(
+            dir.join("hostconfig.json"),
+            r#"{"Binds":null,"NetworkMode":"bridge","Privileged":true,"ReadonlyRootfs":true}"#,
+        )
+        .unwrap();
+        let m = crate::identity::parse_cgroup_path(&format!("/system.slice/docker-{id}.scope"))
+            .unwrap();
+        let mut info = ContainerInfo::from_path(&m);
+        apply_docker(&mut info, root.path());
+        assert_eq!(info.runtime, Runtime::Docker);
+        assert_eq!(info.name.as_deref(), Some("shop-web"));
+        assert_eq!(info.image.as_deref(), Some("nginx:1.25"));
+        assert_eq!(info.image_digest.as_deref(), Some(image_id.as_str()));
+        assert!(info.privileged);
+        assert!(info.readonly_root);
+        assert_eq!(info.start_time, parse_time("2026-12-06T04:00:00.5Z"));
+    }
+
     #[test]
     fn broken_state_files_are_skipped() {
         let dir = tempfile::tempdir().unwrap();
