@@ -326,3 +326,37 @@ fn the_cache_is_bounded() {
     resolver.prune();
     assert!(resolver.cached() <= 4);
 }
+
+/// Under load: containers created at once from several threads, each resolved on its first
+/// event while the others are being created (half with the process gone, through the index).
+/// None is left unattributed or attributed to another.
+#[test]
+fn containers_created_at_once_are_each_attributed() {
+    let state = tempfile::tempdir().unwrap();
+    let resolver = ContainerResolver::new(config(&[state.path().to_path_buf()])).unwrap();
+    let mut dead = std::process::Command::new("true").spawn().unwrap();
+    let dead_pid = dead.id();
+    dead.wait().unwrap();
+    let results: Vec<(String, String)> = std::thread::scope(|s| {
+        let hs: Vec<_> = (0..6)
+            .map(|i| {
+                let (resolver, root) = (&resolver, state.path().to_path_buf());
+                s.spawn(move || {
+                    let bundle = Bundle::busybox().build();
+                    let c = bundle.run(StateRoot::At(root));
+                    let pid = if i % 2 == 0 { c.pid } else { dead_pid };
+                    let got = resolver
+                        .resolve(cgroup_id_of(c.pid), Some(pid))
+                        .id()
+                        .to_string();
+                    (c.id.clone(), got)
+                })
+            })
+            .collect();
+        hs.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for (want, got) in &results {
+        assert_eq!(got, want);
+    }
+    assert_eq!(resolver.stats().unknown, 0);
+}
