@@ -455,25 +455,28 @@ impl ContainerResolver {
         if gone.is_empty() {
             return 0;
         }
-        let mut cache = lock_write(&self.cache);
+        // lock order everywhere: `known` before `cache`, never both the other way round
+        let removed: Vec<Entry> = {
+            let mut cache = lock_write(&self.cache);
+            gone.iter().filter_map(|id| cache.remove(id)).collect()
+        };
         let mut known = lock(&self.known);
         for id in &gone {
-            if let Some(Entry {
-                identity: Identity::Container(c),
-                ..
-            }) = cache.remove(id)
-            {
-                if c.cgroup_id == *id {
-                    known.by_id.remove(&c.id);
-                    known.by_path.remove(&c.cgroup_path);
-                }
-            }
             known.index.remove(id);
         }
+        drop(removed);
+        // containers whose cgroup is gone (also those attributed through a nested cgroup)
+        let mount = &self.mount;
+        known
+            .by_id
+            .retain(|_, c| cgroup::cgroup_id(mount, &c.cgroup_path).is_some());
+        known
+            .by_path
+            .retain(|_, c| cgroup::cgroup_id(mount, &c.cgroup_path).is_some());
         gone.len()
     }
 
-    /// Forgets one cgroup (its removal was observed).
+    /// Forgets one cgroup (its removal was observed); its container goes at the next `prune`.
     pub fn forget(&self, cgroup_id: u64) {
         lock_write(&self.cache).remove(&cgroup_id);
     }
