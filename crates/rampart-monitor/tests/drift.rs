@@ -136,6 +136,16 @@ fn scenario(c: &Container, index: &ImageIndex, scratch: &str) {
         }
     );
 
+    // no image known: only changes after start tell, the change time among them
+    let no_image = |p: &str| d.check_exec(&info, None, p, Some(c.pid), now()).unwrap();
+    assert_eq!(no_image("/bin/busybox"), None);
+    let e = no_image(&dropped).unwrap();
+    assert!(
+        matches!(e.kind, DriftKind::ModifiedAfterStart { .. }),
+        "{e:?}"
+    );
+    assert_eq!(e.image_digest, info.image_digest);
+
     // the file deleted after its exec: still not in the image
     c.exec_ok(&["cp", "/bin/busybox", &format!("{scratch}/gone")]);
     c.exec_ok(&["rm", &format!("{scratch}/gone")]);
@@ -143,7 +153,7 @@ fn scenario(c: &Container, index: &ImageIndex, scratch: &str) {
     assert_eq!(e.kind, DriftKind::NotInImage);
 
     let kinds: Vec<&str> = d.events().iter().map(|e| e.kind.name()).collect();
-    assert_eq!(kinds.len(), 5, "{kinds:?}");
+    assert_eq!(kinds.len(), 6, "{kinds:?}");
 
     // figures: a cached check of an unchanged image binary
     let n = 2000u32;

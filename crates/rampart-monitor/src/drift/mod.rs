@@ -6,9 +6,9 @@
 //! - in the image, but its content differs ([`DriftKind::ContentDiffers`], with both digests);
 //! - in the image with the same content, but created, written, renamed into place or made
 //!   executable after the container started ([`DriftKind::ModifiedAfterStart`]): from the file
-//!   events the pipeline forwards ([`DriftDetector::record_file_change`]), from the file's
-//!   change time (ctime) being later than the container's start, or from exec bits the image's
-//!   entry lacks.
+//!   events the pipeline forwards ([`DriftDetector::record_file_change`]) or from exec bits the
+//!   image's entry lacks; with no image known, also from the file's change time (ctime) being
+//!   later than the container's start.
 //!
 //! The file is read through `/proc/<pid>/root` (the process's own view: overlay upper dir, tmpfs
 //! mounts), else the container's init process's root, else its root filesystem on the host; the
@@ -439,12 +439,15 @@ impl DriftDetector {
             if let Some((kind, _)) = changed {
                 return Some(format!("{kind:?}").to_lowercase());
             }
-            if let Some(mode) = image_mode {
-                if live.meta.mode() & 0o111 != 0 && mode & 0o111 == 0 {
-                    return Some("mode".to_string());
+            match image_mode {
+                Some(mode) => {
+                    (live.meta.mode() & 0o111 != 0 && mode & 0o111 == 0).then(|| "mode".to_string())
                 }
+                // no image to compare with: the change time is the only witness. With an image,
+                // same content and mode, a later ctime alone (an entrypoint's `chown -R`) is
+                // not drift
+                None => (start > 0 && ctime_ns > start).then(|| "ctime".to_string()),
             }
-            (start > 0 && ctime_ns > start).then(|| "ctime".to_string())
         };
         let Some(img) = image else {
             return Ok(after_start(None).map(|evidence| {
