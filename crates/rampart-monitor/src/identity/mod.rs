@@ -140,6 +140,27 @@ impl ContainerInfo {
     pub fn short_id(&self) -> &str {
         self.id.get(..12).unwrap_or(&self.id)
     }
+
+    /// The image repository, as Falco's `container.image.repository`: the reference without its
+    /// tag and digest (`docker.io/library/nginx` of `docker.io/library/nginx:1.25@sha256:…`).
+    pub fn image_repository(&self) -> Option<&str> {
+        let image = self.image.as_deref()?;
+        let name = image.split_once('@').map_or(image, |(n, _)| n);
+        Some(match name.rsplit_once(':') {
+            Some((repo, tag)) if !tag.contains('/') => repo,
+            _ => name,
+        })
+    }
+
+    /// The image tag, as Falco's `container.image.tag` (`None` when the reference has none).
+    pub fn image_tag(&self) -> Option<&str> {
+        let image = self.image.as_deref()?;
+        let name = image.split_once('@').map_or(image, |(n, _)| n);
+        match name.rsplit_once(':') {
+            Some((_, tag)) if !tag.contains('/') => Some(tag),
+            _ => None,
+        }
+    }
 }
 
 /// Who an event belongs to.
@@ -680,6 +701,41 @@ impl ContainerResolver {
                 Some(("", _)) | None => return None,
                 Some((parent, _)) => p = parent,
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn image_repository_and_tag_as_falco_splits_them() {
+        let mut c = ContainerInfo::from_path(&PathMatch {
+            runtime: Runtime::Docker,
+            id: "0123456789abcdef".into(),
+            pod_uid: None,
+            container_cgroup: "/docker/0123456789abcdef".into(),
+        });
+        assert_eq!(c.short_id(), "0123456789ab");
+        let d = format!("sha256:{}", "a".repeat(64));
+        for (image, repo, tag) in [
+            (
+                "docker.io/library/nginx:1.25",
+                "docker.io/library/nginx",
+                Some("1.25"),
+            ),
+            ("localhost:5000/app", "localhost:5000/app", None),
+            ("localhost:5000/app:v2", "localhost:5000/app", Some("v2")),
+            (&format!("quay.io/org/api@{d}"), "quay.io/org/api", None),
+            (&format!("nginx:1@{d}"), "nginx", Some("1")),
+        ] {
+            c.image = Some(image.to_string());
+            assert_eq!(
+                (c.image_repository(), c.image_tag()),
+                (Some(repo), tag),
+                "{image}"
+            );
         }
     }
 }
