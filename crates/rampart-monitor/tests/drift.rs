@@ -18,7 +18,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use rampart_image::{Image, Source};
 use rampart_monitor::drift::{DriftDetector, DriftKind, FileChangeKind, ImageIndex};
 use rampart_monitor::identity::{ContainerInfo, ContainerResolver, ResolverConfig};
-use rampart_testkit::runc::{Bundle, Container, StateRoot};
+use rampart_testkit::runc::{Bundle, Container, StateRoot, busybox_layout};
 use rampart_testkit::tools;
 
 fn now() -> u64 {
@@ -136,6 +136,16 @@ fn scenario(c: &Container, index: &ImageIndex, scratch: &str) {
         }
     );
 
+    // no image known: only changes after start tell, the change time among them
+    let no_image = |p: &str| d.check_exec(&info, None, p, Some(c.pid), now()).unwrap();
+    assert_eq!(no_image("/bin/busybox"), None);
+    let e = no_image(&dropped).unwrap();
+    assert!(
+        matches!(e.kind, DriftKind::ModifiedAfterStart { .. }),
+        "{e:?}"
+    );
+    assert_eq!(e.image_digest, info.image_digest);
+
     // the file deleted after its exec: still not in the image
     c.exec_ok(&["cp", "/bin/busybox", &format!("{scratch}/gone")]);
     c.exec_ok(&["rm", &format!("{scratch}/gone")]);
@@ -143,7 +153,7 @@ fn scenario(c: &Container, index: &ImageIndex, scratch: &str) {
     assert_eq!(e.kind, DriftKind::NotInImage);
 
     let kinds: Vec<&str> = d.events().iter().map(|e| e.kind.name()).collect();
-    assert_eq!(kinds.len(), 5, "{kinds:?}");
+    assert_eq!(kinds.len(), 6, "{kinds:?}");
 
     // figures: a cached check of an unchanged image binary
     let n = 2000u32;
@@ -234,45 +244,22 @@ fn drift_on_a_read_only_root_written_to_a_tmpfs() {
 /// tool and a changed file in the second. The layer of origin comes from the manifest.
 #[test]
 fn layer_of_origin_in_a_two_layer_oci_image() {
-    tools::ensure_tool("umoci", "umoci");
     let tmp = tempfile::tempdir().unwrap();
-    let layout = tmp.path().join("oci");
+    let second = |r: &Path| {
+        std::fs::write(r.join("usr/local/bin/app"), "#!/bin/sh\necho app\n").unwrap();
+        std::fs::set_permissions(
+            r.join("usr/local/bin/app"),
+            std::os::unix::fs::PermissionsExt::from_mode(0o755),
+        )
+        .unwrap();
+        std::fs::write(
+            r.join("usr/local/bin/touched"),
+            "#!/bin/sh\necho touched v2\n",
+        )
+        .unwrap();
+    };
+    let layout = busybox_layout(tmp.path(), &[&add_tools, &second], &["sleep", "100000"]);
     let image = format!("{}:test", layout.display());
-    let work = tmp.path().join("work");
-    tools::run("umoci", &["init", "--layout", layout.to_str().unwrap()]);
-    tools::run("umoci", &["new", "--image", &image]);
-    tools::run(
-        "umoci",
-        &["unpack", "--image", &image, work.to_str().unwrap()],
-    );
-    let r = work.join("rootfs");
-    rampart_testkit::runc::busybox_rootfs(&r);
-    add_tools(&r);
-    tools::run(
-        "umoci",
-        &[
-            "repack",
-            "--refresh-bundle",
-            "--image",
-            &image,
-            work.to_str().unwrap(),
-        ],
-    );
-    std::fs::write(r.join("usr/local/bin/app"), "#!/bin/sh\necho app\n").unwrap();
-    std::fs::set_permissions(
-        r.join("usr/local/bin/app"),
-        std::os::unix::fs::PermissionsExt::from_mode(0o755),
-    )
-    .unwrap();
-    std::fs::write(
-        r.join("usr/local/bin/touched"),
-        "#!/bin/sh\necho touched v2\n",
-    )
-    .unwrap();
-    tools::run(
-        "umoci",
-        &["repack", "--image", &image, work.to_str().unwrap()],
-    );
 
     // the oracle: the manifest umoci wrote
     let idx: serde_json::Value =

@@ -82,9 +82,14 @@ fn concurrent_containers_resolved_from_their_first_event_with_annotations() {
         )
         .readonly(true)
         .build();
+    let p_bundle = Bundle::busybox().privileged(true).build();
     let a = a_bundle.run(StateRoot::Private);
+    let p = p_bundle.run(StateRoot::Private);
     let b = b_bundle.run(StateRoot::Private);
-    let resolver = ContainerResolver::new(config(&[a.root.clone(), b.root.clone()])).unwrap();
+    let resolver =
+        ContainerResolver::new(config(&[a.root.clone(), b.root.clone(), p.root.clone()])).unwrap();
+    let privileged = resolver.resolve(cgroup_id_of(p.pid), Some(p.pid));
+    assert!(container(&privileged).privileged);
 
     // processes started after the resolver: their first event resolves them
     let (pa, pb) = (worker(&a), worker(&b));
@@ -284,4 +289,74 @@ fn a_host_verdict_on_a_new_cgroup_is_revised_when_its_container_appears() {
     assert_eq!(resolver.resolve(g, Some(c.pid)).id(), c.id);
     drop(c);
     let _ = std::fs::remove_dir(&dir);
+}
+
+/// Memory is bounded: past `max_entries`, vanished cgroups go first, then host entries; the
+/// containers stay resolvable.
+#[test]
+fn the_cache_is_bounded() {
+    let bundle = Bundle::busybox().build();
+    let c = bundle.run(StateRoot::Private);
+    let resolver = ContainerResolver::new(ResolverConfig {
+        state_roots: vec![c.root.clone()],
+        max_entries: 4,
+        ..ResolverConfig::default()
+    })
+    .unwrap();
+    let mount = resolver.cgroup2_mount().to_path_buf();
+    let dirs: Vec<PathBuf> = (0..6)
+        .map(|_| {
+            let d = mount.join(rampart_testkit::runc::unique_id("rampart-bound"));
+            std::fs::create_dir(&d).unwrap();
+            d
+        })
+        .collect();
+    for d in &dirs {
+        let g = std::fs::metadata(d).unwrap().ino();
+        assert_eq!(resolver.resolve(g, None), Identity::Host);
+        assert!(resolver.cached() <= 4, "{}", resolver.cached());
+    }
+    assert_eq!(
+        resolver.resolve(cgroup_id_of(c.pid), Some(c.pid)).id(),
+        c.id
+    );
+    for d in &dirs {
+        std::fs::remove_dir(d).unwrap();
+    }
+    resolver.prune();
+    assert!(resolver.cached() <= 4);
+}
+
+/// Under load: containers created at once from several threads, each resolved on its first
+/// event while the others are being created (half with the process gone, through the index).
+/// None is left unattributed or attributed to another.
+#[test]
+fn containers_created_at_once_are_each_attributed() {
+    let state = tempfile::tempdir().unwrap();
+    let resolver = ContainerResolver::new(config(&[state.path().to_path_buf()])).unwrap();
+    let mut dead = std::process::Command::new("true").spawn().unwrap();
+    let dead_pid = dead.id();
+    dead.wait().unwrap();
+    let results: Vec<(String, String)> = std::thread::scope(|s| {
+        let hs: Vec<_> = (0..6)
+            .map(|i| {
+                let (resolver, root) = (&resolver, state.path().to_path_buf());
+                s.spawn(move || {
+                    let bundle = Bundle::busybox().build();
+                    let c = bundle.run(StateRoot::At(root));
+                    let pid = if i % 2 == 0 { c.pid } else { dead_pid };
+                    let got = resolver
+                        .resolve(cgroup_id_of(c.pid), Some(pid))
+                        .id()
+                        .to_string();
+                    (c.id.clone(), got)
+                })
+            })
+            .collect();
+        hs.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for (want, got) in &results {
+        assert_eq!(got, want);
+    }
+    assert_eq!(resolver.stats().unknown, 0);
 }

@@ -12,6 +12,7 @@
 //!   TLS), `skopeo` to push, a token server, a fake server for what real registries never send;
 //! - [`runc`]: real runc containers: a busybox rootfs from Debian's busybox-static, OCI bundles
 //!   (annotations, read-only root, overlayfs root, tmpfs mounts), detached containers to exec into;
+//! - [`containerd`]: a private containerd daemon, images imported from OCI layouts, `ctr run -d`;
 //! - [`pss`]: the official pod-security-admission conformance fixtures, walked in order;
 //! - [`yaml`]: YAML fixtures read into JSON values;
 //! - [`eventgen`]: Falco's event-generator actions (`rampart-eventgen`) run in `runc` containers.
@@ -26,6 +27,7 @@
     reason = "test support: a failed prerequisite fails the calling test loudly"
 )]
 
+pub mod containerd;
 pub mod eventgen;
 pub mod oracles;
 pub mod paths;

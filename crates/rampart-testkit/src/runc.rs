@@ -90,11 +90,23 @@ pub fn busybox_rootfs(rootfs: &Path) {
         std::fs::create_dir_all(rootfs.join(d)).unwrap();
     }
     std::fs::copy(busybox(), rootfs.join("bin/busybox")).unwrap();
-    let out = Command::new("chroot")
-        .arg(rootfs)
-        .args(["/bin/busybox", "--install", "-s", "/bin"])
-        .output()
-        .unwrap();
+    // a fork by another test thread may hold the just-written file open for an instant
+    // (ETXTBSY, "Text file busy"): retry
+    let mut out = None;
+    for _ in 0..50 {
+        let o = Command::new("chroot")
+            .arg(rootfs)
+            .args(["/bin/busybox", "--install", "-s", "/bin"])
+            .output()
+            .unwrap();
+        let busy = !o.status.success() && text(&o.stderr).contains("Text file busy");
+        out = Some(o);
+        if !busy {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let out = out.unwrap();
     assert!(
         out.status.success(),
         "busybox --install: {}",
@@ -122,6 +134,7 @@ pub struct BundleBuilder {
     overlay: bool,
     tmpfs: Vec<String>,
     cgroups_path: Option<String>,
+    privileged: bool,
     dir: Option<PathBuf>,
 }
 
@@ -150,6 +163,7 @@ impl Bundle {
             overlay: false,
             tmpfs: Vec::new(),
             cgroups_path: None,
+            privileged: false,
             dir: None,
         }
     }
@@ -197,6 +211,12 @@ impl BundleBuilder {
     /// Adds a writable tmpfs mount at `path` inside the container.
     pub fn tmpfs(mut self, path: &str) -> Self {
         self.tmpfs.push(path.into());
+        self
+    }
+    /// What Kubernetes' `privileged: true` and `docker run --privileged` write: every
+    /// capability (of the test's own bounding set), no masked or read-only paths.
+    pub fn privileged(mut self, yes: bool) -> Self {
+        self.privileged = yes;
         self
     }
     /// Sets `linux.cgroupsPath` (runc's default is `/<id>`).
@@ -280,6 +300,25 @@ impl BundleBuilder {
         if !annotations.is_empty() {
             config["annotations"] = Value::Object(annotations);
         }
+        if self.privileged {
+            // every capability this process may grant (its bounding set)
+            let status = std::fs::read_to_string("/proc/self/status").unwrap();
+            let bnd = status
+                .lines()
+                .find_map(|l| l.strip_prefix("CapBnd:"))
+                .map(|h| u64::from_str_radix(h.trim(), 16).unwrap())
+                .unwrap();
+            let all: Vec<String> = (0..=40)
+                .filter(|n| bnd & (1u64 << n) != 0)
+                .filter_map(cap_name)
+                .map(|c| format!("CAP_{c}"))
+                .collect();
+            for set in ["bounding", "effective", "permitted"] {
+                config["process"]["capabilities"][set] = json!(all);
+            }
+            config["linux"]["maskedPaths"] = json!([]);
+            config["linux"]["readonlyPaths"] = json!([]);
+        }
         if let Some(p) = &self.cgroups_path {
             config["linux"]["cgroupsPath"] = Value::String(p.clone());
         }
@@ -308,6 +347,54 @@ impl Drop for Bundle {
             let _ = Command::new("umount").arg(&self.rootfs).output();
         }
     }
+}
+
+/// The capabilities of Linux 5.9+ by number.
+fn cap_name(n: u32) -> Option<&'static str> {
+    const NAMES: [&str; 41] = [
+        "CHOWN",
+        "DAC_OVERRIDE",
+        "DAC_READ_SEARCH",
+        "FOWNER",
+        "FSETID",
+        "KILL",
+        "SETGID",
+        "SETUID",
+        "SETPCAP",
+        "LINUX_IMMUTABLE",
+        "NET_BIND_SERVICE",
+        "NET_BROADCAST",
+        "NET_ADMIN",
+        "NET_RAW",
+        "IPC_LOCK",
+        "IPC_OWNER",
+        "SYS_MODULE",
+        "SYS_RAWIO",
+        "SYS_CHROOT",
+        "SYS_PTRACE",
+        "SYS_PACCT",
+        "SYS_ADMIN",
+        "SYS_BOOT",
+        "SYS_NICE",
+        "SYS_RESOURCE",
+        "SYS_TIME",
+        "SYS_TTY_CONFIG",
+        "MKNOD",
+        "LEASE",
+        "AUDIT_WRITE",
+        "AUDIT_CONTROL",
+        "SETFCAP",
+        "MAC_OVERRIDE",
+        "MAC_ADMIN",
+        "SYSLOG",
+        "WAKE_ALARM",
+        "BLOCK_SUSPEND",
+        "AUDIT_READ",
+        "PERFMON",
+        "BPF",
+        "CHECKPOINT_RESTORE",
+    ];
+    NAMES.get(n as usize).copied()
 }
 
 /// Where runc keeps the container's state.
@@ -472,4 +559,38 @@ impl Drop for Container {
     fn drop(&mut self) {
         self.delete();
     }
+}
+
+/// Builds an OCI image layout with umoci in `dir` (tag `test`): the first layer is a busybox
+/// rootfs changed by `layers[0]`, each further layer the changes of the next function. The
+/// image runs `cmd`. Returns the layout directory.
+pub fn busybox_layout(dir: &Path, layers: &[&dyn Fn(&Path)], cmd: &[&str]) -> PathBuf {
+    tools::ensure_tool("umoci", "umoci");
+    let layout = dir.join("oci");
+    let image = format!("{}:test", layout.display());
+    let work = dir.join("umoci-bundle");
+    tools::run("umoci", &["init", "--layout", layout.to_str().unwrap()]);
+    tools::run("umoci", &["new", "--image", &image]);
+    tools::run(
+        "umoci",
+        &["unpack", "--image", &image, work.to_str().unwrap()],
+    );
+    let rootfs = work.join("rootfs");
+    busybox_rootfs(&rootfs);
+    for (i, change) in layers.iter().enumerate() {
+        change(&rootfs);
+        let mut args = vec!["repack"];
+        if i + 1 < layers.len() {
+            args.push("--refresh-bundle");
+        }
+        args.extend(["--image", &image, work.to_str().unwrap()]);
+        tools::run("umoci", &args);
+    }
+    let mut args = vec!["config", "--image", &image];
+    for c in cmd {
+        args.extend(["--config.cmd", c]);
+    }
+    tools::run("umoci", &args);
+    let _ = std::fs::remove_dir_all(&work);
+    layout
 }

@@ -6,16 +6,51 @@
 //! - in the image, but its content differs ([`DriftKind::ContentDiffers`], with both digests);
 //! - in the image with the same content, but created, written, renamed into place or made
 //!   executable after the container started ([`DriftKind::ModifiedAfterStart`]): from the file
-//!   events the pipeline forwards ([`DriftDetector::record_file_change`]), from the file's
-//!   change time (ctime) being later than the container's start, or from exec bits the image's
-//!   entry lacks.
+//!   events the pipeline forwards ([`DriftDetector::record_file_change`]) or from exec bits the
+//!   image's entry lacks; with no image known, also from the file's change time (ctime) being
+//!   later than the container's start.
 //!
 //! The file is read through `/proc/<pid>/root` (the process's own view: overlay upper dir, tmpfs
 //! mounts), else the container's init process's root, else its root filesystem on the host; the
 //! path is resolved component by component inside that root (symlinks never leave it). Digests
 //! are cached by (device, inode, size, mtime, ctime). Drift events are deduplicated per
 //! (container, path, kind), with first and last seen times and a count.
+//!
+//! What the pipeline calls per event:
+//!
+//! ```no_run
+//! use rampart_monitor::drift::{DriftDetector, FileChangeKind, ImageIndexCache};
+//! use rampart_monitor::identity::{ContainerResolver, Identity, ResolverConfig};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let resolver = ContainerResolver::new(ResolverConfig::default())?; // finds running containers
+//! let drift = DriftDetector::new();
+//! // an index per image digest, built once and kept on disk
+//! let images = ImageIndexCache::new(Some("/var/lib/rampart/images".into()));
+//! images.index(&rampart_image::Source::OciLayout("/srv/images/app".into()), None)?;
+//! # let (cgroup_id, tgid, now_ns, exec_path) = (0u64, 0u32, 0u64, "/bin/sh");
+//! // every event: who it belongs to (a hash lookup once the cgroup is known)
+//! match resolver.resolve(cgroup_id, Some(tgid)) {
+//!     Identity::Container(c) => {
+//!         // file events: created, opened for writing, renamed into place, chmod +x
+//!         drift.record_file_change(&c, "/tmp/x", FileChangeKind::Create, now_ns);
+//!         // exec events
+//!         let index = images.for_container(&c);
+//!         if let Some(e) = drift.check_exec(&c, index.as_deref(), exec_path, Some(tgid), now_ns)? {
+//!             if e.count == 1 {
+//!                 println!("drift in {}: {} ({}, {})", c.id, e.path, e.kind.name(), e.layer_text());
+//!             }
+//!         }
+//!     }
+//!     Identity::Host => { /* container.id = host */ }
+//!     Identity::Unknown => { /* counted, never guessed */ }
+//! }
+//! resolver.prune(); // every few seconds: cgroups gone
+//! # Ok(())
+//! # }
+//! ```
 
+pub mod cache;
 pub mod index;
 
 use std::collections::HashMap;
@@ -27,6 +62,7 @@ use std::sync::Mutex;
 use serde::Serialize;
 
 use crate::identity::ContainerInfo;
+pub use cache::ImageIndexCache;
 pub use index::{ImageIndex, IndexedFile, LayerRef};
 
 /// Errors of drift detection.
@@ -413,12 +449,15 @@ impl DriftDetector {
             if let Some((kind, _)) = changed {
                 return Some(format!("{kind:?}").to_lowercase());
             }
-            if let Some(mode) = image_mode {
-                if live.meta.mode() & 0o111 != 0 && mode & 0o111 == 0 {
-                    return Some("mode".to_string());
+            match image_mode {
+                Some(mode) => {
+                    (live.meta.mode() & 0o111 != 0 && mode & 0o111 == 0).then(|| "mode".to_string())
                 }
+                // no image to compare with: the change time is the only witness. With an image,
+                // same content and mode, a later ctime alone (an entrypoint's `chown -R`) is
+                // not drift
+                None => (start > 0 && ctime_ns > start).then(|| "ctime".to_string()),
             }
-            (start > 0 && ctime_ns > start).then(|| "ctime".to_string())
         };
         let Some(img) = image else {
             return Ok(after_start(None).map(|evidence| {

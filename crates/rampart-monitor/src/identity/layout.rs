@@ -46,7 +46,8 @@ fn is_full_id(s: &str) -> bool {
 fn pod_uid(component: &str) -> Option<String> {
     if let Some(rest) = component.strip_suffix(".slice") {
         let (_, uid) = rest.rsplit_once("-pod")?;
-        if !rest.starts_with("kubepods") || uid.is_empty() {
+        // `kubepods-…` or, under a kubelet slice (kind), `kubelet-kubepods-…`
+        if !rest.contains("kubepods") || uid.is_empty() {
             return None;
         }
         return Some(uid.replace('_', "-"));
@@ -70,6 +71,12 @@ fn component_match(
         let id = rest.strip_suffix(".scope").unwrap_or(rest);
         is_full_id(id).then(|| id.to_string())
     };
+    // the systemd driver's `<slice>:<prefix>:<id>` written as a path (containerd on cgroup v1
+    // hosts with the systemd driver)
+    if let Some((_, rest)) = component.split_once(':') {
+        let (prefix, id) = rest.split_once(':')?;
+        return component_match(&format!("{prefix}-{id}"), in_pod, parent);
+    }
     // conmon, the runtime monitor: not the container (checked before the shorter prefixes)
     if component.starts_with("crio-conmon-") || component.starts_with("libpod-conmon-") {
         return None;
@@ -112,7 +119,14 @@ pub fn parse_cgroup_path(path: &str) -> Option<PathMatch> {
     for (i, component) in components.iter().enumerate() {
         if let Some(uid) = pod_uid(component) {
             pod = Some(uid);
-        } else if let Some((runtime, id)) = component_match(component, pod.is_some(), parent) {
+            parent = Some(component);
+            continue;
+        }
+        // `<pod slice>:<prefix>:<id>`: the pod is in the same component
+        if let Some(uid) = component.split_once(':').and_then(|(s, _)| pod_uid(s)) {
+            pod = Some(uid);
+        }
+        if let Some((runtime, id)) = component_match(component, pod.is_some(), parent) {
             // the innermost container component wins: a nested runtime (docker in docker,
             // kind nodes) names the container that really owns the process
             best = Some(PathMatch {
@@ -285,6 +299,63 @@ mod tests {
                     assert!(path.starts_with(&cg), "{path}: {cg}");
                 }
             }
+        }
+    }
+
+    /// Paths copied from public bug reports.
+    #[test]
+    fn real_world_paths() {
+        let cases: [(&str, Runtime, &str, Option<&str>); 5] = [
+            // minikube with CRI-O inside a Docker node container (kubernetes/minikube#11280):
+            // the innermost container, CRI-O's, is the process's
+            (
+                "/docker/d6701ec289c56e4391acb11d07474b3139466857a305490575508a8b7a9fcf22/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod2ca4a155_3599_498d_bb9d_4446693fa3ea.slice/crio-0ba8ac17e4e7a31fb82279503552fe94e64bab4745bf6fd2ff231e7c8ca8bed0.scope",
+                Runtime::CriO,
+                "0ba8ac17e4e7a31fb82279503552fe94e64bab4745bf6fd2ff231e7c8ca8bed0",
+                Some("2ca4a155-3599-498d-bb9d-4446693fa3ea"),
+            ),
+            // kind, containerd under the kubelet slice (containerd/nri#227)
+            (
+                "/kubelet.slice/kubelet-kubepods.slice/kubelet-kubepods-besteffort.slice/kubelet-kubepods-besteffort-pod1e597579_417e_482f_bf65_5fe170c3aebd.slice/cri-containerd-a09bc17f5aa29b0dbdec9ede5f46cf1396d2405917ab02e6f1eb1019f388396e.scope",
+                Runtime::Containerd,
+                "a09bc17f5aa29b0dbdec9ede5f46cf1396d2405917ab02e6f1eb1019f388396e",
+                Some("1e597579-417e-482f-bf65-5fe170c3aebd"),
+            ),
+            // CRI-O, systemd driver (opencontainers/runc#4620)
+            (
+                "/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-poda5c1f8d5_1919_434d_add7_4afaafdaef89.slice/crio-5eed917563583925ffdbd40a64efb2aaffe58638e57add8becaf460fe74f5b1c.scope",
+                Runtime::CriO,
+                "5eed917563583925ffdbd40a64efb2aaffe58638e57add8becaf460fe74f5b1c",
+                Some("a5c1f8d5-1919-434d-add7-4afaafdaef89"),
+            ),
+            // dockershim, systemd driver (kontena/pharos-cluster#440)
+            (
+                "/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod9692aa0e_748e_11e8_8dfa_76d458035df6.slice/docker-abddff03dfd7710c79a750ce3e730365cbb2c8247a974170c1062683bc3e9152.scope",
+                Runtime::Docker,
+                "abddff03dfd7710c79a750ce3e730365cbb2c8247a974170c1062683bc3e9152",
+                Some("9692aa0e-748e-11e8-8dfa-76d458035df6"),
+            ),
+            // containerd's systemd cgroup name written as a path on a v1 host
+            // (open-telemetry/opentelemetry-java#4507)
+            (
+                "/system.slice/containerd.service/kubepods-besteffort-pod0125ec2f_b64a_4868_8f5b_94b56cbab864.slice:cri-containerd:ee4b20e90ac7f42a10bd004d05646b13d8ab5e2c5e7cbc01abf8006bac016459",
+                Runtime::Containerd,
+                "ee4b20e90ac7f42a10bd004d05646b13d8ab5e2c5e7cbc01abf8006bac016459",
+                Some("0125ec2f-b64a-4868-8f5b-94b56cbab864"),
+            ),
+        ];
+        for (path, runtime, id, pod) in cases {
+            let m = parse_cgroup_path(path).unwrap_or_else(|| panic!("{path}"));
+            assert_eq!(
+                (m.runtime, m.id.as_str(), m.pod_uid.as_deref()),
+                (runtime, id, pod),
+                "{path}"
+            );
+            assert!(
+                path.ends_with(&m.container_cgroup),
+                "{path}: {}",
+                m.container_cgroup
+            );
         }
     }
 

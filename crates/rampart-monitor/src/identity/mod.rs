@@ -111,7 +111,7 @@ pub struct ContainerInfo {
 
 impl ContainerInfo {
     /// A container known only from its cgroup path's shape.
-    fn from_path(m: &PathMatch) -> Self {
+    pub(crate) fn from_path(m: &PathMatch) -> Self {
         Self {
             id: m.id.clone(),
             runtime: m.runtime,
@@ -139,6 +139,27 @@ impl ContainerInfo {
     /// The short id Falco prints (`container.id`: the first 12 characters).
     pub fn short_id(&self) -> &str {
         self.id.get(..12).unwrap_or(&self.id)
+    }
+
+    /// The image repository, as Falco's `container.image.repository`: the reference without its
+    /// tag and digest (`docker.io/library/nginx` of `docker.io/library/nginx:1.25@sha256:…`).
+    pub fn image_repository(&self) -> Option<&str> {
+        let image = self.image.as_deref()?;
+        let name = image.split_once('@').map_or(image, |(n, _)| n);
+        Some(match name.rsplit_once(':') {
+            Some((repo, tag)) if !tag.contains('/') => repo,
+            _ => name,
+        })
+    }
+
+    /// The image tag, as Falco's `container.image.tag` (`None` when the reference has none).
+    pub fn image_tag(&self) -> Option<&str> {
+        let image = self.image.as_deref()?;
+        let name = image.split_once('@').map_or(image, |(n, _)| n);
+        match name.rsplit_once(':') {
+            Some((_, tag)) if !tag.contains('/') => Some(tag),
+            _ => None,
+        }
     }
 }
 
@@ -170,6 +191,23 @@ impl Identity {
             Self::Container(c) => Some(c),
             _ => None,
         }
+    }
+}
+
+/// The runtime a state root belongs to, by its conventional location: containerd's runc shims
+/// keep `<state>/runc/<namespace>` (`/run/containerd/runc`), Docker's `/run/docker/runtime-runc`.
+/// Other roots (`/run/runc`, shared by plain runc, CRI-O and Podman) tell nothing: the
+/// annotations decide.
+fn runtime_of_root(root: &Path, crun: bool) -> Runtime {
+    let text = root.to_string_lossy();
+    if text.contains("/containerd/") || text.ends_with("/containerd") {
+        Runtime::Containerd
+    } else if text.contains("/docker/") {
+        Runtime::Docker
+    } else if crun {
+        Runtime::Crun
+    } else {
+        Runtime::Unknown
     }
 }
 
@@ -438,25 +476,28 @@ impl ContainerResolver {
         if gone.is_empty() {
             return 0;
         }
-        let mut cache = lock_write(&self.cache);
+        // lock order everywhere: `known` before `cache`, never both the other way round
+        let removed: Vec<Entry> = {
+            let mut cache = lock_write(&self.cache);
+            gone.iter().filter_map(|id| cache.remove(id)).collect()
+        };
         let mut known = lock(&self.known);
         for id in &gone {
-            if let Some(Entry {
-                identity: Identity::Container(c),
-                ..
-            }) = cache.remove(id)
-            {
-                if c.cgroup_id == *id {
-                    known.by_id.remove(&c.id);
-                    known.by_path.remove(&c.cgroup_path);
-                }
-            }
             known.index.remove(id);
         }
+        drop(removed);
+        // containers whose cgroup is gone (also those attributed through a nested cgroup)
+        let mount = &self.mount;
+        known
+            .by_id
+            .retain(|_, c| cgroup::cgroup_id(mount, &c.cgroup_path).is_some());
+        known
+            .by_path
+            .retain(|_, c| cgroup::cgroup_id(mount, &c.cgroup_path).is_some());
         gone.len()
     }
 
-    /// Forgets one cgroup (its removal was observed).
+    /// Forgets one cgroup (its removal was observed); its container goes at the next `prune`.
     pub fn forget(&self, cgroup_id: u64) {
         lock_write(&self.cache).remove(&cgroup_id);
     }
@@ -502,11 +543,7 @@ impl ContainerResolver {
                 if !alive {
                     continue;
                 }
-                let hint = if st.crun {
-                    Runtime::Crun
-                } else {
-                    Runtime::Unknown
-                };
+                let hint = runtime_of_root(root, st.crun);
                 let mut info = state::container_info(&st, hint, self.config.docker_root.as_deref());
                 // the init process tells the cgroup v2 path when the state does not (v1 paths,
                 // crun's relative path, a systemd scope)
@@ -664,6 +701,41 @@ impl ContainerResolver {
                 Some(("", _)) | None => return None,
                 Some((parent, _)) => p = parent,
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn image_repository_and_tag_as_falco_splits_them() {
+        let mut c = ContainerInfo::from_path(&PathMatch {
+            runtime: Runtime::Docker,
+            id: "0123456789abcdef".into(),
+            pod_uid: None,
+            container_cgroup: "/docker/0123456789abcdef".into(),
+        });
+        assert_eq!(c.short_id(), "0123456789ab");
+        let d = format!("sha256:{}", "a".repeat(64));
+        for (image, repo, tag) in [
+            (
+                "docker.io/library/nginx:1.25",
+                "docker.io/library/nginx",
+                Some("1.25"),
+            ),
+            ("localhost:5000/app", "localhost:5000/app", None),
+            ("localhost:5000/app:v2", "localhost:5000/app", Some("v2")),
+            (&format!("quay.io/org/api@{d}"), "quay.io/org/api", None),
+            (&format!("nginx:1@{d}"), "nginx", Some("1")),
+        ] {
+            c.image = Some(image.to_string());
+            assert_eq!(
+                (c.image_repository(), c.image_tag()),
+                (Some(repo), tag),
+                "{image}"
+            );
         }
     }
 }

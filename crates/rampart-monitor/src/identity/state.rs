@@ -554,6 +554,110 @@ mod tests {
         );
     }
 
+    /// crun's `status` (the fields libcrun writes: pid, process-start-time, cgroup-path, rootfs
+    /// relative to the bundle, bundle, created) and the copy of config.json beside it. crun is
+    /// not run here: it refuses hybrid cgroup hosts such as the development machines.
+    #[test]
+    fn crun_status_and_its_config_copy() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = dir.path().join("busybox1");
+        std::fs::create_dir(&c).unwrap();
+        std::fs::write(
+            c.join("status"),
+            r#"{"pid": 139179, "process-start-time": 263473330, "cgroup-path": "/busybox1",
+                "scope": "", "rootfs": "rootfs", "systemd-cgroup": false,
+                "bundle": "/home/u/my_container", "created": "2021-08-29T14:34:52.000293421Z",
+                "owner": "root", "detached": true, "external_descriptors": "[]"}"#,
+        )
+        .unwrap();
+        std::fs::write(
+            c.join("config.json"),
+            r#"{"root": {"path": "rootfs", "readonly": true},
+                "annotations": {"io.rampart.image.ref": "busybox:1"},
+                "process": {"capabilities": {"bounding": ["CAP_KILL"]}},
+                "linux": {"maskedPaths": ["/proc/kcore"]}}"#,
+        )
+        .unwrap();
+        let roots = scan_root(dir.path(), None);
+        assert_eq!(roots.len(), 1);
+        let st = &roots[0];
+        assert!(st.crun);
+        assert_eq!(st.id, "busybox1");
+        assert_eq!(st.init_pid, Some(139_179));
+        assert_eq!(st.init_start, Some(263_473_330));
+        assert_eq!(st.cgroup_v2.as_deref(), Some("/busybox1"));
+        assert_eq!(
+            st.rootfs.as_deref(),
+            Some(Path::new("/home/u/my_container/rootfs"))
+        );
+        assert!(st.readonly);
+        let info = container_info(st, Runtime::Crun, None);
+        assert_eq!(info.runtime, Runtime::Crun);
+        assert_eq!(info.image.as_deref(), Some("busybox:1"));
+        assert!(!info.privileged);
+        assert_eq!(
+            info.start_time,
+            parse_time("2021-08-29T14:34:52.000293421Z")
+        );
+    }
+
+    /// Docker's `config.v2.json` and `hostconfig.json` (fields as dockerd writes them) name a
+    /// container found by its cgroup layout.
+    #[test]
+    fn docker_config_names_the_container() {
+        let root = tempfile::tempdir().unwrap();
+        let id = "4b9ab8a6a3d1ef6d3b0c5e1d70e2d5a3c7f7e6a2a89f4a44c1c0f1e6d2b3c4d5";
+        let image_id = format!("sha256:{}", "e".repeat(64));
+        let dir = root.path().join("containers").join(id);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join("config.v2.json"),
+            format!(
+                r#"{{"StreamConfig":{{}},"State":{{"Running":true,"Pid":4242,
+                "StartedAt":"2026-12-06T04:00:00.5Z"}},"ID":"{id}","Created":"2026-12-06T03:59:59Z",
+                "Path":"nginx","Args":["-g","daemon off;"],
+                "Config":{{"Hostname":"4b9ab8a6a3d1","Image":"nginx:1.25","Labels":{{}}}},
+                "Image":"{image_id}","Name":"/shop-web","Driver":"overlay2"}}"#
+            ),
+        )
+        .unwrap();
+        std::fs::write(
+            dir.join("hostconfig.json"),
+            r#"{"Binds":null,"NetworkMode":"bridge","Privileged":true,"ReadonlyRootfs":true}"#,
+        )
+        .unwrap();
+        let m = crate::identity::parse_cgroup_path(&format!("/system.slice/docker-{id}.scope"))
+            .unwrap();
+        let mut info = ContainerInfo::from_path(&m);
+        apply_docker(&mut info, root.path());
+        assert_eq!(info.runtime, Runtime::Docker);
+        assert_eq!(info.name.as_deref(), Some("shop-web"));
+        assert_eq!(info.image.as_deref(), Some("nginx:1.25"));
+        assert_eq!(info.image_digest.as_deref(), Some(image_id.as_str()));
+        assert!(info.privileged);
+        assert!(info.readonly_root);
+        assert_eq!(info.start_time, parse_time("2026-12-06T04:00:00.5Z"));
+    }
+
+    #[test]
+    fn broken_state_files_are_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, file, body) in [
+            ("a", "state.json", "{not json"),
+            ("b", "state.json", r#"{"no_id": 1}"#),
+            ("c", "status", "[]"),
+        ] {
+            std::fs::create_dir(dir.path().join(name)).unwrap();
+            std::fs::write(dir.path().join(name).join(file), body).unwrap();
+        }
+        // `c` has no pid: read but never alive; `a` and `b` are not containers
+        let ids: Vec<String> = scan_root(dir.path(), None)
+            .into_iter()
+            .map(|s| s.id)
+            .collect();
+        assert_eq!(ids, vec!["c".to_string()]);
+    }
+
     #[test]
     fn rampart_annotations_for_plain_bundles() {
         let hex = "c".repeat(64);
