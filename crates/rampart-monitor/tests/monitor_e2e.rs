@@ -258,12 +258,13 @@ fn every_event_generator_action_fires_its_rule_once_in_its_container() {
                 }
             }
             n => failures.push(format!(
-                "{}: `{rule}` fired {n} times in container {short} ({} times in all: {:?})",
+                "{}: `{rule}` fired {n} times in container {short} ({} in all):\n    {}",
                 action.name,
                 hits.len(),
                 hits.iter()
-                    .map(|h| h.container().to_owned())
+                    .map(|h| h.json["output"].as_str().unwrap_or("").to_owned())
                     .collect::<Vec<_>>()
+                    .join("\n    ")
             )),
         }
     }
