@@ -191,14 +191,31 @@ pub fn action(name: &str) -> Action {
 // ---------------------------------------------------------------------------------------------
 // the binary and the root filesystem
 
-/// The `rampart-eventgen` binary: `$RAMPART_EVENTGEN` when set, else built with `cargo build -p
-/// rampart-testkit --bin rampart-eventgen` (once per test binary). This crate's own tests use
+/// The `rampart-eventgen` binary: `$RAMPART_EVENTGEN` when set; else `target/debug/
+/// rampart-eventgen` when it is newer than its sources (any `cargo build` or `cargo test` of this
+/// crate leaves it there); else built with `cargo build -p rampart-testkit --bin
+/// rampart-eventgen` (once per test binary). This crate's own tests use
 /// `env!("CARGO_BIN_EXE_rampart-eventgen")` instead.
 pub fn binary() -> PathBuf {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
         if let Some(p) = std::env::var_os("RAMPART_EVENTGEN") {
             return PathBuf::from(p);
+        }
+        let built = target_tmp()
+            .with_file_name("debug")
+            .join("rampart-eventgen");
+        let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut sources = paths::files(&crate_dir.join("src/bin/rampart-eventgen"), &["rs"]);
+        sources.push(crate_dir.join("Cargo.toml"));
+        let mtime = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+        if let Some(bin_time) = mtime(&built) {
+            if sources
+                .iter()
+                .all(|s| mtime(s).is_some_and(|t| t <= bin_time))
+            {
+                return built;
+            }
         }
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
         let out = Command::new(cargo)

@@ -571,7 +571,8 @@ fn the_netcat_stand_in_hands_the_connection_to_the_program_with_dup2() {
 
 #[test]
 fn other_crates_get_the_binary_through_cargo() {
-    // what a test outside this crate (no CARGO_BIN_EXE_ there) calls
+    // what a test outside this crate (no CARGO_BIN_EXE_ there) calls: the fresh build cargo
+    // test left in target/debug
     let built = eventgen::binary();
     let listed = tools::run(built.to_str().unwrap(), &["list"]);
     assert_eq!(listed.lines().count(), 66);
