@@ -8,7 +8,6 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use rampart_testkit::eventgen::{self, Action, Profile, Rootfs, Sandbox};
@@ -18,9 +17,10 @@ fn bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_rampart-eventgen"))
 }
 
-fn rootfs() -> &'static Rootfs {
-    static R: OnceLock<Rootfs> = OnceLock::new();
-    R.get_or_init(|| Rootfs::build(&bin()))
+/// A root filesystem of its own for each test (statics are never dropped: a shared one would
+/// leak its directory).
+fn rootfs() -> Rootfs {
+    Rootfs::build(&bin())
 }
 
 /// `rampart-eventgen list`: name -> place.
@@ -146,7 +146,7 @@ fn leftovers(sandbox: &Sandbox) -> String {
 #[test]
 fn every_applicable_action_runs_in_a_container() {
     // its own root filesystem: the leftover check below must not see the other tests' actions
-    let rootfs = &Rootfs::build(&bin());
+    let rootfs = &rootfs();
     let sandboxes: BTreeMap<Profile, Sandbox> = [Profile::Default, Profile::Privileged]
         .into_iter()
         .map(|p| (p, Sandbox::start(rootfs, p)))
@@ -199,7 +199,8 @@ fn every_applicable_action_runs_in_a_container() {
 fn a_trusted_server_name_reads_shadow_six_seconds_after_its_start() {
     // the process the rule sees: comm `httpd` (the symlink's name), exe the tool itself, parent
     // the tool; and /etc/shadow is read only after the 5 s `proc_is_new` window
-    let sandbox = Sandbox::start(rootfs(), Profile::Default);
+    let rootfs = rootfs();
+    let sandbox = Sandbox::start(&rootfs, Profile::Default);
     let action = eventgen::action("syscall.ReadSensitiveFileTrustedAfterStartup");
     let (run, seen) = std::thread::scope(|s| {
         let h = s.spawn(|| sandbox.run(&action));
@@ -217,7 +218,7 @@ fn a_trusted_server_name_reads_shadow_six_seconds_after_its_start() {
 
 #[test]
 fn preconditions_skip_as_upstream_does() {
-    let rootfs = rootfs();
+    let rootfs = &rootfs();
     let default = Sandbox::start(rootfs, Profile::Default);
     let privileged = Sandbox::start(rootfs, Profile::Privileged);
     // host-only actions, in a container
@@ -481,7 +482,7 @@ symlink,symlinkat,link,linkat,openat,rename,renameat,renameat2,chmod,fchmodat,us
 #[test]
 fn strace_sees_the_system_calls_each_description_names() {
     tools::ensure_tool("strace", "strace");
-    let rootfs = rootfs();
+    let rootfs = &rootfs();
     let sandboxes: BTreeMap<Profile, Sandbox> = [Profile::Default, Profile::Privileged]
         .into_iter()
         .map(|p| (p, Sandbox::start(rootfs, p)))
