@@ -597,9 +597,17 @@ pub struct SandboxBuilder {
     profile: Profile,
     annotations: Vec<(String, String)>,
     state_root: Option<PathBuf>,
+    overlay: bool,
 }
 
 impl SandboxBuilder {
+    /// Makes the root an overlayfs (lower = the [`Rootfs`], upper and work in the bundle), as
+    /// container engines do: what the actions write lands in the upper layer (what Falco's
+    /// `proc.is_exe_upper_layer` asks about), the shared root filesystem stays untouched.
+    pub fn overlay(mut self, yes: bool) -> Self {
+        self.overlay = yes;
+        self
+    }
     /// The runc settings (default: [`Profile::Default`]).
     pub fn profile(mut self, p: Profile) -> Self {
         self.profile = p;
@@ -637,6 +645,10 @@ pub struct Sandbox {
     pub state_root: Option<PathBuf>,
     /// its network namespace
     pub netns: NetNs,
+    /// the overlay's upper directory, when the root is an overlay
+    pub upper: Option<PathBuf>,
+    /// the root filesystem the container sees (the overlay mount point when overlaid)
+    pub root: PathBuf,
     _bundle: tempfile::TempDir,
 }
 
@@ -678,6 +690,7 @@ impl Sandbox {
             profile: Profile::Default,
             annotations: Vec::new(),
             state_root: None,
+            overlay: false,
         }
     }
 
@@ -700,21 +713,59 @@ impl Sandbox {
             .unwrap();
         assert!(out.status.success(), "runc spec: {}", text(&out.stderr));
         let netns = NetNs::new();
+        let (root, upper) = if b.overlay {
+            let (merged, upper, work) = (
+                bundle.join("rootfs"),
+                bundle.join("upper"),
+                bundle.join("work"),
+            );
+            for d in [&merged, &upper, &work] {
+                std::fs::create_dir_all(d).unwrap();
+            }
+            let opts = format!(
+                "lowerdir={},upperdir={},workdir={}",
+                b.rootfs.display(),
+                upper.display(),
+                work.display()
+            );
+            tools::run_output(
+                "mount",
+                &[
+                    "-t",
+                    "overlay",
+                    "overlay",
+                    "-o",
+                    &opts,
+                    merged.to_str().unwrap(),
+                ],
+            );
+            (merged, Some(upper))
+        } else {
+            (b.rootfs.clone(), None)
+        };
         let path = bundle.join("config.json");
         let mut config: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
-        configure(&mut config, &b, &netns.path());
+        configure(&mut config, &b, &root, &netns.path());
         std::fs::write(&path, serde_json::to_vec_pretty(&config).unwrap()).unwrap();
-        let id = unique("rampart-eventgen");
-        let mut cmd = Command::new("runc");
-        if let Some(root) = &b.state_root {
-            cmd.arg("--root").arg(root);
-        }
+        // from here on, Drop cleans up (container, overlay, namespace) whatever fails
+        let mut sandbox = Self {
+            id: unique("rampart-eventgen"),
+            pid: 0,
+            profile: b.profile,
+            bundle: bundle.clone(),
+            state_root: b.state_root,
+            netns,
+            upper,
+            root,
+            _bundle: tmp,
+        };
         // the detached init inherits runc's standard streams: a pipe would never reach EOF
         let log = bundle.join("runc-run.log");
-        let status = cmd
+        let status = sandbox
+            .runc()
             .args(["run", "-d", "--bundle"])
             .arg(&bundle)
-            .arg(&id)
+            .arg(&sandbox.id)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).unwrap())
@@ -722,18 +773,10 @@ impl Sandbox {
             .unwrap();
         assert!(
             status.success(),
-            "runc run -d {id}: {}",
+            "runc run -d {}: {}",
+            sandbox.id,
             std::fs::read_to_string(&log).unwrap_or_default()
         );
-        let mut sandbox = Self {
-            id,
-            pid: 0,
-            profile: b.profile,
-            bundle,
-            state_root: b.state_root,
-            netns,
-            _bundle: tmp,
-        };
         sandbox.pid = sandbox.state()["pid"].as_u64().unwrap() as u32;
         sandbox
     }
@@ -803,11 +846,14 @@ impl Drop for Sandbox {
     fn drop(&mut self) {
         let _ = self.runc().args(["kill", &self.id, "KILL"]).output();
         let _ = self.runc().args(["delete", "-f", &self.id]).output();
+        if self.upper.is_some() {
+            let _ = Command::new("umount").arg(&self.root).output();
+        }
     }
 }
 
 /// Adjusts `runc spec`'s `config.json` for `b`.
-fn configure(config: &mut Value, b: &SandboxBuilder, netns: &Path) {
+fn configure(config: &mut Value, b: &SandboxBuilder, root: &Path, netns: &Path) {
     config["process"]["args"] = json!([IN_CONTAINER, "idle"]);
     config["process"]["terminal"] = json!(false);
     config["process"]["noNewPrivileges"] = json!(false);
@@ -817,7 +863,7 @@ fn configure(config: &mut Value, b: &SandboxBuilder, netns: &Path) {
     };
     config["process"]["capabilities"] =
         json!({ "bounding": caps, "effective": caps, "permitted": caps });
-    config["root"] = json!({ "path": b.rootfs, "readonly": false });
+    config["root"] = json!({ "path": root, "readonly": false });
     config["hostname"] = json!("eventgen");
     if b.profile == Profile::Privileged {
         config["linux"]["maskedPaths"] = json!([]);

@@ -578,3 +578,32 @@ fn other_crates_get_the_binary_through_cargo() {
     let listed = tools::run(built.to_str().unwrap(), &["list"]);
     assert_eq!(listed.lines().count(), 66);
 }
+
+#[test]
+fn an_overlay_root_takes_the_actions_writes_in_its_upper_layer() {
+    let rootfs = rootfs();
+    let mtime = |rel: &str| {
+        std::fs::metadata(rootfs.dir.join(rel))
+            .unwrap()
+            .modified()
+            .unwrap()
+    };
+    let before = (mtime("bin"), mtime("etc"));
+    let sandbox = Sandbox::builder(&rootfs).overlay(true).start();
+    for name in [
+        "syscall.DropAndExecuteNewBinaryInContainer",
+        "syscall.ModifyBinaryDirs",
+        "syscall.WriteBelowEtc",
+    ] {
+        let r = sandbox.run_name(name);
+        assert!(r.succeeded(), "{r:?}");
+    }
+    // the lower layer (the shared root filesystem) was never written
+    assert_eq!((mtime("bin"), mtime("etc")), before);
+    // the renamed-and-restored /bin/true was copied up
+    let upper = sandbox.upper.as_ref().unwrap();
+    assert_eq!(
+        std::fs::read_link(upper.join("bin/true")).unwrap(),
+        Path::new("/bin/busybox")
+    );
+}
