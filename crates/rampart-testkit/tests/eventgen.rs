@@ -145,11 +145,23 @@ fn leftovers(sandbox: &Sandbox) -> String {
 
 #[test]
 fn every_applicable_action_runs_in_a_container() {
+    every_applicable_action_runs(false);
+}
+
+#[test]
+fn every_applicable_action_runs_over_an_overlay_root() {
+    every_applicable_action_runs(true);
+}
+
+fn every_applicable_action_runs(overlay: bool) {
     // its own root filesystem: the leftover check below must not see the other tests' actions
     let rootfs = &rootfs();
     let sandboxes: BTreeMap<Profile, Sandbox> = [Profile::Default, Profile::Privileged]
         .into_iter()
-        .map(|p| (p, Sandbox::start(rootfs, p)))
+        .map(|p| {
+            let s = Sandbox::builder(rootfs).profile(p).overlay(overlay).start();
+            (p, s)
+        })
         .collect();
     let actions: Vec<Action> = eventgen::actions()
         .into_iter()
