@@ -669,6 +669,9 @@ pub struct ActionRun {
     pub started: SystemTime,
     /// how long `runc exec` took, runc's own set-up included
     pub elapsed: Duration,
+    /// the host pid of the action's process (`runc exec --pid-file`), the `rampart-eventgen run`
+    /// the monitor sees exec in the container
+    pub pid: Option<u32>,
 }
 
 impl ActionRun {
@@ -827,9 +830,20 @@ impl Sandbox {
 
     /// Performs the action named `name` (`syscall.<Name>`).
     pub fn run_name(&self, name: &str) -> ActionRun {
+        let pid_file = self.bundle.join(format!("{}.pid", unique("exec")));
+        let mut cmd = self.runc();
+        cmd.args(["exec", "--pid-file"])
+            .arg(&pid_file)
+            .args([&self.id, IN_CONTAINER, "run", name])
+            .stdin(Stdio::null());
         let started = SystemTime::now();
         let t = Instant::now();
-        let out = self.run_command(name).output().unwrap();
+        let out = cmd.output().unwrap();
+        let elapsed = t.elapsed();
+        let pid = std::fs::read_to_string(&pid_file)
+            .ok()
+            .and_then(|p| p.trim().parse().ok());
+        let _ = std::fs::remove_file(&pid_file);
         ActionRun {
             action: name.into(),
             container_id: self.id.clone(),
@@ -837,7 +851,8 @@ impl Sandbox {
             stdout: text(&out.stdout),
             stderr: text(&out.stderr),
             started,
-            elapsed: t.elapsed(),
+            elapsed,
+            pid,
         }
     }
 }

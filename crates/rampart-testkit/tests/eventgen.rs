@@ -186,7 +186,7 @@ fn every_applicable_action_runs(overlay: bool) {
             r.status,
             r.action
         );
-        if !r.succeeded() {
+        if !r.succeeded() || r.pid.is_none() {
             bad.push(format!(
                 "{}: {}\n{}{}",
                 r.action, r.status, r.stdout, r.stderr
@@ -618,4 +618,26 @@ fn an_overlay_root_takes_the_actions_writes_in_its_upper_layer() {
         std::fs::read_link(upper.join("bin/true")).unwrap(),
         Path::new("/bin/busybox")
     );
+}
+
+#[test]
+fn a_fresh_container_runs_one_action_and_is_gone_after() {
+    let rootfs = rootfs();
+    let action = eventgen::action("syscall.ReadSensitiveFileUntrusted");
+    let run = eventgen::run_fresh(&rootfs, &action);
+    assert!(run.succeeded(), "{run:?}");
+    assert!(
+        run.stderr
+            .contains("syscall.ReadSensitiveFileUntrusted: done"),
+        "{run:?}"
+    );
+    assert!(
+        run.pid.is_some_and(|p| p > 1),
+        "runc exec --pid-file: {run:?}"
+    );
+    let state = Command::new("runc")
+        .args(["state", &run.container_id])
+        .output()
+        .unwrap();
+    assert!(!state.status.success(), "{} still exists", run.container_id);
 }
