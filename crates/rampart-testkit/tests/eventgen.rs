@@ -322,6 +322,18 @@ const SYSCALLS: &[(&str, Profile, &[Call])] = &[
         &[ok(&["link", "\"/etc/shadow\", ", "/shadow_link\""])],
     ),
     (
+        "ReadSensitiveFileTrustedAfterStartup",
+        Profile::Default,
+        &[
+            ok(&[
+                "execve(\"/tmp/falco-event-generator",
+                "/httpd\", [",
+                "\"run\", \"^syscall.ReadSensitiveFileUntrusted$\", \"--sleep\", \"6s\"]",
+            ]),
+            ok(&["openat(AT_FDCWD, \"/etc/shadow\", O_RDONLY"]),
+        ],
+    ),
+    (
         "ReadSensitiveFileUntrusted",
         Profile::Default,
         &[ok(&["openat(AT_FDCWD, \"/etc/shadow\", O_RDONLY"])],
@@ -338,8 +350,9 @@ const SYSCALLS: &[(&str, Profile, &[Call])] = &[
         Profile::Default,
         &[
             ok(&[
-                "execve(\"/tmp/falco-event-generator-syscall-NonSudoSetuid-",
-                "/child\"",
+                "execve(\"/tmp/falco-event-generator",
+                "/child\", [",
+                "\"run\", \"^syscall.NonSudoSetuid$\"]",
             ]),
             ok(&["setuid(1)"]),
             any(&["setuid(0)", "= -1 EPERM"]),
@@ -348,7 +361,14 @@ const SYSCALLS: &[(&str, Profile, &[Call])] = &[
     (
         "UnprivilegedDelegationOfPageFaultsHandlingToAUserspaceProcess",
         Profile::Default,
-        &[ok(&["setuid(1)"]), any(&["userfaultfd("])],
+        &[
+            ok(&[
+                "/child\", [",
+                "\"run\", \"^syscall.UnprivilegedDelegationOfPageFaultsHandlingToAUserspaceProcess$\"]",
+            ]),
+            ok(&["setuid(1)"]),
+            any(&["userfaultfd("]),
+        ],
     ),
     (
         "ChangeNamespacePrivilegesViaUnshare",
@@ -404,8 +424,9 @@ const SYSCALLS: &[(&str, Profile, &[Call])] = &[
         Profile::Default,
         &[
             ok(&[
-                "execve(\"/tmp/falco-event-generator-syscall-SystemProcsNetworkActivity-",
-                "/sha1sum\"",
+                "execve(\"/tmp/falco-event-generator",
+                "/sha1sum\", [",
+                "\"run\", \"^helper.NetworkActivity$\"]",
             ]),
             ok(&["connect(", "htons(8192)", "inet_addr(\"10.2.3.4\")"]),
         ],
@@ -415,8 +436,9 @@ const SYSCALLS: &[(&str, Profile, &[Call])] = &[
         Profile::Default,
         &[
             ok(&[
-                "execve(\"/tmp/falco-event-generator-syscall-InterpretedProcsInboundNetworkActivity-",
-                "/lua\"",
+                "execve(\"/tmp/falco-event-generator",
+                "/lua\", [",
+                "\"run\", \"^helper.InboundConnection$\"]",
             ]),
             ok(&["bind(", "inet_addr(\"10.200.0.2\")"]),
             ok(&["listen("]),
@@ -427,9 +449,9 @@ const SYSCALLS: &[(&str, Profile, &[Call])] = &[
         Profile::Default,
         &[
             ok(&[
-                "execve(\"/tmp/falco-event-generator-syscall-RunShellUntrusted-",
+                "execve(\"/tmp/falco-event-generator",
                 "/httpd\", [",
-                "\"run\", \"helper.RunShell\"]",
+                "\"run\", \"^helper.RunShell$\"]",
             ]),
             ok(&["execve(\"/bin/sh\", [\"sh\", \"-c\", \"ls > /dev/null\"]"]),
         ],

@@ -311,23 +311,20 @@ pub(crate) static ACTIONS: &[Action] = &[
     a("syscall.WriteBelowRpmDatabase", E, write_below_rpm_database),
 ];
 
-/// The child halves of actions that re-execute this binary under another name (upstream's
-/// `helper.*` actions, hidden from `list`).
+/// What a process re-executed under another name runs (upstream's `helper.*` actions, same
+/// names, hidden from `list`).
 static HELPERS: &[Action] = &[
     a("helper.DoNothing", E, || Ok(Outcome::Done)),
     a("helper.RunShell", E, helper_run_shell),
     a("helper.ExecLs", E, helper_exec_ls),
+    a("helper.InboundConnection", E, helper_inbound_connection),
+    a("helper.OutboundConnection", E, helper_outbound_connection),
     a(
-        "helper.ReadSensitiveFileAfterStartup",
+        "helper.CombinedServerClient",
         E,
-        helper_read_sensitive_file_after_startup,
+        helper_combined_server_client,
     ),
-    a("helper.NonSudoSetuid", E, helper_non_sudo_setuid),
-    a("helper.Userfaultfd", E, helper_userfaultfd),
-    a("helper.InboundListen", E, helper_inbound_listen),
-    a("helper.OutboundUdp", E, helper_outbound_udp),
-    a("helper.JavaClassFile", E, helper_java_class_file),
-    a("helper.SystemProcsUdp", E, helper_system_procs_udp),
+    a("helper.NetworkActivity", E, helper_network_activity),
 ];
 
 /// The action or helper named `name`.
@@ -548,26 +545,41 @@ fn self_exe() -> Result<PathBuf, Fail> {
     Ok(fs::read_link("/proc/self/exe")?)
 }
 
-/// Re-executes this binary through a symlink named `alias` in a new temporary directory, as
-/// `alias run helper`, and waits for it.
-fn spawn_as_symlink(action: &str, alias: &str, helper: &str) -> Res {
-    let dir = action_dir(action)?;
+/// Upstream's `Spawned()`: started under another name than the executable's (through a symlink).
+fn spawned() -> bool {
+    let argv0 = std::env::args_os().next().unwrap_or_default();
+    let called = Path::new(&argv0).file_name().map(|n| n.to_os_string());
+    let exe = fs::read_link("/proc/self/exe")
+        .ok()
+        .and_then(|p| p.file_name().map(|n| n.to_os_string()));
+    called.is_some() && called != exe
+}
+
+/// Upstream's `SpawnAsWithSymlink`: a symlink `alias` to this binary in a new temporary
+/// directory, executed as `alias run ^action$ extra...`, waited for.
+fn spawn_as_symlink(alias: &str, action: &str, extra: &[&str]) -> Res {
+    let dir = mkdir_temp(&std::env::temp_dir(), "falco-event-generator")?;
     let link = dir.join(alias);
     let result = symlink(self_exe()?, &link)
         .map_err(Fail::from)
-        .and_then(|()| run(Command::new(&link).args(["run", helper])));
+        .and_then(|()| {
+            run(Command::new(&link)
+                .args(["run", &format!("^{action}$")])
+                .args(extra))
+        });
     let _ = fs::remove_dir_all(&dir);
     helper_status(alias, result?)
 }
 
-/// Re-executes a copy of this binary named `alias` (mode 0755) in a new temporary directory.
-fn spawn_as_copy(action: &str, alias: &str, helper: &str) -> Res {
-    let dir = action_dir(action)?;
+/// A copy of this binary named `alias` (0755) in a new temporary directory, executed as
+/// `alias run ^helper$`, waited for.
+fn spawn_as_copy(alias: &str, helper: &str) -> Res {
+    let dir = mkdir_temp(&std::env::temp_dir(), "falco-event-generator")?;
     let copy = dir.join(alias);
     let result = fs::copy(self_exe()?, &copy)
         .and_then(|_| fs::set_permissions(&copy, fs::Permissions::from_mode(0o755)))
         .map_err(Fail::from)
-        .and_then(|()| run(Command::new(&copy).args(["run", helper])));
+        .and_then(|()| run(Command::new(&copy).args(["run", &format!("^{helper}$")])));
     let _ = fs::remove_dir_all(&dir);
     helper_status(alias, result?)
 }
@@ -753,7 +765,7 @@ fn create_symlink_over_sensitive_files() -> Res {
 
 /// A symlink `mysqld` to this binary, executed; it executes /bin/ls.
 fn db_program_spawned_process() -> Res {
-    spawn_as_symlink("DbProgramSpawnedProcess", "mysqld", "helper.ExecLs")
+    spawn_as_symlink("mysqld", "helper.ExecLs", &[])
 }
 
 fn helper_exec_ls() -> Res {
@@ -945,34 +957,30 @@ fn find_aws_credentials() -> Res {
 /// A copy of this binary named `lua` listens on a non-loopback IPv4 address of the host
 /// (bind+listen, ephemeral port), then closes.
 fn interpreted_procs_inbound() -> Res {
-    spawn_as_copy(
-        "InterpretedProcsInboundNetworkActivity",
-        "lua",
-        "helper.InboundListen",
-    )
+    spawn_as_copy("lua", "helper.InboundConnection")
 }
 
-fn helper_inbound_listen() -> Res {
+fn helper_inbound_connection() -> Res {
     let ip = nix::ifaddrs::getifaddrs()?
         .filter_map(|i| i.address.and_then(|a| a.as_sockaddr_in().map(|s| s.ip())))
         .find(|ip| !ip.is_loopback());
     let Some(ip) = ip else {
         return fail("no non-loopback IPv4 address");
     };
-    drop(TcpListener::bind(SocketAddr::from((ip, 0)))?);
+    // upstream probes a free port with a first listener, then listens on it
+    let probe = TcpListener::bind(SocketAddr::from((ip, 0)))?;
+    let addr = probe.local_addr()?;
+    drop(probe);
+    drop(TcpListener::bind(addr)?);
     Ok(Outcome::Done)
 }
 
 /// A copy of this binary named `lua` connects a UDP socket to example.net:53, then closes.
 fn interpreted_procs_outbound() -> Res {
-    spawn_as_copy(
-        "InterpretedProcsOutboundNetworkActivity",
-        "lua",
-        "helper.OutboundUdp",
-    )
+    spawn_as_copy("lua", "helper.OutboundConnection")
 }
 
-fn helper_outbound_udp() -> Res {
+fn helper_outbound_connection() -> Res {
     let addr = "example.net:53"
         .to_socket_addrs()?
         .next()
@@ -985,14 +993,10 @@ fn helper_outbound_udp() -> Res {
 /// A copy of this binary named `java`: a UDP server on localhost:1234, a client connected to it
 /// sends CA FE BA BE, the server receives it.
 fn java_process_class_file_download() -> Res {
-    spawn_as_copy(
-        "JavaProcessClassFileDownload",
-        "java",
-        "helper.JavaClassFile",
-    )
+    spawn_as_copy("java", "helper.CombinedServerClient")
 }
 
-fn helper_java_class_file() -> Res {
+fn helper_combined_server_client() -> Res {
     let server = UdpSocket::bind("127.0.0.1:1234")?;
     server.set_read_timeout(Some(Duration::from_secs(2)))?;
     let client = UdpSocket::bind("127.0.0.1:0")?;
@@ -1150,12 +1154,16 @@ fn netcat_remote_code_execution() -> Res {
     Ok(Outcome::Done)
 }
 
-/// Re-executes through a symlink `child`, which calls setuid(daemon) then setuid(0).
+/// Re-executes itself through a symlink `child`; the child calls setuid(daemon), then
+/// setuid(0).
 fn non_sudo_setuid() -> Res {
-    spawn_as_symlink("NonSudoSetuid", "child", "helper.NonSudoSetuid")
+    if spawned() {
+        return setuid_daemon_then_root();
+    }
+    spawn_as_symlink("child", "syscall.NonSudoSetuid", &[])
 }
 
-fn helper_non_sudo_setuid() -> Res {
+fn setuid_daemon_then_root() -> Res {
     let (uid, _) = lookup_user("daemon")?;
     match nix::unistd::setuid(Uid::from_raw(uid)) {
         Ok(()) | Err(nix::Error::EPERM) => {}
@@ -1260,20 +1268,15 @@ fn read_environment_from_proc_files() -> Res {
     run_accepting(cat.arg("/proc/self/environ").stdout(Stdio::null()), &[])
 }
 
-/// A symlink `httpd` to this binary, executed; 6 s after its start it opens /etc/shadow
-/// read-only (a trusted server program reading a sensitive file after its startup).
+/// A symlink `httpd` to this binary runs `ReadSensitiveFileUntrusted` after `--sleep 6s`: a
+/// trusted server program opens /etc/shadow well after its startup (Falco's `proc_is_new` is
+/// 5 s).
 fn read_sensitive_file_trusted_after_startup() -> Res {
     spawn_as_symlink(
-        "ReadSensitiveFileTrustedAfterStartup",
         "httpd",
-        "helper.ReadSensitiveFileAfterStartup",
+        "syscall.ReadSensitiveFileUntrusted",
+        &["--sleep", "6s"],
     )
-}
-
-fn helper_read_sensitive_file_after_startup() -> Res {
-    std::thread::sleep(Duration::from_secs(6));
-    File::open("/etc/shadow")?;
-    Ok(Outcome::Done)
 }
 
 /// open("/etc/shadow", O_RDONLY), closed.
@@ -1326,7 +1329,7 @@ fn remove_bulk_data_from_disk() -> Res {
 
 /// A symlink `httpd` to this binary, executed; it runs `sh -c "ls > /dev/null"`.
 fn run_shell_untrusted() -> Res {
-    spawn_as_symlink("RunShellUntrusted", "httpd", "helper.RunShell")
+    spawn_as_symlink("httpd", "helper.RunShell", &[])
 }
 
 fn helper_run_shell() -> Res {
@@ -1375,14 +1378,10 @@ fn sudo_potential_privilege_escalation() -> Res {
 
 /// A symlink `sha1sum` to this binary, executed; it connects a UDP socket to 10.2.3.4:8192.
 fn system_procs_network_activity() -> Res {
-    spawn_as_symlink(
-        "SystemProcsNetworkActivity",
-        "sha1sum",
-        "helper.SystemProcsUdp",
-    )
+    spawn_as_symlink("sha1sum", "helper.NetworkActivity", &[])
 }
 
-fn helper_system_procs_udp() -> Res {
+fn helper_network_activity() -> Res {
     let s = UdpSocket::bind(SocketAddr::from(([0, 0, 0, 0], 0)))?;
     s.connect(SocketAddr::from(([10, 2, 3, 4], 8192)))?;
     Ok(Outcome::Done)
@@ -1410,16 +1409,20 @@ fn unexpected_udp_traffic() -> Res {
     Ok(Outcome::Done)
 }
 
-/// Re-executes through a symlink `child`, which calls setuid(daemon), then userfaultfd.
+/// Re-executes itself through a symlink `child`; the child calls setuid(daemon), then
+/// userfaultfd.
 fn userfaultfd() -> Res {
+    if spawned() {
+        return userfaultfd_as_daemon();
+    }
     spawn_as_symlink(
-        "UnprivilegedDelegationOfPageFaultsHandlingToAUserspaceProcess",
         "child",
-        "helper.Userfaultfd",
+        "syscall.UnprivilegedDelegationOfPageFaultsHandlingToAUserspaceProcess",
+        &[],
     )
 }
 
-fn helper_userfaultfd() -> Res {
+fn userfaultfd_as_daemon() -> Res {
     let (uid, _) = lookup_user("daemon")?;
     nix::unistd::setuid(Uid::from_raw(uid)).map_err(|e| Fail(format!("setuid({uid}): {e}")))?;
     #[expect(unsafe_code, reason = "userfaultfd has no safe wrapper")]
@@ -1434,7 +1437,7 @@ fn helper_userfaultfd() -> Res {
 
 /// On the host: a symlink `vipw` to this binary, executed; it executes /bin/ls.
 fn user_mgmt_binaries() -> Res {
-    spawn_as_symlink("UserMgmtBinaries", "vipw", "helper.ExecLs")
+    spawn_as_symlink("vipw", "helper.ExecLs", &[])
 }
 
 fn write_below(dir: &str, name: &str) -> Res {
