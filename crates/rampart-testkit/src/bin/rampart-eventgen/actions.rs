@@ -389,6 +389,24 @@ fn cap_eff() -> Result<u64, Fail> {
     u64::from_str_radix(hex, 16).map_err(|e| Fail(format!("CapEff {hex:?}: {e}")))
 }
 
+/// CapEff as upstream's capability checks read it: `sh -c "cat /proc/self/status | grep CapEff
+/// | awk '{print $2}'"` (the shell's set is the caller's: no setuid, no file capabilities in
+/// between); upstream then decodes it with `capsh --decode`, here in Rust.
+fn cap_eff_via_shell() -> Result<u64, Fail> {
+    if look_path("sh").is_none() {
+        return cap_eff();
+    }
+    let out = Command::new("sh")
+        .args([
+            "-c",
+            "cat /proc/self/status | grep CapEff | awk '{print $2}'",
+        ])
+        .stdin(Stdio::null())
+        .output()?;
+    let hex = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    u64::from_str_radix(&hex, 16).map_err(|e| Fail(format!("CapEff {hex:?}: {e}")))
+}
+
 fn has_cap(set: u64, cap: u32) -> bool {
     set & (1u64 << cap) != 0
 }
@@ -640,15 +658,7 @@ fn adding_ssh_keys_to_authorized_keys() -> Res {
 fn change_namespace_privileges_via_unshare() -> Res {
     need!("sh");
     let mut unshare = need!("unshare");
-    let out = Command::new("sh")
-        .args([
-            "-c",
-            "cat /proc/self/status | grep CapEff | awk '{print $2}'",
-        ])
-        .stdin(Stdio::null())
-        .output()?;
-    let hex = String::from_utf8_lossy(&out.stdout).trim().to_string();
-    let caps = u64::from_str_radix(&hex, 16).map_err(|e| Fail(format!("CapEff {hex:?}: {e}")))?;
+    let caps = cap_eff_via_shell()?;
     if has_cap(caps, CAP_SYS_ADMIN) {
         return Ok(Outcome::Skipped(
             "CAP_SYS_ADMIN is effective (privileged container)".into(),
@@ -661,7 +671,7 @@ fn change_namespace_privileges_via_unshare() -> Res {
 /// setns(0, 0): expected to fail (fd 0 is no namespace); the attempt is the signal. In a
 /// container, skipped without CAP_SYS_ADMIN.
 fn change_thread_namespace() -> Res {
-    if in_container() && !has_cap(cap_eff()?, CAP_SYS_ADMIN) {
+    if in_container() && !has_cap(cap_eff_via_shell()?, CAP_SYS_ADMIN) {
         return Ok(Outcome::Skipped("CAP_SYS_ADMIN is not effective".into()));
     }
     let stdin = std::io::stdin();
@@ -776,7 +786,7 @@ fn helper_exec_ls() -> Res {
 /// the exec (upstream clones with CLONE_NEWNS|CLONE_NEWUSER; here the forked child calls
 /// unshare with the same flags, then execs).
 fn debugfs_launched_in_privileged_container() -> Res {
-    if !has_cap(cap_eff()?, CAP_SYS_ADMIN) {
+    if !has_cap(cap_eff_via_shell()?, CAP_SYS_ADMIN) {
         return Ok(Outcome::Skipped("CAP_SYS_ADMIN is not effective".into()));
     }
     let debugfs = need!("debugfs");
@@ -845,7 +855,7 @@ fn detect_crypto_miners_stratum() -> Res {
 /// With CAP_SYS_ADMIN and root (or CAP_DAC_OVERRIDE): `sh -c "echo 'hello world' >
 /// release_agent"` in the current directory; the file is removed afterwards.
 fn detect_release_agent_file() -> Res {
-    let caps = cap_eff()?;
+    let caps = cap_eff_via_shell()?;
     if !(is_root() || has_cap(caps, CAP_DAC_OVERRIDE)) {
         return Ok(Outcome::Skipped("needs root or CAP_DAC_OVERRIDE".into()));
     }
@@ -1133,7 +1143,7 @@ fn modify_shell_configuration_file() -> Res {
 /// With CAP_SYS_ADMIN, `mount -o` in a child in new mount and user namespaces; the mount
 /// command's failure is ignored.
 fn mount_launched_in_privileged_container() -> Res {
-    if !has_cap(cap_eff()?, CAP_SYS_ADMIN) {
+    if !has_cap(cap_eff_via_shell()?, CAP_SYS_ADMIN) {
         return Ok(Outcome::Skipped("CAP_SYS_ADMIN is not effective".into()));
     }
     let mount = need!("mount");
