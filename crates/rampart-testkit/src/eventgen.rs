@@ -180,12 +180,51 @@ fn parse_action(a: &Value) -> Action {
     }
 }
 
-/// The action named `name` (`syscall.<Name>`).
+/// The action named `name` (`syscall.<Name>` from actions.json, or one of [`extras`]).
 pub fn action(name: &str) -> Action {
     actions()
         .into_iter()
+        .chain(extras())
         .find(|a| a.name == name)
-        .unwrap_or_else(|| panic!("no action {name} in actions.json"))
+        .unwrap_or_else(|| panic!("no action {name} in actions.json or the extras"))
+}
+
+/// Ours, not upstream's: actions for two of the four stable rules upstream has no action for
+/// (the other two need a terminal or a Kubernetes API server). Rule names, maturity and
+/// priority as in `../shared/corpus/falco-rules/rules/falco_rules.yaml`.
+pub fn extras() -> Vec<Action> {
+    let extra = |name: &str, rule: &str, priority: &str, profile: Profile, what: &str| Action {
+        name: name.into(),
+        expected_rule: rule.into(),
+        maturity: "stable".into(),
+        priority: priority.into(),
+        rule_enabled: true,
+        enabled_by_default: false,
+        needs_root: false,
+        needs_privileged: profile == Profile::Privileged,
+        profile,
+        applicable: Applicability::Yes,
+        container: "required".into(),
+        description: what.into(),
+    };
+    vec![
+        extra(
+            "extra.RedirectStdoutStdinToNetworkConnectionInContainer",
+            "Redirect STDOUT/STDIN to Network Connection in Container",
+            "NOTICE",
+            Profile::Default,
+            "Inside a container, accepts a loopback TCP connection and dup2s the accepted socket \
+             onto standard output (once), then restores standard output from a saved copy.",
+        ),
+        extra(
+            "extra.LinuxKernelModuleInjection",
+            "Linux Kernel Module Injection Detected",
+            "WARNING",
+            Profile::Privileged,
+            "Inside a container with CAP_SYS_MODULE, calls init_module with an image that is no \
+             ELF module; the kernel refuses it and loads nothing. The attempt is the signal.",
+        ),
+    ]
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -84,6 +84,30 @@ fn the_table_from_actions_json_matches_the_binary() {
             "syscall.MountLaunchedInPrivilegedContainer",
         ]
     );
+    // our extras: implemented, container-only, for stable rules that exist
+    let extras: BTreeMap<String, String> = tools::run(bin().to_str().unwrap(), &["extras"])
+        .lines()
+        .filter_map(|l| l.split_once('\t'))
+        .map(|(n, p)| (n.to_string(), p.to_string()))
+        .collect();
+    let rules = std::fs::read_to_string(rampart_testkit::paths::corpus(
+        "falco-rules/rules/falco_rules.yaml",
+    ))
+    .unwrap();
+    for a in eventgen::extras() {
+        assert_eq!(
+            extras.get(&a.name).map(String::as_str),
+            Some("container"),
+            "{}",
+            a.name
+        );
+        assert!(
+            rules.contains(&format!("- rule: {}\n", a.expected_rule))
+                && !actions.iter().any(|u| u.expected_rule == a.expected_rule),
+            "{}: a stable rule upstream has no action for",
+            a.expected_rule
+        );
+    }
     let a = eventgen::action("syscall.ReadSensitiveFileUntrusted");
     assert_eq!(a.expected_rule, "Read sensitive file untrusted");
     assert_eq!(
@@ -166,6 +190,7 @@ fn every_applicable_action_runs(overlay: bool) {
     let actions: Vec<Action> = eventgen::actions()
         .into_iter()
         .filter(Action::is_applicable)
+        .chain(eventgen::extras())
         .collect();
     let t = Instant::now();
     let runs = run_all(&sandboxes, &actions);
@@ -199,7 +224,7 @@ fn every_applicable_action_runs(overlay: bool) {
         bad.len(),
         bad.join("\n")
     );
-    assert_eq!(runs.len(), 64);
+    assert_eq!(runs.len(), 64 + 2);
     eprintln!("all {} applicable actions in {total:?}", runs.len());
     assert!(
         total < Duration::from_secs(40),
@@ -249,6 +274,8 @@ fn preconditions_skip_as_upstream_does() {
         let r = default.run(a);
         assert!(r.skipped() && r.stderr.contains("CAP_SYS_ADMIN"), "{r:?}");
     }
+    let r = default.run_name("extra.LinuxKernelModuleInjection");
+    assert!(r.skipped() && r.stderr.contains("CAP_SYS_MODULE"), "{r:?}");
     // the unshare action wants a container *without* CAP_SYS_ADMIN
     let r = privileged.run_name("syscall.ChangeNamespacePrivilegesViaUnshare");
     assert!(r.skipped() && r.stderr.contains("CAP_SYS_ADMIN"), "{r:?}");
@@ -282,6 +309,16 @@ const fn any(all: &'static [&'static str]) -> Call {
 
 /// The system calls each action's description names.
 const SYSCALLS: &[(&str, Profile, &[Call])] = &[
+    (
+        "extra.RedirectStdoutStdinToNetworkConnectionInContainer",
+        Profile::Default,
+        &[ok(&["dup2(", ", 1)", "= 1"])],
+    ),
+    (
+        "extra.LinuxKernelModuleInjection",
+        Profile::Privileged,
+        &[any(&["init_module(", "= -1 "])],
+    ),
     // under strace -f the child is already traced by strace: PTRACE_ATTACH and PTRACE_TRACEME are
     // refused (EPERM) there, the call is what this checks (their success is checked without
     // strace by every_applicable_action_runs_in_a_container)
@@ -510,7 +547,7 @@ const SYSCALLS: &[(&str, Profile, &[Call])] = &[
     ),
 ];
 
-const TRACED: &str = "execve,ptrace,memfd_create,socket,connect,bind,listen,setuid,setns,unshare,\
+const TRACED: &str = "dup2,dup3,init_module,finit_module,execve,ptrace,memfd_create,socket,connect,bind,listen,setuid,setns,unshare,\
 symlink,symlinkat,link,linkat,openat,rename,renameat,renameat2,chmod,fchmodat,userfaultfd";
 
 #[test]
@@ -524,7 +561,11 @@ fn strace_sees_the_system_calls_each_description_names() {
     let dir = tempfile::tempdir().unwrap();
     let mut missing = Vec::new();
     for (name, profile, calls) in SYSCALLS {
-        let action = format!("syscall.{name}");
+        let action = if name.contains('.') {
+            name.to_string()
+        } else {
+            format!("syscall.{name}")
+        };
         let log = dir.path().join(name);
         let inner = sandboxes[profile].run_command(&action);
         let out = Command::new("strace")

@@ -311,6 +311,21 @@ pub(crate) static ACTIONS: &[Action] = &[
     a("syscall.WriteBelowRpmDatabase", E, write_below_rpm_database),
 ];
 
+/// Ours, not upstream's: actions for two stable rules upstream has none for (hidden from `list`,
+/// printed by `extras`).
+pub(crate) static EXTRAS: &[Action] = &[
+    a(
+        "extra.RedirectStdoutStdinToNetworkConnectionInContainer",
+        C,
+        redirect_stdout_to_network_connection,
+    ),
+    a(
+        "extra.LinuxKernelModuleInjection",
+        C,
+        linux_kernel_module_injection,
+    ),
+];
+
 /// What a process re-executed under another name runs (upstream's `helper.*` actions, same
 /// names, hidden from `list`).
 static HELPERS: &[Action] = &[
@@ -329,7 +344,11 @@ static HELPERS: &[Action] = &[
 
 /// The action or helper named `name`.
 pub(crate) fn find(name: &str) -> Option<&'static Action> {
-    ACTIONS.iter().chain(HELPERS).find(|a| a.name == name)
+    ACTIONS
+        .iter()
+        .chain(EXTRAS)
+        .chain(HELPERS)
+        .find(|a| a.name == name)
 }
 
 /// Runs `action` after its place check.
@@ -376,6 +395,7 @@ fn in_container() -> bool {
 }
 
 const CAP_DAC_OVERRIDE: u32 = 1;
+const CAP_SYS_MODULE: u32 = 16;
 const CAP_SYS_ADMIN: u32 = 21;
 
 /// The effective capability set, from `/proc/self/status` (upstream decodes it with `capsh`).
@@ -1478,4 +1498,38 @@ fn write_below_root() -> Res {
 /// A new temporary file under /var/lib/rpm (created if missing), removed.
 fn write_below_rpm_database() -> Res {
     write_below("/var/lib/rpm", "WriteBelowRpmDatabase")
+}
+
+// ---------------------------------------------------------------------------------------------
+// extras (ours)
+
+/// For "Redirect STDOUT/STDIN to Network Connection in Container" (stable; upstream once had an
+/// action for it): a loopback TCP connection, whose accepted end is `dup2`ed onto standard
+/// output (one `dup2` returning 1 on an IPv4 socket, what the rule asks for), then standard
+/// output is restored from a saved copy (a `dup2` of a pipe or file: not a socket).
+fn redirect_stdout_to_network_connection() -> Res {
+    let listener = TcpListener::bind("127.0.0.1:0")?;
+    let client = std::net::TcpStream::connect(listener.local_addr()?)?;
+    let (server, _) = listener.accept()?;
+    let saved = nix::unistd::dup(std::io::stdout().as_fd())?;
+    let redirected = nix::unistd::dup2_stdout(&server);
+    let restored = nix::unistd::dup2_stdout(&saved);
+    drop(client);
+    redirected?;
+    restored?;
+    Ok(Outcome::Done)
+}
+
+/// For "Linux Kernel Module Injection Detected" (stable, needs CAP_SYS_MODULE): `init_module` of
+/// an image that is no ELF module, which the kernel refuses (ENOEXEC or EINVAL) before loading
+/// anything; the call is the signal. Skipped without CAP_SYS_MODULE.
+fn linux_kernel_module_injection() -> Res {
+    if !has_cap(cap_eff()?, CAP_SYS_MODULE) {
+        return Ok(Outcome::Skipped("CAP_SYS_MODULE is not effective".into()));
+    }
+    let image = b"not an ELF kernel module, written by rampart-eventgen\0";
+    match nix::kmod::init_module(image, c"") {
+        Ok(()) => fail("the kernel accepted a bogus module image"),
+        Err(_) => Ok(Outcome::Done),
+    }
 }

@@ -7,6 +7,7 @@
 //! rampart-eventgen run syscall.NAME [--sleep 6s]  perform one action (`^syscall.NAME$` accepted)
 //! rampart-eventgen idle                      a container's init: reap children, sleep forever
 //! rampart-eventgen standins                  the program names it stands in for
+//! rampart-eventgen extras                    our actions for stable rules upstream has none for
 //! ```
 //!
 //! Exit status of `run`: 0 done, 3 skipped (a precondition does not hold: the reason is on
@@ -60,7 +61,7 @@ pub(crate) fn fail<T>(what: impl Into<String>) -> Result<T, Fail> {
 }
 
 const USAGE: &str =
-    "usage: rampart-eventgen list | run syscall.NAME [--sleep DURATION] | idle | standins";
+    "usage: rampart-eventgen list | extras | run syscall.NAME [--sleep DURATION] | idle | standins";
 
 fn main() -> ExitCode {
     let args: Vec<OsString> = std::env::args_os().collect();
@@ -85,6 +86,12 @@ fn main() -> ExitCode {
     {
         ["list"] => {
             for a in actions::ACTIONS {
+                println!("{}\t{}", a.name, a.place.as_str());
+            }
+            ExitCode::SUCCESS
+        }
+        ["extras"] => {
+            for a in actions::EXTRAS {
                 println!("{}\t{}", a.name, a.place.as_str());
             }
             ExitCode::SUCCESS
