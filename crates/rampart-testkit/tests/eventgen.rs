@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use rampart_testkit::eventgen::{self, Action, Profile, Rootfs, Sandbox};
+use rampart_testkit::eventgen::{self, Action, Profile, Rootfs, Sandbox, Sandboxes};
 use rampart_testkit::tools;
 
 fn bin() -> PathBuf {
@@ -117,26 +117,6 @@ fn the_table_from_actions_json_matches_the_binary() {
     assert!(a.needs_root && !a.needs_privileged && a.enabled_by_default);
 }
 
-/// The actions upstream deliberately skips in a container, or without CAP_SYS_ADMIN.
-fn run_all(sandboxes: &BTreeMap<Profile, Sandbox>, actions: &[Action]) -> Vec<eventgen::ActionRun> {
-    // the 6-second one runs beside the others
-    let (slow, quick): (Vec<&Action>, Vec<&Action>) = actions
-        .iter()
-        .partition(|a| a.name == "syscall.ReadSensitiveFileTrustedAfterStartup");
-    std::thread::scope(|s| {
-        let slow: Vec<_> = slow
-            .into_iter()
-            .map(|a| s.spawn(move || sandboxes[&a.profile].run(a)))
-            .collect();
-        let mut runs: Vec<_> = quick
-            .into_iter()
-            .map(|a| sandboxes[&a.profile].run(a))
-            .collect();
-        runs.extend(slow.into_iter().map(|h| h.join().unwrap()));
-        runs
-    })
-}
-
 /// The `comm` of every process in the sandbox, its parent's and its exe, read while `during`
 /// runs.
 fn names_while<T>(sandbox: &Sandbox, during: &std::thread::ScopedJoinHandle<'_, T>) -> Vec<String> {
@@ -180,23 +160,30 @@ fn every_applicable_action_runs_over_an_overlay_root() {
 fn every_applicable_action_runs(overlay: bool) {
     // its own root filesystem: the leftover check below must not see the other tests' actions
     let rootfs = &rootfs();
-    let sandboxes: BTreeMap<Profile, Sandbox> = [Profile::Default, Profile::Privileged]
-        .into_iter()
-        .map(|p| {
-            let s = Sandbox::builder(rootfs).profile(p).overlay(overlay).start();
-            (p, s)
-        })
-        .collect();
+    let sandboxes = Sandboxes::start(rootfs, overlay);
     let actions: Vec<Action> = eventgen::actions()
         .into_iter()
         .filter(Action::is_applicable)
         .chain(eventgen::extras())
         .collect();
     let t = Instant::now();
-    let runs = run_all(&sandboxes, &actions);
+    let runs = sandboxes.run_all(&actions);
+    assert_eq!(
+        runs.iter().map(|r| r.action.as_str()).collect::<Vec<_>>(),
+        actions.iter().map(|a| a.name.as_str()).collect::<Vec<_>>(),
+        "one run per action, in order"
+    );
     let total = t.elapsed();
-    for s in sandboxes.values() {
+    for s in [&sandboxes.default, &sandboxes.privileged] {
         assert_eq!(leftovers(s), "", "an action left files behind in {}", s.id);
+        for r in runs.iter().filter(|r| r.container_id == s.id) {
+            assert_eq!(
+                eventgen::action(&r.action).profile,
+                s.profile,
+                "{}",
+                r.action
+            );
+        }
     }
     // ModifyBinaryDirs renamed it back
     assert_eq!(
@@ -554,10 +541,7 @@ symlink,symlinkat,link,linkat,openat,rename,renameat,renameat2,chmod,fchmodat,us
 fn strace_sees_the_system_calls_each_description_names() {
     tools::ensure_tool("strace", "strace");
     let rootfs = &rootfs();
-    let sandboxes: BTreeMap<Profile, Sandbox> = [Profile::Default, Profile::Privileged]
-        .into_iter()
-        .map(|p| (p, Sandbox::start(rootfs, p)))
-        .collect();
+    let sandboxes = Sandboxes::start(rootfs, false);
     let dir = tempfile::tempdir().unwrap();
     let mut missing = Vec::new();
     for (name, profile, calls) in SYSCALLS {
@@ -567,7 +551,7 @@ fn strace_sees_the_system_calls_each_description_names() {
             format!("syscall.{name}")
         };
         let log = dir.path().join(name);
-        let inner = sandboxes[profile].run_command(&action);
+        let inner = sandboxes.of(*profile).run_command(&action);
         let out = Command::new("strace")
             .args(["-f", "-qq", "-s", "256", "-e"])
             .arg(format!("trace={TRACED}"))
