@@ -843,6 +843,18 @@ impl Sandbox {
         serde_json::from_slice(&out.stdout).unwrap()
     }
 
+    /// The container's cgroup v2 path (the `0::` line of its init's `/proc/<pid>/cgroup`), or
+    /// its first line on a v1-only host: what the kernel's cgroup id of its events belongs to.
+    pub fn cgroup(&self) -> String {
+        let text = std::fs::read_to_string(format!("/proc/{}/cgroup", self.pid)).unwrap();
+        let line = text
+            .lines()
+            .find(|l| l.starts_with("0::"))
+            .or_else(|| text.lines().next())
+            .unwrap_or_default();
+        line.splitn(3, ':').nth(2).unwrap_or_default().to_string()
+    }
+
     /// `runc exec` of `args` (no terminal, standard input from /dev/null), whatever its status.
     pub fn exec(&self, args: &[&str]) -> Output {
         self.runc()

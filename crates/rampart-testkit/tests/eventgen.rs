@@ -688,3 +688,48 @@ fn a_fresh_container_runs_one_action_and_is_gone_after() {
         .unwrap();
     assert!(!state.status.success(), "{} still exists", run.container_id);
 }
+
+#[test]
+fn the_rootfs_holds_the_tool_its_libraries_and_the_stand_ins() {
+    use std::os::unix::fs::MetadataExt;
+    let rootfs = rootfs();
+    let tool = std::fs::metadata(rootfs.dir.join("usr/local/bin/rampart-eventgen")).unwrap();
+    assert_eq!(tool.mode() & 0o777, 0o755);
+    for lib in eventgen::shared_libraries(&bin()) {
+        assert!(
+            rootfs.dir.join(lib.strip_prefix("/").unwrap()).is_file(),
+            "{}",
+            lib.display()
+        );
+    }
+    assert!(rootfs.standins.iter().any(|s| s == "nc") && rootfs.standins.len() >= 9);
+    for name in &rootfs.standins {
+        // hard links of the tool, and no busybox applet of the same name left in /bin
+        let m = std::fs::metadata(rootfs.dir.join("usr/bin").join(name)).unwrap();
+        assert_eq!((m.dev(), m.ino()), (tool.dev(), tool.ino()), "{name}");
+        assert!(
+            rootfs
+                .dir
+                .join("bin")
+                .join(name)
+                .symlink_metadata()
+                .is_err(),
+            "{name}"
+        );
+    }
+    let shadow = std::fs::metadata(rootfs.dir.join("etc/shadow")).unwrap();
+    assert_eq!(
+        (shadow.mode() & 0o777, shadow.uid(), shadow.gid()),
+        (0o640, 0, 42)
+    );
+    let passwd = std::fs::read_to_string(rootfs.dir.join("etc/passwd")).unwrap();
+    assert!(passwd.contains("\ndaemon:x:1:1:"), "{passwd}");
+    // in a sandbox: the names resolve, the tool is PID 1, the cgroup is the container's own
+    let sandbox = Sandbox::start(&rootfs, Profile::Default);
+    let hosts = String::from_utf8(sandbox.exec(&["cat", "/etc/hosts"]).stdout).unwrap();
+    assert!(hosts.contains("203.0.113.10\texample.com"), "{hosts}");
+    let init = String::from_utf8(sandbox.exec(&["cat", "/proc/1/cmdline"]).stdout).unwrap();
+    assert_eq!(init, format!("{}\0idle\0", eventgen::IN_CONTAINER));
+    let cgroup = sandbox.cgroup();
+    assert!(cgroup.contains(&sandbox.id), "{cgroup}");
+}
