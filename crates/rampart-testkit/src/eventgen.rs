@@ -367,7 +367,25 @@ pub struct Rootfs {
     pub dir: PathBuf,
     /// the program names `rampart-eventgen` stands in for (hard links to it in `/usr/bin`)
     pub standins: Vec<String>,
-    _tmp: tempfile::TempDir,
+}
+
+impl Drop for Rootfs {
+    /// Removes the directory, retrying while a dying container's processes still write in it;
+    /// says so on standard error when it cannot (never panics in a drop).
+    fn drop(&mut self) {
+        let mut last = None;
+        for _ in 0..10 {
+            match std::fs::remove_dir_all(&self.dir) {
+                Ok(()) => return,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return,
+                Err(e) => last = Some(e),
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        if let Some(e) = last {
+            eprintln!("eventgen: cannot remove {}: {e}", self.dir.display());
+        }
+    }
 }
 
 const PASSWD: &str = "root:x:0:0:root:/root:/bin/sh\n\
@@ -381,11 +399,12 @@ impl Rootfs {
     /// Builds the root filesystem around `bin` (a `rampart-eventgen` executable).
     pub fn build(bin: &Path) -> Self {
         tools::ensure_tool("chroot", "coreutils");
-        let tmp = tempfile::Builder::new()
+        // removed by Rootfs::drop (a TempDir would ignore a failed removal silently)
+        let dir = tempfile::Builder::new()
             .prefix("rampart-eventgen-rootfs.")
             .tempdir()
-            .unwrap();
-        let dir = tmp.path().to_path_buf();
+            .unwrap()
+            .keep();
         std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o755))
             .unwrap();
         let mkdir = |rel: &str, mode: u32| {
@@ -465,11 +484,7 @@ impl Rootfs {
             0o644,
         );
         write("etc/hostname", "eventgen\n", 0o644);
-        Self {
-            dir,
-            standins,
-            _tmp: tmp,
-        }
+        Self { dir, standins }
     }
 }
 
