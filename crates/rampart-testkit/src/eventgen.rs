@@ -12,7 +12,11 @@
 //!   capabilities or privileged, in its own network namespace with a default route into a veth
 //!   pair nothing answers on (outbound connects return `EINPROGRESS` at once, UDP connects
 //!   succeed, nothing leaves the machine); [`Sandbox::run`] performs one action with `runc exec`
-//!   and returns its exit status and timing; [`run_fresh`] does it in a new container.
+//!   and returns its exit status and timing; [`run_fresh`] does it in a new container;
+//!   [`Sandboxes`] holds one sandbox per [`Profile`] and runs a whole set ([`Sandboxes::run_all`]);
+//! - [`extras`]: our actions for two stable rules upstream has no action for.
+//!
+//! docs/monitor-eventgen.md has the action table and the differences from the Go tool.
 //!
 //! ```no_run
 //! use rampart_testkit::eventgen::{self, Profile, Rootfs, Sandbox};
