@@ -12,7 +12,11 @@
 //!   capabilities or privileged, in its own network namespace with a default route into a veth
 //!   pair nothing answers on (outbound connects return `EINPROGRESS` at once, UDP connects
 //!   succeed, nothing leaves the machine); [`Sandbox::run`] performs one action with `runc exec`
-//!   and returns its exit status and timing; [`run_fresh`] does it in a new container.
+//!   and returns its exit status and timing; [`run_fresh`] does it in a new container;
+//!   [`Sandboxes`] holds one sandbox per [`Profile`] and runs a whole set ([`Sandboxes::run_all`]);
+//! - [`extras`]: our actions for two stable rules upstream has no action for.
+//!
+//! docs/monitor-eventgen.md has the action table and the differences from the Go tool.
 //!
 //! ```no_run
 //! use rampart_testkit::eventgen::{self, Profile, Rootfs, Sandbox};
@@ -180,25 +184,81 @@ fn parse_action(a: &Value) -> Action {
     }
 }
 
-/// The action named `name` (`syscall.<Name>`).
+/// The action named `name` (`syscall.<Name>` from actions.json, or one of [`extras`]).
 pub fn action(name: &str) -> Action {
     actions()
         .into_iter()
+        .chain(extras())
         .find(|a| a.name == name)
-        .unwrap_or_else(|| panic!("no action {name} in actions.json"))
+        .unwrap_or_else(|| panic!("no action {name} in actions.json or the extras"))
+}
+
+/// Ours, not upstream's: actions for two of the four stable rules upstream has no action for
+/// (the other two need a terminal or a Kubernetes API server). Rule names, maturity and
+/// priority as in `../shared/corpus/falco-rules/rules/falco_rules.yaml`.
+pub fn extras() -> Vec<Action> {
+    let extra = |name: &str, rule: &str, priority: &str, profile: Profile, what: &str| Action {
+        name: name.into(),
+        expected_rule: rule.into(),
+        maturity: "stable".into(),
+        priority: priority.into(),
+        rule_enabled: true,
+        enabled_by_default: false,
+        needs_root: false,
+        needs_privileged: profile == Profile::Privileged,
+        profile,
+        applicable: Applicability::Yes,
+        container: "required".into(),
+        description: what.into(),
+    };
+    vec![
+        extra(
+            "extra.RedirectStdoutStdinToNetworkConnectionInContainer",
+            "Redirect STDOUT/STDIN to Network Connection in Container",
+            "NOTICE",
+            Profile::Default,
+            "Inside a container, accepts a loopback TCP connection and dup2s the accepted socket \
+             onto standard output (once), then restores standard output from a saved copy.",
+        ),
+        extra(
+            "extra.LinuxKernelModuleInjection",
+            "Linux Kernel Module Injection Detected",
+            "WARNING",
+            Profile::Privileged,
+            "Inside a container with CAP_SYS_MODULE, calls init_module with an image that is no \
+             ELF module; the kernel refuses it and loads nothing. The attempt is the signal.",
+        ),
+    ]
 }
 
 // ---------------------------------------------------------------------------------------------
 // the binary and the root filesystem
 
-/// The `rampart-eventgen` binary: `$RAMPART_EVENTGEN` when set, else built with `cargo build -p
-/// rampart-testkit --bin rampart-eventgen` (once per test binary). This crate's own tests use
+/// The `rampart-eventgen` binary: `$RAMPART_EVENTGEN` when set; else `target/debug/
+/// rampart-eventgen` when it is newer than its sources (any `cargo build` or `cargo test` of this
+/// crate leaves it there); else built with `cargo build -p rampart-testkit --bin
+/// rampart-eventgen` (once per test binary). This crate's own tests use
 /// `env!("CARGO_BIN_EXE_rampart-eventgen")` instead.
 pub fn binary() -> PathBuf {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
         if let Some(p) = std::env::var_os("RAMPART_EVENTGEN") {
             return PathBuf::from(p);
+        }
+        let built = target_tmp()
+            .with_file_name("debug")
+            .join("rampart-eventgen");
+        let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut sources = paths::files(&crate_dir.join("src/bin/rampart-eventgen"), &["rs"]);
+        sources.push(crate_dir.join("Cargo.toml"));
+        let mtime = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+        if let Some(bin_time) = mtime(&built) {
+            if sources
+                .iter()
+                .all(|s| mtime(s).is_some_and(|t| t <= bin_time))
+            {
+                return built;
+            }
         }
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
         let out = Command::new(cargo)
@@ -296,7 +356,7 @@ pub fn shared_libraries(bin: &Path) -> Vec<PathBuf> {
         .filter_map(|l| {
             let l = l.trim();
             let path = match l.split_once("=>") {
-                Some((_, rest)) => rest.trim().split_whitespace().next()?,
+                Some((_, rest)) => rest.split_whitespace().next()?,
                 None => l.split_whitespace().next()?,
             };
             path.starts_with('/').then(|| PathBuf::from(path))
@@ -311,7 +371,25 @@ pub struct Rootfs {
     pub dir: PathBuf,
     /// the program names `rampart-eventgen` stands in for (hard links to it in `/usr/bin`)
     pub standins: Vec<String>,
-    _tmp: tempfile::TempDir,
+}
+
+impl Drop for Rootfs {
+    /// Removes the directory, retrying while a dying container's processes still write in it;
+    /// says so on standard error when it cannot (never panics in a drop).
+    fn drop(&mut self) {
+        let mut last = None;
+        for _ in 0..10 {
+            match std::fs::remove_dir_all(&self.dir) {
+                Ok(()) => return,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return,
+                Err(e) => last = Some(e),
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        if let Some(e) = last {
+            eprintln!("eventgen: cannot remove {}: {e}", self.dir.display());
+        }
+    }
 }
 
 const PASSWD: &str = "root:x:0:0:root:/root:/bin/sh\n\
@@ -325,11 +403,12 @@ impl Rootfs {
     /// Builds the root filesystem around `bin` (a `rampart-eventgen` executable).
     pub fn build(bin: &Path) -> Self {
         tools::ensure_tool("chroot", "coreutils");
-        let tmp = tempfile::Builder::new()
+        // removed by Rootfs::drop (a TempDir would ignore a failed removal silently)
+        let dir = tempfile::Builder::new()
             .prefix("rampart-eventgen-rootfs.")
             .tempdir()
-            .unwrap();
-        let dir = tmp.path().to_path_buf();
+            .unwrap()
+            .keep();
         std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o755))
             .unwrap();
         let mkdir = |rel: &str, mode: u32| {
@@ -409,11 +488,7 @@ impl Rootfs {
             0o644,
         );
         write("etc/hostname", "eventgen\n", 0o644);
-        Self {
-            dir,
-            standins,
-            _tmp: tmp,
-        }
+        Self { dir, standins }
     }
 }
 
@@ -580,9 +655,17 @@ pub struct SandboxBuilder {
     profile: Profile,
     annotations: Vec<(String, String)>,
     state_root: Option<PathBuf>,
+    overlay: bool,
 }
 
 impl SandboxBuilder {
+    /// Makes the root an overlayfs (lower = the [`Rootfs`], upper and work in the bundle), as
+    /// container engines do: what the actions write lands in the upper layer (what Falco's
+    /// `proc.is_exe_upper_layer` asks about), the shared root filesystem stays untouched.
+    pub fn overlay(mut self, yes: bool) -> Self {
+        self.overlay = yes;
+        self
+    }
     /// The runc settings (default: [`Profile::Default`]).
     pub fn profile(mut self, p: Profile) -> Self {
         self.profile = p;
@@ -620,6 +703,10 @@ pub struct Sandbox {
     pub state_root: Option<PathBuf>,
     /// its network namespace
     pub netns: NetNs,
+    /// the overlay's upper directory, when the root is an overlay
+    pub upper: Option<PathBuf>,
+    /// the root filesystem the container sees (the overlay mount point when overlaid)
+    pub root: PathBuf,
     _bundle: tempfile::TempDir,
 }
 
@@ -640,6 +727,9 @@ pub struct ActionRun {
     pub started: SystemTime,
     /// how long `runc exec` took, runc's own set-up included
     pub elapsed: Duration,
+    /// the host pid of the action's process (`runc exec --pid-file`), the `rampart-eventgen run`
+    /// the monitor sees exec in the container
+    pub pid: Option<u32>,
 }
 
 impl ActionRun {
@@ -661,6 +751,7 @@ impl Sandbox {
             profile: Profile::Default,
             annotations: Vec::new(),
             state_root: None,
+            overlay: false,
         }
     }
 
@@ -683,21 +774,59 @@ impl Sandbox {
             .unwrap();
         assert!(out.status.success(), "runc spec: {}", text(&out.stderr));
         let netns = NetNs::new();
+        let (root, upper) = if b.overlay {
+            let (merged, upper, work) = (
+                bundle.join("rootfs"),
+                bundle.join("upper"),
+                bundle.join("work"),
+            );
+            for d in [&merged, &upper, &work] {
+                std::fs::create_dir_all(d).unwrap();
+            }
+            let opts = format!(
+                "lowerdir={},upperdir={},workdir={}",
+                b.rootfs.display(),
+                upper.display(),
+                work.display()
+            );
+            tools::run_output(
+                "mount",
+                &[
+                    "-t",
+                    "overlay",
+                    "overlay",
+                    "-o",
+                    &opts,
+                    merged.to_str().unwrap(),
+                ],
+            );
+            (merged, Some(upper))
+        } else {
+            (b.rootfs.clone(), None)
+        };
         let path = bundle.join("config.json");
         let mut config: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
-        configure(&mut config, &b, &netns.path());
+        configure(&mut config, &b, &root, &netns.path());
         std::fs::write(&path, serde_json::to_vec_pretty(&config).unwrap()).unwrap();
-        let id = unique("rampart-eventgen");
-        let mut cmd = Command::new("runc");
-        if let Some(root) = &b.state_root {
-            cmd.arg("--root").arg(root);
-        }
+        // from here on, Drop cleans up (container, overlay, namespace) whatever fails
+        let mut sandbox = Self {
+            id: unique("rampart-eventgen"),
+            pid: 0,
+            profile: b.profile,
+            bundle: bundle.clone(),
+            state_root: b.state_root,
+            netns,
+            upper,
+            root,
+            _bundle: tmp,
+        };
         // the detached init inherits runc's standard streams: a pipe would never reach EOF
         let log = bundle.join("runc-run.log");
-        let status = cmd
+        let status = sandbox
+            .runc()
             .args(["run", "-d", "--bundle"])
             .arg(&bundle)
-            .arg(&id)
+            .arg(&sandbox.id)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).unwrap())
@@ -705,18 +834,10 @@ impl Sandbox {
             .unwrap();
         assert!(
             status.success(),
-            "runc run -d {id}: {}",
+            "runc run -d {}: {}",
+            sandbox.id,
             std::fs::read_to_string(&log).unwrap_or_default()
         );
-        let mut sandbox = Self {
-            id,
-            pid: 0,
-            profile: b.profile,
-            bundle,
-            state_root: b.state_root,
-            netns,
-            _bundle: tmp,
-        };
         sandbox.pid = sandbox.state()["pid"].as_u64().unwrap() as u32;
         sandbox
     }
@@ -739,6 +860,18 @@ impl Sandbox {
             text(&out.stderr)
         );
         serde_json::from_slice(&out.stdout).unwrap()
+    }
+
+    /// The container's cgroup v2 path (the `0::` line of its init's `/proc/<pid>/cgroup`), or
+    /// its first line on a v1-only host: what the kernel's cgroup id of its events belongs to.
+    pub fn cgroup(&self) -> String {
+        let text = std::fs::read_to_string(format!("/proc/{}/cgroup", self.pid)).unwrap();
+        let line = text
+            .lines()
+            .find(|l| l.starts_with("0::"))
+            .or_else(|| text.lines().next())
+            .unwrap_or_default();
+        line.splitn(3, ':').nth(2).unwrap_or_default().to_string()
     }
 
     /// `runc exec` of `args` (no terminal, standard input from /dev/null), whatever its status.
@@ -767,9 +900,20 @@ impl Sandbox {
 
     /// Performs the action named `name` (`syscall.<Name>`).
     pub fn run_name(&self, name: &str) -> ActionRun {
+        let pid_file = self.bundle.join(format!("{}.pid", unique("exec")));
+        let mut cmd = self.runc();
+        cmd.args(["exec", "--pid-file"])
+            .arg(&pid_file)
+            .args([&self.id, IN_CONTAINER, "run", name])
+            .stdin(Stdio::null());
         let started = SystemTime::now();
         let t = Instant::now();
-        let out = self.run_command(name).output().unwrap();
+        let out = cmd.output().unwrap();
+        let elapsed = t.elapsed();
+        let pid = std::fs::read_to_string(&pid_file)
+            .ok()
+            .and_then(|p| p.trim().parse().ok());
+        let _ = std::fs::remove_file(&pid_file);
         ActionRun {
             action: name.into(),
             container_id: self.id.clone(),
@@ -777,7 +921,8 @@ impl Sandbox {
             stdout: text(&out.stdout),
             stderr: text(&out.stderr),
             started,
-            elapsed: t.elapsed(),
+            elapsed,
+            pid,
         }
     }
 }
@@ -786,11 +931,14 @@ impl Drop for Sandbox {
     fn drop(&mut self) {
         let _ = self.runc().args(["kill", &self.id, "KILL"]).output();
         let _ = self.runc().args(["delete", "-f", &self.id]).output();
+        if self.upper.is_some() {
+            let _ = Command::new("umount").arg(&self.root).output();
+        }
     }
 }
 
 /// Adjusts `runc spec`'s `config.json` for `b`.
-fn configure(config: &mut Value, b: &SandboxBuilder, netns: &Path) {
+fn configure(config: &mut Value, b: &SandboxBuilder, root: &Path, netns: &Path) {
     config["process"]["args"] = json!([IN_CONTAINER, "idle"]);
     config["process"]["terminal"] = json!(false);
     config["process"]["noNewPrivileges"] = json!(false);
@@ -800,7 +948,7 @@ fn configure(config: &mut Value, b: &SandboxBuilder, netns: &Path) {
     };
     config["process"]["capabilities"] =
         json!({ "bounding": caps, "effective": caps, "permitted": caps });
-    config["root"] = json!({ "path": b.rootfs, "readonly": false });
+    config["root"] = json!({ "path": root, "readonly": false });
     config["hostname"] = json!("eventgen");
     if b.profile == Profile::Privileged {
         config["linux"]["maskedPaths"] = json!([]);
@@ -817,6 +965,60 @@ fn configure(config: &mut Value, b: &SandboxBuilder, netns: &Path) {
             .map(|(k, v)| (k.clone(), Value::String(v.clone())))
             .collect();
         config["annotations"] = Value::Object(map);
+    }
+}
+
+/// The two sandboxes every action fits in: one of each [`Profile`].
+#[derive(Debug)]
+pub struct Sandboxes {
+    /// Docker's default capabilities
+    pub default: Sandbox,
+    /// privileged
+    pub privileged: Sandbox,
+}
+
+impl Sandboxes {
+    /// Starts both over `rootfs`, overlaid or not.
+    pub fn start(rootfs: &Rootfs, overlay: bool) -> Self {
+        let start = |p| Sandbox::builder(rootfs).profile(p).overlay(overlay).start();
+        Self {
+            default: start(Profile::Default),
+            privileged: start(Profile::Privileged),
+        }
+    }
+
+    /// The sandbox of `profile`.
+    pub fn of(&self, profile: Profile) -> &Sandbox {
+        match profile {
+            Profile::Default => &self.default,
+            Profile::Privileged => &self.privileged,
+        }
+    }
+
+    /// Runs `actions`, each in the sandbox of its profile, one after the other except
+    /// ReadSensitiveFileTrustedAfterStartup (6 s by design), which runs beside them; the runs in
+    /// the order of `actions`.
+    pub fn run_all(&self, actions: &[Action]) -> Vec<ActionRun> {
+        const SLOW: &str = "syscall.ReadSensitiveFileTrustedAfterStartup";
+        std::thread::scope(|s| {
+            let slow: Vec<_> = actions
+                .iter()
+                .filter(|a| a.name == SLOW)
+                .map(|a| s.spawn(move || self.of(a.profile).run(a)))
+                .collect();
+            let mut runs: Vec<ActionRun> = actions
+                .iter()
+                .filter(|a| a.name != SLOW)
+                .map(|a| self.of(a.profile).run(a))
+                .collect();
+            runs.extend(
+                slow.into_iter()
+                    .map(|h| h.join().expect("the slow action's thread")),
+            );
+            let order = |r: &ActionRun| actions.iter().position(|a| a.name == r.action);
+            runs.sort_by_key(order);
+            runs
+        })
     }
 }
 

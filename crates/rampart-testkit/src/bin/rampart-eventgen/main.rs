@@ -4,9 +4,10 @@
 //!
 //! ```text
 //! rampart-eventgen list                      every action, one per line: name, then where it runs
-//! rampart-eventgen run syscall.NAME          perform one action
+//! rampart-eventgen run syscall.NAME [--sleep 6s]  perform one action (`^syscall.NAME$` accepted)
 //! rampart-eventgen idle                      a container's init: reap children, sleep forever
 //! rampart-eventgen standins                  the program names it stands in for
+//! rampart-eventgen extras                    our actions for stable rules upstream has none for
 //! ```
 //!
 //! Exit status of `run`: 0 done, 3 skipped (a precondition does not hold: the reason is on
@@ -59,7 +60,8 @@ pub(crate) fn fail<T>(what: impl Into<String>) -> Result<T, Fail> {
     Err(Fail(what.into()))
 }
 
-const USAGE: &str = "usage: rampart-eventgen list | run syscall.NAME | idle | standins";
+const USAGE: &str =
+    "usage: rampart-eventgen list | extras | run syscall.NAME [--sleep DURATION] | idle | standins";
 
 fn main() -> ExitCode {
     let args: Vec<OsString> = std::env::args_os().collect();
@@ -88,13 +90,26 @@ fn main() -> ExitCode {
             }
             ExitCode::SUCCESS
         }
+        ["extras"] => {
+            for a in actions::EXTRAS {
+                println!("{}\t{}", a.name, a.place.as_str());
+            }
+            ExitCode::SUCCESS
+        }
         ["standins"] => {
             for s in standin::STANDINS {
                 println!("{s}");
             }
             ExitCode::SUCCESS
         }
-        ["run", name] => run(name),
+        ["run", name] => run(name, None),
+        ["run", name, "--sleep", d] => match parse_duration(d) {
+            Some(d) => run(name, Some(d)),
+            None => {
+                eprintln!("rampart-eventgen: bad duration {d:?} (e.g. 6s, 500ms)");
+                ExitCode::from(2)
+            }
+        },
         ["idle"] => actions::idle(),
         _ => {
             eprintln!("{USAGE}");
@@ -103,11 +118,28 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(name: &str) -> ExitCode {
+/// `6s`, `500ms`.
+fn parse_duration(d: &str) -> Option<std::time::Duration> {
+    if let Some(ms) = d.strip_suffix("ms") {
+        return ms.parse().ok().map(std::time::Duration::from_millis);
+    }
+    d.strip_suffix('s')?
+        .parse()
+        .ok()
+        .map(std::time::Duration::from_secs)
+}
+
+/// Runs the action `name` (upstream's `^name$` form accepted), after `sleep` (upstream's
+/// `--sleep`, before the action).
+fn run(name: &str, sleep: Option<std::time::Duration>) -> ExitCode {
+    let name = name.trim_start_matches('^').trim_end_matches('$');
     let Some(action) = actions::find(name) else {
         eprintln!("rampart-eventgen: no action {name:?} ({USAGE})");
         return ExitCode::from(2);
     };
+    if let Some(d) = sleep {
+        std::thread::sleep(d);
+    }
     match actions::perform(action) {
         Ok(Outcome::Done) => {
             eprintln!("rampart-eventgen: {name}: done");
