@@ -7,9 +7,9 @@
  *                              the new mm's arg area, cwd, tty, exe inode; hold and kill here
  *   tp_btf/sched_process_fork  fork/clone of a new process
  *   tp_btf/sched_process_exit  process exit with its code
- *   tp_btf/sys_enter           remembers the arguments of the syscalls the sensor reports
- *   tp_btf/sys_exit            file, network and privilege syscalls with their results; an
- *                              opened file's path is walked from the new descriptor's dentry
+ *   tp_btf/sys_exit            file, network and privilege syscalls with their arguments (the
+ *                              saved entry registers) and results; an opened file's path is
+ *                              walked from the new descriptor's dentry
  * User space owns policy; the kernel filters by event type, host/container and the monitor's
  * own tgid, counts every event it emits or loses, and can hold (SIGSTOP) or kill (SIGKILL).
  */
@@ -68,19 +68,13 @@ struct {
 	__type(value, u32);
 } hold_cgroups SEC(".maps");
 
-/* a syscall between sys_enter and sys_exit, per thread */
+/* a syscall's number, type and arguments, read at sys_exit from the saved registers (x86_64
+ * keeps the entry registers in pt_regs; orig_ax holds the number) */
 struct pending {
 	u32 nr;
 	u32 type;
 	u64 args[6];
 };
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 16384);
-	__type(key, u64);
-	__type(value, struct pending);
-} pending SEC(".maps");
 
 /* per-CPU buffers: the event being built and a path-walk area; busy guards against a
  * preempted program of the same CPU (the loser counts a drop) */
@@ -243,8 +237,26 @@ static __always_inline void release_scratch(struct scratch *s)
  * task's mount namespace, as d_path does (without " (deleted)"). Written backwards into
  * walk[0..PATH_SZ), then copied to out (PATH_SZ bytes). Returns the length without the NUL.
  */
-static __noinline u32 walk_path(struct vfsmount *vm, struct dentry *d, char *walk, char *out, u32 *flags)
+struct pathbuf {
+	char b[PATH_SZ];
+};
+
+struct walkbuf {
+	char b[WALK_SZ];
+};
+
+/*
+ * A global function: the verifier checks it once, not at every call site (the walk is the
+ * bulk of the program). Kernel pointers come as integers; buffers as sized structs.
+ */
+__noinline u32 walk_path(u64 vm_addr, u64 d_addr, struct walkbuf *wb, struct pathbuf *ob, u32 *flags)
 {
+	if (!wb || !ob || !flags)
+		return 0;
+	char *walk = wb->b;
+	char *out = ob->b;
+	struct vfsmount *vm = (struct vfsmount *)vm_addr;
+	struct dentry *d = (struct dentry *)d_addr;
 	u64 off = __builtin_preserve_field_info(((struct mount *)0)->mnt, 0);
 	struct mount *m = (struct mount *)((char *)vm - off);
 	/* the write position lives in memory, not a register: the verifier then sees the same
@@ -311,7 +323,7 @@ static __always_inline u32 walk_struct_path(struct path *p, char *walk, char *ou
 	struct dentry *d = 0;
 	CORE_READ_INTO(&vm, p->mnt);
 	CORE_READ_INTO(&d, p->dentry);
-	return walk_path(vm, d, walk, out, flags);
+	return walk_path((u64)vm, (u64)d, (struct walkbuf *)walk, (struct pathbuf *)out, flags);
 }
 
 static __always_inline struct file *fd_file(struct task_struct *t, s64 fd)
@@ -625,34 +637,6 @@ static __always_inline u32 type_of_nr(long nr)
 	case NR_dup2:
 	case NR_dup3: return EV_DUP;
 	}
-	return 0;
-}
-
-SEC("tp_btf/sys_enter")
-int BPF_sys_enter(u64 *ctx)
-{
-	struct pt_regs *regs = (struct pt_regs *)ctx[0];
-	long nr = (long)ctx[1];
-	u32 type = type_of_nr(nr);
-	if (!type)
-		return 0;
-	struct config *c = get_config();
-	u32 mntns = 0;
-	if (!c)
-		return 0;
-	if (wanted(c, type, bpf_get_current_task_btf(), &mntns) != 0)
-		return 0;
-	u64 key = bpf_get_current_pid_tgid();
-	struct pending p = {};
-	p.nr = (u32)nr;
-	p.type = type;
-	CORE_READ_INTO(&p.args[0], regs->di);
-	CORE_READ_INTO(&p.args[1], regs->si);
-	CORE_READ_INTO(&p.args[2], regs->dx);
-	CORE_READ_INTO(&p.args[3], regs->r10);
-	CORE_READ_INTO(&p.args[4], regs->r8);
-	CORE_READ_INTO(&p.args[5], regs->r9);
-	bpf_map_update_elem(&pending, &key, &p, BPF_ANY);
 	return 0;
 }
 
@@ -970,24 +954,32 @@ static __always_inline void sys_event(struct scratch *s, struct task_struct *t, 
 SEC("tp_btf/sys_exit")
 int BPF_sys_exit(u64 *ctx)
 {
+	struct pt_regs *regs = (struct pt_regs *)ctx[0];
 	long ret = (long)ctx[1];
-	u64 key = bpf_get_current_pid_tgid();
-	struct pending *pp = bpf_map_lookup_elem(&pending, &key);
-	if (!pp)
+	long nr = -1;
+	CORE_READ_INTO(&nr, regs->orig_ax);
+	u32 type = type_of_nr(nr);
+	if (!type)
 		return 0;
-	struct pending p = *pp;
-	bpf_map_delete_elem(&pending, &key);
-	struct task_struct *t = bpf_get_current_task_btf();
 	struct config *c = get_config();
+	struct task_struct *t = bpf_get_current_task_btf();
+	u32 mntns = 0;
 	if (!c)
 		return 0;
-	u32 type = p.type;
-	if (type == 0 || type >= EV_MAX)
+	if (wanted(c, type, t, &mntns) != 0)
 		return 0;
+	struct pending p = {};
+	p.nr = (u32)nr;
+	p.type = type;
+	CORE_READ_INTO(&p.args[0], regs->di);
+	CORE_READ_INTO(&p.args[1], regs->si);
+	CORE_READ_INTO(&p.args[2], regs->dx);
+	CORE_READ_INTO(&p.args[3], regs->r10);
+	CORE_READ_INTO(&p.args[4], regs->r8);
+	CORE_READ_INTO(&p.args[5], regs->r9);
 	struct scratch *s = take_scratch(type);
 	if (!s)
 		return 0;
-	u32 mntns = current_mntns(t);
 	if (type >= EV_OPEN && type <= EV_SYMLINK) {
 		struct ev_file *e = &s->file;
 		fill_hdr(&e->h, type, t, mntns);

@@ -1,6 +1,11 @@
 //! The eBPF sensor on the real kernel (tests run as root): real commands, their events, the
 //! in-kernel loss counters, hold and kill, and the committed object against its source.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use rampart_monitor::sensor::{
     BPF_OBJECT, EventKind, FLAG_PATH_ERROR, FileOp, Filter, RawEvent, Sensor, SensorConfig,

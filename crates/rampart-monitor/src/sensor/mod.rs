@@ -186,7 +186,6 @@ const HOOKS: &[Hook] = &[
     Hook::Tp("BPF_exec", "sched_process_exec"),
     Hook::Tp("BPF_fork", "sched_process_fork"),
     Hook::Tp("BPF_exit", "sched_process_exit"),
-    Hook::Tp("BPF_sys_enter", "sys_enter"),
     Hook::Tp("BPF_sys_exit", "sys_exit"),
 ];
 
