@@ -117,11 +117,39 @@ fn syscalls(events: &[RawEvent], kind: EventKind) -> Vec<&Syscall> {
         .collect()
 }
 
-fn tempdir(tag: &str) -> PathBuf {
+/// A directory under /tmp for one test, removed on drop.
+struct TempDir(PathBuf);
+
+impl std::ops::Deref for TempDir {
+    type Target = PathBuf;
+    fn deref(&self) -> &PathBuf {
+        &self.0
+    }
+}
+
+impl AsRef<std::ffi::OsStr> for TempDir {
+    fn as_ref(&self) -> &std::ffi::OsStr {
+        self.0.as_os_str()
+    }
+}
+
+impl AsRef<Path> for TempDir {
+    fn as_ref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn tempdir(tag: &str) -> TempDir {
     let dir = std::env::temp_dir().join(format!("rampart-sensor-{tag}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("mkdir");
-    dir.canonicalize().expect("canonical")
+    TempDir(dir.canonicalize().expect("canonical"))
 }
 
 #[test]
@@ -147,7 +175,7 @@ fn exec_event_has_the_kernel_path_argv_cwd_and_credentials() {
     assert_eq!(Path::new(&exec.path), echo, "the resolved executable");
     assert_eq!(exec.argv, ["/bin/echo", "hello", "two words"]);
     assert_eq!(exec.argc, 3);
-    assert_eq!(Path::new(&exec.cwd), dir);
+    assert_eq!(Path::new(&exec.cwd), dir.as_path());
     assert_eq!(exec.header.comm, "echo");
     assert_eq!((exec.header.uid, exec.header.euid), (0, 0));
     assert_eq!(exec.exe_ino, std::fs::metadata(&echo).expect("stat").ino());
@@ -561,7 +589,8 @@ fn state_of(pid: u32) -> Option<char> {
 fn held_touch(verdict: Verdict, tag: &str) -> bool {
     rampart_testkit::tools::ensure_tool("unshare", "util-linux");
     let cg = TestCgroup::new(tag);
-    let target = tempdir(tag).join("x");
+    let tmp = tempdir(tag);
+    let target = tmp.join("x");
     let filter = Filter {
         enabled: vec![EventKind::Exec],
         held: vec![EventKind::Exec],
