@@ -729,3 +729,134 @@ fn bpf_object_matches_source() {
         "crates/rampart-monitor/bpf/sensor.bpf.o does not match its source: run scripts/build-bpf.sh and commit the object"
     );
 }
+
+/// A runc bundle with a busybox rootfs (writable root) in `dir`, joining cgroup `cgroups_path`.
+fn busybox_bundle(dir: &Path, cgroups_path: &str, args: &[&str]) -> PathBuf {
+    rampart_testkit::tools::ensure_tool("runc", "runc");
+    rampart_testkit::tools::ensure_tool("/bin/busybox", "busybox-static");
+    let bundle = dir.join("bundle");
+    let bin = bundle.join("rootfs/bin");
+    std::fs::create_dir_all(&bin).expect("rootfs");
+    for d in ["proc", "dev", "sys", "tmp", "etc"] {
+        std::fs::create_dir_all(bundle.join("rootfs").join(d)).expect("rootfs dir");
+    }
+    std::fs::copy("/bin/busybox", bin.join("busybox")).expect("busybox");
+    for applet in ["sh", "touch", "cat", "echo"] {
+        std::os::unix::fs::symlink("busybox", bin.join(applet)).expect("applet");
+    }
+    let st = Command::new("runc")
+        .arg("spec")
+        .current_dir(&bundle)
+        .status()
+        .expect("runc spec");
+    assert!(st.success());
+    let path = bundle.join("config.json");
+    let mut spec: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).expect("config")).expect("json");
+    spec["process"]["terminal"] = false.into();
+    spec["process"]["args"] = args.iter().map(|a| serde_json::Value::from(*a)).collect();
+    spec["root"]["readonly"] = false.into();
+    spec["linux"]["cgroupsPath"] = cgroups_path.into();
+    std::fs::write(&path, serde_json::to_vec_pretty(&spec).expect("json")).expect("write");
+    bundle
+}
+
+/// `sh -c 'touch /x'` as a runc container's process, its exec held; returns whether the
+/// container's /x exists afterwards.
+fn held_runc_touch(verdict: Verdict, tag: &str) -> bool {
+    let tmp = tempdir(tag);
+    let name = format!("rampart-sensor-{tag}-{}", std::process::id());
+    // the container's v2 cgroup, made first so the hold can be scoped to it
+    let cg = TestCgroup::new(tag);
+    let cg_name =
+        cg.0.file_name()
+            .expect("name")
+            .to_string_lossy()
+            .into_owned();
+    let bundle = busybox_bundle(&tmp, &format!("/{cg_name}"), &["sh", "-c", "touch /x"]);
+    let filter = Filter {
+        enabled: vec![EventKind::Exec, EventKind::Open],
+        held: vec![EventKind::Exec],
+        host: false,
+        hold_cgroups: Some(vec![cg.id()]),
+    };
+    let mut sensor = load(filter, 16 << 20);
+    let mut child = Command::new("runc")
+        .arg("--root")
+        .arg(tmp.join("state"))
+        .arg("run")
+        .arg("--bundle")
+        .arg(&bundle)
+        .arg(&name)
+        .stdin(Stdio::null())
+        .spawn()
+        .expect("runc run");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut target_seen = false;
+    let mut created_open = None;
+    while child.try_wait().expect("wait").is_none() {
+        assert!(Instant::now() < deadline, "runc run never finished");
+        let mut events = Vec::new();
+        sensor
+            .poll(Duration::from_millis(20), |e| events.push(e))
+            .expect("poll");
+        for e in events {
+            if e.header().cgroup_id != cg.id() {
+                continue;
+            }
+            match e {
+                RawEvent::Exec(x) => {
+                    assert!(x.header.held(), "container exec not held: {x:#?}");
+                    assert_ne!(u64::from(x.header.mntns), sensor.host_mntns());
+                    if x.argv == ["sh", "-c", "touch /x"] {
+                        // the path inside the container, walked to its root
+                        assert_eq!(x.path, "/bin/busybox");
+                        assert_eq!(x.cwd, "/");
+                        target_seen = true;
+                        match verdict {
+                            Verdict::KillPidfd => sensor.kill_held(&x.header).expect("kill"),
+                            Verdict::KillCgroup => {
+                                kill_cgroup(x.header.cgroup_id).expect("kill cgroup");
+                            }
+                            Verdict::Resume => sensor.resume_held(&x.header).expect("resume"),
+                        }
+                    } else {
+                        sensor.resume_held(&x.header).expect("resume");
+                    }
+                }
+                RawEvent::File(f) if f.path == "/x" && f.flags & 0o100 != 0 => {
+                    created_open = Some(f);
+                }
+                _ => {}
+            }
+        }
+    }
+    let _ = Command::new("runc")
+        .arg("--root")
+        .arg(tmp.join("state"))
+        .args(["delete", "-f", &name])
+        .status();
+    assert!(target_seen, "no exec of the container's shell");
+    let exists = bundle.join("rootfs/x").exists();
+    if exists {
+        let f = created_open.expect("the container's open of /x");
+        assert!(f.created());
+    }
+    exists
+}
+
+#[test]
+fn a_held_runc_container_shell_killed_never_runs_its_command() {
+    assert!(
+        !held_runc_touch(Verdict::KillPidfd, "runc-kill"),
+        "/x was created"
+    );
+}
+
+#[test]
+fn a_held_runc_container_shell_resumed_runs_it_and_its_open_is_container_relative() {
+    assert!(
+        held_runc_touch(Verdict::Resume, "runc-resume"),
+        "/x was not created"
+    );
+}
