@@ -144,7 +144,8 @@ struct config {
 	u64 flags;   /* CFG_* */
 	u64 self_tgid;
 	u64 host_mntns;
-	u64 spare[3];
+	u64 wakeup_bytes; /* wake the reader once this much is pending (0: every event) */
+	u64 spare[2];
 };
 
 #endif

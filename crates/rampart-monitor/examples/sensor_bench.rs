@@ -58,7 +58,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             enabled: vec![EventKind::Exec],
             ..Filter::default()
         },
-        host_mntns: None,
+        ..SensorConfig::default()
     })?;
     let load = started.elapsed();
     let filtered = best(&mut || run_children(n, 1))?;

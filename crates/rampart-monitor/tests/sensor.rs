@@ -23,7 +23,7 @@ fn load(filter: Filter, ring_bytes: u32) -> Sensor {
     match Sensor::load(SensorConfig {
         ring_bytes,
         filter,
-        host_mntns: None,
+        ..SensorConfig::default()
     }) {
         Ok(s) => s,
         Err(e) => panic!("loading the sensor: {}", chain(&e)),
@@ -768,6 +768,8 @@ fn held_runc_touch(verdict: Verdict, tag: &str) -> bool {
     let name = format!("rampart-sensor-{tag}-{}", std::process::id());
     // the container's v2 cgroup, made first so the hold can be scoped to it
     let cg = TestCgroup::new(tag);
+    // runc removes the cgroup when the container ends: its id is taken now
+    let cg_id = cg.id();
     let cg_name =
         cg.0.file_name()
             .expect("name")
@@ -778,7 +780,7 @@ fn held_runc_touch(verdict: Verdict, tag: &str) -> bool {
         enabled: vec![EventKind::Exec, EventKind::Open],
         held: vec![EventKind::Exec],
         host: false,
-        hold_cgroups: Some(vec![cg.id()]),
+        hold_cgroups: Some(vec![cg_id]),
     };
     let mut sensor = load(filter, 16 << 20);
     let mut child = Command::new("runc")
@@ -801,7 +803,7 @@ fn held_runc_touch(verdict: Verdict, tag: &str) -> bool {
             .poll(Duration::from_millis(20), |e| events.push(e))
             .expect("poll");
         for e in events {
-            if e.header().cgroup_id != cg.id() {
+            if e.header().cgroup_id != cg_id {
                 continue;
             }
             match e {
