@@ -205,18 +205,23 @@ static __always_inline void maybe_hold(struct config *c, struct hdr *h)
 
 /*
  * Waking the reader costs more than the rest of an event (an interrupt and, in a VM, an IPI:
- * about 4 us measured here), so it is batched: the reader is woken when wakeup_bytes are
- * pending, or at once for a held task (it waits for a verdict). A reader that is busy never
- * sleeps; one that sleeps is woken by its poll timeout at the latest.
+ * about 4 us measured here), so it is batched: the reader is woken when the pending data
+ * crosses wakeup_bytes, or at once for a held task (it waits for a verdict). A reader that is
+ * busy never sleeps (poll returns at once while data is pending); one that sleeps is woken by
+ * its poll timeout at the latest.
  */
 static __always_inline void emit(struct config *c, void *data, u64 size, struct hdr *h)
 {
 	u64 flags = 0;
 	if (h->flags & F_HELD)
 		flags = BPF_RB_FORCE_WAKEUP;
-	else if (c->wakeup_bytes)
-		flags = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) + size >= c->wakeup_bytes ? BPF_RB_FORCE_WAKEUP
-												    : BPF_RB_NO_WAKEUP;
+	else if (c->wakeup_bytes) {
+		/* wake when this event crosses the threshold, not for every event above it (a
+		 * reader that is away would otherwise be woken by each one) */
+		u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+		flags = avail < c->wakeup_bytes && avail + size >= c->wakeup_bytes ? BPF_RB_FORCE_WAKEUP
+										   : BPF_RB_NO_WAKEUP;
+	}
 	if (bpf_ringbuf_output(&events, data, size, flags) == 0)
 		count(h->type, 0);
 	else
