@@ -329,7 +329,9 @@ port = srv.getsockname()[1]
 c = socket.socket(); c.connect(("127.0.0.1", port)); a, peer = srv.accept()
 u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.sendto(b"x", ("127.0.0.1", 9))
 os.dup2(c.fileno(), 100)
-print(port, peer[1])
+s6 = socket.socket(socket.AF_INET6); s6.bind(("::1", 0)); s6.listen(1)
+c6 = socket.socket(socket.AF_INET6); c6.connect(("::1", s6.getsockname()[1]))
+print(port, peer[1], s6.getsockname()[1])
 "#;
 
 #[test]
@@ -340,7 +342,11 @@ fn loopback_tcp_bind_listen_connect_accept_send_and_dup_of_a_socket() {
     let mut nums = out
         .split_whitespace()
         .map(|n| n.parse::<u16>().expect("port"));
-    let (port, client_port) = (nums.next().expect("port"), nums.next().expect("peer"));
+    let (port, client_port, port6) = (
+        nums.next().expect("port"),
+        nums.next().expect("peer"),
+        nums.next().expect("port6"),
+    );
     let lo = IpAddr::V4(Ipv4Addr::LOCALHOST);
     let bind = syscalls(&events, EventKind::Bind);
     assert!(
@@ -374,6 +380,13 @@ fn loopback_tcp_bind_listen_connect_accept_send_and_dup_of_a_socket() {
         send.iter()
             .any(|s| s.ret == 1 && s.protocol == 17 && s.remote == Some((lo, 9))),
         "{send:#?}"
+    );
+    let lo6 = IpAddr::V6(std::net::Ipv6Addr::LOCALHOST);
+    assert!(
+        connect
+            .iter()
+            .any(|c| c.ret == 0 && c.family == 10 && c.remote == Some((lo6, port6))),
+        "IPv6: {connect:#?}"
     );
     let dup = syscalls(&events, EventKind::Dup);
     assert!(

@@ -573,6 +573,26 @@ mod tests {
         assert_eq!(e.path, "/bin");
     }
 
+    proptest::proptest! {
+        /// Any bytes, with any type number in front: a value or an error, never a panic, and
+        /// no string longer than its bound.
+        #[test]
+        fn decoding_arbitrary_records_never_panics(
+            kind in 0u32..32,
+            body in proptest::collection::vec(proptest::num::u8::ANY, 0..13_000),
+        ) {
+            let mut rec = kind.to_le_bytes().to_vec();
+            rec.extend_from_slice(&body);
+            match decode(&rec) {
+                Ok(RawEvent::Exec(e)) => {
+                    proptest::prop_assert!(e.path.len() <= 4096 * 3 && e.argv.len() <= 4096);
+                }
+                Ok(RawEvent::File(f)) => proptest::prop_assert!(f.path.len() <= 4352 * 3),
+                Ok(_) | Err(_) => {}
+            }
+        }
+    }
+
     #[test]
     fn every_kind_round_trips_its_number() {
         for k in EventKind::ALL {
