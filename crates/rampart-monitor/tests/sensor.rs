@@ -875,3 +875,74 @@ fn a_held_runc_container_shell_resumed_runs_it_and_its_open_is_container_relativ
         "/x was not created"
     );
 }
+
+/// Unmounts on drop (the test's overlay), lazily so a failing test leaves no mount behind.
+struct Mounted(PathBuf);
+
+impl Drop for Mounted {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn overlayfs_execs_say_whether_the_file_came_from_the_upper_layer_and_mounts_are_reported() {
+    let mut sensor = load(all_events(), 16 << 20);
+    let dir = tempdir("overlay");
+    for d in ["lower", "upper", "work", "merged"] {
+        std::fs::create_dir(dir.join(d)).expect("mkdir");
+    }
+    std::fs::copy("/bin/true", dir.join("lower/from-lower")).expect("copy");
+    let merged = dir.join("merged");
+    let opts = format!(
+        "lowerdir={},upperdir={},workdir={}",
+        dir.join("lower").display(),
+        dir.join("upper").display(),
+        dir.join("work").display()
+    );
+    let (st, events, _) = run(
+        &mut sensor,
+        Command::new("mount")
+            .args(["-t", "overlay", "overlay", "-o", &opts])
+            .arg(&merged),
+    );
+    assert!(st.success(), "mount overlay");
+    let _mounted = Mounted(merged.clone());
+    let mount = syscalls(&events, EventKind::Mount);
+    let target = merged.to_string_lossy().into_owned();
+    assert!(
+        mount.iter().any(|m| m.text == target && m.ret == 0),
+        "{mount:#?}"
+    );
+    // a file written through the overlay lives in the upper layer
+    std::fs::copy("/bin/true", merged.join("from-upper")).expect("copy into the overlay");
+    let (st, events, _) = run(
+        &mut sensor,
+        Command::new("/bin/sh")
+            .arg("-c")
+            .arg(r#""$1/from-lower" && "$1/from-upper""#)
+            .arg("sh")
+            .arg(&merged),
+    );
+    assert!(st.success());
+    let exec_of = |name: &str| {
+        events
+            .iter()
+            .find_map(|e| match e {
+                RawEvent::Exec(x) if x.path == format!("{target}/{name}") => Some(x.clone()),
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("no exec of {name}"))
+    };
+    let lower = exec_of("from-lower");
+    assert!(lower.exe_overlay && !lower.exe_upper_layer, "{lower:#?}");
+    let upper = exec_of("from-upper");
+    assert!(upper.exe_overlay && upper.exe_upper_layer, "{upper:#?}");
+    let (st, events, _) = run(&mut sensor, Command::new("umount").arg(&merged));
+    assert!(st.success());
+    let umount = syscalls(&events, EventKind::Umount);
+    assert!(
+        umount.iter().any(|u| u.text == target && u.ret == 0),
+        "{umount:#?}"
+    );
+}
