@@ -532,7 +532,12 @@ fn a_full_ring_buffer_counts_its_drops_per_type_and_cgroup() {
         .status()
         .expect("python3");
     assert!(st.success());
-    let stats = sensor.stats().expect("stats");
+    // read from another thread, as a metrics endpoint would while the reader owns the sensor
+    let reader = sensor.stats_reader();
+    let stats = std::thread::spawn(move || reader.read())
+        .join()
+        .expect("thread")
+        .expect("stats");
     let dropped = stats.dropped.get(&EventKind::Open).copied().unwrap_or(0);
     let emitted = stats.emitted.get(&EventKind::Open).copied().unwrap_or(0);
     assert!(dropped > 10_000, "{stats:?}");

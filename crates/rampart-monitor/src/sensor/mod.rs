@@ -29,6 +29,8 @@ use aya::programs::BtfTracePoint;
 use aya::{Btf, Ebpf, EbpfLoader};
 use std::collections::BTreeMap;
 use std::os::fd::AsRawFd;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 /// 8-byte alignment for the embedded ELF (the ELF parser reads its headers in place).
@@ -194,17 +196,86 @@ const HOOKS: &[Hook] = &[
     Hook::Tp("BPF_sys_exit", "sys_exit"),
 ];
 
+/// Reads the kernel's counters; shareable with another thread (a metrics endpoint) while the
+/// reader thread owns the `Sensor`. Keeps the maps alive, not the programs.
+pub struct StatsReader {
+    stats: PerCpuArray<MapData, u64>,
+    drops_by_cgroup: HashMap<MapData, u64, u64>,
+    undecodable: AtomicU64,
+}
+
+impl StatsReader {
+    /// The kernel's counters (summed over CPUs) and user space's.
+    pub fn read(&self) -> Result<Stats, SensorError> {
+        let map_err = |source| SensorError::Map {
+            name: "stats",
+            source,
+        };
+        let mut out = Stats {
+            undecodable: self.undecodable.load(Ordering::Relaxed),
+            ..Stats::default()
+        };
+        for kind in EventKind::ALL {
+            let base = kind.number() * 2;
+            let emitted: u64 = self.stats.get(&base, 0).map_err(map_err)?.iter().sum();
+            let dropped: u64 = self
+                .stats
+                .get(&(base + 1), 0)
+                .map_err(map_err)?
+                .iter()
+                .sum();
+            if emitted > 0 {
+                out.emitted.insert(kind, emitted);
+            }
+            if dropped > 0 {
+                out.dropped.insert(kind, dropped);
+            }
+        }
+        for entry in self.drops_by_cgroup.iter() {
+            let (cgroup, n) = entry.map_err(|source| SensorError::Map {
+                name: "drops_by_cgroup",
+                source,
+            })?;
+            out.dropped_by_cgroup.insert(cgroup, n);
+        }
+        Ok(out)
+    }
+}
+
+/// Where events come from: the kernel sensor, or a fake in the tests of what consumes them.
+pub trait EventSource {
+    /// Hand available events to `f`, waiting up to `timeout` when there is none.
+    fn poll_events(
+        &mut self,
+        timeout: Duration,
+        f: &mut dyn FnMut(RawEvent),
+    ) -> Result<usize, SensorError>;
+    /// What was emitted and lost.
+    fn stats(&self) -> Result<Stats, SensorError>;
+}
+
+impl EventSource for Sensor {
+    fn poll_events(
+        &mut self,
+        timeout: Duration,
+        f: &mut dyn FnMut(RawEvent),
+    ) -> Result<usize, SensorError> {
+        self.poll(timeout, f)
+    }
+    fn stats(&self) -> Result<Stats, SensorError> {
+        Sensor::stats(self)
+    }
+}
+
 /// The loaded, attached sensor. Dropping it detaches every program.
 pub struct Sensor {
     ring: RingBuf<MapData>,
     config: Array<MapData, [u64; 8]>,
-    stats: PerCpuArray<MapData, u64>,
-    drops_by_cgroup: HashMap<MapData, u64, u64>,
+    counters: Arc<StatsReader>,
     kill_on_exec: HashMap<MapData, [u8; 16], u32>,
     hold_cgroups: HashMap<MapData, u64, u32>,
     host_mntns: u64,
     wakeup_bytes: u32,
-    undecodable: u64,
     /// boot → wall offset, ns
     boot_to_wall: i128,
     load_time: Duration,
@@ -282,13 +353,15 @@ impl Sensor {
         let mut sensor = Sensor {
             ring,
             config: cfg,
-            stats,
-            drops_by_cgroup,
+            counters: Arc::new(StatsReader {
+                stats,
+                drops_by_cgroup,
+                undecodable: AtomicU64::new(0),
+            }),
             kill_on_exec,
             hold_cgroups,
             host_mntns,
             wakeup_bytes: config.wakeup_bytes,
-            undecodable: 0,
             boot_to_wall: held::boot_to_wall_offset(),
             load_time: Duration::ZERO,
             _bpf: bpf,
@@ -414,7 +487,9 @@ impl Sensor {
                     n += 1;
                     f(ev);
                 }
-                Err(_) => self.undecodable += 1,
+                Err(_) => {
+                    self.counters.undecodable.fetch_add(1, Ordering::Relaxed);
+                }
             }
         }
         n
@@ -422,38 +497,12 @@ impl Sensor {
 
     /// The kernel's counters (summed over CPUs) and user space's.
     pub fn stats(&self) -> Result<Stats, SensorError> {
-        let map_err = |source| SensorError::Map {
-            name: "stats",
-            source,
-        };
-        let mut out = Stats {
-            undecodable: self.undecodable,
-            ..Stats::default()
-        };
-        for kind in EventKind::ALL {
-            let base = kind.number() * 2;
-            let emitted: u64 = self.stats.get(&base, 0).map_err(map_err)?.iter().sum();
-            let dropped: u64 = self
-                .stats
-                .get(&(base + 1), 0)
-                .map_err(map_err)?
-                .iter()
-                .sum();
-            if emitted > 0 {
-                out.emitted.insert(kind, emitted);
-            }
-            if dropped > 0 {
-                out.dropped.insert(kind, dropped);
-            }
-        }
-        for entry in self.drops_by_cgroup.iter() {
-            let (cgroup, n) = entry.map_err(|source| SensorError::Map {
-                name: "drops_by_cgroup",
-                source,
-            })?;
-            out.dropped_by_cgroup.insert(cgroup, n);
-        }
-        Ok(out)
+        self.counters.read()
+    }
+
+    /// A handle on the counters for another thread.
+    pub fn stats_reader(&self) -> Arc<StatsReader> {
+        Arc::clone(&self.counters)
     }
 
     /// Wall-clock time (ns since the Unix epoch) of an event's `boot_ns` (CLOCK_BOOTTIME).
