@@ -323,12 +323,14 @@ fn file_operations_carry_both_resolved_paths() {
 }
 
 const PY_NET: &str = r#"
-import socket, os
+import socket, os, sys
 srv = socket.socket(); srv.bind(("127.0.0.1", 0)); srv.listen(4)
 port = srv.getsockname()[1]
 c = socket.socket(); c.connect(("127.0.0.1", port)); a, peer = srv.accept()
 u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.sendto(b"x", ("127.0.0.1", 9))
 os.dup2(c.fileno(), 100)
+us = socket.socket(socket.AF_UNIX); us.bind(sys.argv[1]); us.listen(1)
+uc = socket.socket(socket.AF_UNIX); uc.connect(sys.argv[1])
 s6 = socket.socket(socket.AF_INET6); s6.bind(("::1", 0)); s6.listen(1)
 c6 = socket.socket(socket.AF_INET6); c6.connect(("::1", s6.getsockname()[1]))
 print(port, peer[1], s6.getsockname()[1])
@@ -337,7 +339,15 @@ print(port, peer[1], s6.getsockname()[1])
 #[test]
 fn loopback_tcp_bind_listen_connect_accept_send_and_dup_of_a_socket() {
     let mut sensor = load(all_events(), 16 << 20);
-    let (st, events, out) = run(&mut sensor, Command::new("python3").arg("-c").arg(PY_NET));
+    let dir = tempdir("net");
+    let unix_path = dir.join("sock").to_string_lossy().into_owned();
+    let (st, events, out) = run(
+        &mut sensor,
+        Command::new("python3")
+            .arg("-c")
+            .arg(PY_NET)
+            .arg(&unix_path),
+    );
     assert!(st.success());
     let mut nums = out
         .split_whitespace()
@@ -381,6 +391,12 @@ fn loopback_tcp_bind_listen_connect_accept_send_and_dup_of_a_socket() {
             .any(|s| s.ret == 1 && s.protocol == 17 && s.remote == Some((lo, 9))),
         "{send:#?}"
     );
+    assert!(
+        connect
+            .iter()
+            .any(|c| c.ret == 0 && c.family == 1 && c.text == unix_path),
+        "unix: {connect:#?}"
+    );
     let lo6 = IpAddr::V6(std::net::Ipv6Addr::LOCALHOST);
     assert!(
         connect
@@ -400,6 +416,10 @@ const PY_PRIV: &str = r#"
 import os, ctypes
 libc = ctypes.CDLL(None, use_errno=True)
 os.setuid(0)
+os.setgid(0)
+libc.syscall(126, 0, 0)
+libc.setns(-1, 0)
+libc.syscall(313, -1, 0, 0)
 libc.ptrace(16, 999999999, 0, 0)
 libc.unshare(0x04000000)
 libc.syscall(321, 9999, 0, 0)
@@ -420,6 +440,29 @@ fn privilege_calls_and_an_exec_from_a_memfd() {
             .iter()
             .any(|s| s.nr == 105 && s.args[0] == 0 && s.ret == 0),
         "{setuid:#?}"
+    );
+    let setgid = syscalls(&events, EventKind::Setgid);
+    assert!(
+        setgid.iter().any(|s| s.nr == 106 && s.ret == 0),
+        "{setgid:#?}"
+    );
+    let capset = syscalls(&events, EventKind::Capset);
+    assert!(
+        capset.iter().any(|c| c.nr == 126 && c.ret == -14),
+        "EFAULT: {capset:#?}"
+    );
+    let setns = syscalls(&events, EventKind::Setns);
+    assert!(
+        setns.iter().any(|s| s.args[0] as i32 == -1 && s.ret == -9),
+        "EBADF: {setns:#?}"
+    );
+    let module = syscalls(&events, EventKind::Module);
+    // EBADF, or ENOSYS on a kernel without modules (this one)
+    assert!(
+        module
+            .iter()
+            .any(|m| m.nr == 313 && m.args[0] as i32 == -1 && m.ret < 0),
+        "{module:#?}"
     );
     let ptrace = syscalls(&events, EventKind::Ptrace);
     assert!(
