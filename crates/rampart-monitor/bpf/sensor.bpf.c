@@ -498,6 +498,40 @@ int BPF_exec(u64 *ctx)
 		}
 	}
 
+	/* pid namespace view: vpid, process group and session */
+	e->vpid = 0;
+	e->vpgid = 0;
+	e->pgid = 0;
+	e->sid = 0;
+	e->pad = 0;
+	{
+		u64 nums = __builtin_preserve_field_info(((struct pid *)0)->numbers, 0);
+		struct pid *tp = 0;
+		unsigned int level = 0;
+		CORE_READ_INTO(&tp, t->thread_pid);
+		if (tp) {
+			CORE_READ_INTO(&level, tp->level);
+			level &= 31;
+			bpf_probe_read_kernel(&e->vpid, 4, (char *)tp + nums + level * 16);
+		}
+		struct signal_struct *sig = 0;
+		struct pid *pg = 0, *ss = 0;
+		CORE_READ_INTO(&sig, t->signal);
+		if (sig) {
+			CORE_READ_INTO(&pg, sig->pids[2]);
+			CORE_READ_INTO(&ss, sig->pids[3]);
+		}
+		if (pg) {
+			unsigned int pl = 0;
+			bpf_probe_read_kernel(&e->pgid, 4, (char *)pg + nums);
+			CORE_READ_INTO(&pl, pg->level);
+			if (pl >= level)
+				bpf_probe_read_kernel(&e->vpgid, 4, (char *)pg + nums + level * 16);
+		}
+		if (ss)
+			bpf_probe_read_kernel(&e->sid, 4, (char *)ss + nums);
+	}
+
 	/* argv: the new mm's arg area (written by the kernel during exec: present in memory) */
 	struct mm_struct *mm = 0;
 	unsigned long as = 0, ae = 0;
@@ -517,6 +551,20 @@ int BPF_exec(u64 *ctx)
 	e->args_len = 0;
 	if (n > 0 && bpf_probe_read_user(e->args, n, (void *)as) == 0)
 		e->args_len = n;
+	/* the environment, the same way */
+	unsigned long es = 0, ee = 0;
+	if (mm) {
+		CORE_READ_INTO(&es, mm->env_start);
+		CORE_READ_INTO(&ee, mm->env_end);
+	}
+	u64 en = ee > es ? ee - es : 0;
+	if (en > ARGS_SZ) {
+		en = ARGS_SZ;
+		e->h.flags |= F_TRUNCATED;
+	}
+	e->env_len = 0;
+	if (en > 0 && bpf_probe_read_user(e->env, en, (void *)es) == 0)
+		e->env_len = en;
 
 	maybe_hold(c, &e->h);
 	u64 size = __builtin_offsetof(struct ev_exec, args) + (e->args_len & (ARGS_SZ * 2 - 1));

@@ -85,11 +85,18 @@ struct ev_exec {
 	u64 exe_ino;
 	u32 exe_dev;
 	u32 exe_flags;
+	u32 vpid;  /* the pid in the task's own pid namespace (1: a container's init) */
+	u32 vpgid; /* the process group, in that namespace */
+	u32 pgid;  /* the process group, host pid */
+	u32 sid;   /* the session, host pid */
+	u32 env_len;
+	u32 pad;
 	char tty[32];
 	char path[PATH_SZ];
 	char cwd[PATH_SZ];
+	char env[ARGS_SZ];
 	char args[ARGS_SZ];
-}; /* args at 8360 */
+}; /* tty at 160, path 192, cwd 4288, env 8384, args 12480 */
 
 struct ev_fork {
 	struct hdr h;

@@ -161,6 +161,7 @@ fn exec_event_has_the_kernel_path_argv_cwd_and_credentials() {
         Command::new("/bin/sh")
             .arg("-c")
             .arg("/bin/echo hello 'two words' >/dev/null; exit 3")
+            .env("RAMPART_SENSOR_PROBE", "in the environment")
             .current_dir(&dir),
     );
     assert_eq!(st.code(), Some(3));
@@ -177,6 +178,16 @@ fn exec_event_has_the_kernel_path_argv_cwd_and_credentials() {
     assert_eq!(exec.argc, 3);
     assert_eq!(Path::new(&exec.cwd), dir.as_path());
     assert_eq!(exec.header.comm, "echo");
+    assert!(
+        exec.env
+            .iter()
+            .any(|v| v == "RAMPART_SENSOR_PROBE=in the environment"),
+        "{:?}",
+        exec.env
+    );
+    // the host's pid namespace: the namespaced pid is the pid
+    assert_eq!(exec.vpid, exec.header.pid);
+    assert!(exec.pgid != 0 && exec.sid != 0 && exec.vpgid == exec.pgid);
     assert_eq!((exec.header.uid, exec.header.euid), (0, 0));
     assert_eq!(exec.exe_ino, std::fs::metadata(&echo).expect("stat").ino());
     assert_eq!(exec.exe_mode & 0o170000, 0o100000, "a regular file");
@@ -875,6 +886,9 @@ fn held_runc_touch(verdict: Verdict, tag: &str) -> bool {
                         // the path inside the container, walked to its root
                         assert_eq!(x.path, "/bin/busybox");
                         assert_eq!(x.cwd, "/");
+                        // the container's init, in its own pid namespace
+                        assert_eq!(x.vpid, 1);
+                        assert_ne!(x.header.pid, 1);
                         target_seen = true;
                         match verdict {
                             Verdict::KillPidfd => sensor.kill_held(&x.header).expect("kill"),

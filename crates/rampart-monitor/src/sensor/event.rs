@@ -231,8 +231,18 @@ pub struct Exec {
     pub argv: Vec<String>,
     /// the argument count the kernel counted (may exceed `argv.len()` when cut)
     pub argc: u32,
+    /// the environment (bounded: 4 KiB), `NAME=value` strings
+    pub env: Vec<String>,
     /// the working directory, from the kernel
     pub cwd: String,
+    /// the pid in the process's own pid namespace (1: a container's init)
+    pub vpid: u32,
+    /// the process group in that namespace (`vpid == vpgid`: a group leader)
+    pub vpgid: u32,
+    /// the process group, host pid
+    pub pgid: u32,
+    /// the session, host pid (its leader's name is Falco's `proc.sname`)
+    pub sid: u32,
     /// controlling tty as `/proc/<pid>/stat`'s tty_nr (0: none)
     pub tty_nr: u32,
     /// the tty's name (`pts3`), empty without one
@@ -365,9 +375,11 @@ impl RawEvent {
 }
 
 const HDR: usize = 96;
-const EXEC_PATH: usize = 168;
+const EXEC_TTY: usize = 160;
+const EXEC_PATH: usize = 192;
 const EXEC_CWD: usize = EXEC_PATH + 4096;
-const EXEC_ARGS: usize = EXEC_CWD + 4096;
+const EXEC_ENV: usize = EXEC_CWD + 4096;
+const EXEC_ARGS: usize = EXEC_ENV + 4096;
 const FILE_PATH: usize = 128;
 const FILE_PATH2: usize = FILE_PATH + 4352;
 const SYS_STR: usize = 208;
@@ -470,6 +482,15 @@ pub fn decode(data: &[u8]) -> Result<RawEvent, DecodeError> {
                 .map(|s| String::from_utf8_lossy(s).into_owned())
                 .collect();
             let exe_flags = b.u32(132);
+            let env_len = (b.u32(152) as usize).min(4096);
+            let env_end = EXEC_ENV.saturating_add(env_len).min(data.len());
+            let env = data
+                .get(EXEC_ENV..env_end)
+                .unwrap_or_default()
+                .split(|c| *c == 0)
+                .filter(|s| !s.is_empty())
+                .map(|s| String::from_utf8_lossy(s).into_owned())
+                .collect();
             RawEvent::Exec(Exec {
                 path: b.str(EXEC_PATH, b.u32(104) as usize, 4096),
                 cwd: b.str(EXEC_CWD, b.u32(108) as usize, 4096),
@@ -483,7 +504,12 @@ pub fn decode(data: &[u8]) -> Result<RawEvent, DecodeError> {
                 exe_overlay: exe_flags & 2 != 0,
                 exe_upper_layer: exe_flags & 4 != 0,
                 exe_unlinked: exe_flags & 8 != 0,
-                tty: b.cstr(136, 32),
+                tty: b.cstr(EXEC_TTY, 32),
+                vpid: b.u32(136),
+                vpgid: b.u32(140),
+                pgid: b.u32(144),
+                sid: b.u32(148),
+                env,
                 header: h,
             })
         }
@@ -563,10 +589,10 @@ mod tests {
         rec[0] = 1;
         assert!(matches!(decode(&rec), Err(DecodeError::Short { .. })));
         // lengths pointing past the end are clamped
-        let mut rec = vec![0u8; 200];
+        let mut rec = vec![0u8; 220];
         rec[0] = 1;
         rec[104..108].copy_from_slice(&4000u32.to_le_bytes());
-        rec[168..172].copy_from_slice(b"/bin");
+        rec[192..196].copy_from_slice(b"/bin");
         let Ok(RawEvent::Exec(e)) = decode(&rec) else {
             unreachable!("an exec record")
         };
