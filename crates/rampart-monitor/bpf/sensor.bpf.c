@@ -771,8 +771,11 @@ static __always_inline u32 resolve_at(struct task_struct *t, s64 dirfd, const ch
 static __always_inline void inode_ids(struct ev_file *e, struct inode *inode)
 {
 	struct super_block *sb = 0;
+	u16 mode = 0;
 	if (!inode)
 		return;
+	CORE_READ_INTO(&mode, inode->i_mode);
+	e->mode = mode;
 	CORE_READ_INTO(&e->ino, inode->i_ino);
 	CORE_READ_INTO(&sb, inode->i_sb);
 	if (sb)
@@ -791,6 +794,8 @@ static __always_inline void file_event(struct scratch *s, struct task_struct *t,
 	e->path_len = 0;
 	e->path2_len = 0;
 	e->ret = (s32)ret;
+	e->mode = 0;
+	e->pad = 0;
 	e->path[0] = 0;
 	e->path2[0] = 0;
 	switch (p->nr) {

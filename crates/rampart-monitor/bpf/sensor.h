@@ -120,9 +120,11 @@ struct ev_file {
 	u32 path_len;
 	u32 path2_len;
 	s32 ret; /* the syscall's result (open: the descriptor or -errno) */
+	u32 mode; /* the inode's mode (type and permissions) when the kernel had the inode */
+	u32 pad;
 	char path[PATH2_SZ];
 	char path2[PATH2_SZ];
-}; /* path at 128, path2 at 4480 */
+}; /* path at 136, path2 at 4488 */
 
 struct ev_sys {
 	struct hdr h;

@@ -240,7 +240,7 @@ fn opens_carry_the_full_path_of_a_deep_tree_flags_and_result() {
         &mut sensor,
         Command::new("/bin/sh")
             .arg("-c")
-            .arg(r#"echo x > "$1/f.txt"; cat "$1/f.txt" > /dev/null; cd "$1" && cat f.txt nonexist > /dev/null 2>&1; true"#)
+            .arg(r#"echo x > "$1/f.txt"; cat "$1/f.txt" > /dev/null; cd "$1" && cat f.txt nonexist > /dev/null 2>&1; ls "$1" > /dev/null; true"#)
             .arg("sh")
             .arg(&deep),
     );
@@ -257,6 +257,13 @@ fn opens_carry_the_full_path_of_a_deep_tree_flags_and_result() {
         "O_CREAT|O_TRUNC"
     );
     assert!(write.created(), "the open created the file");
+    assert_eq!(write.typechar(), 'f');
+    assert!(
+        opens
+            .iter()
+            .any(|o| o.typechar() == 'd' && o.path == deep.to_string_lossy()),
+        "ls's open of the directory"
+    );
     assert!(write.ret >= 0);
     assert_eq!(write.ino, std::fs::metadata(&target).expect("stat").ino());
     // two reads: by absolute path, and relative to the cwd (resolved in the kernel)

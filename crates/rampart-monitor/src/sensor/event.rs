@@ -306,6 +306,9 @@ pub struct FileOp {
     pub dev: u32,
     /// the syscall's result (open: the new descriptor; negative errno on failure)
     pub ret: i32,
+    /// the inode's mode, type bits included (successful opens, fchmod; 0 when the kernel had
+    /// no inode at hand): Falco's `fd.typechar` (`f` regular, `d` directory, ...)
+    pub mode: u32,
 }
 
 impl FileOp {
@@ -316,6 +319,20 @@ impl FileOp {
     /// open: did this open create the file?
     pub fn created(&self) -> bool {
         self.fmode & 0x10_0000 != 0
+    }
+    /// Falco's `fd.typechar` of the file: `f` regular, `d` directory, `l` symlink, `p` pipe,
+    /// `u` unix socket, `c`/`b` devices; `o` unknown (no inode at hand)
+    pub fn typechar(&self) -> char {
+        match self.mode & 0o170000 {
+            0o100000 => 'f',
+            0o040000 => 'd',
+            0o120000 => 'l',
+            0o010000 => 'p',
+            0o140000 => 'u',
+            0o020000 => 'c',
+            0o060000 => 'b',
+            _ => 'o',
+        }
     }
 }
 
@@ -380,7 +397,7 @@ const EXEC_PATH: usize = 192;
 const EXEC_CWD: usize = EXEC_PATH + 4096;
 const EXEC_ENV: usize = EXEC_CWD + 4096;
 const EXEC_ARGS: usize = EXEC_ENV + 4096;
-const FILE_PATH: usize = 128;
+const FILE_PATH: usize = 136;
 const FILE_PATH2: usize = FILE_PATH + 4352;
 const SYS_STR: usize = 208;
 
@@ -543,6 +560,7 @@ pub fn decode(data: &[u8]) -> Result<RawEvent, DecodeError> {
             );
             RawEvent::File(FileOp {
                 ret: i32::from_le_bytes(b.array(124)),
+                mode: b.u32(128),
                 flags: b.u32(96),
                 fmode: b.u32(100),
                 ino: b.u64(104),
