@@ -784,44 +784,6 @@ fn the_kill_list_kills_at_exec_in_the_kernel() {
 }
 
 #[test]
-fn without_root_the_error_says_so() {
-    rampart_testkit::tools::ensure_tool("setpriv", "util-linux");
-    // the example binary, built now (a `--test sensor` run does not build examples)
-    let st = Command::new(env!("CARGO"))
-        .args([
-            "build",
-            "-q",
-            "-p",
-            "rampart-monitor",
-            "--example",
-            "sensor_dump",
-        ])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .status()
-        .expect("cargo build --example sensor_dump");
-    assert!(st.success());
-    let dump = std::env::current_exe()
-        .expect("test binary")
-        .parent()
-        .and_then(Path::parent)
-        .expect("target dir")
-        .join("examples/sensor_dump");
-    assert!(dump.exists(), "{} (built by cargo test)", dump.display());
-    let out = Command::new("setpriv")
-        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
-        .arg(&dump)
-        .arg("/bin/true")
-        .output()
-        .expect("setpriv");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(
-        stderr.contains("the eBPF sensor needs root (effective uid is 65534)"),
-        "{stderr}"
-    );
-}
-
-#[test]
 fn a_bad_ring_size_is_refused_before_loading() {
     let err = Sensor::load(SensorConfig {
         ring_bytes: 10_000,

@@ -528,3 +528,45 @@ fn comm_key(name: &str) -> Result<[u8; 16], SensorError> {
     }
     Ok(key)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Drop the effective uid of the calling thread only (the raw syscall, not glibc's
+    /// process-wide setresuid), so the other tests keep root.
+    #[expect(unsafe_code, reason = "a per-thread setresuid has no std wrapper")]
+    fn drop_thread_euid(uid: u32) {
+        // SAFETY: setresuid takes three ids by value; -1 leaves the real and saved ids alone.
+        // Only this thread's credentials change, and the thread ends right after the test.
+        let r = unsafe { libc::syscall(libc::SYS_setresuid, -1i32, uid, -1i32) };
+        assert_eq!(r, 0, "setresuid");
+    }
+
+    #[test]
+    fn without_root_the_error_says_so() {
+        let err = std::thread::spawn(|| {
+            drop_thread_euid(65534);
+            Sensor::load(SensorConfig::default()).err()
+        })
+        .join()
+        .expect("thread");
+        let err = err.expect("an error");
+        assert!(matches!(err, SensorError::NotRoot(65534)), "{err:?}");
+        assert_eq!(
+            err.to_string(),
+            "the eBPF sensor needs root (effective uid is 65534)"
+        );
+    }
+
+    #[test]
+    fn kill_list_names_are_comms() {
+        assert!(comm_key("sh").is_ok());
+        assert!(comm_key("fifteen-bytes-x").is_ok());
+        assert!(matches!(
+            comm_key("sixteen-bytes-xx"),
+            Err(SensorError::KillName(_))
+        ));
+        assert!(comm_key("").is_err());
+    }
+}
