@@ -21,6 +21,7 @@ char LICENSE[] SEC("license") = "GPL";
 
 #define SIGKILL 9
 #define SIGSTOP 19
+#define SIGCONT 18
 #define AT_FDCWD -100
 #define MAX_DEPTH 40
 
@@ -222,10 +223,15 @@ static __always_inline void emit(struct config *c, void *data, u64 size, struct 
 		flags = avail < c->wakeup_bytes && avail + size >= c->wakeup_bytes ? BPF_RB_FORCE_WAKEUP
 										   : BPF_RB_NO_WAKEUP;
 	}
-	if (bpf_ringbuf_output(&events, data, size, flags) == 0)
+	if (bpf_ringbuf_output(&events, data, size, flags) == 0) {
 		count(h->type, 0);
-	else
+	} else {
 		count_drop(h->type, h->cgroup_id);
+		/* nobody will hear of this hold: undo it (SIGCONT discards the pending SIGSTOP; the
+		 * task has not stopped yet, it is still in the kernel) rather than leave it stopped */
+		if (h->flags & F_HELD)
+			bpf_send_signal(SIGCONT);
+	}
 }
 
 static __always_inline struct scratch *take_scratch(u32 type)

@@ -750,6 +750,48 @@ fn a_held_shell_resumed_runs_its_command() {
 }
 
 #[test]
+fn a_hold_that_cannot_be_reported_is_undone() {
+    rampart_testkit::tools::ensure_tool("unshare", "util-linux");
+    let cg = TestCgroup::new("hold-undo");
+    let tmp = tempdir("hold-undo");
+    let target = tmp.join("x");
+    let filter = Filter {
+        enabled: vec![EventKind::Exec],
+        held: vec![EventKind::Exec],
+        host: false,
+        hold_cgroups: Some(vec![cg.id()]),
+    };
+    // one page of ring: an exec event (12 KiB and more) never fits
+    let sensor = load(filter, 4096);
+    let mut child = Command::new("/bin/sh")
+        .arg("-c")
+        .arg(r#"echo $$ > "$1/cgroup.procs" && exec unshare -m /bin/sh -c "touch $2""#)
+        .arg("sh")
+        .arg(&cg.0)
+        .arg(&target)
+        .spawn()
+        .expect("spawn");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while child.try_wait().expect("wait").is_none() {
+        if Instant::now() > deadline {
+            let _ = kill_cgroup(cg.id());
+            panic!("the unreported hold was not undone: the shell stayed stopped");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(target.exists(), "the shell ran its command");
+    let stats = sensor.stats().expect("stats");
+    assert!(
+        stats.dropped.get(&EventKind::Exec).copied().unwrap_or(0) >= 2,
+        "{stats:?}"
+    );
+    assert!(
+        stats.dropped_by_cgroup.get(&cg.id()).copied().unwrap_or(0) >= 2,
+        "{stats:?}"
+    );
+}
+
+#[test]
 fn the_kill_list_kills_at_exec_in_the_kernel() {
     let mut sensor = load(
         Filter {
