@@ -71,7 +71,7 @@ struct {
 
 /* a syscall's number, type and arguments, read at sys_exit from the saved registers (x86_64
  * keeps the entry registers in pt_regs; orig_ax holds the number) */
-struct pending {
+struct sysargs {
 	u32 nr;
 	u32 type;
 	u64 args[6];
@@ -788,7 +788,7 @@ static __always_inline void inode_ids(struct ev_file *e, struct inode *inode)
 		CORE_READ_INTO(&e->dev, sb->s_dev);
 }
 
-static __always_inline void file_event(struct scratch *s, struct task_struct *t, struct pending *p, long ret)
+static __always_inline void file_event(struct scratch *s, struct task_struct *t, struct sysargs *p, long ret)
 {
 	struct ev_file *e = &s->file;
 	u64 *a = p->args;
@@ -987,7 +987,7 @@ static __always_inline void user_sockaddr(struct ev_sys *e, const void *sa, u32 
 	}
 }
 
-static __always_inline void sys_event(struct scratch *s, struct task_struct *t, struct pending *p, long ret)
+static __always_inline void sys_event(struct scratch *s, struct task_struct *t, struct sysargs *p, long ret)
 {
 	struct ev_sys *e = &s->sys;
 	u64 *a = p->args;
@@ -1059,7 +1059,7 @@ int BPF_sys_exit(u64 *ctx)
 		return 0;
 	if (wanted(c, type, t, &mntns) != 0)
 		return 0;
-	struct pending p = {};
+	struct sysargs p = {};
 	p.nr = (u32)nr;
 	p.type = type;
 	p.args[0] = regs->di;
