@@ -37,6 +37,10 @@ static long (*bpf_probe_read_user_str)(void *dst, u32 size, const void *unsafe_p
 static long (*bpf_probe_read_kernel_str)(void *dst, u32 size, const void *unsafe_ptr) = (void *)115;
 static u64 (*bpf_ktime_get_boot_ns)(void) = (void *)125;
 static long (*bpf_ringbuf_output)(void *ringbuf, void *data, u64 size, u64 flags) = (void *)130;
+static u64 (*bpf_ringbuf_query)(void *ringbuf, u64 flags) = (void *)134;
+#define BPF_RB_NO_WAKEUP 1
+#define BPF_RB_FORCE_WAKEUP 2
+#define BPF_RB_AVAIL_DATA 0
 static u64 (*bpf_get_current_cgroup_id)(void) = (void *)80;
 static struct task_struct *(*bpf_get_current_task_btf)(void) = (void *)158;
 

@@ -7,9 +7,9 @@
  *                              the new mm's arg area, cwd, tty, exe inode; hold and kill here
  *   tp_btf/sched_process_fork  fork/clone of a new process
  *   tp_btf/sched_process_exit  process exit with its code
- *   tp_btf/sys_enter           remembers the arguments of the syscalls the sensor reports
- *   tp_btf/sys_exit            file, network and privilege syscalls with their results; an
- *                              opened file's path is walked from the new descriptor's dentry
+ *   tp_btf/sys_exit            file, network and privilege syscalls with their arguments (the
+ *                              saved entry registers) and results; an opened file's path is
+ *                              walked from the new descriptor's dentry
  * User space owns policy; the kernel filters by event type, host/container and the monitor's
  * own tgid, counts every event it emits or loses, and can hold (SIGSTOP) or kill (SIGKILL).
  */
@@ -21,6 +21,7 @@ char LICENSE[] SEC("license") = "GPL";
 
 #define SIGKILL 9
 #define SIGSTOP 19
+#define SIGCONT 18
 #define AT_FDCWD -100
 #define MAX_DEPTH 40
 
@@ -68,19 +69,13 @@ struct {
 	__type(value, u32);
 } hold_cgroups SEC(".maps");
 
-/* a syscall between sys_enter and sys_exit, per thread */
-struct pending {
+/* a syscall's number, type and arguments, read at sys_exit from the saved registers (x86_64
+ * keeps the entry registers in pt_regs; orig_ax holds the number) */
+struct sysargs {
 	u32 nr;
 	u32 type;
 	u64 args[6];
 };
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 16384);
-	__type(key, u64);
-	__type(value, struct pending);
-} pending SEC(".maps");
 
 /* per-CPU buffers: the event being built and a path-walk area; busy guards against a
  * preempted program of the same CPU (the loser counts a drop) */
@@ -128,19 +123,20 @@ static __always_inline void count_drop(u32 type, u64 cgroup)
 	}
 }
 
+/*
+ * The hot path reads the current task through its BTF pointer (bpf_get_current_task_btf is
+ * trusted): the verifier turns these loads into plain, fault-safe loads, far cheaper than a
+ * bpf_probe_read_kernel call each. Other tasks' pointers and user memory use the helpers.
+ */
 static __always_inline u32 current_mntns(struct task_struct *t)
 {
-	struct nsproxy *ns = 0;
-	struct mnt_namespace *mnt = 0;
-	u32 inum = 0;
-	CORE_READ_INTO(&ns, t->nsproxy);
+	struct nsproxy *ns = t->nsproxy;
 	if (!ns)
 		return 0;
-	CORE_READ_INTO(&mnt, ns->mnt_ns);
+	struct mnt_namespace *mnt = ns->mnt_ns;
 	if (!mnt)
 		return 0;
-	CORE_READ_INTO(&inum, mnt->ns.inum);
-	return inum;
+	return mnt->ns.inum;
 }
 
 /* Should this event be produced? 0: yes, with *mntns set. */
@@ -160,8 +156,6 @@ static __always_inline int wanted(struct config *c, u32 type, struct task_struct
 static __always_inline void fill_hdr(struct hdr *h, u32 type, struct task_struct *t, u32 mntns)
 {
 	u64 pt = bpf_get_current_pid_tgid();
-	const struct cred *cred = 0;
-	struct task_struct *parent = 0;
 
 	h->type = type;
 	h->flags = 0;
@@ -169,28 +163,27 @@ static __always_inline void fill_hdr(struct hdr *h, u32 type, struct task_struct
 	h->pid = (u32)pt;
 	h->tgid = pt >> 32;
 	h->ppid = 0;
-	CORE_READ_INTO(&parent, t->real_parent);
+	struct task_struct *parent = t->real_parent;
 	if (parent)
-		CORE_READ_INTO(&h->ppid, parent->tgid);
-	CORE_READ_INTO(&cred, t->cred);
+		h->ppid = parent->tgid;
 	h->uid = 0;
 	h->gid = 0;
 	h->euid = 0;
 	h->cap_effective = 0;
 	h->cap_permitted = 0;
+	const struct cred *cred = t->cred;
 	if (cred) {
-		CORE_READ_INTO(&h->uid, cred->uid.val);
-		CORE_READ_INTO(&h->gid, cred->gid.val);
-		CORE_READ_INTO(&h->euid, cred->euid.val);
-		CORE_READ_INTO((kernel_cap_t *)&h->cap_effective, cred->cap_effective);
-		CORE_READ_INTO((kernel_cap_t *)&h->cap_permitted, cred->cap_permitted);
+		h->uid = cred->uid.val;
+		h->gid = cred->gid.val;
+		h->euid = cred->euid.val;
+		/* kernel_cap_t: u64 since 6.3, u32[2] before; 8 bytes either way */
+		h->cap_effective = *(const u64 *)&cred->cap_effective;
+		h->cap_permitted = *(const u64 *)&cred->cap_permitted;
 	}
-	h->loginuid = (u32)-1;
-	CORE_READ_INTO(&h->loginuid, t->loginuid.val);
+	h->loginuid = t->loginuid.val;
 	h->mntns = mntns;
 	h->cgroup_id = bpf_get_current_cgroup_id();
-	h->start_boottime = 0;
-	CORE_READ_INTO(&h->start_boottime, t->start_boottime);
+	h->start_boottime = t->start_boottime;
 	bpf_get_current_comm(h->comm, sizeof(h->comm));
 }
 
@@ -211,12 +204,34 @@ static __always_inline void maybe_hold(struct config *c, struct hdr *h)
 		h->flags |= F_HELD;
 }
 
-static __always_inline void emit(void *data, u64 size, struct hdr *h)
+/*
+ * Waking the reader costs more than the rest of an event (an interrupt and, in a VM, an IPI:
+ * about 4 us measured here), so it is batched: the reader is woken when the pending data
+ * crosses wakeup_bytes, or at once for a held task (it waits for a verdict). A reader that is
+ * busy never sleeps (poll returns at once while data is pending); one that sleeps is woken by
+ * its poll timeout at the latest.
+ */
+static __always_inline void emit(struct config *c, void *data, u64 size, struct hdr *h)
 {
-	if (bpf_ringbuf_output(&events, data, size, 0) == 0)
+	u64 flags = 0;
+	if (h->flags & F_HELD)
+		flags = BPF_RB_FORCE_WAKEUP;
+	else if (c->wakeup_bytes) {
+		/* wake when this event crosses the threshold, not for every event above it (a
+		 * reader that is away would otherwise be woken by each one) */
+		u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+		flags = avail < c->wakeup_bytes && avail + size >= c->wakeup_bytes ? BPF_RB_FORCE_WAKEUP
+										   : BPF_RB_NO_WAKEUP;
+	}
+	if (bpf_ringbuf_output(&events, data, size, flags) == 0) {
 		count(h->type, 0);
-	else
+	} else {
 		count_drop(h->type, h->cgroup_id);
+		/* nobody will hear of this hold: undo it (SIGCONT discards the pending SIGSTOP; the
+		 * task has not stopped yet, it is still in the kernel) rather than leave it stopped */
+		if (h->flags & F_HELD)
+			bpf_send_signal(SIGCONT);
+	}
 }
 
 static __always_inline struct scratch *take_scratch(u32 type)
@@ -243,8 +258,26 @@ static __always_inline void release_scratch(struct scratch *s)
  * task's mount namespace, as d_path does (without " (deleted)"). Written backwards into
  * walk[0..PATH_SZ), then copied to out (PATH_SZ bytes). Returns the length without the NUL.
  */
-static __noinline u32 walk_path(struct vfsmount *vm, struct dentry *d, char *walk, char *out, u32 *flags)
+struct pathbuf {
+	char b[PATH_SZ];
+};
+
+struct walkbuf {
+	char b[WALK_SZ];
+};
+
+/*
+ * A global function: the verifier checks it once, not at every call site (the walk is the
+ * bulk of the program). Kernel pointers come as integers; buffers as sized structs.
+ */
+__noinline u32 walk_path(u64 vm_addr, u64 d_addr, struct walkbuf *wb, struct pathbuf *ob, u32 *flags)
 {
+	if (!wb || !ob || !flags)
+		return 0;
+	char *walk = wb->b;
+	char *out = ob->b;
+	struct vfsmount *vm = (struct vfsmount *)vm_addr;
+	struct dentry *d = (struct dentry *)d_addr;
 	u64 off = __builtin_preserve_field_info(((struct mount *)0)->mnt, 0);
 	struct mount *m = (struct mount *)((char *)vm - off);
 	/* the write position lives in memory, not a register: the verifier then sees the same
@@ -256,9 +289,13 @@ static __noinline u32 walk_path(struct vfsmount *vm, struct dentry *d, char *wal
 		out[0] = 0;
 		return 0;
 	}
+	/* d_parent and d_name (hash_len, name) are adjacent in every kernel's struct dentry: one
+	 * read for the three when the relocated offsets say so */
+	u64 off_parent = __builtin_preserve_field_info(((struct dentry *)0)->d_parent, 0);
+	u64 off_name = __builtin_preserve_field_info(((struct dentry *)0)->d_name, 0);
+	struct dentry *root = 0;
+	CORE_READ_INTO(&root, vm->mnt_root);
 	for (int i = 0; i < MAX_DEPTH; i++) {
-		struct dentry *root = 0, *parent = 0;
-		CORE_READ_INTO(&root, vm->mnt_root);
 		if (d == root) {
 			struct mount *mp = 0;
 			CORE_READ_INTO(&mp, m->mnt_parent);
@@ -267,18 +304,30 @@ static __noinline u32 walk_path(struct vfsmount *vm, struct dentry *d, char *wal
 			CORE_READ_INTO(&d, m->mnt_mountpoint);
 			m = mp;
 			vm = (struct vfsmount *)((char *)mp + off);
+			CORE_READ_INTO(&root, vm->mnt_root);
 			continue;
 		}
-		CORE_READ_INTO(&parent, d->d_parent);
+		struct {
+			struct dentry *parent;
+			u64 hash_len;
+			const unsigned char *name;
+		} dn = {};
+		if (off_name == off_parent + 8) {
+			bpf_probe_read_kernel(&dn, sizeof(dn), (char *)d + off_parent);
+		} else {
+			CORE_READ_INTO(&dn.parent, d->d_parent);
+			u32 l = 0;
+			CORE_READ_INTO(&l, d->d_name.len);
+			dn.hash_len = (u64)l << 32;
+			CORE_READ_INTO(&dn.name, d->d_name.name);
+		}
+		struct dentry *parent = dn.parent;
 		if (!parent)
 			break;
 		/* parent == d: a filesystem root reached without its mount (done above), or a
 		 * pseudo file (memfd, pipe): its name is the path, as d_path's d_dname gives */
-		u32 len = 0;
-		const unsigned char *name = 0;
-		CORE_READ_INTO(&len, d->d_name.len);
-		CORE_READ_INTO(&name, d->d_name.name);
-		len &= NAME_SZ - 1;
+		u32 len = (u32)(dn.hash_len >> 32) & (NAME_SZ - 1);
+		const unsigned char *name = dn.name;
 		u32 pos = *posp & (PATH_SZ - 1);
 		if (len + 1 > pos) {
 			*flags |= F_TRUNCATED;
@@ -311,7 +360,7 @@ static __always_inline u32 walk_struct_path(struct path *p, char *walk, char *ou
 	struct dentry *d = 0;
 	CORE_READ_INTO(&vm, p->mnt);
 	CORE_READ_INTO(&d, p->dentry);
-	return walk_path(vm, d, walk, out, flags);
+	return walk_path((u64)vm, (u64)d, (struct walkbuf *)walk, (struct pathbuf *)out, flags);
 }
 
 static __always_inline struct file *fd_file(struct task_struct *t, s64 fd)
@@ -455,6 +504,40 @@ int BPF_exec(u64 *ctx)
 		}
 	}
 
+	/* pid namespace view: vpid, process group and session */
+	e->vpid = 0;
+	e->vpgid = 0;
+	e->pgid = 0;
+	e->sid = 0;
+	e->pad = 0;
+	{
+		u64 nums = __builtin_preserve_field_info(((struct pid *)0)->numbers, 0);
+		struct pid *tp = 0;
+		unsigned int level = 0;
+		CORE_READ_INTO(&tp, t->thread_pid);
+		if (tp) {
+			CORE_READ_INTO(&level, tp->level);
+			level &= 31;
+			bpf_probe_read_kernel(&e->vpid, 4, (char *)tp + nums + level * 16);
+		}
+		struct signal_struct *sig = 0;
+		struct pid *pg = 0, *ss = 0;
+		CORE_READ_INTO(&sig, t->signal);
+		if (sig) {
+			CORE_READ_INTO(&pg, sig->pids[2]);
+			CORE_READ_INTO(&ss, sig->pids[3]);
+		}
+		if (pg) {
+			unsigned int pl = 0;
+			bpf_probe_read_kernel(&e->pgid, 4, (char *)pg + nums);
+			CORE_READ_INTO(&pl, pg->level);
+			if (pl >= level)
+				bpf_probe_read_kernel(&e->vpgid, 4, (char *)pg + nums + level * 16);
+		}
+		if (ss)
+			bpf_probe_read_kernel(&e->sid, 4, (char *)ss + nums);
+	}
+
 	/* argv: the new mm's arg area (written by the kernel during exec: present in memory) */
 	struct mm_struct *mm = 0;
 	unsigned long as = 0, ae = 0;
@@ -474,12 +557,26 @@ int BPF_exec(u64 *ctx)
 	e->args_len = 0;
 	if (n > 0 && bpf_probe_read_user(e->args, n, (void *)as) == 0)
 		e->args_len = n;
+	/* the environment, the same way */
+	unsigned long es = 0, ee = 0;
+	if (mm) {
+		CORE_READ_INTO(&es, mm->env_start);
+		CORE_READ_INTO(&ee, mm->env_end);
+	}
+	u64 en = ee > es ? ee - es : 0;
+	if (en > ARGS_SZ) {
+		en = ARGS_SZ;
+		e->h.flags |= F_TRUNCATED;
+	}
+	e->env_len = 0;
+	if (en > 0 && bpf_probe_read_user(e->env, en, (void *)es) == 0)
+		e->env_len = en;
 
 	maybe_hold(c, &e->h);
 	u64 size = __builtin_offsetof(struct ev_exec, args) + (e->args_len & (ARGS_SZ * 2 - 1));
 	if (size > sizeof(*e))
 		size = sizeof(*e);
-	emit(e, size, &e->h);
+	emit(c, e, size, &e->h);
 	release_scratch(s);
 	return 0;
 }
@@ -502,7 +599,7 @@ int BPF_fork(u64 *ctx)
 		return 0;
 	CORE_READ_INTO(&e.child_start_boottime, child->start_boottime);
 	fill_hdr(&e.h, EV_FORK, t, mntns);
-	emit(&e, sizeof(e), &e.h);
+	emit(c, &e, sizeof(e), &e.h);
 	return 0;
 }
 
@@ -522,7 +619,7 @@ int BPF_exit(u64 *ctx)
 	struct ev_exit e = {};
 	fill_hdr(&e.h, EV_EXIT, t, mntns);
 	CORE_READ_INTO(&e.exit_code, t->exit_code);
-	emit(&e, sizeof(e), &e.h);
+	emit(c, &e, sizeof(e), &e.h);
 	return 0;
 }
 
@@ -628,34 +725,6 @@ static __always_inline u32 type_of_nr(long nr)
 	return 0;
 }
 
-SEC("tp_btf/sys_enter")
-int BPF_sys_enter(u64 *ctx)
-{
-	struct pt_regs *regs = (struct pt_regs *)ctx[0];
-	long nr = (long)ctx[1];
-	u32 type = type_of_nr(nr);
-	if (!type)
-		return 0;
-	struct config *c = get_config();
-	u32 mntns = 0;
-	if (!c)
-		return 0;
-	if (wanted(c, type, bpf_get_current_task_btf(), &mntns) != 0)
-		return 0;
-	u64 key = bpf_get_current_pid_tgid();
-	struct pending p = {};
-	p.nr = (u32)nr;
-	p.type = type;
-	CORE_READ_INTO(&p.args[0], regs->di);
-	CORE_READ_INTO(&p.args[1], regs->si);
-	CORE_READ_INTO(&p.args[2], regs->dx);
-	CORE_READ_INTO(&p.args[3], regs->r10);
-	CORE_READ_INTO(&p.args[4], regs->r8);
-	CORE_READ_INTO(&p.args[5], regs->r9);
-	bpf_map_update_elem(&pending, &key, &p, BPF_ANY);
-	return 0;
-}
-
 /*
  * A path argument resolved as the kernel did: an absolute user string as is; a relative one
  * after the directory (dirfd's file, or the cwd for AT_FDCWD), both walked in kernel memory.
@@ -708,15 +777,18 @@ static __always_inline u32 resolve_at(struct task_struct *t, s64 dirfd, const ch
 static __always_inline void inode_ids(struct ev_file *e, struct inode *inode)
 {
 	struct super_block *sb = 0;
+	u16 mode = 0;
 	if (!inode)
 		return;
+	CORE_READ_INTO(&mode, inode->i_mode);
+	e->mode = mode;
 	CORE_READ_INTO(&e->ino, inode->i_ino);
 	CORE_READ_INTO(&sb, inode->i_sb);
 	if (sb)
 		CORE_READ_INTO(&e->dev, sb->s_dev);
 }
 
-static __always_inline void file_event(struct scratch *s, struct task_struct *t, struct pending *p, long ret)
+static __always_inline void file_event(struct scratch *s, struct task_struct *t, struct sysargs *p, long ret)
 {
 	struct ev_file *e = &s->file;
 	u64 *a = p->args;
@@ -728,6 +800,8 @@ static __always_inline void file_event(struct scratch *s, struct task_struct *t,
 	e->path_len = 0;
 	e->path2_len = 0;
 	e->ret = (s32)ret;
+	e->mode = 0;
+	e->pad = 0;
 	e->path[0] = 0;
 	e->path2[0] = 0;
 	switch (p->nr) {
@@ -913,7 +987,7 @@ static __always_inline void user_sockaddr(struct ev_sys *e, const void *sa, u32 
 	}
 }
 
-static __always_inline void sys_event(struct scratch *s, struct task_struct *t, struct pending *p, long ret)
+static __always_inline void sys_event(struct scratch *s, struct task_struct *t, struct sysargs *p, long ret)
 {
 	struct ev_sys *e = &s->sys;
 	u64 *a = p->args;
@@ -970,24 +1044,33 @@ static __always_inline void sys_event(struct scratch *s, struct task_struct *t, 
 SEC("tp_btf/sys_exit")
 int BPF_sys_exit(u64 *ctx)
 {
+	struct pt_regs *regs = (struct pt_regs *)ctx[0];
 	long ret = (long)ctx[1];
-	u64 key = bpf_get_current_pid_tgid();
-	struct pending *pp = bpf_map_lookup_elem(&pending, &key);
-	if (!pp)
+	/* regs is the tracepoint's BTF argument: direct loads, no helper call on this path that
+	 * every syscall of the machine takes */
+	long nr = (long)regs->orig_ax;
+	u32 type = type_of_nr(nr);
+	if (!type)
 		return 0;
-	struct pending p = *pp;
-	bpf_map_delete_elem(&pending, &key);
-	struct task_struct *t = bpf_get_current_task_btf();
 	struct config *c = get_config();
+	struct task_struct *t = bpf_get_current_task_btf();
+	u32 mntns = 0;
 	if (!c)
 		return 0;
-	u32 type = p.type;
-	if (type == 0 || type >= EV_MAX)
+	if (wanted(c, type, t, &mntns) != 0)
 		return 0;
+	struct sysargs p = {};
+	p.nr = (u32)nr;
+	p.type = type;
+	p.args[0] = regs->di;
+	p.args[1] = regs->si;
+	p.args[2] = regs->dx;
+	p.args[3] = regs->r10;
+	p.args[4] = regs->r8;
+	p.args[5] = regs->r9;
 	struct scratch *s = take_scratch(type);
 	if (!s)
 		return 0;
-	u32 mntns = current_mntns(t);
 	if (type >= EV_OPEN && type <= EV_SYMLINK) {
 		struct ev_file *e = &s->file;
 		fill_hdr(&e->h, type, t, mntns);
@@ -1006,14 +1089,14 @@ int BPF_sys_exit(u64 *ctx)
 			size = __builtin_offsetof(struct ev_file, path) + l1 + 1;
 		if (size > sizeof(*e))
 			size = sizeof(*e);
-		emit(e, size, &e->h);
+		emit(c, e, size, &e->h);
 	} else {
 		struct ev_sys *e = &s->sys;
 		fill_hdr(&e->h, type, t, mntns);
 		sys_event(s, t, &p, ret);
 		maybe_hold(c, &e->h);
 		u64 size = __builtin_offsetof(struct ev_sys, str) + (e->str_len & (NAME_SZ - 1)) + 1;
-		emit(e, size, &e->h);
+		emit(c, e, size, &e->h);
 	}
 	release_scratch(s);
 	return 0;

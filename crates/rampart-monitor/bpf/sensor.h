@@ -85,11 +85,18 @@ struct ev_exec {
 	u64 exe_ino;
 	u32 exe_dev;
 	u32 exe_flags;
+	u32 vpid;  /* the pid in the task's own pid namespace (1: a container's init) */
+	u32 vpgid; /* the process group, in that namespace */
+	u32 pgid;  /* the process group, host pid */
+	u32 sid;   /* the session, host pid */
+	u32 env_len;
+	u32 pad;
 	char tty[32];
 	char path[PATH_SZ];
 	char cwd[PATH_SZ];
+	char env[ARGS_SZ];
 	char args[ARGS_SZ];
-}; /* args at 8360 */
+}; /* tty at 160, path 192, cwd 4288, env 8384, args 12480 */
 
 struct ev_fork {
 	struct hdr h;
@@ -113,9 +120,11 @@ struct ev_file {
 	u32 path_len;
 	u32 path2_len;
 	s32 ret; /* the syscall's result (open: the descriptor or -errno) */
+	u32 mode; /* the inode's mode (type and permissions) when the kernel had the inode */
+	u32 pad;
 	char path[PATH2_SZ];
 	char path2[PATH2_SZ];
-}; /* path at 128, path2 at 4480 */
+}; /* path at 136, path2 at 4488 */
 
 struct ev_sys {
 	struct hdr h;
@@ -144,7 +153,8 @@ struct config {
 	u64 flags;   /* CFG_* */
 	u64 self_tgid;
 	u64 host_mntns;
-	u64 spare[3];
+	u64 wakeup_bytes; /* wake the reader once this much is pending (0: every event) */
+	u64 spare[2];
 };
 
 #endif

@@ -68,6 +68,8 @@ struct mount {
 struct mm_struct {
 	unsigned long arg_start;
 	unsigned long arg_end;
+	unsigned long env_start;
+	unsigned long env_end;
 };
 
 struct path {
@@ -137,8 +139,21 @@ struct tty_struct {
 	char name[64];
 };
 
+struct pid_namespace;
+
+struct upid {
+	int nr;
+	struct pid_namespace *ns;
+};
+
+struct pid {
+	unsigned int level;
+	struct upid numbers[1];
+};
+
 struct signal_struct {
 	struct tty_struct *tty;
+	struct pid *pids[4]; /* PIDTYPE_PID, TGID, PGID, SID */
 };
 
 struct fdtable {
@@ -161,6 +176,7 @@ struct task_struct {
 	struct files_struct *files;
 	struct signal_struct *signal;
 	struct mm_struct *mm;
+	struct pid *thread_pid;
 	kuid_t loginuid;
 	u64 start_boottime;
 	char comm[16];

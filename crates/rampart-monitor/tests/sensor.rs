@@ -23,7 +23,7 @@ fn load(filter: Filter, ring_bytes: u32) -> Sensor {
     match Sensor::load(SensorConfig {
         ring_bytes,
         filter,
-        host_mntns: None,
+        ..SensorConfig::default()
     }) {
         Ok(s) => s,
         Err(e) => panic!("loading the sensor: {}", chain(&e)),
@@ -117,11 +117,39 @@ fn syscalls(events: &[RawEvent], kind: EventKind) -> Vec<&Syscall> {
         .collect()
 }
 
-fn tempdir(tag: &str) -> PathBuf {
+/// A directory under /tmp for one test, removed on drop.
+struct TempDir(PathBuf);
+
+impl std::ops::Deref for TempDir {
+    type Target = PathBuf;
+    fn deref(&self) -> &PathBuf {
+        &self.0
+    }
+}
+
+impl AsRef<std::ffi::OsStr> for TempDir {
+    fn as_ref(&self) -> &std::ffi::OsStr {
+        self.0.as_os_str()
+    }
+}
+
+impl AsRef<Path> for TempDir {
+    fn as_ref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn tempdir(tag: &str) -> TempDir {
     let dir = std::env::temp_dir().join(format!("rampart-sensor-{tag}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("mkdir");
-    dir.canonicalize().expect("canonical")
+    TempDir(dir.canonicalize().expect("canonical"))
 }
 
 #[test]
@@ -133,6 +161,7 @@ fn exec_event_has_the_kernel_path_argv_cwd_and_credentials() {
         Command::new("/bin/sh")
             .arg("-c")
             .arg("/bin/echo hello 'two words' >/dev/null; exit 3")
+            .env("RAMPART_SENSOR_PROBE", "in the environment")
             .current_dir(&dir),
     );
     assert_eq!(st.code(), Some(3));
@@ -147,8 +176,18 @@ fn exec_event_has_the_kernel_path_argv_cwd_and_credentials() {
     assert_eq!(Path::new(&exec.path), echo, "the resolved executable");
     assert_eq!(exec.argv, ["/bin/echo", "hello", "two words"]);
     assert_eq!(exec.argc, 3);
-    assert_eq!(Path::new(&exec.cwd), dir);
+    assert_eq!(Path::new(&exec.cwd), dir.as_path());
     assert_eq!(exec.header.comm, "echo");
+    assert!(
+        exec.env
+            .iter()
+            .any(|v| v == "RAMPART_SENSOR_PROBE=in the environment"),
+        "{:?}",
+        exec.env
+    );
+    // the host's pid namespace: the namespaced pid is the pid
+    assert_eq!(exec.vpid, exec.header.pid);
+    assert!(exec.pgid != 0 && exec.sid != 0 && exec.vpgid == exec.pgid);
     assert_eq!((exec.header.uid, exec.header.euid), (0, 0));
     assert_eq!(exec.exe_ino, std::fs::metadata(&echo).expect("stat").ino());
     assert_eq!(exec.exe_mode & 0o170000, 0o100000, "a regular file");
@@ -201,7 +240,7 @@ fn opens_carry_the_full_path_of_a_deep_tree_flags_and_result() {
         &mut sensor,
         Command::new("/bin/sh")
             .arg("-c")
-            .arg(r#"echo x > "$1/f.txt"; cat "$1/f.txt" > /dev/null; cd "$1" && cat f.txt nonexist > /dev/null 2>&1; true"#)
+            .arg(r#"echo x > "$1/f.txt"; cat "$1/f.txt" > /dev/null; cd "$1" && cat f.txt nonexist > /dev/null 2>&1; ls "$1" > /dev/null; true"#)
             .arg("sh")
             .arg(&deep),
     );
@@ -218,6 +257,13 @@ fn opens_carry_the_full_path_of_a_deep_tree_flags_and_result() {
         "O_CREAT|O_TRUNC"
     );
     assert!(write.created(), "the open created the file");
+    assert_eq!(write.typechar(), 'f');
+    assert!(
+        opens
+            .iter()
+            .any(|o| o.typechar() == 'd' && o.path == deep.to_string_lossy()),
+        "ls's open of the directory"
+    );
     assert!(write.ret >= 0);
     assert_eq!(write.ino, std::fs::metadata(&target).expect("stat").ino());
     // two reads: by absolute path, and relative to the cwd (resolved in the kernel)
@@ -295,24 +341,40 @@ fn file_operations_carry_both_resolved_paths() {
 }
 
 const PY_NET: &str = r#"
-import socket, os
+import socket, os, sys
 srv = socket.socket(); srv.bind(("127.0.0.1", 0)); srv.listen(4)
 port = srv.getsockname()[1]
 c = socket.socket(); c.connect(("127.0.0.1", port)); a, peer = srv.accept()
 u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.sendto(b"x", ("127.0.0.1", 9))
 os.dup2(c.fileno(), 100)
-print(port, peer[1])
+us = socket.socket(socket.AF_UNIX); us.bind(sys.argv[1]); us.listen(1)
+uc = socket.socket(socket.AF_UNIX); uc.connect(sys.argv[1])
+s6 = socket.socket(socket.AF_INET6); s6.bind(("::1", 0)); s6.listen(1)
+c6 = socket.socket(socket.AF_INET6); c6.connect(("::1", s6.getsockname()[1]))
+print(port, peer[1], s6.getsockname()[1])
 "#;
 
 #[test]
 fn loopback_tcp_bind_listen_connect_accept_send_and_dup_of_a_socket() {
     let mut sensor = load(all_events(), 16 << 20);
-    let (st, events, out) = run(&mut sensor, Command::new("python3").arg("-c").arg(PY_NET));
+    let dir = tempdir("net");
+    let unix_path = dir.join("sock").to_string_lossy().into_owned();
+    let (st, events, out) = run(
+        &mut sensor,
+        Command::new("python3")
+            .arg("-c")
+            .arg(PY_NET)
+            .arg(&unix_path),
+    );
     assert!(st.success());
     let mut nums = out
         .split_whitespace()
         .map(|n| n.parse::<u16>().expect("port"));
-    let (port, client_port) = (nums.next().expect("port"), nums.next().expect("peer"));
+    let (port, client_port, port6) = (
+        nums.next().expect("port"),
+        nums.next().expect("peer"),
+        nums.next().expect("port6"),
+    );
     let lo = IpAddr::V4(Ipv4Addr::LOCALHOST);
     let bind = syscalls(&events, EventKind::Bind);
     assert!(
@@ -347,6 +409,19 @@ fn loopback_tcp_bind_listen_connect_accept_send_and_dup_of_a_socket() {
             .any(|s| s.ret == 1 && s.protocol == 17 && s.remote == Some((lo, 9))),
         "{send:#?}"
     );
+    assert!(
+        connect
+            .iter()
+            .any(|c| c.ret == 0 && c.family == 1 && c.text == unix_path),
+        "unix: {connect:#?}"
+    );
+    let lo6 = IpAddr::V6(std::net::Ipv6Addr::LOCALHOST);
+    assert!(
+        connect
+            .iter()
+            .any(|c| c.ret == 0 && c.family == 10 && c.remote == Some((lo6, port6))),
+        "IPv6: {connect:#?}"
+    );
     let dup = syscalls(&events, EventKind::Dup);
     assert!(
         dup.iter()
@@ -359,6 +434,10 @@ const PY_PRIV: &str = r#"
 import os, ctypes
 libc = ctypes.CDLL(None, use_errno=True)
 os.setuid(0)
+os.setgid(0)
+libc.syscall(126, 0, 0)
+libc.setns(-1, 0)
+libc.syscall(313, -1, 0, 0)
 libc.ptrace(16, 999999999, 0, 0)
 libc.unshare(0x04000000)
 libc.syscall(321, 9999, 0, 0)
@@ -379,6 +458,29 @@ fn privilege_calls_and_an_exec_from_a_memfd() {
             .iter()
             .any(|s| s.nr == 105 && s.args[0] == 0 && s.ret == 0),
         "{setuid:#?}"
+    );
+    let setgid = syscalls(&events, EventKind::Setgid);
+    assert!(
+        setgid.iter().any(|s| s.nr == 106 && s.ret == 0),
+        "{setgid:#?}"
+    );
+    let capset = syscalls(&events, EventKind::Capset);
+    assert!(
+        capset.iter().any(|c| c.nr == 126 && c.ret == -14),
+        "EFAULT: {capset:#?}"
+    );
+    let setns = syscalls(&events, EventKind::Setns);
+    assert!(
+        setns.iter().any(|s| s.args[0] as i32 == -1 && s.ret == -9),
+        "EBADF: {setns:#?}"
+    );
+    let module = syscalls(&events, EventKind::Module);
+    // EBADF, or ENOSYS on a kernel without modules (this one)
+    assert!(
+        module
+            .iter()
+            .any(|m| m.nr == 313 && m.args[0] as i32 == -1 && m.ret < 0),
+        "{module:#?}"
     );
     let ptrace = syscalls(&events, EventKind::Ptrace);
     assert!(
@@ -491,7 +593,12 @@ fn a_full_ring_buffer_counts_its_drops_per_type_and_cgroup() {
         .status()
         .expect("python3");
     assert!(st.success());
-    let stats = sensor.stats().expect("stats");
+    // read from another thread, as a metrics endpoint would while the reader owns the sensor
+    let reader = sensor.stats_reader();
+    let stats = std::thread::spawn(move || reader.read())
+        .join()
+        .expect("thread")
+        .expect("stats");
     let dropped = stats.dropped.get(&EventKind::Open).copied().unwrap_or(0);
     let emitted = stats.emitted.get(&EventKind::Open).copied().unwrap_or(0);
     assert!(dropped > 10_000, "{stats:?}");
@@ -561,7 +668,8 @@ fn state_of(pid: u32) -> Option<char> {
 fn held_touch(verdict: Verdict, tag: &str) -> bool {
     rampart_testkit::tools::ensure_tool("unshare", "util-linux");
     let cg = TestCgroup::new(tag);
-    let target = tempdir(tag).join("x");
+    let tmp = tempdir(tag);
+    let target = tmp.join("x");
     let filter = Filter {
         enabled: vec![EventKind::Exec],
         held: vec![EventKind::Exec],
@@ -642,6 +750,48 @@ fn a_held_shell_resumed_runs_its_command() {
 }
 
 #[test]
+fn a_hold_that_cannot_be_reported_is_undone() {
+    rampart_testkit::tools::ensure_tool("unshare", "util-linux");
+    let cg = TestCgroup::new("hold-undo");
+    let tmp = tempdir("hold-undo");
+    let target = tmp.join("x");
+    let filter = Filter {
+        enabled: vec![EventKind::Exec],
+        held: vec![EventKind::Exec],
+        host: false,
+        hold_cgroups: Some(vec![cg.id()]),
+    };
+    // one page of ring: an exec event (12 KiB and more) never fits
+    let sensor = load(filter, 4096);
+    let mut child = Command::new("/bin/sh")
+        .arg("-c")
+        .arg(r#"echo $$ > "$1/cgroup.procs" && exec unshare -m /bin/sh -c "touch $2""#)
+        .arg("sh")
+        .arg(&cg.0)
+        .arg(&target)
+        .spawn()
+        .expect("spawn");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while child.try_wait().expect("wait").is_none() {
+        if Instant::now() > deadline {
+            let _ = kill_cgroup(cg.id());
+            panic!("the unreported hold was not undone: the shell stayed stopped");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(target.exists(), "the shell ran its command");
+    let stats = sensor.stats().expect("stats");
+    assert!(
+        stats.dropped.get(&EventKind::Exec).copied().unwrap_or(0) >= 2,
+        "{stats:?}"
+    );
+    assert!(
+        stats.dropped_by_cgroup.get(&cg.id()).copied().unwrap_or(0) >= 2,
+        "{stats:?}"
+    );
+}
+
+#[test]
 fn the_kill_list_kills_at_exec_in_the_kernel() {
     let mut sensor = load(
         Filter {
@@ -698,5 +848,212 @@ fn bpf_object_matches_source() {
     assert!(
         built == BPF_OBJECT,
         "crates/rampart-monitor/bpf/sensor.bpf.o does not match its source: run scripts/build-bpf.sh and commit the object"
+    );
+}
+
+/// A runc bundle with a busybox rootfs (writable root) in `dir`, joining cgroup `cgroups_path`.
+fn busybox_bundle(dir: &Path, cgroups_path: &str, args: &[&str]) -> PathBuf {
+    rampart_testkit::tools::ensure_tool("runc", "runc");
+    rampart_testkit::tools::ensure_tool("/bin/busybox", "busybox-static");
+    let bundle = dir.join("bundle");
+    let bin = bundle.join("rootfs/bin");
+    std::fs::create_dir_all(&bin).expect("rootfs");
+    for d in ["proc", "dev", "sys", "tmp", "etc"] {
+        std::fs::create_dir_all(bundle.join("rootfs").join(d)).expect("rootfs dir");
+    }
+    std::fs::copy("/bin/busybox", bin.join("busybox")).expect("busybox");
+    for applet in ["sh", "touch", "cat", "echo"] {
+        std::os::unix::fs::symlink("busybox", bin.join(applet)).expect("applet");
+    }
+    let st = Command::new("runc")
+        .arg("spec")
+        .current_dir(&bundle)
+        .status()
+        .expect("runc spec");
+    assert!(st.success());
+    let path = bundle.join("config.json");
+    let mut spec: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).expect("config")).expect("json");
+    spec["process"]["terminal"] = false.into();
+    spec["process"]["args"] = args.iter().map(|a| serde_json::Value::from(*a)).collect();
+    spec["root"]["readonly"] = false.into();
+    spec["linux"]["cgroupsPath"] = cgroups_path.into();
+    std::fs::write(&path, serde_json::to_vec_pretty(&spec).expect("json")).expect("write");
+    bundle
+}
+
+/// `sh -c 'touch /x'` as a runc container's process, its exec held; returns whether the
+/// container's /x exists afterwards.
+fn held_runc_touch(verdict: Verdict, tag: &str) -> bool {
+    let tmp = tempdir(tag);
+    let name = format!("rampart-sensor-{tag}-{}", std::process::id());
+    // the container's v2 cgroup, made first so the hold can be scoped to it
+    let cg = TestCgroup::new(tag);
+    // runc removes the cgroup when the container ends: its id is taken now
+    let cg_id = cg.id();
+    let cg_name =
+        cg.0.file_name()
+            .expect("name")
+            .to_string_lossy()
+            .into_owned();
+    let bundle = busybox_bundle(&tmp, &format!("/{cg_name}"), &["sh", "-c", "touch /x"]);
+    let filter = Filter {
+        enabled: vec![EventKind::Exec, EventKind::Open],
+        held: vec![EventKind::Exec],
+        host: false,
+        hold_cgroups: Some(vec![cg_id]),
+    };
+    let mut sensor = load(filter, 16 << 20);
+    let mut child = Command::new("runc")
+        .arg("--root")
+        .arg(tmp.join("state"))
+        .arg("run")
+        .arg("--bundle")
+        .arg(&bundle)
+        .arg(&name)
+        .stdin(Stdio::null())
+        .spawn()
+        .expect("runc run");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut target_seen = false;
+    let mut created_open = None;
+    while child.try_wait().expect("wait").is_none() {
+        assert!(Instant::now() < deadline, "runc run never finished");
+        let mut events = Vec::new();
+        sensor
+            .poll(Duration::from_millis(20), |e| events.push(e))
+            .expect("poll");
+        for e in events {
+            if e.header().cgroup_id != cg_id {
+                continue;
+            }
+            match e {
+                RawEvent::Exec(x) => {
+                    assert!(x.header.held(), "container exec not held: {x:#?}");
+                    assert_ne!(u64::from(x.header.mntns), sensor.host_mntns());
+                    if x.argv == ["sh", "-c", "touch /x"] {
+                        // the path inside the container, walked to its root
+                        assert_eq!(x.path, "/bin/busybox");
+                        assert_eq!(x.cwd, "/");
+                        // the container's init, in its own pid namespace
+                        assert_eq!(x.vpid, 1);
+                        assert_ne!(x.header.pid, 1);
+                        target_seen = true;
+                        match verdict {
+                            Verdict::KillPidfd => sensor.kill_held(&x.header).expect("kill"),
+                            Verdict::KillCgroup => {
+                                kill_cgroup(x.header.cgroup_id).expect("kill cgroup");
+                            }
+                            Verdict::Resume => sensor.resume_held(&x.header).expect("resume"),
+                        }
+                    } else {
+                        sensor.resume_held(&x.header).expect("resume");
+                    }
+                }
+                RawEvent::File(f) if f.path == "/x" && f.flags & 0o100 != 0 => {
+                    created_open = Some(f);
+                }
+                _ => {}
+            }
+        }
+    }
+    let _ = Command::new("runc")
+        .arg("--root")
+        .arg(tmp.join("state"))
+        .args(["delete", "-f", &name])
+        .status();
+    assert!(target_seen, "no exec of the container's shell");
+    let exists = bundle.join("rootfs/x").exists();
+    if exists {
+        let f = created_open.expect("the container's open of /x");
+        assert!(f.created());
+    }
+    exists
+}
+
+#[test]
+fn a_held_runc_container_shell_killed_never_runs_its_command() {
+    assert!(
+        !held_runc_touch(Verdict::KillPidfd, "runc-kill"),
+        "/x was created"
+    );
+}
+
+#[test]
+fn a_held_runc_container_shell_resumed_runs_it_and_its_open_is_container_relative() {
+    assert!(
+        held_runc_touch(Verdict::Resume, "runc-resume"),
+        "/x was not created"
+    );
+}
+
+/// Unmounts on drop (the test's overlay), lazily so a failing test leaves no mount behind.
+struct Mounted(PathBuf);
+
+impl Drop for Mounted {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn overlayfs_execs_say_whether_the_file_came_from_the_upper_layer_and_mounts_are_reported() {
+    let mut sensor = load(all_events(), 16 << 20);
+    let dir = tempdir("overlay");
+    for d in ["lower", "upper", "work", "merged"] {
+        std::fs::create_dir(dir.join(d)).expect("mkdir");
+    }
+    std::fs::copy("/bin/true", dir.join("lower/from-lower")).expect("copy");
+    let merged = dir.join("merged");
+    let opts = format!(
+        "lowerdir={},upperdir={},workdir={}",
+        dir.join("lower").display(),
+        dir.join("upper").display(),
+        dir.join("work").display()
+    );
+    let (st, events, _) = run(
+        &mut sensor,
+        Command::new("mount")
+            .args(["-t", "overlay", "overlay", "-o", &opts])
+            .arg(&merged),
+    );
+    assert!(st.success(), "mount overlay");
+    let _mounted = Mounted(merged.clone());
+    let mount = syscalls(&events, EventKind::Mount);
+    let target = merged.to_string_lossy().into_owned();
+    assert!(
+        mount.iter().any(|m| m.text == target && m.ret == 0),
+        "{mount:#?}"
+    );
+    // a file written through the overlay lives in the upper layer
+    std::fs::copy("/bin/true", merged.join("from-upper")).expect("copy into the overlay");
+    let (st, events, _) = run(
+        &mut sensor,
+        Command::new("/bin/sh")
+            .arg("-c")
+            .arg(r#""$1/from-lower" && "$1/from-upper""#)
+            .arg("sh")
+            .arg(&merged),
+    );
+    assert!(st.success());
+    let exec_of = |name: &str| {
+        events
+            .iter()
+            .find_map(|e| match e {
+                RawEvent::Exec(x) if x.path == format!("{target}/{name}") => Some(x.clone()),
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("no exec of {name}"))
+    };
+    let lower = exec_of("from-lower");
+    assert!(lower.exe_overlay && !lower.exe_upper_layer, "{lower:#?}");
+    let upper = exec_of("from-upper");
+    assert!(upper.exe_overlay && upper.exe_upper_layer, "{upper:#?}");
+    let (st, events, _) = run(&mut sensor, Command::new("umount").arg(&merged));
+    assert!(st.success());
+    let umount = syscalls(&events, EventKind::Umount);
+    assert!(
+        umount.iter().any(|u| u.text == target && u.ret == 0),
+        "{umount:#?}"
     );
 }

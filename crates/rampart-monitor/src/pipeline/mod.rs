@@ -414,7 +414,7 @@ pub fn run(mut opts: RunOptions) -> Result<Summary, MonitorError> {
             .ring_buffer_bytes()
             .map_or(16 << 20, |b| u32::try_from(b).unwrap_or(1 << 30)),
         filter: filter.clone(),
-        host_mntns: None,
+        ..SensorConfig::default()
     })?;
     let resolver = ContainerResolver::new(ResolverConfig::default())?;
     let mut table = proctable::ProcessTable::new(
@@ -484,7 +484,8 @@ pub fn run(mut opts: RunOptions) -> Result<Summary, MonitorError> {
         {
             break Ok(());
         }
-        let polled = sensor.poll(Duration::from_millis(50), |raw| {
+        // The sensor batches wake-ups (64 KiB); this timeout bounds how long a quiet batch waits.
+        let polled = sensor.poll(Duration::from_millis(1), |raw| {
             num += 1;
             let h = raw.header().clone();
             let time_ns = u64::try_from(i128::from(h.boot_ns) + boot_to_wall).unwrap_or(0);
@@ -495,10 +496,10 @@ pub fn run(mut opts: RunOptions) -> Result<Summary, MonitorError> {
             };
             let proc = match &raw {
                 RawEvent::Exec(e) => {
-                    let (vpid, written) = match &container {
-                        Some(c) => (vpid_of(h.pid), shared.drift.changed_after_start(c, &e.path)),
-                        None => (None, false),
-                    };
+                    let written = container
+                        .as_ref()
+                        .is_some_and(|c| shared.drift.changed_after_start(c, &e.path));
+                    let vpid = (e.vpid != 0).then_some(i64::from(e.vpid));
                     table.exec(e, vpid, written)
                 }
                 RawEvent::Fork(f) => {
@@ -605,18 +606,6 @@ pub fn run(mut opts: RunOptions) -> Result<Summary, MonitorError> {
             .clone(),
     };
     result.map(|()| summary)
-}
-
-/// The pid a process has in its own pid namespace (`NSpid`'s last field).
-fn vpid_of(pid: u32) -> Option<i64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("NSpid:"))?
-        .split_whitespace()
-        .last()?
-        .parse()
-        .ok()
 }
 
 fn eval_loop(shared: &Shared, rx: &Mutex<Receiver<Work>>) {

@@ -321,6 +321,9 @@ impl ProcessTable {
             args: e.argv.iter().skip(1).cloned().collect(),
             cwd: (!e.cwd.is_empty()).then(|| e.cwd.clone()),
             tty: e.tty_nr,
+            sid: Some(i64::from(e.sid)),
+            vpgid: Some(i64::from(e.vpgid)),
+            env: Some(e.env.clone()),
             start_ns: prev_start
                 .flatten()
                 .or(Some(self.boot_epoch_ns.saturating_add(h.start_boot_ns))),

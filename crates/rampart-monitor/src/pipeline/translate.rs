@@ -159,21 +159,27 @@ fn socket_fd(s: &Syscall, num: i64, server_side: bool) -> Fd {
 fn file_event(ev: &mut Event, f: &FileOp) {
     let kind = f.header.kind;
     ev.evt_type = file_evt_type(kind).to_owned();
-    ev.res = Some(0);
+    ev.res = Some(i64::from(f.ret));
     match kind {
         EventKind::Open => {
             ev.open_flags = Some(f.flags);
-            ev.set_arg("flags", rampart_falco::event::open_flags_str(f.flags));
+            ev.res = Some(i64::from(f.ret));
+            ev.set_arg(
+                "flags",
+                rampart_falco::event::open_flags_str(f.flags),
+            );
             ev.set_arg("name", f.path.clone());
-            ev.set_arg("mode", format!("0{:o}", f.fmode & 0o7777));
+            ev.set_arg("mode", format!("0{:o}", f.mode & 0o7777));
             ev.set_arg("ino", f.ino.to_string());
             ev.set_arg("dev", format!("{:X}", f.dev));
-            // The open was granted (the sensor sees it at the kernel's last permission hook);
-            // the descriptor number is allocated after it and not known here.
-            let mut fd = Fd::file(0, &f.path);
-            if f.flags & 0o200000 != 0 {
-                fd.kind = FdKind::Directory;
-            }
+            // The descriptor the open returned (-1 when it failed: Falco's open_file_failed).
+            let mut fd = Fd::file(if f.ret >= 0 { i64::from(f.ret) } else { -1 }, &f.path);
+            fd.kind = match f.typechar() {
+                'd' => FdKind::Directory,
+                'p' => FdKind::Pipe,
+                'u' => FdKind::Unix,
+                _ => FdKind::File,
+            };
             ev.fd = Some(fd);
         }
         EventKind::Unlink => {

@@ -231,8 +231,18 @@ pub struct Exec {
     pub argv: Vec<String>,
     /// the argument count the kernel counted (may exceed `argv.len()` when cut)
     pub argc: u32,
+    /// the environment (bounded: 4 KiB), `NAME=value` strings
+    pub env: Vec<String>,
     /// the working directory, from the kernel
     pub cwd: String,
+    /// the pid in the process's own pid namespace (1: a container's init)
+    pub vpid: u32,
+    /// the process group in that namespace (`vpid == vpgid`: a group leader)
+    pub vpgid: u32,
+    /// the process group, host pid
+    pub pgid: u32,
+    /// the session, host pid (its leader's name is Falco's `proc.sname`)
+    pub sid: u32,
     /// controlling tty as `/proc/<pid>/stat`'s tty_nr (0: none)
     pub tty_nr: u32,
     /// the tty's name (`pts3`), empty without one
@@ -296,6 +306,9 @@ pub struct FileOp {
     pub dev: u32,
     /// the syscall's result (open: the new descriptor; negative errno on failure)
     pub ret: i32,
+    /// the inode's mode, type bits included (successful opens, fchmod; 0 when the kernel had
+    /// no inode at hand): Falco's `fd.typechar` (`f` regular, `d` directory, ...)
+    pub mode: u32,
 }
 
 impl FileOp {
@@ -306,6 +319,20 @@ impl FileOp {
     /// open: did this open create the file?
     pub fn created(&self) -> bool {
         self.fmode & 0x10_0000 != 0
+    }
+    /// Falco's `fd.typechar` of the file: `f` regular, `d` directory, `l` symlink, `p` pipe,
+    /// `u` unix socket, `c`/`b` devices; `o` unknown (no inode at hand)
+    pub fn typechar(&self) -> char {
+        match self.mode & 0o170000 {
+            0o100000 => 'f',
+            0o040000 => 'd',
+            0o120000 => 'l',
+            0o010000 => 'p',
+            0o140000 => 'u',
+            0o020000 => 'c',
+            0o060000 => 'b',
+            _ => 'o',
+        }
     }
 }
 
@@ -365,10 +392,12 @@ impl RawEvent {
 }
 
 const HDR: usize = 96;
-const EXEC_PATH: usize = 168;
+const EXEC_TTY: usize = 160;
+const EXEC_PATH: usize = 192;
 const EXEC_CWD: usize = EXEC_PATH + 4096;
-const EXEC_ARGS: usize = EXEC_CWD + 4096;
-const FILE_PATH: usize = 128;
+const EXEC_ENV: usize = EXEC_CWD + 4096;
+const EXEC_ARGS: usize = EXEC_ENV + 4096;
+const FILE_PATH: usize = 136;
 const FILE_PATH2: usize = FILE_PATH + 4352;
 const SYS_STR: usize = 208;
 
@@ -470,6 +499,15 @@ pub fn decode(data: &[u8]) -> Result<RawEvent, DecodeError> {
                 .map(|s| String::from_utf8_lossy(s).into_owned())
                 .collect();
             let exe_flags = b.u32(132);
+            let env_len = (b.u32(152) as usize).min(4096);
+            let env_end = EXEC_ENV.saturating_add(env_len).min(data.len());
+            let env = data
+                .get(EXEC_ENV..env_end)
+                .unwrap_or_default()
+                .split(|c| *c == 0)
+                .filter(|s| !s.is_empty())
+                .map(|s| String::from_utf8_lossy(s).into_owned())
+                .collect();
             RawEvent::Exec(Exec {
                 path: b.str(EXEC_PATH, b.u32(104) as usize, 4096),
                 cwd: b.str(EXEC_CWD, b.u32(108) as usize, 4096),
@@ -483,7 +521,12 @@ pub fn decode(data: &[u8]) -> Result<RawEvent, DecodeError> {
                 exe_overlay: exe_flags & 2 != 0,
                 exe_upper_layer: exe_flags & 4 != 0,
                 exe_unlinked: exe_flags & 8 != 0,
-                tty: b.cstr(136, 32),
+                tty: b.cstr(EXEC_TTY, 32),
+                vpid: b.u32(136),
+                vpgid: b.u32(140),
+                pgid: b.u32(144),
+                sid: b.u32(148),
+                env,
                 header: h,
             })
         }
@@ -517,6 +560,7 @@ pub fn decode(data: &[u8]) -> Result<RawEvent, DecodeError> {
             );
             RawEvent::File(FileOp {
                 ret: i32::from_le_bytes(b.array(124)),
+                mode: b.u32(128),
                 flags: b.u32(96),
                 fmode: b.u32(100),
                 ino: b.u64(104),
@@ -563,14 +607,34 @@ mod tests {
         rec[0] = 1;
         assert!(matches!(decode(&rec), Err(DecodeError::Short { .. })));
         // lengths pointing past the end are clamped
-        let mut rec = vec![0u8; 200];
+        let mut rec = vec![0u8; 220];
         rec[0] = 1;
         rec[104..108].copy_from_slice(&4000u32.to_le_bytes());
-        rec[168..172].copy_from_slice(b"/bin");
+        rec[192..196].copy_from_slice(b"/bin");
         let Ok(RawEvent::Exec(e)) = decode(&rec) else {
             unreachable!("an exec record")
         };
         assert_eq!(e.path, "/bin");
+    }
+
+    proptest::proptest! {
+        /// Any bytes, with any type number in front: a value or an error, never a panic, and
+        /// no string longer than its bound.
+        #[test]
+        fn decoding_arbitrary_records_never_panics(
+            kind in 0u32..32,
+            body in proptest::collection::vec(proptest::num::u8::ANY, 0..13_000),
+        ) {
+            let mut rec = kind.to_le_bytes().to_vec();
+            rec.extend_from_slice(&body);
+            match decode(&rec) {
+                Ok(RawEvent::Exec(e)) => {
+                    proptest::prop_assert!(e.path.len() <= 4096 * 3 && e.argv.len() <= 4096);
+                }
+                Ok(RawEvent::File(f)) => proptest::prop_assert!(f.path.len() <= 4352 * 3),
+                Ok(_) | Err(_) => {}
+            }
+        }
     }
 
     #[test]

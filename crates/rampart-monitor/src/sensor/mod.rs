@@ -29,6 +29,8 @@ use aya::programs::BtfTracePoint;
 use aya::{Btf, Ebpf, EbpfLoader};
 use std::collections::BTreeMap;
 use std::os::fd::AsRawFd;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 /// 8-byte alignment for the embedded ELF (the ELF parser reads its headers in place).
@@ -141,6 +143,10 @@ pub struct SensorConfig {
     pub filter: Filter,
     /// the host's mount namespace inode; `None`: this process's (`/proc/self/ns/mnt`)
     pub host_mntns: Option<u64>,
+    /// wake a sleeping reader once this many bytes are pending (0: at every event). Held
+    /// events always wake it. Waking costs about 4 us per event on a VM, so batching is the
+    /// default; the `poll` timeout bounds how long a batch below the threshold can wait.
+    pub wakeup_bytes: u32,
 }
 
 impl Default for SensorConfig {
@@ -149,6 +155,7 @@ impl Default for SensorConfig {
             ring_bytes: 16 << 20,
             filter: Filter::default(),
             host_mntns: None,
+            wakeup_bytes: 64 << 10,
         }
     }
 }
@@ -186,20 +193,89 @@ const HOOKS: &[Hook] = &[
     Hook::Tp("BPF_exec", "sched_process_exec"),
     Hook::Tp("BPF_fork", "sched_process_fork"),
     Hook::Tp("BPF_exit", "sched_process_exit"),
-    Hook::Tp("BPF_sys_enter", "sys_enter"),
     Hook::Tp("BPF_sys_exit", "sys_exit"),
 ];
+
+/// Reads the kernel's counters; shareable with another thread (a metrics endpoint) while the
+/// reader thread owns the `Sensor`. Keeps the maps alive, not the programs.
+pub struct StatsReader {
+    stats: PerCpuArray<MapData, u64>,
+    drops_by_cgroup: HashMap<MapData, u64, u64>,
+    undecodable: AtomicU64,
+}
+
+impl StatsReader {
+    /// The kernel's counters (summed over CPUs) and user space's.
+    pub fn read(&self) -> Result<Stats, SensorError> {
+        let map_err = |source| SensorError::Map {
+            name: "stats",
+            source,
+        };
+        let mut out = Stats {
+            undecodable: self.undecodable.load(Ordering::Relaxed),
+            ..Stats::default()
+        };
+        for kind in EventKind::ALL {
+            let base = kind.number() * 2;
+            let emitted: u64 = self.stats.get(&base, 0).map_err(map_err)?.iter().sum();
+            let dropped: u64 = self
+                .stats
+                .get(&(base + 1), 0)
+                .map_err(map_err)?
+                .iter()
+                .sum();
+            if emitted > 0 {
+                out.emitted.insert(kind, emitted);
+            }
+            if dropped > 0 {
+                out.dropped.insert(kind, dropped);
+            }
+        }
+        for entry in self.drops_by_cgroup.iter() {
+            let (cgroup, n) = entry.map_err(|source| SensorError::Map {
+                name: "drops_by_cgroup",
+                source,
+            })?;
+            out.dropped_by_cgroup.insert(cgroup, n);
+        }
+        Ok(out)
+    }
+}
+
+/// Where events come from: the kernel sensor, or a fake in the tests of what consumes them.
+pub trait EventSource {
+    /// Hand available events to `f`, waiting up to `timeout` when there is none.
+    fn poll_events(
+        &mut self,
+        timeout: Duration,
+        f: &mut dyn FnMut(RawEvent),
+    ) -> Result<usize, SensorError>;
+    /// What was emitted and lost.
+    fn stats(&self) -> Result<Stats, SensorError>;
+}
+
+impl EventSource for Sensor {
+    fn poll_events(
+        &mut self,
+        timeout: Duration,
+        f: &mut dyn FnMut(RawEvent),
+    ) -> Result<usize, SensorError> {
+        self.poll(timeout, f)
+    }
+    fn stats(&self) -> Result<Stats, SensorError> {
+        Sensor::stats(self)
+    }
+}
 
 /// The loaded, attached sensor. Dropping it detaches every program.
 pub struct Sensor {
     ring: RingBuf<MapData>,
     config: Array<MapData, [u64; 8]>,
-    stats: PerCpuArray<MapData, u64>,
-    drops_by_cgroup: HashMap<MapData, u64, u64>,
+    counters: Arc<StatsReader>,
     kill_on_exec: HashMap<MapData, [u8; 16], u32>,
     hold_cgroups: HashMap<MapData, u64, u32>,
     host_mntns: u64,
-    undecodable: u64,
+    wakeup_bytes: u32,
     /// boot → wall offset, ns
     boot_to_wall: i128,
     load_time: Duration,
@@ -277,12 +353,15 @@ impl Sensor {
         let mut sensor = Sensor {
             ring,
             config: cfg,
-            stats,
-            drops_by_cgroup,
+            counters: Arc::new(StatsReader {
+                stats,
+                drops_by_cgroup,
+                undecodable: AtomicU64::new(0),
+            }),
             kill_on_exec,
             hold_cgroups,
             host_mntns,
-            undecodable: 0,
+            wakeup_bytes: config.wakeup_bytes,
             boot_to_wall: held::boot_to_wall_offset(),
             load_time: Duration::ZERO,
             _bpf: bpf,
@@ -328,7 +407,7 @@ impl Sensor {
             flags,
             u64::from(std::process::id()),
             self.host_mntns,
-            0,
+            u64::from(self.wakeup_bytes),
             0,
             0,
         ];
@@ -381,8 +460,11 @@ impl Sensor {
         }
     }
 
-    /// Wait up to `timeout` for events, then hand every available event to `f`. Returns the
+    /// Hand every available event to `f`; when there is none, wait up to `timeout` (or until
+    /// `wakeup_bytes` are pending, or a held event arrives) and hand what came. Returns the
     /// number handed. Records that do not decode are counted in `stats().undecodable`.
+    /// The timeout is the longest an event waits in a quiet period: a reader that wants
+    /// alerts within a few milliseconds polls with a timeout of a millisecond or two.
     pub fn poll(
         &mut self,
         timeout: Duration,
@@ -405,7 +487,9 @@ impl Sensor {
                     n += 1;
                     f(ev);
                 }
-                Err(_) => self.undecodable += 1,
+                Err(_) => {
+                    self.counters.undecodable.fetch_add(1, Ordering::Relaxed);
+                }
             }
         }
         n
@@ -413,38 +497,12 @@ impl Sensor {
 
     /// The kernel's counters (summed over CPUs) and user space's.
     pub fn stats(&self) -> Result<Stats, SensorError> {
-        let map_err = |source| SensorError::Map {
-            name: "stats",
-            source,
-        };
-        let mut out = Stats {
-            undecodable: self.undecodable,
-            ..Stats::default()
-        };
-        for kind in EventKind::ALL {
-            let base = kind.number() * 2;
-            let emitted: u64 = self.stats.get(&base, 0).map_err(map_err)?.iter().sum();
-            let dropped: u64 = self
-                .stats
-                .get(&(base + 1), 0)
-                .map_err(map_err)?
-                .iter()
-                .sum();
-            if emitted > 0 {
-                out.emitted.insert(kind, emitted);
-            }
-            if dropped > 0 {
-                out.dropped.insert(kind, dropped);
-            }
-        }
-        for entry in self.drops_by_cgroup.iter() {
-            let (cgroup, n) = entry.map_err(|source| SensorError::Map {
-                name: "drops_by_cgroup",
-                source,
-            })?;
-            out.dropped_by_cgroup.insert(cgroup, n);
-        }
-        Ok(out)
+        self.counters.read()
+    }
+
+    /// A handle on the counters for another thread.
+    pub fn stats_reader(&self) -> Arc<StatsReader> {
+        Arc::clone(&self.counters)
     }
 
     /// Wall-clock time (ns since the Unix epoch) of an event's `boot_ns` (CLOCK_BOOTTIME).
@@ -469,4 +527,46 @@ fn comm_key(name: &str) -> Result<[u8; 16], SensorError> {
         *k = *b;
     }
     Ok(key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Drop the effective uid of the calling thread only (the raw syscall, not glibc's
+    /// process-wide setresuid), so the other tests keep root.
+    #[expect(unsafe_code, reason = "a per-thread setresuid has no std wrapper")]
+    fn drop_thread_euid(uid: u32) {
+        // SAFETY: setresuid takes three ids by value; -1 leaves the real and saved ids alone.
+        // Only this thread's credentials change, and the thread ends right after the test.
+        let r = unsafe { libc::syscall(libc::SYS_setresuid, -1i32, uid, -1i32) };
+        assert_eq!(r, 0, "setresuid");
+    }
+
+    #[test]
+    fn without_root_the_error_says_so() {
+        let err = std::thread::spawn(|| {
+            drop_thread_euid(65534);
+            Sensor::load(SensorConfig::default()).err()
+        })
+        .join()
+        .expect("thread");
+        let err = err.expect("an error");
+        assert!(matches!(err, SensorError::NotRoot(65534)), "{err:?}");
+        assert_eq!(
+            err.to_string(),
+            "the eBPF sensor needs root (effective uid is 65534)"
+        );
+    }
+
+    #[test]
+    fn kill_list_names_are_comms() {
+        assert!(comm_key("sh").is_ok());
+        assert!(comm_key("fifteen-bytes-x").is_ok());
+        assert!(matches!(
+            comm_key("sixteen-bytes-xx"),
+            Err(SensorError::KillName(_))
+        ));
+        assert!(comm_key("").is_err());
+    }
 }
