@@ -27,13 +27,15 @@ struct Entry {
 }
 
 /// `user.name` and `group.name` as the process's own root filesystem names them (the
-/// container's /etc/passwd and /etc/group, read once per mount namespace, bounded).
+/// container's /etc/passwd and /etc/group), read once per root directory (its device and inode:
+/// a process of a new container that has not yet pivoted into its root is not mistaken for
+/// one that has), bounded.
 #[derive(Debug, Default)]
 struct Names {
-    by_mntns: HashMap<u32, (HashMap<u32, String>, HashMap<u32, String>)>,
+    by_root: HashMap<(u64, u64), (HashMap<u32, String>, HashMap<u32, String>)>,
 }
 
-/// Most mount namespaces whose names are cached.
+/// Most root directories whose names are cached.
 const MAX_NAMESPACES: usize = 4096;
 
 fn parse_db(text: &str) -> HashMap<u32, String> {
@@ -48,25 +50,33 @@ fn parse_db(text: &str) -> HashMap<u32, String> {
 }
 
 impl Names {
-    fn load(&mut self, proc_root: &Path, h: &Header) -> &(HashMap<u32, String>, HashMap<u32, String>) {
-        if self.by_mntns.len() >= MAX_NAMESPACES && !self.by_mntns.contains_key(&h.mntns) {
-            self.by_mntns.clear();
-        }
-        self.by_mntns.entry(h.mntns).or_insert_with(|| {
-            let root = proc_root.join(h.pid.to_string()).join("root/etc");
+    /// The names of the mount namespace `h` runs in, read through `/proc/<pid>/root` and cached
+    /// once read (a process already gone, or still outside its final root, is not cached).
+    fn lookup(&mut self, proc_root: &Path, h: &Header) -> Option<(Option<String>, Option<String>)> {
+        use std::os::unix::fs::MetadataExt;
+        let root_dir = proc_root.join(h.pid.to_string()).join("root");
+        let meta = std::fs::metadata(&root_dir).ok()?;
+        let key = (meta.dev(), meta.ino());
+        if !self.by_root.contains_key(&key) {
+            let root = root_dir.join("etc");
             let read = |f: &str| {
-                read_capped(&root.join(f), 1 << 20)
-                    .map(|b| parse_db(&String::from_utf8_lossy(&b)))
-                    .unwrap_or_default()
+                read_capped(&root.join(f), 1 << 20).map(|b| parse_db(&String::from_utf8_lossy(&b)))
             };
-            (read("passwd"), read("group"))
-        })
+            let users = read("passwd")?;
+            let groups = read("group").unwrap_or_default();
+            if self.by_root.len() >= MAX_NAMESPACES {
+                self.by_root.clear();
+            }
+            self.by_root.insert(key, (users, groups));
+        }
+        let (users, groups) = self.by_root.get(&key)?;
+        Some((users.get(&h.uid).cloned(), groups.get(&h.gid).cloned()))
     }
 
     fn fill(&mut self, proc_root: &Path, h: &Header, p: &mut Process) {
-        let (users, groups) = self.load(proc_root, h);
-        p.user_name = users.get(&h.uid).cloned().or_else(|| user_name(h.uid));
-        p.group_name = groups.get(&h.gid).cloned().or_else(|| (h.gid == 0).then(|| "root".to_owned()));
+        let (user, group) = self.lookup(proc_root, h).unwrap_or((None, None));
+        p.user_name = user.or_else(|| user_name(h.uid));
+        p.group_name = group.or_else(|| (h.gid == 0).then(|| "root".to_owned()));
     }
 }
 
@@ -308,7 +318,12 @@ impl ProcessTable {
     /// An exec: the process becomes the new program. Returns its new description.
     /// `written_in_container`: the executable was written in the container after it started
     /// (reported as `proc.is_exe_upper_layer` also when the root is not an overlay).
-    pub fn exec(&mut self, e: &Exec, vpid: Option<i64>, written_in_container: bool) -> Arc<Process> {
+    pub fn exec(
+        &mut self,
+        e: &Exec,
+        vpid: Option<i64>,
+        written_in_container: bool,
+    ) -> Arc<Process> {
         let h = &e.header;
         let prev_start = self.procs.get(&h.pid).map(|x| x.start_ns_or(h));
         let mut p = Process {

@@ -164,10 +164,7 @@ fn file_event(ev: &mut Event, f: &FileOp) {
         EventKind::Open => {
             ev.open_flags = Some(f.flags);
             ev.res = Some(i64::from(f.ret));
-            ev.set_arg(
-                "flags",
-                rampart_falco::event::open_flags_str(f.flags),
-            );
+            ev.set_arg("flags", rampart_falco::event::open_flags_str(f.flags));
             ev.set_arg("name", f.path.clone());
             ev.set_arg("mode", format!("0{:o}", f.mode & 0o7777));
             ev.set_arg("ino", f.ino.to_string());
