@@ -419,3 +419,28 @@ fn yaml_1_2_scalars_stay_strings() {
         assert!(rs.rule("r").unwrap().matches(&e), "{n}");
     }
 }
+
+#[test]
+fn rules_switch_by_name_pattern_tag_and_priority() {
+    let mut l = Loader::new();
+    l.load("a.yaml", "- rule: open from cat\n  desc: d\n  condition: evt.type=openat\n  output: o\n  priority: INFO\n  tags: [file]\n- rule: open any\n  desc: d\n  condition: evt.type=openat\n  output: o\n  priority: ERROR\n");
+    let mut rs = l.finish().unwrap();
+    let fired = |rs: &RuleSet| {
+        rs.evaluate(&base())
+            .map(|m| m.rule.name.clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(fired(&rs), ["open from cat", "open any"]);
+    assert_eq!(rs.set_enabled_matching("open from*", false), 1);
+    assert_eq!(fired(&rs), ["open any"]);
+    assert_eq!(rs.set_enabled_by_tag("file", true), 1);
+    assert_eq!(rs.set_min_priority(rampart_falco::Priority::Error), 1);
+    assert_eq!(fired(&rs), ["open any"]);
+}
+
+#[test]
+fn ruleset_and_event_are_send_and_sync() {
+    fn both<T: Send + Sync>() {}
+    both::<RuleSet>();
+    both::<Event>();
+}
