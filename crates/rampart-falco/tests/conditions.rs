@@ -444,3 +444,41 @@ fn ruleset_and_event_are_send_and_sync() {
     both::<RuleSet>();
     both::<Event>();
 }
+
+#[test]
+fn field_kinds_bytes_times_bools_ints() {
+    let mut e = base();
+    e.evt_type = "write".into();
+    e.buffer = Some(b"java -jar x\x00\xff".to_vec());
+    e.proc.start_ns = Some(e.time_ns - 7_000_000_000);
+    e.proc.is_exe_upper_layer = Some(true);
+    if let Some(c) = e.container.as_mut() {
+        c.start_ns = Some(1_600_000_000_000_000_000);
+    }
+    let rows: &[(&str, bool)] = &[
+        ("evt.buffer bcontains 6a617661", true),
+        ("evt.buffer bstartswith 6a617661", true),
+        ("evt.buffer bstartswith 2d6a6172", false),
+        ("evt.buffer bcontains 00ff", true),
+        ("evt.buffer contains \"-jar\"", true),
+        ("proc.duration > 5000000000", true),
+        ("proc.duration <= 5000000000", false),
+        ("container.start_ts < 1700000000000000000", true),
+        ("container.duration > 0", true),
+        ("proc.is_exe_upper_layer = true", true),
+        ("proc.is_exe_upper_layer != true", false),
+        ("proc.is_exe_from_memfd = false", false),
+        ("user.uid in (0, 1000)", true),
+        ("proc.pid in (1, 2)", false),
+        ("thread.tid = 100", true),
+    ];
+    for (cond, want) in rows {
+        assert_eq!(
+            eval(&format!("evt.type=write and {cond}"), &e),
+            *want,
+            "{cond}"
+        );
+    }
+    // A boolean compared with something else than true/false is a compile error, as in Falco.
+    assert!(rules("", "evt.type=write and proc.is_exe_upper_layer = yes").is_err());
+}
