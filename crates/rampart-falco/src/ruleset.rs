@@ -203,6 +203,12 @@ impl RuleSet {
         })
     }
 
+    /// The first enabled rule (in definition order) that matches: Falco's default
+    /// `rule_matching: first`, one alert per event.
+    pub fn first_match<'s>(&'s self, ev: &Event) -> Option<Match<'s>> {
+        self.evaluate(ev).next()
+    }
+
     /// Every event type an enabled rule can match.
     pub fn event_types(&self) -> EventTypes {
         let mut types = BTreeSet::new();

@@ -431,6 +431,10 @@ fn rules_switch_by_name_pattern_tag_and_priority() {
             .collect::<Vec<_>>()
     };
     assert_eq!(fired(&rs), ["open from cat", "open any"]);
+    assert_eq!(
+        rs.first_match(&base()).map(|m| m.rule.name.as_str()),
+        Some("open from cat")
+    );
     assert_eq!(rs.set_enabled_matching("open from*", false), 1);
     assert_eq!(fired(&rs), ["open any"]);
     assert_eq!(rs.set_enabled_by_tag("file", true), 1);
