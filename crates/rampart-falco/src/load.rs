@@ -1221,13 +1221,25 @@ impl Loader {
                 }
                 Err(ce) => {
                     let mut locations = vec![r.loc.clone()];
-                    if let Some(off) = ce.offset {
-                        locations.push(cond_loc(
-                            &r.loc,
-                            r.cond_pos,
-                            &r.cond,
-                            off.saturating_sub(shift),
-                        ));
+                    match (
+                        ce.offset,
+                        ce.in_macro
+                            .as_ref()
+                            .and_then(|n| self.macros.iter().find(|m| &m.name == n)),
+                    ) {
+                        // The error is the rule's; its position is in the macro's text.
+                        (Some(off), Some(m)) => {
+                            locations.push(cond_loc(&m.loc, m.cond_pos, &m.cond, off));
+                        }
+                        (Some(off), None) => {
+                            locations.push(cond_loc(
+                                &r.loc,
+                                r.cond_pos,
+                                &r.cond,
+                                off.saturating_sub(shift),
+                            ));
+                        }
+                        _ => {}
                     }
                     let code = match ce.kind {
                         CompileErrorKind::UndefinedMacro => Code::LoadErrValidate,

@@ -261,6 +261,15 @@ fn errors_name_what_is_wrong_and_where() {
         "column of proc.nobody in the file"
     );
 
+    // A field in a macro: the error is the rule's, the position is in the macro's text.
+    let e = first_error(
+        "- macro: m\n  condition: evt.type=open and fd.nope=1\n",
+        "m",
+    );
+    assert_eq!(e.item_name(), "r");
+    let l = e.locations.last().unwrap();
+    assert_eq!((l.line, l.column), (2, 32), "{e}");
+
     let e = first_error("", "evt.type=open and (proc.name=cat");
     assert_eq!(e.code, Code::LoadErrCompileCondition);
     assert!(e.message.contains("expecting ')'"), "{}", e.message);
