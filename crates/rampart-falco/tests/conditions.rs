@@ -495,3 +495,21 @@ fn field_kinds_bytes_times_bools_ints() {
     // A boolean compared with something else than true/false is a compile error, as in Falco.
     assert!(rules("", "evt.type=write and proc.is_exe_upper_layer = yes").is_err());
 }
+
+#[test]
+fn argument_renderers_match_falco_names() {
+    use rampart_falco::event::{
+        clone_flags_str, errno_name, open_flags_str, ptrace_request_name, socket_domain_name,
+    };
+    assert_eq!(open_flags_str(0o2_000_101), "O_WRONLY|O_CREAT|O_CLOEXEC");
+    assert_eq!(open_flags_str(0), "O_RDONLY");
+    assert_eq!(ptrace_request_name(16), Some("PTRACE_ATTACH"));
+    assert_eq!(ptrace_request_name(0x4206), Some("PTRACE_SEIZE"));
+    assert_eq!(socket_domain_name(17), Some("AF_PACKET"));
+    assert_eq!(
+        clone_flags_str(0x1000_0000 | 0x0002_0000),
+        "CLONE_NEWNS|CLONE_NEWUSER"
+    );
+    assert_eq!(errno_name(2), Some("ENOENT"));
+    assert_eq!(errno_name(115), Some("EINPROGRESS"));
+}
