@@ -913,6 +913,26 @@ impl Node {
         }
     }
 
+    /// Values compared with `fd.*ip.name` fields (DNS names to resolve).
+    pub(crate) fn dns_names(&self, out: &mut BTreeSet<String>) {
+        match self {
+            Node::And(items) | Node::Or(items) => items.iter().for_each(|n| n.dns_names(out)),
+            Node::Not(n) => n.dns_names(out),
+            Node::Check(c) => {
+                let named = matches!(&c.lhs, Lhs::Field(b) if matches!(b.id, FieldId::FdSipName | FieldId::FdCipName | FieldId::FdLipName | FieldId::FdRipName));
+                if named {
+                    match &c.rhs {
+                        CRhs::Str(v) => {
+                            out.insert(v.clone());
+                        }
+                        CRhs::StrSet(set) => out.extend(set.iter().cloned()),
+                        _ => {}
+                    }
+                }
+            }
+        }
+    }
+
     /// Fields read by this condition.
     pub(crate) fn fields(&self, out: &mut BTreeSet<String>) {
         match self {

@@ -203,6 +203,17 @@ impl RuleSet {
         })
     }
 
+    /// DNS names the enabled rules compare `fd.sip.name` (and the other `fd.*.name` fields)
+    /// with. Falco resolves these names and matches the connection's address against the
+    /// answers; the monitor can do the same and fill `Fd::sip_name` when an address matches.
+    pub fn dns_names(&self) -> BTreeSet<String> {
+        let mut out = BTreeSet::new();
+        for r in self.rules.iter().filter(|r| r.enabled) {
+            r.node.dns_names(&mut out);
+        }
+        out
+    }
+
     /// The first enabled rule (in definition order) that matches: Falco's default
     /// `rule_matching: first`, one alert per event.
     pub fn first_match<'s>(&'s self, ev: &Event) -> Option<Match<'s>> {
