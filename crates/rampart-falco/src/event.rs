@@ -121,7 +121,9 @@ pub struct Process {
     pub exe_ino_ctime: Option<u64>,
     /// `proc.exe_ino.mtime` (ns since the epoch).
     pub exe_ino_mtime: Option<u64>,
-    /// Caches of rendered strings (filled on first use, never per evaluation).
+    /// Caches of rendered strings (`proc.args`, `proc.cmdline`, capability names), filled on
+    /// first read and never per evaluation: fill the process before evaluating, and build a new
+    /// `Process` (or `ProcCache::default()`) rather than changing `args` or capabilities after.
     #[doc(hidden)]
     pub cache: ProcCache,
 }
