@@ -46,6 +46,8 @@ pub struct CompileError {
     pub offset: Option<usize>,
     /// The field, for unknown or unsupported fields.
     pub field: Option<String>,
+    /// The macro whose condition `offset` points into (`None`: the rule's own condition).
+    pub in_macro: Option<String>,
 }
 
 fn other(message: String) -> CompileError {
@@ -54,6 +56,7 @@ fn other(message: String) -> CompileError {
         message,
         offset: None,
         field: None,
+        in_macro: None,
     }
 }
 
@@ -426,6 +429,7 @@ impl Ctx<'_, '_> {
                         message: format!("Undefined macro '{name}' used in filter."),
                         offset: Some(*pos),
                         field: None,
+                        in_macro: self.stack.last().cloned(),
                     });
                 };
                 self.used_macros.insert(name.clone());
@@ -438,6 +442,7 @@ impl Ctx<'_, '_> {
                         ),
                         offset: Some(*pos),
                         field: None,
+                        in_macro: self.stack.last().cloned(),
                     });
                 }
                 if self.stack.len() >= MAX_MACRO_DEPTH {
@@ -448,6 +453,7 @@ impl Ctx<'_, '_> {
                         ),
                         offset: Some(*pos),
                         field: None,
+                        in_macro: self.stack.last().cloned(),
                     });
                 }
                 self.stack.push(name.clone());
@@ -455,7 +461,15 @@ impl Ctx<'_, '_> {
                 self.stack.pop();
                 n?
             }
-            Expr::Check { lhs, op, rhs } => Node::Check(Box::new(self.check(lhs, *op, rhs)?)),
+            Expr::Check { lhs, op, rhs } => {
+                let c = self.check(lhs, *op, rhs).map_err(|mut e| {
+                    if e.in_macro.is_none() {
+                        e.in_macro = self.stack.last().cloned();
+                    }
+                    e
+                })?;
+                Node::Check(Box::new(c))
+            }
         })
     }
 
@@ -475,6 +489,7 @@ impl Ctx<'_, '_> {
                         Some(a) => format!("{name}[{a}]"),
                         None => name.clone(),
                     }),
+                    in_macro: None,
                 }),
             FieldExpr::Transform(t, inner) => Ok(Lhs::Transform(*t, Box::new(self.lhs(inner)?))),
         }
@@ -517,6 +532,7 @@ impl Ctx<'_, '_> {
                     message: format!("unknown event type {v}"),
                     offset: None,
                     field: None,
+                    in_macro: None,
                 });
             }
             Ok(())
@@ -892,6 +908,26 @@ impl Node {
                         TypeSet::Only(set.iter().cloned().collect())
                     }
                     _ => TypeSet::all(),
+                }
+            }
+        }
+    }
+
+    /// Values compared with `fd.*ip.name` fields (DNS names to resolve).
+    pub(crate) fn dns_names(&self, out: &mut BTreeSet<String>) {
+        match self {
+            Node::And(items) | Node::Or(items) => items.iter().for_each(|n| n.dns_names(out)),
+            Node::Not(n) => n.dns_names(out),
+            Node::Check(c) => {
+                let named = matches!(&c.lhs, Lhs::Field(b) if matches!(b.id, FieldId::FdSipName | FieldId::FdCipName | FieldId::FdLipName | FieldId::FdRipName));
+                if named {
+                    match &c.rhs {
+                        CRhs::Str(v) => {
+                            out.insert(v.clone());
+                        }
+                        CRhs::StrSet(set) => out.extend(set.iter().cloned()),
+                        _ => {}
+                    }
                 }
             }
         }

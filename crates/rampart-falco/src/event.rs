@@ -123,7 +123,9 @@ pub struct Process {
     pub exe_ino_ctime: Option<u64>,
     /// `proc.exe_ino.mtime` (ns since the epoch).
     pub exe_ino_mtime: Option<u64>,
-    /// Caches of rendered strings (filled on first use, never per evaluation).
+    /// Caches of rendered strings (`proc.args`, `proc.cmdline`, capability names), filled on
+    /// first read and never per evaluation: fill the process before evaluating, and build a new
+    /// `Process` (or `ProcCache::default()`) rather than changing `args` or capabilities after.
     #[doc(hidden)]
     pub cache: ProcCache,
 }
@@ -609,5 +611,91 @@ pub fn errno_name(errno: i64) -> Option<&'static str> {
         113 => Some("EHOSTUNREACH"),
         115 => Some("EINPROGRESS"),
         n => usize::try_from(n).ok().and_then(|i| NAMES.get(i)).copied(),
+    }
+}
+
+/// `ptrace` requests as Falco renders `evt.arg.request`.
+pub fn ptrace_request_name(req: u64) -> Option<&'static str> {
+    Some(match req {
+        0 => "PTRACE_TRACEME",
+        1 => "PTRACE_PEEKTEXT",
+        2 => "PTRACE_PEEKDATA",
+        3 => "PTRACE_PEEKUSR",
+        4 => "PTRACE_POKETEXT",
+        5 => "PTRACE_POKEDATA",
+        6 => "PTRACE_POKEUSR",
+        7 => "PTRACE_CONT",
+        8 => "PTRACE_KILL",
+        9 => "PTRACE_SINGLESTEP",
+        12 => "PTRACE_GETREGS",
+        13 => "PTRACE_SETREGS",
+        14 => "PTRACE_GETFPREGS",
+        15 => "PTRACE_SETFPREGS",
+        16 => "PTRACE_ATTACH",
+        17 => "PTRACE_DETACH",
+        24 => "PTRACE_SYSCALL",
+        0x4200 => "PTRACE_SETOPTIONS",
+        0x4201 => "PTRACE_GETEVENTMSG",
+        0x4202 => "PTRACE_GETSIGINFO",
+        0x4203 => "PTRACE_SETSIGINFO",
+        0x4204 => "PTRACE_GETREGSET",
+        0x4205 => "PTRACE_SETREGSET",
+        0x4206 => "PTRACE_SEIZE",
+        0x4207 => "PTRACE_INTERRUPT",
+        0x4208 => "PTRACE_LISTEN",
+        _ => return None,
+    })
+}
+
+/// Socket address families as Falco renders `evt.arg.domain` (`AF_PACKET`).
+pub fn socket_domain_name(domain: u32) -> Option<&'static str> {
+    Some(match domain {
+        0 => "AF_UNSPEC",
+        1 => "AF_UNIX",
+        2 => "AF_INET",
+        10 => "AF_INET6",
+        16 => "AF_NETLINK",
+        17 => "AF_PACKET",
+        38 => "AF_ALG",
+        40 => "AF_VSOCK",
+        44 => "AF_XDP",
+        _ => return None,
+    })
+}
+
+/// `clone`/`unshare`/`setns` namespace flags as Falco renders `evt.arg.flags`
+/// (`CLONE_NEWNS|CLONE_NEWUSER`).
+pub fn clone_flags_str(raw: u64) -> String {
+    const BITS: [(u64, &str); 20] = [
+        (0x0000_0100, "CLONE_VM"),
+        (0x0000_0200, "CLONE_FS"),
+        (0x0000_0400, "CLONE_FILES"),
+        (0x0000_0800, "CLONE_SIGHAND"),
+        (0x0000_1000, "CLONE_PIDFD"),
+        (0x0000_2000, "CLONE_PTRACE"),
+        (0x0000_4000, "CLONE_VFORK"),
+        (0x0000_8000, "CLONE_PARENT"),
+        (0x0001_0000, "CLONE_THREAD"),
+        (0x0002_0000, "CLONE_NEWNS"),
+        (0x0004_0000, "CLONE_SYSVSEM"),
+        (0x0008_0000, "CLONE_SETTLS"),
+        (0x0200_0000, "CLONE_NEWCGROUP"),
+        (0x0400_0000, "CLONE_NEWUTS"),
+        (0x0800_0000, "CLONE_NEWIPC"),
+        (0x1000_0000, "CLONE_NEWUSER"),
+        (0x2000_0000, "CLONE_NEWPID"),
+        (0x4000_0000, "CLONE_NEWNET"),
+        (0x8000_0000, "CLONE_IO"),
+        (0x0000_0080, "CLONE_NEWTIME"),
+    ];
+    let parts: Vec<&str> = BITS
+        .iter()
+        .filter(|(b, _)| raw & b != 0)
+        .map(|(_, n)| *n)
+        .collect();
+    if parts.is_empty() {
+        "0".to_owned()
+    } else {
+        parts.join("|")
     }
 }

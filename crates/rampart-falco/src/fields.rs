@@ -102,7 +102,11 @@ fields! {
     EvtTimeIso, "evt.time.iso8601", String, None, false, "event time, ISO 8601";
     EvtDatetime, "evt.datetime", String, None, false, "event date and time";
     EvtRawtime, "evt.rawtime", AbsTime, None, false, "event timestamp in ns";
+    EvtRawtimeS, "evt.rawtime.s", Int, None, false, "seconds part of the event timestamp";
+    EvtRawtimeNs, "evt.rawtime.ns", Int, None, false, "nanoseconds part of the event timestamp";
+    EvtDatetimeS, "evt.datetime.s", String, None, false, "event date and time without nanoseconds";
     EvtType, "evt.type", String, None, false, "event (syscall) name";
+    EvtSyscalltype, "evt.syscalltype", String, None, false, "the system call (same as evt.type for syscalls)";
     EvtDir, "evt.dir", String, None, false, "> for enter, < for exit";
     EvtRes, "evt.res", String, None, false, "SUCCESS or the errno name";
     EvtRawres, "evt.rawres", Int, None, false, "the return value";
@@ -129,6 +133,8 @@ fields! {
     ProcTty, "proc.tty", Int, None, false, "controlling terminal (0 for none)";
     ProcSid, "proc.sid", Int, None, false, "session id";
     ProcSname, "proc.sname", String, None, false, "session leader name";
+    ProcSidExe, "proc.sid.exe", String, None, false, "session leader argv[0]";
+    ProcSidExepath, "proc.sid.exepath", String, None, false, "session leader executable path";
     ProcIsSidLeader, "proc.is_sid_leader", Bool, None, false, "the process leads its session";
     ProcVpgid, "proc.vpgid", Int, None, false, "process group id";
     ProcVpgidName, "proc.vpgid.name", String, None, false, "process group leader name";
@@ -221,6 +227,7 @@ fields! {
     K8sNsName, "k8s.ns.name", String, None, false, "Kubernetes namespace";
     K8sPodName, "k8s.pod.name", String, None, false, "pod name";
     K8sPodUid, "k8s.pod.uid", String, None, false, "pod uid";
+    K8sPodId, "k8s.pod.id", String, None, false, "pod uid (legacy name)";
     K8sPodLabel, "k8s.pod.label", String, Key, false, "a pod label";
     K8sPodLabels, "k8s.pod.labels", String, None, false, "pod labels as key:value";
     K8sContainerName, "k8s.container.name", String, None, false, "container name in the pod";
@@ -525,7 +532,15 @@ impl BoundField {
             )))),
             FieldId::EvtTimeIso => Some(V::S(Cow::Owned(crate::output::rfc3339(ev.time_ns)))),
             FieldId::EvtDatetime => Some(V::S(Cow::Owned(crate::output::datetime(ev.time_ns)))),
-            FieldId::EvtType => s(&ev.evt_type),
+            FieldId::EvtRawtimeS => u(ev.time_ns / 1_000_000_000),
+            FieldId::EvtRawtimeNs => u(ev.time_ns % 1_000_000_000),
+            FieldId::EvtDatetimeS => {
+                let full = crate::output::datetime(ev.time_ns);
+                Some(V::S(Cow::Owned(
+                    full.split('.').next().unwrap_or(&full).to_owned(),
+                )))
+            }
+            FieldId::EvtType | FieldId::EvtSyscalltype => s(&ev.evt_type),
             FieldId::EvtDir => s(if ev.dir == Dir::Enter { ">" } else { "<" }),
             FieldId::EvtRes => {
                 let r = ev.res?;
@@ -607,6 +622,17 @@ impl BoundField {
                     .chain(ev.ancestors.iter())
                     .find(|a| a.vpid.unwrap_or(a.pid) == sid || a.pid == sid)
                     .map(|a| V::S(Cow::Borrowed(&a.name)))
+            }
+            FieldId::ProcSidExe | FieldId::ProcSidExepath => {
+                let sid = p.sid?;
+                let leader = std::iter::once(p)
+                    .chain(ev.ancestors.iter())
+                    .find(|a| a.vpid.unwrap_or(a.pid) == sid || a.pid == sid)?;
+                s(if self.id == FieldId::ProcSidExe {
+                    &leader.exe
+                } else {
+                    &leader.exepath
+                })
             }
             FieldId::ProcIsSidLeader => Some(V::B(p.sid? == p.vpid.unwrap_or(p.pid))),
             FieldId::ProcVpgid => i(p.vpgid?),
@@ -827,7 +853,7 @@ impl BoundField {
             }
             FieldId::K8sNsName => os(k?.namespace.as_deref()),
             FieldId::K8sPodName => os(k?.pod_name.as_deref()),
-            FieldId::K8sPodUid => os(k?.pod_uid.as_deref()),
+            FieldId::K8sPodUid | FieldId::K8sPodId => os(k?.pod_uid.as_deref()),
             FieldId::K8sPodLabel => {
                 let FieldArg::Key(key) = &self.arg else {
                     return None;

@@ -1154,11 +1154,15 @@ impl Loader {
             })?;
             macros.insert(m.name.clone(), e);
         }
+        // As in Falco, a macro or list referred to by any macro counts as used.
+        let mut used_macros: HashSet<String> = HashSet::new();
         for m in &self.macros {
             if let Some(e) = macros.get(&m.name) {
                 let mut refs = Vec::new();
                 macro_refs(e, &mut refs);
+                list_refs(e, &lists, &mut used_lists);
                 for (r, off) in refs {
+                    used_macros.insert(r.clone());
                     if !macros.contains_key(&r) {
                         return Err(Diagnostic {
                             code: Code::LoadErrValidate,
@@ -1176,7 +1180,6 @@ impl Loader {
             macros: &macros,
             lists: &lists,
         };
-        let mut used_macros: HashSet<String> = HashSet::new();
         let mut rules = Vec::new();
         for r in &self.rules {
             if !self.sources.contains(&r.source) {
@@ -1218,13 +1221,25 @@ impl Loader {
                 }
                 Err(ce) => {
                     let mut locations = vec![r.loc.clone()];
-                    if let Some(off) = ce.offset {
-                        locations.push(cond_loc(
-                            &r.loc,
-                            r.cond_pos,
-                            &r.cond,
-                            off.saturating_sub(shift),
-                        ));
+                    match (
+                        ce.offset,
+                        ce.in_macro
+                            .as_ref()
+                            .and_then(|n| self.macros.iter().find(|m| &m.name == n)),
+                    ) {
+                        // The error is the rule's; its position is in the macro's text.
+                        (Some(off), Some(m)) => {
+                            locations.push(cond_loc(&m.loc, m.cond_pos, &m.cond, off));
+                        }
+                        (Some(off), None) => {
+                            locations.push(cond_loc(
+                                &r.loc,
+                                r.cond_pos,
+                                &r.cond,
+                                off.saturating_sub(shift),
+                            ));
+                        }
+                        _ => {}
                     }
                     let code = match ce.kind {
                         CompileErrorKind::UndefinedMacro => Code::LoadErrValidate,
@@ -1345,6 +1360,23 @@ fn unquote(s: &str) -> String {
             s.get(1..s.len() - 1).unwrap_or(s).to_owned()
         }
         _ => s.to_owned(),
+    }
+}
+
+fn list_refs(e: &Expr, lists: &HashMap<String, Vec<String>>, used: &mut HashSet<String>) {
+    match e {
+        Expr::And(v) | Expr::Or(v) => v.iter().for_each(|x| list_refs(x, lists, used)),
+        Expr::Not(x) => list_refs(x, lists, used),
+        Expr::Macro { .. } => {}
+        Expr::Check { rhs, .. } => {
+            if let parser::Rhs::List(items) = rhs {
+                for i in items {
+                    if lists.contains_key(i) {
+                        used.insert(i.clone());
+                    }
+                }
+            }
+        }
     }
 }
 

@@ -155,17 +155,47 @@ impl RuleSet {
         h.clone_into(&mut self.hostname);
     }
 
-    /// Enables or disables a rule by name; returns whether it exists. Rebuilds the type index.
-    pub fn set_enabled(&mut self, name: &str, enabled: bool) -> bool {
-        let Some(r) = self.rules.iter_mut().find(|r| r.name == name) else {
-            return false;
-        };
-        r.enabled = enabled;
+    fn reindex(&mut self) {
         let rules = std::mem::take(&mut self.rules);
         let hostname = std::mem::take(&mut self.hostname);
-        *self = RuleSet::new(rules, self.required_engine.take());
+        let required = self.required_engine.take();
+        *self = RuleSet::new(rules, required);
         self.hostname = hostname;
-        true
+    }
+
+    fn set_where(&mut self, enabled: bool, pred: impl Fn(&CompiledRule) -> bool) -> usize {
+        let mut n = 0;
+        for r in self.rules.iter_mut().filter(|r| pred(r)) {
+            r.enabled = enabled;
+            n += 1;
+        }
+        if n > 0 {
+            self.reindex();
+        }
+        n
+    }
+
+    /// Enables or disables a rule by name; returns whether it exists.
+    pub fn set_enabled(&mut self, name: &str, enabled: bool) -> bool {
+        self.set_where(enabled, |r| r.name == name) > 0
+    }
+
+    /// Enables or disables the rules whose name matches a glob (`*` wildcards), as Falco's
+    /// `rules: [{disable: {rule: "..."}}]` does; returns how many matched.
+    pub fn set_enabled_matching(&mut self, pattern: &str, enabled: bool) -> usize {
+        self.set_where(enabled, |r| {
+            crate::compile::glob_match(pattern.as_bytes(), r.name.as_bytes(), false)
+        })
+    }
+
+    /// Enables or disables the rules carrying a tag; returns how many.
+    pub fn set_enabled_by_tag(&mut self, tag: &str, enabled: bool) -> usize {
+        self.set_where(enabled, |r| r.tags.iter().any(|t| t == tag))
+    }
+
+    /// Disables every rule less severe than `min` (Falco's `priority` setting); returns how many.
+    pub fn set_min_priority(&mut self, min: Priority) -> usize {
+        self.set_where(false, |r| r.enabled && r.priority > min)
     }
 
     /// Rules that cannot be evaluated, with the fields rampart does not provide.
@@ -186,6 +216,23 @@ impl RuleSet {
             let r = self.rules.get(i)?;
             r.node.eval(ev).then_some(Match { rule: r })
         })
+    }
+
+    /// DNS names the enabled rules compare `fd.sip.name` (and the other `fd.*.name` fields)
+    /// with. Falco resolves these names and matches the connection's address against the
+    /// answers; the monitor can do the same and fill `Fd::sip_name` when an address matches.
+    pub fn dns_names(&self) -> BTreeSet<String> {
+        let mut out = BTreeSet::new();
+        for r in self.rules.iter().filter(|r| r.enabled) {
+            r.node.dns_names(&mut out);
+        }
+        out
+    }
+
+    /// The first enabled rule (in definition order) that matches: Falco's default
+    /// `rule_matching: first`, one alert per event.
+    pub fn first_match<'s>(&'s self, ev: &Event) -> Option<Match<'s>> {
+        self.evaluate(ev).next()
     }
 
     /// Every event type an enabled rule can match.

@@ -262,6 +262,15 @@ fn errors_name_what_is_wrong_and_where() {
         "column of proc.nobody in the file"
     );
 
+    // A field in a macro: the error is the rule's, the position is in the macro's text.
+    let e = first_error(
+        "- macro: m\n  condition: evt.type=open and fd.nope=1\n",
+        "m",
+    );
+    assert_eq!(e.item_name(), "r");
+    let l = e.locations.last().unwrap();
+    assert_eq!((l.line, l.column), (2, 32), "{e}");
+
     let e = first_error("", "evt.type=open and (proc.name=cat");
     assert_eq!(e.code, Code::LoadErrCompileCondition);
     assert!(e.message.contains("expecting ')'"), "{}", e.message);
@@ -419,4 +428,89 @@ fn yaml_1_2_scalars_stay_strings() {
         Arc::make_mut(&mut e.proc).name = n.into();
         assert!(rs.rule("r").unwrap().matches(&e), "{n}");
     }
+}
+
+#[test]
+fn rules_switch_by_name_pattern_tag_and_priority() {
+    let mut l = Loader::new();
+    l.load("a.yaml", "- rule: open from cat\n  desc: d\n  condition: evt.type=openat\n  output: o\n  priority: INFO\n  tags: [file]\n- rule: open any\n  desc: d\n  condition: evt.type=openat\n  output: o\n  priority: ERROR\n");
+    let mut rs = l.finish().unwrap();
+    let fired = |rs: &RuleSet| {
+        rs.evaluate(&base())
+            .map(|m| m.rule.name.clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(fired(&rs), ["open from cat", "open any"]);
+    assert_eq!(
+        rs.first_match(&base()).map(|m| m.rule.name.as_str()),
+        Some("open from cat")
+    );
+    assert_eq!(rs.set_enabled_matching("open from*", false), 1);
+    assert_eq!(fired(&rs), ["open any"]);
+    assert_eq!(rs.set_enabled_by_tag("file", true), 1);
+    assert_eq!(rs.set_min_priority(rampart_falco::Priority::Error), 1);
+    assert_eq!(fired(&rs), ["open any"]);
+}
+
+#[test]
+fn ruleset_and_event_are_send_and_sync() {
+    fn both<T: Send + Sync>() {}
+    both::<RuleSet>();
+    both::<Event>();
+}
+
+#[test]
+fn field_kinds_bytes_times_bools_ints() {
+    let mut e = base();
+    e.evt_type = "write".into();
+    e.buffer = Some(b"java -jar x\x00\xff".to_vec());
+    e.proc.start_ns = Some(e.time_ns - 7_000_000_000);
+    e.proc.is_exe_upper_layer = Some(true);
+    if let Some(c) = e.container.as_mut() {
+        c.start_ns = Some(1_600_000_000_000_000_000);
+    }
+    let rows: &[(&str, bool)] = &[
+        ("evt.buffer bcontains 6a617661", true),
+        ("evt.buffer bstartswith 6a617661", true),
+        ("evt.buffer bstartswith 2d6a6172", false),
+        ("evt.buffer bcontains 00ff", true),
+        ("evt.buffer contains \"-jar\"", true),
+        ("proc.duration > 5000000000", true),
+        ("proc.duration <= 5000000000", false),
+        ("container.start_ts < 1700000000000000000", true),
+        ("container.duration > 0", true),
+        ("proc.is_exe_upper_layer = true", true),
+        ("proc.is_exe_upper_layer != true", false),
+        ("proc.is_exe_from_memfd = false", false),
+        ("user.uid in (0, 1000)", true),
+        ("proc.pid in (1, 2)", false),
+        ("thread.tid = 100", true),
+    ];
+    for (cond, want) in rows {
+        assert_eq!(
+            eval(&format!("evt.type=write and {cond}"), &e),
+            *want,
+            "{cond}"
+        );
+    }
+    // A boolean compared with something else than true/false is a compile error, as in Falco.
+    assert!(rules("", "evt.type=write and proc.is_exe_upper_layer = yes").is_err());
+}
+
+#[test]
+fn argument_renderers_match_falco_names() {
+    use rampart_falco::event::{
+        clone_flags_str, errno_name, open_flags_str, ptrace_request_name, socket_domain_name,
+    };
+    assert_eq!(open_flags_str(0o2_000_101), "O_WRONLY|O_CREAT|O_CLOEXEC");
+    assert_eq!(open_flags_str(0), "O_RDONLY");
+    assert_eq!(ptrace_request_name(16), Some("PTRACE_ATTACH"));
+    assert_eq!(ptrace_request_name(0x4206), Some("PTRACE_SEIZE"));
+    assert_eq!(socket_domain_name(17), Some("AF_PACKET"));
+    assert_eq!(
+        clone_flags_str(0x1000_0000 | 0x0002_0000),
+        "CLONE_NEWNS|CLONE_NEWUSER"
+    );
+    assert_eq!(errno_name(2), Some("ENOENT"));
+    assert_eq!(errno_name(115), Some("EINPROGRESS"));
 }

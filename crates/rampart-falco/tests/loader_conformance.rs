@@ -166,3 +166,15 @@ fn the_not_applicable_case_is_refused_for_its_missing_field() {
         .collect();
     assert!(errs.iter().any(|m| m.contains("json.value")), "{errs:?}");
 }
+
+#[test]
+fn falco_1_0_1_builtin_rules_load_without_warnings() {
+    // The case's name is its assertion upstream: the released ruleset loads with no warning.
+    let f = "cases/BuiltinRulesNoWarnings.yaml";
+    let text = std::fs::read_to_string(corpus(&format!("falco-rules-loader/{f}"))).expect("read");
+    let mut loader = Loader::new();
+    let r = loader.load(f, &text).clone();
+    assert!(r.successful, "{:#?}", r.errors);
+    assert!(r.warnings.is_empty(), "{:#?}", r.warnings);
+    assert!(loader.finish().expect("loads").rules().len() > 50);
+}

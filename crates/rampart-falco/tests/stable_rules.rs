@@ -100,6 +100,12 @@ fn stable_ruleset_loads_without_errors_warnings_or_unsupported_fields() {
 }
 
 #[test]
+fn dns_names_to_resolve_are_listed() {
+    let names: Vec<String> = stable().dns_names().into_iter().collect();
+    assert_eq!(names, ["kubernetes.default.svc.cluster.local"]);
+}
+
+#[test]
 fn incubating_and_sandbox_load_alone_and_after_stable() {
     for extra in ["falco-incubating_rules.yaml", "falco-sandbox_rules.yaml"] {
         for with_stable in [false, true] {
