@@ -45,8 +45,11 @@ fn events(n: usize) -> Vec<Event> {
                 num: i as u64,
                 time_ns: 1_700_000_000_000_000_000 + i as u64,
                 res: Some(0),
-                proc: proc_(name, &["-c", "something --flag value"]),
-                ancestors: vec![proc_("bash", &[]), proc_("containerd-shim", &[])],
+                proc: proc_(name, &["-c", "something --flag value"]).into(),
+                ancestors: vec![
+                    proc_("bash", &[]).into(),
+                    proc_("containerd-shim", &[]).into(),
+                ],
                 container: (i % 3 != 0).then(|| Container {
                     id: "0123456789ab".into(),
                     image_repository: Some("docker.io/library/python".into()),

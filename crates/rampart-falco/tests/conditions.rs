@@ -464,8 +464,8 @@ fn field_kinds_bytes_times_bools_ints() {
     let mut e = base();
     e.evt_type = "write".into();
     e.buffer = Some(b"java -jar x\x00\xff".to_vec());
-    e.proc.start_ns = Some(e.time_ns - 7_000_000_000);
-    e.proc.is_exe_upper_layer = Some(true);
+    Arc::make_mut(&mut e.proc).start_ns = Some(e.time_ns - 7_000_000_000);
+    Arc::make_mut(&mut e.proc).is_exe_upper_layer = Some(true);
     if let Some(c) = e.container.as_mut() {
         c.start_ns = Some(1_600_000_000_000_000_000);
     }

@@ -7,6 +7,7 @@
 //! ring-buffer = "16MiB"       # kernel ring buffer size
 //! threads = 2                 # rule-evaluation threads (default: the CPUs, at most 4)
 //! append-output = "..."       # added to every output (default: container and pod, as falco -pk)
+//! rule-matching = "first"     # or "all": Falco's rule_matching (first: one alert per event)
 //!
 //! [output]
 //! format = "json"             # json (Falco's JSON lines) | text (Falco's one-line form)
@@ -97,6 +98,17 @@ impl Action {
     }
 }
 
+/// Falco's `rule_matching`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RuleMatching {
+    /// The first matching rule only (Falco's default).
+    #[default]
+    First,
+    /// Every matching rule.
+    All,
+}
+
 /// Alert line format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -184,6 +196,10 @@ pub struct MonitorConfig {
     /// Ring buffer size (`"16MiB"`, `"4096KiB"`, bytes): a power of two of at least 4 KiB.
     pub ring_buffer: Option<String>,
     pub threads: Option<usize>,
+    /// `first` (Falco's default: an event raises the alert of the first matching rule, in load
+    /// order) or `all` (every matching rule alerts).
+    #[serde(default)]
+    pub rule_matching: RuleMatching,
     /// Appended to every syscall rule's output (Falco's `append_output`); default: the
     /// container and pod fields Falco's `-pk` adds; `""` appends nothing.
     pub append_output: Option<String>,

@@ -79,10 +79,6 @@ const TWICE: &[(&str, &str)] = &[
         "syscall.NonSudoSetuid",
         "setuid(daemon), then setuid(0) as daemon: Falco evaluates each setuid after its state update, as daemon both times",
     ),
-    (
-        "syscall.ReadShellConfigurationFile",
-        "creates .bashrc as Go's os.Create does (O_RDWR: a read open) and opens it again read-only",
-    ),
 ];
 
 /// Actions whose rule rampart cannot fire yet, and why. The test fails if one of them starts

@@ -30,7 +30,13 @@ fn text(b: &[u8]) -> String {
 
 fn scan_json(path: &Path) -> (Output, Value) {
     let out = rampart(
-        &["scan", "--format", "json", "--no-config", path.to_str().unwrap()],
+        &[
+            "scan",
+            "--format",
+            "json",
+            "--no-config",
+            path.to_str().unwrap(),
+        ],
         path.parent().unwrap(),
     );
     let v: Value = serde_json::from_slice(&out.stdout)
@@ -71,7 +77,13 @@ fn monitor_manifests_pass_the_scan_but_for_stated_privileges() {
         let out = rampart(&args, dir.path());
         assert!(out.status.success(), "{}", text(&out.stderr));
         let yaml = text(&out.stdout);
-        for cap in ["- BPF", "- PERFMON", "- SYS_PTRACE", "- DAC_READ_SEARCH", "- KILL"] {
+        for cap in [
+            "- BPF",
+            "- PERFMON",
+            "- SYS_PTRACE",
+            "- DAC_READ_SEARCH",
+            "- KILL",
+        ] {
             assert!(yaml.contains(cap), "{cap} missing");
         }
         assert!(!yaml.contains("privileged: true") && !yaml.contains("SYS_ADMIN"));
@@ -90,9 +102,16 @@ fn monitor_manifests_pass_the_scan_but_for_stated_privileges() {
             .map(|f| f["rule_id"].as_str().unwrap())
             .collect();
         for id in ["PSS002", "PSS003", "PSS004", "PSS016"] {
-            assert!(suppressed.contains(&id), "{id} not suppressed: {suppressed:?}");
+            assert!(
+                suppressed.contains(&id),
+                "{id} not suppressed: {suppressed:?}"
+            );
         }
-        assert_eq!(suppressed.contains(&"MON005"), webhook.is_none(), "{suppressed:?}");
+        assert_eq!(
+            suppressed.contains(&"MON005"),
+            webhook.is_none(),
+            "{suppressed:?}"
+        );
         let mon = layer(&report, "monitoring");
         assert_ne!(mon["state"], "not-assessed", "{mon}");
         assert!(mon["assessed"].as_u64().unwrap() >= 5, "{mon}");
@@ -189,14 +208,27 @@ fn a_running_monitor_reports_its_health() {
             && metrics.contains("rampart_monitor_events_total{type=\"exec\"}"),
         "{metrics}"
     );
-    let out = rampart(&["monitor", "status", "--addr", &addr, "--json"], dir.path());
+    let out = rampart(
+        &["monitor", "status", "--addr", &addr, "--json"],
+        dir.path(),
+    );
     let status: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(status["healthy"], true, "{status}");
-    assert!(status["events"]["received"].as_u64().unwrap() > 0, "{status}");
-    assert!(status["rules"]["loaded"].as_u64().unwrap() >= 25, "{status}");
+    assert!(
+        status["events"]["received"].as_u64().unwrap() > 0,
+        "{status}"
+    );
+    assert!(
+        status["rules"]["loaded"].as_u64().unwrap() >= 25,
+        "{status}"
+    );
     assert_eq!(out.status.code(), Some(0), "{status}");
     let human = rampart(&["monitor", "status", "--addr", &addr], dir.path());
-    assert!(text(&human.stdout).contains("reading events"), "{}", text(&human.stdout));
+    assert!(
+        text(&human.stdout).contains("reading events"),
+        "{}",
+        text(&human.stdout)
+    );
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(0));
     // Nobody answers any more: exit 2.
@@ -244,18 +276,32 @@ fn bad_and_hostile_rules_are_refused_with_their_position() {
     for i in 0..5000 {
         deep.push_str(&format!(
             "- macro: m{i}\n  condition: {}\n",
-            if i == 0 { "evt.type = execve".to_owned() } else { format!("m{}", i - 1) }
+            if i == 0 {
+                "evt.type = execve".to_owned()
+            } else {
+                format!("m{}", i - 1)
+            }
         ));
     }
-    deep.push_str("- rule: deep\n  desc: d\n  condition: m4999\n  output: x\n  priority: WARNING\n");
+    deep.push_str(
+        "- rule: deep\n  desc: d\n  condition: m4999\n  output: x\n  priority: WARNING\n",
+    );
     for (name, body) in [("huge.yaml", huge), ("deep.yaml", deep)] {
         let p = dir.path().join(name);
         std::fs::write(&p, body).unwrap();
         let t = std::time::Instant::now();
         let out = rampart(&["monitor", "--rules", p.to_str().unwrap()], dir.path());
         assert_eq!(out.status.code(), Some(2), "{name}: {}", text(&out.stderr));
-        assert!(text(&out.stderr).contains(name), "{name}: {}", text(&out.stderr));
-        assert!(t.elapsed() < Duration::from_secs(20), "{name} took {:?}", t.elapsed());
+        assert!(
+            text(&out.stderr).contains(name),
+            "{name}: {}",
+            text(&out.stderr)
+        );
+        assert!(
+            t.elapsed() < Duration::from_secs(20),
+            "{name} took {:?}",
+            t.elapsed()
+        );
     }
 }
 

@@ -11,7 +11,7 @@ pub mod kinds;
 pub mod proctable;
 pub mod translate;
 
-use crate::config::{Action, Format, Mode, MonitorConfig};
+use crate::config::{Action, Format, Mode, MonitorConfig, RuleMatching};
 use crate::drift::{DriftDetector, DriftEvent, FileChangeKind, ImageIndex};
 use crate::identity::{ContainerInfo, ContainerResolver, Identity, ResolverConfig};
 use crate::metrics::{Endpoint, Kind, Metrics};
@@ -500,7 +500,12 @@ pub fn run(mut opts: RunOptions) -> Result<Summary, MonitorError> {
                         .as_ref()
                         .is_some_and(|c| shared.drift.changed_after_start(c, &e.path));
                     let vpid = (e.vpid != 0).then_some(i64::from(e.vpid));
-                    table.exec(e, vpid, written)
+                    table.exec(
+                        e,
+                        vpid,
+                        written,
+                        container.as_ref().and_then(|c| c.rootfs.as_deref()),
+                    )
                 }
                 RawEvent::Fork(f) => {
                     table.fork(f);
@@ -510,7 +515,7 @@ pub fn run(mut opts: RunOptions) -> Result<Summary, MonitorError> {
                     table.exit(&h);
                     return;
                 }
-                _ => table.process(&h),
+                _ => table.process(&h, container.as_ref().and_then(|c| c.rootfs.as_deref())),
             };
             if let (Some(c), RawEvent::File(f)) = (&container, &raw) {
                 let change = match f.header.kind {
@@ -618,7 +623,11 @@ fn eval_loop(shared: &Shared, rx: &Mutex<Receiver<Work>>) {
         let t0 = Instant::now();
         let mut answer = Action::Alert;
         let mut fired = Vec::new();
-        for m in shared.rules.evaluate(&work.event) {
+        let matches: Vec<rampart_falco::Match<'_>> = match shared.config.rule_matching {
+            RuleMatching::First => shared.rules.first_match(&work.event).into_iter().collect(),
+            RuleMatching::All => shared.rules.evaluate(&work.event).collect(),
+        };
+        for m in matches {
             let idx = shared
                 .rules
                 .rules()
@@ -629,20 +638,13 @@ fn eval_loop(shared: &Shared, rx: &Mutex<Receiver<Work>>) {
             answer = stronger(answer, action);
             fired.push((m, action));
         }
+        // Drift is judged before the answer only when it has an answer of its own to carry out
+        // (the held process waits); otherwise after the rules' alerts are out.
         let mut drift = None;
-        if let Some(c) = &work.container
-            && work.event.evt_type == "execve"
-        {
-            let index = index_for(&shared.images, c);
-            if let Ok(Some(d)) = shared.drift.check_exec(
-                c,
-                index,
-                &work.event.proc.exepath,
-                u32::try_from(work.event.proc.pid).ok(),
-                work.event.time_ns,
-            ) {
+        if shared.drift_action != Action::Alert {
+            drift = check_drift(shared, &work);
+            if drift.is_some() {
                 answer = stronger(answer, shared.drift_action);
-                drift = Some(d);
             }
         }
         let eval = t0.elapsed();
@@ -663,17 +665,6 @@ fn eval_loop(shared: &Shared, rx: &Mutex<Receiver<Work>>) {
         {
             let _ = h.resume();
         }
-        if let Some(d) = &drift {
-            let (mut json, mut text) = drift_alert(shared, &work.event, d);
-            let action = shared.drift_action;
-            if action != Action::Alert {
-                let label = action_label(action, enforce, done.as_ref());
-                json = with_action(&json, &label);
-                text.push_str(&format!(" rampart_action={label}"));
-                count_action(shared, label);
-            }
-            emit(shared, DRIFT_RULE, "Critical", json, text, work.enqueued);
-        }
         for (m, action) in fired {
             let mut json = shared.rules.alert_json(&m, &work.event);
             let mut text = shared.rules.alert_text(&m, &work.event);
@@ -691,6 +682,20 @@ fn eval_loop(shared: &Shared, rx: &Mutex<Receiver<Work>>) {
                 text,
                 work.enqueued,
             );
+        }
+        if shared.drift_action == Action::Alert {
+            drift = check_drift(shared, &work);
+        }
+        if let Some(d) = &drift {
+            let (mut json, mut text) = drift_alert(shared, &work.event, d);
+            let action = shared.drift_action;
+            if action != Action::Alert {
+                let label = action_label(action, enforce, done.as_ref());
+                json = with_action(&json, &label);
+                text.push_str(&format!(" rampart_action={label}"));
+                count_action(shared, label);
+            }
+            emit(shared, DRIFT_RULE, "Critical", json, text, work.enqueued);
         }
     }
 }
@@ -743,6 +748,25 @@ fn emit(
         json,
         text,
     });
+}
+
+/// Whether an exec in a container ran a file that is not the image's.
+fn check_drift(shared: &Shared, work: &Work) -> Option<DriftEvent> {
+    let c = work.container.as_ref()?;
+    if work.event.evt_type != "execve" {
+        return None;
+    }
+    shared
+        .drift
+        .check_exec(
+            c,
+            index_for(&shared.images, c),
+            &work.event.proc.exepath,
+            u32::try_from(work.event.proc.pid).ok(),
+            work.event.time_ns,
+        )
+        .ok()
+        .flatten()
 }
 
 fn stronger(a: Action, b: Action) -> Action {

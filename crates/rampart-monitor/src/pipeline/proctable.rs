@@ -52,10 +52,23 @@ fn parse_db(text: &str) -> HashMap<u32, String> {
 impl Names {
     /// The names of the mount namespace `h` runs in, read through `/proc/<pid>/root` and cached
     /// once read (a process already gone, or still outside its final root, is not cached).
-    fn lookup(&mut self, proc_root: &Path, h: &Header) -> Option<(Option<String>, Option<String>)> {
+    fn lookup(
+        &mut self,
+        proc_root: &Path,
+        h: &Header,
+        fallback: Option<&Path>,
+    ) -> Option<(Option<String>, Option<String>)> {
         use std::os::unix::fs::MetadataExt;
-        let root_dir = proc_root.join(h.pid.to_string()).join("root");
-        let meta = std::fs::metadata(&root_dir).ok()?;
+        // The process's own root; when it is already gone, its container's root on the host.
+        let own = proc_root.join(h.pid.to_string()).join("root");
+        let (root_dir, meta) = match std::fs::metadata(&own) {
+            Ok(m) => (own, m),
+            Err(_) => {
+                let f = fallback?.to_path_buf();
+                let m = std::fs::metadata(&f).ok()?;
+                (f, m)
+            }
+        };
         let key = (meta.dev(), meta.ino());
         if !self.by_root.contains_key(&key) {
             let root = root_dir.join("etc");
@@ -73,8 +86,8 @@ impl Names {
         Some((users.get(&h.uid).cloned(), groups.get(&h.gid).cloned()))
     }
 
-    fn fill(&mut self, proc_root: &Path, h: &Header, p: &mut Process) {
-        let (user, group) = self.lookup(proc_root, h).unwrap_or((None, None));
+    fn fill(&mut self, proc_root: &Path, h: &Header, fallback: Option<&Path>, p: &mut Process) {
+        let (user, group) = self.lookup(proc_root, h, fallback).unwrap_or((None, None));
         p.user_name = user.or_else(|| user_name(h.uid));
         p.group_name = group.or_else(|| (h.gid == 0).then(|| "root".to_owned()));
     }
@@ -232,7 +245,9 @@ impl ProcessTable {
     /// The process of an event's header, from the table or, for a process the monitor has not
     /// seen yet (started before it), from `/proc`. The header's credentials are the current ones
     /// and replace the remembered ones.
-    pub fn process(&mut self, h: &Header) -> Arc<Process> {
+    /// `root`: the root filesystem of the process's container on the host, if known (names are
+    /// read from it when the process is already gone).
+    pub fn process(&mut self, h: &Header, root: Option<&Path>) -> Arc<Process> {
         let known = self.procs.get(&h.pid).filter(|e| {
             e.start_boot_ns == 0 || h.start_boot_ns == 0 || e.start_boot_ns == h.start_boot_ns
         });
@@ -265,7 +280,7 @@ impl ProcessTable {
         // Credentials changed since (setuid, capset): a fresh snapshot for this and later events.
         let mut p = (*base).clone();
         set_creds(&mut p, h);
-        self.names.fill(&self.proc_root, h, &mut p);
+        self.names.fill(&self.proc_root, h, root, &mut p);
         let p = Arc::new(p);
         if let Some(e) = self.procs.get_mut(&h.pid) {
             e.proc = Arc::clone(&p);
@@ -300,7 +315,7 @@ impl ProcessTable {
 
     /// A fork: the child starts as a copy of its parent.
     pub fn fork(&mut self, f: &Fork) {
-        let parent = self.process(&f.header);
+        let parent = self.process(&f.header, None);
         let mut child = (*parent).clone();
         child.pid = i64::from(f.child_pid);
         child.vpid = None;
@@ -323,6 +338,7 @@ impl ProcessTable {
         e: &Exec,
         vpid: Option<i64>,
         written_in_container: bool,
+        root: Option<&Path>,
     ) -> Arc<Process> {
         let h = &e.header;
         let prev_start = self.procs.get(&h.pid).map(|x| x.start_ns_or(h));
@@ -347,7 +363,7 @@ impl ProcessTable {
             ..Process::default()
         };
         set_creds(&mut p, h);
-        self.names.fill(&self.proc_root, h, &mut p);
+        self.names.fill(&self.proc_root, h, root, &mut p);
         let p = Arc::new(p);
         self.insert(
             h.pid,
