@@ -76,7 +76,7 @@ fn short(id: &str) -> String {
     id.get(..12).unwrap_or(id).to_owned()
 }
 
-fn wait_for<'a>(mon: &Running, rule: &str, container: &str) -> Vec<Alert> {
+fn wait_for(mon: &Running, rule: &str, container: &str) -> Vec<Alert> {
     let want = |a: &Alert| a.rule() == rule && a.container() == container;
     let all = mon.collect(Duration::from_secs(3), |all| all.iter().any(want));
     all.into_iter().filter(want).collect()
