@@ -24,7 +24,7 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     if let Ok(rs) = loader.finish() {
-        let ev = Event { evt_type: "openat".into(), proc: Process { name: "cat".into(), ..Process::default() }, ..Event::default() };
+        let ev = Event { evt_type: "openat".into(), proc: Process { name: "cat".into(), ..Process::default() }.into(), ..Event::default() };
         for m in rs.evaluate(&ev) {
             let _ = rs.alert_json(&m, &ev);
             let _ = rs.alert_text(&m, &ev);
