@@ -25,8 +25,8 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(rs) = loader.finish() {
         let mut ev = Event {
             evt_type: "execve".into(),
-            proc: Process { name: "bash".into(), args: vec!["-c".into(), "id".into()], ..Process::default() },
-            ancestors: vec![Process { name: "sshd".into(), ..Process::default() }],
+            proc: Process { name: "bash".into(), args: vec!["-c".into(), "id".into()], ..Process::default() }.into(),
+            ancestors: vec![Process { name: "sshd".into(), ..Process::default() }.into()],
             fd: Some(Fd::file(3, "/etc/shadow")),
             container: Some(Container { id: "0123456789ab".into(), ..Container::default() }),
             ..Event::default()
