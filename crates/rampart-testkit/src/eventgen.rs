@@ -298,55 +298,10 @@ fn target_tmp() -> PathBuf {
     target.join("tmp")
 }
 
-/// Debian's statically linked busybox (`apt-get download busybox-static`), unpacked once into
-/// `target/tmp/busybox-static` (the same place and layout the seccomp and identity tests use).
+/// Debian's statically linked busybox, shared with the other container tests
+/// ([`crate::runc::busybox`]).
 pub fn busybox_static() -> PathBuf {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let dir = target_tmp().join("busybox-static");
-        let bin = dir.join("x/bin/busybox");
-        if bin.is_file() {
-            return bin;
-        }
-        std::fs::create_dir_all(target_tmp()).unwrap();
-        let work = tempfile::Builder::new()
-            .prefix("busybox-static.")
-            .tempdir_in(target_tmp())
-            .unwrap();
-        let sh = |cmd: &str| {
-            Command::new("sh")
-                .args(["-c", cmd])
-                .current_dir(work.path())
-                .output()
-                .unwrap()
-        };
-        // apt drops to the _apt user for downloads: give it a directory it may write
-        sh("chmod 777 .");
-        let mut out = sh("apt-get download busybox-static");
-        if !out.status.success() {
-            sh("apt-get update");
-            out = sh("apt-get download busybox-static");
-        }
-        assert!(
-            out.status.success(),
-            "cannot download busybox-static: {}",
-            text(&out.stderr)
-        );
-        let out = sh("dpkg-deb -x busybox-static_*.deb x && rm -f busybox-static_*.deb");
-        assert!(out.status.success(), "dpkg-deb: {}", text(&out.stderr));
-        // another test binary may have won the race: either copy is the same package
-        if std::fs::rename(work.path(), &dir).is_err() {
-            assert!(
-                bin.is_file(),
-                "busybox-static not in place at {}",
-                bin.display()
-            );
-        } else {
-            std::mem::forget(work);
-        }
-        bin
-    })
-    .clone()
+    crate::runc::busybox().to_path_buf()
 }
 
 /// The shared libraries `bin` loads, as `ldd` reports them (absolute paths, the loader too).
