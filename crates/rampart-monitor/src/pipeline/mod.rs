@@ -414,6 +414,7 @@ pub fn run(mut opts: RunOptions) -> Result<Summary, MonitorError> {
             .ring_buffer_bytes()
             .map_or(16 << 20, |b| u32::try_from(b).unwrap_or(1 << 30)),
         filter: filter.clone(),
+        host_mntns: host_mntns(),
         ..SensorConfig::default()
     })?;
     let resolver = ContainerResolver::new(ResolverConfig::default())?;
@@ -748,6 +749,18 @@ fn emit(
         json,
         text,
     });
+}
+
+/// The host's mount namespace: pid 1's (in a DaemonSet pod with `hostPID`, the monitor's own
+/// namespace is its container's, not the host's). `None` (the sensor then takes the monitor's
+/// own) when pid 1's cannot be read.
+fn host_mntns() -> Option<u64> {
+    let link = std::fs::read_link("/proc/1/ns/mnt").ok()?;
+    link.to_str()?
+        .strip_prefix("mnt:[")?
+        .strip_suffix(']')?
+        .parse()
+        .ok()
 }
 
 /// Whether an exec in a container ran a file that is not the image's.
