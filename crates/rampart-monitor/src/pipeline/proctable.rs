@@ -32,8 +32,11 @@ struct Entry {
 /// one that has), bounded.
 #[derive(Debug, Default)]
 struct Names {
-    by_root: HashMap<(u64, u64), (HashMap<u32, String>, HashMap<u32, String>)>,
+    by_root: HashMap<(u64, u64), (IdNames, IdNames)>,
 }
+
+/// uid (or gid) to name, from one root's /etc/passwd (or /etc/group).
+type IdNames = HashMap<u32, String>;
 
 /// Most root directories whose names are cached.
 const MAX_NAMESPACES: usize = 4096;
