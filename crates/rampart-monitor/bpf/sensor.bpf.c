@@ -628,6 +628,7 @@ int BPF_exit(u64 *ctx)
 #define NR_open 2
 #define NR_dup 32
 #define NR_dup2 33
+#define NR_socket 41
 #define NR_connect 42
 #define NR_accept 43
 #define NR_sendto 44
@@ -669,6 +670,7 @@ int BPF_exit(u64 *ctx)
 #define NR_renameat2 316
 #define NR_memfd_create 319
 #define NR_bpf 321
+#define NR_userfaultfd 323
 #define NR_openat2 437
 #define NR_fchmodat2 452
 
@@ -721,6 +723,8 @@ static __always_inline u32 type_of_nr(long nr)
 	case NR_dup:
 	case NR_dup2:
 	case NR_dup3: return EV_DUP;
+	case NR_socket: return EV_SOCKET;
+	case NR_userfaultfd: return EV_USERFAULTFD;
 	}
 	return 0;
 }
@@ -1016,6 +1020,13 @@ static __always_inline void sys_event(struct scratch *s, struct task_struct *t, 
 		struct sock *sk = file_sock(fd_file(t, fd));
 		if (sk)
 			sock_info(e, sk);
+	}
+	/* socket(): the caller's domain, type (without SOCK_NONBLOCK/SOCK_CLOEXEC) and protocol;
+	 * the new socket has no address yet */
+	if (type == EV_SOCKET) {
+		e->family = (u16)a[0];
+		e->sock_type = (u16)(a[1] & 0xf);
+		e->protocol = (u16)a[2];
 	}
 	if (type == EV_CONNECT)
 		user_sockaddr(e, (const void *)a[1], 0);

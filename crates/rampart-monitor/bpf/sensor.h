@@ -35,7 +35,9 @@ enum ev_type {
 	EV_SETNS = 25,
 	EV_MEMFD = 26,
 	EV_DUP = 27,
-	EV_MAX = 28,
+	EV_SOCKET = 28,
+	EV_USERFAULTFD = 29,
+	EV_MAX = 30,
 };
 
 /* header flags */

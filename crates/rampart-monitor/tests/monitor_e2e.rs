@@ -225,14 +225,6 @@ const KNOWN_GAPS: &[(&str, &str)] = &[
         "syscall.JavaProcessClassFileDownload",
         "recvfrom and evt.buffer: the sensor does not capture I/O buffers",
     ),
-    (
-        "syscall.PacketSocketCreatedInContainer",
-        "socket(): not an event the sensor produces",
-    ),
-    (
-        "syscall.UnprivilegedDelegationOfPageFaultsHandlingToAUserspaceProcess",
-        "userfaultfd(): not an event the sensor produces",
-    ),
 ];
 
 /// Every applicable event-generator action (and the two extras for stable rules upstream has no

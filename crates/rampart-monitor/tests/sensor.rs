@@ -430,6 +430,60 @@ fn loopback_tcp_bind_listen_connect_accept_send_and_dup_of_a_socket() {
     );
 }
 
+const PY_SOCKET: &str = r#"
+import socket, ctypes
+libc = ctypes.CDLL(None, use_errno=True)
+p = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3))
+u = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC)
+bad = libc.socket(9999, 1, 0)
+ufd = libc.syscall(323, 0x80000)
+print(p.fileno(), u.fileno(), ufd)
+"#;
+
+#[test]
+fn socket_and_userfaultfd_calls_carry_their_arguments_and_result() {
+    let mut sensor = load(all_events(), 16 << 20);
+    let (st, events, out) = run(
+        &mut sensor,
+        Command::new("python3").arg("-c").arg(PY_SOCKET),
+    );
+    assert!(st.success());
+    let fds: Vec<i64> = out
+        .split_whitespace()
+        .map(|n| n.parse().expect("fd"))
+        .collect();
+    let socket = syscalls(&events, EventKind::Socket);
+    // AF_PACKET, SOCK_RAW, htons(ETH_P_ALL): the caller's arguments and the new descriptor
+    assert!(
+        socket.iter().any(|s| s.nr == 41
+            && s.family == 17
+            && s.sock_type == 3
+            && s.protocol == 0x0300
+            && s.ret == fds[0]),
+        "{socket:#?}"
+    );
+    // the type without SOCK_CLOEXEC; no address yet
+    assert!(
+        socket.iter().any(|s| s.family == 10
+            && s.sock_type == 2
+            && s.ret == fds[1]
+            && s.local.is_none_or(|(_, port)| port == 0)),
+        "{socket:#?}"
+    );
+    assert!(
+        socket.iter().any(|s| s.args[0] == 9999 && s.ret == -97),
+        "EAFNOSUPPORT: {socket:#?}"
+    );
+    let uffd = syscalls(&events, EventKind::Userfaultfd);
+    // the result as the caller saw it (a descriptor, or -1 with errno when refused)
+    assert!(
+        uffd.iter().any(|u| u.nr == 323
+            && u.args[0] == 0x80000
+            && (u.ret == fds[2] || (fds[2] == -1 && u.ret < 0))),
+        "{uffd:#?}"
+    );
+}
+
 const PY_PRIV: &str = r#"
 import os, ctypes
 libc = ctypes.CDLL(None, use_errno=True)

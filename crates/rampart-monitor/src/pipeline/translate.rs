@@ -116,6 +116,84 @@ fn flags_str(bits: u64, table: &[(u64, &str)]) -> String {
     }
 }
 
+/// Falco's names of the socket address families (`socket_families` in libscap's flag tables;
+/// Linux's `AF_*` values): `socket`'s `domain` renders as one of these.
+const SOCKET_FAMILIES: &[&str] = &[
+    "AF_UNSPEC",
+    "AF_UNIX",
+    "AF_INET",
+    "AF_AX25",
+    "AF_IPX",
+    "AF_APPLETALK",
+    "AF_NETROM",
+    "AF_BRIDGE",
+    "AF_ATMPVC",
+    "AF_X25",
+    "AF_INET6",
+    "AF_ROSE",
+    "AF_DECnet",
+    "AF_NETBEUI",
+    "AF_SECURITY",
+    "AF_KEY",
+    "AF_NETLINK",
+    "AF_PACKET",
+    "AF_ASH",
+    "AF_ECONET",
+    "AF_ATMSVC",
+    "AF_RDS",
+    "AF_SNA",
+    "AF_IRDA",
+    "AF_PPPOX",
+    "AF_WANPIPE",
+    "AF_LLC",
+    "AF_IB",
+    "AF_MPLS",
+    "AF_CAN",
+    "AF_TIPC",
+    "AF_BLUETOOTH",
+    "AF_IUCV",
+    "AF_RXRPC",
+    "AF_ISDN",
+    "AF_PHONET",
+    "AF_IEEE802154",
+    "AF_CAIF",
+    "AF_ALG",
+    "AF_NFC",
+    "AF_VSOCK",
+    "AF_KCM",
+    "AF_QIPCRTR",
+    "AF_SMC",
+    "AF_XDP",
+    "AF_MCTP",
+];
+
+/// `evt.arg.domain` of `socket`: the family's name (Falco's resolved rendering of an
+/// enumeration), or the number when it has none.
+fn socket_family(domain: u16) -> String {
+    SOCKET_FAMILIES
+        .get(usize::from(domain))
+        .map(|s| (*s).to_owned())
+        .unwrap_or_else(|| domain.to_string())
+}
+
+/// The descriptor `socket` returned: its type from the family, no address yet (Falco's
+/// `fd.name` of a socket nobody bound or connected is empty).
+fn new_socket_fd(s: &Syscall) -> Fd {
+    let kind = match s.family {
+        2 => FdKind::Ipv4,
+        10 => FdKind::Ipv6,
+        1 => FdKind::Unix,
+        16 => FdKind::Netlink,
+        _ => FdKind::File,
+    };
+    Fd {
+        num: s.ret,
+        kind,
+        l4proto: matches!(s.family, 2 | 10).then(|| l4(s)),
+        ..Fd::default()
+    }
+}
+
 /// Falco's `evt.res`: `SUCCESS`, or the errno's name for a negative result.
 fn ip(addr: Option<(IpAddr, u16)>) -> (IpAddr, u16) {
     addr.unwrap_or((IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0))
@@ -286,6 +364,27 @@ fn syscall_event(ev: &mut Event, s: &Syscall) {
             ev.set_arg("flags", a[2].to_string());
         }
         EventKind::Bpf => ev.set_arg("cmd", a[0].to_string()),
+        EventKind::Socket => {
+            // Falco's socket exit event: the new descriptor, then the caller's arguments.
+            ev.set_arg("fd", s.ret.to_string());
+            ev.set_arg("domain", socket_family(s.family));
+            ev.set_arg("type", s.sock_type.to_string());
+            ev.set_arg("proto", s.protocol.to_string());
+            if s.ret >= 0 {
+                ev.fd = Some(new_socket_fd(s));
+            }
+        }
+        EventKind::Userfaultfd => {
+            ev.set_arg("res", s.ret.to_string());
+            ev.set_arg("flags", a[0].to_string());
+            if s.ret >= 0 {
+                ev.fd = Some(Fd {
+                    num: s.ret,
+                    kind: FdKind::Userfaultfd,
+                    ..Fd::default()
+                });
+            }
+        }
         EventKind::Capset => {}
         _ => {}
     }
@@ -425,6 +524,15 @@ mod tests {
             flags_str(0o4755, MODE_FLAGS),
             "S_IXOTH|S_IROTH|S_IXGRP|S_IRGRP|S_IXUSR|S_IWUSR|S_IRUSR|S_ISUID"
         );
+    }
+
+    #[test]
+    fn socket_domains_render_by_name() {
+        assert_eq!(socket_family(17), "AF_PACKET");
+        assert_eq!(socket_family(2), "AF_INET");
+        assert_eq!(socket_family(10), "AF_INET6");
+        assert_eq!(socket_family(16), "AF_NETLINK");
+        assert_eq!(socket_family(200), "200");
     }
 
     #[test]

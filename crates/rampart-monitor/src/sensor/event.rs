@@ -80,11 +80,15 @@ pub enum EventKind {
     MemfdCreate = 26,
     /// dup, dup2, dup3
     Dup = 27,
+    /// socket (the caller's domain, type and protocol; the new descriptor)
+    Socket = 28,
+    /// userfaultfd
+    Userfaultfd = 29,
 }
 
 impl EventKind {
     /// Every kind, in type-number order.
-    pub const ALL: [EventKind; 27] = [
+    pub const ALL: [EventKind; 29] = [
         EventKind::Exec,
         EventKind::Fork,
         EventKind::Exit,
@@ -112,6 +116,8 @@ impl EventKind {
         EventKind::Setns,
         EventKind::MemfdCreate,
         EventKind::Dup,
+        EventKind::Socket,
+        EventKind::Userfaultfd,
     ];
 
     /// The type number on the wire (and the bit in the masks).
@@ -154,6 +160,8 @@ impl EventKind {
             EventKind::Setns => "setns",
             EventKind::MemfdCreate => "memfd_create",
             EventKind::Dup => "dup",
+            EventKind::Socket => "socket",
+            EventKind::Userfaultfd => "userfaultfd",
         }
     }
 
@@ -347,8 +355,8 @@ pub struct Syscall {
     pub ret: i64,
     /// the raw arguments
     pub args: [u64; 6],
-    /// the socket's address family (2 IPv4, 10 IPv6, 1 unix; 0 when no socket); for dup*, the
-    /// old descriptor's
+    /// the socket's address family (2 IPv4, 10 IPv6, 1 unix, 17 packet; 0 when no socket); for
+    /// dup*, the old descriptor's; for socket, the caller's domain (and type and protocol)
     pub family: u16,
     /// socket type (1 stream, 2 datagram, ...)
     pub sock_type: u16,
