@@ -218,10 +218,6 @@ const KNOWN_GAPS: &[(&str, &str)] = &[
         "fd.name /proc/self/fd/1 as written: the sensor reports the file it resolves to",
     ),
     (
-        "syscall.InterpretedProcsInboundNetworkActivity",
-        "listen: the sensor does not report the socket's bound address",
-    ),
-    (
         "syscall.JavaProcessClassFileDownload",
         "recvfrom and evt.buffer: the sensor does not capture I/O buffers",
     ),

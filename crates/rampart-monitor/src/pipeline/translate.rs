@@ -234,6 +234,34 @@ fn socket_fd(s: &Syscall, num: i64, server_side: bool) -> Fd {
     }
 }
 
+/// A bound or listening socket, as Falco's server socket (`SCAP_FD_IPV4_SERVSOCK`): one
+/// address, the local one the kernel's `struct sock` holds (bind: the caller's), so `fd.ip`,
+/// `fd.net`, `fd.sip`, `fd.lport` are the bound address and port. There is no client end: a
+/// listening socket's peer (0.0.0.0:0) is not an address rules should compare against.
+fn server_socket_fd(s: &Syscall, num: i64) -> Fd {
+    match (s.family, s.local) {
+        (2 | 10, Some((addr, port))) => Fd {
+            num,
+            kind: if addr.is_ipv6() {
+                FdKind::Ipv6
+            } else {
+                FdKind::Ipv4
+            },
+            name: format!("{addr}:{port}"),
+            server: Some((addr, port)),
+            l4proto: Some(l4(s)),
+            is_server: true,
+            connected: Some(false),
+            ..Fd::default()
+        },
+        _ => {
+            let mut fd = socket_fd(s, num, true);
+            fd.connected = Some(false);
+            fd
+        }
+    }
+}
+
 fn file_event(ev: &mut Event, f: &FileOp) {
     let kind = f.header.kind;
     ev.evt_type = file_evt_type(kind).to_owned();
@@ -309,9 +337,7 @@ fn syscall_event(ev: &mut Event, s: &Syscall) {
         }
         EventKind::Bind | EventKind::Listen => {
             let num = a[0] as i64;
-            let mut fd = socket_fd(s, num, true);
-            fd.connected = Some(false);
-            ev.fd = Some(fd);
+            ev.fd = Some(server_socket_fd(s, num));
             ev.set_arg("fd", num.to_string());
             if s.header.kind == EventKind::Listen {
                 ev.set_arg("backlog", a[1].to_string());
@@ -523,6 +549,60 @@ mod tests {
         assert_eq!(
             flags_str(0o4755, MODE_FLAGS),
             "S_IXOTH|S_IROTH|S_IXGRP|S_IRGRP|S_IXUSR|S_IWUSR|S_IRUSR|S_ISUID"
+        );
+    }
+
+    fn listen(local: (IpAddr, u16)) -> Syscall {
+        Syscall {
+            header: crate::sensor::Header {
+                kind: EventKind::Listen,
+                flags: 0,
+                boot_ns: 0,
+                tid: 1,
+                pid: 1,
+                ppid: 0,
+                uid: 0,
+                gid: 0,
+                euid: 0,
+                loginuid: u32::MAX,
+                mntns: 0,
+                cgroup_id: 0,
+                cap_effective: 0,
+                cap_permitted: 0,
+                start_boot_ns: 0,
+                comm: "lua".into(),
+            },
+            nr: 50,
+            ret: 0,
+            args: [3, 128, 0, 0, 0, 0],
+            family: 2,
+            sock_type: 1,
+            protocol: 6,
+            local: Some(local),
+            remote: Some((IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0)),
+            text: String::new(),
+        }
+    }
+
+    #[test]
+    fn a_listening_socket_is_its_bound_address_alone() {
+        let addr = (IpAddr::V4(Ipv4Addr::new(10, 200, 0, 2)), 4000);
+        let mut ev = Event::default();
+        syscall_event(&mut ev, &listen(addr));
+        assert_eq!(ev.evt_type, "listen");
+        let fd = ev.fd.expect("the listening socket");
+        assert_eq!(fd.server, Some(addr));
+        // no 0.0.0.0 client end for fd.ip/fd.net to match
+        assert_eq!(fd.client, None);
+        assert!(fd.is_server && fd.connected == Some(false));
+        assert_eq!(fd.name, "10.200.0.2:4000");
+        assert_eq!(fd.kind, FdKind::Ipv4);
+        assert_eq!(
+            ev.args,
+            vec![
+                ("fd".to_owned(), "3".to_owned()),
+                ("backlog".to_owned(), "128".to_owned())
+            ]
         );
     }
 
