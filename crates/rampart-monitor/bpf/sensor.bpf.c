@@ -805,7 +805,7 @@ static __always_inline void file_event(struct scratch *s, struct task_struct *t,
 	e->path2_len = 0;
 	e->ret = (s32)ret;
 	e->mode = 0;
-	e->pad = 0;
+	e->raw_len = 0;
 	e->path[0] = 0;
 	e->path2[0] = 0;
 	switch (p->nr) {
@@ -839,6 +839,14 @@ static __always_inline void file_event(struct scratch *s, struct task_struct *t,
 		} else {
 			e->path_len = resolve_at(t, dirfd, up, s->walk, e->path, fl);
 		}
+		/* and the path as the caller wrote it (Falco's fd.nameraw, and its fd.name once
+		 * normalised: symlinks not followed), right after the resolved one; the kernel
+		 * copied it, so its page is present */
+		u32 off = e->path_len + 1;
+		if (off > PATH2_SZ)
+			off = PATH2_SZ;
+		long n = bpf_probe_read_user_str(&e->path[off], PATH_SZ, up);
+		e->raw_len = n > 0 ? (u32)(n - 1) : 0;
 		break;
 	}
 	case NR_unlink:
@@ -1096,6 +1104,8 @@ int BPF_sys_exit(u64 *ctx)
 		/* rename, link and symlink always carry the second path */
 		if (type == EV_RENAME || type == EV_LINK || type == EV_SYMLINK)
 			size = __builtin_offsetof(struct ev_file, path2) + l2 + 1;
+		else if (type == EV_OPEN)
+			size = __builtin_offsetof(struct ev_file, path) + l1 + 1 + (e->raw_len & (PATH_SZ - 1)) + 1;
 		else
 			size = __builtin_offsetof(struct ev_file, path) + l1 + 1;
 		if (size > sizeof(*e))

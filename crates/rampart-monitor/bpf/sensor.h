@@ -123,7 +123,7 @@ struct ev_file {
 	u32 path2_len;
 	s32 ret; /* the syscall's result (open: the descriptor or -errno) */
 	u32 mode; /* the inode's mode (type and permissions) when the kernel had the inode */
-	u32 pad;
+	u32 raw_len; /* open: the path as the caller wrote it, at path[path_len + 1] */
 	char path[PATH2_SZ];
 	char path2[PATH2_SZ];
 }; /* path at 136, path2 at 4488 */

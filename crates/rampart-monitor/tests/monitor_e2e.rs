@@ -208,20 +208,10 @@ const TWICE: &[(&str, &str)] = &[
 
 /// Actions whose rule rampart cannot fire yet, and why. The test fails if one of them starts
 /// firing (remove it here) or if any other action stops.
-const KNOWN_GAPS: &[(&str, &str)] = &[
-    (
-        "syscall.DirectoryTraversalMonitoredFileRead",
-        "fd.nameraw: the sensor reports the kernel-resolved path, not the path as the caller wrote it",
-    ),
-    (
-        "syscall.ModifyContainerEntrypoint",
-        "fd.name /proc/self/fd/1 as written: the sensor reports the file it resolves to",
-    ),
-    (
-        "syscall.JavaProcessClassFileDownload",
-        "recvfrom and evt.buffer: the sensor does not capture I/O buffers",
-    ),
-];
+const KNOWN_GAPS: &[(&str, &str)] = &[(
+    "syscall.JavaProcessClassFileDownload",
+    "recvfrom and evt.buffer: the sensor does not capture I/O buffers",
+)];
 
 /// Every applicable event-generator action (and the two extras for stable rules upstream has no
 /// action for), performed in a runc container with an overlay root, fires its expected rule

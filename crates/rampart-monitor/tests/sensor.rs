@@ -226,6 +226,63 @@ fn exec_event_has_the_kernel_path_argv_cwd_and_credentials() {
     assert_eq!(exit.code >> 8, 3);
 }
 
+const PY_RAW: &str = r#"
+import os, sys
+d = sys.argv[1]
+os.close(os.open(d + "/sub/../link", os.O_RDONLY))
+os.chdir(d + "/sub")
+os.close(os.open("../link", os.O_RDONLY))
+try:
+    os.open("../sub/../nope", os.O_RDONLY)
+except FileNotFoundError:
+    pass
+os.close(os.open("/proc/self/fd/0", os.O_RDONLY))
+"#;
+
+/// Opens report the file the kernel opened (`path`, symlinks followed) and the path exactly as
+/// the caller wrote it (`raw`, Falco's `fd.nameraw`).
+#[test]
+fn opens_carry_the_callers_path_as_written_and_the_file_it_reached() {
+    let mut sensor = load(all_events(), 16 << 20);
+    let dir = tempdir("raw");
+    std::fs::create_dir(dir.join("sub")).unwrap();
+    std::fs::write(dir.join("target"), b"x").unwrap();
+    std::os::unix::fs::symlink(dir.join("target"), dir.join("link")).unwrap();
+    let (st, events, _) = run(
+        &mut sensor,
+        Command::new("python3")
+            .arg("-c")
+            .arg(PY_RAW)
+            .arg(&*dir)
+            .stdin(Stdio::null()),
+    );
+    assert!(st.success());
+    let d = dir.to_string_lossy();
+    let opens = files(&events, EventKind::Open);
+    let find = |raw: &str| {
+        opens
+            .iter()
+            .find(|o| o.raw.as_deref() == Some(raw))
+            .unwrap_or_else(|| panic!("no open of {raw}: {opens:#?}"))
+    };
+    let abs = find(&format!("{d}/sub/../link"));
+    assert_eq!(abs.path, format!("{d}/target"));
+    assert!(abs.ret >= 0);
+    let rel = find("../link");
+    assert_eq!(rel.path, format!("{d}/target"));
+    // a failed open: the directory walked in the kernel, then the caller's name
+    let failed = find("../sub/../nope");
+    assert_eq!(failed.ret, -2);
+    assert_eq!(failed.path, format!("{d}/sub/../sub/../nope"));
+    // /proc/self/fd/0 is /dev/null to the kernel
+    let fd0 = find("/proc/self/fd/0");
+    assert_eq!(fd0.path, "/dev/null");
+    // other operations carry no raw path
+    assert!(events.iter().all(
+        |e| !matches!(e, RawEvent::File(f) if f.header.kind != EventKind::Open && f.raw.is_some())
+    ));
+}
+
 #[test]
 fn opens_carry_the_full_path_of_a_deep_tree_flags_and_result() {
     let mut sensor = load(all_events(), 16 << 20);

@@ -262,6 +262,48 @@ fn server_socket_fd(s: &Syscall, num: i64) -> Fd {
     }
 }
 
+/// A path made canonical lexically, as Falco does (`concatenate_paths`): `.` and empty
+/// components dropped, `..` removes the component before it (never above the root). Symlinks
+/// are not followed.
+fn normalise(path: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for c in path.split('/') {
+        match c {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            c => parts.push(c),
+        }
+    }
+    let mut out = String::with_capacity(path.len());
+    for c in &parts {
+        out.push('/');
+        out.push_str(c);
+    }
+    if out.is_empty() {
+        out.push('/');
+    }
+    out
+}
+
+/// Falco's `fd.name` of an open: the path the caller gave, made absolute and normalised
+/// lexically, symlinks NOT followed (`/proc/self/fd/1` stays itself; `/etc/../etc/shadow` is
+/// `/etc/shadow`), not the file the kernel opened (`FileOp::path`, which drift and identity
+/// use). A failed open's `path` is already the caller's string after its directory. A relative
+/// name of a successful open is the kernel's path: the directory it is relative to is not
+/// walked a second time, so the two differ only when that relative name crosses a symlink.
+fn open_name(f: &FileOp) -> String {
+    match f.raw.as_deref() {
+        Some(raw) if raw.starts_with('/') => normalise(raw),
+        _ if f.ret < 0 => normalise(&f.path),
+        _ => f.path.clone(),
+    }
+}
+
+/// Linux's `O_DIRECTORY`.
+const O_DIRECTORY: u32 = 0o200000;
+
 fn file_event(ev: &mut Event, f: &FileOp) {
     let kind = f.header.kind;
     ev.evt_type = file_evt_type(kind).to_owned();
@@ -271,17 +313,22 @@ fn file_event(ev: &mut Event, f: &FileOp) {
             ev.open_flags = Some(f.flags);
             ev.res = Some(i64::from(f.ret));
             ev.set_arg("flags", rampart_falco::event::open_flags_str(f.flags));
-            ev.set_arg("name", f.path.clone());
+            let name = open_name(f);
+            ev.set_arg("name", name.clone());
             ev.set_arg("mode", format!("0{:o}", f.mode & 0o7777));
             ev.set_arg("ino", f.ino.to_string());
             ev.set_arg("dev", format!("{:X}", f.dev));
             // The descriptor the open returned (-1 when it failed: Falco's open_file_failed).
-            let mut fd = Fd::file(if f.ret >= 0 { i64::from(f.ret) } else { -1 }, &f.path);
-            fd.kind = match f.typechar() {
-                'd' => FdKind::Directory,
-                'p' => FdKind::Pipe,
-                'u' => FdKind::Unix,
-                _ => FdKind::File,
+            let mut fd = Fd::file(if f.ret >= 0 { i64::from(f.ret) } else { -1 }, &name);
+            // fd.nameraw: the string as the caller wrote it.
+            fd.name_raw = f.raw.clone().filter(|raw| *raw != name);
+            // fd.type as Falco sets it on an open: a directory when the caller asked for one
+            // (O_DIRECTORY), else a file, whatever the inode is (a pipe or a device reached
+            // through /proc/self/fd/N is a `file`, which `open_write`'s `fd.typechar='f'` needs).
+            fd.kind = if f.flags & O_DIRECTORY != 0 {
+                FdKind::Directory
+            } else {
+                FdKind::File
             };
             ev.fd = Some(fd);
         }
@@ -603,6 +650,70 @@ mod tests {
                 ("fd".to_owned(), "3".to_owned()),
                 ("backlog".to_owned(), "128".to_owned())
             ]
+        );
+    }
+
+    #[test]
+    fn paths_normalise_lexically_as_falco_does() {
+        assert_eq!(normalise("/etc/../etc/../etc/shadow"), "/etc/shadow");
+        assert_eq!(normalise("/proc/self/fd/1"), "/proc/self/fd/1");
+        assert_eq!(normalise("/a/./b//c/"), "/a/b/c");
+        assert_eq!(normalise("/../../x"), "/x");
+        assert_eq!(normalise("/a/.."), "/");
+    }
+
+    fn open(path: &str, raw: Option<&str>, ret: i32) -> FileOp {
+        let mut header = listen((IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0)).header;
+        header.kind = EventKind::Open;
+        FileOp {
+            header,
+            path: path.into(),
+            path2: None,
+            flags: 0,
+            fmode: 0,
+            ino: 0,
+            dev: 0,
+            ret,
+            mode: 0o100644,
+            raw: raw.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn an_open_is_named_by_the_callers_path_not_the_file_it_reached() {
+        let name = |f: &FileOp| {
+            let mut ev = Event::default();
+            file_event(&mut ev, f);
+            let fd = ev.fd.expect("fd");
+            (fd.name.clone(), fd.name_raw.unwrap_or(fd.name))
+        };
+        // a pipe reached through /proc/self/fd/1 is a `file`; O_DIRECTORY makes a directory
+        let mut pipe = open("pipe:[1]", Some("/proc/self/fd/1"), 3);
+        pipe.mode = 0o010600;
+        let mut ev = Event::default();
+        file_event(&mut ev, &pipe);
+        assert_eq!(ev.fd.as_ref().map(|fd| fd.kind), Some(FdKind::File));
+        pipe.flags = O_DIRECTORY;
+        let mut ev = Event::default();
+        file_event(&mut ev, &pipe);
+        assert_eq!(ev.fd.as_ref().map(|fd| fd.kind), Some(FdKind::Directory));
+        // a symlink is not followed: /proc/self/fd/1 is not /dev/null
+        assert_eq!(
+            name(&open("/dev/null", Some("/proc/self/fd/1"), 3)),
+            ("/proc/self/fd/1".into(), "/proc/self/fd/1".into())
+        );
+        assert_eq!(
+            name(&open("/etc/shadow", Some("/etc/../etc/../etc/shadow"), 3)),
+            ("/etc/shadow".into(), "/etc/../etc/../etc/shadow".into())
+        );
+        // relative: the kernel's path for a success; the directory and the name for a failure
+        assert_eq!(
+            name(&open("/root/x", Some("x"), 3)),
+            ("/root/x".into(), "x".into())
+        );
+        assert_eq!(
+            name(&open("/root/../nope", Some("../nope"), -2)),
+            ("/nope".into(), "../nope".into())
         );
     }
 

@@ -317,6 +317,10 @@ pub struct FileOp {
     /// the inode's mode, type bits included (successful opens, fchmod; 0 when the kernel had
     /// no inode at hand): Falco's `fd.typechar` (`f` regular, `d` directory, ...)
     pub mode: u32,
+    /// open: the path exactly as the caller wrote it (relative, with `..`, through symlinks:
+    /// Falco's `fd.nameraw`); `path` is the file the kernel opened. `None` for other operations
+    /// or when the caller's string could not be read
+    pub raw: Option<String>,
 }
 
 impl FileOp {
@@ -566,14 +570,24 @@ pub fn decode(data: &[u8]) -> Result<RawEvent, DecodeError> {
                 kind,
                 EventKind::Rename | EventKind::Link | EventKind::Symlink
             );
+            let path_len = (b.u32(116) as usize).min(4352);
+            let raw_len = b.u32(132) as usize;
+            let raw = (kind == EventKind::Open && raw_len > 0).then(|| {
+                b.str(
+                    FILE_PATH.saturating_add(path_len).saturating_add(1),
+                    raw_len,
+                    4096,
+                )
+            });
             RawEvent::File(FileOp {
+                raw,
                 ret: i32::from_le_bytes(b.array(124)),
                 mode: b.u32(128),
                 flags: b.u32(96),
                 fmode: b.u32(100),
                 ino: b.u64(104),
                 dev: b.u32(112),
-                path: b.str(FILE_PATH, b.u32(116) as usize, 4352),
+                path: b.str(FILE_PATH, path_len, 4352),
                 path2: two.then(|| b.str(FILE_PATH2, path2_len, 4352)),
                 header: h,
             })
