@@ -632,7 +632,9 @@ int BPF_exit(u64 *ctx)
 #define NR_connect 42
 #define NR_accept 43
 #define NR_sendto 44
+#define NR_recvfrom 45
 #define NR_sendmsg 46
+#define NR_recvmsg 47
 #define NR_bind 49
 #define NR_listen 50
 #define NR_rename 82
@@ -725,6 +727,8 @@ static __always_inline u32 type_of_nr(long nr)
 	case NR_dup3: return EV_DUP;
 	case NR_socket: return EV_SOCKET;
 	case NR_userfaultfd: return EV_USERFAULTFD;
+	case NR_recvfrom:
+	case NR_recvmsg: return EV_RECV;
 	}
 	return 0;
 }
@@ -1021,7 +1025,7 @@ static __always_inline void sys_event(struct scratch *s, struct task_struct *t, 
 	u32 type = p->type;
 
 	/* the socket: accept's new descriptor, dup's old one, else the first argument */
-	if ((type >= EV_CONNECT && type <= EV_SEND) || type == EV_DUP) {
+	if ((type >= EV_CONNECT && type <= EV_SEND) || type == EV_DUP || type == EV_RECV) {
 		s64 fd = (s64)(int)a[0];
 		if (type == EV_ACCEPT)
 			fd = ret;
@@ -1042,10 +1046,17 @@ static __always_inline void sys_event(struct scratch *s, struct task_struct *t, 
 		user_sockaddr(e, (const void *)a[1], 1);
 	else if (p->nr == NR_sendto)
 		user_sockaddr(e, (const void *)a[4], 0);
-	else if (p->nr == NR_sendmsg) {
+	else if (p->nr == NR_sendmsg || p->nr == NR_recvmsg) {
 		void *name = 0;
 		bpf_probe_read_user(&name, sizeof(name), (void *)a[1]); /* msghdr.msg_name */
 		user_sockaddr(e, name, 0);
+	} else if (p->nr == NR_recvfrom) {
+		/* the sender (src_addr, filled by the kernel) and the first bytes received: enough
+		 * for a magic number (Falco's evt.buffer bcontains cafebabe), bounded */
+		user_sockaddr(e, (const void *)a[4], 0);
+		u32 n = ret > RECV_BYTES ? RECV_BYTES : (u32)ret;
+		if (ret > 0 && bpf_probe_read_user(e->str, n & (RECV_BYTES * 2 - 1), (void *)a[1]) == 0)
+			e->str_len = n;
 	}
 
 	/* strings: the memfd name, the mount target */
@@ -1078,6 +1089,20 @@ int BPF_sys_exit(u64 *ctx)
 		return 0;
 	if (wanted(c, type, t, &mntns) != 0)
 		return 0;
+	/* receives are reported only when they got data on a UDP (or other non-TCP) IP socket:
+	 * TCP reads are a server's hot path, and no rule asks for them */
+	if (type == EV_RECV) {
+		if (ret <= 0)
+			return 0;
+		struct sock *sk = file_sock(fd_file(t, (s64)(int)regs->di));
+		if (!sk)
+			return 0;
+		u16 fam = 0, proto = 0;
+		CORE_READ_INTO(&fam, sk->__sk_common.skc_family);
+		CORE_READ_INTO(&proto, sk->sk_protocol);
+		if ((fam != 2 && fam != 10) || proto == 6)
+			return 0;
+	}
 	struct sysargs p = {};
 	p.nr = (u32)nr;
 	p.type = type;

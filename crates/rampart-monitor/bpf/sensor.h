@@ -37,7 +37,8 @@ enum ev_type {
 	EV_DUP = 27,
 	EV_SOCKET = 28,
 	EV_USERFAULTFD = 29,
-	EV_MAX = 30,
+	EV_RECV = 30,
+	EV_MAX = 31,
 };
 
 /* header flags */
@@ -143,8 +144,10 @@ struct ev_sys {
 	u8 laddr[16];
 	u8 raddr[16];
 	u32 pad1;
-	char str[NAME_SZ];
+	char str[NAME_SZ]; /* recv: the first bytes received (RECV_BYTES at most) */
 }; /* str at 208 */
+
+#define RECV_BYTES 16
 
 /* config array value (index 0) */
 #define CFG_WANT_HOST 1ull

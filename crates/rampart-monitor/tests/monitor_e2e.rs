@@ -208,10 +208,7 @@ const TWICE: &[(&str, &str)] = &[
 
 /// Actions whose rule rampart cannot fire yet, and why. The test fails if one of them starts
 /// firing (remove it here) or if any other action stops.
-const KNOWN_GAPS: &[(&str, &str)] = &[(
-    "syscall.JavaProcessClassFileDownload",
-    "recvfrom and evt.buffer: the sensor does not capture I/O buffers",
-)];
+const KNOWN_GAPS: &[(&str, &str)] = &[];
 
 /// Every applicable event-generator action (and the two extras for stable rules upstream has no
 /// action for), performed in a runc container with an overlay root, fires its expected rule

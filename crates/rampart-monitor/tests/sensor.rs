@@ -541,6 +541,48 @@ fn socket_and_userfaultfd_calls_carry_their_arguments_and_result() {
     );
 }
 
+const PY_RECV: &str = r#"
+import socket
+srv = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); srv.bind(("127.0.0.1", 0))
+cli = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); cli.bind(("127.0.0.1", 0))
+cli.sendto(bytes([0xCA, 0xFE, 0xBA, 0xBE]) + bytes(range(40)), srv.getsockname())
+data, peer = srv.recvfrom(100)
+srv.setblocking(False)
+try:
+    srv.recvfrom(100)
+except BlockingIOError:
+    pass
+t = socket.socket(); t.bind(("127.0.0.1", 0)); t.listen(1)
+c = socket.socket(); c.connect(t.getsockname()); a, _ = t.accept()
+c.send(bytes([0xCA, 0xFE, 0xBA, 0xBE])); a.recv(100)
+print(srv.getsockname()[1], cli.getsockname()[1], len(data))
+"#;
+
+/// A datagram received on a UDP socket: the receiving socket, the sender and the first 16
+/// bytes; no event for a TCP read or a receive that got nothing.
+#[test]
+fn a_udp_receive_carries_its_sender_and_first_bytes_and_tcp_reads_are_not_reported() {
+    let mut sensor = load(all_events(), 16 << 20);
+    let (st, events, out) = run(&mut sensor, Command::new("python3").arg("-c").arg(PY_RECV));
+    assert!(st.success());
+    let nums: Vec<u16> = out
+        .split_whitespace()
+        .map(|n| n.parse().expect("number"))
+        .collect();
+    let (srv, cli, len) = (nums[0], nums[1], nums[2]);
+    assert_eq!(len, 44);
+    let lo = IpAddr::V4(Ipv4Addr::LOCALHOST);
+    let recv = syscalls(&events, EventKind::Recv);
+    assert_eq!(recv.len(), 1, "only the UDP datagram: {recv:#?}");
+    let r = recv[0];
+    assert_eq!((r.nr, r.ret, r.protocol), (45, 44, 17));
+    assert_eq!(r.local, Some((lo, srv)));
+    assert_eq!(r.remote, Some((lo, cli)));
+    let mut want = vec![0xCA, 0xFE, 0xBA, 0xBE];
+    want.extend(0u8..12);
+    assert_eq!(r.data, want);
+}
+
 const PY_PRIV: &str = r#"
 import os, ctypes
 libc = ctypes.CDLL(None, use_errno=True)

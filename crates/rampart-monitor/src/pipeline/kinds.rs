@@ -67,6 +67,7 @@ pub fn kind_of(evt_type: &str) -> Option<EventKind> {
         "dup" | "dup2" | "dup3" => EventKind::Dup,
         "socket" => EventKind::Socket,
         "userfaultfd" => EventKind::Userfaultfd,
+        "recvfrom" | "recvmsg" => EventKind::Recv,
         _ => return None,
     })
 }

@@ -447,6 +447,18 @@ fn syscall_event(ev: &mut Event, s: &Syscall) {
                 ev.fd = Some(new_socket_fd(s));
             }
         }
+        EventKind::Recv => {
+            // A datagram received: the process is the receiving (server) end, the sender the
+            // client, as Falco's inbound tuple; evt.buffer is the first bytes (16 at most).
+            let num = a[0] as i64;
+            ev.fd = Some(socket_fd(s, num, true));
+            ev.set_arg("fd", num.to_string());
+            ev.set_arg("size", s.ret.to_string());
+            if let Some(fd) = &ev.fd {
+                ev.set_arg("tuple", fd.name.clone());
+            }
+            ev.buffer = Some(s.data.clone());
+        }
         EventKind::Userfaultfd => {
             ev.set_arg("res", s.ret.to_string());
             ev.set_arg("flags", a[0].to_string());
@@ -628,6 +640,7 @@ mod tests {
             local: Some(local),
             remote: Some((IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0)),
             text: String::new(),
+            data: Vec::new(),
         }
     }
 

@@ -84,11 +84,14 @@ pub enum EventKind {
     Socket = 28,
     /// userfaultfd
     Userfaultfd = 29,
+    /// recvfrom, recvmsg that received data on a non-TCP IP socket (UDP): the sender and the
+    /// first 16 bytes (recvfrom)
+    Recv = 30,
 }
 
 impl EventKind {
     /// Every kind, in type-number order.
-    pub const ALL: [EventKind; 29] = [
+    pub const ALL: [EventKind; 30] = [
         EventKind::Exec,
         EventKind::Fork,
         EventKind::Exit,
@@ -118,6 +121,7 @@ impl EventKind {
         EventKind::Dup,
         EventKind::Socket,
         EventKind::Userfaultfd,
+        EventKind::Recv,
     ];
 
     /// The type number on the wire (and the bit in the masks).
@@ -162,6 +166,7 @@ impl EventKind {
             EventKind::Dup => "dup",
             EventKind::Socket => "socket",
             EventKind::Userfaultfd => "userfaultfd",
+            EventKind::Recv => "recv",
         }
     }
 
@@ -372,6 +377,8 @@ pub struct Syscall {
     pub remote: Option<(IpAddr, u16)>,
     /// memfd_create: the name; mount, umount: the target; unix sockets: the path
     pub text: String,
+    /// recvfrom: the first bytes received (16 at most); empty otherwise
+    pub data: Vec<u8>,
 }
 
 /// One decoded event.
@@ -599,7 +606,18 @@ pub fn decode(data: &[u8]) -> Result<RawEvent, DecodeError> {
             for (i, a) in args.iter_mut().enumerate() {
                 *a = b.u64(112 + 8 * i);
             }
+            let str_len = (b.u32(100) as usize).min(256);
+            let (text, bytes) = if kind == EventKind::Recv {
+                let end = SYS_STR.saturating_add(str_len.min(16)).min(data.len());
+                (
+                    String::new(),
+                    data.get(SYS_STR..end).unwrap_or_default().to_vec(),
+                )
+            } else {
+                (b.str(SYS_STR, str_len, 256), Vec::new())
+            };
             RawEvent::Syscall(Syscall {
+                data: bytes,
                 nr: b.u32(96),
                 ret: i64::from_le_bytes(b.array(104)),
                 args,
@@ -608,7 +626,7 @@ pub fn decode(data: &[u8]) -> Result<RawEvent, DecodeError> {
                 protocol: b.u16(164),
                 local: addr(family, b.array(172), b.u16(166)),
                 remote: addr(family, b.array(188), b.u16(168)),
-                text: b.str(SYS_STR, b.u32(100) as usize, 256),
+                text,
                 header: h,
             })
         }
