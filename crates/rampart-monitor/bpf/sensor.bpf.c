@@ -628,10 +628,13 @@ int BPF_exit(u64 *ctx)
 #define NR_open 2
 #define NR_dup 32
 #define NR_dup2 33
+#define NR_socket 41
 #define NR_connect 42
 #define NR_accept 43
 #define NR_sendto 44
+#define NR_recvfrom 45
 #define NR_sendmsg 46
+#define NR_recvmsg 47
 #define NR_bind 49
 #define NR_listen 50
 #define NR_rename 82
@@ -669,6 +672,7 @@ int BPF_exit(u64 *ctx)
 #define NR_renameat2 316
 #define NR_memfd_create 319
 #define NR_bpf 321
+#define NR_userfaultfd 323
 #define NR_openat2 437
 #define NR_fchmodat2 452
 
@@ -721,6 +725,10 @@ static __always_inline u32 type_of_nr(long nr)
 	case NR_dup:
 	case NR_dup2:
 	case NR_dup3: return EV_DUP;
+	case NR_socket: return EV_SOCKET;
+	case NR_userfaultfd: return EV_USERFAULTFD;
+	case NR_recvfrom:
+	case NR_recvmsg: return EV_RECV;
 	}
 	return 0;
 }
@@ -801,7 +809,7 @@ static __always_inline void file_event(struct scratch *s, struct task_struct *t,
 	e->path2_len = 0;
 	e->ret = (s32)ret;
 	e->mode = 0;
-	e->pad = 0;
+	e->raw_len = 0;
 	e->path[0] = 0;
 	e->path2[0] = 0;
 	switch (p->nr) {
@@ -835,6 +843,14 @@ static __always_inline void file_event(struct scratch *s, struct task_struct *t,
 		} else {
 			e->path_len = resolve_at(t, dirfd, up, s->walk, e->path, fl);
 		}
+		/* and the path as the caller wrote it (Falco's fd.nameraw, and its fd.name once
+		 * normalised: symlinks not followed), right after the resolved one; the kernel
+		 * copied it, so its page is present */
+		u32 off = e->path_len + 1;
+		if (off > PATH2_SZ)
+			off = PATH2_SZ;
+		long n = bpf_probe_read_user_str(&e->path[off], PATH_SZ, up);
+		e->raw_len = n > 0 ? (u32)(n - 1) : 0;
 		break;
 	}
 	case NR_unlink:
@@ -1009,7 +1025,7 @@ static __always_inline void sys_event(struct scratch *s, struct task_struct *t, 
 	u32 type = p->type;
 
 	/* the socket: accept's new descriptor, dup's old one, else the first argument */
-	if ((type >= EV_CONNECT && type <= EV_SEND) || type == EV_DUP) {
+	if ((type >= EV_CONNECT && type <= EV_SEND) || type == EV_DUP || type == EV_RECV) {
 		s64 fd = (s64)(int)a[0];
 		if (type == EV_ACCEPT)
 			fd = ret;
@@ -1017,16 +1033,30 @@ static __always_inline void sys_event(struct scratch *s, struct task_struct *t, 
 		if (sk)
 			sock_info(e, sk);
 	}
+	/* socket(): the caller's domain, type (without SOCK_NONBLOCK/SOCK_CLOEXEC) and protocol;
+	 * the new socket has no address yet */
+	if (type == EV_SOCKET) {
+		e->family = (u16)a[0];
+		e->sock_type = (u16)(a[1] & 0xf);
+		e->protocol = (u16)a[2];
+	}
 	if (type == EV_CONNECT)
 		user_sockaddr(e, (const void *)a[1], 0);
 	else if (type == EV_BIND)
 		user_sockaddr(e, (const void *)a[1], 1);
 	else if (p->nr == NR_sendto)
 		user_sockaddr(e, (const void *)a[4], 0);
-	else if (p->nr == NR_sendmsg) {
+	else if (p->nr == NR_sendmsg || p->nr == NR_recvmsg) {
 		void *name = 0;
 		bpf_probe_read_user(&name, sizeof(name), (void *)a[1]); /* msghdr.msg_name */
 		user_sockaddr(e, name, 0);
+	} else if (p->nr == NR_recvfrom) {
+		/* the sender (src_addr, filled by the kernel) and the first bytes received: enough
+		 * for a magic number (Falco's evt.buffer bcontains cafebabe), bounded */
+		user_sockaddr(e, (const void *)a[4], 0);
+		u32 n = ret > RECV_BYTES ? RECV_BYTES : (u32)ret;
+		if (ret > 0 && bpf_probe_read_user(e->str, n & (RECV_BYTES * 2 - 1), (void *)a[1]) == 0)
+			e->str_len = n;
 	}
 
 	/* strings: the memfd name, the mount target */
@@ -1059,6 +1089,20 @@ int BPF_sys_exit(u64 *ctx)
 		return 0;
 	if (wanted(c, type, t, &mntns) != 0)
 		return 0;
+	/* receives are reported only when they got data on a UDP (or other non-TCP) IP socket:
+	 * TCP reads are a server's hot path, and no rule asks for them */
+	if (type == EV_RECV) {
+		if (ret <= 0)
+			return 0;
+		struct sock *sk = file_sock(fd_file(t, (s64)(int)regs->di));
+		if (!sk)
+			return 0;
+		u16 fam = 0, proto = 0;
+		CORE_READ_INTO(&fam, sk->__sk_common.skc_family);
+		CORE_READ_INTO(&proto, sk->sk_protocol);
+		if ((fam != 2 && fam != 10) || proto == 6)
+			return 0;
+	}
 	struct sysargs p = {};
 	p.nr = (u32)nr;
 	p.type = type;
@@ -1085,6 +1129,8 @@ int BPF_sys_exit(u64 *ctx)
 		/* rename, link and symlink always carry the second path */
 		if (type == EV_RENAME || type == EV_LINK || type == EV_SYMLINK)
 			size = __builtin_offsetof(struct ev_file, path2) + l2 + 1;
+		else if (type == EV_OPEN)
+			size = __builtin_offsetof(struct ev_file, path) + l1 + 1 + (e->raw_len & (PATH_SZ - 1)) + 1;
 		else
 			size = __builtin_offsetof(struct ev_file, path) + l1 + 1;
 		if (size > sizeof(*e))

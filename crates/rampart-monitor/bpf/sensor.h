@@ -35,7 +35,10 @@ enum ev_type {
 	EV_SETNS = 25,
 	EV_MEMFD = 26,
 	EV_DUP = 27,
-	EV_MAX = 28,
+	EV_SOCKET = 28,
+	EV_USERFAULTFD = 29,
+	EV_RECV = 30,
+	EV_MAX = 31,
 };
 
 /* header flags */
@@ -121,7 +124,7 @@ struct ev_file {
 	u32 path2_len;
 	s32 ret; /* the syscall's result (open: the descriptor or -errno) */
 	u32 mode; /* the inode's mode (type and permissions) when the kernel had the inode */
-	u32 pad;
+	u32 raw_len; /* open: the path as the caller wrote it, at path[path_len + 1] */
 	char path[PATH2_SZ];
 	char path2[PATH2_SZ];
 }; /* path at 136, path2 at 4488 */
@@ -141,8 +144,10 @@ struct ev_sys {
 	u8 laddr[16];
 	u8 raddr[16];
 	u32 pad1;
-	char str[NAME_SZ];
+	char str[NAME_SZ]; /* recv: the first bytes received (RECV_BYTES at most) */
 }; /* str at 208 */
+
+#define RECV_BYTES 16
 
 /* config array value (index 0) */
 #define CFG_WANT_HOST 1ull

@@ -83,32 +83,7 @@ const TWICE: &[(&str, &str)] = &[
 
 /// Actions whose rule rampart cannot fire yet, and why. The test fails if one of them starts
 /// firing (remove it here) or if any other action stops.
-const KNOWN_GAPS: &[(&str, &str)] = &[
-    (
-        "syscall.DirectoryTraversalMonitoredFileRead",
-        "fd.nameraw: the sensor reports the kernel-resolved path, not the path as the caller wrote it",
-    ),
-    (
-        "syscall.ModifyContainerEntrypoint",
-        "fd.name /proc/self/fd/1 as written: the sensor reports the file it resolves to",
-    ),
-    (
-        "syscall.InterpretedProcsInboundNetworkActivity",
-        "listen: the sensor does not report the socket's bound address",
-    ),
-    (
-        "syscall.JavaProcessClassFileDownload",
-        "recvfrom and evt.buffer: the sensor does not capture I/O buffers",
-    ),
-    (
-        "syscall.PacketSocketCreatedInContainer",
-        "socket(): not an event the sensor produces",
-    ),
-    (
-        "syscall.UnprivilegedDelegationOfPageFaultsHandlingToAUserspaceProcess",
-        "userfaultfd(): not an event the sensor produces",
-    ),
-];
+const KNOWN_GAPS: &[(&str, &str)] = &[];
 
 /// Every applicable event-generator action (and the two extras for stable rules upstream has no
 /// action for), performed in a runc container with an overlay root, fires its expected rule

@@ -226,6 +226,63 @@ fn exec_event_has_the_kernel_path_argv_cwd_and_credentials() {
     assert_eq!(exit.code >> 8, 3);
 }
 
+const PY_RAW: &str = r#"
+import os, sys
+d = sys.argv[1]
+os.close(os.open(d + "/sub/../link", os.O_RDONLY))
+os.chdir(d + "/sub")
+os.close(os.open("../link", os.O_RDONLY))
+try:
+    os.open("../sub/../nope", os.O_RDONLY)
+except FileNotFoundError:
+    pass
+os.close(os.open("/proc/self/fd/0", os.O_RDONLY))
+"#;
+
+/// Opens report the file the kernel opened (`path`, symlinks followed) and the path exactly as
+/// the caller wrote it (`raw`, Falco's `fd.nameraw`).
+#[test]
+fn opens_carry_the_callers_path_as_written_and_the_file_it_reached() {
+    let mut sensor = load(all_events(), 16 << 20);
+    let dir = tempdir("raw");
+    std::fs::create_dir(dir.join("sub")).unwrap();
+    std::fs::write(dir.join("target"), b"x").unwrap();
+    std::os::unix::fs::symlink(dir.join("target"), dir.join("link")).unwrap();
+    let (st, events, _) = run(
+        &mut sensor,
+        Command::new("python3")
+            .arg("-c")
+            .arg(PY_RAW)
+            .arg(&*dir)
+            .stdin(Stdio::null()),
+    );
+    assert!(st.success());
+    let d = dir.to_string_lossy();
+    let opens = files(&events, EventKind::Open);
+    let find = |raw: &str| {
+        opens
+            .iter()
+            .find(|o| o.raw.as_deref() == Some(raw))
+            .unwrap_or_else(|| panic!("no open of {raw}: {opens:#?}"))
+    };
+    let abs = find(&format!("{d}/sub/../link"));
+    assert_eq!(abs.path, format!("{d}/target"));
+    assert!(abs.ret >= 0);
+    let rel = find("../link");
+    assert_eq!(rel.path, format!("{d}/target"));
+    // a failed open: the directory walked in the kernel, then the caller's name
+    let failed = find("../sub/../nope");
+    assert_eq!(failed.ret, -2);
+    assert_eq!(failed.path, format!("{d}/sub/../sub/../nope"));
+    // /proc/self/fd/0 is /dev/null to the kernel
+    let fd0 = find("/proc/self/fd/0");
+    assert_eq!(fd0.path, "/dev/null");
+    // other operations carry no raw path
+    assert!(events.iter().all(
+        |e| !matches!(e, RawEvent::File(f) if f.header.kind != EventKind::Open && f.raw.is_some())
+    ));
+}
+
 #[test]
 fn opens_carry_the_full_path_of_a_deep_tree_flags_and_result() {
     let mut sensor = load(all_events(), 16 << 20);
@@ -428,6 +485,102 @@ fn loopback_tcp_bind_listen_connect_accept_send_and_dup_of_a_socket() {
             .any(|d| d.family == 2 && d.args[1] == 100 && d.ret == 100),
         "{dup:#?}"
     );
+}
+
+const PY_SOCKET: &str = r#"
+import socket, ctypes
+libc = ctypes.CDLL(None, use_errno=True)
+p = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3))
+u = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC)
+bad = libc.socket(9999, 1, 0)
+ufd = libc.syscall(323, 0x80000)
+print(p.fileno(), u.fileno(), ufd)
+"#;
+
+#[test]
+fn socket_and_userfaultfd_calls_carry_their_arguments_and_result() {
+    let mut sensor = load(all_events(), 16 << 20);
+    let (st, events, out) = run(
+        &mut sensor,
+        Command::new("python3").arg("-c").arg(PY_SOCKET),
+    );
+    assert!(st.success());
+    let fds: Vec<i64> = out
+        .split_whitespace()
+        .map(|n| n.parse().expect("fd"))
+        .collect();
+    let socket = syscalls(&events, EventKind::Socket);
+    // AF_PACKET, SOCK_RAW, htons(ETH_P_ALL): the caller's arguments and the new descriptor
+    assert!(
+        socket.iter().any(|s| s.nr == 41
+            && s.family == 17
+            && s.sock_type == 3
+            && s.protocol == 0x0300
+            && s.ret == fds[0]),
+        "{socket:#?}"
+    );
+    // the type without SOCK_CLOEXEC; no address yet
+    assert!(
+        socket.iter().any(|s| s.family == 10
+            && s.sock_type == 2
+            && s.ret == fds[1]
+            && s.local.is_none_or(|(_, port)| port == 0)),
+        "{socket:#?}"
+    );
+    assert!(
+        socket.iter().any(|s| s.args[0] == 9999 && s.ret == -97),
+        "EAFNOSUPPORT: {socket:#?}"
+    );
+    let uffd = syscalls(&events, EventKind::Userfaultfd);
+    // the result as the caller saw it (a descriptor, or -1 with errno when refused)
+    assert!(
+        uffd.iter().any(|u| u.nr == 323
+            && u.args[0] == 0x80000
+            && (u.ret == fds[2] || (fds[2] == -1 && u.ret < 0))),
+        "{uffd:#?}"
+    );
+}
+
+const PY_RECV: &str = r#"
+import socket
+srv = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); srv.bind(("127.0.0.1", 0))
+cli = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); cli.bind(("127.0.0.1", 0))
+cli.sendto(bytes([0xCA, 0xFE, 0xBA, 0xBE]) + bytes(range(40)), srv.getsockname())
+data, peer = srv.recvfrom(100)
+srv.setblocking(False)
+try:
+    srv.recvfrom(100)
+except BlockingIOError:
+    pass
+t = socket.socket(); t.bind(("127.0.0.1", 0)); t.listen(1)
+c = socket.socket(); c.connect(t.getsockname()); a, _ = t.accept()
+c.send(bytes([0xCA, 0xFE, 0xBA, 0xBE])); a.recv(100)
+print(srv.getsockname()[1], cli.getsockname()[1], len(data))
+"#;
+
+/// A datagram received on a UDP socket: the receiving socket, the sender and the first 16
+/// bytes; no event for a TCP read or a receive that got nothing.
+#[test]
+fn a_udp_receive_carries_its_sender_and_first_bytes_and_tcp_reads_are_not_reported() {
+    let mut sensor = load(all_events(), 16 << 20);
+    let (st, events, out) = run(&mut sensor, Command::new("python3").arg("-c").arg(PY_RECV));
+    assert!(st.success());
+    let nums: Vec<u16> = out
+        .split_whitespace()
+        .map(|n| n.parse().expect("number"))
+        .collect();
+    let (srv, cli, len) = (nums[0], nums[1], nums[2]);
+    assert_eq!(len, 44);
+    let lo = IpAddr::V4(Ipv4Addr::LOCALHOST);
+    let recv = syscalls(&events, EventKind::Recv);
+    assert_eq!(recv.len(), 1, "only the UDP datagram: {recv:#?}");
+    let r = recv[0];
+    assert_eq!((r.nr, r.ret, r.protocol), (45, 44, 17));
+    assert_eq!(r.local, Some((lo, srv)));
+    assert_eq!(r.remote, Some((lo, cli)));
+    let mut want = vec![0xCA, 0xFE, 0xBA, 0xBE];
+    want.extend(0u8..12);
+    assert_eq!(r.data, want);
 }
 
 const PY_PRIV: &str = r#"

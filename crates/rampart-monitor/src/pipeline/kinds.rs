@@ -28,6 +28,8 @@ pub const HOLDABLE: &[EventKind] = &[
     EventKind::Module,
     EventKind::MemfdCreate,
     EventKind::Dup,
+    EventKind::Socket,
+    EventKind::Userfaultfd,
     EventKind::Unshare,
     EventKind::Setns,
     EventKind::Mount,
@@ -63,6 +65,9 @@ pub fn kind_of(evt_type: &str) -> Option<EventKind> {
         "setns" => EventKind::Setns,
         "memfd_create" => EventKind::MemfdCreate,
         "dup" | "dup2" | "dup3" => EventKind::Dup,
+        "socket" => EventKind::Socket,
+        "userfaultfd" => EventKind::Userfaultfd,
+        "recvfrom" | "recvmsg" => EventKind::Recv,
         _ => return None,
     })
 }

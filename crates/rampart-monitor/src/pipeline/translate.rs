@@ -116,6 +116,84 @@ fn flags_str(bits: u64, table: &[(u64, &str)]) -> String {
     }
 }
 
+/// Falco's names of the socket address families (`socket_families` in libscap's flag tables;
+/// Linux's `AF_*` values): `socket`'s `domain` renders as one of these.
+const SOCKET_FAMILIES: &[&str] = &[
+    "AF_UNSPEC",
+    "AF_UNIX",
+    "AF_INET",
+    "AF_AX25",
+    "AF_IPX",
+    "AF_APPLETALK",
+    "AF_NETROM",
+    "AF_BRIDGE",
+    "AF_ATMPVC",
+    "AF_X25",
+    "AF_INET6",
+    "AF_ROSE",
+    "AF_DECnet",
+    "AF_NETBEUI",
+    "AF_SECURITY",
+    "AF_KEY",
+    "AF_NETLINK",
+    "AF_PACKET",
+    "AF_ASH",
+    "AF_ECONET",
+    "AF_ATMSVC",
+    "AF_RDS",
+    "AF_SNA",
+    "AF_IRDA",
+    "AF_PPPOX",
+    "AF_WANPIPE",
+    "AF_LLC",
+    "AF_IB",
+    "AF_MPLS",
+    "AF_CAN",
+    "AF_TIPC",
+    "AF_BLUETOOTH",
+    "AF_IUCV",
+    "AF_RXRPC",
+    "AF_ISDN",
+    "AF_PHONET",
+    "AF_IEEE802154",
+    "AF_CAIF",
+    "AF_ALG",
+    "AF_NFC",
+    "AF_VSOCK",
+    "AF_KCM",
+    "AF_QIPCRTR",
+    "AF_SMC",
+    "AF_XDP",
+    "AF_MCTP",
+];
+
+/// `evt.arg.domain` of `socket`: the family's name (Falco's resolved rendering of an
+/// enumeration), or the number when it has none.
+fn socket_family(domain: u16) -> String {
+    SOCKET_FAMILIES
+        .get(usize::from(domain))
+        .map(|s| (*s).to_owned())
+        .unwrap_or_else(|| domain.to_string())
+}
+
+/// The descriptor `socket` returned: its type from the family, no address yet (Falco's
+/// `fd.name` of a socket nobody bound or connected is empty).
+fn new_socket_fd(s: &Syscall) -> Fd {
+    let kind = match s.family {
+        2 => FdKind::Ipv4,
+        10 => FdKind::Ipv6,
+        1 => FdKind::Unix,
+        16 => FdKind::Netlink,
+        _ => FdKind::File,
+    };
+    Fd {
+        num: s.ret,
+        kind,
+        l4proto: matches!(s.family, 2 | 10).then(|| l4(s)),
+        ..Fd::default()
+    }
+}
+
 /// Falco's `evt.res`: `SUCCESS`, or the errno's name for a negative result.
 fn ip(addr: Option<(IpAddr, u16)>) -> (IpAddr, u16) {
     addr.unwrap_or((IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0))
@@ -156,6 +234,76 @@ fn socket_fd(s: &Syscall, num: i64, server_side: bool) -> Fd {
     }
 }
 
+/// A bound or listening socket, as Falco's server socket (`SCAP_FD_IPV4_SERVSOCK`): one
+/// address, the local one the kernel's `struct sock` holds (bind: the caller's), so `fd.ip`,
+/// `fd.net`, `fd.sip`, `fd.lport` are the bound address and port. There is no client end: a
+/// listening socket's peer (0.0.0.0:0) is not an address rules should compare against.
+fn server_socket_fd(s: &Syscall, num: i64) -> Fd {
+    match (s.family, s.local) {
+        (2 | 10, Some((addr, port))) => Fd {
+            num,
+            kind: if addr.is_ipv6() {
+                FdKind::Ipv6
+            } else {
+                FdKind::Ipv4
+            },
+            name: format!("{addr}:{port}"),
+            server: Some((addr, port)),
+            l4proto: Some(l4(s)),
+            is_server: true,
+            connected: Some(false),
+            ..Fd::default()
+        },
+        _ => {
+            let mut fd = socket_fd(s, num, true);
+            fd.connected = Some(false);
+            fd
+        }
+    }
+}
+
+/// A path made canonical lexically, as Falco does (`concatenate_paths`): `.` and empty
+/// components dropped, `..` removes the component before it (never above the root). Symlinks
+/// are not followed.
+fn normalise(path: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for c in path.split('/') {
+        match c {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            c => parts.push(c),
+        }
+    }
+    let mut out = String::with_capacity(path.len());
+    for c in &parts {
+        out.push('/');
+        out.push_str(c);
+    }
+    if out.is_empty() {
+        out.push('/');
+    }
+    out
+}
+
+/// Falco's `fd.name` of an open: the path the caller gave, made absolute and normalised
+/// lexically, symlinks NOT followed (`/proc/self/fd/1` stays itself; `/etc/../etc/shadow` is
+/// `/etc/shadow`), not the file the kernel opened (`FileOp::path`, which drift and identity
+/// use). A failed open's `path` is already the caller's string after its directory. A relative
+/// name of a successful open is the kernel's path: the directory it is relative to is not
+/// walked a second time, so the two differ only when that relative name crosses a symlink.
+fn open_name(f: &FileOp) -> String {
+    match f.raw.as_deref() {
+        Some(raw) if raw.starts_with('/') => normalise(raw),
+        _ if f.ret < 0 => normalise(&f.path),
+        _ => f.path.clone(),
+    }
+}
+
+/// Linux's `O_DIRECTORY`.
+const O_DIRECTORY: u32 = 0o200000;
+
 fn file_event(ev: &mut Event, f: &FileOp) {
     let kind = f.header.kind;
     ev.evt_type = file_evt_type(kind).to_owned();
@@ -165,17 +313,22 @@ fn file_event(ev: &mut Event, f: &FileOp) {
             ev.open_flags = Some(f.flags);
             ev.res = Some(i64::from(f.ret));
             ev.set_arg("flags", rampart_falco::event::open_flags_str(f.flags));
-            ev.set_arg("name", f.path.clone());
+            let name = open_name(f);
+            ev.set_arg("name", name.clone());
             ev.set_arg("mode", format!("0{:o}", f.mode & 0o7777));
             ev.set_arg("ino", f.ino.to_string());
             ev.set_arg("dev", format!("{:X}", f.dev));
             // The descriptor the open returned (-1 when it failed: Falco's open_file_failed).
-            let mut fd = Fd::file(if f.ret >= 0 { i64::from(f.ret) } else { -1 }, &f.path);
-            fd.kind = match f.typechar() {
-                'd' => FdKind::Directory,
-                'p' => FdKind::Pipe,
-                'u' => FdKind::Unix,
-                _ => FdKind::File,
+            let mut fd = Fd::file(if f.ret >= 0 { i64::from(f.ret) } else { -1 }, &name);
+            // fd.nameraw: the string as the caller wrote it.
+            fd.name_raw = f.raw.clone().filter(|raw| *raw != name);
+            // fd.type as Falco sets it on an open: a directory when the caller asked for one
+            // (O_DIRECTORY), else a file, whatever the inode is (a pipe or a device reached
+            // through /proc/self/fd/N is a `file`, which `open_write`'s `fd.typechar='f'` needs).
+            fd.kind = if f.flags & O_DIRECTORY != 0 {
+                FdKind::Directory
+            } else {
+                FdKind::File
             };
             ev.fd = Some(fd);
         }
@@ -231,9 +384,7 @@ fn syscall_event(ev: &mut Event, s: &Syscall) {
         }
         EventKind::Bind | EventKind::Listen => {
             let num = a[0] as i64;
-            let mut fd = socket_fd(s, num, true);
-            fd.connected = Some(false);
-            ev.fd = Some(fd);
+            ev.fd = Some(server_socket_fd(s, num));
             ev.set_arg("fd", num.to_string());
             if s.header.kind == EventKind::Listen {
                 ev.set_arg("backlog", a[1].to_string());
@@ -286,6 +437,39 @@ fn syscall_event(ev: &mut Event, s: &Syscall) {
             ev.set_arg("flags", a[2].to_string());
         }
         EventKind::Bpf => ev.set_arg("cmd", a[0].to_string()),
+        EventKind::Socket => {
+            // Falco's socket exit event: the new descriptor, then the caller's arguments.
+            ev.set_arg("fd", s.ret.to_string());
+            ev.set_arg("domain", socket_family(s.family));
+            ev.set_arg("type", s.sock_type.to_string());
+            ev.set_arg("proto", s.protocol.to_string());
+            if s.ret >= 0 {
+                ev.fd = Some(new_socket_fd(s));
+            }
+        }
+        EventKind::Recv => {
+            // A datagram received: the process is the receiving (server) end, the sender the
+            // client, as Falco's inbound tuple; evt.buffer is the first bytes (16 at most).
+            let num = a[0] as i64;
+            ev.fd = Some(socket_fd(s, num, true));
+            ev.set_arg("fd", num.to_string());
+            ev.set_arg("size", s.ret.to_string());
+            if let Some(fd) = &ev.fd {
+                ev.set_arg("tuple", fd.name.clone());
+            }
+            ev.buffer = Some(s.data.clone());
+        }
+        EventKind::Userfaultfd => {
+            ev.set_arg("res", s.ret.to_string());
+            ev.set_arg("flags", a[0].to_string());
+            if s.ret >= 0 {
+                ev.fd = Some(Fd {
+                    num: s.ret,
+                    kind: FdKind::Userfaultfd,
+                    ..Fd::default()
+                });
+            }
+        }
         EventKind::Capset => {}
         _ => {}
     }
@@ -425,6 +609,134 @@ mod tests {
             flags_str(0o4755, MODE_FLAGS),
             "S_IXOTH|S_IROTH|S_IXGRP|S_IRGRP|S_IXUSR|S_IWUSR|S_IRUSR|S_ISUID"
         );
+    }
+
+    fn listen(local: (IpAddr, u16)) -> Syscall {
+        Syscall {
+            header: crate::sensor::Header {
+                kind: EventKind::Listen,
+                flags: 0,
+                boot_ns: 0,
+                tid: 1,
+                pid: 1,
+                ppid: 0,
+                uid: 0,
+                gid: 0,
+                euid: 0,
+                loginuid: u32::MAX,
+                mntns: 0,
+                cgroup_id: 0,
+                cap_effective: 0,
+                cap_permitted: 0,
+                start_boot_ns: 0,
+                comm: "lua".into(),
+            },
+            nr: 50,
+            ret: 0,
+            args: [3, 128, 0, 0, 0, 0],
+            family: 2,
+            sock_type: 1,
+            protocol: 6,
+            local: Some(local),
+            remote: Some((IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0)),
+            text: String::new(),
+            data: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_listening_socket_is_its_bound_address_alone() {
+        let addr = (IpAddr::V4(Ipv4Addr::new(10, 200, 0, 2)), 4000);
+        let mut ev = Event::default();
+        syscall_event(&mut ev, &listen(addr));
+        assert_eq!(ev.evt_type, "listen");
+        let fd = ev.fd.expect("the listening socket");
+        assert_eq!(fd.server, Some(addr));
+        // no 0.0.0.0 client end for fd.ip/fd.net to match
+        assert_eq!(fd.client, None);
+        assert!(fd.is_server && fd.connected == Some(false));
+        assert_eq!(fd.name, "10.200.0.2:4000");
+        assert_eq!(fd.kind, FdKind::Ipv4);
+        assert_eq!(
+            ev.args,
+            vec![
+                ("fd".to_owned(), "3".to_owned()),
+                ("backlog".to_owned(), "128".to_owned())
+            ]
+        );
+    }
+
+    #[test]
+    fn paths_normalise_lexically_as_falco_does() {
+        assert_eq!(normalise("/etc/../etc/../etc/shadow"), "/etc/shadow");
+        assert_eq!(normalise("/proc/self/fd/1"), "/proc/self/fd/1");
+        assert_eq!(normalise("/a/./b//c/"), "/a/b/c");
+        assert_eq!(normalise("/../../x"), "/x");
+        assert_eq!(normalise("/a/.."), "/");
+    }
+
+    fn open(path: &str, raw: Option<&str>, ret: i32) -> FileOp {
+        let mut header = listen((IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0)).header;
+        header.kind = EventKind::Open;
+        FileOp {
+            header,
+            path: path.into(),
+            path2: None,
+            flags: 0,
+            fmode: 0,
+            ino: 0,
+            dev: 0,
+            ret,
+            mode: 0o100644,
+            raw: raw.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn an_open_is_named_by_the_callers_path_not_the_file_it_reached() {
+        let name = |f: &FileOp| {
+            let mut ev = Event::default();
+            file_event(&mut ev, f);
+            let fd = ev.fd.expect("fd");
+            (fd.name.clone(), fd.name_raw.unwrap_or(fd.name))
+        };
+        // a pipe reached through /proc/self/fd/1 is a `file`; O_DIRECTORY makes a directory
+        let mut pipe = open("pipe:[1]", Some("/proc/self/fd/1"), 3);
+        pipe.mode = 0o010600;
+        let mut ev = Event::default();
+        file_event(&mut ev, &pipe);
+        assert_eq!(ev.fd.as_ref().map(|fd| fd.kind), Some(FdKind::File));
+        pipe.flags = O_DIRECTORY;
+        let mut ev = Event::default();
+        file_event(&mut ev, &pipe);
+        assert_eq!(ev.fd.as_ref().map(|fd| fd.kind), Some(FdKind::Directory));
+        // a symlink is not followed: /proc/self/fd/1 is not /dev/null
+        assert_eq!(
+            name(&open("/dev/null", Some("/proc/self/fd/1"), 3)),
+            ("/proc/self/fd/1".into(), "/proc/self/fd/1".into())
+        );
+        assert_eq!(
+            name(&open("/etc/shadow", Some("/etc/../etc/../etc/shadow"), 3)),
+            ("/etc/shadow".into(), "/etc/../etc/../etc/shadow".into())
+        );
+        // relative: the kernel's path for a success; the directory and the name for a failure
+        assert_eq!(
+            name(&open("/root/x", Some("x"), 3)),
+            ("/root/x".into(), "x".into())
+        );
+        assert_eq!(
+            name(&open("/root/../nope", Some("../nope"), -2)),
+            ("/nope".into(), "../nope".into())
+        );
+    }
+
+    #[test]
+    fn socket_domains_render_by_name() {
+        assert_eq!(socket_family(17), "AF_PACKET");
+        assert_eq!(socket_family(2), "AF_INET");
+        assert_eq!(socket_family(10), "AF_INET6");
+        assert_eq!(socket_family(16), "AF_NETLINK");
+        assert_eq!(socket_family(200), "200");
     }
 
     #[test]

@@ -80,11 +80,18 @@ pub enum EventKind {
     MemfdCreate = 26,
     /// dup, dup2, dup3
     Dup = 27,
+    /// socket (the caller's domain, type and protocol; the new descriptor)
+    Socket = 28,
+    /// userfaultfd
+    Userfaultfd = 29,
+    /// recvfrom, recvmsg that received data on a non-TCP IP socket (UDP): the sender and the
+    /// first 16 bytes (recvfrom)
+    Recv = 30,
 }
 
 impl EventKind {
     /// Every kind, in type-number order.
-    pub const ALL: [EventKind; 27] = [
+    pub const ALL: [EventKind; 30] = [
         EventKind::Exec,
         EventKind::Fork,
         EventKind::Exit,
@@ -112,6 +119,9 @@ impl EventKind {
         EventKind::Setns,
         EventKind::MemfdCreate,
         EventKind::Dup,
+        EventKind::Socket,
+        EventKind::Userfaultfd,
+        EventKind::Recv,
     ];
 
     /// The type number on the wire (and the bit in the masks).
@@ -154,6 +164,9 @@ impl EventKind {
             EventKind::Setns => "setns",
             EventKind::MemfdCreate => "memfd_create",
             EventKind::Dup => "dup",
+            EventKind::Socket => "socket",
+            EventKind::Userfaultfd => "userfaultfd",
+            EventKind::Recv => "recv",
         }
     }
 
@@ -309,6 +322,10 @@ pub struct FileOp {
     /// the inode's mode, type bits included (successful opens, fchmod; 0 when the kernel had
     /// no inode at hand): Falco's `fd.typechar` (`f` regular, `d` directory, ...)
     pub mode: u32,
+    /// open: the path exactly as the caller wrote it (relative, with `..`, through symlinks:
+    /// Falco's `fd.nameraw`); `path` is the file the kernel opened. `None` for other operations
+    /// or when the caller's string could not be read
+    pub raw: Option<String>,
 }
 
 impl FileOp {
@@ -347,8 +364,8 @@ pub struct Syscall {
     pub ret: i64,
     /// the raw arguments
     pub args: [u64; 6],
-    /// the socket's address family (2 IPv4, 10 IPv6, 1 unix; 0 when no socket); for dup*, the
-    /// old descriptor's
+    /// the socket's address family (2 IPv4, 10 IPv6, 1 unix, 17 packet; 0 when no socket); for
+    /// dup*, the old descriptor's; for socket, the caller's domain (and type and protocol)
     pub family: u16,
     /// socket type (1 stream, 2 datagram, ...)
     pub sock_type: u16,
@@ -360,6 +377,8 @@ pub struct Syscall {
     pub remote: Option<(IpAddr, u16)>,
     /// memfd_create: the name; mount, umount: the target; unix sockets: the path
     pub text: String,
+    /// recvfrom: the first bytes received (16 at most); empty otherwise
+    pub data: Vec<u8>,
 }
 
 /// One decoded event.
@@ -558,14 +577,24 @@ pub fn decode(data: &[u8]) -> Result<RawEvent, DecodeError> {
                 kind,
                 EventKind::Rename | EventKind::Link | EventKind::Symlink
             );
+            let path_len = (b.u32(116) as usize).min(4352);
+            let raw_len = b.u32(132) as usize;
+            let raw = (kind == EventKind::Open && raw_len > 0).then(|| {
+                b.str(
+                    FILE_PATH.saturating_add(path_len).saturating_add(1),
+                    raw_len,
+                    4096,
+                )
+            });
             RawEvent::File(FileOp {
+                raw,
                 ret: i32::from_le_bytes(b.array(124)),
                 mode: b.u32(128),
                 flags: b.u32(96),
                 fmode: b.u32(100),
                 ino: b.u64(104),
                 dev: b.u32(112),
-                path: b.str(FILE_PATH, b.u32(116) as usize, 4352),
+                path: b.str(FILE_PATH, path_len, 4352),
                 path2: two.then(|| b.str(FILE_PATH2, path2_len, 4352)),
                 header: h,
             })
@@ -577,7 +606,18 @@ pub fn decode(data: &[u8]) -> Result<RawEvent, DecodeError> {
             for (i, a) in args.iter_mut().enumerate() {
                 *a = b.u64(112 + 8 * i);
             }
+            let str_len = (b.u32(100) as usize).min(256);
+            let (text, bytes) = if kind == EventKind::Recv {
+                let end = SYS_STR.saturating_add(str_len.min(16)).min(data.len());
+                (
+                    String::new(),
+                    data.get(SYS_STR..end).unwrap_or_default().to_vec(),
+                )
+            } else {
+                (b.str(SYS_STR, str_len, 256), Vec::new())
+            };
             RawEvent::Syscall(Syscall {
+                data: bytes,
                 nr: b.u32(96),
                 ret: i64::from_le_bytes(b.array(104)),
                 args,
@@ -586,7 +626,7 @@ pub fn decode(data: &[u8]) -> Result<RawEvent, DecodeError> {
                 protocol: b.u16(164),
                 local: addr(family, b.array(172), b.u16(166)),
                 remote: addr(family, b.array(188), b.u16(168)),
-                text: b.str(SYS_STR, b.u32(100) as usize, 256),
+                text,
                 header: h,
             })
         }
