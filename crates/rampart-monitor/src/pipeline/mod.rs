@@ -31,6 +31,12 @@ const LATENCY_SAMPLES: usize = 4096;
 /// Events waiting for an evaluator.
 pub const QUEUE: usize = 8192;
 
+/// Events handed to an evaluator at once: the events of one ring-buffer poll, cut at this size.
+/// One channel operation (and at most one thread wake-up) per batch instead of per event: with a
+/// message per event, the evaluators' wake-ups and the queue's lock cost more than the rules
+/// (docs/monitor-bench.md, "Pipeline fix").
+pub const BATCH: usize = 256;
+
 /// Why the monitor could not run.
 #[derive(Debug, thiserror::Error)]
 pub enum MonitorError {
@@ -427,7 +433,7 @@ pub fn run(mut opts: RunOptions) -> Result<Summary, MonitorError> {
     let threads = config
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get().min(4)));
-    let (work_tx, work_rx) = std::sync::mpsc::sync_channel::<Work>(QUEUE);
+    let (work_tx, work_rx) = std::sync::mpsc::sync_channel::<Vec<Work>>(QUEUE / BATCH);
     let work_rx = Arc::new(Mutex::new(work_rx));
     let mut workers = Vec::new();
     for i in 0..threads {
@@ -486,6 +492,7 @@ pub fn run(mut opts: RunOptions) -> Result<Summary, MonitorError> {
             break Ok(());
         }
         // The sensor batches wake-ups (64 KiB); this timeout bounds how long a quiet batch waits.
+        let mut batch: Vec<Work> = Vec::with_capacity(BATCH);
         let polled = sensor.poll(Duration::from_millis(1), |raw| {
             num += 1;
             let h = raw.header().clone();
@@ -549,14 +556,20 @@ pub fn run(mut opts: RunOptions) -> Result<Summary, MonitorError> {
                 container.as_deref(),
                 &hostname,
             );
-            let _ = work_tx.send(Work {
+            batch.push(Work {
                 event,
                 container,
                 header: h,
                 held,
                 enqueued: Instant::now(),
             });
+            if batch.len() >= BATCH {
+                let _ = work_tx.send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)));
+            }
         });
+        if !batch.is_empty() {
+            let _ = work_tx.send(batch);
+        }
         if let Err(e) = polled {
             break Err(MonitorError::Sensor(e));
         }
@@ -614,13 +627,22 @@ pub fn run(mut opts: RunOptions) -> Result<Summary, MonitorError> {
     result.map(|()| summary)
 }
 
-fn eval_loop(shared: &Shared, rx: &Mutex<Receiver<Work>>) {
+fn eval_loop(shared: &Shared, rx: &Mutex<Receiver<Vec<Work>>>) {
     loop {
-        let work = {
+        let batch = {
             let guard = rx.lock().unwrap_or_else(PoisonError::into_inner);
             guard.recv()
         };
-        let Ok(mut work) = work else { return };
+        let Ok(batch) = batch else { return };
+        for work in batch {
+            evaluate(shared, work);
+        }
+    }
+}
+
+/// Rules, drift and answers for one event; its alerts to the sinks.
+fn evaluate(shared: &Shared, mut work: Work) {
+    {
         let t0 = Instant::now();
         let mut answer = Action::Alert;
         let mut fired = Vec::new();

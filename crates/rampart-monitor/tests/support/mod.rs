@@ -1,11 +1,13 @@
+//! What the monitor's end-to-end tests share: the monitor run in-process (`pipeline::run` on a
+//! thread, its JSON alert lines captured one by one with the time each was written), stopped on
+//! demand or when dropped.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::panic,
-    clippy::indexing_slicing
+    clippy::indexing_slicing,
+    dead_code
 )]
-//! The monitor run in-process for tests: its alert lines captured with the time each was written.
-#![allow(dead_code)]
 
 use rampart_monitor::config::MonitorConfig;
 use rampart_monitor::pipeline::{self, ReadyInfo, RunOptions, Summary};
