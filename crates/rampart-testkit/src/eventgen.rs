@@ -450,70 +450,14 @@ impl Rootfs {
 // ---------------------------------------------------------------------------------------------
 // the sandbox
 
-/// Docker's default capabilities (moby `oci/caps/defaults.go`).
-pub const DOCKER_DEFAULT_CAPS: &[&str] = &[
-    "CAP_CHOWN",
-    "CAP_DAC_OVERRIDE",
-    "CAP_FSETID",
-    "CAP_FOWNER",
-    "CAP_MKNOD",
-    "CAP_NET_RAW",
-    "CAP_SETGID",
-    "CAP_SETUID",
-    "CAP_SETFCAP",
-    "CAP_SETPCAP",
-    "CAP_NET_BIND_SERVICE",
-    "CAP_SYS_CHROOT",
-    "CAP_KILL",
-    "CAP_AUDIT_WRITE",
-];
+/// Docker's default capabilities (moby `oci/caps/defaults.go`), as the seccomp layer knows them.
+pub use rampart_seccomp::lint::DOCKER_DEFAULT_CAPS;
 
 /// Every capability this kernel knows (up to `/proc/sys/kernel/cap_last_cap`) that this
 /// process's bounding set holds (Docker's `--privileged` grants the daemon's).
 fn all_caps() -> Vec<String> {
-    const NAMES: &[&str] = &[
-        "CAP_CHOWN",
-        "CAP_DAC_OVERRIDE",
-        "CAP_DAC_READ_SEARCH",
-        "CAP_FOWNER",
-        "CAP_FSETID",
-        "CAP_KILL",
-        "CAP_SETGID",
-        "CAP_SETUID",
-        "CAP_SETPCAP",
-        "CAP_LINUX_IMMUTABLE",
-        "CAP_NET_BIND_SERVICE",
-        "CAP_NET_BROADCAST",
-        "CAP_NET_ADMIN",
-        "CAP_NET_RAW",
-        "CAP_IPC_LOCK",
-        "CAP_IPC_OWNER",
-        "CAP_SYS_MODULE",
-        "CAP_SYS_RAWIO",
-        "CAP_SYS_CHROOT",
-        "CAP_SYS_PTRACE",
-        "CAP_SYS_PACCT",
-        "CAP_SYS_ADMIN",
-        "CAP_SYS_BOOT",
-        "CAP_SYS_NICE",
-        "CAP_SYS_RESOURCE",
-        "CAP_SYS_TIME",
-        "CAP_SYS_TTY_CONFIG",
-        "CAP_MKNOD",
-        "CAP_LEASE",
-        "CAP_AUDIT_WRITE",
-        "CAP_AUDIT_CONTROL",
-        "CAP_SETFCAP",
-        "CAP_MAC_OVERRIDE",
-        "CAP_MAC_ADMIN",
-        "CAP_SYSLOG",
-        "CAP_WAKE_ALARM",
-        "CAP_BLOCK_SUSPEND",
-        "CAP_AUDIT_READ",
-        "CAP_PERFMON",
-        "CAP_BPF",
-        "CAP_CHECKPOINT_RESTORE",
-    ];
+    // Linux capability names by bit, as Falco prints them.
+    const NAMES: &[&str] = &rampart_falco::event::CAP_NAMES;
     let last: usize = std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
         .ok()
         .and_then(|s| s.trim().parse().ok())
@@ -730,31 +674,7 @@ impl Sandbox {
         assert!(out.status.success(), "runc spec: {}", text(&out.stderr));
         let netns = NetNs::new();
         let (root, upper) = if b.overlay {
-            let (merged, upper, work) = (
-                bundle.join("rootfs"),
-                bundle.join("upper"),
-                bundle.join("work"),
-            );
-            for d in [&merged, &upper, &work] {
-                std::fs::create_dir_all(d).unwrap();
-            }
-            let opts = format!(
-                "lowerdir={},upperdir={},workdir={}",
-                b.rootfs.display(),
-                upper.display(),
-                work.display()
-            );
-            tools::run_output(
-                "mount",
-                &[
-                    "-t",
-                    "overlay",
-                    "overlay",
-                    "-o",
-                    &opts,
-                    merged.to_str().unwrap(),
-                ],
-            );
+            let (merged, upper) = crate::runc::mount_overlay(&b.rootfs, &bundle);
             (merged, Some(upper))
         } else {
             (b.rootfs.clone(), None)

@@ -115,6 +115,33 @@ pub fn busybox_rootfs(rootfs: &Path) {
     std::fs::write(rootfs.join("etc/hostname"), "busybox-bundle\n").unwrap();
 }
 
+/// Mounts an overlayfs with `lower` as its lower directory, and `dir/upper` and `dir/work`;
+/// returns the merged mount point (`dir/rootfs`) and the upper directory. The caller unmounts.
+pub fn mount_overlay(lower: &Path, dir: &Path) -> (PathBuf, PathBuf) {
+    let (merged, upper, work) = (dir.join("rootfs"), dir.join("upper"), dir.join("work"));
+    for d in [&merged, &upper, &work] {
+        std::fs::create_dir_all(d).unwrap();
+    }
+    let opts = format!(
+        "lowerdir={},upperdir={},workdir={}",
+        lower.display(),
+        upper.display(),
+        work.display()
+    );
+    tools::run_output(
+        "mount",
+        &[
+            "-t",
+            "overlay",
+            "overlay",
+            "-o",
+            &opts,
+            merged.to_str().unwrap(),
+        ],
+    );
+    (merged, upper)
+}
+
 /// How a bundle's root filesystem is provided.
 #[derive(Debug, Clone)]
 enum RootKind {
@@ -256,27 +283,7 @@ impl BundleBuilder {
             RootKind::Dir(d) => d.clone(),
         };
         let (rootfs, upper) = if self.overlay {
-            let (merged, upper, work) = (dir.join("rootfs"), dir.join("upper"), dir.join("work"));
-            for d in [&merged, &upper, &work] {
-                std::fs::create_dir_all(d).unwrap();
-            }
-            let opts = format!(
-                "lowerdir={},upperdir={},workdir={}",
-                lower.display(),
-                upper.display(),
-                work.display()
-            );
-            tools::run_output(
-                "mount",
-                &[
-                    "-t",
-                    "overlay",
-                    "overlay",
-                    "-o",
-                    &opts,
-                    merged.to_str().unwrap(),
-                ],
-            );
+            let (merged, upper) = mount_overlay(&lower, &dir);
             (merged, Some(upper))
         } else {
             (lower.clone(), None)
