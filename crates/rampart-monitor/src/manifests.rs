@@ -19,22 +19,11 @@
 
 use std::fmt::Write as _;
 
-/// The monitor's default rules (Falco's stable ruleset, `rules/SOURCE.md`).
-pub const DEFAULT_RULES: &str = include_str!("../rules/falco_rules.yaml");
-/// File name of the default rules in the ConfigMap and in messages.
-pub const DEFAULT_RULES_NAME: &str = "falco_rules.yaml";
-/// rampart's own rules, loaded after the stable ruleset (`rules/rampart_rules.yaml`).
-pub const RAMPART_RULES: &str = include_str!("../rules/rampart_rules.yaml");
-/// Its file name.
-pub const RAMPART_RULES_NAME: &str = "rampart_rules.yaml";
-
-/// The default rules, in load order: Falco's stable ruleset, then rampart's.
-pub fn default_rules() -> Vec<(String, String)> {
-    vec![
-        (DEFAULT_RULES_NAME.to_owned(), DEFAULT_RULES.to_owned()),
-        (RAMPART_RULES_NAME.to_owned(), RAMPART_RULES.to_owned()),
-    ]
-}
+/// The default rules (they live with the rules language, `rampart_falco::rules`).
+pub use rampart_falco::rules::{
+    RAMPART as RAMPART_RULES, RAMPART_NAME as RAMPART_RULES_NAME, STABLE as DEFAULT_RULES,
+    STABLE_NAME as DEFAULT_RULES_NAME, defaults as default_rules,
+};
 /// Where the ConfigMap is mounted in the pod.
 pub const CONFIG_DIR: &str = "/etc/rampart/monitor";
 /// Port of `/metrics`, `/status` and `/healthz`.

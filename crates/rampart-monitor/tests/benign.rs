@@ -1,6 +1,6 @@
 //! A benign workload raises no alert from Falco's stable rules (nor rampart's own) beyond the
 //! ones documented below as expected on it: the monitor (in-process, the default rules: Falco's
-//! stable ruleset and `rules/rampart_rules.yaml`) watches one real runc container in which
+//! stable ruleset and `crates/rampart-falco/rules/rampart_rules.yaml`) watches one real runc container in which
 //!
 //! - a real Debian package is installed with `dpkg -i` (`hello`, from `apt-get download`);
 //! - a C program is built with `make` and gcc, and run;
@@ -220,22 +220,7 @@ impl Drop for Veth {
 /// Docker's default capability set (moby's `oci/caps/defaults.go`), as a container that installs
 /// packages runs with: dpkg's maintainer scripts chown and setuid.
 fn docker_capabilities(bundle: &Bundle) {
-    const CAPS: &[&str] = &[
-        "CAP_CHOWN",
-        "CAP_DAC_OVERRIDE",
-        "CAP_FSETID",
-        "CAP_FOWNER",
-        "CAP_MKNOD",
-        "CAP_NET_RAW",
-        "CAP_SETGID",
-        "CAP_SETUID",
-        "CAP_SETFCAP",
-        "CAP_SETPCAP",
-        "CAP_NET_BIND_SERVICE",
-        "CAP_SYS_CHROOT",
-        "CAP_KILL",
-        "CAP_AUDIT_WRITE",
-    ];
+    const CAPS: &[&str] = rampart_testkit::eventgen::DOCKER_DEFAULT_CAPS;
     let mut config = bundle.config();
     for set in ["bounding", "effective", "permitted"] {
         config["process"]["capabilities"][set] = serde_json::json!(CAPS);

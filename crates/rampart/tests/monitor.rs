@@ -139,7 +139,7 @@ fn monitor_manifests_pass_the_scan_but_for_stated_privileges() {
 fn a_falco_daemonset_is_assessed_by_running_its_rules() {
     let dir = tempfile::tempdir().unwrap();
     let rules = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../rampart-monitor/rules/falco_rules.yaml"),
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../rampart-falco/rules/falco_rules.yaml"),
     )
     .unwrap();
     let indented: String = rules.lines().map(|l| format!("    {l}\n")).collect();

@@ -111,7 +111,7 @@ pub static RULES: &[&Rule] = &[
 ];
 
 /// Falco's stable ruleset, which both rampart's image and Falco's ship as the default.
-const DEFAULT_RULES: &str = include_str!("../../../rampart-monitor/rules/falco_rules.yaml");
+const DEFAULT_RULES: &str = rampart_falco::rules::STABLE;
 
 /// Which monitor a container runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

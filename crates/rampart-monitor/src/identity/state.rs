@@ -170,15 +170,8 @@ pub fn read_runc_state(dir: &Path, cgroup2_mount: Option<&Path>) -> Option<Runti
             }
         }
     }
-    if let Some(caps) = config
-        .get("capabilities")
-        .and_then(|c| c.get("Bounding"))
-        .and_then(Value::as_array)
-    {
-        st.bounding_caps = caps
-            .iter()
-            .filter_map(|c| c.as_str().map(str::to_string))
-            .collect();
+    if let Some(caps) = config.get("capabilities").and_then(|c| c.get("Bounding")) {
+        st.bounding_caps = strings(caps);
     }
     st.masked_paths = config
         .get("mask_paths")
@@ -258,20 +251,25 @@ fn apply_config(st: &mut RuntimeState, config: &Value) {
         }
     }
     if st.bounding_caps.is_empty() {
-        if let Some(caps) = config
-            .pointer("/process/capabilities/bounding")
-            .and_then(Value::as_array)
-        {
-            st.bounding_caps = caps
-                .iter()
-                .filter_map(|c| c.as_str().map(str::to_string))
-                .collect();
+        if let Some(caps) = config.pointer("/process/capabilities/bounding") {
+            st.bounding_caps = strings(caps);
         }
         st.masked_paths = config
             .pointer("/linux/maskedPaths")
             .and_then(Value::as_array)
             .map_or(0, Vec::len);
     }
+}
+
+/// The strings of a JSON array (others skipped; not an array: none).
+fn strings(v: &Value) -> Vec<String> {
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|c| c.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// Whether an image string names a digest: `sha256:<64 hex>` alone or after `@`.
