@@ -9,6 +9,6 @@ bash scripts/install-oracles.sh >/dev/null
 bash scripts/install-peers.sh >/dev/null
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
-cargo test --workspace --locked
+cargo test --workspace --locked --no-fail-fast
 # The fuzz targets live in their own workspace (they need nightly to run): keep them compiling.
 cargo check --manifest-path fuzz/Cargo.toml --locked --quiet

@@ -14,7 +14,7 @@ use rampart_monitor::sensor::{
 use std::collections::HashSet;
 use std::net::{IpAddr, Ipv4Addr};
 use std::os::unix::fs::MetadataExt;
-use std::os::unix::process::ExitStatusExt;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
@@ -152,6 +152,17 @@ fn tempdir(tag: &str) -> TempDir {
     TempDir(dir.canonicalize().expect("canonical"))
 }
 
+/// This process's session id, from /proc/self/stat (the field after pgrp).
+fn own_session() -> u32 {
+    let stat = std::fs::read_to_string("/proc/self/stat").expect("stat");
+    let rest = &stat[stat.rfind(')').expect("comm") + 2..];
+    rest.split(' ')
+        .nth(3)
+        .expect("session")
+        .parse()
+        .expect("number")
+}
+
 #[test]
 fn exec_event_has_the_kernel_path_argv_cwd_and_credentials() {
     let mut sensor = load(all_events(), 16 << 20);
@@ -162,7 +173,8 @@ fn exec_event_has_the_kernel_path_argv_cwd_and_credentials() {
             .arg("-c")
             .arg("/bin/echo hello 'two words' >/dev/null; exit 3")
             .env("RAMPART_SENSOR_PROBE", "in the environment")
-            .current_dir(&dir),
+            .current_dir(&dir)
+            .process_group(0),
     );
     assert_eq!(st.code(), Some(3));
     let echo = std::fs::canonicalize("/bin/echo").expect("echo");
@@ -187,7 +199,17 @@ fn exec_event_has_the_kernel_path_argv_cwd_and_credentials() {
     );
     // the host's pid namespace: the namespaced pid is the pid
     assert_eq!(exec.vpid, exec.header.pid);
-    assert!(exec.pgid != 0 && exec.sid != 0 && exec.vpgid == exec.pgid);
+    // the shell leads its own process group (process_group(0)) and echo stays in it; the
+    // session is the test's own, which is 0 when the harness runs under a container's init
+    let sh = events
+        .iter()
+        .find_map(|e| match e {
+            RawEvent::Exec(x) if x.argv.first().map(String::as_str) == Some("/bin/sh") => Some(x),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no exec of sh in {events:#?}"));
+    assert_eq!((exec.pgid, exec.vpgid), (sh.header.pid, sh.header.pid));
+    assert_eq!(exec.sid, own_session());
     assert_eq!((exec.header.uid, exec.header.euid), (0, 0));
     assert_eq!(exec.exe_ino, std::fs::metadata(&echo).expect("stat").ino());
     assert_eq!(exec.exe_mode & 0o170000, 0o100000, "a regular file");
