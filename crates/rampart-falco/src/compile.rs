@@ -811,7 +811,7 @@ impl Check {
         }
     }
 
-    fn eval(&self, ev: &Event) -> bool {
+    pub(crate) fn eval(&self, ev: &Event) -> bool {
         if self.op == Op::Exists {
             return self.lhs.visit(ev, &mut |_| true);
         }

@@ -18,6 +18,7 @@ pub mod fields;
 pub mod load;
 pub mod output;
 pub mod parser;
+pub mod prefilter;
 pub mod rules;
 pub mod ruleset;
 pub mod yaml;

@@ -69,6 +69,28 @@ struct {
 	__type(value, u32);
 } hold_cgroups SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, u32);
+	__type(value, struct open_filter);
+} open_filter SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct name_key);
+	__type(value, u32);
+} open_names SEC(".maps");
+
+/* opens the open filter dropped (no rule can match them) */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, u32);
+	__type(value, u64);
+} filtered SEC(".maps");
+
 /* a syscall's number, type and arguments, read at sys_exit from the saved registers (x86_64
  * keeps the entry registers in pt_regs; orig_ax holds the number) */
 struct sysargs {
@@ -80,8 +102,21 @@ struct sysargs {
 /* per-CPU buffers: the event being built and a path-walk area; busy guards against a
  * preempted program of the same CPU (the loser counts a drop) */
 #define WALK_SZ (PATH_SZ * 2)
+/* the open filter's work area; loop state lives here, in memory, so that the verifier sees
+ * the same state at every iteration and prunes instead of following each value */
+struct filt {
+	struct name_key base;
+	struct name_key parent;
+	char raw[OPEN_RAW_SCAN];
+	u32 cand;
+	u32 need;
+	u32 last;
+	u32 prev;
+};
+
 struct scratch {
 	u64 busy;
+	struct filt filt;
 	char walk[WALK_SZ];
 	union {
 		struct ev_exec exec;
@@ -796,6 +831,328 @@ static __always_inline void inode_ids(struct ev_file *e, struct inode *inode)
 		CORE_READ_INTO(&e->dev, sb->s_dev);
 }
 
+/* an open's caller string, directory descriptor and flags, from its arguments */
+static __always_inline u32 open_args(struct sysargs *p, const char **up, s64 *dirfd)
+{
+	u64 *a = p->args;
+	u32 flags = 0;
+	*dirfd = AT_FDCWD;
+	*up = (const char *)a[0];
+	if (p->nr == NR_open)
+		flags = (u32)a[1];
+	else if (p->nr == NR_creat)
+		flags = 0x241; /* O_CREAT|O_WRONLY|O_TRUNC */
+	else {
+		*dirfd = (s64)(int)a[0];
+		*up = (const char *)a[1];
+		if (p->nr == NR_openat)
+			flags = (u32)a[2];
+		else
+			bpf_probe_read_user(&flags, 4, (void *)a[2]); /* open_how.flags */
+	}
+	return flags;
+}
+
+/* ---------------------------------------------------------------- the open filter */
+
+/* key->name = bytes [start, end) of the caller's string; 0 when it is not a usable name */
+static __always_inline int key_from_raw(struct name_key *key, const char *raw, u32 start, u32 end)
+{
+	if (end <= start)
+		return 0;
+	u32 len = end - start;
+	if (len > OPEN_NAME - 1)
+		return 0;
+	__builtin_memset(key->name, 0, OPEN_NAME);
+	if (bpf_probe_read_kernel(key->name, len, raw + (start & (OPEN_RAW_SCAN - 1))) != 0)
+		return 0;
+	if (key->name[0] == '.' && (len == 1 || (len == 2 && key->name[1] == '.')))
+		return 0;
+	return 1;
+}
+
+/* key->name = a dentry's name; 0 when it is a mount's root (its name is not the path's) or
+ * too long */
+static __always_inline int key_from_dentry(struct name_key *key, struct dentry *d, struct dentry *root)
+{
+	if (!d || d == root)
+		return 0;
+	u32 len = 0;
+	const unsigned char *name = 0;
+	CORE_READ_INTO(&len, d->d_name.len);
+	CORE_READ_INTO(&name, d->d_name.name);
+	if (len == 0 || len > OPEN_NAME - 1)
+		return 0;
+	__builtin_memset(key->name, 0, OPEN_NAME);
+	if (bpf_probe_read_kernel(key->name, len, name) != 0)
+		return 0;
+	return 1;
+}
+
+static __always_inline u32 name_mask(struct name_key *key, u32 which)
+{
+	key->which = which;
+	u32 *m = bpf_map_lookup_elem(&open_names, key);
+	return m ? *m : 0;
+}
+
+/* Whether the last component (f->base, base_len bytes) ends with clause k's suffix. */
+__noinline int base_has_suffix(struct filt *f, struct open_clause *k, u32 base_len)
+{
+	if (!f || !k)
+		return 1;
+	u32 sl = k->suffix_len;
+	if (sl > OPEN_SUFFIX - 1 || sl > base_len || base_len > OPEN_NAME - 1)
+		return 0;
+	u32 off = base_len - sl;
+	for (u32 j = 0; j < OPEN_SUFFIX - 1; j++) {
+		if (j >= sl)
+			break;
+		u32 at = off + j;
+		if (at >= OPEN_NAME)
+			return 0;
+		/* an opaque index: clang must not fold the bound check into the pointer */
+		asm volatile("" : "+r"(at));
+		if (f->base.name[at & 63] != k->suffix[j & (OPEN_SUFFIX - 1)])
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * Whether the caller's string (f->raw, rlen bytes) contains clause k's substring (at most 8
+ * bytes): one pass with the last 8 bytes in a word, no inner loop for the verifier to walk.
+ */
+__noinline int raw_has(struct filt *f, struct open_clause *k, u32 rlen)
+{
+	if (!f || !k)
+		return 1;
+	u32 nl = k->raw_len;
+	if (nl == 0 || nl > 8)
+		return 1;
+	u64 want = 0;
+	for (u32 j = 0; j < 8; j++) {
+		if (j >= nl)
+			break;
+		want = (want << 8) | (u8)k->raw[j];
+	}
+	u64 mask = nl == 8 ? ~0ull : ((1ull << (nl * 8)) - 1);
+	u64 w = 0;
+	for (u32 i = 0; i < OPEN_RAW_SCAN; i++) {
+		if (i >= rlen)
+			break;
+		w = (w << 8) | (u8)f->raw[i];
+		if (i + 1 >= nl && (w & mask) == want)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * The clauses an open's flags, result and place allow: their bits in f->cand, the tests they
+ * still need in f->need. Returns 1 when one of them needs nothing more (the open is kept).
+ */
+__noinline int open_candidates(struct open_filter *of, struct filt *f, u32 flags, u32 res_place, u64 caps)
+{
+	if (!of || !f)
+		return 1;
+	u32 acc = flags & 3;
+	u32 res = res_place & 3, place = (res_place >> 2) & 3;
+	volatile u32 *candp = &f->cand, *needp = &f->need;
+	*candp = 0;
+	*needp = 0;
+	u32 n = of->n;
+	for (u32 i = 0; i < OPEN_CLAUSES; i++) {
+		if (i >= n)
+			break;
+		struct open_clause *k = &of->c[i];
+		if (!(k->access & (1u << acc)) || !(k->result & res) || !(k->place & place))
+			continue;
+		if ((flags & k->flags_all) != k->flags_all || (flags & k->flags_none))
+			continue;
+		if ((caps & k->caps_all) != k->caps_all)
+			continue;
+		if (!k->use)
+			return 1;
+		*candp |= 1u << i;
+		*needp |= k->use;
+	}
+	return 0;
+}
+
+/* The last two '/' of the caller's string (rlen bytes): f->last, f->prev (OPEN_RAW_SCAN: none) */
+__noinline int raw_slashes(struct filt *f, u32 rlen)
+{
+	if (!f)
+		return 0;
+	volatile u32 *lastp = &f->last, *prevp = &f->prev;
+	*lastp = OPEN_RAW_SCAN;
+	*prevp = OPEN_RAW_SCAN;
+	for (u32 i = 0; i < OPEN_RAW_SCAN; i++) {
+		if (i >= rlen)
+			break;
+		if (f->raw[i] == '/') {
+			*prevp = *lastp;
+			*lastp = i;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Whether a candidate clause holds. known: bit 0 the last component is in f->base (base_len
+ * bytes), bit 1 the one before is in f->parent; rlen: the caller's string's length (0: unknown).
+ */
+__noinline int open_decide(struct open_filter *of, struct filt *f, u32 known, u32 base_len, u32 rlen)
+{
+	if (!of || !f)
+		return 1;
+	u32 cand = f->cand, need = f->need;
+	u32 base_known = known & 1, parent_known = known & 2;
+	u32 base_mask = base_known && (need & USE_BASE) ? name_mask(&f->base, 0) : 0;
+	u32 parent_mask = parent_known && (need & USE_PARENT) ? name_mask(&f->parent, 1) : 0;
+	u32 n = of->n;
+	for (u32 i = 0; i < OPEN_CLAUSES; i++) {
+		if (i >= n)
+			break;
+		u32 bit = 1u << i;
+		if (!(cand & bit))
+			continue;
+		struct open_clause *k = &of->c[i];
+		if ((k->use & USE_BASE) && base_known && !(base_mask & bit))
+			continue;
+		if ((k->use & USE_PARENT) && parent_known && !(parent_mask & bit))
+			continue;
+		if ((k->use & USE_SUFFIX) && base_known && !base_has_suffix(f, k, base_len))
+			continue;
+		if ((k->use & USE_RAW) && rlen && !raw_has(f, k, rlen))
+			continue;
+		return 1;
+	}
+	return 0;
+}
+
+/* The directory (mnt, dentry) a relative name is looked up from: the cwd or dirfd's file. */
+static __always_inline void lookup_dir(struct task_struct *t, s64 dirfd, struct vfsmount **vm, struct dentry **d)
+{
+	if (dirfd == AT_FDCWD) {
+		struct fs_struct *fs = 0;
+		CORE_READ_INTO(&fs, t->fs);
+		if (fs) {
+			CORE_READ_INTO(vm, fs->pwd.mnt);
+			CORE_READ_INTO(d, fs->pwd.dentry);
+		}
+	} else {
+		struct file *df = fd_file(t, dirfd);
+		if (df) {
+			CORE_READ_INTO(vm, df->f_path.mnt);
+			CORE_READ_INTO(d, df->f_path.dentry);
+		}
+	}
+}
+
+/* Whether an open may match a rule (1) or can be dropped (0). Global: verified on its own. */
+__noinline int open_kept(struct open_filter *of, struct filt *f, struct sysargs *p, long ret, u32 container)
+{
+	if (!of || !f || !p)
+		return 1;
+	struct task_struct *t = bpf_get_current_task_btf();
+	const char *up = 0;
+	s64 dirfd = AT_FDCWD;
+	u32 flags = open_args(p, &up, &dirfd);
+	u32 res_place = (ret >= 0 ? 1 : 2) | ((container ? 2 : 1) << 2);
+	u64 caps = 0;
+	const struct cred *cred = t->cred;
+	if (cred)
+		caps = *(const u64 *)&cred->cap_effective;
+	if (open_candidates(of, f, flags, res_place, caps))
+		return 1;
+	u32 need = f->need;
+	if (!f->cand)
+		return 0;
+
+	/* the caller's string (the kernel copied it: its page is present) */
+	long rn = bpf_probe_read_user_str(f->raw, OPEN_RAW_SCAN, up);
+	u32 rlen = rn > 1 && rn < OPEN_RAW_SCAN ? (u32)(rn - 1) : 0;
+	u32 known = 0, base_len = 0;
+	if (rlen && (need & (USE_BASE | USE_PARENT | USE_SUFFIX))) {
+		if (f->raw[0] == '/' || ret < 0) {
+			/* fd.name is the caller's string normalised: its last two components */
+			raw_slashes(f, rlen);
+			u32 last = f->last, prev = f->prev;
+			if (last >= OPEN_RAW_SCAN) {
+				/* one relative component (a failed open): its directory's name */
+				if (key_from_raw(&f->base, f->raw, 0, rlen)) {
+					known |= 1;
+					base_len = rlen;
+				}
+				struct vfsmount *vm = 0;
+				struct dentry *d = 0, *root = 0;
+				lookup_dir(t, dirfd, &vm, &d);
+				if (vm) {
+					CORE_READ_INTO(&root, vm->mnt_root);
+					if (key_from_dentry(&f->parent, d, root))
+						known |= 2;
+				}
+			} else {
+				if (key_from_raw(&f->base, f->raw, last + 1, rlen)) {
+					known |= 1;
+					base_len = rlen - (last + 1);
+				}
+				if (prev < OPEN_RAW_SCAN) {
+					if (key_from_raw(&f->parent, f->raw, prev + 1, last))
+						known |= 2;
+				} else if (last == 0) {
+					/* "/x": its directory is the root, a name no set holds */
+					__builtin_memset(f->parent.name, 0, OPEN_NAME);
+					f->parent.name[0] = '/';
+					known |= 2;
+				}
+			}
+		} else {
+			/* a relative name that opened: fd.name is the kernel's path of the file */
+			struct file *file = fd_file(t, ret);
+			struct vfsmount *vm = 0;
+			struct dentry *d = 0, *root = 0, *parent = 0;
+			if (file) {
+				CORE_READ_INTO(&vm, file->f_path.mnt);
+				CORE_READ_INTO(&d, file->f_path.dentry);
+			}
+			if (vm && d) {
+				CORE_READ_INTO(&root, vm->mnt_root);
+				if (key_from_dentry(&f->base, d, root)) {
+					known |= 1;
+					CORE_READ_INTO(&base_len, d->d_name.len);
+					CORE_READ_INTO(&parent, d->d_parent);
+					if (key_from_dentry(&f->parent, parent, root))
+						known |= 2;
+				}
+			}
+		}
+	}
+	return open_decide(of, f, known, base_len, rlen);
+}
+
+/* Whether a symlink's target text (its first argument) is one the rules test. */
+static __always_inline int symlink_kept(struct filt *f, struct sysargs *p)
+{
+	struct name_key *key = &f->base;
+	__builtin_memset(key->name, 0, OPEN_NAME);
+	long n = bpf_probe_read_user_str(key->name, OPEN_NAME, (const char *)p->args[0]);
+	if (n <= 0)
+		return 1;
+	key->which = 2;
+	return bpf_map_lookup_elem(&open_names, key) != 0;
+}
+
+static __always_inline void count_filtered(void)
+{
+	u32 zero = 0;
+	u64 *v = bpf_map_lookup_elem(&filtered, &zero);
+	if (v)
+		*v += 1;
+}
+
 static __always_inline void file_event(struct scratch *s, struct task_struct *t, struct sysargs *p, long ret)
 {
 	struct ev_file *e = &s->file;
@@ -818,19 +1175,8 @@ static __always_inline void file_event(struct scratch *s, struct task_struct *t,
 	case NR_openat:
 	case NR_openat2: {
 		s64 dirfd = AT_FDCWD;
-		const char *up = (const char *)a[0];
-		if (p->nr == NR_open)
-			e->flags = (u32)a[1];
-		else if (p->nr == NR_creat)
-			e->flags = 0x241; /* O_CREAT|O_WRONLY|O_TRUNC */
-		else {
-			dirfd = (s64)(int)a[0];
-			up = (const char *)a[1];
-			if (p->nr == NR_openat)
-				e->flags = (u32)a[2];
-			else
-				bpf_probe_read_user(&e->flags, 4, (void *)a[2]); /* open_how.flags */
-		}
+		const char *up = 0;
+		e->flags = open_args(p, &up, &dirfd);
 		struct file *f = ret >= 0 ? fd_file(t, ret) : 0;
 		if (f) {
 			/* the opened file, in kernel memory; the flags stay the caller's (the kernel
@@ -1115,6 +1461,20 @@ int BPF_sys_exit(u64 *ctx)
 	struct scratch *s = take_scratch(type);
 	if (!s)
 		return 0;
+	if (type == EV_OPEN || type == EV_SYMLINK) {
+		u32 zero = 0;
+		struct open_filter *of = bpf_map_lookup_elem(&open_filter, &zero);
+		int drop = 0;
+		if (of && type == EV_OPEN && (of->on & FILTER_OPENS))
+			drop = !open_kept(of, &s->filt, &p, ret, mntns != (u32)c->host_mntns);
+		else if (of && type == EV_SYMLINK && (of->on & FILTER_SYMLINKS))
+			drop = !symlink_kept(&s->filt, &p);
+		if (drop) {
+			count_filtered();
+			release_scratch(s);
+			return 0;
+		}
+	}
 	if (type >= EV_OPEN && type <= EV_SYMLINK) {
 		struct ev_file *e = &s->file;
 		fill_hdr(&e->h, type, t, mntns);

@@ -162,4 +162,49 @@ struct config {
 	u64 spare[2];
 };
 
+/*
+ * The open filter (open_filter array value, index 0): the opens the rules can match, as a
+ * disjunction of clauses over facts the kernel has before it walks the path (rampart-falco's
+ * prefilter module computes them; an open no clause keeps is counted in `filtered`, not sent).
+ * A fact the kernel cannot establish (a name that is a mount's root, a name too long) satisfies
+ * every test on it: the filter only ever drops opens it can prove no rule matches.
+ */
+#define OPEN_CLAUSES 16
+#define OPEN_NAME 60	  /* a name in a key: at most 59 bytes */
+#define OPEN_SUFFIX 32	  /* a suffix: at most 31 bytes */
+#define OPEN_RAW 16	  /* a substring of the caller's string: at most 8 bytes */
+#define OPEN_RAW_SCAN 256 /* the caller's string is read this far (longer: unknown) */
+#define USE_BASE 1	  /* the last component is in the clause's set (open_names, which 0) */
+#define USE_PARENT 2	  /* the component before it is in the set (open_names, which 1) */
+#define USE_SUFFIX 4	  /* the last component ends with suffix */
+#define USE_RAW 8	  /* the caller's string contains raw */
+struct open_clause {
+	u32 flags_all;	/* O_* flags that must all be set */
+	u32 flags_none; /* O_* flags that must all be clear */
+	u64 caps_all;	/* effective capabilities the caller must all have */
+	u8 access;	/* bit n: flags & O_ACCMODE == n may match */
+	u8 result;	/* 1: a successful open may match, 2: a failed one */
+	u8 place;	/* 1: a host process, 2: a container's */
+	u8 use;		/* USE_* */
+	u8 suffix_len;
+	u8 raw_len;
+	u8 pad[2];
+	char suffix[OPEN_SUFFIX];
+	char raw[OPEN_RAW];
+}; /* 72 */
+
+#define FILTER_OPENS 1	  /* on: opens are filtered by the clauses */
+#define FILTER_SYMLINKS 2 /* on: symlinks are sent only when their target is in open_names (which 2) */
+struct open_filter {
+	u32 on; /* FILTER_*; 0: every open and symlink is sent */
+	u32 n;	/* clauses in use */
+	struct open_clause c[OPEN_CLAUSES];
+}; /* 1160 */
+
+/* open_names key: value = bit per clause whose set holds the name (which 2: non-zero) */
+struct name_key {
+	u32 which; /* 0: last component, 1: the one before, 2: a symlink target */
+	char name[OPEN_NAME];
+}; /* 64 */
+
 #endif

@@ -47,15 +47,6 @@ const EXPECTED: &[(&str, &str, &str, &str)] = &[
     (
         "Drop and execute new binary in container",
         "proc.exepath",
-        "/tmp/app",
-        "the build writes /tmp/app in the container and runs it: an executable that is not part of \
-         the image, the rule's very subject. Falco fires it when the binary is in the overlay's \
-         upper layer; rampart also reports as upper-layer an executable written in the container \
-         elsewhere (here a tmpfs), see pipeline/proctable.rs",
-    ),
-    (
-        "Drop and execute new binary in container",
-        "proc.exepath",
         "/usr/bin/hello",
         "the package install put /usr/bin/hello in the overlay's upper layer and the test runs it: \
          Falco fires the same (EXE_UPPER_LAYER); installing packages in a running container is \

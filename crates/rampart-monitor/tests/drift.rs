@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use rampart_image::{Image, Source};
-use rampart_monitor::drift::{DriftDetector, DriftKind, FileChangeKind, ImageIndex};
+use rampart_monitor::drift::{DriftDetector, DriftKind, ImageIndex};
 use rampart_monitor::identity::{ContainerInfo, ContainerResolver, ResolverConfig};
 use rampart_testkit::runc::{Bundle, Container, StateRoot, busybox_layout};
 use rampart_testkit::tools;
@@ -120,19 +120,23 @@ fn scenario(c: &Container, index: &ImageIndex, scratch: &str) {
     );
     assert!(e.layer.is_some());
 
-    // an image file the sensor saw written after start (same content): the forwarded event
+    // an image file rewritten after start with its own content and mode: the same program,
+    // not drift against the image (the change time alone is not, `chown -R` sets it too) ...
+    c.exec_ok(&[
+        "sh",
+        "-c",
+        "cp -p /usr/local/bin/touched /usr/local/bin/t.new && mv /usr/local/bin/t.new /usr/local/bin/touched",
+    ]);
     assert_eq!(check("/usr/local/bin/touched"), None);
-    d.record_file_change(
-        &info,
-        "/usr/local/bin/touched",
-        FileChangeKind::WriteOpen,
-        now(),
-    );
-    let e = check("/usr/local/bin/touched").unwrap();
+    // ... but with no image to compare with, its change time says it changed after start
+    let e = d
+        .check_exec(&info, None, "/usr/local/bin/touched", Some(c.pid), now())
+        .unwrap()
+        .unwrap();
     assert_eq!(
         e.kind,
         DriftKind::ModifiedAfterStart {
-            evidence: "writeopen".into()
+            evidence: "ctime".into()
         }
     );
 

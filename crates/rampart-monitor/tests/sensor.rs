@@ -261,6 +261,136 @@ except FileNotFoundError:
 os.close(os.open("/proc/self/fd/0", os.O_RDONLY))
 "#;
 
+const PY_FILTER: &str = r#"
+import os, sys
+d = sys.argv[1]
+os.chdir(d)
+def o(path, flags=os.O_RDONLY):
+    try:
+        os.close(os.open(path, flags))
+    except OSError:
+        pass
+o(d + "/etc/shadow")
+o("etc/shadow")
+o(d + "/etc/passwd")
+o(d + "/etc/shadow", os.O_WRONLY)
+o(d + "/log/app.txt", os.O_WRONLY | os.O_TRUNC)
+o(d + "/log/app.txt", os.O_WRONLY | os.O_APPEND)
+o("pam.d/x")
+o("sub/../../nope")
+o("nope2")
+o(d + "/alias/shadow")
+o("alias/shadow")
+o(d + "/sudoers.d", os.O_RDONLY | os.O_DIRECTORY)
+o(d + "/etc", os.O_RDONLY | os.O_DIRECTORY)
+for target, name in (("/etc/shadow", "l1"), ("etc/passwd", "l2")):
+    try:
+        os.unlink(name)
+    except OSError:
+        pass
+    os.symlink(target, name)
+"#;
+
+/// With the open filter of the shipped rules, the kernel sends the opens a rule can match and
+/// counts the rest as filtered: names are judged as `fd.name` is built (the caller's string when
+/// absolute or failed, symlinks not followed; the opened file's own name when relative).
+#[test]
+fn the_open_filter_sends_only_opens_a_rule_can_match() {
+    let mut l = rampart_falco::Loader::new();
+    for (n, t) in rampart_falco::rules::defaults() {
+        l.load(&n, &t);
+    }
+    let rules = l.finish().expect("the shipped rules load");
+    let open = rampart_falco::prefilter::OpenFilter::for_rules(&rules);
+    assert!(matches!(
+        open,
+        rampart_falco::prefilter::OpenFilter::Clauses(_)
+    ));
+    let symlinks = rampart_falco::prefilter::TargetFilter::for_rules(&rules);
+    let mut sensor = load(
+        Filter {
+            open,
+            symlinks,
+            ..all_events()
+        },
+        16 << 20,
+    );
+    let dir = tempdir("filter");
+    for sub in ["etc", "log", "pam.d", "sub", "alias", "sudoers.d"] {
+        std::fs::create_dir(dir.join(sub)).unwrap();
+    }
+    for f in ["etc/shadow", "etc/passwd", "log/app.txt", "pam.d/x"] {
+        std::fs::write(dir.join(f), b"x").unwrap();
+    }
+    std::os::unix::fs::symlink("../etc/passwd", dir.join("alias/shadow")).unwrap();
+    let before = sensor.stats().unwrap().filtered;
+    let (st, events, _) = run(
+        &mut sensor,
+        Command::new("python3")
+            .arg("-c")
+            .arg(PY_FILTER)
+            .arg(&*dir)
+            .stdin(Stdio::null()),
+    );
+    assert!(st.success());
+    let d = dir.to_string_lossy();
+    let seen: Vec<(String, u32)> = files(&events, EventKind::Open)
+        .iter()
+        .filter_map(|o| o.raw.clone().map(|r| (r, o.flags)))
+        .collect();
+    let sent = |raw: &str, flags: u32| seen.iter().any(|(r, f)| r == raw && *f & 0o3003 == flags);
+    let abs = |p: &str| format!("{d}/{p}");
+    for (raw, flags) in [
+        (abs("etc/shadow"), 0),
+        ("etc/shadow".into(), 0),
+        (abs("log/app.txt"), 0o1001),
+        ("pam.d/x".into(), 0),
+        ("sub/../../nope".into(), 0),
+        (abs("alias/shadow"), 0),
+    ] {
+        assert!(sent(&raw, flags), "{raw} {flags:o} not sent: {seen:#?}");
+    }
+    for (raw, flags) in [
+        (abs("etc/passwd"), 0),
+        (abs("etc/shadow"), 1),
+        (abs("log/app.txt"), 0o2001 & 0o3003),
+        ("nope2".into(), 0),
+        ("alias/shadow".into(), 0),
+        // a directory is not a file to `open_read` (`fd.typechar='f'`)
+        (abs("sudoers.d"), 0),
+        (abs("etc"), 0),
+    ] {
+        assert!(
+            !seen.iter().any(|(r, f)| *r == raw && *f & 0o3003 == flags),
+            "{raw} {flags:o} sent"
+        );
+    }
+    // symlinks by their target text: one over a sensitive file, one not
+    let targets: Vec<Option<String>> = files(&events, EventKind::Symlink)
+        .iter()
+        .map(|f| f.path2.clone())
+        .collect();
+    assert_eq!(targets, [Some("/etc/shadow".to_owned())]);
+    let filtered = sensor.stats().unwrap().filtered - before;
+    assert!(filtered >= 7, "{filtered}");
+    // and switched off, every open is sent again
+    sensor.set_filter(&all_events()).unwrap();
+    let (_, events, _) = run(
+        &mut sensor,
+        Command::new("python3")
+            .arg("-c")
+            .arg(PY_FILTER)
+            .arg(&*dir)
+            .stdin(Stdio::null()),
+    );
+    let raws: Vec<String> = files(&events, EventKind::Open)
+        .iter()
+        .filter_map(|o| o.raw.clone())
+        .collect();
+    assert!(raws.contains(&abs("etc/passwd")) && raws.contains(&"nope2".to_owned()));
+    assert_eq!(files(&events, EventKind::Symlink).len(), 2);
+}
+
 /// Opens report the file the kernel opened (`path`, symlinks followed) and the path exactly as
 /// the caller wrote it (`raw`, Falco's `fd.nameraw`).
 #[test]
@@ -850,6 +980,7 @@ fn held_touch(verdict: Verdict, tag: &str) -> bool {
         held: vec![EventKind::Exec],
         host: false,
         hold_cgroups: Some(vec![cg.id()]),
+        ..Filter::default()
     };
     let mut sensor = load(filter, 4 << 20);
     let mut child = Command::new("/bin/sh")
@@ -935,6 +1066,7 @@ fn a_hold_that_cannot_be_reported_is_undone() {
         held: vec![EventKind::Exec],
         host: false,
         hold_cgroups: Some(vec![cg.id()]),
+        ..Filter::default()
     };
     // one page of ring: an exec event (12 KiB and more) never fits
     let sensor = load(filter, 4096);
@@ -1077,6 +1209,7 @@ fn held_runc_touch(verdict: Verdict, tag: &str) -> bool {
         held: vec![EventKind::Exec],
         host: false,
         hold_cgroups: Some(vec![cg_id]),
+        ..Filter::default()
     };
     let mut sensor = load(filter, 16 << 20);
     let mut child = Command::new("runc")

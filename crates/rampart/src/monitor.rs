@@ -316,8 +316,9 @@ fn run_monitor(args: &RunArgs) -> Result<u8> {
         })),
     })?;
     eprintln!(
-        "rampart: {} events, {} alerts, {} lost in the kernel{}",
+        "rampart: {} events ({} opens no rule can match filtered in the kernel), {} alerts, {} lost in the kernel{}",
         summary.events,
+        summary.opens_filtered,
         summary.alerts,
         summary.lost,
         if summary.lost > 0 {

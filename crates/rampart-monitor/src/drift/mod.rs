@@ -4,11 +4,13 @@
 //!
 //! - not in the image at all ([`DriftKind::NotInImage`]);
 //! - in the image, but its content differs ([`DriftKind::ContentDiffers`], with both digests);
-//! - in the image with the same content, but created, written, renamed into place or made
-//!   executable after the container started ([`DriftKind::ModifiedAfterStart`]): from the file
-//!   events the pipeline forwards ([`DriftDetector::record_file_change`]) or from exec bits the
-//!   image's entry lacks; with no image known, also from the file's change time (ctime) being
-//!   later than the container's start.
+//! - in the image with the same content, but made executable after the container started
+//!   ([`DriftKind::ModifiedAfterStart`]: exec bits the image's entry lacks); with no image known,
+//!   created, written or changed after the start (its change time, ctime, is later).
+//!
+//! Everything is read from the file at exec: no write of any container is followed (that would
+//! cost the kernel a path walk per write, tens of thousands for an archive extraction), and the
+//! file's content and mode, or its ctime, which no user can set back, already tell.
 //!
 //! The file is read through `/proc/<pid>/root` (the process's own view: overlay upper dir, tmpfs
 //! mounts), else the container's init process's root, else its root filesystem on the host; the
@@ -19,7 +21,7 @@
 //! What the pipeline calls per event:
 //!
 //! ```no_run
-//! use rampart_monitor::drift::{DriftDetector, FileChangeKind, ImageIndexCache};
+//! use rampart_monitor::drift::{DriftDetector, ImageIndexCache};
 //! use rampart_monitor::identity::{ContainerResolver, Identity, ResolverConfig};
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -32,8 +34,6 @@
 //! // every event: who it belongs to (a hash lookup once the cgroup is known)
 //! match resolver.resolve(cgroup_id, Some(tgid)) {
 //!     Identity::Container(c) => {
-//!         // file events: created, opened for writing, renamed into place, chmod +x
-//!         drift.record_file_change(&c, "/tmp/x", FileChangeKind::Create, now_ns);
 //!         // exec events
 //!         let index = images.for_container(&c);
 //!         if let Some(e) = drift.check_exec(&c, index.as_deref(), exec_path, Some(tgid), now_ns)? {
@@ -93,20 +93,6 @@ impl DriftError {
     }
 }
 
-/// What happened to a file, as the sensor saw it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum FileChangeKind {
-    /// created (open with O_CREAT of a new file, mknod, link)
-    Create,
-    /// opened for writing
-    WriteOpen,
-    /// renamed to this path
-    RenameInto,
-    /// chmod adding an exec bit
-    ChmodExec,
-}
-
 /// Why an exec is drift.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
@@ -120,10 +106,10 @@ pub enum DriftKind {
         /// the digest of the file executed
         actual: String,
     },
-    /// same content as the image, but created, written or made executable after the container
-    /// started
+    /// same content as the image but made executable after the container started (`mode`), or,
+    /// with no image known, changed after the container started (`ctime`)
     ModifiedAfterStart {
-        /// what was seen: a forwarded file event, `ctime` or `mode`
+        /// what was seen: `ctime` or `mode`
         evidence: String,
     },
 }
@@ -207,8 +193,6 @@ struct FileKey {
 pub struct DriftLimits {
     /// file digests cached
     pub hashes: usize,
-    /// file changes remembered
-    pub changes: usize,
     /// distinct drift events kept
     pub events: usize,
     /// the largest file hashed (bigger files are compared by size and changes only)
@@ -219,19 +203,17 @@ impl Default for DriftLimits {
     fn default() -> Self {
         Self {
             hashes: 16_384,
-            changes: 65_536,
             events: 16_384,
             max_hash_bytes: 1 << 30,
         }
     }
 }
 
-/// Decides whether an exec is drift; remembers file changes and the drift seen. Thread-safe.
+/// Decides whether an exec is drift; remembers the drift seen. Thread-safe.
 #[derive(Debug, Default)]
 pub struct DriftDetector {
     limits: DriftLimits,
     hashes: Mutex<HashMap<FileKey, [u8; 32]>>,
-    changes: Mutex<HashMap<(String, String), (FileChangeKind, u64)>>,
     events: Mutex<HashMap<(String, String, u8), DriftEvent>>,
 }
 
@@ -326,35 +308,8 @@ impl DriftDetector {
         }
     }
 
-    /// Records a change to a file in a container (from the sensor's create / write-open /
-    /// rename / chmod events); `time` in ns since the Unix epoch.
-    pub fn record_file_change(
-        &self,
-        container: &ContainerInfo,
-        path: &str,
-        kind: FileChangeKind,
-        time: u64,
-    ) {
-        let mut changes = lock(&self.changes);
-        if changes.len() >= self.limits.changes {
-            changes.clear();
-        }
-        changes.insert((container.id.clone(), index::normalize(path)), (kind, time));
-    }
-
-    /// Whether `path` was created, written, renamed into place or made executable in the
-    /// container after it started (what an overlayfs upper layer holds; the same answer for a
-    /// plain root directory, where there is no layer to ask).
-    pub fn changed_after_start(&self, container: &ContainerInfo, path: &str) -> bool {
-        let start = container.start_time.unwrap_or(0);
-        lock(&self.changes)
-            .get(&(container.id.clone(), index::normalize(path)))
-            .is_some_and(|(_, t)| *t >= start)
-    }
-
     /// Forgets what is remembered about a container (it is gone).
     pub fn forget_container(&self, id: &str) {
-        lock(&self.changes).retain(|(c, _), _| c != id);
         lock(&self.events).retain(|(c, _, _), _| c != id);
     }
 
@@ -433,22 +388,11 @@ impl DriftDetector {
             });
         };
         let start = container.start_time.unwrap_or(0);
-        let changed = {
-            let changes = lock(&self.changes);
-            changes
-                .get(&(container.id.clone(), live.path.clone()))
-                .or_else(|| changes.get(&(container.id.clone(), index::normalize(path))))
-                .copied()
-        }
-        .filter(|(_, t)| *t >= start);
         let ctime_ns = u64::try_from(live.meta.ctime())
             .unwrap_or(0)
             .saturating_mul(1_000_000_000)
             .saturating_add(u64::try_from(live.meta.ctime_nsec()).unwrap_or(0));
         let after_start = |image_mode: Option<u32>| -> Option<String> {
-            if let Some((kind, _)) = changed {
-                return Some(format!("{kind:?}").to_lowercase());
-            }
             match image_mode {
                 Some(mode) => {
                     (live.meta.mode() & 0o111 != 0 && mode & 0o111 == 0).then(|| "mode".to_string())

@@ -12,7 +12,7 @@ pub mod proctable;
 pub mod translate;
 
 use crate::config::{Action, Format, Mode, MonitorConfig, RuleMatching};
-use crate::drift::{DriftDetector, DriftEvent, FileChangeKind, ImageIndex};
+use crate::drift::{DriftDetector, DriftEvent, ImageIndex};
 use crate::identity::{ContainerInfo, ContainerResolver, Identity, ResolverConfig};
 use crate::metrics::{Endpoint, Kind, Metrics};
 use crate::sensor::{EventKind, Filter, HeldTask, RawEvent, Sensor, SensorConfig, Stats};
@@ -81,6 +81,8 @@ pub struct ReadyInfo {
 #[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct Summary {
     pub events: u64,
+    /// opens the kernel did not send: no loaded rule can match them
+    pub opens_filtered: u64,
     pub alerts: u64,
     pub lost: u64,
     pub lost_by_kind: BTreeMap<String, u64>,
@@ -299,6 +301,8 @@ pub fn filter_for(
             held,
             host,
             hold_cgroups: None,
+            open: rampart_falco::prefilter::OpenFilter::for_rules(rules),
+            symlinks: rampart_falco::prefilter::TargetFilter::for_rules(rules),
         },
         unobserved,
     )
@@ -331,6 +335,17 @@ pub fn run(mut opts: RunOptions) -> Result<Summary, MonitorError> {
         .map(|r| config.action_for(&r.name, r.priority.name(), &r.tags))
         .collect();
     let (filter, unobserved) = filter_for(&rules, &config, &actions);
+    if filter.enabled.contains(&EventKind::Open) {
+        notes(&match &filter.open {
+            rampart_falco::prefilter::OpenFilter::All { reason } => {
+                format!("opens: every open is sent to user space ({reason})")
+            }
+            rampart_falco::prefilter::OpenFilter::Clauses(c) => format!(
+                "opens: filtered in the kernel to those the rules can match ({} clause(s)); the rest are counted as filtered",
+                c.len()
+            ),
+        });
+    }
     if !unobserved.is_empty() {
         notes(&format!(
             "warning: the sensor does not observe event types {}: rules that need only them never fire",
@@ -504,14 +519,10 @@ pub fn run(mut opts: RunOptions) -> Result<Summary, MonitorError> {
             };
             let proc = match &raw {
                 RawEvent::Exec(e) => {
-                    let written = container
-                        .as_ref()
-                        .is_some_and(|c| shared.drift.changed_after_start(c, &e.path));
                     let vpid = (e.vpid != 0).then_some(i64::from(e.vpid));
                     table.exec(
                         e,
                         vpid,
-                        written,
                         container.as_ref().and_then(|c| c.rootfs.as_deref()),
                     )
                 }
@@ -525,22 +536,6 @@ pub fn run(mut opts: RunOptions) -> Result<Summary, MonitorError> {
                 }
                 _ => table.process(&h, container.as_ref().and_then(|c| c.rootfs.as_deref())),
             };
-            if let (Some(c), RawEvent::File(f)) = (&container, &raw) {
-                let change = match f.header.kind {
-                    EventKind::Open if f.created() => Some((FileChangeKind::Create, &f.path)),
-                    EventKind::Open if f.opened_for_write() => {
-                        Some((FileChangeKind::WriteOpen, &f.path))
-                    }
-                    EventKind::Chmod if f.flags & 0o111 != 0 => {
-                        Some((FileChangeKind::ChmodExec, &f.path))
-                    }
-                    EventKind::Rename => f.path2.as_ref().map(|p| (FileChangeKind::RenameInto, p)),
-                    _ => None,
-                };
-                if let Some((kind, path)) = change {
-                    shared.drift.record_file_change(c, path, kind, time_ns);
-                }
-            }
             let ancestors = table.ancestors(h.pid);
             let held = if h.held() {
                 HeldTask::open(&h).ok()
@@ -611,6 +606,7 @@ pub fn run(mut opts: RunOptions) -> Result<Summary, MonitorError> {
     let _ = sink_thread.join();
     let summary = Summary {
         events: final_stats.total_emitted(),
+        opens_filtered: final_stats.filtered,
         alerts,
         lost: final_stats.total_dropped(),
         lost_by_kind: final_stats
@@ -912,6 +908,11 @@ fn describe(m: &Metrics) {
         "Events lost in the kernel, by cgroup id.",
     );
     m.describe(
+        "rampart_monitor_opens_filtered_total",
+        Kind::Counter,
+        "Opens the kernel did not send because no loaded rule can match them.",
+    );
+    m.describe(
         "rampart_monitor_alerts_total",
         Kind::Counter,
         "Alerts, by rule and priority.",
@@ -944,6 +945,11 @@ fn describe(m: &Metrics) {
 }
 
 fn publish_stats(m: &Metrics, s: &Stats) {
+    m.set(
+        "rampart_monitor_opens_filtered_total",
+        &[],
+        s.filtered as f64,
+    );
     for (k, v) in &s.emitted {
         m.set(
             "rampart_monitor_events_total",
@@ -1035,6 +1041,7 @@ fn status_doc(
             "received": stats.total_emitted(),
             "lost": stats.total_dropped(),
             "lost_by_type": stats.dropped.iter().map(|(k, v)| (k.name().to_owned(), *v)).collect::<BTreeMap<_, _>>(),
+            "opens_filtered": stats.filtered,
             "evaluated": shared.evaluated.load(Ordering::Relaxed),
         },
         "alerts": shared.alert_count.load(Ordering::Relaxed),

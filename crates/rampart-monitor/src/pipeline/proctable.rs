@@ -334,15 +334,7 @@ impl ProcessTable {
     }
 
     /// An exec: the process becomes the new program. Returns its new description.
-    /// `written_in_container`: the executable was written in the container after it started
-    /// (reported as `proc.is_exe_upper_layer` also when the root is not an overlay).
-    pub fn exec(
-        &mut self,
-        e: &Exec,
-        vpid: Option<i64>,
-        written_in_container: bool,
-        root: Option<&Path>,
-    ) -> Arc<Process> {
+    pub fn exec(&mut self, e: &Exec, vpid: Option<i64>, root: Option<&Path>) -> Arc<Process> {
         let h = &e.header;
         let prev_start = self.procs.get(&h.pid).map(|x| x.start_ns_or(h));
         let mut p = Process {
@@ -361,7 +353,7 @@ impl ProcessTable {
             start_ns: prev_start
                 .flatten()
                 .or(Some(self.boot_epoch_ns.saturating_add(h.start_boot_ns))),
-            is_exe_upper_layer: Some(e.exe_upper_layer || written_in_container),
+            is_exe_upper_layer: Some(e.exe_upper_layer),
             is_exe_from_memfd: Some(e.exe_memfd),
             ..Process::default()
         };

@@ -17,6 +17,7 @@
 
 mod event;
 mod held;
+pub mod open_filter;
 
 pub use event::{
     DecodeError, EventKind, Exec, Exit, FLAG_HELD, FLAG_KILLED, FLAG_PATH_ERROR, FLAG_TRUNCATED,
@@ -27,6 +28,7 @@ pub use held::{HeldTask, SignalError, kill_cgroup};
 use aya::maps::{Array, HashMap, MapData, PerCpuArray, RingBuf};
 use aya::programs::BtfTracePoint;
 use aya::{Btf, Ebpf, EbpfLoader};
+use rampart_falco::prefilter::{OpenFilter, TargetFilter};
 use std::collections::BTreeMap;
 use std::os::fd::AsRawFd;
 use std::sync::Arc;
@@ -121,6 +123,12 @@ pub struct Filter {
     pub host: bool,
     /// hold only tasks of these cgroup ids (`None`: any container task)
     pub hold_cgroups: Option<Vec<u64>>,
+    /// the opens worth sending (the rest are counted in [`Stats::filtered`]); derived from the
+    /// rules by [`OpenFilter::for_rules`]
+    pub open: OpenFilter,
+    /// the symlinks worth sending, by target text ([`TargetFilter::for_rules`]; the rest are
+    /// counted in [`Stats::filtered`] too)
+    pub symlinks: TargetFilter,
 }
 
 impl Default for Filter {
@@ -130,6 +138,12 @@ impl Default for Filter {
             held: Vec::new(),
             host: true,
             hold_cgroups: None,
+            open: OpenFilter::All {
+                reason: "every open asked for".into(),
+            },
+            symlinks: TargetFilter::All {
+                reason: "every symlink asked for".into(),
+            },
         }
     }
 }
@@ -171,6 +185,8 @@ pub struct Stats {
     pub dropped_by_cgroup: BTreeMap<u64, u64>,
     /// records user space could not decode (never expected; counted, not ignored)
     pub undecodable: u64,
+    /// opens and symlinks the kernel did not send because no rule can match them
+    pub filtered: u64,
 }
 
 impl Stats {
@@ -200,6 +216,7 @@ const HOOKS: &[Hook] = &[
 /// reader thread owns the `Sensor`. Keeps the maps alive, not the programs.
 pub struct StatsReader {
     stats: PerCpuArray<MapData, u64>,
+    filtered: PerCpuArray<MapData, u64>,
     drops_by_cgroup: HashMap<MapData, u64, u64>,
     undecodable: AtomicU64,
 }
@@ -231,6 +248,15 @@ impl StatsReader {
                 out.dropped.insert(kind, dropped);
             }
         }
+        out.filtered = self
+            .filtered
+            .get(&0, 0)
+            .map_err(|source| SensorError::Map {
+                name: "filtered",
+                source,
+            })?
+            .iter()
+            .sum();
         for entry in self.drops_by_cgroup.iter() {
             let (cgroup, n) = entry.map_err(|source| SensorError::Map {
                 name: "drops_by_cgroup",
@@ -274,6 +300,8 @@ pub struct Sensor {
     counters: Arc<StatsReader>,
     kill_on_exec: HashMap<MapData, [u8; 16], u32>,
     hold_cgroups: HashMap<MapData, u64, u32>,
+    open_filter: Array<MapData, [u8; open_filter::VALUE_BYTES]>,
+    open_names: HashMap<MapData, [u8; open_filter::KEY_BYTES], u32>,
     host_mntns: u64,
     wakeup_bytes: u32,
     /// boot → wall offset, ns
@@ -349,17 +377,23 @@ impl Sensor {
         let drops_by_cgroup = take(&mut bpf, "drops_by_cgroup", HashMap::try_from)?;
         let kill_on_exec = take(&mut bpf, "kill_on_exec", HashMap::try_from)?;
         let hold_cgroups = take(&mut bpf, "hold_cgroups", HashMap::try_from)?;
+        let open_filter = take(&mut bpf, "open_filter", Array::try_from)?;
+        let open_names = take(&mut bpf, "open_names", HashMap::try_from)?;
+        let filtered = take(&mut bpf, "filtered", PerCpuArray::try_from)?;
         let host_mntns = config.host_mntns.unwrap_or_else(read_mntns_self);
         let mut sensor = Sensor {
             ring,
             config: cfg,
             counters: Arc::new(StatsReader {
                 stats,
+                filtered,
                 drops_by_cgroup,
                 undecodable: AtomicU64::new(0),
             }),
             kill_on_exec,
             hold_cgroups,
+            open_filter,
+            open_names,
             host_mntns,
             wakeup_bytes: config.wakeup_bytes,
             boot_to_wall: held::boot_to_wall_offset(),
@@ -423,6 +457,37 @@ impl Sensor {
                 Err(e) => return Err(hold_err(e)),
             }
         }
+        self.set_open_filter(&filter.open, &filter.symlinks)
+    }
+
+    /// Replace the open filter: the filter is switched off while its names change, so an open
+    /// is never judged against half of them.
+    fn set_open_filter(
+        &mut self,
+        filter: &OpenFilter,
+        symlinks: &TargetFilter,
+    ) -> Result<(), SensorError> {
+        let err = |name| move |source| SensorError::Map { name, source };
+        let enc = open_filter::encode(filter, symlinks);
+        self.open_filter
+            .set(0, [0u8; open_filter::VALUE_BYTES], 0)
+            .map_err(err("open_filter"))?;
+        let old: Vec<[u8; open_filter::KEY_BYTES]> =
+            self.open_names.keys().filter_map(Result::ok).collect();
+        for k in &old {
+            match self.open_names.remove(k) {
+                Ok(()) | Err(aya::maps::MapError::KeyNotFound) => {}
+                Err(e) => return Err(err("open_names")(e)),
+            }
+        }
+        for (k, mask) in &enc.names {
+            self.open_names
+                .insert(k, mask, 0)
+                .map_err(err("open_names"))?;
+        }
+        self.open_filter
+            .set(0, enc.value, 0)
+            .map_err(err("open_filter"))?;
         Ok(())
     }
 
