@@ -161,6 +161,10 @@ for r in $(seq "$ROUNDS"); do
   start_monitor
   for w in $ORDER; do timed "${WORK[$w]}" >>"$W/mon.$w"; done
   stop_monitor
+  # the hook's floor: the sensor attached, no system call reported (bench/monitor/floor.yaml)
+  start_monitor --rules "$repo/bench/monitor/floor.yaml"
+  for w in $ORDER; do timed "${WORK[$w]}" >>"$W/floor.$w"; done
+  stop_monitor
 done
 
 # ------------------------------------------------------------------ micro-loops
@@ -238,11 +242,13 @@ stop_monitor
 # ------------------------------------------------------------------ report
 echo
 echo "== (a) realistic work in a runc container: median wall ms of $ROUNDS rounds"
-printf '%-6s %9s %11s %9s\n' work plain_ms monitor_ms overhead
+printf '%-6s %9s %11s %9s %9s %9s\n' work plain_ms monitor_ms overhead floor_ms floor
 for w in $ORDER; do
-  p=$(median <"$W/plain.$w"); m=$(median <"$W/mon.$w")
-  awk -v w="$w" -v p="$p" -v m="$m" 'BEGIN {printf "%-6s %9d %11d %+8.1f%%\n", w, p, m, 100 * (m - p) / p}'
+  p=$(median <"$W/plain.$w"); m=$(median <"$W/mon.$w"); f=$(median <"$W/floor.$w")
+  awk -v w="$w" -v p="$p" -v m="$m" -v f="$f" 'BEGIN {printf "%-6s %9d %11d %+8.1f%% %9d %+8.1f%%\n", w, p, m, 100 * (m - p) / p, f, 100 * (f - p) / p}'
 done
+echo "   (floor: the sensor attached with one exec rule, no system call reported: what the kernel's"
+echo "    syscall tracing and the sys_exit program's first instructions cost, bench/monitor/floor.yaml)"
 echo "   (tar: $(du -m "$W/big.tar" | cut -f1) MiB, $(tar -tf "$W/big.tar" | wc -l) entries; find: /usr; make: 24 files, -j2)"
 echo
 echo "== micro-loops: median ns per iteration; per event = (monitor - plain) / events per iteration"

@@ -50,12 +50,14 @@ fn events(n: usize) -> Vec<Event> {
                     proc_("bash", &[]).into(),
                     proc_("containerd-shim", &[]).into(),
                 ],
-                container: (i % 3 != 0).then(|| Container {
-                    id: "0123456789ab".into(),
-                    image_repository: Some("docker.io/library/python".into()),
-                    privileged: Some(false),
-                    ..Container::default()
-                }),
+                container: (i % 3 != 0)
+                    .then(|| Container {
+                        id: "0123456789ab".into(),
+                        image_repository: Some("docker.io/library/python".into()),
+                        privileged: Some(false),
+                        ..Container::default()
+                    })
+                    .map(std::sync::Arc::new),
                 ..Event::default()
             };
             match i % 10 {

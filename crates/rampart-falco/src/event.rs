@@ -6,6 +6,7 @@
 //! evaluates as Falco evaluates a field it cannot extract (every comparison on it is false,
 //! `exists` is false, outputs print `<NA>`).
 
+use std::borrow::Cow;
 use std::net::IpAddr;
 use std::sync::{Arc, OnceLock};
 
@@ -27,21 +28,21 @@ pub struct Event {
     /// `evt.time`: nanoseconds since the Unix epoch.
     pub time_ns: u64,
     /// `evt.type`: the syscall (or Falco event) name, e.g. `execve`, `openat`, `connect`.
-    pub evt_type: String,
+    pub evt_type: Cow<'static, str>,
     /// `evt.dir`.
     pub dir: Dir,
     /// `evt.rawres`: the return value when known (`evt.res` is `SUCCESS` or the errno name).
     pub res: Option<i64>,
     /// `evt.arg.NAME` and `evt.arg[N]`: the arguments in Falco's order and rendering
     /// (e.g. `flags` = `O_RDONLY|O_CLOEXEC`, see [`open_flags_str`]; `request` = `PTRACE_ATTACH`).
-    pub args: Vec<(String, String)>,
+    pub args: Vec<(Cow<'static, str>, String)>,
     /// Raw `open` flags (Linux `O_*` bits) for `evt.is_open_read/write/exec`; `None` when the
     /// event is not an open.
     pub open_flags: Option<u32>,
     /// `evt.buffer`: the I/O buffer when captured.
     pub buffer: Option<Vec<u8>>,
     /// `evt.hostname`.
-    pub hostname: Option<String>,
+    pub hostname: Option<Arc<str>>,
     /// The calling process and thread.
     /// Shared with the monitor's process table (and its string caches with every event of the
     /// process): building an event never copies a process.
@@ -51,10 +52,11 @@ pub struct Event {
     pub ancestors: Vec<Arc<Process>>,
     /// The file descriptor the event is about, when it has one.
     pub fd: Option<Fd>,
-    /// The container; `None` for a host process (`container.id` = `host`).
-    pub container: Option<Container>,
+    /// The container; `None` for a host process (`container.id` = `host`). Shared: the
+    /// monitor builds it once per container, not per event.
+    pub container: Option<Arc<Container>>,
     /// The Kubernetes pod of the container, when known.
-    pub k8s: Option<K8s>,
+    pub k8s: Option<Arc<K8s>>,
 }
 
 /// A process (or the calling thread's process), as `proc.*`, `thread.*`, `user.*` and `group.*`
@@ -437,11 +439,12 @@ impl Event {
             .map(|(_, v)| v.as_str())
     }
     /// Sets (or replaces) `evt.arg.NAME`.
-    pub fn set_arg(&mut self, name: &str, value: impl Into<String>) {
+    pub fn set_arg(&mut self, name: impl Into<Cow<'static, str>>, value: impl Into<String>) {
+        let name = name.into();
         let value = value.into();
-        match self.args.iter_mut().find(|(k, _)| k == name) {
+        match self.args.iter_mut().find(|(k, _)| *k == name) {
             Some(slot) => slot.1 = value,
-            None => self.args.push((name.to_owned(), value)),
+            None => self.args.push((name, value)),
         }
     }
     pub(crate) fn ancestor(&self, n: usize) -> Option<&Process> {

@@ -463,7 +463,7 @@ fn basename(path: &str) -> &str {
 
 fn is_open_kind(ev: &Event) -> bool {
     matches!(
-        ev.evt_type.as_str(),
+        ev.evt_type.as_ref(),
         "open" | "openat" | "openat2" | "creat" | "open_by_handle_at"
     )
 }

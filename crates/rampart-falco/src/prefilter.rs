@@ -558,7 +558,7 @@ fn abstract_check(c: &Check, evt_type: &str, as_written: bool) -> Vec<OpenClause
         // the event's type is known exactly
         FieldId::EvtType | FieldId::EvtSyscalltype => {
             let ev = crate::Event {
-                evt_type: evt_type.to_owned(),
+                evt_type: evt_type.to_owned().into(),
                 ..crate::Event::default()
             };
             if c.eval(&ev) == as_written {
@@ -639,7 +639,7 @@ fn abstract_check(c: &Check, evt_type: &str, as_written: bool) -> Vec<OpenClause
             // SUCCESS for a descriptor, an errno name (E...) for a failure
             let ok = {
                 let ev = crate::Event {
-                    evt_type: evt_type.to_owned(),
+                    evt_type: evt_type.to_owned().into(),
                     res: Some(0),
                     ..crate::Event::default()
                 };
@@ -926,7 +926,7 @@ fn abstract_target(node: &Node, evt_type: &str, positive: bool) -> Option<BTreeS
             match f.id {
                 FieldId::EvtType | FieldId::EvtSyscalltype => {
                     let ev = crate::Event {
-                        evt_type: evt_type.to_owned(),
+                        evt_type: evt_type.to_owned().into(),
                         ..crate::Event::default()
                     };
                     if c.eval(&ev) == positive {

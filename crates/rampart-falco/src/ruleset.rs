@@ -210,7 +210,7 @@ impl RuleSet {
     pub fn evaluate<'s: 'e, 'e>(&'s self, ev: &'e Event) -> impl Iterator<Item = Match<'s>> + 'e {
         let idx: &[usize] = self
             .by_type
-            .get(ev.evt_type.as_str())
+            .get(ev.evt_type.as_ref())
             .map_or(&self.any_type, |v| v);
         idx.iter().filter_map(move |&i| {
             let r = self.rules.get(i)?;

@@ -68,12 +68,12 @@ fn base() -> Event {
             }),
         ],
         fd: Some(Fd::file(3, "/etc/ssh/sshd_config")),
-        container: Some(Container {
+        container: Some(std::sync::Arc::new(Container {
             id: "abcdef123456".into(),
             image_repository: Some("docker.io/library/nginx".into()),
             privileged: Some(true),
             ..Container::default()
-        }),
+        })),
         ..Event::default()
     };
     e.set_arg("flags", "O_WRONLY|O_CREAT|O_TRUNC");
@@ -467,7 +467,7 @@ fn field_kinds_bytes_times_bools_ints() {
     Arc::make_mut(&mut e.proc).start_ns = Some(e.time_ns - 7_000_000_000);
     Arc::make_mut(&mut e.proc).is_exe_upper_layer = Some(true);
     if let Some(c) = e.container.as_mut() {
-        c.start_ns = Some(1_600_000_000_000_000_000);
+        Arc::make_mut(c).start_ns = Some(1_600_000_000_000_000_000);
     }
     let rows: &[(&str, bool)] = &[
         ("evt.buffer bcontains 6a617661", true),

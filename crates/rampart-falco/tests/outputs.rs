@@ -45,11 +45,11 @@ fn event() -> Event {
             ..Process::default()
         })],
         fd: Some(Fd::file(3, "/etc/shadow")),
-        container: Some(Container {
+        container: Some(std::sync::Arc::new(Container {
             id: "0123456789ab".into(),
             privileged: Some(false),
             ..Container::default()
-        }),
+        })),
         ..Event::default()
     };
     e.set_arg("flags", "O_RDONLY");

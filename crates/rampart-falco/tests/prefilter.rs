@@ -343,10 +343,12 @@ fn open_event_caps(
         open_flags: Some(flags),
         proc: Arc::new(p(proc)),
         ancestors: vec![Arc::new(p(parent))],
-        container: container.then(|| Container {
-            id: "0123456789ab".into(),
-            privileged: Some(true),
-            ..Container::default()
+        container: container.then(|| {
+            Arc::new(Container {
+                id: "0123456789ab".into(),
+                privileged: Some(true),
+                ..Container::default()
+            })
         }),
         fd: Some(fd),
         ..Event::default()

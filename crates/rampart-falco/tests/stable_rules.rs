@@ -171,11 +171,11 @@ fn event(ty: &str, p: Process, parents: &[&str], in_container: bool) -> Event {
     Event {
         num: 7,
         time_ns: 1_700_000_100_000_000_000,
-        evt_type: ty.to_owned(),
+        evt_type: ty.to_owned().into(),
         res: Some(0),
         proc: p.into(),
         ancestors: parents.iter().map(|n| Arc::new(parent(n))).collect(),
-        container: in_container.then(container),
+        container: in_container.then(|| Arc::new(container())),
         ..Event::default()
     }
 }
@@ -494,7 +494,7 @@ fn debugfs_launched_in_privileged_container() {
     let mk = |privileged: bool| {
         let mut e = exec("debugfs", &["/dev/sda1"], &["bash"], true);
         if let Some(c) = e.container.as_mut() {
-            c.privileged = Some(privileged);
+            Arc::make_mut(c).privileged = Some(privileged);
         }
         e
     };

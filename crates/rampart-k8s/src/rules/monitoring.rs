@@ -110,8 +110,24 @@ pub static RULES: &[&Rule] = &[
     &NO_ANSWER,
 ];
 
-/// Falco's stable ruleset, which both rampart's image and Falco's ship as the default.
-const DEFAULT_RULES: &str = rampart_falco::rules::STABLE;
+/// The rules a monitor runs when no rules file is mounted: Falco's image ships its stable
+/// ruleset; rampart's embeds the same and its own rules after it (rampart_falco::rules).
+fn default_rules(kind: MonitorKind) -> (String, Vec<(String, String)>) {
+    match kind {
+        MonitorKind::Falco => (
+            "the default stable ruleset (no rules ConfigMap mounted)".to_owned(),
+            vec![(
+                "the stable ruleset (default)".to_owned(),
+                rampart_falco::rules::STABLE.to_owned(),
+            )],
+        ),
+        MonitorKind::Rampart => (
+            "rampart's default rules, the stable ruleset and rampart's own (no rules ConfigMap mounted)"
+                .to_owned(),
+            rampart_falco::rules::defaults(),
+        ),
+    }
+}
 
 /// Which monitor a container runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -174,11 +190,11 @@ fn event(evt_type: &str, proc: Process, ancestors: Vec<Process>) -> Event {
     Event {
         num: 1,
         time_ns: 1_765_000_100_000_000_000,
-        evt_type: evt_type.to_owned(),
+        evt_type: evt_type.to_owned().into(),
         res: Some(0),
         proc: proc.into(),
         ancestors: ancestors.into_iter().map(Into::into).collect(),
-        container: Some(container()),
+        container: Some(std::sync::Arc::new(container())),
         ..Event::default()
     }
 }
@@ -396,11 +412,9 @@ pub(crate) fn check(inventory: &Inventory<'_>, out: &mut Assessment) {
         let namespace = workload.object.effective_namespace();
         let (mut rules, configs) = mounted_files(inventory, &workload, namespace);
         let source = if rules.is_empty() {
-            rules.push((
-                "the stable ruleset (default)".to_owned(),
-                DEFAULT_RULES.to_owned(),
-            ));
-            "the default stable ruleset (no rules ConfigMap mounted)".to_owned()
+            let (source, files) = default_rules(kind);
+            rules = files;
+            source
         } else {
             format!(
                 "its rules ({})",

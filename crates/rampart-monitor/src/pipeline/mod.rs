@@ -444,6 +444,7 @@ pub fn run(mut opts: RunOptions) -> Result<Summary, MonitorError> {
         u64::try_from(sensor.wall_clock_ns(0)).unwrap_or(0),
     );
     table.seed();
+    let mut fields = translate::ContainerFields::default();
 
     let threads = config
         .threads
@@ -548,7 +549,7 @@ pub fn run(mut opts: RunOptions) -> Result<Summary, MonitorError> {
                 time_ns,
                 proc,
                 ancestors,
-                container.as_deref(),
+                container.as_ref().map(|c| fields.get(c)),
                 &hostname,
             );
             batch.push(Work {

@@ -4,6 +4,8 @@
 use crate::identity::ContainerInfo;
 use crate::sensor::{EventKind, FileOp, RawEvent, Syscall};
 use rampart_falco::event::{Container, Event, Fd, FdKind, K8s, L4Proto};
+use std::borrow::Cow;
+use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 
@@ -24,10 +26,10 @@ fn file_evt_type(kind: EventKind) -> &'static str {
 }
 
 /// `evt.type` of a syscall event: the syscall's own name.
-fn syscall_name(nr: u32) -> String {
+fn syscall_name(nr: u32) -> Cow<'static, str> {
     syscalls::Sysno::new(nr as usize)
-        .map(|s| s.name().to_owned())
-        .unwrap_or_else(|| format!("syscall_{nr}"))
+        .map(|s| Cow::Borrowed(s.name()))
+        .unwrap_or_else(|| Cow::Owned(format!("syscall_{nr}")))
 }
 
 const PTRACE_REQUESTS: &[(u64, &str)] = &[
@@ -306,7 +308,7 @@ const O_DIRECTORY: u32 = 0o200000;
 
 fn file_event(ev: &mut Event, f: &FileOp) {
     let kind = f.header.kind;
-    ev.evt_type = file_evt_type(kind).to_owned();
+    ev.evt_type = file_evt_type(kind).into();
     ev.res = Some(i64::from(f.ret));
     match kind {
         EventKind::Open => {
@@ -520,27 +522,58 @@ pub fn split_image(image: &str) -> (Option<String>, Option<String>) {
     }
 }
 
-/// Builds the Falco event for `raw`: `proc` and `ancestors` come from the process table.
+/// The Falco view of each container (`container.*`, `k8s.*`), built once per container and
+/// shared by its events.
+#[derive(Debug, Default)]
+pub struct ContainerFields {
+    /// by the address of the `ContainerInfo` (kept alive here, so the address is not reused);
+    /// the resolver hands out a new one when it learns more
+    by_info: HashMap<usize, (Arc<ContainerInfo>, Shared)>,
+}
+
+/// A container's Falco fields, shared by its events.
+pub type Shared = (Arc<Container>, Option<Arc<K8s>>);
+
+impl ContainerFields {
+    /// The fields of `c`.
+    pub fn get(&mut self, c: &Arc<ContainerInfo>) -> Shared {
+        let key = Arc::as_ptr(c) as usize;
+        if let Some((_, shared)) = self.by_info.get(&key) {
+            return shared.clone();
+        }
+        if self.by_info.len() >= 4096 {
+            self.by_info.clear();
+        }
+        let (ct, k8s) = container_fields(c);
+        let (ct, k8s) = (Arc::new(ct), k8s.map(Arc::new));
+        self.by_info
+            .insert(key, (Arc::clone(c), (Arc::clone(&ct), k8s.clone())));
+        (ct, k8s)
+    }
+}
+
+/// Builds the Falco event for `raw`: `proc` and `ancestors` come from the process table,
+/// `container` from [`ContainerFields`].
 pub fn event(
     raw: &RawEvent,
     num: u64,
     time_ns: u64,
     proc: Arc<rampart_falco::event::Process>,
     ancestors: Vec<Arc<rampart_falco::event::Process>>,
-    container: Option<&ContainerInfo>,
+    container: Option<Shared>,
     hostname: &Arc<str>,
 ) -> Event {
     let mut ev = Event {
         num,
         time_ns,
-        hostname: Some(hostname.to_string()),
+        hostname: Some(Arc::clone(hostname)),
         proc,
         ancestors,
         ..Event::default()
     };
     match raw {
         RawEvent::Exec(e) => {
-            ev.evt_type = "execve".to_owned();
+            ev.evt_type = "execve".into();
             ev.res = Some(0);
             let mut flags = Vec::new();
             if e.exe_upper_layer {
@@ -566,16 +599,15 @@ pub fn event(
         RawEvent::File(f) => file_event(&mut ev, f),
         RawEvent::Syscall(s) => syscall_event(&mut ev, s),
         RawEvent::Fork(_) => {
-            ev.evt_type = "clone".to_owned();
+            ev.evt_type = "clone".into();
             ev.res = Some(0);
         }
         RawEvent::Exit(x) => {
-            ev.evt_type = "procexit".to_owned();
+            ev.evt_type = "procexit".into();
             ev.set_arg("status", x.code.to_string());
         }
     }
-    if let Some(c) = container {
-        let (container, k8s) = container_fields(c);
+    if let Some((container, k8s)) = container {
         ev.container = Some(container);
         ev.k8s = k8s;
     }
@@ -660,8 +692,8 @@ mod tests {
         assert_eq!(
             ev.args,
             vec![
-                ("fd".to_owned(), "3".to_owned()),
-                ("backlog".to_owned(), "128".to_owned())
+                ("fd".into(), "3".to_owned()),
+                ("backlog".into(), "128".to_owned())
             ]
         );
     }

@@ -249,3 +249,14 @@ pub(super) fn wait_readable(fd: RawFd, timeout: Duration) -> io::Result<()> {
     }
     Ok(())
 }
+
+/// Returns the heap's free memory to the kernel (glibc keeps freed memory for reuse; what a
+/// large, short-lived parse freed would otherwise stay resident).
+#[expect(unsafe_code, reason = "malloc_trim has no std wrapper")]
+pub(crate) fn release_free_memory() {
+    // SAFETY: malloc_trim only releases memory the allocator holds free; it takes a byte count
+    // to keep (0) and touches no memory the program owns.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}

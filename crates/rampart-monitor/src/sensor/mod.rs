@@ -371,6 +371,10 @@ impl Sensor {
                 }
             }
         }
+        // The parsed kernel BTF is the biggest thing load ever holds (several MiB): give it
+        // back before the ring buffer is mapped, so the two never count together.
+        drop(btf);
+        held::release_free_memory();
         let ring = take(&mut bpf, "events", RingBuf::try_from)?;
         let cfg = take(&mut bpf, "config", Array::try_from)?;
         let stats = take(&mut bpf, "stats", PerCpuArray::try_from)?;
