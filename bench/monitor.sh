@@ -236,6 +236,8 @@ import json, sys
 print(json.dumps(json.load(sys.stdin).get('alert_latency_us')))")
 HWM=$(awk '/VmHWM/ {print $2}' "/proc/$MON_PID/status")
 RSS=$(awk '/VmRSS/ {print $2}' "/proc/$MON_PID/status")
+PSS=$(awk '/^Pss:/ {print $2}' "/proc/$MON_PID/smaps_rollup")
+RING=$(awk '/^[0-9a-f]+-/ {m = ($6 == "anon_inode:bpf-map")} m && /^Rss:/ {s += $2} END {print s + 0}' "/proc/$MON_PID/smaps")
 LOST_TOTAL=$(status_field lost)
 stop_monitor
 
@@ -299,6 +301,8 @@ EOF
 echo "   the monitor's own alert_latency_us (evaluator queue -> sink, last 4096 alerts): $ALERT_LATENCY_US"
 echo
 echo "== (d) the monitor process: peak RSS (VmHWM) $HWM KiB ($((HWM / 1024)) MiB), resident at the end $RSS KiB; events lost in the whole session: $LOST_TOTAL"
+echo "   proportional set size at the end (Pss, each page counted once) $PSS KiB ($((PSS / 1024)) MiB); of the RSS, $RING KiB are"
+echo "   the BPF maps' mappings: the ring buffer's data pages are mapped twice, back to back, so a read can run past its end"
 echo
 echo "($(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg); rampart: $RAMPART; rules: the embedded Falco stable ruleset)"
 cat <<'EOF'
