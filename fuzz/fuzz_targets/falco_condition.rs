@@ -28,7 +28,7 @@ fuzz_target!(|data: &[u8]| {
             proc: Process { name: "bash".into(), args: vec!["-c".into(), "id".into()], ..Process::default() }.into(),
             ancestors: vec![Process { name: "sshd".into(), ..Process::default() }.into()],
             fd: Some(Fd::file(3, "/etc/shadow")),
-            container: Some(Container { id: "0123456789ab".into(), ..Container::default() }),
+            container: Some(Container { id: "0123456789ab".into(), ..Container::default() }.into()),
             ..Event::default()
         };
         let _ = rs.evaluate(&ev).count();

@@ -1,7 +1,8 @@
 //! Bytes split at NUL into up to three rules files (lossy UTF-8) → `rampart_falco::Loader`, loaded
 //! in order as `falco -r a -r b -r c` would: never panics; every error and warning names a file
 //! that was loaded; a file result is successful exactly when it has no error; when the set loads,
-//! every rule is evaluated on an event and its alert formatted.
+//! every rule is evaluated on an event and its alert formatted, and the kernel prefilters
+//! (rampart_falco::prefilter) are derived from it and fitted to the kernel's room.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -30,5 +31,19 @@ fuzz_target!(|data: &[u8]| {
             let _ = rs.alert_text(&m, &ev);
         }
         let _ = rs.needs_host_events();
+        let opens = rampart_falco::prefilter::OpenFilter::for_rules(&rs);
+        let fitted = opens.fit(16, 59, 8);
+        let _ = rampart_falco::prefilter::TargetFilter::for_rules(&rs).fit(59);
+        let facts = rampart_falco::prefilter::OpenFacts {
+            flags: 0,
+            ok: true,
+            container: true,
+            caps: 0,
+            base: Some("shadow"),
+            parent: Some("etc"),
+            raw: Some("/etc/shadow"),
+        };
+        // fitting only ever weakens: what the analysis keeps, the kernel's form keeps
+        assert!(!opens.accepts(&facts) || fitted.accepts(&facts));
     }
 });

@@ -523,6 +523,22 @@ pub fn caps_to_string(bits: u64) -> String {
     s
 }
 
+/// The `open` flags `evt.arg.flags` names, with their Linux bits (the access mode apart).
+pub const OPEN_FLAG_NAMES: [(u32, &str); 12] = [
+    (0o100, "O_CREAT"),
+    (0o200, "O_EXCL"),
+    (0o400, "O_NOCTTY"),
+    (0o1000, "O_TRUNC"),
+    (0o2000, "O_APPEND"),
+    (0o4000, "O_NONBLOCK"),
+    (0o10000, "O_DSYNC"),
+    (0o40000, "O_DIRECT"),
+    (0o100000, "O_LARGEFILE"),
+    (0o200000, "O_DIRECTORY"),
+    (0o2000000, "O_CLOEXEC"),
+    (0o10000000, "O_PATH"),
+];
+
 /// Linux `open` flags rendered as Falco renders `evt.arg.flags` (`O_RDONLY|O_CLOEXEC`).
 pub fn open_flags_str(raw: u32) -> String {
     let mut parts: Vec<&str> = Vec::new();
@@ -531,21 +547,7 @@ pub fn open_flags_str(raw: u32) -> String {
         1 => parts.push("O_WRONLY"),
         _ => parts.push("O_RDWR"),
     }
-    const BITS: [(u32, &str); 12] = [
-        (0o100, "O_CREAT"),
-        (0o200, "O_EXCL"),
-        (0o400, "O_NOCTTY"),
-        (0o1000, "O_TRUNC"),
-        (0o2000, "O_APPEND"),
-        (0o4000, "O_NONBLOCK"),
-        (0o10000, "O_DSYNC"),
-        (0o40000, "O_DIRECT"),
-        (0o100000, "O_LARGEFILE"),
-        (0o200000, "O_DIRECTORY"),
-        (0o2000000, "O_CLOEXEC"),
-        (0o10000000, "O_PATH"),
-    ];
-    for (bit, name) in BITS {
+    for (bit, name) in OPEN_FLAG_NAMES {
         if raw & bit != 0 {
             parts.push(name);
         }

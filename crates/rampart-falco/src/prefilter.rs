@@ -32,22 +32,6 @@ const O_DIRECTORY: u32 = 0o200000;
 /// Linux `O_CREAT`.
 const O_CREAT: u32 = 0o100;
 
-/// The flag names `evt.arg.flags` shows for an open (rampart_falco::event::open_flags_str),
-/// with their bits; the access modes are separate.
-const FLAG_NAMES: [(u32, &str); 12] = [
-    (0o100, "O_CREAT"),
-    (0o200, "O_EXCL"),
-    (0o400, "O_NOCTTY"),
-    (0o1000, "O_TRUNC"),
-    (0o2000, "O_APPEND"),
-    (0o4000, "O_NONBLOCK"),
-    (0o10000, "O_DSYNC"),
-    (0o40000, "O_DIRECT"),
-    (0o100000, "O_LARGEFILE"),
-    (0o200000, "O_DIRECTORY"),
-    (0o2000000, "O_CLOEXEC"),
-    (0o10000000, "O_PATH"),
-];
 const ACCESS_NAMES: [(u8, &str); 3] = [(0, "O_RDONLY"), (1, "O_WRONLY"), (2, "O_RDWR")];
 
 /// Every access mode (`flags & O_ACCMODE`, bit n for mode n).
@@ -784,7 +768,7 @@ fn flags_atom(c: &Check, positive: bool) -> Vec<OpenClause> {
         return top();
     }
     // the needle must name exactly one flag (`O_DIRECT` is also inside `O_DIRECTORY`)
-    let flags: Vec<u32> = FLAG_NAMES
+    let flags: Vec<u32> = crate::event::OPEN_FLAG_NAMES
         .iter()
         .filter(|(_, n)| n.contains(s.as_str()))
         .map(|(b, _)| *b)

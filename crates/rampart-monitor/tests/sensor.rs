@@ -45,6 +45,22 @@ fn all_events() -> Filter {
     Filter::default()
 }
 
+/// Run a Python script with `dir` as its argument (see `run`).
+fn run_python(
+    sensor: &mut Sensor,
+    script: &str,
+    dir: &Path,
+) -> (ExitStatus, Vec<RawEvent>, String) {
+    run(
+        sensor,
+        Command::new("python3")
+            .arg("-c")
+            .arg(script)
+            .arg(dir)
+            .stdin(Stdio::null()),
+    )
+}
+
 /// Run a command to its end while reading events; keep the events of it and its descendants.
 fn run(sensor: &mut Sensor, cmd: &mut Command) -> (ExitStatus, Vec<RawEvent>, String) {
     let mut child = cmd
@@ -324,14 +340,7 @@ fn the_open_filter_sends_only_opens_a_rule_can_match() {
     }
     std::os::unix::fs::symlink("../etc/passwd", dir.join("alias/shadow")).unwrap();
     let before = sensor.stats().unwrap().filtered;
-    let (st, events, _) = run(
-        &mut sensor,
-        Command::new("python3")
-            .arg("-c")
-            .arg(PY_FILTER)
-            .arg(&*dir)
-            .stdin(Stdio::null()),
-    );
+    let (st, events, _) = run_python(&mut sensor, PY_FILTER, &dir);
     assert!(st.success());
     let d = dir.to_string_lossy();
     let seen: Vec<(String, u32)> = files(&events, EventKind::Open)
@@ -375,14 +384,7 @@ fn the_open_filter_sends_only_opens_a_rule_can_match() {
     assert!(filtered >= 7, "{filtered}");
     // and switched off, every open is sent again
     sensor.set_filter(&all_events()).unwrap();
-    let (_, events, _) = run(
-        &mut sensor,
-        Command::new("python3")
-            .arg("-c")
-            .arg(PY_FILTER)
-            .arg(&*dir)
-            .stdin(Stdio::null()),
-    );
+    let (_, events, _) = run_python(&mut sensor, PY_FILTER, &dir);
     let raws: Vec<String> = files(&events, EventKind::Open)
         .iter()
         .filter_map(|o| o.raw.clone())
@@ -400,14 +402,7 @@ fn opens_carry_the_callers_path_as_written_and_the_file_it_reached() {
     std::fs::create_dir(dir.join("sub")).unwrap();
     std::fs::write(dir.join("target"), b"x").unwrap();
     std::os::unix::fs::symlink(dir.join("target"), dir.join("link")).unwrap();
-    let (st, events, _) = run(
-        &mut sensor,
-        Command::new("python3")
-            .arg("-c")
-            .arg(PY_RAW)
-            .arg(&*dir)
-            .stdin(Stdio::null()),
-    );
+    let (st, events, _) = run_python(&mut sensor, PY_RAW, &dir);
     assert!(st.success());
     let d = dir.to_string_lossy();
     let opens = files(&events, EventKind::Open);
