@@ -37,6 +37,18 @@ pub const QUEUE: usize = 8192;
 /// (docs/monitor-bench.md, "Pipeline fix").
 pub const BATCH: usize = 256;
 
+/// When events are few, the kernel wakes the reader once this much is pending (about 20
+/// events), or at once for a held task. Waking is an interrupt and, in a VM, an IPI; a reader
+/// woken every millisecond by its own timeout instead cost a busy two-core machine a context
+/// switch on a core its work needed, a thousand times a second (docs/monitor-bench.md).
+pub const WAKEUP_BYTES_QUIET: u32 = 4 << 10;
+/// When a poll brings a full batch or more, wake-ups are batched by this much instead (about
+/// 300 events), until polls bring few again.
+pub const WAKEUP_BYTES_BUSY: u32 = 64 << 10;
+
+/// How long a quiet batch below `WAKEUP_BYTES` may wait: the latency of a lone event.
+pub const POLL_TIMEOUT: Duration = Duration::from_millis(4);
+
 /// Why the monitor could not run.
 #[derive(Debug, thiserror::Error)]
 pub enum MonitorError {
@@ -436,7 +448,7 @@ pub fn run(mut opts: RunOptions) -> Result<Summary, MonitorError> {
             .map_or(16 << 20, |b| u32::try_from(b).unwrap_or(1 << 30)),
         filter: filter.clone(),
         host_mntns: host_mntns(),
-        ..SensorConfig::default()
+        wakeup_bytes: WAKEUP_BYTES_QUIET,
     })?;
     let resolver = ContainerResolver::new(ResolverConfig::default())?;
     let mut table = proctable::ProcessTable::new(
@@ -499,6 +511,7 @@ pub fn run(mut opts: RunOptions) -> Result<Summary, MonitorError> {
     let boot_to_wall = sensor.wall_clock_ns(0);
     let mut num = 0u64;
     let mut last_flush = Instant::now();
+    let mut wakeup = WAKEUP_BYTES_QUIET;
     let mut last_stats = Stats::default();
     let mode = config.mode;
     let result = loop {
@@ -507,9 +520,10 @@ pub fn run(mut opts: RunOptions) -> Result<Summary, MonitorError> {
         {
             break Ok(());
         }
-        // The sensor batches wake-ups (64 KiB); this timeout bounds how long a quiet batch waits.
+        // The sensor batches wake-ups (WAKEUP_BYTES_*); this timeout bounds how long a quiet
+        // batch waits.
         let mut batch: Vec<Work> = Vec::with_capacity(BATCH);
-        let polled = sensor.poll(Duration::from_millis(1), |raw| {
+        let polled = sensor.poll(POLL_TIMEOUT, |raw| {
             num += 1;
             let h = raw.header().clone();
             let time_ns = u64::try_from(i128::from(h.boot_ns) + boot_to_wall).unwrap_or(0);
@@ -566,7 +580,20 @@ pub fn run(mut opts: RunOptions) -> Result<Summary, MonitorError> {
         if !batch.is_empty() {
             let _ = work_tx.send(batch);
         }
-        if let Err(e) = polled {
+        let polled = match polled {
+            Ok(n) => n,
+            Err(e) => break Err(MonitorError::Sensor(e)),
+        };
+        // small wake-ups when quiet, large ones when busy (with a gap between, so that a rate
+        // near one threshold does not flip it at every poll)
+        wakeup = if polled >= BATCH {
+            WAKEUP_BYTES_BUSY
+        } else if polled < BATCH / 8 {
+            WAKEUP_BYTES_QUIET
+        } else {
+            wakeup
+        };
+        if let Err(e) = sensor.set_wakeup_bytes(wakeup) {
             break Err(MonitorError::Sensor(e));
         }
         metrics.beat();

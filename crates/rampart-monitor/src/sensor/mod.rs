@@ -297,6 +297,8 @@ impl EventSource for Sensor {
 pub struct Sensor {
     ring: RingBuf<MapData>,
     config: Array<MapData, [u64; 8]>,
+    /// the `config` value last written
+    config_value: [u64; 8],
     counters: Arc<StatsReader>,
     kill_on_exec: HashMap<MapData, [u8; 16], u32>,
     hold_cgroups: HashMap<MapData, u64, u32>,
@@ -388,6 +390,7 @@ impl Sensor {
         let mut sensor = Sensor {
             ring,
             config: cfg,
+            config_value: [0; 8],
             counters: Arc::new(StatsReader {
                 stats,
                 filtered,
@@ -449,12 +452,7 @@ impl Sensor {
             0,
             0,
         ];
-        self.config
-            .set(0, value, 0)
-            .map_err(|source| SensorError::Map {
-                name: "config",
-                source,
-            })?;
+        self.write_config(value)?;
         for id in old.iter().filter(|id| !wanted.contains(id)) {
             match self.hold_cgroups.remove(id) {
                 Ok(()) | Err(aya::maps::MapError::KeyNotFound) => {}
@@ -493,6 +491,30 @@ impl Sensor {
             .set(0, enc.value, 0)
             .map_err(err("open_filter"))?;
         Ok(())
+    }
+
+    fn write_config(&mut self, value: [u64; 8]) -> Result<(), SensorError> {
+        self.config
+            .set(0, value, 0)
+            .map_err(|source| SensorError::Map {
+                name: "config",
+                source,
+            })?;
+        self.config_value = value;
+        Ok(())
+    }
+
+    /// Change how much pending data wakes a sleeping reader (see `SensorConfig::wakeup_bytes`);
+    /// a reader adapts it to the event rate: small when quiet (latency), large when busy (fewer
+    /// wakeups).
+    pub fn set_wakeup_bytes(&mut self, bytes: u32) -> Result<(), SensorError> {
+        if bytes == self.wakeup_bytes {
+            return Ok(());
+        }
+        self.wakeup_bytes = bytes;
+        let mut value = self.config_value;
+        value[5] = u64::from(bytes);
+        self.write_config(value)
     }
 
     /// Kill a held task (SIGKILL through a pidfd; see `HeldTask`). The event's header names it.
