@@ -1,6 +1,9 @@
 //! Sensor events into the Falco event model: syscall names, Falco's argument names and
 //! renderings, the file descriptor, the process and its ancestors, the container and its pod.
 
+// Falco's lexical normalisation (`concatenate_paths`: `.` and empty components dropped, `..`
+// removes the one before, never above the root, symlinks not followed) is drift's.
+use crate::drift::index::normalize as normalise;
 use crate::identity::ContainerInfo;
 use crate::sensor::{EventKind, FileOp, RawEvent, Syscall};
 use rampart_falco::event::{Container, Event, Fd, FdKind, K8s, L4Proto};
@@ -262,31 +265,6 @@ fn server_socket_fd(s: &Syscall, num: i64) -> Fd {
             fd
         }
     }
-}
-
-/// A path made canonical lexically, as Falco does (`concatenate_paths`): `.` and empty
-/// components dropped, `..` removes the component before it (never above the root). Symlinks
-/// are not followed.
-fn normalise(path: &str) -> String {
-    let mut parts: Vec<&str> = Vec::new();
-    for c in path.split('/') {
-        match c {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            c => parts.push(c),
-        }
-    }
-    let mut out = String::with_capacity(path.len());
-    for c in &parts {
-        out.push('/');
-        out.push_str(c);
-    }
-    if out.is_empty() {
-        out.push('/');
-    }
-    out
 }
 
 /// Falco's `fd.name` of an open: the path the caller gave, made absolute and normalised
