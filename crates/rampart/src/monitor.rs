@@ -316,9 +316,8 @@ fn run_monitor(args: &RunArgs) -> Result<u8> {
         })),
     })?;
     eprintln!(
-        "rampart: {} events ({} opens no rule can match filtered in the kernel), {} alerts, {} lost in the kernel{}",
+        "rampart: {} events, {} alerts, {} lost in the kernel{}; {} opens filtered",
         summary.events,
-        summary.opens_filtered,
         summary.alerts,
         summary.lost,
         if summary.lost > 0 {
@@ -333,7 +332,8 @@ fn run_monitor(args: &RunArgs) -> Result<u8> {
             )
         } else {
             String::new()
-        }
+        },
+        summary.opens_filtered,
     );
     // Lost events mean the watch was incomplete: never a silent clean exit.
     Ok(if summary.lost > 0 { 1 } else { 0 })

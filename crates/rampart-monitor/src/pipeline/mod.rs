@@ -350,10 +350,10 @@ pub fn run(mut opts: RunOptions) -> Result<Summary, MonitorError> {
     if filter.enabled.contains(&EventKind::Open) {
         notes(&match &filter.open {
             rampart_falco::prefilter::OpenFilter::All { reason } => {
-                format!("opens: every open is sent to user space ({reason})")
+                format!("opens: all sent to user space ({reason})")
             }
             rampart_falco::prefilter::OpenFilter::Clauses(c) => format!(
-                "opens: filtered in the kernel to those the rules can match ({} clause(s)); the rest are counted as filtered",
+                "opens: {} kernel filter clause(s); the rest are dropped, counted",
                 c.len()
             ),
         });
