@@ -77,6 +77,17 @@ pub struct InputError {
     pub message: String,
 }
 
+impl InputError {
+    /// Where the problem is: `file:line:column`, or the file alone when it is not at a position.
+    pub fn at(&self) -> String {
+        if self.line > 0 {
+            format!("{}:{}:{}", self.file, self.line, self.column)
+        } else {
+            self.file.clone()
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Tool {
     pub name: &'static str,

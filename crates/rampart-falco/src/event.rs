@@ -652,20 +652,63 @@ pub fn ptrace_request_name(req: u64) -> Option<&'static str> {
     })
 }
 
+/// Falco's names of the socket address families (`socket_families` in libscap's flag tables;
+/// Linux's `AF_*` values): `socket`'s `domain` renders as one of these.
+const SOCKET_FAMILIES: &[&str] = &[
+    "AF_UNSPEC",
+    "AF_UNIX",
+    "AF_INET",
+    "AF_AX25",
+    "AF_IPX",
+    "AF_APPLETALK",
+    "AF_NETROM",
+    "AF_BRIDGE",
+    "AF_ATMPVC",
+    "AF_X25",
+    "AF_INET6",
+    "AF_ROSE",
+    "AF_DECnet",
+    "AF_NETBEUI",
+    "AF_SECURITY",
+    "AF_KEY",
+    "AF_NETLINK",
+    "AF_PACKET",
+    "AF_ASH",
+    "AF_ECONET",
+    "AF_ATMSVC",
+    "AF_RDS",
+    "AF_SNA",
+    "AF_IRDA",
+    "AF_PPPOX",
+    "AF_WANPIPE",
+    "AF_LLC",
+    "AF_IB",
+    "AF_MPLS",
+    "AF_CAN",
+    "AF_TIPC",
+    "AF_BLUETOOTH",
+    "AF_IUCV",
+    "AF_RXRPC",
+    "AF_ISDN",
+    "AF_PHONET",
+    "AF_IEEE802154",
+    "AF_CAIF",
+    "AF_ALG",
+    "AF_NFC",
+    "AF_VSOCK",
+    "AF_KCM",
+    "AF_QIPCRTR",
+    "AF_SMC",
+    "AF_XDP",
+    "AF_MCTP",
+];
+
 /// Socket address families as Falco renders `evt.arg.domain` (`AF_PACKET`).
 pub fn socket_domain_name(domain: u32) -> Option<&'static str> {
-    Some(match domain {
-        0 => "AF_UNSPEC",
-        1 => "AF_UNIX",
-        2 => "AF_INET",
-        10 => "AF_INET6",
-        16 => "AF_NETLINK",
-        17 => "AF_PACKET",
-        38 => "AF_ALG",
-        40 => "AF_VSOCK",
-        44 => "AF_XDP",
-        _ => return None,
-    })
+    usize::try_from(domain)
+        .ok()
+        .and_then(|i| SOCKET_FAMILIES.get(i))
+        .copied()
 }
 
 /// `clone`/`unshare`/`setns` namespace flags as Falco renders `evt.arg.flags`

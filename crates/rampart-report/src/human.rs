@@ -526,11 +526,7 @@ fn input_problems(
     }
     let _ = writeln!(out, "\n{}", st.bold(&format!("{title}: {}", list.len())));
     for e in list {
-        let at = if e.line > 0 {
-            format!("{}:{}:{}", e.file, e.line, e.column)
-        } else {
-            e.file.clone()
-        };
+        let at = e.at();
         let at = printable(&at);
         let text = format!("{at}: {}", printable(&e.message));
         for (i, line) in wrap_width(&text, width, 4).iter().enumerate() {

@@ -191,11 +191,7 @@ pub fn render(report: &Report) -> String {
             .errors
             .iter()
             .map(|e| {
-                let at = if e.line > 0 {
-                    format!("{}:{}:{}", e.file, e.line, e.column)
-                } else {
-                    e.file.clone()
-                };
+                let at = e.at();
                 Case {
                     classname: e.file.clone(),
                     name: format!("input {at}"),

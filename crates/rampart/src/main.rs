@@ -303,6 +303,17 @@ fn scan(args: ScanArgs) -> Result<u8> {
             "rampart: {} input error(s): the scan is incomplete (exit {EXIT_ERROR})",
             report.errors.len()
         );
+        // Name them on stderr too: a machine format on stdout must not hide why the exit is 2.
+        const SHOWN: usize = 10;
+        for e in report.errors.iter().take(SHOWN) {
+            eprintln!("  {}: {}", e.at(), e.message);
+        }
+        if report.errors.len() > SHOWN {
+            eprintln!(
+                "  ... and {} more (in the report)",
+                report.errors.len() - SHOWN
+            );
+        }
     } else if exit == EXIT_FINDINGS && !args.show.quiet {
         if let Some(t) = fail_on {
             eprintln!("rampart: {failing} finding(s) at or above {t} (exit {EXIT_FINDINGS})");

@@ -329,6 +329,10 @@ fn bad_input_is_reported_and_the_rest_still_scanned() {
     assert!(find("dangling.yaml").2.contains("cannot read"));
     assert_eq!(find("Dockerfile").1, 2, "unknown instruction at line 2");
     assert!(!errors.iter().any(|e| e.0 == "package.json"));
+    // With JSON on stdout, stderr still names each error and its position.
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("  broken.yaml:4:"), "{stderr}");
+    assert!(stderr.contains("  Dockerfile:2:"), "{stderr}");
     // The good files were still scanned.
     let fired: Vec<&str> = report["findings"]
         .as_array()

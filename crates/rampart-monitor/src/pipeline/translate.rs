@@ -6,7 +6,7 @@
 use crate::drift::index::normalize as normalise;
 use crate::identity::ContainerInfo;
 use crate::sensor::{EventKind, FileOp, RawEvent, Syscall};
-use rampart_falco::event::{Container, Event, Fd, FdKind, K8s, L4Proto};
+use rampart_falco::event::{self, Container, Event, Fd, FdKind, K8s, L4Proto};
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr};
@@ -35,62 +35,11 @@ fn syscall_name(nr: u32) -> Cow<'static, str> {
         .unwrap_or_else(|| Cow::Owned(format!("syscall_{nr}")))
 }
 
-const PTRACE_REQUESTS: &[(u64, &str)] = &[
-    (0, "PTRACE_TRACEME"),
-    (1, "PTRACE_PEEKTEXT"),
-    (2, "PTRACE_PEEKDATA"),
-    (3, "PTRACE_PEEKUSR"),
-    (4, "PTRACE_POKETEXT"),
-    (5, "PTRACE_POKEDATA"),
-    (6, "PTRACE_POKEUSR"),
-    (7, "PTRACE_CONT"),
-    (8, "PTRACE_KILL"),
-    (9, "PTRACE_SINGLESTEP"),
-    (12, "PTRACE_GETREGS"),
-    (13, "PTRACE_SETREGS"),
-    (14, "PTRACE_GETFPREGS"),
-    (15, "PTRACE_SETFPREGS"),
-    (16, "PTRACE_ATTACH"),
-    (17, "PTRACE_DETACH"),
-    (24, "PTRACE_SYSCALL"),
-    (0x4200, "PTRACE_SETOPTIONS"),
-    (0x4201, "PTRACE_GETEVENTMSG"),
-    (0x4202, "PTRACE_GETSIGINFO"),
-    (0x4203, "PTRACE_SETSIGINFO"),
-    (0x4204, "PTRACE_GETREGSET"),
-    (0x4205, "PTRACE_SETREGSET"),
-    (0x4206, "PTRACE_SEIZE"),
-    (0x4207, "PTRACE_INTERRUPT"),
-    (0x4208, "PTRACE_LISTEN"),
-];
-
 fn ptrace_request(r: u64) -> String {
-    PTRACE_REQUESTS
-        .iter()
-        .find(|(n, _)| *n == r)
-        .map(|(_, s)| (*s).to_owned())
+    event::ptrace_request_name(r)
+        .map(str::to_owned)
         .unwrap_or_else(|| r.to_string())
 }
-
-const CLONE_FLAGS: &[(u64, &str)] = &[
-    (0x0000_0100, "CLONE_VM"),
-    (0x0000_0200, "CLONE_FS"),
-    (0x0000_0400, "CLONE_FILES"),
-    (0x0000_0800, "CLONE_SIGHAND"),
-    (0x0000_2000, "CLONE_PTRACE"),
-    (0x0000_4000, "CLONE_VFORK"),
-    (0x0000_8000, "CLONE_PARENT"),
-    (0x0001_0000, "CLONE_THREAD"),
-    (0x0002_0000, "CLONE_NEWNS"),
-    (0x0004_0000, "CLONE_SYSVSEM"),
-    (0x0008_0000, "CLONE_SETTLS"),
-    (0x0200_0000, "CLONE_NEWCGROUP"),
-    (0x0400_0000, "CLONE_NEWUTS"),
-    (0x0800_0000, "CLONE_NEWIPC"),
-    (0x1000_0000, "CLONE_NEWUSER"),
-    (0x2000_0000, "CLONE_NEWPID"),
-    (0x4000_0000, "CLONE_NEWNET"),
-];
 
 /// Falco's rendering of a file mode (`chmod`'s `mode`): its permission bits by name.
 const MODE_FLAGS: &[(u64, &str)] = &[
@@ -121,63 +70,11 @@ fn flags_str(bits: u64, table: &[(u64, &str)]) -> String {
     }
 }
 
-/// Falco's names of the socket address families (`socket_families` in libscap's flag tables;
-/// Linux's `AF_*` values): `socket`'s `domain` renders as one of these.
-const SOCKET_FAMILIES: &[&str] = &[
-    "AF_UNSPEC",
-    "AF_UNIX",
-    "AF_INET",
-    "AF_AX25",
-    "AF_IPX",
-    "AF_APPLETALK",
-    "AF_NETROM",
-    "AF_BRIDGE",
-    "AF_ATMPVC",
-    "AF_X25",
-    "AF_INET6",
-    "AF_ROSE",
-    "AF_DECnet",
-    "AF_NETBEUI",
-    "AF_SECURITY",
-    "AF_KEY",
-    "AF_NETLINK",
-    "AF_PACKET",
-    "AF_ASH",
-    "AF_ECONET",
-    "AF_ATMSVC",
-    "AF_RDS",
-    "AF_SNA",
-    "AF_IRDA",
-    "AF_PPPOX",
-    "AF_WANPIPE",
-    "AF_LLC",
-    "AF_IB",
-    "AF_MPLS",
-    "AF_CAN",
-    "AF_TIPC",
-    "AF_BLUETOOTH",
-    "AF_IUCV",
-    "AF_RXRPC",
-    "AF_ISDN",
-    "AF_PHONET",
-    "AF_IEEE802154",
-    "AF_CAIF",
-    "AF_ALG",
-    "AF_NFC",
-    "AF_VSOCK",
-    "AF_KCM",
-    "AF_QIPCRTR",
-    "AF_SMC",
-    "AF_XDP",
-    "AF_MCTP",
-];
-
 /// `evt.arg.domain` of `socket`: the family's name (Falco's resolved rendering of an
 /// enumeration), or the number when it has none.
 fn socket_family(domain: u16) -> String {
-    SOCKET_FAMILIES
-        .get(usize::from(domain))
-        .map(|s| (*s).to_owned())
+    event::socket_domain_name(u32::from(domain))
+        .map(str::to_owned)
         .unwrap_or_else(|| domain.to_string())
 }
 
@@ -292,7 +189,7 @@ fn file_event(ev: &mut Event, f: &FileOp) {
         EventKind::Open => {
             ev.open_flags = Some(f.flags);
             ev.res = Some(i64::from(f.ret));
-            ev.set_arg("flags", rampart_falco::event::open_flags_str(f.flags));
+            ev.set_arg("flags", event::open_flags_str(f.flags));
             let name = open_name(f);
             ev.set_arg("name", name.clone());
             ev.set_arg("mode", format!("0{:o}", f.mode & 0o7777));
@@ -384,10 +281,10 @@ fn syscall_event(ev: &mut Event, s: &Syscall) {
                 (a[0] as u32).to_string(),
             );
         }
-        EventKind::Unshare => ev.set_arg("flags", flags_str(a[0], CLONE_FLAGS)),
+        EventKind::Unshare => ev.set_arg("flags", event::clone_flags_str(a[0])),
         EventKind::Setns => {
             ev.set_arg("fd", (a[0] as i64).to_string());
-            ev.set_arg("nstype", flags_str(a[1], CLONE_FLAGS));
+            ev.set_arg("nstype", event::clone_flags_str(a[1]));
         }
         EventKind::MemfdCreate => {
             ev.set_arg("name", s.text.clone());
@@ -536,8 +433,8 @@ pub fn event(
     raw: &RawEvent,
     num: u64,
     time_ns: u64,
-    proc: Arc<rampart_falco::event::Process>,
-    ancestors: Vec<Arc<rampart_falco::event::Process>>,
+    proc: Arc<event::Process>,
+    ancestors: Vec<Arc<event::Process>>,
     container: Option<Shared>,
     hostname: &Arc<str>,
 ) -> Event {
@@ -754,7 +651,7 @@ mod tests {
         assert_eq!(ptrace_request(16), "PTRACE_ATTACH");
         assert_eq!(ptrace_request(0x4206), "PTRACE_SEIZE");
         assert_eq!(
-            flags_str(0x1000_0000 | 0x0002_0000, CLONE_FLAGS),
+            event::clone_flags_str(0x1000_0000 | 0x0002_0000),
             "CLONE_NEWNS|CLONE_NEWUSER"
         );
         assert_eq!(syscall_name(101), "ptrace");
