@@ -11,6 +11,7 @@ mod image;
 mod layer;
 mod report;
 mod rule;
+pub mod text;
 mod vulnerability;
 
 pub use finding::{Assessment, Control, Finding, K8sObject, Location, Stage, Suppression};

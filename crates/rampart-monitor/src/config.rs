@@ -35,6 +35,7 @@
 //! source = "images/app"       # OCI layout, docker archive or root directory (relative to this file)
 //! ```
 
+use rampart_core::text::line_col;
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -55,8 +56,8 @@ pub enum ConfigError {
     #[error("{path}:{line}:{column}: {message}")]
     Parse {
         path: PathBuf,
-        line: usize,
-        column: usize,
+        line: u32,
+        column: u32,
         message: String,
     },
     /// A value is out of range or refers to nothing.
@@ -409,13 +410,6 @@ impl MonitorConfig {
     pub fn ring_buffer_bytes(&self) -> Option<u64> {
         self.ring_buffer.as_deref().and_then(parse_size)
     }
-}
-
-fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let before = text.get(..offset).unwrap_or(text);
-    let line = before.matches('\n').count() + 1;
-    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    (line, column)
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! every problem collected, unknown fields rejected.
 
 use rampart_core::Severity;
+use rampart_core::text::line_col;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 use toml::Spanned;
@@ -161,16 +162,6 @@ pub enum ConfigError {
         path: PathBuf,
         problems: Vec<ConfigProblem>,
     },
-}
-
-fn line_col(text: &str, offset: usize) -> (u32, u32) {
-    let before = text.get(..offset).unwrap_or(text);
-    let line = before.matches('\n').count() + 1;
-    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    (
-        u32::try_from(line).unwrap_or(u32::MAX),
-        u32::try_from(col).unwrap_or(u32::MAX),
-    )
 }
 
 impl Config {

@@ -82,6 +82,9 @@ pub enum Command {
     /// The runtime monitor: run the eBPF sensor with Falco's rules (alert, kill, drift), print
     /// its DaemonSet, or read a running monitor's health.
     Monitor(crate::monitor::MonitorArgs),
+    /// One intent per image: check an intent document, compile it into every layer (seccomp,
+    /// securityContext, runc, NetworkPolicies, runtime rules, admission), print its schema.
+    Intent(crate::intent::IntentArgs),
     // Everyday habits (issue 13 §5): version, completions, man page.
     /// Print the version, the build's git commit and the advisory database's age.
     Version(VersionArgs),

@@ -6,6 +6,7 @@ mod cli;
 mod cyclonedx;
 mod habits;
 mod images;
+mod intent;
 mod logging;
 mod monitor;
 mod registry;
@@ -43,6 +44,7 @@ fn main() -> ExitCode {
         Command::Admission(args) => admission::run(&args),
         Command::Seccomp(args) => seccomp::run(&args),
         Command::Monitor(args) => monitor::run(&args),
+        Command::Intent(args) => intent::run(&args),
         Command::Version(args) => habits::version(&args),
         Command::Completions(args) => habits::completions(&args),
         Command::Man(args) => habits::man(&args),
