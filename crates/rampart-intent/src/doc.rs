@@ -1039,6 +1039,9 @@ impl Intent {
                 message,
             }
         };
+        if text.trim_start().starts_with('{') {
+            return Intent::parse_json(text, path);
+        }
         // The version first, so that a document of another version gets that error, not one
         // about a key this version does not know.
         if let Ok(table) = text.parse::<toml::Table>() {
@@ -1066,6 +1069,51 @@ impl Intent {
         let intent: Intent = toml::from_str(text)
             .map_err(|e| at(e.span().map(|s| s.start), e.message().trim_end().to_owned()))?;
         intent.check().map_err(|m| at(None, m))?;
+        Ok(intent)
+    }
+
+    /// The JSON form (an attestation's predicate, as `verify-attestation --output-predicate`
+    /// writes it): the same model and checks; positions from the JSON reader.
+    fn parse_json(text: &str, path: &Path) -> Result<Intent, IntentError> {
+        let invalid = |line: usize, column: usize, message: String| IntentError::Invalid {
+            path: path.to_owned(),
+            line: u32::try_from(line).unwrap_or(u32::MAX),
+            column: u32::try_from(column).unwrap_or(u32::MAX),
+            message,
+        };
+        if let Ok(v) = serde_json::from_str::<serde_json::Value>(text) {
+            match v.get("version") {
+                Some(n) if n.as_u64() == Some(u64::from(FORMAT_VERSION)) => {}
+                Some(n) => {
+                    return Err(invalid(
+                        0,
+                        0,
+                        format!(
+                            "intent version {n} is not supported: this rampart reads version {FORMAT_VERSION}"
+                        ),
+                    ));
+                }
+                None => {
+                    return Err(invalid(
+                        1,
+                        1,
+                        format!(
+                            "missing `\"version\": {FORMAT_VERSION}` (the intent format's version)"
+                        ),
+                    ));
+                }
+            }
+        }
+        let intent: Intent = serde_json::from_str(text).map_err(|e| {
+            // serde_json ends its message with the position, which the error carries apart
+            let m = e.to_string();
+            let m = m
+                .rsplit_once(" at line ")
+                .map_or(m.as_str(), |(m, _)| m)
+                .to_owned();
+            invalid(e.line(), e.column(), m)
+        })?;
+        intent.check().map_err(|m| invalid(0, 0, m))?;
         Ok(intent)
     }
 

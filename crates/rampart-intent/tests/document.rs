@@ -282,6 +282,24 @@ fn a_document_round_trips_through_toml() {
     assert_eq!(i, again);
 }
 
+/// The JSON form (an attestation's predicate) reads into the same model, with positions.
+#[test]
+fn the_json_form_reads_the_same() {
+    let i = Intent::load(&rampart_testkit::paths::example("intent/web.intent.toml")).unwrap();
+    let json = serde_json::to_string_pretty(&i).unwrap();
+    assert_eq!(parse(&json).unwrap(), i);
+    let bad = json.replacen("10001", "-3", 1);
+    match parse(&bad) {
+        Err(IntentError::Invalid { line, message, .. }) => {
+            assert!(line > 1, "{message}");
+            assert!(!message.contains(" at line "), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
+    let v2 = json.replacen("\"version\": 1", "\"version\": 2", 1);
+    assert!(error(&v2).2.contains("version 2 is not supported"));
+}
+
 #[test]
 fn size_limits_are_enforced() {
     let dir = tempfile::tempdir().unwrap();

@@ -49,7 +49,12 @@ pub enum PredicateKind {
     Vuln,
     /// `openvex`: an OpenVEX document.
     OpenVex,
+    /// `intent` (rampart's): the image's intent document as JSON (docs/intent.md).
+    Intent,
 }
+
+/// The predicate type of rampart's intent attestation.
+pub const INTENT_PREDICATE_TYPE: &str = "https://rampart.dev/attestation/intent/v1";
 
 impl PredicateKind {
     /// The kind cosign's `--type` name stands for.
@@ -63,6 +68,7 @@ impl PredicateKind {
             "slsaprovenance1" => Self::SlsaProvenance1,
             "vuln" => Self::Vuln,
             "openvex" => Self::OpenVex,
+            "intent" => Self::Intent,
             _ => return None,
         })
     }
@@ -77,6 +83,7 @@ impl PredicateKind {
             Self::SlsaProvenance1 => "https://slsa.dev/provenance/v1",
             Self::Vuln => "https://cosign.sigstore.dev/attestation/vuln/v1",
             Self::OpenVex => "https://openvex.dev/ns",
+            Self::Intent => INTENT_PREDICATE_TYPE,
         }
     }
 }

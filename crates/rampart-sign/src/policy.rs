@@ -61,6 +61,7 @@ pub const PREDICATE_TYPES: &[(&str, &str)] = &[
     ("vuln", "https://cosign.sigstore.dev/attestation/vuln/v1"),
     ("openvex", "https://openvex.dev/ns"),
     ("custom", "https://cosign.sigstore.dev/attestation/v1"),
+    ("intent", crate::dsse::INTENT_PREDICATE_TYPE),
 ];
 
 /// The predicate type URI of a `--type` name, or the argument itself when it is a URI.

@@ -185,7 +185,8 @@ pub struct AttestArgs {
     #[arg(long, value_name = "FILE")]
     pub key: PathBuf,
     /// The predicate type, as cosign names it: custom, cyclonedx, spdx, spdxjson,
-    /// slsaprovenance, slsaprovenance1, vuln, openvex.
+    /// slsaprovenance, slsaprovenance1, vuln, openvex; or `intent` (rampart's: the image's
+    /// intent document, checked to be bound to the image's digest).
     #[arg(long = "type", value_name = "TYPE", default_value = "custom")]
     pub predicate_type: String,
     /// The predicate file (the SBOM, the provenance...).

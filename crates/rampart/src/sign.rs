@@ -287,15 +287,29 @@ fn store() -> Result<Option<rampart_registry::Reference>> {
 pub fn attest(args: &crate::cli::AttestArgs) -> Result<u8> {
     let kind = rampart_sign::dsse::PredicateKind::from_cosign_type(&args.predicate_type).with_context(|| {
         format!(
-            "--type {}: expected custom, cyclonedx, spdx, spdxjson, slsaprovenance, slsaprovenance1, vuln or openvex",
+            "--type {}: expected custom, cyclonedx, spdx, spdxjson, slsaprovenance, slsaprovenance1, vuln, openvex or intent",
             args.predicate_type
         )
     })?;
-    let predicate = std::fs::read(&args.predicate)
-        .with_context(|| format!("cannot read {}", args.predicate.display()))?;
     let image = reference(&args.image)?;
     let client = client(&args.registry)?;
-    rampart_sign::oci::resolve(&client, &image).with_context(|| format!("resolving {image}"))?;
+    let digest = rampart_sign::oci::resolve(&client, &image)
+        .with_context(|| format!("resolving {image}"))?;
+    let predicate = if kind == rampart_sign::dsse::PredicateKind::Intent {
+        // The intent document (validated), as JSON; it must be this image's.
+        let intent = rampart_intent::Intent::load(&args.predicate)?;
+        if intent.image.digest() != digest.to_string() {
+            anyhow::bail!(
+                "{}: the intent is for {}, not for {image}@{digest}",
+                args.predicate.display(),
+                intent.image
+            );
+        }
+        serde_json::to_vec(&intent)?
+    } else {
+        std::fs::read(&args.predicate)
+            .with_context(|| format!("cannot read {}", args.predicate.display()))?
+    };
     let key = load_private(&args.key)?;
     let now = jiff::Timestamp::now()
         .strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -345,6 +359,29 @@ pub fn verify_attestation(args: &crate::cli::VerifyAttestationArgs) -> Result<u8
                     "{image}@{digest}: verified {} attestation",
                     v.statement.predicate_type
                 );
+            }
+            // An intent attestation must be this image's intent: a valid document bound to the
+            // digest it is attached to (one copied from another image is refused).
+            for v in &verified {
+                if v.statement.predicate_type == rampart_sign::dsse::INTENT_PREDICATE_TYPE {
+                    let text = serde_json::to_string(&v.statement.predicate)?;
+                    match rampart_intent::Intent::parse(&text, Path::new("predicate")) {
+                        Ok(i) if i.image.digest() == digest.to_string() => {}
+                        Ok(i) => {
+                            eprintln!(
+                                "rampart: verification failed: the intent attested on {image}@{digest} is for {}",
+                                i.image
+                            );
+                            return Ok(1);
+                        }
+                        Err(e) => {
+                            eprintln!(
+                                "rampart: verification failed: the intent predicate is invalid: {e}"
+                            );
+                            return Ok(1);
+                        }
+                    }
+                }
             }
             if let (Some(out), Some(first)) = (&args.output_predicate, verified.first()) {
                 // An SPDX predicate as cosign embeds it is the document's text; others are JSON.

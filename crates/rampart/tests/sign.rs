@@ -1138,3 +1138,152 @@ fn sign_and_attest(s: &Setup, env: &[(&str, &str)]) {
         &env,
     ));
 }
+
+/// The intent carried with the image: attested only when bound to the image's digest, verified
+/// and returned as a document `rampart intent` reads; an intent of another image is refused.
+#[test]
+fn an_intent_attestation_is_bound_to_its_image() {
+    let s = Setup::new();
+    let digest = {
+        let out = Command::new("skopeo")
+            .args([
+                "inspect",
+                "--raw",
+                "--tls-verify=false",
+                &format!("docker://{}", s.image),
+            ])
+            .output()
+            .unwrap();
+        format!("sha256:{}", hex(&sha256(&out.stdout)))
+    };
+    let example =
+        std::fs::read_to_string(common::root().join("examples/intent/web.intent.toml")).unwrap();
+    let mine = example.replace(
+        "registry.example.com/shop/web:1.4.2@sha256:9b7c5f3c2d1e0a4b6c8d7e9f0a1b2c3d4e5f60718293a4b5c6d7e8f9a0b1c2d3",
+        &format!("{}/shop/app@{digest}", s.host),
+    );
+    assert_ne!(mine, example);
+    let intent = s.dir.path().join("app.intent.toml");
+    std::fs::write(&intent, &mine).unwrap();
+    let other = s.dir.path().join("other.intent.toml");
+    std::fs::write(&other, &example).unwrap();
+
+    // an intent for another digest is not attached
+    let (code, err) = code_and_err(&rampart(
+        &[
+            "attest",
+            "--insecure",
+            "--key",
+            &s.key,
+            "--type",
+            "intent",
+            "--predicate",
+            other.to_str().unwrap(),
+            &s.image,
+        ],
+        &s.pw,
+    ));
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("the intent is for registry.example.com/shop/web"),
+        "{err}"
+    );
+    // an invalid document is not attached either, with its position
+    let bad = s.dir.path().join("bad.intent.toml");
+    std::fs::write(&bad, mine.replace("user = 10001", "user = -1")).unwrap();
+    let (code, err) = code_and_err(&rampart(
+        &[
+            "attest",
+            "--insecure",
+            "--key",
+            &s.key,
+            "--type",
+            "intent",
+            "--predicate",
+            bad.to_str().unwrap(),
+            &s.image,
+        ],
+        &s.pw,
+    ));
+    assert_eq!(code, Some(2));
+    assert!(err.contains("bad.intent.toml:9:8"), "{err}");
+
+    ok(&rampart(
+        &[
+            "attest",
+            "--insecure",
+            "--key",
+            &s.key,
+            "--type",
+            "intent",
+            "--predicate",
+            intent.to_str().unwrap(),
+            &s.image,
+        ],
+        &s.pw,
+    ));
+    let out_file = s.dir.path().join("verified.intent.json");
+    let out = rampart(
+        &[
+            "verify-attestation",
+            "--insecure",
+            "--key",
+            &s.public,
+            "--type",
+            "intent",
+            "--output-predicate",
+            out_file.to_str().unwrap(),
+            &s.image,
+        ],
+        &[],
+    );
+    ok(&out);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("https://rampart.dev/attestation/intent/v1")
+    );
+    // the verified predicate is the intent: check and compile read it as it is
+    let check = common::rampart_in(
+        &["intent", "check", out_file.to_str().unwrap()],
+        s.dir.path(),
+    );
+    ok(&check);
+    assert!(String::from_utf8_lossy(&check.stdout).contains(&digest));
+    // a trust policy (and so the admission webhook's signature gate) can require it by name
+    ok(&rampart(
+        &["sign", "--insecure", "--key", &s.key, &s.image],
+        &s.pw,
+    ));
+    common::push(&s.reg, "shop/bare:1", None);
+    let bare = format!("{}/shop/bare:1", s.host);
+    ok(&rampart(
+        &["sign", "--insecure", "--key", &s.key, &bare],
+        &s.pw,
+    ));
+    let policy = s.dir.path().join("trust.toml");
+    std::fs::write(
+        &policy,
+        format!(
+            "[[image]]\nmatch = [\"{}/shop/**\"]\nkeys = [\"{}\"]\nattestations = [\"intent\"]\n",
+            s.host, s.public
+        ),
+    )
+    .unwrap();
+    let p = policy.to_str().unwrap();
+    ok(&rampart(
+        &["verify", "--insecure", "--policy", p, &s.image],
+        &[],
+    ));
+    let (code, err) = code_and_err(&rampart(
+        &["verify", "--insecure", "--policy", p, &bare],
+        &[],
+    ));
+    assert_eq!(
+        code,
+        Some(3),
+        "signed, but no intent attested (none found: 3): {err}"
+    );
+    assert!(
+        err.contains("requires a https://rampart.dev/attestation/intent/v1 attestation"),
+        "{err}"
+    );
+}
