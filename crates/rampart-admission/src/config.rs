@@ -171,7 +171,21 @@ struct RawProfile {
     #[serde(default)]
     runtime_class: Option<RawRuntimeClass>,
     #[serde(default)]
+    intent: Option<RawIntent>,
+    #[serde(default)]
     mutate: Option<RawMutate>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawIntent {
+    #[serde(default)]
+    mode: Option<Mode>,
+    /// Intent files or directories of them (relative to the configuration).
+    intents: Vec<PathBuf>,
+    /// Images without an intent are violations (default true).
+    #[serde(default)]
+    require: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -359,6 +373,17 @@ pub struct RuntimeClassGate {
     pub allow: Vec<String>,
 }
 
+/// The intent gate: pods must be at least as strict as their images' intents.
+#[derive(Debug, Clone)]
+pub struct IntentGate {
+    /// How violations are reported.
+    pub mode: Mode,
+    /// The intents, by image repository.
+    pub intents: std::sync::Arc<rampart_intent::conform::IntentSet>,
+    /// Images without an intent are violations.
+    pub require: bool,
+}
+
 /// Hardening defaults added by `/mutate`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct MutateSettings {
@@ -400,6 +425,8 @@ pub struct Profile {
     pub seccomp: Option<SeccompGate>,
     /// Runtime class.
     pub runtime_class: Option<RuntimeClassGate>,
+    /// Images' intents.
+    pub intent: Option<IntentGate>,
     /// Hardening mutation.
     pub mutate: Option<MutateSettings>,
 }
@@ -911,6 +938,25 @@ fn compile_profile(
             mode: mode_or_enforce(r.mode),
             allow: r.allow,
         });
+    }
+    if let Some(i) = raw.intent {
+        if i.intents.is_empty() {
+            problems.push(format!(
+                "{}: expected at least one intent file or directory",
+                at("intent.intents")
+            ));
+        }
+        let paths = rampart_intent::conform::resolve(base, &i.intents);
+        match rampart_intent::conform::IntentSet::load(&paths) {
+            Ok(set) => {
+                profile.intent = Some(IntentGate {
+                    mode: mode_or_enforce(i.mode),
+                    intents: std::sync::Arc::new(set),
+                    require: i.require.unwrap_or(true),
+                });
+            }
+            Err(e) => problems.push(format!("{}: {e}", at("intent.intents"))),
+        }
     }
     if let Some(m) = raw.mutate {
         profile.mutate = Some(MutateSettings {

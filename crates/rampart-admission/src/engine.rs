@@ -245,6 +245,9 @@ impl Engine {
         if let Some(g) = &profile.runtime_class {
             out.push(("runtime-class", g.mode, gates::runtime_class(g, view)));
         }
+        if let Some(g) = &profile.intent {
+            out.push(("intent", g.mode, gates::intent(g, view)));
+        }
         if let Some(g) = &profile.signatures {
             out.push((
                 "signatures",

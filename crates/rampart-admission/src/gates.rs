@@ -2,7 +2,7 @@
 //! decide (registry unreachable, inventory unreadable).
 //!
 //! Gate ids (used in messages, metrics and audit annotations): `pss`, `registries`,
-//! `signatures`, `digest`, `vulnerabilities`, `seccomp`, `runtime-class`.
+//! `signatures`, `digest`, `vulnerabilities`, `seccomp`, `runtime-class`, `intent`.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -45,7 +45,7 @@ fn no_io() -> Result<(), String> {
     Ok(())
 }
 use crate::config::{
-    PssGate, RegistriesGate, RuntimeClassGate, SignaturesGate, VulnerabilitiesGate,
+    IntentGate, PssGate, RegistriesGate, RuntimeClassGate, SignaturesGate, VulnerabilitiesGate,
 };
 use crate::workload::{ContainerView, PodView};
 
@@ -198,6 +198,36 @@ pub fn seccomp(view: &PodView<'_>) -> Verdict {
                 container_at(view, &c),
                 view.field_prefix(),
                 shown.filter(|v| !v.is_null()).map_or_else(|| "none".to_owned(), ToString::to_string)
+            ));
+        }
+    }
+    Verdict::from_list(list)
+}
+
+/// Pods at least as strict as their images' intents (rampart-intent's check, shared with
+/// `rampart scan`'s INT001): the intent's digest, no privilege beyond it, only its ports.
+pub fn intent(gate: &IntentGate, view: &PodView<'_>) -> Verdict {
+    let Some(spec) = view.pod.get("spec") else {
+        return Verdict::Pass;
+    };
+    let check = rampart_intent::conform::check_pod_spec(&gate.intents, spec);
+    let prefix = format!("{}spec.", view.field_prefix());
+    let mut list: Vec<String> = check
+        .excess
+        .iter()
+        .map(|e| {
+            let who = if e.container.is_empty() {
+                String::new()
+            } else {
+                format!("container {:?}: ", e.container)
+            };
+            format!("{who}{} (at {prefix}{})", e.message, e.field)
+        })
+        .collect();
+    if gate.require {
+        for (name, field, image) in &check.without_intent {
+            list.push(format!(
+                "container {name:?}: image {image:?} has no intent (at {prefix}{field}.image)"
             ));
         }
     }

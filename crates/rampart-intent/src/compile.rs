@@ -200,6 +200,18 @@ pub fn compile(intent: &Intent, opts: &Options) -> Result<Compiled, CompileError
         bytes: monitor_config(&name, &generated.answers).into_bytes(),
     });
 
+    // The intent itself (canonical form), which the admission profile's intent gate reads.
+    artefacts.push(Artefact {
+        file: format!("{name}.intent.toml"),
+        target: Target::Admission,
+        bytes: intent
+            .to_toml()
+            .map_err(|e| CompileError::Render {
+                what: "the intent",
+                message: e.to_string(),
+            })?
+            .into_bytes(),
+    });
     let (profile, trust) = admission(intent, &name, opts);
     if let Some(trust) = trust {
         artefacts.push(Artefact {
@@ -723,9 +735,11 @@ fn admission(intent: &Intent, name: &str, opts: &Options) -> (String, Option<Str
          [profiles.intent-{name}]\n\
          pss = {{ level = \"restricted\" }}\n\
          digest = {{ mode = \"enforce\" }}\n\
-         registries = {{ allow = [{repo}] }}\n",
+         registries = {{ allow = [{repo}] }}\n\
+         intent = {{ intents = [{file}] }}\n",
         image = intent.image,
         repo = toml_string(intent.image.repository()),
+        file = toml_string(&format!("{name}.intent.toml")),
     );
     if let Some(r) = &intent.runtime {
         out.push_str(&format!(

@@ -4,6 +4,7 @@
 //! admission). See docs/intent.md.
 
 pub mod compile;
+pub mod conform;
 pub mod doc;
 pub mod rules;
 

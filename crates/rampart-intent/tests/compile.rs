@@ -458,6 +458,8 @@ fn the_admission_profile_is_a_valid_webhook_configuration() {
     assert!(
         p.pss.is_some() && p.digest.is_some() && p.registries.is_some() && p.signatures.is_some()
     );
+    let gate = p.intent.as_ref().expect("the intent gate");
+    assert_eq!(gate.intents.len(), 1, "the gate reads the compiled intent");
 }
 
 #[test]
