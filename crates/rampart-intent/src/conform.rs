@@ -37,6 +37,32 @@ pub enum SetError {
     },
 }
 
+impl SetError {
+    /// `(file, line, column, message)`: where the problem is, for reports that list input
+    /// errors (line 0: not at a position).
+    pub fn located(&self) -> (String, u32, u32, String) {
+        use crate::doc::IntentError;
+        match self {
+            SetError::Intent(IntentError::Invalid {
+                path,
+                line,
+                column,
+                message,
+            }) => (path.display().to_string(), *line, *column, message.clone()),
+            SetError::Intent(IntentError::Io { path, cause }) | SetError::Io { path, cause } => (
+                path.display().to_string(),
+                0,
+                0,
+                format!("cannot read the intent: {cause}"),
+            ),
+            SetError::Intent(e @ IntentError::TooLarge { path, .. }) => {
+                (path.display().to_string(), 0, 0, e.to_string())
+            }
+            SetError::Duplicate { second, .. } => (second.clone(), 0, 0, self.to_string()),
+        }
+    }
+}
+
 /// `nginx` → `docker.io/library/nginx`, `ghcr.io/a/b` unchanged, lower-cased registry.
 pub fn normalise_repository(reference: &str) -> Option<String> {
     let r = rampart_core::ImageRef::parse(reference)?;
@@ -69,32 +95,53 @@ impl IntentSet {
     }
 
     /// Reads intent files, and the `*.toml`/`*.json` files of directories (not recursively,
-    /// in name order).
+    /// in name order); the first problem stops it.
     pub fn load(paths: &[PathBuf]) -> Result<IntentSet, SetError> {
+        let (set, mut problems) = IntentSet::load_each(paths);
+        match problems.is_empty() {
+            true => Ok(set),
+            false => Err(problems.remove(0)),
+        }
+    }
+
+    /// Same, reading every file it can: the set, and each problem (a file that cannot be read,
+    /// an invalid document, a second intent for a repository).
+    pub fn load_each(paths: &[PathBuf]) -> (IntentSet, Vec<SetError>) {
         let mut set = IntentSet::default();
+        let mut problems = Vec::new();
+        let mut files = Vec::new();
         for p in paths {
-            let io = |cause| SetError::Io {
-                path: p.clone(),
-                cause,
-            };
-            if p.is_dir() {
-                let mut files: Vec<PathBuf> = std::fs::read_dir(p)
-                    .map_err(io)?
-                    .filter_map(Result::ok)
-                    .map(|e| e.path())
-                    .filter(|f| {
-                        f.is_file() && f.extension().is_some_and(|x| x == "toml" || x == "json")
-                    })
-                    .collect();
-                files.sort();
-                for f in files {
-                    set.add(Intent::load(&f)?, &f.display().to_string())?;
+            if !p.is_dir() {
+                files.push(p.clone());
+                continue;
+            }
+            match std::fs::read_dir(p) {
+                Ok(rd) => {
+                    let mut found: Vec<PathBuf> = rd
+                        .filter_map(Result::ok)
+                        .map(|e| e.path())
+                        .filter(|f| {
+                            f.is_file() && f.extension().is_some_and(|x| x == "toml" || x == "json")
+                        })
+                        .collect();
+                    found.sort();
+                    files.extend(found);
                 }
-            } else {
-                set.add(Intent::load(p)?, &p.display().to_string())?;
+                Err(cause) => problems.push(SetError::Io {
+                    path: p.clone(),
+                    cause,
+                }),
             }
         }
-        Ok(set)
+        for f in files {
+            let added = Intent::load(&f)
+                .map_err(SetError::from)
+                .and_then(|i| set.add(i, &f.display().to_string()));
+            if let Err(e) = added {
+                problems.push(e);
+            }
+        }
+        (set, problems)
     }
 
     /// The intent of an image reference's repository, with its origin.

@@ -31,6 +31,9 @@ struct RawConfig {
     // the supply chain: allowed registries and the trust policy (see `SupplyConfig`)
     registries: Option<RawRegistries>,
     policy: Option<Spanned<String>>,
+    // images' intents (files or directories, relative to the configuration file)
+    #[serde(default)]
+    intents: Vec<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -106,6 +109,9 @@ pub struct Config {
     pub skip_rules: Vec<crate::select::RulePattern>,
     /// `[registries]` and `policy`.
     pub supply: SupplyConfig,
+    /// `intents = [...]`: intent files or directories, relative to the configuration file's
+    /// directory, as written (workloads are checked against them: INT001).
+    pub intents: Vec<String>,
 }
 
 /// The supply-chain settings: images must come from allowed registries (`[registries] allow =
@@ -406,6 +412,13 @@ impl Config {
                         problem(span.clone(), format!("registries.allow: {e}"));
                     }
                 }
+            }
+        }
+        for i in raw.intents {
+            if i.get_ref().trim().is_empty() {
+                problem(i.span(), "intents: empty path".to_owned());
+            } else {
+                config.intents.push(i.get_ref().trim().to_owned());
             }
         }
         if let Some(p) = raw.policy {

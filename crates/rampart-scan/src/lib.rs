@@ -8,6 +8,7 @@
 
 pub mod config;
 pub mod images;
+pub mod intent;
 pub mod seccomp;
 pub mod select;
 pub mod sources;
@@ -55,6 +56,10 @@ pub struct ScanOptions {
     pub stdin: Option<Stdin>,
     /// Charts and kustomizations that cannot be rendered are warnings, not input errors.
     pub allow_unrendered: bool,
+    /// Images' intents: workloads are checked against them (INT001).
+    pub intents: rampart_intent::conform::IntentSet,
+    /// Intent files that could not be read (input errors of the scan).
+    pub intent_errors: Vec<InputError>,
 }
 
 /// Standard input, read by the caller (`rampart scan -`).
@@ -85,6 +90,8 @@ impl ScanOptions {
             exclude: Vec::new(),
             stdin: None,
             allow_unrendered: false,
+            intents: rampart_intent::conform::IntentSet::default(),
+            intent_errors: Vec::new(),
             config,
         }
     }
@@ -102,6 +109,7 @@ pub fn catalog() -> Vec<&'static Rule> {
     all.push(&rampart_vuln::assess::KNOWN_VULNERABILITY);
     all.extend_from_slice(rampart_seccomp::catalog::CATALOG);
     all.extend_from_slice(supply::RULES);
+    all.push(&intent::BEYOND_INTENT);
     all.sort_by_key(|r| r.id);
     all
 }
@@ -707,6 +715,8 @@ pub fn scan_all(
     if let Some(allow) = &opts.config.supply.registries {
         assessment.extend(supply::manifest_registries(&manifests, allow));
     }
+    assessment.extend(intent::assess(&manifests, &opts.intents));
+    errors.extend(opts.intent_errors.iter().cloned());
     assessment.extend(opts.trust.assessment.clone());
     errors.extend(opts.trust.errors.iter().cloned());
     let mut image_names = Vec::new();

@@ -473,6 +473,10 @@ pub struct ScanArgs {
     /// Do not honour .gitignore, .ignore and .git/info/exclude files when walking directories.
     #[arg(long)]
     pub no_ignore: bool,
+    /// An image's intent (a file, or a directory of them; repeatable; also `intents = [...]` in
+    /// rampart.toml): workloads running its image must not grant more (INT001).
+    #[arg(long = "intent", value_name = "PATH")]
+    pub intents: Vec<std::path::PathBuf>,
     /// Exit 0 even when nothing was assessed (no Dockerfile, manifest, image or SBOM found).
     /// Without it such a scan is incomplete: it says so on stderr and exits 2.
     #[arg(long)]

@@ -210,6 +210,11 @@ fn scan(args: ScanArgs) -> Result<u8> {
         .collect();
     image_targets.extend(args.image.iter().cloned());
     image_targets.extend(archive_paths.iter().map(|p| p.display().to_string()));
+    // Intents: those of the configuration file (relative to it), then those of the flags.
+    let mut intent_paths: Vec<std::path::PathBuf> =
+        opts.config.intents.iter().map(|i| base.join(i)).collect();
+    intent_paths.extend(args.intents.iter().cloned());
+    (opts.intents, opts.intent_errors) = rampart_scan::intent::load(&intent_paths);
     let mut documents = Vec::new();
     opts.trust = sign::scan_trust(&args, &opts.config, &base, &image_targets)?;
     let inspected: Vec<rampart_scan::ImageResult> = image_targets
