@@ -6,6 +6,7 @@
 pub mod compile;
 pub mod conform;
 pub mod doc;
+pub mod learn;
 pub mod rules;
 
 pub use compile::{Artefact, Compiled, Note, Options, Target, compile};

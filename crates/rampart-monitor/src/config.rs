@@ -8,6 +8,7 @@
 //! threads = 2                 # rule-evaluation threads (default: the CPUs, at most 4)
 //! append-output = "..."       # added to every output (default: container and pod, as falco -pk)
 //! rule-matching = "first"     # or "all": Falco's rule_matching (first: one alert per event)
+//! state-roots = ["/run/k3s/containerd/runc"]  # runtime state roots besides the defaults
 //!
 //! [output]
 //! format = "json"             # json (Falco's JSON lines) | text (Falco's one-line form)
@@ -213,6 +214,10 @@ pub struct MonitorConfig {
     pub actions: Vec<ActionConfig>,
     #[serde(default, rename = "image")]
     pub images: Vec<ImageConfig>,
+    /// Runtime state roots looked in besides the defaults (`/run/runc`, containerd's, Docker's,
+    /// crun's): a runc started with `--root DIR`, k3s's containerd.
+    #[serde(default)]
+    pub state_roots: Vec<PathBuf>,
 }
 
 const PRIORITIES: [&str; 8] = [

@@ -144,9 +144,97 @@ impl Drop for Cleanup<'_> {
     }
 }
 
+/// A container being recorded, as [`BundleRun::drive`] sees it.
+#[derive(Debug, Clone)]
+pub struct Running {
+    /// The runtime binary.
+    pub runtime: PathBuf,
+    /// Its state root (`--root`).
+    pub root: PathBuf,
+    /// The container's id.
+    pub id: String,
+}
+
+/// How to run a recorded bundle: where runc keeps its state, the container's id, and what to
+/// do while it runs (a smoke test against a server), after which it is stopped.
+#[derive(Default)]
+pub struct BundleRun<'a> {
+    /// runc's state root (default: a temporary directory).
+    pub state_root: Option<PathBuf>,
+    /// The container's id (default: generated).
+    pub id: Option<String>,
+    /// Called on its own thread once the container runs; when it returns, the container gets
+    /// SIGTERM, then SIGKILL after [`STOP_GRACE`]. Without it, the recording ends when the
+    /// workload does.
+    #[allow(clippy::type_complexity)]
+    pub drive: Option<Box<dyn FnOnce(&Running) + Send + 'a>>,
+}
+
+/// How long a driven container has to exit after SIGTERM before SIGKILL.
+pub const STOP_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// How long to wait for a driven container to be running.
+pub const START_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// Run the bundle under `runtime` (runc) and record the container's calls (see the module
 /// documentation). The bundle directory is not modified.
 pub fn record_bundle(bundle: &Path, runtime: &str) -> Result<Recording, BundleError> {
+    record_bundle_with(bundle, runtime, BundleRun::default())
+}
+
+/// `runc state`'s status of a container (`running`, `stopped`...), `None` when it is unknown.
+fn status(r: &Running) -> Option<String> {
+    let out = Command::new(&r.runtime)
+        .arg("--root")
+        .arg(&r.root)
+        .args(["state", &r.id])
+        .output()
+        .ok()?;
+    let v: Value = serde_json::from_slice(&out.stdout).ok()?;
+    v.get("status").and_then(Value::as_str).map(str::to_owned)
+}
+
+/// Waits for the container to run, drives it, stops it.
+fn drive_then_stop(
+    r: &Running,
+    drive: Box<dyn FnOnce(&Running) + Send + '_>,
+    finished: &std::sync::atomic::AtomicBool,
+) {
+    let started = std::time::Instant::now();
+    loop {
+        if finished.load(Ordering::SeqCst) || started.elapsed() > START_TIMEOUT {
+            return;
+        }
+        if status(r).as_deref() == Some("running") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    drive(r);
+    let kill = |sig: &str| {
+        let _ = Command::new(&r.runtime)
+            .arg("--root")
+            .arg(&r.root)
+            .args(["kill", &r.id, sig])
+            .output();
+    };
+    kill("TERM");
+    let stopping = std::time::Instant::now();
+    while !finished.load(Ordering::SeqCst) {
+        if stopping.elapsed() > STOP_GRACE {
+            kill("KILL");
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// [`record_bundle`] with a chosen state root and id, driven while it runs (see [`BundleRun`]).
+pub fn record_bundle_with(
+    bundle: &Path,
+    runtime: &str,
+    run: BundleRun<'_>,
+) -> Result<Recording, BundleError> {
     static N: AtomicUsize = AtomicUsize::new(0);
     let runtime_path =
         find_in_path(runtime).ok_or_else(|| BundleError::RuntimeMissing(runtime.to_owned()))?;
@@ -166,18 +254,23 @@ pub fn record_bundle(bundle: &Path, runtime: &str) -> Result<Recording, BundleEr
         .prefix("rampart-bundle-")
         .tempdir()
         .map_err(tmp_io)?;
-    let state = work.path().join("state");
+    let state = run
+        .state_root
+        .clone()
+        .unwrap_or_else(|| work.path().join("state"));
     let tmp_bundle = work.path().join("bundle");
     for d in [&state, &tmp_bundle] {
-        std::fs::create_dir(d).map_err(tmp_io)?;
+        std::fs::create_dir_all(d).map_err(tmp_io)?;
     }
     let bytes = serde_json::to_vec_pretty(&config).unwrap_or_default();
     std::fs::write(tmp_bundle.join("config.json"), bytes).map_err(tmp_io)?;
-    let id = format!(
-        "rampart-record-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::SeqCst)
-    );
+    let id = run.id.clone().unwrap_or_else(|| {
+        format!(
+            "rampart-record-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::SeqCst)
+        )
+    });
     let _cleanup = Cleanup {
         runtime: &runtime_path,
         root: &state,
@@ -192,13 +285,28 @@ pub fn record_bundle(bundle: &Path, runtime: &str) -> Result<Recording, BundleEr
         tmp_bundle.to_string_lossy().into_owned(),
         id.clone(),
     ];
-    let mut recording = record::record(
-        &command,
-        &record::Options {
-            chroot: None,
-            mode: Mode::SeccompTrace,
-        },
-    )?;
+    let options = record::Options {
+        chroot: None,
+        mode: Mode::SeccompTrace,
+    };
+    let mut recording = match run.drive {
+        None => record::record(&command, &options)?,
+        Some(drive) => {
+            let running = Running {
+                runtime: runtime_path.clone(),
+                root: state.clone(),
+                id: id.clone(),
+            };
+            let finished = std::sync::atomic::AtomicBool::new(false);
+            std::thread::scope(|scope| {
+                let driver = scope.spawn(|| drive_then_stop(&running, drive, &finished));
+                let result = record::record(&command, &options);
+                finished.store(true, Ordering::SeqCst);
+                let _ = driver.join();
+                result
+            })?
+        }
+    };
     let args: Vec<String> = config
         .pointer("/process/args")
         .and_then(Value::as_array)

@@ -450,7 +450,11 @@ pub fn run(mut opts: RunOptions) -> Result<Summary, MonitorError> {
         host_mntns: host_mntns(),
         wakeup_bytes: WAKEUP_BYTES_QUIET,
     })?;
-    let resolver = ContainerResolver::new(ResolverConfig::default())?;
+    let mut resolver_config = ResolverConfig::default();
+    resolver_config
+        .state_roots
+        .extend(config.state_roots.iter().cloned());
+    let resolver = ContainerResolver::new(resolver_config)?;
     let mut table = proctable::ProcessTable::new(
         std::path::Path::new("/proc"),
         u64::try_from(sensor.wall_clock_ns(0)).unwrap_or(0),
