@@ -72,9 +72,10 @@ struct Run {
     audit_counts: std::collections::BTreeMap<String, u64>,
 }
 
-/// Builds the bundle, starts it through the guard with `policy`, waits for the script.
-fn run(policy: &Policy) -> Run {
-    let bundle = Bundle::busybox().args(&["/bin/sh", "/opt/run.sh"]).build();
+/// The busybox bundle of the tests, running `args` through the guard with `policy`, in a
+/// network namespace made by the test (lo up).
+fn prepare(policy: &Policy, args: &[&str]) -> (Bundle, NetNs) {
+    let bundle = Bundle::busybox().args(args).build();
     let r = &bundle.rootfs;
     for d in ["srv/data", "usr/bin", "usr/local/bin", "opt"] {
         std::fs::create_dir_all(r.join(d)).unwrap();
@@ -84,7 +85,7 @@ fn run(policy: &Policy) -> Run {
     std::fs::write(r.join("etc/sibling"), "public\n").unwrap();
     std::fs::write(r.join("opt/run.sh"), SCRIPT).unwrap();
     let original = guard_bundle(&bundle.dir, &guard_files(), policy).unwrap();
-    assert_eq!(original, ["/bin/sh", "/opt/run.sh"]);
+    assert_eq!(original, args);
     // the guard's report, written where the container can (an open file, before the
     // restriction); the container's network namespace: lo up, made by the test
     let netns = NetNs::new();
@@ -99,7 +100,13 @@ fn run(policy: &Policy) -> Run {
     ns.retain(|n| n["type"] != "network");
     ns.push(serde_json::json!({"type": "network", "path": netns.path()}));
     std::fs::write(&cfg_path, serde_json::to_vec_pretty(&cfg).unwrap()).unwrap();
+    (bundle, netns)
+}
 
+/// Builds the bundle, starts it through the guard with `policy`, waits for the script.
+fn run(policy: &Policy) -> Run {
+    let (bundle, _netns) = prepare(policy, &["/bin/sh", "/opt/run.sh"]);
+    let r = &bundle.rootfs;
     audit::enable().unwrap();
     let mut reader = audit::Reader::open().unwrap();
     let c = bundle.create(StateRoot::Private);
@@ -316,4 +323,35 @@ fn audit_mode_denies_nothing_and_reports_what_it_would_have_denied() {
     assert!(!plan.would_deny(Access::Write, Path::new("/srv/data/fine")));
     assert!(plan.would_deny(Access::Read, Path::new("/etc/secret")));
     assert!(!plan.would_deny(Access::Read, Path::new("/etc/sibling")));
+}
+
+#[test]
+fn runc_exec_is_outside_the_landlock_domain_unless_it_goes_through_the_guard() {
+    let policy = policy(Mode::Enforce);
+    let (bundle, _netns) = prepare(&policy, &["sleep", "100000"]);
+    let c = bundle.create(StateRoot::Private);
+    let _handle = net::attach(&net::cgroup_of_pid(c.pid).unwrap(), &policy).unwrap();
+    c.start_created();
+    // a process started by `runc exec` is a child of runc, not of the guarded entrypoint: no
+    // Landlock domain (measured: the never-read file is read)
+    let out = c.exec(&["cat", "/etc/secret"]);
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "s3cret\n");
+    // through the guard, it gets the same ruleset
+    let wrapped = guard_files().wrap(&["cat".into(), "/etc/secret".into()]);
+    let wrapped: Vec<&str> = wrapped.iter().map(String::as_str).collect();
+    let out = c.exec(&wrapped);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("can't open '/etc/secret': Permission denied"),
+        "{out:?}"
+    );
+    // the connection guard covers it either way: it joins the container's cgroup
+    let out = c.exec(&["nc", "-w", "1", "127.0.0.2", "8080"]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("Operation not permitted"),
+        "{out:?}"
+    );
 }
