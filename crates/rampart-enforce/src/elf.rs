@@ -3,7 +3,7 @@
 //! Landlock checks `LANDLOCK_ACCESS_FS_EXECUTE` on each (the kernel opens them with
 //! `open_exec`), so an exec allow-list must include them.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
@@ -37,15 +37,27 @@ pub fn interpreter(path: &Path) -> Option<PathBuf> {
 
 /// `path`'s interpreters, theirs, and so on (as deep as the kernel goes).
 pub fn interpreters_of(path: &Path) -> Vec<PathBuf> {
+    interpreters_cached(path, &mut HashMap::new())
+}
+
+/// [`interpreters_of`], each interpreter's own interpreter read once (`cache`).
+fn interpreters_cached(path: &Path, cache: &mut HashMap<PathBuf, Option<PathBuf>>) -> Vec<PathBuf> {
     let mut out = Vec::new();
-    let mut cur = path.to_path_buf();
+    let Some(mut cur) = interpreter(path) else {
+        return out;
+    };
     for _ in 0..MAX_DEPTH {
-        match interpreter(&cur) {
-            Some(i) if !out.contains(&i) => {
-                out.push(i.clone());
-                cur = i;
-            }
-            _ => break,
+        if out.contains(&cur) {
+            break;
+        }
+        out.push(cur.clone());
+        let next = cache
+            .entry(cur.clone())
+            .or_insert_with(|| interpreter(&cur))
+            .clone();
+        match next {
+            Some(n) => cur = n,
+            None => break,
         }
     }
     out
@@ -55,6 +67,7 @@ pub fn interpreters_of(path: &Path) -> Vec<PathBuf> {
 /// (at most `max_files` files; the walk stops there and says so by returning `false`).
 pub fn interpreters_beneath(paths: &[PathBuf], max_files: usize) -> (BTreeSet<PathBuf>, bool) {
     let mut out = BTreeSet::new();
+    let mut cache = HashMap::new();
     let mut seen = 0usize;
     let mut stack: Vec<PathBuf> = paths.to_vec();
     while let Some(p) = stack.pop() {
@@ -72,7 +85,7 @@ pub fn interpreters_beneath(paths: &[PathBuf], max_files: usize) -> (BTreeSet<Pa
             return (out, false);
         }
         // a symlink is followed (exec does), its target's interpreter counts
-        out.extend(interpreters_of(&p));
+        out.extend(interpreters_cached(&p, &mut cache));
     }
     (out, true)
 }
