@@ -262,6 +262,10 @@ impl Plan {
 fn read_rules(never_read: &BTreeSet<PathBuf>) -> (BTreeSet<PathBuf>, BTreeSet<PathBuf>) {
     let mut read = BTreeSet::new();
     let mut list_only = BTreeSet::new();
+    if never_read.contains(Path::new("/")) {
+        // nothing is readable
+        return (read, list_only);
+    }
     if never_read.is_empty() {
         read.insert(PathBuf::from("/"));
         return (read, list_only);
@@ -517,6 +521,16 @@ mod tests {
         let plan = Plan::new(&p).unwrap();
         assert_eq!(plan.tcp_connect, None);
         assert!(plan.not_enforced.iter().any(|n| n.contains("every port")));
+    }
+
+    #[test]
+    fn never_reading_the_root_leaves_nothing_readable() {
+        let mut p = policy();
+        p.writable = vec![];
+        p.never_read = vec!["/".into()];
+        let plan = Plan::new(&p).unwrap();
+        assert!(plan.read.is_empty() && plan.list_only.is_empty());
+        assert!(plan.would_deny(Access::Read, Path::new("/etc/passwd")));
     }
 
     #[test]
