@@ -200,6 +200,8 @@ pub struct Reader {
     fd: OwnedFd,
     /// Landlock denials seen, by blocker
     counts: BTreeMap<String, u64>,
+    /// times the socket overflowed (ENOBUFS: records were dropped)
+    overflows: u64,
 }
 
 impl Reader {
@@ -219,21 +221,30 @@ impl Reader {
         .map_err(|e| err("bind to the readlog group", e))?;
         setsockopt(&fd, sockopt::ReceiveTimeout, &TimeVal::new(0, 100_000))
             .map_err(|e| err("timeout", e))?;
+        // room for bursts (the kernel caps it at net.core.rmem_max)
+        let _ = setsockopt(&fd, sockopt::RcvBuf, &(4 << 20));
         Ok(Self {
             fd,
             counts: BTreeMap::new(),
+            overflows: 0,
         })
     }
 
-    /// The records that arrive within `wait` (returns early once a read times out after at
-    /// least one record).
+    /// The records that arrive within `wait`.
     pub fn records(&mut self, wait: Duration) -> Vec<Record> {
         let deadline = Instant::now() + wait;
         let mut out = Vec::new();
         let mut buf = vec![0u8; 16384];
         while Instant::now() < deadline {
-            let Ok(n) = recv(self.fd.as_raw_fd(), &mut buf, MsgFlags::empty()) else {
-                continue;
+            let n = match recv(self.fd.as_raw_fd(), &mut buf, MsgFlags::empty()) {
+                Ok(n) => n,
+                Err(nix::errno::Errno::ENOBUFS) => {
+                    self.overflows += 1;
+                    continue;
+                }
+                // the receive timeout (EAGAIN), a signal: wait on
+                Err(nix::errno::Errno::EAGAIN | nix::errno::Errno::EINTR) => continue,
+                Err(_) => break,
             };
             let mut msg = buf.get(..n).unwrap_or_default();
             // a datagram may hold several netlink messages
@@ -267,6 +278,12 @@ impl Reader {
     /// Landlock denials seen so far, by blocker (`fs.execute`: 2...).
     pub fn counts(&self) -> &BTreeMap<String, u64> {
         &self.counts
+    }
+
+    /// How many times the socket overflowed and the kernel dropped records for this reader
+    /// (counted, never silent).
+    pub fn overflows(&self) -> u64 {
+        self.overflows
     }
 }
 

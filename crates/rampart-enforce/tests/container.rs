@@ -123,6 +123,7 @@ fn run(policy: &Policy) -> Run {
         "the script did not finish"
     );
     let records = reader.records(Duration::from_millis(800));
+    assert_eq!(reader.overflows(), 0, "audit records were dropped");
     // this container's denials: its domain was created by the guard, the container's init
     let mut denials = audit::denials(&records);
     denials.retain(|d| d.domain_pid == Some(c.pid));
