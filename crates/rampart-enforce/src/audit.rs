@@ -305,10 +305,31 @@ pub fn denial(r: &Record) -> Denial {
             .field("blockers")
             .map(|b| b.split(',').map(str::to_owned).collect())
             .unwrap_or_default(),
-        path: r.field("path").map(str::to_owned),
+        path: r.field("path").map(|v| untrusted(&r.text, "path", v)),
         port: r.field("dest").and_then(|p| p.parse().ok()),
         raw: r.text.clone(),
     }
+}
+
+/// A string the kernel logged with `audit_log_untrustedstring`: quoted when plain, hex-encoded
+/// (unquoted) when it holds a space, a quote or a control or non-ASCII byte.
+fn untrusted(text: &str, key: &str, value: &str) -> String {
+    let quoted = text.contains(&format!(" {key}=\""));
+    if quoted || value.len() % 2 != 0 || !value.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return value.to_owned();
+    }
+    let bytes: Option<Vec<u8>> = (0..value.len())
+        .step_by(2)
+        .map(|i| {
+            value
+                .get(i..i + 2)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        })
+        .collect();
+    bytes.map_or_else(
+        || value.to_owned(),
+        |b| String::from_utf8_lossy(&b).into_owned(),
+    )
 }
 
 /// The Landlock denials among `records`, each joined with the `AUDIT_SYSCALL` record of the
@@ -386,5 +407,11 @@ mod tests {
         assert_eq!(d.exit, Some(-13));
         assert_eq!(d.syscall, Some(257));
         assert_eq!(rs.get(3).unwrap().field("denials"), Some("3"));
+        // a path with a space is hex-encoded by the kernel
+        let r = rec(
+            1423,
+            "audit(1.2:9): domain=1 blockers=fs.read_file path=2F746D702F612062 dev=\"vda\" ino=1",
+        );
+        assert_eq!(denial(&r).path.as_deref(), Some("/tmp/a b"));
     }
 }

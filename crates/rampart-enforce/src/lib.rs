@@ -21,6 +21,7 @@
 pub mod audit;
 pub mod bundle;
 pub mod elf;
+pub mod event;
 pub mod landlock;
 pub mod net;
 

@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use rampart_enforce::audit;
 use rampart_enforce::bundle::{GuardFiles, guard_bundle};
+use rampart_enforce::event::{self, Action, Event, Mechanism, Outcome};
 use rampart_enforce::landlock::{Access, Plan};
 use rampart_enforce::net::{self, Verdict};
 use rampart_enforce::{Egress, Listen, Mode, Policy, Protocol};
@@ -276,6 +277,18 @@ fn enforce_mode_denies_in_the_offending_process_and_reports_each_denial() {
         "{:#?}",
         run.denials
     );
+    // both mechanisms' denials in one shape, counted
+    let mut all: Vec<Event> = run.events.iter().map(Event::from).collect();
+    all.extend(run.denials.iter().flat_map(event::from_denial));
+    let counted = event::count(&all);
+    let n = |m, a| counted.get(&(m, a, Outcome::Denied)).copied().unwrap_or(0);
+    assert_eq!(n(Mechanism::CgroupBpf, Action::Connect), 2, "{counted:?}");
+    for a in [Action::Exec, Action::Write, Action::Read, Action::Connect] {
+        assert!(n(Mechanism::Landlock, a) >= 1, "{a:?}: {counted:?}");
+    }
+    assert!(all.iter().any(|e| e.mechanism == Mechanism::Landlock
+        && e.action == Action::Connect
+        && e.target == ":9090"));
     for b in [
         "fs.execute",
         "fs.make_reg",
