@@ -76,7 +76,11 @@ struct Run {
 /// The busybox bundle of the tests, running `args` through the guard with `policy`, in a
 /// network namespace made by the test (lo up).
 fn prepare(policy: &Policy, args: &[&str]) -> (Bundle, NetNs) {
-    let bundle = Bundle::busybox().args(args).build();
+    prepare_with(policy, args, false)
+}
+
+fn prepare_with(policy: &Policy, args: &[&str], privileged: bool) -> (Bundle, NetNs) {
+    let bundle = Bundle::busybox().args(args).privileged(privileged).build();
     let r = &bundle.rootfs;
     for d in ["srv/data", "usr/bin", "usr/local/bin", "opt"] {
         std::fs::create_dir_all(r.join(d)).unwrap();
@@ -367,5 +371,27 @@ fn runc_exec_is_outside_the_landlock_domain_unless_it_goes_through_the_guard() {
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("Operation not permitted"),
         "{out:?}"
+    );
+}
+
+#[test]
+fn a_privileged_container_under_the_guard_cannot_mount() {
+    // every capability, CAP_SYS_ADMIN included: mount works without the Landlock domain (audit
+    // mode applies none) and fails with EPERM inside it, whatever the rules allow
+    let script = "mount -t tmpfs none /mnt > /srv/data/mount 2>&1; echo rc=$? >> /srv/data/mount";
+    let mut outs = Vec::new();
+    for mode in [Mode::Audit, Mode::Enforce] {
+        let (bundle, _netns) = prepare_with(&policy(mode), &["/bin/sh", "-c", script], true);
+        std::fs::create_dir_all(bundle.rootfs.join("mnt")).unwrap();
+        let c = bundle.create(StateRoot::Private);
+        c.start_created();
+        assert!(c.wait_stopped(Duration::from_secs(30)));
+        outs.push(std::fs::read_to_string(bundle.rootfs.join("srv/data/mount")).unwrap());
+    }
+    assert_eq!(outs[0], "rc=0\n", "audit mode: {}", outs[0]);
+    // busybox's words for EPERM from mount(2)
+    assert_eq!(
+        outs[1], "mount: permission denied (are you root?)\nrc=1\n",
+        "enforce mode"
     );
 }
