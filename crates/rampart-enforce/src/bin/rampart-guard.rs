@@ -74,7 +74,10 @@ fn main() -> ExitCode {
         let _ = serde_json::to_writer(&mut *f, &applied);
         let _ = f.write_all(b"\n");
     }
-    if verbose {
+    // never silent: a ruleset the kernel only partly enforces is said on stderr
+    if verbose
+        || (policy.mode == rampart_enforce::Mode::Enforce && applied.status != "fully-enforced")
+    {
         eprintln!(
             "rampart-guard: landlock ABI {} {} (restricted: {}); not enforced: {}",
             applied.abi,
