@@ -22,6 +22,10 @@ const PT_INTERP: u32 = 3;
 /// The interpreter the kernel opens when `path` is executed: `PT_INTERP` of an ELF, the program
 /// of a `#!` line. `None` for a static ELF, a file of another format, or an unreadable file.
 pub fn interpreter(path: &Path) -> Option<PathBuf> {
+    // regular files only: opening a FIFO would wait for a writer, a device could do anything
+    if !std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
+        return None;
+    }
     let mut f = File::open(path).ok()?;
     let mut head = [0u8; BINPRM_BUF_SIZE];
     let n = read_up_to(&mut f, &mut head).ok()?;
@@ -215,6 +219,24 @@ mod tests {
         assert_eq!(interpreter(&s), None);
         std::fs::write(&s, "plain text").unwrap();
         assert_eq!(interpreter(&s), None);
+    }
+
+    #[test]
+    fn fifos_and_devices_are_not_opened() {
+        let d = tempfile::tempdir().unwrap();
+        let fifo = d.path().join("fifo");
+        assert!(
+            std::process::Command::new("mkfifo")
+                .arg(&fifo)
+                .status()
+                .unwrap()
+                .success()
+        );
+        // would block forever if opened
+        assert_eq!(interpreter(&fifo), None);
+        let (found, complete) = interpreters_beneath(&[d.path().to_path_buf()], 10);
+        assert!(found.is_empty() && complete);
+        assert_eq!(interpreter(Path::new("/dev/zero")), None);
     }
 
     #[test]
