@@ -1,14 +1,26 @@
 #!/usr/bin/env bash
-# Build the sensor's BPF object from source: crates/rampart-monitor/bpf/sensor.bpf.c ->
-# sensor.bpf.o (committed; the default `cargo build` embeds it and needs no clang).
-#   scripts/build-bpf.sh [OUT]   OUT defaults to the committed object's path
+# Build a committed BPF object from its source (the default `cargo build` embeds it and needs no
+# clang):
+#   scripts/build-bpf.sh [OUT]           the monitor's sensor: crates/rampart-monitor/bpf/sensor.bpf.c
+#   scripts/build-bpf.sh netguard [OUT]  the enforcer's connection guard:
+#                                        crates/rampart-enforce/bpf/netguard.bpf.c
+# OUT defaults to the committed object's path.
 # Installs clang and llvm (llvm-strip) from Debian when missing. Deterministic: the same source
 # and clang version give the same bytes (relative file names, no DWARF; .BTF and .BTF.ext, which
-# CO-RE needs, are kept). The test bpf_object_matches_source rebuilds and compares.
+# CO-RE needs, are kept). The tests bpf_object_matches_source (rampart-monitor's tests/sensor.rs,
+# rampart-enforce's tests/net.rs) rebuild and compare.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
+name=sensor
 src="$root/crates/rampart-monitor/bpf"
-out="${1:-$src/sensor.bpf.o}"
+if [ "${1:-}" = netguard ]; then
+  name=netguard
+  src="$root/crates/rampart-enforce/bpf"
+  shift
+elif [ "${1:-}" = sensor ]; then
+  shift
+fi
+out="${1:-$src/$name.bpf.o}"
 case "$out" in /*) ;; *) out="$PWD/$out" ;; esac
 
 if ! command -v clang >/dev/null || ! command -v llvm-strip >/dev/null; then
@@ -25,6 +37,6 @@ cd "$src"
 clang -O2 -g -target bpf -mcpu=v3 -D__TARGET_ARCH_x86 \
   -fdebug-prefix-map="$src"=. -fno-ident \
   -Wall -Werror -Wno-unused-function \
-  -c sensor.bpf.c -o "$tmp/sensor.bpf.o"
-llvm-strip -g "$tmp/sensor.bpf.o"
-mv "$tmp/sensor.bpf.o" "$out"
+  -c "$name.bpf.c" -o "$tmp/$name.bpf.o"
+llvm-strip -g "$tmp/$name.bpf.o"
+mv "$tmp/$name.bpf.o" "$out"

@@ -205,7 +205,13 @@ impl Bundle {
 
     /// Runs the bundle as a detached container.
     pub fn run(&self, state: StateRoot) -> Container {
-        Container::start(self, state)
+        Container::start(self, state, false)
+    }
+
+    /// Creates the container (`runc create`) without starting its process: its cgroups and
+    /// namespaces exist, its init waits for [`Container::start_created`].
+    pub fn create(&self, state: StateRoot) -> Container {
+        Container::start(self, state, true)
     }
 
     /// Reads `config.json`.
@@ -441,7 +447,7 @@ pub fn unique_id(prefix: &str) -> String {
 }
 
 impl Container {
-    fn start(bundle: &Bundle, state: StateRoot) -> Self {
+    fn start(bundle: &Bundle, state: StateRoot, create_only: bool) -> Self {
         let (tmp, root) = match state {
             StateRoot::Default => (None, PathBuf::from("/run/runc")),
             StateRoot::Private => {
@@ -461,7 +467,11 @@ impl Container {
         let status = Command::new("runc")
             .arg("--root")
             .arg(&root)
-            .args(["run", "-d", "--bundle"])
+            .args(if create_only {
+                &["create", "--bundle"][..]
+            } else {
+                &["run", "-d", "--bundle"][..]
+            })
             .arg(&bundle.dir)
             .arg(&id)
             .stdin(Stdio::null())
@@ -482,6 +492,25 @@ impl Container {
         };
         c.pid = c.state()["pid"].as_u64().unwrap() as u32;
         c
+    }
+
+    /// Starts the process of a container made by [`Bundle::create`] (`runc start`).
+    pub fn start_created(&self) {
+        let out = self.runc().args(["start", &self.id]).output().unwrap();
+        assert!(out.status.success(), "runc start: {}", text(&out.stderr));
+    }
+
+    /// Waits until the container's process has exited (`runc state` says `stopped`); false
+    /// when `timeout` passes first.
+    pub fn wait_stopped(&self, timeout: std::time::Duration) -> bool {
+        let end = std::time::Instant::now() + timeout;
+        while std::time::Instant::now() < end {
+            if self.state()["status"] == "stopped" {
+                return true;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        false
     }
 
     fn runc(&self) -> Command {
