@@ -155,6 +155,9 @@ pub struct Running {
     pub id: String,
 }
 
+/// What runs while a recorded container does (see [`BundleRun::drive`]).
+pub type Driver<'a> = Box<dyn FnOnce(&Running) + Send + 'a>;
+
 /// How to run a recorded bundle: where runc keeps its state, the container's id, and what to
 /// do while it runs (a smoke test against a server), after which it is stopped.
 #[derive(Default)]
@@ -166,8 +169,7 @@ pub struct BundleRun<'a> {
     /// Called on its own thread once the container runs; when it returns, the container gets
     /// SIGTERM, then SIGKILL after [`STOP_GRACE`]. Without it, the recording ends when the
     /// workload does.
-    #[allow(clippy::type_complexity)]
-    pub drive: Option<Box<dyn FnOnce(&Running) + Send + 'a>>,
+    pub drive: Option<Driver<'a>>,
 }
 
 /// How long a driven container has to exit after SIGTERM before SIGKILL.
@@ -195,11 +197,7 @@ fn status(r: &Running) -> Option<String> {
 }
 
 /// Waits for the container to run, drives it, stops it.
-fn drive_then_stop(
-    r: &Running,
-    drive: Box<dyn FnOnce(&Running) + Send + '_>,
-    finished: &std::sync::atomic::AtomicBool,
-) {
+fn drive_then_stop(r: &Running, drive: Driver<'_>, finished: &std::sync::atomic::AtomicBool) {
     let started = std::time::Instant::now();
     loop {
         if finished.load(Ordering::SeqCst) || started.elapsed() > START_TIMEOUT {

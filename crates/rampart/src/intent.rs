@@ -52,6 +52,39 @@ pub enum IntentCommand {
     },
     /// Print the intent document's JSON schema (docs/intent.schema.json).
     Schema,
+    /// Learn an intent: run an OCI bundle under runc with the monitor (executables, files,
+    /// ports, destinations) and the seccomp recorder (syscalls) watching, drive it with a smoke
+    /// test, and write what it did as an intent. Exit 2 when the run or the smoke test fails
+    /// (no intent is written from a broken run).
+    Learn(LearnArgs),
+}
+
+/// `rampart intent learn`.
+#[derive(Debug, Args)]
+pub struct LearnArgs {
+    /// The OCI bundle (its config.json and root filesystem) to run.
+    #[arg(long, value_name = "DIR")]
+    pub bundle: PathBuf,
+    /// The image the bundle's root filesystem is, by digest (`repository@sha256:...`).
+    #[arg(long, value_name = "REF")]
+    pub image: String,
+    /// A smoke test run on the host (`sh -c`) once the container runs; the container is
+    /// stopped when it ends. Without it the workload runs until it exits.
+    #[arg(long, value_name = "COMMAND")]
+    pub smoke: Option<String>,
+    /// The intent to write.
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// Join this run with the intent already at --out (same image).
+    #[arg(long)]
+    pub merge: bool,
+    /// Find the minimal capability set by experiment (the bundle runs once per capability;
+    /// its workload must end by itself). Without it, the bundle's own set is kept.
+    #[arg(long)]
+    pub caps: bool,
+    /// The runc binary.
+    #[arg(long, value_name = "PATH", default_value = "runc")]
+    pub runc: String,
 }
 
 pub fn run(args: &IntentArgs) -> Result<u8> {
@@ -97,6 +130,7 @@ pub fn run(args: &IntentArgs) -> Result<u8> {
             }
             Ok(0)
         }
+        IntentCommand::Learn(a) => learn(a),
         IntentCommand::Schema => {
             println!(
                 "{}",
@@ -157,4 +191,287 @@ fn apply_bundle(bundle: &Path, settings: &serde_json::Value) -> Result<()> {
     rampart_seccomp::profile::write_atomic(&path, &bytes)
         .with_context(|| format!("writing {}", path.display()))?;
     Ok(())
+}
+
+/// Appends what the monitor writes (its JSON alerts) to a shared buffer.
+#[derive(Clone, Default)]
+struct Collect(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Collect {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// What the bundle's config.json says that a run does not show.
+fn learn_context(
+    bundle: &Path,
+    image: rampart_intent::doc::ImageDigest,
+) -> Result<rampart_intent::learn::Context> {
+    let path = bundle.join("config.json");
+    let config: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(&path).with_context(|| format!("{}", path.display()))?,
+    )
+    .with_context(|| format!("{}", path.display()))?;
+    let num = |p: &str| {
+        config
+            .pointer(p)
+            .and_then(serde_json::Value::as_u64)
+            .and_then(|n| u32::try_from(n).ok())
+            .unwrap_or(0)
+    };
+    let rootfs = config
+        .pointer("/root/path")
+        .and_then(serde_json::Value::as_str)
+        .map(|r| bundle.join(r))
+        .unwrap_or_else(|| bundle.join("rootfs"));
+    let capabilities = config
+        .pointer("/process/capabilities/effective")
+        .and_then(serde_json::Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(serde_json::Value::as_str)
+                .map(|c| c.trim_start_matches("CAP_").to_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    let scratch_mounts = config
+        .get("mounts")
+        .and_then(serde_json::Value::as_array)
+        .map(|ms| {
+            ms.iter()
+                .filter(|m| m.get("type").and_then(serde_json::Value::as_str) == Some("tmpfs"))
+                .filter_map(|m| m.get("destination").and_then(serde_json::Value::as_str))
+                .filter(|d| !["/dev", "/run"].contains(d))
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default();
+    let sensitive_present = rampart_intent::learn::SENSITIVE
+        .iter()
+        .filter(|p| std::fs::symlink_metadata(rootfs.join(p.trim_start_matches('/'))).is_ok())
+        .map(|p| (*p).to_owned())
+        .collect();
+    Ok(rampart_intent::learn::Context {
+        image,
+        user: num("/process/user/uid"),
+        group: num("/process/user/gid"),
+        no_new_privileges: config
+            .pointer("/process/noNewPrivileges")
+            .and_then(serde_json::Value::as_bool)
+            .unwrap_or(false),
+        capabilities,
+        scratch_mounts,
+        sensitive_present,
+    })
+}
+
+fn learn(a: &LearnArgs) -> Result<u8> {
+    use std::str::FromStr;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let image = rampart_intent::doc::ImageDigest::from_str(&a.image)
+        .map_err(|e| anyhow::anyhow!("--image: {e}"))?;
+    let mut ctx = learn_context(&a.bundle, image)?;
+    let existing = if a.merge && a.out.exists() {
+        let i = Intent::load(&a.out)?;
+        if i.image.digest() != ctx.image.digest() {
+            bail!(
+                "--merge: {} is the intent of {}, not of {}",
+                a.out.display(),
+                i.image,
+                ctx.image
+            );
+        }
+        Some(i)
+    } else {
+        None
+    };
+    let work = tempfile::Builder::new()
+        .prefix("rampart-learn-")
+        .tempdir()?;
+    let state = work.path().join("runc");
+    std::fs::create_dir(&state)?;
+    let id = format!("rampart-learn-{}", std::process::id());
+
+    // The monitor, with the learning rules, its alerts collected.
+    let config_text = format!(
+        "include-host = false\nappend-output = \"\"\nstate-roots = [{}]\n",
+        serde_json::Value::String(state.display().to_string())
+    );
+    let config = rampart_monitor::config::MonitorConfig::parse(&config_text, Path::new("learn"))?;
+    let collected = Collect::default();
+    let stop = std::sync::Arc::new(AtomicBool::new(false));
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    let monitor = {
+        let stop = stop.clone();
+        let out = collected.clone();
+        std::thread::spawn(move || {
+            rampart_monitor::pipeline::run(rampart_monitor::pipeline::RunOptions {
+                config,
+                rules: vec![(
+                    "rampart-learn.yaml".to_owned(),
+                    rampart_intent::learn::LEARN_RULES.to_owned(),
+                )],
+                duration: None,
+                stop,
+                stdout: Box::new(out),
+                notes: Box::new(|n| tracing::debug!("monitor: {n}")),
+                ready: Some(Box::new(move |_| {
+                    let _ = ready_tx.send(());
+                })),
+            })
+        })
+    };
+    if ready_rx
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .is_err()
+    {
+        stop.store(true, Ordering::SeqCst);
+        return match monitor.join() {
+            Ok(Err(e)) => Err(anyhow::Error::new(e).context("the monitor could not start")),
+            _ => bail!("the monitor did not start within 60 s"),
+        };
+    }
+    eprintln!(
+        "rampart: monitor attached; running {} under {}",
+        a.bundle.display(),
+        a.runc
+    );
+
+    // The run, under the seccomp recorder, driven by the smoke test.
+    let smoke_failed = std::sync::Mutex::new(None::<String>);
+    let drive: Option<rampart_seccomp::bundle::Driver<'_>> = a.smoke.as_ref().map(|cmd| {
+        let smoke_failed = &smoke_failed;
+        Box::new(move |_: &rampart_seccomp::bundle::Running| {
+            let status = std::process::Command::new("sh").args(["-c", cmd]).status();
+            let failed = match status {
+                Ok(s) if s.success() => None,
+                Ok(s) => Some(format!("the smoke test `{cmd}` failed ({s})")),
+                Err(e) => Some(format!("the smoke test `{cmd}` could not run: {e}")),
+            };
+            *smoke_failed
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = failed;
+        }) as rampart_seccomp::bundle::Driver<'_>
+    });
+    let recording = rampart_seccomp::bundle::record_bundle_with(
+        &a.bundle,
+        &a.runc,
+        rampart_seccomp::bundle::BundleRun {
+            state_root: Some(state.clone()),
+            id: Some(id.clone()),
+            drive,
+        },
+    );
+    // let the monitor read the last events
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    stop.store(true, Ordering::SeqCst);
+    let summary = match monitor.join() {
+        Ok(r) => r?,
+        Err(_) => bail!("the monitor thread panicked"),
+    };
+    let recording = recording?;
+    if let Some(failed) = smoke_failed
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+    {
+        bail!("{failed}: no intent is learned from a failing run");
+    }
+    if a.smoke.is_none() && !matches!(recording.exit, rampart_seccomp::record::Exit::Code(0)) {
+        bail!(
+            "the workload ended with {}: no intent is learned from a failing run",
+            recording.exit
+        );
+    }
+    if summary.lost > 0 {
+        bail!(
+            "the monitor lost {} events in the kernel: the intent would miss what it did not see",
+            summary.lost
+        );
+    }
+    let mut obs = rampart_intent::learn::Observations::default();
+    let text = collected
+        .0
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .clone();
+    let text = String::from_utf8_lossy(&text);
+    let mut others = 0usize;
+    for line in text.lines() {
+        if !obs.add_alert(line, &id) {
+            others += 1;
+        }
+    }
+    if obs.execs.is_empty() {
+        tracing::debug!("monitor output:\n{text}");
+        bail!(
+            "the monitor saw no executable run in container {id} ({others} other alert(s)): nothing to learn from"
+        );
+    }
+    obs.syscalls = recording.observed.syscalls.keys().cloned().collect();
+
+    if a.caps {
+        let start = ctx
+            .capabilities
+            .iter()
+            .map(|c| format!("CAP_{c}"))
+            .collect::<Vec<_>>();
+        let report = rampart_seccomp::caps::minimize(&a.bundle, &a.runc, &start)?;
+        eprintln!(
+            "rampart: capabilities: {} needed of {} ({} runs)",
+            report.required.len(),
+            report.start.len(),
+            report.runs
+        );
+        ctx.capabilities = report
+            .required
+            .iter()
+            .map(|c| c.trim_start_matches("CAP_").to_owned())
+            .collect();
+    } else if !ctx.capabilities.is_empty() {
+        eprintln!(
+            "rampart: note: the bundle's {} capabilities are kept (not measured; --caps finds the minimal set)",
+            ctx.capabilities.len()
+        );
+    }
+    let learned = rampart_intent::learn::intent_from(&obs, &ctx);
+    let intent = match &existing {
+        Some(old) => rampart_intent::learn::merge(old, &learned),
+        None => learned,
+    };
+    let body = intent.to_toml()?;
+    let header = format!(
+        "# Learned by rampart {} from {} of {} ({} monitor events, {} syscalls recorded).\n# Review it: it allows what the run did, nothing more.\n",
+        env!("CARGO_PKG_VERSION"),
+        if existing.is_some() {
+            "several runs"
+        } else {
+            "one run"
+        },
+        a.bundle.display(),
+        obs.events,
+        obs.syscalls.len()
+    );
+    // re-read to be sure what is written is a valid intent
+    Intent::parse(&body, &a.out)?;
+    rampart_seccomp::profile::write_atomic(&a.out, (header + &body).as_bytes())
+        .with_context(|| format!("writing {}", a.out.display()))?;
+    println!(
+        "{}: {} executable(s), {} writable path(s), {} listen, {} egress, {} syscalls, {} capabilities",
+        a.out.display(),
+        intent.process.executables.len(),
+        intent.files.writable.len(),
+        intent.network.listen.len(),
+        intent.network.egress.len(),
+        intent.kernel.syscalls.as_ref().map_or(0, Vec::len),
+        intent.kernel.capabilities.len()
+    );
+    Ok(0)
 }

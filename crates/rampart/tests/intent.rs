@@ -245,3 +245,136 @@ fn scan_reports_workloads_beyond_their_images_intent() {
     assert!(err.contains("zz-bad.toml:2:9"), "{err}");
     assert_eq!(int001(&report).len(), 2);
 }
+
+/// A busybox httpd bundle serving `/www` on 127.0.0.1:`port` (host network, so a smoke test
+/// on the host reaches it), as uid 1000, read-only root with a /tmp tmpfs, an /etc/shadow.
+fn httpd_bundle(port: u16) -> rampart_testkit::runc::Bundle {
+    let b = rampart_testkit::runc::Bundle::busybox()
+        .args(&[
+            "httpd",
+            "-f",
+            "-p",
+            &format!("127.0.0.1:{port}"),
+            "-h",
+            "/www",
+        ])
+        .readonly(true)
+        .tmpfs("/tmp")
+        .build();
+    std::fs::create_dir_all(b.rootfs.join("www")).unwrap();
+    std::fs::write(b.rootfs.join("www/index.html"), "hello from the castle\n").unwrap();
+    std::fs::create_dir_all(b.rootfs.join("etc")).unwrap();
+    std::fs::write(b.rootfs.join("etc/shadow"), "root:*:19000:0:99999:7:::\n").unwrap();
+    let path = b.dir.join("config.json");
+    let mut config: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    config["process"]["user"] = serde_json::json!({ "uid": 1000, "gid": 1000 });
+    let ns = config["linux"]["namespaces"].as_array_mut().unwrap();
+    ns.retain(|n| n["type"] != "network");
+    std::fs::write(&path, serde_json::to_vec_pretty(&config).unwrap()).unwrap();
+    b
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+const HTTPD_IMAGE: &str = "registry.example.com/castle/httpd@sha256:5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e";
+
+/// `rampart intent learn`: a real server under runc, the monitor and the seccomp recorder
+/// watching, driven by a smoke test on the host; a second run merged.
+#[test]
+fn learn_writes_the_intent_a_run_shows_and_merges_runs() {
+    let port = free_port();
+    let bundle = httpd_bundle(port);
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("httpd.intent.toml");
+    let smoke = format!(
+        "curl -sf --retry 20 --retry-connrefused --retry-delay 0 http://127.0.0.1:{port}/index.html"
+    );
+    let run = |smoke: &str, merge: bool| {
+        let mut args = vec![
+            "intent",
+            "learn",
+            "--bundle",
+            bundle.dir.to_str().unwrap(),
+            "--image",
+            HTTPD_IMAGE,
+            "--smoke",
+            smoke,
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        if merge {
+            args.push("--merge");
+        }
+        rampart_in(&args, dir.path())
+    };
+    let first = run(&smoke, false);
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let intent = rampart_intent::Intent::load(&out).unwrap();
+    assert_eq!(intent.image.as_str(), HTTPD_IMAGE);
+    assert_eq!(intent.process.user, 1000);
+    let exes: Vec<&str> = intent
+        .process
+        .executables
+        .iter()
+        .map(|e| e.path.as_str())
+        .collect();
+    assert!(exes.iter().any(|e| e.ends_with("busybox")), "{exes:?}");
+    assert_eq!(
+        intent.network.listen.len(),
+        1,
+        "{:?}",
+        intent.network.listen
+    );
+    assert_eq!(intent.network.listen[0].port.0, port);
+    let syscalls: Vec<&str> = intent
+        .kernel
+        .syscalls
+        .as_ref()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str())
+        .collect();
+    for s in ["accept", "bind", "listen"] {
+        assert!(
+            syscalls.iter().any(|x| x.starts_with(s)),
+            "{s}: {syscalls:?}"
+        );
+    }
+    let never: Vec<&str> = intent.files.never_read.iter().map(|p| p.as_str()).collect();
+    assert!(never.contains(&"/etc/shadow"), "{never:?}");
+    assert!(intent.files.read_only_root);
+
+    // a second run that also reads a missing page: merged into the same intent
+    let smoke2 = format!("{smoke} && ! curl -sf http://127.0.0.1:{port}/missing");
+    let second = run(&smoke2, true);
+    assert!(
+        second.status.success(),
+        "{}",
+        String::from_utf8_lossy(&second.stderr)
+    );
+    let merged = rampart_intent::Intent::load(&out).unwrap();
+    assert_eq!(merged.network.listen, intent.network.listen);
+    assert!(merged.kernel.syscalls.as_ref().unwrap().len() >= syscalls.len());
+
+    // a failing smoke test writes nothing
+    std::fs::remove_file(&out).unwrap();
+    let bad = run(&format!("curl -sf http://127.0.0.1:{port}/missing"), false);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("smoke test"),
+        "{}",
+        String::from_utf8_lossy(&bad.stderr)
+    );
+    assert!(!out.exists());
+}

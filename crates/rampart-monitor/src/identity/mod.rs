@@ -373,6 +373,18 @@ impl ContainerResolver {
     /// Who the event of a task in cgroup `cgroup_id` (and thread group `pid`, when known) belongs
     /// to. A hash lookup when the cgroup was seen before; else resolved now and cached.
     pub fn resolve(&self, cgroup_id: u64, pid: Option<u32>) -> Identity {
+        self.resolve_with(cgroup_id, pid, false)
+    }
+
+    /// [`Self::resolve`] for an exec: a provisional host verdict is re-checked against the
+    /// state roots now, not after [`RESCAN_INTERVAL`]. A container's first exec (its
+    /// entrypoint) comes a few milliseconds after runc wrote its state, often within the
+    /// interval of the rescan its init's first events caused; execs are rare enough to pay it.
+    pub fn resolve_exec(&self, cgroup_id: u64, pid: Option<u32>) -> Identity {
+        self.resolve_with(cgroup_id, pid, true)
+    }
+
+    fn resolve_with(&self, cgroup_id: u64, pid: Option<u32>, force: bool) -> Identity {
         let recheck = match lock_read(&self.cache).get(&cgroup_id) {
             Some(e) => match e.provisional_until {
                 Some(until) if Instant::now() < until => Some(e.path.clone()),
@@ -384,16 +396,16 @@ impl ContainerResolver {
             None => None,
         };
         match recheck {
-            Some(path) => self.recheck(cgroup_id, path),
+            Some(path) => self.recheck(cgroup_id, path, force),
             None => self.resolve_slow(cgroup_id, pid),
         }
     }
 
     /// A provisional host verdict: is the cgroup a container's now that its state may exist?
-    fn recheck(&self, cgroup_id: u64, path: String) -> Identity {
+    fn recheck(&self, cgroup_id: u64, path: String, force: bool) -> Identity {
         let due = {
             let mut last = lock(&self.last_scan);
-            let due = last.is_none_or(|t| t.elapsed() >= RESCAN_INTERVAL);
+            let due = force || last.is_none_or(|t| t.elapsed() >= RESCAN_INTERVAL);
             if due {
                 *last = Some(Instant::now());
             }

@@ -531,7 +531,11 @@ pub fn run(mut opts: RunOptions) -> Result<Summary, MonitorError> {
             num += 1;
             let h = raw.header().clone();
             let time_ns = u64::try_from(i128::from(h.boot_ns) + boot_to_wall).unwrap_or(0);
-            let identity = resolver.resolve(h.cgroup_id, Some(h.pid));
+            let identity = if matches!(raw, RawEvent::Exec(_)) {
+                resolver.resolve_exec(h.cgroup_id, Some(h.pid))
+            } else {
+                resolver.resolve(h.cgroup_id, Some(h.pid))
+            };
             let container = match &identity {
                 Identity::Container(c) => Some(Arc::clone(c)),
                 _ => None,
