@@ -19,6 +19,48 @@ use crate::{Error, Policy};
 /// Where the guard's files appear inside the container.
 pub const GUARD_DIR: &str = "/.rampart";
 
+/// The system calls the guard (and the host loader starting it) makes before it execs the
+/// workload, recorded with `rampart seccomp record` (tests/guard.rs checks the list against a
+/// new recording). A bundle whose seccomp profile denies by default must allow them, or the
+/// guard dies before the workload starts.
+pub const GUARD_SYSCALLS: &[&str] = &[
+    "access",
+    "arch_prctl",
+    "brk",
+    "close",
+    "execve",
+    "exit",
+    "exit_group",
+    "fcntl",
+    "getdents64",
+    "getrandom",
+    "gettid",
+    "getuid",
+    "landlock_add_rule",
+    "landlock_create_ruleset",
+    "landlock_restrict_self",
+    "lseek",
+    "mmap",
+    "mprotect",
+    "munmap",
+    "newfstatat",
+    "openat",
+    "poll",
+    "prctl",
+    "pread64",
+    "prlimit64",
+    "read",
+    "readlink",
+    "rseq",
+    "rt_sigaction",
+    "sched_getaffinity",
+    "set_robust_list",
+    "set_tid_address",
+    "sigaltstack",
+    "statx",
+    "write",
+];
+
 /// The host files the guard needs inside a container.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GuardFiles {
@@ -129,6 +171,8 @@ pub fn guard_bundle(
 ) -> Result<Vec<String>, Error> {
     let staged = bundle.join("rampart-guard");
     files.stage(&staged, policy)?;
+    // absolute: runc reads a relative mount source relative to the bundle, not to us
+    let staged = std::fs::canonicalize(&staged).map_err(io(&staged))?;
     let path = bundle.join("config.json");
     let bytes = std::fs::read(&path).map_err(io(&path))?;
     let mut config: Value = serde_json::from_slice(&bytes)
@@ -149,6 +193,17 @@ pub fn guard_bundle(
     let wrapped = files.wrap(&args);
     if let Some(p) = config.pointer_mut("/process/args") {
         *p = json!(wrapped);
+    }
+    // the guard runs under the container's seccomp filter (runc installs it before the exec)
+    if let Some(rules) = config
+        .pointer_mut("/linux/seccomp/syscalls")
+        .and_then(Value::as_array_mut)
+    {
+        rules.push(json!({
+            "names": GUARD_SYSCALLS,
+            "action": "SCMP_ACT_ALLOW",
+            "comment": "rampart-guard: applies the Landlock ruleset, then execs the workload",
+        }));
     }
     let mount = json!({
         "destination": GUARD_DIR,

@@ -89,3 +89,51 @@ fn a_policy_that_cannot_be_applied_stops_the_command() {
     assert_eq!(out.status.code(), Some(125), "{out:?}");
     assert!(!marker.exists());
 }
+
+/// `bundle::GUARD_SYSCALLS` holds every call the guard makes before the workload runs: the
+/// guard is recorded under ptrace (started by the host's loader, as in a container) running a
+/// static program, and what it calls beyond that program alone is in the list (a bundle's
+/// seccomp profile allows the list, or the guard dies before the workload starts).
+#[test]
+fn the_guard_makes_only_the_calls_bundles_allow_it() {
+    use rampart_seccomp::record::{Options, record};
+    let d = tempfile::tempdir().unwrap();
+    let busybox = rampart_testkit::runc::busybox();
+    let p = d.path().join("policy.json");
+    let mut pol = policy(vec![busybox.to_path_buf()]);
+    pol.writable = vec![d.path().to_path_buf()];
+    pol.never_read = vec!["/etc/shadow".into()];
+    std::fs::write(&p, serde_json::to_vec(&pol).unwrap()).unwrap();
+    let guard = env!("CARGO_BIN_EXE_rampart-guard");
+    let loader = rampart_enforce::elf::interpreter(std::path::Path::new(guard)).unwrap();
+    let run = |cmd: Vec<String>| {
+        let r = record(&cmd, &Options::default()).unwrap();
+        assert_eq!(r.exit.to_string(), "exited 0", "{cmd:?}");
+        r.observed
+            .syscalls
+            .keys()
+            .cloned()
+            .collect::<std::collections::BTreeSet<String>>()
+    };
+    let target = vec![busybox.display().to_string(), "true".into()];
+    let alone = run(target.clone());
+    let mut through = vec![
+        loader.display().to_string(),
+        guard.to_owned(),
+        "--policy".into(),
+        p.display().to_string(),
+        "--".into(),
+    ];
+    through.extend(target);
+    let guarded = run(through);
+    let extra: Vec<&String> = guarded
+        .iter()
+        .filter(|s| !alone.contains(*s))
+        .filter(|s| !rampart_enforce::bundle::GUARD_SYSCALLS.contains(&s.as_str()))
+        .collect();
+    assert!(
+        extra.is_empty(),
+        "calls of the guard missing from GUARD_SYSCALLS: {extra:?}"
+    );
+    assert!(guarded.contains("landlock_restrict_self"), "{guarded:?}");
+}

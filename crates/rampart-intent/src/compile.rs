@@ -39,6 +39,8 @@ pub struct Options {
     pub container: Option<String>,
     /// The public key the image must be signed with (the admission profile's trust policy).
     pub key: Option<PathBuf>,
+    /// The kernel enforcement policy only reports what it would deny (audit before enforce).
+    pub audit: bool,
 }
 
 impl Options {
@@ -50,6 +52,7 @@ impl Options {
             pod_labels: BTreeMap::new(),
             container: None,
             key: None,
+            audit: false,
         }
     }
 }
@@ -58,6 +61,7 @@ impl Options {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Target {
     Seccomp,
+    Enforce,
     SecurityContext,
     Runc,
     NetworkPolicy,
@@ -71,6 +75,7 @@ impl Target {
     pub fn as_str(self) -> &'static str {
         match self {
             Target::Seccomp => "seccomp",
+            Target::Enforce => "kernel enforcement",
             Target::SecurityContext => "securityContext",
             Target::Runc => "runc",
             Target::NetworkPolicy => "NetworkPolicy",
@@ -114,6 +119,8 @@ pub struct Compiled {
     pub seccomp: Option<Profile>,
     /// The runc `config.json` settings (merge with [`apply_to_bundle_config`]).
     pub runc: Value,
+    /// The kernel enforcement policy (rampart-enforce's `Policy`, as JSON).
+    pub enforce: Value,
 }
 
 /// Where kubelet finds the profile, relative to its seccomp directory.
@@ -173,6 +180,13 @@ pub fn compile(intent: &Intent, opts: &Options) -> Result<Compiled, CompileError
         file: format!("{name}.runc.json"),
         target: Target::Runc,
         bytes: pretty(&runc, "the runc settings")?.into_bytes(),
+    });
+
+    let enforce = enforce_policy(intent, opts.audit, &mut notes);
+    artefacts.push(Artefact {
+        file: format!("{name}.enforce.json"),
+        target: Target::Enforce,
+        bytes: pretty(&enforce, "the enforcement policy")?.into_bytes(),
     });
 
     let policies = network_policies(
@@ -240,6 +254,7 @@ pub fn compile(intent: &Intent, opts: &Options) -> Result<Compiled, CompileError
         notes,
         seccomp,
         runc,
+        enforce,
     })
 }
 
@@ -777,4 +792,134 @@ fn put(v: &mut Value, path: &[&str], value: Value) {
         cur = obj.entry((*k).to_owned()).or_insert(Value::Null);
     }
     *cur = value;
+}
+
+/// `net` without the `except` blocks inside it, as the fewest prefixes (the connection guard
+/// matches prefixes only).
+pub fn subtract(net: ipnet::IpNet, except: &[ipnet::IpNet]) -> Vec<ipnet::IpNet> {
+    if except.iter().any(|e| e.contains(&net)) {
+        return Vec::new();
+    }
+    if !except.iter().any(|e| net.contains(e)) {
+        return vec![net];
+    }
+    match net.subnets(net.prefix_len().saturating_add(1)) {
+        Ok(halves) if net.prefix_len() < net.max_prefix_len() => {
+            halves.flat_map(|h| subtract(h, except)).collect()
+        }
+        _ => Vec::new(),
+    }
+}
+
+fn any_address() -> [ipnet::IpNet; 2] {
+    [
+        ipnet::IpNet::V4(ipnet::Ipv4Net::default()),
+        ipnet::IpNet::V6(ipnet::Ipv6Net::default()),
+    ]
+}
+
+/// The policy rampart-enforce applies in the kernel (Landlock for exec, writes and reads; the
+/// cgroup connection guard for egress and binds): the same allow-lists as the runtime rules.
+fn enforce_policy(intent: &Intent, audit: bool, notes: &mut Vec<Note>) -> Value {
+    let mut egress: Vec<Value> = Vec::new();
+    let mut push = |nets: &[ipnet::IpNet], ports: &[PortRange], protocol: Protocol| {
+        let proto = match protocol {
+            Protocol::Tcp => "tcp",
+            Protocol::Udp => "udp",
+            Protocol::Sctp => return false,
+        };
+        for net in nets {
+            if ports.is_empty() {
+                egress.push(json!({ "net": net.to_string(), "protocol": proto }));
+            }
+            for r in ports {
+                egress.push(json!({ "net": net.to_string(), "ports": [r.first, r.last], "protocol": proto }));
+            }
+        }
+        true
+    };
+    // loopback: the workload talking to itself, as the runtime rule does not count it either
+    let loopback: [ipnet::IpNet; 2] = [
+        "127.0.0.0/8".parse().unwrap_or_else(|_| any_address()[0]),
+        "::1/128".parse().unwrap_or_else(|_| any_address()[1]),
+    ];
+    push(&loopback, &[], Protocol::Tcp);
+    push(&loopback, &[], Protocol::Udp);
+    for e in &intent.network.egress {
+        let nets: Vec<ipnet::IpNet> = match &e.to {
+            Destination::Peer(Peer::Cidr { cidr, except }) => subtract(*cidr, except),
+            Destination::Peer(Peer::Pods { .. }) => {
+                notes.push(Note {
+                    target: Target::Enforce,
+                    message: format!(
+                        "egress to pods by label: the connection guard cannot know their addresses and allows any address on {}",
+                        ports_text(&e.ports, e.protocol)
+                    ),
+                });
+                any_address().to_vec()
+            }
+            Destination::Dns(d) => {
+                notes.push(Note {
+                    target: Target::Enforce,
+                    message: format!(
+                        "egress to `{d}`: the connection guard does not resolve names and allows any address on {}",
+                        ports_text(&e.ports, e.protocol)
+                    ),
+                });
+                any_address().to_vec()
+            }
+        };
+        if !push(&nets, &e.ports, e.protocol) {
+            notes.push(Note {
+                target: Target::Enforce,
+                message: "SCTP egress: the connection guard judges TCP and UDP only; SCTP is not enforced in the kernel".into(),
+            });
+        }
+    }
+    if intent.network.cluster_dns {
+        let dns = [PortRange {
+            first: 53,
+            last: 53,
+        }];
+        push(&any_address(), &dns, Protocol::Udp);
+        push(&any_address(), &dns, Protocol::Tcp);
+    }
+    let listen: Vec<Value> = intent
+        .network
+        .listen
+        .iter()
+        .filter_map(|l| {
+            let proto = match l.protocol {
+                Protocol::Tcp => "tcp",
+                Protocol::Udp => "udp",
+                Protocol::Sctp => return None,
+            };
+            Some(json!({ "port": l.port.0, "protocol": proto }))
+        })
+        .collect();
+    if intent
+        .network
+        .listen
+        .iter()
+        .any(|l| l.protocol == Protocol::Sctp)
+    {
+        notes.push(Note {
+            target: Target::Enforce,
+            message: "SCTP listen ports are not enforced in the kernel (TCP and UDP only)".into(),
+        });
+    }
+    if intent.process.executables.iter().any(|e| e.args.is_some()) {
+        notes.push(Note {
+            target: Target::Enforce,
+            message: "argument patterns are checked by the runtime rule only: the kernel allows an executable whatever its arguments".into(),
+        });
+    }
+    json!({
+        "mode": if audit { "audit" } else { "enforce" },
+        "exec": intent.process.executables.iter().map(|e| e.path.as_str()).collect::<Vec<_>>(),
+        "writable": intent.files.writable.iter().map(|p| p.as_str()).collect::<Vec<_>>(),
+        "never-read": intent.files.never_read.iter().map(|p| p.as_str()).collect::<Vec<_>>(),
+        "egress": egress,
+        "listen": listen,
+    })
 }

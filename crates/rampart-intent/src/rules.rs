@@ -22,6 +22,7 @@ pub fn rule_name(name: &str, kind: &str) -> String {
         "exec" => format!("{name}: executable outside the intent"),
         "write" => format!("{name}: write outside the intent's writable paths"),
         "read" => format!("{name}: read of a path the intent forbids"),
+        "syscall" => format!("{name}: kernel call outside the intent"),
         _ => format!("{name}: connection outside the intent"),
     }
 }
@@ -201,6 +202,52 @@ struct FalcoRule {
     tags: [&'static str; 3],
 }
 
+/// The kernel-surface calls the monitor's sensor reports: a privilege or kernel-interface
+/// change an intent lists explicitly or never makes.
+pub const SURFACE_CALLS: &[&str] = &[
+    "bpf",
+    "capset",
+    "finit_module",
+    "init_module",
+    "memfd_create",
+    "mount",
+    "ptrace",
+    "setgid",
+    "setns",
+    "setregid",
+    "setresgid",
+    "setresuid",
+    "setreuid",
+    "setuid",
+    "umount2",
+    "unshare",
+    "userfaultfd",
+];
+
+/// A kernel-surface call outside the intent's syscalls (and runc's own, made in the container
+/// by its init before the entrypoint runs, which the rule also skips by name).
+fn syscall_condition(intent: &Intent) -> Option<String> {
+    let listed = intent.kernel.syscalls.as_ref()?;
+    let runc = if intent.process.no_new_privileges {
+        rampart_seccomp::generate::RUNC_AFTER_FILTER
+    } else {
+        rampart_seccomp::generate::RUNC_AFTER_FILTER_NO_NNP
+    };
+    let outside: Vec<String> = SURFACE_CALLS
+        .iter()
+        .filter(|c| !listed.iter().any(|s| s.as_str() == **c) && !runc.contains(c))
+        .map(|c| (*c).to_owned())
+        .collect();
+    if outside.is_empty() {
+        return None;
+    }
+    Some(format!(
+        "evt.type in {} and evt.dir = < and container.image.digest = {} and not proc.name startswith \"runc:\"",
+        list(outside),
+        quote(intent.image.digest())
+    ))
+}
+
 fn rule(
     name: &str,
     desc: &str,
@@ -294,6 +341,29 @@ pub fn generate(
             "network",
         ),
     );
+    if let Some(c) = syscall_condition(intent) {
+        add(
+            "syscall",
+            intent.answers.exec,
+            rule(
+                &rule_name(name, "syscall"),
+                &format!(
+                    "A process of {image} makes a kernel-surface call (ptrace, mount, module or BPF loading, namespaces, identity changes) its intent does not list."
+                ),
+                c,
+                &format!(
+                    "Kernel call outside the intent of {name} (call=%evt.type res=%evt.res exe=%proc.exepath {COMMON})"
+                ),
+                "CRITICAL",
+                "process",
+            ),
+        );
+    } else {
+        notes.push(Note {
+            target: Target::RuntimeRules,
+            message: format!("{name}: the intent lists no syscalls: no rule watches kernel-surface calls (ptrace, mount, bpf...) beyond the seccomp profile"),
+        });
+    }
     let mut yaml =
         format!("# Runtime rules compiled by rampart from the intent of `{name}` ({image}).\n");
     for d in &docs {

@@ -221,6 +221,21 @@ fn event(evt: &str, exepath: &str, args: &[&str], digest: &str) -> Event {
     }
 }
 
+/// runc's init process, in the container before the entrypoint runs.
+fn runc_init(evt: &str) -> Event {
+    let mut e = event(
+        evt,
+        "/memfd:runc_cloned:/proc/self/exe (deleted)",
+        &["init"],
+        DIGEST,
+    );
+    e.proc = Arc::new(Process {
+        name: "runc:[2:INIT]".into(),
+        ..(*e.proc).clone()
+    });
+    e
+}
+
 fn open(path: &str, flags: u32, res: i64) -> Event {
     let mut e = event("openat", "/usr/bin/python3.11", &[], DIGEST);
     e.res = Some(res);
@@ -262,7 +277,7 @@ fn runtime_rules_fire_on_steps_outside_the_intent_and_only_there() {
         "{:?}",
         rules.not_evaluable().collect::<Vec<_>>()
     );
-    assert_eq!(rules.rules().len(), 4);
+    assert_eq!(rules.rules().len(), 5);
     let fired =
         |e: &Event| -> Vec<String> { rules.evaluate(e).map(|m| m.rule.name.clone()).collect() };
     const O_RDONLY: u32 = 0;
@@ -383,6 +398,32 @@ fn runtime_rules_fire_on_steps_outside_the_intent_and_only_there() {
             Some("web: connection outside the intent"),
         ),
         ("loopback", connect("127.0.0.1", 4444, L4Proto::Tcp), None),
+        (
+            "ptrace",
+            event("ptrace", "/usr/bin/python3.11", &[], DIGEST),
+            Some("web: kernel call outside the intent"),
+        ),
+        (
+            "mount",
+            event("mount", "/usr/bin/python3.11", &[], DIGEST),
+            Some("web: kernel call outside the intent"),
+        ),
+        (
+            "setuid",
+            event("setuid", "/usr/bin/python3.11", &[], DIGEST),
+            Some("web: kernel call outside the intent"),
+        ),
+        ("runc's init changing its user", runc_init("setuid"), None),
+        (
+            "a listed call",
+            event("read", "/usr/bin/python3.11", &[], DIGEST),
+            None,
+        ),
+        (
+            "ptrace in another image",
+            event("ptrace", "/usr/bin/gdb", &[], other),
+            None,
+        ),
     ];
     let mut wrong = Vec::new();
     for (what, e, expected) in &cases {
@@ -408,7 +449,7 @@ fn the_monitor_configuration_carries_each_answer() {
         .iter()
         .map(|a| (a.rule.clone().unwrap(), format!("{:?}", a.action)))
         .collect();
-    assert_eq!(answers.len(), 4, "{answers:?}");
+    assert_eq!(answers.len(), 5, "{answers:?}");
     assert!(
         answers.contains(&(
             "web: write outside the intent's writable paths".into(),
@@ -538,4 +579,91 @@ fn runc_settings_merge_into_a_real_runc_spec() {
         "the rest of linux kept"
     );
     assert_eq!(config["annotations"]["io.rampart.image.digest"], DIGEST);
+}
+
+/// The kernel enforcement policy reads as rampart-enforce's policy and allows exactly the
+/// intent's destinations (a CIDR without its `except` blocks, loopback, cluster DNS, the
+/// DNS-named destination as any address with a note).
+#[test]
+fn the_enforcement_policy_is_rampart_enforces_and_allows_the_intent() {
+    use rampart_enforce::{Policy, Protocol};
+    let c = compiled_example();
+    let text = artefact(&c, Target::Enforce);
+    let p = Policy::from_json(text.as_bytes()).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    assert_eq!(p.mode, rampart_enforce::Mode::Enforce);
+    let exec: Vec<String> = p.exec.iter().map(|e| e.display().to_string()).collect();
+    assert_eq!(exec, ["/usr/bin/python3.11", "/usr/bin/dash"]);
+    assert_eq!(p.never_read.len(), 2);
+    let ip = |s: &str| s.parse::<std::net::IpAddr>().unwrap();
+    let cases = [
+        ("10.30.1.1", 5432, Protocol::Tcp, true),
+        ("10.30.255.254", 5432, Protocol::Tcp, true),
+        ("10.30.9.1", 5432, Protocol::Tcp, false),
+        ("10.30.1.1", 5433, Protocol::Tcp, false),
+        ("10.30.1.1", 5432, Protocol::Udp, false),
+        ("203.0.113.9", 443, Protocol::Tcp, true),
+        ("203.0.113.9", 80, Protocol::Tcp, false),
+        ("10.96.0.10", 53, Protocol::Udp, true),
+        ("127.0.0.1", 4444, Protocol::Tcp, true),
+        ("::1", 4444, Protocol::Tcp, true),
+        ("2001:db8::1", 4444, Protocol::Tcp, false),
+    ];
+    for (addr, port, proto, allowed) in cases {
+        assert_eq!(
+            p.allows_egress(ip(addr), port, proto),
+            allowed,
+            "{addr}:{port} {proto:?}"
+        );
+    }
+    assert!(p.allows_bind(8080, Protocol::Tcp));
+    assert!(!p.allows_bind(22, Protocol::Tcp));
+    assert!(
+        c.notes
+            .iter()
+            .any(|n| n.target == Target::Enforce && n.message.contains("api.payments")),
+        "{:?}",
+        c.notes
+    );
+    assert!(
+        c.notes
+            .iter()
+            .any(|n| n.target == Target::Enforce && n.message.contains("argument patterns"))
+    );
+
+    let path = example();
+    let mut opts = Options::for_file(&path);
+    opts.audit = true;
+    let c = compile(&Intent::load(&path).unwrap(), &opts).unwrap();
+    let p = Policy::from_json(artefact(&c, Target::Enforce).as_bytes()).unwrap();
+    assert_eq!(p.mode, rampart_enforce::Mode::Audit);
+}
+
+proptest::proptest! {
+    /// A block without its `except` blocks holds exactly the addresses of the block that are
+    /// in no `except` block.
+    #[test]
+    fn subtracting_blocks_keeps_exactly_the_rest(
+        base in 0u32..u32::MAX, len in 8u8..28, cuts in proptest::collection::vec((0u32..u32::MAX, 0u8..8), 0..4),
+        probes in proptest::collection::vec(0u32..u32::MAX, 32),
+    ) {
+        use ipnet::{IpNet, Ipv4Net};
+        let net = IpNet::V4(Ipv4Net::new(base.into(), len).unwrap().trunc());
+        let except: Vec<IpNet> = cuts
+            .iter()
+            .map(|(a, extra)| {
+                // inside the block
+                let IpNet::V4(n) = net else { unreachable!() };
+                let host = u32::from(n.network()) | (a & !u32::from(n.netmask()));
+                IpNet::V4(Ipv4Net::new(host.into(), (len + 1 + extra).min(32)).unwrap().trunc())
+            })
+            .collect();
+        let parts = rampart_intent::compile::subtract(net, &except);
+        let IpNet::V4(n) = net else { unreachable!() };
+        for p in probes {
+            let addr = std::net::IpAddr::V4((u32::from(n.network()) | (p & !u32::from(n.netmask()))).into());
+            let expected = net.contains(&addr) && !except.iter().any(|e| e.contains(&addr));
+            let got = parts.iter().any(|x| x.contains(&addr));
+            proptest::prop_assert_eq!(got, expected, "{} in {:?} minus {:?} = {:?}", addr, net, except, parts);
+        }
+    }
 }

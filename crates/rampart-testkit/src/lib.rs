@@ -28,6 +28,7 @@
 )]
 
 pub mod containerd;
+pub mod debian;
 pub mod eventgen;
 pub mod oracles;
 pub mod paths;

@@ -46,9 +46,39 @@ pub enum IntentCommand {
         /// its signature).
         #[arg(long, value_name = "PUBKEY")]
         key: Option<PathBuf>,
-        /// Also apply the runc settings to this OCI bundle's config.json (rewritten in place).
+        /// Also apply the runc settings to this OCI bundle's config.json (rewritten in place)
+        /// and start it through the guard that applies the kernel enforcement (Landlock) with
+        /// the compiled policy; `rampart intent run` then runs it with the connection guard.
         #[arg(long, value_name = "DIR")]
         bundle: Option<PathBuf>,
+        /// The kernel enforcement only reports what it would deny (audit before enforce).
+        #[arg(long)]
+        audit: bool,
+        /// The guard binary for --bundle (default: `rampart-guard` beside this binary, else in
+        /// PATH).
+        #[arg(long, value_name = "PATH")]
+        guard: Option<PathBuf>,
+        /// With --bundle: apply the runc settings only, no guard (no Landlock enforcement).
+        #[arg(long)]
+        no_guard: bool,
+    },
+    /// Run an OCI bundle compiled with `compile --bundle` under its kernel enforcement: create
+    /// the container, attach the connection guard (cgroup BPF) to its cgroup before its first
+    /// instruction, start it, report each denial (Landlock and connection guard) as a JSON line
+    /// on stderr, and exit with the container's status.
+    Run {
+        /// The bundle.
+        #[arg(long, value_name = "DIR")]
+        bundle: PathBuf,
+        /// The container's id (default: rampart-<pid>).
+        #[arg(long)]
+        id: Option<String>,
+        /// runc's state root (default: runc's, /run/runc).
+        #[arg(long, value_name = "DIR")]
+        root: Option<PathBuf>,
+        /// The runc binary.
+        #[arg(long, value_name = "PATH", default_value = "runc")]
+        runc: String,
     },
     /// Print the intent document's JSON schema (docs/intent.schema.json).
     Schema,
@@ -98,6 +128,9 @@ pub fn run(args: &IntentArgs) -> Result<u8> {
             container,
             key,
             bundle,
+            audit,
+            guard,
+            no_guard,
         } => {
             let intent = Intent::load(file)?;
             let mut opts = Options::for_file(file);
@@ -109,6 +142,7 @@ pub fn run(args: &IntentArgs) -> Result<u8> {
                 .map(|k| std::fs::canonicalize(k).with_context(|| format!("--key {}", k.display())))
                 .transpose()?;
             opts.pod_labels = labels(pod_labels)?;
+            opts.audit = *audit;
             let compiled = compile(&intent, &opts)?;
             std::fs::create_dir_all(out).with_context(|| format!("{}", out.display()))?;
             for a in &compiled.artefacts {
@@ -124,6 +158,23 @@ pub fn run(args: &IntentArgs) -> Result<u8> {
                     "runc (applied)",
                     b.join("config.json").display()
                 );
+                if !*no_guard {
+                    let policy = rampart_enforce::Policy::from_json(&serde_json::to_vec(
+                        &compiled.enforce,
+                    )?)?;
+                    let guard = match guard {
+                        Some(g) => g.clone(),
+                        None => find_guard()?,
+                    };
+                    let files = rampart_enforce::bundle::GuardFiles::for_binary(&guard)?;
+                    rampart_enforce::bundle::guard_bundle(b, &files, &policy)?;
+                    println!(
+                        "{:<16} {} (through {})",
+                        "guard (applied)",
+                        b.join("config.json").display(),
+                        guard.display()
+                    );
+                }
             }
             for n in &compiled.notes {
                 println!("note: {}: {}", n.target.as_str(), n.message);
@@ -131,6 +182,12 @@ pub fn run(args: &IntentArgs) -> Result<u8> {
             Ok(0)
         }
         IntentCommand::Learn(a) => learn(a),
+        IntentCommand::Run {
+            bundle,
+            id,
+            root,
+            runc,
+        } => run_bundle(bundle, id.as_deref(), root.as_deref(), runc),
         IntentCommand::Schema => {
             println!(
                 "{}",
@@ -474,4 +531,150 @@ fn learn(a: &LearnArgs) -> Result<u8> {
         intent.kernel.capabilities.len()
     );
     Ok(0)
+}
+
+/// `rampart-guard` beside this binary, else in PATH.
+fn find_guard() -> Result<PathBuf> {
+    let beside = std::env::current_exe()
+        .ok()
+        .and_then(|e| e.parent().map(|d| d.join("rampart-guard")))
+        .filter(|p| p.is_file());
+    let in_path = || {
+        std::env::var_os("PATH").and_then(|p| {
+            std::env::split_paths(&p)
+                .map(|d| d.join("rampart-guard"))
+                .find(|c| c.is_file())
+        })
+    };
+    beside.or_else(in_path).with_context(|| {
+        "rampart-guard not found beside rampart or in PATH (cargo build -p rampart-enforce builds it; --guard PATH names it; --no-guard compiles without kernel enforcement)"
+    })
+}
+
+/// `rampart intent run`: create, attach the connection guard, start, report denials, wait.
+fn run_bundle(bundle: &Path, id: Option<&str>, root: Option<&Path>, runc: &str) -> Result<u8> {
+    use rampart_enforce::{audit, event, net};
+    let policy_path = bundle.join("rampart-guard").join("policy.json");
+    let policy =
+        rampart_enforce::Policy::from_json(&std::fs::read(&policy_path).with_context(|| {
+            format!(
+                "{}: the bundle was not compiled with the guard (rampart intent compile --bundle)",
+                policy_path.display()
+            )
+        })?)?;
+    let id = id.map_or_else(|| format!("rampart-{}", std::process::id()), str::to_owned);
+    let state = root.map_or_else(|| PathBuf::from("/run/runc"), Path::to_path_buf);
+    let runc_cmd = |args: &[&str]| {
+        let mut c = std::process::Command::new(runc);
+        c.arg("--root").arg(&state).args(args);
+        c
+    };
+    // The container's init becomes our child once `runc create` exits: its status is ours.
+    nix::sys::prctl::set_child_subreaper(true).context("PR_SET_CHILD_SUBREAPER")?;
+    // Landlock denials come as audit records; the reader joins before the container starts.
+    audit::enable()?;
+    let mut reader = audit::Reader::open()?;
+    let created = runc_cmd(&["create", "--bundle"])
+        .arg(bundle)
+        .arg(&id)
+        .stdin(std::process::Stdio::null())
+        .status()
+        .with_context(|| format!("running {runc}"))?;
+    if !created.success() {
+        bail!("{runc} create {id} failed ({created})");
+    }
+    let cleanup = |code: u8| {
+        let _ = runc_cmd(&["delete", "-f", &id]).output();
+        code
+    };
+    let state_json = runc_cmd(&["state", &id]).output()?;
+    let pid = serde_json::from_slice::<serde_json::Value>(&state_json.stdout)
+        .ok()
+        .and_then(|v| v.get("pid").and_then(serde_json::Value::as_u64))
+        .and_then(|p| u32::try_from(p).ok());
+    let Some(pid) = pid else {
+        cleanup(0);
+        bail!("{runc} state {id}: no init pid");
+    };
+    let mut handle = match net::cgroup_of_pid(pid).and_then(|cg| net::attach(&cg, &policy)) {
+        Ok(h) => h,
+        Err(e) => {
+            cleanup(0);
+            return Err(anyhow::Error::new(e)
+                .context("attaching the connection guard (the container was not started)"));
+        }
+    };
+    let started = runc_cmd(&["start", &id]).status()?;
+    if !started.success() {
+        cleanup(0);
+        bail!("{runc} start {id} failed ({started})");
+    }
+    eprintln!("rampart: {id} started under its intent ({:?})", policy.mode);
+    // SIGINT/SIGTERM stop the container (then we exit with its status)
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(sig, std::sync::Arc::clone(&stop))
+            .context("cannot install the signal handlers")?;
+    }
+    let mut stopping: Option<std::time::Instant> = None;
+    let report = |events: &[event::Event]| {
+        for e in events {
+            if let Ok(line) = serde_json::to_string(e) {
+                eprintln!("{line}");
+            }
+        }
+    };
+    let mut all = Vec::new();
+    let init = nix::unistd::Pid::from_raw(i32::try_from(pid).unwrap_or(i32::MAX));
+    let status = loop {
+        let net_events: Vec<event::Event> =
+            handle.events().iter().map(event::Event::from).collect();
+        let records = reader.records(std::time::Duration::from_millis(50));
+        let land: Vec<event::Event> = audit::denials(&records)
+            .iter()
+            .filter(|d| d.domain_pid == Some(pid))
+            .flat_map(event::from_denial)
+            .collect();
+        report(&net_events);
+        report(&land);
+        all.extend(net_events);
+        all.extend(land);
+        match stopping {
+            None if stop.load(std::sync::atomic::Ordering::SeqCst) => {
+                stopping = Some(std::time::Instant::now());
+                let _ = runc_cmd(&["kill", &id, "TERM"]).output();
+            }
+            // a PID 1 without a handler ignores SIGTERM
+            Some(t) if t.elapsed() > rampart_seccomp::bundle::STOP_GRACE => {
+                let _ = runc_cmd(&["kill", &id, "KILL"]).output();
+            }
+            _ => {}
+        }
+        match nix::sys::wait::waitpid(init, Some(nix::sys::wait::WaitPidFlag::WNOHANG)) {
+            Ok(nix::sys::wait::WaitStatus::Exited(_, c)) => break u8::try_from(c).unwrap_or(1),
+            Ok(nix::sys::wait::WaitStatus::Signaled(_, sig, _)) => {
+                break 128u8.saturating_add(u8::try_from(sig as i32).unwrap_or(0));
+            }
+            Ok(_) => {}
+            Err(e) => {
+                eprintln!("rampart: waiting for {id}: {e}");
+                break 1;
+            }
+        }
+    };
+    // what the last moments produced
+    let tail: Vec<event::Event> = handle.events().iter().map(event::Event::from).collect();
+    report(&tail);
+    all.extend(tail);
+    let counts = handle.counts()?;
+    eprintln!(
+        "rampart: {id} exited ({status}); {} denial event(s): connect {} denied, {} would be; bind {} denied, {} would be",
+        all.len(),
+        counts.connect_denied,
+        counts.connect_would_deny,
+        counts.bind_denied,
+        counts.bind_would_deny
+    );
+    drop(handle);
+    Ok(cleanup(status))
 }
