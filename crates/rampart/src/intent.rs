@@ -625,14 +625,23 @@ fn run_bundle(bundle: &Path, id: Option<&str>, root: Option<&Path>, runc: &str) 
         }
     };
     let mut all = Vec::new();
+    let mut domains = std::collections::BTreeSet::new();
     let init = nix::unistd::Pid::from_raw(i32::try_from(pid).unwrap_or(i32::MAX));
     let status = loop {
         let net_events: Vec<event::Event> =
             handle.events().iter().map(event::Event::from).collect();
         let records = reader.records(std::time::Duration::from_millis(50));
-        let land: Vec<event::Event> = audit::denials(&records)
+        // a domain's allocation record (with the pid that created it) comes with its first
+        // denial only: remember the container's domains
+        let denials = audit::denials(&records);
+        for d in &denials {
+            if d.domain_pid == Some(pid) {
+                domains.insert(d.domain.clone());
+            }
+        }
+        let land: Vec<event::Event> = denials
             .iter()
-            .filter(|d| d.domain_pid == Some(pid))
+            .filter(|d| domains.contains(&d.domain))
             .flat_map(event::from_denial)
             .collect();
         report(&net_events);
