@@ -467,7 +467,7 @@ fn monitor(work: &Path, compiled: &Path) -> (Child, PathBuf) {
     let cfg_path = compiled.join("audit.monitor.toml");
     std::fs::write(&cfg_path, cfg).unwrap();
     let alerts = work.join("alerts.jsonl");
-    let child = common::rampart_command()
+    let mut child = common::rampart_command()
         .args(["monitor", "--config"])
         .arg(&cfg_path)
         .stdout(std::fs::File::create(&alerts).unwrap())
@@ -482,6 +482,8 @@ fn monitor(work: &Path, compiled: &Path) -> (Child, PathBuf) {
         }
         std::thread::sleep(Duration::from_millis(100));
     }
+    let _ = child.kill();
+    let _ = child.wait();
     panic!(
         "the monitor did not start: {}",
         std::fs::read_to_string(work.join("monitor.log")).unwrap_or_default()
