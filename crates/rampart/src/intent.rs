@@ -92,9 +92,13 @@ pub enum IntentCommand {
 /// `rampart intent learn`.
 #[derive(Debug, Args)]
 pub struct LearnArgs {
-    /// The OCI bundle (its config.json and root filesystem) to run.
-    #[arg(long, value_name = "DIR")]
-    pub bundle: PathBuf,
+    /// The OCI bundle (its config.json and root filesystem) to run under runc.
+    #[arg(long, value_name = "DIR", required_unless_present = "command")]
+    pub bundle: Option<PathBuf>,
+    /// Or a command to run on the host (after `--`), with everything it starts; it must end by
+    /// itself (a script that starts the service, drives it and stops it).
+    #[arg(last = true, value_name = "COMMAND", conflicts_with_all = ["bundle", "smoke", "caps"])]
+    pub command: Vec<String>,
     /// The image the bundle's root filesystem is, by digest (`repository@sha256:...`).
     #[arg(long, value_name = "REF")]
     pub image: String,
@@ -330,12 +334,34 @@ fn learn_context(
     })
 }
 
+/// What a host command's run cannot show: its user, no capabilities or no-new-privileges
+/// claimed, the usual scratch directories, the host's sensitive files.
+fn command_context(image: rampart_intent::doc::ImageDigest) -> rampart_intent::learn::Context {
+    rampart_intent::learn::Context {
+        image,
+        user: nix::unistd::getuid().as_raw(),
+        group: nix::unistd::getgid().as_raw(),
+        no_new_privileges: false,
+        capabilities: Vec::new(),
+        scratch_mounts: vec!["/tmp".into(), "/var/tmp".into(), "/dev/shm".into()],
+        sensitive_present: rampart_intent::learn::SENSITIVE
+            .iter()
+            .filter(|p| std::fs::symlink_metadata(p).is_ok())
+            .map(|p| (*p).to_owned())
+            .collect(),
+    }
+}
+
 fn learn(a: &LearnArgs) -> Result<u8> {
     use std::str::FromStr;
     use std::sync::atomic::{AtomicBool, Ordering};
     let image = rampart_intent::doc::ImageDigest::from_str(&a.image)
         .map_err(|e| anyhow::anyhow!("--image: {e}"))?;
-    let mut ctx = learn_context(&a.bundle, image)?;
+    let bundle = a.bundle.as_deref().filter(|_| a.command.is_empty());
+    let mut ctx = match bundle {
+        Some(b) => learn_context(b, image)?,
+        None => command_context(image),
+    };
     let existing = if a.merge && a.out.exists() {
         let i = Intent::load(&a.out)?;
         if i.image.digest() != ctx.image.digest() {
@@ -356,10 +382,20 @@ fn learn(a: &LearnArgs) -> Result<u8> {
     let state = work.path().join("runc");
     std::fs::create_dir(&state)?;
     let id = format!("rampart-learn-{}", std::process::id());
+    // A host command is told apart by a variable in its environment (and its descendants').
+    let token = format!("RAMPART_LEARN_TOKEN={id}");
+    let rules = match bundle {
+        Some(_) => rampart_intent::learn::LEARN_RULES.to_owned(),
+        None => rampart_intent::learn::LEARN_RULES.replace(
+            "container.id != host",
+            &format!("proc.env contains \"{token}\""),
+        ),
+    };
 
     // The monitor, with the learning rules, its alerts collected.
     let config_text = format!(
-        "include-host = false\nappend-output = \"\"\nstate-roots = [{}]\n",
+        "include-host = {}\nappend-output = \"\"\nstate-roots = [{}]\n",
+        bundle.is_none(),
         serde_json::Value::String(state.display().to_string())
     );
     let config = rampart_monitor::config::MonitorConfig::parse(&config_text, Path::new("learn"))?;
@@ -372,10 +408,7 @@ fn learn(a: &LearnArgs) -> Result<u8> {
         std::thread::spawn(move || {
             rampart_monitor::pipeline::run(rampart_monitor::pipeline::RunOptions {
                 config,
-                rules: vec![(
-                    "rampart-learn.yaml".to_owned(),
-                    rampart_intent::learn::LEARN_RULES.to_owned(),
-                )],
+                rules: vec![("rampart-learn.yaml".to_owned(), rules)],
                 duration: None,
                 stop,
                 stdout: Box::new(out),
@@ -396,11 +429,14 @@ fn learn(a: &LearnArgs) -> Result<u8> {
             _ => bail!("the monitor did not start within 60 s"),
         };
     }
-    eprintln!(
-        "rampart: monitor attached; running {} under {}",
-        a.bundle.display(),
-        a.runc
-    );
+    match bundle {
+        Some(b) => eprintln!(
+            "rampart: monitor attached; running {} under {}",
+            b.display(),
+            a.runc
+        ),
+        None => eprintln!("rampart: monitor attached; running {}", a.command.join(" ")),
+    }
 
     // The run, under the seccomp recorder, driven by the smoke test.
     let smoke_failed = std::sync::Mutex::new(None::<String>);
@@ -418,15 +454,25 @@ fn learn(a: &LearnArgs) -> Result<u8> {
                 .unwrap_or_else(std::sync::PoisonError::into_inner) = failed;
         }) as rampart_seccomp::bundle::Driver<'_>
     });
-    let recording = rampart_seccomp::bundle::record_bundle_with(
-        &a.bundle,
-        &a.runc,
-        rampart_seccomp::bundle::BundleRun {
-            state_root: Some(state.clone()),
-            id: Some(id.clone()),
-            drive,
-        },
-    );
+    let recording = match bundle {
+        Some(b) => rampart_seccomp::bundle::record_bundle_with(
+            b,
+            &a.runc,
+            rampart_seccomp::bundle::BundleRun {
+                state_root: Some(state.clone()),
+                id: Some(id.clone()),
+                drive,
+            },
+        )
+        .map_err(anyhow::Error::new),
+        None => {
+            drop(drive);
+            let mut command = vec!["env".to_owned(), token.clone()];
+            command.extend(a.command.iter().cloned());
+            rampart_seccomp::record::record(&command, &rampart_seccomp::record::Options::default())
+                .map_err(anyhow::Error::new)
+        }
+    };
     // let the monitor read the last events
     std::thread::sleep(std::time::Duration::from_millis(300));
     stop.store(true, Ordering::SeqCst);
@@ -461,15 +507,21 @@ fn learn(a: &LearnArgs) -> Result<u8> {
         .clone();
     let text = String::from_utf8_lossy(&text);
     let mut others = 0usize;
+    let container = if bundle.is_some() {
+        id.as_str()
+    } else {
+        "host"
+    };
     for line in text.lines() {
-        if !obs.add_alert(line, &id) {
+        if !obs.add_alert(line, container) {
             others += 1;
         }
     }
     if obs.execs.is_empty() {
         tracing::debug!("monitor output:\n{text}");
         bail!(
-            "the monitor saw no executable run in container {id} ({others} other alert(s)): nothing to learn from"
+            "the monitor saw no executable run by {} ({others} other alert(s)): nothing to learn from",
+            bundle.map_or_else(|| a.command.join(" "), |_| format!("container {id}"))
         );
     }
     obs.syscalls = recording.observed.syscalls.keys().cloned().collect();
@@ -480,7 +532,8 @@ fn learn(a: &LearnArgs) -> Result<u8> {
             .iter()
             .map(|c| format!("CAP_{c}"))
             .collect::<Vec<_>>();
-        let report = rampart_seccomp::caps::minimize(&a.bundle, &a.runc, &start)?;
+        let b = bundle.context("--caps needs --bundle")?;
+        let report = rampart_seccomp::caps::minimize(b, &a.runc, &start)?;
         eprintln!(
             "rampart: capabilities: {} needed of {} ({} runs)",
             report.required.len(),
@@ -512,7 +565,7 @@ fn learn(a: &LearnArgs) -> Result<u8> {
         } else {
             "one run"
         },
-        a.bundle.display(),
+        bundle.map_or_else(|| a.command.join(" "), |b| b.display().to_string()),
         obs.events,
         obs.syscalls.len()
     );

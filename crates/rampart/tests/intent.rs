@@ -378,3 +378,86 @@ fn learn_writes_the_intent_a_run_shows_and_merges_runs() {
     );
     assert!(!out.exists());
 }
+
+/// `rampart intent learn -- COMMAND`: a host command and what it starts, told apart from the
+/// rest of the host by a variable in its environment.
+#[test]
+fn learn_from_a_host_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("cmd.intent.toml");
+    let marker = dir.path().join("written");
+    let script = format!(
+        "cat /etc/hostname > {} && ls / > /dev/null",
+        marker.display()
+    );
+    let run = rampart_in(
+        &[
+            "intent",
+            "learn",
+            "--image",
+            HTTPD_IMAGE,
+            "--out",
+            out.to_str().unwrap(),
+            "--",
+            "sh",
+            "-c",
+            &script,
+        ],
+        dir.path(),
+    );
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let intent = rampart_intent::Intent::load(&out).unwrap();
+    let exes: Vec<&str> = intent
+        .process
+        .executables
+        .iter()
+        .map(|e| e.path.as_str())
+        .collect();
+    for e in ["cat", "ls"] {
+        assert!(
+            exes.iter().any(|x| x.ends_with(&format!("/{e}"))),
+            "{e}: {exes:?}"
+        );
+    }
+    assert!(
+        !exes.iter().any(|x| x.ends_with("/env")),
+        "the launcher is not the workload: {exes:?}"
+    );
+    let writable: Vec<&str> = intent.files.writable.iter().map(|p| p.as_str()).collect();
+    let parent = dir.path().to_str().unwrap();
+    assert!(
+        writable.iter().any(|w| parent.starts_with(w)),
+        "{writable:?}"
+    );
+    assert!(
+        intent
+            .kernel
+            .syscalls
+            .as_ref()
+            .unwrap()
+            .iter()
+            .any(|s| s.as_str() == "execve")
+    );
+    // a failing command writes nothing
+    let bad = rampart_in(
+        &[
+            "intent",
+            "learn",
+            "--image",
+            HTTPD_IMAGE,
+            "--out",
+            dir.path().join("bad.toml").to_str().unwrap(),
+            "--",
+            "sh",
+            "-c",
+            "exit 3",
+        ],
+        dir.path(),
+    );
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(!dir.path().join("bad.toml").exists());
+}
