@@ -781,50 +781,12 @@ fn check_syscall(s: &str) -> Result<(), String> {
     }
 }
 
-/// The capabilities of Linux 6.x (`capability.h`), without `CAP_`.
-pub const CAPABILITIES: &[&str] = &[
-    "CHOWN",
-    "DAC_OVERRIDE",
-    "DAC_READ_SEARCH",
-    "FOWNER",
-    "FSETID",
-    "KILL",
-    "SETGID",
-    "SETUID",
-    "SETPCAP",
-    "LINUX_IMMUTABLE",
-    "NET_BIND_SERVICE",
-    "NET_BROADCAST",
-    "NET_ADMIN",
-    "NET_RAW",
-    "IPC_LOCK",
-    "IPC_OWNER",
-    "SYS_MODULE",
-    "SYS_RAWIO",
-    "SYS_CHROOT",
-    "SYS_PTRACE",
-    "SYS_PACCT",
-    "SYS_ADMIN",
-    "SYS_BOOT",
-    "SYS_NICE",
-    "SYS_RESOURCE",
-    "SYS_TIME",
-    "SYS_TTY_CONFIG",
-    "MKNOD",
-    "LEASE",
-    "AUDIT_WRITE",
-    "AUDIT_CONTROL",
-    "SETFCAP",
-    "MAC_OVERRIDE",
-    "MAC_ADMIN",
-    "SYSLOG",
-    "WAKE_ALARM",
-    "BLOCK_SUSPEND",
-    "AUDIT_READ",
-    "PERFMON",
-    "BPF",
-    "CHECKPOINT_RESTORE",
-];
+/// Whether `name` (without `CAP_`) is a Linux capability (rampart-falco's table, `capability.h`).
+fn is_capability(name: &str) -> bool {
+    rampart_falco::event::CAP_NAMES
+        .iter()
+        .any(|c| c.strip_prefix("CAP_") == Some(name))
+}
 
 /// `CAP_X` and `X` are the same capability; the model keeps `X`.
 fn normalise_capability(s: String) -> Result<String, String> {
@@ -833,9 +795,9 @@ fn normalise_capability(s: String) -> Result<String, String> {
 }
 
 fn check_capability(s: &str) -> Result<(), String> {
-    if CAPABILITIES.contains(&s) {
+    if is_capability(s) {
         Ok(())
-    } else if s.starts_with("CAP_") || !CAPABILITIES.contains(&s.to_ascii_uppercase().as_str()) {
+    } else if s.starts_with("CAP_") || !is_capability(&s.to_ascii_uppercase()) {
         Err(format!("`{s}` is not a Linux capability"))
     } else {
         Err(format!(

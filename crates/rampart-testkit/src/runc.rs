@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde_json::{Value, json};
 
-use crate::{paths, tools};
+use crate::tools;
 
 /// Installs Debian's `runc` when missing.
 pub fn ensure_runc() {
@@ -30,57 +30,11 @@ fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
-/// Debian's statically linked busybox, downloaded once (`apt-get download busybox-static`) into
-/// the workspace's `target/tmp`, shared by every test binary (written to a temporary directory,
-/// then renamed into place).
+/// Debian's statically linked busybox (`busybox-static`, fetched and unpacked once by
+/// [`crate::debian::rootfs`], shared by every test binary).
 pub fn busybox() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let target = std::env::var_os("CARGO_TARGET_DIR")
-            .map_or_else(|| paths::root().join("target"), PathBuf::from);
-        let dir = target.join("tmp/busybox-static");
-        let bin = dir.join("x/bin/busybox");
-        if bin.is_file() {
-            return bin;
-        }
-        std::fs::create_dir_all(target.join("tmp")).unwrap();
-        let work = tempfile::Builder::new()
-            .prefix("busybox-static.")
-            .tempdir_in(target.join("tmp"))
-            .unwrap();
-        let sh = |cmd: &str| {
-            Command::new("sh")
-                .args(["-c", cmd])
-                .current_dir(work.path())
-                .output()
-                .unwrap()
-        };
-        // apt drops to the _apt user for downloads: give it a directory it may write
-        sh("chmod 777 .");
-        let mut out = sh("apt-get download busybox-static");
-        if !out.status.success() {
-            sh("apt-get update");
-            out = sh("apt-get download busybox-static");
-        }
-        assert!(
-            out.status.success(),
-            "cannot download busybox-static: {}",
-            text(&out.stderr)
-        );
-        let out = sh("dpkg-deb -x busybox-static_*.deb x && rm -f busybox-static_*.deb");
-        assert!(out.status.success(), "dpkg-deb: {}", text(&out.stderr));
-        // another test binary may have won the race: either copy is the same package
-        if std::fs::rename(work.path(), &dir).is_err() {
-            assert!(
-                bin.is_file(),
-                "busybox-static not in place at {}",
-                bin.display()
-            );
-        } else {
-            std::mem::forget(work);
-        }
-        bin
-    })
+    BIN.get_or_init(|| crate::debian::rootfs(&["busybox-static"]).join("bin/busybox"))
 }
 
 /// Builds a busybox root filesystem in `rootfs`: `/bin/busybox` and its applets as symlinks
@@ -362,52 +316,11 @@ impl Drop for Bundle {
     }
 }
 
-/// The capabilities of Linux 5.9+ by number.
+/// The capability with bit `n`, without `CAP_` (rampart-falco's table).
 fn cap_name(n: u32) -> Option<&'static str> {
-    const NAMES: [&str; 41] = [
-        "CHOWN",
-        "DAC_OVERRIDE",
-        "DAC_READ_SEARCH",
-        "FOWNER",
-        "FSETID",
-        "KILL",
-        "SETGID",
-        "SETUID",
-        "SETPCAP",
-        "LINUX_IMMUTABLE",
-        "NET_BIND_SERVICE",
-        "NET_BROADCAST",
-        "NET_ADMIN",
-        "NET_RAW",
-        "IPC_LOCK",
-        "IPC_OWNER",
-        "SYS_MODULE",
-        "SYS_RAWIO",
-        "SYS_CHROOT",
-        "SYS_PTRACE",
-        "SYS_PACCT",
-        "SYS_ADMIN",
-        "SYS_BOOT",
-        "SYS_NICE",
-        "SYS_RESOURCE",
-        "SYS_TIME",
-        "SYS_TTY_CONFIG",
-        "MKNOD",
-        "LEASE",
-        "AUDIT_WRITE",
-        "AUDIT_CONTROL",
-        "SETFCAP",
-        "MAC_OVERRIDE",
-        "MAC_ADMIN",
-        "SYSLOG",
-        "WAKE_ALARM",
-        "BLOCK_SUSPEND",
-        "AUDIT_READ",
-        "PERFMON",
-        "BPF",
-        "CHECKPOINT_RESTORE",
-    ];
-    NAMES.get(n as usize).copied()
+    rampart_falco::event::CAP_NAMES
+        .get(n as usize)
+        .map(|c| c.trim_start_matches("CAP_"))
 }
 
 /// Where runc keeps the container's state.
