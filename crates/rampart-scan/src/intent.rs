@@ -8,9 +8,10 @@ use rampart_core::{
     Assessment, Finding, Layer, Location, RefKind, Reference, Rule, RuleTarget, Severity,
 };
 use rampart_intent::conform::{IntentSet, check_pod_spec};
+use rampart_intent::doc::Protocol;
 use rampart_k8s::ManifestFile;
 use rampart_k8s::objects::{Workload, objects};
-use rampart_k8s::yaml::Seg;
+use rampart_k8s::yaml::{Node, Seg};
 
 /// A workload grants more than its image's intent.
 pub static BEYOND_INTENT: Rule = Rule {
@@ -24,6 +25,42 @@ pub static BEYOND_INTENT: Rule = Rule {
     remediation: "Apply the securityContext patch `rampart intent compile` writes for the image, pin the image to the intent's digest, and expose only the intent's ports; if the workload really needs more, change the intent (and re-learn or re-review it) rather than the manifest alone.",
     bad_example: "# intent: web@sha256:..., user 10001, no capabilities, listens on 8080\napiVersion: v1\nkind: Pod\nmetadata: {name: web}\nspec:\n  containers:\n  - name: web\n    image: registry.example.com/shop/web@sha256:...\n    securityContext:\n      capabilities: {add: [NET_ADMIN]}\n",
     good_example: "apiVersion: v1\nkind: Pod\nmetadata: {name: web}\nspec:\n  containers:\n  - name: web\n    image: registry.example.com/shop/web@sha256:...\n    ports: [{containerPort: 8080}]\n    securityContext:\n      runAsNonRoot: true\n      allowPrivilegeEscalation: false\n      readOnlyRootFilesystem: true\n      capabilities: {drop: [ALL]}\n      seccompProfile: {type: Localhost, localhostProfile: rampart/web.json}\n",
+    references: &[Reference::new(
+        RefKind::Docs,
+        "rampart: one intent per image",
+        "docs/intent.md",
+    )],
+};
+
+/// NetworkPolicies that let a workload's pods be reached, or reach, beyond its image's intent.
+pub static POLICY_BEYOND_INTENT: Rule = Rule {
+    id: "INT002",
+    name: "network-policy-beyond-image-intent",
+    title: "NetworkPolicies wider than the workload's image intent",
+    severity: Severity::Medium,
+    layer: Layer::Network,
+    target: RuleTarget::Kubernetes,
+    rationale: "An image's intent lists the ports its workload listens on and the destinations it talks to. Pods no NetworkPolicy isolates, or policies that open other ports, every source, or destinations outside the intent, leave reachable what the workload never needs: a compromised neighbour reaches it, or it reaches out where nothing should go. `rampart intent compile` writes the policies the intent needs.",
+    remediation: "Apply the NetworkPolicies `rampart intent compile` writes for the image (default deny for the workload's pods, ingress on the intent's ports from its sources, egress to its destinations and cluster DNS), or narrow the existing ones to them.",
+    bad_example: "# intent: listens on TCP 8080, connects to 10.30.0.0/16:5432
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: web, namespace: shop}
+spec:
+  podSelector: {matchLabels: {app: web}}
+  policyTypes: [Ingress, Egress]
+  ingress: [{}]
+  egress: [{to: [{ipBlock: {cidr: 0.0.0.0/0}}]}]
+",
+    good_example: "apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: web, namespace: shop}
+spec:
+  podSelector: {matchLabels: {app: web}}
+  policyTypes: [Ingress, Egress]
+  ingress: [{ports: [{port: 8080}]}]
+  egress: [{to: [{ipBlock: {cidr: 10.30.0.0/16}}], ports: [{port: 5432}]}]
+",
     references: &[Reference::new(
         RefKind::Docs,
         "rampart: one intent per image",
@@ -46,6 +83,246 @@ fn segments(field: &str) -> Vec<Seg<'_>> {
         }
     }
     out
+}
+
+/// A port of a NetworkPolicy rule: its number (a name is resolved against the workload's
+/// container ports), protocol and end port; `None` when it cannot be resolved.
+fn rule_port(p: &Node, containers: &[(String, u16, Protocol)]) -> Option<(u16, u16, Protocol)> {
+    let proto = match p.str_at(&["protocol"]) {
+        Some("UDP") => Protocol::Udp,
+        Some("SCTP") => Protocol::Sctp,
+        _ => Protocol::Tcp,
+    };
+    let first = match p.get("port") {
+        None => return Some((1, 65535, proto)),
+        Some(n) => match n.as_str() {
+            Some(text) => match text.parse::<u16>() {
+                Ok(v) => v,
+                Err(_) => containers.iter().find(|(name, _, _)| name == text)?.1,
+            },
+            None => u16::try_from(n.to_json().as_u64()?).ok()?,
+        },
+    };
+    let last = p
+        .get("endPort")
+        .and_then(|e| e.to_json().as_u64())
+        .and_then(|e| u16::try_from(e).ok())
+        .unwrap_or(first);
+    Some((first, last, proto))
+}
+
+/// Whether the intent allows `range` towards `cidr`-or-anything (`None`: every destination).
+fn intent_allows_egress(
+    intent: &rampart_intent::Intent,
+    dest: Option<&(ipnet::IpNet, Vec<ipnet::IpNet>)>,
+    (first, last, proto): (u16, u16, Protocol),
+) -> bool {
+    use rampart_intent::doc::{Destination, Peer};
+    if intent.network.cluster_dns && first == 53 && last == 53 && dest.is_none() {
+        // the cluster DNS rule names its pods by selector, judged with the other selectors
+        return true;
+    }
+    intent.network.egress.iter().any(|e| {
+        let ports_ok = e.protocol == proto
+            && (e.ports.is_empty() || e.ports.iter().any(|r| r.first <= first && last <= r.last));
+        let dest_ok = match (&e.to, dest) {
+            (Destination::Dns(_), _) => true,
+            // the policy's block (without its own except blocks) inside the intent's
+            (Destination::Peer(Peer::Cidr { cidr, except }), Some((d, d_except))) => {
+                cidr.contains(d)
+                    && except.iter().all(|x| {
+                        !(x.contains(d) || d.contains(x)) || d_except.iter().any(|y| y.contains(x))
+                    })
+            }
+            (Destination::Peer(Peer::Pods { .. }), None) => true,
+            _ => false,
+        };
+        ports_ok && dest_ok
+    })
+}
+
+/// The NetworkPolicies of the workload's namespace that select its pods, against the intent:
+/// a direction no policy isolates, ingress on a port the intent does not listen on (or on every
+/// port), egress to destinations or ports outside the intent. One finding per policy rule.
+fn policies_beyond(
+    intent: &rampart_intent::Intent,
+    workload: &Workload<'_>,
+    manifests: &[ManifestFile],
+    subject: &str,
+    file: &str,
+    out: &mut Assessment,
+) {
+    use rampart_k8s::rules::network::{directions, selects};
+    let ns = workload.object.effective_namespace();
+    let labels = workload.pod_labels();
+    let containers: Vec<(String, u16, Protocol)> = workload
+        .containers()
+        .iter()
+        .flat_map(|c| {
+            c.node
+                .get("ports")
+                .map(Node::as_seq)
+                .unwrap_or(&[])
+                .iter()
+                .filter_map(|p| {
+                    let name = p.str_at(&["name"])?.to_owned();
+                    let port = u16::try_from(p.get("containerPort")?.to_json().as_u64()?).ok()?;
+                    let proto = match p.str_at(&["protocol"]) {
+                        Some("UDP") => Protocol::Udp,
+                        Some("SCTP") => Protocol::Sctp,
+                        _ => Protocol::Tcp,
+                    };
+                    Some((name, port, proto))
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let mut selecting: Vec<(&str, &Node)> = Vec::new();
+    for m in manifests {
+        for doc in &m.documents {
+            for o in objects(doc) {
+                if o.kind == "NetworkPolicy"
+                    && o.effective_namespace() == ns
+                    && o.node
+                        .path(&["spec", "podSelector"])
+                        .is_some_and(|sel| selects(sel, labels))
+                {
+                    selecting.push((m.path.as_str(), o.node));
+                }
+            }
+        }
+    }
+    let at = |f: &str, node: &Node| Location::new(f, node.pos.line, node.pos.column);
+    let ingress: Vec<_> = selecting.iter().filter(|(_, p)| directions(p).0).collect();
+    let egress: Vec<_> = selecting.iter().filter(|(_, p)| directions(p).1).collect();
+    let wpos = workload.pod.pos;
+    let listens: Vec<String> = intent
+        .network
+        .listen
+        .iter()
+        .map(|l| format!("{} {}", l.protocol.as_str(), l.port.0))
+        .collect();
+    if ingress.is_empty() {
+        out.push(Finding::new(
+            &POLICY_BEYOND_INTENT,
+            subject.to_owned(),
+            Location::new(file, wpos.line, wpos.column),
+            format!(
+                "no NetworkPolicy isolates the pods' ingress: every source may connect on every port; the intent listens on {}",
+                if listens.is_empty() { "nothing".to_owned() } else { listens.join(", ") }
+            ),
+        ));
+    }
+    if egress.is_empty() {
+        out.push(Finding::new(
+            &POLICY_BEYOND_INTENT,
+            subject.to_owned(),
+            Location::new(file, wpos.line, wpos.column),
+            format!(
+                "no NetworkPolicy isolates the pods' egress: they may connect anywhere; the intent has {} destination(s)",
+                intent.network.egress.len()
+            ),
+        ));
+    }
+    for (f, policy) in ingress {
+        let name = policy.str_at(&["metadata", "name"]).unwrap_or("?");
+        for rule in policy
+            .path(&["spec", "ingress"])
+            .map(Node::as_seq)
+            .unwrap_or(&[])
+        {
+            let ports: Vec<&Node> = rule
+                .get("ports")
+                .map(Node::as_seq)
+                .unwrap_or(&[])
+                .iter()
+                .collect();
+            let all = [(1u16, 65535u16, Protocol::Tcp)];
+            let resolved: Vec<(u16, u16, Protocol)> = if ports.is_empty() {
+                all.to_vec()
+            } else {
+                ports
+                    .iter()
+                    .filter_map(|p| rule_port(p, &containers))
+                    .collect()
+            };
+            for (first, last, proto) in resolved {
+                let listened = intent
+                    .network
+                    .listen
+                    .iter()
+                    .any(|l| l.protocol == proto && first == l.port.0 && last == l.port.0);
+                if !listened {
+                    let what = if first == 1 && last == 65535 {
+                        "every port".to_owned()
+                    } else if first == last {
+                        format!("{} {first}", proto.as_str())
+                    } else {
+                        format!("{} {first}-{last}", proto.as_str())
+                    };
+                    out.push(Finding::new(
+                        &POLICY_BEYOND_INTENT,
+                        subject.to_owned(),
+                        at(f, rule),
+                        format!("NetworkPolicy {name} admits ingress on {what}, which the intent does not listen on"),
+                    ));
+                }
+            }
+        }
+    }
+    for (f, policy) in egress {
+        let name = policy.str_at(&["metadata", "name"]).unwrap_or("?");
+        for rule in policy
+            .path(&["spec", "egress"])
+            .map(Node::as_seq)
+            .unwrap_or(&[])
+        {
+            let ports: Vec<(u16, u16, Protocol)> = match rule.get("ports").map(Node::as_seq) {
+                None | Some([]) => vec![(1, 65535, Protocol::Tcp), (1, 65535, Protocol::Udp)],
+                Some(ps) => ps
+                    .iter()
+                    .filter_map(|p| rule_port(p, &containers))
+                    .collect(),
+            };
+            let peers = rule.get("to").map(Node::as_seq).unwrap_or(&[]);
+            let dests: Vec<Option<(ipnet::IpNet, Vec<ipnet::IpNet>)>> = if peers.is_empty() {
+                vec![Some((
+                    ipnet::IpNet::V4(ipnet::Ipv4Net::default()),
+                    Vec::new(),
+                ))]
+            } else {
+                peers
+                    .iter()
+                    .map(|p| {
+                        let cidr = p
+                            .str_at(&["ipBlock", "cidr"])
+                            .and_then(|c| c.parse::<ipnet::IpNet>().ok())?;
+                        let except = p
+                            .path(&["ipBlock", "except"])
+                            .map(Node::as_seq)
+                            .unwrap_or(&[])
+                            .iter()
+                            .filter_map(|x| x.as_str().and_then(|x| x.parse().ok()))
+                            .collect();
+                        Some((cidr, except))
+                    })
+                    .collect()
+            };
+            let wider = ports.iter().any(|port| {
+                dests
+                    .iter()
+                    .any(|d| !intent_allows_egress(intent, d.as_ref(), *port))
+            });
+            if wider {
+                out.push(Finding::new(
+                    &POLICY_BEYOND_INTENT,
+                    subject.to_owned(),
+                    at(f, rule),
+                    format!("NetworkPolicy {name} admits egress beyond the intent's destinations"),
+                ));
+            }
+        }
+    }
 }
 
 /// Every workload with a container whose image has an intent: one control per such workload,
@@ -75,6 +352,18 @@ pub fn assess(manifests: &[ManifestFile], intents: &IntentSet) -> Assessment {
                 }
                 let subject = workload.object.subject();
                 out.assessed(&BEYOND_INTENT, &subject, &file.path);
+                let first_intent = workload
+                    .containers()
+                    .iter()
+                    .filter_map(|c| c.image())
+                    .find_map(|i| intents.for_image(i))
+                    .map(|(i, _)| i.clone());
+                if let Some(intent) = first_intent {
+                    out.assessed(&POLICY_BEYOND_INTENT, &subject, &file.path);
+                    policies_beyond(
+                        &intent, &workload, manifests, &subject, &file.path, &mut out,
+                    );
+                }
                 for e in check.excess {
                     let mut path = vec![Seg::Key("spec")];
                     path.extend(segments(&e.field));

@@ -110,6 +110,7 @@ pub fn catalog() -> Vec<&'static Rule> {
     all.extend_from_slice(rampart_seccomp::catalog::CATALOG);
     all.extend_from_slice(supply::RULES);
     all.push(&intent::BEYOND_INTENT);
+    all.push(&intent::POLICY_BEYOND_INTENT);
     all.sort_by_key(|r| r.id);
     all
 }

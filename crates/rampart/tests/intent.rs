@@ -461,3 +461,98 @@ fn learn_from_a_host_command() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(!dir.path().join("bad.toml").exists());
 }
+
+/// INT002: the NetworkPolicies selecting a workload's pods against its image's intent: none at
+/// all, the compiled ones (clean), wider ones (every port, egress anywhere).
+#[test]
+fn scan_reports_network_policies_wider_than_the_intent() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::create_dir(d.join("k8s")).unwrap();
+    let intent = root().join("examples/intent/web.intent.toml");
+    std::fs::write(
+        d.join("k8s/web.yaml"),
+        deployment(CONFORMING, "[{containerPort: 8080, name: http}]"),
+    )
+    .unwrap();
+    let int002 = || -> Vec<String> {
+        let out = rampart_in(
+            &[
+                "scan",
+                "k8s",
+                "--format",
+                "json",
+                "--no-config",
+                "--intent",
+                intent.to_str().unwrap(),
+            ],
+            d,
+        );
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["rule_id"] == "INT002")
+            .map(|f| f["message"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let found = int002();
+    assert_eq!(found.len(), 2, "{found:?}");
+    assert!(
+        found
+            .iter()
+            .any(|m| m.contains("ingress") && m.contains("TCP 8080")),
+        "{found:?}"
+    );
+    assert!(found.iter().any(|m| m.contains("egress")), "{found:?}");
+
+    // the policies the intent compiles to: nothing wider
+    ok(&rampart_in(
+        &[
+            "intent",
+            "compile",
+            intent.to_str().unwrap(),
+            "--out",
+            "compiled",
+            "--namespace",
+            "shop",
+        ],
+        d,
+    ));
+    std::fs::copy(
+        d.join("compiled/web.networkpolicy.yaml"),
+        d.join("k8s/np.yaml"),
+    )
+    .unwrap();
+    let found = int002();
+    assert!(found.is_empty(), "{found:?}");
+
+    // wider ones: ingress on every port, a named port the intent does not listen on, egress anywhere
+    std::fs::write(
+        d.join("k8s/wide.yaml"),
+        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: wide, namespace: shop}\nspec:\n  podSelector: {matchLabels: {app: web}}\n  policyTypes: [Ingress, Egress]\n  ingress:\n  - {}\n  - ports: [{port: 9090}]\n  egress:\n  - to: [{ipBlock: {cidr: 0.0.0.0/0}}]\n    ports: [{port: 22}]\n  - to: [{ipBlock: {cidr: 10.30.1.0/24}}]\n    ports: [{port: 5432}]\n",
+    )
+    .unwrap();
+    let found = int002();
+    assert!(
+        found
+            .iter()
+            .any(|m| m.contains("wide admits ingress on every port")),
+        "{found:?}"
+    );
+    assert!(
+        found
+            .iter()
+            .any(|m| m.contains("wide admits ingress on TCP 9090")),
+        "{found:?}"
+    );
+    assert_eq!(
+        found
+            .iter()
+            .filter(|m| m.contains("wide admits egress"))
+            .count(),
+        1,
+        "egress to 0.0.0.0/0:22 is wider; 10.30.1.0/24:5432 is inside the intent: {found:?}"
+    );
+}

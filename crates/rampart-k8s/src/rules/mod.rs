@@ -11,7 +11,7 @@ use std::collections::HashMap;
 mod admission;
 mod images;
 mod monitoring;
-mod network;
+pub mod network;
 mod pod;
 mod pss;
 mod rbac;

@@ -102,7 +102,7 @@ fn is_empty_selector(selector: &Node) -> bool {
 
 /// The directions a NetworkPolicy governs, per the API defaults: Ingress always unless
 /// `policyTypes` says otherwise; Egress when listed or when `egress` rules exist.
-fn directions(policy: &Node) -> (bool, bool) {
+pub fn directions(policy: &Node) -> (bool, bool) {
     match policy.path(&["spec", "policyTypes"]) {
         Some(types) => {
             let has = |t: &str| types.as_seq().iter().any(|n| n.as_str() == Some(t));
