@@ -182,7 +182,12 @@ struct RawIntent {
     #[serde(default)]
     mode: Option<Mode>,
     /// Intent files or directories of them (relative to the configuration).
+    #[serde(default)]
     intents: Vec<PathBuf>,
+    /// Also take an image's intent from its signed intent attestation, verified with the keys
+    /// of the profile's `signatures` trust policy.
+    #[serde(default)]
+    attested: bool,
     /// Images without an intent are violations (default true).
     #[serde(default)]
     require: Option<bool>,
@@ -382,6 +387,8 @@ pub struct IntentGate {
     pub intents: std::sync::Arc<rampart_intent::conform::IntentSet>,
     /// Images without an intent are violations.
     pub require: bool,
+    /// Intents also come from signed attestations, verified with this policy's keys.
+    pub attested: Option<TrustPolicy>,
 }
 
 /// Hardening defaults added by `/mutate`.
@@ -940,12 +947,23 @@ fn compile_profile(
         });
     }
     if let Some(i) = raw.intent {
-        if i.intents.is_empty() {
+        if i.intents.is_empty() && !i.attested {
             problems.push(format!(
-                "{}: expected at least one intent file or directory",
+                "{}: expected intent files or directories, or `attested = true`",
                 at("intent.intents")
             ));
         }
+        let attested = match (&profile.signatures, i.attested) {
+            (Some(s), true) => Some(s.policy.clone()),
+            (None, true) => {
+                problems.push(format!(
+                    "{}: attested intents are verified with the keys of the profile's `signatures` trust policy: add one",
+                    at("intent.attested")
+                ));
+                None
+            }
+            (_, false) => None,
+        };
         let paths = rampart_intent::conform::resolve(base, &i.intents);
         match rampart_intent::conform::IntentSet::load(&paths) {
             Ok(set) => {
@@ -953,6 +971,7 @@ fn compile_profile(
                     mode: mode_or_enforce(i.mode),
                     intents: std::sync::Arc::new(set),
                     require: i.require.unwrap_or(true),
+                    attested,
                 });
             }
             Err(e) => problems.push(format!("{}: {e}", at("intent.intents"))),

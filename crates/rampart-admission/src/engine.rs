@@ -246,7 +246,7 @@ impl Engine {
             out.push(("runtime-class", g.mode, gates::runtime_class(g, view)));
         }
         if let Some(g) = &profile.intent {
-            out.push(("intent", g.mode, gates::intent(g, view)));
+            out.push(("intent", g.mode, gates::intent(g, view, &self.supply, now)));
         }
         if let Some(g) = &profile.signatures {
             out.push((

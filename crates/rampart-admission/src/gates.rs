@@ -206,11 +206,35 @@ pub fn seccomp(view: &PodView<'_>) -> Verdict {
 
 /// Pods at least as strict as their images' intents (rampart-intent's check, shared with
 /// `rampart scan`'s INT001): the intent's digest, no privilege beyond it, only its ports.
-pub fn intent(gate: &IntentGate, view: &PodView<'_>) -> Verdict {
+pub fn intent(gate: &IntentGate, view: &PodView<'_>, supply: &Supply, now: Instant) -> Verdict {
     let Some(spec) = view.pod.get("spec") else {
         return Verdict::Pass;
     };
-    let check = rampart_intent::conform::check_pod_spec(&gate.intents, spec);
+    let mut problems = Vec::new();
+    let mut set = (*gate.intents).clone();
+    if let Some(policy) = &gate.attested {
+        for (c, parsed) in images(view) {
+            let (Ok(r), Some(text)) = (parsed, c.image) else {
+                continue;
+            };
+            if set.for_image(text).is_some() {
+                continue;
+            }
+            match supply.attested_intent(policy, &r, now) {
+                Err(e) => return Verdict::Error(format!("{}: {e}", container_at(view, &c))),
+                Ok(None) => {}
+                Ok(Some(Err(why))) => problems.push(format!(
+                    "{}: the intent attested on {text:?} is refused: {why}",
+                    container_at(view, &c)
+                )),
+                Ok(Some(Ok(i))) => {
+                    // bound to the digest: it applies under the name the pod uses
+                    let _ = set.add_for(text, i, "attestation");
+                }
+            }
+        }
+    }
+    let check = rampart_intent::conform::check_pod_spec(&set, spec);
     let prefix = format!("{}spec.", view.field_prefix());
     let mut list: Vec<String> = check
         .excess
@@ -224,6 +248,7 @@ pub fn intent(gate: &IntentGate, view: &PodView<'_>) -> Verdict {
             format!("{who}{} (at {prefix}{})", e.message, e.field)
         })
         .collect();
+    list.extend(problems);
     if gate.require {
         for (name, field, image) in &check.without_intent {
             list.push(format!(
@@ -260,6 +285,9 @@ pub struct Supply {
     verdicts: TtlCache<(String, String, PathBuf, usize), Option<String>>,
     /// (inventory, digest) → the scan as the gate needs it.
     scans: TtlCache<(PathBuf, String), Option<Scan>>,
+    /// (digest, repository, policy file) → the intent attested on the image: none, valid, or
+    /// refused with the reason.
+    intents: TtlCache<(String, String, PathBuf), Option<Result<rampart_intent::Intent, String>>>,
     inventories: Mutex<BTreeMap<PathBuf, Inventory>>,
 }
 
@@ -289,6 +317,7 @@ impl Supply {
             tags: TtlCache::new(ttl, max),
             verdicts: TtlCache::new(ttl, max),
             scans: TtlCache::new(ttl, max),
+            intents: TtlCache::new(ttl, max),
             inventories: Mutex::new(BTreeMap::new()),
         }
     }
@@ -352,6 +381,46 @@ impl Supply {
             Err(e) => return Err(format!("verifying {pinned}: {e}")),
         };
         self.verdicts.put(key, verdict.clone(), now);
+        Ok(verdict)
+    }
+
+    /// The intent attested on `image` (signed with a key of `policy`'s matching rule), as a
+    /// document bound to the image's digest: `Ok(None)` none, `Ok(Some(Err))` refused (invalid,
+    /// or another image's), `Err` the registry could not be asked. Cached by digest.
+    pub fn attested_intent(
+        &self,
+        policy: &rampart_sign::trust::TrustPolicy,
+        image: &Reference,
+        now: Instant,
+    ) -> Result<Option<Result<rampart_intent::Intent, String>>, String> {
+        let digest = self.digest_of(image, now)?;
+        let key = (
+            digest.clone(),
+            image.repository().to_string(),
+            policy.policy.path.clone(),
+        );
+        if let Some(v) = self.intents.get(&key, now) {
+            return Ok(v);
+        }
+        no_io()?;
+        let parsed = rampart_image::Digest::parse(&digest).map_err(|e| e.to_string())?;
+        let pinned = image.with_digest(parsed);
+        let predicate = policy
+            .attested_predicate(
+                &self.client,
+                &pinned,
+                rampart_sign::dsse::INTENT_PREDICATE_TYPE,
+            )
+            .map_err(|e| format!("verifying the intent attestation of {pinned}: {e}"))?;
+        let verdict = predicate.map(|p| {
+            let text = p.to_string();
+            match rampart_intent::Intent::parse(&text, std::path::Path::new("attestation")) {
+                Ok(i) if i.image.digest() == digest => Ok(i),
+                Ok(i) => Err(format!("it is the intent of {}, not of {digest}", i.image)),
+                Err(e) => Err(e.to_string()),
+            }
+        });
+        self.intents.put(key, verdict.clone(), now);
         Ok(verdict)
     }
 

@@ -284,3 +284,134 @@ fn an_unreachable_registry_follows_the_failure_mode() {
     );
     assert_eq!(d.gates[0].outcome, "error");
 }
+
+/// `intent = { attested = true }`: an image's intent is taken from its signed intent
+/// attestation (verified with the signatures gate's keys, bound to the image's digest) and the
+/// pod is checked against it; an image without one, or with another image's, is refused.
+#[test]
+fn intents_are_taken_from_signed_attestations() {
+    let s = setup();
+    let host = s.reg.host();
+    let client = Client::new(&ClientOptions {
+        insecure: true,
+        use_docker_config: false,
+        ..ClientOptions::default()
+    })
+    .unwrap();
+    // the good key of setup() signs; attest with it (read back from its PEM is not possible:
+    // attest with a key whose public half replaces good.pub)
+    let key = KeyPair::generate().unwrap();
+    std::fs::write(
+        s.dir.path().join("good.pub"),
+        key.public_key.to_pem().unwrap(),
+    )
+    .unwrap();
+    let worker = Reference::parse(&format!("{host}/shop/worker:1")).unwrap();
+    rampart_sign::cosign::sign(
+        &client,
+        &worker,
+        None,
+        &key.private_key,
+        &Default::default(),
+    )
+    .unwrap();
+    let example = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/intent/web.intent.toml"),
+    )
+    .unwrap();
+    let intent_for = |digest: &str| {
+        let text = example.replace(
+            "registry.example.com/shop/web:1.4.2@sha256:9b7c5f3c2d1e0a4b6c8d7e9f0a1b2c3d4e5f60718293a4b5c6d7e8f9a0b1c2d3",
+            &format!("{host}/shop/worker@{digest}"),
+        );
+        let i = rampart_intent::Intent::parse(&text, Path::new("i.toml")).unwrap();
+        serde_json::to_vec(&i).unwrap()
+    };
+    let attest = |image: &Reference, predicate: &[u8]| {
+        rampart_sign::cosign::attest(
+            &client,
+            image,
+            None,
+            &key.private_key,
+            rampart_sign::dsse::PredicateKind::Intent,
+            predicate,
+            "2026-12-06T00:00:00Z",
+        )
+        .unwrap();
+    };
+    attest(&worker, &intent_for(&s.signed_digest));
+    // a mirror of the same image (same digest) with its intent: it applies under that name
+    push(&s.reg, "shop/mirror:1");
+    let mirror = Reference::parse(&format!("{host}/shop/mirror:1")).unwrap();
+    rampart_sign::cosign::sign(
+        &client,
+        &mirror,
+        None,
+        &key.private_key,
+        &Default::default(),
+    )
+    .unwrap();
+    attest(&mirror, &intent_for(&s.signed_digest));
+    // a signed image carrying an intent made for another digest
+    push(&s.reg, "shop/copy:1");
+    let copy = Reference::parse(&format!("{host}/shop/copy:1")).unwrap();
+    rampart_sign::cosign::sign(&client, &copy, None, &key.private_key, &Default::default())
+        .unwrap();
+    attest(
+        &copy,
+        &intent_for("sha256:1111111111111111111111111111111111111111111111111111111111111111"),
+    );
+
+    let config = Config::parse(
+        "default-profile = \"p\"\n[registry]\ninsecure = true\ntimeout-seconds = 5\n[profiles.p]\nsignatures = { policy = \"trust.toml\" }\nintent = { attested = true }\n",
+        s.dir.path(),
+    )
+    .unwrap();
+    let engine = Engine::new(config).unwrap();
+    let pod = |image: &str, add: Option<&str>| {
+        let mut raw = fixture_json("pod-create.json");
+        let mut sc = json!({
+            "allowPrivilegeEscalation": false,
+            "capabilities": { "drop": ["ALL"] },
+            "readOnlyRootFilesystem": true,
+            "runAsNonRoot": true,
+            "runAsUser": 10001,
+            "seccompProfile": { "type": "Localhost", "localhostProfile": "rampart/web.json" },
+        });
+        if let Some(c) = add {
+            sc["capabilities"]["add"] = json!([c]);
+        }
+        raw["request"]["object"]["spec"]["containers"] = json!([{
+            "name": "web", "image": image, "ports": [{ "containerPort": 8080 }], "securityContext": sc,
+        }]);
+        request_from(&raw)
+    };
+    let pinned = format!("{host}/shop/worker@{}", s.signed_digest);
+    let d = validate(&engine, &pod(&pinned, None), None);
+    assert!(d.response.allowed, "{}", message(&d));
+    let d = validate(&engine, &pod(&pinned, Some("SYS_ADMIN")), None);
+    assert!(!d.response.allowed);
+    assert!(message(&d).contains("adds SYS_ADMIN"), "{}", message(&d));
+    let d = validate(
+        &engine,
+        &pod(&format!("{host}/shop/mirror@{}", s.signed_digest), None),
+        None,
+    );
+    assert!(d.response.allowed, "{}", message(&d));
+    let d = validate(&engine, &pod(&format!("{host}/shop/copy:1"), None), None);
+    assert!(!d.response.allowed);
+    assert!(
+        message(&d).contains("is refused: it is the intent of"),
+        "{}",
+        message(&d)
+    );
+
+    // without `signatures`, attested intents cannot be verified: a configuration error
+    let err = Config::parse(
+        "default-profile = \"p\"\n[profiles.p]\nintent = { attested = true }\n",
+        s.dir.path(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("intent.attested"), "{err}");
+}

@@ -81,8 +81,14 @@ pub fn normalise_repository(reference: &str) -> Option<String> {
 impl IntentSet {
     /// Adds an intent, `origin` naming where it came from.
     pub fn add(&mut self, intent: Intent, origin: &str) -> Result<(), SetError> {
-        let repo = normalise_repository(intent.image.as_str())
-            .unwrap_or_else(|| intent.image.repository().to_owned());
+        let image = intent.image.as_str().to_owned();
+        self.add_for(&image, intent, origin)
+    }
+
+    /// Adds an intent for the repository of `image` (a mirror's or a copy's name): the intent
+    /// is bound to a digest, not to a name, so an attestation verified on a copy applies there.
+    pub fn add_for(&mut self, image: &str, intent: Intent, origin: &str) -> Result<(), SetError> {
+        let repo = normalise_repository(image).unwrap_or_else(|| image.to_owned());
         if let Some((_, first)) = self.by_repository.get(&repo) {
             return Err(SetError::Duplicate {
                 repository: repo,

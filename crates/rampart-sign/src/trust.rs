@@ -134,6 +134,33 @@ impl TrustPolicy {
         })
     }
 
+    /// The predicate of a `predicate_type` attestation on `image` (pinned by digest) verified
+    /// with a key of the rule that matches it: `Ok(None)` when no rule with keys matches or no
+    /// such attestation verifies, `Err` when the registry could not be asked.
+    pub fn attested_predicate(
+        &self,
+        client: &Client,
+        image: &Reference,
+        predicate_type: &str,
+    ) -> Result<Option<serde_json::Value>, CosignError> {
+        let Requirement::Rule(rule) = self.policy.requirement(image.registry(), image.path())
+        else {
+            return Ok(None);
+        };
+        for key in rule.keys.iter().filter_map(|k| self.keys.get(k)) {
+            match cosign::verify_attestations(client, image, None, key, Some(predicate_type)) {
+                Ok((_, verified)) => {
+                    if let Some(v) = verified.into_iter().next() {
+                        return Ok(Some(v.statement.predicate));
+                    }
+                }
+                Err(e) if is_transport(&e) => return Err(e),
+                Err(_) => {}
+            }
+        }
+        Ok(None)
+    }
+
     /// Checks each requirement the matching rule places on `image` on its own: every required
     /// attestation, then the signature (the scan reports each as a control). A policy outcome
     /// that needs no registry (unmatched, exempt, allowed by default, a rule without a key) is
