@@ -477,6 +477,11 @@ pub struct ScanArgs {
     /// rampart.toml): workloads running its image must not grant more (INT001).
     #[arg(long = "intent", value_name = "PATH")]
     pub intents: Vec<std::path::PathBuf>,
+    /// A registry image whose intent is taken from its signed intent attestation, verified with
+    /// the trust policy (`--policy`, or `policy` in rampart.toml; repeatable): workloads running
+    /// it must not grant more (INT001, INT002).
+    #[arg(long = "intent-from", value_name = "IMAGE")]
+    pub intent_from: Vec<String>,
     /// Exit 0 even when nothing was assessed (no Dockerfile, manifest, image or SBOM found).
     /// Without it such a scan is incomplete: it says so on stderr and exits 2.
     #[arg(long)]

@@ -215,6 +215,8 @@ fn scan(args: ScanArgs) -> Result<u8> {
         opts.config.intents.iter().map(|i| base.join(i)).collect();
     intent_paths.extend(args.intents.iter().cloned());
     (opts.intents, opts.intent_errors) = rampart_scan::intent::load(&intent_paths);
+    let attested = sign::attested_intents(&args, &opts.config, &base, &mut opts.intents)?;
+    opts.intent_errors.extend(attested);
     let mut documents = Vec::new();
     opts.trust = sign::scan_trust(&args, &opts.config, &base, &image_targets)?;
     let inspected: Vec<rampart_scan::ImageResult> = image_targets

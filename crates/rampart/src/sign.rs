@@ -448,3 +448,88 @@ pub fn scan_trust(
     }
     Ok(results)
 }
+
+/// The intents attested on the images `--intent-from` names, verified with the scan's trust
+/// policy and bound to each image's digest, added to `set` under the name given; each image
+/// whose intent cannot be had is an input error (the scan is then incomplete, exit 2).
+pub fn attested_intents(
+    args: &crate::cli::ScanArgs,
+    config: &rampart_scan::Config,
+    base: &Path,
+    set: &mut rampart_intent::conform::IntentSet,
+) -> Result<Vec<rampart_core::InputError>> {
+    if args.intent_from.is_empty() {
+        return Ok(Vec::new());
+    }
+    let path = match (&args.policy, &config.supply.policy) {
+        (Some(p), _) => p.clone(),
+        (None, Some(p)) => base.join(p),
+        (None, None) => anyhow::bail!(
+            "--intent-from: attested intents are verified with a trust policy: give --policy (or `policy` in rampart.toml)"
+        ),
+    };
+    let policy = rampart_sign::trust::TrustPolicy::load(&path)
+        .with_context(|| format!("trust policy {}", path.display()))?;
+    let client = client(&args.images)?;
+    let mut errors = Vec::new();
+    let error = |name: &str, message: String| rampart_core::InputError {
+        file: name.to_owned(),
+        line: 0,
+        column: 0,
+        message,
+    };
+    for name in &args.intent_from {
+        let reference = match rampart_registry::Reference::parse(name) {
+            Ok(r) => r,
+            Err(e) => {
+                errors.push(error(name, format!("--intent-from: {e}")));
+                continue;
+            }
+        };
+        let digest = match rampart_sign::oci::resolve(&client, &reference) {
+            Ok(d) => d,
+            Err(e) => {
+                errors.push(error(name, format!("cannot resolve the image: {e}")));
+                continue;
+            }
+        };
+        let pinned = reference.with_digest(digest.clone());
+        let predicate = match policy.attested_predicate(
+            &client,
+            &pinned,
+            rampart_sign::dsse::INTENT_PREDICATE_TYPE,
+        ) {
+            Ok(Some(p)) => p,
+            Ok(None) => {
+                errors.push(error(
+                    name,
+                    format!(
+                        "no intent attestation verified with the keys of {} (the workloads running it are not checked against an intent)",
+                        path.display()
+                    ),
+                ));
+                continue;
+            }
+            Err(e) => {
+                errors.push(error(
+                    name,
+                    format!("cannot verify the intent attestation: {e}"),
+                ));
+                continue;
+            }
+        };
+        match rampart_intent::Intent::parse(&predicate.to_string(), Path::new(name)) {
+            Ok(i) if i.image.digest() == digest.to_string() => {
+                if let Err(e) = set.add_for(name, i, &format!("attestation of {name}")) {
+                    errors.push(error(name, e.to_string()));
+                }
+            }
+            Ok(i) => errors.push(error(
+                name,
+                format!("the attested intent is for {}, not for {pinned}", i.image),
+            )),
+            Err(e) => errors.push(error(name, format!("the attested intent is invalid: {e}"))),
+        }
+    }
+    Ok(errors)
+}

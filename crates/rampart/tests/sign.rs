@@ -1286,4 +1286,52 @@ fn an_intent_attestation_is_bound_to_its_image() {
         err.contains("requires a https://rampart.dev/attestation/intent/v1 attestation"),
         "{err}"
     );
+
+    // `rampart scan --intent-from IMAGE`: the attested intent checks the workloads running it
+    let k8s = s.dir.path().join("k8s");
+    std::fs::create_dir(&k8s).unwrap();
+    std::fs::write(
+        k8s.join("app.yaml"),
+        format!(
+            "apiVersion: v1\nkind: Pod\nmetadata: {{name: app, namespace: shop}}\nspec:\n  containers:\n  - name: app\n    image: {}/shop/app@{digest}\n    ports: [{{containerPort: 8080}}]\n    securityContext:\n      runAsNonRoot: true\n      runAsUser: 10001\n      allowPrivilegeEscalation: false\n      readOnlyRootFilesystem: true\n      capabilities: {{drop: [ALL], add: [SYS_ADMIN]}}\n      seccompProfile: {{type: Localhost, localhostProfile: rampart/web.json}}\n",
+            s.host
+        ),
+    )
+    .unwrap();
+    let scan = |extra: &[&str]| {
+        let mut args = vec![
+            "scan",
+            "--no-config",
+            "--format",
+            "json",
+            "--insecure",
+            k8s.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        rampart(&args, &[])
+    };
+    let out = scan(&["--policy", p, "--intent-from", &s.image]);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let int001: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule_id"] == "INT001")
+        .map(|f| f["message"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        int001.len(),
+        1,
+        "{int001:?} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(int001[0].contains("adds SYS_ADMIN"), "{int001:?}");
+    // an image without an attested intent: said, the scan incomplete (exit 2)
+    let out = scan(&["--policy", p, "--intent-from", &bare]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no intent attestation verified"));
+    // without a trust policy, attested intents cannot be verified
+    let out = scan(&["--intent-from", &s.image]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("trust policy"));
 }
