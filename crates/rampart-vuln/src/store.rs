@@ -60,6 +60,23 @@ pub enum DbError {
     },
 }
 
+impl DbError {
+    /// Whether SQLite refused because another connection held a lock past the busy timeout
+    /// (or in a case its busy handler does not wait for): trying again later may succeed.
+    pub fn is_busy(&self) -> bool {
+        matches!(
+            self,
+            DbError::Sqlite {
+                source: rusqlite::Error::SqliteFailure(e, _),
+                ..
+            } if matches!(
+                e.code,
+                rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+            )
+        )
+    }
+}
+
 /// What a source (a downloaded ecosystem archive or an imported path) contributed.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct SourceInfo {

@@ -683,3 +683,32 @@ fn a_scan_that_assessed_nothing_says_so_and_exits_2() {
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(json(&out)["summary"]["objects"].as_u64().unwrap() >= 1);
 }
+
+/// Scans run at once against one cache (parallel CI jobs) share its inventory: each waits for
+/// the others instead of failing with "database is locked" (this failed the example's golden
+/// test under load, exit 2 instead of 1).
+#[test]
+fn concurrent_scans_share_the_inventory() {
+    let cache = tempfile::tempdir().unwrap();
+    let children: Vec<_> = (0..24)
+        .map(|_| {
+            Command::new(env!("CARGO_BIN_EXE_rampart"))
+                .args(["scan", "examples", "--format", "json"])
+                .current_dir(root())
+                .env("RAMPART_CACHE_DIR", cache.path())
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for c in children {
+        let out = c.wait_with_output().unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
