@@ -267,20 +267,24 @@ fn pretty(v: &Value, what: &'static str) -> Result<String, CompileError> {
         })
 }
 
+/// One YAML document of `value` (long strings never folded: conditions, digests).
+pub(crate) fn yaml_of(
+    value: &impl serde::Serialize,
+    what: &'static str,
+) -> Result<String, CompileError> {
+    let mut options = serde_saphyr::SerializerOptions::default();
+    options.folded_wrap_chars = usize::MAX;
+    serde_saphyr::to_string_with_options(value, options).map_err(|e| CompileError::Render {
+        what,
+        message: e.to_string(),
+    })
+}
+
 fn yaml(docs: &[Value], what: &'static str) -> Result<String, CompileError> {
     let mut out = String::new();
     for doc in docs {
         out.push_str("---\n");
-        let mut options = serde_saphyr::SerializerOptions::default();
-        options.folded_wrap_chars = usize::MAX;
-        out.push_str(
-            &serde_saphyr::to_string_with_options(doc, options).map_err(|e| {
-                CompileError::Render {
-                    what,
-                    message: e.to_string(),
-                }
-            })?,
-        );
+        out.push_str(&yaml_of(doc, what)?);
     }
     Ok(out)
 }

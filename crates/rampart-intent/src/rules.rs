@@ -367,14 +367,7 @@ pub fn generate(
     let mut yaml =
         format!("# Runtime rules compiled by rampart from the intent of `{name}` ({image}).\n");
     for d in &docs {
-        let mut options = serde_saphyr::SerializerOptions::default();
-        options.folded_wrap_chars = usize::MAX;
-        let text = serde_saphyr::to_string_with_options(&[d], options).map_err(|e| {
-            CompileError::Render {
-                what: "the runtime rules",
-                message: e.to_string(),
-            }
-        })?;
+        let text = crate::compile::yaml_of(&[d], "the runtime rules")?;
         yaml.push('\n');
         yaml.push_str(&text);
     }

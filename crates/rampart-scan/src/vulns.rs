@@ -233,12 +233,7 @@ pub(crate) fn run(
     } else {
         db.status().ok().and_then(|s| s.built_at)
     };
-    let mut inventory = match scan
-        .inventory
-        .as_deref()
-        .map(|p| retry_busy(|| Inventory::open(p)))
-        .transpose()
-    {
+    let mut inventory = match scan.inventory.as_deref().map(Inventory::open).transpose() {
         Ok(i) => i,
         Err(e) => {
             errors.push(inventory_error(&e));
@@ -285,16 +280,14 @@ pub(crate) fn run(
                     );
                 }
                 if let Some(inv) = inventory.as_mut() {
-                    if let Err(e) = retry_busy(|| {
-                        inv.record_checked(
-                            &set.inventory_id,
-                            &set.name,
-                            set.target.distro,
-                            set.target.packages,
-                            &outcome.vulnerabilities,
-                            &outcome.unchecked,
-                        )
-                    }) {
+                    if let Err(e) = inv.record_checked(
+                        &set.inventory_id,
+                        &set.name,
+                        set.target.distro,
+                        set.target.packages,
+                        &outcome.vulnerabilities,
+                        &outcome.unchecked,
+                    ) {
                         errors.push(inventory_error(&e));
                     }
                 }
@@ -310,23 +303,6 @@ pub(crate) fn run(
         }
     }
     (assessment, vulns, errors)
-}
-
-/// Runs `f` again while SQLite says another scan holds the inventory, for up to 60 s: the busy
-/// timeout covers most waits, not all (a WAL database being recovered or checkpointed by
-/// another process answers "database is locked" at once; measured with concurrent scans).
-fn retry_busy<T>(mut f: impl FnMut() -> Result<T, DbError>) -> Result<T, DbError> {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    let mut pause = std::time::Duration::from_millis(10);
-    loop {
-        match f() {
-            Err(e) if e.is_busy() && std::time::Instant::now() < deadline => {
-                std::thread::sleep(pause);
-                pause = (pause * 2).min(std::time::Duration::from_millis(500));
-            }
-            other => return other,
-        }
-    }
 }
 
 fn inventory_error(e: &DbError) -> InputError {

@@ -55,7 +55,8 @@ pub struct Registry {
     pub tls: bool,
 }
 
-fn free_port() -> u16 {
+/// A TCP port free on 127.0.0.1 now (bound, then released).
+pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()

@@ -328,9 +328,31 @@ pub struct Inventory {
     path: PathBuf,
 }
 
+/// Runs `f` again while SQLite says another connection holds the inventory, for up to 60 s:
+/// the busy timeout covers most waits, not all (a WAL database being recovered or checkpointed
+/// by another process answers "database is locked" at once; concurrent scans failed so).
+fn retry_busy<T>(mut f: impl FnMut() -> Result<T, DbError>) -> Result<T, DbError> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let mut pause = std::time::Duration::from_millis(10);
+    loop {
+        match f() {
+            Err(e) if e.is_busy() && std::time::Instant::now() < deadline => {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(std::time::Duration::from_millis(500));
+            }
+            other => return other,
+        }
+    }
+}
+
 impl Inventory {
-    /// Opens (creating it if needed) the inventory at `path`.
+    /// Opens (creating it if needed) the inventory at `path`, waiting while another scan holds
+    /// it.
     pub fn open(path: &Path) -> Result<Self, DbError> {
+        retry_busy(|| Self::open_once(path))
+    }
+
+    fn open_once(path: &Path) -> Result<Self, DbError> {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(|e| DbError::Io {
                 path: dir.display().to_string(),
@@ -448,6 +470,19 @@ impl Inventory {
     /// their ecosystem is missing from the database): their earlier findings are kept, not
     /// dropped as if fixed.
     pub fn record_checked(
+        &mut self,
+        id: &str,
+        name: &str,
+        distro: Option<&Distro>,
+        packages: &[Package],
+        findings: &[Vulnerability],
+        unchecked: &std::collections::BTreeSet<String>,
+    ) -> Result<(), DbError> {
+        // a busy failure rolled the transaction back: the whole record is tried again
+        retry_busy(|| self.record_once(id, name, distro, packages, findings, unchecked))
+    }
+
+    fn record_once(
         &mut self,
         id: &str,
         name: &str,

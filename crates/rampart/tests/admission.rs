@@ -29,13 +29,7 @@ fn rampart(args: &[&str], dir: &Path) -> std::process::Output {
         .unwrap()
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+use rampart_testkit::registry::free_port;
 
 /// The webhook process, killed on drop if the test fails first.
 struct Webhook(Child);

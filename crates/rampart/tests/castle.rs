@@ -184,13 +184,7 @@ fn ok(out: &std::process::Output) {
     );
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+use rampart_testkit::registry::free_port;
 
 /// One HTTP request to 127.0.0.1:`port`; the body of the answer.
 fn http(port: u16, method: &str, body: &str) -> Option<String> {

@@ -275,13 +275,7 @@ fn httpd_bundle(port: u16) -> rampart_testkit::runc::Bundle {
     b
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+use rampart_testkit::registry::free_port;
 
 const HTTPD_IMAGE: &str = "registry.example.com/castle/httpd@sha256:5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e";
 
