@@ -8,6 +8,8 @@ use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
+use crate::root::Root;
+
 /// The kernel's limit on nested interpreters (`#!` chains; fs/exec.c allows 5 levels).
 const MAX_DEPTH: usize = 5;
 /// The bytes of a `#!` line the kernel reads (BINPRM_BUF_SIZE).
@@ -41,13 +43,19 @@ pub fn interpreter(path: &Path) -> Option<PathBuf> {
 
 /// `path`'s interpreters, theirs, and so on (as deep as the kernel goes).
 pub fn interpreters_of(path: &Path) -> Vec<PathBuf> {
-    interpreters_cached(path, &mut HashMap::new())
+    interpreters_cached(&Root::host(), path, &mut HashMap::new())
 }
 
-/// [`interpreters_of`], each interpreter's own interpreter read once (`cache`).
-fn interpreters_cached(path: &Path, cache: &mut HashMap<PathBuf, Option<PathBuf>>) -> Vec<PathBuf> {
+/// [`interpreters_of`] for a path of the filesystem under `root`, each interpreter's own
+/// interpreter read once (`cache`). The interpreters are named as the root's processes see them.
+fn interpreters_cached(
+    root: &Root,
+    path: &Path,
+    cache: &mut HashMap<PathBuf, Option<PathBuf>>,
+) -> Vec<PathBuf> {
+    let read = |p: &Path| interpreter(&root.outside(&root.resolve(p)));
     let mut out = Vec::new();
-    let Some(mut cur) = interpreter(path) else {
+    let Some(mut cur) = read(path) else {
         return out;
     };
     for _ in 0..MAX_DEPTH {
@@ -57,7 +65,7 @@ fn interpreters_cached(path: &Path, cache: &mut HashMap<PathBuf, Option<PathBuf>
         out.push(cur.clone());
         let next = cache
             .entry(cur.clone())
-            .or_insert_with(|| interpreter(&cur))
+            .or_insert_with(|| read(&cur))
             .clone();
         match next {
             Some(n) => cur = n,
@@ -70,17 +78,27 @@ fn interpreters_cached(path: &Path, cache: &mut HashMap<PathBuf, Option<PathBuf>
 /// The interpreters needed by the executables at `paths`: files directly, directories walked
 /// (at most `max_files` files; the walk stops there and says so by returning `false`).
 pub fn interpreters_beneath(paths: &[PathBuf], max_files: usize) -> (BTreeSet<PathBuf>, bool) {
+    interpreters_beneath_in(&Root::host(), paths, max_files)
+}
+
+/// [`interpreters_beneath`] for paths of the filesystem under `root` (a container's, seen from
+/// the host): symbolic links resolve inside it.
+pub fn interpreters_beneath_in(
+    root: &Root,
+    paths: &[PathBuf],
+    max_files: usize,
+) -> (BTreeSet<PathBuf>, bool) {
     let mut out = BTreeSet::new();
     let mut cache = HashMap::new();
     let mut seen = 0usize;
     let mut stack: Vec<PathBuf> = paths.to_vec();
     while let Some(p) = stack.pop() {
-        let Ok(meta) = std::fs::symlink_metadata(&p) else {
+        let Ok(meta) = std::fs::symlink_metadata(root.outside(&p)) else {
             continue;
         };
         if meta.is_dir() {
-            if let Ok(rd) = std::fs::read_dir(&p) {
-                stack.extend(rd.flatten().map(|e| e.path()));
+            if let Ok(rd) = std::fs::read_dir(root.outside(&p)) {
+                stack.extend(rd.flatten().map(|e| p.join(e.file_name())));
             }
             continue;
         }
@@ -89,7 +107,7 @@ pub fn interpreters_beneath(paths: &[PathBuf], max_files: usize) -> (BTreeSet<Pa
             return (out, false);
         }
         // a symlink is followed (exec does), its target's interpreter counts
-        out.extend(interpreters_cached(&p, &mut cache));
+        out.extend(interpreters_cached(root, &p, &mut cache));
     }
     (out, true)
 }

@@ -15,6 +15,8 @@ pub enum Mechanism {
     Landlock,
     /// the cgroup sock_addr programs
     CgroupBpf,
+    /// the monitor's file guard (fanotify permission events)
+    Fanotify,
 }
 
 /// What the process tried.
@@ -41,7 +43,7 @@ pub enum Action {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Outcome {
-    /// the call failed (EACCES from Landlock, EPERM from the cgroup programs)
+    /// the call failed (EACCES from Landlock, EPERM from the cgroup programs and the file guard)
     Denied,
     /// audit mode: the call went through
     WouldDeny,

@@ -30,6 +30,7 @@ use landlock::{
 };
 use serde::{Deserialize, Serialize};
 
+use crate::root::Root;
 use crate::{Error, Mode, Policy, Protocol};
 
 /// The Landlock ABI the ruleset is written for (Linux 6.15+: audit-log flags). On an older
@@ -129,10 +130,9 @@ fn absolute(p: &Path) -> Result<PathBuf, Error> {
     Ok(out)
 }
 
-/// `p` resolved through symlinks when it exists, else normalised.
-fn resolved(p: &Path) -> Result<PathBuf, Error> {
-    let p = absolute(p)?;
-    Ok(std::fs::canonicalize(&p).unwrap_or(p))
+/// `p` resolved through symlinks within `root` when it exists, else normalised.
+fn resolved(root: &Root, p: &Path) -> Result<PathBuf, Error> {
+    Ok(root.resolve(&absolute(p)?))
 }
 
 fn beneath(path: &Path, dir: &Path) -> bool {
@@ -142,17 +142,26 @@ fn beneath(path: &Path, dir: &Path) -> bool {
 impl Plan {
     /// Computes the ruleset for `policy` from the filesystem as this process sees it.
     pub fn new(policy: &Policy) -> Result<Self, Error> {
+        Self::new_in(policy, &Root::host())
+    }
+
+    /// Computes the ruleset for `policy` from the filesystem under `root`: a container's, seen
+    /// from the host (`/proc/PID/root`), for the monitor's file guard. The paths of the plan are
+    /// the container's.
+    pub fn new_in(policy: &Policy, root: &Root) -> Result<Self, Error> {
+        let exists = |p: &Path| std::fs::symlink_metadata(root.outside(p)).is_ok();
         let mut not_enforced = Vec::new();
         let mut exec = BTreeSet::new();
         for p in &policy.exec {
-            let p = resolved(p)?;
-            if p.exists() {
+            let p = resolved(root, p)?;
+            if exists(&p) {
                 exec.insert(p);
             } else {
                 not_enforced.push(format!("exec {}: does not exist, no rule", p.display()));
             }
         }
-        let (interp, complete) = crate::elf::interpreters_beneath(
+        let (interp, complete) = crate::elf::interpreters_beneath_in(
+            root,
             &exec.iter().cloned().collect::<Vec<_>>(),
             MAX_EXEC_FILES,
         );
@@ -163,15 +172,15 @@ impl Plan {
         }
         let interpreters: BTreeSet<PathBuf> = interp
             .into_iter()
-            .filter_map(|i| resolved(&i).ok())
-            .filter(|i| i.exists() && !exec.iter().any(|e| beneath(i, e)))
+            .filter_map(|i| resolved(root, &i).ok())
+            .filter(|i| exists(i) && !exec.iter().any(|e| beneath(i, e)))
             .collect();
         exec.extend(interpreters.iter().cloned());
 
         let mut writable = BTreeSet::new();
         for p in &policy.writable {
-            let p = resolved(p)?;
-            if p.exists() {
+            let p = resolved(root, p)?;
+            if exists(&p) {
                 writable.insert(p);
             } else {
                 not_enforced.push(format!("writable {}: does not exist, no rule", p.display()));
@@ -179,14 +188,14 @@ impl Plan {
         }
         for d in DEVICES {
             let d = PathBuf::from(d);
-            if d.exists() {
+            if exists(&d) {
                 writable.insert(d);
             }
         }
 
         let mut never_read = BTreeSet::new();
         for p in &policy.never_read {
-            never_read.insert(resolved(p)?);
+            never_read.insert(resolved(root, p)?);
         }
         for n in &never_read {
             for w in &writable {
@@ -209,7 +218,7 @@ impl Plan {
                 }
             }
         }
-        let (read, list_only) = read_rules(&never_read);
+        let (read, list_only) = read_rules(root, &never_read);
 
         let tcp_bind = Some(
             std::iter::once(0)
@@ -256,10 +265,21 @@ impl Plan {
             Access::Read => !(under(&self.read) || under(&self.writable)),
         }
     }
+
+    /// Whether the intent forbids reading `path`: beneath a never-read path and not beneath a
+    /// writable one. The file guard's read rule; Landlock's allow-list approximates it with the
+    /// sibling trick (a file created later beside a never-read path is unreadable there too).
+    pub fn forbids_read(&self, path: &Path) -> bool {
+        self.never_read.iter().any(|n| beneath(path, n))
+            && !self.writable.iter().any(|w| beneath(path, w))
+    }
 }
 
 /// The read rules: `/` without never-read paths, else the sibling trick.
-fn read_rules(never_read: &BTreeSet<PathBuf>) -> (BTreeSet<PathBuf>, BTreeSet<PathBuf>) {
+fn read_rules(
+    root: &Root,
+    never_read: &BTreeSet<PathBuf>,
+) -> (BTreeSet<PathBuf>, BTreeSet<PathBuf>) {
     let mut read = BTreeSet::new();
     let mut list_only = BTreeSet::new();
     if never_read.contains(Path::new("/")) {
@@ -277,11 +297,11 @@ fn read_rules(never_read: &BTreeSet<PathBuf>) -> (BTreeSet<PathBuf>, BTreeSet<Pa
     let mut stack = vec![PathBuf::from("/")];
     while let Some(dir) = stack.pop() {
         list_only.insert(dir.clone());
-        let Ok(entries) = std::fs::read_dir(&dir) else {
+        let Ok(entries) = std::fs::read_dir(root.outside(&dir)) else {
             continue;
         };
         for e in entries.flatten() {
-            let p = e.path();
+            let p = dir.join(e.file_name());
             if never_read.contains(&p) {
                 continue;
             }

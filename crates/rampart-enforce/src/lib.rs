@@ -1,9 +1,13 @@
 //! Kernel enforcement of an image's intent (issue 15, point 4), with what this kernel loads.
 //!
 //! BPF LSM and fentry programs are refused on these machines (docs/monitor-sensor.md, "Program
-//! types"), so the intent is enforced by two mechanisms that are available, each synchronous
+//! types"), so the intent is enforced by three mechanisms that are available, each synchronous
 //! (the offending system call fails in the offending process):
 //!
+//! - **fanotify permission events** ([`files`]): the monitor's file guard, from outside the
+//!   container: exec outside the allow-list, opens for write outside the writable paths, reads
+//!   of never-read paths fail with EPERM. The rules are the same [`landlock::Plan`], computed
+//!   from the container's root seen from the host ([`root`]).
 //! - **Landlock** ([`landlock`]): exec outside the allow-list, writes outside the writable paths,
 //!   reads of never-read paths, TCP binds and connects on ports outside the intent. Landlock only
 //!   restricts the calling process and its future children, so a guard launcher
@@ -22,8 +26,10 @@ pub mod audit;
 pub mod bundle;
 pub mod elf;
 pub mod event;
+pub mod files;
 pub mod landlock;
 pub mod net;
+pub mod root;
 
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -194,6 +200,9 @@ pub enum Error {
     /// the OCI bundle's config.json is not what was expected
     #[error("bundle: {0}")]
     Bundle(String),
+    /// the fanotify group of the file guard
+    #[error("fanotify: {0}")]
+    Fanotify(String),
     /// the audit netlink socket
     #[error("audit netlink: {0}")]
     Audit(String),

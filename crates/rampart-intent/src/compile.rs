@@ -211,7 +211,7 @@ pub fn compile(intent: &Intent, opts: &Options) -> Result<Compiled, CompileError
     artefacts.push(Artefact {
         file: format!("{name}.monitor.toml"),
         target: Target::Monitor,
-        bytes: monitor_config(&name, &generated.answers).into_bytes(),
+        bytes: monitor_config(&name, &intent.image.to_string(), &generated.answers).into_bytes(),
     });
 
     // The intent itself (canonical form), which the admission profile's intent gate reads.
@@ -725,8 +725,10 @@ pub(crate) fn ports_text(ports: &[PortRange], protocol: Protocol) -> String {
     }
 }
 
-/// The monitor's configuration for the generated rules: the rules file and one action per rule.
-fn monitor_config(name: &str, answers: &[(String, Answer)]) -> String {
+/// The monitor's configuration for the generated rules: the rules file, one action per rule,
+/// and the enforcement of the compiled policy on the image's containers (`[[enforce]]`: its
+/// denials are alerts under the same rules).
+fn monitor_config(name: &str, image: &str, answers: &[(String, Answer)]) -> String {
     let mut out = format!(
         "# rampart monitor configuration compiled from the intent of `{name}`.\n\
          # Run it beside Falco's stable rules by adding them to `rules`.\n\
@@ -739,6 +741,13 @@ fn monitor_config(name: &str, answers: &[(String, Answer)]) -> String {
             answer.as_str()
         ));
     }
+    out.push_str(&format!(
+        "\n# The intent enforced in the kernel on the image's containers (fanotify, cgroup programs).\n\
+         [[enforce]]\nname = {}\nimage = {}\npolicy = {}\n",
+        toml_string(name),
+        toml_string(image),
+        toml_string(&format!("{name}.enforce.json"))
+    ));
     out
 }
 

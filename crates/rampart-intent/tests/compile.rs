@@ -461,6 +461,29 @@ fn the_monitor_configuration_carries_each_answer() {
         answers.contains(&("web: connection outside the intent".into(), "Alert".into())),
         "{answers:?}"
     );
+    // the kernel enforcement of the same intent: the compiled policy, on the image's containers
+    let config = rampart_monitor::config::MonitorConfig::load(&path).unwrap();
+    let [e] = config.enforce.as_slice() else {
+        panic!("one [[enforce]] entry: {:?}", config.enforce)
+    };
+    assert_eq!(e.name, "web");
+    assert_eq!(e.image, Intent::load(&example()).unwrap().image.to_string());
+    assert_eq!(e.policy, dir.path().join("web.enforce.json"));
+    // its denials are alerts of the rules above: one name for detection and enforcement
+    use rampart_enforce::event::Action;
+    for (kind, action) in [
+        ("exec", Action::Exec),
+        ("write", Action::Write),
+        ("read", Action::Read),
+        ("connect", Action::Connect),
+    ] {
+        let name = rampart_intent::rules::rule_name("web", kind);
+        assert_eq!(name, rampart_monitor::enforce::rule_name("web", action));
+        assert!(
+            answers.iter().any(|(r, _)| *r == name),
+            "{name}: {answers:?}"
+        );
+    }
 }
 
 #[test]

@@ -31,6 +31,12 @@
 //! priority = "critical"       # rules at or above this priority
 //! do = "kill-container"
 //!
+//! [[enforce]]                 # the intent of an image, enforced in the kernel (`rampart intent compile`)
+//! name = "web"                # its runtime rules' prefix: denials are alerts of `web: ...` rules
+//! image = "registry.example/web:1.4@sha256:..."   # containers running this digest (or reference)
+//! policy = "web.enforce.json" # relative to this file
+//! mode = "audit"              # only report what would be denied (default: the policy's mode)
+//!
 //! [[image]]                   # drift: the image a container runs, by reference or digest
 //! ref = "registry.example/app:1.0"
 //! source = "images/app"       # OCI layout, docker archive or root directory (relative to this file)
@@ -184,6 +190,23 @@ pub struct ImageConfig {
     pub source: PathBuf,
 }
 
+/// `[[enforce]]`: the containers of an image get its intent's compiled policy applied in the
+/// kernel (files by fanotify permission events, connections by cgroup programs); each denial is
+/// an alert under the intent's runtime rule of the same step.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct EnforceConfig {
+    /// the workload's name, the prefix of its runtime rules (`NAME: executable outside the intent`)
+    pub name: String,
+    /// the image: a reference with its digest (`repo:tag@sha256:...`), or a digest
+    pub image: String,
+    /// the compiled policy (`NAME.enforce.json`; relative to this file)
+    pub policy: PathBuf,
+    /// `enforce` (deny) or `audit` (only report); default: the policy's own `mode`. The
+    /// monitor's top-level `mode` is the rules' answers, not this.
+    pub mode: Option<Mode>,
+}
+
 /// The whole file.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
@@ -214,6 +237,9 @@ pub struct MonitorConfig {
     pub actions: Vec<ActionConfig>,
     #[serde(default, rename = "image")]
     pub images: Vec<ImageConfig>,
+    /// Intents enforced in the kernel on the containers of their images (see `enforce`).
+    #[serde(default)]
+    pub enforce: Vec<EnforceConfig>,
     /// Runtime state roots looked in besides the defaults (`/run/runc`, containerd's, Docker's,
     /// crun's): a runc started with `--root DIR`, k3s's containerd.
     #[serde(default)]
@@ -321,6 +347,11 @@ impl MonitorConfig {
         for i in &mut config.images {
             if i.source.is_relative() {
                 i.source = base.join(&i.source);
+            }
+        }
+        for e in &mut config.enforce {
+            if e.policy.is_relative() {
+                e.policy = base.join(&e.policy);
             }
         }
         if let Some(f) = &mut config.output.file

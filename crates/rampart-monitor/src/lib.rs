@@ -2,6 +2,7 @@
 
 pub mod config;
 pub mod drift;
+pub mod enforce;
 pub mod identity;
 pub mod manifests;
 pub mod metrics;

@@ -13,7 +13,11 @@
 //! - `hostPID`: container processes are addressed by their host pids (signals, `/proc`);
 //! - read-only `hostPath` mounts of the runtimes' state directories and of the cgroup tree.
 //!
-//! Nothing else: no `privileged`, no `CAP_SYS_ADMIN`, no host network, a read-only root, the
+//! With `[[enforce]]` entries in its configuration (intents enforced in the kernel), two more,
+//! and the policies in the ConfigMap: `CAP_SYS_ADMIN` (fanotify permission events) and
+//! `CAP_NET_ADMIN` (attaching cgroup programs).
+//!
+//! Nothing else: no `privileged`, no `CAP_SYS_ADMIN` without `[[enforce]]`, no host network, a read-only root, the
 //! runtime's default seccomp profile, no service-account token (the monitor never calls the
 //! Kubernetes API: pod and namespace come from the CRI annotations on the node).
 
@@ -50,6 +54,18 @@ pub const CAPABILITIES: &[(&str, &str)] = &[
     ("KILL", "kill-process and kill-container answers"),
 ];
 
+/// Capabilities added when the configuration enforces intents (`[[enforce]]`), each with why.
+pub const ENFORCE_CAPABILITIES: &[(&str, &str)] = &[
+    (
+        "SYS_ADMIN",
+        "[[enforce]]: the file guard's fanotify permission events (fanotify_init, FAN_CLASS_CONTENT)",
+    ),
+    (
+        "NET_ADMIN",
+        "[[enforce]]: attach the connection guard's cgroup sock_addr programs",
+    ),
+];
+
 /// What to generate.
 #[derive(Debug, Clone)]
 pub struct ManifestOptions {
@@ -65,6 +81,9 @@ pub struct ManifestOptions {
     pub config_toml: Option<String>,
     /// A webhook sink for the default configuration.
     pub webhook: Option<String>,
+    /// Other files for the ConfigMap, `(file name, text)`: the policies of `[[enforce]]`
+    /// entries (named beside monitor.toml).
+    pub files: Vec<(String, String)>,
 }
 
 impl Default for ManifestOptions {
@@ -77,6 +96,7 @@ impl Default for ManifestOptions {
             rules: default_rules(),
             config_toml: None,
             webhook: None,
+            files: Vec::new(),
         }
     }
 }
@@ -92,6 +112,9 @@ pub enum ManifestError {
     /// A rules file name cannot be a ConfigMap key.
     #[error("rules file name `{0}` is not a valid ConfigMap key ([-._a-zA-Z0-9]+)")]
     Key(String),
+    /// The configuration does not parse, or names a file the ConfigMap cannot hold.
+    #[error("monitor.toml: {0}")]
+    Config(String),
 }
 
 fn label(s: &str) -> bool {
@@ -211,11 +234,30 @@ pub fn generate(o: &ManifestOptions) -> Result<String, ManifestError> {
             value: o.name.clone(),
         });
     }
-    for (file, _) in &o.rules {
+    for (file, _) in o.rules.iter().chain(&o.files) {
         if !config_key(file) || file == "monitor.toml" {
             return Err(ManifestError::Key(file.clone()));
         }
     }
+    // Enforcing intents: the policies must be in the ConfigMap, beside monitor.toml, and the
+    // pod needs two more capabilities.
+    let enforce = match &o.config_toml {
+        Some(text) => {
+            let c = crate::config::MonitorConfig::parse(text, std::path::Path::new("monitor.toml"))
+                .map_err(|e| ManifestError::Config(e.to_string()))?;
+            for e in &c.enforce {
+                let file = e.policy.to_string_lossy();
+                if !o.files.iter().any(|(f, _)| *f == file) {
+                    return Err(ManifestError::Config(format!(
+                        "[[enforce]] {}: policy `{file}` must be a file beside monitor.toml, given to the ConfigMap",
+                        e.name
+                    )));
+                }
+            }
+            !c.enforce.is_empty()
+        }
+        None => false,
+    };
     let (ns, name) = (o.namespace.as_str(), o.name.as_str());
     let image = match &o.image_digest {
         Some(d) => format!("{}@{d}", o.image),
@@ -242,10 +284,19 @@ pub fn generate(o: &ManifestOptions) -> Result<String, ManifestError> {
         "Always"
     };
     let (state_mounts, state_volumes) = state_mounts();
-    let caps = CAPABILITIES
+    let kept: Vec<&(&str, &str)> = CAPABILITIES
+        .iter()
+        .chain(if enforce { ENFORCE_CAPABILITIES } else { &[] })
+        .collect();
+    let caps = kept
         .iter()
         .map(|(c, why)| format!("                - {c}   # {why}\n"))
         .collect::<String>();
+    let n_caps = match kept.len() {
+        5 => "five".to_owned(),
+        7 => "seven".to_owned(),
+        n => n.to_string(),
+    };
     let mut out = String::new();
     let _ = write!(
         out,
@@ -272,7 +323,7 @@ data:
 {config_block}",
         config_block = block(&config, 4),
     );
-    for (file, text) in &o.rules {
+    for (file, text) in o.rules.iter().chain(&o.files) {
         let _ = write!(out, "  {file}: |\n{}", block(text, 4));
     }
     let _ = write!(
@@ -345,9 +396,9 @@ metadata:
               cpu: \"2\"
               memory: 256Mi
           securityContext:
-            # rampart:ignore PSS016 the sensor runs as root (BPF, /proc of every user's processes); every capability but the five below is dropped
+            # rampart:ignore PSS016 the sensor runs as root (BPF, /proc of every user's processes); every capability but the {n_caps} below is dropped
             runAsUser: 0
-            # rampart:ignore PSS015 as above: root, with five capabilities
+            # rampart:ignore PSS015 as above: root, with {n_caps} capabilities
             runAsNonRoot: false
             privileged: false
             allowPrivilegeEscalation: false

@@ -120,14 +120,32 @@ fn print_manifests(args: &ManifestsArgs) -> Result<u8> {
     if rules.is_empty() {
         rules = manifests::default_rules();
     }
+    let mut files = Vec::new();
     let config_toml = match &args.config {
         Some(p) => {
             // Validated here so a broken file never reaches a cluster.
-            rampart_monitor::config::MonitorConfig::load(p)?;
-            Some(
-                std::fs::read_to_string(p)
-                    .with_context(|| format!("cannot read {}", p.display()))?,
-            )
+            let config = rampart_monitor::config::MonitorConfig::load(p)?;
+            let text = std::fs::read_to_string(p)
+                .with_context(|| format!("cannot read {}", p.display()))?;
+            // The policies of [[enforce]] go into the ConfigMap beside monitor.toml: each must
+            // be named beside it (its file name alone), as `rampart intent compile` writes it.
+            let raw = rampart_monitor::config::MonitorConfig::parse(&text, p)?;
+            for (e, loaded) in raw.enforce.iter().zip(&config.enforce) {
+                if e.policy.components().count() != 1 {
+                    anyhow::bail!(
+                        "{}: [[enforce]] {}: policy `{}` must be a file beside monitor.toml for the ConfigMap",
+                        p.display(),
+                        e.name,
+                        e.policy.display()
+                    );
+                }
+                let body = std::fs::read_to_string(&loaded.policy)
+                    .with_context(|| format!("cannot read {}", loaded.policy.display()))?;
+                rampart_enforce::Policy::from_json(body.as_bytes())
+                    .with_context(|| format!("{}", loaded.policy.display()))?;
+                files.push((e.policy.to_string_lossy().into_owned(), body));
+            }
+            Some(text)
         }
         None => None,
     };
@@ -139,6 +157,7 @@ fn print_manifests(args: &ManifestsArgs) -> Result<u8> {
         rules,
         config_toml,
         webhook: args.webhook.clone(),
+        files,
     };
     crate::write_out(None, &manifests::generate(&options)?)?;
     Ok(0)
@@ -335,6 +354,28 @@ fn run_monitor(args: &RunArgs) -> Result<u8> {
         },
         summary.opens_filtered,
     );
-    // Lost events mean the watch was incomplete: never a silent clean exit.
-    Ok(if summary.lost > 0 { 1 } else { 0 })
+    let mut failed = 0;
+    if let Some(e) = &summary.enforce {
+        eprintln!(
+            "rampart: enforce: {} container(s) guarded, {} could not be{}",
+            e.containers,
+            e.failed,
+            if e.denials.is_empty() {
+                "; no denials".to_owned()
+            } else {
+                format!(
+                    "; {}",
+                    e.denials
+                        .iter()
+                        .map(|(k, v)| format!("{k}: {v}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            }
+        );
+        failed = e.failed;
+    }
+    // Lost events mean the watch was incomplete, a container left unguarded means the intent
+    // was not enforced: never a silent clean exit.
+    Ok(if summary.lost > 0 || failed > 0 { 1 } else { 0 })
 }

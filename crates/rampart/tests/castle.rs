@@ -7,6 +7,13 @@
 //! stopped. Then each layer is switched off in turn (seccomp, LSM enforcement, read-only root,
 //! capabilities, runtime rules): every step must still be blocked or detected by a remaining
 //! layer. The matrix is printed (`cargo test -p rampart --test castle -- --nocapture`).
+//!
+//! The LSM enforcement (BPF LSM is refused on these kernels, docs/enforce.md) is two parts
+//! applying the same compiled policy: the monitor's enforce mode (`[[enforce]]`: fanotify
+//! permission events for files, cgroup programs for connections, applied from outside while
+//! the container's first exec is held) and the guard launcher of `rampart intent run`
+//! (Landlock inside the container, cgroup programs). They are switched off together, and the
+//! guard launcher alone.
 
 #![allow(
     clippy::unwrap_used,
@@ -313,6 +320,7 @@ fn bundle(dir: &Path, port: u16) -> PathBuf {
 enum Off {
     Nothing,
     Seccomp,
+    Guard,
     Lsm,
     ReadOnlyRoot,
     Capabilities,
@@ -324,7 +332,8 @@ impl Off {
         match self {
             Off::Nothing => "all layers",
             Off::Seccomp => "seccomp off",
-            Off::Lsm => "LSM enforcement off",
+            Off::Guard => "guard launcher off (the monitor's enforcement stays)",
+            Off::Lsm => "LSM enforcement off (the guard launcher and the monitor's enforcement)",
             Off::ReadOnlyRoot => "read-only root off",
             Off::Capabilities => "capabilities off",
             Off::RuntimeRules => "runtime rules off",
@@ -364,7 +373,7 @@ fn start(work: &Path, intent: &Path, off: Off, port: u16, id: &str) -> Child {
         "--guard".into(),
         guard_binary().display().to_string(),
     ];
-    if off == Off::Lsm {
+    if matches!(off, Off::Lsm | Off::Guard) {
         args.push("--no-guard".into());
     }
     let a: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -398,7 +407,7 @@ fn start(work: &Path, intent: &Path, off: Off, port: u16, id: &str) -> Child {
     }
     std::fs::write(&path, serde_json::to_vec_pretty(&c).unwrap()).unwrap();
     let log = std::fs::File::create(work.join(format!("run-{id}.log"))).unwrap();
-    if off == Off::Lsm {
+    if matches!(off, Off::Lsm | Off::Guard) {
         Command::new("runc")
             .args(["run", "--bundle"])
             .arg(&b)
@@ -453,24 +462,37 @@ fn stop(id: &str, mut child: Child) {
     let _ = Command::new("runc").args(["delete", "-f", id]).output();
 }
 
-/// The monitor with the compiled runtime rules, in audit mode (an alert says what it would
-/// have killed; the test keeps the service alive to try every step), alerts to a file.
-fn monitor(work: &Path, compiled: &Path) -> (Child, PathBuf) {
-    let cfg = std::fs::read_to_string(compiled.join("castle.monitor.toml")).unwrap();
-    let cfg = format!("mode = \"audit\"\ninclude-host = false\n{cfg}");
-    let cfg_path = compiled.join("audit.monitor.toml");
-    std::fs::write(&cfg_path, cfg).unwrap();
-    let alerts = work.join("alerts.jsonl");
+/// The monitor with the compiled configuration: the runtime rules in audit mode (an alert says
+/// what it would have killed; the test keeps the service alive to try every step) and, with
+/// `enforce`, the intent's kernel enforcement (`[[enforce]]`, the policy's enforce mode: the
+/// file guard and the connection guard on the image's containers). Alerts go to a file.
+fn monitor(work: &Path, compiled: &Path, enforce: bool) -> (Child, PathBuf) {
+    let text = std::fs::read_to_string(compiled.join("castle.monitor.toml")).unwrap();
+    let mut cfg: toml::Table = toml::from_str(&text).unwrap();
+    assert!(
+        cfg.contains_key("enforce"),
+        "compile wrote no [[enforce]]: {text}"
+    );
+    if !enforce {
+        cfg.remove("enforce");
+    }
+    cfg.insert("mode".into(), "audit".into());
+    cfg.insert("include-host".into(), false.into());
+    let tag = if enforce { "enforce" } else { "rules" };
+    let cfg_path = compiled.join(format!("{tag}.monitor.toml"));
+    std::fs::write(&cfg_path, toml::to_string(&cfg).unwrap()).unwrap();
+    let alerts = work.join(format!("alerts-{tag}.jsonl"));
     let mut child = common::rampart_command()
         .args(["monitor", "--config"])
         .arg(&cfg_path)
         .stdout(std::fs::File::create(&alerts).unwrap())
-        .stderr(std::fs::File::create(work.join("monitor.log")).unwrap())
+        .stderr(std::fs::File::create(work.join(format!("monitor-{tag}.log"))).unwrap())
         .spawn()
         .unwrap();
     let end = Instant::now() + Duration::from_secs(60);
     while Instant::now() < end {
-        let log = std::fs::read_to_string(work.join("monitor.log")).unwrap_or_default();
+        let log =
+            std::fs::read_to_string(work.join(format!("monitor-{tag}.log"))).unwrap_or_default();
         if log.contains("monitor running") {
             return (child, alerts);
         }
@@ -480,7 +502,7 @@ fn monitor(work: &Path, compiled: &Path) -> (Child, PathBuf) {
     let _ = child.wait();
     panic!(
         "the monitor did not start: {}",
-        std::fs::read_to_string(work.join("monitor.log")).unwrap_or_default()
+        std::fs::read_to_string(work.join(format!("monitor-{tag}.log"))).unwrap_or_default()
     );
 }
 
@@ -502,13 +524,34 @@ fn denials_of(log: &Path) -> Vec<String> {
         .collect()
 }
 
-fn alerts_of(path: &Path, container: &str) -> Vec<String> {
+fn alerts_of(path: &Path, container: &str) -> Vec<Value> {
     std::fs::read_to_string(path)
         .unwrap_or_default()
         .lines()
         .filter_map(|l| serde_json::from_str::<Value>(l).ok())
         .filter(|v| v["output_fields"]["container.id"].as_str() == Some(container))
-        .map(|v| v["rule"].as_str().unwrap_or("").to_owned())
+        .collect()
+}
+
+/// The rule of an alert.
+fn rule_of(alert: &Value) -> String {
+    alert["rule"].as_str().unwrap_or("").to_owned()
+}
+
+/// The monitor's own kernel denials among alerts: `monitor fanotify exec`...
+fn monitor_denials(alerts: &[Value]) -> Vec<String> {
+    alerts
+        .iter()
+        .filter(|a| a["output_fields"]["rampart.outcome"] == "denied")
+        .map(|a| {
+            format!(
+                "monitor {} {}",
+                a["output_fields"]["rampart.mechanism"]
+                    .as_str()
+                    .unwrap_or(""),
+                a["output_fields"]["rampart.step"].as_str().unwrap_or("")
+            )
+        })
         .collect()
 }
 
@@ -572,7 +615,9 @@ fn the_castle_holds_with_any_one_layer_down() {
         ],
         w,
     ));
-    let (mut mon, alerts) = monitor(w, &w.join("compiled"));
+    // one monitor at a time: with the kernel enforcement, and without it for the run with the
+    // LSM enforcement off
+    let mut mon: Option<(bool, Child, PathBuf)> = None;
 
     type Row = (String, String, Vec<String>, Vec<String>);
     let mut matrix: Vec<(Off, Vec<Row>)> = Vec::new();
@@ -580,6 +625,7 @@ fn the_castle_holds_with_any_one_layer_down() {
     for (n, off) in [
         Off::Nothing,
         Off::Seccomp,
+        Off::Guard,
         Off::Lsm,
         Off::ReadOnlyRoot,
         Off::Capabilities,
@@ -591,6 +637,16 @@ fn the_castle_holds_with_any_one_layer_down() {
         // the port the intent learned (each container is stopped before the next starts)
         // at most 12 characters: the container id the monitor prints is the whole id
         let id = format!("c{n}x{}", std::process::id() % 100_000);
+        let enforce = off != Off::Lsm;
+        if mon.as_ref().is_none_or(|(e, _, _)| *e != enforce) {
+            if let Some((_, mut child, _)) = mon.take() {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+            let (child, path) = monitor(w, &w.join("compiled"), enforce);
+            mon = Some((enforce, child, path));
+        }
+        let alerts = mon.as_ref().map(|(_, _, p)| p.clone()).unwrap();
         let child = start(w, &intent, off, port, &id);
         if !wait_up(port) {
             let log = std::fs::read_to_string(w.join(format!("run-{id}.log"))).unwrap_or_default();
@@ -608,10 +664,11 @@ fn the_castle_holds_with_any_one_layer_down() {
             let answer =
                 http(port, "POST", &code).unwrap_or_else(|| "no answer (the service died)".into());
             std::thread::sleep(Duration::from_millis(600));
+            let new: Vec<Value> = alerts_of(&alerts, &id).into_iter().skip(before).collect();
             let seen: Vec<String> = if off == Off::RuntimeRules {
                 Vec::new()
             } else {
-                alerts_of(&alerts, &id).into_iter().skip(before).collect()
+                new.iter().map(rule_of).collect()
             };
             let done = answer.starts_with("done");
             if done && seen.is_empty() {
@@ -627,14 +684,17 @@ fn the_castle_holds_with_any_one_layer_down() {
             }
             let mut denied: Vec<String> =
                 denials_of(&log).into_iter().skip(denials_before).collect();
+            denied.extend(monitor_denials(&new));
             denied.dedup();
             row.push((step.to_owned(), answer, denied, seen));
         }
         stop(&id, child);
         matrix.push((off, row));
     }
-    let _ = mon.kill();
-    let _ = mon.wait();
+    if let Some((_, mut child, _)) = mon.take() {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
 
     eprintln!(
         "\nthe castle: attack step x layer switched off -> outcome, kernel enforcement denials, monitor alerts"

@@ -133,6 +133,91 @@ fn monitor_manifests_pass_the_scan_but_for_stated_privileges() {
     }
 }
 
+/// The configuration `rampart intent compile` writes enforces the intent (`[[enforce]]`): the
+/// DaemonSet carries its policy and rules in the ConfigMap, keeps the two capabilities the
+/// enforcement needs (stated, so the scan still passes), and a policy that is not beside
+/// monitor.toml is refused.
+#[test]
+fn monitor_manifests_carry_the_intent_enforcement() {
+    let dir = tempfile::tempdir().unwrap();
+    let example = rampart_testkit::paths::example("intent/web.intent.toml");
+    let out = rampart(
+        &["intent", "compile", example.to_str().unwrap(), "--out", "c"],
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let digest = format!("sha256:{}", "ab".repeat(32));
+    let out = rampart(
+        &[
+            "monitor",
+            "manifests",
+            "--image-digest",
+            &digest,
+            "--config",
+            "c/web.monitor.toml",
+            "--rules",
+            "c/web.rules.yaml",
+        ],
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let yaml = text(&out.stdout);
+    let policy = std::fs::read_to_string(dir.path().join("c/web.enforce.json")).unwrap();
+    let first = policy.lines().nth(1).unwrap().trim();
+    assert!(yaml.contains("  web.enforce.json: |"), "{yaml}");
+    assert!(yaml.contains(first), "the policy's text: {first}");
+    assert!(yaml.contains("  web.rules.yaml: |"));
+    for cap in ["- SYS_ADMIN", "- NET_ADMIN", "- BPF"] {
+        assert!(yaml.contains(cap), "{cap} missing");
+    }
+    let path = dir.path().join("monitor.yaml");
+    std::fs::write(&path, &yaml).unwrap();
+    let (_, report) = scan_json(&path);
+    // every privilege is stated; what remains is the monitoring layer's honest coverage: the
+    // compiled rules watch this image only, so a shell, a sensitive read or a connection in
+    // another workload fires nothing (the compiled configuration says to add Falco's rules)
+    let open = rule_ids(&report);
+    assert!(
+        open.iter().all(|id| id.starts_with("MON")),
+        "unsuppressed findings: {open:?}"
+    );
+    let suppressed: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| !f["suppressed"].is_null())
+        .map(|f| f["rule_id"].as_str().unwrap())
+        .collect();
+    assert!(suppressed.contains(&"PSS003"), "{suppressed:?}");
+
+    // a policy elsewhere cannot be put beside monitor.toml in the ConfigMap
+    std::fs::create_dir_all(dir.path().join("c/sub")).unwrap();
+    std::fs::rename(
+        dir.path().join("c/web.enforce.json"),
+        dir.path().join("c/sub/web.enforce.json"),
+    )
+    .unwrap();
+    let cfg = std::fs::read_to_string(dir.path().join("c/web.monitor.toml")).unwrap();
+    std::fs::write(
+        dir.path().join("c/web.monitor.toml"),
+        cfg.replace(
+            "policy = \"web.enforce.json\"",
+            "policy = \"sub/web.enforce.json\"",
+        ),
+    )
+    .unwrap();
+    let out = rampart(
+        &["monitor", "manifests", "--config", "c/web.monitor.toml"],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("must be a file beside monitor.toml"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
 /// Falco deployed with its stable rules: the scan assesses the monitoring layer and says that
 /// an outbound connection from a container fires nothing, and that alerts go nowhere.
 #[test]

@@ -63,6 +63,8 @@ pub enum MonitorError {
     Endpoint(#[from] crate::metrics::EndpointError),
     #[error("{path}: {cause}")]
     Output { path: String, cause: std::io::Error },
+    #[error(transparent)]
+    Enforce(#[from] crate::enforce::EnforceError),
 }
 
 /// What to run.
@@ -100,6 +102,9 @@ pub struct Summary {
     pub lost_by_kind: BTreeMap<String, u64>,
     pub actions: BTreeMap<String, u64>,
     pub sinks: Vec<SinkStats>,
+    /// the intents enforced in the kernel (`[[enforce]]`), when configured
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enforce: Option<crate::enforce::EnforceCounts>,
 }
 
 /// One event for the evaluators.
@@ -304,6 +309,11 @@ pub fn filter_for(
             }
         }
     }
+    // An intent enforced in the kernel: a container's first exec waits (held) until its guards
+    // are in place, in audit mode too (the counts must cover the whole run).
+    if !config.enforce.is_empty() && !held.contains(&EventKind::Exec) {
+        held.push(EventKind::Exec);
+    }
     let host = config
         .include_host
         .unwrap_or_else(|| rules.needs_host_events());
@@ -441,6 +451,30 @@ pub fn run(mut opts: RunOptions) -> Result<Summary, MonitorError> {
         hostname: Arc::clone(&hostname),
     });
 
+    // The intents enforced in the kernel: their denials are alerts like the rules'.
+    let enforcer = {
+        let shared = Arc::clone(&shared);
+        crate::enforce::Enforcer::start(
+            &config,
+            Arc::clone(&hostname),
+            Arc::new(move |a: crate::enforce::EnforceAlert| {
+                emit(&shared, &a.rule, a.priority, a.json, a.text, Instant::now());
+            }),
+        )?
+    };
+    if enforcer.is_some() {
+        notes(&format!(
+            "enforce: {} intent(s); files by fanotify permission events, connections by cgroup programs{}",
+            config.enforce.len(),
+            if config.mode == Mode::Audit {
+                " (audit: nothing is denied)"
+            } else {
+                ""
+            }
+        ));
+    }
+    let mut seen_containers: std::collections::HashSet<String> = std::collections::HashSet::new();
+
     // The sensor.
     let mut sensor = Sensor::load(SensorConfig {
         ring_bytes: config
@@ -565,6 +599,23 @@ pub fn run(mut opts: RunOptions) -> Result<Summary, MonitorError> {
             } else {
                 None
             };
+            // A container seen for the first time: its intent's guards go on before it runs
+            // another instruction (its exec is held).
+            if let (Some(enf), Some(c)) = (&enforcer, &container)
+                && !seen_containers.contains(&c.id)
+            {
+                seen_containers.insert(c.id.clone());
+                let exe = matches!(raw, RawEvent::Exec(_)).then_some(proc.exepath.as_str());
+                if enf.on_container(c, h.pid, exe) {
+                    let killed = match &held {
+                        Some(t) => t.kill(),
+                        None => HeldTask::open(&h).and_then(|t| t.kill()),
+                    };
+                    if let Err(e) = killed {
+                        notes(&format!("enforce: killing process {} failed: {e}", h.pid));
+                    }
+                }
+            }
             let event = translate::event(
                 &raw,
                 num,
@@ -628,6 +679,7 @@ pub fn run(mut opts: RunOptions) -> Result<Summary, MonitorError> {
     for w in workers {
         let _ = w.join();
     }
+    let enforce_counts = enforcer.map(crate::enforce::Enforcer::stop);
     let final_stats = sensor.stats().unwrap_or_default();
     publish_stats(&metrics, &final_stats);
     drop(sensor);
@@ -655,6 +707,7 @@ pub fn run(mut opts: RunOptions) -> Result<Summary, MonitorError> {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clone(),
+        enforce: enforce_counts,
     };
     result.map(|()| summary)
 }
