@@ -32,6 +32,7 @@ pub mod debian;
 pub mod eventgen;
 pub mod oracles;
 pub mod paths;
+pub mod postgres;
 pub mod pss;
 pub mod registry;
 pub mod runc;

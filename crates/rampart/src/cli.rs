@@ -85,6 +85,8 @@ pub enum Command {
     /// One intent per image: check an intent document, compile it into every layer (seccomp,
     /// securityContext, runc, NetworkPolicies, runtime rules, admission), print its schema.
     Intent(crate::intent::IntentArgs),
+    /// The history store: record saved scan reports (the measurement layer, docs/history.md).
+    History(crate::history::HistoryArgs),
     // Everyday habits (issue 13 §5): version, completions, man page.
     /// Print the version, the build's git commit and the advisory database's age.
     Version(VersionArgs),
@@ -508,6 +510,14 @@ pub struct ScanArgs {
     /// Do not record the scanned images' packages in the inventory.
     #[arg(long)]
     pub no_inventory: bool,
+    /// Record the scan in the history store: a file (SQLite) or a `postgres://` URL
+    /// (docs/history.md). Recording that fails makes the exit 2.
+    #[arg(long = "history", env = "RAMPART_HISTORY", value_name = "STORE")]
+    pub history: Option<String>,
+    /// The scope the recorded scan covers (default: the git repository and the paths in it,
+    /// else the paths).
+    #[arg(long, value_name = "NAME", requires = "history")]
+    pub history_scope: Option<String>,
     /// When to use colour in the human report.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,

@@ -5,6 +5,7 @@ mod admission;
 mod cli;
 mod cyclonedx;
 mod habits;
+mod history;
 mod images;
 mod intent;
 mod logging;
@@ -44,6 +45,7 @@ fn main() -> ExitCode {
         Command::Admission(args) => admission::run(&args),
         Command::Seccomp(args) => seccomp::run(&args),
         Command::Monitor(args) => monitor::run(&args),
+        Command::History(args) => history::run(&args),
         Command::Intent(args) => intent::run(&args),
         Command::Version(args) => habits::version(&args),
         Command::Completions(args) => habits::completions(&args),
@@ -326,6 +328,44 @@ fn scan(args: ScanArgs) -> Result<u8> {
     } else if exit == EXIT_FINDINGS && !args.show.quiet {
         if let Some(t) = fail_on {
             eprintln!("rampart: {failing} finding(s) at or above {t} (exit {EXIT_FINDINGS})");
+        }
+    }
+    // The history (docs/history.md): a scan asked to be recorded and not recorded is an error.
+    if let Some(location) = &args.history {
+        let scanned = if args.paths.is_empty() {
+            vec![std::path::PathBuf::from(".")]
+        } else {
+            args.paths.clone()
+        };
+        let source = history::source_of(&scanned, args.history_scope.as_deref());
+        let recorded = serde_json::from_str::<serde_json::Value>(&rampart_report::json(&report))
+            .map_err(anyhow::Error::from)
+            .and_then(|value| {
+                let mut store = rampart_history::Store::open(location)?;
+                Ok(rampart_history::scan::record_scan(
+                    &mut store,
+                    &value,
+                    &source,
+                    rampart_history::now_ms(),
+                )?)
+            });
+        match recorded {
+            Ok(r) => {
+                if !args.show.quiet {
+                    eprintln!(
+                        "rampart: recorded in {} ({}): {}",
+                        rampart_history::redacted(location),
+                        source.scope,
+                        history::summary(&r)
+                    );
+                }
+            }
+            Err(e) => {
+                eprintln!(
+                    "rampart: the scan was not recorded in the history: {e:#} (exit {EXIT_ERROR})"
+                );
+                return Ok(EXIT_ERROR);
+            }
         }
     }
     Ok(exit)

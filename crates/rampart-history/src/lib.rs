@@ -1,0 +1,240 @@
+//! The measurement layer's store (issue 16): what rampart saw, over time.
+//!
+//! An append-only log of runs (a scan, an admission decision, a rescan, a monitor event) with
+//! change-only snapshots, as Dependency-Track keeps them: a subject's layer state is a span
+//! (`since` .. `last_seen`) that ends only when the state changes; a finding is one row per
+//! fingerprint with first seen, last seen, resolved and reopened. SQLite by default (a file, no
+//! server), PostgreSQL for teams (`postgres://...`): the same schema, the same queries and the
+//! same migrations ([`schema`]), through [`sql::Tx`].
+//!
+//! Every write is one transaction: a run is recorded whole or not at all. Writers are
+//! serialised (SQLite `BEGIN IMMEDIATE` with a busy timeout; PostgreSQL an advisory
+//! transaction lock), so concurrent writers lose nothing.
+
+pub mod scan;
+pub mod schema;
+pub mod sql;
+
+use std::time::Duration;
+
+use sql::{Conn, Dialect, Tx};
+
+/// What can go wrong with the store.
+#[derive(Debug, thiserror::Error)]
+pub enum HistoryError {
+    /// The store cannot be opened or is not a rampart store.
+    #[error("{location}: {message}")]
+    Open { location: String, message: String },
+    /// The database holds something else.
+    #[error("not a rampart history store: {0}")]
+    Foreign(String),
+    /// A newer rampart migrated the store.
+    #[error(
+        "the store is at schema version {store}, this rampart knows up to {known}: upgrade rampart"
+    )]
+    Newer { store: i64, known: i64 },
+    /// An SQLite error.
+    #[error("sqlite: {0}")]
+    Sqlite(String),
+    /// A PostgreSQL error.
+    #[error("postgresql: {0}")]
+    Postgres(String),
+    /// A report that cannot be recorded (its origin, and why).
+    #[error("{origin}: {message}")]
+    Report { origin: String, message: String },
+}
+
+impl HistoryError {
+    /// Whether another writer held the store (worth retrying).
+    fn is_contention(&self) -> bool {
+        match self {
+            HistoryError::Sqlite(m) => m.contains("database is locked") || m.contains("busy"),
+            // serialization_failure, deadlock_detected
+            HistoryError::Postgres(m) => m.starts_with("40001") || m.starts_with("40P01"),
+            _ => false,
+        }
+    }
+}
+
+/// How long an SQLite writer waits for another.
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The advisory lock every PostgreSQL writer takes (one writer at a time per database).
+const PG_WRITE_LOCK: i64 = 0x0072_616d_7061_7274; // "rampart" in ASCII
+
+/// An open store.
+pub struct Store {
+    conn: Conn,
+    location: String,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("location", &self.location)
+            .field("dialect", &self.dialect())
+            .finish()
+    }
+}
+
+/// Milliseconds since the Unix epoch, now.
+pub fn now_ms() -> i64 {
+    jiff::Timestamp::now().as_millisecond()
+}
+
+/// Whether a store location names a PostgreSQL server.
+pub fn is_postgres(location: &str) -> bool {
+    location.starts_with("postgres://") || location.starts_with("postgresql://")
+}
+
+/// A location as it may be shown: a URL's password replaced.
+pub fn redacted(location: &str) -> String {
+    if !is_postgres(location) {
+        return location.to_owned();
+    }
+    let Some((scheme, rest)) = location.split_once("://") else {
+        return location.to_owned();
+    };
+    match rest.split_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+            None => location.to_owned(),
+        },
+        None => location.to_owned(),
+    }
+}
+
+impl Store {
+    /// Opens (creating a new SQLite file, or a new schema in an empty PostgreSQL database) and
+    /// migrates the store at `location`: a path, or a `postgres://` URL.
+    pub fn open(location: &str) -> Result<Self, HistoryError> {
+        let shown = redacted(location);
+        let open_err = |message: String| HistoryError::Open {
+            location: shown.clone(),
+            message,
+        };
+        let conn = if is_postgres(location) {
+            let client = postgres::Client::connect(location, postgres::NoTls)
+                .map_err(|e| open_err(sql::pg_message(&e)))?;
+            Conn::Postgres(Box::new(client))
+        } else {
+            let c = rusqlite::Connection::open(location).map_err(|e| open_err(e.to_string()))?;
+            c.busy_timeout(BUSY_TIMEOUT)
+                .map_err(|e| open_err(e.to_string()))?;
+            // a file that is not a database fails here, with SQLite's own words
+            c.pragma_update(None, "journal_mode", "WAL")
+                .map_err(|e| open_err(format!("not a rampart history store ({e})")))?;
+            c.pragma_update(None, "foreign_keys", "ON")
+                .map_err(|e| open_err(e.to_string()))?;
+            Conn::Sqlite(c)
+        };
+        let mut store = Store {
+            conn,
+            location: shown.clone(),
+        };
+        let now = now_ms();
+        store
+            .write(|tx| schema::migrate(tx, now))
+            .map_err(|e| match e {
+                HistoryError::Open { .. } => e,
+                other => open_err(other.to_string()),
+            })?;
+        Ok(store)
+    }
+
+    /// Where the store is (a URL's password redacted).
+    pub fn location(&self) -> &str {
+        &self.location
+    }
+
+    /// SQLite or PostgreSQL.
+    pub fn dialect(&self) -> Dialect {
+        match self.conn {
+            Conn::Sqlite(_) => Dialect::Sqlite,
+            Conn::Postgres(_) => Dialect::Postgres,
+        }
+    }
+
+    /// Runs `f` in a write transaction, alone among writers, committing when it succeeds. A
+    /// transaction that meets another writer's lock is run again (a few times).
+    pub fn write<T>(
+        &mut self,
+        mut f: impl FnMut(&mut Tx<'_>) -> Result<T, HistoryError>,
+    ) -> Result<T, HistoryError> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let result = self.write_once(&mut f);
+            match result {
+                Err(e) if e.is_contention() && attempt < 5 => {
+                    std::thread::sleep(Duration::from_millis(50 * attempt));
+                }
+                other => return other,
+            }
+        }
+    }
+
+    fn write_once<T>(
+        &mut self,
+        f: &mut impl FnMut(&mut Tx<'_>) -> Result<T, HistoryError>,
+    ) -> Result<T, HistoryError> {
+        let mut tx = match &mut self.conn {
+            Conn::Sqlite(c) => Tx::Sqlite(
+                c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                    .map_err(|e| HistoryError::Sqlite(e.to_string()))?,
+            ),
+            Conn::Postgres(c) => {
+                let mut t = c
+                    .transaction()
+                    .map_err(|e| HistoryError::Postgres(sql::pg_message(&e)))?;
+                t.execute("SELECT pg_advisory_xact_lock($1)", &[&PG_WRITE_LOCK])
+                    .map_err(|e| HistoryError::Postgres(sql::pg_message(&e)))?;
+                Tx::Postgres(t)
+            }
+        };
+        let out = f(&mut tx)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    /// Runs `f` in a read transaction (one consistent snapshot).
+    pub fn read<T>(
+        &mut self,
+        f: impl FnOnce(&mut Tx<'_>) -> Result<T, HistoryError>,
+    ) -> Result<T, HistoryError> {
+        let mut tx = match &mut self.conn {
+            Conn::Sqlite(c) => Tx::Sqlite(
+                c.transaction_with_behavior(rusqlite::TransactionBehavior::Deferred)
+                    .map_err(|e| HistoryError::Sqlite(e.to_string()))?,
+            ),
+            Conn::Postgres(c) => Tx::Postgres(
+                c.build_transaction()
+                    .isolation_level(postgres::IsolationLevel::RepeatableRead)
+                    .read_only(true)
+                    .start()
+                    .map_err(|e| HistoryError::Postgres(sql::pg_message(&e)))?,
+            ),
+        };
+        let out = f(&mut tx)?;
+        tx.commit()?;
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_not_shown() {
+        assert_eq!(
+            redacted("postgres://rampart:s3cret@db:5432/history"),
+            "postgres://rampart:***@db:5432/history"
+        );
+        assert_eq!(
+            redacted("/var/lib/rampart/history.db"),
+            "/var/lib/rampart/history.db"
+        );
+        assert_eq!(redacted("postgres://db/history"), "postgres://db/history");
+    }
+}
