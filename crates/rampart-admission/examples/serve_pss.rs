@@ -70,6 +70,7 @@ impl Reviewer for Pss {
         Decision {
             response,
             gates: vec![GateOutcome {
+                mode: None,
                 gate: "pss".to_owned(),
                 outcome,
                 message,

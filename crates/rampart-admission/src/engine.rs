@@ -271,6 +271,7 @@ impl Engine {
         let mut audit = std::collections::BTreeMap::new();
         let mut outcomes = Vec::new();
         for (gate, mode, verdict) in self.run_gates(profile, view) {
+            let before = outcomes.len();
             match verdict {
                 Verdict::Pass => outcomes.push(outcome(gate, "allow", String::new())),
                 Verdict::Violations(list) => {
@@ -307,6 +308,14 @@ impl Engine {
                     }
                     outcomes.push(outcome(gate, "error", e));
                 }
+            }
+            let word = match mode {
+                Mode::Enforce => "enforce",
+                Mode::Warn => "warn",
+                Mode::Audit => "audit",
+            };
+            for o in outcomes.iter_mut().skip(before) {
+                o.mode = Some(word);
             }
         }
         let mut response = if denials.is_empty() {
@@ -405,6 +414,7 @@ impl Engine {
 
 fn outcome(gate: &str, outcome: &'static str, message: String) -> GateOutcome {
     GateOutcome {
+        mode: None,
         gate: gate.to_owned(),
         outcome,
         message,

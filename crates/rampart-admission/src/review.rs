@@ -247,6 +247,10 @@ pub struct GateOutcome {
     /// A human explanation; empty when allowed.
     #[serde(skip_serializing_if = "String::is_empty")]
     pub message: String,
+    /// The gate's mode (`enforce`, `warn`, `audit`) when it ran from a profile: what tells a
+    /// pass in enforce mode (coverage, docs/metrics.md) from one that enforced nothing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mode: Option<&'static str>,
 }
 
 /// A decision: the response for kube-apiserver and the per-gate outcomes behind it.

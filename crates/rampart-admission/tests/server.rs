@@ -46,6 +46,7 @@ impl Reviewer for DenyPrivileged {
             .flatten()
             .any(|c| c["securityContext"]["privileged"] == true);
         let gate = |outcome: &'static str, message: &str| GateOutcome {
+            mode: None,
             gate: "privileged".to_owned(),
             outcome,
             message: message.to_owned(),

@@ -11,6 +11,8 @@
 //! serialised (SQLite `BEGIN IMMEDIATE` with a busy timeout; PostgreSQL an advisory
 //! transaction lock), so concurrent writers lose nothing.
 
+pub mod admission;
+pub mod metrics;
 pub mod scan;
 pub mod schema;
 pub mod sql;

@@ -227,6 +227,17 @@ fn record(
         run,
         ..Recorded::default()
     };
+    // A finding first seen by a scope's first run was there before the history began: its
+    // introduction is unknown. Later, it came with the change this run scanned: the commit's
+    // time (unknown outside git).
+    let prior = tx
+        .one(
+            "SELECT COUNT(*) FROM runs WHERE scope = $1 AND kind = 'scan' AND id <> $2",
+            &[src.scope.as_str().into(), run.into()],
+        )?
+        .and_then(|v| v.int())
+        .unwrap_or(0);
+    let introduced_at = if prior > 0 { src.commit_at } else { None };
 
     // subjects: the scope itself ("") with the layer map, then each subject
     let mut states: Vec<(String, Option<String>, BTreeMap<String, String>)> = vec![(
@@ -237,44 +248,73 @@ fn record(
             .map(|l| (l.layer.clone(), l.state.clone()))
             .collect(),
     )];
+    let mut listed: BTreeSet<String> = BTreeSet::from([String::new()]);
     for s in &r.subjects {
-        states.push((s.subject.clone(), s.file.clone(), s.layers.clone()));
+        if listed.insert(s.subject.clone()) {
+            states.push((s.subject.clone(), s.file.clone(), s.layers.clone()));
+        }
     }
     // subjects that only have findings (a finding's subject is always in `subjects` in
     // rampart's reports; an imported older report may differ)
-    let listed: BTreeSet<&str> = states.iter().map(|s| s.0.as_str()).collect();
-    let extra: BTreeSet<String> = r
-        .findings
-        .iter()
-        .filter(|f| !listed.contains(f.subject.as_str()))
-        .map(|f| f.subject.clone())
-        .collect();
-    for s in extra {
-        states.push((s, None, BTreeMap::new()));
+    for f in &r.findings {
+        if listed.insert(f.subject.clone()) {
+            states.push((f.subject.clone(), None, BTreeMap::new()));
+        }
     }
+    // Statements carry many rows each (a round trip per row is what a server cannot afford).
     let mut ids: BTreeMap<String, i64> = BTreeMap::new();
-    for (name, file, layers) in &states {
-        let id = id_of(
-            tx.one(
-                "INSERT INTO subjects (scope, name, file, first_seen, last_seen) VALUES ($1, $2, $3, $4, $4)
+    for chunk in states.chunks(CHUNK) {
+        let mut params = Vec::with_capacity(chunk.len() * 4);
+        for (name, file, _) in chunk {
+            params.extend([
+                Val::from(src.scope.as_str()),
+                Val::from(name.as_str()),
+                Val::from(file.clone()),
+                Val::from(at),
+            ]);
+        }
+        let rows = tx.query(
+            &format!(
+                "INSERT INTO subjects (scope, name, file, first_seen, last_seen) VALUES {}
                  ON CONFLICT (scope, name) DO UPDATE SET last_seen = excluded.last_seen, file = COALESCE(excluded.file, subjects.file)
-                 RETURNING id",
-                &[
-                    src.scope.as_str().into(),
-                    name.as_str().into(),
-                    file.clone().into(),
-                    at.into(),
-                ],
-            )?,
-            "a subject",
+                 RETURNING id, name",
+                values(chunk.len(), 4, &[4], "")
+            ),
+            &params,
         )?;
-        ids.insert(name.clone(), id);
-        out.subjects += 1;
-        out.layer_changes += layer_spans(tx, id, layers, run, at)?;
+        for row in rows {
+            if let (Some(id), Some(name)) = (
+                row.first().and_then(Val::int),
+                row.get(1).and_then(Val::text),
+            ) {
+                ids.insert(name.to_owned(), id);
+            }
+        }
     }
+    out.subjects = ids.len() as u64;
+    let id_list = ids
+        .values()
+        .map(i64::to_string)
+        .collect::<Vec<_>>()
+        .join(",");
+    out.layer_changes = layer_spans(tx, &ids, &id_list, &states, run, at)?;
 
-    // findings
+    // findings: what the store knows of this scope's, then one upsert per chunk
+    let known: BTreeMap<String, bool> = tx
+        .query(
+            "SELECT f.fingerprint, f.resolved_at FROM findings f JOIN subjects s ON s.id = f.subject_id WHERE s.scope = $1",
+            &[src.scope.as_str().into()],
+        )?
+        .into_iter()
+        .filter_map(|row| {
+            let mut it = row.into_iter();
+            let fp = it.next()?.text()?.to_owned();
+            let resolved = it.next().is_some_and(|v| v != Val::Null);
+            Some((fp, resolved))
+        })
+        .collect();
     let mut seen_now: BTreeSet<String> = BTreeSet::new();
+    let mut rows: Vec<Vec<Val>> = Vec::new();
     for f in &r.findings {
         let Some(&subject_id) = ids.get(&f.subject) else {
             continue;
@@ -283,137 +323,211 @@ fn record(
         if !seen_now.insert(fp.clone()) {
             continue; // the same finding twice in one report counts once
         }
+        match known.get(&fp) {
+            None => out.new += 1,
+            Some(true) => out.reopened += 1,
+            Some(false) => out.seen += 1,
+        }
         let location = f
             .location
             .as_ref()
             .map(|l| format!("{}:{}", l.file, l.line));
-        let existing = tx.query(
-            "SELECT id, resolved_at FROM findings WHERE fingerprint = $1",
-            &[fp.as_str().into()],
+        rows.push(vec![
+            fp.into(),
+            subject_id.into(),
+            f.rule_id.as_str().into(),
+            f.layer.as_str().into(),
+            f.severity.as_str().into(),
+            f.title.clone().into(),
+            f.message.as_str().into(),
+            location.into(),
+            i64::from(f.suppressed.is_some()).into(),
+            at.into(),
+            run.into(),
+            introduced_at.into(),
+        ]);
+    }
+    for chunk in rows.chunks(CHUNK) {
+        let params: Vec<Val> = chunk.iter().flatten().cloned().collect();
+        tx.exec(
+            &format!(
+                "INSERT INTO findings (fingerprint, subject_id, rule_id, layer, severity, title, message, location, suppressed, first_seen, first_run, introduced_at, last_seen, last_run, resolved_at, reopened)
+                 VALUES {}
+                 ON CONFLICT (fingerprint) DO UPDATE SET last_seen = excluded.last_seen, last_run = excluded.last_run,
+                   reopened = findings.reopened + CASE WHEN findings.resolved_at IS NULL THEN 0 ELSE 1 END,
+                   resolved_at = NULL, severity = excluded.severity, location = excluded.location, suppressed = excluded.suppressed",
+                values(chunk.len(), 12, &[10, 11], "NULL, 0")
+            ),
+            &params,
         )?;
-        match existing.first() {
-            None => {
-                tx.exec(
-                    "INSERT INTO findings (fingerprint, subject_id, rule_id, layer, severity, title, message, location, suppressed, first_seen, last_seen, resolved_at, first_run, last_run, introduced_at, reopened)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, NULL, $11, $11, $12, 0)",
-                    &[
-                        fp.as_str().into(),
-                        subject_id.into(),
-                        f.rule_id.as_str().into(),
-                        f.layer.as_str().into(),
-                        f.severity.as_str().into(),
-                        f.title.clone().into(),
-                        f.message.as_str().into(),
-                        location.into(),
-                        i64::from(f.suppressed.is_some()).into(),
-                        at.into(),
-                        run.into(),
-                        src.commit_at.into(),
-                    ],
-                )?;
-                out.new += 1;
-            }
-            Some(row) => {
-                let reopened = row.get(1).is_some_and(|v| *v != Val::Null);
-                tx.exec(
-                    "UPDATE findings SET last_seen = $2, last_run = $3, resolved_at = NULL, severity = $4, location = $5, suppressed = $6,
-                     reopened = reopened + $7 WHERE fingerprint = $1",
-                    &[
-                        fp.as_str().into(),
-                        at.into(),
-                        run.into(),
-                        f.severity.as_str().into(),
-                        location.into(),
-                        i64::from(f.suppressed.is_some()).into(),
-                        i64::from(reopened).into(),
-                    ],
-                )?;
-                if reopened {
-                    out.reopened += 1;
-                } else {
-                    out.seen += 1;
-                }
-            }
-        }
     }
 
     // resolution: open findings of the scope (of the reported subjects, after input errors)
     // that this run did not see
-    let resolved = if complete {
+    out.resolved = if complete {
         tx.exec(
             "UPDATE findings SET resolved_at = $1 WHERE resolved_at IS NULL AND last_run <> $2
              AND subject_id IN (SELECT id FROM subjects WHERE scope = $3)",
             &[at.into(), run.into(), src.scope.as_str().into()],
         )?
     } else {
-        let mut n = 0;
-        for id in ids.values() {
-            n += tx.exec(
-                "UPDATE findings SET resolved_at = $1 WHERE resolved_at IS NULL AND last_run <> $2 AND subject_id = $3",
-                &[at.into(), run.into(), (*id).into()],
-            )?;
-        }
-        n
+        tx.exec(
+            &format!(
+                "UPDATE findings SET resolved_at = $1 WHERE resolved_at IS NULL AND last_run <> $2 AND subject_id IN ({id_list})"
+            ),
+            &[at.into(), run.into()],
+        )?
     };
-    out.resolved = resolved;
     Ok(out)
 }
 
-/// Extends or replaces the current span of each layer of a subject; layers no longer assessed
-/// become `not-assessed`. Returns the spans opened.
+/// Rows per statement: well under SQLite's 32,766 and PostgreSQL's 65,535 parameters.
+const CHUNK: usize = 400;
+
+/// `($1, $2, ...), (...)`: `rows` rows of `cols` parameters each, then in each row the
+/// parameters at the 1-based positions `repeat` again (a value written to two columns), then
+/// the constant `tail` (`NULL, 0`; empty for none).
+fn values(rows: usize, cols: usize, repeat: &[usize], tail: &str) -> String {
+    (0..rows)
+        .map(|r| {
+            let base = r * cols;
+            let mut parts: Vec<String> = (1..=cols).map(|c| format!("${}", base + c)).collect();
+            parts.extend(repeat.iter().map(|c| format!("${}", base + c)));
+            if !tail.is_empty() {
+                parts.push(tail.to_owned());
+            }
+            format!("({})", parts.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Extends the current spans of the run's subjects whose state is unchanged, closes the
+/// changed ones and opens their successors (layers no longer assessed become
+/// `not-assessed`). Returns the spans opened.
 fn layer_spans(
     tx: &mut Tx<'_>,
-    subject: i64,
-    layers: &BTreeMap<String, String>,
+    ids: &BTreeMap<String, i64>,
+    id_list: &str,
+    states: &[(String, Option<String>, BTreeMap<String, String>)],
     run: i64,
     at: i64,
 ) -> Result<u64, HistoryError> {
-    let current: BTreeMap<String, String> = tx
-        .query(
-            "SELECT layer, state FROM layer_states WHERE subject_id = $1 AND current = 1",
-            &[subject.into()],
-        )?
-        .into_iter()
-        .filter_map(|r| {
-            let mut it = r.into_iter();
-            let layer = it.next()?.text()?.to_owned();
-            let state = it.next()?.text()?.to_owned();
-            Some((layer, state))
-        })
-        .collect();
-    let mut wanted = layers.clone();
-    for layer in current.keys() {
-        wanted
-            .entry(layer.clone())
-            .or_insert_with(|| "not-assessed".to_owned());
+    if ids.is_empty() {
+        return Ok(0);
     }
-    let mut opened = 0;
-    for (layer, state) in &wanted {
-        if current.get(layer) == Some(state) {
-            tx.exec(
-                "UPDATE layer_states SET last_seen = $3, last_run = $4 WHERE subject_id = $1 AND layer = $2 AND current = 1",
-                &[subject.into(), layer.as_str().into(), at.into(), run.into()],
-            )?;
-            continue;
+    // the current span of each (subject, layer): its state and, while weak or breached, when
+    // the layer stopped holding
+    let mut current: BTreeMap<(i64, String), String> = BTreeMap::new();
+    let mut down: BTreeMap<(i64, String), i64> = BTreeMap::new();
+    for row in tx.query(
+        &format!(
+            "SELECT subject_id, layer, state, down_since FROM layer_states WHERE current = 1 AND subject_id IN ({id_list})"
+        ),
+        &[],
+    )? {
+        let mut it = row.into_iter();
+        if let (Some(id), Some(layer), Some(state)) = (
+            it.next().and_then(|v| v.int()),
+            it.next().and_then(|v| v.text().map(str::to_owned)),
+            it.next().and_then(|v| v.text().map(str::to_owned)),
+        ) {
+            if let Some(d) = it.next().and_then(|v| v.int()) {
+                down.insert((id, layer.clone()), d);
+            }
+            current.insert((id, layer), state);
+        }
+    }
+    let mut changed: Vec<(i64, String)> = Vec::new();
+    let mut opened: Vec<(i64, String, String)> = Vec::new();
+    for (name, _, layers) in states {
+        let Some(&id) = ids.get(name) else { continue };
+        let mut wanted = layers.clone();
+        for ((sid, layer), _) in current.range((id, String::new())..) {
+            if *sid != id {
+                break;
+            }
+            wanted
+                .entry(layer.clone())
+                .or_insert_with(|| "not-assessed".to_owned());
+        }
+        for (layer, state) in wanted {
+            match current.get(&(id, layer.clone())) {
+                Some(s) if *s == state => {}
+                Some(_) => {
+                    changed.push((id, layer.clone()));
+                    opened.push((id, layer, state));
+                }
+                None => opened.push((id, layer, state)),
+            }
+        }
+    }
+    // close the changed spans, extend what is left current, then open the new spans
+    for chunk in changed.chunks(CHUNK) {
+        // the ids are the store's own integers, written as literals: a VALUES list has no
+        // column types for PostgreSQL to infer a parameter's from
+        let params: Vec<Val> = chunk
+            .iter()
+            .map(|(_, layer)| Val::from(layer.as_str()))
+            .collect();
+        let list = chunk
+            .iter()
+            .enumerate()
+            .map(|(i, (id, _))| format!("({id}, ${})", i + 1))
+            .collect::<Vec<_>>()
+            .join(", ");
+        tx.exec(
+            &format!(
+                "UPDATE layer_states SET current = 0 WHERE current = 1 AND (subject_id, layer) IN (VALUES {list})"
+            ),
+            &params,
+        )?;
+    }
+    tx.exec(
+        &format!(
+            "UPDATE layer_states SET last_seen = $1, last_run = $2 WHERE current = 1 AND subject_id IN ({id_list})"
+        ),
+        &[at.into(), run.into()],
+    )?;
+    // A weak or breached span carries when the layer stopped holding (its own start, or its
+    // predecessor's when that was weak or breached too); a holding span after one carries it
+    // as `recovered_from`: the recovery metric is then a plain read (docs/metrics.md gives the
+    // query over the spans alone that recomputes it).
+    let down_state = |s: &str| matches!(s, "weak" | "breached");
+    for chunk in opened.chunks(CHUNK) {
+        let mut params = Vec::with_capacity(chunk.len() * 7);
+        for (id, layer, state) in chunk {
+            let key = (*id, layer.clone());
+            let prev_down = current
+                .get(&key)
+                .filter(|s| down_state(s))
+                .map(|_| down.get(&key).copied().unwrap_or(at));
+            let (down_since, recovered_from) = if down_state(state) {
+                (Some(prev_down.unwrap_or(at)), None)
+            } else if state == "holds" {
+                (None, prev_down)
+            } else {
+                (None, None)
+            };
+            params.extend([
+                Val::from(*id),
+                Val::from(layer.as_str()),
+                Val::from(state.as_str()),
+                Val::from(at),
+                Val::from(run),
+                Val::from(down_since),
+                Val::from(recovered_from),
+            ]);
         }
         tx.exec(
-            "UPDATE layer_states SET current = 0 WHERE subject_id = $1 AND layer = $2 AND current = 1",
-            &[subject.into(), layer.as_str().into()],
+            &format!(
+                "INSERT INTO layer_states (subject_id, layer, state, since, since_run, down_since, recovered_from, last_seen, last_run, current) VALUES {}",
+                values(chunk.len(), 7, &[4, 5], "1")
+            ),
+            &params,
         )?;
-        tx.exec(
-            "INSERT INTO layer_states (subject_id, layer, state, since, last_seen, since_run, last_run, current)
-             VALUES ($1, $2, $3, $4, $4, $5, $5, 1)",
-            &[
-                subject.into(),
-                layer.as_str().into(),
-                state.as_str().into(),
-                at.into(),
-                run.into(),
-            ],
-        )?;
-        opened += 1;
     }
-    Ok(opened)
+    Ok(opened.len() as u64)
 }
 
 #[cfg(test)]

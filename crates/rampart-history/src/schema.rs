@@ -12,10 +12,11 @@ use crate::sql::{Dialect, Tx, Val};
 pub const STORE_KIND: &str = "rampart-history";
 
 /// `(version, name, DDL)`, in order.
-pub const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "runs, subjects, layer state spans, findings, events",
-    r#"
+pub const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "runs, subjects, layer state spans, findings, events",
+        r#"
 CREATE TABLE runs (
     id {id},
     kind TEXT NOT NULL,
@@ -87,7 +88,20 @@ CREATE TABLE events (
 );
 CREATE INDEX events_kind_at ON events (kind, at);
 "#,
-)];
+    ),
+    (
+        2,
+        "events keyed by their source's id (an admission request's uid): imported once; span and age indexes; a layer's recovery kept on the span that ends it",
+        r#"
+ALTER TABLE events ADD COLUMN key TEXT;
+CREATE UNIQUE INDEX events_key ON events (kind, key);
+CREATE INDEX layer_states_subject ON layer_states (subject_id, layer, since);
+ALTER TABLE layer_states ADD COLUMN down_since BIGINT;
+ALTER TABLE layer_states ADD COLUMN recovered_from BIGINT;
+CREATE INDEX findings_first_seen ON findings (first_seen);
+"#,
+    ),
+];
 
 /// The DDL of a migration in a dialect.
 pub fn ddl(sql: &str, d: Dialect) -> String {

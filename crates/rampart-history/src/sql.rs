@@ -232,7 +232,9 @@ impl Tx<'_> {
                             Type::INT4 => r
                                 .try_get::<_, Option<i32>>(i)
                                 .map(|v| Val::from(v.map(i64::from))),
-                            Type::NUMERIC | Type::FLOAT8 => r
+                            // (SUM and AVG of BIGINT are NUMERIC in PostgreSQL: queries
+                            // cast them to BIGINT)
+                            Type::FLOAT8 => r
                                 .try_get::<_, Option<f64>>(i)
                                 .map(|v| Val::from(v.map(|f| f as i64))),
                             _ => r.try_get::<_, Option<String>>(i).map(Val::from),

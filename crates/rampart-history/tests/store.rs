@@ -103,17 +103,24 @@ fn layer_states_are_spans_and_findings_have_a_lifecycle() {
         )
         .unwrap();
         assert_eq!((r0.new, r0.seen, r0.resolved), (2, 0, 0), "{kind}");
+        // day 1 also brings a new finding, with the commit scanned
+        let c = finding(
+            "Deployment/shop/web",
+            "K8S003",
+            "container web mounts the docker socket",
+            "critical",
+        );
         let r1 = record_scan(
             &mut s,
-            &report("weak", vec![a.clone(), b.clone()], vec![]),
+            &report("weak", vec![a.clone(), b.clone(), c], vec![]),
             &src(),
             T0 + DAY,
         )
         .unwrap();
         assert_eq!(
             (r1.new, r1.seen, r1.layer_changes),
-            (0, 2, 0),
-            "{kind}: nothing changed"
+            (1, 2, 0),
+            "{kind}: no state changed"
         );
         let r2 = record_scan(
             &mut s,
@@ -122,7 +129,7 @@ fn layer_states_are_spans_and_findings_have_a_lifecycle() {
             T0 + 2 * DAY,
         )
         .unwrap();
-        assert_eq!((r2.seen, r2.resolved), (1, 1), "{kind}");
+        assert_eq!((r2.seen, r2.resolved), (1, 2), "{kind}");
         assert_eq!(
             r2.layer_changes, 2,
             "{kind}: the scope's and web's runtime layer"
@@ -177,14 +184,18 @@ fn layer_states_are_spans_and_findings_have_a_lifecycle() {
             &mut s,
             "SELECT rule_id, first_seen, last_seen, resolved_at, reopened, introduced_at FROM findings ORDER BY rule_id",
         );
-        assert_eq!(f.len(), 2, "{kind}");
+        assert_eq!(f.len(), 3, "{kind}");
         assert_eq!(f[0][0].text(), Some("K8S001"));
         assert_eq!((int(&f[0][1]), int(&f[0][2])), (T0, T0 + 3 * DAY), "{kind}");
         assert_eq!(f[0][3], Val::Null, "{kind}: open again");
         assert_eq!(int(&f[0][4]), 1, "{kind}: reopened once");
-        assert_eq!(int(&f[0][5]), T0 - DAY, "{kind}: introduced by the commit");
+        assert_eq!(f[0][5], Val::Null, "{kind}: there before the history began");
         assert_eq!((int(&f[1][1]), int(&f[1][2])), (T0, T0 + 3 * DAY), "{kind}");
         assert_eq!(int(&f[1][4]), 0, "{kind}");
+        // K8S003: introduced by the commit of the run that first saw it, resolved on day 2
+        assert_eq!(f[2][0].text(), Some("K8S003"));
+        assert_eq!(int(&f[2][5]), T0 - DAY, "{kind}: introduced by the commit");
+        assert_eq!(int(&f[2][3]), T0 + 2 * DAY, "{kind}");
         let runs = rows(
             &mut s,
             "SELECT COUNT(*) FROM runs WHERE kind = 'scan' AND repo IS NOT NULL AND commit_id = 'abc123'",

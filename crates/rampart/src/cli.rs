@@ -87,6 +87,10 @@ pub enum Command {
     Intent(crate::intent::IntentArgs),
     /// The history store: record saved scan reports (the measurement layer, docs/history.md).
     History(crate::history::HistoryArgs),
+    /// The confidence metrics over the history store (docs/metrics.md): time to detect and to
+    /// remediate drift, layers holding again, deadlines and their breaches; what has no input
+    /// says why it is not measured.
+    Metrics(crate::history::MetricsArgs),
     // Everyday habits (issue 13 §5): version, completions, man page.
     /// Print the version, the build's git commit and the advisory database's age.
     Version(VersionArgs),

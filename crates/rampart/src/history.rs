@@ -44,8 +44,9 @@ pub struct HistoryArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum HistoryCommand {
-    /// Record saved JSON scan reports (`rampart scan --format json`), each in one transaction:
-    /// a report that cannot be read is an error naming it, and the others are still recorded.
+    /// Record saved JSON scan reports (`rampart scan --format json`) and admission audit logs
+    /// (the webhook's JSON lines), each file in one transaction: a file that cannot be read is
+    /// an error naming it (and the line), and the others are still recorded.
     Import(ImportArgs),
 }
 
@@ -59,6 +60,9 @@ pub struct ImportArgs {
     /// The scope the reports cover (default: each report's target).
     #[arg(long)]
     pub scope: Option<String>,
+    /// The cluster the admission audit logs come from.
+    #[arg(long)]
+    pub cluster: Option<String>,
     /// When the scans ran (RFC 3339, e.g. 2026-11-02T10:00:00Z; default: each file's
     /// modification time).
     #[arg(long, value_name = "TIME")]
@@ -85,9 +89,37 @@ fn import(args: &ImportArgs) -> Result<u8> {
     let at = args.at.as_deref().map(parse_time).transpose()?;
     let mut failed = 0usize;
     for path in &args.reports {
+        let text = match std::fs::read(path) {
+            Ok(t) => t,
+            Err(e) => {
+                failed += 1;
+                eprintln!("rampart: cannot read {}: {e}", path.display());
+                continue;
+            }
+        };
+        // an admission audit log (JSON lines of decisions), or a scan report (one JSON document)
+        if serde_json::from_slice::<serde_json::Value>(&text).is_err()
+            && rampart_history::admission::looks_like_audit_log(&String::from_utf8_lossy(&text))
+        {
+            let shown = path.display().to_string();
+            match rampart_history::admission::record_audit_log(
+                &mut store,
+                &String::from_utf8_lossy(&text),
+                &shown,
+                args.cluster.as_deref(),
+            ) {
+                Ok(i) => eprintln!(
+                    "rampart: {shown}: run {}: {} admission decision(s), {} already recorded",
+                    i.run, i.decisions, i.duplicates
+                ),
+                Err(e) => {
+                    failed += 1;
+                    eprintln!("rampart: {e} (nothing of {shown} recorded)");
+                }
+            }
+            continue;
+        }
         let result = (|| -> Result<Recorded> {
-            let text =
-                std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
             let report: serde_json::Value = serde_json::from_slice(&text).map_err(|e| {
                 anyhow::anyhow!(
                     "{}:{}:{}: not JSON: {e}",
@@ -200,4 +232,189 @@ pub fn source_of(paths: &[PathBuf], scope: Option<&str>) -> Source {
     names.sort();
     source.scope = scope.map_or_else(|| names.join(","), str::to_owned);
     source
+}
+
+/// Output format of `rampart metrics`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum MetricsFormat {
+    /// A summary for people.
+    Table,
+    /// Every figure, with the reason of each one not measured.
+    Json,
+    /// The Prometheus text format (a node exporter textfile, a scrape).
+    Prometheus,
+}
+
+#[derive(Debug, Args)]
+pub struct MetricsArgs {
+    #[command(flatten)]
+    pub store: StoreArg,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = MetricsFormat::Table)]
+    pub format: MetricsFormat,
+    /// Only this scope (a repository and path, as `rampart scan --history` records it).
+    #[arg(long)]
+    pub scope: Option<String>,
+    /// Only findings first seen (and layer changes) since this time (RFC 3339).
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+    /// Measure ages and deadlines to this time instead of now (RFC 3339).
+    #[arg(long, value_name = "TIME")]
+    pub now: Option<String>,
+    /// A remediation deadline: SEVERITY=DAYS (repeatable; default critical=7, high=30;
+    /// SEVERITY=none removes one).
+    #[arg(long, value_name = "SEVERITY=DAYS")]
+    pub deadline: Vec<String>,
+}
+
+/// `rampart metrics`.
+pub fn metrics(args: &MetricsArgs) -> Result<u8> {
+    use rampart_history::metrics::{self, DAY_MS, Options};
+    let now = args
+        .now
+        .as_deref()
+        .map(parse_time)
+        .transpose()?
+        .unwrap_or_else(rampart_history::now_ms);
+    let mut o = Options::new(now);
+    o.scope.clone_from(&args.scope);
+    o.since = args.since.as_deref().map(parse_time).transpose()?;
+    for d in &args.deadline {
+        let (sev, days) = d
+            .split_once('=')
+            .with_context(|| format!("--deadline {d}: expected SEVERITY=DAYS"))?;
+        let sev = sev.trim().to_ascii_lowercase();
+        if !["critical", "high", "medium", "low", "info"].contains(&sev.as_str()) {
+            anyhow::bail!("--deadline {d}: unknown severity `{sev}`");
+        }
+        if days.trim() == "none" {
+            o.deadlines.remove(&sev);
+            continue;
+        }
+        let n: i64 = days
+            .trim()
+            .parse()
+            .ok()
+            .filter(|n| *n > 0)
+            .with_context(|| format!("--deadline {d}: DAYS must be a positive number of days"))?;
+        o.deadlines.insert(sev, n * DAY_MS);
+    }
+    let location = args.store.location()?;
+    let mut store = Store::open(&location)?;
+    let m = metrics::compute(&mut store, &o)?;
+    let text = match args.format {
+        MetricsFormat::Json => serde_json::to_string_pretty(&m)? + "\n",
+        MetricsFormat::Prometheus => metrics::prometheus(&m),
+        MetricsFormat::Table => table(&m, store.location()),
+    };
+    crate::write_out(None, &text)?;
+    Ok(0)
+}
+
+/// A duration for people: seconds, minutes, hours or days.
+fn human(seconds: f64) -> String {
+    if seconds < 120.0 {
+        format!("{seconds:.0} s")
+    } else if seconds < 7200.0 {
+        format!("{:.0} min", seconds / 60.0)
+    } else if seconds < 2.0 * 86400.0 {
+        format!("{:.1} h", seconds / 3600.0)
+    } else {
+        format!("{:.1} d", seconds / 86400.0)
+    }
+}
+
+fn table(m: &rampart_history::metrics::Metrics, location: &str) -> String {
+    use rampart_history::metrics::{Measure, Ratio};
+    let mut out = String::new();
+    let runs: Vec<String> = m.runs.iter().map(|(k, v)| format!("{v} {k}")).collect();
+    out.push_str(&format!(
+        "rampart metrics of {location}{} ({} run(s): {})\n\n",
+        m.scope
+            .as_deref()
+            .map(|s| format!(", scope {s}"))
+            .unwrap_or_default(),
+        m.runs.values().sum::<u64>(),
+        if runs.is_empty() {
+            "none".to_owned()
+        } else {
+            runs.join(", ")
+        }
+    ));
+    for (name, what, measure) in [
+        ("time to detect drift", "finding(s)", &m.detect),
+        ("time to remediate", "finding(s)", &m.remediate),
+        ("time to hold again", "layer span(s)", &m.recover),
+    ] {
+        match measure {
+            Measure::Measured {
+                count,
+                mean_seconds,
+                p50_seconds,
+                p90_seconds,
+                max_seconds,
+            } => out.push_str(&format!(
+                "  {name:<22} mean {:<9} p50 {:<9} p90 {:<9} max {:<9} over {count} {what}\n",
+                human(*mean_seconds),
+                human(*p50_seconds),
+                human(*p90_seconds),
+                human(*max_seconds)
+            )),
+            Measure::NotMeasured { why } => {
+                out.push_str(&format!("  {name:<22} not measured: {why}\n"))
+            }
+        }
+    }
+    let mut ratios: Vec<(String, &Ratio)> = vec![
+        ("policy-gate coverage".to_owned(), &m.gate_coverage),
+        ("namespaces enforced".to_owned(), &m.namespaces_enforced),
+        ("signed and scanned".to_owned(), &m.signed_and_scanned),
+        ("escape rate".to_owned(), &m.escape_rate),
+    ];
+    for (gate, r) in &m.gate_coverage_by_gate {
+        ratios.push((format!("  gate {gate}"), r));
+    }
+    for (name, ratio) in ratios {
+        match ratio {
+            Ratio::Measured { part, whole, ratio } => out.push_str(&format!(
+                "  {name:<22} {:.1} % ({part} of {whole})\n",
+                ratio * 100.0
+            )),
+            Ratio::NotMeasured { why } => {
+                out.push_str(&format!("  {name:<22} not measured: {why}\n"))
+            }
+        }
+    }
+    let open: Vec<String> = m.open.iter().map(|(k, v)| format!("{k} {v}")).collect();
+    out.push_str(&format!(
+        "\nopen findings: {}\n",
+        if open.is_empty() {
+            "none".to_owned()
+        } else {
+            open.join(", ")
+        }
+    ));
+    for d in &m.deadlines {
+        out.push_str(&format!(
+            "deadline {} ({} d): {} open, {} past the deadline, {} resolved late\n",
+            d.severity, d.days, d.open, d.breached, d.resolved_late
+        ));
+    }
+    if !m.breaches.is_empty() {
+        out.push_str("\npast the deadline (oldest first):\n");
+        for b in &m.breaches {
+            out.push_str(&format!(
+                "  {} {:<8} {} open {} d (deadline {} d): {}\n",
+                b.rule_id, b.severity, b.subject, b.age_days, b.deadline_days, b.message
+            ));
+        }
+    }
+    if !m.layers.is_empty() {
+        out.push_str("\nlayers now (subjects by state):\n");
+        for l in &m.layers {
+            let states: Vec<String> = l.states.iter().map(|(k, v)| format!("{k} {v}")).collect();
+            out.push_str(&format!("  {:<13} {}\n", l.layer, states.join(", ")));
+        }
+    }
+    out
 }

@@ -46,6 +46,7 @@ fn main() -> ExitCode {
         Command::Seccomp(args) => seccomp::run(&args),
         Command::Monitor(args) => monitor::run(&args),
         Command::History(args) => history::run(&args),
+        Command::Metrics(args) => history::metrics(&args),
         Command::Intent(args) => intent::run(&args),
         Command::Version(args) => habits::version(&args),
         Command::Completions(args) => habits::completions(&args),

@@ -243,6 +243,57 @@ fn scans_of_a_repository_over_commits_record_when_findings_were_fixed() {
         assert_eq!(last[1].int(), Some(1), "{layer}: the last span is current");
     }
     assert!(changed >= 1, "the hardening changed no layer state of web");
+
+    // the metrics over it: what was fixed was remediated two days after it was first seen
+    // (the scans ran now, so the remediation time is the seconds between the two scans)
+    let out = common::rampart_command()
+        .args(["metrics", "--history", &store, "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let m: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(m["remediate"]["status"], "measured", "{m}");
+    assert_eq!(m["remediate"]["count"].as_i64(), Some(resolved), "{m}");
+    assert_eq!(m["detect"]["status"], "not-measured", "{m}");
+    assert_eq!(m["gate_coverage"]["status"], "not-measured", "{m}");
+    assert_eq!(m["runs"]["scan"], 2, "{m}");
+    let table = common::rampart_command()
+        .args(["metrics", "--history", &store])
+        .output()
+        .unwrap();
+    let table = String::from_utf8_lossy(&table.stdout);
+    assert!(
+        table.contains("time to remediate") && table.contains("not measured"),
+        "{table}"
+    );
+    let prom = common::rampart_command()
+        .args(["metrics", "--history", &store, "--format", "prometheus"])
+        .output()
+        .unwrap();
+    let prom = String::from_utf8_lossy(&prom.stdout);
+    assert!(
+        prom.contains(&format!(
+            "rampart_drift_remediate_seconds_count {resolved}\n"
+        )),
+        "{prom}"
+    );
+    let bad = common::rampart_command()
+        .args([
+            "metrics",
+            "--history",
+            &store,
+            "--deadline",
+            "critical=soon",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--deadline critical=soon"));
 }
 
 #[test]

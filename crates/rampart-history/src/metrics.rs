@@ -1,0 +1,726 @@
+//! The confidence metrics (docs/metrics.md), computed from the raw rows so anyone can
+//! recompute them: each is a query over `findings`, `layer_states` and `events`, summarised
+//! here. A metric without input is [`Measure::NotMeasured`] with the reason: zero and unknown
+//! are never confused.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::sql::{Tx, Val};
+use crate::{HistoryError, Store};
+
+/// One day in milliseconds.
+pub const DAY_MS: i64 = 86_400_000;
+
+/// What to compute.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// "now" (ms since the epoch): ages and deadlines are measured to it
+    pub now: i64,
+    /// only this scope
+    pub scope: Option<String>,
+    /// only findings first seen (and layer spans started) at or after this time
+    pub since: Option<i64>,
+    /// remediation deadline per severity (ms); severities without one have none
+    pub deadlines: BTreeMap<String, i64>,
+}
+
+impl Options {
+    /// The defaults: now, every scope, all time, 7 days for critical and 30 for high.
+    pub fn new(now: i64) -> Self {
+        Options {
+            now,
+            scope: None,
+            since: None,
+            deadlines: default_deadlines(),
+        }
+    }
+}
+
+/// 7 days for critical findings, 30 for high (the common policy: CISA BOD 19-02's 15/30 days
+/// tightened for critical, as most programs do).
+pub fn default_deadlines() -> BTreeMap<String, i64> {
+    BTreeMap::from([
+        ("critical".to_owned(), 7 * DAY_MS),
+        ("high".to_owned(), 30 * DAY_MS),
+    ])
+}
+
+/// A duration metric over a population.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "status", rename_all = "kebab-case")]
+pub enum Measure {
+    /// measured over `count` cases
+    Measured {
+        /// how many cases
+        count: u64,
+        /// mean, seconds
+        mean_seconds: f64,
+        /// median (nearest rank), seconds
+        p50_seconds: f64,
+        /// 90th percentile (nearest rank), seconds
+        p90_seconds: f64,
+        /// the longest, seconds
+        max_seconds: f64,
+    },
+    /// nothing to measure, and why
+    NotMeasured {
+        /// why
+        why: String,
+    },
+}
+
+impl Measure {
+    /// From durations in milliseconds (negative ones dropped: a clock out of order is not a
+    /// measurement).
+    pub fn of(mut ms: Vec<i64>, why_none: &str) -> Measure {
+        ms.retain(|v| *v >= 0);
+        if ms.is_empty() {
+            return Measure::NotMeasured {
+                why: why_none.to_owned(),
+            };
+        }
+        ms.sort_unstable();
+        let rank = |q: f64| -> f64 {
+            // nearest rank: the smallest value with at least q of the values at or below it
+            let n = ms.len();
+            let k = ((q * n as f64).ceil() as usize).clamp(1, n);
+            ms.get(k - 1).copied().unwrap_or(0) as f64 / 1000.0
+        };
+        let sum: i128 = ms.iter().map(|v| i128::from(*v)).sum();
+        Measure::Measured {
+            count: ms.len() as u64,
+            mean_seconds: (sum as f64 / ms.len() as f64) / 1000.0,
+            p50_seconds: rank(0.5),
+            p90_seconds: rank(0.9),
+            max_seconds: ms.last().copied().unwrap_or(0) as f64 / 1000.0,
+        }
+    }
+}
+
+/// A ratio metric.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "status", rename_all = "kebab-case")]
+pub enum Ratio {
+    /// `part` of `whole`
+    Measured {
+        /// the cases counted
+        part: u64,
+        /// the population
+        whole: u64,
+        /// part / whole
+        ratio: f64,
+    },
+    /// nothing to measure, and why
+    NotMeasured {
+        /// why
+        why: String,
+    },
+}
+
+/// The deadline account of one severity.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Deadline {
+    /// the severity
+    pub severity: String,
+    /// its deadline, days
+    pub days: i64,
+    /// open findings of it
+    pub open: u64,
+    /// open past the deadline
+    pub breached: u64,
+    /// resolved, but after the deadline
+    pub resolved_late: u64,
+}
+
+/// An open finding past its deadline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Breach {
+    /// the scope
+    pub scope: String,
+    /// the subject
+    pub subject: String,
+    /// the rule
+    pub rule_id: String,
+    /// the severity
+    pub severity: String,
+    /// the message
+    pub message: String,
+    /// first seen (ms since the epoch)
+    pub first_seen: i64,
+    /// days open
+    pub age_days: i64,
+    /// the deadline, days
+    pub deadline_days: i64,
+}
+
+/// How many subjects are in each state of a layer now.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct LayerNow {
+    /// the layer
+    pub layer: String,
+    /// subjects per state (`holds`, `weak`, `breached`, `partly-assessed`, `not-assessed`)
+    pub states: BTreeMap<String, u64>,
+}
+
+/// Every metric.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Metrics {
+    /// when computed (ms since the epoch)
+    pub now: i64,
+    /// the scope, when one was asked
+    pub scope: Option<String>,
+    /// runs recorded, by kind
+    pub runs: BTreeMap<String, u64>,
+    /// time to detect configuration drift: from the change (its commit) to rampart's first
+    /// report of the finding
+    pub detect: Measure,
+    /// time to remediate: from the first report to the run that no longer found it
+    pub remediate: Measure,
+    /// time for a layer to hold again: from the start of a weak or breached span to the start
+    /// of the next holding span of the same subject and layer
+    pub recover: Measure,
+    /// open, unsuppressed findings by severity
+    pub open: BTreeMap<String, u64>,
+    /// remediation deadlines
+    pub deadlines: Vec<Deadline>,
+    /// open findings past their deadline, oldest first
+    pub breaches: Vec<Breach>,
+    /// each layer's subjects by state, now
+    pub layers: Vec<LayerNow>,
+    /// policy-gate coverage: admitted workloads that passed every gate in enforce mode
+    pub gate_coverage: Ratio,
+    /// per gate: admitted workloads that passed it in enforce mode
+    pub gate_coverage_by_gate: BTreeMap<String, Ratio>,
+    /// namespaces whose every admitted workload passed every gate in enforce mode
+    pub namespaces_enforced: Ratio,
+    /// admitted workloads whose images passed the signatures and the vulnerabilities gates in
+    /// enforce mode (signed and scanned before admission)
+    pub signed_and_scanned: Ratio,
+    /// vulnerable-artifact escape rate: admitted images carrying a known vulnerability at or
+    /// above the threshold when admitted
+    pub escape_rate: Ratio,
+}
+
+fn ints(rows: Vec<Vec<Val>>) -> Vec<i64> {
+    rows.into_iter()
+        .filter_map(|r| r.into_iter().next().and_then(|v| v.int()))
+        .collect()
+}
+
+fn text(v: Option<&Val>) -> String {
+    v.and_then(Val::text).unwrap_or_default().to_owned()
+}
+
+/// The `WHERE` clause part and parameters restricting findings (alias `f`, subjects `s`) to the
+/// options' scope and period. Parameters start at `$first`.
+fn finding_filter(o: &Options, first: usize) -> (String, Vec<Val>) {
+    let mut sql = String::from("f.suppressed = 0");
+    let mut params = Vec::new();
+    let mut n = first;
+    if let Some(scope) = &o.scope {
+        sql.push_str(&format!(" AND s.scope = ${n}"));
+        params.push(Val::from(scope.as_str()));
+        n += 1;
+    }
+    if let Some(since) = o.since {
+        sql.push_str(&format!(" AND f.first_seen >= ${n}"));
+        params.push(Val::from(since));
+    }
+    (sql, params)
+}
+
+/// Computes every metric in one read transaction.
+pub fn compute(store: &mut Store, o: &Options) -> Result<Metrics, HistoryError> {
+    store.read(|tx| compute_in(tx, o, &mut Vec::new()))
+}
+
+/// How long each metric's queries took, in order.
+pub type Timings = Vec<(&'static str, std::time::Duration)>;
+
+/// [`compute`], with the time each metric's queries took (bench/history.sh).
+pub fn compute_timed(store: &mut Store, o: &Options) -> Result<(Metrics, Timings), HistoryError> {
+    let mut t = Vec::new();
+    let m = store.read(|tx| compute_in(tx, o, &mut t))?;
+    Ok((m, t))
+}
+
+fn compute_in(
+    tx: &mut Tx<'_>,
+    o: &Options,
+    timings: &mut Timings,
+) -> Result<Metrics, HistoryError> {
+    let mut clock = std::time::Instant::now();
+    let mut lap = |name: &'static str, timings: &mut Timings| {
+        timings.push((name, clock.elapsed()));
+        clock = std::time::Instant::now();
+    };
+    let runs: BTreeMap<String, u64> = {
+        let (sql, params) = match &o.scope {
+            Some(s) => (
+                "SELECT kind, COUNT(*) FROM runs WHERE scope = $1 GROUP BY kind",
+                vec![Val::from(s.as_str())],
+            ),
+            None => ("SELECT kind, COUNT(*) FROM runs GROUP BY kind", vec![]),
+        };
+        tx.query(sql, &params)?
+            .into_iter()
+            .map(|r| {
+                (
+                    text(r.first()),
+                    r.get(1).and_then(Val::int).unwrap_or(0) as u64,
+                )
+            })
+            .collect()
+    };
+
+    lap("runs", timings);
+    // the subjects are joined only to filter by scope (the counts need nothing else of them)
+    let join = if o.scope.is_some() {
+        "JOIN subjects s ON s.id = f.subject_id"
+    } else {
+        ""
+    };
+    let (filter, params) = finding_filter(o, 1);
+    let detect = Measure::of(
+        ints(tx.query(
+            &format!(
+                "SELECT f.first_seen - f.introduced_at FROM findings f {join}
+                 WHERE f.introduced_at IS NOT NULL AND {filter}"
+            ),
+            &params,
+        )?),
+        "no finding with a known introduction: findings of a scope's first scan were there before the history began, and scans outside git have no commit time",
+    );
+    lap("detect", timings);
+    let remediate = Measure::of(
+        ints(tx.query(
+            &format!(
+                "SELECT f.resolved_at - f.first_seen FROM findings f {join}
+                 WHERE f.resolved_at IS NOT NULL AND {filter}"
+            ),
+            &params,
+        )?),
+        "no finding has been resolved yet",
+    );
+    lap("remediate", timings);
+    let recover = recover_times(tx, o)?;
+    lap("recover", timings);
+
+    let open: BTreeMap<String, u64> = tx
+        .query(
+            &format!(
+                "SELECT f.severity, COUNT(*) FROM findings f {join}
+                 WHERE f.resolved_at IS NULL AND {filter} GROUP BY f.severity"
+            ),
+            &params,
+        )?
+        .into_iter()
+        .map(|r| {
+            (
+                text(r.first()),
+                r.get(1).and_then(Val::int).unwrap_or(0) as u64,
+            )
+        })
+        .collect();
+
+    lap("open", timings);
+    // every deadline in two queries: the limit of a finding's severity is a CASE over them
+    let mut deadlines = Vec::new();
+    let mut breaches = Vec::new();
+    if !o.deadlines.is_empty() {
+        let mut params: Vec<Val> = Vec::new();
+        let mut case = String::from("CASE f.severity");
+        for (severity, limit) in &o.deadlines {
+            // the limit is this program's integer, written as a literal: PostgreSQL cannot
+            // type a parameter that is a CASE's result
+            params.push(Val::from(severity.as_str()));
+            case.push_str(&format!(" WHEN ${} THEN {limit}", params.len()));
+        }
+        case.push_str(" END");
+        let (filter, mut p) = finding_filter(o, params.len() + 1);
+        params.append(&mut p);
+        let counts: BTreeMap<String, (u64, u64)> = tx
+            .query(
+                &format!(
+                    "SELECT f.severity,
+                       CAST(SUM(CASE WHEN f.resolved_at IS NULL THEN 1 ELSE 0 END) AS BIGINT),
+                       CAST(SUM(CASE WHEN f.resolved_at IS NOT NULL AND f.resolved_at - f.first_seen > {case} THEN 1 ELSE 0 END) AS BIGINT)
+                     FROM findings f {join}
+                     WHERE {case} IS NOT NULL AND {filter} GROUP BY f.severity"
+                ),
+                &params,
+            )?
+            .into_iter()
+            .map(|r| {
+                (
+                    text(r.first()),
+                    (
+                        r.get(1).and_then(Val::int).unwrap_or(0) as u64,
+                        r.get(2).and_then(Val::int).unwrap_or(0) as u64,
+                    ),
+                )
+            })
+            .collect();
+        let now = o.now;
+        let rows = tx.query(
+            &format!(
+                "SELECT s.scope, s.name, f.rule_id, f.message, f.first_seen, f.severity
+                 FROM findings f JOIN subjects s ON s.id = f.subject_id
+                 WHERE f.resolved_at IS NULL AND {now} - f.first_seen > {case} AND {filter}
+                 ORDER BY f.first_seen, f.id"
+            ),
+            &params,
+        )?;
+        let mut breached: BTreeMap<String, u64> = BTreeMap::new();
+        for r in &rows {
+            let first_seen = r.get(4).and_then(Val::int).unwrap_or(0);
+            let severity = text(r.get(5));
+            let limit = o.deadlines.get(&severity).copied().unwrap_or(0);
+            *breached.entry(severity.clone()).or_default() += 1;
+            breaches.push(Breach {
+                scope: text(r.first()),
+                subject: text(r.get(1)),
+                rule_id: text(r.get(2)),
+                severity,
+                message: text(r.get(3)),
+                first_seen,
+                age_days: (o.now - first_seen) / DAY_MS,
+                deadline_days: limit / DAY_MS,
+            });
+        }
+        for (severity, limit) in &o.deadlines {
+            let (open_n, late) = counts.get(severity).copied().unwrap_or((0, 0));
+            deadlines.push(Deadline {
+                severity: severity.clone(),
+                days: limit / DAY_MS,
+                open: open_n,
+                breached: breached.get(severity).copied().unwrap_or(0),
+                resolved_late: late,
+            });
+        }
+    }
+    breaches.sort_by_key(|b| (b.first_seen, b.subject.clone(), b.rule_id.clone()));
+
+    lap("deadlines", timings);
+    let mut layers: BTreeMap<String, LayerNow> = BTreeMap::new();
+    let (sql, p) = match &o.scope {
+        Some(scope) => (
+            "SELECT l.layer, l.state, COUNT(*) FROM layer_states l JOIN subjects s ON s.id = l.subject_id
+             WHERE l.current = 1 AND s.name <> '' AND s.scope = $1 GROUP BY l.layer, l.state",
+            vec![Val::from(scope.as_str())],
+        ),
+        None => (
+            "SELECT l.layer, l.state, COUNT(*) FROM layer_states l JOIN subjects s ON s.id = l.subject_id
+             WHERE l.current = 1 AND s.name <> '' GROUP BY l.layer, l.state",
+            vec![],
+        ),
+    };
+    for r in tx.query(sql, &p)? {
+        let layer = text(r.first());
+        let entry = layers.entry(layer.clone()).or_insert_with(|| LayerNow {
+            layer,
+            states: BTreeMap::new(),
+        });
+        entry.states.insert(
+            text(r.get(1)),
+            r.get(2).and_then(Val::int).unwrap_or(0) as u64,
+        );
+    }
+
+    lap("layers", timings);
+    let admission = admission_metrics(tx, o)?;
+    lap("admission", timings);
+    Ok(Metrics {
+        now: o.now,
+        scope: o.scope.clone(),
+        runs,
+        detect,
+        remediate,
+        recover,
+        open,
+        deadlines,
+        breaches,
+        layers: layers.into_values().collect(),
+        gate_coverage: admission.coverage,
+        gate_coverage_by_gate: admission.by_gate,
+        namespaces_enforced: admission.namespaces,
+        signed_and_scanned: admission.signed_and_scanned,
+        escape_rate: admission.escape,
+    })
+}
+
+struct AdmissionMetrics {
+    coverage: Ratio,
+    by_gate: BTreeMap<String, Ratio>,
+    namespaces: Ratio,
+    signed_and_scanned: Ratio,
+    escape: Ratio,
+}
+
+fn ratio(part: u64, whole: u64, why_none: &str) -> Ratio {
+    if whole == 0 {
+        Ratio::NotMeasured {
+            why: why_none.to_owned(),
+        }
+    } else {
+        Ratio::Measured {
+            part,
+            whole,
+            ratio: part as f64 / whole as f64,
+        }
+    }
+}
+
+/// The admission figures, from the decisions of the validating endpoint that admitted a
+/// workload (dry runs left out).
+fn admission_metrics(tx: &mut Tx<'_>, o: &Options) -> Result<AdmissionMetrics, HistoryError> {
+    use crate::admission::Decision;
+    let (sql, p) = match o.since {
+        Some(since) => (
+            "SELECT data FROM events WHERE kind = 'admission' AND at >= $1",
+            vec![Val::from(since)],
+        ),
+        None => ("SELECT data FROM events WHERE kind = 'admission'", vec![]),
+    };
+    let mut admitted: Vec<Decision> = Vec::new();
+    for row in tx.query(sql, &p)? {
+        let Some(d) = row
+            .first()
+            .and_then(Val::text)
+            .and_then(|t| serde_json::from_str::<Decision>(t).ok())
+        else {
+            continue;
+        };
+        if d.endpoint == "validate" && !d.dry_run && d.allowed {
+            admitted.push(d);
+        }
+    }
+    let none = "no admitted workload recorded: import the webhook's audit log (`rampart history import audit.jsonl`)";
+    let passed = |d: &Decision, gate: &str| {
+        d.gates
+            .iter()
+            .any(|g| g.gate == gate && g.outcome == "allow" && g.mode.as_deref() == Some("enforce"))
+    };
+    let covered = |d: &Decision| {
+        !d.gates.is_empty()
+            && d.gates
+                .iter()
+                .all(|g| g.outcome == "allow" && g.mode.as_deref() == Some("enforce"))
+    };
+    let whole = admitted.len() as u64;
+    let coverage = ratio(
+        admitted.iter().filter(|d| covered(d)).count() as u64,
+        whole,
+        none,
+    );
+    let gates: std::collections::BTreeSet<String> = admitted
+        .iter()
+        .flat_map(|d| d.gates.iter().map(|g| g.gate.clone()))
+        .collect();
+    let by_gate = gates
+        .into_iter()
+        .map(|g| {
+            let part = admitted.iter().filter(|d| passed(d, &g)).count() as u64;
+            (g, ratio(part, whole, none))
+        })
+        .collect();
+    let mut namespaces: BTreeMap<&str, bool> = BTreeMap::new();
+    for d in &admitted {
+        let all = namespaces.entry(d.namespace.as_str()).or_insert(true);
+        *all &= covered(d);
+    }
+    let ns = ratio(
+        namespaces.values().filter(|v| **v).count() as u64,
+        namespaces.len() as u64,
+        none,
+    );
+    let signed_and_scanned = ratio(
+        admitted
+            .iter()
+            .filter(|d| passed(d, "signatures") && passed(d, "vulnerabilities"))
+            .count() as u64,
+        whole,
+        none,
+    );
+    // an escape: the vulnerabilities gate found a vulnerability at or above its threshold and
+    // the workload was admitted anyway (the gate warned or audited instead of denying)
+    let scanned: Vec<&Decision> = admitted
+        .iter()
+        .filter(|d| d.gates.iter().any(|g| g.gate == "vulnerabilities"))
+        .collect();
+    let escaped = scanned
+        .iter()
+        .filter(|d| {
+            d.gates.iter().any(|g| {
+                g.gate == "vulnerabilities" && matches!(g.outcome.as_str(), "warn" | "audit")
+            })
+        })
+        .count() as u64;
+    let escape = ratio(
+        escaped,
+        scanned.len() as u64,
+        if admitted.is_empty() {
+            none
+        } else {
+            "no admitted workload went through the vulnerabilities gate"
+        },
+    );
+    Ok(AdmissionMetrics {
+        coverage,
+        by_gate,
+        namespaces: ns,
+        signed_and_scanned,
+        escape,
+    })
+}
+
+/// Recovery times: per subject and layer, a holding span directly after a run of weak or
+/// breached spans, measured from the start of that run (kept on the span when it was recorded;
+/// docs/metrics.md has the query over the spans alone that gives the same values).
+fn recover_times(tx: &mut Tx<'_>, o: &Options) -> Result<Measure, HistoryError> {
+    let mut sql = String::from(
+        "SELECT l.since - l.recovered_from FROM layer_states l JOIN subjects s ON s.id = l.subject_id
+         WHERE l.recovered_from IS NOT NULL AND s.name <> ''",
+    );
+    let mut params = Vec::new();
+    if let Some(scope) = &o.scope {
+        params.push(Val::from(scope.as_str()));
+        sql.push_str(&format!(" AND s.scope = ${}", params.len()));
+    }
+    if let Some(t) = o.since {
+        params.push(Val::from(t));
+        sql.push_str(&format!(" AND l.recovered_from >= ${}", params.len()));
+    }
+    Ok(Measure::of(
+        ints(tx.query(&sql, &params)?),
+        "no layer has gone from weak or breached back to holding yet",
+    ))
+}
+
+/// The Prometheus text exposition of the metrics.
+pub fn prometheus(m: &Metrics) -> String {
+    let mut out = String::new();
+    let mut measured = Vec::new();
+    for (name, help, measure) in [
+        (
+            "rampart_drift_detect_seconds",
+            "Time from a configuration change (its commit) to rampart's first report of the finding.",
+            &m.detect,
+        ),
+        (
+            "rampart_drift_remediate_seconds",
+            "Time from rampart's first report of a finding to the run that no longer found it.",
+            &m.remediate,
+        ),
+        (
+            "rampart_layer_recover_seconds",
+            "Time from a layer weakening or breaking on a subject to it holding again.",
+            &m.recover,
+        ),
+    ] {
+        match measure {
+            Measure::Measured {
+                count,
+                mean_seconds,
+                p50_seconds,
+                p90_seconds,
+                ..
+            } => {
+                out.push_str(&format!(
+                    "# HELP {name} {help}\n# TYPE {name} summary\n{name}{{quantile=\"0.5\"}} {p50_seconds}\n{name}{{quantile=\"0.9\"}} {p90_seconds}\n{name}_sum {}\n{name}_count {count}\n",
+                    mean_seconds * *count as f64
+                ));
+                measured.push((name, 1));
+            }
+            Measure::NotMeasured { .. } => measured.push((name, 0)),
+        }
+    }
+    for (name, ratio) in [
+        ("rampart_gate_coverage_ratio", &m.gate_coverage),
+        ("rampart_namespaces_enforced_ratio", &m.namespaces_enforced),
+        ("rampart_signed_and_scanned_ratio", &m.signed_and_scanned),
+        ("rampart_escape_rate_ratio", &m.escape_rate),
+    ] {
+        match ratio {
+            Ratio::Measured { ratio, .. } => {
+                out.push_str(&format!("# TYPE {name} gauge\n{name} {ratio}\n"));
+                measured.push((name, 1));
+            }
+            Ratio::NotMeasured { .. } => measured.push((name, 0)),
+        }
+    }
+    if !m.gate_coverage_by_gate.is_empty() {
+        out.push_str("# HELP rampart_gate_pass_ratio Admitted workloads that passed the gate in enforce mode.\n# TYPE rampart_gate_pass_ratio gauge\n");
+        for (gate, r) in &m.gate_coverage_by_gate {
+            if let Ratio::Measured { ratio, .. } = r {
+                out.push_str(&format!(
+                    "rampart_gate_pass_ratio{{gate=\"{}\"}} {ratio}\n",
+                    label(gate)
+                ));
+            }
+        }
+    }
+    out.push_str("# HELP rampart_metric_measured 1 when the metric had input, 0 when it is unknown (never zero by default).\n# TYPE rampart_metric_measured gauge\n");
+    for (name, v) in measured {
+        out.push_str(&format!(
+            "rampart_metric_measured{{metric=\"{name}\"}} {v}\n"
+        ));
+    }
+    out.push_str("# HELP rampart_findings_open Open, unsuppressed findings.\n# TYPE rampart_findings_open gauge\n");
+    for (sev, n) in &m.open {
+        out.push_str(&format!(
+            "rampart_findings_open{{severity=\"{}\"}} {n}\n",
+            label(sev)
+        ));
+    }
+    out.push_str("# HELP rampart_findings_past_deadline Open findings past their remediation deadline.\n# TYPE rampart_findings_past_deadline gauge\n");
+    for d in &m.deadlines {
+        out.push_str(&format!(
+            "rampart_findings_past_deadline{{severity=\"{}\"}} {}\n",
+            label(&d.severity),
+            d.breached
+        ));
+    }
+    out.push_str("# HELP rampart_layer_subjects Subjects per layer and state, now.\n# TYPE rampart_layer_subjects gauge\n");
+    for l in &m.layers {
+        for (state, n) in &l.states {
+            out.push_str(&format!(
+                "rampart_layer_subjects{{layer=\"{}\",state=\"{}\"}} {n}\n",
+                label(&l.layer),
+                label(state)
+            ));
+        }
+    }
+    out
+}
+
+/// A Prometheus label value: backslash, quote and newline escaped.
+fn label(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_are_nearest_rank_and_empty_is_not_zero() {
+        let m = Measure::of(vec![4000, 1000, 3000, 2000, -5], "none");
+        assert_eq!(
+            m,
+            Measure::Measured {
+                count: 4,
+                mean_seconds: 2.5,
+                p50_seconds: 2.0,
+                p90_seconds: 4.0,
+                max_seconds: 4.0
+            }
+        );
+        assert!(matches!(Measure::of(vec![], "why"), Measure::NotMeasured { why } if why == "why"));
+        assert_eq!(label("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
+    }
+}
