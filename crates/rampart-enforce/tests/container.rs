@@ -82,13 +82,7 @@ fn prepare(policy: &Policy, args: &[&str]) -> (Bundle, NetNs) {
 fn prepare_with(policy: &Policy, args: &[&str], privileged: bool) -> (Bundle, NetNs) {
     let bundle = Bundle::busybox().args(args).privileged(privileged).build();
     let r = &bundle.rootfs;
-    for d in ["srv/data", "usr/bin", "usr/local/bin", "opt"] {
-        std::fs::create_dir_all(r.join(d)).unwrap();
-    }
-    std::fs::copy(r.join("bin/busybox"), r.join("usr/local/bin/busybox")).unwrap();
-    std::fs::write(r.join("etc/secret"), "s3cret\n").unwrap();
-    std::fs::write(r.join("etc/sibling"), "public\n").unwrap();
-    std::fs::write(r.join("opt/run.sh"), SCRIPT).unwrap();
+    rampart_testkit::runc::attack_fixture(r, SCRIPT);
     let original = guard_bundle(&bundle.dir, &guard_files(), policy).unwrap();
     assert_eq!(original, args);
     // the guard's report, written where the container can (an open file, before the

@@ -62,13 +62,7 @@ fn run(mode: Mode) -> Run {
         .tmpfs("/tmp")
         .build();
     let r = &bundle.lower;
-    for d in ["srv/data", "usr/bin", "usr/local/bin", "opt"] {
-        std::fs::create_dir_all(r.join(d)).unwrap();
-    }
-    std::fs::copy(r.join("bin/busybox"), r.join("usr/local/bin/busybox")).unwrap();
-    std::fs::write(r.join("etc/secret"), "s3cret\n").unwrap();
-    std::fs::write(r.join("etc/sibling"), "public\n").unwrap();
-    std::fs::write(r.join("opt/run.sh"), SCRIPT).unwrap();
+    rampart_testkit::runc::attack_fixture(r, SCRIPT);
 
     let guard = Arc::new(FileGuard::new().unwrap());
     let stop = Arc::new(AtomicBool::new(false));
@@ -295,12 +289,7 @@ fn a_read_only_root_sends_only_execs_and_never_read_files() {
         .tmpfs("/tmp")
         .build();
     let r = &bundle.rootfs;
-    for d in ["usr/bin", "usr/local/bin"] {
-        std::fs::create_dir_all(r.join(d)).unwrap();
-    }
-    std::fs::copy(r.join("bin/busybox"), r.join("usr/local/bin/busybox")).unwrap();
-    std::fs::write(r.join("etc/secret"), "s3cret\n").unwrap();
-    std::fs::write(r.join("etc/sibling"), "public\n").unwrap();
+    rampart_testkit::runc::attack_fixture(r, "");
 
     let guard = Arc::new(FileGuard::new().unwrap());
     let stop = Arc::new(AtomicBool::new(false));

@@ -443,7 +443,6 @@ fn alert(hostname: &str, name: &str, c: &ContainerInfo, e: &Event) -> EnforceAle
         Action::Connect | Action::Send | Action::Bind => "Warning",
         _ => "Critical",
     };
-    let time = now_ns();
     let outcome = match e.outcome {
         Outcome::Denied => "denied (EPERM)",
         Outcome::WouldDeny => "would deny (audit)",
@@ -459,24 +458,34 @@ fn alert(hostname: &str, name: &str, c: &ContainerInfo, e: &Event) -> EnforceAle
         cname = c.name.as_deref().unwrap_or("<NA>"),
         image = c.image.as_deref().unwrap_or("<NA>"),
     );
+    let fields = serde_json::json!({
+        "container.id": c.id,
+        "container.name": c.name,
+        "container.image.digest": c.image_digest,
+        "proc.pid": e.pid,
+        "proc.name": e.comm,
+        "rampart.target": e.target,
+        "rampart.step": kebab(&e.action),
+        "rampart.mechanism": kebab(&e.mechanism),
+        "rampart.outcome": kebab(&e.outcome),
+        "rampart.action": outcome,
+    });
+    falco_alert(hostname, rule, priority, text, fields)
+}
+
+/// An alert in Falco's JSON shape (as the rules' alerts are), tagged `intent` and `enforce`.
+fn falco_alert(
+    hostname: &str,
+    rule: String,
+    priority: &'static str,
+    text: String,
+    fields: serde_json::Value,
+) -> EnforceAlert {
+    let time = now_ns();
     let json = serde_json::json!({
         "hostname": hostname,
-        "output": format!(
-            "{}: {priority} {text}",
-            rampart_falco::output::time_of_day(time, true)
-        ),
-        "output_fields": {
-            "container.id": c.id,
-            "container.name": c.name,
-            "container.image.digest": c.image_digest,
-            "proc.pid": e.pid,
-            "proc.name": e.comm,
-            "rampart.target": e.target,
-            "rampart.step": kebab(&e.action),
-            "rampart.mechanism": kebab(&e.mechanism),
-            "rampart.outcome": kebab(&e.outcome),
-            "rampart.action": outcome,
-        },
+        "output": format!("{}: {priority} {text}", rampart_falco::output::time_of_day(time, true)),
+        "output_fields": fields,
         "priority": priority,
         "rule": rule,
         "source": "syscall",
@@ -493,24 +502,13 @@ fn alert(hostname: &str, name: &str, c: &ContainerInfo, e: &Event) -> EnforceAle
 
 /// An alert that enforcement failed (never silent).
 fn failure_alert(hostname: &str, why: &str) -> EnforceAlert {
-    let time = now_ns();
-    let rule = "Intent enforcement failed".to_string();
-    let json = serde_json::json!({
-        "hostname": hostname,
-        "output": format!("{}: Critical {why}", rampart_falco::output::time_of_day(time, true)),
-        "output_fields": {},
-        "priority": "Critical",
-        "rule": rule,
-        "source": "syscall",
-        "tags": ["intent", "enforce"],
-        "time": rampart_falco::output::rfc3339(time),
-    });
-    EnforceAlert {
-        rule,
-        priority: "Critical",
-        json: json.to_string(),
-        text: why.to_string(),
-    }
+    falco_alert(
+        hostname,
+        "Intent enforcement failed".to_string(),
+        "Critical",
+        why.to_string(),
+        serde_json::json!({}),
+    )
 }
 
 #[cfg(test)]

@@ -107,12 +107,7 @@ fn run(
         .annotation("io.rampart.image.digest", DIGEST)
         .build();
     let r = &bundle.rootfs;
-    for d in ["srv/data", "usr/bin", "usr/local/bin", "opt"] {
-        std::fs::create_dir_all(r.join(d)).unwrap();
-    }
-    std::fs::copy(r.join("bin/busybox"), r.join("usr/local/bin/busybox")).unwrap();
-    std::fs::write(r.join("etc/secret"), "s3cret\n").unwrap();
-    std::fs::write(r.join("opt/run.sh"), SCRIPT).unwrap();
+    rampart_testkit::runc::attack_fixture(r, SCRIPT);
     let cfg_path = bundle.dir.join("config.json");
     let mut cfg: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&cfg_path).unwrap()).unwrap();

@@ -69,6 +69,24 @@ pub fn busybox_rootfs(rootfs: &Path) {
     std::fs::write(rootfs.join("etc/hostname"), "busybox-bundle\n").unwrap();
 }
 
+/// The files the enforcement tests attack in a busybox root (`rootfs`): a copy of busybox
+/// outside `/bin` (an executable no allow-list names), a never-read `/etc/secret` and its
+/// readable sibling `/etc/sibling`, the directories the script writes to, and `script` at
+/// `/opt/run.sh`.
+pub fn attack_fixture(rootfs: &Path, script: &str) {
+    for d in ["srv/data", "usr/bin", "usr/local/bin", "opt"] {
+        std::fs::create_dir_all(rootfs.join(d)).unwrap();
+    }
+    std::fs::copy(
+        rootfs.join("bin/busybox"),
+        rootfs.join("usr/local/bin/busybox"),
+    )
+    .unwrap();
+    std::fs::write(rootfs.join("etc/secret"), "s3cret\n").unwrap();
+    std::fs::write(rootfs.join("etc/sibling"), "public\n").unwrap();
+    std::fs::write(rootfs.join("opt/run.sh"), script).unwrap();
+}
+
 /// Mounts an overlayfs with `lower` as its lower directory, and `dir/upper` and `dir/work`;
 /// returns the merged mount point (`dir/rootfs`) and the upper directory. The caller unmounts.
 pub fn mount_overlay(lower: &Path, dir: &Path) -> (PathBuf, PathBuf) {
