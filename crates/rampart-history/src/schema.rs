@@ -101,6 +101,14 @@ ALTER TABLE layer_states ADD COLUMN recovered_from BIGINT;
 CREATE INDEX findings_first_seen ON findings (first_seen);
 "#,
     ),
+    (
+        3,
+        "covering indexes for the finding metrics (index-only scans on PostgreSQL)",
+        r#"
+CREATE INDEX findings_by_severity ON findings (severity, suppressed, resolved_at, first_seen);
+CREATE INDEX findings_timing ON findings (suppressed, resolved_at, first_seen, introduced_at);
+"#,
+    ),
 ];
 
 /// The DDL of a migration in a dialect.
