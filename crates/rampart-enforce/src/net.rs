@@ -158,31 +158,16 @@ pub fn cgroup2_mount() -> Result<PathBuf, Error> {
         path: "/proc/self/mountinfo".into(),
         source: e,
     })?;
-    for line in info.lines() {
-        // ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTS... - FSTYPE SOURCE SUPER
-        let Some((left, right)) = line.split_once(" - ") else {
-            continue;
-        };
-        if right.split(' ').next() == Some("cgroup2") {
-            if let Some(mp) = left.split(' ').nth(4) {
-                return Ok(PathBuf::from(mp));
-            }
-        }
-    }
-    Err(Error::Cgroup("no cgroup2 filesystem is mounted".into()))
+    crate::files::mounts(&info)
+        .into_iter()
+        .find(|m| m.fstype == "cgroup2")
+        .map(|m| m.point)
+        .ok_or_else(|| Error::Cgroup("no cgroup2 filesystem is mounted".into()))
 }
 
 /// The cgroup v2 node (a directory) of process `pid`.
 pub fn cgroup_of_pid(pid: u32) -> Result<PathBuf, Error> {
-    let path = PathBuf::from(format!("/proc/{pid}/cgroup"));
-    let text = std::fs::read_to_string(&path).map_err(|e| Error::Io {
-        path: path.clone(),
-        source: e,
-    })?;
-    let rel = text
-        .lines()
-        .find_map(|l| l.strip_prefix("0::"))
-        .ok_or_else(|| Error::Cgroup(format!("{}: no cgroup v2 line (0::)", path.display())))?;
+    let rel = crate::files::cgroup_line(pid)?;
     let dir = cgroup2_mount()?.join(rel.trim_start_matches('/'));
     if !dir.is_dir() {
         return Err(Error::Cgroup(format!("{}: not a directory", dir.display())));

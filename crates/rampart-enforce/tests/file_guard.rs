@@ -47,6 +47,43 @@ fn policy(mode: Mode) -> Policy {
     }
 }
 
+/// A file guard answering on a thread of its own (as the monitor runs it), its events kept.
+struct Serving {
+    guard: Arc<FileGuard>,
+    stop: Arc<AtomicBool>,
+    events: Arc<Mutex<Vec<Event>>>,
+    server: std::thread::JoinHandle<()>,
+}
+
+impl Serving {
+    fn start() -> Self {
+        let guard = Arc::new(FileGuard::new().unwrap());
+        let stop = Arc::new(AtomicBool::new(false));
+        let events = Arc::new(Mutex::new(Vec::new()));
+        let server = {
+            let (guard, stop, events) = (guard.clone(), stop.clone(), events.clone());
+            std::thread::spawn(move || {
+                guard
+                    .serve(&stop, &mut |_, e| events.lock().unwrap().push(e))
+                    .unwrap();
+            })
+        };
+        Serving {
+            guard,
+            stop,
+            events,
+            server,
+        }
+    }
+
+    /// Stops the thread; the events it reported.
+    fn stop(self) -> Vec<Event> {
+        self.stop.store(true, Ordering::Relaxed);
+        self.server.join().unwrap();
+        self.events.lock().unwrap().clone()
+    }
+}
+
 struct Run {
     out: String,
     events: Vec<Event>,
@@ -64,17 +101,8 @@ fn run(mode: Mode) -> Run {
     let r = &bundle.lower;
     rampart_testkit::runc::attack_fixture(r, SCRIPT);
 
-    let guard = Arc::new(FileGuard::new().unwrap());
-    let stop = Arc::new(AtomicBool::new(false));
-    let events = Arc::new(Mutex::new(Vec::new()));
-    let server = {
-        let (guard, stop, events) = (guard.clone(), stop.clone(), events.clone());
-        std::thread::spawn(move || {
-            guard
-                .serve(&stop, &mut |_, e| events.lock().unwrap().push(e))
-                .unwrap();
-        })
-    };
+    let serving = Serving::start();
+    let guard = serving.guard.clone();
     let c = bundle.create(StateRoot::Private);
     let scope = guard.guard(c.pid, &c.id, &policy(mode)).unwrap();
     c.start_created();
@@ -87,10 +115,8 @@ fn run(mode: Mode) -> Run {
     let counts = scope.counts();
     let marked = scope.marked.clone();
     drop(c);
-    stop.store(true, Ordering::Relaxed);
-    server.join().unwrap();
+    let events = serving.stop();
     assert_eq!(guard.stats().unknown_flags, 0, "{:?}", guard.stats());
-    let events = events.lock().unwrap().clone();
     let keep = tempfile::tempdir().unwrap().keep();
     for f in [
         "srv/data/tool-ran",
@@ -291,17 +317,8 @@ fn a_read_only_root_sends_only_execs_and_never_read_files() {
     let r = &bundle.rootfs;
     rampart_testkit::runc::attack_fixture(r, "");
 
-    let guard = Arc::new(FileGuard::new().unwrap());
-    let stop = Arc::new(AtomicBool::new(false));
-    let events = Arc::new(Mutex::new(Vec::new()));
-    let server = {
-        let (guard, stop, events) = (guard.clone(), stop.clone(), events.clone());
-        std::thread::spawn(move || {
-            guard
-                .serve(&stop, &mut |_, e| events.lock().unwrap().push(e))
-                .unwrap();
-        })
-    };
+    let serving = Serving::start();
+    let guard = serving.guard.clone();
     let c = bundle.create(StateRoot::Private);
     let scope = guard.guard(c.pid, &c.id, &policy(Mode::Enforce)).unwrap();
     c.start_created();
@@ -334,9 +351,8 @@ fn a_read_only_root_sends_only_execs_and_never_read_files() {
     let sent = guard.stats().answered - before;
     assert!(sent < 10, "{sent} events for 100 reads and one exec");
     drop(c);
-    stop.store(true, Ordering::Relaxed);
-    server.join().unwrap();
-    let ev = events.lock().unwrap().clone();
+    let events = serving.stop();
+    let ev = events;
     assert!(
         has(&ev, Action::Read, "/etc/secret", Outcome::Denied),
         "{ev:#?}"
