@@ -66,11 +66,35 @@ pub struct AuditRecord {
     pub allowed: bool,
     /// The gates' outcomes.
     pub gates: Vec<GateOutcome>,
+    /// The image references of the pod's containers (init, regular and ephemeral, each once,
+    /// as the object names them), for a pod or a pod template: what the history matches
+    /// against the inventory's rescans (docs/metrics.md, escape rate found later). Absent for
+    /// other objects and in logs of earlier versions.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub images: Vec<String>,
     /// Time from receiving the review to answering it, in microseconds.
     pub latency_us: u64,
     /// Set when the failure mode answered: `deadline`, `overload`, `panic` or `malformed`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cause: Option<&'static str>,
+}
+
+/// The image references of the containers of the pod (or pod template) in `request`'s object,
+/// each once, in the order the pod lists them; empty for objects without one.
+pub fn images_of(request: &crate::review::AdmissionRequest) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    if let crate::workload::Extracted::Pod(pod) =
+        crate::workload::extract(&request.kind.group, &request.kind.kind, &request.object)
+    {
+        for c in pod.containers() {
+            if let Some(image) = c.image
+                && !out.iter().any(|i| i == image)
+            {
+                out.push(image.to_owned());
+            }
+        }
+    }
+    out
 }
 
 /// Errors opening the audit log.

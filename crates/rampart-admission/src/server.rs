@@ -884,6 +884,7 @@ fn answer(
         dry_run: request.is_some_and(|r| r.dry_run),
         allowed,
         gates: gates.to_vec(),
+        images: request.map(crate::audit::images_of).unwrap_or_default(),
         latency_us: u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX),
         cause: cause.map(Cause::as_str),
     };

@@ -197,6 +197,11 @@ fn allow_and_deny_round_trip_with_the_request_uid() {
     );
     assert!(denied["latencyUs"].is_u64());
     assert!(denied.get("cause").is_none());
+    // the pod's images, for the history's escape rate found later (a Deployment's from its
+    // template)
+    let image = "registry.example/app@sha256:4b9f2bbf6a0f1d8ab5f2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708";
+    assert_eq!(denied["images"], json!([image]));
+    assert_eq!(audit[2]["images"], json!([image]));
     denied["time"]
         .as_str()
         .unwrap()

@@ -28,13 +28,17 @@ pub struct Decision {
     /// CREATE, UPDATE...
     #[serde(default)]
     pub operation: String,
-    /// a dry run changes nothing and is not counted
-    #[serde(default)]
+    /// a dry run changes nothing and is not counted (the audit log writes `dryRun`)
+    #[serde(default, alias = "dryRun")]
     pub dry_run: bool,
     /// the verdict
     pub allowed: bool,
     /// each gate's outcome
     pub gates: Vec<GateOutcome>,
+    /// the image references of the pod's containers (absent in logs of rampart before the
+    /// history recorded rescans)
+    #[serde(default)]
+    pub images: Vec<String>,
 }
 
 /// A gate's outcome in a decision.

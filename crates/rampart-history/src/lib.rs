@@ -12,7 +12,9 @@
 //! transaction lock), so concurrent writers lose nothing.
 
 pub mod admission;
+pub mod alerts;
 pub mod metrics;
+pub mod rescan;
 pub mod scan;
 pub mod schema;
 pub mod sql;
@@ -44,6 +46,9 @@ pub enum HistoryError {
     /// A report that cannot be recorded (its origin, and why).
     #[error("{origin}: {message}")]
     Report { origin: String, message: String },
+    /// An option the metrics cannot use (which, and why).
+    #[error("{0}")]
+    Invalid(String),
 }
 
 impl HistoryError {

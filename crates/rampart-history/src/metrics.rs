@@ -1,6 +1,6 @@
 //! The confidence metrics (docs/metrics.md), computed from the raw rows so anyone can
-//! recompute them: each is a query over `findings`, `layer_states` and `events`, summarised
-//! here. A metric without input is [`Measure::NotMeasured`] with the reason: zero and unknown
+//! recompute them: each is a query over `findings`, `layer_states` and `events` (scans,
+//! admission decisions, inventory rescans, the monitor's alerts), summarised here. A metric without input is [`Measure::NotMeasured`] with the reason: zero and unknown
 //! are never confused.
 
 use std::collections::BTreeMap;
@@ -24,6 +24,9 @@ pub struct Options {
     pub since: Option<i64>,
     /// remediation deadline per severity (ms); severities without one have none
     pub deadlines: BTreeMap<String, i64>,
+    /// the escape rate found later counts new vulnerabilities at or above this severity
+    /// (`critical`, `high`, `medium`, `low`, `info`)
+    pub escape_threshold: String,
 }
 
 impl Options {
@@ -34,6 +37,7 @@ impl Options {
             scope: None,
             since: None,
             deadlines: default_deadlines(),
+            escape_threshold: "high".to_owned(),
         }
     }
 }
@@ -155,6 +159,57 @@ pub struct Breach {
     pub deadline_days: i64,
 }
 
+/// Counts over the period, by a key.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "status", rename_all = "kebab-case")]
+pub enum Counts {
+    /// counted (zero is a count: the input was there and held none)
+    Measured {
+        /// every case
+        total: u64,
+        /// cases per key
+        by: BTreeMap<String, u64>,
+    },
+    /// nothing to count, and why
+    NotMeasured {
+        /// why
+        why: String,
+    },
+}
+
+/// The runtime drift of one image: containers of it that ran or wrote what it does not hold.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DriftImage {
+    /// the image digest, else its reference, else `unknown` (the alert named no image)
+    pub image: String,
+    /// its reference, when an alert carried one
+    pub reference: Option<String>,
+    /// containers with drift
+    pub containers: u64,
+    /// drift alerts
+    pub alerts: u64,
+    /// the first drift (ms since the epoch)
+    pub first_seen: i64,
+    /// the last drift (ms since the epoch)
+    pub last_seen: i64,
+}
+
+/// Open runtime drift per image.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "status", rename_all = "kebab-case")]
+pub enum OpenDrift {
+    /// the images with drift (none is a measurement: the monitor's alerts were recorded)
+    Measured {
+        /// by image, most containers first
+        images: Vec<DriftImage>,
+    },
+    /// nothing to measure, and why
+    NotMeasured {
+        /// why
+        why: String,
+    },
+}
+
 /// How many subjects are in each state of a layer now.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct LayerNow {
@@ -201,6 +256,26 @@ pub struct Metrics {
     /// vulnerable-artifact escape rate: admitted images carrying a known vulnerability at or
     /// above the threshold when admitted
     pub escape_rate: Ratio,
+    /// escape rate found later: of the images admitted (else scanned) that an inventory rescan
+    /// looked at afterwards, those a rescan after their admission (else their scan) found a
+    /// new vulnerability at or above the threshold in
+    pub escape_rate_later: Ratio,
+    /// the severity the escape rate found later counts from
+    pub escape_threshold: String,
+    /// admitted image references no rescan looked at after their admission: outside the
+    /// escape rate found later (unknown, not safe)
+    pub admitted_not_rescanned: u64,
+    /// runtime drift time to detect: from the event (the exec, the write) to the alert being
+    /// reported; the monitor writes one time per alert, so the end is when the alert reached
+    /// the store (docs/metrics.md)
+    pub drift_detect_runtime: Measure,
+    /// the monitor's alerts over the period, by rule
+    pub alerts_by_rule: Counts,
+    /// the monitor's alerts over the period, by priority
+    pub alerts_by_priority: Counts,
+    /// runtime drift per image over the period (containers are not reported gone: drift of a
+    /// replaced container stays in the figure until `--since` leaves it out)
+    pub open_drift: OpenDrift,
 }
 
 fn ints(rows: Vec<Vec<Val>>) -> Vec<i64> {
@@ -430,8 +505,13 @@ fn compute_in(
     }
 
     lap("layers", timings);
-    let admission = admission_metrics(tx, o)?;
+    let admitted = admitted_decisions(tx, o)?;
+    let admission = admission_metrics(&admitted);
     lap("admission", timings);
+    let later = escape_later(tx, o, &admitted)?;
+    lap("escape-later", timings);
+    let runtime = runtime_metrics(tx, o)?;
+    lap("runtime", timings);
     Ok(Metrics {
         now: o.now,
         scope: o.scope.clone(),
@@ -448,6 +528,13 @@ fn compute_in(
         namespaces_enforced: admission.namespaces,
         signed_and_scanned: admission.signed_and_scanned,
         escape_rate: admission.escape,
+        escape_rate_later: later.ratio,
+        escape_threshold: o.escape_threshold.to_ascii_lowercase(),
+        admitted_not_rescanned: later.not_rescanned,
+        drift_detect_runtime: runtime.detect,
+        alerts_by_rule: runtime.by_rule,
+        alerts_by_priority: runtime.by_priority,
+        open_drift: runtime.drift,
     })
 }
 
@@ -473,30 +560,44 @@ fn ratio(part: u64, whole: u64, why_none: &str) -> Ratio {
     }
 }
 
-/// The admission figures, from the decisions of the validating endpoint that admitted a
-/// workload (dry runs left out).
-fn admission_metrics(tx: &mut Tx<'_>, o: &Options) -> Result<AdmissionMetrics, HistoryError> {
+/// The decisions of the validating endpoint that admitted a workload (dry runs left out), in
+/// the period, with their times.
+fn admitted_decisions(
+    tx: &mut Tx<'_>,
+    o: &Options,
+) -> Result<Vec<(i64, crate::admission::Decision)>, HistoryError> {
     use crate::admission::Decision;
     let (sql, p) = match o.since {
         Some(since) => (
-            "SELECT data FROM events WHERE kind = 'admission' AND at >= $1",
+            "SELECT at, data FROM events WHERE kind = 'admission' AND at >= $1",
             vec![Val::from(since)],
         ),
-        None => ("SELECT data FROM events WHERE kind = 'admission'", vec![]),
+        None => (
+            "SELECT at, data FROM events WHERE kind = 'admission'",
+            vec![],
+        ),
     };
-    let mut admitted: Vec<Decision> = Vec::new();
+    let mut admitted = Vec::new();
     for row in tx.query(sql, &p)? {
+        let at = row.first().and_then(Val::int).unwrap_or(0);
         let Some(d) = row
-            .first()
+            .get(1)
             .and_then(Val::text)
             .and_then(|t| serde_json::from_str::<Decision>(t).ok())
         else {
             continue;
         };
         if d.endpoint == "validate" && !d.dry_run && d.allowed {
-            admitted.push(d);
+            admitted.push((at, d));
         }
     }
+    Ok(admitted)
+}
+
+/// The admission figures, from the decisions that admitted a workload.
+fn admission_metrics(decisions: &[(i64, crate::admission::Decision)]) -> AdmissionMetrics {
+    use crate::admission::Decision;
+    let admitted: Vec<&Decision> = decisions.iter().map(|(_, d)| d).collect();
     let none = "no admitted workload recorded: import the webhook's audit log (`rampart history import audit.jsonl`)";
     let passed = |d: &Decision, gate: &str| {
         d.gates
@@ -548,6 +649,7 @@ fn admission_metrics(tx: &mut Tx<'_>, o: &Options) -> Result<AdmissionMetrics, H
     // the workload was admitted anyway (the gate warned or audited instead of denying)
     let scanned: Vec<&Decision> = admitted
         .iter()
+        .copied()
         .filter(|d| d.gates.iter().any(|g| g.gate == "vulnerabilities"))
         .collect();
     let escaped = scanned
@@ -567,12 +669,237 @@ fn admission_metrics(tx: &mut Tx<'_>, o: &Options) -> Result<AdmissionMetrics, H
             "no admitted workload went through the vulnerabilities gate"
         },
     );
-    Ok(AdmissionMetrics {
+    AdmissionMetrics {
         coverage,
         by_gate,
         namespaces: ns,
         signed_and_scanned,
         escape,
+    }
+}
+
+struct EscapeLater {
+    ratio: Ratio,
+    not_rescanned: u64,
+}
+
+/// The digest an image reference pins (`name@sha256:...`), if any.
+fn pinned_digest(reference: &str) -> Option<&str> {
+    reference.split_once('@').map(|(_, d)| d)
+}
+
+/// The escape rate found later (docs/metrics.md): per image the inventory rescanned, its start
+/// is its first admission in the period (its references matched by digest when they pin one,
+/// else by the name it was scanned under), else its scan (which every rescan of it follows);
+/// the population is the images a rescan looked at after their start, the escapes those a
+/// rescan after their start found a new vulnerability at or above the threshold in.
+fn escape_later(
+    tx: &mut Tx<'_>,
+    o: &Options,
+    admitted: &[(i64, crate::admission::Decision)],
+) -> Result<EscapeLater, HistoryError> {
+    let threshold = crate::rescan::severity_rank(&o.escape_threshold).ok_or_else(|| {
+        HistoryError::Invalid(format!(
+            "escape threshold {:?}: expected critical, high, medium, low or info",
+            o.escape_threshold
+        ))
+    })?;
+    let (sql, p) = match o.since {
+        Some(since) => (
+            "SELECT image, image_ref, at, level FROM events WHERE kind = 'rescan' AND at >= $1",
+            vec![Val::from(since)],
+        ),
+        None => (
+            "SELECT image, image_ref, at, level FROM events WHERE kind = 'rescan'",
+            vec![],
+        ),
+    };
+    let rows = tx.query(sql, &p)?;
+    // image id -> (rescan time, worst new severity); name -> image ids
+    let mut rescans: BTreeMap<String, Vec<(i64, i64)>> = BTreeMap::new();
+    let mut by_name: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for r in &rows {
+        let id = text(r.first());
+        let name = text(r.get(1));
+        let at = r.get(2).and_then(Val::int).unwrap_or(0);
+        let level = r.get(3).and_then(Val::int).unwrap_or(0);
+        rescans.entry(id.clone()).or_default().push((at, level));
+        let ids = by_name.entry(name).or_default();
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
+    }
+    if rescans.is_empty() {
+        let any = tx
+            .one("SELECT COUNT(*) FROM runs WHERE kind = 'rescan'", &[])?
+            .and_then(|v| v.int())
+            .unwrap_or(0);
+        return Ok(EscapeLater {
+            ratio: Ratio::NotMeasured {
+                why: if any == 0 {
+                    "no inventory rescan recorded: run `rampart inventory rescan --history STORE`"
+                        .to_owned()
+                } else {
+                    "no inventory rescan in the period".to_owned()
+                },
+            },
+            not_rescanned: 0,
+        });
+    }
+    // each admitted reference's first admission, and the images it names
+    let mut first_admitted: BTreeMap<&str, i64> = BTreeMap::new();
+    for (at, d) in admitted {
+        for r in &d.images {
+            let e = first_admitted.entry(r.as_str()).or_insert(*at);
+            *e = (*e).min(*at);
+        }
+    }
+    let mut start: BTreeMap<&str, i64> = BTreeMap::new();
+    let mut not_rescanned = 0;
+    for (reference, at) in &first_admitted {
+        let ids: Vec<&str> = match pinned_digest(reference) {
+            Some(d) => rescans
+                .get_key_value(d)
+                .map(|(k, _)| k.as_str())
+                .into_iter()
+                .collect(),
+            None => by_name
+                .get(*reference)
+                .map(|v| v.iter().map(String::as_str).collect())
+                .unwrap_or_default(),
+        };
+        let looked_after = ids.iter().any(|id| {
+            rescans
+                .get(*id)
+                .is_some_and(|v| v.iter().any(|(t, _)| t > at))
+        });
+        if !looked_after {
+            not_rescanned += 1;
+        }
+        for id in ids {
+            let e = start.entry(id).or_insert(*at);
+            *e = (*e).min(*at);
+        }
+    }
+    let (mut part, mut whole) = (0, 0);
+    for (id, seen) in &rescans {
+        let from = start.get(id.as_str()).copied().unwrap_or(i64::MIN);
+        let after: Vec<i64> = seen
+            .iter()
+            .filter(|(t, _)| *t > from)
+            .map(|(_, l)| *l)
+            .collect();
+        if after.is_empty() {
+            continue;
+        }
+        whole += 1;
+        if after.iter().any(|l| *l >= threshold) {
+            part += 1;
+        }
+    }
+    Ok(EscapeLater {
+        ratio: ratio(
+            part,
+            whole,
+            "no image was rescanned after its admission: run `rampart inventory rescan --history STORE` again",
+        ),
+        not_rescanned,
+    })
+}
+
+struct Runtime {
+    detect: Measure,
+    by_rule: Counts,
+    by_priority: Counts,
+    drift: OpenDrift,
+}
+
+/// The figures of the monitor's alerts (events of kind `alert`) in the period.
+fn runtime_metrics(tx: &mut Tx<'_>, o: &Options) -> Result<Runtime, HistoryError> {
+    let alert_runs = tx
+        .one("SELECT COUNT(*) FROM runs WHERE kind = 'alert'", &[])?
+        .and_then(|v| v.int())
+        .unwrap_or(0);
+    if alert_runs == 0 {
+        let why = "no monitor alert recorded: import the monitor's alerts (`rampart history import alerts.jsonl`)";
+        return Ok(Runtime {
+            detect: Measure::NotMeasured {
+                why: why.to_owned(),
+            },
+            by_rule: Counts::NotMeasured {
+                why: why.to_owned(),
+            },
+            by_priority: Counts::NotMeasured {
+                why: why.to_owned(),
+            },
+            drift: OpenDrift::NotMeasured {
+                why: why.to_owned(),
+            },
+        });
+    }
+    let (period, p) = match o.since {
+        Some(since) => (" AND at >= $1", vec![Val::from(since)]),
+        None => ("", vec![]),
+    };
+    let detect = Measure::of(
+        ints(tx.query(
+            &format!(
+                "SELECT reported_at - at FROM events
+                 WHERE kind = 'alert' AND drift = 1 AND reported_at IS NOT NULL{period}"
+            ),
+            &p,
+        )?),
+        "no runtime drift alert recorded in the period",
+    );
+    let mut total = 0;
+    let mut rules: BTreeMap<String, u64> = BTreeMap::new();
+    let mut priorities: BTreeMap<String, u64> = BTreeMap::new();
+    for r in tx.query(
+        &format!(
+            "SELECT rule, priority, COUNT(*) FROM events WHERE kind = 'alert'{period}
+             GROUP BY rule, priority"
+        ),
+        &p,
+    )? {
+        let n = r.get(2).and_then(Val::int).unwrap_or(0) as u64;
+        total += n;
+        *rules.entry(text(r.first())).or_default() += n;
+        *priorities.entry(text(r.get(1))).or_default() += n;
+    }
+    let mut images: Vec<DriftImage> = tx
+        .query(
+            &format!(
+                "SELECT COALESCE(image, image_ref, 'unknown'), MAX(image_ref), COUNT(DISTINCT container),
+                        COUNT(*), MIN(at), MAX(at)
+                 FROM events WHERE kind = 'alert' AND drift = 1{period}
+                 GROUP BY COALESCE(image, image_ref, 'unknown')"
+            ),
+            &p,
+        )?
+        .into_iter()
+        .map(|r| DriftImage {
+            image: text(r.first()),
+            reference: r.get(1).and_then(Val::text).map(str::to_owned),
+            containers: r.get(2).and_then(Val::int).unwrap_or(0) as u64,
+            alerts: r.get(3).and_then(Val::int).unwrap_or(0) as u64,
+            first_seen: r.get(4).and_then(Val::int).unwrap_or(0),
+            last_seen: r.get(5).and_then(Val::int).unwrap_or(0),
+        })
+        .collect();
+    images.sort_by(|a, b| {
+        b.containers
+            .cmp(&a.containers)
+            .then(b.alerts.cmp(&a.alerts))
+            .then(a.image.cmp(&b.image))
+    });
+    Ok(Runtime {
+        detect,
+        by_rule: Counts::Measured { total, by: rules },
+        by_priority: Counts::Measured {
+            total,
+            by: priorities,
+        },
+        drift: OpenDrift::Measured { images },
     })
 }
 
@@ -619,6 +946,11 @@ pub fn prometheus(m: &Metrics) -> String {
             "Time from a layer weakening or breaking on a subject to it holding again.",
             &m.recover,
         ),
+        (
+            "rampart_runtime_drift_detect_seconds",
+            "Time from a runtime drift event (the exec, the write) to its alert reaching the history store.",
+            &m.drift_detect_runtime,
+        ),
     ] {
         match measure {
             Measure::Measured {
@@ -642,6 +974,7 @@ pub fn prometheus(m: &Metrics) -> String {
         ("rampart_namespaces_enforced_ratio", &m.namespaces_enforced),
         ("rampart_signed_and_scanned_ratio", &m.signed_and_scanned),
         ("rampart_escape_rate_ratio", &m.escape_rate),
+        ("rampart_escape_later_ratio", &m.escape_rate_later),
     ] {
         match ratio {
             Ratio::Measured { ratio, .. } => {
@@ -661,6 +994,41 @@ pub fn prometheus(m: &Metrics) -> String {
                 ));
             }
         }
+    }
+    for (name, key, counts) in [
+        ("rampart_runtime_alerts", "rule", &m.alerts_by_rule),
+        (
+            "rampart_runtime_alerts_by_priority",
+            "priority",
+            &m.alerts_by_priority,
+        ),
+    ] {
+        match counts {
+            Counts::Measured { by, .. } => {
+                out.push_str(&format!(
+                    "# HELP {name} The monitor's alerts over the period, by {key}.\n# TYPE {name} gauge\n"
+                ));
+                for (k, n) in by {
+                    out.push_str(&format!("{name}{{{key}=\"{}\"}} {n}\n", label(k)));
+                }
+                measured.push((name, 1));
+            }
+            Counts::NotMeasured { .. } => measured.push((name, 0)),
+        }
+    }
+    match &m.open_drift {
+        OpenDrift::Measured { images } => {
+            out.push_str("# HELP rampart_drift_containers Containers with runtime drift over the period, by image.\n# TYPE rampart_drift_containers gauge\n");
+            for i in images {
+                out.push_str(&format!(
+                    "rampart_drift_containers{{image=\"{}\"}} {}\n",
+                    label(&i.image),
+                    i.containers
+                ));
+            }
+            measured.push(("rampart_drift_containers", 1));
+        }
+        OpenDrift::NotMeasured { .. } => measured.push(("rampart_drift_containers", 0)),
     }
     out.push_str("# HELP rampart_metric_measured 1 when the metric had input, 0 when it is unknown (never zero by default).\n# TYPE rampart_metric_measured gauge\n");
     for (name, v) in measured {

@@ -109,6 +109,22 @@ CREATE INDEX findings_by_severity ON findings (severity, suppressed, resolved_at
 CREATE INDEX findings_timing ON findings (suppressed, resolved_at, first_seen, introduced_at);
 "#,
     ),
+    (
+        4,
+        "what rescans and monitor alerts are about, in columns of their events: image digest and reference, container, rule, priority, runtime drift, when rampart reported it, the worst new severity",
+        r#"
+ALTER TABLE events ADD COLUMN image TEXT;
+ALTER TABLE events ADD COLUMN image_ref TEXT;
+ALTER TABLE events ADD COLUMN container TEXT;
+ALTER TABLE events ADD COLUMN rule TEXT;
+ALTER TABLE events ADD COLUMN priority TEXT;
+ALTER TABLE events ADD COLUMN drift BIGINT;
+ALTER TABLE events ADD COLUMN reported_at BIGINT;
+ALTER TABLE events ADD COLUMN level BIGINT;
+CREATE INDEX events_image ON events (kind, image, at);
+CREATE INDEX events_drift ON events (kind, drift, at);
+"#,
+    ),
 ];
 
 /// The DDL of a migration in a dialect.

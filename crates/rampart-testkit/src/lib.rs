@@ -15,7 +15,10 @@
 //! - [`containerd`]: a private containerd daemon, images imported from OCI layouts, `ctr run -d`;
 //! - [`pss`]: the official pod-security-admission conformance fixtures, walked in order;
 //! - [`yaml`]: YAML fixtures read into JSON values;
-//! - [`eventgen`]: Falco's event-generator actions (`rampart-eventgen`) run in `runc` containers.
+//! - [`eventgen`]: Falco's event-generator actions (`rampart-eventgen`) run in `runc` containers;
+//! - [`browser`]: pages driven in Debian's headless Chromium by Playwright (steps given as JSON),
+//!   checked with axe-core, screenshots kept as artifacts; OpenAPI documents checked against the
+//!   live server by schemathesis.
 //!
 //! This crate is `publish = false` and only ever a dev-dependency: panicking with context is how
 //! a test helper reports a failed prerequisite.
@@ -27,6 +30,7 @@
     reason = "test support: a failed prerequisite fails the calling test loudly"
 )]
 
+pub mod browser;
 pub mod containerd;
 pub mod debian;
 pub mod eventgen;

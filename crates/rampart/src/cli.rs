@@ -91,6 +91,13 @@ pub enum Command {
     /// remediate drift, layers holding again, deadlines and their breaches; what has no input
     /// says why it is not measured.
     Metrics(crate::history::MetricsArgs),
+    /// Write the one-file HTML report of the history store: metrics, the castle view, trend
+    /// charts, open findings with their rules' documentation (no network when opened).
+    Report(crate::dashboard::ReportArgs),
+    /// Serve the dashboard over the history store: the castle per cluster, namespace and
+    /// image, trends, drill-down to findings and events, and a JSON API (OpenAPI at
+    /// /openapi.json). Read-only; loopback unless given a bearer token.
+    Serve(crate::dashboard::ServeArgs),
     // Everyday habits (issue 13 §5): version, completions, man page.
     /// Print the version, the build's git commit and the advisory database's age.
     Version(VersionArgs),
@@ -375,6 +382,10 @@ pub enum InventoryCommand {
         /// Exit 1 when a new vulnerability at or above SEVERITY appeared.
         #[arg(long, value_name = "SEVERITY")]
         fail_on: Option<String>,
+        /// Record the rescan in the history store (docs/history.md); recording that fails
+        /// makes the exit 2.
+        #[command(flatten)]
+        history: crate::history::StoreArg,
     },
     /// The images recorded.
     List {

@@ -1,6 +1,7 @@
 //! `rampart history`: the measurement layer's store (crate `rampart-history`,
-//! docs/history.md). `rampart scan --history STORE` records each scan; `rampart history
-//! import` backfills saved JSON reports.
+//! docs/history.md). `rampart scan --history STORE` records each scan and `rampart inventory
+//! rescan --history STORE` each rescan; `rampart history import` backfills saved JSON reports,
+//! rescans, admission audit logs and the monitor's alerts.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -14,7 +15,8 @@ use rampart_history::scan::{Recorded, Source, record_scan};
 #[derive(Debug, Clone, Args)]
 pub struct StoreArg {
     /// The history store: a file (SQLite, created when missing) or a PostgreSQL URL
-    /// (`postgres://user@host/db`). Default: `$XDG_DATA_HOME/rampart/history.db`.
+    /// (`postgres://user@host/db`). `history` and `metrics` default to
+    /// `$XDG_DATA_HOME/rampart/history.db`; `inventory rescan` records only when it is given.
     #[arg(long = "history", env = "RAMPART_HISTORY", value_name = "STORE")]
     pub location: Option<String>,
 }
@@ -44,15 +46,17 @@ pub struct HistoryArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum HistoryCommand {
-    /// Record saved JSON scan reports (`rampart scan --format json`) and admission audit logs
-    /// (the webhook's JSON lines), each file in one transaction: a file that cannot be read is
-    /// an error naming it (and the line), and the others are still recorded.
+    /// Record saved JSON scan reports (`rampart scan --format json`), inventory rescans
+    /// (`rampart inventory rescan --format json`), admission audit logs (the webhook's JSON
+    /// lines) and the monitor's alerts (its JSON lines), told apart by their content, each file
+    /// in one transaction: a file that cannot be read is an error naming it (and the line), and
+    /// the others are still recorded.
     Import(ImportArgs),
 }
 
 #[derive(Debug, Args)]
 pub struct ImportArgs {
-    /// JSON reports, recorded in the order given.
+    /// Reports, rescans, audit logs and alert logs, recorded in the order given.
     #[arg(required = true)]
     pub reports: Vec<PathBuf>,
     #[command(flatten)]
@@ -60,13 +64,24 @@ pub struct ImportArgs {
     /// The scope the reports cover (default: each report's target).
     #[arg(long)]
     pub scope: Option<String>,
-    /// The cluster the admission audit logs come from.
+    /// The cluster the admission audit logs and the monitor's alerts come from.
     #[arg(long)]
     pub cluster: Option<String>,
-    /// When the scans ran (RFC 3339, e.g. 2026-11-02T10:00:00Z; default: each file's
-    /// modification time).
+    /// When the scans (and rescans saved without their time) ran (RFC 3339, e.g.
+    /// 2026-11-02T10:00:00Z; default: each file's modification time).
     #[arg(long, value_name = "TIME")]
     pub at: Option<String>,
+    /// The repository the scanned reports come from (a CI's backfill; `rampart scan
+    /// --history` finds it itself).
+    #[arg(long, value_name = "URL")]
+    pub repo: Option<String>,
+    /// The commit the scanned reports were made at.
+    #[arg(long, value_name = "SHA")]
+    pub commit: Option<String>,
+    /// The commit's time (RFC 3339): when a finding a scan first reports was introduced, for
+    /// the time to detect.
+    #[arg(long, value_name = "TIME")]
+    pub commit_at: Option<String>,
 }
 
 /// `rampart history ...`.
@@ -76,17 +91,28 @@ pub fn run(args: &HistoryArgs) -> Result<u8> {
     }
 }
 
-fn parse_time(s: &str) -> Result<i64> {
+pub fn parse_time(s: &str) -> Result<i64> {
     let t: jiff::Timestamp = s
         .parse()
-        .with_context(|| format!("--at: `{s}` is not an RFC 3339 time"))?;
+        .with_context(|| format!("`{s}` is not an RFC 3339 time (e.g. 2026-11-02T10:00:00Z)"))?;
     Ok(t.as_millisecond())
 }
 
 fn import(args: &ImportArgs) -> Result<u8> {
     let location = args.store.location()?;
     let mut store = Store::open(&location)?;
-    let at = args.at.as_deref().map(parse_time).transpose()?;
+    let at = args
+        .at
+        .as_deref()
+        .map(parse_time)
+        .transpose()
+        .context("--at")?;
+    let commit_at = args
+        .commit_at
+        .as_deref()
+        .map(parse_time)
+        .transpose()
+        .context("--commit-at")?;
     let mut failed = 0usize;
     for path in &args.reports {
         let text = match std::fs::read(path) {
@@ -97,21 +123,62 @@ fn import(args: &ImportArgs) -> Result<u8> {
                 continue;
             }
         };
-        // an admission audit log (JSON lines of decisions), or a scan report (one JSON document)
-        if serde_json::from_slice::<serde_json::Value>(&text).is_err()
-            && rampart_history::admission::looks_like_audit_log(&String::from_utf8_lossy(&text))
-        {
-            let shown = path.display().to_string();
-            match rampart_history::admission::record_audit_log(
-                &mut store,
-                &String::from_utf8_lossy(&text),
-                &shown,
-                args.cluster.as_deref(),
-            ) {
-                Ok(i) => eprintln!(
-                    "rampart: {shown}: run {}: {} admission decision(s), {} already recorded",
-                    i.run, i.decisions, i.duplicates
+        let shown = path.display().to_string();
+        let when = || match at {
+            Some(t) => t,
+            None => modified(path),
+        };
+        // an inventory rescan (a JSON array of images), an admission audit log or the
+        // monitor's alerts (JSON lines), else a scan report (one JSON document)
+        let lossy = String::from_utf8_lossy(&text);
+        let other = if rampart_history::rescan::looks_like_rescan(&lossy) {
+            Some(
+                rampart_history::rescan::record_rescan(&mut store, &lossy, &shown, when()).map(
+                    |i| {
+                        format!(
+                            "run {}: rescan of {} image(s) ({} new vulnerabilities), {} already recorded",
+                            i.run, i.images, i.new, i.duplicates
+                        )
+                    },
                 ),
+            )
+        } else if rampart_history::admission::looks_like_audit_log(&lossy) {
+            Some(
+                rampart_history::admission::record_audit_log(
+                    &mut store,
+                    &lossy,
+                    &shown,
+                    args.cluster.as_deref(),
+                )
+                .map(|i| {
+                    format!(
+                        "run {}: {} admission decision(s), {} already recorded",
+                        i.run, i.decisions, i.duplicates
+                    )
+                }),
+            )
+        } else if rampart_history::alerts::looks_like_alert_log(&lossy) {
+            Some(
+                rampart_history::alerts::record_alerts(
+                    &mut store,
+                    &lossy,
+                    &shown,
+                    args.cluster.as_deref(),
+                    rampart_history::now_ms(),
+                )
+                .map(|i| {
+                    format!(
+                        "run {}: {} monitor alert(s) ({} runtime drift), {} already recorded",
+                        i.run, i.alerts, i.drift, i.duplicates
+                    )
+                }),
+            )
+        } else {
+            None
+        };
+        if let Some(result) = other {
+            match result {
+                Ok(line) => eprintln!("rampart: {shown}: {line}"),
                 Err(e) => {
                     failed += 1;
                     eprintln!("rampart: {e} (nothing of {shown} recorded)");
@@ -128,14 +195,7 @@ fn import(args: &ImportArgs) -> Result<u8> {
                     e.column()
                 )
             })?;
-            let when = match at {
-                Some(t) => t,
-                None => std::fs::metadata(path)
-                    .and_then(|m| m.modified())
-                    .ok()
-                    .and_then(|m| jiff::Timestamp::try_from(m).ok())
-                    .map_or_else(rampart_history::now_ms, |t| t.as_millisecond()),
-            };
+            let when = when();
             let scope = match &args.scope {
                 Some(s) => s.clone(),
                 None => report
@@ -149,6 +209,9 @@ fn import(args: &ImportArgs) -> Result<u8> {
             let source = Source {
                 scope,
                 origin: Some(path.display().to_string()),
+                repo: args.repo.clone(),
+                commit: args.commit.clone(),
+                commit_at,
                 ..Source::default()
             };
             Ok(record_scan(&mut store, &report, &source, when)?)
@@ -169,6 +232,15 @@ fn import(args: &ImportArgs) -> Result<u8> {
         return Ok(crate::EXIT_ERROR);
     }
     Ok(0)
+}
+
+/// A file's modification time (ms since the epoch), else now.
+fn modified(path: &Path) -> i64 {
+    std::fs::metadata(path)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|m| jiff::Timestamp::try_from(m).ok())
+        .map_or_else(rampart_history::now_ms, |t| t.as_millisecond())
 }
 
 /// One line on what a recorded run changed.
@@ -265,40 +337,32 @@ pub struct MetricsArgs {
     /// SEVERITY=none removes one).
     #[arg(long, value_name = "SEVERITY=DAYS")]
     pub deadline: Vec<String>,
+    /// The escape rate found later counts new vulnerabilities at or above SEVERITY
+    /// (critical, high, medium, low, info).
+    #[arg(long, value_name = "SEVERITY", default_value = "high")]
+    pub escape_threshold: String,
 }
 
 /// `rampart metrics`.
 pub fn metrics(args: &MetricsArgs) -> Result<u8> {
-    use rampart_history::metrics::{self, DAY_MS, Options};
+    use rampart_history::metrics::{self, Options};
     let now = args
         .now
         .as_deref()
         .map(parse_time)
-        .transpose()?
+        .transpose()
+        .context("--now")?
         .unwrap_or_else(rampart_history::now_ms);
     let mut o = Options::new(now);
     o.scope.clone_from(&args.scope);
-    o.since = args.since.as_deref().map(parse_time).transpose()?;
-    for d in &args.deadline {
-        let (sev, days) = d
-            .split_once('=')
-            .with_context(|| format!("--deadline {d}: expected SEVERITY=DAYS"))?;
-        let sev = sev.trim().to_ascii_lowercase();
-        if !["critical", "high", "medium", "low", "info"].contains(&sev.as_str()) {
-            anyhow::bail!("--deadline {d}: unknown severity `{sev}`");
-        }
-        if days.trim() == "none" {
-            o.deadlines.remove(&sev);
-            continue;
-        }
-        let n: i64 = days
-            .trim()
-            .parse()
-            .ok()
-            .filter(|n| *n > 0)
-            .with_context(|| format!("--deadline {d}: DAYS must be a positive number of days"))?;
-        o.deadlines.insert(sev, n * DAY_MS);
-    }
+    o.since = args
+        .since
+        .as_deref()
+        .map(parse_time)
+        .transpose()
+        .context("--since")?;
+    o.deadlines = deadlines(&args.deadline)?;
+    o.escape_threshold = escape_threshold(&args.escape_threshold)?;
     let location = args.store.location()?;
     let mut store = Store::open(&location)?;
     let m = metrics::compute(&mut store, &o)?;
@@ -311,21 +375,47 @@ pub fn metrics(args: &MetricsArgs) -> Result<u8> {
     Ok(0)
 }
 
-/// A duration for people: seconds, minutes, hours or days.
-fn human(seconds: f64) -> String {
-    if seconds < 120.0 {
-        format!("{seconds:.0} s")
-    } else if seconds < 7200.0 {
-        format!("{:.0} min", seconds / 60.0)
-    } else if seconds < 2.0 * 86400.0 {
-        format!("{:.1} h", seconds / 3600.0)
-    } else {
-        format!("{:.1} d", seconds / 86400.0)
+/// `--escape-threshold SEVERITY`, checked.
+pub fn escape_threshold(arg: &str) -> Result<String> {
+    let threshold = arg.trim().to_ascii_lowercase();
+    if rampart_history::rescan::severity_rank(&threshold).is_none() {
+        anyhow::bail!("--escape-threshold {arg}: expected critical, high, medium, low or info");
     }
+    Ok(threshold)
 }
 
+/// `--deadline SEVERITY=DAYS` options over the defaults (critical 7, high 30).
+pub fn deadlines(args: &[String]) -> Result<std::collections::BTreeMap<String, i64>> {
+    use rampart_history::metrics::{DAY_MS, default_deadlines};
+    let mut out = default_deadlines();
+    for d in args {
+        let (sev, days) = d
+            .split_once('=')
+            .with_context(|| format!("--deadline {d}: expected SEVERITY=DAYS"))?;
+        let sev = sev.trim().to_ascii_lowercase();
+        if !["critical", "high", "medium", "low", "info"].contains(&sev.as_str()) {
+            anyhow::bail!("--deadline {d}: unknown severity `{sev}`");
+        }
+        if days.trim() == "none" {
+            out.remove(&sev);
+            continue;
+        }
+        let n: i64 = days
+            .trim()
+            .parse()
+            .ok()
+            .filter(|n| *n > 0)
+            .with_context(|| format!("--deadline {d}: DAYS must be a positive number of days"))?;
+        out.insert(sev, n * DAY_MS);
+    }
+    Ok(out)
+}
+
+// durations for people: the dashboard's tiles print the same
+use rampart_dashboard::html::human;
+
 fn table(m: &rampart_history::metrics::Metrics, location: &str) -> String {
-    use rampart_history::metrics::{Measure, Ratio};
+    use rampart_history::metrics::{Counts, Measure, OpenDrift, Ratio};
     let mut out = String::new();
     let runs: Vec<String> = m.runs.iter().map(|(k, v)| format!("{v} {k}")).collect();
     out.push_str(&format!(
@@ -345,6 +435,11 @@ fn table(m: &rampart_history::metrics::Metrics, location: &str) -> String {
         ("time to detect drift", "finding(s)", &m.detect),
         ("time to remediate", "finding(s)", &m.remediate),
         ("time to hold again", "layer span(s)", &m.recover),
+        (
+            "runtime drift detect",
+            "drift alert(s)",
+            &m.drift_detect_runtime,
+        ),
     ] {
         match measure {
             Measure::Measured {
@@ -370,6 +465,10 @@ fn table(m: &rampart_history::metrics::Metrics, location: &str) -> String {
         ("namespaces enforced".to_owned(), &m.namespaces_enforced),
         ("signed and scanned".to_owned(), &m.signed_and_scanned),
         ("escape rate".to_owned(), &m.escape_rate),
+        (
+            format!("escape later ({}+)", m.escape_threshold),
+            &m.escape_rate_later,
+        ),
     ];
     for (gate, r) in &m.gate_coverage_by_gate {
         ratios.push((format!("  gate {gate}"), r));
@@ -383,6 +482,50 @@ fn table(m: &rampart_history::metrics::Metrics, location: &str) -> String {
             Ratio::NotMeasured { why } => {
                 out.push_str(&format!("  {name:<22} not measured: {why}\n"))
             }
+        }
+    }
+    if m.admitted_not_rescanned > 0 {
+        out.push_str(&format!(
+            "  ({} admitted image(s) no rescan has looked at since their admission: not counted)\n",
+            m.admitted_not_rescanned
+        ));
+    }
+    for (name, counts) in [
+        ("alerts by priority", &m.alerts_by_priority),
+        ("alerts by rule", &m.alerts_by_rule),
+    ] {
+        match counts {
+            Counts::Measured { total, by } => {
+                let parts: Vec<String> = by.iter().map(|(k, v)| format!("{k} {v}")).collect();
+                out.push_str(&format!(
+                    "  {name:<22} {total}{}{}\n",
+                    if parts.is_empty() { "" } else { ": " },
+                    parts.join(", ")
+                ));
+            }
+            Counts::NotMeasured { why } => {
+                out.push_str(&format!("  {name:<22} not measured: {why}\n"))
+            }
+        }
+    }
+    match &m.open_drift {
+        OpenDrift::Measured { images } if images.is_empty() => {
+            out.push_str("  runtime drift          none\n")
+        }
+        OpenDrift::Measured { images } => {
+            out.push_str("  runtime drift by image:\n");
+            for i in images {
+                out.push_str(&format!(
+                    "    {} {}: {} container(s), {} alert(s)\n",
+                    i.image,
+                    i.reference.as_deref().unwrap_or(""),
+                    i.containers,
+                    i.alerts
+                ));
+            }
+        }
+        OpenDrift::NotMeasured { why } => {
+            out.push_str(&format!("  runtime drift          not measured: {why}\n"))
         }
     }
     let open: Vec<String> = m.open.iter().map(|(k, v)| format!("{k} {v}")).collect();

@@ -4,6 +4,7 @@
 mod admission;
 mod cli;
 mod cyclonedx;
+mod dashboard;
 mod habits;
 mod history;
 mod images;
@@ -47,6 +48,8 @@ fn main() -> ExitCode {
         Command::Monitor(args) => monitor::run(&args),
         Command::History(args) => history::run(&args),
         Command::Metrics(args) => history::metrics(&args),
+        Command::Report(args) => dashboard::report(&args),
+        Command::Serve(args) => dashboard::serve(&args),
         Command::Intent(args) => intent::run(&args),
         Command::Version(args) => habits::version(&args),
         Command::Completions(args) => habits::completions(&args),

@@ -289,7 +289,11 @@ pub fn inventory(args: &InventoryArgs) -> Result<u8> {
             write_out(None, &text)?;
             Ok(0)
         }
-        InventoryCommand::Rescan { format, fail_on } => {
+        InventoryCommand::Rescan {
+            format,
+            fail_on,
+            history,
+        } => {
             let threshold = fail_on
                 .as_deref()
                 .filter(|s| *s != "none")
@@ -306,6 +310,18 @@ pub fn inventory(args: &InventoryArgs) -> Result<u8> {
             let started = std::time::Instant::now();
             let results = inv.rescan(&db)?;
             let elapsed = started.elapsed();
+            // each image carries the rescan's time: the history keys a rescan by image and
+            // time, so this output saved and imported later counts once with its direct record
+            let rescanned_at = jiff::Timestamp::now();
+            let mut saved = serde_json::to_value(&results)?;
+            if let Some(items) = saved.as_array_mut() {
+                for item in items {
+                    if let Some(o) = item.as_object_mut() {
+                        o.insert("rescanned_at".into(), rescanned_at.to_string().into());
+                    }
+                }
+            }
+            let saved = serde_json::to_string_pretty(&saved)? + "\n";
             let mut unchecked: std::collections::BTreeMap<&str, usize> = Default::default();
             for r in &results {
                 for (e, n) in &r.unchecked_packages {
@@ -319,7 +335,7 @@ pub fn inventory(args: &InventoryArgs) -> Result<u8> {
                 );
             }
             let text = match format {
-                ListFormat::Json => serde_json::to_string_pretty(&results)? + "\n",
+                ListFormat::Json => saved.clone(),
                 ListFormat::Table => {
                     let mut t = Table::new();
                     t.load_preset(UTF8_FULL_CONDENSED);
@@ -368,6 +384,34 @@ pub fn inventory(args: &InventoryArgs) -> Result<u8> {
                 }
             };
             write_out(None, &text)?;
+            // the history (docs/history.md): a rescan asked to be recorded and not recorded is
+            // an error
+            if let Some(location) = &history.location {
+                let recorded = rampart_history::Store::open(location).and_then(|mut store| {
+                    rampart_history::rescan::record_rescan(
+                        &mut store,
+                        &saved,
+                        &path.display().to_string(),
+                        rescanned_at.as_millisecond(),
+                    )
+                });
+                match recorded {
+                    Ok(i) => eprintln!(
+                        "rampart: recorded in {}: run {}: rescan of {} image(s) ({} new vulnerabilities)",
+                        rampart_history::redacted(location),
+                        i.run,
+                        i.images,
+                        i.new
+                    ),
+                    Err(e) => {
+                        eprintln!(
+                            "rampart: the rescan was not recorded in the history: {e} (exit {})",
+                            crate::EXIT_ERROR
+                        );
+                        return Ok(crate::EXIT_ERROR);
+                    }
+                }
+            }
             let failing = threshold.map_or(0, |t| {
                 results
                     .iter()

@@ -361,3 +361,279 @@ fn import_records_good_reports_and_names_the_bad_ones() {
     );
     assert_eq!(f[0][1].int(), Some(0), "{f:?}");
 }
+
+/// The monitor's alert line for `rule` (the shape of Falco's JSON output the monitor writes),
+/// in container `container` of `digest`, at `time`.
+fn alert_line(rule: &str, priority: &str, tags: &[&str], time: &str, container: &str) -> String {
+    serde_json::json!({
+        "hostname": "node-1",
+        "output": format!("00:00:00.000000001: {priority} {rule} | container_id={container}"),
+        "output_fields": {
+            "container.id": container,
+            "container.image.repository": "registry.example/worker",
+            "container.image.tag": "1.0",
+            "container.image.digest": "sha256:0bcf51193322151d91a7b1f6cf476e6106d69c1c111b573d82a2bf75254dc53c",
+            "proc.exepath": "/tmp/x"
+        },
+        "priority": priority, "rule": rule, "source": "syscall", "tags": tags, "time": time
+    })
+    .to_string()
+}
+
+/// `rampart inventory rescan --history` records itself; `rampart history import` tells a saved
+/// rescan (counted once with its direct record), an admission audit log (written by the real
+/// `AuditRecord`, with the pod's images) and the monitor's alerts (the real rule names of the
+/// drift detector, the intent and the enforcer) apart from reports by their content; `rampart
+/// metrics` shows the escape rate found later and the runtime figures.
+#[test]
+fn rescans_audit_logs_and_alert_logs_are_recorded_and_measured() {
+    use rampart_history::alerts::is_drift;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let cache = d.join("cache");
+    let run = |args: &[&str]| {
+        common::rampart_command()
+            .args(args)
+            .env("RAMPART_CACHE_DIR", &cache)
+            .env_remove("RAMPART_HISTORY")
+            .current_dir(d)
+            .output()
+            .unwrap()
+    };
+    let root = common::root();
+    let go = root.join("../shared/corpus/osv-go/data/osv");
+    let go_db = d.join("go.db").display().to_string();
+    let full_db = d.join("full.db").display().to_string();
+    common::ok(&run(&[
+        "db",
+        "import",
+        "--db",
+        &go_db,
+        go.to_str().unwrap(),
+    ]));
+    common::ok(&run(&[
+        "db",
+        "import",
+        "--db",
+        &full_db,
+        root.join("examples/advisories").to_str().unwrap(),
+        go.to_str().unwrap(),
+    ]));
+    // the scan records the worker image's packages; its npm advisories come later
+    let image = format!("oci-dir:{}", root.join("examples/images/worker").display());
+    let scan = run(&[
+        "scan",
+        "--no-config",
+        "--db",
+        &go_db,
+        "--vuln-ecosystems",
+        "go",
+        "--image",
+        &image,
+        "-f",
+        "json",
+    ]);
+    let digest = common::json(common::ok(&scan))["images"][0]["digest"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // the webhook admitted a pod of that image, pinned by digest, before the rescan
+    let record = rampart_admission::audit::AuditRecord {
+        time: "2026-01-01T00:00:00Z".into(),
+        uid: "u1".into(),
+        endpoint: "validate",
+        profile: None,
+        kind: "Pod".into(),
+        namespace: "shop".into(),
+        name: "worker".into(),
+        operation: "CREATE".into(),
+        username: "u".into(),
+        dry_run: false,
+        allowed: true,
+        gates: vec![rampart_admission::review::GateOutcome {
+            gate: "vulnerabilities".into(),
+            outcome: "allow",
+            message: String::new(),
+            mode: Some("enforce"),
+        }],
+        images: vec![format!("registry.example/worker@{digest}")],
+        latency_us: 80,
+        cause: None,
+    };
+    std::fs::write(
+        d.join("audit.jsonl"),
+        serde_json::to_string(&record).unwrap() + "\n",
+    )
+    .unwrap();
+
+    let store = d.join("h.db").display().to_string();
+    let rescan = run(&[
+        "inventory",
+        "rescan",
+        "--db",
+        &full_db,
+        "-f",
+        "json",
+        "--history",
+        &store,
+    ]);
+    let err = String::from_utf8_lossy(&rescan.stderr);
+    assert!(
+        err.contains("rescan of 1 image(s) (4 new vulnerabilities)"),
+        "{err}"
+    );
+    std::fs::write(d.join("rescan.json"), &common::ok(&rescan).stdout).unwrap();
+
+    // the real rule names: the drift detector's, the intent's exec rule, the enforcer's write
+    // denial are drift; the intent's connection rule and a shell are not
+    let drift_rule = rampart_monitor::pipeline::DRIFT_RULE;
+    let exec_rule = rampart_intent::rules::rule_name("worker", "exec");
+    let write_rule =
+        rampart_monitor::enforce::rule_name("worker", rampart_enforce::event::Action::Write);
+    let connect_rule = rampart_intent::rules::rule_name("worker", "connect");
+    for r in [drift_rule, &exec_rule, &write_rule] {
+        assert!(is_drift(r, &[]), "{r}");
+    }
+    for r in [
+        connect_rule.as_str(),
+        &rampart_intent::rules::rule_name("worker", "read"),
+        &rampart_intent::rules::rule_name("worker", "syscall"),
+        &rampart_monitor::enforce::rule_name("worker", rampart_enforce::event::Action::Connect),
+    ] {
+        assert!(!is_drift(r, &[]), "{r}");
+    }
+    let t = "2026-01-02T00:00:00.000000001Z";
+    let alerts = [
+        alert_line(drift_rule, "Critical", &["container", "drift"], t, "c1"),
+        alert_line(
+            &exec_rule,
+            "Critical",
+            &["rampart", "intent", "process"],
+            t,
+            "c2",
+        ),
+        alert_line(
+            &connect_rule,
+            "Error",
+            &["rampart", "intent", "network"],
+            t,
+            "c1",
+        ),
+    ];
+    std::fs::write(d.join("alerts.jsonl"), alerts.join("\n") + "\n").unwrap();
+    // one line alone is also a whole JSON document: still an alert log
+    std::fs::write(d.join("one.jsonl"), &alerts[0]).unwrap();
+
+    let out = run(&[
+        "history",
+        "import",
+        "--history",
+        &store,
+        "--cluster",
+        "prod",
+        "audit.jsonl",
+        "rescan.json",
+        "alerts.jsonl",
+        "one.jsonl",
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("audit.jsonl: run 2: 1 admission decision(s)"),
+        "{err}"
+    );
+    assert!(
+        err.contains(
+            "rescan.json: run 3: rescan of 0 image(s) (0 new vulnerabilities), 1 already recorded"
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains(
+            "alerts.jsonl: run 4: 3 monitor alert(s) (2 runtime drift), 0 already recorded"
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains("one.jsonl: run 5: 0 monitor alert(s) (0 runtime drift), 1 already recorded"),
+        "{err}"
+    );
+
+    let m = common::json(common::ok(&run(&[
+        "metrics",
+        "--history",
+        &store,
+        "--format",
+        "json",
+    ])));
+    // the rescan after the admission found a high one (CVE-2024-45590) in the admitted image
+    assert_eq!(
+        m["escape_rate_later"],
+        serde_json::json!({"status": "measured", "part": 1, "whole": 1, "ratio": 1.0}),
+        "{m}"
+    );
+    assert_eq!(m["escape_threshold"], "high");
+    assert_eq!(m["admitted_not_rescanned"], 0);
+    assert_eq!(m["runs"]["rescan"], 2, "{m}");
+    assert_eq!(m["drift_detect_runtime"]["status"], "measured", "{m}");
+    assert_eq!(m["drift_detect_runtime"]["count"], 2, "{m}");
+    // from the event (2026-01-02) to the import (now): at least the months between
+    assert!(
+        m["drift_detect_runtime"]["p50_seconds"].as_f64().unwrap() > 86_400.0 * 300.0,
+        "{m}"
+    );
+    assert_eq!(m["alerts_by_priority"]["total"], 3, "{m}");
+    assert_eq!(m["alerts_by_priority"]["by"]["Critical"], 2, "{m}");
+    assert_eq!(m["alerts_by_rule"]["by"][connect_rule.as_str()], 1, "{m}");
+    assert_eq!(
+        m["open_drift"]["images"][0]["image"],
+        digest.as_str(),
+        "{m}"
+    );
+    assert_eq!(m["open_drift"]["images"][0]["containers"], 2, "{m}");
+    // nothing new at or above critical: measured, zero
+    let m = common::json(common::ok(&run(&[
+        "metrics",
+        "--history",
+        &store,
+        "--format",
+        "json",
+        "--escape-threshold",
+        "critical",
+    ])));
+    assert_eq!(m["escape_rate_later"]["part"], 0, "{m}");
+    assert_eq!(m["escape_rate_later"]["whole"], 1, "{m}");
+    let bad = run(&[
+        "metrics",
+        "--history",
+        &store,
+        "--escape-threshold",
+        "severe",
+    ]);
+    assert_eq!(bad.status.code(), Some(2));
+    let table = String::from_utf8(
+        common::ok(&run(&["metrics", "--history", &store]))
+            .stdout
+            .clone(),
+    )
+    .unwrap();
+    assert!(
+        table.contains("escape later (high+)   100.0 % (1 of 1)"),
+        "{table}"
+    );
+    assert!(table.contains("runtime drift by image:"), "{table}");
+    let prom = String::from_utf8(
+        common::ok(&run(&[
+            "metrics",
+            "--history",
+            &store,
+            "--format",
+            "prometheus",
+        ]))
+        .stdout
+        .clone(),
+    )
+    .unwrap();
+    assert!(prom.contains("rampart_escape_later_ratio 1\n"), "{prom}");
+}
