@@ -6,6 +6,7 @@
 # script starts, on loopback, as the postgres user), the same generator and the same code:
 #   ingest  findings recorded per second (each run one transaction)     target >= 5,000/s
 #   metrics every figure of `rampart metrics`, one read transaction       target < 100 ms
+#   pages   each dashboard page's server time (`rampart serve`'s rendering) target < 300 ms
 #   size    the store after the run (SQLite file; PostgreSQL database)
 # No peer runs here: Dependency-Track (the peer the issue names) is a Java server with its own
 # database, not installable from Debian; its published figure is quoted in docs/metrics.md.
@@ -14,11 +15,16 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SCOPES="${SCOPES:-100}"; SUBJECTS="${SUBJECTS:-100}"; DAYS="${DAYS:-30}"; FINDINGS="${FINDINGS:-3}"; CHURN="${CHURN:-5}"
 cargo build -q --release -p rampart-history --example history_bench
+cargo build -q --release -p rampart-dashboard --example dashboard_bench
 bench=target/release/examples/history_bench
+pages=target/release/examples/dashboard_bench
+# the generator's first day (its T0) and the day after its last scan, ms
+now_ms=$(( 1750000000000 + DAYS * 86400000 ))
 work="${TMPDIR:-/tmp}/rampart-bench/history"; rm -rf "$work"; mkdir -p "$work"; chmod 755 "$work"
 
 echo "== SQLite"
 "$bench" "$work/history.db" "$SCOPES" "$SUBJECTS" "$DAYS" "$FINDINGS" "$CHURN"
+"$pages" "$work/history.db" "$now_ms"
 echo "store size: $(du -b "$work/history.db" | cut -f1 | awk '{printf "%.1f MiB", $1/1048576}')"
 
 echo "== PostgreSQL"
@@ -33,4 +39,5 @@ trap 'kill -INT $pgpid 2>/dev/null || true' EXIT
 for _ in $(seq 100); do "$pgbin/psql" -X -q -h 127.0.0.1 -p "$port" -U postgres -c 'SELECT 1' postgres >/dev/null 2>&1 && break; sleep 0.1; done
 "$pgbin/psql" -X -q -h 127.0.0.1 -p "$port" -U postgres -c 'CREATE DATABASE history' postgres
 "$bench" "postgres://postgres@127.0.0.1:$port/history" "$SCOPES" "$SUBJECTS" "$DAYS" "$FINDINGS" "$CHURN"
+"$pages" "postgres://postgres@127.0.0.1:$port/history" "$now_ms"
 echo "store size: $("$pgbin/psql" -X -q -t -A -h 127.0.0.1 -p "$port" -U postgres -c "SELECT pg_size_pretty(pg_database_size('history'))" postgres)"

@@ -14,6 +14,8 @@
 set -euo pipefail
 store=${1:?usage: load.sh STORE (a file, or a postgres:// URL)}
 rampart=${RAMPART:-rampart}
+# a relative path to the binary stays valid after the scans' cd
+case $rampart in */*) rampart="$(cd "$(dirname "$rampart")" && pwd)/$(basename "$rampart")" ;; esac
 here=$(cd "$(dirname "$0")" && pwd)
 examples=$(dirname "$here")
 work=$(mktemp -d)

@@ -10,7 +10,7 @@ use rampart_core::Rule;
 use rampart_history::metrics::{Counts, Measure, Metrics, Ratio};
 
 use crate::svg::{date, line_chart};
-use crate::view::{Castle, EventRow, Events, Filter, FindingRow, Findings, Status, Trends};
+use crate::view::{Castle, EventRow, Events, Facets, Filter, FindingRow, Findings, Status, Trends};
 
 /// The policy every page is served under (and the report carries in a `<meta>`): nothing
 /// loads from anywhere, no script runs, styles only inline.
@@ -361,7 +361,7 @@ pub fn castle(c: &Castle, f: &Filter, links: Links) -> Markup {
                             tr data-subject=(row.subject) {
                                 th scope="row" {
                                     a href=(links.findings(f, &[("subject", &row.subject), ("scope", &row.scope), ("layer", ""), ("page", "")], Some(i))) { (row.subject) }
-                                    @if c.scopes.len() > 1 { br; small { (row.scope) } }
+                                    @if c.facets.scopes.len() > 1 { br; small { (row.scope) } }
                                 }
                                 @for layer in &c.layer_order {
                                     @match row.layers.get(layer) {
@@ -409,7 +409,7 @@ pub fn trends(t: &Trends) -> Markup {
     }
 }
 
-fn filter_form(c: &Castle, f: &Filter, action: &str, extra: Markup) -> Markup {
+fn filter_form(c: &Facets, f: &Filter, action: &str, extra: Markup) -> Markup {
     let select = |name: &str, label: &str, options: &[String], current: Option<&str>| {
         html! {
             label { (label)
@@ -422,7 +422,10 @@ fn filter_form(c: &Castle, f: &Filter, action: &str, extra: Markup) -> Markup {
             }
         }
     };
-    let layers: Vec<String> = c.layer_order.clone();
+    let layers: Vec<String> = crate::view::layers()
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
     html! {
         form.filters method="get" action=(action) role="search" aria-label="Filter" {
             (select("scope", "scope (repository or cluster)", &c.scopes, f.scope.as_deref()))
@@ -438,7 +441,7 @@ fn filter_form(c: &Castle, f: &Filter, action: &str, extra: Markup) -> Markup {
 /// The dashboard's home: tiles, castle and trends for a filter.
 pub fn overview(m: &Metrics, c: &Castle, t: &Trends, f: &Filter, generated: &str) -> Markup {
     let body = html! {
-        (filter_form(c, f, "/", html! {}))
+        (filter_form(&c.facets, f, "/", html! {}))
         section aria-labelledby="metrics-heading" {
             h2 #metrics-heading { "Metrics" @if let Some(s) = &m.scope { " of " (s) } }
             @if f.namespace.is_some() || f.kind.is_some() || f.subject.is_some() {
@@ -491,7 +494,7 @@ fn finding_rows(rows: &[FindingRow], links: Links, show_subject: bool, f: &Filte
 }
 
 /// The findings page.
-pub fn findings_page(fs: &Findings, c: &Castle, f: &Filter, generated: &str) -> Markup {
+pub fn findings_page(fs: &Findings, c: &Facets, f: &Filter, generated: &str) -> Markup {
     let status = html! {
         label { "status"
             select name="status" {

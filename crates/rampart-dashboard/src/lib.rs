@@ -104,34 +104,17 @@ pub fn report(
     };
     let ov = overview(store, &f, s)?;
     let (findings, left_out, events) = store.read(|tx| {
+        // the open findings of the subjects the castle lists, worst first
+        let ids: Vec<i64> = ov.castle.rows.iter().map(|r| r.id).collect();
+        let (rows, total) = view::open_findings_of(tx, scope, &ids, REPORT_FINDINGS)?;
+        let kept = rows.len() as u64;
         let mut by_subject: BTreeMap<String, Vec<view::FindingRow>> = BTreeMap::new();
-        let mut listed = 0usize;
-        let mut page = 1;
-        let total = loop {
-            let fs = view::findings(tx, &view::Filter { page, ..f.clone() })?;
-            for r in fs.rows {
-                if listed < REPORT_FINDINGS {
-                    listed += 1;
-                    by_subject
-                        .entry(format!("{}\u{0}{}", r.scope, r.subject))
-                        .or_default()
-                        .push(r);
-                }
-            }
-            if page >= fs.pages || listed >= REPORT_FINDINGS {
-                break fs.total;
-            }
-            page += 1;
-        };
-        // only the subjects the castle lists are shown with their findings
-        let shown: std::collections::BTreeSet<String> = ov
-            .castle
-            .rows
-            .iter()
-            .map(|r| format!("{}\u{0}{}", r.scope, r.subject))
-            .collect();
-        by_subject.retain(|k, _| shown.contains(k));
-        let kept: u64 = by_subject.values().map(|v| v.len() as u64).sum();
+        for r in rows {
+            by_subject
+                .entry(format!("{}\u{0}{}", r.scope, r.subject))
+                .or_default()
+                .push(r);
+        }
         let events = view::events(
             tx,
             &view::Filter {

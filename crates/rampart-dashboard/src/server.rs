@@ -6,9 +6,10 @@
 //! Blocking workers on `tiny_http`, each with its own connection to the store: the requests
 //! are a few reads each, and a thread per worker keeps the store's connection single-owner.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::Arc;
-use std::time::Instant;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use rampart_core::Rule;
 use rampart_history::{HistoryError, Store};
@@ -119,14 +120,16 @@ pub fn start(location: &str, o: Options) -> Result<Running, ServeError> {
         })?;
     let server = Arc::new(server);
     let shared = Arc::new(o);
+    let cache = Arc::new(Cache::default());
     let workers = stores
         .into_iter()
         .map(|mut store| {
             let server = Arc::clone(&server);
             let o = Arc::clone(&shared);
+            let cache = Arc::clone(&cache);
             std::thread::spawn(move || {
                 while let Ok(req) = server.recv() {
-                    handle(&mut store, &o, req);
+                    handle(&mut store, &o, &cache, req);
                 }
             })
         })
@@ -142,12 +145,69 @@ fn header(name: &str, value: &str) -> Option<Header> {
     Header::from_bytes(name.as_bytes(), value.as_bytes()).ok()
 }
 
+/// How long a computed page is served again while the store is unchanged (ages and deadlines
+/// move with the clock).
+pub const CACHE_TTL: Duration = Duration::from_secs(60);
+
+/// Pages kept at most (the oldest are dropped beyond).
+const CACHE_MAX: usize = 256;
+
+/// Pages computed since the store last changed, served again without reading it: a dashboard
+/// is read far more often than its store is written (a scan or an import a few times a day).
+/// An entry is good while the store's version (its newest run and newest event) is the one it
+/// was computed at, and for at most [`CACHE_TTL`].
+#[derive(Default)]
+struct Cache {
+    entries: Mutex<HashMap<String, (Version, Instant, Reply)>>,
+}
+
+/// The store's newest run and newest event: any write changes one of them.
+type Version = (i64, i64);
+
+fn version(store: &mut Store) -> Result<Version, HistoryError> {
+    store.read(|tx| {
+        let run = tx
+            .one("SELECT MAX(id) FROM runs", &[])?
+            .and_then(|v| v.int());
+        let event = tx
+            .one("SELECT MAX(id) FROM events", &[])?
+            .and_then(|v| v.int());
+        Ok((run.unwrap_or(0), event.unwrap_or(0)))
+    })
+}
+
+impl Cache {
+    fn get(&self, key: &str, v: Version) -> Option<Reply> {
+        let entries = self.entries.lock().ok()?;
+        let (at_version, at, reply) = entries.get(key)?;
+        (*at_version == v && at.elapsed() < CACHE_TTL).then(|| reply.clone())
+    }
+
+    fn put(&self, key: String, v: Version, reply: &Reply) {
+        if let Ok(mut entries) = self.entries.lock() {
+            if entries.len() >= CACHE_MAX {
+                let oldest = entries
+                    .iter()
+                    .min_by_key(|(_, (_, at, _))| *at)
+                    .map(|(k, _)| k.clone());
+                if let Some(k) = oldest {
+                    entries.remove(&k);
+                }
+            }
+            entries.insert(key, (v, Instant::now(), reply.clone()));
+        }
+    }
+}
+
 /// A response on its way out: status, type and body.
+#[derive(Clone)]
 struct Reply {
     status: u16,
     content_type: &'static str,
     body: Vec<u8>,
     extra: Vec<(String, String)>,
+    /// served from the cache
+    cached: bool,
 }
 
 impl Reply {
@@ -157,6 +217,7 @@ impl Reply {
             content_type: "text/html; charset=utf-8",
             body: m.into_string().into_bytes(),
             extra: Vec::new(),
+            cached: false,
         }
     }
 
@@ -169,6 +230,7 @@ impl Reply {
             content_type: "application/json",
             body,
             extra: Vec::new(),
+            cached: false,
         }
     }
 
@@ -214,12 +276,12 @@ fn presented(req: &Request) -> Option<String> {
     None
 }
 
-fn handle(store: &mut Store, o: &Options, req: Request) {
+fn handle(store: &mut Store, o: &Options, cache: &Cache, req: Request) {
     let started = Instant::now();
     let url = req.url().to_owned();
     let (path, query) = url.split_once('?').unwrap_or((url.as_str(), ""));
     let head = *req.method() == Method::Head;
-    let reply = route(store, o, &req, path, query);
+    let reply = route(store, o, cache, &req, path, query);
     let mut resp = Response::from_data(if head { Vec::new() } else { reply.body })
         .with_status_code(reply.status);
     let elapsed = started.elapsed().as_secs_f64() * 1000.0;
@@ -229,7 +291,13 @@ fn handle(store: &mut Store, o: &Options, req: Request) {
         ("X-Content-Type-Options".to_owned(), "nosniff".to_owned()),
         ("Referrer-Policy".to_owned(), "no-referrer".to_owned()),
         ("Cache-Control".to_owned(), "no-store".to_owned()),
-        ("Server-Timing".to_owned(), format!("app;dur={elapsed:.1}")),
+        (
+            "Server-Timing".to_owned(),
+            format!(
+                "app;dur={elapsed:.1}, cache;desc={}",
+                if reply.cached { "hit" } else { "miss" }
+            ),
+        ),
     ];
     headers.extend(reply.extra);
     for (k, v) in headers {
@@ -242,7 +310,14 @@ fn handle(store: &mut Store, o: &Options, req: Request) {
     }
 }
 
-fn route(store: &mut Store, o: &Options, req: &Request, path: &str, query: &str) -> Reply {
+fn route(
+    store: &mut Store,
+    o: &Options,
+    cache: &Cache,
+    req: &Request,
+    path: &str,
+    query: &str,
+) -> Reply {
     let api = path.starts_with("/api/") || path == "/openapi.json";
     if !matches!(req.method(), Method::Get | Method::Head) {
         let mut r = Reply::error(
@@ -294,6 +369,7 @@ fn route(store: &mut Store, o: &Options, req: &Request, path: &str, query: &str)
             content_type: "application/json",
             body: OPENAPI.as_bytes().to_vec(),
             extra: Vec::new(),
+            cached: false,
         };
     }
     if path == "/healthz" {
@@ -302,12 +378,35 @@ fn route(store: &mut Store, o: &Options, req: &Request, path: &str, query: &str)
             content_type: "text/plain; charset=utf-8",
             body: b"ok\n".to_vec(),
             extra: Vec::new(),
+            cached: false,
         };
     }
     let f = match Filter::from_query(query) {
         Ok(f) => f,
         Err(e) => return Reply::error(api, 400, "Bad request", &e.to_string()),
     };
+    // the token is not part of the key: it was checked above, and a page is the same for all
+    let key = format!("{path}?{query}");
+    let current = version(store).ok();
+    if let Some(v) = current
+        && let Some(mut hit) = cache.get(&key, v)
+    {
+        hit.cached = true;
+        return hit;
+    }
+    let reply = compute(store, o, &f, path);
+    if let Some(v) = current
+        && reply.status == 200
+    {
+        cache.put(key, v, &reply);
+    }
+    reply
+}
+
+/// A data page or API answer, read from the store.
+fn compute(store: &mut Store, o: &Options, f: &Filter, path: &str) -> Reply {
+    let api = path.starts_with("/api/");
+    let f = f.clone();
     let generated = format!(
         "{} · {}",
         store.location(),
@@ -321,7 +420,7 @@ fn route(store: &mut Store, o: &Options, req: &Request, path: &str, query: &str)
             )
         }),
         "/findings" => store
-            .read(|tx| Ok((view::findings(tx, &f)?, view::castle(tx, &f)?)))
+            .read(|tx| Ok((view::findings(tx, &f)?, view::facets(tx, &f)?)))
             .map(|(fs, c)| Reply::html(200, html::findings_page(&fs, &c, &f, &generated))),
         "/events" => store
             .read(|tx| view::events(tx, &f))

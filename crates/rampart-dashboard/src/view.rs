@@ -257,6 +257,9 @@ fn opt_text(r: &[Val], i: usize) -> Option<String> {
 /// One subject's layers now.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CastleRow {
+    /// its id in the store (not in the API: ids are the store's own)
+    #[serde(skip)]
+    pub id: i64,
     /// its scope
     pub scope: String,
     /// its name
@@ -302,12 +305,58 @@ pub struct Castle {
     pub page: usize,
     /// pages in all
     pub pages: usize,
-    /// the scopes in the store (for the filter)
+    /// what the filters offer
+    #[serde(flatten)]
+    pub facets: Facets,
+}
+
+/// What the filters offer: the scopes in the store, and the namespaces and kinds of its
+/// subjects (of the filter's scope).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Facets {
+    /// the scopes in the store
     pub scopes: Vec<String>,
-    /// the namespaces of the matching subjects (for the filter)
+    /// the namespaces of the subjects
     pub namespaces: Vec<String>,
-    /// the subject kinds of the matching subjects (for the filter)
+    /// the subject kinds
     pub kinds: Vec<String>,
+}
+
+fn scopes(tx: &mut Tx<'_>) -> Result<Vec<String>, HistoryError> {
+    Ok(tx
+        .query("SELECT DISTINCT scope FROM subjects ORDER BY scope", &[])?
+        .iter()
+        .map(|r| text(r, 0))
+        .collect())
+}
+
+/// Reads the facets (a page that lists no subjects needs only these for its filters).
+pub fn facets(tx: &mut Tx<'_>, f: &Filter) -> Result<Facets, HistoryError> {
+    let scopes = scopes(tx)?;
+    let scoped = Filter {
+        scope: f.scope.clone(),
+        ..Filter::default()
+    };
+    let mut params = Vec::new();
+    let wh = scoped.subject_sql(1, &mut params);
+    let mut namespaces = BTreeSet::new();
+    let mut kinds = BTreeSet::new();
+    for r in tx.query(
+        &format!("SELECT s.name FROM subjects s WHERE {wh}"),
+        &params,
+    )? {
+        let name = text(&r, 0);
+        let (kind, ns) = kind_and_namespace(&name);
+        if let Some(ns) = ns {
+            namespaces.insert(ns.to_owned());
+        }
+        kinds.insert(kind.to_owned());
+    }
+    Ok(Facets {
+        scopes,
+        namespaces: namespaces.into_iter().collect(),
+        kinds: kinds.into_iter().collect(),
+    })
 }
 
 /// Reads the castle view.
@@ -328,6 +377,7 @@ pub fn castle(tx: &mut Tx<'_>, f: &Filter) -> Result<Castle, HistoryError> {
             let name = text(&r, 2);
             let (kind, ns) = kind_and_namespace(&name);
             CastleRow {
+                id,
                 scope: text(&r, 1),
                 kind: kind.to_owned(),
                 namespace: ns.map(str::to_owned),
@@ -379,11 +429,12 @@ pub fn castle(tx: &mut Tx<'_>, f: &Filter) -> Result<Castle, HistoryError> {
     let pages = all.len().div_ceil(PAGE).max(1);
     let page = f.page.clamp(1, pages);
     let rows = all.into_iter().skip((page - 1) * PAGE).take(PAGE).collect();
-    let scopes = tx
-        .query("SELECT DISTINCT scope FROM subjects ORDER BY scope", &[])?
-        .iter()
-        .map(|r| text(r, 0))
-        .collect();
+    // the castle's own rows give the namespaces and kinds offered
+    let facets = Facets {
+        scopes: scopes(tx)?,
+        namespaces: namespaces.into_iter().collect(),
+        kinds: kinds.into_iter().collect(),
+    };
     Ok(Castle {
         layer_order: layers_in_order(),
         layers,
@@ -391,9 +442,7 @@ pub fn castle(tx: &mut Tx<'_>, f: &Filter) -> Result<Castle, HistoryError> {
         rows,
         page,
         pages,
-        scopes,
-        namespaces: namespaces.into_iter().collect(),
-        kinds: kinds.into_iter().collect(),
+        facets,
     })
 }
 
@@ -499,22 +548,7 @@ pub fn findings(tx: &mut Tx<'_>, f: &Filter) -> Result<Findings, HistoryError> {
             &params,
         )?
         .iter()
-        .map(|r| FindingRow {
-            id: int(r, 0),
-            scope: text(r, 1),
-            subject: text(r, 2),
-            rule_id: text(r, 3),
-            layer: text(r, 4),
-            severity: text(r, 5),
-            title: opt_text(r, 6),
-            message: text(r, 7),
-            location: opt_text(r, 8),
-            first_seen: int(r, 9),
-            last_seen: int(r, 10),
-            resolved_at: opt_int(r, 11),
-            introduced_at: opt_int(r, 12),
-            reopened: int(r, 13),
-        })
+        .map(|r| finding_row(r))
         .collect();
     Ok(Findings {
         total,
@@ -522,6 +556,74 @@ pub fn findings(tx: &mut Tx<'_>, f: &Filter) -> Result<Findings, HistoryError> {
         pages,
         rows,
     })
+}
+
+/// The open findings of some subjects (their store ids), worst severity first, at most
+/// `limit`; and how many open findings the store (the scope) holds in all.
+pub fn open_findings_of(
+    tx: &mut Tx<'_>,
+    scope: Option<&str>,
+    ids: &[i64],
+    limit: usize,
+) -> Result<(Vec<FindingRow>, u64), HistoryError> {
+    let (wh, params) = match scope {
+        Some(s) => ("AND s.scope = $1", vec![Val::from(s)]),
+        None => ("", Vec::new()),
+    };
+    let total = tx
+        .one(
+            &format!(
+                "SELECT COUNT(*) FROM findings f JOIN subjects s ON s.id = f.subject_id
+                 WHERE f.resolved_at IS NULL AND f.suppressed = 0 AND s.name <> '' {wh}"
+            ),
+            &params,
+        )?
+        .and_then(|v| v.int())
+        .unwrap_or(0) as u64;
+    if ids.is_empty() {
+        return Ok((Vec::new(), total));
+    }
+    // the ids are the store's own integers, written as literals
+    let list = ids
+        .iter()
+        .map(i64::to_string)
+        .collect::<Vec<_>>()
+        .join(", ");
+    let rows = tx
+        .query(
+            &format!(
+                "SELECT f.id, s.scope, s.name, f.rule_id, f.layer, f.severity, f.title, f.message,
+                        f.location, f.first_seen, f.last_seen, f.resolved_at, f.introduced_at, f.reopened
+                 FROM findings f JOIN subjects s ON s.id = f.subject_id
+                 WHERE f.subject_id IN ({list}) AND f.resolved_at IS NULL AND f.suppressed = 0
+                 ORDER BY {}, f.first_seen, f.id LIMIT {limit}",
+                severity_rank("f.severity")
+            ),
+            &[],
+        )?
+        .iter()
+        .map(|r| finding_row(r))
+        .collect();
+    Ok((rows, total))
+}
+
+fn finding_row(r: &[Val]) -> FindingRow {
+    FindingRow {
+        id: int(r, 0),
+        scope: text(r, 1),
+        subject: text(r, 2),
+        rule_id: text(r, 3),
+        layer: text(r, 4),
+        severity: text(r, 5),
+        title: opt_text(r, 6),
+        message: text(r, 7),
+        location: opt_text(r, 8),
+        first_seen: int(r, 9),
+        last_seen: int(r, 10),
+        resolved_at: opt_int(r, 11),
+        introduced_at: opt_int(r, 12),
+        reopened: int(r, 13),
+    }
 }
 
 /// One recorded event (an admission decision, a rescan, an alert...).

@@ -412,6 +412,30 @@ fn the_server_is_read_only_and_says_what_is_wrong() {
         serde_json::from_str::<Value>(&body).unwrap()["openapi"],
         "3.0.3"
     );
+
+    // a page is computed once while the store is unchanged, and again after a write
+    let (_, head, first) = request(addr, "GET", "/api/castle", &[]);
+    assert!(head.contains("cache;desc=miss"), "{head}");
+    let (_, head, again) = request(addr, "GET", "/api/castle", &[]);
+    assert!(head.contains("cache;desc=hit"), "{head}");
+    assert_eq!(first, again);
+    let mut s = Store::open(&location).unwrap();
+    let source = Source {
+        scope: "other".into(),
+        ..Source::default()
+    };
+    record_scan(
+        &mut s,
+        &report_json("holds", Vec::new()),
+        &source,
+        T0 + 11 * D,
+    )
+    .unwrap();
+    drop(s);
+    let (_, head, after) = request(addr, "GET", "/api/castle", &[]);
+    assert!(head.contains("cache;desc=miss"), "{head}");
+    let subjects = |b: &str| serde_json::from_str::<Value>(b).unwrap()["subjects"].clone();
+    assert_eq!((subjects(&first), subjects(&after)), (json!(3), json!(6)));
     running.stop();
 
     // off loopback a token is required; with one, every request must carry it

@@ -20,7 +20,7 @@ fn report(scope: usize, subjects: usize, findings: usize, churn: usize, day: usi
     let mut subs = Vec::with_capacity(subjects);
     let mut fs = Vec::with_capacity(subjects * findings);
     for s in 0..subjects {
-        let name = format!("Deployment/ns{scope}/app{s}");
+        let name = format!("Deployment ns{scope}/app{s}");
         let weak = (s + day) % 7 == 0;
         subs.push(json!({"subject": name, "file": format!("app{s}.yaml"),
             "layers": {"runtime": if weak { "weak" } else { "holds" }, "supply-chain": "weak", "access": "holds"}}));

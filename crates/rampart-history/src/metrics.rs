@@ -414,6 +414,11 @@ fn compute_in(
             case.push_str(&format!(" WHEN ${} THEN {limit}", params.len()));
         }
         case.push_str(" END");
+        // the severities with a deadline, as a list the index on severity can range over
+        let listed = (1..=params.len())
+            .map(|i| format!("${i}"))
+            .collect::<Vec<_>>()
+            .join(", ");
         let (filter, mut p) = finding_filter(o, params.len() + 1);
         params.append(&mut p);
         let counts: BTreeMap<String, (u64, u64)> = tx
@@ -423,7 +428,7 @@ fn compute_in(
                        CAST(SUM(CASE WHEN f.resolved_at IS NULL THEN 1 ELSE 0 END) AS BIGINT),
                        CAST(SUM(CASE WHEN f.resolved_at IS NOT NULL AND f.resolved_at - f.first_seen > {case} THEN 1 ELSE 0 END) AS BIGINT)
                      FROM findings f {join}
-                     WHERE {case} IS NOT NULL AND {filter} GROUP BY f.severity"
+                     WHERE f.severity IN ({listed}) AND {filter} GROUP BY f.severity"
                 ),
                 &params,
             )?
@@ -443,7 +448,7 @@ fn compute_in(
             &format!(
                 "SELECT s.scope, s.name, f.rule_id, f.message, f.first_seen, f.severity
                  FROM findings f JOIN subjects s ON s.id = f.subject_id
-                 WHERE f.resolved_at IS NULL AND {now} - f.first_seen > {case} AND {filter}
+                 WHERE f.severity IN ({listed}) AND f.resolved_at IS NULL AND {now} - f.first_seen > {case} AND {filter}
                  ORDER BY f.first_seen, f.id"
             ),
             &params,

@@ -125,6 +125,14 @@ CREATE INDEX events_image ON events (kind, image, at);
 CREATE INDEX events_drift ON events (kind, drift, at);
 "#,
     ),
+    (
+        5,
+        "partial indexes for the recovery and layers-now metrics (read only the recovered and the current spans)",
+        r#"
+CREATE INDEX layer_states_recovered ON layer_states (subject_id, since, recovered_from) WHERE recovered_from IS NOT NULL;
+CREATE INDEX layer_states_now ON layer_states (layer, state, subject_id) WHERE current = 1;
+"#,
+    ),
 ];
 
 /// The DDL of a migration in a dialect.

@@ -414,6 +414,27 @@ pub fn deadlines(args: &[String]) -> Result<std::collections::BTreeMap<String, i
 // durations for people: the dashboard's tiles print the same
 use rampart_dashboard::html::human;
 
+/// A "not measured" line of the table, its reason wrapped under it to fit 80 columns.
+fn not_measured(name: &str, why: &str) -> String {
+    const INDENT: usize = 25;
+    const WIDTH: usize = 80;
+    let mut out = format!("  {name:<22} not measured:");
+    let mut col = out.chars().count();
+    for word in why.split_whitespace() {
+        let n = word.chars().count();
+        if col + 1 + n > WIDTH && col > INDENT {
+            out.push('\n');
+            out.push_str(&" ".repeat(INDENT - 1));
+            col = INDENT - 1;
+        }
+        out.push(' ');
+        out.push_str(word);
+        col += 1 + n;
+    }
+    out.push('\n');
+    out
+}
+
 fn table(m: &rampart_history::metrics::Metrics, location: &str) -> String {
     use rampart_history::metrics::{Counts, Measure, OpenDrift, Ratio};
     let mut out = String::new();
@@ -448,16 +469,23 @@ fn table(m: &rampart_history::metrics::Metrics, location: &str) -> String {
                 p50_seconds,
                 p90_seconds,
                 max_seconds,
-            } => out.push_str(&format!(
-                "  {name:<22} mean {:<9} p50 {:<9} p90 {:<9} max {:<9} over {count} {what}\n",
-                human(*mean_seconds),
-                human(*p50_seconds),
-                human(*p90_seconds),
-                human(*max_seconds)
-            )),
-            Measure::NotMeasured { why } => {
-                out.push_str(&format!("  {name:<22} not measured: {why}\n"))
+            } => {
+                let line = format!(
+                    "  {name:<22} mean {:<7} p50 {:<7} p90 {:<7} max {:<7}",
+                    human(*mean_seconds),
+                    human(*p50_seconds),
+                    human(*p90_seconds),
+                    human(*max_seconds)
+                );
+                let tail = format!("over {count} {what}");
+                // 80 columns: the count goes under the figures when it does not fit beside
+                if line.chars().count() + 1 + tail.chars().count() <= 80 {
+                    out.push_str(&format!("{line} {tail}\n"));
+                } else {
+                    out.push_str(&format!("{}\n{:24} {tail}\n", line.trim_end(), ""));
+                }
             }
+            Measure::NotMeasured { why } => out.push_str(&not_measured(name, why)),
         }
     }
     let mut ratios: Vec<(String, &Ratio)> = vec![
@@ -479,9 +507,7 @@ fn table(m: &rampart_history::metrics::Metrics, location: &str) -> String {
                 "  {name:<22} {:.1} % ({part} of {whole})\n",
                 ratio * 100.0
             )),
-            Ratio::NotMeasured { why } => {
-                out.push_str(&format!("  {name:<22} not measured: {why}\n"))
-            }
+            Ratio::NotMeasured { why } => out.push_str(&not_measured(&name, why)),
         }
     }
     if m.admitted_not_rescanned > 0 {
@@ -503,9 +529,7 @@ fn table(m: &rampart_history::metrics::Metrics, location: &str) -> String {
                     parts.join(", ")
                 ));
             }
-            Counts::NotMeasured { why } => {
-                out.push_str(&format!("  {name:<22} not measured: {why}\n"))
-            }
+            Counts::NotMeasured { why } => out.push_str(&not_measured(name, why)),
         }
     }
     match &m.open_drift {
@@ -524,9 +548,7 @@ fn table(m: &rampart_history::metrics::Metrics, location: &str) -> String {
                 ));
             }
         }
-        OpenDrift::NotMeasured { why } => {
-            out.push_str(&format!("  runtime drift          not measured: {why}\n"))
-        }
+        OpenDrift::NotMeasured { why } => out.push_str(&not_measured("runtime drift", why)),
     }
     let open: Vec<String> = m.open.iter().map(|(k, v)| format!("{k} {v}")).collect();
     out.push_str(&format!(

@@ -271,6 +271,16 @@ fn scans_of_a_repository_over_commits_record_when_findings_were_fixed() {
         table.contains("time to remediate") && table.contains("not measured"),
         "{table}"
     );
+    // a terminal's 80 columns: long reasons are wrapped, not cut
+    for line in table.lines() {
+        assert!(
+            line.chars().count() <= 80,
+            "{} columns: {line}",
+            line.chars().count()
+        );
+    }
+    let words = table.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(words.contains("import the webhook's audit log"), "{table}");
     let prom = common::rampart_command()
         .args(["metrics", "--history", &store, "--format", "prometheus"])
         .output()
