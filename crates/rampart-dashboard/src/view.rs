@@ -889,13 +889,62 @@ struct Tally {
     escaped: u64,
 }
 
-/// Reads the trends from `from` to `to` (ms since the epoch).
+/// The daily trend rows a run writes (`trend_days`: open findings, layers by state) of the
+/// filter's scope (or the whole store) and layer, summed per day and name.
+fn trend_days(
+    tx: &mut Tx<'_>,
+    f: &Filter,
+    series: &str,
+) -> Result<BTreeMap<String, Vec<(i64, i64)>>, HistoryError> {
+    let mut params = vec![
+        Val::from(
+            f.scope
+                .as_deref()
+                .unwrap_or(rampart_history::scan::ALL_SCOPES),
+        ),
+        Val::from(series),
+    ];
+    let mut sql = String::from(
+        "SELECT day, name, CAST(SUM(delta) AS BIGINT) FROM trend_days WHERE scope = $1 AND series = $2",
+    );
+    if let Some(layer) = &f.layer {
+        params.push(Val::from(layer.as_str()));
+        sql.push_str(" AND layer = $3");
+    }
+    sql.push_str(" GROUP BY day, name");
+    let mut out: BTreeMap<String, Vec<(i64, i64)>> = BTreeMap::new();
+    for r in tx.query(&sql, &params)? {
+        let d = int(&r, 2);
+        if d != 0 {
+            out.entry(text(&r, 1)).or_default().push((int(&r, 0), d));
+        }
+    }
+    Ok(out)
+}
+
+/// Reads the trends from `from` to `to` (ms since the epoch): from the daily trend rows, but
+/// for a filter by namespace, kind or subject, which the rows do not keep (then from the
+/// findings and spans themselves).
 pub fn trends(
     tx: &mut Tx<'_>,
     f: &Filter,
     from: i64,
     to: i64,
     deadlines: &BTreeMap<String, i64>,
+) -> Result<Trends, HistoryError> {
+    let from_rows = f.namespace.is_some() || f.kind.is_some() || f.subject.is_some();
+    trends_with(tx, f, from, to, deadlines, from_rows)
+}
+
+/// [`trends`], choosing the source: the findings and spans themselves (`from_rows`), or the
+/// daily trend rows (the tests check both agree).
+pub fn trends_with(
+    tx: &mut Tx<'_>,
+    f: &Filter,
+    from: i64,
+    to: i64,
+    deadlines: &BTreeMap<String, i64>,
+    from_rows: bool,
 ) -> Result<Trends, HistoryError> {
     let span_days = (to - from) / DAY_MS + 1;
     let bucket_days = if span_days > 120 { 7 } else { 1 };
@@ -911,28 +960,33 @@ pub fn trends(
     let mut charts = Vec::new();
 
     // open findings by severity: +1 on the day first seen, -1 on the day resolved
-    let mut deltas = grouped(
-        tx.query(
-            &format!(
-                "SELECT f.first_seen / {DAY_MS}, f.severity, COUNT(*) FROM findings f {join}
-                 WHERE {wh} GROUP BY 1, 2"
-            ),
-            &params,
-        )?,
-        1,
-    );
-    for (sev, mut d) in grouped(
-        tx.query(
-            &format!(
-                "SELECT f.resolved_at / {DAY_MS}, f.severity, COUNT(*) FROM findings f {join}
-                 WHERE f.resolved_at IS NOT NULL AND {wh} GROUP BY 1, 2"
-            ),
-            &params,
-        )?,
-        -1,
-    ) {
-        deltas.entry(sev).or_default().append(&mut d);
-    }
+    let mut deltas = if from_rows {
+        let mut d = grouped(
+            tx.query(
+                &format!(
+                    "SELECT f.first_seen / {DAY_MS}, f.severity, COUNT(*) FROM findings f {join}
+                     WHERE {wh} GROUP BY 1, 2"
+                ),
+                &params,
+            )?,
+            1,
+        );
+        for (sev, mut r) in grouped(
+            tx.query(
+                &format!(
+                    "SELECT f.resolved_at / {DAY_MS}, f.severity, COUNT(*) FROM findings f {join}
+                     WHERE f.resolved_at IS NOT NULL AND {wh} GROUP BY 1, 2"
+                ),
+                &params,
+            )?,
+            -1,
+        ) {
+            d.entry(sev).or_default().append(&mut r);
+        }
+        d
+    } else {
+        trend_days(tx, f, "open")?
+    };
     charts.push(Chart {
         id: "open-findings".into(),
         title: "Open findings by severity".into(),
@@ -1064,18 +1118,22 @@ pub fn trends(
     }
     let lwh = lwh.join(" AND ");
     let mut states: BTreeMap<String, Vec<(i64, i64)>> = BTreeMap::new();
-    for r in tx.query(
-        &format!(
-            "SELECT l.since, l.state, LAG(l.state) OVER (PARTITION BY l.subject_id, l.layer ORDER BY l.since, l.id)
-             FROM layer_states l JOIN subjects s ON s.id = l.subject_id WHERE {lwh}"
-        ),
-        &lp,
-    )? {
-        let at = int(&r, 0);
-        states.entry(text(&r, 1)).or_default().push((at, 1));
-        if let Some(prev) = opt_text(&r, 2) {
-            states.entry(prev).or_default().push((at, -1));
+    if from_rows {
+        for r in tx.query(
+            &format!(
+                "SELECT l.since / {DAY_MS}, l.state, LAG(l.state) OVER (PARTITION BY l.subject_id, l.layer ORDER BY l.since, l.id)
+                 FROM layer_states l JOIN subjects s ON s.id = l.subject_id WHERE {lwh}"
+            ),
+            &lp,
+        )? {
+            let at = int(&r, 0) * DAY_MS;
+            states.entry(text(&r, 1)).or_default().push((at, 1));
+            if let Some(prev) = opt_text(&r, 2) {
+                states.entry(prev).or_default().push((at, -1));
+            }
         }
+    } else {
+        states = trend_days(tx, f, "state")?;
     }
     charts.push(Chart {
         id: "layer-states".into(),

@@ -266,6 +266,42 @@ fn check(kind: &str, location: &str) -> Value {
     );
     assert_eq!(series(&t, "admission", "escape rate"), vec![50.0], "{kind}");
 
+    // the daily trend rows the runs wrote give what the findings and spans themselves give,
+    // and so does migration 6's backfill of them
+    let both = |s: &mut Store| {
+        s.read(|tx| {
+            let mut out = Vec::new();
+            for f in [
+                Filter::default(),
+                Filter {
+                    scope: Some("shop".into()),
+                    ..Filter::default()
+                },
+                Filter {
+                    layer: Some("runtime".into()),
+                    ..Filter::default()
+                },
+            ] {
+                let (from, to) = view::default_period(tx, st.now(), st.max_days)?;
+                let rows = view::trends_with(tx, &f, from, to, &st.deadlines, true)?;
+                let days = view::trends_with(tx, &f, from, to, &st.deadlines, false)?;
+                out.push((rows, days));
+            }
+            Ok(out)
+        })
+        .unwrap()
+    };
+    let incremental = both(&mut s);
+    for (rows, days) in &incremental {
+        assert_eq!(rows, days, "{kind}");
+    }
+    s.write(|tx| {
+        tx.batch("DELETE FROM trend_days")?;
+        tx.batch(rampart_history::schema::TREND_DAYS_FILL)
+    })
+    .unwrap();
+    assert_eq!(both(&mut s), incremental, "{kind}: the backfill differs");
+
     // the report: the tiles are the metrics, the hostile strings are text, nothing loads
     let m = metrics::compute(&mut s, &st.options(None)).unwrap();
     let html = report(&mut s, None, &[], &st).unwrap();

@@ -297,12 +297,13 @@ fn record(
         .map(i64::to_string)
         .collect::<Vec<_>>()
         .join(",");
-    out.layer_changes = layer_spans(tx, &ids, &id_list, &states, run, at)?;
+    let mut deltas = Deltas::new();
+    out.layer_changes = layer_spans(tx, &ids, &id_list, &states, run, at, &mut deltas)?;
 
     // findings: what the store knows of this scope's, then one upsert per chunk
-    let known: BTreeMap<String, bool> = tx
+    let known: BTreeMap<String, Known> = tx
         .query(
-            "SELECT f.fingerprint, f.resolved_at FROM findings f JOIN subjects s ON s.id = f.subject_id WHERE s.scope = $1",
+            "SELECT f.fingerprint, f.resolved_at, f.layer, f.severity, f.suppressed FROM findings f JOIN subjects s ON s.id = f.subject_id WHERE s.scope = $1",
             &[src.scope.as_str().into()],
         )?
         .into_iter()
@@ -310,7 +311,18 @@ fn record(
             let mut it = row.into_iter();
             let fp = it.next()?.text()?.to_owned();
             let resolved = it.next().is_some_and(|v| v != Val::Null);
-            Some((fp, resolved))
+            let layer = it.next()?.text()?.to_owned();
+            let severity = it.next()?.text()?.to_owned();
+            let suppressed = it.next().and_then(|v| v.int()).unwrap_or(0) != 0;
+            Some((
+                fp,
+                Known {
+                    resolved,
+                    layer,
+                    severity,
+                    suppressed,
+                },
+            ))
         })
         .collect();
     let mut seen_now: BTreeSet<String> = BTreeSet::new();
@@ -323,10 +335,19 @@ fn record(
         if !seen_now.insert(fp.clone()) {
             continue; // the same finding twice in one report counts once
         }
-        match known.get(&fp) {
+        let old = known.get(&fp);
+        match old {
             None => out.new += 1,
-            Some(true) => out.reopened += 1,
-            Some(false) => out.seen += 1,
+            Some(k) if k.resolved => out.reopened += 1,
+            Some(_) => out.seen += 1,
+        }
+        // open, unsuppressed findings by layer (kept from the first report) and severity
+        if let Some(k) = old.filter(|k| !k.resolved && !k.suppressed) {
+            deltas.add("open", &k.layer, &k.severity, -1);
+        }
+        if f.suppressed.is_none() {
+            let layer = old.map_or(f.layer.as_str(), |k| k.layer.as_str());
+            deltas.add("open", layer, &f.severity, 1);
         }
         let location = f
             .location
@@ -364,21 +385,94 @@ fn record(
 
     // resolution: open findings of the scope (of the reported subjects, after input errors)
     // that this run did not see
-    out.resolved = if complete {
-        tx.exec(
+    let resolved = if complete {
+        tx.query(
             "UPDATE findings SET resolved_at = $1 WHERE resolved_at IS NULL AND last_run <> $2
-             AND subject_id IN (SELECT id FROM subjects WHERE scope = $3)",
+             AND subject_id IN (SELECT id FROM subjects WHERE scope = $3)
+             RETURNING layer, severity, suppressed",
             &[at.into(), run.into(), src.scope.as_str().into()],
         )?
     } else {
-        tx.exec(
+        tx.query(
             &format!(
-                "UPDATE findings SET resolved_at = $1 WHERE resolved_at IS NULL AND last_run <> $2 AND subject_id IN ({id_list})"
+                "UPDATE findings SET resolved_at = $1 WHERE resolved_at IS NULL AND last_run <> $2 AND subject_id IN ({id_list})
+                 RETURNING layer, severity, suppressed"
             ),
             &[at.into(), run.into()],
         )?
     };
+    out.resolved = resolved.len() as u64;
+    for r in &resolved {
+        let text = |i: usize| r.get(i).and_then(Val::text).unwrap_or_default();
+        if r.get(2).and_then(Val::int) == Some(0) {
+            deltas.add("open", text(0), text(1), -1);
+        }
+    }
+    deltas.write(tx, &src.scope, at)?;
     Ok(out)
+}
+
+/// What the store knew of a finding before this run.
+struct Known {
+    resolved: bool,
+    layer: String,
+    severity: String,
+    suppressed: bool,
+}
+
+/// The scope used for the trend rows of the whole store.
+pub const ALL_SCOPES: &str = "";
+
+/// A run's changes to the daily trend rows (`trend_days`): open, unsuppressed findings by
+/// layer and severity (`open`), subjects' layers by state (`state`), as deltas on the run's
+/// UTC day, for its scope and for the whole store. The dashboard's trends sum them instead of
+/// reading every finding and span (docs/dashboard.md).
+pub struct Deltas(BTreeMap<(&'static str, String, String), i64>);
+
+impl Deltas {
+    fn new() -> Self {
+        Deltas(BTreeMap::new())
+    }
+
+    fn add(&mut self, series: &'static str, layer: &str, name: &str, d: i64) {
+        *self
+            .0
+            .entry((series, layer.to_owned(), name.to_owned()))
+            .or_default() += d;
+    }
+
+    fn write(self, tx: &mut Tx<'_>, scope: &str, at: i64) -> Result<(), HistoryError> {
+        let day = at.div_euclid(crate::metrics::DAY_MS) * crate::metrics::DAY_MS;
+        let rows: Vec<Vec<Val>> = self
+            .0
+            .into_iter()
+            .filter(|(_, d)| *d != 0)
+            .flat_map(|((series, layer, name), d)| {
+                [scope, ALL_SCOPES].map(|sc| {
+                    vec![
+                        Val::from(sc),
+                        Val::from(day),
+                        Val::from(series),
+                        Val::from(layer.as_str()),
+                        Val::from(name.as_str()),
+                        Val::from(d),
+                    ]
+                })
+            })
+            .collect();
+        for chunk in rows.chunks(CHUNK) {
+            let params: Vec<Val> = chunk.iter().flatten().cloned().collect();
+            tx.exec(
+                &format!(
+                    "INSERT INTO trend_days (scope, day, series, layer, name, delta) VALUES {}
+                     ON CONFLICT (scope, series, day, layer, name) DO UPDATE SET delta = trend_days.delta + excluded.delta",
+                    values(chunk.len(), 6, &[], "")
+                ),
+                &params,
+            )?;
+        }
+        Ok(())
+    }
 }
 
 /// Rows per statement: well under SQLite's 32,766 and PostgreSQL's 65,535 parameters.
@@ -412,6 +506,7 @@ fn layer_spans(
     states: &[(String, Option<String>, BTreeMap<String, String>)],
     run: i64,
     at: i64,
+    deltas: &mut Deltas,
 ) -> Result<u64, HistoryError> {
     if ids.is_empty() {
         return Ok(0);
@@ -460,6 +555,18 @@ fn layer_spans(
                 }
                 None => opened.push((id, layer, state)),
             }
+        }
+    }
+    // the day's layer states: a span opened adds to its state and takes from the one it ends
+    // (the scope's own layer map, subject "", is not a subject)
+    let scope_id = ids.get("").copied();
+    for (id, layer, state) in &opened {
+        if Some(*id) == scope_id {
+            continue;
+        }
+        deltas.add("state", layer, state, 1);
+        if let Some(prev) = current.get(&(*id, layer.clone())) {
+            deltas.add("state", layer, prev, -1);
         }
     }
     // close the changed spans, extend what is left current, then open the new spans

@@ -133,7 +133,61 @@ CREATE INDEX layer_states_recovered ON layer_states (subject_id, since, recovere
 CREATE INDEX layer_states_now ON layer_states (layer, state, subject_id) WHERE current = 1;
 "#,
     ),
+    (
+        6,
+        "daily trend rows: open findings by layer and severity, layers by state, as deltas per scope and day (and for the whole store), filled from the rows already recorded",
+        TREND_DAYS,
+    ),
 ];
+
+/// The backfill of the daily trend rows from what a store already holds (the same deltas
+/// `scan::record_scan` writes, from the findings' first seen and resolved times and the spans'
+/// starts; a finding reopened before migration 6 counts as open from its first report).
+macro_rules! trend_days_fill {
+    () => {
+        r#"
+INSERT INTO trend_days (scope, day, series, layer, name, delta)
+SELECT scope, day, series, layer, name, SUM(delta) FROM (
+  SELECT s.scope AS scope, (f.first_seen / 86400000) * 86400000 AS day, 'open' AS series, f.layer AS layer, f.severity AS name, 1 AS delta
+    FROM findings f JOIN subjects s ON s.id = f.subject_id WHERE f.suppressed = 0
+  UNION ALL
+  SELECT s.scope, (f.resolved_at / 86400000) * 86400000, 'open', f.layer, f.severity, -1
+    FROM findings f JOIN subjects s ON s.id = f.subject_id WHERE f.suppressed = 0 AND f.resolved_at IS NOT NULL
+  UNION ALL
+  SELECT s.scope, (l.since / 86400000) * 86400000, 'state', l.layer, l.state, 1
+    FROM layer_states l JOIN subjects s ON s.id = l.subject_id WHERE s.name <> ''
+  UNION ALL
+  SELECT p.scope, p.day, 'state', p.layer, p.prev, -1 FROM (
+    SELECT s.scope AS scope, (l.since / 86400000) * 86400000 AS day, l.layer AS layer,
+           LAG(l.state) OVER (PARTITION BY l.subject_id, l.layer ORDER BY l.since, l.id) AS prev
+    FROM layer_states l JOIN subjects s ON s.id = l.subject_id WHERE s.name <> ''
+  ) p WHERE p.prev IS NOT NULL
+) d GROUP BY scope, day, series, layer, name;
+INSERT INTO trend_days (scope, day, series, layer, name, delta)
+SELECT '', day, series, layer, name, SUM(delta) FROM trend_days GROUP BY day, series, layer, name;
+"#
+    };
+}
+
+/// The backfill of migration 6 (tests rerun it against what the runs wrote).
+pub const TREND_DAYS_FILL: &str = trend_days_fill!();
+
+/// Migration 6: the daily trend rows (`scan::Deltas` writes them), filled from the rows a
+/// store already holds.
+pub const TREND_DAYS: &str = concat!(
+    r#"
+CREATE TABLE trend_days (
+    scope TEXT NOT NULL,
+    day BIGINT NOT NULL,
+    series TEXT NOT NULL,
+    layer TEXT NOT NULL,
+    name TEXT NOT NULL,
+    delta BIGINT NOT NULL,
+    PRIMARY KEY (scope, series, day, layer, name)
+);
+"#,
+    trend_days_fill!()
+);
 
 /// The DDL of a migration in a dialect.
 pub fn ddl(sql: &str, d: Dialect) -> String {
