@@ -1055,45 +1055,85 @@ pub fn trends_with(
 
     // time to detect and to remediate: the mean of the findings first seen (resolved) in
     // each bucket, in days
-    let mut timing = Vec::new();
-    for (name, value, at, cond) in [
-        (
-            "time to detect",
-            "f.first_seen - f.introduced_at",
-            "f.first_seen",
-            "f.introduced_at IS NOT NULL AND f.first_seen >= f.introduced_at",
-        ),
-        (
-            "time to remediate",
-            "f.resolved_at - f.first_seen",
-            "f.resolved_at",
-            "f.resolved_at IS NOT NULL",
-        ),
-    ] {
-        let rows = tx.query(
-            &format!(
-                "SELECT ({at} - {}) / {}, CAST(SUM({value}) AS BIGINT), COUNT(*) FROM findings f {join}
-                 WHERE {cond} AND {at} >= {} AND {wh} GROUP BY 1 ORDER BY 1",
-                ends.first().map_or(from, |e| e - bucket_days * DAY_MS),
-                bucket_days * DAY_MS,
-                ends.first().map_or(from, |e| e - bucket_days * DAY_MS),
+    let start = ends.first().map_or(from, |e| e - bucket_days * DAY_MS);
+    let step = bucket_days * DAY_MS;
+    // (series, bucket) -> (sum ms, count)
+    let mut sums: BTreeMap<(&str, i64), (i64, i64)> = BTreeMap::new();
+    if from_rows {
+        for (name, value, at, cond) in [
+            (
+                "detect",
+                "f.first_seen - f.introduced_at",
+                "f.first_seen",
+                "f.introduced_at IS NOT NULL AND f.first_seen >= f.introduced_at",
             ),
-            &params,
-        )?;
-        let points: Vec<Point> = rows
-            .iter()
-            .filter_map(|r| {
-                let end = ends.get(int(r, 0) as usize).copied()?;
-                let (sum, n) = (int(r, 1), int(r, 2));
-                (n > 0).then(|| Point {
+            (
+                "remediate",
+                "f.resolved_at - f.first_seen",
+                "f.resolved_at",
+                "f.resolved_at IS NOT NULL",
+            ),
+        ] {
+            for r in tx.query(
+                &format!(
+                    "SELECT ({at} - {start}) / {step}, CAST(SUM({value}) AS BIGINT), COUNT(*) FROM findings f {join}
+                     WHERE {cond} AND {at} >= {start} AND {wh} GROUP BY 1"
+                ),
+                &params,
+            )? {
+                sums.insert((name, int(&r, 0)), (int(&r, 1), int(&r, 2)));
+            }
+        }
+    } else {
+        let mut p = vec![Val::from(
+            f.scope
+                .as_deref()
+                .unwrap_or(rampart_history::scan::ALL_SCOPES),
+        )];
+        let mut sql = format!(
+            "SELECT day, series, CAST(SUM(delta) AS BIGINT) FROM trend_days
+             WHERE scope = $1 AND series IN ('detect_sum', 'detect_n', 'remediate_sum', 'remediate_n') AND day >= {start}"
+        );
+        if let Some(layer) = &f.layer {
+            p.push(Val::from(layer.as_str()));
+            sql.push_str(" AND layer = $2");
+        }
+        sql.push_str(" GROUP BY day, series");
+        for r in tx.query(&sql, &p)? {
+            let bucket = (int(&r, 0) - start) / step;
+            let series = text(&r, 1);
+            let (name, is_n) = match series.as_str() {
+                "detect_sum" => ("detect", false),
+                "detect_n" => ("detect", true),
+                "remediate_sum" => ("remediate", false),
+                _ => ("remediate", true),
+            };
+            let e = sums.entry((name, bucket)).or_default();
+            if is_n {
+                e.1 += int(&r, 2);
+            } else {
+                e.0 += int(&r, 2);
+            }
+        }
+    }
+    let mut timing = Vec::new();
+    for (key, title) in [
+        ("detect", "time to detect"),
+        ("remediate", "time to remediate"),
+    ] {
+        let points: Vec<Point> = sums
+            .range((key, i64::MIN)..=(key, i64::MAX))
+            .filter_map(|((_, b), (sum, n))| {
+                let end = ends.get(usize::try_from(*b).ok()?).copied()?;
+                (*n > 0).then(|| Point {
                     at: end,
-                    value: sum as f64 / n as f64 / DAY_MS as f64,
+                    value: *sum as f64 / *n as f64 / DAY_MS as f64,
                 })
             })
             .collect();
         if !points.is_empty() {
             timing.push(Series {
-                name: name.to_owned(),
+                name: title.to_owned(),
                 points,
             });
         }

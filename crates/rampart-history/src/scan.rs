@@ -348,6 +348,13 @@ fn record(
         if f.suppressed.is_none() {
             let layer = old.map_or(f.layer.as_str(), |k| k.layer.as_str());
             deltas.add("open", layer, &f.severity, 1);
+            // time to detect, summed per day of the first report (the mean is sum / n)
+            if old.is_none()
+                && let Some(t) = introduced_at.filter(|t| at >= *t)
+            {
+                deltas.add("detect_sum", layer, "", at - t);
+                deltas.add("detect_n", layer, "", 1);
+            }
         }
         let location = f
             .location
@@ -389,14 +396,14 @@ fn record(
         tx.query(
             "UPDATE findings SET resolved_at = $1 WHERE resolved_at IS NULL AND last_run <> $2
              AND subject_id IN (SELECT id FROM subjects WHERE scope = $3)
-             RETURNING layer, severity, suppressed",
+             RETURNING layer, severity, suppressed, first_seen",
             &[at.into(), run.into(), src.scope.as_str().into()],
         )?
     } else {
         tx.query(
             &format!(
                 "UPDATE findings SET resolved_at = $1 WHERE resolved_at IS NULL AND last_run <> $2 AND subject_id IN ({id_list})
-                 RETURNING layer, severity, suppressed"
+                 RETURNING layer, severity, suppressed, first_seen"
             ),
             &[at.into(), run.into()],
         )?
@@ -406,6 +413,11 @@ fn record(
         let text = |i: usize| r.get(i).and_then(Val::text).unwrap_or_default();
         if r.get(2).and_then(Val::int) == Some(0) {
             deltas.add("open", text(0), text(1), -1);
+            // time to remediate, summed per day of the resolution
+            if let Some(first) = r.get(3).and_then(Val::int) {
+                deltas.add("remediate_sum", text(0), "", at - first);
+                deltas.add("remediate_n", text(0), "", 1);
+            }
         }
     }
     deltas.write(tx, &src.scope, at)?;
@@ -424,8 +436,10 @@ struct Known {
 pub const ALL_SCOPES: &str = "";
 
 /// A run's changes to the daily trend rows (`trend_days`): open, unsuppressed findings by
-/// layer and severity (`open`), subjects' layers by state (`state`), as deltas on the run's
-/// UTC day, for its scope and for the whole store. The dashboard's trends sum them instead of
+/// layer and severity (`open`), subjects' layers by state (`state`), the times to detect and
+/// to remediate summed with their counts (`detect_sum`, `detect_n`, `remediate_sum`,
+/// `remediate_n`, by layer), as deltas on the run's UTC day, for its scope and for the whole
+/// store. The dashboard's trends sum them instead of
 /// reading every finding and span (docs/dashboard.md).
 pub struct Deltas(BTreeMap<(&'static str, String, String), i64>);
 

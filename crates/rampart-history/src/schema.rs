@@ -135,7 +135,7 @@ CREATE INDEX layer_states_now ON layer_states (layer, state, subject_id) WHERE c
     ),
     (
         6,
-        "daily trend rows: open findings by layer and severity, layers by state, as deltas per scope and day (and for the whole store), filled from the rows already recorded",
+        "daily trend rows: open findings by layer and severity, layers by state, times to detect and remediate (sums and counts), as deltas per scope and day (and for the whole store), filled from the rows already recorded",
         TREND_DAYS,
     ),
 ];
@@ -152,6 +152,18 @@ SELECT scope, day, series, layer, name, SUM(delta) FROM (
     FROM findings f JOIN subjects s ON s.id = f.subject_id WHERE f.suppressed = 0
   UNION ALL
   SELECT s.scope, (f.resolved_at / 86400000) * 86400000, 'open', f.layer, f.severity, -1
+    FROM findings f JOIN subjects s ON s.id = f.subject_id WHERE f.suppressed = 0 AND f.resolved_at IS NOT NULL
+  UNION ALL
+  SELECT s.scope, (f.first_seen / 86400000) * 86400000, 'detect_sum', f.layer, '', f.first_seen - f.introduced_at
+    FROM findings f JOIN subjects s ON s.id = f.subject_id WHERE f.suppressed = 0 AND f.introduced_at IS NOT NULL AND f.first_seen >= f.introduced_at
+  UNION ALL
+  SELECT s.scope, (f.first_seen / 86400000) * 86400000, 'detect_n', f.layer, '', 1
+    FROM findings f JOIN subjects s ON s.id = f.subject_id WHERE f.suppressed = 0 AND f.introduced_at IS NOT NULL AND f.first_seen >= f.introduced_at
+  UNION ALL
+  SELECT s.scope, (f.resolved_at / 86400000) * 86400000, 'remediate_sum', f.layer, '', f.resolved_at - f.first_seen
+    FROM findings f JOIN subjects s ON s.id = f.subject_id WHERE f.suppressed = 0 AND f.resolved_at IS NOT NULL
+  UNION ALL
+  SELECT s.scope, (f.resolved_at / 86400000) * 86400000, 'remediate_n', f.layer, '', 1
     FROM findings f JOIN subjects s ON s.id = f.subject_id WHERE f.suppressed = 0 AND f.resolved_at IS NOT NULL
   UNION ALL
   SELECT s.scope, (l.since / 86400000) * 86400000, 'state', l.layer, l.state, 1
