@@ -214,6 +214,14 @@ impl Filter {
     }
 }
 
+/// The page shown of `total` rows when page `asked` is asked (clamped to those there are), the
+/// pages in all, and the offset of the page's first row.
+fn paging(total: usize, asked: usize) -> (usize, usize, usize) {
+    let pages = total.div_ceil(PAGE).max(1);
+    let page = asked.clamp(1, pages);
+    (page, pages, (page - 1) * PAGE)
+}
+
 /// `s` with LIKE's wildcards and the escape character escaped.
 fn like_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -426,8 +434,7 @@ pub fn castle(tx: &mut Tx<'_>, f: &Filter) -> Result<Castle, HistoryError> {
             .then_with(|| a.subject.cmp(&b.subject))
     });
     let subjects = all.len() as u64;
-    let pages = all.len().div_ceil(PAGE).max(1);
-    let page = f.page.clamp(1, pages);
+    let (page, pages, _) = paging(all.len(), f.page);
     let rows = all.into_iter().skip((page - 1) * PAGE).take(PAGE).collect();
     // the castle's own rows give the namespaces and kinds offered
     let facets = Facets {
@@ -533,9 +540,7 @@ pub fn findings(tx: &mut Tx<'_>, f: &Filter) -> Result<Findings, HistoryError> {
         )?
         .and_then(|v| v.int())
         .unwrap_or(0) as u64;
-    let pages = (total as usize).div_ceil(PAGE).max(1);
-    let page = f.page.clamp(1, pages);
-    let offset = (page - 1) * PAGE;
+    let (page, pages, offset) = paging(total as usize, f.page);
     let rows = tx
         .query(
             &format!(
@@ -682,9 +687,7 @@ pub fn events(tx: &mut Tx<'_>, f: &Filter) -> Result<Events, HistoryError> {
         )?
         .and_then(|v| v.int())
         .unwrap_or(0) as u64;
-    let pages = (total as usize).div_ceil(PAGE).max(1);
-    let page = f.page.clamp(1, pages);
-    let offset = (page - 1) * PAGE;
+    let (page, pages, offset) = paging(total as usize, f.page);
     let rows = tx
         .query(
             &format!(

@@ -100,19 +100,7 @@ pub fn record_audit_log(
     let now = crate::now_ms();
     store.write(|tx| {
         let first = parsed.iter().map(|p| p.0).min().unwrap_or(now);
-        let run = tx
-            .one(
-                "INSERT INTO runs (kind, at, recorded_at, scope, cluster, origin, complete) VALUES ('admission', $1, $2, $3, $4, $5, 1) RETURNING id",
-                &[
-                    first.into(),
-                    now.into(),
-                    cluster.unwrap_or("admission").into(),
-                    cluster.map(str::to_owned).into(),
-                    origin.into(),
-                ],
-            )?
-            .and_then(|v| v.int())
-            .ok_or_else(|| HistoryError::Sqlite("no id returned for the run".into()))?;
+        let run = crate::event_run(tx, "admission", first, now, cluster, "admission", origin)?;
         let mut out = Imported {
             run,
             ..Imported::default()

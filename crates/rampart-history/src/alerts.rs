@@ -219,19 +219,7 @@ pub fn record_alerts(
     let clean = |s: &str| s.replace('\0', "\u{FFFD}");
     store.write(|tx| {
         let first = parsed.iter().map(|p| p.0).min().unwrap_or(recorded_at);
-        let run = tx
-            .one(
-                "INSERT INTO runs (kind, at, recorded_at, scope, cluster, origin, complete) VALUES ('alert', $1, $2, $3, $4, $5, 1) RETURNING id",
-                &[
-                    first.into(),
-                    recorded_at.into(),
-                    cluster.unwrap_or("monitor").into(),
-                    cluster.map(str::to_owned).into(),
-                    origin.into(),
-                ],
-            )?
-            .and_then(|v| v.int())
-            .ok_or_else(|| HistoryError::Sqlite("no id returned for the run".into()))?;
+        let run = crate::event_run(tx, "alert", first, recorded_at, cluster, "monitor", origin)?;
         let mut out = Imported {
             run,
             ..Imported::default()

@@ -84,6 +84,32 @@ impl std::fmt::Debug for Store {
     }
 }
 
+/// Records the run of an import of events (`kind`: admission, alert, rescan) and returns its
+/// id: at its first event's time, in the cluster's scope (else `scope`).
+pub(crate) fn event_run(
+    tx: &mut sql::Tx<'_>,
+    kind: &str,
+    at: i64,
+    recorded_at: i64,
+    cluster: Option<&str>,
+    scope: &str,
+    origin: &str,
+) -> Result<i64, HistoryError> {
+    tx.one(
+        "INSERT INTO runs (kind, at, recorded_at, scope, cluster, origin, complete) VALUES ($1, $2, $3, $4, $5, $6, 1) RETURNING id",
+        &[
+            kind.into(),
+            at.into(),
+            recorded_at.into(),
+            cluster.unwrap_or(scope).into(),
+            cluster.map(str::to_owned).into(),
+            origin.into(),
+        ],
+    )?
+    .and_then(|v| v.int())
+    .ok_or_else(|| HistoryError::Sqlite("no id returned for the run".into()))
+}
+
 /// Milliseconds since the Unix epoch, now.
 pub fn now_ms() -> i64 {
     jiff::Timestamp::now().as_millisecond()

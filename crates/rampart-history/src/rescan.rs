@@ -203,13 +203,7 @@ pub fn record_rescan(
     let now = crate::now_ms();
     store.write(|tx| {
         let first = parsed.iter().map(|p| p.0).min().unwrap_or(at);
-        let run = tx
-            .one(
-                "INSERT INTO runs (kind, at, recorded_at, scope, origin, complete) VALUES ('rescan', $1, $2, 'inventory', $3, 1) RETURNING id",
-                &[first.into(), now.into(), origin.into()],
-            )?
-            .and_then(|v| v.int())
-            .ok_or_else(|| HistoryError::Sqlite("no id returned for the run".into()))?;
+        let run = crate::event_run(tx, "rescan", first, now, None, "inventory", origin)?;
         let mut out = Imported {
             run,
             ..Imported::default()
