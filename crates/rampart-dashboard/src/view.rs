@@ -953,13 +953,21 @@ pub fn trends_with(
     let bucket_days = if span_days > 120 { 7 } else { 1 };
     let ends = buckets(from, to, bucket_days * DAY_MS);
     let mut params = Vec::new();
-    let mut wh = vec![f.subject_sql(1, &mut params), "f.suppressed = 0".to_owned()];
+    // the subjects are joined only when the filter narrows them: the findings' own indexes
+    // then answer the whole store's queries
+    let (mut wh, join) = if f.narrows_subjects() {
+        (
+            vec![f.subject_sql(1, &mut params), "f.suppressed = 0".to_owned()],
+            "JOIN subjects s ON s.id = f.subject_id",
+        )
+    } else {
+        (vec!["f.suppressed = 0".to_owned()], "")
+    };
     if let Some(layer) = &f.layer {
         params.push(Val::from(layer.as_str()));
         wh.push(format!("f.layer = ${}", params.len()));
     }
     let wh = wh.join(" AND ");
-    let join = "JOIN subjects s ON s.id = f.subject_id";
     let mut charts = Vec::new();
 
     // open findings by severity: +1 on the day first seen, -1 on the day resolved
