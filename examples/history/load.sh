@@ -47,4 +47,6 @@ scan 2026-11-19T09:00:00Z 7a8b9c0 2026-11-18T10:00:00Z
 scan 2026-11-26T09:00:00Z 1c2d3e4 2026-11-25T17:00:00Z
 
 "$rampart" history import --history "$store" --cluster example-cluster "$here/audit.jsonl"
-"$rampart" history import --history "$store" --cluster example-cluster "$here/rescan.json" "$here/alerts.jsonl"
+"$rampart" history import --history "$store" --cluster example-cluster "$here/rescan.json"
+# the alerts as the monitor's log shipper delivered them, seconds after the drift
+"$rampart" history import --history "$store" --cluster example-cluster --at 2026-11-06T02:14:12Z "$here/alerts.jsonl"

@@ -67,8 +67,9 @@ pub struct ImportArgs {
     /// The cluster the admission audit logs and the monitor's alerts come from.
     #[arg(long)]
     pub cluster: Option<String>,
-    /// When the scans (and rescans saved without their time) ran (RFC 3339, e.g.
-    /// 2026-11-02T10:00:00Z; default: each file's modification time).
+    /// When the scans (and rescans saved without their time) ran, and when the alerts were
+    /// reported (RFC 3339, e.g. 2026-11-02T10:00:00Z; default: each file's modification time,
+    /// and for alerts the import's time).
     #[arg(long, value_name = "TIME")]
     pub at: Option<String>,
     /// The repository the scanned reports come from (a CI's backfill; `rampart scan
@@ -164,7 +165,8 @@ fn import(args: &ImportArgs) -> Result<u8> {
                     &lossy,
                     &shown,
                     args.cluster.as_deref(),
-                    rampart_history::now_ms(),
+                    // when rampart reported them: the import, or --at for a backfill
+                    at.unwrap_or_else(rampart_history::now_ms),
                 )
                 .map(|i| {
                     format!(
