@@ -406,44 +406,43 @@ fn route(
 /// A data page or API answer, read from the store.
 fn compute(store: &mut Store, o: &Options, f: &Filter, path: &str) -> Reply {
     let api = path.starts_with("/api/");
-    let f = f.clone();
     let generated = format!(
         "{} · {}",
         store.location(),
         crate::svg::date(o.settings.now())
     );
     let result: Result<Reply, HistoryError> = match path {
-        "/" => crate::overview(store, &f, &o.settings).map(|ov| {
+        "/" => crate::overview(store, f, &o.settings).map(|ov| {
             Reply::html(
                 200,
-                html::overview(&ov.metrics, &ov.castle, &ov.trends, &f, &generated),
+                html::overview(&ov.metrics, &ov.castle, &ov.trends, f, &generated),
             )
         }),
         "/findings" => store
-            .read(|tx| Ok((view::findings(tx, &f)?, view::facets(tx, &f)?)))
-            .map(|(fs, c)| Reply::html(200, html::findings_page(&fs, &c, &f, &generated))),
+            .read(|tx| Ok((view::findings(tx, f)?, view::facets(tx, f)?)))
+            .map(|(fs, c)| Reply::html(200, html::findings_page(&fs, &c, f, &generated))),
         "/events" => store
-            .read(|tx| view::events(tx, &f))
-            .map(|ev| Reply::html(200, html::events_page(&ev, &f, &generated))),
+            .read(|tx| view::events(tx, f))
+            .map(|ev| Reply::html(200, html::events_page(&ev, f, &generated))),
         "/api/metrics" => {
             rampart_history::metrics::compute(store, &o.settings.options(f.scope.as_deref()))
                 .map(|m| Reply::json(200, &m))
         }
         "/api/castle" => store
-            .read(|tx| view::castle(tx, &f))
+            .read(|tx| view::castle(tx, f))
             .map(|c| Reply::json(200, &c)),
         "/api/findings" => store
-            .read(|tx| view::findings(tx, &f))
+            .read(|tx| view::findings(tx, f))
             .map(|c| Reply::json(200, &c)),
         "/api/events" => store
-            .read(|tx| view::events(tx, &f))
+            .read(|tx| view::events(tx, f))
             .map(|c| Reply::json(200, &c)),
         "/api/trends" => {
             let now = o.settings.now();
             store
                 .read(|tx| {
                     let (from, to) = view::default_period(tx, now, o.settings.max_days)?;
-                    view::trends(tx, &f, from, to, &o.settings.deadlines)
+                    view::trends(tx, f, from, to, &o.settings.deadlines)
                 })
                 .map(|t| Reply::json(200, &t))
         }

@@ -1225,7 +1225,7 @@ pub fn trends_with(
         else {
             continue;
         };
-        if d.endpoint != "validate" || d.dry_run || !d.allowed {
+        if !d.admitted() {
             continue;
         }
         if let Some(ns) = &f.namespace
@@ -1236,21 +1236,9 @@ pub fn trends_with(
         let b = ((at - start) / (bucket_days * DAY_MS)) as usize;
         let e = covered.entry(b).or_default();
         e.admitted += 1;
-        if !d.gates.is_empty()
-            && d.gates
-                .iter()
-                .all(|g| g.outcome == "allow" && g.mode.as_deref() == Some("enforce"))
-        {
-            e.covered += 1;
-        }
-        if d.gates.iter().any(|g| g.gate == "vulnerabilities") {
-            e.scanned += 1;
-            if d.gates.iter().any(|g| {
-                g.gate == "vulnerabilities" && matches!(g.outcome.as_str(), "warn" | "audit")
-            }) {
-                e.escaped += 1;
-            }
-        }
+        e.covered += u64::from(d.covered());
+        e.scanned += u64::from(d.scanned());
+        e.escaped += u64::from(d.scanned() && d.escaped());
     }
     let pct = |select: fn(&Tally) -> (u64, u64)| -> Vec<Point> {
         covered

@@ -41,6 +41,43 @@ pub struct Decision {
     pub images: Vec<String>,
 }
 
+impl Decision {
+    /// A workload let in: the validating endpoint's decision that allowed it (dry runs change
+    /// nothing and are left out).
+    pub fn admitted(&self) -> bool {
+        self.endpoint == "validate" && !self.dry_run && self.allowed
+    }
+
+    /// Whether `gate` passed it in enforce mode.
+    pub fn passed(&self, gate: &str) -> bool {
+        self.gates
+            .iter()
+            .any(|g| g.gate == gate && g.outcome == "allow" && g.mode.as_deref() == Some("enforce"))
+    }
+
+    /// Covered: every gate ran in enforce mode and passed it.
+    pub fn covered(&self) -> bool {
+        !self.gates.is_empty()
+            && self
+                .gates
+                .iter()
+                .all(|g| g.outcome == "allow" && g.mode.as_deref() == Some("enforce"))
+    }
+
+    /// Whether the vulnerabilities gate looked at it.
+    pub fn scanned(&self) -> bool {
+        self.gates.iter().any(|g| g.gate == "vulnerabilities")
+    }
+
+    /// An escape: the vulnerabilities gate found a vulnerability at or above its threshold and
+    /// only warned or audited, so the workload was let in anyway.
+    pub fn escaped(&self) -> bool {
+        self.gates
+            .iter()
+            .any(|g| g.gate == "vulnerabilities" && matches!(g.outcome.as_str(), "warn" | "audit"))
+    }
+}
+
 /// A gate's outcome in a decision.
 #[derive(Debug, Deserialize)]
 pub struct GateOutcome {
@@ -67,10 +104,7 @@ pub struct Imported {
 /// Whether `text` looks like an admission audit log: its first line is a JSON object with a
 /// request uid and gates.
 pub fn looks_like_audit_log(text: &str) -> bool {
-    text.lines()
-        .find(|l| !l.trim().is_empty())
-        .and_then(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .is_some_and(|v| v.get("uid").is_some() && v.get("gates").is_some())
+    crate::first_json_line(text).is_some_and(|v| v.get("uid").is_some() && v.get("gates").is_some())
 }
 
 /// Records the decisions of an audit log (`origin` names it in errors), in one transaction.

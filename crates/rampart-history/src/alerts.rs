@@ -161,16 +161,13 @@ pub struct Imported {
 /// Whether `text` looks like the monitor's alerts: its first line is a JSON object with a time,
 /// a rule, a priority and output fields.
 pub fn looks_like_alert_log(text: &str) -> bool {
-    text.lines()
-        .find(|l| !l.trim().is_empty())
-        .and_then(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .is_some_and(|v| {
-            ["time", "rule", "priority"]
-                .iter()
-                .all(|k| v.get(k).is_some_and(serde_json::Value::is_string))
-                && v.get("output_fields")
-                    .is_some_and(serde_json::Value::is_object)
-        })
+    crate::first_json_line(text).is_some_and(|v| {
+        ["time", "rule", "priority"]
+            .iter()
+            .all(|k| v.get(k).is_some_and(serde_json::Value::is_string))
+            && v.get("output_fields")
+                .is_some_and(serde_json::Value::is_object)
+    })
 }
 
 /// Records the alerts of a log (`origin` names it in errors) in one transaction, as reported

@@ -110,6 +110,14 @@ pub(crate) fn event_run(
     .ok_or_else(|| HistoryError::Sqlite("no id returned for the run".into()))
 }
 
+/// The first non-empty line of a JSON-lines file, parsed (how an import tells an audit log
+/// from an alert log).
+pub(crate) fn first_json_line(text: &str) -> Option<serde_json::Value> {
+    text.lines()
+        .find(|l| !l.trim().is_empty())
+        .and_then(|l| serde_json::from_str(l).ok())
+}
+
 /// Milliseconds since the Unix epoch, now.
 pub fn now_ms() -> i64 {
     jiff::Timestamp::now().as_millisecond()

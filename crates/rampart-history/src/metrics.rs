@@ -592,7 +592,7 @@ fn admitted_decisions(
         else {
             continue;
         };
-        if d.endpoint == "validate" && !d.dry_run && d.allowed {
+        if d.admitted() {
             admitted.push((at, d));
         }
     }
@@ -604,20 +604,9 @@ fn admission_metrics(decisions: &[(i64, crate::admission::Decision)]) -> Admissi
     use crate::admission::Decision;
     let admitted: Vec<&Decision> = decisions.iter().map(|(_, d)| d).collect();
     let none = "no admitted workload recorded: import the webhook's audit log (`rampart history import audit.jsonl`)";
-    let passed = |d: &Decision, gate: &str| {
-        d.gates
-            .iter()
-            .any(|g| g.gate == gate && g.outcome == "allow" && g.mode.as_deref() == Some("enforce"))
-    };
-    let covered = |d: &Decision| {
-        !d.gates.is_empty()
-            && d.gates
-                .iter()
-                .all(|g| g.outcome == "allow" && g.mode.as_deref() == Some("enforce"))
-    };
     let whole = admitted.len() as u64;
     let coverage = ratio(
-        admitted.iter().filter(|d| covered(d)).count() as u64,
+        admitted.iter().filter(|d| d.covered()).count() as u64,
         whole,
         none,
     );
@@ -628,14 +617,14 @@ fn admission_metrics(decisions: &[(i64, crate::admission::Decision)]) -> Admissi
     let by_gate = gates
         .into_iter()
         .map(|g| {
-            let part = admitted.iter().filter(|d| passed(d, &g)).count() as u64;
+            let part = admitted.iter().filter(|d| d.passed(&g)).count() as u64;
             (g, ratio(part, whole, none))
         })
         .collect();
     let mut namespaces: BTreeMap<&str, bool> = BTreeMap::new();
     for d in &admitted {
         let all = namespaces.entry(d.namespace.as_str()).or_insert(true);
-        *all &= covered(d);
+        *all &= d.covered();
     }
     let ns = ratio(
         namespaces.values().filter(|v| **v).count() as u64,
@@ -645,26 +634,13 @@ fn admission_metrics(decisions: &[(i64, crate::admission::Decision)]) -> Admissi
     let signed_and_scanned = ratio(
         admitted
             .iter()
-            .filter(|d| passed(d, "signatures") && passed(d, "vulnerabilities"))
+            .filter(|d| d.passed("signatures") && d.passed("vulnerabilities"))
             .count() as u64,
         whole,
         none,
     );
-    // an escape: the vulnerabilities gate found a vulnerability at or above its threshold and
-    // the workload was admitted anyway (the gate warned or audited instead of denying)
-    let scanned: Vec<&Decision> = admitted
-        .iter()
-        .copied()
-        .filter(|d| d.gates.iter().any(|g| g.gate == "vulnerabilities"))
-        .collect();
-    let escaped = scanned
-        .iter()
-        .filter(|d| {
-            d.gates.iter().any(|g| {
-                g.gate == "vulnerabilities" && matches!(g.outcome.as_str(), "warn" | "audit")
-            })
-        })
-        .count() as u64;
+    let scanned: Vec<&Decision> = admitted.iter().copied().filter(|d| d.scanned()).collect();
+    let escaped = scanned.iter().filter(|d| d.escaped()).count() as u64;
     let escape = ratio(
         escaped,
         scanned.len() as u64,

@@ -210,14 +210,28 @@ pub fn ensure_chromium() -> Result<PathBuf> {
 /// reused otherwise. Concurrent callers (test binaries) wait for one installation.
 pub fn node_modules() -> Result<PathBuf> {
     static DONE: OnceLock<std::result::Result<PathBuf, String>> = OnceLock::new();
-    if let Some(done) = DONE.get() {
+    once(
+        &DONE,
+        "the browser harness's npm packages",
+        install_node_modules,
+    )
+}
+
+/// The outcome of `install`, run once per test binary (later callers get the same path, or
+/// the same failure).
+fn once(
+    done: &'static OnceLock<std::result::Result<PathBuf, String>>,
+    what: &str,
+    install: fn() -> Result<PathBuf>,
+) -> Result<PathBuf> {
+    if let Some(done) = done.get() {
         return done.clone().map_err(|detail| Error::Install {
-            what: "the browser harness's npm packages".into(),
+            what: what.into(),
             detail,
         });
     }
-    let result = install_node_modules();
-    let _ = DONE.set(
+    let result = install();
+    let _ = done.set(
         result
             .as_ref()
             .map(Clone::clone)
@@ -728,20 +742,7 @@ pub fn drive_with(test: &str, options: &Options, steps: &[Value]) -> Result<Outc
 /// theirs), with [`SCHEMATHESIS_VERSION`] installed from PyPI on first use.
 pub fn schemathesis() -> Result<PathBuf> {
     static DONE: OnceLock<std::result::Result<PathBuf, String>> = OnceLock::new();
-    if let Some(done) = DONE.get() {
-        return done.clone().map_err(|detail| Error::Install {
-            what: "schemathesis".into(),
-            detail,
-        });
-    }
-    let result = install_schemathesis();
-    let _ = DONE.set(
-        result
-            .as_ref()
-            .map(Clone::clone)
-            .map_err(ToString::to_string),
-    );
-    result
+    once(&DONE, "schemathesis", install_schemathesis)
 }
 
 fn install_schemathesis() -> Result<PathBuf> {

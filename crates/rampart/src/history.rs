@@ -395,7 +395,7 @@ pub fn deadlines(args: &[String]) -> Result<std::collections::BTreeMap<String, i
             .split_once('=')
             .with_context(|| format!("--deadline {d}: expected SEVERITY=DAYS"))?;
         let sev = sev.trim().to_ascii_lowercase();
-        if !["critical", "high", "medium", "low", "info"].contains(&sev.as_str()) {
+        if !rampart_dashboard::view::SEVERITIES.contains(&sev.as_str()) {
             anyhow::bail!("--deadline {d}: unknown severity `{sev}`");
         }
         if days.trim() == "none" {
@@ -414,7 +414,7 @@ pub fn deadlines(args: &[String]) -> Result<std::collections::BTreeMap<String, i
 }
 
 // durations for people: the dashboard's tiles print the same
-use rampart_dashboard::html::human;
+use rampart_dashboard::html::{human, percent};
 
 /// A "not measured" line of the table, its reason wrapped under it to fit 80 columns.
 fn not_measured(name: &str, why: &str) -> String {
@@ -506,8 +506,8 @@ fn table(m: &rampart_history::metrics::Metrics, location: &str) -> String {
     for (name, ratio) in ratios {
         match ratio {
             Ratio::Measured { part, whole, ratio } => out.push_str(&format!(
-                "  {name:<22} {:.1} % ({part} of {whole})\n",
-                ratio * 100.0
+                "  {name:<22} {} ({part} of {whole})\n",
+                percent(*ratio)
             )),
             Ratio::NotMeasured { why } => out.push_str(&not_measured(&name, why)),
         }

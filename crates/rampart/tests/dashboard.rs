@@ -13,11 +13,13 @@
 )]
 
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
 use rampart_testkit::browser;
 use serde_json::{Value, json};
+
+mod common;
 
 const NOW: &str = "2026-11-30T00:00:00Z";
 
@@ -25,24 +27,16 @@ fn rampart() -> Command {
     Command::new(env!("CARGO_BIN_EXE_rampart"))
 }
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
 /// The example's history, recorded by its own script.
 fn example_store(dir: &Path) -> String {
     let store = dir.join("example.db").display().to_string();
     let out = Command::new("bash")
-        .arg(repo().join("examples/history/load.sh"))
+        .arg(common::root().join("examples/history/load.sh"))
         .arg(&store)
         .env("RAMPART", env!("CARGO_BIN_EXE_rampart"))
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "load.sh: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::ok(&out);
     store
 }
 
@@ -59,11 +53,7 @@ fn metrics_json(store: &str) -> Value {
         ])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::ok(&out);
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
@@ -202,11 +192,7 @@ fn the_example_history_in_the_report_and_the_dashboard() {
         .args(["--history", &store, "--now", NOW])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::ok(&out);
     let html = std::fs::read_to_string(&report).unwrap();
     let points = html.matches("<circle").count();
     let out = browser::drive(
@@ -351,11 +337,7 @@ fn markup_planted_in_a_workload_and_a_message_is_shown_as_text() {
         .arg(&file)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::ok(&out);
     // served with a token (a browser signs in once with ?token=), and as the one-file report
     let token = dir.path().join("token");
     std::fs::write(&token, "t0ken-for-the-test\n").unwrap();
@@ -366,11 +348,7 @@ fn markup_planted_in_a_workload_and_a_message_is_shown_as_text() {
         .arg(&html)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::ok(&out);
     let read = |page: &str| {
         let mut steps = Vec::new();
         if page != "findings" {
