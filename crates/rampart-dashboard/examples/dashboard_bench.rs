@@ -79,6 +79,40 @@ fn main() {
     pages.push(("/api/trends".into(), d, n));
     let (d, n) = best(|| report(&mut store, None, &[], &settings).unwrap().len());
     pages.push(("report --html".into(), d, n));
+    // where the overview's time goes (the best of RUNS for each part)
+    let part = |f: &mut dyn FnMut()| {
+        let mut best = Duration::MAX;
+        for _ in 0..RUNS {
+            let t = Instant::now();
+            f();
+            best = best.min(t.elapsed());
+        }
+        best.as_secs_f64() * 1000.0
+    };
+    for (name, f) in [("/", &all), ("/?scope=S", &one_scope)] {
+        let o = settings.options(f.scope.as_deref());
+        let m = part(&mut || {
+            rampart_history::metrics::compute(&mut store, &o).unwrap();
+        });
+        let c = part(&mut || {
+            store.read(|tx| view::castle(tx, f)).unwrap();
+        });
+        let t = part(&mut || {
+            store
+                .read(|tx| {
+                    let (from, to) = view::default_period(tx, now, settings.max_days)?;
+                    view::trends(tx, f, from, to, &settings.deadlines)
+                })
+                .unwrap();
+        });
+        let ov = overview(&mut store, f, &settings).unwrap();
+        let r = part(&mut || {
+            html::overview(&ov.metrics, &ov.castle, &ov.trends, f, "").into_string();
+        });
+        println!(
+            "{name} in parts, ms: metrics {m:.0}, castle {c:.0}, trends {t:.0}, rendering {r:.0}"
+        );
+    }
     let slowest = pages.iter().max_by_key(|p| p.1).map(|p| p.0.clone());
     println!(
         "dashboard server time, ms (best of {RUNS}): {} (slowest: {}; target < 300 ms a page)",

@@ -284,18 +284,6 @@ pub struct CastleRow {
     pub open: BTreeMap<String, u64>,
 }
 
-impl CastleRow {
-    fn badness(&self) -> (usize, usize, u64, u64) {
-        let count = |s: &str| self.layers.values().filter(|v| *v == s).count();
-        (
-            count("breached"),
-            count("weak"),
-            self.open.get("critical").copied().unwrap_or(0),
-            self.open.get("high").copied().unwrap_or(0),
-        )
-    }
-}
-
 /// The castle view: how many subjects are in each state of each layer, and the subjects,
 /// worst first, a page at a time.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -340,15 +328,21 @@ fn scopes(tx: &mut Tx<'_>) -> Result<Vec<String>, HistoryError> {
 
 /// Reads the facets (a page that lists no subjects needs only these for its filters).
 pub fn facets(tx: &mut Tx<'_>, f: &Filter) -> Result<Facets, HistoryError> {
-    let scopes = scopes(tx)?;
     let scoped = Filter {
         scope: f.scope.clone(),
         ..Filter::default()
     };
+    Ok(facets_of(tx, &scoped)?.0)
+}
+
+/// The facets of the subjects a filter keeps (their namespaces and kinds, and every scope),
+/// and how many subjects it keeps.
+fn facets_of(tx: &mut Tx<'_>, f: &Filter) -> Result<(Facets, u64), HistoryError> {
     let mut params = Vec::new();
-    let wh = scoped.subject_sql(1, &mut params);
+    let wh = f.subject_sql(1, &mut params);
     let mut namespaces = BTreeSet::new();
     let mut kinds = BTreeSet::new();
+    let mut n = 0;
     for r in tx.query(
         &format!("SELECT s.name FROM subjects s WHERE {wh}"),
         &params,
@@ -359,89 +353,90 @@ pub fn facets(tx: &mut Tx<'_>, f: &Filter) -> Result<Facets, HistoryError> {
             namespaces.insert(ns.to_owned());
         }
         kinds.insert(kind.to_owned());
+        n += 1;
     }
-    Ok(Facets {
-        scopes,
-        namespaces: namespaces.into_iter().collect(),
-        kinds: kinds.into_iter().collect(),
-    })
-}
-
-/// Reads the castle view.
-pub fn castle(tx: &mut Tx<'_>, f: &Filter) -> Result<Castle, HistoryError> {
-    let mut params = Vec::new();
-    let wh = f.subject_sql(1, &mut params);
-    let mut rows: BTreeMap<i64, CastleRow> = BTreeMap::new();
-    for r in tx.query(
-        &format!(
-            "SELECT s.id, s.scope, s.name, s.file, l.layer, l.state
-             FROM subjects s LEFT JOIN layer_states l ON l.subject_id = s.id AND l.current = 1
-             WHERE {wh}"
-        ),
-        &params,
-    )? {
-        let id = int(&r, 0);
-        let row = rows.entry(id).or_insert_with(|| {
-            let name = text(&r, 2);
-            let (kind, ns) = kind_and_namespace(&name);
-            CastleRow {
-                id,
-                scope: text(&r, 1),
-                kind: kind.to_owned(),
-                namespace: ns.map(str::to_owned),
-                subject: name.clone(),
-                file: opt_text(&r, 3),
-                layers: BTreeMap::new(),
-                open: BTreeMap::new(),
-            }
-        });
-        if let (Some(layer), Some(state)) = (opt_text(&r, 4), opt_text(&r, 5)) {
-            row.layers.insert(layer, state);
-        }
-    }
-    for r in tx.query(
-        &format!(
-            "SELECT f.subject_id, f.severity, COUNT(*) FROM findings f JOIN subjects s ON s.id = f.subject_id
-             WHERE f.resolved_at IS NULL AND f.suppressed = 0 AND {wh} GROUP BY f.subject_id, f.severity"
-        ),
-        &params,
-    )? {
-        if let Some(row) = rows.get_mut(&int(&r, 0)) {
-            row.open.insert(text(&r, 1), int(&r, 2) as u64);
-        }
-    }
-    let mut layers: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
-    let mut namespaces = BTreeSet::new();
-    let mut kinds = BTreeSet::new();
-    for row in rows.values() {
-        for (layer, state) in &row.layers {
-            *layers
-                .entry(layer.clone())
-                .or_default()
-                .entry(state.clone())
-                .or_default() += 1;
-        }
-        if let Some(ns) = &row.namespace {
-            namespaces.insert(ns.clone());
-        }
-        kinds.insert(row.kind.clone());
-    }
-    let mut all: Vec<CastleRow> = rows.into_values().collect();
-    all.sort_by(|a, b| {
-        b.badness()
-            .cmp(&a.badness())
-            .then_with(|| a.scope.cmp(&b.scope))
-            .then_with(|| a.subject.cmp(&b.subject))
-    });
-    let subjects = all.len() as u64;
-    let (page, pages, _) = paging(all.len(), f.page);
-    let rows = all.into_iter().skip((page - 1) * PAGE).take(PAGE).collect();
-    // the castle's own rows give the namespaces and kinds offered
     let facets = Facets {
         scopes: scopes(tx)?,
         namespaces: namespaces.into_iter().collect(),
         kinds: kinds.into_iter().collect(),
     };
+    Ok((facets, n))
+}
+
+/// Reads the castle view: the page's subjects in the order of their rank columns (kept by
+/// every run, migration 7), then only their layers and open findings; the counts per layer and
+/// state and the facets over every subject the filter keeps.
+pub fn castle(tx: &mut Tx<'_>, f: &Filter) -> Result<Castle, HistoryError> {
+    let mut params = Vec::new();
+    let wh = f.subject_sql(1, &mut params);
+    // the facets and the total, from the names of every subject the filter keeps
+    let (facets, subjects) = facets_of(tx, f)?;
+    let mut layers: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
+    for r in tx.query(
+        &format!(
+            "SELECT l.layer, l.state, COUNT(*) FROM layer_states l JOIN subjects s ON s.id = l.subject_id
+             WHERE l.current = 1 AND {wh} GROUP BY l.layer, l.state"
+        ),
+        &params,
+    )? {
+        layers
+            .entry(text(&r, 0))
+            .or_default()
+            .insert(text(&r, 1), int(&r, 2) as u64);
+    }
+    let (page, pages, offset) = paging(subjects as usize, f.page);
+    let bytes = rampart_history::schema::bytewise(tx.dialect());
+    let mut rows: Vec<CastleRow> = tx
+        .query(
+            &format!(
+                "SELECT s.id, s.scope, s.name, s.file FROM subjects s WHERE {wh}
+                 ORDER BY s.breached DESC, s.weak DESC, s.open_critical DESC, s.open_high DESC, s.scope {bytes}, s.name {bytes}
+                 LIMIT {PAGE} OFFSET {offset}"
+            ),
+            &params,
+        )?
+        .iter()
+        .map(|r| {
+            let name = text(r, 2);
+            let (kind, ns) = kind_and_namespace(&name);
+            CastleRow {
+                id: int(r, 0),
+                scope: text(r, 1),
+                kind: kind.to_owned(),
+                namespace: ns.map(str::to_owned),
+                subject: name.clone(),
+                file: opt_text(r, 3),
+                layers: BTreeMap::new(),
+                open: BTreeMap::new(),
+            }
+        })
+        .collect();
+    if !rows.is_empty() {
+        let at: BTreeMap<i64, usize> = rows.iter().enumerate().map(|(i, r)| (r.id, i)).collect();
+        // the store's own integers, written as literals
+        let ids = at.keys().map(i64::to_string).collect::<Vec<_>>().join(",");
+        for r in tx.query(
+            &format!(
+                "SELECT subject_id, layer, state FROM layer_states WHERE current = 1 AND subject_id IN ({ids})"
+            ),
+            &[],
+        )? {
+            if let Some(row) = at.get(&int(&r, 0)).and_then(|i| rows.get_mut(*i)) {
+                row.layers.insert(text(&r, 1), text(&r, 2));
+            }
+        }
+        for r in tx.query(
+            &format!(
+                "SELECT subject_id, severity, COUNT(*) FROM findings
+                 WHERE resolved_at IS NULL AND suppressed = 0 AND subject_id IN ({ids}) GROUP BY subject_id, severity"
+            ),
+            &[],
+        )? {
+            if let Some(row) = at.get(&int(&r, 0)).and_then(|i| rows.get_mut(*i)) {
+                row.open.insert(text(&r, 1), int(&r, 2) as u64);
+            }
+        }
+    }
     Ok(Castle {
         layer_order: layers_in_order(),
         layers,
@@ -1023,30 +1018,28 @@ pub fn trends_with(
         let mut p = params.clone();
         p.push(Val::from(sev.as_str()));
         let n = p.len();
-        let mut d: Vec<(i64, i64)> = tx
-            .query(
-                &format!(
-                    "SELECT (f.first_seen + {limit}) / {DAY_MS}, COUNT(*) FROM findings f {join}
-                     WHERE f.severity = ${n} AND (f.resolved_at IS NULL OR f.resolved_at > f.first_seen + {limit}) AND {wh}
-                     GROUP BY 1"
-                ),
-                &p,
-            )?
-            .iter()
-            .map(|r| (int(r, 0) * DAY_MS, int(r, 1)))
-            .collect();
-        d.extend(
-            tx.query(
-                &format!(
-                    "SELECT f.resolved_at / {DAY_MS}, COUNT(*) FROM findings f {join}
-                     WHERE f.severity = ${n} AND f.resolved_at > f.first_seen + {limit} AND {wh}
-                     GROUP BY 1"
-                ),
-                &p,
-            )?
-            .iter()
-            .map(|r| (int(r, 0) * DAY_MS, -int(r, 1))),
-        );
+        // open ones, and those resolved late, reach the deadline; the late ones leave when
+        // resolved (ranges of the severity index and of the time-to-resolve index)
+        let late = format!("f.resolved_at IS NOT NULL AND f.resolved_at - f.first_seen > {limit}");
+        let mut d: Vec<(i64, i64)> = Vec::new();
+        for (day, cond, sign) in [
+            ("f.first_seen + {limit}", "f.resolved_at IS NULL", 1),
+            ("f.first_seen + {limit}", late.as_str(), 1),
+            ("f.resolved_at", late.as_str(), -1),
+        ] {
+            let day = day.replace("{limit}", &limit.to_string());
+            d.extend(
+                tx.query(
+                    &format!(
+                        "SELECT ({day}) / {DAY_MS}, COUNT(*) FROM findings f {join}
+                         WHERE f.severity = ${n} AND {cond} AND {wh} GROUP BY 1"
+                    ),
+                    &p,
+                )?
+                .iter()
+                .map(|r| (int(r, 0) * DAY_MS, sign * int(r, 1))),
+            );
+        }
         if !d.is_empty() {
             past.push(Series {
                 name: format!("{sev} past {} d", limit / DAY_MS),

@@ -529,3 +529,153 @@ fn a_store_that_is_not_one_is_refused_with_its_name() {
         .to_string();
     assert!(err.contains("not-a-store.db"), "{err}");
 }
+
+/// A larger history for the castle's paging: `scopes` x 90 subjects over five runs, their
+/// states and findings drawn from a fixed sequence (findings resolved, reopened, changing
+/// severity, suppressed), names whose byte order differs from a locale's.
+fn ranked_history(s: &mut Store, scopes: usize) {
+    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut next = move |n: u64| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x % n
+    };
+    let states = ["holds", "weak", "breached", "not-assessed"];
+    let severities = ["critical", "high", "medium"];
+    for run in 0..5 {
+        for scope in 0..scopes {
+            let mut subjects = Vec::new();
+            let mut findings = Vec::new();
+            for i in 0..90 {
+                let name = match i % 3 {
+                    0 => format!("Deployment ns{}/app-{i}", i % 4),
+                    1 => format!("Deployment ns{}/Zed-{i}", i % 4),
+                    _ => format!("Image reg.local/élan-{i}"),
+                };
+                let layers: serde_json::Map<String, Value> = ["build", "runtime", "network"]
+                    .iter()
+                    .map(|l| ((*l).to_owned(), json!(states[next(4) as usize])))
+                    .collect();
+                subjects.push(json!({"subject": name, "file": "f.yaml", "layers": layers}));
+                for rule in 0..next(4) {
+                    let mut f = finding(
+                        &format!("K8S00{rule}"),
+                        severities[next(3) as usize],
+                        &name,
+                        &format!("m{rule}"),
+                    );
+                    if next(10) == 0 {
+                        f["suppressed"] = json!({"reason": "accepted"});
+                    }
+                    findings.push(f);
+                }
+            }
+            let report = json!({
+                "schema_version": "1.3", "tool": {"name": "rampart", "version": "0.1.0"},
+                "target": "k8s", "summary": {}, "layers": [], "subjects": subjects,
+                "findings": findings, "errors": []
+            });
+            let source = Source {
+                scope: format!("scope-{scope}"),
+                ..Source::default()
+            };
+            record_scan(s, &report, &source, T0 + run * D).unwrap();
+        }
+    }
+}
+
+/// The castle, a page at a time: every subject once, worst first (breached layers, weak
+/// layers, open critical, open high findings, as its row shows them), then by scope and name
+/// in byte order; the rank columns every run keeps equal their recomputation from scratch.
+fn check_castle_ranks(kind: &str, location: &str) {
+    let mut s = Store::open(location).unwrap();
+    ranked_history(&mut s, 3);
+    let ranks = |s: &mut Store| {
+        s.read(|tx| {
+            tx.query(
+                "SELECT id, breached, weak, open_critical, open_high FROM subjects ORDER BY id",
+                &[],
+            )
+        })
+        .unwrap()
+    };
+    let kept = ranks(&mut s);
+    s.write(|tx| tx.batch(rampart_history::schema::RANK_ALL))
+        .unwrap();
+    assert_eq!(
+        ranks(&mut s),
+        kept,
+        "{kind}: the kept ranks differ from a recomputation"
+    );
+    assert!(
+        kept.iter().any(|r| r[1].int() > Some(0)) && kept.iter().any(|r| r[3].int() > Some(0)),
+        "{kind}: the history has breached layers and open criticals"
+    );
+
+    let mut all = Vec::new();
+    let mut page = 1;
+    loop {
+        let c = s
+            .read(|tx| {
+                view::castle(
+                    tx,
+                    &Filter {
+                        page,
+                        ..Filter::default()
+                    },
+                )
+            })
+            .unwrap();
+        assert_eq!(c.subjects, 270, "{kind}");
+        assert_eq!(c.pages, 3, "{kind}");
+        all.extend(c.rows);
+        if page == c.pages {
+            break;
+        }
+        page += 1;
+    }
+    let key = |r: &view::CastleRow| {
+        let count = |s: &str| r.layers.values().filter(|v| *v == s).count();
+        let open = |s: &str| r.open.get(s).copied().unwrap_or(0);
+        (
+            std::cmp::Reverse((
+                count("breached"),
+                count("weak"),
+                open("critical"),
+                open("high"),
+            )),
+            r.scope.clone(),
+            r.subject.clone(),
+        )
+    };
+    let keys: Vec<_> = all.iter().map(key).collect();
+    let mut sorted = keys.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(keys, sorted, "{kind}: not worst first, or a subject twice");
+    assert_eq!(keys.len(), 270, "{kind}");
+    // the counts per layer and state cover every subject
+    let c = s.read(|tx| view::castle(tx, &Filter::default())).unwrap();
+    for (layer, states) in &c.layers {
+        let n: u64 = states.values().sum();
+        assert_eq!(n, 270, "{kind}: {layer}");
+        let breached = all
+            .iter()
+            .filter(|r| r.layers.get(layer).map(String::as_str) == Some("breached"))
+            .count() as u64;
+        assert_eq!(
+            states.get("breached").copied().unwrap_or(0),
+            breached,
+            "{kind}"
+        );
+    }
+}
+
+#[test]
+fn the_castle_pages_subjects_worst_first_on_sqlite_and_postgresql() {
+    let dir = tempfile::tempdir().unwrap();
+    check_castle_ranks("sqlite", &dir.path().join("h.db").display().to_string());
+    let pg = Postgres::start();
+    check_castle_ranks("postgres", &pg.database());
+}

@@ -180,7 +180,19 @@ impl Store {
                 HistoryError::Open { .. } => e,
                 other => open_err(other.to_string()),
             })?;
+        store.optimize();
         Ok(store)
+    }
+
+    /// Keeps SQLite's planner statistics current: the tables never analysed, or grown much
+    /// since, are analysed (on a sample: `analysis_limit`). Without statistics SQLite reads a
+    /// scope's findings through the wrong index (a scoped metric took 0.6 s instead of 5 ms at
+    /// a year). PostgreSQL's autovacuum does the same there. Statistics only steer the
+    /// planner, so a store that cannot be written (read-only file) is used without them.
+    fn optimize(&mut self) {
+        if let Conn::Sqlite(c) = &self.conn {
+            let _ = c.execute_batch("PRAGMA optimize = 0x10002;");
+        }
     }
 
     /// Where the store is (a URL's password redacted).
@@ -235,6 +247,7 @@ impl Store {
         };
         let out = f(&mut tx)?;
         tx.commit()?;
+        self.optimize();
         Ok(out)
     }
 

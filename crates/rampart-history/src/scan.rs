@@ -298,7 +298,11 @@ fn record(
         .collect::<Vec<_>>()
         .join(",");
     let mut deltas = Deltas::new();
-    out.layer_changes = layer_spans(tx, &ids, &id_list, &states, run, at, &mut deltas)?;
+    // the subjects whose rank in the castle may change: spans opened, findings new, reopened,
+    // resolved, or of another severity or suppression
+    let opened = layer_spans(tx, &ids, &id_list, &states, run, at, &mut deltas)?;
+    out.layer_changes = opened.len() as u64;
+    let mut touched: BTreeSet<i64> = opened.into_iter().collect();
 
     // findings: what the store knows of this scope's, then one upsert per chunk
     let known: BTreeMap<String, Known> = tx
@@ -336,6 +340,11 @@ fn record(
             continue; // the same finding twice in one report counts once
         }
         let old = known.get(&fp);
+        if old.is_none_or(|k| {
+            k.resolved || k.severity != f.severity || k.suppressed != f.suppressed.is_some()
+        }) {
+            touched.insert(subject_id);
+        }
         match old {
             None => out.new += 1,
             Some(k) if k.resolved => out.reopened += 1,
@@ -396,20 +405,21 @@ fn record(
         tx.query(
             "UPDATE findings SET resolved_at = $1 WHERE resolved_at IS NULL AND last_run <> $2
              AND subject_id IN (SELECT id FROM subjects WHERE scope = $3)
-             RETURNING layer, severity, suppressed, first_seen",
+             RETURNING layer, severity, suppressed, first_seen, subject_id",
             &[at.into(), run.into(), src.scope.as_str().into()],
         )?
     } else {
         tx.query(
             &format!(
                 "UPDATE findings SET resolved_at = $1 WHERE resolved_at IS NULL AND last_run <> $2 AND subject_id IN ({id_list})
-                 RETURNING layer, severity, suppressed, first_seen"
+                 RETURNING layer, severity, suppressed, first_seen, subject_id"
             ),
             &[at.into(), run.into()],
         )?
     };
     out.resolved = resolved.len() as u64;
     for r in &resolved {
+        touched.extend(r.get(4).and_then(Val::int));
         let text = |i: usize| r.get(i).and_then(Val::text).unwrap_or_default();
         if r.get(2).and_then(Val::int) == Some(0) {
             deltas.add("open", text(0), text(1), -1);
@@ -421,6 +431,18 @@ fn record(
         }
     }
     deltas.write(tx, &src.scope, at)?;
+    if !touched.is_empty() {
+        // the store's own integers, written as literals
+        let list = touched
+            .iter()
+            .map(i64::to_string)
+            .collect::<Vec<_>>()
+            .join(",");
+        tx.exec(
+            &format!("{} WHERE id IN ({list})", crate::schema::RANK),
+            &[],
+        )?;
+    }
     Ok(out)
 }
 
@@ -512,7 +534,7 @@ fn values(rows: usize, cols: usize, repeat: &[usize], tail: &str) -> String {
 
 /// Extends the current spans of the run's subjects whose state is unchanged, closes the
 /// changed ones and opens their successors (layers no longer assessed become
-/// `not-assessed`). Returns the spans opened.
+/// `not-assessed`). Returns the subject of each span opened.
 fn layer_spans(
     tx: &mut Tx<'_>,
     ids: &BTreeMap<String, i64>,
@@ -521,9 +543,9 @@ fn layer_spans(
     run: i64,
     at: i64,
     deltas: &mut Deltas,
-) -> Result<u64, HistoryError> {
+) -> Result<Vec<i64>, HistoryError> {
     if ids.is_empty() {
-        return Ok(0);
+        return Ok(Vec::new());
     }
     // the current span of each (subject, layer): its state and, while weak or breached, when
     // the layer stopped holding
@@ -625,7 +647,8 @@ fn layer_spans(
                 .map(|_| down.get(&key).copied().unwrap_or(at));
             let (down_since, recovered_from) = if down_state(state) {
                 (Some(prev_down.unwrap_or(at)), None)
-            } else if state == "holds" {
+            } else if state == "holds" && Some(*id) != scope_id {
+                // a recovery is a subject's (the scope's own layer map is not a subject)
                 (None, prev_down)
             } else {
                 (None, None)
@@ -648,7 +671,7 @@ fn layer_spans(
             &params,
         )?;
     }
-    Ok(opened.len() as u64)
+    Ok(opened.into_iter().map(|(id, _, _)| id).collect())
 }
 
 #[cfg(test)]

@@ -249,6 +249,35 @@ impl Tx<'_> {
         }
     }
 
+    /// The first column of every row, as integers (NULLs and text left out): a query's
+    /// many numbers without a row's allocations (SQLite reads them in place).
+    pub fn ints(&mut self, sql: &str, params: &[Val]) -> Result<Vec<i64>, HistoryError> {
+        match self {
+            Tx::Sqlite(t) => {
+                let mut st = t
+                    .prepare_cached(&for_dialect(sql, Dialect::Sqlite))
+                    .map_err(sqlite_err)?;
+                let mut rows = st
+                    .query(rusqlite::params_from_iter(params.iter()))
+                    .map_err(sqlite_err)?;
+                let mut out = Vec::new();
+                while let Some(r) = rows.next().map_err(sqlite_err)? {
+                    if let rusqlite::types::ValueRef::Integer(v) =
+                        r.get_ref(0).map_err(sqlite_err)?
+                    {
+                        out.push(v);
+                    }
+                }
+                Ok(out)
+            }
+            Tx::Postgres(_) => Ok(self
+                .query(sql, params)?
+                .into_iter()
+                .filter_map(|r| r.into_iter().next().and_then(|v| v.int()))
+                .collect()),
+        }
+    }
+
     /// The first column of the first row, when there is one.
     pub fn one(&mut self, sql: &str, params: &[Val]) -> Result<Option<Val>, HistoryError> {
         Ok(self
