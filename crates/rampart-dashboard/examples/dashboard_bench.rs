@@ -109,8 +109,13 @@ fn main() {
         let r = part(&mut || {
             html::overview(&ov.metrics, &ov.castle, &ov.trends, f, "").into_string();
         });
+        let (_, each) = rampart_history::metrics::compute_timed(&mut store, &o).unwrap();
         println!(
-            "{name} in parts, ms: metrics {m:.0}, castle {c:.0}, trends {t:.0}, rendering {r:.0}"
+            "{name} in parts, ms: metrics {m:.0} ({}), castle {c:.0}, trends {t:.0}, rendering {r:.0}",
+            each.iter()
+                .map(|(k, d)| format!("{k} {:.0}", d.as_secs_f64() * 1000.0))
+                .collect::<Vec<_>>()
+                .join(", ")
         );
     }
     let slowest = pages.iter().max_by_key(|p| p.1).map(|p| p.0.clone());
