@@ -70,8 +70,25 @@ fn collect<'a>(node: &'a Node, out: &mut Vec<Object<'a>>, depth: usize) {
         && let Some(items) = node.get("items")
     {
         if depth < 8 {
+            // a typed list (`PodList`, as the API serves it) leaves out its items' kind and
+            // apiVersion: they are the list's
+            let item_kind = obj.kind.strip_suffix("List").filter(|k| !k.is_empty());
             for item in items.as_seq() {
-                collect(item, out, depth + 1);
+                match (Object::from_node(item), item_kind) {
+                    (None, Some(kind)) if item.is_map() && item.get("kind").is_none() => {
+                        out.push(Object {
+                            node: item,
+                            api_version: item.str_at(&["apiVersion"]).unwrap_or(obj.api_version),
+                            kind,
+                            name: item
+                                .str_at(&["metadata", "name"])
+                                .or_else(|| item.str_at(&["metadata", "generateName"]))
+                                .unwrap_or("<unnamed>"),
+                            namespace: item.str_at(&["metadata", "namespace"]),
+                        });
+                    }
+                    _ => collect(item, out, depth + 1),
+                }
             }
         }
         return;
@@ -262,5 +279,19 @@ mod tests {
             ])
         );
         assert_eq!(objs[0].subject(), "CronJob ops/c");
+    }
+
+    #[test]
+    fn a_typed_lists_items_take_its_kind() {
+        // as the API serves a PodList: items without kind and apiVersion
+        let text = "apiVersion: v1\nkind: PodList\nitems:\n- metadata: {name: a, namespace: x}\n  spec:\n    containers: [{name: c, image: i}]\n- apiVersion: v1\n  kind: Pod\n  metadata: {name: b}\n  spec: {containers: []}\n";
+        let loaded = load(text, Limits::default());
+        let objs: Vec<_> = loaded.documents.iter().flat_map(objects).collect();
+        let seen: Vec<_> = objs
+            .iter()
+            .map(|o| (o.kind, o.api_version, o.name))
+            .collect();
+        assert_eq!(seen, [("Pod", "v1", "a"), ("Pod", "v1", "b")]);
+        assert!(Workload::from_object(objs[0]).is_some());
     }
 }

@@ -1,0 +1,422 @@
+//! Who can reach whom: for every ordered pair of workloads, and between workloads and the
+//! IPv4 ranges outside the cluster, the connections both ends' policies allow (the source's
+//! egress and the destination's ingress; a direction no policy isolates allows everything).
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::ip::{self, Range};
+use crate::model::{Cluster, ContainerPort, Member, Peer, PeerName, Policy, Rule};
+use crate::ports::ConnSet;
+
+/// One end of a connection.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(tag = "type", rename_all = "kebab-case")]
+pub enum Endpoint {
+    /// a workload
+    Workload(PeerName),
+    /// addresses outside the cluster
+    External {
+        /// the range
+        #[serde(serialize_with = "range_text")]
+        range: Range,
+    },
+}
+
+fn range_text<S: serde::Serializer>(r: &Range, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&r.to_string())
+}
+
+impl std::fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Endpoint::Workload(p) => write!(f, "{p}"),
+            Endpoint::External { range } => write!(f, "{range}[External]"),
+        }
+    }
+}
+
+/// An allowed connection.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Connection {
+    /// from
+    pub src: Endpoint,
+    /// to
+    pub dst: Endpoint,
+    /// what is allowed
+    pub conns: ConnSet,
+}
+
+impl std::fmt::Display for Connection {
+    /// netpol-analyzer's line: `src => dst : conns`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} => {} : {}", self.src, self.dst, self.conns)
+    }
+}
+
+/// A direction of traffic, seen from the pod a policy selects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    /// into the pod
+    Ingress,
+    /// out of the pod
+    Egress,
+}
+
+/// Why a direction allows what it allows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "by", rename_all = "kebab-case")]
+pub enum Reason {
+    /// no policy selects the pod for this direction: everything is allowed
+    NotIsolated,
+    /// a rule of a policy selecting the pod allows these connections
+    Rule {
+        /// `namespace/name` of the policy
+        policy: String,
+        /// the rule's index in its list
+        rule: usize,
+        /// what it allows here
+        conns: ConnSet,
+    },
+    /// policies select the pod and none of their rules admits the other end
+    Denied {
+        /// the policies that isolate the pod
+        policies: Vec<String>,
+    },
+}
+
+/// The engine over a cluster: which policies isolate each pod in each direction.
+pub struct Engine<'c> {
+    cluster: &'c Cluster,
+    ingress_of: Vec<Vec<usize>>,
+    egress_of: Vec<Vec<usize>>,
+    peers: BTreeMap<&'c PeerName, Vec<usize>>,
+}
+
+impl<'c> Engine<'c> {
+    /// Indexes a cluster.
+    pub fn new(cluster: &'c Cluster) -> Engine<'c> {
+        let mut ingress_of = vec![Vec::new(); cluster.members.len()];
+        let mut egress_of = vec![Vec::new(); cluster.members.len()];
+        for (pi, p) in cluster.policies.iter().enumerate() {
+            for (mi, m) in cluster.members.iter().enumerate() {
+                if m.peer.namespace == p.namespace && p.pod_selector.matches(&m.labels) {
+                    if p.ingress_type {
+                        ingress_of[mi].push(pi);
+                    }
+                    if p.egress_type {
+                        egress_of[mi].push(pi);
+                    }
+                }
+            }
+        }
+        let mut peers: BTreeMap<&PeerName, Vec<usize>> = BTreeMap::new();
+        for (mi, m) in cluster.members.iter().enumerate() {
+            peers.entry(&m.peer).or_default().push(mi);
+        }
+        Engine {
+            cluster,
+            ingress_of,
+            egress_of,
+            peers,
+        }
+    }
+
+    /// The workloads, by name.
+    pub fn workloads(&self) -> impl Iterator<Item = &'c PeerName> + '_ {
+        self.peers.keys().copied()
+    }
+
+    fn member(&self, i: usize) -> Option<&'c Member> {
+        self.cluster.members.get(i)
+    }
+
+    /// Whether a rule peer designates the pod `m` (for a policy in namespace `policy_ns`).
+    fn peer_has(&self, policy_ns: &str, peer: &Peer, m: &Member) -> bool {
+        match peer {
+            Peer::Pods { pods, namespaces } => {
+                let ns_ok = match namespaces {
+                    None => m.peer.namespace == policy_ns,
+                    Some(sel) => self
+                        .cluster
+                        .namespaces
+                        .get(&m.peer.namespace)
+                        .is_some_and(|labels| sel.matches(labels)),
+                };
+                ns_ok && pods.as_ref().is_none_or(|s| s.matches(&m.labels))
+            }
+            Peer::Block(_) | Peer::V6(_) => false,
+        }
+    }
+
+    fn rule_conns(rule: &Rule, dst_ports: Option<&[ContainerPort]>) -> ConnSet {
+        if rule.ports.is_empty() {
+            return ConnSet::all();
+        }
+        rule.ports.iter().fold(ConnSet::none(), |acc, p| {
+            acc.union(&ConnSet::of(p.protocol, p.on(dst_ports)))
+        })
+    }
+
+    /// What the policies of `of` (the pod they select) allow in `dir` with `other`: a pod, or
+    /// an external range. Reasons are collected when asked.
+    fn direction(
+        &self,
+        of: usize,
+        dir: Direction,
+        other: Other<'_>,
+        mut why: Option<&mut Vec<Reason>>,
+    ) -> ConnSet {
+        let policies = match dir {
+            Direction::Ingress => self.ingress_of.get(of),
+            Direction::Egress => self.egress_of.get(of),
+        }
+        .map(Vec::as_slice)
+        .unwrap_or(&[]);
+        if policies.is_empty() {
+            if let Some(w) = why {
+                w.push(Reason::NotIsolated);
+            }
+            return ConnSet::all();
+        }
+        // named ports resolve on the destination: the pod itself for ingress, the other pod
+        // for egress (nothing outside the cluster)
+        let dst_ports: Option<&[ContainerPort]> = match (dir, &other) {
+            (Direction::Ingress, _) => self.member(of).map(|m| m.ports.as_slice()),
+            (Direction::Egress, Other::Pod(m)) => Some(m.ports.as_slice()),
+            (Direction::Egress, Other::Range(_)) => None,
+        };
+        let mut out = ConnSet::none();
+        for &pi in policies {
+            let Some(p) = self.cluster.policies.get(pi) else {
+                continue;
+            };
+            let rules = match dir {
+                Direction::Ingress => &p.ingress,
+                Direction::Egress => &p.egress,
+            };
+            for r in rules {
+                let admits = match &r.peers {
+                    None => true,
+                    Some(peers) => peers.iter().any(|peer| match (&other, peer) {
+                        (Other::Pod(m), _) => self.peer_has(&p.namespace, peer, m),
+                        (Other::Range(range), Peer::Block(b)) => b.holds(range),
+                        (Other::Range(_), _) => false,
+                    }),
+                };
+                if admits {
+                    let c = Self::rule_conns(r, dst_ports);
+                    if let Some(w) = why.as_deref_mut()
+                        && !c.is_empty()
+                    {
+                        w.push(Reason::Rule {
+                            policy: policy_name(p),
+                            rule: r.index,
+                            conns: c.clone(),
+                        });
+                    }
+                    out = out.union(&c);
+                }
+            }
+        }
+        if out.is_empty()
+            && let Some(w) = why
+        {
+            w.push(Reason::Denied {
+                policies: policies
+                    .iter()
+                    .filter_map(|pi| self.cluster.policies.get(*pi))
+                    .map(policy_name)
+                    .collect(),
+            });
+        }
+        out
+    }
+
+    /// The connections from pod `s` to pod `d`.
+    fn pods(&self, s: usize, d: usize) -> ConnSet {
+        let (Some(sm), Some(dm)) = (self.member(s), self.member(d)) else {
+            return ConnSet::none();
+        };
+        let e = self.direction(s, Direction::Egress, Other::Pod(dm), None);
+        if e.is_empty() {
+            return e;
+        }
+        e.intersect(&self.direction(d, Direction::Ingress, Other::Pod(sm), None))
+    }
+
+    /// The IPv4 ranges the outside world is cut into, for sources (cut at the ingress rules'
+    /// blocks) and for destinations (cut at the egress rules' blocks).
+    pub fn external_ranges(&self) -> (Vec<Range>, Vec<Range>) {
+        let blocks = |ingress: bool| {
+            let mut v = Vec::new();
+            for p in &self.cluster.policies {
+                let rules = if ingress { &p.ingress } else { &p.egress };
+                for r in rules {
+                    for peer in r.peers.iter().flatten() {
+                        if let Peer::Block(b) = peer {
+                            v.push(b.clone());
+                        }
+                    }
+                }
+            }
+            v
+        };
+        (ip::atoms(&blocks(true)), ip::atoms(&blocks(false)))
+    }
+
+    /// Every allowed connection, in the order of their lines.
+    pub fn connections(&self) -> Vec<Connection> {
+        let mut out = Vec::new();
+        let (sources, destinations) = self.external_ranges();
+        for (a, am) in &self.peers {
+            for (b, bm) in &self.peers {
+                if a == b {
+                    continue;
+                }
+                let mut c = ConnSet::none();
+                for &s in am {
+                    for &d in bm {
+                        c = c.union(&self.pods(s, d));
+                    }
+                }
+                if !c.is_empty() {
+                    out.push(Connection {
+                        src: Endpoint::Workload((*a).clone()),
+                        dst: Endpoint::Workload((*b).clone()),
+                        conns: c,
+                    });
+                }
+            }
+            for range in &sources {
+                let c = am.iter().fold(ConnSet::none(), |acc, &d| {
+                    acc.union(&self.direction(d, Direction::Ingress, Other::Range(*range), None))
+                });
+                if !c.is_empty() {
+                    out.push(Connection {
+                        src: Endpoint::External { range: *range },
+                        dst: Endpoint::Workload((*a).clone()),
+                        conns: c,
+                    });
+                }
+            }
+            for range in &destinations {
+                let c = am.iter().fold(ConnSet::none(), |acc, &s| {
+                    acc.union(&self.direction(s, Direction::Egress, Other::Range(*range), None))
+                });
+                if !c.is_empty() {
+                    out.push(Connection {
+                        src: Endpoint::Workload((*a).clone()),
+                        dst: Endpoint::External { range: *range },
+                        conns: c,
+                    });
+                }
+            }
+        }
+        out.sort_by_cached_key(|c| c.to_string());
+        out
+    }
+
+    /// Why `src` may (or may not) reach `dst`: each direction's reasons, for each pair of
+    /// their pods (a workload's pods that differ in labels are judged one by one).
+    pub fn explain(&self, src: &Endpoint, dst: &Endpoint) -> Explanation {
+        let members = |e: &Endpoint| -> Vec<usize> {
+            match e {
+                Endpoint::Workload(p) => self.peers.get(p).cloned().unwrap_or_default(),
+                Endpoint::External { .. } => Vec::new(),
+            }
+        };
+        let mut egress = Vec::new();
+        let mut ingress = Vec::new();
+        let mut conns = ConnSet::none();
+        match (src, dst) {
+            (Endpoint::Workload(_), Endpoint::Workload(_)) => {
+                for s in members(src) {
+                    for d in members(dst) {
+                        let (Some(sm), Some(dm)) = (self.member(s), self.member(d)) else {
+                            continue;
+                        };
+                        let e =
+                            self.direction(s, Direction::Egress, Other::Pod(dm), Some(&mut egress));
+                        let i = self.direction(
+                            d,
+                            Direction::Ingress,
+                            Other::Pod(sm),
+                            Some(&mut ingress),
+                        );
+                        conns = conns.union(&e.intersect(&i));
+                    }
+                }
+            }
+            (Endpoint::External { range }, Endpoint::Workload(_)) => {
+                for d in members(dst) {
+                    conns = conns.union(&self.direction(
+                        d,
+                        Direction::Ingress,
+                        Other::Range(*range),
+                        Some(&mut ingress),
+                    ));
+                }
+            }
+            (Endpoint::Workload(_), Endpoint::External { range }) => {
+                for s in members(src) {
+                    conns = conns.union(&self.direction(
+                        s,
+                        Direction::Egress,
+                        Other::Range(*range),
+                        Some(&mut egress),
+                    ));
+                }
+            }
+            (Endpoint::External { .. }, Endpoint::External { .. }) => {}
+        }
+        dedup(&mut egress);
+        dedup(&mut ingress);
+        Explanation {
+            src: src.clone(),
+            dst: dst.clone(),
+            conns,
+            egress,
+            ingress,
+        }
+    }
+}
+
+fn dedup(v: &mut Vec<Reason>) {
+    let mut seen = Vec::new();
+    v.retain(|r| {
+        if seen.contains(r) {
+            false
+        } else {
+            seen.push(r.clone());
+            true
+        }
+    });
+}
+
+/// The other end, as a direction's rules see it.
+enum Other<'a> {
+    Pod(&'a Member),
+    Range(Range),
+}
+
+fn policy_name(p: &Policy) -> String {
+    format!("{}/{}", p.namespace, p.name)
+}
+
+/// Why a pair is connected as it is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Explanation {
+    /// from
+    pub src: Endpoint,
+    /// to
+    pub dst: Endpoint,
+    /// what is allowed (the source's egress and the destination's ingress both)
+    pub conns: ConnSet,
+    /// the source's egress
+    pub egress: Vec<Reason>,
+    /// the destination's ingress
+    pub ingress: Vec<Reason>,
+}
