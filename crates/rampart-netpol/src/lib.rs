@@ -7,8 +7,10 @@
 //! - [`selector`], [`ports`], [`ip`]: label selectors, connection sets, address ranges.
 //! - [`reach`]: the engine.
 
+pub mod diff;
 pub mod ip;
 pub mod model;
+pub mod picture;
 pub mod ports;
 pub mod reach;
 pub mod selector;

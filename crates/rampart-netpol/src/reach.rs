@@ -384,6 +384,116 @@ impl<'c> Engine<'c> {
     }
 }
 
+/// What one workload leaves open beyond the pods the cluster holds now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Exposure {
+    /// the workload
+    pub workload: PeerName,
+    /// what any pod, in any namespace (also one created later), may open to it
+    pub ingress_from_all_namespaces: ConnSet,
+    /// what it may open to any pod in any namespace
+    pub egress_to_all_namespaces: ConnSet,
+    /// what may come in from every address outside the cluster (`0.0.0.0/0` in full)
+    pub ingress_from_anywhere: ConnSet,
+    /// what it may open to every address outside the cluster
+    pub egress_to_anywhere: ConnSet,
+    /// whether no policy isolates its ingress
+    pub ingress_unprotected: bool,
+    /// whether no policy isolates its egress
+    pub egress_unprotected: bool,
+}
+
+impl Exposure {
+    /// Whether anything is exposed.
+    pub fn is_exposed(&self) -> bool {
+        !(self.ingress_from_all_namespaces.is_empty()
+            && self.egress_to_all_namespaces.is_empty()
+            && self.ingress_from_anywhere.is_empty()
+            && self.egress_to_anywhere.is_empty())
+    }
+}
+
+impl Engine<'_> {
+    /// What a direction of pod `of` allows for a pod with any labels in any namespace: rules
+    /// without peers, or with a peer of an empty namespace selector and no (or an empty) pod
+    /// selector.
+    fn to_any_pod(&self, of: usize, dir: Direction) -> ConnSet {
+        let policies = match dir {
+            Direction::Ingress => self.ingress_of.get(of),
+            Direction::Egress => self.egress_of.get(of),
+        }
+        .map(Vec::as_slice)
+        .unwrap_or(&[]);
+        if policies.is_empty() {
+            return ConnSet::all();
+        }
+        let own = match dir {
+            Direction::Ingress => self.member(of).map(|m| m.ports.as_slice()),
+            // an unknown pod's named ports are unknown: only numbers count
+            Direction::Egress => None,
+        };
+        let mut out = ConnSet::none();
+        for p in policies
+            .iter()
+            .filter_map(|pi| self.cluster.policies.get(*pi))
+        {
+            let rules = match dir {
+                Direction::Ingress => &p.ingress,
+                Direction::Egress => &p.egress,
+            };
+            for r in rules {
+                let any = match &r.peers {
+                    None => true,
+                    Some(peers) => peers.iter().any(|peer| {
+                        matches!(peer, Peer::Pods { pods, namespaces: Some(ns) }
+                            if ns.is_empty() && pods.as_ref().is_none_or(|s| s.is_empty()))
+                    }),
+                };
+                if any {
+                    out = out.union(&Self::rule_conns(r, own));
+                }
+            }
+        }
+        out
+    }
+
+    /// What each workload exposes to every namespace and to every address outside.
+    pub fn exposure(&self) -> Vec<Exposure> {
+        self.peers
+            .iter()
+            .map(|(name, members)| {
+                let fold = |f: &dyn Fn(usize) -> ConnSet| {
+                    members
+                        .iter()
+                        .fold(ConnSet::none(), |acc, m| acc.union(&f(*m)))
+                };
+                // every address outside: the intersection over the ranges the blocks cut
+                let (sources, destinations) = self.external_ranges();
+                let all_of = |ranges: &[Range], dir: Direction| {
+                    fold(&|m| {
+                        ranges.iter().fold(ConnSet::all(), |acc, r| {
+                            acc.intersect(&self.direction(m, dir, Other::Range(*r), None))
+                        })
+                    })
+                };
+                Exposure {
+                    workload: (*name).clone(),
+                    ingress_from_all_namespaces: fold(&|m| self.to_any_pod(m, Direction::Ingress)),
+                    egress_to_all_namespaces: fold(&|m| self.to_any_pod(m, Direction::Egress)),
+                    ingress_from_anywhere: all_of(&sources, Direction::Ingress),
+                    egress_to_anywhere: all_of(&destinations, Direction::Egress),
+                    ingress_unprotected: members
+                        .iter()
+                        .any(|m| self.ingress_of.get(*m).is_none_or(Vec::is_empty)),
+                    egress_unprotected: members
+                        .iter()
+                        .any(|m| self.egress_of.get(*m).is_none_or(Vec::is_empty)),
+                }
+            })
+            .collect()
+    }
+}
+
 fn dedup(v: &mut Vec<Reason>) {
     let mut seen = Vec::new();
     v.retain(|r| {

@@ -85,6 +85,10 @@ pub enum Command {
     /// One intent per image: check an intent document, compile it into every layer (seccomp,
     /// securityContext, runc, NetworkPolicies, runtime rules, admission), print its schema.
     Intent(crate::intent::IntentArgs),
+    /// Network reachability under NetworkPolicies: every allowed connection (netpol-analyzer's
+    /// format, JSON, DOT, SVG), why each pair is allowed or denied, what is exposed, and what
+    /// changes between two revisions.
+    Netpol(crate::netpol::NetpolArgs),
     /// The history store: record saved scan reports (the measurement layer, docs/history.md).
     History(crate::history::HistoryArgs),
     /// The confidence metrics over the history store (docs/metrics.md): time to detect and to

@@ -1,0 +1,144 @@
+//! `rampart netpol` through the binary: the connection list against netpol-analyzer's, JSON,
+//! DOT and SVG, explanations, exposure, diff, and input errors with positions and exit 2.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use common::{ok, rampart_command, root};
+
+fn scenario(name: &str) -> std::path::PathBuf {
+    root()
+        .join("../shared/corpus/netpol-analyzer/tests")
+        .join(name)
+}
+
+fn run(args: &[&str]) -> std::process::Output {
+    rampart_command().args(args).output().unwrap()
+}
+
+#[test]
+fn reach_prints_netpol_analyzers_lines_and_pictures() {
+    let dir = scenario("minimal_test_in_ns");
+    let d = dir.to_str().unwrap();
+    let out = ok(&run(&["netpol", "reach", d])).stdout.clone();
+    let expected = std::fs::read_to_string(
+        root().join("../shared/corpus/netpol-analyzer/expected/minimal_test_in_ns.txt"),
+    )
+    .unwrap();
+    let mut want: Vec<&str> = expected.lines().filter(|l| !l.is_empty()).collect();
+    want.sort_unstable();
+    assert_eq!(
+        String::from_utf8(out).unwrap().lines().collect::<Vec<_>>(),
+        want
+    );
+
+    let json: serde_json::Value =
+        serde_json::from_slice(&ok(&run(&["netpol", "reach", d, "--format", "json"])).stdout)
+            .unwrap();
+    let conns = json["connections"].as_array().unwrap();
+    assert_eq!(conns.len(), want.len());
+    assert!(conns.iter().any(|c| c["conns"] == "TCP 8050"
+        && c["src"]["name"] == "workload-b"
+        && c["dst"]["name"] == "workload-a"));
+
+    let dot = String::from_utf8(
+        ok(&run(&["netpol", "reach", d, "--format", "dot"]))
+            .stdout
+            .clone(),
+    )
+    .unwrap();
+    assert!(dot.starts_with("digraph"));
+    assert!(dot.contains("\"hello-world/workload-b[Deployment]\" -> \"hello-world/workload-a[Deployment]\" [label=\"TCP 8050\"]"), "{dot}");
+    let svg = String::from_utf8(
+        ok(&run(&["netpol", "reach", d, "--format", "svg"]))
+            .stdout
+            .clone(),
+    )
+    .unwrap();
+    assert!(svg.starts_with("<svg"));
+    assert_eq!(svg.matches("class=\"edge\"").count(), want.len());
+    assert_eq!(svg.matches("class=\"node\"").count(), 3);
+}
+
+#[test]
+fn explain_names_the_rule_and_exposure_the_open_doors() {
+    let d = scenario("minimal_test_in_ns");
+    let d = d.to_str().unwrap();
+    let text = String::from_utf8(
+        ok(&run(&["netpol", "reach", d, "--explain"]))
+            .stdout
+            .clone(),
+    )
+    .unwrap();
+    assert!(text.contains("hello-world/workload-b[Deployment] => hello-world/workload-a[Deployment] : TCP 8050\n  egress of hello-world/workload-b[Deployment]: no policy selects it: everything allowed\n  ingress of hello-world/workload-a[Deployment]: hello-world/allow-hello-world-b-to-a-app rule 0: TCP 8050"), "{text}");
+    assert!(text.contains("0.0.0.0-255.255.255.255[External] => hello-world/workload-a[Deployment] : No Connections\n  ingress of hello-world/workload-a[Deployment]: denied: isolated by hello-world/allow-hello-world-b-to-a-app"), "{text}");
+    let exp: serde_json::Value = serde_json::from_slice(
+        &ok(&run(&[
+            "netpol",
+            "reach",
+            d,
+            "--exposure",
+            "--format",
+            "json",
+        ]))
+        .stdout,
+    )
+    .unwrap();
+    let a = exp
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["workload"]["name"] == "workload-a")
+        .unwrap();
+    assert_eq!(a["ingress_from_all_namespaces"], "No Connections");
+    assert_eq!(a["ingress_from_anywhere"], "No Connections");
+    assert_eq!(a["egress_to_anywhere"], "All Connections");
+    let b = exp
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["workload"]["name"] == "workload-b")
+        .unwrap();
+    assert_eq!(b["ingress_from_anywhere"], "All Connections");
+}
+
+#[test]
+fn diff_shows_what_changes_and_exits_one() {
+    let (a, b) = (
+        scenario("semanticDiff-same-topologies-old2"),
+        scenario("semanticDiff-same-topologies-new2"),
+    );
+    let out = run(&["netpol", "diff", a.to_str().unwrap(), b.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(text.lines().count(), 1, "{text}");
+    assert!(
+        text.starts_with(
+            "~ demo/cog-agents-bank-ui[DaemonSet] => demo/cog-agents-account-command[DaemonSet] : "
+        ),
+        "{text}"
+    );
+    let same = run(&["netpol", "diff", a.to_str().unwrap(), a.to_str().unwrap()]);
+    assert_eq!(same.status.code(), Some(0));
+    assert!(same.stdout.is_empty());
+}
+
+#[test]
+fn input_errors_name_file_and_position_and_exit_two() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("bad.yaml"), "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: bad}\nspec:\n  podSelector: {}\n  ingress:\n  - from: [{ipBlock: {cidr: 300.1.1.1/8}}]\n").unwrap();
+    std::fs::write(dir.path().join("app.yaml"), "apiVersion: v1\nkind: Pod\nmetadata: {name: app}\nspec: {containers: [{name: a, image: a}]}\n").unwrap();
+    let out = run(&["netpol", "reach", dir.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains("bad.yaml:7:29: \"300.1.1.1/8\": \"300.1.1.1\" is not an IP address"),
+        "{err}"
+    );
+    // the rest is analysed: the pod is open both ways
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("0.0.0.0-255.255.255.255[External] => default/app[Pod] : All Connections"),
+        "{text}"
+    );
+}
