@@ -144,6 +144,62 @@ pub struct Policy {
     pub line: u32,
 }
 
+/// Where a Service port sends traffic on its pods.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TargetPort {
+    /// a number
+    Number(u16),
+    /// a container port's name
+    Named(String),
+}
+
+/// A Service port.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServicePort {
+    /// its name
+    pub name: Option<String>,
+    /// the port clients use
+    pub port: u16,
+    /// the port on the pods (`port` when not said)
+    pub target: TargetPort,
+}
+
+/// A Service: the pods it selects and its ports.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Service {
+    /// its namespace
+    pub namespace: String,
+    /// its name
+    pub name: String,
+    /// `spec.selector` (`None`: a Service without selector, whose endpoints are managed
+    /// elsewhere)
+    pub selector: Option<BTreeMap<String, String>>,
+    /// its ports
+    pub ports: Vec<ServicePort>,
+}
+
+/// Which Service port an Ingress backend names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BackendPort {
+    /// every port of the Service
+    Any,
+    /// by number
+    Number(u16),
+    /// by name
+    Named(String),
+}
+
+/// An Ingress: the Services its rules and default backend send to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ingress {
+    /// its namespace
+    pub namespace: String,
+    /// its name
+    pub name: String,
+    /// `(service, port)` of each backend
+    pub backends: Vec<(String, BackendPort)>,
+}
+
 /// Everything the engine needs.
 #[derive(Debug, Clone, Default)]
 pub struct Cluster {
@@ -154,6 +210,10 @@ pub struct Cluster {
     pub members: Vec<Member>,
     /// the policies
     pub policies: Vec<Policy>,
+    /// the Services
+    pub services: Vec<Service>,
+    /// the Ingress objects
+    pub ingresses: Vec<Ingress>,
     /// the input errors met
     pub errors: Vec<InputError>,
     /// what was read but not analysed (IPv6 blocks, kinds the engine does not model)
@@ -237,6 +297,14 @@ pub fn add_objects(cluster: &mut Cluster, file: &str, objects: &[Object<'_>]) {
                 if let Some(p) = read_policy(&mut cx, o) {
                     cluster.policies.push(p);
                 }
+            }
+            "Service" if o.api_version == "v1" => {
+                if let Some(svc) = read_service(&mut cx, o) {
+                    cluster.services.push(svc);
+                }
+            }
+            "Ingress" if o.api_version.starts_with("networking.k8s.io/") => {
+                cluster.ingresses.push(read_ingress(&mut cx, o));
             }
             _ => {
                 if let Some(w) = K8sWorkload::from_object(*o) {
@@ -573,6 +641,117 @@ fn read_policy(cx: &mut Ctx<'_>, o: &Object<'_>) -> Option<Policy> {
         file: cx.file.to_owned(),
         line: o.node.pos.line,
     })
+}
+
+fn read_service(cx: &mut Ctx<'_>, o: &Object<'_>) -> Option<Service> {
+    let spec = o.node.get("spec");
+    let mut errs = Vec::new();
+    let selector = spec
+        .and_then(|s| s.get("selector"))
+        .filter(|n| !matches!(n.value, Value::Null))
+        .map(|n| string_map(Some(n), "selector", &mut errs));
+    for (pos, m) in errs {
+        cx.err(pos, m);
+    }
+    let mut ports = Vec::new();
+    for p in spec
+        .and_then(|s| s.get("ports"))
+        .map(Node::as_seq)
+        .unwrap_or(&[])
+    {
+        let Some(port) = p
+            .get("port")
+            .and_then(int)
+            .and_then(|v| u16::try_from(v).ok())
+            .filter(|v| *v >= 1)
+        else {
+            cx.err(p.pos, "a Service port needs a port from 1 to 65535");
+            return None;
+        };
+        let target = match p.get("targetPort") {
+            None => TargetPort::Number(port),
+            Some(t) => match &t.value {
+                Value::Int(n) => match u16::try_from(*n).ok().filter(|v| *v >= 1) {
+                    Some(n) => TargetPort::Number(n),
+                    None => {
+                        cx.err(t.pos, "targetPort must be from 1 to 65535");
+                        return None;
+                    }
+                },
+                Value::String(name) => match name.parse::<u16>() {
+                    Ok(n) if n >= 1 => TargetPort::Number(n),
+                    _ => TargetPort::Named(name.clone()),
+                },
+                _ => {
+                    cx.err(t.pos, "targetPort must be a number or a port name");
+                    return None;
+                }
+            },
+        };
+        ports.push(ServicePort {
+            name: p.str_at(&["name"]).map(str::to_owned),
+            port,
+            target,
+        });
+    }
+    Some(Service {
+        namespace: o.effective_namespace().to_owned(),
+        name: o.name.to_owned(),
+        selector,
+        ports,
+    })
+}
+
+fn read_ingress(cx: &mut Ctx<'_>, o: &Object<'_>) -> Ingress {
+    let mut backends = Vec::new();
+    let mut backend = |cx: &mut Ctx<'_>, b: &Node| {
+        let Some(svc) = b.get("service") else {
+            return; // a resource backend: not a Service
+        };
+        let Some(name) = svc.str_at(&["name"]) else {
+            cx.err(svc.pos, "an Ingress backend's service needs a name");
+            return;
+        };
+        let port = match (svc.path(&["port", "number"]), svc.str_at(&["port", "name"])) {
+            (Some(n), _) => match int(n)
+                .and_then(|v| u16::try_from(v).ok())
+                .filter(|v| *v >= 1)
+            {
+                Some(v) => BackendPort::Number(v),
+                None => {
+                    cx.err(n.pos, "port number must be from 1 to 65535");
+                    return;
+                }
+            },
+            (None, Some(name)) => BackendPort::Named(name.to_owned()),
+            (None, None) => BackendPort::Any,
+        };
+        backends.push((name.to_owned(), port));
+    };
+    if let Some(b) = o.node.path(&["spec", "defaultBackend"]) {
+        backend(cx, b);
+    }
+    for rule in o
+        .node
+        .path(&["spec", "rules"])
+        .map(Node::as_seq)
+        .unwrap_or(&[])
+    {
+        for path in rule
+            .path(&["http", "paths"])
+            .map(Node::as_seq)
+            .unwrap_or(&[])
+        {
+            if let Some(b) = path.get("backend") {
+                backend(cx, b);
+            }
+        }
+    }
+    Ingress {
+        namespace: o.effective_namespace().to_owned(),
+        name: o.name.to_owned(),
+        backends,
+    }
 }
 
 impl RulePort {

@@ -10,12 +10,17 @@ use crate::ip::{self, Range};
 use crate::model::{Cluster, ContainerPort, Member, Peer, PeerName, Policy, Rule};
 use crate::ports::ConnSet;
 
+/// The namespace the ingress controller is taken to run in.
+pub const INGRESS_CONTROLLER_NS: &str = "ingress-controller-ns";
+
 /// One end of a connection.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(tag = "type", rename_all = "kebab-case")]
 pub enum Endpoint {
     /// a workload
     Workload(PeerName),
+    /// the cluster's ingress controller (where Ingress objects send traffic from)
+    IngressController,
     /// addresses outside the cluster
     External {
         /// the range
@@ -33,6 +38,7 @@ impl std::fmt::Display for Endpoint {
         match self {
             Endpoint::Workload(p) => write!(f, "{p}"),
             Endpoint::External { range } => write!(f, "{range}[External]"),
+            Endpoint::IngressController => f.write_str("{ingress-controller}"),
         }
     }
 }
@@ -139,11 +145,14 @@ impl<'c> Engine<'c> {
             Peer::Pods { pods, namespaces } => {
                 let ns_ok = match namespaces {
                     None => m.peer.namespace == policy_ns,
-                    Some(sel) => self
-                        .cluster
-                        .namespaces
-                        .get(&m.peer.namespace)
-                        .is_some_and(|labels| sel.matches(labels)),
+                    Some(sel) => match self.cluster.namespaces.get(&m.peer.namespace) {
+                        Some(labels) => sel.matches(labels),
+                        // a namespace only the engine knows (the ingress controller's)
+                        None => sel.matches(&BTreeMap::from([(
+                            crate::model::NAME_LABEL.to_owned(),
+                            m.peer.namespace.clone(),
+                        )])),
+                    },
                 };
                 ns_ok && pods.as_ref().is_none_or(|s| s.matches(&m.labels))
             }
@@ -315,8 +324,112 @@ impl<'c> Engine<'c> {
                 }
             }
         }
+        out.extend(self.ingress_controller_connections());
         out.sort_by_cached_key(|c| c.to_string());
         out
+    }
+
+    /// The pod the cluster's ingress controller is taken to be: no labels, in a namespace of
+    /// its own (as netpol-analyzer takes it), so only rules open to every namespace admit it.
+    fn ingress_controller() -> Member {
+        Member {
+            peer: PeerName {
+                namespace: INGRESS_CONTROLLER_NS.to_owned(),
+                name: "ingress-controller".to_owned(),
+                kind: "Pod".to_owned(),
+            },
+            labels: BTreeMap::new(),
+            ports: Vec::new(),
+            file: String::new(),
+            line: 0,
+        }
+    }
+
+    /// What the Ingress objects send from the ingress controller to each workload: TCP to
+    /// the target port of the Service port each backend names, on the pods the Service
+    /// selects that declare it, as far as their ingress policies admit the controller.
+    fn ingress_controller_connections(&self) -> Vec<Connection> {
+        use crate::model::{BackendPort, TargetPort};
+        use crate::ports::{PortSet, Protocol};
+        let controller = Self::ingress_controller();
+        let mut by_peer: BTreeMap<&PeerName, ConnSet> = BTreeMap::new();
+        for ing in &self.cluster.ingresses {
+            for (svc_name, port) in &ing.backends {
+                let Some(svc) = self
+                    .cluster
+                    .services
+                    .iter()
+                    .find(|s| s.namespace == ing.namespace && &s.name == svc_name)
+                else {
+                    continue;
+                };
+                let Some(selector) = &svc.selector else {
+                    continue;
+                };
+                // the pod port(s): the first Service port the backend names, or all
+                let targets: Vec<&TargetPort> = match port {
+                    BackendPort::Any => svc.ports.iter().map(|p| &p.target).collect(),
+                    BackendPort::Number(n) => svc
+                        .ports
+                        .iter()
+                        .find(|p| p.port == *n || p.target == TargetPort::Number(*n))
+                        .map(|p| &p.target)
+                        .into_iter()
+                        .collect(),
+                    BackendPort::Named(name) => svc
+                        .ports
+                        .iter()
+                        .find(|p| {
+                            p.name.as_deref() == Some(name)
+                                || p.target == TargetPort::Named(name.clone())
+                        })
+                        .map(|p| &p.target)
+                        .into_iter()
+                        .collect(),
+                };
+                for (mi, m) in self.cluster.members.iter().enumerate() {
+                    if m.peer.namespace != svc.namespace
+                        || !selector.iter().all(|(k, v)| m.labels.get(k) == Some(v))
+                    {
+                        continue;
+                    }
+                    let mut ports = PortSet::default();
+                    for t in &targets {
+                        let number = match t {
+                            TargetPort::Number(n) => {
+                                m.ports.iter().any(|c| c.number == *n).then_some(*n)
+                            }
+                            TargetPort::Named(name) => m
+                                .ports
+                                .iter()
+                                .find(|c| c.name.as_deref() == Some(name.as_str()))
+                                .filter(|c| c.protocol == Protocol::Tcp)
+                                .map(|c| c.number),
+                        };
+                        if let Some(n) = number {
+                            ports = ports.union(&PortSet::range(n, n));
+                        }
+                    }
+                    let c = ConnSet::of(Protocol::Tcp, ports).intersect(&self.direction(
+                        mi,
+                        Direction::Ingress,
+                        Other::Pod(&controller),
+                        None,
+                    ));
+                    let e = by_peer.entry(&m.peer).or_default();
+                    *e = e.union(&c);
+                }
+            }
+        }
+        by_peer
+            .into_iter()
+            .filter(|(_, c)| !c.is_empty())
+            .map(|(p, c)| Connection {
+                src: Endpoint::IngressController,
+                dst: Endpoint::Workload(p.clone()),
+                conns: c,
+            })
+            .collect()
     }
 
     /// Why `src` may (or may not) reach `dst`: each direction's reasons, for each pair of
@@ -325,7 +438,7 @@ impl<'c> Engine<'c> {
         let members = |e: &Endpoint| -> Vec<usize> {
             match e {
                 Endpoint::Workload(p) => self.peers.get(p).cloned().unwrap_or_default(),
-                Endpoint::External { .. } => Vec::new(),
+                Endpoint::External { .. } | Endpoint::IngressController => Vec::new(),
             }
         };
         let mut egress = Vec::new();
@@ -370,7 +483,7 @@ impl<'c> Engine<'c> {
                     ));
                 }
             }
-            (Endpoint::External { .. }, Endpoint::External { .. }) => {}
+            _ => {}
         }
         dedup(&mut egress);
         dedup(&mut ingress);
