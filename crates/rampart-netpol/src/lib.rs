@@ -69,6 +69,14 @@ pub fn read<'a>(files: impl IntoIterator<Item = (String, &'a str)>) -> Cluster {
             model::add_objects(&mut cluster, &name, &objects);
         }
     }
+    // the pods of one workload that share labels and ports are one member (a ReplicaSet's
+    // replicas): the engine judges each member once
+    cluster
+        .members
+        .sort_by(|a, b| (&a.peer, &a.labels, &a.ports).cmp(&(&b.peer, &b.labels, &b.ports)));
+    cluster
+        .members
+        .dedup_by(|a, b| a.peer == b.peer && a.labels == b.labels && a.ports == b.ports);
     cluster
 }
 

@@ -45,7 +45,7 @@ impl std::fmt::Display for PeerName {
 }
 
 /// A port a container declares.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct ContainerPort {
     /// its name, if named
     pub name: Option<String>,

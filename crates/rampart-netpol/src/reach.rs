@@ -93,31 +93,107 @@ pub enum Reason {
     },
 }
 
-/// The engine over a cluster: which policies isolate each pod in each direction.
+/// The members (pods) a rule admits as its other end: `None` when it admits every pod (no
+/// `from`/`to`), else a bit per member.
+type Admits = Option<Vec<u64>>;
+
+fn bit(bits: &[u64], i: usize) -> bool {
+    bits.get(i / 64)
+        .is_some_and(|w| w & (1u64 << (i % 64)) != 0)
+}
+
+fn set_bit(bits: &mut [u64], i: usize) {
+    if let Some(w) = bits.get_mut(i / 64) {
+        *w |= 1u64 << (i % 64);
+    }
+}
+
+/// The engine over a cluster: which policies isolate each pod in each direction, and which
+/// pods each rule admits, worked out once (selectors are matched per namespace and per pod
+/// of the namespaces that match, not per pair).
 pub struct Engine<'c> {
     cluster: &'c Cluster,
     ingress_of: Vec<Vec<usize>>,
     egress_of: Vec<Vec<usize>>,
     peers: BTreeMap<&'c PeerName, Vec<usize>>,
+    /// per policy, per ingress rule
+    ingress_admits: Vec<Vec<Admits>>,
+    /// per policy, per egress rule
+    egress_admits: Vec<Vec<Admits>>,
 }
 
 impl<'c> Engine<'c> {
     /// Indexes a cluster.
     pub fn new(cluster: &'c Cluster) -> Engine<'c> {
-        let mut ingress_of = vec![Vec::new(); cluster.members.len()];
-        let mut egress_of = vec![Vec::new(); cluster.members.len()];
+        let n = cluster.members.len();
+        let mut by_ns: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+        for (mi, m) in cluster.members.iter().enumerate() {
+            by_ns.entry(m.peer.namespace.as_str()).or_default().push(mi);
+        }
+        let mut ingress_of = vec![Vec::new(); n];
+        let mut egress_of = vec![Vec::new(); n];
         for (pi, p) in cluster.policies.iter().enumerate() {
-            for (mi, m) in cluster.members.iter().enumerate() {
-                if m.peer.namespace == p.namespace && p.pod_selector.matches(&m.labels) {
+            for &mi in by_ns
+                .get(p.namespace.as_str())
+                .map(Vec::as_slice)
+                .unwrap_or(&[])
+            {
+                let Some(m) = cluster.members.get(mi) else {
+                    continue;
+                };
+                if p.pod_selector.matches(&m.labels) {
                     if p.ingress_type {
-                        ingress_of[mi].push(pi);
+                        if let Some(v) = ingress_of.get_mut(mi) {
+                            v.push(pi);
+                        }
                     }
                     if p.egress_type {
-                        egress_of[mi].push(pi);
+                        if let Some(v) = egress_of.get_mut(mi) {
+                            v.push(pi);
+                        }
                     }
                 }
             }
         }
+        let admits = |policy: &Policy, rule: &Rule| -> Admits {
+            let peers = rule.peers.as_ref()?;
+            let mut bits = vec![0u64; n.div_ceil(64)];
+            for peer in peers {
+                let Peer::Pods { pods, namespaces } = peer else {
+                    continue;
+                };
+                let spaces: Vec<&str> = match namespaces {
+                    None => vec![policy.namespace.as_str()],
+                    Some(sel) => by_ns
+                        .keys()
+                        .copied()
+                        .filter(|ns| ns_labels(cluster, ns, |l| sel.matches(l)))
+                        .collect(),
+                };
+                for ns in spaces {
+                    for &mi in by_ns.get(ns).map(Vec::as_slice).unwrap_or(&[]) {
+                        if cluster
+                            .members
+                            .get(mi)
+                            .is_some_and(|m| pods.as_ref().is_none_or(|s| s.matches(&m.labels)))
+                        {
+                            set_bit(&mut bits, mi);
+                        }
+                    }
+                }
+            }
+            Some(bits)
+        };
+        let ingress_admits = cluster
+            .policies
+            .iter()
+            .map(|p| p.ingress.iter().map(|r| admits(p, r)).collect())
+            .collect();
+        let egress_admits = cluster
+            .policies
+            .iter()
+            .map(|p| p.egress.iter().map(|r| admits(p, r)).collect())
+            .collect();
         let mut peers: BTreeMap<&PeerName, Vec<usize>> = BTreeMap::new();
         for (mi, m) in cluster.members.iter().enumerate() {
             peers.entry(&m.peer).or_default().push(mi);
@@ -127,6 +203,8 @@ impl<'c> Engine<'c> {
             ingress_of,
             egress_of,
             peers,
+            ingress_admits,
+            egress_admits,
         }
     }
 
@@ -145,14 +223,7 @@ impl<'c> Engine<'c> {
             Peer::Pods { pods, namespaces } => {
                 let ns_ok = match namespaces {
                     None => m.peer.namespace == policy_ns,
-                    Some(sel) => match self.cluster.namespaces.get(&m.peer.namespace) {
-                        Some(labels) => sel.matches(labels),
-                        // a namespace only the engine knows (the ingress controller's)
-                        None => sel.matches(&BTreeMap::from([(
-                            crate::model::NAME_LABEL.to_owned(),
-                            m.peer.namespace.clone(),
-                        )])),
-                    },
+                    Some(sel) => ns_labels(self.cluster, &m.peer.namespace, |l| sel.matches(l)),
                 };
                 ns_ok && pods.as_ref().is_none_or(|s| s.matches(&m.labels))
             }
@@ -194,7 +265,7 @@ impl<'c> Engine<'c> {
         // for egress (nothing outside the cluster)
         let dst_ports: Option<&[ContainerPort]> = match (dir, &other) {
             (Direction::Ingress, _) => self.member(of).map(|m| m.ports.as_slice()),
-            (Direction::Egress, Other::Pod(m)) => Some(m.ports.as_slice()),
+            (Direction::Egress, Other::Pod(m, _)) => Some(m.ports.as_slice()),
             (Direction::Egress, Other::Range(_)) => None,
         };
         let mut out = ConnSet::none();
@@ -202,18 +273,22 @@ impl<'c> Engine<'c> {
             let Some(p) = self.cluster.policies.get(pi) else {
                 continue;
             };
-            let rules = match dir {
-                Direction::Ingress => &p.ingress,
-                Direction::Egress => &p.egress,
+            let (rules, admitted) = match dir {
+                Direction::Ingress => (&p.ingress, self.ingress_admits.get(pi)),
+                Direction::Egress => (&p.egress, self.egress_admits.get(pi)),
             };
-            for r in rules {
-                let admits = match &r.peers {
-                    None => true,
-                    Some(peers) => peers.iter().any(|peer| match (&other, peer) {
-                        (Other::Pod(m), _) => self.peer_has(&p.namespace, peer, m),
-                        (Other::Range(range), Peer::Block(b)) => b.holds(range),
-                        (Other::Range(_), _) => false,
-                    }),
+            for (ri, r) in rules.iter().enumerate() {
+                let admits = match (&r.peers, &other) {
+                    (None, _) => true,
+                    (Some(_), Other::Pod(_, Some(i))) => admitted
+                        .and_then(|a| a.get(ri))
+                        .is_some_and(|a| a.as_deref().is_none_or(|bits| bit(bits, *i))),
+                    (Some(peers), Other::Pod(m, None)) => peers
+                        .iter()
+                        .any(|peer| self.peer_has(&p.namespace, peer, m)),
+                    (Some(peers), Other::Range(range)) => peers
+                        .iter()
+                        .any(|peer| matches!(peer, Peer::Block(b) if b.holds(range))),
                 };
                 if admits {
                     let c = Self::rule_conns(r, dst_ports);
@@ -249,11 +324,15 @@ impl<'c> Engine<'c> {
         let (Some(sm), Some(dm)) = (self.member(s), self.member(d)) else {
             return ConnSet::none();
         };
-        let e = self.direction(s, Direction::Egress, Other::Pod(dm), None);
+        let open = |of: &[Vec<usize>], i: usize| of.get(i).is_none_or(Vec::is_empty);
+        if open(&self.egress_of, s) && open(&self.ingress_of, d) {
+            return ConnSet::all();
+        }
+        let e = self.direction(s, Direction::Egress, Other::Pod(dm, Some(d)), None);
         if e.is_empty() {
             return e;
         }
-        e.intersect(&self.direction(d, Direction::Ingress, Other::Pod(sm), None))
+        e.intersect(&self.direction(d, Direction::Ingress, Other::Pod(sm, Some(s)), None))
     }
 
     /// The IPv4 ranges the outside world is cut into, for sources (cut at the ingress rules'
@@ -280,25 +359,14 @@ impl<'c> Engine<'c> {
     pub fn connections(&self) -> Vec<Connection> {
         let mut out = Vec::new();
         let (sources, destinations) = self.external_ranges();
+        for ((a, b), conns) in self.pod_pairs() {
+            out.push(Connection {
+                src: Endpoint::Workload(a.clone()),
+                dst: Endpoint::Workload(b.clone()),
+                conns,
+            });
+        }
         for (a, am) in &self.peers {
-            for (b, bm) in &self.peers {
-                if a == b {
-                    continue;
-                }
-                let mut c = ConnSet::none();
-                for &s in am {
-                    for &d in bm {
-                        c = c.union(&self.pods(s, d));
-                    }
-                }
-                if !c.is_empty() {
-                    out.push(Connection {
-                        src: Endpoint::Workload((*a).clone()),
-                        dst: Endpoint::Workload((*b).clone()),
-                        conns: c,
-                    });
-                }
-            }
             for range in &sources {
                 let c = am.iter().fold(ConnSet::none(), |acc, &d| {
                     acc.union(&self.direction(d, Direction::Ingress, Other::Range(*range), None))
@@ -326,6 +394,75 @@ impl<'c> Engine<'c> {
         }
         out.extend(self.ingress_controller_connections());
         out.sort_by_cached_key(|c| c.to_string());
+        out
+    }
+
+    /// The members a direction's rules admit as the other end, over all its policies: `None`
+    /// when that is every pod (not isolated, or a rule without peers).
+    fn admitted(&self, of: usize, dir: Direction) -> Option<Vec<u64>> {
+        let (policies, admits) = match dir {
+            Direction::Ingress => (self.ingress_of.get(of)?, &self.ingress_admits),
+            Direction::Egress => (self.egress_of.get(of)?, &self.egress_admits),
+        };
+        if policies.is_empty() {
+            return None;
+        }
+        let mut bits = vec![0u64; self.cluster.members.len().div_ceil(64)];
+        for pi in policies {
+            for a in admits.get(*pi).map(Vec::as_slice).unwrap_or(&[]) {
+                let rule_bits = a.as_ref()?;
+                for (w, r) in bits.iter_mut().zip(rule_bits) {
+                    *w |= r;
+                }
+            }
+        }
+        Some(bits)
+    }
+
+    /// The connections between workloads, pair by pair. Only the pairs both ends' rules can
+    /// admit are judged: a source's candidates are the destinations whose ingress is not
+    /// isolated and those whose ingress rules admit it (the admissions transposed), kept when
+    /// the source's egress admits them too.
+    fn pod_pairs(&self) -> BTreeMap<(&'c PeerName, &'c PeerName), ConnSet> {
+        let n = self.cluster.members.len();
+        let mut open_ingress: Vec<usize> = Vec::new();
+        // for each source, the isolated destinations whose ingress rules admit it
+        let mut admitted_by: Vec<Vec<usize>> = vec![Vec::new(); n];
+        for d in 0..n {
+            match self.admitted(d, Direction::Ingress) {
+                None => open_ingress.push(d),
+                Some(bits) => {
+                    for (wi, w) in bits.iter().enumerate() {
+                        let mut w = *w;
+                        while w != 0 {
+                            let s = wi * 64 + w.trailing_zeros() as usize;
+                            w &= w - 1;
+                            if let Some(v) = admitted_by.get_mut(s) {
+                                v.push(d);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let mut out: BTreeMap<(&PeerName, &PeerName), ConnSet> = BTreeMap::new();
+        for (s, sm) in self.cluster.members.iter().enumerate() {
+            let egress = self.admitted(s, Direction::Egress);
+            let candidates = open_ingress
+                .iter()
+                .chain(admitted_by.get(s).map(Vec::as_slice).unwrap_or(&[]));
+            for &d in candidates {
+                let Some(dm) = self.member(d) else { continue };
+                if dm.peer == sm.peer || egress.as_deref().is_some_and(|e| !bit(e, d)) {
+                    continue;
+                }
+                let c = self.pods(s, d);
+                if !c.is_empty() {
+                    let e = out.entry((&sm.peer, &dm.peer)).or_default();
+                    *e = e.union(&c);
+                }
+            }
+        }
         out
     }
 
@@ -413,7 +550,7 @@ impl<'c> Engine<'c> {
                     let c = ConnSet::of(Protocol::Tcp, ports).intersect(&self.direction(
                         mi,
                         Direction::Ingress,
-                        Other::Pod(&controller),
+                        Other::Pod(&controller, None),
                         None,
                     ));
                     let e = by_peer.entry(&m.peer).or_default();
@@ -451,12 +588,16 @@ impl<'c> Engine<'c> {
                         let (Some(sm), Some(dm)) = (self.member(s), self.member(d)) else {
                             continue;
                         };
-                        let e =
-                            self.direction(s, Direction::Egress, Other::Pod(dm), Some(&mut egress));
+                        let e = self.direction(
+                            s,
+                            Direction::Egress,
+                            Other::Pod(dm, Some(d)),
+                            Some(&mut egress),
+                        );
                         let i = self.direction(
                             d,
                             Direction::Ingress,
-                            Other::Pod(sm),
+                            Other::Pod(sm, Some(s)),
                             Some(&mut ingress),
                         );
                         conns = conns.union(&e.intersect(&i));
@@ -619,9 +760,22 @@ fn dedup(v: &mut Vec<Reason>) {
     });
 }
 
+/// Applies `f` to a namespace's labels (a namespace only the engine knows, such as the
+/// ingress controller's, carries only its name label).
+fn ns_labels(cluster: &Cluster, ns: &str, f: impl Fn(&BTreeMap<String, String>) -> bool) -> bool {
+    match cluster.namespaces.get(ns) {
+        Some(labels) => f(labels),
+        None => f(&BTreeMap::from([(
+            crate::model::NAME_LABEL.to_owned(),
+            ns.to_owned(),
+        )])),
+    }
+}
+
 /// The other end, as a direction's rules see it.
 enum Other<'a> {
-    Pod(&'a Member),
+    /// a pod, with its index among the members (`None`: a pod the engine made up)
+    Pod(&'a Member, Option<usize>),
     Range(Range),
 }
 
