@@ -13,11 +13,12 @@ pub mod model;
 pub mod picture;
 pub mod ports;
 pub mod reach;
+pub mod rules;
 pub mod selector;
 
 use std::path::{Path, PathBuf};
 
-use rampart_k8s::yaml::{Limits, load};
+use rampart_k8s::yaml::{Document, Limits, load};
 
 pub use model::{Cluster, InputError, PeerName};
 pub use reach::{Connection, Endpoint, Engine};
@@ -53,20 +54,33 @@ pub fn manifest_files(root: &Path) -> Result<Vec<PathBuf>, std::io::Error> {
 
 /// Reads a cluster from manifest text, file by file: `(name shown in errors, text)`.
 pub fn read<'a>(files: impl IntoIterator<Item = (String, &'a str)>) -> Cluster {
-    let mut cluster = Cluster::default();
-    for (name, text) in files {
-        let loaded = load(text, Limits::default());
-        for e in loaded.errors {
-            cluster.errors.push(InputError {
+    let mut errors = Vec::new();
+    let loaded: Vec<(String, Vec<Document>)> = files
+        .into_iter()
+        .map(|(name, text)| {
+            let l = load(text, Limits::default());
+            errors.extend(l.errors.into_iter().map(|e| InputError {
                 file: name.clone(),
                 line: e.line,
                 column: e.column,
                 message: e.message,
-            });
-        }
-        for doc in &loaded.documents {
+            }));
+            (name, l.documents)
+        })
+        .collect();
+    let mut cluster = from_documents(loaded.iter().map(|(n, d)| (n.as_str(), d.as_slice())));
+    errors.append(&mut cluster.errors);
+    cluster.errors = errors;
+    cluster
+}
+
+/// Reads a cluster from documents already loaded (a scan's manifests): `(file, documents)`.
+pub fn from_documents<'a>(files: impl IntoIterator<Item = (&'a str, &'a [Document])>) -> Cluster {
+    let mut cluster = Cluster::default();
+    for (name, docs) in files {
+        for doc in docs {
             let objects = rampart_k8s::objects::objects(doc);
-            model::add_objects(&mut cluster, &name, &objects);
+            model::add_objects(&mut cluster, name, &objects);
         }
     }
     // the pods of one workload that share labels and ports are one member (a ReplicaSet's

@@ -65,6 +65,8 @@ pub struct Member {
     pub labels: BTreeMap<String, String>,
     /// its containers' ports
     pub ports: Vec<ContainerPort>,
+    /// the object it was read from, as findings name it (`Deployment shop/web`)
+    pub subject: String,
     /// where it was read
     pub file: String,
     /// and at which line
@@ -386,6 +388,7 @@ fn read_workload(cx: &mut Ctx<'_>, cluster: &mut Cluster, w: &K8sWorkload<'_>) {
         peer,
         labels,
         ports,
+        subject: o.subject(),
         file: cx.file.to_owned(),
         line: o.node.pos.line,
     });

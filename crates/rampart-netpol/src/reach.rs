@@ -477,6 +477,7 @@ impl<'c> Engine<'c> {
             },
             labels: BTreeMap::new(),
             ports: Vec::new(),
+            subject: String::new(),
             file: String::new(),
             line: 0,
         }

@@ -111,6 +111,7 @@ pub fn catalog() -> Vec<&'static Rule> {
     all.extend_from_slice(supply::RULES);
     all.push(&intent::BEYOND_INTENT);
     all.push(&intent::POLICY_BEYOND_INTENT);
+    all.extend_from_slice(rampart_netpol::rules::RULES);
     all.sort_by_key(|r| r.id);
     all
 }
@@ -717,6 +718,19 @@ pub fn scan_all(
         assessment.extend(supply::manifest_registries(&manifests, allow));
     }
     assessment.extend(intent::assess(&manifests, &opts.intents));
+    // reachability under the NetworkPolicies of every manifest scanned together
+    let cluster = rampart_netpol::from_documents(
+        manifests
+            .iter()
+            .map(|m| (m.path.as_str(), m.documents.as_slice())),
+    );
+    assessment.extend(rampart_netpol::rules::assess(&cluster));
+    errors.extend(cluster.errors.iter().map(|e| rampart_core::InputError {
+        file: e.file.clone(),
+        line: e.line,
+        column: e.column,
+        message: e.message.clone(),
+    }));
     errors.extend(opts.intent_errors.iter().cloned());
     assessment.extend(opts.trust.assessment.clone());
     errors.extend(opts.trust.errors.iter().cloned());
