@@ -8,6 +8,7 @@
 //! - [`reach`]: the engine.
 
 pub mod diff;
+pub mod generate;
 pub mod ip;
 pub mod model;
 pub mod picture;

@@ -67,6 +67,9 @@ pub struct Member {
     pub ports: Vec<ContainerPort>,
     /// the object it was read from, as findings name it (`Deployment shop/web`)
     pub subject: String,
+    /// what its containers are told at start: environment values, and the ConfigMaps they
+    /// read variables from (`configmap:NAME`), for inferring the Services it calls
+    pub env: Vec<String>,
     /// where it was read
     pub file: String,
     /// and at which line
@@ -216,6 +219,8 @@ pub struct Cluster {
     pub services: Vec<Service>,
     /// the Ingress objects
     pub ingresses: Vec<Ingress>,
+    /// ConfigMaps' values by namespace and name
+    pub configmaps: BTreeMap<(String, String), Vec<String>>,
     /// the input errors met
     pub errors: Vec<InputError>,
     /// what was read but not analysed (IPv6 blocks, kinds the engine does not model)
@@ -308,6 +313,20 @@ pub fn add_objects(cluster: &mut Cluster, file: &str, objects: &[Object<'_>]) {
             "Ingress" if o.api_version.starts_with("networking.k8s.io/") => {
                 cluster.ingresses.push(read_ingress(&mut cx, o));
             }
+            "ConfigMap" => {
+                let values = o
+                    .node
+                    .get("data")
+                    .map(Node::entries)
+                    .unwrap_or(&[])
+                    .iter()
+                    .filter_map(|(_, v)| v.as_str().map(str::to_owned))
+                    .collect();
+                cluster.configmaps.insert(
+                    (o.effective_namespace().to_owned(), o.name.to_owned()),
+                    values,
+                );
+            }
             _ => {
                 if let Some(w) = K8sWorkload::from_object(*o) {
                     read_workload(&mut cx, cluster, &w);
@@ -350,6 +369,22 @@ fn read_workload(cx: &mut Ctx<'_>, cluster: &mut Cluster, w: &K8sWorkload<'_>) {
     for (pos, m) in errs {
         cx.err(pos, m);
     }
+    let mut env = Vec::new();
+    for c in w.containers() {
+        for e in c.node.get("env").map(Node::as_seq).unwrap_or(&[]) {
+            if let Some(v) = e.str_at(&["value"]) {
+                env.push(v.to_owned());
+            }
+            if let Some(cm) = e.str_at(&["valueFrom", "configMapKeyRef", "name"]) {
+                env.push(format!("configmap:{cm}"));
+            }
+        }
+        for e in c.node.get("envFrom").map(Node::as_seq).unwrap_or(&[]) {
+            if let Some(cm) = e.str_at(&["configMapRef", "name"]) {
+                env.push(format!("configmap:{cm}"));
+            }
+        }
+    }
     let mut ports = Vec::new();
     for c in w.containers() {
         for p in c.node.get("ports").map(Node::as_seq).unwrap_or(&[]) {
@@ -389,6 +424,7 @@ fn read_workload(cx: &mut Ctx<'_>, cluster: &mut Cluster, w: &K8sWorkload<'_>) {
         labels,
         ports,
         subject: o.subject(),
+        env,
         file: cx.file.to_owned(),
         line: o.node.pos.line,
     });

@@ -478,6 +478,7 @@ impl<'c> Engine<'c> {
             labels: BTreeMap::new(),
             ports: Vec::new(),
             subject: String::new(),
+            env: Vec::new(),
             file: String::new(),
             line: 0,
         }

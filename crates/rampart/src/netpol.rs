@@ -51,6 +51,31 @@ pub enum NetpolCommand {
         #[arg(long)]
         exposure: bool,
     },
+    /// Least-privilege NetworkPolicies for the workloads of a manifest tree: a default deny
+    /// per namespace (with DNS to the cluster's DNS pods), then for each workload one ingress
+    /// policy admitting exactly its sources and one egress policy reaching exactly its
+    /// destinations, on their ports. Flows come from connection lines (`--flows`: observed
+    /// flows, or a `reach` listing) and from the Services the manifests name in environment
+    /// variables and ConfigMaps (`--infer`). Checked before writing: the engine's
+    /// reachability of the generated policies must equal the flows; what would widen the
+    /// tree's existing policies is said.
+    Generate {
+        /// The manifest tree (its workloads, Services and ConfigMaps).
+        #[arg(value_name = "PATH")]
+        path: PathBuf,
+        /// A file of connection lines (`src => dst : connections`), repeatable.
+        #[arg(long, value_name = "FILE")]
+        flows: Vec<PathBuf>,
+        /// Infer flows from Services named in the workloads' environment and ConfigMaps.
+        #[arg(long)]
+        infer: bool,
+        /// Leave out DNS to the cluster's DNS pods.
+        #[arg(long)]
+        no_dns: bool,
+        /// Write the policies here (default: standard output).
+        #[arg(long, short = 'o', value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
     /// What changes between two revisions of a manifest tree: connections added, removed and
     /// changed. Exit 0 when nothing changes, 1 when something does, 2 on input errors.
     Diff {
@@ -128,6 +153,13 @@ pub fn run(args: &NetpolArgs) -> Result<u8> {
             }
             Ok(exit(&c, 0))
         }
+        NetpolCommand::Generate {
+            path,
+            flows,
+            infer,
+            no_dns,
+            out: file,
+        } => generate(path, flows, *infer, !*no_dns, file.as_deref(), &mut out),
         NetpolCommand::Diff {
             before,
             after,
@@ -256,4 +288,84 @@ fn exposure_report(engine: &Engine<'_>, format: ReachFormat, out: &mut impl Writ
         }
     }
     Ok(())
+}
+
+fn generate(
+    path: &Path,
+    flow_files: &[PathBuf],
+    infer: bool,
+    dns: bool,
+    file: Option<&Path>,
+    out: &mut impl Write,
+) -> Result<u8> {
+    use rampart_netpol::generate::{self as g, Options};
+    let c = cluster(path)?;
+    let mut code = exit(&c, 0);
+    let mut flows = Vec::new();
+    for f in flow_files {
+        let text =
+            std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display()))?;
+        let (mut v, errors) = g::flows_from_lines(&text);
+        for (line, e) in errors {
+            eprintln!("rampart: input error: {}:{line}: {e}", f.display());
+            code = crate::EXIT_ERROR;
+        }
+        flows.append(&mut v);
+    }
+    if infer {
+        let inferred = g::infer(&c);
+        eprintln!(
+            "rampart: {} flows inferred from Services named in the manifests",
+            inferred.len()
+        );
+        flows.extend(inferred);
+    }
+    if flows.is_empty() {
+        anyhow::bail!("no flows: give --flows FILE (connection lines) or --infer");
+    }
+    let generated = g::generate(&c, &flows, &Options { dns });
+    for n in &generated.notes {
+        eprintln!("rampart: note: {n}");
+    }
+    // the proof, before anything is written
+    let (missing, extra) = g::check(&c, &generated, &flows, dns).map_err(anyhow::Error::msg)?;
+    for m in &missing {
+        eprintln!("rampart: error: the generated policies miss {m}");
+    }
+    for x in &extra {
+        eprintln!("rampart: note: the generated policies also allow {x}");
+    }
+    if !missing.is_empty() {
+        code = crate::EXIT_ERROR;
+    }
+    let yaml = g::to_yaml(&generated).map_err(anyhow::Error::msg)?;
+    // policies add up: say what the generated ones open beyond the tree's own
+    if !c.policies.is_empty() {
+        let before = Engine::new(&c).connections();
+        let mut with = c.clone();
+        let extra_policies = rampart_netpol::read([("generated.yaml".to_owned(), yaml.as_str())]);
+        with.policies.extend(extra_policies.policies);
+        let mut narrowed = 0;
+        for ch in diff::diff(&before, &Engine::new(&with).connections()) {
+            let wider = ch.after.minus(&ch.before);
+            if wider.is_empty() {
+                narrowed += 1;
+            } else {
+                eprintln!(
+                    "rampart: note: added to the tree's policies, these open {} => {} : {wider}",
+                    ch.src, ch.dst
+                );
+            }
+        }
+        if narrowed > 0 {
+            eprintln!(
+                "rampart: {narrowed} connections the tree allows now are closed by the generated policies (pods they isolate)"
+            );
+        }
+    }
+    match file {
+        Some(f) => std::fs::write(f, &yaml).with_context(|| format!("writing {}", f.display()))?,
+        None => out.write_all(yaml.as_bytes())?,
+    }
+    Ok(code)
 }

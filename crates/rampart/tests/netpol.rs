@@ -142,3 +142,75 @@ fn input_errors_name_file_and_position_and_exit_two() {
         "{text}"
     );
 }
+
+#[test]
+fn generate_writes_policies_that_allow_exactly_the_flows() {
+    let dir = tempfile::tempdir().unwrap();
+    let tree = dir.path().join("tree");
+    std::fs::create_dir(&tree).unwrap();
+    std::fs::write(
+        tree.join("apps.yaml"),
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop}\nspec:\n  template:\n    metadata: {labels: {app: web, pod-template-hash: abc}}\n    spec:\n      containers:\n      - name: web\n        image: web\n        env: [{name: DB, value: 'postgres://db.shop.svc.cluster.local:5432/app'}]\n        envFrom: [{configMapRef: {name: web-config}}]\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: web-config, namespace: shop}\ndata: {CACHE_URL: 'redis://cache:6379'}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: db, namespace: shop}\nspec:\n  template:\n    metadata: {labels: {app: db}}\n    spec: {containers: [{name: db, image: db, ports: [{name: pg, containerPort: 5432}]}]}\n---\napiVersion: v1\nkind: Service\nmetadata: {name: db, namespace: shop}\nspec: {selector: {app: db}, ports: [{port: 5432, targetPort: pg}]}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: cache, namespace: shop}\nspec:\n  template:\n    metadata: {labels: {app: cache}}\n    spec: {containers: [{name: c, image: redis}]}\n---\napiVersion: v1\nkind: Service\nmetadata: {name: cache, namespace: shop}\nspec: {selector: {app: cache}, ports: [{port: 6379}]}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("flows.txt"),
+        "0.0.0.0-255.255.255.255[External] => shop/web[Deployment] : TCP 443\n",
+    )
+    .unwrap();
+    let policies = dir.path().join("policies.yaml");
+    let out = run(&[
+        "netpol",
+        "generate",
+        tree.to_str().unwrap(),
+        "--infer",
+        "--no-dns",
+        "--flows",
+        dir.path().join("flows.txt").to_str().unwrap(),
+        "-o",
+        policies.to_str().unwrap(),
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(err.contains("2 flows inferred"), "{err}");
+    // the generated policies, applied to the tree, allow exactly the flows
+    std::fs::copy(&policies, tree.join("policies.yaml")).unwrap();
+    let reach = String::from_utf8(
+        ok(&run(&["netpol", "reach", tree.to_str().unwrap()]))
+            .stdout
+            .clone(),
+    )
+    .unwrap();
+    assert_eq!(
+        reach.lines().collect::<Vec<_>>(),
+        [
+            "0.0.0.0-255.255.255.255[External] => shop/web[Deployment] : TCP 443",
+            "shop/web[Deployment] => shop/cache[Deployment] : TCP 6379",
+            "shop/web[Deployment] => shop/db[Deployment] : TCP 5432",
+        ]
+    );
+    // the volatile label is not selected on
+    assert!(
+        !std::fs::read_to_string(&policies)
+            .unwrap()
+            .contains("pod-template-hash")
+    );
+    // bad flow lines are input errors with their line
+    std::fs::write(
+        dir.path().join("bad.txt"),
+        "shop/web[Deployment] => shop/db[Deployment] : TCP 5432\nnot a flow\n",
+    )
+    .unwrap();
+    let out = run(&[
+        "netpol",
+        "generate",
+        tree.to_str().unwrap(),
+        "--flows",
+        dir.path().join("bad.txt").to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("bad.txt:2: expected `src => dst : connections`")
+    );
+}
