@@ -73,17 +73,26 @@ pub fn overview(
     s: &Settings,
 ) -> Result<Overview, HistoryError> {
     let now = s.now();
-    let o = s.options(f.scope.as_deref());
-    let metrics = metrics::compute(store, &o)?;
-    store.read(|tx| {
-        let castle = view::castle(tx, f)?;
-        let (from, to) = view::default_period(tx, now, s.max_days)?;
-        let trends = view::trends(tx, f, from, to, &s.deadlines)?;
-        Ok(Overview {
-            metrics,
-            castle,
-            trends,
-        })
+    let mut o = s.options(f.scope.as_deref());
+    // the pages show the deadlines' counts, not each breach
+    o.list_breaches = false;
+    // the metrics on a second connection while this one reads the castle and the trends
+    let (metrics, rest) = store.parallel(
+        |aside| metrics::compute(aside, &o),
+        |store| {
+            store.read(|tx| {
+                let castle = view::castle(tx, f)?;
+                let (from, to) = view::default_period(tx, now, s.max_days)?;
+                let trends = view::trends(tx, f, from, to, &s.deadlines)?;
+                Ok((castle, trends))
+            })
+        },
+    )?;
+    let (castle, trends) = rest?;
+    Ok(Overview {
+        metrics: metrics?,
+        castle,
+        trends,
     })
 }
 

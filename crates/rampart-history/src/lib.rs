@@ -73,6 +73,10 @@ const PG_WRITE_LOCK: i64 = 0x0072_616d_7061_7274; // "rampart" in ASCII
 pub struct Store {
     conn: Conn,
     location: String,
+    /// where it was opened (a URL's password kept: for a second connection)
+    opened: String,
+    /// a second connection, opened on first use by [`Store::parallel`]
+    aside: Option<Box<Store>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -172,6 +176,8 @@ impl Store {
         let mut store = Store {
             conn,
             location: shown.clone(),
+            opened: location.to_owned(),
+            aside: None,
         };
         let now = now_ms();
         store
@@ -192,6 +198,39 @@ impl Store {
     fn optimize(&mut self) {
         if let Conn::Sqlite(c) = &self.conn {
             let _ = c.execute_batch("PRAGMA optimize = 0x10002;");
+        }
+    }
+
+    /// Runs `a` on a second connection to the store while `b` runs on this one (each with
+    /// its own transactions), and returns both results: two readers use two cores. The
+    /// second connection is opened on first use and kept. An SQLite store in memory (which a
+    /// second connection would not see) runs them one after the other.
+    pub fn parallel<A: Send, B>(
+        &mut self,
+        a: impl FnOnce(&mut Store) -> A + Send,
+        b: impl FnOnce(&mut Store) -> B,
+    ) -> Result<(A, B), HistoryError> {
+        let in_memory = matches!(self.conn, Conn::Sqlite(_))
+            && (self.opened.is_empty() || self.opened.starts_with(":memory:"));
+        if in_memory {
+            let ra = a(self);
+            return Ok((ra, b(self)));
+        }
+        let mut aside = match self.aside.take() {
+            Some(s) => s,
+            None => Box::new(Store::open(&self.opened)?),
+        };
+        let (ra, rb) = std::thread::scope(|scope| {
+            let other = scope.spawn(|| a(&mut aside));
+            let rb = b(self);
+            (other.join(), rb)
+        });
+        self.aside = Some(aside);
+        match ra {
+            Ok(ra) => Ok((ra, rb)),
+            Err(_) => Err(HistoryError::Invalid(
+                "a reader on the second connection failed".to_owned(),
+            )),
         }
     }
 
@@ -261,13 +300,19 @@ impl Store {
                 c.transaction_with_behavior(rusqlite::TransactionBehavior::Deferred)
                     .map_err(|e| HistoryError::Sqlite(e.to_string()))?,
             ),
-            Conn::Postgres(c) => Tx::Postgres(
-                c.build_transaction()
+            Conn::Postgres(c) => {
+                let mut t = c
+                    .build_transaction()
                     .isolation_level(postgres::IsolationLevel::RepeatableRead)
                     .read_only(true)
                     .start()
-                    .map_err(|e| HistoryError::Postgres(sql::pg_message(&e)))?,
-            ),
+                    .map_err(|e| HistoryError::Postgres(sql::pg_message(&e)))?;
+                // the metrics' percentiles sort a year of durations (half a million): in
+                // memory, not in temporary files (the default 4 MB spills them)
+                t.batch_execute("SET LOCAL work_mem = '64MB'")
+                    .map_err(|e| HistoryError::Postgres(sql::pg_message(&e)))?;
+                Tx::Postgres(t)
+            }
         };
         let out = f(&mut tx)?;
         tx.commit()?;

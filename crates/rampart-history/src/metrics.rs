@@ -27,6 +27,9 @@ pub struct Options {
     /// the escape rate found later counts new vulnerabilities at or above this severity
     /// (`critical`, `high`, `medium`, `low`, `info`)
     pub escape_threshold: String,
+    /// list every open finding past its deadline (`breaches`); the counts are there either
+    /// way (the dashboard's pages show only the counts)
+    pub list_breaches: bool,
 }
 
 impl Options {
@@ -38,6 +41,7 @@ impl Options {
             since: None,
             deadlines: default_deadlines(),
             escape_threshold: "high".to_owned(),
+            list_breaches: true,
         }
     }
 }
@@ -137,11 +141,12 @@ fn measure(
         Dialect::Postgres => {
             let row = tx
                 .query(
+                    // both ranks from one sort (the array form), read out of the array
                     &format!(
-                        "SELECT COUNT(*), CAST(SUM(v) AS BIGINT), MAX(v),
-                           percentile_disc(0.5) WITHIN GROUP (ORDER BY v),
-                           percentile_disc(0.9) WITHIN GROUP (ORDER BY v)
-                         FROM (SELECT {value} AS v {from}) d WHERE v >= 0"
+                        "SELECT n, s, m, p[1], p[2] FROM (
+                           SELECT COUNT(*) AS n, CAST(SUM(v) AS BIGINT) AS s, MAX(v) AS m,
+                             percentile_disc(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY v) AS p
+                           FROM (SELECT {value} AS v {from}) d WHERE v >= 0) x"
                     ),
                     params,
                 )?
@@ -469,7 +474,7 @@ fn compute_in(
         // per severity: the open ones (a range of the severity index), and those resolved late
         // (a range of the index on the time to resolve, migration 7); the limit is this
         // program's integer, written as a literal
-        let mut counts: BTreeMap<&str, (u64, u64)> = BTreeMap::new();
+        let mut counts: BTreeMap<&str, (u64, u64, u64)> = BTreeMap::new();
         for (severity, limit) in &o.deadlines {
             let (filter, mut p) = finding_filter(o, 2);
             let mut p1 = vec![Val::from(severity.as_str())];
@@ -490,10 +495,18 @@ fn compute_in(
             let late = count(&format!(
                 "f.resolved_at IS NOT NULL AND f.resolved_at - f.first_seen > {limit}"
             ))?;
-            counts.insert(severity.as_str(), (open_n, late));
+            // open past the deadline: first seen before now - limit
+            let breached = count(&format!(
+                "f.resolved_at IS NULL AND f.first_seen < {}",
+                o.now.saturating_sub(*limit)
+            ))?;
+            counts.insert(severity.as_str(), (open_n, late, breached));
         }
         let now = o.now;
-        let rows = tx.query(
+        let rows = if !o.list_breaches {
+            Vec::new()
+        } else {
+            tx.query(
             &format!(
                 "SELECT s.scope, s.name, f.rule_id, f.message, f.first_seen, f.severity
                  FROM findings f JOIN subjects s ON s.id = f.subject_id
@@ -501,13 +514,12 @@ fn compute_in(
                  ORDER BY f.first_seen, f.id"
             ),
             &params,
-        )?;
-        let mut breached: BTreeMap<String, u64> = BTreeMap::new();
+        )?
+        };
         for r in &rows {
             let first_seen = r.get(4).and_then(Val::int).unwrap_or(0);
             let severity = text(r.get(5));
             let limit = o.deadlines.get(&severity).copied().unwrap_or(0);
-            *breached.entry(severity.clone()).or_default() += 1;
             breaches.push(Breach {
                 scope: text(r.first()),
                 subject: text(r.get(1)),
@@ -520,12 +532,13 @@ fn compute_in(
             });
         }
         for (severity, limit) in &o.deadlines {
-            let (open_n, late) = counts.get(severity.as_str()).copied().unwrap_or((0, 0));
+            let (open_n, late, breached) =
+                counts.get(severity.as_str()).copied().unwrap_or((0, 0, 0));
             deadlines.push(Deadline {
                 severity: severity.clone(),
                 days: limit / DAY_MS,
                 open: open_n,
-                breached: breached.get(severity).copied().unwrap_or(0),
+                breached,
                 resolved_late: late,
             });
         }

@@ -147,6 +147,12 @@ fn check(kind: &str, location: &str) {
     assert_eq!(m.breaches.len(), 1, "{kind}");
     assert_eq!(m.breaches[0].rule_id, "K8S003");
     assert_eq!(m.breaches[0].age_days, 10);
+    // without the list (the dashboard's pages), the counts are the same
+    let mut counts_only = Options::new(T0 + 10 * D);
+    counts_only.list_breaches = false;
+    let c = metrics::compute(&mut s, &counts_only).unwrap();
+    assert_eq!(c.deadlines, m.deadlines, "{kind}");
+    assert!(c.breaches.is_empty(), "{kind}");
     let runtime = m.layers.iter().find(|l| l.layer == "runtime").unwrap();
     assert_eq!(runtime.states.get("weak"), Some(&1), "{kind}");
     assert_eq!(runtime.states.get("holds"), Some(&1), "{kind}");
