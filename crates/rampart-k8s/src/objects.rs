@@ -18,7 +18,12 @@ impl<'a> Object<'a> {
     pub(crate) fn from_node(node: &'a Node) -> Option<Object<'a>> {
         let kind = node.str_at(&["kind"])?;
         let api_version = node.str_at(&["apiVersion"])?;
-        Some(Object {
+        Some(Object::of_kind(node, kind, api_version))
+    }
+
+    /// An object of a kind known from elsewhere (a typed list's items carry none).
+    fn of_kind(node: &'a Node, kind: &'a str, api_version: &'a str) -> Object<'a> {
+        Object {
             node,
             api_version,
             kind,
@@ -27,7 +32,7 @@ impl<'a> Object<'a> {
                 .or_else(|| node.str_at(&["metadata", "generateName"]))
                 .unwrap_or("<unnamed>"),
             namespace: node.str_at(&["metadata", "namespace"]),
-        })
+        }
     }
 
     /// The namespace the object lands in when applied without `-n`: `default` if unset.
@@ -76,16 +81,8 @@ fn collect<'a>(node: &'a Node, out: &mut Vec<Object<'a>>, depth: usize) {
             for item in items.as_seq() {
                 match (Object::from_node(item), item_kind) {
                     (None, Some(kind)) if item.is_map() && item.get("kind").is_none() => {
-                        out.push(Object {
-                            node: item,
-                            api_version: item.str_at(&["apiVersion"]).unwrap_or(obj.api_version),
-                            kind,
-                            name: item
-                                .str_at(&["metadata", "name"])
-                                .or_else(|| item.str_at(&["metadata", "generateName"]))
-                                .unwrap_or("<unnamed>"),
-                            namespace: item.str_at(&["metadata", "namespace"]),
-                        });
+                        let api_version = item.str_at(&["apiVersion"]).unwrap_or(obj.api_version);
+                        out.push(Object::of_kind(item, kind, api_version));
                     }
                     _ => collect(item, out, depth + 1),
                 }

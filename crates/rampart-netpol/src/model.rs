@@ -398,15 +398,8 @@ fn read_workload(cx: &mut Ctx<'_>, cluster: &mut Cluster, w: &K8sWorkload<'_>) {
                 cx.err(n.pos, "containerPort must be a number from 1 to 65535");
                 continue;
             };
-            let protocol = match p.get("protocol") {
-                None => Protocol::Tcp,
-                Some(v) => match v.as_str().and_then(Protocol::parse) {
-                    Some(proto) => proto,
-                    None => {
-                        cx.err(v.pos, "protocol must be TCP, UDP or SCTP");
-                        continue;
-                    }
-                },
+            let Some(protocol) = read_protocol(cx, p) else {
+                continue;
             };
             ports.push(ContainerPort {
                 name: p.str_at(&["name"]).map(str::to_owned),
@@ -443,20 +436,27 @@ fn is_port_name(s: &str) -> bool {
         && !s.contains("--")
 }
 
+/// An entry's `protocol` (TCP when absent); `None` after reporting one the API refuses.
+fn read_protocol(cx: &mut Ctx<'_>, entry: &Node) -> Option<Protocol> {
+    match entry.get("protocol") {
+        None => Some(Protocol::Tcp),
+        Some(v) => {
+            let p = v.as_str().and_then(Protocol::parse);
+            if p.is_none() {
+                cx.err(v.pos, "protocol must be TCP, UDP or SCTP");
+            }
+            p
+        }
+    }
+}
+
 fn read_ports(cx: &mut Ctx<'_>, node: Option<&Node>) -> Option<Vec<RulePort>> {
     let mut out = Vec::new();
     let mut ok = true;
     for p in node.map(Node::as_seq).unwrap_or(&[]) {
-        let protocol = match p.get("protocol") {
-            None => Protocol::Tcp,
-            Some(v) => match v.as_str().and_then(Protocol::parse) {
-                Some(proto) => proto,
-                None => {
-                    cx.err(v.pos, "protocol must be TCP, UDP or SCTP");
-                    ok = false;
-                    continue;
-                }
-            },
+        let Some(protocol) = read_protocol(cx, p) else {
+            ok = false;
+            continue;
         };
         let end = p.get("endPort");
         let port = match p.get("port") {

@@ -213,6 +213,16 @@ impl<'c> Engine<'c> {
         self.peers.keys().copied()
     }
 
+    /// The policies that isolate pod `of` in a direction (none: it is open).
+    fn policies_of(&self, of: usize, dir: Direction) -> &[usize] {
+        match dir {
+            Direction::Ingress => self.ingress_of.get(of),
+            Direction::Egress => self.egress_of.get(of),
+        }
+        .map(Vec::as_slice)
+        .unwrap_or(&[])
+    }
+
     fn member(&self, i: usize) -> Option<&'c Member> {
         self.cluster.members.get(i)
     }
@@ -249,12 +259,7 @@ impl<'c> Engine<'c> {
         other: Other<'_>,
         mut why: Option<&mut Vec<Reason>>,
     ) -> ConnSet {
-        let policies = match dir {
-            Direction::Ingress => self.ingress_of.get(of),
-            Direction::Egress => self.egress_of.get(of),
-        }
-        .map(Vec::as_slice)
-        .unwrap_or(&[]);
+        let policies = self.policies_of(of, dir);
         if policies.is_empty() {
             if let Some(w) = why {
                 w.push(Reason::NotIsolated);
@@ -674,12 +679,7 @@ impl Engine<'_> {
     /// without peers, or with a peer of an empty namespace selector and no (or an empty) pod
     /// selector.
     fn to_any_pod(&self, of: usize, dir: Direction) -> ConnSet {
-        let policies = match dir {
-            Direction::Ingress => self.ingress_of.get(of),
-            Direction::Egress => self.egress_of.get(of),
-        }
-        .map(Vec::as_slice)
-        .unwrap_or(&[]);
+        let policies = self.policies_of(of, dir);
         if policies.is_empty() {
             return ConnSet::all();
         }
