@@ -52,8 +52,99 @@ pub static SELECTS_NOTHING: Rule = Rule {
     references: &[DOCS, K8S_NP],
 };
 
+/// A workload whose policies let it reach every namespace or anywhere outside while its
+/// observed flows say it needs far less.
+pub static EGRESS_BEYOND_FLOWS: Rule = Rule {
+    id: "NET005",
+    name: "egress-beyond-observed-flows",
+    title: "Workload may reach everywhere while its observed flows go to a few places",
+    severity: Severity::Medium,
+    layer: Layer::Network,
+    target: RuleTarget::Kubernetes,
+    rationale: "Flows observed from a workload (by the monitor, or listed by its owners) say where it really talks to. Egress open to every namespace or to every address outside lets a compromised pod move laterally, reach the cloud metadata endpoint or exfiltrate, where its work needs none of that.",
+    remediation: "Generate its egress from the observed flows (`rampart netpol generate PATH --flows flows.txt`) and apply it, or narrow its egress rules to the destinations the flows name.",
+    bad_example: "# flows: shop/web[Deployment] => 10.30.0.0-10.30.255.255[External] : TCP 5432\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop}\nspec:\n  template:\n    metadata: {labels: {app: web}}\n    spec:\n      containers: [{name: web, image: web}]\n",
+    good_example: "# flows: shop/web[Deployment] => 10.30.0.0-10.30.255.255[External] : TCP 5432\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop}\nspec:\n  template:\n    metadata: {labels: {app: web}}\n    spec:\n      containers: [{name: web, image: web}]\n---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: web-out, namespace: shop}\nspec:\n  podSelector: {matchLabels: {app: web}}\n  egress: [{to: [{ipBlock: {cidr: 10.30.0.0/16}}], ports: [{port: 5432}]}]\n",
+    references: &[DOCS, K8S_NP],
+};
+
 /// The rules of this module.
-pub static RULES: &[&Rule] = &[&REACHABLE_BEYOND_PORTS, &SELECTS_NOTHING];
+pub static RULES: &[&Rule] = &[
+    &REACHABLE_BEYOND_PORTS,
+    &SELECTS_NOTHING,
+    &EGRESS_BEYOND_FLOWS,
+];
+
+/// [`assess`], and with observed flows, the workloads whose egress is wider than their flows
+/// (NET005): open to every namespace, or to every address outside beyond the flows that go
+/// to the whole outside.
+pub fn assess_with_flows(cluster: &Cluster, flows: &[crate::generate::Flow]) -> Assessment {
+    use crate::reach::Endpoint;
+    let mut out = assess(cluster);
+    if flows.is_empty() {
+        return out;
+    }
+    let engine = Engine::new(cluster);
+    let exposure: std::collections::BTreeMap<_, _> = engine
+        .exposure()
+        .into_iter()
+        .map(|e| (e.workload.clone(), e))
+        .collect();
+    let mut seen = std::collections::BTreeSet::new();
+    for m in &cluster.members {
+        if !seen.insert(&m.peer) {
+            continue;
+        }
+        let mine: Vec<&crate::generate::Flow> = flows
+            .iter()
+            .filter(|f| matches!(&f.src, Endpoint::Workload(p) if *p == m.peer))
+            .collect();
+        if mine.is_empty() {
+            continue; // nothing observed: nothing to compare with
+        }
+        out.assessed(&EGRESS_BEYOND_FLOWS, &m.subject, &m.file);
+        let Some(e) = exposure.get(&m.peer) else {
+            continue;
+        };
+        let everywhere = mine
+            .iter()
+            .filter(
+                |f| matches!(f.dst, Endpoint::External { range } if range == crate::ip::Range::ALL),
+            )
+            .fold(ConnSet::none(), |acc, f| acc.union(&f.conns));
+        let outside = e.egress_to_anywhere.minus(&everywhere);
+        let observed = mine.len();
+        for (what, open) in [
+            ("every namespace", &e.egress_to_all_namespaces),
+            ("anywhere outside the cluster", &outside),
+        ] {
+            if !open.is_empty() {
+                out.push(Finding::new(
+                    &EGRESS_BEYOND_FLOWS,
+                    m.subject.clone(),
+                    Location::new(&m.file, m.line, 1),
+                    format!(
+                        "may reach {what} on {open}, while its {observed} observed flows go to {}",
+                        destinations(&mine)
+                    ),
+                ));
+            }
+        }
+    }
+    out
+}
+
+fn destinations(flows: &[&crate::generate::Flow]) -> String {
+    let mut d: Vec<String> = flows.iter().map(|f| f.dst.to_string()).collect();
+    d.sort();
+    d.dedup();
+    if d.len() > 3 {
+        let more = d.len() - 3;
+        d.truncate(3);
+        d.push(format!("{more} more"));
+    }
+    d.join(", ")
+}
 
 /// The findings of a cluster read from a scan's manifests.
 pub fn assess(cluster: &Cluster) -> Assessment {

@@ -3,12 +3,21 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use rampart_netpol::read;
-use rampart_netpol::rules::{REACHABLE_BEYOND_PORTS, RULES, SELECTS_NOTHING, assess};
+use rampart_netpol::rules::{
+    EGRESS_BEYOND_FLOWS, REACHABLE_BEYOND_PORTS, RULES, SELECTS_NOTHING, assess_with_flows,
+};
 
+/// The findings of a manifest; a `# flows: LINE` first line gives the observed flows.
 fn fired(text: &str) -> Vec<(String, String, u32)> {
     let c = read([("t.yaml".to_owned(), text)]);
     assert!(c.errors.is_empty(), "{:?}", c.errors);
-    assess(&c)
+    let flows = text
+        .lines()
+        .next()
+        .and_then(|l| l.strip_prefix("# flows: "))
+        .map(|l| rampart_netpol::generate::flows_from_lines(l).0)
+        .unwrap_or_default();
+    assess_with_flows(&c, &flows)
         .findings
         .into_iter()
         .map(|f| (f.rule_id.to_owned(), f.message, f.location.line))
@@ -75,4 +84,30 @@ fn the_messages_say_what_is_open_and_where() {
             "reachable from anywhere outside the cluster on TCP 9000, beyond the ports its containers declare (TCP 8080)"
         ]
     );
+    let f = fired(EGRESS_BEYOND_FLOWS.bad_example);
+    let msgs: Vec<&str> = f
+        .iter()
+        .filter(|f| f.0 == "NET005")
+        .map(|f| f.1.as_str())
+        .collect();
+    assert_eq!(
+        msgs,
+        [
+            "may reach every namespace on All Connections, while its 1 observed flows go to 10.30.0.0-10.30.255.255[External]",
+            "may reach anywhere outside the cluster on All Connections, while its 1 observed flows go to 10.30.0.0-10.30.255.255[External]"
+        ]
+    );
+    // a flow to the whole outside on every port covers the outside
+    let wide = EGRESS_BEYOND_FLOWS.bad_example.replacen(
+        "10.30.0.0-10.30.255.255[External] : TCP 5432",
+        "0.0.0.0-255.255.255.255[External] : All Connections",
+        1,
+    );
+    let msgs: Vec<String> = fired(&wide)
+        .into_iter()
+        .filter(|f| f.0 == "NET005")
+        .map(|f| f.1)
+        .collect();
+    assert_eq!(msgs.len(), 1, "{msgs:?}");
+    assert!(msgs[0].starts_with("may reach every namespace"), "{msgs:?}");
 }

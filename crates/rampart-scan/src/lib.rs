@@ -60,6 +60,8 @@ pub struct ScanOptions {
     pub intents: rampart_intent::conform::IntentSet,
     /// Intent files that could not be read (input errors of the scan).
     pub intent_errors: Vec<InputError>,
+    /// Observed flows (connection lines): workloads whose egress is wider are reported (NET005).
+    pub flows: Vec<rampart_netpol::generate::Flow>,
 }
 
 /// Standard input, read by the caller (`rampart scan -`).
@@ -92,6 +94,7 @@ impl ScanOptions {
             allow_unrendered: false,
             intents: rampart_intent::conform::IntentSet::default(),
             intent_errors: Vec::new(),
+            flows: Vec::new(),
             config,
         }
     }
@@ -724,7 +727,10 @@ pub fn scan_all(
             .iter()
             .map(|m| (m.path.as_str(), m.documents.as_slice())),
     );
-    assessment.extend(rampart_netpol::rules::assess(&cluster));
+    assessment.extend(rampart_netpol::rules::assess_with_flows(
+        &cluster,
+        &opts.flows,
+    ));
     errors.extend(cluster.errors.iter().map(|e| rampart_core::InputError {
         file: e.file.clone(),
         line: e.line,

@@ -503,6 +503,11 @@ pub struct ScanArgs {
     /// it must not grant more (INT001, INT002).
     #[arg(long = "intent-from", value_name = "IMAGE")]
     pub intent_from: Vec<String>,
+    /// Observed flows, as connection lines (`src => dst : connections`, the format of `rampart
+    /// netpol reach`; repeatable): workloads whose egress reaches every namespace or anywhere
+    /// outside while their flows go to a few places are reported (NET005).
+    #[arg(long = "flows", value_name = "FILE")]
+    pub flows: Vec<std::path::PathBuf>,
     /// Exit 0 even when nothing was assessed (no Dockerfile, manifest, image or SBOM found).
     /// Without it such a scan is incomplete: it says so on stderr and exits 2.
     #[arg(long)]

@@ -225,6 +225,23 @@ fn scan(args: ScanArgs) -> Result<u8> {
     (opts.intents, opts.intent_errors) = rampart_scan::intent::load(&intent_paths);
     let attested = sign::attested_intents(&args, &opts.config, &base, &mut opts.intents)?;
     opts.intent_errors.extend(attested);
+    for f in &args.flows {
+        let text =
+            std::fs::read_to_string(f).with_context(|| format!("reading flows {}", f.display()))?;
+        let (flows, errors) = rampart_netpol::generate::flows_from_lines(&text);
+        opts.flows.extend(flows);
+        opts.intent_errors
+            .extend(
+                errors
+                    .into_iter()
+                    .map(|(line, message)| rampart_core::InputError {
+                        file: f.display().to_string(),
+                        line: u32::try_from(line).unwrap_or(u32::MAX),
+                        column: 1,
+                        message,
+                    }),
+            );
+    }
     let mut documents = Vec::new();
     opts.trust = sign::scan_trust(&args, &opts.config, &base, &image_targets)?;
     let inspected: Vec<rampart_scan::ImageResult> = image_targets

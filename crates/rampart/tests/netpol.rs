@@ -214,3 +214,62 @@ fn generate_writes_policies_that_allow_exactly_the_flows() {
             .contains("bad.txt:2: expected `src => dst : connections`")
     );
 }
+
+#[test]
+fn scan_reports_egress_wider_than_observed_flows() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("web.yaml"),
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop}\nspec:\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    spec:\n      containers: [{name: web, image: web}]\n",
+    )
+    .unwrap();
+    let flows = dir.path().join("flows.txt");
+    std::fs::write(
+        &flows,
+        "shop/web[Deployment] => 10.30.0.0-10.30.255.255[External] : TCP 5432\n",
+    )
+    .unwrap();
+    let out = run(&[
+        "scan",
+        dir.path().to_str().unwrap(),
+        "--flows",
+        flows.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let net005: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule_id"] == "NET005")
+        .map(|f| f["message"].as_str().unwrap())
+        .collect();
+    assert_eq!(net005.len(), 2, "{net005:?}");
+    assert!(
+        net005
+            .iter()
+            .any(|m| m.starts_with("may reach anywhere outside the cluster on All Connections"))
+    );
+    // a line that is not a flow is an input error with its line
+    std::fs::write(&flows, "shop/web[Deployment] => nowhere : TCP 5432\n").unwrap();
+    let out = run(&[
+        "scan",
+        dir.path().to_str().unwrap(),
+        "--flows",
+        flows.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        report["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["line"] == 1 && e["message"].as_str().unwrap().contains("nowhere")),
+        "{}",
+        report["errors"]
+    );
+}
