@@ -8,6 +8,7 @@
 //! - [`reach`]: the engine.
 
 pub mod diff;
+pub mod flows;
 pub mod generate;
 pub mod ip;
 pub mod model;
@@ -89,9 +90,15 @@ pub fn from_documents<'a>(files: impl IntoIterator<Item = (&'a str, &'a [Documen
     cluster
         .members
         .sort_by(|a, b| (&a.peer, &a.labels, &a.ports).cmp(&(&b.peer, &b.labels, &b.ports)));
-    cluster
-        .members
-        .dedup_by(|a, b| a.peer == b.peer && a.labels == b.labels && a.ports == b.ports);
+    // (the one kept takes the others' addresses and pod names)
+    cluster.members.dedup_by(|a, b| {
+        let same = a.peer == b.peer && a.labels == b.labels && a.ports == b.ports;
+        if same {
+            b.ips.append(&mut a.ips);
+            b.pod_names.append(&mut a.pod_names);
+        }
+        same
+    });
     cluster
 }
 

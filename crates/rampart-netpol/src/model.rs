@@ -67,6 +67,10 @@ pub struct Member {
     pub ports: Vec<ContainerPort>,
     /// the object it was read from, as findings name it (`Deployment shop/web`)
     pub subject: String,
+    /// its pods' IPv4 addresses (`status.podIPs` of a `kubectl get pods -o json` dump)
+    pub ips: Vec<u32>,
+    /// the names of the Pod objects it was read from (none for a workload's template)
+    pub pod_names: Vec<String>,
     /// what its containers are told at start: environment values, and the ConfigMaps they
     /// read variables from (`configmap:NAME`), for inferring the Services it calls
     pub env: Vec<String>,
@@ -412,10 +416,29 @@ fn read_workload(cx: &mut Ctx<'_>, cluster: &mut Cluster, w: &K8sWorkload<'_>) {
         .namespaces
         .entry(namespace.clone())
         .or_insert_with(|| BTreeMap::from([(NAME_LABEL.to_owned(), namespace)]));
+    let mut ips: Vec<u32> = o
+        .node
+        .path(&["status", "podIPs"])
+        .map(Node::as_seq)
+        .unwrap_or(&[])
+        .iter()
+        .filter_map(|i| i.str_at(&["ip"]))
+        .chain(o.node.str_at(&["status", "podIP"]))
+        .filter_map(|ip| ip.parse::<std::net::Ipv4Addr>().ok().map(u32::from))
+        .collect();
+    ips.sort_unstable();
+    ips.dedup();
+    let pod_names = if o.kind == "Pod" {
+        vec![o.name.to_owned()]
+    } else {
+        Vec::new()
+    };
     cluster.members.push(Member {
         peer,
         labels,
         ports,
+        ips,
+        pod_names,
         subject: o.subject(),
         env,
         file: cx.file.to_owned(),

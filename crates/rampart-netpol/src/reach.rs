@@ -483,6 +483,8 @@ impl<'c> Engine<'c> {
             labels: BTreeMap::new(),
             ports: Vec::new(),
             subject: String::new(),
+            ips: Vec::new(),
+            pod_names: Vec::new(),
             env: Vec::new(),
             file: String::new(),
             line: 0,

@@ -76,6 +76,19 @@ pub enum NetpolCommand {
         #[arg(long, short = 'o', value_name = "FILE")]
         out: Option<PathBuf>,
     },
+    /// Flows observed at run time: the monitor's connect and accept events (Falco's JSON
+    /// lines, as `rampart monitor` and Falco write them) mapped to the workloads of a manifest
+    /// tree or a `kubectl get -o json` dump (pods by name, peers by pod address, else an
+    /// address outside), printed as connection lines for `generate --flows` and
+    /// `scan --flows`. Events left out are said with their line; exit 2 if a line is not JSON.
+    Flows {
+        /// The events (JSON lines).
+        #[arg(value_name = "EVENTS")]
+        events: PathBuf,
+        /// The manifests or cluster dump the pods belong to.
+        #[arg(long, value_name = "PATH")]
+        cluster: PathBuf,
+    },
     /// What changes between two revisions of a manifest tree: connections added, removed and
     /// changed. Exit 0 when nothing changes, 1 when something does, 2 on input errors.
     Diff {
@@ -160,6 +173,32 @@ pub fn run(args: &NetpolArgs) -> Result<u8> {
             no_dns,
             out: file,
         } => generate(path, flows, *infer, !*no_dns, file.as_deref(), &mut out),
+        NetpolCommand::Flows {
+            events,
+            cluster: tree,
+        } => {
+            let c = cluster(tree)?;
+            let text = std::fs::read_to_string(events)
+                .with_context(|| format!("reading {}", events.display()))?;
+            let o = rampart_netpol::flows::from_events(&c, &text);
+            let mut code = exit(&c, 0);
+            for (line, why) in &o.skipped {
+                eprintln!("rampart: left out: {}:{line}: {why}", events.display());
+                if why.starts_with("not JSON") {
+                    code = crate::EXIT_ERROR;
+                }
+            }
+            eprintln!(
+                "rampart: {} connection events, {} flows, {} events left out",
+                o.events,
+                o.flows.len(),
+                o.skipped.len()
+            );
+            for f in &o.flows {
+                writeln!(out, "{} => {} : {}", f.src, f.dst, f.conns)?;
+            }
+            Ok(code)
+        }
         NetpolCommand::Diff {
             before,
             after,

@@ -273,3 +273,120 @@ fn scan_reports_egress_wider_than_observed_flows() {
         report["errors"]
     );
 }
+
+/// One event as Falco's JSON output carries it.
+fn event(kind: &str, ns: &str, pod: &str, cip: &str, sip: &str, sport: u16, proto: &str) -> String {
+    serde_json::json!({
+        "time": "2026-12-06T10:00:00.000000000Z", "rule": "Learn connections", "priority": "Informational",
+        "output": "connection", "source": "syscall",
+        "output_fields": {"evt.type": kind, "k8s.ns.name": ns, "k8s.pod.name": pod,
+            "fd.cip": cip, "fd.cport": 40000, "fd.sip": sip, "fd.sport": sport, "fd.l4proto": proto}
+    })
+    .to_string()
+}
+
+#[test]
+fn observed_events_become_flows_and_policies() {
+    let dir = tempfile::tempdir().unwrap();
+    let tree = dir.path().join("tree");
+    std::fs::create_dir(&tree).unwrap();
+    // a dump: the db pod with its address; the web Deployment's pods are named after it
+    std::fs::write(
+        tree.join("cluster.yaml"),
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop}\nspec:\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    spec: {containers: [{name: web, image: web}]}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: db-0, namespace: shop, labels: {app: db}, ownerReferences: [{kind: StatefulSet, name: db, controller: true}]}\nspec: {containers: [{name: db, image: db}]}\nstatus: {podIP: 10.1.0.7, podIPs: [{ip: 10.1.0.7}]}\n",
+    )
+    .unwrap();
+    let events = [
+        event(
+            "connect",
+            "shop",
+            "web-7d77fb55cc-x2z9k",
+            "10.1.0.5",
+            "10.1.0.7",
+            5432,
+            "tcp",
+        ),
+        event(
+            "connect",
+            "shop",
+            "web-7d77fb55cc-q8p2m",
+            "10.1.0.6",
+            "10.1.0.7",
+            5432,
+            "tcp",
+        ),
+        event(
+            "connect",
+            "shop",
+            "web-7d77fb55cc-x2z9k",
+            "10.1.0.5",
+            "93.184.216.34",
+            443,
+            "tcp",
+        ),
+        event(
+            "accept",
+            "shop",
+            "web-7d77fb55cc-x2z9k",
+            "203.0.113.9",
+            "10.1.0.5",
+            8080,
+            "tcp",
+        ),
+        event("open", "shop", "web-7d77fb55cc-x2z9k", "", "", 0, ""),
+        event(
+            "connect",
+            "other",
+            "stranger-1",
+            "10.9.0.1",
+            "10.1.0.7",
+            5432,
+            "tcp",
+        ),
+        "not json".to_owned(),
+    ]
+    .join("\n");
+    let ev = dir.path().join("events.jsonl");
+    std::fs::write(&ev, events).unwrap();
+    let out = run(&[
+        "netpol",
+        "flows",
+        ev.to_str().unwrap(),
+        "--cluster",
+        tree.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2), "a line that is not JSON");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("events.jsonl:6: pod other/stranger-1 is no workload of the manifests"),
+        "{err}"
+    );
+    assert!(err.contains("events.jsonl:7: not JSON"), "{err}");
+    let lines = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(
+        lines.lines().collect::<Vec<_>>(),
+        [
+            "shop/web[Deployment] => shop/db[StatefulSet] : TCP 5432",
+            "shop/web[Deployment] => 93.184.216.34-93.184.216.34[External] : TCP 443",
+            "203.0.113.9-203.0.113.9[External] => shop/web[Deployment] : TCP 8080",
+        ]
+    );
+    // the flows generate policies that allow exactly them
+    let flows = dir.path().join("flows.txt");
+    std::fs::write(&flows, &lines).unwrap();
+    let out = run(&[
+        "netpol",
+        "generate",
+        tree.to_str().unwrap(),
+        "--flows",
+        flows.to_str().unwrap(),
+        "--no-dns",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("cidr: 93.184.216.34/32"));
+}
