@@ -85,6 +85,9 @@ pub enum Command {
     /// One intent per image: check an intent document, compile it into every layer (seccomp,
     /// securityContext, runc, NetworkPolicies, runtime rules, admission), print its schema.
     Intent(crate::intent::IntentArgs),
+    /// Kubernetes RBAC as the authorizer resolves it: who may do what (who-can), what an
+    /// identity may do (can), and escalation paths to cluster-admin (paths); docs/rbac.md.
+    Rbac(crate::rbac::RbacArgs),
     /// The history store: record saved scan reports (the measurement layer, docs/history.md).
     History(crate::history::HistoryArgs),
     /// The confidence metrics over the history store (docs/metrics.md): time to detect and to

@@ -11,6 +11,7 @@ mod images;
 mod intent;
 mod logging;
 mod monitor;
+mod rbac;
 mod registry;
 mod sbom;
 mod seccomp;
@@ -51,6 +52,7 @@ fn main() -> ExitCode {
         Command::Report(args) => dashboard::report(&args),
         Command::Serve(args) => dashboard::serve(&args),
         Command::Intent(args) => intent::run(&args),
+        Command::Rbac(args) => rbac::run(&args),
         Command::Version(args) => habits::version(&args),
         Command::Completions(args) => habits::completions(&args),
         Command::Man(args) => habits::man(&args),
