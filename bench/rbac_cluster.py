@@ -3,7 +3,8 @@
 
 Shape (defaults): 500 namespaces, 5,000 service accounts, 25,000 pods (1% privileged or with
 hostPath), 1,000 Roles, 200 ClusterRoles (10 aggregated), 5,000 bindings (4,500 RoleBindings,
-500 ClusterRoleBindings) naming users, groups and service accounts. Deterministic (seeded).
+500 ClusterRoleBindings, 5 of them to the built-in cluster-admin for controllers' service
+accounts) naming users, groups and service accounts. Deterministic (seeded).
 """
 import json
 import os
@@ -92,7 +93,13 @@ def subject():
 cluster_bindings = BINDINGS // 10
 for b in range(BINDINGS):
     subjects = [subject() for _ in range(rng.randint(1, 3))]
-    if b < cluster_bindings:
+    if b < 5:
+        # controllers' service accounts bound to the built-in cluster-admin, as in real clusters
+        ref = {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"}
+        subjects = [{"kind": "ServiceAccount", "name": "sa-0", "namespace": namespaces[b]}]
+        objects.append({"apiVersion": RBAC, "kind": "ClusterRoleBinding",
+                        "metadata": {"name": f"crb-{b}"}, "roleRef": ref, "subjects": subjects})
+    elif b < cluster_bindings:
         ref = {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": f"cr-{rng.randrange(200)}"}
         objects.append({"apiVersion": RBAC, "kind": "ClusterRoleBinding",
                         "metadata": {"name": f"crb-{b}"}, "roleRef": ref, "subjects": subjects})
