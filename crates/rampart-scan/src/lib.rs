@@ -105,6 +105,7 @@ pub fn catalog() -> Vec<&'static Rule> {
     let mut all: Vec<&'static Rule> = Vec::new();
     all.extend_from_slice(rampart_dockerfile::rules());
     all.extend(rampart_k8s::rules());
+    all.extend_from_slice(rampart_rbac::RULES);
     all.extend_from_slice(rampart_inspect::rules::rules());
     all.push(&suppress::EXPIRED_SUPPRESSION);
     all.push(&seccomp::LOOSE_PROFILE);
@@ -716,6 +717,9 @@ pub fn scan_all(
     }
     summary.manifests = manifests.len();
     assessment.extend(rampart_k8s::scan(&manifests, &opts.pss));
+    // RBAC escalation paths across all files; the RBAC objects the schema let through but the
+    // authorizer cannot use are reported by `rampart rbac`, not here.
+    assessment.extend(rampart_rbac::assess(&manifests).0);
     assessment.extend(seccomp::assess(&manifests));
     if let Some(allow) = &opts.config.supply.registries {
         assessment.extend(supply::manifest_registries(&manifests, allow));

@@ -89,6 +89,9 @@ pub enum Command {
     /// format, JSON, DOT, SVG), why each pair is allowed or denied, what is exposed, and what
     /// changes between two revisions.
     Netpol(crate::netpol::NetpolArgs),
+    /// Kubernetes RBAC as the authorizer resolves it: who may do what (who-can), what an
+    /// identity may do (can), and escalation paths to cluster-admin (paths); docs/rbac.md.
+    Rbac(crate::rbac::RbacArgs),
     /// The history store: record saved scan reports (the measurement layer, docs/history.md).
     History(crate::history::HistoryArgs),
     /// The confidence metrics over the history store (docs/metrics.md): time to detect and to

@@ -12,6 +12,7 @@ mod intent;
 mod logging;
 mod monitor;
 mod netpol;
+mod rbac;
 mod registry;
 mod sbom;
 mod seccomp;
@@ -53,6 +54,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => dashboard::serve(&args),
         Command::Intent(args) => intent::run(&args),
         Command::Netpol(args) => netpol::run(&args),
+        Command::Rbac(args) => rbac::run(&args),
         Command::Version(args) => habits::version(&args),
         Command::Completions(args) => habits::completions(&args),
         Command::Man(args) => habits::man(&args),
