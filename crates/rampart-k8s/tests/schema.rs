@@ -64,13 +64,16 @@ for f in sys.stdin.read().split("\n"):
         out.append({"file": f, "index": -1, "verdict": "unreadable", "message": str(e)[:300]})
         continue
     objs = []
-    def collect(n, depth):
+    def collect(n, depth, kind=None, api=None):
+        # a typed list's items (a PodList as the API serves it) carry no kind: the list's
+        if isinstance(n, dict) and kind and "kind" not in n:
+            n = dict(n, kind=kind, apiVersion=n.get("apiVersion", api))
         if not isinstance(n, dict) or not isinstance(n.get("kind"), str) or not isinstance(n.get("apiVersion"), str):
             return
         if n["kind"].endswith("List") and "items" in n:
             if isinstance(n["items"], list) and depth < 8:
                 for i in n["items"]:
-                    collect(i, depth + 1)
+                    collect(i, depth + 1, n["kind"][:-4] or None, n["apiVersion"])
             return
         objs.append(n)
     for d in docs:
