@@ -12,6 +12,16 @@ fn scenario(name: &str) -> std::path::PathBuf {
         .join(name)
 }
 
+/// A temporary directory holding `tree/NAME` with `text`: the directory (kept alive) and the
+/// tree.
+fn tree(name: &str, text: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let tree = dir.path().join("tree");
+    std::fs::create_dir(&tree).unwrap();
+    std::fs::write(tree.join(name), text).unwrap();
+    (dir, tree)
+}
+
 fn run(args: &[&str]) -> std::process::Output {
     rampart_command().args(args).output().unwrap()
 }
@@ -145,14 +155,10 @@ fn input_errors_name_file_and_position_and_exit_two() {
 
 #[test]
 fn generate_writes_policies_that_allow_exactly_the_flows() {
-    let dir = tempfile::tempdir().unwrap();
-    let tree = dir.path().join("tree");
-    std::fs::create_dir(&tree).unwrap();
-    std::fs::write(
-        tree.join("apps.yaml"),
+    let (dir, tree) = tree(
+        "apps.yaml",
         "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop}\nspec:\n  template:\n    metadata: {labels: {app: web, pod-template-hash: abc}}\n    spec:\n      containers:\n      - name: web\n        image: web\n        env: [{name: DB, value: 'postgres://db.shop.svc.cluster.local:5432/app'}]\n        envFrom: [{configMapRef: {name: web-config}}]\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: web-config, namespace: shop}\ndata: {CACHE_URL: 'redis://cache:6379'}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: db, namespace: shop}\nspec:\n  template:\n    metadata: {labels: {app: db}}\n    spec: {containers: [{name: db, image: db, ports: [{name: pg, containerPort: 5432}]}]}\n---\napiVersion: v1\nkind: Service\nmetadata: {name: db, namespace: shop}\nspec: {selector: {app: db}, ports: [{port: 5432, targetPort: pg}]}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: cache, namespace: shop}\nspec:\n  template:\n    metadata: {labels: {app: cache}}\n    spec: {containers: [{name: c, image: redis}]}\n---\napiVersion: v1\nkind: Service\nmetadata: {name: cache, namespace: shop}\nspec: {selector: {app: cache}, ports: [{port: 6379}]}\n",
-    )
-    .unwrap();
+    );
     std::fs::write(
         dir.path().join("flows.txt"),
         "0.0.0.0-255.255.255.255[External] => shop/web[Deployment] : TCP 443\n",
@@ -287,15 +293,11 @@ fn event(kind: &str, ns: &str, pod: &str, cip: &str, sip: &str, sport: u16, prot
 
 #[test]
 fn observed_events_become_flows_and_policies() {
-    let dir = tempfile::tempdir().unwrap();
-    let tree = dir.path().join("tree");
-    std::fs::create_dir(&tree).unwrap();
     // a dump: the db pod with its address; the web Deployment's pods are named after it
-    std::fs::write(
-        tree.join("cluster.yaml"),
+    let (dir, tree) = tree(
+        "cluster.yaml",
         "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop}\nspec:\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    spec: {containers: [{name: web, image: web}]}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: db-0, namespace: shop, labels: {app: db}, ownerReferences: [{kind: StatefulSet, name: db, controller: true}]}\nspec: {containers: [{name: db, image: db}]}\nstatus: {podIP: 10.1.0.7, podIPs: [{ip: 10.1.0.7}]}\n",
-    )
-    .unwrap();
+    );
     let events = [
         event(
             "connect",
