@@ -611,8 +611,10 @@ fn metadata(name: &str, namespace: Option<&str>) -> Value {
     m
 }
 
-/// Default deny for the workload's pods, the ingress it listens for, the egress it needs.
-fn network_policies(
+/// Default deny for the workload's pods, the ingress it listens for, the egress it needs:
+/// the NetworkPolicies of one intent for the pods `pod_labels` selects, named after `name`
+/// (rampart-netpol also reads them to compute the flows an intent declares).
+pub fn network_policies(
     intent: &Intent,
     name: &str,
     namespace: Option<&str>,

@@ -156,6 +156,11 @@ impl IntentSet {
         self.by_repository.get(&repo).map(|(i, o)| (i, o.as_str()))
     }
 
+    /// Where each intent came from, in repository order.
+    pub fn origins(&self) -> impl Iterator<Item = &str> {
+        self.by_repository.values().map(|(_, o)| o.as_str())
+    }
+
     /// How many intents.
     pub fn len(&self) -> usize {
         self.by_repository.len()

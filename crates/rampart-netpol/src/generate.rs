@@ -47,7 +47,7 @@ pub struct Generated {
 }
 
 /// The labels that select a workload's pods: its pod labels without the volatile ones.
-fn selector_of(m: &Member) -> BTreeMap<String, String> {
+pub(crate) fn selector_of(m: &Member) -> BTreeMap<String, String> {
     m.labels
         .iter()
         .filter(|(k, _)| !VOLATILE.contains(&k.as_str()))
@@ -62,14 +62,97 @@ fn peer_json(of: &Member) -> Value {
     })
 }
 
-fn block_json(r: &Range) -> Value {
-    // the range as CIDR blocks (a range the engine cut may need several)
-    json!(
-        cidrs(r)
-            .into_iter()
-            .map(|c| json!({"ipBlock": {"cidr": c}}))
-            .collect::<Vec<_>>()
-    )
+/// The addresses of `set` (sorted, disjoint) inside the block `[lo, lo + size)`, as the
+/// fewest `ipBlock` entries and `except` blocks: either the block itself with the gaps as
+/// `except`, or its two halves each said on their own, whichever is shorter.
+fn cover(set: &[Range], lo: u64, size: u64) -> (usize, Vec<Value>) {
+    let hi = lo + size - 1;
+    let inside: Vec<(u64, u64)> = set
+        .iter()
+        .map(|r| (u64::from(r.lo).max(lo), u64::from(r.hi).min(hi)))
+        .filter(|(a, b)| a <= b)
+        .collect();
+    let cidr = |lo: u64, size: u64| {
+        format!(
+            "{}/{}",
+            std::net::Ipv4Addr::from(lo as u32),
+            32 - size.trailing_zeros()
+        )
+    };
+    if inside.is_empty() {
+        return (0, Vec::new());
+    }
+    if inside == [(lo, hi)] {
+        return (1, vec![json!({"ipBlock": {"cidr": cidr(lo, size)}})]);
+    }
+    // the block with its gaps excepted (the gaps are strictly inside it)
+    let mut except = Vec::new();
+    let mut next = lo;
+    for (a, b) in inside.iter().copied().chain([(hi + 1, hi + 1)]) {
+        if a > next {
+            except.extend(cidrs(&Range {
+                lo: next as u32,
+                hi: (a - 1) as u32,
+            }));
+        }
+        next = b + 1;
+    }
+    let whole = (
+        1 + except.len(),
+        vec![json!({"ipBlock": {"cidr": cidr(lo, size), "except": except}})],
+    );
+    let half = size / 2;
+    let (l, r) = (cover(set, lo, half), cover(set, lo + half, half));
+    if l.0 + r.0 <= whole.0 {
+        (l.0 + r.0, [l.1, r.1].concat())
+    } else {
+        whole
+    }
+}
+
+/// The rules of one workload's flows to (or from) addresses outside, as few as say them:
+/// the ports are cut wherever some flow's ports start or end, each piece goes to the
+/// addresses whose flows hold it, and pieces going to the same addresses share one rule.
+fn external_rules(flows: &[(Range, ConnSet)], key: &str) -> Vec<Value> {
+    let mut by_addresses: BTreeMap<Vec<Range>, ConnSet> = BTreeMap::new();
+    for p in Protocol::ALL {
+        let mut cuts: BTreeSet<u32> = BTreeSet::new();
+        for (_, c) in flows {
+            for (lo, hi) in c.ports(p).ranges() {
+                cuts.insert(u32::from(*lo));
+                cuts.insert(u32::from(*hi) + 1);
+            }
+        }
+        let cuts: Vec<u32> = cuts.into_iter().collect();
+        for w in cuts.windows(2) {
+            let (lo, hi) = (w[0] as u16, (w[1] - 1) as u16);
+            let mut addresses: Vec<Range> = flows
+                .iter()
+                .filter(|(_, c)| c.ports(p).contains(lo))
+                .map(|(r, _)| *r)
+                .collect();
+            if addresses.is_empty() {
+                continue;
+            }
+            addresses.sort();
+            // adjacent ranges are one
+            let mut merged: Vec<Range> = Vec::with_capacity(addresses.len());
+            for r in addresses {
+                match merged.last_mut() {
+                    Some(last) if u64::from(last.hi) + 1 >= u64::from(r.lo) => {
+                        last.hi = last.hi.max(r.hi);
+                    }
+                    _ => merged.push(r),
+                }
+            }
+            let e = by_addresses.entry(merged).or_default();
+            *e = e.union(&ConnSet::of(p, crate::ports::PortSet::range(lo, hi)));
+        }
+    }
+    by_addresses
+        .into_iter()
+        .map(|(addresses, conns)| rule(json!(cover(&addresses, 0, 1 << 32).1), &conns, key))
+        .collect()
 }
 
 /// The fewest CIDR blocks covering exactly `r`.
@@ -204,6 +287,8 @@ pub fn generate(cluster: &Cluster, flows: &[Flow], opts: &Options) -> Generated 
     }
     let mut ingress: BTreeMap<&PeerName, Vec<Value>> = BTreeMap::new();
     let mut egress: BTreeMap<&PeerName, Vec<Value>> = BTreeMap::new();
+    // flows to and from addresses outside, said per workload once all are known
+    let mut outside: BTreeMap<(&PeerName, bool), Vec<(Range, ConnSet)>> = BTreeMap::new();
     for f in flows {
         if f.conns.is_empty() {
             continue;
@@ -236,10 +321,10 @@ pub fn generate(cluster: &Cluster, flows: &[Flow], opts: &Options) -> Generated 
                     ));
                     continue;
                 };
-                egress
-                    .entry(&sm.peer)
+                outside
+                    .entry((&sm.peer, true))
                     .or_default()
-                    .push(rule(block_json(range), &f.conns, "to"));
+                    .push((*range, f.conns.clone()));
             }
             (Endpoint::External { range }, Endpoint::Workload(d)) => {
                 let Some(dm) = members.get(d) else {
@@ -249,17 +334,23 @@ pub fn generate(cluster: &Cluster, flows: &[Flow], opts: &Options) -> Generated 
                     ));
                     continue;
                 };
-                ingress.entry(&dm.peer).or_default().push(rule(
-                    block_json(range),
-                    &f.conns,
-                    "from",
-                ));
+                outside
+                    .entry((&dm.peer, false))
+                    .or_default()
+                    .push((*range, f.conns.clone()));
             }
             _ => out.notes.push(format!(
                 "{} => {}: only flows between workloads and addresses are generated",
                 f.src, f.dst
             )),
         }
+    }
+    for ((w, to), flows) in outside {
+        let (rules, key) = match to {
+            true => (egress.entry(w).or_default(), "to"),
+            false => (ingress.entry(w).or_default(), "from"),
+        };
+        rules.extend(external_rules(&flows, key));
     }
     let namespaces: BTreeSet<&str> = members.keys().map(|p| p.namespace.as_str()).collect();
     for ns in &namespaces {
@@ -447,7 +538,7 @@ fn parse_line(line: &str) -> Result<Flow, String> {
 
 /// The proof: the connections the generated policies allow (with the manifests' workloads,
 /// and no other policy), against the flows, as `(missing, extra)` connection lines. Outside
-/// ranges are compared address by address through the ranges the engine cuts.
+/// ranges are compared address by address, on ranges that refine both sides'.
 pub fn check(
     cluster: &Cluster,
     generated: &Generated,
@@ -467,26 +558,50 @@ pub fn check(
             .or_insert_with(|| v.clone());
     }
     let got: Vec<Connection> = Engine::new(&with).connections();
-    // the flows, cut at the same ranges as the connections
-    let (sources, destinations) = Engine::new(&with).external_ranges();
+    // outside addresses are compared on ranges that refine both sides' ranges (the flows may
+    // be cut finer or coarser than the generated policies' own blocks)
+    let mut cuts: BTreeSet<u64> = BTreeSet::from([0, 1 << 32]);
+    let ranges = got
+        .iter()
+        .flat_map(|c| [&c.src, &c.dst])
+        .chain(flows.iter().flat_map(|f| [&f.src, &f.dst]));
+    for e in ranges {
+        if let Endpoint::External { range } = e {
+            cuts.insert(u64::from(range.lo));
+            cuts.insert(u64::from(range.hi) + 1);
+        }
+    }
+    let cuts: Vec<u64> = cuts.into_iter().collect();
+    let atoms: Vec<Range> = cuts
+        .windows(2)
+        .map(|w| Range {
+            lo: w[0] as u32,
+            hi: (w[1] - 1) as u32,
+        })
+        .collect();
+    let pieces = |e: &Endpoint| -> Vec<String> {
+        match e {
+            Endpoint::External { range } => atoms
+                .iter()
+                .filter(|a| range.covers(a))
+                .map(|a| Endpoint::External { range: *a }.to_string())
+                .collect(),
+            e => vec![e.to_string()],
+        }
+    };
     let mut want: BTreeMap<(String, String), ConnSet> = BTreeMap::new();
-    for f in flows {
-        let mut add = |s: Endpoint, d: Endpoint| {
-            let e = want.entry((s.to_string(), d.to_string())).or_default();
-            *e = e.union(&f.conns);
-        };
-        match (&f.src, &f.dst) {
-            (Endpoint::External { range }, d) => {
-                for r in sources.iter().filter(|r| range.covers(r)) {
-                    add(Endpoint::External { range: *r }, d.clone());
-                }
+    let mut have: BTreeMap<(String, String), ConnSet> = BTreeMap::new();
+    let pairs = flows
+        .iter()
+        .map(|f| (&f.src, &f.dst, &f.conns, true))
+        .chain(got.iter().map(|c| (&c.src, &c.dst, &c.conns, false)));
+    for (src, dst, conns, wanted) in pairs {
+        for s in pieces(src) {
+            for d in pieces(dst) {
+                let into = if wanted { &mut want } else { &mut have };
+                let e = into.entry((s.clone(), d)).or_default();
+                *e = e.union(conns);
             }
-            (s, Endpoint::External { range }) => {
-                for r in destinations.iter().filter(|r| range.covers(r)) {
-                    add(s.clone(), Endpoint::External { range: *r });
-                }
-            }
-            (s, d) => add(s.clone(), d.clone()),
         }
     }
     // with DNS: every workload asks the DNS pods (TCP and UDP 53), and every pod of a
@@ -504,10 +619,6 @@ pub fn check(
             }
         }
     }
-    let have: BTreeMap<(String, String), ConnSet> = got
-        .iter()
-        .map(|c| ((c.src.to_string(), c.dst.to_string()), c.conns.clone()))
-        .collect();
     let mut missing = Vec::new();
     let mut extra = Vec::new();
     for (k, w) in &want {
@@ -612,4 +723,85 @@ pub fn infer(cluster: &Cluster) -> Vec<Flow> {
             conns,
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::ip::{Block, Cidr, atoms, parse_cidr};
+    use proptest::prelude::*;
+
+    fn range(s: &str) -> Range {
+        match parse_cidr(s).unwrap() {
+            Cidr::V4(r) => r,
+            Cidr::V6(_) => unreachable!(),
+        }
+    }
+
+    /// What `ipBlock` entries hold, as blocks.
+    fn blocks(entries: &[Value]) -> Vec<Block> {
+        entries
+            .iter()
+            .map(|e| Block {
+                cidr: range(e["ipBlock"]["cidr"].as_str().unwrap()),
+                except: e["ipBlock"]["except"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|x| range(x.as_str().unwrap()))
+                    .collect(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_block_with_a_hole_is_written_with_except() {
+        let set = [range("10.30.0.0/16")];
+        let hole = range("10.30.9.0/24");
+        let set = [
+            Range {
+                lo: set[0].lo,
+                hi: hole.lo - 1,
+            },
+            Range {
+                lo: hole.hi + 1,
+                hi: set[0].hi,
+            },
+        ];
+        let (cost, v) = cover(&set, 0, 1 << 32);
+        assert_eq!(cost, 2);
+        assert_eq!(
+            v,
+            [json!({"ipBlock": {"cidr": "10.30.0.0/16", "except": ["10.30.9.0/24"]}})]
+        );
+        assert_eq!(
+            cover(&[Range::ALL], 0, 1 << 32).1,
+            [json!({"ipBlock": {"cidr": "0.0.0.0/0"}})]
+        );
+    }
+
+    proptest! {
+        // the blocks hold exactly the addresses of the set, in no more entries than the
+        // plain CIDR blocks of its ranges
+        #[test]
+        fn cover_says_exactly_the_set(mut points in proptest::collection::vec(any::<u32>(), 2..12)) {
+            points.sort_unstable();
+            points.dedup();
+            let set: Vec<Range> = points
+                .chunks(2)
+                .filter(|c| c.len() == 2)
+                .map(|c| Range { lo: c[0], hi: c[1] })
+                .collect();
+            let (cost, v) = cover(&set, 0, 1 << 32);
+            let plain: usize = set.iter().map(|r| cidrs(r).len()).sum();
+            prop_assert!(cost <= plain, "{cost} > {plain}");
+            let b = blocks(&v);
+            for a in atoms(b.iter().chain(set.iter().map(|r| Block { cidr: *r, except: vec![] }).collect::<Vec<_>>().iter())) {
+                let held = b.iter().any(|x| x.holds(&a));
+                let inside = set.iter().any(|r| r.covers(&a));
+                prop_assert_eq!(held, inside, "{}", a);
+            }
+        }
+    }
 }

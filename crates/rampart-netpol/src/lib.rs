@@ -10,6 +10,7 @@
 pub mod diff;
 pub mod flows;
 pub mod generate;
+pub mod intents;
 pub mod ip;
 pub mod model;
 pub mod picture;
@@ -96,6 +97,11 @@ pub fn from_documents<'a>(files: impl IntoIterator<Item = (&'a str, &'a [Documen
         if same {
             b.ips.append(&mut a.ips);
             b.pod_names.append(&mut a.pod_names);
+            for i in a.images.drain(..) {
+                if !b.images.contains(&i) {
+                    b.images.push(i);
+                }
+            }
         }
         same
     });

@@ -74,6 +74,8 @@ pub struct Member {
     /// what its containers are told at start: environment values, and the ConfigMaps they
     /// read variables from (`configmap:NAME`), for inferring the Services it calls
     pub env: Vec<String>,
+    /// its containers' images (init containers' too), as written
+    pub images: Vec<String>,
     /// where it was read
     pub file: String,
     /// and at which line
@@ -374,7 +376,11 @@ fn read_workload(cx: &mut Ctx<'_>, cluster: &mut Cluster, w: &K8sWorkload<'_>) {
         cx.err(pos, m);
     }
     let mut env = Vec::new();
+    let mut images = Vec::new();
     for c in w.containers() {
+        if let Some(i) = c.node.str_at(&["image"]) {
+            images.push(i.to_owned());
+        }
         for e in c.node.get("env").map(Node::as_seq).unwrap_or(&[]) {
             if let Some(v) = e.str_at(&["value"]) {
                 env.push(v.to_owned());
@@ -441,6 +447,7 @@ fn read_workload(cx: &mut Ctx<'_>, cluster: &mut Cluster, w: &K8sWorkload<'_>) {
         pod_names,
         subject: o.subject(),
         env,
+        images,
         file: cx.file.to_owned(),
         line: o.node.pos.line,
     });

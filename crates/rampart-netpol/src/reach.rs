@@ -486,6 +486,7 @@ impl<'c> Engine<'c> {
             ips: Vec::new(),
             pod_names: Vec::new(),
             env: Vec::new(),
+            images: Vec::new(),
             file: String::new(),
             line: 0,
         }

@@ -54,9 +54,9 @@ pub enum NetpolCommand {
     /// Least-privilege NetworkPolicies for the workloads of a manifest tree: a default deny
     /// per namespace (with DNS to the cluster's DNS pods), then for each workload one ingress
     /// policy admitting exactly its sources and one egress policy reaching exactly its
-    /// destinations, on their ports. Flows come from connection lines (`--flows`: observed
-    /// flows, or a `reach` listing) and from the Services the manifests name in environment
-    /// variables and ConfigMaps (`--infer`). Checked before writing: the engine's
+    /// destinations, on their ports. Flows come from intents (`--intent`), from connection
+    /// lines (`--flows`: observed flows, or a `reach` listing) and from the Services the
+    /// manifests name in environment variables and ConfigMaps (`--infer`). Checked before writing: the engine's
     /// reachability of the generated policies must equal the flows; what would widen the
     /// tree's existing policies is said.
     Generate {
@@ -69,6 +69,11 @@ pub enum NetpolCommand {
         /// Infer flows from Services named in the workloads' environment and ConfigMaps.
         #[arg(long)]
         infer: bool,
+        /// Intents (`intent.toml` files, or directories of them), repeatable: the flows each
+        /// workload whose image has an intent declares (its `listen` and `egress`, both ends'
+        /// intents required where both have one).
+        #[arg(long = "intent", value_name = "FILE|DIR")]
+        intents: Vec<PathBuf>,
         /// Leave out DNS to the cluster's DNS pods.
         #[arg(long)]
         no_dns: bool,
@@ -170,9 +175,20 @@ pub fn run(args: &NetpolArgs) -> Result<u8> {
             path,
             flows,
             infer,
+            intents,
             no_dns,
             out: file,
-        } => generate(path, flows, *infer, !*no_dns, file.as_deref(), &mut out),
+        } => generate(
+            path,
+            &Sources {
+                flows,
+                intents,
+                infer: *infer,
+            },
+            !*no_dns,
+            file.as_deref(),
+            &mut out,
+        ),
         NetpolCommand::Flows {
             events,
             cluster: tree,
@@ -329,10 +345,16 @@ fn exposure_report(engine: &Engine<'_>, format: ReachFormat, out: &mut impl Writ
     Ok(())
 }
 
+/// Where `generate` takes its flows from.
+struct Sources<'a> {
+    flows: &'a [PathBuf],
+    intents: &'a [PathBuf],
+    infer: bool,
+}
+
 fn generate(
     path: &Path,
-    flow_files: &[PathBuf],
-    infer: bool,
+    sources: &Sources<'_>,
     dns: bool,
     file: Option<&Path>,
     out: &mut impl Write,
@@ -341,7 +363,31 @@ fn generate(
     let c = cluster(path)?;
     let mut code = exit(&c, 0);
     let mut flows = Vec::new();
-    for f in flow_files {
+    if !sources.intents.is_empty() {
+        let (set, problems) = rampart_intent::conform::IntentSet::load_each(sources.intents);
+        for p in &problems {
+            eprintln!("rampart: input error: {p}");
+            code = crate::EXIT_ERROR;
+        }
+        let declared = rampart_netpol::intents::declared(&c, &set);
+        for n in &declared.notes {
+            eprintln!("rampart: note: {n}");
+        }
+        if dns {
+            for w in &declared.without_dns {
+                eprintln!(
+                    "rampart: note: {w}: its intent says cluster-dns = false, but every pod gets DNS to the cluster's DNS pods (give --no-dns to leave it out)"
+                );
+            }
+        }
+        eprintln!(
+            "rampart: {} flows declared by the intents of {} workloads",
+            declared.flows.len(),
+            declared.workloads.len()
+        );
+        flows.extend(declared.flows);
+    }
+    for f in sources.flows {
         let text =
             std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display()))?;
         let (mut v, errors) = g::flows_from_lines(&text);
@@ -351,7 +397,7 @@ fn generate(
         }
         flows.append(&mut v);
     }
-    if infer {
+    if sources.infer {
         let inferred = g::infer(&c);
         eprintln!(
             "rampart: {} flows inferred from Services named in the manifests",
@@ -360,7 +406,7 @@ fn generate(
         flows.extend(inferred);
     }
     if flows.is_empty() {
-        anyhow::bail!("no flows: give --flows FILE (connection lines) or --infer");
+        anyhow::bail!("no flows: give --intent FILE, --flows FILE (connection lines) or --infer");
     }
     let generated = g::generate(&c, &flows, &Options { dns });
     for n in &generated.notes {

@@ -392,3 +392,62 @@ fn observed_events_become_flows_and_policies() {
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("cidr: 93.184.216.34/32"));
 }
+
+#[test]
+fn generate_from_intents_writes_what_they_declare_and_no_more() {
+    let dir = tempfile::tempdir().unwrap();
+    let tree = dir.path().join("tree");
+    std::fs::create_dir(&tree).unwrap();
+    // the example's workloads, without its own policies
+    for f in ["namespaces.yaml", "web.yaml", "worker.yaml", "legacy.yaml"] {
+        std::fs::copy(root().join("examples/k8s").join(f), tree.join(f)).unwrap();
+    }
+    let intent = root().join("examples/intent/web.intent.toml");
+    // a second intent that is not valid: said with its position, the rest still generated
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "version = 1\nimage = \"x@sha256:00\"\n").unwrap();
+    let out = run(&[
+        "netpol",
+        "generate",
+        tree.to_str().unwrap(),
+        "--intent",
+        intent.to_str().unwrap(),
+        "--intent",
+        bad.to_str().unwrap(),
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains(&format!("input error: {}:2:", bad.display())),
+        "{err}"
+    );
+    assert!(err.contains("of 1 workloads"), "{err}");
+    assert!(err.contains("api.payments.example.com"), "{err}");
+    let yaml = String::from_utf8(out.stdout.clone()).unwrap();
+    // the intent's egress, said as the intent says it
+    assert!(
+        yaml.contains("cidr: 10.30.0.0/16\n        except:\n        - 10.30.9.0/24"),
+        "{yaml}"
+    );
+    assert!(yaml.contains("cidr: 0.0.0.0/0"), "{yaml}");
+    std::fs::write(tree.join("generated.yaml"), &yaml).unwrap();
+    let reach = String::from_utf8(
+        ok(&run(&["netpol", "reach", tree.to_str().unwrap()]))
+            .stdout
+            .clone(),
+    )
+    .unwrap();
+    let web: Vec<&str> = reach.lines().filter(|l| l.contains("shop/web")).collect();
+    assert_eq!(
+        web,
+        [
+            "10.20.0.0-10.20.255.255[External] => shop/web[Deployment] : TCP 8080",
+            "shop/web[Deployment] => 0.0.0.0-10.29.255.255[External] : TCP 443",
+            "shop/web[Deployment] => 10.30.0.0-10.30.8.255[External] : TCP 443,5432",
+            "shop/web[Deployment] => 10.30.10.0-10.30.255.255[External] : TCP 443,5432",
+            "shop/web[Deployment] => 10.30.9.0-10.30.9.255[External] : TCP 443",
+            "shop/web[Deployment] => 10.31.0.0-255.255.255.255[External] : TCP 443",
+        ],
+        "{reach}"
+    );
+}
