@@ -18,8 +18,8 @@ pub use finding::{Assessment, Control, Finding, K8sObject, Location, Stage, Supp
 pub use image::{ImageRef, ImageRefError, ImageRefErrorKind};
 pub use layer::{Layer, Severity};
 pub use report::{
-    ImageSummary, InputError, LayerState, LayerSummary, REPORT_SCHEMA_VERSION, Report,
-    SubjectLayers, Summary, Tool,
+    Component, ImageSummary, InputError, LayerState, LayerSummary, NodeSummary,
+    REPORT_SCHEMA_VERSION, Report, SubjectLayers, Summary, Tool,
 };
 pub use rule::{RefKind, Reference, Rule, RuleTarget};
 pub use vulnerability::{Score, StreamFix, VulnCounts, VulnLocation, VulnPackage, Vulnerability};

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// Version of the JSON report schema (`docs/report.schema.json`). Bump the minor for additions,
 /// the major for anything that breaks a consumer.
-pub const REPORT_SCHEMA_VERSION: &str = "1.3";
+pub const REPORT_SCHEMA_VERSION: &str = "1.4";
 
 /// How a layer held.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -151,6 +151,44 @@ pub struct ImageSummary {
     pub vulnerabilities: Option<crate::VulnCounts>,
 }
 
+/// A component found on a node, with its version (`runc`, `1.1.5+ds1-1+deb12u1`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+pub struct Component {
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// Where it was found (`dpkg`, `runsc --version`, a path, a CRI runtime handler...).
+    pub source: String,
+}
+
+/// What a node assessed by `rampart host` is, in brief: the walls it can offer the layers
+/// above it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+pub struct NodeSummary {
+    /// The node's name (its hostname).
+    pub name: String,
+    /// The root assessed: `/` for the running node, else the offline copy's directory.
+    pub root: String,
+    /// The kernel release, as the node reports it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kernel: Option<String>,
+    /// The active Linux security modules, in the kernel's order.
+    pub lsms: Vec<String>,
+    /// Whether the kernel filters system calls for processes (seccomp).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seccomp: Option<bool>,
+    /// `v2`, `v1` or `hybrid`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cgroup: Option<String>,
+    /// Container runtimes and engines installed.
+    pub runtimes: Vec<Component>,
+    /// Sandbox runtimes installed or configured (gVisor's runsc, Kata).
+    pub sandboxes: Vec<Component>,
+    /// Where the kubelet's effective configuration came from, when there is a kubelet.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kubelet: Option<String>,
+}
+
 /// A complete scan result. Serialized as the JSON report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Report {
@@ -174,6 +212,9 @@ pub struct Report {
     /// errors.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<InputError>,
+    /// The nodes assessed (`rampart host`), absent when none was.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub nodes: Vec<NodeSummary>,
 }
 
 impl Report {
@@ -325,6 +366,7 @@ impl Report {
             images: Vec::new(),
             vulnerabilities: Vec::new(),
             warnings: Vec::new(),
+            nodes: Vec::new(),
         }
     }
 

@@ -13,6 +13,8 @@ pub enum RuleTarget {
     Config,
     /// Seccomp profiles (`rampart seccomp lint`).
     Seccomp,
+    /// A node's own configuration: kernel, runtimes, kubelet, SSH (`rampart host`).
+    Host,
 }
 
 impl RuleTarget {
@@ -23,6 +25,7 @@ impl RuleTarget {
             RuleTarget::Image => "image",
             RuleTarget::Config => "config",
             RuleTarget::Seccomp => "seccomp",
+            RuleTarget::Host => "host",
         }
     }
 }

@@ -32,7 +32,7 @@ echo fine > /srv/data/fine; echo "writable:$?" >> $out
 cat /etc/secret > /dev/null; echo "secret:$?" >> $out
 cat /etc/sibling > /dev/null; echo "sibling:$?" >> $out
 nc -l -p 8080 > /srv/data/got &
-sleep 0.3
+sleep 1
 echo hello | nc -w 2 127.0.0.1 8080; echo "connect-allowed:$?" >> $out
 nc -w 1 127.0.0.2 8080 < /dev/null; echo "connect-cidr:$?" >> $out
 nc -w 1 127.0.0.1 9090 < /dev/null; echo "connect-port:$?" >> $out

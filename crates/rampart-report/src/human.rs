@@ -85,6 +85,7 @@ pub fn render(report: &Report, opts: Options) -> String {
     if !opts.quiet {
         overview(&mut out, report, st, opts.width);
         images_section(&mut out, report, st, opts.width);
+        nodes_section(&mut out, report, st, opts.width);
     }
     vulnerabilities_section(&mut out, report, st, opts);
     findings_section(&mut out, report, st, opts);
@@ -172,16 +173,23 @@ fn overview(out: &mut String, report: &Report, st: Style, max: usize) {
         1 => String::from(", 1 image"),
         n => format!(", {n} images"),
     };
-    let title = format!(
-        "{} {} scanned {}: {} files ({} Dockerfiles, {} manifests, {} Kubernetes objects){images}",
-        report.tool.name,
-        report.tool.version,
-        report.target,
-        s.files_scanned,
-        s.dockerfiles,
-        s.manifests,
-        s.objects
-    );
+    let title = if !report.nodes.is_empty() && s.files_scanned == 0 {
+        format!(
+            "{} {} assessed {}",
+            report.tool.name, report.tool.version, report.target
+        )
+    } else {
+        format!(
+            "{} {} scanned {}: {} files ({} Dockerfiles, {} manifests, {} Kubernetes objects){images}",
+            report.tool.name,
+            report.tool.version,
+            report.target,
+            s.files_scanned,
+            s.dockerfiles,
+            s.manifests,
+            s.objects
+        )
+    };
     for (i, line) in wrap_width(&title, max, 0).iter().enumerate() {
         if i == 0 {
             let _ = writeln!(
@@ -655,6 +663,67 @@ fn images_section(out: &mut String, report: &Report, st: Style, max: usize) {
     }
 }
 
+/// The facts of each node assessed (`rampart host`): the walls it offers the layers above.
+fn nodes_section(out: &mut String, report: &Report, st: Style, max: usize) {
+    for node in &report.nodes {
+        let _ = writeln!(out, "{} {}", st.bold("Node"), st.bold(&node.name));
+        let mut rows: Vec<Vec<String>> = Vec::new();
+        let mut row = |k: &str, v: String| rows.push(vec![st.dim(k), v]);
+        if node.root != "/" {
+            row("root", format!("{} (an offline copy)", node.root));
+        }
+        row(
+            "kernel",
+            node.kernel.clone().unwrap_or_else(|| "unknown".into()),
+        );
+        row(
+            "security modules",
+            if node.lsms.is_empty() {
+                "unknown".into()
+            } else {
+                node.lsms.join(", ")
+            },
+        );
+        row(
+            "seccomp",
+            match node.seccomp {
+                Some(true) => "available".into(),
+                Some(false) => "not available".into(),
+                None => "unknown".into(),
+            },
+        );
+        row(
+            "cgroup",
+            node.cgroup.clone().unwrap_or_else(|| "unknown".into()),
+        );
+        let components = |list: &[rampart_core::Component]| {
+            if list.is_empty() {
+                return "none found".to_owned();
+            }
+            list.iter()
+                .map(|c| match &c.version {
+                    Some(v) => format!("{} {v} ({})", c.name, c.source),
+                    None => format!("{} ({})", c.name, c.source),
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        row("runtimes", components(&node.runtimes));
+        row("sandboxes", components(&node.sandboxes));
+        row(
+            "kubelet",
+            node.kubelet.clone().unwrap_or_else(|| "none".into()),
+        );
+        out.push_str(&fit(
+            &rows,
+            &[Col::left(Give::Fixed), Col::left(Give::Wrap(20))],
+            "  ",
+            max,
+        ));
+        out.push('\n');
+    }
+}
+
 /// The rule id of known-vulnerability findings (`rampart-vuln`), shown in their own table.
 const VULNERABILITY_RULE: &str = "VUL001";
 
@@ -801,6 +870,7 @@ mod tests {
             images: Vec::new(),
             vulnerabilities: Vec::new(),
             warnings: Vec::new(),
+            nodes: Vec::new(),
         }
     }
 

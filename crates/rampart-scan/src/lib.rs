@@ -116,6 +116,7 @@ pub fn catalog() -> Vec<&'static Rule> {
     all.push(&intent::BEYOND_INTENT);
     all.push(&intent::POLICY_BEYOND_INTENT);
     all.extend_from_slice(rampart_netpol::rules::RULES);
+    all.extend(rampart_host::rules());
     all.sort_by_key(|r| r.id);
     all
 }

@@ -92,6 +92,11 @@ pub enum Command {
     /// Kubernetes RBAC as the authorizer resolves it: who may do what (who-can), what an
     /// identity may do (can), and escalation paths to cluster-admin (paths); docs/rbac.md.
     Rbac(crate::rbac::RbacArgs),
+    /// The node under the containers, as actually configured (docs/host.md): kernel and its
+    /// known escapes, security modules, container runtimes and Docker's daemon, the kubelet's
+    /// effective configuration (CIS node items), SSH, sandbox runtimes. The running node, or
+    /// an offline copy (`--root DIR`). Exit 1 at --fail-on, 2 on input errors.
+    Host(crate::host::HostArgs),
     /// The history store: record saved scan reports (the measurement layer, docs/history.md).
     History(crate::history::HistoryArgs),
     /// The confidence metrics over the history store (docs/metrics.md): time to detect and to

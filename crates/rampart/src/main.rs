@@ -7,6 +7,7 @@ mod cyclonedx;
 mod dashboard;
 mod habits;
 mod history;
+mod host;
 mod images;
 mod intent;
 mod logging;
@@ -55,6 +56,7 @@ fn main() -> ExitCode {
         Command::Intent(args) => intent::run(&args),
         Command::Netpol(args) => netpol::run(&args),
         Command::Rbac(args) => rbac::run(&args),
+        Command::Host(args) => host::run(&args),
         Command::Version(args) => habits::version(&args),
         Command::Completions(args) => habits::completions(&args),
         Command::Man(args) => habits::man(&args),
@@ -101,7 +103,7 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
     })
 }
 
-fn use_color(choice: ColorChoice, to_terminal: bool) -> bool {
+pub(crate) fn use_color(choice: ColorChoice, to_terminal: bool) -> bool {
     match choice {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
@@ -399,7 +401,7 @@ fn scan(args: ScanArgs) -> Result<u8> {
 /// The width the human report fits in: `COLUMNS` when set (as `ls`, clap and most terminal
 /// tools honour it), else the terminal's when standard output is one, else 80 (a pipe or a CI
 /// log: 80 columns read well everywhere).
-fn terminal_width() -> usize {
+pub(crate) fn terminal_width() -> usize {
     if let Some(n) = std::env::var("COLUMNS")
         .ok()
         .and_then(|v| v.trim().parse::<usize>().ok())
