@@ -490,13 +490,7 @@ pub fn effective(host: &mut Host) -> Option<Effective> {
                 set(&mut file, p, json!(resolve(dir, &s)));
             }
         }
-        merge(
-            &mut eff.config,
-            &file,
-            path,
-            &mut eff.from,
-            "",
-        );
+        merge(&mut eff.config, &file, path, &mut eff.from, "");
     }
     if let Some(dir) = flag("config-dir") {
         let dir = resolve(&started.cwd, &dir);

@@ -25,21 +25,45 @@ fn the_running_node_in_every_form() {
         .arg(&json)
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     validate_with_jsonschema(&root().join("docs/report.schema.json"), &json).unwrap();
     let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
     let node = &report["nodes"][0];
     assert_eq!(node["root"], "/");
-    let uname = std::process::Command::new("uname").arg("-r").output().unwrap();
-    assert_eq!(node["kernel"], String::from_utf8_lossy(&uname.stdout).trim());
-    let host = report["layers"].as_array().unwrap().iter().find(|l| l["layer"] == "host").unwrap();
+    let uname = std::process::Command::new("uname")
+        .arg("-r")
+        .output()
+        .unwrap();
+    assert_eq!(
+        node["kernel"],
+        String::from_utf8_lossy(&uname.stdout).trim()
+    );
+    let host = report["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["layer"] == "host")
+        .unwrap();
     assert!(host["assessed"].as_u64().unwrap() >= 10, "{host}");
     // the other layers say why they are not assessed
-    assert!(report["layers"][0]["reason"].as_str().unwrap().contains("rampart scan"));
+    assert!(
+        report["layers"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("rampart scan")
+    );
     // every finding is the host layer's, on the node
     for f in report["findings"].as_array().unwrap() {
         assert_eq!(f["layer"], "host");
-        assert_eq!(f["subject"], format!("Node {}", node["name"].as_str().unwrap()));
+        assert_eq!(
+            f["subject"],
+            format!("Node {}", node["name"].as_str().unwrap())
+        );
     }
 
     let human = rampart_command()
@@ -48,8 +72,17 @@ fn the_running_node_in_every_form() {
         .output()
         .unwrap();
     let text = String::from_utf8(human.stdout).unwrap();
-    assert!(text.starts_with(&format!("rampart {} assessed node ", env!("CARGO_PKG_VERSION"))), "{text}");
-    assert!(text.contains("\nNode ") && text.contains("  security modules  "), "{text}");
+    assert!(
+        text.starts_with(&format!(
+            "rampart {} assessed node ",
+            env!("CARGO_PKG_VERSION")
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains("\nNode ") && text.contains("  security modules  "),
+        "{text}"
+    );
     let sarif = rampart_command()
         .args(["host", "--format", "sarif", "--fail-on", "none"])
         .output()
@@ -64,7 +97,12 @@ fn an_offline_copy_with_bad_input_exits_two_and_fail_on_decides_one() {
     let r = dir.path();
     write(r, "/proc/sys/kernel/osrelease", "5.10.90\n", 0o444);
     write(r, "/etc/hostname", "worker-7\n", 0o644);
-    write(r, "/etc/ssh/sshd_config", "PermitRootLogin no\nPasswordAuthentication no\n", 0o644);
+    write(
+        r,
+        "/etc/ssh/sshd_config",
+        "PermitRootLogin no\nPasswordAuthentication no\n",
+        0o644,
+    );
     let run = |args: &[&str]| {
         rampart_command()
             .args(["host", "--root"])
@@ -78,8 +116,14 @@ fn an_offline_copy_with_bad_input_exits_two_and_fail_on_decides_one() {
     assert_eq!(out.status.code(), Some(1));
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["nodes"][0]["name"], "worker-7");
-    assert!(report["findings"].as_array().unwrap().iter().any(|f| f["rule_id"] == "HOST001"
-        && f["message"].as_str().unwrap().contains("CVE-2022-0847")));
+    assert!(
+        report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["rule_id"] == "HOST001"
+                && f["message"].as_str().unwrap().contains("CVE-2022-0847"))
+    );
     assert_eq!(run(&["--fail-on", "none"]).status.code(), Some(0));
     // a malformed daemon.json: exit 2, named with its position on stderr, the rest assessed
     write(r, "/etc/docker/daemon.json", "{\"icc\": }\n", 0o644);
@@ -88,8 +132,17 @@ fn an_offline_copy_with_bad_input_exits_two_and_fail_on_decides_one() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("/etc/docker/daemon.json:1:"), "{err}");
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert!(report["findings"].as_array().unwrap().iter().any(|f| f["rule_id"] == "HOST001"));
+    assert!(
+        report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["rule_id"] == "HOST001")
+    );
     // not a directory
-    let out = rampart_command().args(["host", "--root", "/nonexistent/x"]).output().unwrap();
+    let out = rampart_command()
+        .args(["host", "--root", "/nonexistent/x"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
