@@ -40,9 +40,54 @@ impl Root {
         &self.dir
     }
 
-    /// Where the node's `path` is here.
+    /// Where the node's `path` is here. On an offline copy the path is resolved as if the
+    /// copy were `/` (a chroot): `..` stops at its top, and symbolic links, absolute ones
+    /// included (`/etc/alternatives/...`), are followed inside it, so nothing of the machine
+    /// running rampart is read in its place.
     pub fn path(&self, path: &str) -> PathBuf {
-        self.dir.join(path.trim_start_matches('/'))
+        if self.is_live() {
+            return PathBuf::from("/").join(path.trim_start_matches('/'));
+        }
+        let mut todo: Vec<String> = path
+            .split('/')
+            .filter(|c| !c.is_empty())
+            .rev()
+            .map(str::to_owned)
+            .collect();
+        let mut done: Vec<String> = Vec::new();
+        let mut hops = 0;
+        while let Some(c) = todo.pop() {
+            match c.as_str() {
+                "." => continue,
+                ".." => {
+                    done.pop();
+                    continue;
+                }
+                _ => {}
+            }
+            let here = self.dir.join(done.join("/")).join(&c);
+            match std::fs::symlink_metadata(&here) {
+                Ok(m) if m.file_type().is_symlink() && hops < 40 => {
+                    hops += 1;
+                    let Ok(target) = std::fs::read_link(&here) else {
+                        done.push(c);
+                        continue;
+                    };
+                    let t = target.to_string_lossy().into_owned();
+                    if t.starts_with('/') {
+                        done.clear();
+                    }
+                    todo.extend(
+                        t.split('/')
+                            .filter(|x| !x.is_empty())
+                            .rev()
+                            .map(str::to_owned),
+                    );
+                }
+                _ => done.push(c),
+            }
+        }
+        self.dir.join(done.join("/"))
     }
 
     /// A file's text: `None` when it does not exist; an input error (line 0) when it exists
@@ -76,6 +121,15 @@ impl Root {
             gid: m.gid(),
             is_dir: m.is_dir(),
         })
+    }
+
+    /// Where a symbolic link points (its own text, not followed), as on the node.
+    pub fn read_link(&self, path: &str) -> Option<String> {
+        let (dir, name) = path.rsplit_once('/')?;
+        let link = self.path(dir).join(name);
+        std::fs::read_link(link)
+            .ok()
+            .map(|t| t.to_string_lossy().into_owned())
     }
 
     /// Whether the path exists.

@@ -52,9 +52,9 @@ pub fn processes(root: &Root, name: &str) -> Vec<Started> {
                     .find_map(|l| l.strip_prefix("Uid:"))
                     .and_then(|v| v.split_whitespace().next().and_then(|u| u.parse().ok()))
             });
-        let cwd = std::fs::read_link(root.path(&format!("/proc/{pid}/cwd")))
-            .map(|p| p.display().to_string())
-            .unwrap_or_else(|_| "/".to_owned());
+        let cwd = root
+            .read_link(&format!("/proc/{pid}/cwd"))
+            .unwrap_or_else(|| "/".to_owned());
         out.push(Started {
             args,
             from: format!("process {pid}"),

@@ -594,3 +594,39 @@ fn a_file_that_cannot_be_read_is_an_input_error() {
     assert!(h.assessment.controls.iter().any(|c| c.rule_id == "HOST001"));
     assert!(Path::new(t.0.path()).exists());
 }
+
+#[test]
+fn an_offline_copy_is_read_as_its_own_root() {
+    let t = Tree::new();
+    // an absolute link inside the copy points into the copy, not into this machine
+    t.file(
+        "/etc/alternatives/sshd_config",
+        "PermitRootLogin yes\n",
+        0o644,
+    );
+    std::fs::create_dir_all(t.0.path().join("etc/ssh")).unwrap();
+    std::os::unix::fs::symlink(
+        "/etc/alternatives/sshd_config",
+        t.0.path().join("etc/ssh/sshd_config"),
+    )
+    .unwrap();
+    // an environment file that climbs out of the copy stays inside it
+    t.file("/lib/systemd/system/kubelet.service", "[Service]\nEnvironmentFile=/../../../../etc/passwd\nExecStart=/usr/bin/kubelet $KUBELET_ARGS\n", 0o600);
+    t.file(
+        "/etc/passwd",
+        "KUBELET_ARGS=--read-only-port=10255\n",
+        0o644,
+    );
+    let h = t.assess();
+    assert!(
+        has(&h, "HOST030", "PermitRootLogin yes (/etc/ssh/sshd_config)"),
+        "{:?}",
+        findings(&h)
+    );
+    assert!(
+        has(&h, "HOST020", "read-only port 10255"),
+        "{:?}",
+        findings(&h)
+    );
+    assert_eq!(Root::new(t.0.path()).path("/../../x"), t.0.path().join("x"));
+}
