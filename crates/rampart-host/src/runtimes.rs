@@ -766,53 +766,34 @@ fn cri(host: &mut Host) {
     let mut c = host.check(&CRI_CONFIG, "/etc/containerd/config.toml");
     let mut any = false;
     let path = "/etc/containerd/config.toml";
-    match host.root.read(path) {
-        Ok(Some(text)) => {
-            any = true;
-            match text.parse::<toml::Table>() {
-                Ok(t) => {
-                    let plugins = t.get("plugins").and_then(|p| p.as_table());
-                    for key in ["io.containerd.grpc.v1.cri", "io.containerd.cri.v1.runtime"] {
-                        let Some(cri) = plugins.and_then(|p| p.get(key)).and_then(|v| v.as_table())
-                        else {
-                            continue;
-                        };
-                        for off in ["disable_apparmor", "disable_proc_mount"] {
-                            if cri.get(off).and_then(toml::Value::as_bool) == Some(true) {
-                                c.fail_at(path, format!("[plugins.\"{key}\"] {off} = true: the runtime ignores what pods ask for"));
-                            }
-                        }
-                        let runtimes = cri
-                            .get("containerd")
-                            .and_then(|v| v.get("runtimes"))
-                            .and_then(|v| v.as_table());
-                        for (name, r) in runtimes.into_iter().flatten() {
-                            let kind = r
-                                .get("runtime_type")
-                                .and_then(toml::Value::as_str)
-                                .unwrap_or("");
-                            handlers.push((
-                                name.clone(),
-                                kind.to_owned(),
-                                format!("containerd runtime handler {name}"),
-                            ));
-                        }
-                    }
-                }
-                Err(e) => {
-                    let (line, column) =
-                        e.span().map(|s| line_col(&text, s.start)).unwrap_or((0, 0));
-                    host.errors.push(rampart_core::InputError {
-                        file: path.into(),
-                        line,
-                        column,
-                        message: format!("not valid TOML: {}", e.message()),
-                    });
+    any |= host.root.exists(path);
+    if let Some(t) = toml_file(host, path) {
+        let plugins = t.get("plugins").and_then(|p| p.as_table());
+        for key in ["io.containerd.grpc.v1.cri", "io.containerd.cri.v1.runtime"] {
+            let Some(cri) = plugins.and_then(|p| p.get(key)).and_then(|v| v.as_table()) else {
+                continue;
+            };
+            for off in ["disable_apparmor", "disable_proc_mount"] {
+                if cri.get(off).and_then(toml::Value::as_bool) == Some(true) {
+                    c.fail_at(path, format!("[plugins.\"{key}\"] {off} = true: the runtime ignores what pods ask for"));
                 }
             }
+            let runtimes = cri
+                .get("containerd")
+                .and_then(|v| v.get("runtimes"))
+                .and_then(|v| v.as_table());
+            for (name, r) in runtimes.into_iter().flatten() {
+                let kind = r
+                    .get("runtime_type")
+                    .and_then(toml::Value::as_str)
+                    .unwrap_or("");
+                handlers.push((
+                    name.clone(),
+                    kind.to_owned(),
+                    format!("containerd runtime handler {name}"),
+                ));
+            }
         }
-        Ok(None) => {}
-        Err(e) => host.errors.push(e),
     }
     let mut crio_files = vec!["/etc/crio/crio.conf".to_owned()];
     crio_files.extend(
@@ -823,50 +804,33 @@ fn cri(host: &mut Host) {
             .map(|f| format!("/etc/crio/crio.conf.d/{f}")),
     );
     for f in crio_files {
-        match host.root.read(&f) {
-            Ok(Some(text)) => {
-                any = true;
-                match text.parse::<toml::Table>() {
-                    Ok(t) => {
-                        let rt = t.get("crio").and_then(|v| v.get("runtime"));
-                        if let Some(p) = rt
-                            .and_then(|r| r.get("seccomp_profile"))
-                            .and_then(toml::Value::as_str)
-                            && p == "unconfined"
-                        {
-                            c.fail_at(&f, "[crio.runtime] seccomp_profile = \"unconfined\": pods asking for RuntimeDefault run unfiltered");
-                        }
-                        for (name, r) in rt
-                            .and_then(|r| r.get("runtimes"))
-                            .and_then(|v| v.as_table())
-                            .into_iter()
-                            .flatten()
-                        {
-                            let kind = r
-                                .get("runtime_path")
-                                .and_then(toml::Value::as_str)
-                                .unwrap_or("");
-                            handlers.push((
-                                name.clone(),
-                                kind.to_owned(),
-                                format!("CRI-O runtime {name}"),
-                            ));
-                        }
-                    }
-                    Err(e) => {
-                        let (line, column) =
-                            e.span().map(|s| line_col(&text, s.start)).unwrap_or((0, 0));
-                        host.errors.push(rampart_core::InputError {
-                            file: f.clone(),
-                            line,
-                            column,
-                            message: format!("not valid TOML: {}", e.message()),
-                        });
-                    }
-                }
-            }
-            Ok(None) => {}
-            Err(e) => host.errors.push(e),
+        any |= host.root.exists(&f);
+        let Some(t) = toml_file(host, &f) else {
+            continue;
+        };
+        let rt = t.get("crio").and_then(|v| v.get("runtime"));
+        if let Some(p) = rt
+            .and_then(|r| r.get("seccomp_profile"))
+            .and_then(toml::Value::as_str)
+            && p == "unconfined"
+        {
+            c.fail_at(&f, "[crio.runtime] seccomp_profile = \"unconfined\": pods asking for RuntimeDefault run unfiltered");
+        }
+        for (name, r) in rt
+            .and_then(|r| r.get("runtimes"))
+            .and_then(|v| v.as_table())
+            .into_iter()
+            .flatten()
+        {
+            let kind = r
+                .get("runtime_path")
+                .and_then(toml::Value::as_str)
+                .unwrap_or("");
+            handlers.push((
+                name.clone(),
+                kind.to_owned(),
+                format!("CRI-O runtime {name}"),
+            ));
         }
     }
     if any {
@@ -885,6 +849,32 @@ fn cri(host: &mut Host) {
                 version: None,
                 source,
             });
+        }
+    }
+}
+
+/// A TOML file of the node: `None` when it is absent, unreadable or invalid (those two are
+/// input errors, with the position of the first problem).
+fn toml_file(host: &mut Host, path: &str) -> Option<toml::Table> {
+    let text = match host.root.read(path) {
+        Ok(Some(t)) => t,
+        Ok(None) => return None,
+        Err(e) => {
+            host.errors.push(e);
+            return None;
+        }
+    };
+    match text.parse::<toml::Table>() {
+        Ok(t) => Some(t),
+        Err(e) => {
+            let (line, column) = e.span().map(|s| line_col(&text, s.start)).unwrap_or((0, 0));
+            host.errors.push(rampart_core::InputError {
+                file: path.to_owned(),
+                line,
+                column,
+                message: format!("not valid TOML: {}", e.message()),
+            });
+            None
         }
     }
 }

@@ -5,6 +5,8 @@
 //! cannot be exact; generation says so, and the test checks it said so.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use rampart_netpol::generate::{Flow, Options, check, generate};
 use rampart_netpol::{Engine, read_path};
 use rampart_testkit::paths::corpus;
@@ -38,14 +40,7 @@ fn generated_policies_allow_exactly_the_flows_of_every_scenario() {
             }
             // not exact: generation must have said why, naming a workload of every wider line
             // (labels shared by workloads)
-            let said = extra.iter().all(|line| {
-                let (pair, _) = line.rsplit_once(" : ").unwrap();
-                let (a, b) = pair.split_once(" => ").unwrap();
-                g.notes.iter().any(|n| {
-                    (n.contains("also select") || n.contains("no labels"))
-                        && (n.contains(a) || n.contains(b))
-                })
-            });
+            let said = common::wider_only_where_said(&extra, &g.notes);
             report.push(format!(
                 "{name} (dns {dns}): {} missing, {} extra, notes said so: {said}\n  {:?}\n  {:?}\n  {:?}",
                 missing.len(),

@@ -4,6 +4,8 @@
 //! intents made up for its images) and on generated clusters.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use rampart_intent::conform::{IntentSet, normalise_repository};
@@ -376,14 +378,7 @@ fn generated_policies_allow_exactly_what_intents_declare_on_every_scenario() {
                 continue;
             }
             // wider only where a workload's labels select another one, and said so
-            let said = extra.iter().all(|line| {
-                let (pair, _) = line.rsplit_once(" : ").unwrap();
-                let (a, b) = pair.split_once(" => ").unwrap();
-                g.notes.iter().any(|n| {
-                    (n.contains("also select") || n.contains("no labels"))
-                        && (n.contains(a) || n.contains(b))
-                })
-            });
+            let said = common::wider_only_where_said(&extra, &g.notes);
             assert!(
                 said,
                 "{name}: wider than the intents without saying so: {extra:?}"
