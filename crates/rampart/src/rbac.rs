@@ -145,33 +145,25 @@ fn notes_text(cluster: &Cluster) -> String {
         .collect()
 }
 
-/// Columns padded to their widest cell.
+/// The grants as a table that fits the terminal (`COLUMNS`, else 80 in a pipe): the kind and
+/// scope never narrow; names, bindings and roles are shortened in the middle, the role wraps.
 fn table(header: &[&str], rows: &[Vec<String>]) -> String {
-    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
-    for r in rows {
-        for (i, c) in r.iter().enumerate() {
-            if let Some(w) = widths.get_mut(i) {
-                *w = (*w).max(c.chars().count());
-            }
-        }
-    }
-    let line = |cells: Vec<String>| {
-        let mut out = String::new();
-        for (i, c) in cells.iter().enumerate() {
-            let w = widths.get(i).copied().unwrap_or(0);
-            if i + 1 == cells.len() {
-                out.push_str(c);
-            } else {
-                out.push_str(&format!("{c:<w$}  "));
-            }
-        }
-        out.trim_end().to_owned() + "\n"
-    };
-    let mut out = line(header.iter().map(|h| (*h).to_owned()).collect());
-    for r in rows {
-        out.push_str(&line(r.clone()));
-    }
-    out
+    use rampart_report::style::{Col, Give, fit};
+    let mut all = vec![header.iter().map(|h| (*h).to_owned()).collect::<Vec<_>>()];
+    all.extend(rows.iter().cloned());
+    fit(
+        &all,
+        &[
+            Col::left(Give::Fixed),
+            Col::left(Give::Elide(6)),
+            Col::left(Give::ElideMiddle(12)),
+            Col::left(Give::Fixed),
+            Col::left(Give::ElideMiddle(16)),
+            Col::left(Give::Wrap(10)),
+        ],
+        "",
+        crate::terminal_width(),
+    )
 }
 
 #[derive(Serialize)]

@@ -75,14 +75,40 @@ fn who_can_lists_subjects_with_binding_and_role() {
         stdout.starts_with("create pods/exec in ci: 2 grant(s)\n"),
         "{stdout}"
     );
+    // in 80 columns (a pipe) the table fits: the role goes under its row
+    let table: Vec<&str> = stdout
+        .lines()
+        .skip(1)
+        .filter(|l| !l.starts_with("note:"))
+        .collect();
+    assert!(table.iter().all(|l| l.chars().count() <= 80), "{stdout}");
+    let user = table.iter().position(|l| l.starts_with("User")).unwrap();
     assert!(
-        stdout.lines().any(|l| l.starts_with("User")
-            && l.contains("alice")
-            && l.contains("RoleBinding ci/dev")
-            && l.contains("ClusterRole pod-creator")),
+        table[user].contains("alice") && table[user].contains("RoleBinding ci/dev"),
+        "{stdout}"
+    );
+    assert_eq!(
+        table[user + 1].trim(),
+        "ClusterRole pod-creator",
         "{stdout}"
     );
     assert!(stdout.contains("ClusterRole cluster-admin"), "{stdout}");
+    // a wide terminal has each grant on one line
+    let wide = Command::new(env!("CARGO_BIN_EXE_rampart"))
+        .args(["rbac", "who-can", "create", "pods/exec", "-n", "ci", "k8s"])
+        .current_dir(dir.path())
+        .env("NO_COLOR", "1")
+        .env("COLUMNS", "200")
+        .output()
+        .unwrap();
+    assert!(
+        text(&wide.stdout).lines().any(|l| l.starts_with("User")
+            && l.contains("alice")
+            && l.contains("RoleBinding ci/dev")
+            && l.contains("ClusterRole pod-creator")),
+        "{}",
+        text(&wide.stdout)
+    );
     assert!(
         stdout.contains("built-in"),
         "the built-in cluster-admin is noted: {stdout}"
