@@ -484,7 +484,7 @@ pub fn render_table(r: &Report) -> String {
         "sandbox check of {} ({} mode, test: {})\n",
         crate::printable(&r.subject),
         r.mode,
-        crate::printable(&r.smoke_test.join(" "))
+        crate::printable(&shell_words(&r.smoke_test))
     );
     out.push_str(&format!(
         "{:w0$}  {:w1$}  {}\n",
@@ -501,6 +501,23 @@ pub fn render_table(r: &Report) -> String {
         out.push_str(&format!("  - {}\n", crate::printable(reason)));
     }
     out
+}
+
+/// A command as a shell would read it back: words with spaces or quotes single-quoted.
+pub fn shell_words(args: &[String]) -> String {
+    args.iter()
+        .map(|a| {
+            if !a.is_empty()
+                && a.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_./=:,@%+".contains(c))
+            {
+                a.clone()
+            } else {
+                format!("'{}'", a.replace('\'', "'\\''"))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// The subject of an OCI bundle directory.

@@ -454,7 +454,18 @@ pub fn run_trial(
             }
             if trial.started {
                 let mut cmd = base(rt, &program, &p, "exec.log", false);
-                cmd.arg("exec").arg(&id).args(smoke);
+                cmd.arg("exec");
+                // runc's exec runs as the config's user; runsc's as root unless told (measured)
+                if rt.kind == RuntimeKind::Runsc
+                    && let Some(uid) = config.pointer("/process/user/uid").and_then(|v| v.as_u64())
+                {
+                    let gid = config
+                        .pointer("/process/user/gid")
+                        .and_then(|v| v.as_u64())
+                        .unwrap_or(0);
+                    cmd.arg("--user").arg(format!("{uid}:{gid}"));
+                }
+                cmd.arg(&id).args(smoke);
                 let mut exec = spawn(cmd)?;
                 let s = exec.wait_until(Instant::now() + timeout);
                 trial.smoke = Some(exec.finish(s, Duration::from_secs(2)));

@@ -92,6 +92,9 @@ pub enum Command {
     /// Kubernetes RBAC as the authorizer resolves it: who may do what (who-can), what an
     /// identity may do (can), and escalation paths to cluster-admin (paths); docs/rbac.md.
     Rbac(crate::rbac::RbacArgs),
+    /// Sandbox runtimes tried for real: whether a workload can move into gVisor (runsc),
+    /// compared with runc (docs/sandbox.md).
+    Sandbox(crate::sandbox::SandboxArgs),
     /// The history store: record saved scan reports (the measurement layer, docs/history.md).
     History(crate::history::HistoryArgs),
     /// The confidence metrics over the history store (docs/metrics.md): time to detect and to

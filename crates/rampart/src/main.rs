@@ -14,6 +14,7 @@ mod monitor;
 mod netpol;
 mod rbac;
 mod registry;
+mod sandbox;
 mod sbom;
 mod seccomp;
 mod sign;
@@ -55,6 +56,7 @@ fn main() -> ExitCode {
         Command::Intent(args) => intent::run(&args),
         Command::Netpol(args) => netpol::run(&args),
         Command::Rbac(args) => rbac::run(&args),
+        Command::Sandbox(args) => sandbox::run(&args),
         Command::Version(args) => habits::version(&args),
         Command::Completions(args) => habits::completions(&args),
         Command::Man(args) => habits::man(&args),
