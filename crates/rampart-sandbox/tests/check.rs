@@ -254,3 +254,15 @@ fn a_runsc_that_hangs_is_killed_and_cleaned_up_with_a_clear_message() {
     );
     assert!(Path::new(&bundle.rootfs).join("bin/busybox").is_file());
 }
+
+#[test]
+fn the_live_node_offers_debians_runsc_with_its_version() {
+    rampart_testkit::runsc::ensure_runsc();
+    let found = rampart_sandbox::available(Path::new("/"));
+    let runsc = found.iter().find(|a| a.name == "runsc").unwrap();
+    assert_eq!(runsc.path, Path::new("/usr/bin/runsc"));
+    // the oracle: what dpkg says was installed (0.0~20221219.0-2+b3 → 0.0~20221219.0)
+    let dpkg = rampart_testkit::tools::run("dpkg-query", &["-W", "-f=${Version}", "runsc"]);
+    let upstream = dpkg.rsplit_once('-').map_or(dpkg.as_str(), |(u, _)| u);
+    assert_eq!(runsc.version.as_deref(), Some(upstream));
+}
