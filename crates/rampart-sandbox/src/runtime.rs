@@ -294,16 +294,13 @@ fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
-/// Runs a bookkeeping command of the runtime with [`COMMAND_TIMEOUT`].
-fn bounded(cmd: Command) -> Result<Outcome, String> {
+/// Runs a bookkeeping command of the runtime, killed after `limit`.
+fn bounded(cmd: Command, limit: Duration) -> Result<Outcome, String> {
     let mut s = spawn(cmd).map_err(|e| e.to_string())?;
-    let status = s.wait_until(Instant::now() + COMMAND_TIMEOUT);
+    let status = s.wait_until(Instant::now() + limit);
     let o = s.finish(status, Duration::from_secs(1));
     if o.timed_out {
-        Err(format!(
-            "did not answer within {} s",
-            COMMAND_TIMEOUT.as_secs()
-        ))
+        Err(format!("did not answer within {} s", limit.as_secs_f64()))
     } else {
         Ok(o)
     }
@@ -371,11 +368,18 @@ fn runc_errors(path: &Path) -> Vec<String> {
         .collect()
 }
 
-/// `state`'s status of the container, `None` when unknown.
-fn status(rt: &Runtime, program: &Path, p: &Paths, id: &str) -> Option<String> {
+/// `state`'s status of the container, `None` when unknown or when `state` takes longer than
+/// `limit`.
+fn state_status(
+    rt: &Runtime,
+    program: &Path,
+    p: &Paths,
+    id: &str,
+    limit: Duration,
+) -> Option<String> {
     let mut cmd = base(rt, program, p, "state.log", false);
     cmd.args(["state", id]);
-    let o = bounded(cmd).ok()?;
+    let o = bounded(cmd, limit).ok()?;
     let v: serde_json::Value = serde_json::from_str(&o.stdout).ok()?;
     v.get("status")
         .and_then(serde_json::Value::as_str)
@@ -429,7 +433,7 @@ pub fn run_trial(
             if status.is_none() {
                 // did the container get as far as running?
                 trial.started = matches!(
-                    status_of(rt, &program, &p, &id).as_deref(),
+                    state_status(rt, &program, &p, &id, Duration::from_secs(2)).as_deref(),
                     Some("running" | "stopped")
                 );
             }
@@ -442,7 +446,11 @@ pub fn run_trial(
                     exited = Some(s);
                     break;
                 }
-                if status(rt, &program, &p, &id).as_deref() == Some("running") {
+                // never past the deadline, however slow `state` is
+                let left = deadline
+                    .saturating_duration_since(Instant::now())
+                    .clamp(Duration::from_millis(100), COMMAND_TIMEOUT);
+                if state_status(rt, &program, &p, &id, left).as_deref() == Some("running") {
                     trial.started = true;
                     trial.start_millis = Some(millis(t0.elapsed()));
                     break;
@@ -475,7 +483,7 @@ pub fn run_trial(
                 if up {
                     let mut kill = base(rt, &program, &p, "kill.log", false);
                     kill.args(["kill", &id, "KILL"]);
-                    if let Err(e) = bounded(kill) {
+                    if let Err(e) = bounded(kill, COMMAND_TIMEOUT) {
                         trial.cleanup.push(format!("{} kill: {e}", rt.kind.name()));
                     }
                 }
@@ -530,16 +538,11 @@ pub fn run_trial(
     Ok(trial)
 }
 
-/// [`status`], spelled for the one-shot path.
-fn status_of(rt: &Runtime, program: &Path, p: &Paths, id: &str) -> Option<String> {
-    status(rt, program, p, id)
-}
-
 /// Deletes the container, kills whatever still runs for this trial, removes its state.
 fn teardown(rt: &Runtime, program: &Path, p: &Paths, id: &str, trial: &mut Trial) {
     let mut delete = base(rt, program, p, "delete.log", false);
     delete.args(["delete", "--force", id]);
-    if let Err(e) = bounded(delete) {
+    if let Err(e) = bounded(delete, COMMAND_TIMEOUT) {
         trial
             .cleanup
             .push(format!("{} delete: {e}", rt.kind.name()));
