@@ -11,15 +11,13 @@
 //! dropped (they are host commands the bundle's author meant for another runtime), and in
 //! one-shot mode `process.args` replaced by the smoke test.
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
 
 use crate::SandboxError;
 
-/// Largest `config.json` read.
-pub const MAX_CONFIG_BYTES: u64 = 16 << 20;
+pub use rampart_seccomp::bundle::MAX_CONFIG_BYTES;
 
 /// A checked OCI bundle: its config and its root's absolute path.
 #[derive(Debug, Clone)]
@@ -33,69 +31,35 @@ pub struct Bundle {
 }
 
 impl Bundle {
-    /// Reads and checks `dir/config.json`: JSON, a non-empty `process.args` of strings, a
-    /// `root.path` that is a directory.
+    /// Reads and checks `dir/config.json` with the seccomp recorder's loader (at most
+    /// [`MAX_CONFIG_BYTES`], JSON, a non-empty `process.args` of strings, a `root.path` that is
+    /// a directory).
     pub fn load(dir: &Path) -> Result<Self, SandboxError> {
+        use rampart_seccomp::bundle::BundleError;
         if !dir.is_dir() {
             return Err(SandboxError::NoBundle(dir.to_path_buf()));
         }
-        let path = dir.join("config.json");
-        let mut bytes = Vec::new();
-        std::fs::File::open(&path)
-            .and_then(|f| f.take(MAX_CONFIG_BYTES + 1).read_to_end(&mut bytes))
-            .map_err(SandboxError::io(&path))?;
-        let bad = |message: String| SandboxError::Config {
-            path: path.clone(),
-            message,
-        };
-        if bytes.len() as u64 > MAX_CONFIG_BYTES {
-            return Err(bad(format!("larger than {MAX_CONFIG_BYTES} bytes")));
-        }
-        let config: Value =
-            serde_json::from_slice(&bytes).map_err(|e| bad(format!("not JSON: {e}")))?;
-        if !config.is_object() {
-            return Err(bad("expected a JSON object".into()));
-        }
-        let args_ok = config
-            .pointer("/process/args")
-            .and_then(Value::as_array)
-            .is_some_and(|a| !a.is_empty() && a.iter().all(Value::is_string));
-        if !args_ok {
-            return Err(bad(
-                "expected `process.args`, a non-empty list of strings".into()
-            ));
-        }
-        let root = config
+        let config = rampart_seccomp::bundle::load_config(dir).map_err(|e| match e {
+            BundleError::Io { path, cause } => SandboxError::Io {
+                path,
+                source: cause,
+            },
+            BundleError::Config { path, message } => SandboxError::Config { path, message },
+            other => SandboxError::Config {
+                path: dir.join("config.json"),
+                message: other.to_string(),
+            },
+        })?;
+        let rootfs = config
             .pointer("/root/path")
             .and_then(Value::as_str)
-            .ok_or_else(|| bad("expected `root.path`, a string".into()))?;
-        let rootfs = dir.join(root);
-        if !rootfs.is_dir() {
-            return Err(bad(format!(
-                "root.path {} is not a directory",
-                rootfs.display()
-            )));
-        }
-        let rootfs = std::fs::canonicalize(&rootfs).map_err(SandboxError::io(&rootfs))?;
+            .map(PathBuf::from)
+            .unwrap_or_default();
         Ok(Self {
             dir: dir.to_path_buf(),
             config,
             rootfs,
         })
-    }
-
-    /// The workload's command (`process.args`).
-    pub fn args(&self) -> Vec<String> {
-        self.config
-            .pointer("/process/args")
-            .and_then(Value::as_array)
-            .map(|a| {
-                a.iter()
-                    .filter_map(Value::as_str)
-                    .map(str::to_owned)
-                    .collect()
-            })
-            .unwrap_or_default()
     }
 }
 
@@ -288,8 +252,8 @@ mod tests {
             Err(SandboxError::Io { .. })
         ));
         let cases = [
-            ("{not json", "not JSON"),
-            ("[1]", "expected a JSON object"),
+            ("{not json", "invalid JSON"),
+            ("[1]", "process.args"),
             ("{\"process\": {\"args\": []}}", "process.args"),
             ("{\"process\": {\"args\": [1]}}", "process.args"),
             ("{\"process\": {\"args\": [\"x\"]}}", "root.path"),
@@ -313,7 +277,7 @@ mod tests {
         )
         .unwrap();
         let b = Bundle::load(t.path()).unwrap();
-        assert_eq!(b.args(), ["x"]);
+        assert_eq!(b.config["process"]["args"], json!(["x"]));
         assert!(b.rootfs.is_absolute());
     }
 }

@@ -21,23 +21,8 @@ use serde_json::{Value, json};
 use crate::SandboxError;
 use crate::check::Subject;
 
-/// The capabilities Docker grants a container by default (moby's `oci/caps/defaults.go`).
-pub const DOCKER_DEFAULT_CAPS: &[&str] = &[
-    "CAP_CHOWN",
-    "CAP_DAC_OVERRIDE",
-    "CAP_FSETID",
-    "CAP_FOWNER",
-    "CAP_MKNOD",
-    "CAP_NET_RAW",
-    "CAP_SETGID",
-    "CAP_SETUID",
-    "CAP_SETFCAP",
-    "CAP_SETPCAP",
-    "CAP_NET_BIND_SERVICE",
-    "CAP_SYS_CHROOT",
-    "CAP_KILL",
-    "CAP_AUDIT_WRITE",
-];
+/// The capabilities Docker grants a container by default.
+pub use rampart_seccomp::lint::DOCKER_DEFAULT_CAPS;
 
 /// Streams each wanted file into its own staging file.
 struct Stage {

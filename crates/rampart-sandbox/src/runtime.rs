@@ -22,6 +22,7 @@ use serde::Serialize;
 use crate::SandboxError;
 use crate::bundle::{RootCopy, TrialBundle};
 use crate::gvisor::{self, GvisorLog};
+use rampart_seccomp::bundle::find_in_path;
 
 /// Bytes of each output stream kept (the rest is read and dropped).
 pub const MAX_OUTPUT: usize = 1 << 20;
@@ -85,17 +86,6 @@ impl Runtime {
             package: self.kind.package(),
         })
     }
-}
-
-/// `program` as given when it has a slash, else the first match in `PATH`.
-pub(crate) fn find_in_path(program: &str) -> Option<PathBuf> {
-    if program.contains('/') {
-        let p = PathBuf::from(program);
-        return p.is_file().then_some(p);
-    }
-    std::env::split_paths(&std::env::var_os("PATH")?)
-        .map(|d| d.join(program))
-        .find(|p| p.is_file())
 }
 
 /// How the smoke test runs.

@@ -393,32 +393,29 @@ pub fn sandbox_required(
     manifests: &[ManifestFile],
     intents: &IntentSet,
 ) -> std::collections::HashMap<String, String> {
-    let mut out = std::collections::HashMap::new();
     if intents.is_empty() {
-        return out;
+        return std::collections::HashMap::new();
     }
-    for file in manifests {
-        for doc in &file.documents {
-            for object in objects(doc) {
-                let Some(workload) = Workload::from_object(object) else {
-                    continue;
-                };
-                let asked = workload.containers().iter().find_map(|c| {
-                    let image = c.image()?;
-                    let (intent, _) = intents.for_image(image)?;
-                    let class = intent.runtime.as_ref()?.class.as_str().to_owned();
-                    Some((image.to_owned(), class))
-                });
-                if let Some((image, class)) = asked {
-                    out.insert(
-                        workload.object.subject(),
-                        format!("the intent of image {image} asks for runtime class {class}"),
-                    );
-                }
-            }
-        }
-    }
-    out
+    manifests
+        .iter()
+        .flat_map(|file| file.documents.iter())
+        .flat_map(objects)
+        .filter_map(Workload::from_object)
+        .filter_map(|workload| {
+            let (image, class) = workload.containers().iter().find_map(|c| {
+                let image = c.image()?;
+                let (intent, _) = intents.for_image(image)?;
+                Some((
+                    image.to_owned(),
+                    intent.runtime.as_ref()?.class.as_str().to_owned(),
+                ))
+            })?;
+            Some((
+                workload.object.subject(),
+                format!("the intent of image {image} asks for runtime class {class}"),
+            ))
+        })
+        .collect()
 }
 
 /// Reads the intents given to a scan (files, or directories of `*.toml`/`*.json`): the set, and

@@ -128,7 +128,7 @@ fn bad_input_is_exit_2_with_a_message() {
     assert_eq!(out.status.code(), Some(2));
     let err = text(&out.stderr);
     assert!(
-        err.contains("config.json: not JSON: EOF while parsing"),
+        err.contains("config.json: invalid JSON: EOF while parsing"),
         "{err}"
     );
     assert!(out.stdout.is_empty());
