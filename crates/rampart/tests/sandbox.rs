@@ -62,32 +62,40 @@ fn an_image_is_unpacked_faithfully_and_can_move_into_gvisor() {
             "app",
         ],
     );
-    let out = rampart(&[
-        "sandbox",
-        "check",
-        "--format",
-        "json",
-        layout.to_str().unwrap(),
-        "--",
-        "sh",
-        "-c",
-        "test ! -e /bin/deleted && test $(stat -c %i /opt/a) = $(stat -c %i /opt/b) && \
-         cat /opt/link && stat -c '%a %u %g' /opt/suid && id -u && id -g",
-    ]);
-    let report: Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}{}", text(&out.stdout), text(&out.stderr)));
-    assert_eq!(out.status.code(), Some(0), "{report:#}");
-    assert_eq!(report["verdict"]["kind"], "can-move");
-    assert_eq!(report["mode"], "exec");
-    for rt in ["runc", "runsc"] {
-        assert_eq!(
-            report[rt]["smoke"]["stdout"], "busybox-bundle\n4750 1000 1001\n1000\n1001\n",
-            "{rt}: {:#}",
-            report[rt]
-        );
-    }
-    assert_eq!(report["runsc"]["runtime"], "runsc");
-    assert!(report["runsc"]["gvisor"]["unsupported"].is_array());
+    let check = |target: &str, extra: &[&str]| {
+        let mut args = vec!["sandbox", "check", "--format", "json"];
+        args.extend_from_slice(extra);
+        args.extend([
+            target,
+            "--",
+            "sh",
+            "-c",
+            "test ! -e /bin/deleted && test $(stat -c %i /opt/a) = $(stat -c %i /opt/b) && \
+             cat /opt/link && stat -c '%a %u %g' /opt/suid && id -u && id -g",
+        ]);
+        let out = rampart(&args);
+        let report: Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}{}", text(&out.stdout), text(&out.stderr)));
+        assert_eq!(out.status.code(), Some(0), "{report:#}");
+        assert_eq!(report["verdict"]["kind"], "can-move");
+        assert_eq!(report["mode"], "exec");
+        for rt in ["runc", "runsc"] {
+            assert_eq!(
+                report[rt]["smoke"]["stdout"], "busybox-bundle\n4750 1000 1001\n1000\n1001\n",
+                "{rt}: {:#}",
+                report[rt]
+            );
+        }
+        assert_eq!(report["runsc"]["runtime"], "runsc");
+        assert!(report["runsc"]["gvisor"]["unsupported"].is_array());
+    };
+    check(layout.to_str().unwrap(), &[]);
+    // the same image pulled from a registry, as `rampart scan --image` pulls it
+    rampart_testkit::registry::ensure_registry_tools();
+    let registry =
+        rampart_testkit::registry::Registry::start(rampart_testkit::registry::Auth::None);
+    registry.push_layout(&layout, Some("test"), "shop/box:1");
+    check(&registry.reference("shop/box:1"), &["--insecure"]);
 }
 
 #[test]
