@@ -236,6 +236,16 @@ fn first_line(s: &str) -> Option<String> {
         .map(|l| l.chars().take(200).collect())
 }
 
+/// The last non-empty line: what a failing program says last is its error (a Python traceback
+/// ends with the exception, a shell with its message).
+fn last_line(s: &str) -> Option<String> {
+    s.lines()
+        .map(str::trim)
+        .rev()
+        .find(|l| !l.is_empty())
+        .map(|l| l.chars().take(200).collect())
+}
+
 /// Why a trial did not pass.
 fn failure(t: &Trial) -> Vec<String> {
     let name = match t.runtime {
@@ -263,7 +273,7 @@ fn failure(t: &Trial) -> Vec<String> {
                 "the test {} under {name}",
                 exit_text(Some(o)).replace("exit", "exits")
             );
-            if let Some(l) = first_line(&o.stderr) {
+            if let Some(l) = last_line(&o.stderr) {
                 r.push_str(&format!(" (stderr: {l})"));
             }
             out.push(r);
@@ -428,10 +438,10 @@ pub fn render_table(r: &Report) -> String {
     rows.push(["stdout".into(), a, b]);
     let [a, b] = both(&|t: &Trial| {
         t.test()
-            .and_then(|o| first_line(&o.stderr))
+            .and_then(|o| last_line(&o.stderr))
             .unwrap_or_else(|| "-".into())
     });
-    rows.push(["stderr".into(), a, b]);
+    rows.push(["stderr (last line)".into(), a, b]);
     if r.mode == "exec" {
         let [a, b] = both(&|t: &Trial| match t.workload_up_after_smoke {
             Some(true) => "running".into(),
@@ -492,6 +502,17 @@ pub fn render_table(r: &Report) -> String {
     ));
     for [a, b, c] in &rows {
         out.push_str(&format!("{a:w0$}  {b:w1$}  {c}\n"));
+    }
+    if !r.differences.is_empty() {
+        out.push_str("differences:\n");
+        for d in &r.differences {
+            out.push_str(&format!(
+                "  {}: runc `{}`, gVisor `{}`\n",
+                d.what,
+                crate::printable(&d.runc),
+                crate::printable(&d.runsc)
+            ));
+        }
     }
     out.push_str(&format!(
         "verdict: {}\n",
