@@ -263,6 +263,10 @@ fn failure(t: &Trial) -> Vec<String> {
         return out;
     }
     match t.test() {
+        None if t.exec_mode => out.push(format!(
+            "the workload {} before the smoke test could run under {name} (for an image whose process exits, use --one-shot)",
+            exit_text(t.workload.as_ref()).replace("exit", "exited")
+        )),
         None => out.push(format!("the test did not run under {name}")),
         Some(o) if o.timed_out => out.push(format!(
             "the test did not finish within {} ms under {name}",
@@ -279,13 +283,6 @@ fn failure(t: &Trial) -> Vec<String> {
             out.push(r);
         }
         Some(_) => {}
-    }
-    if t.smoke.is_none()
-        && let Some(w) = &t.workload
-        && t.workload_up_after_smoke.is_none()
-        && !t.started
-    {
-        out.push(format!("the workload {}", exit_text(Some(w))));
     }
     out
 }

@@ -127,6 +127,8 @@ impl Outcome {
 pub struct Trial {
     /// The runtime.
     pub runtime: RuntimeKind,
+    /// Whether the smoke test was to run inside the workload (exec mode).
+    pub exec_mode: bool,
     /// Whether the container started (its process ran).
     pub started: bool,
     /// The runtime's own error, when it failed or hung (the container's failures are in the
@@ -154,7 +156,11 @@ pub struct Trial {
 impl Trial {
     /// The test's outcome: the smoke test in exec mode, the process in one-shot mode.
     pub fn test(&self) -> Option<&Outcome> {
-        self.smoke.as_ref().or(self.workload.as_ref())
+        if self.exec_mode {
+            self.smoke.as_ref()
+        } else {
+            self.workload.as_ref()
+        }
     }
 
     /// Started, and the test passed.
@@ -400,6 +406,7 @@ pub fn run_trial(
     let id = container_id();
     let mut trial = Trial {
         runtime: rt.kind,
+        exec_mode: matches!(mode, Mode::Exec(_)),
         started: false,
         error: None,
         start_millis: None,
@@ -506,8 +513,9 @@ pub fn run_trial(
             e
         }
     };
-    if matches!(mode, Mode::OneShot) && run_status.is_some() {
-        // the process ran unless the runtime said it could not start it
+    if run_status.is_some() && !trial.started {
+        // the process ran unless the runtime said it could not start it (in exec mode: it
+        // exited before the container was seen running, so the smoke test never ran)
         trial.started = errors.is_empty();
     }
     if timed_out_before_start {

@@ -197,6 +197,20 @@ fn a_test_that_fails_or_hangs_under_runc_too_is_no_verdict_on_gvisor() {
     );
     assert_eq!(r.runsc.smoke.as_ref().unwrap().exit_code, Some(3));
 
+    // a workload that exits at once leaves nothing to exec into
+    let once = Bundle::busybox().args(&["true"]).build();
+    let r = check(
+        &subject_from_bundle(&once.dir).unwrap(),
+        &strings(&["echo", "ok"]),
+        &opts(30, work.path()),
+    )
+    .unwrap();
+    assert_eq!(
+        r.verdict.summary,
+        "does not work under runc either: the workload exited 0 before the smoke test could run under runc (for an image whose process exits, use --one-shot)"
+    );
+    assert!(r.runc.started && r.runc.smoke.is_none(), "{:#?}", r.runc);
+
     // hangs past the deadline: killed, under both runtimes, and everything torn down
     let o = CheckOptions {
         one_shot: true,
