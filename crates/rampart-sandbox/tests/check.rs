@@ -69,6 +69,7 @@ fn a_busybox_server_can_move_and_its_smoke_test_runs_inside_it_on_a_fresh_root()
     let work = tempfile::tempdir().unwrap();
     let o = opts(30, work.path());
     let bundle = Bundle::busybox().args(&["sleep", "100000"]).build();
+    let config_before = std::fs::read(bundle.dir.join("config.json")).unwrap();
     let subject = subject_from_bundle(&bundle.dir).unwrap();
     // the test writes into the root: each runtime must start from the original
     let smoke = strings(&[
@@ -102,6 +103,11 @@ fn a_busybox_server_can_move_and_its_smoke_test_runs_inside_it_on_a_fresh_root()
         !bundle.rootfs.join("written").exists(),
         "the original root was written"
     );
+    assert_eq!(
+        std::fs::read(bundle.dir.join("config.json")).unwrap(),
+        config_before,
+        "the bundle's config was changed"
+    );
     let (procs, mounts) = leftovers(work.path());
     assert!(
         procs.is_empty() && mounts.is_empty(),
@@ -117,9 +123,10 @@ fn a_busybox_server_can_move_and_its_smoke_test_runs_inside_it_on_a_fresh_root()
 
 #[test]
 fn python_using_pidfd_open_breaks_under_gvisor_which_names_the_call() {
+    let work = tempfile::tempdir().unwrap();
     let o = CheckOptions {
         one_shot: true,
-        ..opts(60, Path::new("/tmp"))
+        ..opts(60, work.path())
     };
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("rootfs");
@@ -174,6 +181,11 @@ fn python_using_pidfd_open_breaks_under_gvisor_which_names_the_call() {
         r.differences
     );
     assert!(root.join("usr/bin/python3.11").is_file());
+    let (procs, mounts) = leftovers(work.path());
+    assert!(
+        procs.is_empty() && mounts.is_empty(),
+        "{procs:?} {mounts:?}"
+    );
 }
 
 #[test]
