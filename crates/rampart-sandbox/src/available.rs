@@ -74,7 +74,7 @@ pub fn available(root: &Path) -> Vec<Available> {
 }
 
 /// The first line of `program --version` that names a version, within [`VERSION_TIMEOUT`].
-fn version_of(program: &Path) -> Option<String> {
+pub(crate) fn version_of(program: &Path) -> Option<String> {
     use std::os::unix::process::CommandExt;
     let mut child = std::process::Command::new(program)
         .arg("--version")

@@ -423,6 +423,8 @@ pub fn render_table(r: &Report) -> String {
         (true, None) => "yes".into(),
         (false, _) => "no".into(),
     };
+    let [a, b] = both(&|t: &Trial| t.version.clone().unwrap_or_else(|| "?".into()));
+    rows.push(["version".into(), a, b]);
     let [a, b] = both(&started);
     rows.push(["started".into(), a, b]);
     let [a, b] = both(&|t: &Trial| exit_text(t.test()));

@@ -127,6 +127,8 @@ impl Outcome {
 pub struct Trial {
     /// The runtime.
     pub runtime: RuntimeKind,
+    /// The runtime's version (`--version`), when it says.
+    pub version: Option<String>,
     /// Whether the smoke test was to run inside the workload (exec mode).
     pub exec_mode: bool,
     /// Whether the container started (its process ran).
@@ -406,6 +408,7 @@ pub fn run_trial(
     let id = container_id();
     let mut trial = Trial {
         runtime: rt.kind,
+        version: crate::available::version_of(&program),
         exec_mode: matches!(mode, Mode::Exec(_)),
         started: false,
         error: None,

@@ -93,6 +93,23 @@ fn a_busybox_server_can_move_and_its_smoke_test_runs_inside_it_on_a_fresh_root()
         assert!(t.start_millis.is_some_and(|ms| ms <= t.wall_millis));
     }
     assert!(r.runc.gvisor.is_none());
+    // the versions that ran (runc 1.1.5+ds1, runsc 0.0~20221219.0 on Debian 12)
+    assert!(
+        r.runc
+            .version
+            .as_deref()
+            .is_some_and(|v| v.starts_with("1.")),
+        "{:?}",
+        r.runc.version
+    );
+    assert!(
+        r.runsc
+            .version
+            .as_deref()
+            .is_some_and(|v| v.starts_with("0.0~")),
+        "{:?}",
+        r.runsc.version
+    );
     let g = r.runsc.gvisor.as_ref().unwrap();
     assert!(
         g.unsupported.iter().all(|u| u.harmless),
