@@ -291,19 +291,6 @@ const COMPONENTS: &[(&str, &[&str], &str, &str)] = &[
     ("podman", &["podman"], "podman", "--version"),
 ];
 
-const SANDBOXES: &[(&str, &[&str], &[&str])] = &[
-    (
-        "runsc",
-        &["runsc", "gvisor"],
-        &["runsc", "containerd-shim-runsc-v1"],
-    ),
-    (
-        "kata",
-        &["kata-containers", "kata-runtime"],
-        &["kata-runtime", "containerd-shim-kata-v2"],
-    ),
-];
-
 /// Finds a component: the package database first (its version is the distribution's,
 /// backports included), else the binary (asked for its version on the running node).
 fn locate(
@@ -887,11 +874,25 @@ fn line_col(text: &str, offset: usize) -> (u32, u32) {
 }
 
 fn sandboxes(host: &mut Host, dpkg: &BTreeMap<String, String>) {
-    for (name, packages, binaries) in SANDBOXES {
-        if let Some((comp, _)) = locate(&host.root, dpkg, name, packages, binaries, "--version") {
-            host.summary.sandboxes.insert(0, comp);
-        }
-    }
+    // installed: rampart-sandbox's search (it asks the binaries only on the live node); the
+    // package database gives an offline copy's versions
+    let mut installed: Vec<Component> = rampart_sandbox::available(host.root.dir())
+        .into_iter()
+        .map(|a| {
+            let package = if a.name.contains("kata") {
+                "kata-containers"
+            } else {
+                "runsc"
+            };
+            Component {
+                version: a.version.or_else(|| dpkg.get(package).cloned()),
+                source: a.path.display().to_string(),
+                name: a.name,
+            }
+        })
+        .collect();
+    installed.append(&mut host.summary.sandboxes);
+    host.summary.sandboxes = installed;
     let mut c = host.check(&NO_SANDBOX, "/usr/bin");
     if host.summary.sandboxes.is_empty() {
         c.fail("no sandbox runtime: neither gVisor (runsc) nor Kata Containers is installed or configured as a runtime handler");

@@ -630,3 +630,24 @@ fn an_offline_copy_is_read_as_its_own_root() {
     );
     assert_eq!(Root::new(t.0.path()).path("/../../x"), t.0.path().join("x"));
 }
+
+#[test]
+fn installed_sandboxes_are_offered() {
+    let t = Tree::new();
+    t.file("/usr/bin/runsc", "", 0o755).file(
+        "/var/lib/dpkg/status",
+        "Package: runsc\nStatus: install ok installed\nVersion: 0.0~20221219.0-2+b3\n",
+        0o644,
+    );
+    let h = t.assess();
+    let runsc = h
+        .summary
+        .sandboxes
+        .iter()
+        .find(|s| s.name == "runsc")
+        .unwrap();
+    // an offline copy's binary is not run: its version is the package's
+    assert_eq!(runsc.version.as_deref(), Some("0.0~20221219.0-2+b3"));
+    assert_eq!(runsc.source, "/usr/bin/runsc");
+    assert!(!has(&h, "HOST014", ""));
+}

@@ -131,6 +131,16 @@ pub fn looks_like_manifest(text: &str) -> bool {
 /// Evaluates every rule over a set of files, together (policies, namespaces and service accounts
 /// apply across files).
 pub fn scan(files: &[ManifestFile], pss: &PssOptions) -> rampart_core::Assessment {
+    scan_with(files, pss, std::collections::HashMap::new())
+}
+
+/// [`scan`], with the workloads (by subject) that must run in a sandbox for a reason the
+/// manifests do not carry, and why (see [`rules::Inventory::sandbox_required`]).
+pub fn scan_with(
+    files: &[ManifestFile],
+    pss: &PssOptions,
+    sandbox_required: std::collections::HashMap<String, String>,
+) -> rampart_core::Assessment {
     let mut all = Vec::new();
     for f in files {
         for doc in &f.documents {
@@ -142,5 +152,7 @@ pub fn scan(files: &[ManifestFile], pss: &PssOptions) -> rampart_core::Assessmen
             }
         }
     }
-    evaluate(&Inventory::new(all), pss)
+    let mut inventory = Inventory::new(all);
+    inventory.sandbox_required = sandbox_required;
+    evaluate(&inventory, pss)
 }

@@ -900,3 +900,109 @@ fn aggregation_is_bounded_on_hostile_input() {
     assert!(agg.message.contains("and 253 more"), "{}", agg.message);
     assert!(f.len() <= 600 * 2, "{}", f.len());
 }
+
+/// RuntimeClasses and the workloads that name them (K8S009, K8S015, K8S016): handlers judged
+/// from the manifests' RuntimeClasses, names judged only when the scan has none.
+#[test]
+fn runtime_classes_and_sandboxed_workloads() {
+    let class = |name: &str, handler: &str, extra: &str| {
+        format!(
+            "apiVersion: node.k8s.io/v1\nkind: RuntimeClass\nmetadata: {{name: {name}}}\nhandler: {handler}\n{extra}---\n"
+        )
+    };
+    let pod = |labels: &str, class: &str| {
+        let rc = if class.is_empty() {
+            String::new()
+        } else {
+            format!("  runtimeClassName: {class}\n")
+        };
+        format!(
+            "apiVersion: v1\nkind: Pod\nmetadata: {{name: vault, namespace: sec, labels: {{{labels}}}}}\nspec:\n{rc}  containers:\n  - name: vault\n    image: vault\n"
+        )
+    };
+    let sensitive = "rampart.io/sensitive: \"true\"";
+    let of = |text: &str, id: &str| -> Vec<(Severity, String, u32)> {
+        findings(text)
+            .into_iter()
+            .filter(|f| f.rule_id == id)
+            .map(|f| (f.severity, f.message, f.location.line))
+            .collect()
+    };
+    // a sandbox class of the manifests
+    let full =
+        "overhead:\n  podFixed: {memory: 64Mi}\nscheduling:\n  nodeSelector: {gvisor: \"yes\"}\n";
+    let text = format!(
+        "{}{}",
+        class("gvisor", "runsc", full),
+        pod(sensitive, "gvisor")
+    );
+    assert!(
+        of(&text, "K8S009").is_empty()
+            && of(&text, "K8S015").is_empty()
+            && of(&text, "K8S016").is_empty()
+    );
+    // named like a sandbox, but its handler is runc
+    let text = format!(
+        "{}{}",
+        class("gvisor", "runc", ""),
+        pod(sensitive, "gvisor")
+    );
+    let f = of(&text, "K8S009");
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert_eq!(f[0].0, Severity::Medium);
+    assert_eq!(
+        f[0].1,
+        "the workload is labelled rampart.io/sensitive but its RuntimeClass \"gvisor\" has handler \"runc\", not a sandbox (runsc, gvisor, kata*)"
+    );
+    assert_eq!(f[0].2, 10, "at runtimeClassName");
+    assert!(of(&text, "K8S016").is_empty(), "runc is no sandbox class");
+    // a typo when the manifests hold the cluster's classes: the pod would be refused
+    let text = format!(
+        "{}{}{}",
+        class("gvisor", "runsc", full),
+        class("kata-qemu", "kata-qemu", full),
+        pod("", "gvisr")
+    );
+    let f = of(&text, "K8S015");
+    assert_eq!(
+        f,
+        [(Severity::Medium, "runtimeClassName \"gvisr\" names no RuntimeClass of the manifests (they define gvisor, kata-qemu): the API server refuses the pod".to_owned(), 23)]
+    );
+    // without any RuntimeClass in the scan, names are not checked against it
+    assert!(of(&pod("", "gvisr"), "K8S015").is_empty());
+    // ... and a sensitive workload's class is judged by its name: a sandbox's name passes,
+    // another cannot be confirmed (low)
+    assert!(of(&pod(sensitive, "kata-clh"), "K8S009").is_empty());
+    let f = of(&pod(sensitive, "fast"), "K8S009");
+    assert_eq!(f.len(), 1);
+    assert_eq!(f[0].0, Severity::Low);
+    assert!(f[0].1.contains("cannot tell it is one"), "{}", f[0].1);
+    // a sensitive namespace, no class at all
+    let text = format!(
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: sec\n  labels: {{{sensitive}}}\n---\n{}",
+        pod("", "")
+    );
+    assert_eq!(
+        of(&text, "K8S009")[0].1,
+        "namespace \"sec\" is labelled rampart.io/sensitive but the pod has no runtimeClassName"
+    );
+    // sandbox classes without overhead (low) or scheduling (information)
+    let f = of(
+        &class(
+            "kata",
+            "kata-fc",
+            "overhead:\n  podFixed: {memory: 160Mi}\n",
+        ),
+        "K8S016",
+    );
+    assert_eq!(f.len(), 1);
+    assert_eq!(f[0].0, Severity::Info);
+    assert!(f[0].1.contains("no scheduling.nodeSelector"), "{}", f[0].1);
+    let f = of(
+        &class("gvisor", "runsc", "scheduling:\n  nodeSelector: {a: b}\n"),
+        "K8S016",
+    );
+    assert_eq!(f.len(), 1);
+    assert_eq!(f[0].0, Severity::Low);
+    assert!(f[0].1.contains("no overhead.podFixed"), "{}", f[0].1);
+}

@@ -386,6 +386,38 @@ pub fn assess(manifests: &[ManifestFile], intents: &IntentSet) -> Assessment {
     out
 }
 
+/// The workloads (by subject) whose image's intent asks for a runtime class, and why: they must
+/// run in a sandbox, as a workload labelled `rampart.io/sensitive` must (K8S009; INT001 checks
+/// the class is the intent's own).
+pub fn sandbox_required(
+    manifests: &[ManifestFile],
+    intents: &IntentSet,
+) -> std::collections::HashMap<String, String> {
+    if intents.is_empty() {
+        return std::collections::HashMap::new();
+    }
+    manifests
+        .iter()
+        .flat_map(|file| file.documents.iter())
+        .flat_map(objects)
+        .filter_map(Workload::from_object)
+        .filter_map(|workload| {
+            let (image, class) = workload.containers().iter().find_map(|c| {
+                let image = c.image()?;
+                let (intent, _) = intents.for_image(image)?;
+                Some((
+                    image.to_owned(),
+                    intent.runtime.as_ref()?.class.as_str().to_owned(),
+                ))
+            })?;
+            Some((
+                workload.object.subject(),
+                format!("the intent of image {image} asks for runtime class {class}"),
+            ))
+        })
+        .collect()
+}
+
 /// Reads the intents given to a scan (files, or directories of `*.toml`/`*.json`): the set, and
 /// an input error (file, line, column) for each problem; the other intents still count.
 pub fn load(paths: &[std::path::PathBuf]) -> (IntentSet, Vec<rampart_core::InputError>) {
@@ -403,4 +435,63 @@ pub fn load(paths: &[std::path::PathBuf]) -> (IntentSet, Vec<rampart_core::Input
         })
         .collect();
     (set, errors)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const IMAGE: &str = "registry.example.com/shop/web@sha256:9b7c5f3c2d1e0a4b6c8d7e9f0a1b2c3d4e5f60718293a4b5c6d7e8f9a0b1c2d3";
+
+    fn intents(runtime: &str) -> IntentSet {
+        let text = format!(
+            "version = 1\nimage = \"{IMAGE}\"\nname = \"web\"\n[process]\nuser = 10001\nexecutables = [{{ path = \"/bin/web\" }}]\n{runtime}"
+        );
+        let intent =
+            rampart_intent::Intent::parse(&text, std::path::Path::new("web.toml")).unwrap();
+        let mut set = IntentSet::default();
+        set.add(intent, "web.toml").unwrap();
+        set
+    }
+
+    fn k8s009(manifest: &str, set: &IntentSet) -> Vec<String> {
+        let (file, errors) = ManifestFile::load("k8s.yaml", manifest);
+        assert!(errors.is_empty(), "{errors:?}");
+        let files = [file];
+        let required = sandbox_required(&files, set);
+        rampart_k8s::scan_with(&files, &rampart_k8s::PssOptions::default(), required)
+            .findings
+            .into_iter()
+            .filter(|f| f.rule_id == "K8S009")
+            .map(|f| f.message)
+            .collect()
+    }
+
+    /// An intent's `runtime.class` makes its workloads sensitive: the class they use must be a
+    /// sandbox of the manifests (INT001 checks it is the intent's own).
+    #[test]
+    fn an_intent_asking_for_a_runtime_class_requires_a_sandbox() {
+        let workload = |class: &str| {
+            format!(
+                "apiVersion: node.k8s.io/v1\nkind: RuntimeClass\nmetadata: {{name: gvisor}}\nhandler: runc\n---\napiVersion: v1\nkind: Pod\nmetadata: {{name: web, namespace: shop}}\nspec:\n  runtimeClassName: {class}\n  containers:\n  - name: web\n    image: {IMAGE}\n"
+            )
+        };
+        let with_class = intents("[runtime]\nclass = \"gvisor\"\n");
+        assert_eq!(
+            k8s009(&workload("gvisor"), &with_class),
+            [format!(
+                "the intent of image {IMAGE} asks for runtime class gvisor but its RuntimeClass \"gvisor\" has handler \"runc\", not a sandbox (runsc, gvisor, kata*)"
+            )]
+        );
+        assert!(
+            k8s009(
+                &workload("gvisor").replace("handler: runc", "handler: runsc"),
+                &with_class
+            )
+            .is_empty()
+        );
+        // an intent without a runtime class asks for nothing, nor does an empty set
+        assert!(k8s009(&workload("gvisor"), &intents("")).is_empty());
+        assert!(k8s009(&workload("gvisor"), &IntentSet::default()).is_empty());
+    }
 }

@@ -717,7 +717,11 @@ pub fn scan_all(
         }
     }
     summary.manifests = manifests.len();
-    assessment.extend(rampart_k8s::scan(&manifests, &opts.pss));
+    assessment.extend(rampart_k8s::scan_with(
+        &manifests,
+        &opts.pss,
+        intent::sandbox_required(&manifests, &opts.intents),
+    ));
     // RBAC escalation paths across all files; the RBAC objects the schema let through but the
     // authorizer cannot use are reported by `rampart rbac`, not here.
     assessment.extend(rampart_rbac::assess(&manifests).0);

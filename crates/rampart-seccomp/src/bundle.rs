@@ -45,7 +45,8 @@ pub enum BundleError {
     Record(#[from] record::RecordError),
 }
 
-pub(crate) fn find_in_path(program: &str) -> Option<PathBuf> {
+/// `program` as given when it holds a slash, else its first match in `PATH`.
+pub fn find_in_path(program: &str) -> Option<PathBuf> {
     if program.contains('/') {
         let p = PathBuf::from(program);
         return p.is_file().then_some(p);
@@ -53,6 +54,13 @@ pub(crate) fn find_in_path(program: &str) -> Option<PathBuf> {
     std::env::split_paths(&std::env::var_os("PATH")?)
         .map(|d| d.join(program))
         .find(|p| p.is_file())
+}
+
+/// Reads and checks `bundle/config.json` (at most [`MAX_CONFIG_BYTES`], JSON, a non-empty
+/// `process.args` of strings, a `root.path` that is a directory) and returns it with the
+/// rootfs made absolute and the terminal off.
+pub fn load_config(bundle: &Path) -> Result<Value, BundleError> {
+    load_config_with(bundle, None)
 }
 
 /// Read and check `bundle/config.json`, and return it with the rootfs made absolute, the

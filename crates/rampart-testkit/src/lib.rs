@@ -12,6 +12,7 @@
 //!   TLS), `skopeo` to push, a token server, a fake server for what real registries never send;
 //! - [`runc`]: real runc containers: a busybox rootfs from Debian's busybox-static, OCI bundles
 //!   (annotations, read-only root, overlayfs root, tmpfs mounts), detached containers to exec into;
+//! - [`runsc`]: gVisor's runsc from Debian, the sandbox runtime of `rampart sandbox check`;
 //! - [`containerd`]: a private containerd daemon, images imported from OCI layouts, `ctr run -d`;
 //! - [`pss`]: the official pod-security-admission conformance fixtures, walked in order;
 //! - [`yaml`]: YAML fixtures read into JSON values;
@@ -40,5 +41,6 @@ pub mod postgres;
 pub mod pss;
 pub mod registry;
 pub mod runc;
+pub mod runsc;
 pub mod tools;
 pub mod yaml;

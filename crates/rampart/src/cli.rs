@@ -97,6 +97,9 @@ pub enum Command {
     /// effective configuration (CIS node items), SSH, sandbox runtimes. The running node, or
     /// an offline copy (`--root DIR`). Exit 1 at --fail-on, 2 on input errors.
     Host(crate::host::HostArgs),
+    /// Sandbox runtimes tried for real: whether a workload can move into gVisor (runsc),
+    /// compared with runc (docs/sandbox.md).
+    Sandbox(crate::sandbox::SandboxArgs),
     /// The history store: record saved scan reports (the measurement layer, docs/history.md).
     History(crate::history::HistoryArgs),
     /// The confidence metrics over the history store (docs/metrics.md): time to detect and to

@@ -15,6 +15,7 @@ mod monitor;
 mod netpol;
 mod rbac;
 mod registry;
+mod sandbox;
 mod sbom;
 mod seccomp;
 mod sign;
@@ -57,6 +58,7 @@ fn main() -> ExitCode {
         Command::Netpol(args) => netpol::run(&args),
         Command::Rbac(args) => rbac::run(&args),
         Command::Host(args) => host::run(&args),
+        Command::Sandbox(args) => sandbox::run(&args),
         Command::Version(args) => habits::version(&args),
         Command::Completions(args) => habits::completions(&args),
         Command::Man(args) => habits::man(&args),

@@ -15,6 +15,7 @@ pub mod network;
 mod pod;
 mod pss;
 mod rbac;
+pub mod sandbox;
 
 pub use pss::PssOptions;
 
@@ -28,6 +29,7 @@ pub fn rules() -> Vec<&'static Rule> {
     all.extend_from_slice(rbac::RULES);
     all.extend_from_slice(admission::RULES);
     all.extend_from_slice(monitoring::RULES);
+    all.extend_from_slice(sandbox::RULES);
     all.sort_by_key(|r| r.id);
     all
 }
@@ -48,6 +50,11 @@ pub struct Inventory<'a> {
     namespaces: HashMap<&'a str, usize>,
     service_accounts: HashMap<(&'a str, &'a str), usize>,
     policies: HashMap<&'a str, Vec<usize>>,
+    runtime_classes: std::collections::BTreeMap<&'a str, usize>,
+    /// Workloads (by subject, `Deployment shop/web`) that must run in a sandbox for a reason
+    /// the manifests do not carry: their image's intent asks for a runtime class (rampart-scan
+    /// fills it). The value says why.
+    pub sandbox_required: HashMap<String, String>,
 }
 
 impl<'a> Inventory<'a> {
@@ -66,6 +73,9 @@ impl<'a> Inventory<'a> {
                     inv.service_accounts.entry((ns, o.object.name)).or_insert(i);
                 }
                 "NetworkPolicy" => inv.policies.entry(ns).or_default().push(i),
+                "RuntimeClass" => {
+                    inv.runtime_classes.entry(o.object.name).or_insert(i);
+                }
                 _ => {}
             }
         }
@@ -94,6 +104,23 @@ impl<'a> Inventory<'a> {
             .and_then(|i| self.objects.get(*i))
     }
 
+    /// The RuntimeClass named `name`, if the scan has one.
+    pub fn runtime_class(&self, name: &str) -> Option<&Located<'a>> {
+        self.runtime_classes
+            .get(name)
+            .and_then(|i| self.objects.get(*i))
+    }
+
+    /// Whether the scan defines any RuntimeClass.
+    pub fn has_runtime_classes(&self) -> bool {
+        !self.runtime_classes.is_empty()
+    }
+
+    /// The names of the RuntimeClasses of the scan, sorted.
+    pub fn runtime_class_names(&self) -> impl Iterator<Item = &'a str> + '_ {
+        self.runtime_classes.keys().copied()
+    }
+
     /// The NetworkPolicies of a namespace.
     pub fn network_policies(&self, namespace: &str) -> impl Iterator<Item = &Located<'a>> + '_ {
         self.policies
@@ -118,6 +145,7 @@ pub fn is_relevant_kind(kind: &str) -> bool {
                 | "ClusterRole"
                 | "RoleBinding"
                 | "ClusterRoleBinding"
+                | "RuntimeClass"
         )
 }
 
@@ -134,12 +162,14 @@ pub fn evaluate(inventory: &Inventory<'_>, pss: &PssOptions) -> Assessment {
         let mut ctx = Ctx::new(file, workload.object, &mut out);
         pss::check(&mut ctx, &workload, pss);
         pod::check(&mut ctx, &workload, inventory);
+        sandbox::check(&mut ctx, &workload, inventory);
         images::check(&mut ctx, &workload);
     }
     network::check(inventory, &mut out);
     rbac::check(inventory, &mut out);
     admission::check(inventory, &mut out);
     monitoring::check(inventory, &mut out);
+    sandbox::check_classes(inventory, &mut out);
     out
 }
 

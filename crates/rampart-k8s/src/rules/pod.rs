@@ -136,21 +136,6 @@ pub static WRITABLE_HOST_PATH: Rule = rule(
     ],
 );
 
-pub static RUNTIME_CLASS: Rule = rule(
-    "K8S009",
-    "sensitive-without-sandbox",
-    "Sensitive workload without a sandbox runtime",
-    Severity::Medium,
-    Layer::Runtime,
-    [
-        "Workloads labelled sensitive (`rampart.io/sensitive: \"true\"` on the workload or its Namespace) deserve a second kernel boundary: a sandbox runtime such as gVisor or Kata, selected with `runtimeClassName`.",
-        "Set `spec.runtimeClassName` to a sandbox RuntimeClass (e.g. `gvisor`).",
-        "apiVersion: v1\nkind: Pod\nmetadata: {name: vault, labels: {rampart.io/sensitive: \"true\"}}\nspec:\n  containers:\n  - name: vault\n    image: vault\n",
-        "apiVersion: v1\nkind: Pod\nmetadata: {name: vault, labels: {rampart.io/sensitive: \"true\"}}\nspec:\n  runtimeClassName: gvisor\n  containers:\n  - name: vault\n    image: vault\n",
-    ],
-    &[nsa("Kubernetes Pod security: sandboxing")],
-);
-
 /// Peer check listings, for the rules that correspond to Checkov's and Kubescape's.
 const CHECKOV_K8S: &str = "https://www.checkov.io/5.Policy%20Index/kubernetes.html";
 const KUBESCAPE_CONTROLS: &str = "https://hub.armosec.io/docs/controls";
@@ -267,24 +252,11 @@ pub static RULES: &[&Rule] = &[
     &ENV_SECRET,
     &READ_ONLY_ROOT,
     &WRITABLE_HOST_PATH,
-    &RUNTIME_CLASS,
     &MISSING_PROBES,
     &MISSING_REQUESTS,
     &DEFAULT_SERVICE_ACCOUNT,
     &LOW_UID,
 ];
-
-/// The label that marks a workload or namespace as sensitive.
-pub const SENSITIVE_LABEL: &str = "rampart.io/sensitive";
-
-fn is_truthy(value: Option<&str>) -> bool {
-    value.is_some_and(|v| {
-        matches!(
-            v.to_ascii_lowercase().as_str(),
-            "true" | "yes" | "1" | "high"
-        )
-    })
-}
 
 pub(crate) fn check(ctx: &mut Ctx<'_, '_>, workload: &Workload<'_>, inventory: &Inventory<'_>) {
     let pod = workload.pod;
@@ -604,32 +576,6 @@ pub(crate) fn check(ctx: &mut Ctx<'_, '_>, workload: &Workload<'_>, inventory: &
                 format!(
                     "{} runs as UID {uid} ({whose}), in the range of the node's own users",
                     c.describe()
-                ),
-            );
-        }
-    }
-
-    // K8S009: sensitive workloads need a sandbox runtime class.
-    let ns_label = inventory
-        .namespace(ns)
-        .and_then(|n| n.object.label(SENSITIVE_LABEL));
-    let sensitive = is_truthy(ctx.object.label(SENSITIVE_LABEL))
-        || is_truthy(workload.pod_label(SENSITIVE_LABEL))
-        || is_truthy(ns_label);
-    if sensitive {
-        ctx.assessed(&RUNTIME_CLASS);
-        if spec.str_at(&["runtimeClassName"]).is_none_or(str::is_empty) {
-            let origin = if is_truthy(ns_label) {
-                format!("namespace \"{ns}\"")
-            } else {
-                "the workload".to_owned()
-            };
-            ctx.report(
-                &RUNTIME_CLASS,
-                pod.pos_of(&[Seg::Key("spec"), Seg::Key("runtimeClassName")]),
-                None,
-                format!(
-                    "{origin} is labelled {SENSITIVE_LABEL} but the pod has no runtimeClassName"
                 ),
             );
         }
