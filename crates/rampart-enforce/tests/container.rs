@@ -214,7 +214,8 @@ fn enforce_mode_denies_in_the_offending_process_and_reports_each_denial() {
     assert_eq!(line(out, "connect-allowed"), "0", "{out}");
     assert_eq!(
         std::fs::read_to_string(run.rootfs.join("srv/data/got")).unwrap(),
-        "hello\n"
+        "hello\n",
+        "{out}"
     );
     assert_ne!(line(out, "connect-cidr"), "0");
     assert!(
