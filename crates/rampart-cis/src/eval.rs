@@ -1,0 +1,293 @@
+//! The evaluator: a check and what its audits printed → PASS, FAIL, WARN or INFO, with the
+//! sentences kube-bench prints.
+//!
+//! kube-bench's order, kept here: a scored check with neither type nor tests warns; `skip` is
+//! INFO; `manual` is WARN; a check without test items fails (WARN when unscored); an audit that
+//! could not run fails (WARN when unscored); otherwise each test item looks for its value in the
+//! command line first and, only when the flag is not there and the check has a configuration
+//! source, in the configuration, then in the environment: **a flag on the command line
+//! overrides the configuration**. Items combine with `and` or `or`; a failing scored check is
+//! FAIL, a failing unscored one WARN.
+
+use crate::compare::compare;
+use crate::jsonpath;
+use crate::model::{BinOp, Check, CheckType, TestItem};
+use regex::Regex;
+use std::fmt;
+
+/// What a check is judged on: the text its audits printed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Input<'a> {
+    /// The command line (or any `word=value` / `word: value` text) flags are looked up in:
+    /// what the check's `audit` printed, e.g. `kube-apiserver --anonymous-auth=false ...` or
+    /// `permissions=600`.
+    pub command: &'a str,
+    /// The configuration (JSON or YAML) `path` items are looked up in, when the check has a
+    /// source for one (kube-bench: an `audit_config` command). `None`: paths are not looked
+    /// at, as kube-bench does for a check without `audit_config`.
+    pub config: Option<&'a str>,
+    /// `NAME=value` lines `env` items are looked up in.
+    pub env: &'a str,
+    /// An audit that could not be run (kube-bench: a command that failed): the check fails
+    /// (warns when unscored) with this reason, unless its type decides first.
+    pub error: Option<&'a str>,
+}
+
+/// A check's result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum State {
+    Pass,
+    Fail,
+    Warn,
+    Info,
+}
+
+impl State {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Pass => "PASS",
+            State::Fail => "FAIL",
+            State::Warn => "WARN",
+            State::Info => "INFO",
+        }
+    }
+}
+
+impl fmt::Display for State {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Where a test item's value was looked up last.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Source {
+    Command,
+    Config,
+    Env,
+}
+
+/// One test item's result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ItemResult {
+    /// Where the value was looked up last (the command line, then the configuration, then the
+    /// environment, as far as the value was not found).
+    pub source: Source,
+    /// Was the flag, path or variable found there?
+    pub found: bool,
+    /// The value found (`true` for a `--flag` without value); empty when not found.
+    pub value: String,
+    pub passed: bool,
+    /// The item's sentence, e.g. `'--anonymous-auth' is equal to 'false'`.
+    pub expected: String,
+    /// Why the item could not be judged (a configuration that is not JSON or YAML, a path
+    /// kube-bench's JSONPath rejects, an invalid flag pattern).
+    pub error: Option<String>,
+}
+
+/// A check's outcome.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    pub state: State,
+    /// kube-bench's `expected_result`: the items' sentences joined with ` AND ` or ` OR `.
+    pub expected: String,
+    /// kube-bench's `actual_value`: the text the first item was judged on.
+    pub actual: String,
+    /// Why the state did not come from the tests (manual, skip, no tests, an audit error, an
+    /// unknown `bin_op`).
+    pub reason: Option<String>,
+    /// Each test item's result, in order (empty when the tests were not run).
+    pub items: Vec<ItemResult>,
+}
+
+impl Outcome {
+    fn decided(state: State, reason: impl Into<String>) -> Outcome {
+        Outcome {
+            state,
+            expected: String::new(),
+            actual: String::new(),
+            reason: Some(reason.into()),
+            items: Vec::new(),
+        }
+    }
+}
+
+/// Judges `check` on `input`.
+pub fn evaluate(check: &Check, input: &Input<'_>) -> Outcome {
+    let failed = if check.scored {
+        State::Fail
+    } else {
+        State::Warn
+    };
+    if check.scored && check.kind == CheckType::Automated && check.tests.is_none() {
+        return Outcome::decided(State::Warn, "There are no tests");
+    }
+    match check.kind {
+        CheckType::Skip => return Outcome::decided(State::Info, "Test marked as skip"),
+        CheckType::Manual => return Outcome::decided(State::Warn, "Test marked as a manual test"),
+        CheckType::Automated | CheckType::Other(_) => {}
+    }
+    let Some(tests) = check.tests.as_ref().filter(|t| !t.test_items.is_empty()) else {
+        return Outcome::decided(failed, "No tests defined");
+    };
+    if let Some(error) = input.error {
+        return Outcome::decided(failed, error);
+    }
+    let items: Vec<Run> = tests
+        .test_items
+        .iter()
+        .map(|item| run_item(item, input, check.use_multiple_values))
+        .collect();
+    let actual = items.first().map(|i| i.actual.clone()).unwrap_or_default();
+    let expected: Vec<&str> = items.iter().map(|i| i.result.expected.as_str()).collect();
+    let (passed, expected) = match &tests.bin_op {
+        BinOp::And => (
+            items.iter().all(|i| i.result.passed),
+            expected.join(" AND "),
+        ),
+        BinOp::Or => (items.iter().any(|i| i.result.passed), expected.join(" OR ")),
+        BinOp::Other(op) => {
+            let mut o = Outcome::decided(failed, format!("unknown binary operator for tests {op}"));
+            o.actual = format!("unknown binary operator for tests {op}\n");
+            return o;
+        }
+    };
+    Outcome {
+        state: if passed { State::Pass } else { failed },
+        expected,
+        actual,
+        reason: None,
+        items: items.into_iter().map(|i| i.result).collect(),
+    }
+}
+
+struct Run {
+    result: ItemResult,
+    actual: String,
+}
+
+fn run_item(item: &TestItem, input: &Input<'_>, multiple: bool) -> Run {
+    let mut run = execute(item, Source::Command, input.command, multiple);
+    if !run.result.found {
+        if let Some(config) = input.config {
+            run = execute(item, Source::Config, config, multiple);
+            if !run.result.found && !item.env.is_empty() {
+                run = execute(item, Source::Env, input.env, multiple);
+            }
+        }
+    }
+    if !run.result.found && !item.env.is_empty() {
+        run = execute(item, Source::Env, input.env, multiple);
+    }
+    run
+}
+
+/// One item on one source: each line on its own when `multiple`, stopping at the first that
+/// fails.
+fn execute(item: &TestItem, source: Source, text: &str, multiple: bool) -> Run {
+    let text = text.trim_end_matches([' ', '\n']);
+    let mut result = None;
+    let rows: Vec<&str> = if multiple {
+        text.split('\n').collect()
+    } else {
+        vec![text]
+    };
+    for row in rows {
+        let r = evaluate_row(item, source, row);
+        let passed = r.passed;
+        result = Some(r);
+        if !passed {
+            break;
+        }
+    }
+    Run {
+        result: result.unwrap_or_else(|| evaluate_row(item, source, "")),
+        actual: text.to_owned(),
+    }
+}
+
+fn evaluate_row(item: &TestItem, source: Source, row: &str) -> ItemResult {
+    let (name, found) = match source {
+        Source::Command => (&item.flag, find_flag(&item.flag, row)),
+        Source::Config => (&item.path, find_path(&item.path, row)),
+        Source::Env => (&item.env, Ok(find_env(&item.env, row))),
+    };
+    let (found, value) = match found {
+        Ok(f) => f,
+        Err(error) => {
+            return ItemResult {
+                source,
+                found: false,
+                value: String::new(),
+                passed: false,
+                expected: String::new(),
+                error: Some(error),
+            };
+        }
+    };
+    let (expected, passed) = if item.set {
+        match &item.compare {
+            Some(c) if found && !c.op.as_str().is_empty() => compare(&c.op, &value, &c.value, name),
+            _ => (format!("'{name}' is present"), found),
+        }
+    } else {
+        (format!("'{name}' is not present"), !found)
+    };
+    ItemResult {
+        source,
+        found,
+        value,
+        passed,
+        expected,
+        error: None,
+    }
+}
+
+/// kube-bench's flag lookup: the flag is a substring of the text, then the first match of
+/// `(FLAG)(=|: *)*(\S*) *` gives the value; a `--flag` without value is `true`, another word
+/// without value is the word itself (`root:root`).
+pub(crate) fn find_flag(flag: &str, text: &str) -> Result<(bool, String), String> {
+    if text.is_empty() || flag.is_empty() || !text.contains(flag) {
+        return Ok((false, String::new()));
+    }
+    // Go's `\s` is [\t\n\f\r ]; the flag is a regular expression, as in kube-bench.
+    let pattern = format!("({flag})(=|: *)*([^\\t\\n\\x0C\\r ]*) *");
+    let re =
+        Regex::new(&pattern).map_err(|e| format!("invalid flag in testItem definition: {e}"))?;
+    let caps = re
+        .captures(text)
+        .ok_or_else(|| format!("invalid flag in testItem definition: {text}"))?;
+    let value = caps.get(3).map_or("", |m| m.as_str());
+    if !value.is_empty() {
+        return Ok((true, value.to_owned()));
+    }
+    if flag.starts_with("--") {
+        return Ok((true, "true".to_owned()));
+    }
+    Ok((true, caps.get(1).map_or("", |m| m.as_str()).to_owned()))
+}
+
+fn find_path(path: &str, text: &str) -> Result<(bool, String), String> {
+    let config = jsonpath::parse_config(text)?;
+    let value = jsonpath::execute(path, &config)
+        .map_err(|e| format!("unable to parse path expression \"{path}\": {e}"))?;
+    Ok((!value.is_empty(), value))
+}
+
+/// kube-bench's environment lookup: the first `NAME=...` up to the end of its line.
+fn find_env(env: &str, text: &str) -> (bool, String) {
+    if text.is_empty() || env.is_empty() {
+        return (false, String::new());
+    }
+    let Ok(re) = Regex::new(&format!("{env}=.*(?:$|\\n)")) else {
+        return (false, String::new());
+    };
+    let Some(m) = re.find(text) else {
+        return (false, String::new());
+    };
+    let out = m
+        .as_str()
+        .replacen('\n', "", 1)
+        .replacen(&format!("{env}="), "", 1);
+    (!out.is_empty(), out)
+}

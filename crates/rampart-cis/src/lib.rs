@@ -1,0 +1,27 @@
+//! CIS Kubernetes Benchmark checks with kube-bench's semantics, as a library.
+//!
+//! - [`model`]: a benchmark's controls file (groups, checks, test items), as kube-bench reads
+//!   `cfg/<benchmark>/*.yaml`; [`load`] / [`parse`] read one ([`LoadError`]: file and position).
+//! - [`evaluate`]: a check and what its audits printed ([`Input`]: the command line flags are
+//!   looked up in, the configuration paths are looked up in, the environment) → [`Outcome`]:
+//!   PASS / FAIL / WARN / INFO, kube-bench's `expected_result` sentence, the actual value. A flag
+//!   on the command line overrides the configuration. Checked against every case of
+//!   kube-bench's own unit tests (`tests/kube_bench.rs`).
+//! - [`compare()`]: one comparison (eq, noteq, gt, gte, lt, lte, has, nothave, regex,
+//!   valid_elements, bitmask) and its sentence.
+//!
+//! Evaluating a check is string work and never panics on hostile input: configuration text,
+//! JSONPath output and controls files are bounded.
+
+#![deny(clippy::indexing_slicing)]
+
+mod compare;
+mod eval;
+pub mod jsonpath;
+mod load;
+pub mod model;
+
+pub use compare::compare;
+pub use eval::{Input, ItemResult, Outcome, Source, State, evaluate};
+pub use load::{LoadError, MAX_FILE_BYTES, load, parse};
+pub use model::{BinOp, Check, CheckType, Compare, Controls, Group, Op, TestItem, Tests};
