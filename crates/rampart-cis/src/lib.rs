@@ -9,17 +9,26 @@
 //!   kube-bench's own unit tests (`tests/kube_bench.rs`).
 //! - [`compare()`]: one comparison (eq, noteq, gt, gte, lt, lte, has, nothave, regex,
 //!   valid_elements, bitmask) and its sentence.
+//! - [`cmdline`]: a program's arguments as the program reads them (`--flag value`, repeated
+//!   flags, lists), written back as one `--flag=value` line kube-bench's reading agrees with.
+//! - [`master`]: rampart's control-plane checks (1.2 to 1.4, 2, 3.2.1) that `rampart scan` runs
+//!   on static pod manifests.
+//! - [`node`]: rampart's CIS worker node checks (4.1 files, 4.2 kubelet, 4.3 kube-proxy) as
+//!   data for `rampart host`, with the inputs they take.
 //!
 //! Evaluating a check is string work and never panics on hostile input: configuration text,
 //! JSONPath output and controls files are bounded.
 
 #![deny(clippy::indexing_slicing)]
 
+pub mod cmdline;
 mod compare;
 mod eval;
 pub mod jsonpath;
 mod load;
+pub mod master;
 pub mod model;
+pub mod node;
 
 pub use compare::compare;
 pub use eval::{Input, ItemResult, Outcome, Source, State, evaluate};

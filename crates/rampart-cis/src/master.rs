@@ -1,0 +1,118 @@
+//! rampart's CIS control-plane checks that a static pod manifest shows (benchmark v1.12: 1.2
+//! API server, 1.3 controller manager, 1.4 scheduler, 2 etcd, 3.2.1 audit policy), as data
+//! (`data/manifests.yaml`, kube-bench's tests for those ids) for `rampart scan`.
+//!
+//! A component's container is judged on its effective command line ([`container_input`]: the
+//! command and arguments read as the component reads them, see [`crate::cmdline`]) and, for
+//! etcd, its `ETCD_*` environment variables.
+
+use crate::cmdline::{self, Parsed};
+use crate::load::{LoadError, parse};
+use crate::model::Check;
+use std::sync::LazyLock;
+
+/// A control-plane component.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Component {
+    ApiServer,
+    ControllerManager,
+    Scheduler,
+    Etcd,
+}
+
+impl Component {
+    pub const ALL: [Component; 4] = [
+        Component::ApiServer,
+        Component::ControllerManager,
+        Component::Scheduler,
+        Component::Etcd,
+    ];
+
+    /// The program's name (`kube-apiserver`), as kubeadm's manifests run it and label it
+    /// (`component: kube-apiserver`).
+    pub fn program(self) -> &'static str {
+        match self {
+            Component::ApiServer => "kube-apiserver",
+            Component::ControllerManager => "kube-controller-manager",
+            Component::Scheduler => "kube-scheduler",
+            Component::Etcd => "etcd",
+        }
+    }
+
+    /// The component a program name or path (`/usr/local/bin/kube-apiserver`) runs.
+    pub fn from_program(word: &str) -> Option<Component> {
+        let base = word.rsplit('/').next().unwrap_or(word);
+        Component::ALL.into_iter().find(|c| c.program() == base)
+    }
+}
+
+/// A check and the component it is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ManifestCheck {
+    pub check: Check,
+    pub component: Component,
+}
+
+static CHECKS: LazyLock<Result<Vec<ManifestCheck>, LoadError>> = LazyLock::new(|| {
+    let controls = parse(
+        include_str!("../data/manifests.yaml"),
+        "rampart-cis/data/manifests.yaml",
+    )?;
+    let mut out = Vec::new();
+    for group in &controls.groups {
+        let component = match group.id.as_str() {
+            "1.2" | "3.2" => Component::ApiServer,
+            "1.3" => Component::ControllerManager,
+            "1.4" => Component::Scheduler,
+            _ => Component::Etcd,
+        };
+        out.extend(group.checks.iter().map(|check| ManifestCheck {
+            check: check.clone(),
+            component,
+        }));
+    }
+    Ok(out)
+});
+
+/// Every control-plane check a manifest shows, in benchmark order. The error cannot happen
+/// with the data this crate ships (a test loads it).
+pub fn manifest_checks() -> Result<&'static [ManifestCheck], &'static LoadError> {
+    CHECKS.as_ref().map(Vec::as_slice)
+}
+
+/// The checks of one component.
+pub fn checks_for(
+    component: Component,
+) -> Result<impl Iterator<Item = &'static ManifestCheck>, &'static LoadError> {
+    Ok(manifest_checks()?
+        .iter()
+        .filter(move |c| c.component == component))
+}
+
+/// What a component's container is judged on: its command and arguments read as the
+/// component reads them (`args`: everything after the program), the effective command line
+/// (`program --flag=value ...`, for [`crate::Input::command`]), and its environment as
+/// `NAME=value` lines (for [`crate::Input::env`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContainerInput {
+    pub parsed: Parsed,
+    pub command: String,
+    pub env: String,
+}
+
+/// Builds a container's input from its program, its arguments after the program, and its
+/// environment variables with literal values.
+pub fn container_input(program: &str, args: &[String], env: &[(&str, &str)]) -> ContainerInput {
+    let parsed = cmdline::parse(args, cmdline::BOOL_FLAGS, cmdline::LIST_FLAGS);
+    let command = cmdline::effective(program, &parsed);
+    let env = env
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    ContainerInput {
+        parsed,
+        command,
+        env,
+    }
+}
