@@ -9,6 +9,7 @@
 //! Printing follows kubectl's: strings as they are, numbers as Go prints them, lists and maps
 //! as compact JSON; a null value prints nothing (the kubelet takes a null field as unset).
 
+use rampart_k8s::yaml::{Node, Pos, Value};
 use std::fmt::Write as _;
 
 /// Configuration text larger than this is refused.
@@ -16,21 +17,9 @@ pub const MAX_CONFIG_BYTES: usize = 4 * 1024 * 1024;
 /// Output of one path larger than this is an error (a `range` over a large list).
 const MAX_OUTPUT: usize = 1024 * 1024;
 
-/// A configuration value.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Value {
-    Null,
-    Bool(bool),
-    Int(i64),
-    Float(f64),
-    String(String),
-    Seq(Vec<Value>),
-    /// String keys in document order (other keys cannot be named by a path).
-    Map(Vec<(String, Value)>),
-}
-
-/// Reads configuration text as kube-bench does: JSON, else YAML (the first document).
-pub fn parse_config(text: &str) -> Result<Value, String> {
+/// Reads configuration text as kube-bench does: JSON, else YAML (the first document); the
+/// tree is rampart-k8s's YAML tree (positions are those of the YAML text, none for JSON).
+pub fn parse_config(text: &str) -> Result<Node, String> {
     if text.len() > MAX_CONFIG_BYTES {
         return Err(format!(
             "configuration of {} bytes, more than {MAX_CONFIG_BYTES}",
@@ -49,39 +38,33 @@ pub fn parse_config(text: &str) -> Result<Value, String> {
     }
     Ok(loaded
         .documents
-        .first()
-        .map_or(Value::Null, |d| from_yaml(&d.root)))
+        .into_iter()
+        .next()
+        .map_or_else(|| node(Value::Null), |d| d.root))
 }
 
-fn from_json(v: serde_json::Value) -> Value {
+fn node(value: Value) -> Node {
+    Node {
+        value,
+        pos: Pos::default(),
+    }
+}
+
+fn from_json(v: serde_json::Value) -> Node {
     use serde_json::Value as J;
-    match v {
+    node(match v {
         J::Null => Value::Null,
         J::Bool(b) => Value::Bool(b),
         // Go decodes every JSON number into a float64.
         J::Number(n) => Value::Float(n.as_f64().unwrap_or(f64::NAN)),
         J::String(s) => Value::String(s),
         J::Array(items) => Value::Seq(items.into_iter().map(from_json).collect()),
-        J::Object(map) => Value::Map(map.into_iter().map(|(k, v)| (k, from_json(v))).collect()),
-    }
-}
-
-fn from_yaml(node: &rampart_k8s::yaml::Node) -> Value {
-    use rampart_k8s::yaml::Value as Y;
-    match &node.value {
-        Y::Null => Value::Null,
-        Y::Bool(b) => Value::Bool(*b),
-        Y::Int(i) => Value::Int(*i),
-        Y::Float(f) => Value::Float(*f),
-        Y::String(s) => Value::String(s.clone()),
-        Y::Seq(items) => Value::Seq(items.iter().map(from_yaml).collect()),
-        Y::Map(entries) => Value::Map(
-            entries
-                .iter()
-                .filter_map(|(k, v)| k.as_str().map(|k| (k.to_owned(), from_yaml(v))))
+        J::Object(map) => Value::Map(
+            map.into_iter()
+                .map(|(k, v)| (node(Value::String(k)), from_json(v)))
                 .collect(),
         ),
-    }
+    })
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -101,7 +84,7 @@ enum Part {
 }
 
 /// Evaluates a JSONPath template on a value; the text it prints.
-pub fn execute(template: &str, root: &Value) -> Result<String, String> {
+pub fn execute(template: &str, root: &Node) -> Result<String, String> {
     let parts = parse_template(template)?;
     let mut out = String::new();
     render(&parts, root, &mut out)?;
@@ -122,7 +105,7 @@ fn parse_template(template: &str) -> Result<Vec<Part>, String> {
             push(&mut stack, Part::Text(text.to_owned()));
         }
         let inner = after.get(1..).unwrap_or("");
-        let close = closing_brace(inner)
+        let close = closing(inner, '}')
             .ok_or_else(|| format!("unclosed action in template {template:?}"))?;
         let action = inner.get(..close).unwrap_or("").trim();
         rest = inner.get(close + 1..).unwrap_or("");
@@ -156,14 +139,14 @@ fn push(stack: &mut [(Vec<Step>, Vec<Part>)], part: Part) {
     }
 }
 
-/// The index of the `}` closing an action, skipping quoted text.
-fn closing_brace(s: &str) -> Option<usize> {
+/// The index of the first `close` outside quoted text.
+fn closing(s: &str, close: char) -> Option<usize> {
     let mut quote: Option<char> = None;
     for (i, c) in s.char_indices() {
         match (quote, c) {
             (None, '\'' | '"') => quote = Some(c),
             (Some(q), c) if c == q => quote = None,
-            (None, '}') => return Some(i),
+            (None, c) if c == close => return Some(i),
             _ => {}
         }
     }
@@ -228,7 +211,7 @@ fn parse_path(expr: &str) -> Result<Vec<Step>, String> {
             });
             rest = r.get(end..).unwrap_or("");
         } else if let Some(r) = rest.strip_prefix('[') {
-            let end = closing_bracket(r).ok_or_else(|| format!("unclosed [ in {expr:?}"))?;
+            let end = closing(r, ']').ok_or_else(|| format!("unclosed [ in {expr:?}"))?;
             let inner = r.get(..end).unwrap_or("").trim();
             steps.push(parse_bracket(inner, expr)?);
             rest = r.get(end + 1..).unwrap_or("");
@@ -237,19 +220,6 @@ fn parse_path(expr: &str) -> Result<Vec<Step>, String> {
         }
     }
     Ok(steps)
-}
-
-fn closing_bracket(s: &str) -> Option<usize> {
-    let mut quote: Option<char> = None;
-    for (i, c) in s.char_indices() {
-        match (quote, c) {
-            (None, '\'' | '"') => quote = Some(c),
-            (Some(q), c) if c == q => quote = None,
-            (None, ']') => return Some(i),
-            _ => {}
-        }
-    }
-    None
 }
 
 fn parse_bracket(inner: &str, expr: &str) -> Result<Step, String> {
@@ -279,15 +249,19 @@ fn parse_bracket(inner: &str, expr: &str) -> Result<Step, String> {
     }
 }
 
-fn select<'v>(steps: &[Step], root: &'v Value) -> Result<Vec<&'v Value>, String> {
+fn select<'v>(steps: &[Step], root: &'v Node) -> Result<Vec<&'v Node>, String> {
     let mut current = vec![root];
     for step in steps {
         let mut next = Vec::new();
         for v in current {
-            match (step, v) {
+            match (step, &v.value) {
                 (Step::Field(name), Value::Map(entries)) => {
                     // A repeated key: the last one, as when the text is decoded into a map.
-                    if let Some((_, found)) = entries.iter().rev().find(|(k, _)| k == name) {
+                    if let Some((_, found)) = entries
+                        .iter()
+                        .rev()
+                        .find(|(k, _)| k.as_str() == Some(name))
+                    {
                         next.push(found);
                     }
                 }
@@ -324,7 +298,7 @@ fn select<'v>(steps: &[Step], root: &'v Value) -> Result<Vec<&'v Value>, String>
     Ok(current)
 }
 
-fn render(parts: &[Part], current: &Value, out: &mut String) -> Result<(), String> {
+fn render(parts: &[Part], current: &Node, out: &mut String) -> Result<(), String> {
     for part in parts {
         match part {
             Part::Text(t) => out.push_str(t),
@@ -335,10 +309,10 @@ fn render(parts: &[Part], current: &Value, out: &mut String) -> Result<(), Strin
             }
             Part::Range(steps, inner) => {
                 for v in select(steps, current)? {
-                    let items: Vec<&Value> = match v {
+                    let items: Vec<&Node> = match &v.value {
                         Value::Seq(items) => items.iter().collect(),
                         Value::Map(entries) => entries.iter().map(|e| &e.1).collect(),
-                        other => vec![other],
+                        _ => vec![v],
                     };
                     for item in items {
                         render(inner, item, out)?;
@@ -356,8 +330,8 @@ fn render(parts: &[Part], current: &Value, out: &mut String) -> Result<(), Strin
     Ok(())
 }
 
-fn print(v: &Value, out: &mut String) {
-    match v {
+fn print(v: &Node, out: &mut String) {
+    match &v.value {
         Value::Null => {}
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
         Value::Int(i) => {
@@ -365,26 +339,7 @@ fn print(v: &Value, out: &mut String) {
         }
         Value::Float(f) => out.push_str(&go_float(*f)),
         Value::String(s) => out.push_str(s),
-        Value::Seq(_) | Value::Map(_) => out.push_str(&to_json(v).to_string()),
-    }
-}
-
-fn to_json(v: &Value) -> serde_json::Value {
-    use serde_json::Value as J;
-    match v {
-        Value::Null => J::Null,
-        Value::Bool(b) => J::Bool(*b),
-        Value::Int(i) => J::from(*i),
-        Value::Float(f) => serde_json::Number::from_f64(*f).map_or(J::Null, J::Number),
-        Value::String(s) => J::String(s.clone()),
-        Value::Seq(items) => J::Array(items.iter().map(to_json).collect()),
-        // serde_json's map is ordered by key, as Go's encoding/json writes maps.
-        Value::Map(entries) => J::Object(
-            entries
-                .iter()
-                .map(|(k, v)| (k.clone(), to_json(v)))
-                .collect(),
-        ),
+        Value::Seq(_) | Value::Map(_) => out.push_str(&v.to_json().to_string()),
     }
 }
 

@@ -212,10 +212,16 @@ impl Decoder<'_> {
         }
     }
 
-    fn seq<'n>(&self, node: &'n Node, field: &str) -> Result<&'n [Node], LoadError> {
+    /// A sequence field, each item decoded by `item`; null is empty.
+    fn list<T>(
+        &self,
+        node: &Node,
+        field: &str,
+        item: impl Fn(&Self, &Node) -> Result<T, LoadError>,
+    ) -> Result<Vec<T>, LoadError> {
         match &node.value {
-            Value::Seq(items) => Ok(items),
-            Value::Null => Ok(&[]),
+            Value::Seq(items) => items.iter().map(|i| item(self, i)).collect(),
+            Value::Null => Ok(Vec::new()),
             _ => Err(self.shape(node, field, "a sequence")),
         }
     }
@@ -243,13 +249,7 @@ impl Decoder<'_> {
                 "id" => c.id = self.string(value, key)?,
                 "text" => c.text = self.string(value, key)?,
                 "type" => c.node_type = self.string(value, key)?,
-                "groups" => {
-                    c.groups = self
-                        .seq(value, key)?
-                        .iter()
-                        .map(|g| self.group(g))
-                        .collect::<Result<_, _>>()?;
-                }
+                "groups" => c.groups = self.list(value, key, Self::group)?,
                 _ => {}
             }
         }
@@ -262,13 +262,7 @@ impl Decoder<'_> {
             match key {
                 "id" => g.id = self.string(value, key)?,
                 "text" => g.text = self.string(value, key)?,
-                "checks" => {
-                    g.checks = self
-                        .seq(value, key)?
-                        .iter()
-                        .map(|c| self.check(c))
-                        .collect::<Result<_, _>>()?;
-                }
+                "checks" => g.checks = self.list(value, key, Self::check)?,
                 _ => {}
             }
         }
@@ -301,13 +295,7 @@ impl Decoder<'_> {
         for (key, value) in self.entries(node, "tests")? {
             match key {
                 "bin_op" => t.bin_op = BinOp::parse(&self.string(value, key)?),
-                "test_items" => {
-                    t.test_items = self
-                        .seq(value, key)?
-                        .iter()
-                        .map(|i| self.item(i))
-                        .collect::<Result<_, _>>()?;
-                }
+                "test_items" => t.test_items = self.list(value, key, Self::item)?,
                 _ => {}
             }
         }
