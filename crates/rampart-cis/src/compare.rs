@@ -2,7 +2,6 @@
 //! kube-bench prints for it (its `expected_result`).
 
 use crate::model::Op;
-use regex::Regex;
 
 /// Compares `observed` (the value found for `name`) with `wanted` using `op`; the sentence
 /// kube-bench writes for the test, and whether it holds.
@@ -44,7 +43,7 @@ pub fn compare(op: &Op, observed: &str, wanted: &str, name: &str) -> (String, bo
         ),
         Op::Regex => (
             format!("'{name}' matched by regex expression '{wanted}'"),
-            Regex::new(wanted).is_ok_and(|re| re.is_match(observed)),
+            crate::eval::bounded_regex(wanted).is_ok_and(|re| re.is_match(observed)),
         ),
         Op::ValidElements => (
             format!("'{name}' contains valid elements from '{wanted}'"),

@@ -192,8 +192,15 @@ fn execute(item: &TestItem, source: Source, text: &str, multiple: bool) -> Run {
     } else {
         vec![text]
     };
+    // A flag or variable name is a regular expression: compiled once for all the rows.
+    let pattern = match source {
+        Source::Command => Some(flag_regex(&item.flag)),
+        Source::Env => Some(env_regex(&item.env)),
+        Source::Config => None,
+    };
+    let pattern = pattern.as_ref();
     for row in rows {
-        let r = evaluate_row(item, source, row);
+        let r = evaluate_row(item, source, row, pattern);
         let passed = r.passed;
         result = Some(r);
         if !passed {
@@ -201,16 +208,31 @@ fn execute(item: &TestItem, source: Source, text: &str, multiple: bool) -> Run {
         }
     }
     Run {
-        result: result.unwrap_or_else(|| evaluate_row(item, source, "")),
+        result: result.unwrap_or_else(|| evaluate_row(item, source, "", pattern)),
         actual: text.to_owned(),
     }
 }
 
-fn evaluate_row(item: &TestItem, source: Source, row: &str) -> ItemResult {
-    let (name, found) = match source {
-        Source::Command => (&item.flag, find_flag(&item.flag, row)),
-        Source::Config => (&item.path, find_path(&item.path, row)),
-        Source::Env => (&item.env, Ok(find_env(&item.env, row))),
+type Pattern = Result<Regex, String>;
+
+fn evaluate_row(
+    item: &TestItem,
+    source: Source,
+    row: &str,
+    pattern: Option<&Pattern>,
+) -> ItemResult {
+    let (name, found) = match (source, pattern) {
+        (Source::Command, Some(re)) => (&item.flag, find_flag(&item.flag, re, row)),
+        (Source::Env, Some(re)) => (&item.env, Ok(find_env(&item.env, re, row))),
+        (Source::Command, None) => (
+            &item.flag,
+            find_flag(&item.flag, &flag_regex(&item.flag), row),
+        ),
+        (Source::Env, None) => (
+            &item.env,
+            Ok(find_env(&item.env, &env_regex(&item.env), row)),
+        ),
+        (Source::Config, _) => (&item.path, find_path(&item.path, row)),
     };
     let (found, value) = match found {
         Ok(f) => f,
@@ -243,17 +265,35 @@ fn evaluate_row(item: &TestItem, source: Source, row: &str) -> ItemResult {
     }
 }
 
+/// A regular expression from a test item or a check, compiled within bounds (hostile
+/// patterns fail to compile instead of growing without limit).
+pub(crate) fn bounded_regex(pattern: &str) -> Result<Regex, regex::Error> {
+    regex::RegexBuilder::new(pattern)
+        .size_limit(1 << 20)
+        .dfa_size_limit(1 << 20)
+        .nest_limit(64)
+        .build()
+}
+
+/// kube-bench's flag pattern: `(FLAG)(=|: *)*(\S*) *`, the flag itself a regular expression
+/// (Go's `\s` is [\t\n\f\r ]).
+fn flag_regex(flag: &str) -> Pattern {
+    bounded_regex(&format!("({flag})(=|: *)*([^\\t\\n\\x0C\\r ]*) *"))
+        .map_err(|e| format!("invalid flag in testItem definition: {e}"))
+}
+
+fn env_regex(env: &str) -> Pattern {
+    bounded_regex(&format!("{env}=.*(?:$|\\n)")).map_err(|e| e.to_string())
+}
+
 /// kube-bench's flag lookup: the flag is a substring of the text, then the first match of
-/// `(FLAG)(=|: *)*(\S*) *` gives the value; a `--flag` without value is `true`, another word
-/// without value is the word itself (`root:root`).
-pub(crate) fn find_flag(flag: &str, text: &str) -> Result<(bool, String), String> {
+/// its pattern gives the value; a `--flag` without value is `true`, another word without value
+/// is the word itself (`root:root`).
+fn find_flag(flag: &str, re: &Pattern, text: &str) -> Result<(bool, String), String> {
     if text.is_empty() || flag.is_empty() || !text.contains(flag) {
         return Ok((false, String::new()));
     }
-    // Go's `\s` is [\t\n\f\r ]; the flag is a regular expression, as in kube-bench.
-    let pattern = format!("({flag})(=|: *)*([^\\t\\n\\x0C\\r ]*) *");
-    let re =
-        Regex::new(&pattern).map_err(|e| format!("invalid flag in testItem definition: {e}"))?;
+    let re = re.as_ref().map_err(Clone::clone)?;
     let caps = re
         .captures(text)
         .ok_or_else(|| format!("invalid flag in testItem definition: {text}"))?;
@@ -275,11 +315,11 @@ fn find_path(path: &str, text: &str) -> Result<(bool, String), String> {
 }
 
 /// kube-bench's environment lookup: the first `NAME=...` up to the end of its line.
-fn find_env(env: &str, text: &str) -> (bool, String) {
+fn find_env(env: &str, re: &Pattern, text: &str) -> (bool, String) {
     if text.is_empty() || env.is_empty() {
         return (false, String::new());
     }
-    let Ok(re) = Regex::new(&format!("{env}=.*(?:$|\\n)")) else {
+    let Ok(re) = re else {
         return (false, String::new());
     };
     let Some(m) = re.find(text) else {

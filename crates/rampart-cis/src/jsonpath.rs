@@ -257,10 +257,8 @@ fn select<'v>(steps: &[Step], root: &'v Node) -> Result<Vec<&'v Node>, String> {
             match (step, &v.value) {
                 (Step::Field(name), Value::Map(entries)) => {
                     // A repeated key: the last one, as when the text is decoded into a map.
-                    if let Some((_, found)) = entries
-                        .iter()
-                        .rev()
-                        .find(|(k, _)| k.as_str() == Some(name))
+                    if let Some((_, found)) =
+                        entries.iter().rev().find(|(k, _)| k.as_str() == Some(name))
                     {
                         next.push(found);
                     }

@@ -238,3 +238,34 @@ fn other_pods_and_kinds_are_not_control_plane() {
     let a = assess(&[file]);
     assert!(a.controls.is_empty() && a.findings.is_empty());
 }
+
+/// Through the scan engine: the weak control plane breaches the host layer, the hardened one
+/// holds in it as far as the CIS rules go.
+#[test]
+fn scan_reports_them_in_the_host_layer() {
+    let today = jiff::civil::date(2026, 1, 1);
+    let opts = rampart_scan::ScanOptions::new(rampart_scan::Config::default(), today);
+    let weak = rampart_scan::scan(&[fixtures("weak")], &opts);
+    let cis: Vec<_> = weak
+        .findings
+        .iter()
+        .filter(|f| f.rule_id.starts_with("CIS"))
+        .collect();
+    assert_eq!(cis.len(), 26 + 7 + 2 + 6);
+    assert!(cis.iter().all(|f| f.layer == Layer::Host));
+    let host = weak.layers.iter().find(|l| l.layer == Layer::Host).unwrap();
+    assert_eq!(host.state, rampart_core::LayerState::Breached);
+    let hardened = rampart_scan::scan(&[fixtures("hardened")], &opts);
+    assert!(
+        !hardened
+            .findings
+            .iter()
+            .any(|f| f.rule_id.starts_with("CIS"))
+    );
+    assert!(
+        hardened
+            .subjects
+            .iter()
+            .any(|s| s.subject == "Pod kube-system/kube-apiserver")
+    );
+}
