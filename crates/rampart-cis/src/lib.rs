@@ -12,7 +12,8 @@
 //! - [`cmdline`]: a program's arguments as the program reads them (`--flag value`, repeated
 //!   flags, lists), written back as one `--flag=value` line kube-bench's reading agrees with.
 //! - [`master`]: rampart's control-plane checks (1.2 to 1.4, 2, 3.2.1) that `rampart scan` runs
-//!   on static pod manifests.
+//!   on static pod manifests, and the control-plane node file checks (1.1) for `rampart host`.
+//! - [`files`]: file facts as kube-bench's `stat` audits print them.
 //! - [`node`]: rampart's CIS worker node checks (4.1 files, 4.2 kubelet, 4.3 kube-proxy) as
 //!   data for `rampart host`, with the inputs they take.
 //!
@@ -24,6 +25,7 @@
 pub mod cmdline;
 mod compare;
 mod eval;
+pub mod files;
 pub mod jsonpath;
 mod load;
 pub mod master;

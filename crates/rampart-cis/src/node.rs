@@ -16,6 +16,8 @@
 //!   `command`, and the checks judge what is in effect rather than what is written.
 
 use crate::eval::Input;
+pub use crate::files::FileStat;
+use crate::files::stat_line;
 use crate::load::{LoadError, parse};
 use crate::model::Check;
 use std::sync::LazyLock;
@@ -134,17 +136,6 @@ pub fn proxy_checks() -> Result<impl Iterator<Item = &'static NodeCheck>, &'stat
     Ok(checks()?.iter().filter(|c| c.subject == Subject::KubeProxy))
 }
 
-/// A file's mode and owner, as `stat` reports them.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FileStat {
-    /// The mode bits (only the permission bits, `0o7777`, are looked at).
-    pub mode: u32,
-    /// The owner's user name (`%U`; `UNKNOWN` when the id has no name, as stat prints).
-    pub user: String,
-    /// The group name (`%G`).
-    pub group: String,
-}
-
 /// What kube-bench's audit for a file check prints: `permissions=<mode>` (octal, as `stat -c
 /// %a` writes it: `600`, `4755`) or `<user>:<group>`. For a missing file its audits print
 /// nothing (the check then fails, or warns when unscored), except 4.1.2, whose audit prints
@@ -153,13 +144,12 @@ pub fn file_audit_output(check: &NodeCheck, stat: Option<&FileStat>) -> Option<S
     let Subject::File(file, fact) = check.subject else {
         return None;
     };
-    Some(match (stat, fact) {
-        (Some(s), FileFact::Permissions) => format!("permissions={:o}", s.mode & 0o7777),
-        (Some(s), FileFact::Ownership) => format!("{}:{}", s.user, s.group),
-        (None, FileFact::Ownership) if file == NodeFile::KubeletService => {
+    Some(match stat {
+        Some(s) => stat_line(&check.check, s),
+        None if file == NodeFile::KubeletService && fact == FileFact::Ownership => {
             "File not found".to_owned()
         }
-        (None, _) => String::new(),
+        None => String::new(),
     })
 }
 

@@ -92,6 +92,11 @@ fn items_rampart_scan_checks_name_their_rule() {
         };
         assert_eq!(row.rule, rule, "{}", mc.check.id);
     }
+    for fc in rampart_cis::master::file_checks().unwrap() {
+        let row = &rows[&fc.check.id];
+        assert_eq!(row.text, fc.check.text, "{}", fc.check.id);
+        assert_eq!(row.rule, "rampart host (lead)", "{}", fc.check.id);
+    }
     // And no other row claims a CIS rule.
     let claimed = rows.values().filter(|r| r.rule.starts_with("CIS0")).count();
     assert_eq!(claimed, manifest_checks().unwrap().len());

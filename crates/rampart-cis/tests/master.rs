@@ -75,14 +75,17 @@ fn same_items_as_kube_benchs_cis_1_20_test_the_same_flags() {
         older.extend(c.checks().cloned());
     }
     let mut same = 0;
-    for ours in manifest_checks().unwrap() {
-        let Some(theirs) = older
+    let ours = manifest_checks().unwrap().iter().map(|c| &c.check).chain(
+        rampart_cis::master::file_checks()
+            .unwrap()
             .iter()
-            .find(|o| title(&o.text) == title(&ours.check.text))
-        else {
+            .map(|c| &c.check),
+    );
+    for ours in ours {
+        let Some(theirs) = older.iter().find(|o| title(&o.text) == title(&ours.text)) else {
             continue;
         };
-        let (Some(a), Some(b)) = (&ours.check.tests, &theirs.tests) else {
+        let (Some(a), Some(b)) = (&ours.tests, &theirs.tests) else {
             continue;
         };
         let mut a = shape(&a.test_items);
@@ -90,10 +93,10 @@ fn same_items_as_kube_benchs_cis_1_20_test_the_same_flags() {
         a.sort();
         b.sort();
         // v1.20 writes `set: true` explicitly where v1.12 relies on the default: same thing.
-        assert_eq!(a, b, "{} / {}", ours.check.id, theirs.id);
+        assert_eq!(a, b, "{} / {}", ours.id, theirs.id);
         same += 1;
     }
-    assert!(same >= 30, "only {same} items in common");
+    assert!(same >= 45, "only {same} items in common");
 }
 
 fn raw_line(program: &str, args: &[&str]) -> String {
@@ -252,5 +255,92 @@ fn etcd_reads_its_environment() {
             &[("ETCD_CLIENT_CERT_AUTH", "true")]
         ),
         State::Fail
+    );
+}
+
+/// The 1.1 file checks for `rampart host`: kube-bench's tests on `stat` output, one line per
+/// file where the benchmark looks at several.
+#[test]
+fn control_plane_file_checks() {
+    use rampart_cis::files::FileStat;
+    use rampart_cis::master::{ControlPlaneFile, file_audit_output, file_checks};
+    let checks = file_checks().unwrap();
+    let ids: Vec<String> = checks.iter().map(|c| c.check.id.clone()).collect();
+    let want: Vec<String> = (1..=21).map(|i| format!("1.1.{i}")).collect();
+    assert_eq!(ids, want);
+    let by = |id: &str| checks.iter().find(|c| c.check.id == id).unwrap();
+    assert_eq!(by("1.1.12").file, ControlPlaneFile::EtcdDataDir);
+    let stat = |mode: u32, owner: &str| {
+        let (u, g) = owner.split_once(':').unwrap();
+        FileStat {
+            mode,
+            user: u.into(),
+            group: g.into(),
+        }
+    };
+    let judge = |id: &str, stats: &[FileStat]| {
+        let c = by(id);
+        let out = file_audit_output(c, stats);
+        evaluate(
+            &c.check,
+            &Input {
+                command: &out,
+                ..Input::default()
+            },
+        )
+    };
+    assert_eq!(
+        judge("1.1.1", &[stat(0o600, "root:root")]).state,
+        State::Pass
+    );
+    assert_eq!(
+        judge("1.1.1", &[stat(0o644, "root:root")]).state,
+        State::Fail
+    );
+    assert_eq!(judge("1.1.1", &[]).state, State::Fail);
+    assert_eq!(
+        judge("1.1.11", &[stat(0o700, "etcd:etcd")]).state,
+        State::Pass
+    );
+    assert_eq!(
+        judge("1.1.11", &[stat(0o755, "etcd:etcd")]).state,
+        State::Fail
+    );
+    assert_eq!(
+        judge("1.1.12", &[stat(0o700, "etcd:etcd")]).state,
+        State::Pass
+    );
+    assert_eq!(
+        judge("1.1.12", &[stat(0o700, "root:root")]).state,
+        State::Fail
+    );
+    // Several files: every one must pass.
+    let admin = [stat(0o600, "root:root"), stat(0o640, "root:root")];
+    let o = judge("1.1.13", &admin);
+    assert_eq!(o.state, State::Fail);
+    assert_eq!(o.actual, "permissions=600\npermissions=640");
+    assert_eq!(
+        o.expected,
+        "permissions has permissions 640, expected 600 or more restrictive"
+    );
+    let o = judge(
+        "1.1.14",
+        &[stat(0o600, "root:root"), stat(0o600, "root:root")],
+    );
+    assert_eq!(
+        (o.state, o.expected.as_str()),
+        (State::Pass, "'ownership' is equal to 'root:root'")
+    );
+    assert_eq!(
+        judge(
+            "1.1.19",
+            &[stat(0o755, "root:root"), stat(0o600, "kube:root")]
+        )
+        .state,
+        State::Fail
+    );
+    assert_eq!(
+        judge("1.1.21", &[stat(0o644, "root:root")]).state,
+        State::Warn
     );
 }
