@@ -186,53 +186,46 @@ fn run_item(item: &TestItem, input: &Input<'_>, multiple: bool) -> Run {
 /// fails.
 fn execute(item: &TestItem, source: Source, text: &str, multiple: bool) -> Run {
     let text = text.trim_end_matches([' ', '\n']);
-    let mut result = None;
-    let rows: Vec<&str> = if multiple {
+    // A flag or variable name is a regular expression: compiled once for all the lines.
+    let lookup = match source {
+        Source::Command => Lookup::Flag(flag_regex(&item.flag)),
+        Source::Config => Lookup::Path,
+        Source::Env => Lookup::Env(env_regex(&item.env)),
+    };
+    let mut rows = if multiple {
         text.split('\n').collect()
     } else {
         vec![text]
-    };
-    // A flag or variable name is a regular expression: compiled once for all the rows.
-    let pattern = match source {
-        Source::Command => Some(flag_regex(&item.flag)),
-        Source::Env => Some(env_regex(&item.env)),
-        Source::Config => None,
-    };
-    let pattern = pattern.as_ref();
+    }
+    .into_iter();
+    // `split` yields at least one line, so there is always a first result.
+    let mut result = evaluate_row(item, source, rows.next().unwrap_or(""), &lookup);
     for row in rows {
-        let r = evaluate_row(item, source, row, pattern);
-        let passed = r.passed;
-        result = Some(r);
-        if !passed {
+        if !result.passed {
             break;
         }
+        result = evaluate_row(item, source, row, &lookup);
     }
     Run {
-        result: result.unwrap_or_else(|| evaluate_row(item, source, "", pattern)),
+        result,
         actual: text.to_owned(),
     }
 }
 
 type Pattern = Result<Regex, String>;
 
-fn evaluate_row(
-    item: &TestItem,
-    source: Source,
-    row: &str,
-    pattern: Option<&Pattern>,
-) -> ItemResult {
-    let (name, found) = match (source, pattern) {
-        (Source::Command, Some(re)) => (&item.flag, find_flag(&item.flag, re, row)),
-        (Source::Env, Some(re)) => (&item.env, Ok(find_env(&item.env, re, row))),
-        (Source::Command, None) => (
-            &item.flag,
-            find_flag(&item.flag, &flag_regex(&item.flag), row),
-        ),
-        (Source::Env, None) => (
-            &item.env,
-            Ok(find_env(&item.env, &env_regex(&item.env), row)),
-        ),
-        (Source::Config, _) => (&item.path, find_path(&item.path, row)),
+/// How an item finds its value in one source.
+enum Lookup {
+    Flag(Pattern),
+    Path,
+    Env(Pattern),
+}
+
+fn evaluate_row(item: &TestItem, source: Source, row: &str, lookup: &Lookup) -> ItemResult {
+    let (name, found) = match lookup {
+        Lookup::Flag(re) => (&item.flag, find_flag(&item.flag, re, row)),
+        Lookup::Path => (&item.path, find_path(&item.path, row)),
+        Lookup::Env(re) => (&item.env, Ok(find_env(&item.env, re, row))),
     };
     let (found, value) = match found {
         Ok(f) => f,
