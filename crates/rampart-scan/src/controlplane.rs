@@ -108,40 +108,66 @@ fn severity(id: &str) -> Severity {
     }
 }
 
-/// The component a container runs: its command's first word, else (no command: the image's
-/// entrypoint) the pod's `component` label or the container's name when either names one.
-fn component_of(workload: &Workload<'_>, container: &Container<'_>) -> Option<Component> {
-    let command = container.node.get("command").map(Node::as_seq);
-    match command.and_then(|c| c.first()) {
-        Some(first) => first.as_str().and_then(Component::from_program),
-        None => workload
-            .pod_label("component")
-            .and_then(Component::from_program)
-            .or_else(|| Component::from_program(container.name())),
-    }
+/// What a container runs: the program and its arguments after it, each with its position.
+struct Invocation {
+    /// Empty when the container has no command (the image's entrypoint runs).
+    program: String,
+    words: Vec<(String, Pos)>,
 }
 
-/// The container's arguments after the program (the command's rest, then `args`), each with
-/// its position.
-fn arguments<'a>(container: &Container<'a>) -> (String, Vec<(String, Pos)>) {
+/// The container's program and arguments: the command's first word, then the command's rest
+/// and `args`; a command that is a shell running a script (`sh -c "exec kube-apiserver
+/// --flag=value ..."`) runs the script's words (its `args` are the script's `$0`, `$1`...).
+fn invocation(container: &Container<'_>) -> Invocation {
     let command = container
         .node
         .get("command")
         .map(Node::as_seq)
         .unwrap_or(&[]);
     let args = container.node.get("args").map(Node::as_seq).unwrap_or(&[]);
-    let program = command
-        .first()
-        .and_then(Node::as_str)
-        .unwrap_or_default()
-        .to_owned();
-    let words = command
-        .iter()
-        .skip(1)
-        .chain(args.iter())
-        .map(|n| (scalar_text(n), n.pos))
-        .collect();
-    (program, words)
+    let text = |i: usize| command.get(i).map(scalar_text).unwrap_or_default();
+    let shell = matches!(
+        text(0).rsplit('/').next(),
+        Some("sh" | "bash" | "ash" | "dash")
+    ) && text(1) == "-c";
+    if let (true, Some(script)) = (shell, command.get(2)) {
+        let mut words = scalar_text(script)
+            .split_whitespace()
+            .skip_while(|w| *w == "exec")
+            .map(|w| (w.to_owned(), script.pos))
+            .collect::<Vec<_>>()
+            .into_iter();
+        let program = words.next().map(|(w, _)| w).unwrap_or_default();
+        return Invocation {
+            program,
+            words: words.collect(),
+        };
+    }
+    Invocation {
+        program: text(0),
+        words: command
+            .iter()
+            .skip(1)
+            .chain(args.iter())
+            .map(|n| (scalar_text(n), n.pos))
+            .collect(),
+    }
+}
+
+/// The component a container runs: its program, else (no command: the image's entrypoint)
+/// the pod's `component` label or the container's name when either names one.
+fn component_of(
+    workload: &Workload<'_>,
+    container: &Container<'_>,
+    run: &Invocation,
+) -> Option<Component> {
+    if !run.program.is_empty() {
+        return Component::from_program(&run.program);
+    }
+    workload
+        .pod_label("component")
+        .and_then(Component::from_program)
+        .or_else(|| Component::from_program(container.name()))
 }
 
 fn scalar_text(n: &Node) -> String {
@@ -188,8 +214,9 @@ pub fn assess(manifests: &[ManifestFile]) -> Assessment {
                     continue;
                 };
                 for container in workload.containers() {
-                    if let Some(component) = component_of(&workload, &container) {
-                        assess_container(&mut out, file, &workload, &container, component);
+                    let run = invocation(&container);
+                    if let Some(component) = component_of(&workload, &container, &run) {
+                        assess_container(&mut out, file, &workload, &container, component, run);
                     }
                 }
             }
@@ -204,11 +231,12 @@ fn assess_container(
     workload: &Workload<'_>,
     container: &Container<'_>,
     component: Component,
+    run: Invocation,
 ) {
     let rule = rule(component);
     let subject = workload.object.subject();
     out.assessed(rule, &subject, &file.path);
-    let (program, words) = arguments(container);
+    let Invocation { program, words } = run;
     let program = if program.is_empty() {
         component.program().to_owned()
     } else {

@@ -269,3 +269,14 @@ fn scan_reports_them_in_the_host_layer() {
             .any(|s| s.subject == "Pod kube-system/kube-apiserver")
     );
 }
+
+/// A component started by a shell script (`sh -c "exec etcd ..."`) is judged on the script's
+/// words.
+#[test]
+fn a_shell_wrapped_component_is_read_from_its_script() {
+    let text = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: etcd\n  namespace: kube-system\nspec:\n  containers:\n  - name: etcd\n    image: registry.k8s.io/etcd:3.5.21-0\n    command:\n    - /bin/sh\n    - -c\n    - exec etcd --cert-file=/pki/server.crt --key-file=/pki/server.key --client-cert-auth=true --peer-cert-file=/pki/peer.crt --peer-key-file=/pki/peer.key --peer-client-cert-auth=true --trusted-ca-file=/pki/ca.crt --auto-tls=true\n";
+    let (file, errors) = ManifestFile::load("wrapped.yaml", text);
+    assert!(errors.is_empty());
+    let f = found(&[file]);
+    assert_eq!(f.get("CIS004"), Some(&vec!["2.3".to_owned()]), "{f:?}");
+}
