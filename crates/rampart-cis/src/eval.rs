@@ -101,6 +101,13 @@ pub struct Outcome {
 }
 
 impl Outcome {
+    /// Why items could not be judged (a configuration that is neither JSON nor YAML, a path
+    /// outside the supported JSONPath, an invalid flag pattern): input errors to report beside
+    /// the state, which counts such an item as failed, as kube-bench does.
+    pub fn errors(&self) -> impl Iterator<Item = &str> {
+        self.items.iter().filter_map(|i| i.error.as_deref())
+    }
+
     fn decided(state: State, reason: impl Into<String>) -> Outcome {
         Outcome {
             state,

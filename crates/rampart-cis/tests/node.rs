@@ -339,5 +339,19 @@ fn kubelet_checks_judge_flags_over_configuration() {
         "'{.authentication.anonymous.enabled}' is equal to 'false'"
     );
     assert_eq!(o.items[0].value, "true");
+    assert_eq!(o.errors().count(), 0);
+    // A broken configuration is an input error beside the state.
+    let c = node("4.2.2", "cis-1.12");
+    let o = evaluate(
+        &c.check,
+        &component_input(&c.check, "kubelet", Some("authorization: [broken\n")),
+    );
+    assert_eq!(o.state, State::Fail);
+    let errors: Vec<&str> = o.errors().collect();
+    assert_eq!(errors.len(), 1, "{o:?}");
+    assert!(
+        errors[0].contains("failed to load YAML or JSON"),
+        "{errors:?}"
+    );
     assert_eq!(o.items[0].source, rampart_cis::Source::Config);
 }
