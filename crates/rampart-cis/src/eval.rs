@@ -12,8 +12,13 @@
 use crate::compare::compare;
 use crate::jsonpath;
 use crate::model::{BinOp, Check, CheckType, TestItem};
+use rampart_k8s::yaml::Node;
 use regex::Regex;
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::fmt;
+use std::rc::Rc;
+use std::sync::{LazyLock, Mutex};
 
 /// What a check is judged on: the text its audits printed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -140,10 +145,11 @@ pub fn evaluate(check: &Check, input: &Input<'_>) -> Outcome {
     if let Some(error) = input.error {
         return Outcome::decided(failed, error);
     }
+    let configs = Configs::default();
     let items: Vec<Run> = tests
         .test_items
         .iter()
-        .map(|item| run_item(item, input, check.use_multiple_values))
+        .map(|item| run_item(item, input, check.use_multiple_values, &configs))
         .collect();
     let actual = items.first().map(|i| i.actual.clone()).unwrap_or_default();
     let expected: Vec<&str> = items.iter().map(|i| i.result.expected.as_str()).collect();
@@ -173,30 +179,51 @@ struct Run {
     actual: String,
 }
 
-fn run_item(item: &TestItem, input: &Input<'_>, multiple: bool) -> Run {
-    let mut run = execute(item, Source::Command, input.command, multiple);
+/// The configuration texts read while judging one check, each read once (every `path` item of
+/// a check looks into the same text).
+#[derive(Default)]
+struct Configs {
+    read: RefCell<HashMap<String, Rc<Result<Node, String>>>>,
+}
+
+impl Configs {
+    fn get(&self, text: &str) -> Rc<Result<Node, String>> {
+        if let Some(read) = self.read.borrow().get(text) {
+            return Rc::clone(read);
+        }
+        let read = Rc::new(jsonpath::parse_config(text));
+        self.read
+            .borrow_mut()
+            .insert(text.to_owned(), Rc::clone(&read));
+        read
+    }
+}
+
+fn run_item(item: &TestItem, input: &Input<'_>, multiple: bool, configs: &Configs) -> Run {
+    let execute = |source, text| execute(item, source, text, multiple, configs);
+    let mut run = execute(Source::Command, input.command);
     if !run.result.found {
         if let Some(config) = input.config {
-            run = execute(item, Source::Config, config, multiple);
+            run = execute(Source::Config, config);
             if !run.result.found && !item.env.is_empty() {
-                run = execute(item, Source::Env, input.env, multiple);
+                run = execute(Source::Env, input.env);
             }
         }
     }
     if !run.result.found && !item.env.is_empty() {
-        run = execute(item, Source::Env, input.env, multiple);
+        run = execute(Source::Env, input.env);
     }
     run
 }
 
 /// One item on one source: each line on its own when `multiple`, stopping at the first that
 /// fails.
-fn execute(item: &TestItem, source: Source, text: &str, multiple: bool) -> Run {
+fn execute(item: &TestItem, source: Source, text: &str, multiple: bool, configs: &Configs) -> Run {
     let text = text.trim_end_matches([' ', '\n']);
     // A flag or variable name is a regular expression: compiled once for all the lines.
     let lookup = match source {
         Source::Command => Lookup::Flag(flag_regex(&item.flag)),
-        Source::Config => Lookup::Path,
+        Source::Config => Lookup::Path(configs),
         Source::Env => Lookup::Env(env_regex(&item.env)),
     };
     let mut rows = if multiple {
@@ -222,16 +249,16 @@ fn execute(item: &TestItem, source: Source, text: &str, multiple: bool) -> Run {
 type Pattern = Result<Regex, String>;
 
 /// How an item finds its value in one source.
-enum Lookup {
+enum Lookup<'c> {
     Flag(Pattern),
-    Path,
+    Path(&'c Configs),
     Env(Pattern),
 }
 
-fn evaluate_row(item: &TestItem, source: Source, row: &str, lookup: &Lookup) -> ItemResult {
+fn evaluate_row(item: &TestItem, source: Source, row: &str, lookup: &Lookup<'_>) -> ItemResult {
     let (name, found) = match lookup {
         Lookup::Flag(re) => (&item.flag, find_flag(&item.flag, re, row)),
-        Lookup::Path => (&item.path, find_path(&item.path, row)),
+        Lookup::Path(configs) => (&item.path, find_path(&item.path, &configs.get(row))),
         Lookup::Env(re) => (&item.env, Ok(find_env(&item.env, re, row))),
     };
     let (found, value) = match found {
@@ -265,14 +292,29 @@ fn evaluate_row(item: &TestItem, source: Source, row: &str, lookup: &Lookup) -> 
     }
 }
 
+/// Compiled patterns kept for reuse (the same flags recur in every check of every component);
+/// at most this many, then patterns are compiled each time.
+const MAX_CACHED_PATTERNS: usize = 4096;
+
+static PATTERNS: LazyLock<Mutex<HashMap<String, Regex>>> = LazyLock::new(Mutex::default);
+
 /// A regular expression from a test item or a check, compiled within bounds (hostile
 /// patterns fail to compile instead of growing without limit).
 pub(crate) fn bounded_regex(pattern: &str) -> Result<Regex, regex::Error> {
-    regex::RegexBuilder::new(pattern)
+    if let Some(re) = PATTERNS.lock().ok().and_then(|m| m.get(pattern).cloned()) {
+        return Ok(re);
+    }
+    let re = regex::RegexBuilder::new(pattern)
         .size_limit(1 << 20)
         .dfa_size_limit(1 << 20)
         .nest_limit(64)
-        .build()
+        .build()?;
+    if let Ok(mut cache) = PATTERNS.lock()
+        && cache.len() < MAX_CACHED_PATTERNS
+    {
+        cache.insert(pattern.to_owned(), re.clone());
+    }
+    Ok(re)
 }
 
 /// kube-bench's flag pattern: `(FLAG)(=|: *)*(\S*) *`, the flag itself a regular expression
@@ -307,9 +349,9 @@ fn find_flag(flag: &str, re: &Pattern, text: &str) -> Result<(bool, String), Str
     Ok((true, caps.get(1).map_or("", |m| m.as_str()).to_owned()))
 }
 
-fn find_path(path: &str, text: &str) -> Result<(bool, String), String> {
-    let config = jsonpath::parse_config(text)?;
-    let value = jsonpath::execute(path, &config)
+fn find_path(path: &str, config: &Result<Node, String>) -> Result<(bool, String), String> {
+    let config = config.as_ref().map_err(Clone::clone)?;
+    let value = jsonpath::execute(path, config)
         .map_err(|e| format!("unable to parse path expression \"{path}\": {e}"))?;
     Ok((!value.is_empty(), value))
 }
