@@ -100,3 +100,36 @@ fn rampart_gives_kube_benchs_verdicts_on_kind() {
     // 34 API server, 7 controller manager, 2 scheduler and 7 etcd results.
     assert_eq!(compared, 50);
 }
+
+/// The kubelet items (4.2) on kind's kubelet: its command line and the configuration file
+/// kubeadm wrote, read as they are (as kube-bench reads them, without defaults). Every verdict
+/// of section 4.2 must match, including kube-bench's reading of `streamingConnectionIdleTimeout:
+/// 0s` (not the text `0`: PASS) and the absent protectKernelDefaults (FAIL).
+#[test]
+fn rampart_gives_kube_benchs_kubelet_verdicts_on_kind() {
+    let expected = expected();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/kind-v1.21");
+    let flags = std::fs::read_to_string(dir.join("kubelet-flags.txt")).unwrap();
+    let config = std::fs::read_to_string(dir.join("kubelet-config.yaml")).unwrap();
+    let node = section("node");
+    let group = node.groups.iter().find(|g| g.id == "4.2").unwrap();
+    for check in &group.checks {
+        let outcome = evaluate(
+            check,
+            &Input {
+                command: &flags,
+                config: (!check.audit_config.is_empty()).then_some(config.as_str()),
+                ..Input::default()
+            },
+        );
+        assert_eq!(
+            Some(&outcome.state),
+            expected.get(&check.id),
+            "{} {}: {}",
+            check.id,
+            check.text,
+            outcome.expected
+        );
+    }
+    assert_eq!(group.checks.len(), 13);
+}
