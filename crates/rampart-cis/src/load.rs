@@ -262,8 +262,14 @@ impl Decoder<'_> {
             match key {
                 "id" => g.id = self.string(value, key)?,
                 "text" => g.text = self.string(value, key)?,
+                "type" => g.kind = CheckType::parse(&self.string(value, key)?),
                 "checks" => g.checks = self.list(value, key, Self::check)?,
                 _ => {}
+            }
+        }
+        if g.kind == CheckType::Skip {
+            for c in &mut g.checks {
+                c.kind = CheckType::Skip;
             }
         }
         Ok(g)

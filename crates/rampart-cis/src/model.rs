@@ -36,6 +36,9 @@ impl Controls {
 pub struct Group {
     pub id: String,
     pub text: String,
+    /// `type: skip` skips every check of the group (kube-bench gives them the type; the loader
+    /// does the same).
+    pub kind: CheckType,
     pub checks: Vec<Check>,
 }
 

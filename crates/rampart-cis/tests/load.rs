@@ -105,6 +105,19 @@ fn wrong_shapes_are_errors_with_positions() {
 }
 
 #[test]
+fn a_skipped_group_skips_its_checks() {
+    let c = parse(
+        "groups:\n  - id: 1.1\n    type: skip\n    checks:\n      - id: 1.1.1\n        scored: true\n        tests: {test_items: [{flag: x}]}\n",
+        "g.yaml",
+    )
+    .unwrap();
+    let check = c.check("1.1.1").unwrap();
+    assert_eq!(check.kind, CheckType::Skip);
+    let o = rampart_cis::evaluate(check, &rampart_cis::Input::default());
+    assert_eq!(o.state, rampart_cis::State::Info);
+}
+
+#[test]
 fn empty_and_null_documents_are_empty_controls() {
     assert_eq!(parse("", "e").unwrap().groups.len(), 0);
     assert_eq!(parse("---\n~\n", "e").unwrap().groups.len(), 0);
