@@ -7,6 +7,7 @@
 //! position, and the rest is scanned); nothing is written anywhere.
 
 pub mod config;
+pub mod controlplane;
 pub mod images;
 pub mod intent;
 pub mod seccomp;
@@ -117,6 +118,7 @@ pub fn catalog() -> Vec<&'static Rule> {
     all.push(&intent::POLICY_BEYOND_INTENT);
     all.extend_from_slice(rampart_netpol::rules::RULES);
     all.extend(rampart_host::rules());
+    all.extend(controlplane::RULES.iter().copied());
     all.sort_by_key(|r| r.id);
     all
 }
@@ -726,6 +728,8 @@ pub fn scan_all(
     // authorizer cannot use are reported by `rampart rbac`, not here.
     assessment.extend(rampart_rbac::assess(&manifests).0);
     assessment.extend(seccomp::assess(&manifests));
+    // control-plane static pods against the CIS Kubernetes Benchmark (host layer)
+    assessment.extend(controlplane::assess(&manifests));
     if let Some(allow) = &opts.config.supply.registries {
         assessment.extend(supply::manifest_registries(&manifests, allow));
     }
