@@ -18,7 +18,7 @@ use rampart_core::{InputError, Layer, RefKind, Reference, Rule, RuleTarget, Seve
 use serde_json::{Value, json};
 
 use crate::Host;
-use crate::units::{Started, processes, unit_command, unit_file};
+use crate::units::{Started, processes, unit_command};
 
 const CIS_K8S: &str = "https://www.cisecurity.org/benchmark/kubernetes";
 
@@ -247,41 +247,28 @@ pub struct Effective {
     pub kubeconfig: Option<String>,
     /// `--hostname-override`, when given
     pub hostname_override: Option<String>,
+    /// the command line as the kubelet reads it, every flag as `--name=value` (a value in the
+    /// next word attached, a boolean alone made `=true`), for the CIS checks
+    pub command: String,
 }
 
-/// The defaults of a kubelet with a configuration file (`KubeletConfiguration` v1beta1).
+/// The defaults of a kubelet with a configuration file (`KubeletConfiguration` v1beta1), for
+/// the settings whose default differs from a flags-only kubelet's. The others are left unset,
+/// as the CIS tests judge an unset value (by the benchmark's own reading of the default).
 fn file_defaults() -> Value {
     json!({
-        "authentication": {"anonymous": {"enabled": false}, "webhook": {"enabled": true}, "x509": {}},
+        "authentication": {"anonymous": {"enabled": false}, "webhook": {"enabled": true}},
         "authorization": {"mode": "Webhook"},
         "readOnlyPort": 0,
-        "streamingConnectionIdleTimeout": "4h0m0s",
-        "protectKernelDefaults": false,
-        "makeIPTablesUtilChains": true,
-        "eventRecordQPS": 50,
-        "rotateCertificates": false,
-        "serverTLSBootstrap": false,
-        "podPidsLimit": -1,
-        "seccompDefault": false,
-        "featureGates": {},
     })
 }
 
-/// The defaults of a kubelet started with flags only (the flags' own defaults).
+/// The same settings' defaults for a kubelet started with flags only (the flags' own).
 fn flag_defaults() -> Value {
     json!({
-        "authentication": {"anonymous": {"enabled": true}, "webhook": {"enabled": false}, "x509": {}},
+        "authentication": {"anonymous": {"enabled": true}, "webhook": {"enabled": false}},
         "authorization": {"mode": "AlwaysAllow"},
         "readOnlyPort": 10255,
-        "streamingConnectionIdleTimeout": "4h0m0s",
-        "protectKernelDefaults": false,
-        "makeIPTablesUtilChains": true,
-        "eventRecordQPS": 5,
-        "rotateCertificates": false,
-        "serverTLSBootstrap": false,
-        "podPidsLimit": -1,
-        "seccompDefault": false,
-        "featureGates": {},
     })
 }
 
@@ -452,6 +439,10 @@ pub fn effective(host: &mut Host) -> Option<Effective> {
     }
     let started = started?;
     let flags = flags(host, &started);
+    let command = std::iter::once("kubelet".to_owned())
+        .chain(flags.iter().map(|(n, v)| format!("--{n}={v}")))
+        .collect::<Vec<_>>()
+        .join(" ");
     let flag = |name: &str| {
         flags
             .iter()
@@ -471,6 +462,7 @@ pub fn effective(host: &mut Host) -> Option<Effective> {
         kubeconfig: flag("kubeconfig").map(|p| resolve(&started.cwd, &p)),
         hostname_override: flag("hostname-override"),
         config_file: config_file.clone(),
+        command,
         ..Effective::default()
     };
     if let Some(path) = &config_file
@@ -568,7 +560,8 @@ pub fn effective(host: &mut Host) -> Option<Effective> {
 }
 
 impl Effective {
-    fn source(&self, path: &[&str]) -> String {
+    /// Where a field's value came from, for a finding's reader.
+    pub(crate) fn source(&self, path: &[&str]) -> String {
         match self.from.get(&path.join(".")) {
             Some(s) => format!("set by {s}"),
             None if self.config_file.is_some() => "the configuration file's default".into(),
@@ -577,27 +570,8 @@ impl Effective {
     }
 }
 
-/// Whether a Go duration is zero (`0`, `0s`, `0h0m0s`).
-fn zero_duration(s: &str) -> bool {
-    !s.is_empty() && s.chars().all(|c| c == '0' || c.is_ascii_alphabetic())
-}
-
-/// TLS cipher suites CIS accepts.
-const STRONG_CIPHERS: &[&str] = &[
-    "TLS_AES_128_GCM_SHA256",
-    "TLS_AES_256_GCM_SHA384",
-    "TLS_CHACHA20_POLY1305_SHA256",
-    "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
-    "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
-    "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305",
-    "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256",
-    "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
-    "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
-    "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305",
-    "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
-];
-
-/// Assesses the kubelet.
+/// Assesses the kubelet: the CIS node items judged with kube-bench's checks on the effective
+/// configuration ([`crate::cis`]).
 pub fn assess(host: &mut Host) {
     let Some(eff) = effective(host) else {
         host.not_checked(
@@ -621,207 +595,10 @@ pub fn assess(host: &mut Host) {
         .clone()
         .unwrap_or_else(|| started_from.clone());
     let mut c = host.check(&KUBELET, &file);
-    let cfg = &eff.config;
-    let b = |p: &[&str]| get(cfg, p).and_then(Value::as_bool);
-    let s = |p: &[&str]| get(cfg, p).and_then(Value::as_str).map(str::to_owned);
-    let n = |p: &[&str]| get(cfg, p).and_then(Value::as_i64);
-    let mut fail = |sev: Severity, item: &str, path: &[&str], what: String| {
-        if path.is_empty() {
-            c.fail_sev(sev, format!("{what} (CIS {item})"));
-        } else {
-            c.fail_sev(sev, format!("{what} ({}; CIS {item})", eff.source(path)));
-        }
-    };
-    let p = &["authentication", "anonymous", "enabled"][..];
-    if b(p) != Some(false) {
-        fail(
-            Severity::Critical,
-            "4.2.1",
-            p,
-            "anonymous requests are allowed (authentication.anonymous.enabled: true)".into(),
-        );
-    }
-    let p = &["authorization", "mode"][..];
-    if s(p).as_deref() == Some("AlwaysAllow") {
-        fail(
-            Severity::Critical,
-            "4.2.2",
-            p,
-            "authorization.mode is AlwaysAllow: every authenticated request may do anything".into(),
-        );
-    }
-    let p = &["authentication", "x509", "clientCAFile"][..];
-    if s(p).is_none_or(|v| v.is_empty()) {
-        fail(Severity::High, "4.2.3", p, "no client CA file (authentication.x509.clientCAFile): client certificates are not verified".into());
-    }
-    let p = &["readOnlyPort"][..];
-    if let Some(port) = n(p).filter(|v| *v != 0) {
-        fail(
-            Severity::High,
-            "4.2.4",
-            p,
-            format!(
-                "the read-only port {port} is open: pods' specs and node data without authentication"
-            ),
-        );
-    }
-    let p = &["streamingConnectionIdleTimeout"][..];
-    if let Some(t) = s(p).filter(|t| zero_duration(t)) {
-        fail(
-            Severity::Medium,
-            "4.2.5",
-            p,
-            format!(
-                "streamingConnectionIdleTimeout is {t}: exec and port-forward streams never time out"
-            ),
-        );
-    }
-    let p = &["makeIPTablesUtilChains"][..];
-    if b(p) == Some(false) {
-        fail(
-            Severity::Low,
-            "4.2.6",
-            p,
-            "makeIPTablesUtilChains is false".into(),
-        );
-    }
-    if let Some(h) = &eff.hostname_override {
-        fail(
-            Severity::Low,
-            "4.2.7",
-            &[],
-            format!("--hostname-override={h}: the node's name no longer matches its certificate"),
-        );
-    }
-    let p = &["eventRecordQPS"][..];
-    if n(p) == Some(0) {
-        fail(
-            Severity::Low,
-            "4.2.8",
-            p,
-            "eventRecordQPS is 0: events are not limited (or, with some versions, dropped)".into(),
-        );
-    }
-    let tls_cert = s(&["tlsCertFile"]);
-    let tls_key = s(&["tlsPrivateKeyFile"]);
-    let server_bootstrap = b(&["serverTLSBootstrap"]) == Some(true);
-    if (tls_cert.is_none() || tls_key.is_none()) && !server_bootstrap {
-        fail(Severity::Medium, "4.2.9", &[], "neither tlsCertFile and tlsPrivateKeyFile nor serverTLSBootstrap: the kubelet serves a self-signed certificate".to_owned());
-    }
-    let p = &["rotateCertificates"][..];
-    if b(p) == Some(false) && eff.from.contains_key(&p.join(".")) {
-        fail(
-            Severity::Medium,
-            "4.2.10",
-            p,
-            "rotateCertificates is false: the client certificate expires unrenewed".into(),
-        );
-    }
-    let gate =
-        get(cfg, &["featureGates", "RotateKubeletServerCertificate"]).and_then(Value::as_bool);
-    if gate == Some(false) {
-        fail(
-            Severity::Medium,
-            "4.2.11",
-            &[],
-            "the RotateKubeletServerCertificate feature gate is false".to_owned(),
-        );
-    }
-    let p = &["tlsCipherSuites"][..];
-    match get(cfg, p).and_then(Value::as_array) {
-        Some(list) => {
-            let weak: Vec<&str> = list
-                .iter()
-                .filter_map(Value::as_str)
-                .filter(|x| !STRONG_CIPHERS.contains(x))
-                .collect();
-            if !weak.is_empty() {
-                fail(
-                    Severity::Medium,
-                    "4.2.12",
-                    p,
-                    format!("weak TLS cipher suites allowed: {}", weak.join(", ")),
-                );
-            }
-        }
-        None => fail(
-            Severity::Low,
-            "4.2.12",
-            p,
-            "tlsCipherSuites is not set: Go's defaults include CBC suites".into(),
-        ),
-    }
-    let p = &["podPidsLimit"][..];
-    if n(p).is_none_or(|v| v <= 0) {
-        fail(
-            Severity::Medium,
-            "4.2.13",
-            p,
-            "no limit on a pod's PIDs (podPidsLimit): a fork bomb in one pod exhausts the node"
-                .into(),
-        );
-    }
-    let p = &["seccompDefault"][..];
-    if b(p) != Some(true) {
-        fail(
-            Severity::Medium,
-            "4.2.14",
-            p,
-            "seccompDefault is false: pods without a seccomp profile run unconfined".into(),
-        );
-    }
-    let p = &["protectKernelDefaults"][..];
-    if b(p) != Some(true) {
-        fail(Severity::Low, "4.2.6 of v1.20", p, "protectKernelDefaults is false: the kubelet silently changes kernel settings it wants instead of failing".into());
-    }
+    crate::cis::kubelet(&eff, &mut c);
     host.finish(c);
-
-    // files (4.1)
     let mut c = host.check(&KUBELET_FILES, &file);
-    let mut files: Vec<(String, u32, &str)> = Vec::new();
-    if let Some(unit) = unit_file(&host.root, "kubelet.service") {
-        files.push((unit, 0o600, "4.1.1, 4.1.2"));
-    }
-    for d in host.root.list("/etc/systemd/system/kubelet.service.d") {
-        files.push((
-            format!("/etc/systemd/system/kubelet.service.d/{d}"),
-            0o600,
-            "4.1.1, 4.1.2",
-        ));
-    }
-    if let Some(k) = &eff.kubeconfig {
-        files.push((k.clone(), 0o600, "4.1.5, 4.1.6"));
-    }
-    if let Some(ca) = s(&["authentication", "x509", "clientCAFile"]) {
-        files.push((ca, 0o644, "4.1.7, 4.1.8"));
-    }
-    if let Some(f) = &eff.config_file {
-        files.push((f.clone(), 0o600, "4.1.9, 4.1.10"));
-    }
-    for proxy in [
-        "/etc/kubernetes/proxy.conf",
-        "/var/lib/kube-proxy/kubeconfig.conf",
-    ] {
-        files.push((proxy.to_owned(), 0o600, "4.1.3, 4.1.4"));
-    }
-    for (path, max, item) in files {
-        match host.root.stat(&path) {
-            Some(m) => {
-                let mut wrong = Vec::new();
-                if m.uid != 0 || m.gid != 0 {
-                    wrong.push(format!("owned by {}:{}, not root:root", m.uid, m.gid));
-                }
-                if m.mode & !max != 0 {
-                    wrong.push(format!("mode {:04o} is wider than {max:04o}", m.mode));
-                }
-                if !wrong.is_empty() {
-                    c.fail_at(&path, format!("{path}: {} (CIS {item})", wrong.join(", ")));
-                }
-            }
-            None if item.starts_with("4.1.3") => {}
-            None => c.partly(format!("{path} does not exist (CIS {item} not checked)")),
-        }
-    }
+    crate::cis::kubelet_files(host, &eff, &mut c);
     host.finish(c);
 }
 
@@ -841,14 +618,5 @@ mod tests {
         );
         assert_eq!(resolve("/", "./k.yaml"), "/k.yaml");
         assert_eq!(resolve("/x", "/abs"), "/abs");
-    }
-
-    #[test]
-    fn durations() {
-        assert!(zero_duration("0"));
-        assert!(zero_duration("0s"));
-        assert!(zero_duration("0h0m0s"));
-        assert!(!zero_duration("4h0m0s"));
-        assert!(!zero_duration("5m"));
     }
 }

@@ -15,6 +15,7 @@
 //! Checks that could not be made (a file absent, a value unreadable) are said: the layer is
 //! then `partly assessed`, never `holds`.
 
+pub mod cis;
 pub mod kernel;
 pub mod kubelet;
 pub mod root;
@@ -35,6 +36,7 @@ pub fn rules() -> Vec<&'static Rule> {
     all.extend_from_slice(runtimes::RULES);
     all.extend_from_slice(kubelet::RULES);
     all.extend_from_slice(ssh::RULES);
+    all.extend_from_slice(cis::RULES);
     all.sort_by_key(|r| r.id);
     all
 }
@@ -180,6 +182,7 @@ pub fn assess(root: Root, opts: &Options) -> Host {
     kernel::assess(&mut host);
     runtimes::assess(&mut host);
     kubelet::assess(&mut host);
+    cis::control_plane_files(&mut host);
     ssh::assess(&mut host);
     host
 }
