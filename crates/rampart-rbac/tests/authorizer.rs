@@ -8,6 +8,8 @@
     clippy::indexing_slicing
 )]
 
+mod common;
+
 use proptest::prelude::*;
 use rampart_k8s::ManifestFile;
 use rampart_rbac::authz::{parse_target, rule_allows};
@@ -15,11 +17,7 @@ use rampart_rbac::model::{Cluster, PolicyRule};
 use rampart_rbac::{Identity, Request, Target, load_manifests};
 
 fn cluster(yaml: &str) -> Cluster {
-    let (file, errors) = ManifestFile::load("test.yaml", yaml);
-    assert!(errors.is_empty(), "{errors:?}");
-    let (cluster, errors) = load_manifests(&[file]);
-    assert!(errors.is_empty(), "{errors:?}");
-    cluster
+    common::cluster("test.yaml", yaml)
 }
 
 fn rule(verbs: &[&str], groups: &[&str], resources: &[&str], names: &[&str]) -> PolicyRule {

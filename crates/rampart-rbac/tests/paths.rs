@@ -7,17 +7,15 @@
     clippy::indexing_slicing
 )]
 
+mod common;
+
 use rampart_k8s::ManifestFile;
+use rampart_rbac::ESCALATION_PATH;
 use rampart_rbac::model::Cluster;
 use rampart_rbac::paths::{Move, Node, find};
-use rampart_rbac::{ESCALATION_PATH, load_manifests};
 
 fn cluster(yaml: &str) -> Cluster {
-    let (file, errors) = ManifestFile::load("c.yaml", yaml);
-    assert!(errors.is_empty(), "{errors:?}");
-    let (cluster, errors) = load_manifests(&[file]);
-    assert!(errors.is_empty(), "{errors:?}");
-    cluster
+    common::cluster("c.yaml", yaml)
 }
 
 const ADMIN_SA: &str = "
