@@ -235,14 +235,17 @@ fn scan_reports_egress_wider_than_observed_flows() {
         "shop/web[Deployment] => 10.30.0.0-10.30.255.255[External] : TCP 5432\n",
     )
     .unwrap();
-    let out = run(&[
-        "scan",
-        dir.path().to_str().unwrap(),
-        "--flows",
-        flows.to_str().unwrap(),
-        "--format",
-        "json",
-    ]);
+    let scan = || {
+        run(&[
+            "scan",
+            dir.path().to_str().unwrap(),
+            "--flows",
+            flows.to_str().unwrap(),
+            "--format",
+            "json",
+        ])
+    };
+    let out = scan();
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let net005: Vec<&str> = report["findings"]
         .as_array()
@@ -259,14 +262,7 @@ fn scan_reports_egress_wider_than_observed_flows() {
     );
     // a line that is not a flow is an input error with its line
     std::fs::write(&flows, "shop/web[Deployment] => nowhere : TCP 5432\n").unwrap();
-    let out = run(&[
-        "scan",
-        dir.path().to_str().unwrap(),
-        "--flows",
-        flows.to_str().unwrap(),
-        "--format",
-        "json",
-    ]);
+    let out = scan();
     assert_eq!(out.status.code(), Some(2));
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(
