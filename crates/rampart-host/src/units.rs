@@ -280,30 +280,24 @@ pub fn split_words(s: &str) -> Vec<String> {
     out
 }
 
-/// Installed packages from the Debian package database: name → version.
+/// Installed packages from the Debian package database: name → version, read by the SBOM's
+/// dpkg cataloger (the same reading `rampart sbom` gives an image). An unreadable or invalid
+/// database gives no package: the runtimes are then looked for as binaries.
 pub fn dpkg_packages(root: &Root) -> BTreeMap<String, String> {
-    let mut out = BTreeMap::new();
-    let Ok(Some(text)) = root.read("/var/lib/dpkg/status") else {
-        return out;
+    let path = "/var/lib/dpkg/status";
+    let Ok(Some(text)) = root.read(path) else {
+        return BTreeMap::new();
     };
-    for stanza in text.split("\n\n") {
-        let mut name = None;
-        let mut version = None;
-        let mut installed = false;
-        for l in stanza.lines() {
-            if let Some(v) = l.strip_prefix("Package: ") {
-                name = Some(v.trim());
-            } else if let Some(v) = l.strip_prefix("Version: ") {
-                version = Some(v.trim());
-            } else if let Some(v) = l.strip_prefix("Status: ") {
-                installed = v.trim().ends_with(" installed");
-            }
-        }
-        if let (Some(n), Some(v), true) = (name, version, installed) {
-            out.insert(n.to_owned(), v.to_owned());
-        }
-    }
-    out
+    rampart_sbom::catalog_file(
+        path,
+        text.as_bytes(),
+        &rampart_sbom::CatalogContext::default(),
+    )
+    .into_iter()
+    .filter_map(|(_, r)| r.ok())
+    .flatten()
+    .map(|p| (p.name, p.version))
+    .collect()
 }
 
 #[cfg(test)]
