@@ -100,6 +100,9 @@ pub enum Command {
     /// Sandbox runtimes tried for real: whether a workload can move into gVisor (runsc),
     /// compared with runc (docs/sandbox.md).
     Sandbox(crate::sandbox::SandboxArgs),
+    /// Fleet scale (docs/fleet.md): a shared PostgreSQL store and work queue; enqueue images,
+    /// run workers, print their Kubernetes manifests.
+    Fleet(crate::fleet::FleetArgs),
     /// The history store: record saved scan reports (the measurement layer, docs/history.md).
     History(crate::history::HistoryArgs),
     /// The confidence metrics over the history store (docs/metrics.md): time to detect and to

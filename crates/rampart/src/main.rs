@@ -7,6 +7,7 @@ mod cyclonedx;
 mod dashboard;
 mod habits;
 mod history;
+mod fleet;
 mod host;
 mod images;
 mod intent;
@@ -58,6 +59,7 @@ fn main() -> ExitCode {
         Command::Netpol(args) => netpol::run(&args),
         Command::Rbac(args) => rbac::run(&args),
         Command::Host(args) => host::run(&args),
+        Command::Fleet(args) => fleet::run(args),
         Command::Sandbox(args) => sandbox::run(&args),
         Command::Version(args) => habits::version(&args),
         Command::Completions(args) => habits::completions(&args),
