@@ -34,8 +34,12 @@ const DOCKER_SCHEMA1: &str = "application/vnd.docker.distribution.manifest.v1";
 const MAX_ERROR_BODY: u64 = 64 * 1024;
 /// Bytes of a token server answer.
 const MAX_TOKEN_BODY: u64 = 1 << 20;
-/// Pages of a tag list followed.
-const MAX_TAG_PAGES: usize = 1000;
+/// Pages of a list (tags, the catalog) followed.
+const MAX_LIST_PAGES: usize = 1000;
+/// Entries of a list (tags, the catalog) accepted.
+const MAX_LIST_ENTRIES: usize = 1_000_000;
+/// The `actions` of a catalog request: its token scope is the registry's, not a repository's.
+const CATALOG: &str = "catalog:*";
 /// Longest a cached token is trusted, whatever the server says.
 const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 3600);
 /// Largest CA bundle read.
@@ -237,6 +241,9 @@ struct Req<'a> {
 
 impl Req<'_> {
     fn scope(&self) -> String {
+        if self.actions == CATALOG {
+            return format!("registry:{CATALOG}");
+        }
         format!("repository:{}:{}", self.repo.path(), self.actions)
     }
 }
@@ -1209,21 +1216,50 @@ impl Client {
 
     /// Lists the tags of a repository, following `Link` pagination.
     pub fn list_tags(&self, repo: &Repository) -> Result<Vec<String>, RegistryError> {
-        #[derive(Deserialize)]
-        struct Page {
-            #[serde(default)]
-            tags: Option<Vec<String>>,
-        }
-        let mut tags = Vec::new();
-        let mut url = self.repo_url(repo, "tags/list");
-        for _ in 0..MAX_TAG_PAGES {
-            let mut req = self.req(
-                Method::Get,
-                repo,
-                "tags/list",
-                String::from("list tags"),
-                "pull",
-            );
+        let url = self.repo_url(repo, "tags/list");
+        self.list_pages(repo, url, "list tags", "pull", "tags")
+    }
+
+    /// Lists the repositories of a registry (`/v2/_catalog`, the `registry:catalog:*` scope),
+    /// following `Link` pagination. `registry` as written in references (`127.0.0.1:5000`).
+    pub fn catalog(&self, registry: &str) -> Result<Vec<String>, RegistryError> {
+        let repo = Repository::new(registry.to_owned(), String::new());
+        let url = format!("{}/v2/_catalog", self.base(&repo));
+        let mut names =
+            self.list_pages(&repo, url, "list repositories", CATALOG, "repositories")?;
+        // a repository name the references grammar refuses cannot be pulled: left to the
+        // caller's reference parsing, which names it
+        names.sort();
+        names.dedup();
+        Ok(names)
+    }
+
+    /// A list the registry pages with `Link: <...>; rel="next"` (tags, the catalog): at most
+    /// [`MAX_LIST_PAGES`] pages and [`MAX_LIST_ENTRIES`] entries, each page bounded like a
+    /// manifest, a page seen twice (a loop) or a link off the registry refused.
+    fn list_pages(
+        &self,
+        repo: &Repository,
+        first: String,
+        what: &str,
+        actions: &'static str,
+        key: &str,
+    ) -> Result<Vec<String>, RegistryError> {
+        let protocol = |problem: String| RegistryError::Protocol {
+            registry: repo.registry().to_owned(),
+            what: what.to_owned(),
+            problem,
+        };
+        let mut out = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        let mut url = first;
+        for _ in 0..MAX_LIST_PAGES {
+            if !seen.insert(url.clone()) {
+                return Err(protocol(format!(
+                    "the pages loop: `{url}` was linked to again"
+                )));
+            }
+            let mut req = self.req(Method::Get, repo, "", what.to_owned(), actions);
             req.url = url.clone();
             let resp = self.send(&mut req)?;
             if resp.status() != StatusCode::OK {
@@ -1231,31 +1267,37 @@ impl Client {
             }
             let next = header(&resp, "link").and_then(next_link);
             let bytes = self.read_limited(&req, resp, self.max_manifest_bytes)?;
-            let page: Page =
-                serde_json::from_slice(&bytes).map_err(|e| RegistryError::Protocol {
-                    registry: repo.registry().to_owned(),
-                    what: req.what.clone(),
-                    problem: format!("expected JSON with a tags list: {e}"),
-                })?;
-            tags.extend(page.tags.unwrap_or_default());
+            let page: serde_json::Value = serde_json::from_slice(&bytes)
+                .map_err(|e| protocol(format!("expected JSON with a `{key}` list: {e}")))?;
+            match page.get(key) {
+                None | Some(serde_json::Value::Null) => {}
+                Some(serde_json::Value::Array(items)) => {
+                    for item in items {
+                        let Some(text) = item.as_str() else {
+                            return Err(protocol(format!("`{key}` holds a non-string: {item}")));
+                        };
+                        out.push(text.to_owned());
+                    }
+                }
+                Some(other) => {
+                    return Err(protocol(format!("`{key}` is not a list: {other}")));
+                }
+            }
+            if out.len() > MAX_LIST_ENTRIES {
+                return Err(protocol(format!("more than {MAX_LIST_ENTRIES} entries")));
+            }
             match next {
                 Some(n) if n.starts_with('/') => url = format!("{}{n}", self.base(repo)),
                 Some(n) if url_host(&n) == Some(repo.api_host()) => url = n,
                 Some(_) => {
-                    return Err(RegistryError::Protocol {
-                        registry: repo.registry().to_owned(),
-                        what: req.what,
-                        problem: String::from("the next page link leaves the registry"),
-                    });
+                    return Err(protocol(String::from(
+                        "the next page link leaves the registry",
+                    )));
                 }
-                None => return Ok(tags),
+                None => return Ok(out),
             }
         }
-        Err(RegistryError::Protocol {
-            registry: repo.registry().to_owned(),
-            what: String::from("list tags"),
-            problem: format!("more than {MAX_TAG_PAGES} pages"),
-        })
+        Err(protocol(format!("more than {MAX_LIST_PAGES} pages")))
     }
 }
 

@@ -44,7 +44,7 @@ pub struct Repository {
 
 impl Repository {
     /// A repository from already valid parts (as taken from a parsed [`Reference`]).
-    fn new(registry: String, path: String) -> Self {
+    pub(crate) fn new(registry: String, path: String) -> Self {
         Self { registry, path }
     }
 

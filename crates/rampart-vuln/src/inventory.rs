@@ -241,9 +241,14 @@ impl Query {
         Ok(q)
     }
 
+    /// The package name asked for (a Maven `group:artifact` as written).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
     /// Whether a stored package (purl type, version) satisfies the version part. A version
     /// the package's ecosystem cannot order fails the query unless it is equal as text.
-    fn accepts(&self, ty: &str, version: &str) -> bool {
+    pub fn accepts(&self, ty: &str, version: &str) -> bool {
         if let Some(t) = &self.purl_type {
             if t != ty {
                 return false;

@@ -375,8 +375,10 @@ pub enum ListFormat {
 pub struct InventoryArgs {
     #[command(subcommand)]
     pub command: InventoryCommand,
-    /// The inventory file (default: inventory.db next to the advisory database's default place).
-    #[arg(long, value_name = "FILE", global = true)]
+    /// The inventory file (default: inventory.db next to the advisory database's default
+    /// place), or the fleet's shared store (postgres://...: every image the fleet's workers
+    /// analysed; docs/fleet.md).
+    #[arg(long, value_name = "FILE|URL", global = true)]
     pub inventory: Option<PathBuf>,
     #[command(flatten)]
     pub location: DbLocation,

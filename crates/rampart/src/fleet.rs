@@ -1,7 +1,20 @@
 //! `rampart fleet`: the fleet store and work queue in PostgreSQL (rampart-fleet; docs/fleet.md).
 
-use anyhow::Result;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
+use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
+use rampart_fleet::{Store, queue, sources, worker};
+
+use crate::cli::{ImageArgs, ListFormat};
+
+/// The environment variable holding the store's URL (the worker's Deployment takes it from a
+/// Secret).
+pub const STORE_ENV: &str = "RAMPART_FLEET_STORE";
 
 /// `rampart fleet`.
 #[derive(Debug, Args)]
@@ -10,9 +23,275 @@ pub struct FleetArgs {
     pub command: FleetCommand,
 }
 
+/// The store's location.
+#[derive(Debug, Args)]
+pub struct StoreLocation {
+    /// The fleet store: a PostgreSQL URL (postgres://user@host:port/db). Default:
+    /// $RAMPART_FLEET_STORE.
+    #[arg(long, value_name = "URL", env = STORE_ENV, hide_env_values = true)]
+    pub store: String,
+}
+
 #[derive(Debug, Subcommand)]
-pub enum FleetCommand {}
+pub enum FleetCommand {
+    /// Queue images for analysis: references, a registry's whole catalog, or the images a
+    /// cluster runs. A reference already queued or running is not queued twice. Exit 2 when
+    /// some input was refused (the rest is queued).
+    Enqueue(EnqueueArgs),
+    /// Take jobs from the queue and analyse them until stopped (SIGTERM finishes the jobs in
+    /// flight), or until the queue is empty with --exit-when-idle.
+    Worker(WorkerArgs),
+    /// The queue: jobs by state, running per registry, failures with their reasons.
+    Status(StatusArgs),
+    /// Print the stored report (`rampart scan --format json`) of an analysed image, by
+    /// reference or digest.
+    Report(ReportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct EnqueueArgs {
+    /// Image references.
+    pub references: Vec<String>,
+    /// A file of references, one per line (`#` comments); `-` for standard input.
+    #[arg(long, value_name = "FILE")]
+    pub file: Vec<PathBuf>,
+    /// Every tag of every repository of this registry (host[:port]), from its catalog.
+    #[arg(long, value_name = "REGISTRY")]
+    pub catalog: Vec<String>,
+    /// The images running in a cluster: a `kubectl get pods,deployments,... -A -o yaml` dump
+    /// (a Pod's container status pins the digest it runs).
+    #[arg(long, value_name = "FILE")]
+    pub cluster: Vec<PathBuf>,
+    /// Attempts before a job fails for good.
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    pub max_attempts: i32,
+    #[command(flatten)]
+    pub store: StoreLocation,
+    #[command(flatten)]
+    pub registry: ImageArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct WorkerArgs {
+    #[command(flatten)]
+    pub store: StoreLocation,
+    /// Jobs analysed at once by this worker.
+    #[arg(long, value_name = "N", default_value_t = 2)]
+    pub concurrency: usize,
+    /// Jobs running at once against one registry, across every worker of the fleet.
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    pub per_registry: i64,
+    /// Match vulnerabilities with this advisory database (default: packages only; `rampart
+    /// inventory --inventory URL rescan` matches the stored packages later).
+    #[arg(long, value_name = "FILE")]
+    pub db: Option<PathBuf>,
+    /// Seconds without a heartbeat after which a running job is taken as lost and claimed
+    /// again (heartbeats are sent every third of it).
+    #[arg(long, value_name = "SECONDS", default_value_t = 60.0)]
+    pub lease: f64,
+    /// Seconds between looks at an empty queue.
+    #[arg(long, value_name = "SECONDS", default_value_t = 1.0)]
+    pub poll: f64,
+    /// Seconds before the first retry of a failed attempt (doubled per attempt).
+    #[arg(long, value_name = "SECONDS", default_value_t = 5.0)]
+    pub backoff: f64,
+    /// Stop when no job is queued or running anywhere (a Job or CronJob's worker).
+    #[arg(long)]
+    pub exit_when_idle: bool,
+    /// This worker's name in the queue (default: host/pid/random).
+    #[arg(long, value_name = "NAME")]
+    pub id: Option<String>,
+    #[command(flatten)]
+    pub registry: ImageArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub store: StoreLocation,
+    #[arg(short, long, value_enum, default_value_t = ListFormat::Table)]
+    pub format: ListFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The image: a reference the fleet analysed, or a digest (sha256:...).
+    pub image: String,
+    #[command(flatten)]
+    pub store: StoreLocation,
+}
 
 pub fn run(args: FleetArgs) -> Result<u8> {
-    match args.command {}
+    match args.command {
+        FleetCommand::Enqueue(a) => enqueue(&a),
+        FleetCommand::Worker(a) => work(&a),
+        FleetCommand::Status(a) => status(&a),
+        FleetCommand::Report(a) => report(&a),
+    }
+}
+
+fn seconds(what: &str, v: f64) -> Result<Duration> {
+    Duration::try_from_secs_f64(v).with_context(|| format!("--{what}: {v} is not a duration"))
+}
+
+fn enqueue(args: &EnqueueArgs) -> Result<u8> {
+    let mut jobs = Vec::new();
+    let mut refused = Vec::new();
+    let (j, r) = sources::from_references(
+        args.references
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (format!("argument {}", i + 1), s.as_str())),
+    );
+    jobs.extend(j);
+    refused.extend(r);
+    for f in &args.file {
+        let text = if f.as_os_str() == "-" {
+            std::io::read_to_string(std::io::stdin()).context("reading standard input")?
+        } else {
+            std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display()))?
+        };
+        let (j, r) = sources::from_references(
+            text.lines()
+                .enumerate()
+                .map(|(n, l)| (format!("{}:{}", f.display(), n + 1), l)),
+        );
+        jobs.extend(j);
+        refused.extend(r);
+    }
+    if !args.catalog.is_empty() {
+        let client =
+            rampart_registry::Client::new(&crate::registry::client_options(&args.registry)?)?;
+        for registry in &args.catalog {
+            let (j, r) = sources::from_catalog(&client, registry);
+            jobs.extend(j);
+            refused.extend(r);
+        }
+    }
+    for f in &args.cluster {
+        let text =
+            std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display()))?;
+        let (j, r) = sources::from_cluster(&f.display().to_string(), &text);
+        jobs.extend(j);
+        refused.extend(r);
+    }
+    for r in &refused {
+        eprintln!("rampart: {r}");
+    }
+    if jobs.is_empty() && refused.is_empty() {
+        bail!("nothing to enqueue: name references, --file, --catalog or --cluster");
+    }
+    let mut store = Store::open(&args.store.store)?;
+    let done = queue::enqueue(&mut store, &jobs, "cli", args.max_attempts)?;
+    println!(
+        "enqueued {} job(s) in {}; {} already queued or running{}",
+        done.added,
+        store.location(),
+        done.pending,
+        if refused.is_empty() {
+            String::new()
+        } else {
+            format!("; {} refused (exit 2)", refused.len())
+        }
+    );
+    Ok(if refused.is_empty() { 0 } else { 2 })
+}
+
+fn work(args: &WorkerArgs) -> Result<u8> {
+    if args.concurrency == 0 {
+        bail!("--concurrency: at least 1");
+    }
+    if args.per_registry < 1 {
+        bail!("--per-registry: at least 1");
+    }
+    let mut opts = worker::WorkerOptions::new(args.id.clone().unwrap_or_else(worker::default_id));
+    opts.concurrency = args.concurrency;
+    opts.per_registry = args.per_registry;
+    opts.lease = seconds("lease", args.lease)?;
+    opts.poll = seconds("poll", args.poll)?;
+    opts.backoff = seconds("backoff", args.backoff)?;
+    opts.exit_when_idle = args.exit_when_idle;
+    if let Some(db) = &args.db
+        && !db.is_file()
+    {
+        bail!("--db {}: no advisory database there", db.display());
+    }
+    let platform = args
+        .registry
+        .platform
+        .as_deref()
+        .map(str::parse)
+        .transpose()
+        .context("--platform")?;
+    let analyser = rampart_fleet::analyse::RegistryAnalyser::new(
+        &crate::registry::client_options(&args.registry)?,
+        platform,
+        args.db.clone(),
+    )?
+    .with_secrets(!args.registry.no_secrets);
+    let stop = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(sig, Arc::clone(&stop)).context("signal handler")?;
+    }
+    eprintln!(
+        "rampart: fleet worker {} on {}: {} at once, {} per registry",
+        opts.id,
+        rampart_history::redacted(&args.store.store),
+        opts.concurrency,
+        opts.per_registry
+    );
+    let stats = worker::run(&args.store.store, &opts, &analyser, &stop)?;
+    eprintln!(
+        "rampart: fleet worker {}: {} analysed, {} already analysed, {} attempt(s) failed, {} lost to another worker",
+        opts.id, stats.analysed, stats.cached, stats.failed_attempts, stats.lost
+    );
+    Ok(0)
+}
+
+fn status(args: &StatusArgs) -> Result<u8> {
+    let mut store = Store::open(&args.store.store)?;
+    let s = queue::status(&mut store)?;
+    let text = match args.format {
+        ListFormat::Json => serde_json::to_string_pretty(&s)? + "\n",
+        ListFormat::Table => {
+            let mut t = Table::new();
+            t.load_preset(UTF8_FULL_CONDENSED);
+            t.set_header(["queued", "running", "done", "failed", "images"]);
+            t.add_row([s.queued, s.running, s.done, s.failed, s.images].map(|n| n.to_string()));
+            let mut out = format!("{t}\n");
+            for (reg, n) in &s.running_by_registry {
+                out.push_str(&format!("running against {reg}: {n}\n"));
+            }
+            if !s.failures.is_empty() {
+                let mut f = Table::new();
+                f.load_preset(UTF8_FULL_CONDENSED);
+                f.set_header(["failed job", "attempts", "reason"]);
+                for x in &s.failures {
+                    f.add_row([x.reference.clone(), x.attempts.to_string(), x.error.clone()]);
+                }
+                out.push_str(&format!("{f}\n"));
+            }
+            out
+        }
+    };
+    print!("{text}");
+    Ok(0)
+}
+
+fn report(args: &ReportArgs) -> Result<u8> {
+    let mut store = Store::open(&args.store.store)?;
+    let digest = if args.image.starts_with("sha256:") {
+        args.image.clone()
+    } else {
+        let job = sources::job(&args.image).map_err(anyhow::Error::msg)?;
+        rampart_fleet::inventory::digest_of(&mut store, &job.reference)?
+            .with_context(|| format!("{}: the fleet has not analysed it", job.reference))?
+    };
+    match rampart_fleet::inventory::report(&mut store, &digest)? {
+        Some(r) => {
+            println!("{r}");
+            Ok(0)
+        }
+        None => bail!("{digest}: the fleet has not analysed it"),
+    }
 }

@@ -228,16 +228,63 @@ fn status_table(s: &Status) -> String {
     out
 }
 
+/// Where `rampart inventory` reads: the local file, or the fleet's shared store.
+enum Backend {
+    Local(Inventory, PathBuf),
+    Fleet(rampart_fleet::Store),
+}
+
+impl Backend {
+    /// Where the rescan's images come from, as the history records it.
+    fn origin(&self) -> String {
+        match self {
+            Self::Local(_, path) => path.display().to_string(),
+            Self::Fleet(s) => s.location(),
+        }
+    }
+
+    fn open(flag: Option<&Path>) -> Result<Self> {
+        if let Some(url) = flag
+            .and_then(Path::to_str)
+            .filter(|l| rampart_fleet::store::is_postgres(l))
+        {
+            return Ok(Self::Fleet(rampart_fleet::Store::open(url)?));
+        }
+        let path = inventory_path(flag)?;
+        if !path.is_file() {
+            bail!(
+                "no inventory at {}: `rampart scan` records every image it checks for vulnerabilities",
+                path.display()
+            );
+        }
+        Ok(Self::Local(Inventory::open(&path)?, path))
+    }
+
+    fn find(&mut self, q: &Query) -> Result<Vec<rampart_vuln::inventory::Found>> {
+        Ok(match self {
+            Self::Local(i, _) => i.find(q)?,
+            Self::Fleet(s) => rampart_fleet::inventory::find(s, q)?,
+        })
+    }
+
+    fn images(&mut self) -> Result<Vec<rampart_vuln::inventory::ImageEntry>> {
+        Ok(match self {
+            Self::Local(i, _) => i.images()?,
+            Self::Fleet(s) => rampart_fleet::inventory::images(s)?,
+        })
+    }
+
+    fn rescan(&mut self, db: &Database) -> Result<Vec<rampart_vuln::inventory::Rescanned>> {
+        Ok(match self {
+            Self::Local(i, _) => i.rescan(db)?,
+            Self::Fleet(s) => rampart_fleet::inventory::rescan(s, db)?,
+        })
+    }
+}
+
 /// `rampart inventory ...`.
 pub fn inventory(args: &InventoryArgs) -> Result<u8> {
-    let path = inventory_path(args.inventory.as_deref())?;
-    if !path.is_file() {
-        bail!(
-            "no inventory at {}: `rampart scan` records every image it checks for vulnerabilities",
-            path.display()
-        );
-    }
-    let mut inv = Inventory::open(&path)?;
+    let mut inv = Backend::open(args.inventory.as_deref())?;
     match &args.command {
         InventoryCommand::Find { query, format } => {
             let q = Query::parse(query)?;
@@ -391,7 +438,7 @@ pub fn inventory(args: &InventoryArgs) -> Result<u8> {
                     rampart_history::rescan::record_rescan(
                         &mut store,
                         &saved,
-                        &path.display().to_string(),
+                        &inv.origin(),
                         rescanned_at.as_millisecond(),
                     )
                 });

@@ -1,0 +1,160 @@
+//! The analysis a worker runs on one image: the image pulled from its registry by digest
+//! (every blob verified while it streams), inspected once (rampart-inspect), assessed as
+//! `rampart scan --image` assesses it (the image layer's rules; vulnerabilities when the
+//! worker has an advisory database), and its report kept.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use rampart_image::{Limits, Platform};
+use rampart_inspect::InspectOptions;
+use rampart_registry::{Client, ClientOptions, Reference};
+use rampart_scan::ScanOptions;
+use rampart_scan::vulns::{Required, VulnScan};
+
+use crate::inventory::Analysis;
+use crate::worker::Analyser;
+
+/// Bumped when what the fleet stores for an image changes meaning (its report, its packages):
+/// every image is analysed again by the next worker that meets it.
+pub const FLEET_EPOCH: u32 = 1;
+
+/// The analysis version stored with each image: rampart's version and the epochs.
+pub fn analysis_version() -> String {
+    format!("rampart {} fleet {FLEET_EPOCH}", env!("CARGO_PKG_VERSION"))
+}
+
+/// Analyses images from registries.
+pub struct RegistryAnalyser {
+    client: Arc<Client>,
+    platform: Option<Platform>,
+    limits: Limits,
+    secrets: bool,
+    /// the advisory database the worker matches with (none: packages only, matched by
+    /// `rampart inventory rescan` from the store)
+    db: Option<PathBuf>,
+}
+
+impl RegistryAnalyser {
+    /// A client for every registry, with these options.
+    pub fn new(
+        options: &ClientOptions,
+        platform: Option<Platform>,
+        db: Option<PathBuf>,
+    ) -> Result<Self, Box<rampart_registry::RegistryError>> {
+        Ok(Self {
+            client: Arc::new(Client::new(options).map_err(Box::new)?),
+            platform,
+            limits: Limits::default(),
+            secrets: true,
+            db,
+        })
+    }
+
+    /// Whether files are searched for secrets (on by default, as `rampart scan`).
+    pub fn with_secrets(mut self, secrets: bool) -> Self {
+        self.secrets = secrets;
+        self
+    }
+}
+
+fn parse(reference: &str) -> Result<Reference, String> {
+    Reference::parse(reference).map_err(|e| format!("`{reference}` is not an image reference: {e}"))
+}
+
+/// The layer states and finding counts of a report, for listings.
+fn summary(report: &rampart_core::Report) -> serde_json::Value {
+    let layers: serde_json::Map<String, serde_json::Value> = report
+        .layers
+        .iter()
+        .filter(|l| l.assessed > 0)
+        .map(|l| {
+            (
+                serde_json::to_value(l.layer)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default(),
+                serde_json::to_value(l.state).unwrap_or_default(),
+            )
+        })
+        .collect();
+    let mut severities: std::collections::BTreeMap<String, usize> = Default::default();
+    for f in &report.findings {
+        *severities
+            .entry(f.severity.as_str().to_owned())
+            .or_default() += 1;
+    }
+    serde_json::json!({
+        "layers": layers,
+        "findings": severities,
+        "vulnerabilities": report.vulnerabilities.len(),
+        "errors": report.errors.len(),
+    })
+}
+
+impl Analyser for RegistryAnalyser {
+    fn version(&self) -> String {
+        analysis_version()
+    }
+
+    fn resolve(&self, reference: &str) -> Result<String, String> {
+        let r = parse(reference)?;
+        if let Some(d) = r.digest() {
+            return Ok(d.to_string());
+        }
+        self.client
+            .resolve(&r)
+            .map(|d| d.digest)
+            .map_err(|e| format!("resolving {reference}: {e}"))
+    }
+
+    fn analyse(&self, reference: &str, digest: &str) -> Result<Analysis, String> {
+        let r = parse(reference)?;
+        let d = rampart_image::Digest::parse(digest)
+            .map_err(|e| format!("{reference}: the registry's digest `{digest}`: {e}"))?;
+        let pinned = r.with_digest(d);
+        let image = self
+            .client
+            .open_image(&pinned, self.platform.as_ref(), &self.limits)
+            .map_err(|e| format!("pulling {pinned}: {e}"))?;
+        let today = jiff::Zoned::now().date();
+        let inspection = rampart_inspect::inspect(
+            &image,
+            reference,
+            &InspectOptions {
+                secrets: self.secrets,
+                today,
+            },
+        )
+        .map_err(|e| format!("reading {pinned}: {e}"))?;
+        let distro = inspection.distro.clone();
+        let packages = inspection.packages.clone();
+        let mut opts = ScanOptions::new(rampart_scan::config::Config::default(), today);
+        opts.vulns = self.db.as_ref().map(|db| VulnScan {
+            db: db.clone(),
+            inventory: None,
+            options: rampart_vuln::assess::Options::default(),
+            temporary: false,
+            // packages of an ecosystem the database does not cover leave the image layer
+            // "partly assessed" in the report (fail closed), without failing the job
+            required: Required::Nothing,
+        });
+        let report = rampart_scan::scan_all(&[], vec![Ok(inspection)], Vec::new(), &opts);
+        if let Some(e) = report.errors.first() {
+            // a database that cannot be read is an attempt that failed, not an image without
+            // vulnerabilities
+            return Err(format!("assessing {pinned}: {}", e.message));
+        }
+        Ok(Analysis {
+            digest: digest.to_owned(),
+            name: reference.to_owned(),
+            analysis: analysis_version(),
+            distro,
+            packages,
+            vulnerabilities: report.vulnerabilities.clone(),
+            matched: self.db.is_some(),
+            summary: summary(&report),
+            report: rampart_report::json(&report),
+        })
+    }
+}

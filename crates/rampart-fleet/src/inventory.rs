@@ -1,0 +1,554 @@
+//! The fleet's inventory: each analysed image's packages, its last vulnerability match and its
+//! report, in the shared store, so `rampart inventory --inventory postgres://...` answers
+//! `find`, `list` and `rescan` for the whole fleet without pulling any image again.
+//!
+//! Packages are stored once (`fleet_packages`, keyed by a hash of every field the matcher and
+//! `find` read) and images hold an array of package ids: a thousand images on one base hold
+//! its packages once. A rescan matches each distinct package once per distribution release
+//! and hands every image the findings of its own packages.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::io::{Read, Write};
+
+use postgres::GenericClient;
+use rampart_core::Vulnerability;
+use rampart_sbom::{Distro, Ecosystem, Package, PackageLocation, Purl, SourcePackage};
+use rampart_vuln::inventory::{Found, ImageEntry, Query, Rescanned};
+use rampart_vuln::store::Database;
+use sha2::{Digest as _, Sha256};
+
+use crate::FleetError;
+use crate::store::Store;
+
+/// Largest report accepted back from the store once inflated (a hostile or corrupt row must not
+/// exhaust memory).
+const MAX_REPORT_BYTES: u64 = 256 << 20;
+
+/// What a worker learnt about one image, written in one transaction with its job's end.
+#[derive(Debug, Clone)]
+pub struct Analysis {
+    /// the manifest digest (`sha256:...`)
+    pub digest: String,
+    /// the reference it was analysed under
+    pub name: String,
+    /// rampart's analysis version (an image analysed by another version is analysed again)
+    pub analysis: String,
+    /// its distribution
+    pub distro: Option<Distro>,
+    /// its packages
+    pub packages: Vec<Package>,
+    /// the vulnerabilities of its report (empty when the worker matched none)
+    pub vulnerabilities: Vec<Vulnerability>,
+    /// whether vulnerabilities were matched at all (a worker without a database did not)
+    pub matched: bool,
+    /// the report (`rampart scan --format json` of the image)
+    pub report: String,
+    /// a few facts for listings: layer states, findings by severity
+    pub summary: serde_json::Value,
+}
+
+/// The columns a package is stored with.
+struct Row {
+    key: Vec<u8>,
+    ecosystem: String,
+    name: String,
+    full_name: String,
+    version: String,
+    purl: String,
+    source: Option<String>,
+    locations: String,
+}
+
+fn row_of(p: &Package) -> Row {
+    let full_name = match p.purl.namespace() {
+        Some(ns) if !ns.is_empty() => format!("{ns}/{}", p.purl.name()),
+        _ => p.purl.name().to_owned(),
+    };
+    let source = p
+        .source_package
+        .as_ref()
+        .map(|s| serde_json::json!([s.name, s.version]).to_string());
+    let locations = serde_json::to_string(&p.locations).unwrap_or_else(|_| String::from("[]"));
+    let ecosystem = p.ecosystem.purl_type().to_owned();
+    let purl = p.purl.to_string();
+    let mut h = Sha256::new();
+    for field in [
+        ecosystem.as_str(),
+        p.name.as_str(),
+        p.version.as_str(),
+        purl.as_str(),
+        source.as_deref().unwrap_or(""),
+        locations.as_str(),
+    ] {
+        h.update(field.len().to_le_bytes());
+        h.update(field.as_bytes());
+    }
+    Row {
+        key: h.finalize().to_vec(),
+        ecosystem,
+        name: p.name.clone(),
+        full_name,
+        version: p.version.clone(),
+        purl,
+        source,
+        locations,
+    }
+}
+
+fn distro_json(d: &Distro) -> String {
+    serde_json::json!({"id": d.id, "version_id": d.version_id, "codename": d.codename}).to_string()
+}
+
+fn distro_of(text: Option<&str>) -> Option<Distro> {
+    let v: serde_json::Value = serde_json::from_str(text?).ok()?;
+    Some(Distro {
+        id: v.get("id")?.as_str()?.to_owned(),
+        version_id: v
+            .get("version_id")
+            .and_then(|x| x.as_str())
+            .map(str::to_owned),
+        codename: v
+            .get("codename")
+            .and_then(|x| x.as_str())
+            .map(str::to_owned),
+    })
+}
+
+/// gzip of the report.
+fn pack(text: &str) -> Vec<u8> {
+    let mut z = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    // writing to a Vec cannot fail
+    let _ = z.write_all(text.as_bytes());
+    z.finish().unwrap_or_default()
+}
+
+/// The report stored for an image, inflated (bounded).
+pub fn unpack(bytes: &[u8]) -> Result<String, String> {
+    let mut out = String::new();
+    flate2::read::GzDecoder::new(bytes)
+        .take(MAX_REPORT_BYTES + 1)
+        .read_to_string(&mut out)
+        .map_err(|e| format!("the stored report does not inflate: {e}"))?;
+    if out.len() as u64 > MAX_REPORT_BYTES {
+        return Err(format!(
+            "the stored report is larger than {MAX_REPORT_BYTES} bytes"
+        ));
+    }
+    Ok(out)
+}
+
+/// Stores the packages (each distinct one once) and returns their ids, in the packages' order
+/// without repeats.
+fn package_ids(
+    tx: &mut impl GenericClient,
+    packages: &[Package],
+) -> Result<Vec<i32>, postgres::Error> {
+    let mut rows: Vec<Row> = packages.iter().map(row_of).collect();
+    // one order for every writer: two transactions inserting overlapping sets wait for each
+    // other instead of deadlocking
+    rows.sort_by(|a, b| a.key.cmp(&b.key));
+    rows.dedup_by(|a, b| a.key == b.key);
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let keys: Vec<&[u8]> = rows.iter().map(|r| r.key.as_slice()).collect();
+    let col = |f: fn(&Row) -> &str| rows.iter().map(f).collect::<Vec<&str>>();
+    let sources: Vec<Option<&str>> = rows.iter().map(|r| r.source.as_deref()).collect();
+    tx.execute(
+        "INSERT INTO fleet_packages (key, ecosystem, name, full_name, version, purl, source, locations) \
+         SELECT * FROM unnest($1::bytea[], $2::text[], $3::text[], $4::text[], $5::text[], \
+                              $6::text[], $7::text[], $8::text[]) \
+         ORDER BY 1 ON CONFLICT (key) DO NOTHING",
+        &[
+            &keys,
+            &col(|r| &r.ecosystem),
+            &col(|r| &r.name),
+            &col(|r| &r.full_name),
+            &col(|r| &r.version),
+            &col(|r| &r.purl),
+            &sources,
+            &col(|r| &r.locations),
+        ],
+    )?;
+    let ids: HashMap<Vec<u8>, i32> = tx
+        .query(
+            "SELECT key, id FROM fleet_packages WHERE key = ANY($1)",
+            &[&keys],
+        )?
+        .iter()
+        .map(|r| (r.get::<_, Vec<u8>>(0), r.get::<_, i32>(1)))
+        .collect();
+    let mut out: Vec<i32> = rows
+        .iter()
+        .filter_map(|r| ids.get(&r.key).copied())
+        .collect();
+    out.sort_unstable();
+    out.dedup();
+    Ok(out)
+}
+
+/// Writes an analysis: the image (once per digest: an image already analysed by the same
+/// analysis version is left as it is), the reference it was reached by, its last match.
+/// Returns the image's row id and whether this call wrote it.
+pub(crate) fn record_in(
+    tx: &mut impl GenericClient,
+    a: &Analysis,
+) -> Result<(i64, bool), postgres::Error> {
+    let ids = package_ids(tx, &a.packages)?;
+    let distro = a.distro.as_ref().map(distro_json);
+    let summary = a.summary.to_string();
+    let report = pack(&a.report);
+    let written = tx.query_opt(
+        "INSERT INTO fleet_images (digest, name, analysis, distro, packages, summary, report, \
+                                   analysed_at, matched_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, now(), CASE WHEN $8 THEN now() END) \
+         ON CONFLICT (digest) DO UPDATE SET name = EXCLUDED.name, analysis = EXCLUDED.analysis, \
+           distro = EXCLUDED.distro, packages = EXCLUDED.packages, summary = EXCLUDED.summary, \
+           report = EXCLUDED.report, analysed_at = EXCLUDED.analysed_at, \
+           matched_at = EXCLUDED.matched_at \
+         WHERE fleet_images.analysis <> EXCLUDED.analysis \
+         RETURNING id",
+        &[
+            &a.digest,
+            &a.name,
+            &a.analysis,
+            &distro,
+            &ids,
+            &summary,
+            &report,
+            &a.matched,
+        ],
+    )?;
+    tx.execute(
+        "INSERT INTO fleet_refs (reference, digest, seen_at) VALUES ($1, $2, now()) \
+         ON CONFLICT (reference) DO UPDATE SET digest = EXCLUDED.digest, seen_at = now()",
+        &[&a.name, &a.digest],
+    )?;
+    let Some(row) = written else {
+        let id: i64 = tx
+            .query_one(
+                "SELECT id FROM fleet_images WHERE digest = $1",
+                &[&a.digest],
+            )?
+            .get(0);
+        return Ok((id, false));
+    };
+    let id: i64 = row.get(0);
+    tx.execute("DELETE FROM fleet_matches WHERE image = $1", &[&id])?;
+    if a.matched {
+        write_matches(tx, id, a.vulnerabilities.iter())?;
+    }
+    Ok((id, true))
+}
+
+fn write_matches<'v>(
+    tx: &mut impl GenericClient,
+    image: i64,
+    vulns: impl Iterator<Item = &'v Vulnerability>,
+) -> Result<(), postgres::Error> {
+    let mut ids = Vec::new();
+    let mut purls = Vec::new();
+    let mut sev = Vec::new();
+    let mut fixed = Vec::new();
+    for v in vulns {
+        ids.push(v.id.clone());
+        purls.push(v.package.purl.clone());
+        sev.push(v.severity.as_str().to_owned());
+        fixed.push(v.fixed.join(", "));
+    }
+    if ids.is_empty() {
+        return Ok(());
+    }
+    tx.execute(
+        "INSERT INTO fleet_matches (image, vuln, purl, severity, fixed) \
+         SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[]) \
+         ON CONFLICT (image, vuln, purl) DO NOTHING",
+        &[&image, &ids, &purls, &sev, &fixed],
+    )?;
+    Ok(())
+}
+
+/// Whether the image `digest` was analysed by `analysis` already.
+pub fn analysed(store: &mut Store, digest: &str, analysis: &str) -> Result<bool, FleetError> {
+    store.with(|c| {
+        c.query_opt(
+            "SELECT 1 FROM fleet_images WHERE digest = $1 AND analysis = $2",
+            &[&digest, &analysis],
+        )
+        .map(|r| r.is_some())
+    })
+}
+
+/// The stored report of an image (by digest), when there is one.
+pub fn report(store: &mut Store, digest: &str) -> Result<Option<String>, FleetError> {
+    let bytes: Option<Vec<u8>> = store.with(|c| {
+        c.query_opt(
+            "SELECT report FROM fleet_images WHERE digest = $1",
+            &[&digest],
+        )
+        .map(|r| r.map(|r| r.get(0)))
+    })?;
+    bytes
+        .map(|b| unpack(&b))
+        .transpose()
+        .map_err(|message| FleetError::Corrupt {
+            what: format!("the report of {digest}"),
+            message,
+        })
+}
+
+fn timestamp(v: &str) -> String {
+    // PostgreSQL's text form of timestamptz (`2026-12-07 01:02:03.456+00`) as RFC 3339
+    v.parse::<jiff::Timestamp>()
+        .map_or_else(|_| v.to_owned(), |t| t.to_string())
+}
+
+/// The analysed images, by name.
+pub fn images(store: &mut Store) -> Result<Vec<ImageEntry>, FleetError> {
+    store.with(|c| {
+        c.query(
+            "SELECT digest, name, analysed_at::text FROM fleet_images ORDER BY name, digest",
+            &[],
+        )
+        .map(|rows| {
+            rows.iter()
+                .map(|r| ImageEntry {
+                    id: r.get(0),
+                    name: r.get(1),
+                    recorded_at: timestamp(r.get(2)),
+                })
+                .collect()
+        })
+    })
+}
+
+/// The images of the fleet that contain a package matching `query`.
+pub fn find(store: &mut Store, query: &Query) -> Result<Vec<Found>, FleetError> {
+    let full = query.name().replace(':', "/");
+    let name = query.name().to_owned();
+    let rows = store.with(|c| {
+        c.query(
+            "SELECT i.digest, i.name, i.analysed_at::text, p.ecosystem, p.name, p.version, \
+                    p.purl, p.locations \
+             FROM fleet_packages p JOIN fleet_images i ON i.packages @> ARRAY[p.id] \
+             WHERE lower(p.name) = lower($1) OR lower(p.full_name) = lower($2) \
+             ORDER BY i.name, p.name, p.version, i.digest",
+            &[&name, &full],
+        )
+    })?;
+    let mut out = Vec::new();
+    for r in &rows {
+        let ty: String = r.get(3);
+        let version: String = r.get(5);
+        if !query.accepts(&ty, &version) {
+            continue;
+        }
+        let locations: String = r.get(7);
+        out.push(Found {
+            image: ImageEntry {
+                id: r.get(0),
+                name: r.get(1),
+                recorded_at: timestamp(r.get(2)),
+            },
+            name: r.get(4),
+            version,
+            purl: r.get(6),
+            locations: serde_json::from_str::<Vec<PackageLocation>>(&locations).unwrap_or_default(),
+        });
+    }
+    Ok(out)
+}
+
+/// Every stored package, as the matcher takes them (rows that no longer parse are left out:
+/// they were written from parsed packages).
+fn all_packages(c: &mut postgres::Client) -> Result<HashMap<i32, Package>, postgres::Error> {
+    let mut out = HashMap::new();
+    for r in c.query(
+        "SELECT id, ecosystem, name, version, purl, source, locations FROM fleet_packages",
+        &[],
+    )? {
+        let ty: String = r.get(1);
+        let purl: String = r.get(4);
+        let (Some(eco), Ok(purl)) = (Ecosystem::from_purl_type(&ty), purl.parse::<Purl>()) else {
+            continue;
+        };
+        let mut p = Package::new(eco, r.get(2), r.get(3), purl, "");
+        let locations: String = r.get(6);
+        p.locations = serde_json::from_str(&locations).unwrap_or_default();
+        p.source_package = r
+            .get::<_, Option<String>>(5)
+            .and_then(|s| serde_json::from_str::<(String, String)>(&s).ok())
+            .map(|(name, version)| SourcePackage { name, version });
+        out.insert(r.get::<_, i32>(0), p);
+    }
+    Ok(out)
+}
+
+/// An image's last match: (vulnerability, purl) → (severity, fixed versions).
+type LastMatch = BTreeMap<(String, String), (String, String)>;
+
+/// What a rescan changes for one image: its id, the (vulnerability, purl) rows gone, the new
+/// findings.
+type Change = (i64, Vec<(String, String)>, Vec<Vulnerability>);
+
+/// One stored image, as a rescan reads it.
+struct Stored {
+    id: i64,
+    entry: ImageEntry,
+    distro: Option<String>,
+    packages: Vec<i32>,
+}
+
+/// Re-matches every image of the fleet against `db` from the stored packages (no image is
+/// pulled) and reports what changed since each image's last match; the new matches become the
+/// last ones. Each distinct package is matched once per distribution release.
+pub fn rescan(store: &mut Store, db: &Database) -> Result<Vec<Rescanned>, FleetError> {
+    let (packages, images) = store.with(|c| {
+        let packages = all_packages(c)?;
+        let images: Vec<Stored> = c
+            .query(
+                "SELECT id, digest, name, analysed_at::text, distro, packages FROM fleet_images \
+                 ORDER BY name, digest",
+                &[],
+            )?
+            .iter()
+            .map(|r| Stored {
+                id: r.get(0),
+                entry: ImageEntry {
+                    id: r.get(1),
+                    name: r.get(2),
+                    recorded_at: timestamp(r.get(3)),
+                },
+                distro: r.get(4),
+                packages: r.get(5),
+            })
+            .collect();
+        Ok((packages, images))
+    })?;
+    // each distinct package once per distribution release
+    let mut groups: BTreeMap<Option<String>, BTreeSet<i32>> = BTreeMap::new();
+    for i in &images {
+        groups
+            .entry(i.distro.clone())
+            .or_default()
+            .extend(i.packages.iter().copied());
+    }
+    // (distro, purl) → findings; (distro) → purls not checked
+    let mut findings: HashMap<(Option<String>, String), Vec<Vulnerability>> = HashMap::new();
+    let mut unchecked: HashMap<Option<String>, BTreeSet<String>> = HashMap::new();
+    let mut cache = rampart_vuln::matcher::Cache::default();
+    for (distro, ids) in &groups {
+        let set: Vec<Package> = ids
+            .iter()
+            .filter_map(|id| packages.get(id).cloned())
+            .collect();
+        let d = distro_of(distro.as_deref());
+        let m = rampart_vuln::matcher::match_packages_cached(db, &mut cache, "", &set, d.as_ref())
+            .map_err(|e| FleetError::Advisories(e.to_string()))?;
+        for f in m.findings {
+            findings
+                .entry((distro.clone(), f.package.purl.clone()))
+                .or_default()
+                .push(f);
+        }
+        unchecked.insert(distro.clone(), m.unchecked);
+    }
+    let mut out = Vec::with_capacity(images.len());
+    let before: HashMap<i64, LastMatch> = store.with(|c| {
+        let mut m: HashMap<i64, LastMatch> = HashMap::new();
+        for r in c.query(
+            "SELECT image, vuln, purl, severity, fixed FROM fleet_matches",
+            &[],
+        )? {
+            m.entry(r.get(0))
+                .or_default()
+                .insert((r.get(1), r.get(2)), (r.get(3), r.get(4)));
+        }
+        Ok(m)
+    })?;
+    let empty = BTreeMap::new();
+    let no_unchecked = BTreeSet::new();
+    // what each image's rows become: (image, removed keys, added findings)
+    let mut writes: Vec<Change> = Vec::new();
+    for image in &images {
+        let mut own_unchecked: BTreeMap<String, usize> = BTreeMap::new();
+        let group_unchecked = unchecked.get(&image.distro).unwrap_or(&no_unchecked);
+        for p in image.packages.iter().filter_map(|id| packages.get(id)) {
+            if group_unchecked.contains(&p.purl.to_string()) {
+                *own_unchecked
+                    .entry(p.ecosystem.purl_type().to_owned())
+                    .or_default() += 1;
+            }
+        }
+        let mut now: BTreeMap<(String, String), Vulnerability> = BTreeMap::new();
+        for id in &image.packages {
+            let Some(p) = packages.get(id) else { continue };
+            let purl = p.purl.to_string();
+            if let Some(fs) = findings.get(&(image.distro.clone(), purl)) {
+                for f in fs {
+                    let mut f = f.clone();
+                    f.subject.clone_from(&image.entry.name);
+                    now.entry((f.id.clone(), f.package.purl.clone()))
+                        .or_insert(f);
+                }
+            }
+        }
+        let before = before.get(&image.id).unwrap_or(&empty);
+        let new: Vec<Vulnerability> = now
+            .iter()
+            .filter(|(k, _)| !before.contains_key(*k))
+            .map(|(_, f)| f.clone())
+            .collect();
+        let (kept, fixed): (Vec<_>, Vec<_>) = before
+            .keys()
+            .filter(|k| !now.contains_key(*k))
+            .cloned()
+            .partition(|(_, purl)| group_unchecked.contains(purl));
+        writes.push((image.id, fixed.clone(), new.clone()));
+        let mut new_sorted = new;
+        new_sorted.sort_by(|a, b| {
+            b.severity
+                .cmp(&a.severity)
+                .then_with(|| a.id.cmp(&b.id))
+                .then_with(|| a.package.purl.cmp(&b.package.purl))
+        });
+        out.push(Rescanned {
+            image: image.entry.clone(),
+            total: now.len(),
+            new: new_sorted,
+            fixed,
+            not_checked: kept,
+            unchecked_packages: own_unchecked,
+        });
+    }
+    // only what changed is written: removed rows deleted, new rows inserted, in one transaction
+    store.with(|c| {
+        let mut tx = c.transaction()?;
+        for (image, fixed, new) in &writes {
+            if !fixed.is_empty() {
+                let vulns: Vec<&str> = fixed.iter().map(|(v, _)| v.as_str()).collect();
+                let purls: Vec<&str> = fixed.iter().map(|(_, p)| p.as_str()).collect();
+                tx.execute(
+                    "DELETE FROM fleet_matches m USING unnest($2::text[], $3::text[]) AS t(v, p) \
+                     WHERE m.image = $1 AND m.vuln = t.v AND m.purl = t.p",
+                    &[image, &vulns, &purls],
+                )?;
+            }
+            write_matches(&mut tx, *image, new.iter())?;
+        }
+        tx.execute("UPDATE fleet_images SET matched_at = now()", &[])?;
+        tx.commit()
+    })?;
+    Ok(out)
+}
+
+/// The digest a reference resolved to when the fleet last analysed it.
+pub fn digest_of(store: &mut Store, reference: &str) -> Result<Option<String>, FleetError> {
+    store.with(|c| {
+        c.query_opt(
+            "SELECT digest FROM fleet_refs WHERE reference = $1",
+            &[&reference],
+        )
+        .map(|r| r.map(|r| r.get(0)))
+    })
+}

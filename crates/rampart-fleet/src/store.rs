@@ -1,0 +1,250 @@
+//! The fleet store: one PostgreSQL database shared by every worker, enqueuer, rescan and the
+//! Harbor adapter. Its tables (all `fleet_`):
+//!
+//! - `fleet_jobs`: the work queue. A job is an image reference to analyse; its state is
+//!   `queued` → `running` (claimed by a worker, `FOR UPDATE SKIP LOCKED`, kept alive by
+//!   heartbeats) → `done` or `failed` (with the reason, after its attempts). A reference has at
+//!   most one pending (queued or running) job: enqueueing it again is a no-op.
+//! - `fleet_images`: one row per analysed image **digest** (never two: the digest is unique),
+//!   with the analysis version, its distribution, its package set (ids into `fleet_packages`,
+//!   an `integer[]` with a GIN index) and its report (JSON, gzip).
+//! - `fleet_refs`: the references (tags) seen, each pointing at the digest it resolved to.
+//! - `fleet_packages`: every distinct package (ecosystem, name, version, purl, source package,
+//!   locations) once, keyed by a hash of those fields: images sharing a base share its rows.
+//! - `fleet_matches`: each image's last vulnerability match (what a rescan compares with).
+//!
+//! Nothing here is in etcd: a cluster holds only the workers' configuration.
+
+use std::time::{Duration, Instant};
+
+use postgres::{Client, NoTls};
+
+use crate::FleetError;
+
+/// The schema version this build writes; a store migrated by a newer rampart is refused.
+pub const SCHEMA_VERSION: i32 = 1;
+
+/// The advisory lock taken while the schema is created (several workers may start at once).
+const SCHEMA_LOCK: i64 = 0x666c_6565_7400_0001;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS fleet_schema (version integer NOT NULL);
+CREATE TABLE IF NOT EXISTS fleet_jobs (
+  id bigserial PRIMARY KEY,
+  reference text NOT NULL,
+  registry text NOT NULL,
+  source text NOT NULL,
+  state text NOT NULL DEFAULT 'queued' CHECK (state IN ('queued', 'running', 'done', 'failed')),
+  attempts integer NOT NULL DEFAULT 0,
+  max_attempts integer NOT NULL,
+  not_before timestamptz NOT NULL DEFAULT now(),
+  worker text,
+  heartbeat_at timestamptz,
+  digest text,
+  outcome text,
+  error text,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  started_at timestamptz,
+  finished_at timestamptz);
+CREATE UNIQUE INDEX IF NOT EXISTS fleet_jobs_pending ON fleet_jobs (reference)
+  WHERE state IN ('queued', 'running');
+CREATE INDEX IF NOT EXISTS fleet_jobs_queued ON fleet_jobs (not_before, id) WHERE state = 'queued';
+CREATE INDEX IF NOT EXISTS fleet_jobs_running ON fleet_jobs (registry) WHERE state = 'running';
+CREATE TABLE IF NOT EXISTS fleet_packages (
+  id serial PRIMARY KEY,
+  key bytea NOT NULL UNIQUE,
+  ecosystem text NOT NULL,
+  name text NOT NULL,
+  full_name text NOT NULL,
+  version text NOT NULL,
+  purl text NOT NULL,
+  source text,
+  locations text NOT NULL);
+CREATE INDEX IF NOT EXISTS fleet_packages_name ON fleet_packages (lower(name));
+CREATE INDEX IF NOT EXISTS fleet_packages_full_name ON fleet_packages (lower(full_name));
+CREATE TABLE IF NOT EXISTS fleet_images (
+  id bigserial PRIMARY KEY,
+  digest text NOT NULL UNIQUE,
+  name text NOT NULL,
+  analysis text NOT NULL,
+  distro text,
+  packages integer[] NOT NULL,
+  summary text NOT NULL,
+  report bytea NOT NULL,
+  analysed_at timestamptz NOT NULL,
+  matched_at timestamptz);
+CREATE INDEX IF NOT EXISTS fleet_images_packages ON fleet_images USING gin (packages);
+CREATE TABLE IF NOT EXISTS fleet_refs (
+  reference text PRIMARY KEY,
+  digest text NOT NULL,
+  seen_at timestamptz NOT NULL);
+CREATE TABLE IF NOT EXISTS fleet_matches (
+  image bigint NOT NULL REFERENCES fleet_images (id) ON DELETE CASCADE,
+  vuln text NOT NULL,
+  purl text NOT NULL,
+  severity text NOT NULL,
+  fixed text NOT NULL,
+  PRIMARY KEY (image, vuln, purl));
+";
+
+/// Whether a location names a PostgreSQL server.
+pub fn is_postgres(location: &str) -> bool {
+    rampart_history::is_postgres(location)
+}
+
+/// A connection to the fleet store, reconnecting when the server went away (a restart, a
+/// failover): [`Store::with`] runs an operation, and once more on a fresh connection when the
+/// first attempt lost its connection.
+pub struct Store {
+    url: String,
+    client: Option<Client>,
+    /// how long a reconnection is tried before the operation fails
+    pub reconnect_for: Duration,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("url", &rampart_history::redacted(&self.url))
+            .finish()
+    }
+}
+
+/// Whether an error means the connection is gone (the operation may be tried again on a new
+/// one) rather than that the statement failed.
+pub(crate) fn connection_lost(e: &postgres::Error) -> bool {
+    if e.is_closed() {
+        return true;
+    }
+    match e.code() {
+        // admin_shutdown, crash_shutdown, cannot_connect_now: a restart under us
+        Some(c) => matches!(c.code(), "57P01" | "57P02" | "57P03" | "08006" | "08003"),
+        // an I/O error on the socket carries no SQLSTATE
+        None => e.as_db_error().is_none(),
+    }
+}
+
+impl Store {
+    /// Connects to `url` (`postgres://...`) and creates or checks the schema.
+    pub fn open(url: &str) -> Result<Self, FleetError> {
+        if !is_postgres(url) {
+            return Err(FleetError::Location(rampart_history::redacted(url)));
+        }
+        let mut store = Self {
+            url: url.to_owned(),
+            client: None,
+            reconnect_for: Duration::from_secs(60),
+        };
+        if let Some(found) = store.with(migrate)? {
+            return Err(FleetError::NewerSchema {
+                location: store.location(),
+                found,
+                supported: SCHEMA_VERSION,
+            });
+        }
+        Ok(store)
+    }
+
+    /// The location, password hidden.
+    pub fn location(&self) -> String {
+        rampart_history::redacted(&self.url)
+    }
+
+    /// A second connection to the same store (each worker thread has its own).
+    pub fn another(&self) -> Result<Self, FleetError> {
+        let mut s = Self {
+            url: self.url.clone(),
+            client: None,
+            reconnect_for: self.reconnect_for,
+        };
+        s.client()?;
+        Ok(s)
+    }
+
+    fn connect(&self) -> Result<Client, FleetError> {
+        let mut config: postgres::Config =
+            self.url
+                .parse()
+                .map_err(|e: postgres::Error| FleetError::Connect {
+                    location: self.location(),
+                    message: e.to_string(),
+                })?;
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(Duration::from_secs(10));
+        }
+        config.connect(NoTls).map_err(|e| FleetError::Connect {
+            location: self.location(),
+            message: e.to_string(),
+        })
+    }
+
+    /// The connection, made (again) when there is none: tried with backoff for
+    /// [`Store::reconnect_for`] (a server restarting refuses connections for a while).
+    fn client(&mut self) -> Result<&mut Client, FleetError> {
+        if self.client.as_ref().is_some_and(Client::is_closed) {
+            self.client = None;
+        }
+        if self.client.is_none() {
+            let started = Instant::now();
+            let mut pause = Duration::from_millis(100);
+            let client = loop {
+                match self.connect() {
+                    Ok(c) => break c,
+                    Err(e) if started.elapsed() >= self.reconnect_for => return Err(e),
+                    Err(_) => {
+                        std::thread::sleep(pause);
+                        pause = (pause * 2).min(Duration::from_secs(2));
+                    }
+                }
+            };
+            self.client = Some(client);
+        }
+        let location = self.location();
+        self.client.as_mut().ok_or(FleetError::Connect {
+            location,
+            message: String::from("no connection"),
+        })
+    }
+
+    /// Runs `op` on the connection; when it fails because the connection was lost, once more
+    /// on a new connection (operations are single transactions: a lost one was rolled back).
+    pub fn with<T>(
+        &mut self,
+        mut op: impl FnMut(&mut Client) -> Result<T, postgres::Error>,
+    ) -> Result<T, FleetError> {
+        let first = op(self.client()?);
+        match first {
+            Ok(v) => Ok(v),
+            Err(e) if connection_lost(&e) => {
+                self.client = None;
+                op(self.client()?).map_err(FleetError::from)
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+/// Creates the schema when missing; returns the version of a store a newer rampart wrote
+/// (refused by the caller, nothing written).
+fn migrate(c: &mut Client) -> Result<Option<i32>, postgres::Error> {
+    let mut tx = c.transaction()?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&SCHEMA_LOCK])?;
+    let exists: bool = tx
+        .query_one("SELECT to_regclass('fleet_schema') IS NOT NULL", &[])?
+        .get(0);
+    if exists {
+        let version: Option<i32> = tx
+            .query_one("SELECT max(version) FROM fleet_schema", &[])?
+            .get(0);
+        if let Some(v) = version.filter(|v| *v > SCHEMA_VERSION) {
+            return Ok(Some(v));
+        }
+    }
+    tx.batch_execute(SCHEMA)?;
+    tx.execute(
+        "INSERT INTO fleet_schema (version) SELECT $1 WHERE NOT EXISTS (SELECT 1 FROM fleet_schema)",
+        &[&SCHEMA_VERSION],
+    )?;
+    tx.commit()?;
+    Ok(None)
+}
