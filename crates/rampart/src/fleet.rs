@@ -98,6 +98,10 @@ pub struct WorkerArgs {
     /// Stop when no job is queued or running anywhere (a Job or CronJob's worker).
     #[arg(long)]
     pub exit_when_idle: bool,
+    /// Seconds a registry may take to connect, to answer, and between reads of an answer:
+    /// past it the attempt fails (and is retried with backoff).
+    #[arg(long, value_name = "SECONDS", default_value_t = 60.0)]
+    pub registry_timeout: f64,
     /// This worker's name in the queue (default: host/pid/random).
     #[arg(long, value_name = "NAME")]
     pub id: Option<String>,
@@ -223,12 +227,12 @@ fn work(args: &WorkerArgs) -> Result<u8> {
         .map(str::parse)
         .transpose()
         .context("--platform")?;
-    let analyser = rampart_fleet::analyse::RegistryAnalyser::new(
-        &crate::registry::client_options(&args.registry)?,
-        platform,
-        args.db.clone(),
-    )?
-    .with_secrets(!args.registry.no_secrets);
+    let mut client = crate::registry::client_options(&args.registry)?;
+    client.read_timeout = seconds("registry-timeout", args.registry_timeout)?;
+    client.connect_timeout = client.read_timeout;
+    let analyser =
+        rampart_fleet::analyse::RegistryAnalyser::new(&client, platform, args.db.clone())?
+            .with_secrets(!args.registry.no_secrets);
     let stop = Arc::new(AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register(sig, Arc::clone(&stop)).context("signal handler")?;

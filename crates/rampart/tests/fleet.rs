@@ -485,3 +485,71 @@ fn hostile_catalogs_are_refused_with_the_reason_and_the_rest_is_queued() {
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("enqueued 1 job(s)"));
 }
+
+#[test]
+fn a_slow_or_failing_registry_fails_the_job_with_the_reason_after_its_retries() {
+    use rampart_testkit::registry::FakeServer;
+    use std::sync::Arc;
+    let fake = FakeServer::start(
+        "127.0.0.1",
+        Arc::new(|_m: &str, url: &str| {
+            if url.starts_with("/v2/slow/") {
+                // answers long after the worker's timeout
+                std::thread::sleep(Duration::from_secs(5));
+            }
+            tiny_http::Response::from_string(r#"{"errors":[{"code":"UNKNOWN","message":"boom"}]}"#)
+                .with_status_code(500)
+                .boxed()
+        }),
+    );
+    let pg = Postgres::start();
+    let url = pg.database();
+    ok(&rampart_command()
+        .args(["fleet", "enqueue", "--max-attempts", "2"])
+        .arg(format!("{}/slow:v1", fake.addr))
+        .arg(format!("{}/broken:v1", fake.addr))
+        .env("RAMPART_FLEET_STORE", &url)
+        .output()
+        .unwrap());
+    let started = Instant::now();
+    let w = rampart_command()
+        .args([
+            "fleet",
+            "worker",
+            "--insecure",
+            "--registry-timeout",
+            "0.5",
+            "--backoff",
+            "0.1",
+            "--poll",
+            "0.1",
+            "--exit-when-idle",
+        ])
+        .env("RAMPART_FLEET_STORE", &url)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let log = wait(w, Duration::from_secs(60));
+    // bounded: two attempts of each, not the registry's five seconds per request
+    assert!(started.elapsed() < Duration::from_secs(30), "{log}");
+    let status = rampart_command()
+        .args(["fleet", "status", "--format", "json", "--store", &url])
+        .output()
+        .unwrap();
+    let s = json(&status);
+    assert_eq!(s["failed"], 2, "{s}");
+    assert_eq!(s["done"], 0, "{s}");
+    for f in s["failures"].as_array().unwrap() {
+        assert_eq!(f["attempts"], 2, "{f}");
+        let error = f["error"].as_str().unwrap();
+        if f["reference"].as_str().unwrap().contains("/slow:") {
+            assert!(error.contains("tim"), "a timeout names itself: {error}");
+        } else {
+            assert!(error.contains("500"), "the status is named: {error}");
+        }
+    }
+    // nothing half-written
+    assert_eq!(sql(&pg, &url, "SELECT count(*) FROM fleet_images"), "0");
+    assert_eq!(sql(&pg, &url, "SELECT count(*) FROM fleet_refs"), "0");
+}
