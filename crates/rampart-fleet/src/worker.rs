@@ -52,6 +52,9 @@ pub struct WorkerOptions {
     pub exit_when_idle: bool,
     /// how long to wait for another worker analysing the same digest before the attempt fails
     pub digest_wait: Duration,
+    /// record each analysed image's report as a scan run in this history store (a path or
+    /// a postgres:// URL; docs/history.md), so metrics and the dashboard see the fleet
+    pub history: Option<String>,
 }
 
 impl WorkerOptions {
@@ -66,6 +69,7 @@ impl WorkerOptions {
             backoff: Duration::from_secs(5),
             exit_when_idle: false,
             digest_wait: Duration::from_secs(600),
+            history: None,
         }
     }
 }
@@ -98,6 +102,8 @@ pub struct WorkerStats {
     pub failed_attempts: usize,
     /// jobs this worker lost to another (its lease ran out)
     pub lost: usize,
+    /// analysed images whose report could not be recorded in the history store
+    pub unrecorded: usize,
 }
 
 #[derive(Default)]
@@ -106,6 +112,7 @@ struct Counters {
     cached: AtomicUsize,
     failed: AtomicUsize,
     lost: AtomicUsize,
+    unrecorded: AtomicUsize,
 }
 
 /// An advisory-lock key for a digest: 64 bits of FNV-1a over its text (a sha256 digest is
@@ -185,6 +192,7 @@ pub fn run(
         cached: counters.cached.load(Ordering::Relaxed),
         failed_attempts: counters.failed.load(Ordering::Relaxed),
         lost: counters.lost.load(Ordering::Relaxed),
+        unrecorded: counters.unrecorded.load(Ordering::Relaxed),
     })
 }
 
@@ -202,6 +210,7 @@ fn work(
         per_registry: opts.per_registry,
         lease: opts.lease,
     };
+    let mut history: Option<rampart_history::Store> = None;
     // a store that stays unreachable for longer than this stops the worker with its error
     let give_up = opts.lease.max(Duration::from_secs(60)) * 5;
     let mut unreachable_since: Option<Instant> = None;
@@ -239,8 +248,15 @@ fn work(
             s.remove(&job.id);
         }
         match outcome {
-            Ok(Outcome::Analysed) => {
+            Ok(Outcome::Analysed(analysis)) => {
                 counters.analysed.fetch_add(1, Ordering::Relaxed);
+                if let Some(location) = &opts.history
+                    && let Err(e) = record_history(&mut history, location, &analysis)
+                {
+                    counters.unrecorded.fetch_add(1, Ordering::Relaxed);
+                    tracing::error!(reference = %job.reference, error = %e,
+                        "the analysis was stored in the fleet but not recorded in the history");
+                }
             }
             Ok(Outcome::Cached) => {
                 counters.cached.fetch_add(1, Ordering::Relaxed);
@@ -265,8 +281,38 @@ fn work(
     Ok(())
 }
 
+/// Records an analysed image's report as a scan run of its repository (the history store is
+/// opened on first use and kept).
+fn record_history(
+    history: &mut Option<rampart_history::Store>,
+    location: &str,
+    analysis: &Analysis,
+) -> Result<(), String> {
+    if history.is_none() {
+        *history = Some(rampart_history::Store::open(location).map_err(|e| e.to_string())?);
+    }
+    let Some(store) = history.as_mut() else {
+        return Err(String::from("no history store"));
+    };
+    let report: serde_json::Value =
+        serde_json::from_str(&analysis.report).map_err(|e| e.to_string())?;
+    let repository = analysis
+        .name
+        .split_once('@')
+        .map_or(analysis.name.as_str(), |(r, _)| r);
+    let source = rampart_history::scan::Source {
+        scope: repository.to_owned(),
+        image_digest: Some(analysis.digest.clone()),
+        origin: Some(String::from("fleet")),
+        ..Default::default()
+    };
+    rampart_history::scan::record_scan(store, &report, &source, rampart_history::now_ms())
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
 enum Outcome {
-    Analysed,
+    Analysed(Box<Analysis>),
     Cached,
     Lost,
     /// another worker holds the digest: released to be tried later
@@ -347,7 +393,7 @@ fn analyse_locked(
         })
         .map_err(|e| format!("writing the result: {e}"))?;
     Ok(if kept {
-        Outcome::Analysed
+        Outcome::Analysed(Box::new(analysis))
     } else {
         Outcome::Lost
     })

@@ -284,9 +284,12 @@ pub fn migrate(tx: &mut Tx<'_>, now: i64) -> Result<Vec<i64>, HistoryError> {
             &[],
         )?,
     };
+    // rampart's other stores may share the database (the fleet's `fleet_*` tables, the layer
+    // cache): they are rampart's own, not a foreign application's
     let names: Vec<String> = tables
         .iter()
         .filter_map(|r| r.first().and_then(Val::text).map(str::to_owned))
+        .filter(|n| !n.starts_with("fleet_") && n != "layer_cache")
         .collect();
     if names.is_empty() {
         tx.batch(

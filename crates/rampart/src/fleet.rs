@@ -102,6 +102,10 @@ pub struct WorkerArgs {
     /// past it the attempt fails (and is retried with backoff).
     #[arg(long, value_name = "SECONDS", default_value_t = 60.0)]
     pub registry_timeout: f64,
+    /// Also record each analysed image's report as a scan run in this history store (a path
+    /// or postgres:// URL, e.g. the fleet store's own), for `rampart metrics` and the dashboard.
+    #[arg(long, value_name = "STORE")]
+    pub history: Option<String>,
     /// This worker's name in the queue (default: host/pid/random).
     #[arg(long, value_name = "NAME")]
     pub id: Option<String>,
@@ -215,6 +219,7 @@ fn work(args: &WorkerArgs) -> Result<u8> {
     opts.poll = seconds("poll", args.poll)?;
     opts.backoff = seconds("backoff", args.backoff)?;
     opts.exit_when_idle = args.exit_when_idle;
+    opts.history.clone_from(&args.history);
     if let Some(db) = &args.db
         && !db.is_file()
     {
@@ -249,6 +254,13 @@ fn work(args: &WorkerArgs) -> Result<u8> {
         "rampart: fleet worker {}: {} analysed, {} already analysed, {} attempt(s) failed, {} lost to another worker",
         opts.id, stats.analysed, stats.cached, stats.failed_attempts, stats.lost
     );
+    if stats.unrecorded > 0 {
+        eprintln!(
+            "rampart: {} analysed image(s) not recorded in the history store (exit 2)",
+            stats.unrecorded
+        );
+        return Ok(2);
+    }
     Ok(0)
 }
 

@@ -92,6 +92,8 @@ fn worker(url: &str, id: &str) -> Child {
         .args([
             "fleet",
             "worker",
+            "--history",
+            url,
             "--insecure",
             "--concurrency",
             "2",
@@ -273,6 +275,17 @@ fn workers_share_the_queue_survive_a_killed_worker_and_the_store_answers_for_the
             "SELECT count(*) FROM fleet_packages WHERE name = 'Jinja2'"
         ),
         "1"
+    );
+
+    // every image analysed by a worker that was not killed is a scan run in the history (the
+    // same database), for the metrics and the dashboard
+    assert_eq!(
+        sql(&pg, &url, "SELECT count(*) FROM runs WHERE kind = 'scan'"),
+        sql(
+            &pg,
+            &url,
+            "SELECT count(*) FROM fleet_jobs WHERE outcome = 'analysed' AND worker IN ('w2', 'w3')"
+        ),
     );
 
     // a stored report is the report of a direct scan of the image
