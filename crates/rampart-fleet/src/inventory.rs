@@ -12,8 +12,11 @@ use std::io::{Read, Write};
 
 use postgres::GenericClient;
 use rampart_core::Vulnerability;
-use rampart_sbom::{Distro, Ecosystem, Package, PackageLocation, Purl, SourcePackage};
-use rampart_vuln::inventory::{Found, ImageEntry, Query, Rescanned};
+use rampart_sbom::{Distro, Package, PackageLocation};
+use rampart_vuln::inventory::{
+    Found, ImageEntry, Query, Rescanned, StoredColumns, distro_text, stored_columns, stored_distro,
+    stored_package,
+};
 use rampart_vuln::store::Database;
 use sha2::{Digest as _, Sha256};
 
@@ -60,15 +63,11 @@ struct Row {
 }
 
 fn row_of(p: &Package) -> Row {
-    let full_name = match p.purl.namespace() {
-        Some(ns) if !ns.is_empty() => format!("{ns}/{}", p.purl.name()),
-        _ => p.purl.name().to_owned(),
-    };
-    let source = p
-        .source_package
-        .as_ref()
-        .map(|s| serde_json::json!([s.name, s.version]).to_string());
-    let locations = serde_json::to_string(&p.locations).unwrap_or_else(|_| String::from("[]"));
+    let StoredColumns {
+        full_name,
+        source,
+        locations,
+    } = stored_columns(p);
     let ecosystem = p.ecosystem.purl_type().to_owned();
     let purl = p.purl.to_string();
     let mut h = Sha256::new();
@@ -93,25 +92,6 @@ fn row_of(p: &Package) -> Row {
         source,
         locations,
     }
-}
-
-fn distro_json(d: &Distro) -> String {
-    serde_json::json!({"id": d.id, "version_id": d.version_id, "codename": d.codename}).to_string()
-}
-
-fn distro_of(text: Option<&str>) -> Option<Distro> {
-    let v: serde_json::Value = serde_json::from_str(text?).ok()?;
-    Some(Distro {
-        id: v.get("id")?.as_str()?.to_owned(),
-        version_id: v
-            .get("version_id")
-            .and_then(|x| x.as_str())
-            .map(str::to_owned),
-        codename: v
-            .get("codename")
-            .and_then(|x| x.as_str())
-            .map(str::to_owned),
-    })
 }
 
 /// gzip of the report.
@@ -195,7 +175,7 @@ pub(crate) fn record_in(
     a: &Analysis,
 ) -> Result<(i64, bool), postgres::Error> {
     let ids = package_ids(tx, &a.packages)?;
-    let distro = a.distro.as_ref().map(distro_json);
+    let distro = a.distro.as_ref().map(distro_text);
     let summary = a.summary.to_string();
     let report = pack(&a.report);
     let written = tx.query_opt(
@@ -367,19 +347,18 @@ fn all_packages(c: &mut postgres::Client) -> Result<HashMap<i32, Package>, postg
         "SELECT id, ecosystem, name, version, purl, source, locations FROM fleet_packages",
         &[],
     )? {
-        let ty: String = r.get(1);
-        let purl: String = r.get(4);
-        let (Some(eco), Ok(purl)) = (Ecosystem::from_purl_type(&ty), purl.parse::<Purl>()) else {
-            continue;
-        };
-        let mut p = Package::new(eco, r.get(2), r.get(3), purl, "");
-        let locations: String = r.get(6);
-        p.locations = serde_json::from_str(&locations).unwrap_or_default();
-        p.source_package = r
-            .get::<_, Option<String>>(5)
-            .and_then(|s| serde_json::from_str::<(String, String)>(&s).ok())
-            .map(|(name, version)| SourcePackage { name, version });
-        out.insert(r.get::<_, i32>(0), p);
+        let source: Option<String> = r.get(5);
+        let p = stored_package(
+            r.get(1),
+            r.get(2),
+            r.get(3),
+            r.get(4),
+            source.as_deref(),
+            r.get(6),
+        );
+        if let Some(p) = p {
+            out.insert(r.get::<_, i32>(0), p);
+        }
     }
     Ok(out)
 }
@@ -442,7 +421,7 @@ pub fn rescan(store: &mut Store, db: &Database) -> Result<Vec<Rescanned>, FleetE
             .iter()
             .filter_map(|id| packages.get(id).cloned())
             .collect();
-        let d = distro_of(distro.as_deref());
+        let d = distro.as_deref().and_then(stored_distro);
         let m = rampart_vuln::matcher::match_packages_cached(db, &mut cache, "", &set, d.as_ref())
             .map_err(|e| FleetError::Advisories(e.to_string()))?;
         for f in m.findings {

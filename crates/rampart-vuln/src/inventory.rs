@@ -350,6 +350,74 @@ fn retry_busy<T>(mut f: impl FnMut() -> Result<T, DbError>) -> Result<T, DbError
     }
 }
 
+/// A distribution as the inventories store it (JSON text).
+pub fn distro_text(d: &Distro) -> String {
+    serde_json::json!({"id": d.id, "version_id": d.version_id, "codename": d.codename}).to_string()
+}
+
+/// A stored distribution read back ([`distro_text`]'s form); `None` when it does not read.
+pub fn stored_distro(text: &str) -> Option<Distro> {
+    let v: serde_json::Value = serde_json::from_str(text).ok()?;
+    Some(Distro {
+        id: v.get("id")?.as_str()?.to_owned(),
+        version_id: v
+            .get("version_id")
+            .and_then(|x| x.as_str())
+            .map(str::to_owned),
+        codename: v
+            .get("codename")
+            .and_then(|x| x.as_str())
+            .map(str::to_owned),
+    })
+}
+
+/// The columns an inventory stores a package with, beyond its ecosystem, name, version and
+/// purl (shared by the local inventory and the fleet's).
+pub struct StoredColumns {
+    /// `namespace/name` of the purl (a Maven `group/artifact`), what `find` also matches
+    pub full_name: String,
+    /// the source package, `[name, version]` as JSON
+    pub source: Option<String>,
+    /// the locations, JSON
+    pub locations: String,
+}
+
+/// [`StoredColumns`] of a package.
+pub fn stored_columns(p: &Package) -> StoredColumns {
+    StoredColumns {
+        full_name: match p.purl.namespace() {
+            Some(ns) if !ns.is_empty() => format!("{ns}/{}", p.purl.name()),
+            _ => p.purl.name().to_owned(),
+        },
+        source: p
+            .source_package
+            .as_ref()
+            .map(|s| serde_json::json!([s.name, s.version]).to_string()),
+        locations: serde_json::to_string(&p.locations).unwrap_or_else(|_| "[]".into()),
+    }
+}
+
+/// A stored package read back as the matcher takes it; `None` when its purl type or purl no
+/// longer parses (rows are written from parsed packages: a hand-edited store).
+pub fn stored_package(
+    purl_type: &str,
+    name: String,
+    version: String,
+    purl: &str,
+    source: Option<&str>,
+    locations: &str,
+) -> Option<Package> {
+    let (Some(eco), Ok(purl)) = (Ecosystem::from_purl_type(purl_type), purl.parse::<Purl>()) else {
+        return None;
+    };
+    let mut p = Package::new(eco, name, version, purl, "");
+    p.locations = serde_json::from_str(locations).unwrap_or_default();
+    p.source_package = source
+        .and_then(|s| serde_json::from_str::<(String, String)>(s).ok())
+        .map(|(name, version)| SourcePackage { name, version });
+    Some(p)
+}
+
 impl Inventory {
     /// Opens (creating it if needed) the inventory at `path`, waiting while another scan holds
     /// it.
@@ -520,10 +588,7 @@ impl Inventory {
         }
         tx.execute("DELETE FROM packages WHERE image = ?1", [id])
             .map_err(&e)?;
-        let distro_json = distro.map(|d| {
-            serde_json::json!({"id": d.id, "version_id": d.version_id, "codename": d.codename})
-                .to_string()
-        });
+        let distro_json = distro.map(distro_text);
         let t = now();
         tx.execute(
             "INSERT OR REPLACE INTO images (id, name, recorded_at, matched_at, distro) VALUES (?1, ?2, ?3, ?3, ?4)",
@@ -538,15 +603,11 @@ impl Inventory {
                 )
                 .map_err(&e)?;
             for p in packages {
-                let full = match p.purl.namespace() {
-                    Some(ns) if !ns.is_empty() => format!("{ns}/{}", p.purl.name()),
-                    _ => p.purl.name().to_owned(),
-                };
-                let source = p
-                    .source_package
-                    .as_ref()
-                    .map(|s| serde_json::json!([s.name, s.version]).to_string());
-                let locations = serde_json::to_string(&p.locations).unwrap_or_else(|_| "[]".into());
+                let StoredColumns {
+                    full_name: full,
+                    source,
+                    locations,
+                } = stored_columns(p);
                 stmt.execute(params![
                     id,
                     p.ecosystem.purl_type(),
@@ -646,21 +707,7 @@ impl Inventory {
                 r.get(0)
             })
             .map_err(&e)?;
-        let distro = distro
-            .and_then(|d| serde_json::from_str::<serde_json::Value>(&d).ok())
-            .and_then(|v| {
-                Some(Distro {
-                    id: v.get("id")?.as_str()?.to_owned(),
-                    version_id: v
-                        .get("version_id")
-                        .and_then(|x| x.as_str())
-                        .map(str::to_owned),
-                    codename: v
-                        .get("codename")
-                        .and_then(|x| x.as_str())
-                        .map(str::to_owned),
-                })
-            });
+        let distro = distro.as_deref().and_then(stored_distro);
         let mut stmt = self
             .conn
             .prepare_cached("SELECT ecosystem, name, version, purl, source, locations FROM packages WHERE image = ?1")
@@ -682,16 +729,14 @@ impl Inventory {
             let (ty, name, version, purl, source, locations) = row.map_err(&e)?;
             // Rows were written by `record` from parsed packages; one that no longer reads
             // back (a hand-edited file) is left out.
-            let (Some(eco), Ok(purl)) = (Ecosystem::from_purl_type(&ty), purl.parse::<Purl>())
-            else {
-                continue;
-            };
-            let mut p = Package::new(eco, name, version, purl, "");
-            p.locations = serde_json::from_str(&locations).unwrap_or_default();
-            p.source_package = source
-                .and_then(|s| serde_json::from_str::<(String, String)>(&s).ok())
-                .map(|(name, version)| SourcePackage { name, version });
-            out.push(p);
+            out.extend(stored_package(
+                &ty,
+                name,
+                version,
+                &purl,
+                source.as_deref(),
+                &locations,
+            ));
         }
         Ok((out, distro))
     }
