@@ -360,8 +360,10 @@ fn field<'v>(
     path: &str,
     name: &str,
 ) -> Result<Option<&'v str>, Refusal> {
+    // absent is allowed (required fields are checked by the caller); null is a value of the
+    // wrong type: the schema's fields are not nullable
     match obj.get(name) {
-        None | Some(Value::Null) => Ok(None),
+        None => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.as_str())),
         Some(_) => Err(Refusal::BadRequest(format!("{path}.{name}: expected a string"))),
     }
@@ -372,7 +374,7 @@ fn object<'v>(
     name: &str,
 ) -> Result<&'v Map<String, Value>, Refusal> {
     match obj.get(name) {
-        None | Some(Value::Null) => Err(Refusal::Invalid(format!("{name}: required"))),
+        None => Err(Refusal::Invalid(format!("{name}: required"))),
         Some(Value::Object(o)) => Ok(o),
         Some(_) => Err(Refusal::BadRequest(format!("{name}: expected an object"))),
     }
@@ -411,6 +413,13 @@ impl ScanRequest {
     /// Checks a scan request: its `Content-Type`, its JSON, each field, and that the adapter
     /// can do what it asks (`has_db`: vulnerability reports can be made).
     pub fn parse(content_type: Option<&str>, body: &[u8], has_db: bool) -> Result<Self, Refusal> {
+        if body.iter().all(u8::is_ascii_whitespace) {
+            // the specification does not mark the body required: without one, its required
+            // fields are missing
+            return Err(Refusal::Invalid(String::from(
+                "the scan request is empty: registry and artifact are required",
+            )));
+        }
         let ct = content_type.and_then(MediaType::parse);
         let ct_ok = ct.as_ref().is_some_and(|m| {
             m.essence == mime::SCAN_REQUEST && m.version().is_none_or(|v| v == "1.0" || v == "1.1")
@@ -531,10 +540,10 @@ struct Enabled {
     sbom_media_types: Vec<String>,
 }
 
-fn strings(v: &Value, path: &str) -> Result<Vec<String>, Refusal> {
+fn strings(v: Option<&Value>, path: &str) -> Result<Vec<String>, Refusal> {
     match v {
-        Value::Null => Ok(Vec::new()),
-        Value::Array(items) => items
+        None => Ok(Vec::new()),
+        Some(Value::Array(items)) => items
             .iter()
             .map(|i| {
                 i.as_str()
@@ -550,7 +559,7 @@ fn strings(v: &Value, path: &str) -> Result<Vec<String>, Refusal> {
 
 fn capabilities(top: &Map<String, Value>) -> Result<Vec<Enabled>, Refusal> {
     let items = match top.get("enabled_capabilities") {
-        None | Some(Value::Null) => return Ok(Vec::new()),
+        None => return Ok(Vec::new()),
         Some(Value::Array(items)) => items,
         Some(_) => {
             return Err(Refusal::BadRequest(String::from(
@@ -566,19 +575,18 @@ fn capabilities(top: &Map<String, Value>) -> Result<Vec<Enabled>, Refusal> {
         };
         let kind = match o.get("type") {
             Some(Value::String(s)) => s.clone(),
-            None | Some(Value::Null) => {
-                return Err(Refusal::Invalid(format!("{path}.type: required")));
-            }
+            None => return Err(Refusal::Invalid(format!("{path}.type: required"))),
             Some(_) => return Err(Refusal::BadRequest(format!("{path}.type: expected a string"))),
         };
         let produces = strings(
-            o.get("produces_mime_types").unwrap_or(&Value::Null),
+            o.get("produces_mime_types"),
             &format!("{path}.produces_mime_types"),
         )?;
+        // the one nullable field of the schema
         let sbom_media_types = match o.get("parameters") {
             None | Some(Value::Null) => Vec::new(),
             Some(Value::Object(p)) => strings(
-                p.get("sbom_media_types").unwrap_or(&Value::Null),
+                p.get("sbom_media_types"),
                 &format!("{path}.parameters.sbom_media_types"),
             )?,
             Some(_) => {
@@ -1184,8 +1192,16 @@ mod tests {
             400
         );
         assert_eq!(status(Some(CT), "{not json"), 400);
+        assert_eq!(status(None, ""), 422);
         assert_eq!(status(Some(CT), "[1]"), 400);
         assert_eq!(status(Some(CT), r#"{"registry": 1, "artifact": {}}"#), 400);
+        // null is a value of the wrong type (no field of the schema is nullable but one)
+        let mut v = valid();
+        v["registry"]["authorization"] = Value::Null;
+        assert_eq!(request(v).unwrap_err().status(), 400);
+        let mut v = valid();
+        v["enabled_capabilities"] = json!([{"type": "sbom", "parameters": null}]);
+        request(v).unwrap();
         let with = |path: &[&str], v: Value| {
             let mut r = valid();
             let mut at = &mut r;
