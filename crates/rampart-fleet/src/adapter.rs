@@ -339,10 +339,7 @@ fn metadata(shared: &Shared, accept: Option<&str>) -> Reply {
         Some(db) => match shared.facts.get(db) {
             Ok(f) => Some(f),
             Err(e) => {
-                return Reply::error(
-                    500,
-                    &format!("the advisory database {}: {e}", db.display()),
-                );
+                return Reply::error(500, &format!("the advisory database {}: {e}", db.display()));
             }
         },
     };

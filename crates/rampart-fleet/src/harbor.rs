@@ -40,7 +40,8 @@ pub mod mime {
     /// A scan request's essence (versions 1.0 and 1.1).
     pub const SCAN_REQUEST: &str = "application/vnd.scanner.adapter.scan.request+json";
     /// The answer to an accepted scan request.
-    pub const SCAN_RESPONSE: &str = "application/vnd.scanner.adapter.scan.response+json; version=1.0";
+    pub const SCAN_RESPONSE: &str =
+        "application/vnd.scanner.adapter.scan.response+json; version=1.0";
     /// An error.
     pub const ERROR: &str = "application/vnd.scanner.adapter.error+json; version=1.0";
     /// Harbor's vulnerability report, version 1.0.
@@ -365,14 +366,13 @@ fn field<'v>(
     match obj.get(name) {
         None => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.as_str())),
-        Some(_) => Err(Refusal::BadRequest(format!("{path}.{name}: expected a string"))),
+        Some(_) => Err(Refusal::BadRequest(format!(
+            "{path}.{name}: expected a string"
+        ))),
     }
 }
 
-fn object<'v>(
-    obj: &'v Map<String, Value>,
-    name: &str,
-) -> Result<&'v Map<String, Value>, Refusal> {
+fn object<'v>(obj: &'v Map<String, Value>, name: &str) -> Result<&'v Map<String, Value>, Refusal> {
     match obj.get(name) {
         None => Err(Refusal::Invalid(format!("{name}: required"))),
         Some(Value::Object(o)) => Ok(o),
@@ -576,7 +576,11 @@ fn capabilities(top: &Map<String, Value>) -> Result<Vec<Enabled>, Refusal> {
         let kind = match o.get("type") {
             Some(Value::String(s)) => s.clone(),
             None => return Err(Refusal::Invalid(format!("{path}.type: required"))),
-            Some(_) => return Err(Refusal::BadRequest(format!("{path}.type: expected a string"))),
+            Some(_) => {
+                return Err(Refusal::BadRequest(format!(
+                    "{path}.type: expected a string"
+                )));
+            }
         };
         let produces = strings(
             o.get("produces_mime_types"),
@@ -1146,7 +1150,10 @@ mod tests {
     #[test]
     fn a_valid_request_names_the_reference_and_how_to_pull_it() {
         let r = request(valid()).unwrap();
-        assert_eq!(r.reference, format!("127.0.0.1:5000/library/mongo@{DIGEST}"));
+        assert_eq!(
+            r.reference,
+            format!("127.0.0.1:5000/library/mongo@{DIGEST}")
+        );
         assert_eq!(r.registry, "127.0.0.1:5000");
         assert!(r.access.plain_http);
         assert_eq!(
@@ -1217,16 +1224,61 @@ mod tests {
             request(r).unwrap_err()
         };
         for (path, v, code, says) in [
-            (&["artifact", "digest"][..], Value::Null, 422, "digest: required"),
-            (&["artifact", "digest"], json!("sha256:abc"), 422, "artifact.digest"),
+            (
+                &["artifact", "digest"][..],
+                Value::Null,
+                422,
+                "digest: required",
+            ),
+            (
+                &["artifact", "digest"],
+                json!("sha256:abc"),
+                422,
+                "artifact.digest",
+            ),
             (&["artifact", "digest"], json!(5), 400, "expected a string"),
-            (&["artifact", "repository"], Value::Null, 422, "repository: required"),
-            (&["artifact", "repository"], json!("UPPER/case"), 422, "artifact.repository"),
-            (&["registry", "url"], json!("INVALID_REGISTRY_URL"), 422, "registry.url"),
-            (&["registry", "url"], json!("https://h/v2/x"), 422, "no path"),
-            (&["registry", "url"], json!("http://harbor-core"), 422, "give the registry's port"),
-            (&["registry", "authorization"], json!("Digest x"), 422, "Basic or Bearer"),
-            (&["artifact", "mime_type"], json!("application/vnd.cncf.helm.config.v1+json"), 501, "analyses"),
+            (
+                &["artifact", "repository"],
+                Value::Null,
+                422,
+                "repository: required",
+            ),
+            (
+                &["artifact", "repository"],
+                json!("UPPER/case"),
+                422,
+                "artifact.repository",
+            ),
+            (
+                &["registry", "url"],
+                json!("INVALID_REGISTRY_URL"),
+                422,
+                "registry.url",
+            ),
+            (
+                &["registry", "url"],
+                json!("https://h/v2/x"),
+                422,
+                "no path",
+            ),
+            (
+                &["registry", "url"],
+                json!("http://harbor-core"),
+                422,
+                "give the registry's port",
+            ),
+            (
+                &["registry", "authorization"],
+                json!("Digest x"),
+                422,
+                "Basic or Bearer",
+            ),
+            (
+                &["artifact", "mime_type"],
+                json!("application/vnd.cncf.helm.config.v1+json"),
+                501,
+                "analyses",
+            ),
             (&["registry"], Value::Null, 422, "registry: required"),
         ] {
             let e = with(path, v);
@@ -1240,7 +1292,8 @@ mod tests {
         v["enabled_capabilities"] = json!([{"type": "vulnerability",
             "produces_mime_types": ["application/vnd.scanner.adapter.vuln.report.raw"]}]);
         assert_eq!(request(v.clone()).unwrap_err().status(), 501);
-        v["enabled_capabilities"] = json!([{"type": "sbom", "parameters": {"sbom_media_types": ["text/plain"]}}]);
+        v["enabled_capabilities"] =
+            json!([{"type": "sbom", "parameters": {"sbom_media_types": ["text/plain"]}}]);
         assert_eq!(request(v.clone()).unwrap_err().status(), 422);
         v["enabled_capabilities"] = json!([{"type": "vulnerability"}]);
         let e = ScanRequest::parse(Some(CT), v.to_string().as_bytes(), false).unwrap_err();
@@ -1260,7 +1313,9 @@ mod tests {
         assert_eq!(negotiate(None), Ok(ReportType::HarborV1_0));
         assert_eq!(negotiate(Some("*/*")), Ok(ReportType::HarborV1_0));
         assert_eq!(
-            negotiate(Some("application/vnd.security.vulnerability.report; version=1.1")),
+            negotiate(Some(
+                "application/vnd.security.vulnerability.report; version=1.1"
+            )),
             Ok(ReportType::VulnerabilityV1_1)
         );
         assert_eq!(

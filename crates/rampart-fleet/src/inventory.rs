@@ -374,7 +374,8 @@ pub fn find(store: &mut Store, query: &Query) -> Result<Vec<Found>, FleetError> 
 }
 
 /// The columns [`package_of`] reads, in its order.
-const PACKAGE_COLUMNS: &str = "id, ecosystem, name, version, purl, source, locations, licenses, arch";
+const PACKAGE_COLUMNS: &str =
+    "id, ecosystem, name, version, purl, source, locations, licenses, arch";
 
 /// A stored package, as the matcher and the SBOM writers take it (`None` for a row that no
 /// longer parses: it was written from a parsed package).
@@ -402,11 +403,13 @@ fn package_of(r: &postgres::Row) -> Option<(i32, Package)> {
 /// Every stored package, as the matcher takes them (rows that no longer parse are left out:
 /// they were written from parsed packages).
 fn all_packages(c: &mut postgres::Client) -> Result<HashMap<i32, Package>, postgres::Error> {
-    Ok(c
-        .query(&format!("SELECT {PACKAGE_COLUMNS} FROM fleet_packages"), &[])?
-        .iter()
-        .filter_map(package_of)
-        .collect())
+    Ok(c.query(
+        &format!("SELECT {PACKAGE_COLUMNS} FROM fleet_packages"),
+        &[],
+    )?
+    .iter()
+    .filter_map(package_of)
+    .collect())
 }
 
 /// An analysed image as the store holds it: what a report is built from without pulling it.
@@ -439,9 +442,7 @@ pub fn stored_image(store: &mut Store, digest: &str) -> Result<Option<StoredImag
         };
         let ids: Vec<i32> = row.get(4);
         let rows = c.query(
-            &format!(
-                "SELECT {PACKAGE_COLUMNS} FROM fleet_packages WHERE id = ANY($1) ORDER BY id"
-            ),
+            &format!("SELECT {PACKAGE_COLUMNS} FROM fleet_packages WHERE id = ANY($1) ORDER BY id"),
             &[&ids],
         )?;
         let packages: Vec<Package> = rows.iter().filter_map(package_of).map(|(_, p)| p).collect();

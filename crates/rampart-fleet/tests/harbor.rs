@@ -5,9 +5,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use std::sync::Mutex;
 use std::sync::OnceLock;
 use std::sync::atomic::AtomicBool;
-use std::sync::Mutex;
 use std::time::Duration;
 
 use rampart_fleet::harbor::{self, ScanRequest, ScanState};
@@ -61,7 +61,10 @@ fn a_schema_1_store_is_migrated_and_keeps_its_rows() {
     );
     let mut store = Store::open(&url).unwrap();
     assert_eq!(
-        sql(&url, "SELECT string_agg(version::text, ',') FROM fleet_schema"),
+        sql(
+            &url,
+            "SELECT string_agg(version::text, ',') FROM fleet_schema"
+        ),
         store::SCHEMA_VERSION.to_string()
     );
     assert_eq!(store::SCHEMA_VERSION, 2);
@@ -112,13 +115,19 @@ fn requests_share_a_pending_job_take_the_newer_credential_and_an_analysed_digest
     let cached = harbor::accept(&mut store, &request("Basic bmV3Om5ldw=="), "test 1", 3).unwrap();
     assert!(cached.cached);
     assert_eq!(
-        harbor::lookup(&mut store, &cached.id).unwrap().unwrap().state,
+        harbor::lookup(&mut store, &cached.id)
+            .unwrap()
+            .unwrap()
+            .state,
         ScanState::Done
     );
     assert_eq!(
         sql(
             &url,
-            &format!("SELECT state || ':' || outcome || ':' || (registry_auth IS NULL) FROM fleet_jobs WHERE id = {}", cached.job)
+            &format!(
+                "SELECT state || ':' || outcome || ':' || (registry_auth IS NULL) FROM fleet_jobs WHERE id = {}",
+                cached.job
+            )
         ),
         "done:cached:true"
     );
@@ -149,10 +158,14 @@ impl Analyser for Recording {
         String::from("test 1")
     }
     fn resolve(&self, _reference: &str) -> Result<String, String> {
-        Err(String::from("a Harbor job is never resolved without its access"))
+        Err(String::from(
+            "a Harbor job is never resolved without its access",
+        ))
     }
     fn analyse(&self, _reference: &str, _digest: &str) -> Result<Analysis, String> {
-        Err(String::from("a Harbor job is never analysed without its access"))
+        Err(String::from(
+            "a Harbor job is never analysed without its access",
+        ))
     }
     fn resolve_with(&self, reference: &str, _access: &Access) -> Result<String, String> {
         Ok(reference.rsplit_once('@').unwrap().1.to_owned())
@@ -225,7 +238,10 @@ fn the_credential_reaches_the_analyser_and_is_cleared_when_the_job_ends() {
         ScanState::Done
     );
     assert_eq!(
-        sql(&url, "SELECT count(*) FROM fleet_jobs WHERE registry_auth IS NOT NULL"),
+        sql(
+            &url,
+            "SELECT count(*) FROM fleet_jobs WHERE registry_auth IS NOT NULL"
+        ),
         "0"
     );
 

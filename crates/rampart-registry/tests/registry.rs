@@ -552,13 +552,11 @@ fn a_pre_issued_bearer_token_pulls_its_repository_and_nothing_else() {
             .header("Authorization", &format!("Basic {basic}"))
             .call()
             .unwrap();
-        let body: serde_json::Value =
-            serde_json::from_reader(resp.body_mut().as_reader()).unwrap();
+        let body: serde_json::Value = serde_json::from_reader(resp.body_mut().as_reader()).unwrap();
         body["token"].as_str().unwrap().to_owned()
     };
     let token = issued("repository:harbor/app:pull");
-    let authorization =
-        rampart_registry::Authorization::parse(&format!("Bearer {token}")).unwrap();
+    let authorization = rampart_registry::Authorization::parse(&format!("Bearer {token}")).unwrap();
     let options = insecure().with_authorization(Some(&authorization));
     let asked_before = tokens.requests.load(std::sync::atomic::Ordering::SeqCst);
     let image = open_image(

@@ -123,14 +123,29 @@ pub struct AdapterArgs {
     pub db: Option<PathBuf>,
     /// Fleet workers analysing images in this process (a small installation); 0: the jobs
     /// are left to `rampart fleet worker` processes on the same store.
-    #[arg(long, value_name = "N", default_value_t = 0, requires = "scanner_adapter")]
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 0,
+        requires = "scanner_adapter"
+    )]
     pub fleet_workers: usize,
     /// Seconds Harbor is told to wait (Refresh-After, Retry-After) before asking again for a
     /// report still being made.
-    #[arg(long, value_name = "SECONDS", default_value_t = 5, requires = "scanner_adapter")]
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value_t = 5,
+        requires = "scanner_adapter"
+    )]
     pub refresh_after: u32,
     /// Attempts of a scan's job before it fails for good (its reason is the report's error).
-    #[arg(long, value_name = "N", default_value_t = 3, requires = "scanner_adapter")]
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 3,
+        requires = "scanner_adapter"
+    )]
     pub max_attempts: i32,
     /// How the embedded fleet workers reach registries for jobs without their own access
     /// (a Harbor job pulls with its request's credential, over its URL's scheme).

@@ -35,7 +35,8 @@ const SBOM: &str = "application/vnd.security.sbom.report+json; version=1.0";
 const ERROR: &str = "application/vnd.scanner.adapter.error+json; version=1.0";
 
 fn spec() -> std::path::PathBuf {
-    common::root().join("../shared/corpus/harbor-scanner-spec/api/spec/scanner-adapter-openapi-v1.2.yaml")
+    common::root()
+        .join("../shared/corpus/harbor-scanner-spec/api/spec/scanner-adapter-openapi-v1.2.yaml")
 }
 
 fn basic(user: &str, password: &str) -> String {
@@ -386,10 +387,7 @@ fn harbor_scans_through_the_queue_and_reports_what_a_direct_scan_finds() {
     );
     // the token is required
     assert_eq!(get(&a, "/api/v1/metadata", None, None).status, 401);
-    assert_eq!(
-        get(&a, "/api/v1/metadata", None, Some("wrong")).status,
-        401
-    );
+    assert_eq!(get(&a, "/api/v1/metadata", None, Some("wrong")).status, 401);
 
     // a scan request: 202 with an id; nothing runs it yet, so the report is a 302
     let accepted = post(
@@ -462,7 +460,11 @@ fn harbor_scans_through_the_queue_and_reports_what_a_direct_scan_finds() {
             .position(|x| *x == s)
             .unwrap()
     };
-    let worst = want.iter().map(|r| r.3.as_str()).max_by_key(|s| rank(s)).unwrap();
+    let worst = want
+        .iter()
+        .map(|r| r.3.as_str())
+        .max_by_key(|s| rank(s))
+        .unwrap();
     assert_eq!(v11.body["severity"], worst);
     assert_eq!(worst, "High", "Werkzeug's CVSS 3.1 vector rates it high");
     // v1.1 carries the CVSS vector the severity came from, and where the package is
@@ -474,8 +476,7 @@ fn harbor_scans_through_the_queue_and_reports_what_a_direct_scan_finds() {
         .collect();
     assert!(
         rated.iter().any(|v| v["package"] == "Werkzeug"
-            && v["preferred_cvss"]["vector_v3"]
-                == "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:N/A:H"
+            && v["preferred_cvss"]["vector_v3"] == "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:N/A:H"
             && v["preferred_cvss"]["score_v3"] == 7.5),
         "{}",
         v11.body
@@ -487,7 +488,12 @@ fn harbor_scans_through_the_queue_and_reports_what_a_direct_scan_finds() {
         .find(|v| v["package"] == "Jinja2")
         .unwrap();
     assert_eq!(jinja["vendor_attributes"]["purl"], "pkg:pypi/jinja2@2.10");
-    assert!(jinja["layer"]["digest"].as_str().unwrap().starts_with("sha256:"));
+    assert!(
+        jinja["layer"]["digest"]
+            .as_str()
+            .unwrap()
+            .starts_with("sha256:")
+    );
     // npm is not in the database: said, as the direct scan says it
     let npm = v11.body["vulnerabilities"]
         .as_array()
@@ -558,9 +564,7 @@ fn harbor_scans_through_the_queue_and_reports_what_a_direct_scan_finds() {
     assert_eq!(spdx_packages(&direct_spdx).len(), 6, "{direct_spdx}");
     let cdx = get(
         &a,
-        &format!(
-            "/api/v1/scan/{id}/report?sbom_media_type=application%2Fvnd.cyclonedx%2Bjson"
-        ),
+        &format!("/api/v1/scan/{id}/report?sbom_media_type=application%2Fvnd.cyclonedx%2Bjson"),
         Some(SBOM),
         Some(token),
     );
@@ -613,7 +617,12 @@ fn harbor_scans_through_the_queue_and_reports_what_a_direct_scan_finds() {
     let refused = post(
         &a,
         SCAN_REQUEST,
-        &scan_request(&reg, "library/other", &other, &basic(USER, "not-the-password")),
+        &scan_request(
+            &reg,
+            "library/other",
+            &other,
+            &basic(USER, "not-the-password"),
+        ),
         Some(token),
     );
     assert_eq!(refused.status, 202);
