@@ -14,6 +14,9 @@
 //!
 //! Every `/api/` request carries the bearer token when one is set (required off loopback).
 
+// requests and headers come from the network: no indexing that could panic on them
+#![deny(clippy::indexing_slicing)]
+
 use std::io::Read;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -510,7 +513,7 @@ fn sbom(store: &mut Store, scan: &harbor::Scan, media: SbomMedia) -> Reply {
         .ok()
         .flatten()
         .and_then(|r| serde_json::from_str::<Value>(&r).ok())
-        .and_then(|r| r["images"].get(0).cloned())
+        .and_then(|r| r.get("images").and_then(|i| i.get(0)).cloned())
         .unwrap_or(Value::Null);
     let registry = rampart_registry::Reference::parse(&image.name)
         .map(|r| r.registry().to_owned())
@@ -518,8 +521,11 @@ fn sbom(store: &mut Store, scan: &harbor::Scan, media: SbomMedia) -> Reply {
     let src = harbor::SbomSource {
         registry: &registry,
         artifact: &scan.artifact,
-        config_digest: summary["id"].as_str().map(str::to_owned),
-        platform: summary["platform"].as_str().map(str::to_owned),
+        config_digest: summary.get("id").and_then(Value::as_str).map(str::to_owned),
+        platform: summary
+            .get("platform")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
         distro: image.distro.clone(),
         packages: &image.packages,
     };

@@ -18,6 +18,9 @@
 //! with severity `Unknown` that say so; a report is never an empty list for an image nothing
 //! was checked in, and without a database no vulnerability report is made at all.
 
+// requests and headers come from the network: no indexing that could panic on them
+#![deny(clippy::indexing_slicing)]
+
 use std::collections::BTreeMap;
 
 use rampart_core::{Severity, Vulnerability};
@@ -241,7 +244,7 @@ pub fn metadata(version: &str, db: Option<&DatabaseFacts>) -> Value {
             "produces_mime_types": [mime::VULN_HARBOR_V1_0, mime::VULN_V1_1],
         });
         if v1_1 {
-            c["type"] = json!("vulnerability");
+            set(&mut c, "type", json!("vulnerability"));
         }
         capabilities.push(c);
     }
@@ -332,10 +335,10 @@ impl Artifact {
     pub fn to_json(&self) -> Value {
         let mut a = json!({"repository": self.repository, "digest": self.digest});
         if let Some(t) = &self.tag {
-            a["tag"] = json!(t);
+            set(&mut a, "tag", json!(t));
         }
         if let Some(m) = &self.mime_type {
-            a["mime_type"] = json!(m);
+            set(&mut a, "mime_type", json!(m));
         }
         a
     }
@@ -902,16 +905,16 @@ fn item(v: &Vulnerability, kind: ReportType) -> Value {
         "links": v.references.iter().filter(|r| is_link(r)).collect::<Vec<_>>(),
     });
     if !v.fixed.is_empty() {
-        i["fix_version"] = json!(v.fixed.join(", "));
+        set(&mut i, "fix_version", json!(v.fixed.join(", ")));
     }
     if let Some(layer) = v.package.locations.iter().find_map(|l| l.layer.as_deref()) {
         // not in the specification's schema, read by Harbor (its `layer` of an item)
-        i["layer"] = json!({"digest": layer});
+        set(&mut i, "layer", json!({"digest": layer}));
     }
     if kind == ReportType::VulnerabilityV1_1 {
         let (preferred, v4) = cvss(v);
         if let Some(p) = preferred {
-            i["preferred_cvss"] = p;
+            set(&mut i, "preferred_cvss", p);
         }
         let mut attrs = json!({
             "aliases": v.aliases,
@@ -921,18 +924,18 @@ fn item(v: &Vulnerability, kind: ReportType) -> Value {
             "locations": v.package.locations,
         });
         if let Some(from) = &v.rated_from {
-            attrs["rated_from"] = json!(from);
+            set(&mut attrs, "rated_from", json!(from));
         }
         if let Some(m) = &v.package.matched_as {
-            attrs["matched_as"] = json!(m);
+            set(&mut attrs, "matched_as", json!(m));
         }
         if !v.fixed_elsewhere.is_empty() {
-            attrs["fixed_elsewhere"] = json!(v.fixed_elsewhere);
+            set(&mut attrs, "fixed_elsewhere", json!(v.fixed_elsewhere));
         }
         if let Some(v4) = v4 {
-            attrs["cvss_v4"] = v4;
+            set(&mut attrs, "cvss_v4", v4);
         }
-        i["vendor_attributes"] = attrs;
+        set(&mut i, "vendor_attributes", attrs);
     }
     i
 }
@@ -1011,7 +1014,7 @@ pub fn vulnerability_report(
     }
     let worst = items
         .iter()
-        .filter_map(|i| i["severity"].as_str())
+        .filter_map(|i| i.get("severity").and_then(Value::as_str))
         .max_by_key(|s| severity_rank(s))
         .unwrap_or("Unknown")
         .to_owned();
@@ -1119,6 +1122,13 @@ pub fn sbom_report(
         "media_type": media.mime(),
         "sbom": sbom,
     }))
+}
+
+/// Sets `key` of the object `v` (nothing when it is not an object: these are built here).
+fn set(v: &mut Value, key: &str, x: Value) {
+    if let Some(o) = v.as_object_mut() {
+        o.insert(key.to_owned(), x);
+    }
 }
 
 /// An error as the API answers it.
