@@ -8,11 +8,12 @@ use std::sync::Arc;
 
 use rampart_image::{Limits, Platform};
 use rampart_inspect::InspectOptions;
-use rampart_registry::{Client, ClientOptions, Reference};
+use rampart_registry::{Authorization, Client, ClientOptions, Reference};
 use rampart_scan::ScanOptions;
 use rampart_scan::vulns::{Required, VulnScan};
 
 use crate::inventory::Analysis;
+use crate::queue::Access;
 use crate::worker::Analyser;
 
 /// Bumped when what the fleet stores for an image changes meaning (its report, its packages):
@@ -27,6 +28,9 @@ pub fn analysis_version() -> String {
 /// Analyses images from registries.
 pub struct RegistryAnalyser {
     client: Arc<Client>,
+    /// the options a job with its own registry access starts from (its credential replaces
+    /// the worker's, its URL's scheme decides HTTP or HTTPS)
+    options: ClientOptions,
     platform: Option<Platform>,
     limits: Limits,
     secrets: bool,
@@ -44,6 +48,7 @@ impl RegistryAnalyser {
     ) -> Result<Self, Box<rampart_registry::RegistryError>> {
         Ok(Self {
             client: Arc::new(Client::new(options).map_err(Box::new)?),
+            options: options.clone(),
             platform,
             limits: Limits::default(),
             secrets: true,
@@ -55,6 +60,81 @@ impl RegistryAnalyser {
     pub fn with_secrets(mut self, secrets: bool) -> Self {
         self.secrets = secrets;
         self
+    }
+}
+
+impl RegistryAnalyser {
+    /// A client for one job's own access: its credential only (no Docker config, no
+    /// credential of the worker's), over the scheme of its registry's URL.
+    fn client_for(&self, access: &Access) -> Result<Arc<Client>, String> {
+        let authorization = access
+            .authorization
+            .as_ref()
+            .map(|a| Authorization::parse(a.expose()))
+            .transpose()
+            .map_err(|e| format!("the job's registry authorization: {e}"))?;
+        let options = ClientOptions {
+            insecure: access.plain_http,
+            ..self.options.clone()
+        }
+        .with_authorization(authorization.as_ref());
+        Client::new(&options)
+            .map(Arc::new)
+            .map_err(|e| format!("the job's registry client: {e}"))
+    }
+
+    fn analyse_on(
+        &self,
+        client: &Arc<Client>,
+        reference: &str,
+        digest: &str,
+    ) -> Result<Analysis, String> {
+        let r = parse(reference)?;
+        let d = rampart_image::Digest::parse(digest)
+            .map_err(|e| format!("{reference}: the registry's digest `{digest}`: {e}"))?;
+        let pinned = r.with_digest(d);
+        let image = client
+            .open_image(&pinned, self.platform.as_ref(), &self.limits)
+            .map_err(|e| format!("pulling {pinned}: {e}"))?;
+        let today = jiff::Zoned::now().date();
+        let inspection = rampart_inspect::inspect(
+            &image,
+            reference,
+            &InspectOptions {
+                secrets: self.secrets,
+                today,
+            },
+        )
+        .map_err(|e| format!("reading {pinned}: {e}"))?;
+        let distro = inspection.distro.clone();
+        let packages = inspection.packages.clone();
+        let mut opts = ScanOptions::new(rampart_scan::config::Config::default(), today);
+        opts.vulns = self.db.as_ref().map(|db| VulnScan {
+            db: db.clone(),
+            inventory: None,
+            options: rampart_vuln::assess::Options::default(),
+            temporary: false,
+            // packages of an ecosystem the database does not cover leave the image layer
+            // "partly assessed" in the report (fail closed), without failing the job
+            required: Required::Nothing,
+        });
+        let report = rampart_scan::scan_all(&[], vec![Ok(inspection)], Vec::new(), &opts);
+        if let Some(e) = report.errors.first() {
+            // a database that cannot be read is an attempt that failed, not an image without
+            // vulnerabilities
+            return Err(format!("assessing {pinned}: {}", e.message));
+        }
+        Ok(Analysis {
+            digest: digest.to_owned(),
+            name: reference.to_owned(),
+            analysis: analysis_version(),
+            distro,
+            packages,
+            vulnerabilities: report.vulnerabilities.clone(),
+            matched: self.db.is_some(),
+            summary: summary(&report),
+            report: rampart_report::json(&report),
+        })
     }
 }
 
@@ -109,52 +189,26 @@ impl Analyser for RegistryAnalyser {
     }
 
     fn analyse(&self, reference: &str, digest: &str) -> Result<Analysis, String> {
+        self.analyse_on(&self.client, reference, digest)
+    }
+
+    fn resolve_with(&self, reference: &str, access: &Access) -> Result<String, String> {
         let r = parse(reference)?;
-        let d = rampart_image::Digest::parse(digest)
-            .map_err(|e| format!("{reference}: the registry's digest `{digest}`: {e}"))?;
-        let pinned = r.with_digest(d);
-        let image = self
-            .client
-            .open_image(&pinned, self.platform.as_ref(), &self.limits)
-            .map_err(|e| format!("pulling {pinned}: {e}"))?;
-        let today = jiff::Zoned::now().date();
-        let inspection = rampart_inspect::inspect(
-            &image,
-            reference,
-            &InspectOptions {
-                secrets: self.secrets,
-                today,
-            },
-        )
-        .map_err(|e| format!("reading {pinned}: {e}"))?;
-        let distro = inspection.distro.clone();
-        let packages = inspection.packages.clone();
-        let mut opts = ScanOptions::new(rampart_scan::config::Config::default(), today);
-        opts.vulns = self.db.as_ref().map(|db| VulnScan {
-            db: db.clone(),
-            inventory: None,
-            options: rampart_vuln::assess::Options::default(),
-            temporary: false,
-            // packages of an ecosystem the database does not cover leave the image layer
-            // "partly assessed" in the report (fail closed), without failing the job
-            required: Required::Nothing,
-        });
-        let report = rampart_scan::scan_all(&[], vec![Ok(inspection)], Vec::new(), &opts);
-        if let Some(e) = report.errors.first() {
-            // a database that cannot be read is an attempt that failed, not an image without
-            // vulnerabilities
-            return Err(format!("assessing {pinned}: {}", e.message));
+        if let Some(d) = r.digest() {
+            return Ok(d.to_string());
         }
-        Ok(Analysis {
-            digest: digest.to_owned(),
-            name: reference.to_owned(),
-            analysis: analysis_version(),
-            distro,
-            packages,
-            vulnerabilities: report.vulnerabilities.clone(),
-            matched: self.db.is_some(),
-            summary: summary(&report),
-            report: rampart_report::json(&report),
-        })
+        self.client_for(access)?
+            .resolve(&r)
+            .map(|d| d.digest)
+            .map_err(|e| format!("resolving {reference}: {e}"))
+    }
+
+    fn analyse_with(
+        &self,
+        reference: &str,
+        digest: &str,
+        access: &Access,
+    ) -> Result<Analysis, String> {
+        self.analyse_on(&self.client_for(access)?, reference, digest)
     }
 }

@@ -60,6 +60,9 @@ struct Row {
     purl: String,
     source: Option<String>,
     locations: String,
+    /// JSON array (none when the package states no license)
+    licenses: Option<String>,
+    arch: Option<String>,
 }
 
 fn row_of(p: &Package) -> Row {
@@ -82,7 +85,13 @@ fn row_of(p: &Package) -> Row {
         h.update(field.len().to_le_bytes());
         h.update(field.as_bytes());
     }
+    // licenses and architecture are not part of the key: they come from the file that declares
+    // the package, which the locations (path and layer digest) already name
+    let licenses = (!p.licenses.is_empty())
+        .then(|| serde_json::to_string(&p.licenses).unwrap_or_else(|_| String::from("[]")));
     Row {
+        licenses,
+        arch: p.arch.clone(),
         key: h.finalize().to_vec(),
         ecosystem,
         name: p.name.clone(),
@@ -134,10 +143,13 @@ fn package_ids(
     let keys: Vec<&[u8]> = rows.iter().map(|r| r.key.as_slice()).collect();
     let col = |f: fn(&Row) -> &str| rows.iter().map(f).collect::<Vec<&str>>();
     let sources: Vec<Option<&str>> = rows.iter().map(|r| r.source.as_deref()).collect();
+    let licenses: Vec<Option<&str>> = rows.iter().map(|r| r.licenses.as_deref()).collect();
+    let arches: Vec<Option<&str>> = rows.iter().map(|r| r.arch.as_deref()).collect();
     tx.execute(
-        "INSERT INTO fleet_packages (key, ecosystem, name, full_name, version, purl, source, locations) \
+        "INSERT INTO fleet_packages (key, ecosystem, name, full_name, version, purl, source, \
+                                     locations, licenses, arch) \
          SELECT * FROM unnest($1::bytea[], $2::text[], $3::text[], $4::text[], $5::text[], \
-                              $6::text[], $7::text[], $8::text[]) \
+                              $6::text[], $7::text[], $8::text[], $9::text[], $10::text[]) \
          ORDER BY 1 ON CONFLICT (key) DO NOTHING",
         &[
             &keys,
@@ -148,6 +160,8 @@ fn package_ids(
             &col(|r| &r.purl),
             &sources,
             &col(|r| &r.locations),
+            &licenses,
+            &arches,
         ],
     )?;
     let ids: HashMap<Vec<u8>, i32> = tx
@@ -339,28 +353,88 @@ pub fn find(store: &mut Store, query: &Query) -> Result<Vec<Found>, FleetError> 
     Ok(out)
 }
 
+/// The columns [`package_of`] reads, in its order.
+const PACKAGE_COLUMNS: &str =
+    "id, ecosystem, name, version, purl, source, locations, licenses, arch";
+
+/// A stored package, as the matcher and the SBOM writers take it (`None` for a row that no
+/// longer parses: it was written from a parsed package).
+fn package_of(r: &postgres::Row) -> Option<(i32, Package)> {
+    let source: Option<String> = r.get(5);
+    let mut p = stored_package(
+        r.get(1),
+        r.get(2),
+        r.get(3),
+        r.get(4),
+        source.as_deref(),
+        r.get(6),
+    )?;
+    p.licenses = r
+        .get::<_, Option<String>>(7)
+        .and_then(|s| serde_json::from_str(&s).ok())
+        .unwrap_or_default();
+    p.arch = r.get(8);
+    Some((r.get::<_, i32>(0), p))
+}
+
 /// Every stored package, as the matcher takes them (rows that no longer parse are left out:
 /// they were written from parsed packages).
 fn all_packages(c: &mut postgres::Client) -> Result<HashMap<i32, Package>, postgres::Error> {
-    let mut out = HashMap::new();
-    for r in c.query(
-        "SELECT id, ecosystem, name, version, purl, source, locations FROM fleet_packages",
+    Ok(c.query(
+        &format!("SELECT {PACKAGE_COLUMNS} FROM fleet_packages"),
         &[],
-    )? {
-        let source: Option<String> = r.get(5);
-        let p = stored_package(
-            r.get(1),
-            r.get(2),
-            r.get(3),
-            r.get(4),
-            source.as_deref(),
-            r.get(6),
-        );
-        if let Some(p) = p {
-            out.insert(r.get::<_, i32>(0), p);
-        }
-    }
-    Ok(out)
+    )?
+    .iter()
+    .filter_map(package_of)
+    .collect())
+}
+
+/// An analysed image as the store holds it: what a report is built from without pulling it.
+#[derive(Debug, Clone)]
+pub struct StoredImage {
+    /// the manifest digest
+    pub digest: String,
+    /// the reference it was analysed under
+    pub name: String,
+    /// when (RFC 3339)
+    pub analysed_at: String,
+    /// its distribution
+    pub distro: Option<Distro>,
+    /// its packages, in the order of their ids
+    pub packages: Vec<Package>,
+    /// packages whose stored row no longer parses (said, never dropped silently)
+    pub unreadable: usize,
+}
+
+/// The stored image `digest` with its packages, when the fleet analysed it.
+pub fn stored_image(store: &mut Store, digest: &str) -> Result<Option<StoredImage>, FleetError> {
+    store.with(|c| {
+        let Some(row) = c.query_opt(
+            "SELECT digest, name, analysed_at::text, distro, packages FROM fleet_images \
+             WHERE digest = $1",
+            &[&digest],
+        )?
+        else {
+            return Ok(None);
+        };
+        let ids: Vec<i32> = row.get(4);
+        let rows = c.query(
+            &format!("SELECT {PACKAGE_COLUMNS} FROM fleet_packages WHERE id = ANY($1) ORDER BY id"),
+            &[&ids],
+        )?;
+        let packages: Vec<Package> = rows.iter().filter_map(package_of).map(|(_, p)| p).collect();
+        Ok(Some(StoredImage {
+            digest: row.get(0),
+            name: row.get(1),
+            analysed_at: timestamp(row.get(2)),
+            distro: row
+                .get::<_, Option<String>>(3)
+                .as_deref()
+                .and_then(stored_distro),
+            unreadable: ids.len().saturating_sub(packages.len()),
+            packages,
+        }))
+    })
 }
 
 /// An image's last match: (vulnerability, purl) → (severity, fixed versions).

@@ -10,10 +10,14 @@
 //! - [`analyse`]: what a worker does to one image (pull by digest, inspect, assess, report);
 //! - [`inventory`]: the fleet's packages, matches and reports (`inventory find|list|rescan`
 //!   over the shared store, no image pulled again);
-//! - [`sources`]: references, a registry's catalog, a cluster dump.
+//! - [`sources`]: references, a registry's catalog, a cluster dump;
+//! - [`harbor`] and [`adapter`]: Harbor's pluggable scanner API over the queue and the store
+//!   (docs/harbor.md).
 #![forbid(unsafe_code)]
 
+pub mod adapter;
 pub mod analyse;
+pub mod harbor;
 pub mod inventory;
 pub mod queue;
 pub mod sources;

@@ -10,6 +10,8 @@ use std::time::Duration;
 use postgres::GenericClient;
 use serde::Serialize;
 
+use rampart_registry::Secret;
+
 use crate::FleetError;
 use crate::store::Store;
 
@@ -37,6 +39,18 @@ pub struct Enqueued {
     pub pending: usize,
 }
 
+/// How a job's image is pulled when the job itself says (a Harbor scan request names its
+/// registry's URL and hands over a credential): that credential only, over that scheme. A job
+/// without one is pulled with the worker's own registry options.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Access {
+    /// the `Authorization` value to pull with (`Basic ...` or `Bearer ...`; none: anonymous);
+    /// never printed, cleared from the store when the job ends
+    pub authorization: Option<Secret>,
+    /// plain HTTP (an `http://` registry URL) rather than HTTPS
+    pub plain_http: bool,
+}
+
 /// A claimed job.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Job {
@@ -50,6 +64,8 @@ pub struct Job {
     pub attempt: i32,
     /// attempts allowed before the job fails for good
     pub max_attempts: i32,
+    /// the job's own registry access (`None`: the worker's)
+    pub access: Option<Access>,
 }
 
 /// How a worker claims.
@@ -108,7 +124,7 @@ pub fn claim(
             "UPDATE fleet_jobs SET state = 'failed', finished_at = now(), \
                error = 'the worker ' || coalesce(worker, '?') || ' was lost (no heartbeat for ' \
                  || $1::text || ' s) on attempt ' || attempts || ' of ' || max_attempts, \
-               worker = NULL \
+               worker = NULL, registry_auth = NULL \
              WHERE state = 'running' AND heartbeat_at < now() - make_interval(secs => $1) \
                AND attempts >= max_attempts",
             &[&lease],
@@ -131,16 +147,22 @@ pub fn claim(
         let job = tx.query_one(
             "UPDATE fleet_jobs SET state = 'running', worker = $2, heartbeat_at = now(), \
                started_at = now(), attempts = attempts + 1 \
-             WHERE id = $1 RETURNING id, reference, registry, attempts, max_attempts",
+             WHERE id = $1 \
+             RETURNING id, reference, registry, attempts, max_attempts, registry_auth, plain_http",
             &[&id, &worker],
         )?;
         tx.commit()?;
+        let plain_http: Option<bool> = job.get(6);
         Ok(Some(Job {
             id: job.get(0),
             reference: job.get(1),
             registry: job.get(2),
             attempt: job.get(3),
             max_attempts: job.get(4),
+            access: plain_http.map(|plain_http| Access {
+                authorization: job.get::<_, Option<String>>(5).map(Secret::new),
+                plain_http,
+            }),
         }))
     })
 }
@@ -171,7 +193,7 @@ pub(crate) fn finish_in(
 ) -> Result<bool, postgres::Error> {
     let n = tx.execute(
         "UPDATE fleet_jobs SET state = 'done', digest = $3, outcome = $4, error = NULL, \
-           finished_at = now() \
+           finished_at = now(), registry_auth = NULL \
          WHERE id = $1 AND worker = $2 AND state = 'running'",
         &[&job.id, &worker, &digest, &outcome],
     )?;
@@ -202,6 +224,7 @@ pub fn fail(
                state = CASE WHEN attempts >= max_attempts THEN 'failed' ELSE 'queued' END, \
                finished_at = CASE WHEN attempts >= max_attempts THEN now() END, \
                not_before = now() + make_interval(secs => $4), \
+               registry_auth = CASE WHEN attempts >= max_attempts THEN NULL ELSE registry_auth END, \
                error = $3, worker = NULL, heartbeat_at = NULL \
              WHERE id = $1 AND worker = $2 AND state = 'running'",
             &[&job.id, &worker, &reason, &pause],

@@ -12,6 +12,10 @@
 //! - `fleet_packages`: every distinct package (ecosystem, name, version, purl, source package,
 //!   locations) once, keyed by a hash of those fields: images sharing a base share its rows.
 //! - `fleet_matches`: each image's last vulnerability match (what a rescan compares with).
+//! - `fleet_scans` (schema 2): Harbor's scan requests, each an unguessable id mapped to the job
+//!   that analyses its artifact; a job from Harbor carries the registry's `authorization` and
+//!   scheme (`fleet_jobs.registry_auth`, `plain_http`) until it ends, then the credential is
+//!   cleared.
 //!
 //! Nothing here is in etcd: a cluster holds only the workers' configuration.
 
@@ -22,7 +26,7 @@ use postgres::{Client, NoTls};
 use crate::FleetError;
 
 /// The schema version this build writes; a store migrated by a newer rampart is refused.
-pub const SCHEMA_VERSION: i32 = 1;
+pub const SCHEMA_VERSION: i32 = 2;
 
 /// The advisory lock taken while the schema is created (several workers may start at once).
 const SCHEMA_LOCK: i64 = 0x666c_6565_7400_0001;
@@ -85,6 +89,26 @@ CREATE TABLE IF NOT EXISTS fleet_matches (
   severity text NOT NULL,
   fixed text NOT NULL,
   PRIMARY KEY (image, vuln, purl));
+";
+
+/// Schema 2 over schema 1: what a Harbor job pulls with, the packages' licenses and
+/// architecture (the SBOM report), Harbor's scan requests. Each statement is idempotent: a
+/// schema 1 store is brought up, a schema 2 store is left as it is.
+const SCHEMA_2: &str = "
+ALTER TABLE fleet_jobs ADD COLUMN IF NOT EXISTS registry_auth text;
+ALTER TABLE fleet_jobs ADD COLUMN IF NOT EXISTS plain_http boolean;
+ALTER TABLE fleet_packages ADD COLUMN IF NOT EXISTS licenses text;
+ALTER TABLE fleet_packages ADD COLUMN IF NOT EXISTS arch text;
+CREATE TABLE IF NOT EXISTS fleet_scans (
+  id text PRIMARY KEY,
+  job bigint NOT NULL REFERENCES fleet_jobs (id) ON DELETE CASCADE,
+  registry_url text NOT NULL,
+  repository text NOT NULL,
+  digest text NOT NULL,
+  tag text,
+  mime_type text,
+  created_at timestamptz NOT NULL DEFAULT now());
+CREATE INDEX IF NOT EXISTS fleet_scans_created ON fleet_scans (created_at);
 ";
 
 /// Whether a location names a PostgreSQL server.
@@ -241,8 +265,13 @@ fn migrate(c: &mut Client) -> Result<Option<i32>, postgres::Error> {
         }
     }
     tx.batch_execute(SCHEMA)?;
+    tx.batch_execute(SCHEMA_2)?;
     tx.execute(
         "INSERT INTO fleet_schema (version) SELECT $1 WHERE NOT EXISTS (SELECT 1 FROM fleet_schema)",
+        &[&SCHEMA_VERSION],
+    )?;
+    tx.execute(
+        "UPDATE fleet_schema SET version = $1 WHERE version < $1",
         &[&SCHEMA_VERSION],
     )?;
     tx.commit()?;

@@ -20,7 +20,7 @@ use serde::Serialize;
 
 use crate::FleetError;
 use crate::inventory::{self, Analysis};
-use crate::queue::{self, ClaimRules, Job};
+use crate::queue::{self, Access, ClaimRules, Job};
 use crate::store::Store;
 
 /// What analyses images: the registry-backed one is [`crate::analyse::RegistryAnalyser`].
@@ -31,6 +31,27 @@ pub trait Analyser: Sync {
     fn resolve(&self, reference: &str) -> Result<String, String>;
     /// Analyses the image `reference` at `digest`.
     fn analyse(&self, reference: &str, digest: &str) -> Result<Analysis, String>;
+    /// [`Analyser::resolve`] for a job that carries its own registry access (a Harbor scan
+    /// request's credential and scheme). An analyser that cannot pull with it refuses the job:
+    /// it never falls back to credentials of its own.
+    fn resolve_with(&self, reference: &str, access: &Access) -> Result<String, String> {
+        let _ = access;
+        Err(format!(
+            "{reference}: this worker cannot pull with the job's own registry credential"
+        ))
+    }
+    /// [`Analyser::analyse`] with the job's own registry access (see [`Analyser::resolve_with`]).
+    fn analyse_with(
+        &self,
+        reference: &str,
+        digest: &str,
+        access: &Access,
+    ) -> Result<Analysis, String> {
+        let _ = (digest, access);
+        Err(format!(
+            "{reference}: this worker cannot pull with the job's own registry credential"
+        ))
+    }
 }
 
 /// How a worker runs.
@@ -326,7 +347,10 @@ fn run_job(
     analyser: &dyn Analyser,
     job: &Job,
 ) -> Result<Outcome, String> {
-    let digest = analyser.resolve(&job.reference)?;
+    let digest = match &job.access {
+        Some(a) => analyser.resolve_with(&job.reference, a)?,
+        None => analyser.resolve(&job.reference)?,
+    };
     let version = analyser.version();
     let key = digest_key(&digest);
     let started = Instant::now();
@@ -378,7 +402,10 @@ fn analyse_locked(
             .map_err(|e| e.to_string())?;
         return Ok(if kept { Outcome::Cached } else { Outcome::Lost });
     }
-    let analysis = analyser.analyse(&job.reference, digest)?;
+    let analysis = match &job.access {
+        Some(a) => analyser.analyse_with(&job.reference, digest, a)?,
+        None => analyser.analyse(&job.reference, digest)?,
+    };
     let kept = store
         .with(|c| {
             let mut tx = c.transaction()?;

@@ -15,7 +15,7 @@ use ureq::http::{Response, StatusCode};
 use ureq::tls::{Certificate, PemItem, RootCerts, TlsConfig, TlsProvider};
 
 use crate::challenge::{Challenge, parse_challenges};
-use crate::credentials::{CredentialSource, Credentials, Secret};
+use crate::credentials::{Authorization, CredentialSource, Credentials, Secret};
 use crate::error::RegistryError;
 use crate::reference::{Reference, Repository};
 
@@ -56,6 +56,10 @@ pub struct ClientOptions {
     pub username: Option<String>,
     /// explicit password or token used as one
     pub password: Option<Secret>,
+    /// a pre-issued bearer token (a Harbor scan request's `Bearer` authorization): sent as
+    /// `Authorization: Bearer` on every request to the registry, no challenge answered, no
+    /// other credential looked up; a registry that refuses it is an error
+    pub bearer_token: Option<Secret>,
     /// the docker `config.json` to read; `None`: `$DOCKER_CONFIG/config.json`, else
     /// `~/.docker/config.json`
     pub docker_config: Option<PathBuf>,
@@ -77,6 +81,26 @@ pub struct ClientOptions {
     pub user_agent: String,
 }
 
+impl ClientOptions {
+    /// These options with `authorization` as the only credential: no Docker config or
+    /// credential helper is read.
+    pub fn with_authorization(mut self, authorization: Option<&Authorization>) -> Self {
+        self.use_docker_config = false;
+        self.username = None;
+        self.password = None;
+        self.bearer_token = None;
+        match authorization {
+            Some(Authorization::Basic { username, password }) => {
+                self.username = Some(username.clone());
+                self.password = Some(password.clone());
+            }
+            Some(Authorization::Bearer(t)) => self.bearer_token = Some(t.clone()),
+            None => {}
+        }
+        self
+    }
+}
+
 impl Default for ClientOptions {
     fn default() -> Self {
         Self {
@@ -84,6 +108,7 @@ impl Default for ClientOptions {
             ca_file: None,
             username: None,
             password: None,
+            bearer_token: None,
             docker_config: None,
             use_docker_config: true,
             credential_helper_path: None,
@@ -254,6 +279,8 @@ impl Req<'_> {
 pub struct Client {
     agent: ureq::Agent,
     insecure: bool,
+    /// the pre-issued token sent as is ([`ClientOptions::bearer_token`])
+    bearer: Option<Secret>,
     credentials: CredentialSource,
     max_manifest_bytes: u64,
     max_redirects: u32,
@@ -443,6 +470,20 @@ impl Client {
                 });
             }
         };
+        if let Some(t) = &options.bearer_token {
+            if explicit.is_some() {
+                return Err(RegistryError::Options {
+                    problem: String::from(
+                        "a bearer token and a user name were both given: one credential only",
+                    ),
+                });
+            }
+            if t.is_empty() || !t.expose().bytes().all(|b| b.is_ascii_graphic()) {
+                return Err(RegistryError::Options {
+                    problem: String::from("the bearer token is empty or not a header-safe string"),
+                });
+            }
+        }
         let tls = if options.insecure {
             TlsConfig::builder().build()
         } else {
@@ -465,6 +506,7 @@ impl Client {
         Ok(Self {
             agent: config.new_agent(),
             insecure: options.insecure,
+            bearer: options.bearer_token.clone(),
             credentials: CredentialSource {
                 explicit,
                 docker_config: options.docker_config.clone(),
@@ -548,6 +590,9 @@ impl Client {
     fn authorization(&self, req: &Req<'_>) -> Result<Option<Secret>, RegistryError> {
         if !req.send_auth {
             return Ok(None);
+        }
+        if let Some(t) = &self.bearer {
+            return Ok(Some(Secret::new(format!("Bearer {}", t.expose()))));
         }
         let registry = req.repo.registry();
         let scope = req.scope();
@@ -758,6 +803,11 @@ impl Client {
     }
 
     fn hint(&self, creds: Option<&Credentials>) -> String {
+        if self.bearer.is_some() {
+            return String::from(
+                "the bearer token given was refused (expired, or not valid for this repository)",
+            );
+        }
         match creds {
             None => String::from(
                 "no credentials were found for this registry (give a user name and password, or log in with docker)",
@@ -775,7 +825,9 @@ impl Client {
     fn send(&self, req: &mut Req<'_>) -> Result<Response<ureq::Body>, RegistryError> {
         let auth = self.authorization(req)?;
         let resp = self.execute(req, auth.as_ref())?;
-        let retryable = !matches!(req.body, ReqBody::Reader(_)) && req.send_auth;
+        // a pre-issued token is the only credential: a refusal is not answered with another
+        let retryable =
+            !matches!(req.body, ReqBody::Reader(_)) && req.send_auth && self.bearer.is_none();
         if resp.status() != StatusCode::UNAUTHORIZED || !retryable {
             return Ok(resp);
         }

@@ -103,6 +103,72 @@ impl Credentials {
     }
 }
 
+/// An HTTP `Authorization` value handed over by a caller for one registry (Harbor's scan
+/// request carries one for its robot account): `Basic` (base64 of `user:password`) or `Bearer`
+/// (a token the registry accepts as is). `Debug` shows the user name, never the secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Authorization {
+    /// a user name and password, answered to Basic challenges and exchanged at token servers
+    Basic {
+        /// the user name
+        username: String,
+        /// the password
+        password: Secret,
+    },
+    /// a pre-issued token ([`crate::ClientOptions::bearer_token`])
+    Bearer(Secret),
+}
+
+/// Largest `Authorization` value accepted.
+const MAX_AUTHORIZATION: usize = 16 * 1024;
+
+impl Authorization {
+    /// Parses `Basic <base64>` or `Bearer <token>` (the scheme in any case). The error names
+    /// what is wrong, never the secret.
+    pub fn parse(value: &str) -> Result<Self, String> {
+        if value.len() > MAX_AUTHORIZATION {
+            return Err(format!(
+                "the authorization is longer than {MAX_AUTHORIZATION} bytes"
+            ));
+        }
+        let value = value.trim();
+        let (scheme, rest) = value
+            .split_once(' ')
+            .ok_or_else(|| String::from("expected `Basic <credentials>` or `Bearer <token>`"))?;
+        let rest = rest.trim();
+        if rest.is_empty() {
+            return Err(format!("the {scheme} authorization is empty"));
+        }
+        if scheme.eq_ignore_ascii_case("basic") {
+            let decoded = base64::engine::general_purpose::STANDARD
+                .decode(rest)
+                .map_err(|_| String::from("the Basic authorization is not base64"))?;
+            let text = String::from_utf8(decoded)
+                .map_err(|_| String::from("the Basic authorization is not UTF-8 text"))?;
+            let (username, password) = text.split_once(':').ok_or_else(|| {
+                String::from("the Basic authorization is not base64 of user:password")
+            })?;
+            if username.is_empty() {
+                return Err(String::from("the Basic authorization has no user name"));
+            }
+            Ok(Self::Basic {
+                username: username.to_owned(),
+                password: Secret::new(password),
+            })
+        } else if scheme.eq_ignore_ascii_case("bearer") {
+            if !rest.bytes().all(|b| b.is_ascii_graphic()) {
+                return Err(String::from("the Bearer token is not a header-safe string"));
+            }
+            Ok(Self::Bearer(Secret::new(rest)))
+        } else {
+            Err(format!(
+                "unsupported authorization scheme `{}`: expected Basic or Bearer",
+                scheme.chars().take(32).collect::<String>()
+            ))
+        }
+    }
+}
+
 /// Where credentials are looked up, in this order: explicit ones, then Docker's
 /// `config.json` (a credential helper named for the registry in `credHelpers`, then the
 /// `credsStore` helper, then `auths`).
@@ -424,6 +490,39 @@ fn run_helper(
 #[allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn authorizations_parse_basic_and_bearer_and_refuse_the_rest() {
+        let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+        assert_eq!(
+            Authorization::parse(&format!("Basic {}", b64("robot$scan:p:a:ss"))).unwrap(),
+            Authorization::Basic {
+                username: "robot$scan".into(),
+                password: Secret::new("p:a:ss"),
+            }
+        );
+        assert_eq!(
+            Authorization::parse("bearer eyJ.abc.def").unwrap(),
+            Authorization::Bearer(Secret::new("eyJ.abc.def"))
+        );
+        for (bad, says) in [
+            ("Basic", "expected"),
+            ("Basic ", "expected"),
+            ("Basic !!!", "not base64"),
+            (&format!("Basic {}", b64("nocolon")), "user:password"),
+            (&format!("Basic {}", b64(":pw")), "no user name"),
+            ("Bearer a\u{7f}b", "header-safe"),
+            ("Digest abc", "unsupported authorization scheme `Digest`"),
+        ] {
+            let err = Authorization::parse(bad).unwrap_err();
+            assert!(err.contains(says), "{bad:?}: {err}");
+        }
+        let long = format!("Bearer {}", "a".repeat(MAX_AUTHORIZATION));
+        assert!(Authorization::parse(&long).unwrap_err().contains("longer"));
+        // the secret never shows
+        let shown = format!("{:?}", Authorization::parse("Bearer t0ps3cret").unwrap());
+        assert!(!shown.contains("t0ps3cret"), "{shown}");
+    }
 
     #[test]
     fn secrets_never_print() {

@@ -40,7 +40,9 @@ pub use challenge::{
 pub use client::{
     BlobPush, Client, ClientOptions, MANIFEST_MEDIA_TYPES, Manifest, ManifestProblem, tls_config,
 };
-pub use credentials::{CredentialSource, Credentials, Secret, default_docker_config};
+pub use credentials::{
+    Authorization, CredentialSource, Credentials, Secret, default_docker_config,
+};
 pub use error::RegistryError;
 pub use reference::{
     DOCKER_HUB, DOCKER_HUB_API_HOST, DOCKER_HUB_CONFIG_KEY, Reference, ReferenceError, Repository,

@@ -526,6 +526,78 @@ fn basic_auth_from_options_config_json_and_credential_helpers() {
 // ---------------------------------------------------------------------------------------------
 // bearer tokens
 
+/// A token from the token server, as Harbor hands a scanner one: the registry takes it as it
+/// is, for the repository it was issued for and no other, and nothing else is sent.
+#[test]
+fn a_pre_issued_bearer_token_pulls_its_repository_and_nothing_else() {
+    let tokens = TokenServer::start(&[("alice", "tok-pass")], &[]);
+    let reg = Registry::start(tokens.registry_auth());
+    let dir = push_layout_with_skopeo(
+        &reg,
+        "harbor/app:1",
+        &sample_layers([Comp::Gzip, Comp::Gzip]),
+        &["--dest-creds", "alice:tok-pass"],
+    );
+    push_layout_with_skopeo(
+        &reg,
+        "other/app:1",
+        &sample_layers([Comp::Gzip, Comp::Gzip]),
+        &["--dest-creds", "alice:tok-pass"],
+    );
+    let issued = |scope: &str| -> String {
+        let basic = base64::engine::general_purpose::STANDARD.encode("alice:tok-pass");
+        let mut resp = ureq::get(&tokens.realm())
+            .query("service", support::SERVICE)
+            .query("scope", scope)
+            .header("Authorization", &format!("Basic {basic}"))
+            .call()
+            .unwrap();
+        let body: serde_json::Value = serde_json::from_reader(resp.body_mut().as_reader()).unwrap();
+        body["token"].as_str().unwrap().to_owned()
+    };
+    let token = issued("repository:harbor/app:pull");
+    let authorization = rampart_registry::Authorization::parse(&format!("Bearer {token}")).unwrap();
+    let options = insecure().with_authorization(Some(&authorization));
+    let asked_before = tokens.requests.load(std::sync::atomic::Ordering::SeqCst);
+    let image = open_image(
+        &reference(&reg, "harbor/app:1"),
+        None,
+        &options,
+        &Limits::default(),
+    )
+    .unwrap();
+    assert_eq!(view(&image), local_view(dir.path(), None));
+    // the token was used as it is: the token server was never asked for another
+    assert_eq!(
+        tokens.requests.load(std::sync::atomic::Ordering::SeqCst),
+        asked_before
+    );
+    // another repository: refused, and said so without the token
+    let err = open_image(
+        &reference(&reg, "other/app:1"),
+        None,
+        &options,
+        &Limits::default(),
+    )
+    .unwrap_err();
+    let text = err.to_string();
+    assert_eq!(err.status(), Some(401), "{text}");
+    assert!(text.contains("bearer token given was refused"), "{text}");
+    assert!(!text.contains(&token), "{text}");
+    // a bearer token and a user name at once is an option error
+    let both = ClientOptions {
+        username: Some("alice".into()),
+        password: Some(Secret::new("tok-pass")),
+        ..options
+    };
+    assert!(
+        Client::new(&both)
+            .unwrap_err()
+            .to_string()
+            .contains("one credential only")
+    );
+}
+
 #[test]
 fn bearer_token_flow_pulls_and_pushes() {
     let tokens = TokenServer::start(&[("alice", "tok-pass")], &[("refresh-1", "alice")]);

@@ -866,11 +866,36 @@ pub fn run_schemathesis_with(
     headers: &[(&str, &str)],
     extra_args: &[&str],
 ) -> Result<ApiCheck> {
+    run_schemathesis_in(openapi_url, base_url, headers, extra_args, &[])
+}
+
+/// [`run_schemathesis_with`] with `files` (name, content) written into its working directory
+/// first: a `schemathesis.toml` there is its configuration (per-operation settings such as
+/// the identifier of a resource that exists, or the statuses a check expects), next to the
+/// hooks file it names (`hooks = "hooks.py"`: response deserializers, data hooks). Names are
+/// plain file names.
+pub fn run_schemathesis_in(
+    openapi_url: &str,
+    base_url: &str,
+    headers: &[(&str, &str)],
+    extra_args: &[&str],
+    files: &[(&str, &str)],
+) -> Result<ApiCheck> {
     let exe = schemathesis()?;
     let tmp = tempfile::Builder::new()
         .prefix("rampart-schemathesis.")
         .tempdir()
         .map_err(io("create a temporary directory"))?;
+    for (name, content) in files {
+        if name.is_empty() || name.contains('/') || *name == ".." {
+            return Err(Error::Io {
+                what: format!("write {name:?} for schemathesis"),
+                source: std::io::Error::other("not a plain file name"),
+            });
+        }
+        std::fs::write(tmp.path().join(name), content)
+            .map_err(io(format!("write {name} for schemathesis")))?;
+    }
     let mut cmd = Command::new(&exe);
     cmd.args(["run", openapi_url, "--url", base_url])
         .args(SCHEMATHESIS_ARGS)
@@ -878,7 +903,8 @@ pub fn run_schemathesis_with(
     for (name, value) in headers {
         cmd.arg("--header").arg(format!("{name}: {value}"));
     }
-    // an empty directory: no schemathesis.toml picked up, hypothesis writes nothing here
+    // a directory of its own: no schemathesis.toml picked up but the one given, hypothesis
+    // writes nothing here
     cmd.current_dir(tmp.path())
         .env("NO_COLOR", "1")
         .env("NO_PROXY", "*")

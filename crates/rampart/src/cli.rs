@@ -114,7 +114,8 @@ pub enum Command {
     Report(crate::dashboard::ReportArgs),
     /// Serve the dashboard over the history store: the castle per cluster, namespace and
     /// image, trends, drill-down to findings and events, and a JSON API (OpenAPI at
-    /// /openapi.json). Read-only; loopback unless given a bearer token.
+    /// /openapi.json). Read-only; loopback unless given a bearer token. With
+    /// --scanner-adapter: Harbor's pluggable scanner API over the fleet store instead.
     Serve(crate::dashboard::ServeArgs),
     // Everyday habits (issue 13 §5): version, completions, man page.
     /// Print the version, the build's git commit and the advisory database's age.
