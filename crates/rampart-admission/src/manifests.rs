@@ -56,7 +56,8 @@ pub struct ManifestOptions {
     /// Name of the Service, Deployment, ServiceAccount and webhook configurations
     /// (default `rampart-admission`).
     pub name: String,
-    /// The rampart container image.
+    /// The rampart container image (default [`rampart_core::RAMPART_IMAGE`], built by
+    /// `scripts/build-image.sh`).
     pub image: String,
     /// The image's digest (`sha256:<64 hex>`): the Deployment then runs `image@digest`, so the
     /// nodes run exactly the image that was scanned and signed.
@@ -87,7 +88,7 @@ impl Default for ManifestOptions {
         ManifestOptions {
             namespace: "rampart-system".to_owned(),
             name: "rampart-admission".to_owned(),
-            image: "rampart:latest".to_owned(),
+            image: rampart_core::RAMPART_IMAGE.to_owned(),
             image_digest: None,
             replicas: 2,
             container_port: 8443,
@@ -105,8 +106,8 @@ impl Default for ManifestOptions {
 pub const TLS_DIR: &str = "/etc/rampart/tls";
 /// Where the Deployment mounts the configuration (`admission.toml`).
 pub const CONFIG_DIR: &str = "/etc/rampart/config";
-/// The user and group rampart's container runs as (not root).
-pub const RUN_AS: u32 = 65532;
+/// The user and group rampart's container runs as (not root): the image's user.
+pub const RUN_AS: u32 = rampart_core::RAMPART_UID;
 
 /// A generated CA and serving certificate.
 #[derive(Clone)]

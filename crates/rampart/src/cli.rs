@@ -175,8 +175,9 @@ pub struct AdmissionManifestsArgs {
     /// Name of the Service, Deployment and webhook configurations.
     #[arg(long, default_value = "rampart-admission")]
     pub name: String,
-    /// The rampart image (entrypoint `rampart`).
-    #[arg(long, default_value = "rampart:latest")]
+    /// The rampart image (entrypoint `rampart`; default: rampart's release image, built by
+    /// scripts/build-image.sh, docs/image.md).
+    #[arg(long, default_value = rampart_core::RAMPART_IMAGE)]
     pub image: String,
     /// The image's digest (sha256:...): the Deployment runs IMAGE@DIGEST, pinned.
     #[arg(long, value_name = "DIGEST")]
