@@ -140,7 +140,7 @@ for pkg in "${PKGS[@]}"; do
 done
 # Nothing that could run but rampart: no shell, no package manager.
 for f in sh bash dash busybox apt apt-get dpkg; do
-  if find "$R" -name "$f" -print -quit | grep -q .; then
+  if find "$R" ! -type d -name "$f" -print -quit | grep -q .; then
     echo "build-image.sh: $f found in the root filesystem" >&2; exit 1
   fi
 done
@@ -155,7 +155,10 @@ umoci new --image "$OUT:$VERSION"
 umoci unpack --image "$OUT:$VERSION" "$W/bundle" >&2
 rmdir "$W/bundle/rootfs"
 mv "$R" "$W/bundle/rootfs"
-umoci repack --no-history --image "$OUT:$VERSION" "$W/bundle" >&2
+umoci repack --image "$OUT:$VERSION" --history.created "$CREATED" \
+  --history.author "rampart maintainers" --history.created_by "scripts/build-image.sh" \
+  --history.comment "rampart $VERSION, its shared libraries, CA certificates, a non-root user" \
+  "$W/bundle" >&2
 label() { printf -- '--config.label=%s=%s' "$1" "$2"; }
 umoci config --image "$OUT:$VERSION" --no-history \
   --created "$CREATED" --author "rampart maintainers" \
