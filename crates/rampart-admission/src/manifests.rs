@@ -81,6 +81,10 @@ pub struct ManifestOptions {
     /// The admission configuration file, shipped in a ConfigMap mounted at
     /// [`CONFIG_DIR`]`/admission.toml`; `None` leaves the ConfigMap to the user.
     pub config_toml: Option<String>,
+    /// A `Localhost` seccomp profile for the pod, relative to the kubelet's seccomp directory
+    /// (rampart's recorded profile, `deploy/rampart.seccomp.json`, covers `admission serve`);
+    /// `None`: the runtime's default profile.
+    pub seccomp_profile: Option<String>,
 }
 
 impl Default for ManifestOptions {
@@ -98,6 +102,7 @@ impl Default for ManifestOptions {
             routes: Vec::new(),
             default_mutate: false,
             config_toml: None,
+            seccomp_profile: None,
         }
     }
 }
@@ -380,6 +385,18 @@ fn check_options(o: &ManifestOptions) -> Result<(), ManifestError> {
             return bad("route profile", "an RFC 1123 label", route.profile.clone());
         }
     }
+    if let Some(p) = &o.seccomp_profile
+        && (p.is_empty()
+            || p.starts_with('/')
+            || p.split('/').any(|c| c == ".." || c.is_empty())
+            || p.contains(char::is_whitespace))
+    {
+        return bad(
+            "seccomp-profile",
+            "a path relative to the kubelet's seccomp directory, without `..`",
+            p.clone(),
+        );
+    }
     Ok(())
 }
 
@@ -562,6 +579,10 @@ fn deployment(o: &ManifestOptions, labels: &Value, secret_name: &str) -> Value {
     let mut mounts = vec![json!({"name": "tls", "mountPath": TLS_DIR, "readOnly": true})];
     volumes.push(json!({"name": "config", "configMap": {"name": format!("{name}-config")}}));
     mounts.push(json!({"name": "config", "mountPath": CONFIG_DIR, "readOnly": true}));
+    let seccomp = match &o.seccomp_profile {
+        Some(p) => json!({"type": "Localhost", "localhostProfile": p}),
+        None => json!({"type": "RuntimeDefault"}),
+    };
     json!({
         "apiVersion": "apps/v1",
         "kind": "Deployment",
@@ -579,7 +600,7 @@ fn deployment(o: &ManifestOptions, labels: &Value, secret_name: &str) -> Value {
                         "runAsNonRoot": true,
                         "runAsUser": RUN_AS,
                         "runAsGroup": RUN_AS,
-                        "seccompProfile": {"type": "RuntimeDefault"},
+                        "seccompProfile": seccomp,
                     },
                     "affinity": {"podAntiAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": [{
                         "weight": 100,
@@ -614,7 +635,7 @@ fn deployment(o: &ManifestOptions, labels: &Value, secret_name: &str) -> Value {
                             "readOnlyRootFilesystem": true,
                             "privileged": false,
                             "capabilities": {"drop": ["ALL"]},
-                            "seccompProfile": {"type": "RuntimeDefault"},
+                            "seccompProfile": seccomp,
                         },
                         "volumeMounts": mounts,
                     }],

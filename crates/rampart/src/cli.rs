@@ -198,6 +198,11 @@ pub struct AdmissionManifestsArgs {
     /// Also write the generated `ca.crt`, `tls.crt` and `tls.key` into this directory.
     #[arg(long, value_name = "DIR", conflicts_with = "cert_manager")]
     pub tls_dir: Option<PathBuf>,
+    /// A Localhost seccomp profile, relative to the kubelet's seccomp directory (rampart's
+    /// recorded profile is deploy/rampart.seccomp.json; docs/image.md). Default: the
+    /// runtime's default profile.
+    #[arg(long, value_name = "PATH")]
+    pub seccomp_profile: Option<String>,
 }
 
 /// `failurePolicy` of the generated webhooks.
