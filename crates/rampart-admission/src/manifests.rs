@@ -537,16 +537,17 @@ fn cert_manager(o: &ManifestOptions, labels: &Value, secret_name: &str) -> Vec<V
     ]
 }
 
-/// The namespace's NetworkPolicy: everything denied but what the webhook needs, the API
+/// The webhook pods' NetworkPolicy: everything denied but what the webhook needs, the API
 /// server's calls in on the container port, DNS and HTTPS (registries, for the signature and
-/// digest gates) out.
+/// digest gates) out. It selects the webhook's pods only: rampart's other pods in the
+/// namespace (the monitor) do not get the webhook's port opened.
 fn network_policy(o: &ManifestOptions, labels: &Value) -> Value {
     json!({
         "apiVersion": "networking.k8s.io/v1",
         "kind": "NetworkPolicy",
         "metadata": {"name": o.name, "namespace": o.namespace, "labels": labels},
         "spec": {
-            "podSelector": {},
+            "podSelector": {"matchLabels": {"app.kubernetes.io/name": o.name}},
             "policyTypes": ["Ingress", "Egress"],
             "ingress": [{"ports": [{"protocol": "TCP", "port": o.container_port}]}],
             "egress": [
