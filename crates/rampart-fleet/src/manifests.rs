@@ -199,10 +199,7 @@ impl Default for ManifestOptions {
             secret: SecretRef::default(),
             postgres: Destination::Pods(Pods {
                 namespace: Some("postgres".to_owned()),
-                labels: vec![(
-                    "app.kubernetes.io/name".to_owned(),
-                    "postgresql".to_owned(),
-                )],
+                labels: vec![("app.kubernetes.io/name".to_owned(), "postgresql".to_owned())],
                 port: 5432,
             }),
             registries: Vec::new(),
@@ -730,7 +727,8 @@ fn pod_spec(o: &ManifestOptions, restart: Option<&str>) -> Value {
 
 fn workload(o: &ManifestOptions) -> Document {
     let meta = json!({"name": o.name, "namespace": o.namespace, "labels": labels(o)});
-    let template = |restart| json!({"metadata": {"labels": labels(o)}, "spec": pod_spec(o, restart)});
+    let template =
+        |restart| json!({"metadata": {"labels": labels(o)}, "spec": pod_spec(o, restart)});
     match &o.mode {
         Mode::Deployment => doc(
             &[
@@ -799,7 +797,10 @@ fn pdb(o: &ManifestOptions) -> Document {
     spec.insert(budget.0.to_owned(), json!(budget.1));
     spec.insert("selector".to_owned(), selector(o));
     // a worker that is not ready holds nothing: it can always go
-    spec.insert("unhealthyPodEvictionPolicy".to_owned(), json!("AlwaysAllow"));
+    spec.insert(
+        "unhealthyPodEvictionPolicy".to_owned(),
+        json!("AlwaysAllow"),
+    );
     doc(
         &[comment],
         json!({
@@ -833,9 +834,7 @@ fn pods_peer(o: &ManifestOptions, p: &Pods) -> Value {
 }
 
 fn network_policies(o: &ManifestOptions) -> Vec<Document> {
-    let meta = |suffix: &str| {
-        json!({"name": format!("{}-{suffix}", o.name), "namespace": o.namespace, "labels": labels(o)})
-    };
+    let meta = |suffix: &str| json!({"name": format!("{}-{suffix}", o.name), "namespace": o.namespace, "labels": labels(o)});
     let dns_ports = json!([{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]);
     let dns_peer = match &o.dns {
         Dns::KubeDns => json!({
@@ -846,7 +845,9 @@ fn network_policies(o: &ManifestOptions) -> Vec<Document> {
     };
     let mut egress = vec![json!({"to": [dns_peer], "ports": dns_ports})];
     match &o.postgres {
-        Destination::Block(b) => egress.push(json!({"to": [ip_block(&b.cidr)], "ports": tcp(b.port)})),
+        Destination::Block(b) => {
+            egress.push(json!({"to": [ip_block(&b.cidr)], "ports": tcp(b.port)}))
+        }
         Destination::Pods(p) => egress.push(json!({"to": [pods_peer(o, p)], "ports": tcp(p.port)})),
     }
     if o.registries.is_empty() {

@@ -88,7 +88,10 @@ fn worker_connections(o: &ManifestOptions, postgres_ns: &str) -> Vec<String> {
     assert!(
         engine.workloads().any(|w| w.to_string() == worker),
         "{worker} not among {:?}",
-        engine.workloads().map(|w| w.to_string()).collect::<Vec<_>>()
+        engine
+            .workloads()
+            .map(|w| w.to_string())
+            .collect::<Vec<_>>()
     );
     engine
         .connections()
@@ -314,9 +317,10 @@ fn default_manifests_snapshot() {
         image_digest: Some(format!("sha256:{}", "ab".repeat(32))),
         ..ManifestOptions::default()
     };
-    let yaml = to_yaml(&generate(&o).unwrap())
-        .unwrap()
-        .replace(rampart_core::RAMPART_IMAGE, "ghcr.io/rampart/rampart:[VERSION]");
+    let yaml = to_yaml(&generate(&o).unwrap()).unwrap().replace(
+        rampart_core::RAMPART_IMAGE,
+        "ghcr.io/rampart/rampart:[VERSION]",
+    );
     insta::assert_snapshot!(yaml);
 }
 
@@ -332,8 +336,9 @@ fn cronjob_snapshot() {
         ..ManifestOptions::default()
     };
     let docs = generate(&o).unwrap();
-    let yaml = to_yaml(&docs[2..4])
-        .unwrap()
-        .replace(rampart_core::RAMPART_IMAGE, "ghcr.io/rampart/rampart:[VERSION]");
+    let yaml = to_yaml(&docs[2..4]).unwrap().replace(
+        rampart_core::RAMPART_IMAGE,
+        "ghcr.io/rampart/rampart:[VERSION]",
+    );
     insta::assert_snapshot!(yaml);
 }

@@ -89,7 +89,10 @@ fn layer<'a>(report: &'a Value, name: &str) -> &'a Value {
 #[test]
 fn fleet_manifests_pass_rampart_scan_in_every_mode() {
     let profile = common::root().join("deploy/rampart.seccomp.json");
-    assert!(profile.is_file(), "deploy/rampart.seccomp.json is committed");
+    assert!(
+        profile.is_file(),
+        "deploy/rampart.seccomp.json is committed"
+    );
     let digest = digest();
     for cronjob in [None, Some("*/30 * * * *")] {
         for localhost in [false, true] {
@@ -141,7 +144,11 @@ fn fleet_manifests_pass_rampart_scan_in_every_mode() {
             std::fs::write(d.join("fleet.yaml"), &yaml).unwrap();
             let (out, report) = scan(d, "fleet.yaml");
             let what = format!("cronjob {cronjob:?}, localhost {localhost}");
-            assert!(serious(&report).is_empty(), "{what}: {:#?}", serious(&report));
+            assert!(
+                serious(&report).is_empty(),
+                "{what}: {:#?}",
+                serious(&report)
+            );
             assert_eq!(
                 report["errors"].as_array().unwrap().len(),
                 0,
@@ -155,10 +162,7 @@ fn fleet_manifests_pass_rampart_scan_in_every_mode() {
             let ids = rule_ids(&report);
             // The profile was found and read (SEC002 says it was not), and its lint found
             // nothing at or above high (SEC001).
-            assert!(
-                !ids.iter().any(|i| i.starts_with("SEC")),
-                "{what}: {ids:?}"
-            );
+            assert!(!ids.iter().any(|i| i.starts_with("SEC")), "{what}: {ids:?}");
             if localhost {
                 assert!(yaml.contains("localhostProfile: rampart.seccomp.json"));
             }
@@ -212,7 +216,11 @@ fn an_unpinned_image_is_said() {
     let d = dir.path();
     let out = rampart(&["fleet", "manifests"], d);
     common::ok(&out);
-    assert!(text(&out.stderr).contains("--image-digest"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("--image-digest"),
+        "{}",
+        text(&out.stderr)
+    );
     std::fs::write(d.join("fleet.yaml"), &out.stdout).unwrap();
     let (out, report) = scan(d, "fleet.yaml");
     let serious = serious(&report);
@@ -249,7 +257,11 @@ fn admission_manifests_with_the_recorded_profile_pass_the_scan() {
     common::ok(&out);
     let yaml = text(&out.stdout);
     assert!(yaml.contains(&format!("{}@{digest}", rampart_core::RAMPART_IMAGE)));
-    assert_eq!(yaml.matches("localhostProfile: rampart.seccomp.json").count(), 2);
+    assert_eq!(
+        yaml.matches("localhostProfile: rampart.seccomp.json")
+            .count(),
+        2
+    );
     std::fs::write(d.join("webhook.yaml"), &yaml).unwrap();
     let (out, report) = scan(d, "webhook.yaml");
     assert!(serious(&report).is_empty(), "{:#?}", serious(&report));

@@ -68,7 +68,12 @@ fn manifest_digest(layout: &Path) -> String {
 }
 
 fn blob(layout: &Path, digest: &str) -> Vec<u8> {
-    std::fs::read(layout.join("blobs/sha256").join(digest.trim_start_matches("sha256:"))).unwrap()
+    std::fs::read(
+        layout
+            .join("blobs/sha256")
+            .join(digest.trim_start_matches("sha256:")),
+    )
+    .unwrap()
 }
 
 /// Every path below `root` (relative, directories with a trailing `/`).
@@ -144,9 +149,11 @@ fn the_release_image_meets_rampart_s_own_standard() {
         "the build is reproducible"
     );
     let manifest: Value = serde_json::from_slice(&blob(&layout, &digest)).unwrap();
-    let config: Value =
-        serde_json::from_slice(&blob(&layout, manifest["config"]["digest"].as_str().unwrap()))
-            .unwrap();
+    let config: Value = serde_json::from_slice(&blob(
+        &layout,
+        manifest["config"]["digest"].as_str().unwrap(),
+    ))
+    .unwrap();
     assert_eq!(config["config"]["User"], "65532:65532");
     assert_eq!(config["config"]["Entrypoint"], json!(["/usr/bin/rampart"]));
     assert_eq!(
@@ -169,9 +176,8 @@ fn the_release_image_meets_rampart_s_own_standard() {
     let rootfs = unpacked.join("rootfs");
     let mut files = BTreeSet::new();
     walk(&rootfs, &rootfs, &mut files);
-    let ldd = text(
-        &rampart_testkit::tools::run_output("ldd", &[env!("CARGO_BIN_EXE_rampart")]).stdout,
-    );
+    let ldd =
+        text(&rampart_testkit::tools::run_output("ldd", &[env!("CARGO_BIN_EXE_rampart")]).stdout);
     let libs: Vec<String> = ldd
         .lines()
         .filter_map(|l| {
@@ -198,11 +204,17 @@ fn the_release_image_meets_rampart_s_own_standard() {
         if meta.is_file() && meta.permissions().mode() & 0o111 != 0 {
             executables.insert(f.clone());
         }
-        assert_eq!(meta.permissions().mode() & 0o6000, 0, "{f} is setuid/setgid");
+        assert_eq!(
+            meta.permissions().mode() & 0o6000,
+            0,
+            "{f} is setuid/setgid"
+        );
         let name = f.trim_end_matches('/').rsplit('/').next().unwrap();
         assert!(
-            !["sh", "bash", "dash", "busybox", "apt", "apt-get", "dpkg", "rpm", "apk"]
-                .contains(&name)
+            ![
+                "sh", "bash", "dash", "busybox", "apt", "apt-get", "dpkg", "rpm", "apk"
+            ]
+            .contains(&name)
                 || f.ends_with('/'),
             "{f} in the image"
         );
@@ -331,7 +343,15 @@ fn the_release_image_meets_rampart_s_own_standard() {
         &pw,
     ));
     let out = rampart(
-        &["verify", "--insecure", "--key", "release.pub", "-f", "json", &image],
+        &[
+            "verify",
+            "--insecure",
+            "--key",
+            "release.pub",
+            "-f",
+            "json",
+            &image,
+        ],
         d,
         &[],
     );
@@ -403,7 +423,20 @@ fn the_release_image_meets_rampart_s_own_standard() {
             "{:#?}",
             report["errors"]
         );
-        assert_eq!(report["findings"].as_array().unwrap().iter().filter(|f| f["suppressed"].is_null()).filter(|f| ["critical", "high", "medium"].contains(&f["severity"].as_str().unwrap())).count(), 0, "{:#?}", report["findings"]);
+        assert_eq!(
+            report["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|f| f["suppressed"].is_null())
+                .filter(
+                    |f| ["critical", "high", "medium"].contains(&f["severity"].as_str().unwrap())
+                )
+                .count(),
+            0,
+            "{:#?}",
+            report["findings"]
+        );
         assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
         report
     };
@@ -412,7 +445,11 @@ fn the_release_image_meets_rampart_s_own_standard() {
     assert_eq!(img["digest"], digest.as_str());
     assert_eq!(img["user"], "65532:65532");
     assert_eq!(img["minimality"], "distroless");
-    assert_eq!(img["tools"], json!([]), "no shell, package manager or build tool");
+    assert_eq!(
+        img["tools"],
+        json!([]),
+        "no shell, package manager or build tool"
+    );
     assert!(img["vulnerabilities"]["not_checked"].is_null(), "{img}");
     assert_eq!(report["findings"].as_array().unwrap().len(), 0);
     let states: Vec<(String, String)> = report["layers"]
@@ -439,7 +476,15 @@ fn the_release_image_meets_rampart_s_own_standard() {
     let (repository, _) = image.rsplit_once(':').unwrap();
     for (name, args) in [
         ("fleet.yaml", &["fleet", "manifests"][..]),
-        ("monitor.yaml", &["monitor", "manifests", "--webhook", "http://alerts.monitoring:2801/falco"]),
+        (
+            "monitor.yaml",
+            &[
+                "monitor",
+                "manifests",
+                "--webhook",
+                "http://alerts.monitoring:2801/falco",
+            ],
+        ),
         ("webhook.yaml", &["admission", "manifests"]),
     ] {
         let mut all = args.to_vec();
@@ -452,7 +497,11 @@ fn the_release_image_meets_rampart_s_own_standard() {
     }
     let report = scan(&["fleet.yaml", "monitor.yaml", "webhook.yaml"]);
     for l in report["layers"].as_array().unwrap() {
-        let want = if l["layer"] == "build" { "not-assessed" } else { "holds" };
+        let want = if l["layer"] == "build" {
+            "not-assessed"
+        } else {
+            "holds"
+        };
         assert_eq!(l["state"], want, "{l}");
     }
 }
