@@ -293,3 +293,109 @@ fn bad_options_are_named() {
         );
     }
 }
+
+/// Every object printed, the PodDisruptionBudget included (rampart's scan does not validate
+/// that kind), is valid for the strict Kubernetes 1.37 schemas (unknown fields rejected) of an
+/// independent validator, `kubernetes-validate` (scripts/install-oracles.sh), in both modes and
+/// with every option that adds fields; so are the webhook's and the monitor's.
+#[test]
+fn every_object_is_valid_for_the_strict_kubernetes_schemas() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let digest = digest();
+    let runs: Vec<(&str, Vec<&str>)> = vec![
+        (
+            "deployment.yaml",
+            vec!["fleet", "manifests", "--image-digest", &digest],
+        ),
+        (
+            "cronjob.yaml",
+            vec![
+                "fleet",
+                "manifests",
+                "--image-digest",
+                &digest,
+                "--cronjob",
+                "@hourly",
+                "--replicas",
+                "3",
+                "--postgres-pods",
+                "app=pg,role=primary:6432",
+                "--registry",
+                "[2001:db8::/32]:443",
+                "--registry",
+                "198.51.100.0/24:5000",
+                "--dns",
+                "169.254.20.10/32",
+                "--seccomp-profile",
+                "rampart.seccomp.json",
+                "--db",
+                "/var/lib/rampart/osv.db",
+                "--db-claim",
+                "advisories",
+                "--runtime-class",
+                "gvisor",
+            ],
+        ),
+        (
+            "webhook.yaml",
+            vec!["admission", "manifests", "--image-digest", &digest],
+        ),
+        (
+            "monitor.yaml",
+            vec!["monitor", "manifests", "--image-digest", &digest],
+        ),
+    ];
+    let mut files = Vec::new();
+    for (name, args) in &runs {
+        let out = rampart(args, d);
+        common::ok(&out);
+        std::fs::write(d.join(name), &out.stdout).unwrap();
+        files.push(d.join(name).display().to_string());
+    }
+    let driver = r#"import json, sys, yaml
+import kubernetes_validate.utils as u
+out = []
+for path in sys.argv[1:]:
+    with open(path) as f:
+        for doc in yaml.safe_load_all(f):
+            if doc is None:
+                continue
+            try:
+                u.validate(doc, "1.37.0", True)
+                verdict = "valid"
+            except u.ValidationError as e:
+                verdict = ".".join(map(str, e.path)) + ": " + e.message[:300]
+            except u.SchemaNotFoundError:
+                verdict = "no schema"
+            out.append([path.rsplit("/", 1)[-1], doc["kind"], verdict])
+print(json.dumps(out))
+"#;
+    let out = Command::new(common::oracles().join("venv/bin/python"))
+        .arg("-c")
+        .arg(driver)
+        .args(&files)
+        .output()
+        .unwrap();
+    common::ok(&out);
+    let verdicts: Vec<(String, String, String)> = serde_json::from_slice(&out.stdout).unwrap();
+    let kinds: Vec<&str> = verdicts
+        .iter()
+        .filter(|v| v.0 == "cronjob.yaml")
+        .map(|v| v.1.as_str())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "Namespace",
+            "ServiceAccount",
+            "CronJob",
+            "PodDisruptionBudget",
+            "NetworkPolicy",
+            "NetworkPolicy",
+            "NetworkPolicy"
+        ]
+    );
+    let invalid: Vec<_> = verdicts.iter().filter(|v| v.2 != "valid").collect();
+    assert!(invalid.is_empty(), "{invalid:#?}");
+}
