@@ -5,7 +5,7 @@
 //! attest` under a key made by `rampart key`, both verified; `rampart scan --image` of it with
 //! the trust policy shows every layer it can assess holding, and with the fleet, monitor and
 //! webhook manifests that run it, every layer but build; it runs under runc with a read-only
-//! root as its non-root user.
+//! root as its non-root user, under its own recorded seccomp profile.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -102,8 +102,9 @@ fn layer<'a>(report: &'a Value, name: &str) -> &'a Value {
 
 /// A runc bundle of the unpacked image (umoci writes its `config.json` from the image's
 /// configuration: user, entrypoint, environment), as a restricted pod runs it: read-only root,
-/// no capabilities, tmpfs at /tmp and at the cache directory (runc keeps the mode of the
-/// directory it mounts a tmpfs on: the cache's is 0755 and owned by 65532, as in the image).
+/// no capabilities, rampart's recorded seccomp profile, tmpfs at /tmp and at the cache
+/// directory (runc keeps the mode of the directory it mounts a tmpfs on: the cache's is 0755
+/// and owned by 65532, as in the image).
 fn run_in_image(bundle: &Path, args: &[&str], env: &[&str]) -> Output {
     let path = bundle.join("config.json");
     let mut config: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
@@ -115,6 +116,9 @@ fn run_in_image(bundle: &Path, args: &[&str], env: &[&str]) -> Output {
     config["process"]["capabilities"] =
         json!({"bounding": [], "effective": [], "inheritable": [], "permitted": [], "ambient": []});
     config["root"]["readonly"] = json!(true);
+    // rampart's own recorded profile (deploy/rampart.seccomp.json): what is not in it fails
+    let profile = common::root().join("deploy/rampart.seccomp.json");
+    config["linux"]["seccomp"] = serde_json::from_slice(&std::fs::read(profile).unwrap()).unwrap();
     let mounts = config["mounts"].as_array_mut().unwrap();
     mounts.retain(|m| m["destination"] != "/tmp" && m["destination"] != "/var/cache/rampart");
     mounts.push(json!({"destination": "/tmp", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "nodev", "mode=1777", "size=16m"]}));
@@ -256,6 +260,19 @@ fn the_release_image_meets_rampart_s_own_standard() {
         "{}",
         text(&out.stdout)
     );
+    // A real workload under the profile: the SBOM of the image's own /usr.
+    let out = run_in_image(
+        &unpacked,
+        &[
+            "/usr/bin/rampart",
+            "sbom",
+            "dir:/usr",
+            "-o",
+            "/tmp/sbom.json",
+        ],
+        &[],
+    );
+    ok(&out);
     // The cache directory's tmpfs is 0755 and owned by 65532: only that user writes there
     // (root without capabilities could not).
     let out = run_in_image(
