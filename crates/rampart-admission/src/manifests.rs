@@ -56,7 +56,8 @@ pub struct ManifestOptions {
     /// Name of the Service, Deployment, ServiceAccount and webhook configurations
     /// (default `rampart-admission`).
     pub name: String,
-    /// The rampart container image.
+    /// The rampart container image (default [`rampart_core::RAMPART_IMAGE`], built by
+    /// `scripts/build-image.sh`).
     pub image: String,
     /// The image's digest (`sha256:<64 hex>`): the Deployment then runs `image@digest`, so the
     /// nodes run exactly the image that was scanned and signed.
@@ -80,6 +81,10 @@ pub struct ManifestOptions {
     /// The admission configuration file, shipped in a ConfigMap mounted at
     /// [`CONFIG_DIR`]`/admission.toml`; `None` leaves the ConfigMap to the user.
     pub config_toml: Option<String>,
+    /// A `Localhost` seccomp profile for the pod, relative to the kubelet's seccomp directory
+    /// (rampart's recorded profile, `deploy/rampart.seccomp.json`, covers `admission serve`);
+    /// `None`: the runtime's default profile.
+    pub seccomp_profile: Option<String>,
 }
 
 impl Default for ManifestOptions {
@@ -87,7 +92,7 @@ impl Default for ManifestOptions {
         ManifestOptions {
             namespace: "rampart-system".to_owned(),
             name: "rampart-admission".to_owned(),
-            image: "rampart:latest".to_owned(),
+            image: rampart_core::RAMPART_IMAGE.to_owned(),
             image_digest: None,
             replicas: 2,
             container_port: 8443,
@@ -97,6 +102,7 @@ impl Default for ManifestOptions {
             routes: Vec::new(),
             default_mutate: false,
             config_toml: None,
+            seccomp_profile: None,
         }
     }
 }
@@ -105,8 +111,8 @@ impl Default for ManifestOptions {
 pub const TLS_DIR: &str = "/etc/rampart/tls";
 /// Where the Deployment mounts the configuration (`admission.toml`).
 pub const CONFIG_DIR: &str = "/etc/rampart/config";
-/// The user and group rampart's container runs as (not root).
-pub const RUN_AS: u32 = 65532;
+/// The user and group rampart's container runs as (not root): the image's user.
+pub const RUN_AS: u32 = rampart_core::RAMPART_UID;
 
 /// A generated CA and serving certificate.
 #[derive(Clone)]
@@ -379,6 +385,18 @@ fn check_options(o: &ManifestOptions) -> Result<(), ManifestError> {
             return bad("route profile", "an RFC 1123 label", route.profile.clone());
         }
     }
+    if let Some(p) = &o.seccomp_profile
+        && (p.is_empty()
+            || p.starts_with('/')
+            || p.split('/').any(|c| c == ".." || c.is_empty())
+            || p.contains(char::is_whitespace))
+    {
+        return bad(
+            "seccomp-profile",
+            "a path relative to the kubelet's seccomp directory, without `..`",
+            p.clone(),
+        );
+    }
     Ok(())
 }
 
@@ -519,16 +537,17 @@ fn cert_manager(o: &ManifestOptions, labels: &Value, secret_name: &str) -> Vec<V
     ]
 }
 
-/// The namespace's NetworkPolicy: everything denied but what the webhook needs, the API
+/// The webhook pods' NetworkPolicy: everything denied but what the webhook needs, the API
 /// server's calls in on the container port, DNS and HTTPS (registries, for the signature and
-/// digest gates) out.
+/// digest gates) out. It selects the webhook's pods only: rampart's other pods in the
+/// namespace (the monitor) do not get the webhook's port opened.
 fn network_policy(o: &ManifestOptions, labels: &Value) -> Value {
     json!({
         "apiVersion": "networking.k8s.io/v1",
         "kind": "NetworkPolicy",
         "metadata": {"name": o.name, "namespace": o.namespace, "labels": labels},
         "spec": {
-            "podSelector": {},
+            "podSelector": {"matchLabels": {"app.kubernetes.io/name": o.name}},
             "policyTypes": ["Ingress", "Egress"],
             "ingress": [{"ports": [{"protocol": "TCP", "port": o.container_port}]}],
             "egress": [
@@ -561,6 +580,10 @@ fn deployment(o: &ManifestOptions, labels: &Value, secret_name: &str) -> Value {
     let mut mounts = vec![json!({"name": "tls", "mountPath": TLS_DIR, "readOnly": true})];
     volumes.push(json!({"name": "config", "configMap": {"name": format!("{name}-config")}}));
     mounts.push(json!({"name": "config", "mountPath": CONFIG_DIR, "readOnly": true}));
+    let seccomp = match &o.seccomp_profile {
+        Some(p) => json!({"type": "Localhost", "localhostProfile": p}),
+        None => json!({"type": "RuntimeDefault"}),
+    };
     json!({
         "apiVersion": "apps/v1",
         "kind": "Deployment",
@@ -578,7 +601,7 @@ fn deployment(o: &ManifestOptions, labels: &Value, secret_name: &str) -> Value {
                         "runAsNonRoot": true,
                         "runAsUser": RUN_AS,
                         "runAsGroup": RUN_AS,
-                        "seccompProfile": {"type": "RuntimeDefault"},
+                        "seccompProfile": seccomp,
                     },
                     "affinity": {"podAntiAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": [{
                         "weight": 100,
@@ -613,7 +636,7 @@ fn deployment(o: &ManifestOptions, labels: &Value, secret_name: &str) -> Value {
                             "readOnlyRootFilesystem": true,
                             "privileged": false,
                             "capabilities": {"drop": ["ALL"]},
-                            "seccompProfile": {"type": "RuntimeDefault"},
+                            "seccompProfile": seccomp,
                         },
                         "volumeMounts": mounts,
                     }],

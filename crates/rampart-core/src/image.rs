@@ -3,6 +3,16 @@
 
 use serde::Serialize;
 
+/// rampart's own release image, as `scripts/build-image.sh` builds it (docs/image.md): the
+/// binary on a minimal base (its shared libraries, CA certificates, a non-root user; no shell,
+/// no package manager). The default image of every manifest rampart prints (the fleet's
+/// workers, the monitor's DaemonSet, the admission webhook); its tag is the crate version.
+pub const RAMPART_IMAGE: &str = concat!("ghcr.io/rampart/rampart:", env!("CARGO_PKG_VERSION"));
+
+/// The user and group rampart's image runs as (`nonroot`, not root), and the manifests'
+/// `runAsUser`/`runAsGroup`.
+pub const RAMPART_UID: u32 = 65532;
+
 /// A parsed image reference. Fields keep what was written: no `docker.io` or `library/` is
 /// added (see [`ImageRef::family`] for the normalised short name).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]

@@ -15,7 +15,7 @@ pub mod text;
 mod vulnerability;
 
 pub use finding::{Assessment, Control, Finding, K8sObject, Location, Stage, Suppression};
-pub use image::{ImageRef, ImageRefError, ImageRefErrorKind};
+pub use image::{ImageRef, ImageRefError, ImageRefErrorKind, RAMPART_IMAGE, RAMPART_UID};
 pub use layer::{Layer, Severity};
 pub use report::{
     Component, ImageSummary, InputError, LayerState, LayerSummary, NodeSummary,

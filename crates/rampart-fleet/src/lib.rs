@@ -19,6 +19,7 @@ pub mod adapter;
 pub mod analyse;
 pub mod harbor;
 pub mod inventory;
+pub mod manifests;
 pub mod queue;
 pub mod sources;
 pub mod store;

@@ -309,12 +309,6 @@ fn record_history(
     location: &str,
     analysis: &Analysis,
 ) -> Result<(), String> {
-    if history.is_none() {
-        *history = Some(rampart_history::Store::open(location).map_err(|e| e.to_string())?);
-    }
-    let Some(store) = history.as_mut() else {
-        return Err(String::from("no history store"));
-    };
     let report: serde_json::Value =
         serde_json::from_str(&analysis.report).map_err(|e| e.to_string())?;
     let repository = analysis
@@ -327,9 +321,32 @@ fn record_history(
         origin: Some(String::from("fleet")),
         ..Default::default()
     };
-    rampart_history::scan::record_scan(store, &report, &source, rampart_history::now_ms())
-        .map(|_| ())
-        .map_err(|e| e.to_string())
+    // a store restarting (or a connection cut) is waited for, a while: the connection is
+    // opened again and the run recorded (a run is one transaction: a failed try wrote nothing)
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut pause = Duration::from_millis(100);
+    loop {
+        let mut attempt = || -> Result<(), String> {
+            if history.is_none() {
+                *history = Some(rampart_history::Store::open(location).map_err(|e| e.to_string())?);
+            }
+            let store = history
+                .as_mut()
+                .ok_or_else(|| String::from("no history store"))?;
+            rampart_history::scan::record_scan(store, &report, &source, rampart_history::now_ms())
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        };
+        match attempt() {
+            Ok(()) => return Ok(()),
+            Err(e) if Instant::now() >= deadline => return Err(e),
+            Err(_) => {
+                *history = None;
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_secs(2));
+            }
+        }
+    }
 }
 
 enum Outcome {

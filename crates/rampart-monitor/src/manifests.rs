@@ -91,7 +91,7 @@ impl Default for ManifestOptions {
         ManifestOptions {
             namespace: "rampart-system".to_owned(),
             name: "rampart-monitor".to_owned(),
-            image: "ghcr.io/rampart/rampart:0.1.0".to_owned(),
+            image: rampart_core::RAMPART_IMAGE.to_owned(),
             image_digest: None,
             rules: default_rules(),
             config_toml: None,

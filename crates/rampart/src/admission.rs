@@ -108,6 +108,7 @@ fn print_manifests(args: &AdmissionManifestsArgs) -> Result<u8> {
         routes,
         default_mutate,
         config_toml,
+        seccomp_profile: args.seccomp_profile.clone(),
         ..ManifestOptions::default()
     };
     let generated = manifests::generate(&options)?;

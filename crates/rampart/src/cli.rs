@@ -176,8 +176,9 @@ pub struct AdmissionManifestsArgs {
     /// Name of the Service, Deployment and webhook configurations.
     #[arg(long, default_value = "rampart-admission")]
     pub name: String,
-    /// The rampart image (entrypoint `rampart`).
-    #[arg(long, default_value = "rampart:latest")]
+    /// The rampart image (entrypoint `rampart`; default: rampart's release image, built by
+    /// scripts/build-image.sh, docs/image.md).
+    #[arg(long, default_value = rampart_core::RAMPART_IMAGE)]
     pub image: String,
     /// The image's digest (sha256:...): the Deployment runs IMAGE@DIGEST, pinned.
     #[arg(long, value_name = "DIGEST")]
@@ -198,6 +199,11 @@ pub struct AdmissionManifestsArgs {
     /// Also write the generated `ca.crt`, `tls.crt` and `tls.key` into this directory.
     #[arg(long, value_name = "DIR", conflicts_with = "cert_manager")]
     pub tls_dir: Option<PathBuf>,
+    /// A Localhost seccomp profile, relative to the kubelet's seccomp directory (rampart's
+    /// recorded profile is deploy/rampart.seccomp.json; docs/image.md). Default: the
+    /// runtime's default profile.
+    #[arg(long, value_name = "PATH")]
+    pub seccomp_profile: Option<String>,
 }
 
 /// `failurePolicy` of the generated webhooks.

@@ -68,8 +68,9 @@ pub struct ManifestsArgs {
     /// Name of the DaemonSet, ServiceAccount, ConfigMap (NAME-rules) and NetworkPolicy.
     #[arg(long, default_value = "rampart-monitor")]
     pub name: String,
-    /// The rampart image (entrypoint `rampart`).
-    #[arg(long, default_value = "rampart:latest")]
+    /// The rampart image (entrypoint `rampart`; default: rampart's release image, built by
+    /// scripts/build-image.sh, docs/image.md).
+    #[arg(long, default_value = rampart_core::RAMPART_IMAGE)]
     pub image: String,
     /// The image's digest (sha256:...): the DaemonSet runs IMAGE@DIGEST, pinned.
     #[arg(long, value_name = "DIGEST")]
