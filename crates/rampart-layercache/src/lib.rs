@@ -399,7 +399,7 @@ impl LayerCache {
             Conn::Postgres(c) => {
                 let row = c
                     .query_opt(
-                        "SELECT sha256, CASE WHEN octet_length(payload) <= $3 THEN payload END, \
+                        "SELECT sha256, CASE WHEN CAST(octet_length(payload) AS BIGINT) <= $3 THEN payload END, \
                          octet_length(payload)::BIGINT FROM layer_cache \
                          WHERE diff_id = $1 AND analysis = $2",
                         &[&diff_id, &analysis, &max],
