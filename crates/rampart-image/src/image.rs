@@ -544,7 +544,7 @@ impl Image {
                 let second_total = Cell::new(0u64);
                 for (index, targets) in needs {
                     if let Some(layer) = self.layers.get(index) {
-                            read_layer(&**store, layer, &self.limits, &second_total, None, |r| {
+                        read_layer(&**store, layer, &self.limits, &second_total, None, |r| {
                             sq.second_pass_layer(index, &targets, r, None).map(|_| ())
                         })?;
                     }
@@ -654,7 +654,12 @@ impl Image {
             let digest = layer.id().cloned().map(Arc::new);
             let name = layer.name();
             let forced = cached.forced.get(i).copied().unwrap_or(true);
-            if let Some(record) = cached.records.get(i).and_then(Option::as_ref).filter(|_| !forced) {
+            if let Some(record) = cached
+                .records
+                .get(i)
+                .and_then(Option::as_ref)
+                .filter(|_| !forced)
+            {
                 self.replay_limits(layer, record, &image_total)?;
                 if let (Some(p), Some(shown)) = (&self.progress, cached.shown.get_mut(i)) {
                     if !*shown {
@@ -1390,7 +1395,14 @@ where
         drop(budget);
         let decoded = decoder.map_or(Ok(()), |d| d.join());
         let raw_outcome = reader.join().and_then(|r| decoded.map(|()| r));
-        (result, hit, meta_hit.get(), diff_tally, raw_outcome, measured)
+        (
+            result,
+            hit,
+            meta_hit.get(),
+            diff_tally,
+            raw_outcome,
+            measured,
+        )
     });
     let raw_outcome = raw_outcome.map_err(|_| {
         ImageError::io(

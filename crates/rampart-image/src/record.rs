@@ -272,7 +272,8 @@ impl<O: DeserializeOwned> LayerRecord<O> {
                 limit: MAX_PAYLOAD_BYTES as u64,
             });
         }
-        let decoder = zstd::stream::read::Decoder::new(payload).map_err(RecordError::Compression)?;
+        let decoder =
+            zstd::stream::read::Decoder::new(payload).map_err(RecordError::Compression)?;
         let mut json = Vec::new();
         decoder
             .take(MAX_RECORD_BYTES + 1)
@@ -411,9 +412,12 @@ mod tests {
     impl BlobStore for std::sync::Arc<MemBlobs> {
         fn open_path(&self, path: &str) -> Result<BlobReader<'_>, ImageError> {
             self.opened.lock().unwrap().push(path.to_owned());
-            let data = self.files.get(path).ok_or_else(|| ImageError::BlobNotFound {
-                blob: path.to_owned(),
-            })?;
+            let data = self
+                .files
+                .get(path)
+                .ok_or_else(|| ImageError::BlobNotFound {
+                    blob: path.to_owned(),
+                })?;
             Ok(Box::new(data.as_slice()))
         }
         fn has_path(&self, path: &str) -> bool {

@@ -338,10 +338,12 @@ impl<'c, C: Collector> Squasher<'c, C> {
                 }
                 output
             }
-            Content::Replay(analyses) => match analyses.iter().find(|a| a.key.matches(path, meta, cap)) {
-                Some(a) => a.output.clone(),
-                None => return Err(Stop::Hole),
-            },
+            Content::Replay(analyses) => {
+                match analyses.iter().find(|a| a.key.matches(path, meta, cap)) {
+                    Some(a) => a.output.clone(),
+                    None => return Err(Stop::Hole),
+                }
+            }
         };
         if output.is_none() {
             self.analyzed_empty.insert((layer, path.to_owned()));

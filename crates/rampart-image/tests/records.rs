@@ -16,8 +16,8 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use rampart_image::{
-    BlobReader, BlobStore, CacheReport, Digest, DirStore, EntryMeta, Image, ImageError,
-    LayerStore, Limits, Lookup, MatchCollector, Squashed,
+    BlobReader, BlobStore, CacheReport, Digest, DirStore, EntryMeta, Image, ImageError, LayerStore,
+    Limits, Lookup, MatchCollector, Squashed,
 };
 use support::{Comp, E, Layer, layer};
 
@@ -85,7 +85,8 @@ fn open(store: Counting, limits: &Limits) -> Image {
 
 fn blob_file(dir: &Path, l: &Layer) -> std::path::PathBuf {
     let d = support::sha256(&l.blob);
-    dir.join("blobs/sha256").join(d.strip_prefix("sha256:").unwrap())
+    dir.join("blobs/sha256")
+        .join(d.strip_prefix("sha256:").unwrap())
 }
 
 fn shown<T: std::fmt::Debug>(s: &Squashed<T>) -> String {
@@ -129,7 +130,11 @@ fn cold_first_replay(layers: &[Layer], store: &MemRecords, limits: &Limits) -> C
         .lock()
         .unwrap()
         .iter()
-        .filter(|p| layers.iter().any(|l| p.ends_with(&support::sha256(&l.blob)[7..])))
+        .filter(|p| {
+            layers
+                .iter()
+                .any(|l| p.ends_with(&support::sha256(&l.blob)[7..]))
+        })
         .count();
     assert_eq!(layer_opens, 0);
     report
@@ -193,7 +198,10 @@ fn a_layer_over_another_base_is_read_again_and_then_replays_over_both() {
         ],
         Comp::Gzip,
     );
-    let plain = layer(&[E::Dir("lib/"), E::File("lib/base.conf", b"b")], Comp::Gzip);
+    let plain = layer(
+        &[E::Dir("lib/"), E::File("lib/base.conf", b"b")],
+        Comp::Gzip,
+    );
     let store = MemRecords::default();
     cold_first_replay(&[linked.clone(), top.clone()], &store, &Limits::default());
     // Over the other base: the top layer's record has no answer for /lib/app.conf.
@@ -342,8 +350,18 @@ fn damaged_foreign_and_other_version_records_are_misses_and_are_replaced() {
     let cases: Vec<(Vec<u8>, &str)> = vec![
         (damaged, "decompressed"),
         (b"not zstd at all".to_vec(), "decompressed"),
-        (zstd::encode_all(&b"{\"format\":1}\n[1,2"[..], 1).unwrap(), "decoded"),
-        (zstd::encode_all(&b"{\"format\":99,\"analysis\":\"t\",\"diff_id\":\"x\"}\n{}"[..], 1).unwrap(), "format 99"),
+        (
+            zstd::encode_all(&b"{\"format\":1}\n[1,2"[..], 1).unwrap(),
+            "decoded",
+        ),
+        (
+            zstd::encode_all(
+                &b"{\"format\":99,\"analysis\":\"t\",\"diff_id\":\"x\"}\n{}"[..],
+                1,
+            )
+            .unwrap(),
+            "format 99",
+        ),
         (other_version, "t-old"),
         (other_diff, "not"),
         (Vec::new(), "decompressed"),
@@ -384,7 +402,10 @@ fn a_layer_that_fails_verification_is_not_recorded() {
         .squash_cached(&collector(), &store, "t")
         .unwrap_err();
     assert!(
-        matches!(err, ImageError::DigestMismatch { .. } | ImageError::CorruptLayer { .. }),
+        matches!(
+            err,
+            ImageError::DigestMismatch { .. } | ImageError::CorruptLayer { .. }
+        ),
         "{err}"
     );
     assert!(store.payload(&support::sha256(&good.tar), "t").is_some());
@@ -395,7 +416,10 @@ fn a_layer_that_fails_verification_is_not_recorded() {
 fn legacy_docker_archives_are_recorded_by_diff_id_and_replayed() {
     // Legacy `docker save` layers have no blob digest: the diff id is all there is.
     let layers = [
-        layer(&[E::File("etc/a.conf", b"a"), E::File("data/t", b"t")], Comp::None),
+        layer(
+            &[E::File("etc/a.conf", b"a"), E::File("data/t", b"t")],
+            Comp::None,
+        ),
         layer(&[E::Hardlink("srv/link", "data/t")], Comp::None),
     ];
     let dir = tempfile::tempdir().unwrap();

@@ -112,7 +112,11 @@ pub fn analysis_key(opts: &InspectOptions) -> String {
     format!(
         "{}{}",
         analysis_prefix(),
-        if opts.secrets { "secrets" } else { "no-secrets" }
+        if opts.secrets {
+            "secrets"
+        } else {
+            "no-secrets"
+        }
     )
 }
 

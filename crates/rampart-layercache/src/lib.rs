@@ -69,7 +69,9 @@ pub enum CacheError {
     )]
     Newer { location: String, found: i64 },
     /// No place for the default cache.
-    #[error("no cache directory for the layer cache: set RAMPART_CACHE_DIR, XDG_CACHE_HOME or HOME")]
+    #[error(
+        "no cache directory for the layer cache: set RAMPART_CACHE_DIR, XDG_CACHE_HOME or HOME"
+    )]
     NoCacheDir,
     /// An SQLite error.
     #[error("layer cache {location}: sqlite: {message}")]
@@ -377,7 +379,9 @@ impl LayerCache {
                 };
                 use rusqlite::types::ValueRef;
                 let text = |v: ValueRef<'_>| match v {
-                    ValueRef::Text(t) | ValueRef::Blob(t) => String::from_utf8_lossy(t).into_owned(),
+                    ValueRef::Text(t) | ValueRef::Blob(t) => {
+                        String::from_utf8_lossy(t).into_owned()
+                    }
                     _ => String::new(),
                 };
                 let sha256 = text(r.get_ref(0).map_err(|e| self.sqlite_err(&e))?);
@@ -443,9 +447,7 @@ impl LayerCache {
     /// large, unreadable).
     pub fn fetch(&self, diff_id: &Digest, analysis: &str) -> Result<Option<Vec<u8>>, String> {
         let key = diff_id.to_string();
-        let row = self
-            .read_row(&key, analysis)
-            .map_err(|e| e.to_string())?;
+        let row = self.read_row(&key, analysis).map_err(|e| e.to_string())?;
         let Some(row) = row else { return Ok(None) };
         let Some(payload) = row.payload else {
             return Err(format!(
@@ -466,7 +468,12 @@ impl LayerCache {
     }
 
     /// Stores (or replaces) the payload of a layer and analysis, with its checksum: one upsert.
-    pub fn store(&self, diff_id: &Digest, analysis: &str, payload: &[u8]) -> Result<(), CacheError> {
+    pub fn store(
+        &self,
+        diff_id: &Digest,
+        analysis: &str,
+        payload: &[u8],
+    ) -> Result<(), CacheError> {
         let key = diff_id.to_string();
         let sha = Digest::sha256_of(payload).hex().to_owned();
         let size = payload.len() as i64;
@@ -561,10 +568,10 @@ impl LayerCache {
             let mut conn = self.conn();
             for analysis in &doomed {
                 removed += match &mut *conn {
-                    Conn::Sqlite(c) => c
-                        .execute("DELETE FROM layer_cache WHERE analysis = ?1", [analysis])
-                        .map_err(|e| self.sqlite_err(&e))?
-                        as u64,
+                    Conn::Sqlite(c) => {
+                        c.execute("DELETE FROM layer_cache WHERE analysis = ?1", [analysis])
+                            .map_err(|e| self.sqlite_err(&e))? as u64
+                    }
                     Conn::Postgres(c) => c
                         .execute("DELETE FROM layer_cache WHERE analysis = $1", &[analysis])
                         .map_err(|e| self.pg_err(&e))?,

@@ -52,7 +52,12 @@ fn sqlite_cache(dir: &Path) -> LayerCache {
 }
 
 /// Inspects through the cache and checks the result against `cold`.
-fn cached(image: &Image, cold: &Inspection, opts: &InspectOptions, cache: &dyn LayerStore) -> CacheReport {
+fn cached(
+    image: &Image,
+    cold: &Inspection,
+    opts: &InspectOptions,
+    cache: &dyn LayerStore,
+) -> CacheReport {
     let (ins, report) = inspect_cached(image, &cold.name, opts, cache).unwrap();
     assert_eq!(shown(cold), shown(&ins), "{report:?}");
     report
@@ -70,7 +75,11 @@ fn every_image_rule_example_inspects_the_same_through_the_cache() {
             let first = cached(&image, &cold, &opts, &cache);
             let second = cached(&image, &cold, &opts, &cache);
             assert_eq!(second.hits(), image.layers().len(), "{}: {second:?}", r.id);
-            assert!(first.saved() + first.hits() >= image.layers().len(), "{}", r.id);
+            assert!(
+                first.saved() + first.hits() >= image.layers().len(),
+                "{}",
+                r.id
+            );
         }
     }
 }
@@ -128,7 +137,10 @@ fn the_realistic_image_in_every_form_inspects_the_same_with_its_blobs_gone() {
                 std::fs::remove_file(blob).unwrap();
             }
             let again = Image::open(&Source::OciLayout(layout.clone()), None).unwrap();
-            assert!(inspect(&again, "test-image", &opts).is_err(), "the blobs are gone");
+            assert!(
+                inspect(&again, "test-image", &opts).is_err(),
+                "the blobs are gone"
+            );
             let report = cached(&again, &cold, &opts, &cache);
             assert_eq!(report.blobs_read(), 0, "{report:?}");
         }
@@ -137,7 +149,10 @@ fn the_realistic_image_in_every_form_inspects_the_same_with_its_blobs_gone() {
     // layers are replayed from the records of the first, and equal their own cold inspection.
     for (form, source) in [
         ("oci-zstd", Source::OciLayout(image_dir.join("oci-zstd"))),
-        ("docker.tar", Source::DockerArchive(image_dir.join("docker.tar"))),
+        (
+            "docker.tar",
+            Source::DockerArchive(image_dir.join("docker.tar")),
+        ),
         ("oci.tar", Source::OciArchive(image_dir.join("oci.tar"))),
     ] {
         let opts = opts(true);
@@ -242,7 +257,13 @@ fn registry_images_sharing_a_base_read_it_once_through_postgres() {
     assert_eq!(second.layers()[0].digest.as_ref(), Some(&base_digest));
     let cold_first = inspect(&first, "team/app:1", &opts).unwrap();
     let cold_second = inspect(&second, "team/tool:1", &opts).unwrap();
-    assert!(cold_second.facts.secrets.iter().any(|s| s.place == "/srv/.env"));
+    assert!(
+        cold_second
+            .facts
+            .secrets
+            .iter()
+            .any(|s| s.place == "/srv/.env")
+    );
 
     let url = pg().database();
     let cache = LayerCache::open(&url).unwrap();
@@ -253,12 +274,22 @@ fn registry_images_sharing_a_base_read_it_once_through_postgres() {
     std::fs::remove_file(reg.blob_file(&base_digest.to_string())).unwrap();
     assert!(inspect(&registry_image(&second_ref), "x", &opts).is_err());
     let other_worker = LayerCache::open(&url).unwrap();
-    let report = cached(&registry_image(&second_ref), &cold_second, &opts, &other_worker);
+    let report = cached(
+        &registry_image(&second_ref),
+        &cold_second,
+        &opts,
+        &other_worker,
+    );
     assert_eq!(report.layers[0].lookup, Lookup::Hit);
     assert!(!report.layers[0].blob_read);
     assert!(report.layers[1].blob_read);
     // And the first again, entirely from the cache.
-    let report = cached(&registry_image(&first_ref), &cold_first, &opts, &other_worker);
+    let report = cached(
+        &registry_image(&first_ref),
+        &cold_first,
+        &opts,
+        &other_worker,
+    );
     assert_eq!(report.blobs_read(), 0);
 }
 
@@ -272,7 +303,12 @@ fn a_cache_server_that_goes_away_leaves_the_inspection_unchanged() {
     cached(&image, &cold, &opts, &cache);
     server.stop();
     let report = cached(&image, &cold, &opts, &cache);
-    assert!(report.layers.iter().all(|l| matches!(l.lookup, Lookup::Unusable(_))));
+    assert!(
+        report
+            .layers
+            .iter()
+            .all(|l| matches!(l.lookup, Lookup::Unusable(_)))
+    );
     assert_eq!(report.save_errors().count(), image.layers().len());
     assert!(report.blobs_read() == image.layers().len());
 }

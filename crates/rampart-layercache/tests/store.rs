@@ -47,22 +47,37 @@ fn round_trips_and_replaces(location: &str) {
     let d = digest(1);
     assert_eq!(cache.get(&d, "v1").unwrap(), None);
     cache.put(&d, "v1", b"payload one").unwrap();
-    assert_eq!(cache.get(&d, "v1").unwrap().as_deref(), Some(&b"payload one"[..]));
+    assert_eq!(
+        cache.get(&d, "v1").unwrap().as_deref(),
+        Some(&b"payload one"[..])
+    );
     // idempotent, and a second write replaces
     cache.put(&d, "v1", b"payload one").unwrap();
     cache.put(&d, "v1", b"payload two").unwrap();
-    assert_eq!(cache.get(&d, "v1").unwrap().as_deref(), Some(&b"payload two"[..]));
+    assert_eq!(
+        cache.get(&d, "v1").unwrap().as_deref(),
+        Some(&b"payload two"[..])
+    );
     // another analysis version is another row: never read for this one
     assert_eq!(cache.get(&d, "v2").unwrap(), None);
     cache.put(&d, "v2", b"other version").unwrap();
-    assert_eq!(cache.get(&d, "v1").unwrap().as_deref(), Some(&b"payload two"[..]));
+    assert_eq!(
+        cache.get(&d, "v1").unwrap().as_deref(),
+        Some(&b"payload two"[..])
+    );
     // a reopened cache (another process) sees the same
     drop(cache);
     let cache = LayerCache::open(location).unwrap();
-    assert_eq!(cache.get(&d, "v2").unwrap().as_deref(), Some(&b"other version"[..]));
+    assert_eq!(
+        cache.get(&d, "v2").unwrap().as_deref(),
+        Some(&b"other version"[..])
+    );
     let info = cache.info().unwrap();
     assert_eq!(info.rows(), 2);
-    assert_eq!(info.bytes(), (b"payload two".len() + b"other version".len()) as u64);
+    assert_eq!(
+        info.bytes(),
+        (b"payload two".len() + b"other version".len()) as u64
+    );
 }
 
 fn damaged_rows_are_misses_then_replaced(location: &str) {
@@ -73,7 +88,10 @@ fn damaged_rows_are_misses_then_replaced(location: &str) {
     // the payload changed behind the checksum's back
     raw_sql(
         location,
-        &format!("UPDATE layer_cache SET payload = {} WHERE diff_id = '{key}'", hex_literal(location, b"evil bytes")),
+        &format!(
+            "UPDATE layer_cache SET payload = {} WHERE diff_id = '{key}'",
+            hex_literal(location, b"evil bytes")
+        ),
     );
     let err = cache.get(&d, "v1").unwrap_err();
     assert!(err.contains("damaged") && err.contains(&key), "{err}");
@@ -85,7 +103,10 @@ fn damaged_rows_are_misses_then_replaced(location: &str) {
     assert!(cache.get(&d, "v1").unwrap_err().contains("damaged"));
     // the fresh result overwrites it
     cache.put(&d, "v1", b"fresh bytes").unwrap();
-    assert_eq!(cache.get(&d, "v1").unwrap().as_deref(), Some(&b"fresh bytes"[..]));
+    assert_eq!(
+        cache.get(&d, "v1").unwrap().as_deref(),
+        Some(&b"fresh bytes"[..])
+    );
 }
 
 fn hex_literal(location: &str, bytes: &[u8]) -> String {
@@ -132,8 +153,12 @@ fn concurrent_writers_of_one_layer_all_succeed(location: &str) {
 fn purge_and_trim(location: &str) {
     let cache = LayerCache::open(location).unwrap();
     for n in 0..6 {
-        cache.put(&digest(100 + n), "rampart-inspect 9 secrets", &[b'x'; 1000]).unwrap();
-        cache.put(&digest(100 + n), "rampart-inspect 8 secrets", &[b'y'; 1000]).unwrap();
+        cache
+            .put(&digest(100 + n), "rampart-inspect 9 secrets", &[b'x'; 1000])
+            .unwrap();
+        cache
+            .put(&digest(100 + n), "rampart-inspect 8 secrets", &[b'y'; 1000])
+            .unwrap();
     }
     let removed = cache
         .purge(&|a: &str| a.starts_with("rampart-inspect 9 "))
@@ -143,7 +168,10 @@ fn purge_and_trim(location: &str) {
     assert_eq!(info.analyses.len(), 1);
     assert_eq!(info.analyses[0].analysis, "rampart-inspect 9 secrets");
     // Least recently used go first: make the first three the oldest.
-    raw_sql(location, "UPDATE layer_cache SET used_at = 0, stored_at = 0");
+    raw_sql(
+        location,
+        "UPDATE layer_cache SET used_at = 0, stored_at = 0",
+    );
     for n in 3..6 {
         raw_sql(
             location,
@@ -157,7 +185,10 @@ fn purge_and_trim(location: &str) {
     assert_eq!(cache.trim(3500).unwrap(), 3);
     assert_eq!(cache.bytes().unwrap(), 3000);
     for n in 0..6 {
-        let present = cache.get(&digest(100 + n), "rampart-inspect 9 secrets").unwrap().is_some();
+        let present = cache
+            .get(&digest(100 + n), "rampart-inspect 9 secrets")
+            .unwrap()
+            .is_some();
         assert_eq!(present, n >= 3, "layer {n}");
     }
     assert_eq!(cache.trim(10_000).unwrap(), 0);
@@ -252,13 +283,20 @@ fn other_files_and_newer_caches_are_refused_untouched() {
     let dir = tempfile::tempdir().unwrap();
     // not a database
     let text = dir.path().join("notes.txt");
-    std::fs::write(&text, "hello, this is not a database file at all ...........").unwrap();
+    std::fs::write(
+        &text,
+        "hello, this is not a database file at all ...........",
+    )
+    .unwrap();
     let err = LayerCache::open(&text.to_string_lossy()).unwrap_err();
     assert!(matches!(err, CacheError::Foreign { .. }), "{err}");
     assert!(std::fs::read_to_string(&text).unwrap().starts_with("hello"));
     // another program's database (the advisory database, say)
     let other = dir.path().join("osv.db");
-    raw_sql(&other.to_string_lossy(), "CREATE TABLE advisories (id TEXT)");
+    raw_sql(
+        &other.to_string_lossy(),
+        "CREATE TABLE advisories (id TEXT)",
+    );
     let err = LayerCache::open(&other.to_string_lossy()).unwrap_err();
     assert!(err.to_string().contains("advisories"), "{err}");
     let c = rusqlite::Connection::open(&other).unwrap();
@@ -282,5 +320,8 @@ fn other_files_and_newer_caches_are_refused_untouched() {
     // PostgreSQL: a database that cannot be reached is an open error naming it, no password
     let err = LayerCache::open("postgres://rampart:s3cret@127.0.0.1:1/x").unwrap_err();
     let text = err.to_string();
-    assert!(text.contains("127.0.0.1:1") && !text.contains("s3cret"), "{text}");
+    assert!(
+        text.contains("127.0.0.1:1") && !text.contains("s3cret"),
+        "{text}"
+    );
 }

@@ -14,7 +14,12 @@ pub struct CacheArgs {
     pub command: CacheCommand,
     /// The layer cache: an SQLite file or a postgres:// URL (default: layers.db in the cache
     /// directory, as for `rampart scan`).
-    #[arg(long, value_name = "LOCATION", env = "RAMPART_LAYER_CACHE", global = true)]
+    #[arg(
+        long,
+        value_name = "LOCATION",
+        env = "RAMPART_LAYER_CACHE",
+        global = true
+    )]
     pub layer_cache: Option<String>,
 }
 
@@ -61,16 +66,20 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
         .parse()
         .map_err(|_| format!("expected a size such as 500M or 2G, found `{text}`"))?;
     if !n.is_finite() || n < 0.0 {
-        return Err(format!("expected a size such as 500M or 2G, found `{text}`"));
+        return Err(format!(
+            "expected a size such as 500M or 2G, found `{text}`"
+        ));
     }
     Ok((n * (1u64 << shift) as f64) as u64)
 }
 
 fn open(args: &CacheArgs) -> Result<LayerCache> {
-    Ok(match args.layer_cache.as_deref().filter(|l| !l.is_empty()) {
-        Some(location) => LayerCache::open(location)?,
-        None => LayerCache::open_default()?,
-    })
+    Ok(
+        match args.layer_cache.as_deref().filter(|l| !l.is_empty()) {
+            Some(location) => LayerCache::open(location)?,
+            None => LayerCache::open_default()?,
+        },
+    )
 }
 
 /// `rampart cache ...`.
@@ -110,7 +119,12 @@ pub fn run(args: &CacheArgs) -> Result<u8> {
                     for a in &info.analyses {
                         table.add_row([
                             a.analysis.clone(),
-                            if a.analysis.starts_with(&current) { "yes" } else { "no" }.to_owned(),
+                            if a.analysis.starts_with(&current) {
+                                "yes"
+                            } else {
+                                "no"
+                            }
+                            .to_owned(),
                             a.rows.to_string(),
                             a.bytes.to_string(),
                             jiff::Timestamp::from_millisecond(a.newest_ms)

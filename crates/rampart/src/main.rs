@@ -6,9 +6,9 @@ mod cache;
 mod cli;
 mod cyclonedx;
 mod dashboard;
+mod fleet;
 mod habits;
 mod history;
-mod fleet;
 mod host;
 mod images;
 mod intent;
@@ -262,12 +262,7 @@ fn scan(args: ScanArgs) -> Result<u8> {
     let inspected: Vec<rampart_scan::ImageResult> = image_targets
         .iter()
         .map(|target| {
-            images::inspect_target(
-                target,
-                &args.images,
-                layer_cache.as_ref(),
-                args.show.quiet,
-            )
+            images::inspect_target(target, &args.images, layer_cache.as_ref(), args.show.quiet)
                 .map(|(ins, reference)| {
                     if args.format == Format::Cyclonedx {
                         documents.push(sbom::document(&ins, reference.as_ref()));

@@ -73,7 +73,11 @@ fn layer_blobs(layout: &Path) -> Vec<std::path::PathBuf> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|l| layout.join("blobs/sha256").join(&l["digest"].as_str().unwrap()[7..]))
+        .map(|l| {
+            layout
+                .join("blobs/sha256")
+                .join(&l["digest"].as_str().unwrap()[7..])
+        })
         .collect()
 }
 
@@ -98,7 +102,10 @@ fn a_report_from_the_cache_is_the_cold_report_byte_for_byte() {
     assert_eq!(layers_in(&cache), 2);
     // The SBOM too (no secret search: records of its own).
     let sbom = |cache: Option<&Path>| {
-        let out = rampart(&["sbom", &target, "-f", "cyclonedx-json", "--reproducible"], cache);
+        let out = rampart(
+            &["sbom", &target, "-f", "cyclonedx-json", "--reproducible"],
+            cache,
+        );
         String::from_utf8(ok(&out).stdout.clone()).unwrap()
     };
     let cold_sbom = sbom(None);
@@ -109,7 +116,11 @@ fn a_report_from_the_cache_is_the_cold_report_byte_for_byte() {
         std::fs::remove_file(blob).unwrap();
     }
     let without_cache = rampart(&scan_args(&target), None);
-    assert_eq!(without_cache.status.code(), Some(2), "the blobs are needed without the cache");
+    assert_eq!(
+        without_cache.status.code(),
+        Some(2),
+        "the blobs are needed without the cache"
+    );
     assert_eq!(cold, report(&rampart(&scan_args(&target), Some(&cache))));
     assert_eq!(cold_sbom, sbom(Some(&cache)));
 }
@@ -186,7 +197,10 @@ fn a_cache_that_cannot_be_used_is_said_once_and_changes_nothing_else() {
         let out = rampart_command()
             .args(scan_args(&target))
             .arg("--image")
-            .arg(format!("oci-dir:{}", image_dir().join("oci-zstd").display()))
+            .arg(format!(
+                "oci-dir:{}",
+                image_dir().join("oci-zstd").display()
+            ))
             .current_dir(root())
             .env("RAMPART_LAYER_CACHE", &location)
             .output()
@@ -207,7 +221,15 @@ fn the_default_cache_is_in_the_user_cache_directory() {
     let target = format!("oci-dir:{}", image_dir().join("oci").display());
     let out = rampart_command()
         // the advisory database is not in that cache directory: no vulnerability check
-        .args(["scan", "--image", &target, "-f", "json", "--no-config", "--no-vulns"])
+        .args([
+            "scan",
+            "--image",
+            &target,
+            "-f",
+            "json",
+            "--no-config",
+            "--no-vulns",
+        ])
         .args(["--no-inventory"])
         .current_dir(root())
         .env_remove("RAMPART_CACHE_DIR")
@@ -256,13 +278,24 @@ fn cache_info_and_purge_keep_this_version_and_bound_the_size() {
         2,
         "secrets and no-secrets of this version: {info}"
     );
-    let table = ok(&rampart(&["cache", "info"], Some(&cache))).stdout.clone();
+    let table = ok(&rampart(&["cache", "info"], Some(&cache)))
+        .stdout
+        .clone();
     assert!(String::from_utf8_lossy(&table).contains("0.0.1+0"));
-    let purge = ok(&rampart(&["cache", "purge"], Some(&cache))).stderr.clone();
-    assert!(String::from_utf8_lossy(&purge).contains("1 record(s)"), "{}", String::from_utf8_lossy(&purge));
+    let purge = ok(&rampart(&["cache", "purge"], Some(&cache)))
+        .stderr
+        .clone();
+    assert!(
+        String::from_utf8_lossy(&purge).contains("1 record(s)"),
+        "{}",
+        String::from_utf8_lossy(&purge)
+    );
     assert_eq!(layers_in(&cache), 4);
     // bounded: the least recently used go first (every record is larger than this bound)
-    ok(&rampart(&["cache", "purge", "--max-size", "1K"], Some(&cache)));
+    ok(&rampart(
+        &["cache", "purge", "--max-size", "1K"],
+        Some(&cache),
+    ));
     assert_eq!(layers_in(&cache), 0);
     ok(&rampart(&["cache", "purge", "--all"], Some(&cache)));
     assert_eq!(layers_in(&cache), 0);
