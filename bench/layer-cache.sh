@@ -4,9 +4,10 @@
 #
 #   1. the realistic test image of scripts/build-test-image.sh (two gzip layers: a Debian base
 #      with its dpkg database, pip, npm, Java and Go packages);
-#   2. a larger image made of this machine's own Debian system (real ELF binaries, Python's
-#      standard library, dpkg database, copyright files) in three gzip layers: /etc and
-#      /var/lib/dpkg, then /usr/lib, then the rest of /usr;
+#   2. a larger image made of this machine's own Debian system (real ELF binaries and shared
+#      libraries, Python's standard library, the dpkg database, copyright files) in three gzip
+#      layers: /etc and /var/lib/dpkg; /usr/lib's multiarch and Python trees; /usr/bin,
+#      /usr/sbin, /usr/libexec and /usr/share/doc;
 #   3. a sibling of (2): the same two lower layers and an app layer of its own, scanned after
 #      (2) was recorded: a shared base paid once.
 #
@@ -38,8 +39,8 @@ if [ ! -f "$OUT/.images" ]; then
   rm -rf "$HOST" "$SIBLING" "$OUT/layers"
   mkdir -p "$OUT/layers"
   tar -C / --numeric-owner -cf "$OUT/layers/base.tar" etc var/lib/dpkg 2>/dev/null || true
-  tar -C / --numeric-owner -cf "$OUT/layers/lib.tar" usr/lib
-  tar -C / --numeric-owner -cf "$OUT/layers/rest.tar" --exclude=usr/lib usr
+  (cd / && tar --numeric-owner -cf "$OUT/layers/lib.tar" usr/lib/x86_64-linux-gnu usr/lib/python3*)
+  (cd / && tar --numeric-owner -cf "$OUT/layers/rest.tar" usr/bin usr/sbin usr/libexec usr/share/doc)
   mkdir -p "$OUT/layers/app/srv/app"
   printf 'DATABASE_URL=postgres://app:hunter2@db/app\n' > "$OUT/layers/app/srv/app/.env"
   cp /usr/bin/python3 "$OUT/layers/app/srv/app/run"
@@ -47,6 +48,7 @@ if [ ! -f "$OUT/.images" ]; then
   python3 - "$OUT" <<'EOF'
 import gzip, hashlib, json, os, shutil, sys
 out = sys.argv[1]
+compressed = {}
 def blob(layout, data):
     d = hashlib.sha256(data).hexdigest()
     os.makedirs(f"{layout}/blobs/sha256", exist_ok=True)
@@ -57,9 +59,11 @@ def layout(name, tars):
     path = f"{out}/{name}"
     layers, diff_ids = [], []
     for t in tars:
-        raw = open(f"{out}/layers/{t}.tar", "rb").read()
-        diff_ids.append("sha256:" + hashlib.sha256(raw).hexdigest())
-        gz = gzip.compress(raw, compresslevel=6, mtime=0)
+        if t not in compressed:
+            raw = open(f"{out}/layers/{t}.tar", "rb").read()
+            compressed[t] = ("sha256:" + hashlib.sha256(raw).hexdigest(), gzip.compress(raw, compresslevel=6, mtime=0))
+        diff_id, gz = compressed[t]
+        diff_ids.append(diff_id)
         layers.append({"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", **blob(path, gz)})
     config = json.dumps({"architecture": "amd64", "os": "linux",
         "config": {"User": "1000", "Cmd": ["/srv/app/run"]},

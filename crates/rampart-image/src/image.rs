@@ -587,6 +587,7 @@ impl Image {
                     lookup: Lookup::NoDiffId,
                     blob_read: false,
                     saved: None,
+                    not_recorded: None,
                 })
                 .collect(),
         };
@@ -709,9 +710,8 @@ impl Image {
                 if let Some(Some(old)) = cached.records.get(i) {
                     fresh.merge_from(old);
                 }
-                let saved = save(cached.store, diff_id, cached.analysis, &fresh);
                 if let Some(used) = cached.report.layers.get_mut(i) {
-                    used.saved = Some(saved);
+                    save(cached.store, diff_id, cached.analysis, &fresh, used);
                 }
                 if let Some(slot) = cached.records.get_mut(i) {
                     *slot = Some(fresh);
@@ -744,9 +744,8 @@ impl Image {
             }
             if let (Some(diff_id), Some(record)) = (&layer.diff_id, record) {
                 if Some(record.analyses()) != before {
-                    let saved = save(cached.store, diff_id, cached.analysis, record);
                     if let Some(used) = cached.report.layers.get_mut(index) {
-                        used.saved = Some(saved);
+                        save(cached.store, diff_id, cached.analysis, record, used);
                     }
                 }
             }
@@ -1486,17 +1485,19 @@ struct Cached<'a, O> {
     report: CacheReport,
 }
 
-/// Hands a record to the store.
+/// Hands a record to the store, and says so in the layer's report: the store's answer, or why
+/// the record could not be written at all (a result that would not read back as itself).
 fn save<O: Serialize>(
     store: &dyn LayerStore,
     diff_id: &Digest,
     analysis: &str,
     record: &LayerRecord<O>,
-) -> Result<(), String> {
-    let payload = record
-        .encode(diff_id, analysis)
-        .map_err(|e| e.to_string())?;
-    store.put(diff_id, analysis, &payload)
+    used: &mut LayerUse,
+) {
+    match record.encode(diff_id, analysis) {
+        Ok(payload) => used.saved = Some(store.put(diff_id, analysis, &payload)),
+        Err(e) => used.not_recorded = Some(e.to_string()),
+    }
 }
 
 #[cfg(test)]

@@ -345,6 +345,9 @@ pub struct LayerUse {
     pub blob_read: bool,
     /// whether a record was handed to the store, and the store's error if it failed
     pub saved: Option<Result<(), String>>,
+    /// why the layer's record could not be made (a collector result that does not serialize
+    /// to itself): the layer is read from its blob each time
+    pub not_recorded: Option<String>,
 }
 
 /// How a cached squash used the store, layer by layer.

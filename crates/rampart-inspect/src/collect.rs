@@ -566,6 +566,52 @@ mod tests {
     }
 
     #[test]
+    fn every_reason_to_read_a_file_reads_back_by_its_name() {
+        let mut all = vec![
+            Want::System,
+            Want::Binary,
+            Want::Java,
+            Want::Copyright,
+            Want::Secrets,
+        ];
+        for c in catalogers() {
+            all.push(Want::OsPackages(*c));
+            all.push(Want::Packages(*c));
+        }
+        for w in all {
+            let back = Want::named(&w.name());
+            assert_eq!(format!("{back:?}"), format!("{:?}", Some(w)));
+        }
+        assert!(Want::named("packages:nothing").is_none());
+        assert!(Want::named("os").is_none());
+    }
+
+    #[test]
+    fn file_bytes_read_back_whether_text_or_not() {
+        for content in [b"ID=debian\n".to_vec(), vec![0xff, 0, 1, 0x80]] {
+            let found = Found::Bytes {
+                want: Want::System,
+                content: content.clone(),
+                truncated: true,
+            };
+            let json = serde_json::to_string(&found).unwrap_or_default();
+            assert_eq!(
+                json.contains("base64"),
+                content.starts_with(&[0xff]),
+                "{json}"
+            );
+            match serde_json::from_str::<Found>(&json) {
+                Ok(Found::Bytes {
+                    content: back,
+                    truncated: true,
+                    ..
+                }) => assert_eq!(back, content),
+                other => unreachable!("{json}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
     fn what_is_read_and_why() {
         let f = file(0o644, 100);
         let x = file(0o755, 1 << 20);

@@ -195,6 +195,11 @@ fn log_cache_use(report: &rampart_image::CacheReport, quiet: bool) {
     for (layer, why) in report.unusable() {
         tracing::info!(layer, why, "layer cache record not used");
     }
+    for l in &report.layers {
+        if let Some(why) = &l.not_recorded {
+            tracing::info!(layer = l.index, why, "layer not recorded");
+        }
+    }
     if let Some((layer, e)) = report.save_errors().next() {
         cache_trouble(
             &format!("the layer cache could not record layer {layer}: {e}"),
