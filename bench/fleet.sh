@@ -16,6 +16,7 @@
 #
 #   bash bench/fleet.sh
 #   IMAGES=50 RESCAN=2000 bash bench/fleet.sh
+#   RAMPART_BIN=target/release/rampart SKIP_TRIVY=1 bash bench/fleet.sh   # no build, no peer
 #
 # Needs (installed by .ci/run): docker-registry, skopeo, postgresql; Trivy from
 # scripts/install-peers.sh (PyPI).
@@ -29,9 +30,13 @@ mkdir -p "$OUT"
 log() { printf '>> %s\n' "$*" >&2; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
-log "building rampart (release)"
-(cd "$REPO" && cargo build --release --locked -q -p rampart)
-R=$REPO/target/release/rampart
+if [ -n "${RAMPART_BIN:-}" ]; then
+  R=$RAMPART_BIN
+else
+  log "building rampart (release)"
+  (cd "$REPO" && cargo build --release --locked -q -p rampart)
+  R=$REPO/target/release/rampart
+fi
 T=$(bash "$REPO/scripts/install-peers.sh")/bin/trivy
 
 if [ ! -f "$OUT/layout/index.json" ] || [ "$(python3 -c "import json;print(len(json.load(open('$OUT/layout/index.json'))['manifests']))")" != "$IMAGES" ]; then
@@ -65,13 +70,13 @@ seq 0 $((IMAGES - 1)) | sed "s|.*|$REG/fleet/app-&:v1|" > "$OUT/refs.txt"
 PGBIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
 PGPORT=$(free_port)
 rm -rf "$OUT/pg"; mkdir -p "$OUT/pg"; chown postgres: "$OUT/pg"
-su postgres -s /bin/sh -c "$PGBIN/initdb -q --auth=trust -U postgres -D $OUT/pg/data" >/dev/null
+su postgres -s /bin/sh -c "$PGBIN/initdb --auth=trust -U postgres -D $OUT/pg/data" >/dev/null
 su postgres -s /bin/sh -c "$PGBIN/postgres -D $OUT/pg/data -p $PGPORT -k $OUT/pg -c listen_addresses=127.0.0.1 -c fsync=on" >"$OUT/pg/log" 2>&1 &
 PIDS+=($!)
 until "$PGBIN/pg_isready" -q -h 127.0.0.1 -p "$PGPORT"; do sleep 0.2; done
 psql_() { psql -X -q -t -A -h 127.0.0.1 -p "$PGPORT" -U postgres "$@"; }
-N=0
-newdb() { N=$((N + 1)); psql_ -d postgres -c "CREATE DATABASE fleet$N" >/dev/null; echo "postgres://postgres@127.0.0.1:$PGPORT/fleet$N"; }
+# a new database per run (called in $(...): the name cannot come from a shell counter)
+newdb() { local n; n=fleet_$(od -An -N4 -tu4 /dev/urandom | tr -d ' '); psql_ -d postgres -c "CREATE DATABASE $n" >/dev/null; echo "postgres://postgres@127.0.0.1:$PGPORT/$n"; }
 
 # workers LABEL PROCESSES CONCURRENCY CACHE_ARGS...: images per hour
 declare -A RATE
@@ -112,28 +117,40 @@ CACHE=$OUT/layer-cache
 rm -rf "$CACHE"
 export XDG_CACHE_HOME=$OUT/xdg
 rm -rf "$XDG_CACHE_HOME"
-workers "rampart 1 worker, no layer cache" 1 2 --no-layer-cache
-FIRST_URL=$(cat "$OUT/last-url")
-workers "rampart 1 worker, layer cache empty" 1 2 --layer-cache "$CACHE/1.db"
-workers "rampart 1 worker, layer cache full" 1 2 --layer-cache "$CACHE/1.db"
-workers "rampart 2 workers, layer cache empty" 2 1 --layer-cache "$CACHE/2.db"
-workers "rampart 2 workers, layer cache full" 2 1 --layer-cache "$CACHE/2.db"
-PGCACHE=$(newdb)
-workers "rampart 2 workers, shared PostgreSQL layer cache" 2 1 --layer-cache "$PGCACHE"
+if "$R" fleet worker --help | grep -q -- --layer-cache; then
+  workers "rampart 1 worker, no layer cache" 1 2 --no-layer-cache
+  FIRST_URL=$(cat "$OUT/last-url")
+  workers "rampart 1 worker, layer cache empty" 1 2 --layer-cache "$CACHE/1.db"
+  workers "rampart 1 worker, layer cache full" 1 2 --layer-cache "$CACHE/1.db"
+  workers "rampart 2 workers, layer cache empty" 2 1 --layer-cache "$CACHE/2.db"
+  workers "rampart 2 workers, layer cache full" 2 1 --layer-cache "$CACHE/2.db"
+  PGCACHE=$(newdb)
+  workers "rampart 2 workers, shared PostgreSQL layer cache" 2 1 --layer-cache "$PGCACHE"
+else
+  log "this rampart has no layer cache: workers without it only"
+  workers "rampart 1 worker, no layer cache" 1 2
+  FIRST_URL=$(cat "$OUT/last-url")
+  workers "rampart 2 workers, no layer cache" 2 1
+fi
 if [ -z "${SKIP_TRIVY:-}" ]; then
   export TRIVY_INSECURE=true TRIVY_NO_PROGRESS=true TRIVY_SKIP_CHECK_UPDATE=true
   trivy_run "trivy, no cache" --cache-backend memory
   rm -rf "$OUT/trivy-cache"
   trivy_run "trivy, own cache empty" --cache-dir "$OUT/trivy-cache"
   trivy_run "trivy, own cache full" --cache-dir "$OUT/trivy-cache"
-  python3 - "${RATE["rampart 1 worker, layer cache empty"]}" "${RATE["trivy, own cache empty"]}" \
-    "${RATE["rampart 2 workers, layer cache empty"]}" "${RATE["trivy, no cache"]}" \
-    "${RATE["rampart 1 worker, layer cache full"]}" "${RATE["trivy, own cache full"]}" <<'EOF'
+  for k in "${!RATE[@]}"; do printf '%s\t%s\n' "$k" "${RATE[$k]}"; done > "$OUT/rates.tsv"
+  python3 - "$OUT/rates.tsv" <<'EOF'
 import sys
-a = [float(x) for x in sys.argv[1:]]
-print(f"ratio, empty caches, 1 rampart worker / trivy with its cache: {a[0] / a[1]:.1f}x")
-print(f"ratio, 2 rampart workers (empty layer cache) / trivy without cache: {a[2] / a[3]:.1f}x")
-print(f"ratio, full caches, 1 rampart worker / trivy with its cache: {a[4] / a[5]:.1f}x")
+r = dict(l.rstrip("\n").split("\t") for l in open(sys.argv[1]))
+def ratio(a, b):
+    if a in r and b in r:
+        print(f"ratio {a} / {b}: {float(r[a]) / float(r[b]):.1f}x")
+ratio("rampart 1 worker, layer cache empty", "trivy, own cache empty")
+ratio("rampart 2 workers, layer cache empty", "trivy, own cache empty")
+ratio("rampart 1 worker, layer cache full", "trivy, own cache full")
+ratio("rampart 2 workers, layer cache full", "trivy, own cache full")
+ratio("rampart 1 worker, no layer cache", "trivy, no cache")
+ratio("rampart 2 workers, no layer cache", "trivy, no cache")
 EOF
 fi
 

@@ -37,6 +37,9 @@ pub struct RegistryAnalyser {
     /// the advisory database the worker matches with (none: packages only, matched by
     /// `rampart inventory rescan` from the store)
     db: Option<PathBuf>,
+    /// what was learnt from each layer, by diff id (docs/layer-cache.md): a base shared by a
+    /// thousand images is read once for all of them
+    cache: Option<rampart_layercache::LayerCache>,
 }
 
 impl RegistryAnalyser {
@@ -53,7 +56,14 @@ impl RegistryAnalyser {
             limits: Limits::default(),
             secrets: true,
             db,
+            cache: None,
         })
+    }
+
+    /// Reads layers through this layer cache (a shared PostgreSQL one for a fleet).
+    pub fn with_layer_cache(mut self, cache: Option<rampart_layercache::LayerCache>) -> Self {
+        self.cache = cache;
+        self
     }
 
     /// Whether files are searched for secrets (on by default, as `rampart scan`).
@@ -97,14 +107,15 @@ impl RegistryAnalyser {
             .open_image(&pinned, self.platform.as_ref(), &self.limits)
             .map_err(|e| format!("pulling {pinned}: {e}"))?;
         let today = jiff::Zoned::now().date();
-        let inspection = rampart_inspect::inspect(
-            &image,
-            reference,
-            &InspectOptions {
-                secrets: self.secrets,
-                today,
-            },
-        )
+        let inspect = InspectOptions {
+            secrets: self.secrets,
+            today,
+        };
+        let inspection = match &self.cache {
+            Some(cache) => rampart_inspect::inspect_cached(&image, reference, &inspect, cache)
+                .map(|(inspection, _)| inspection),
+            None => rampart_inspect::inspect(&image, reference, &inspect),
+        }
         .map_err(|e| format!("reading {pinned}: {e}"))?;
         let distro = inspection.distro.clone();
         let packages = inspection.packages.clone();

@@ -326,20 +326,32 @@ fn record_history(
     let deadline = Instant::now() + Duration::from_secs(60);
     let mut pause = Duration::from_millis(100);
     loop {
-        let mut attempt = || -> Result<(), String> {
+        let mut attempt = || -> Result<(), rampart_history::HistoryError> {
             if history.is_none() {
-                *history = Some(rampart_history::Store::open(location).map_err(|e| e.to_string())?);
+                *history = Some(rampart_history::Store::open(location)?);
             }
-            let store = history
-                .as_mut()
-                .ok_or_else(|| String::from("no history store"))?;
-            rampart_history::scan::record_scan(store, &report, &source, rampart_history::now_ms())
-                .map(|_| ())
-                .map_err(|e| e.to_string())
+            match history.as_mut() {
+                Some(store) => rampart_history::scan::record_scan(
+                    store,
+                    &report,
+                    &source,
+                    rampart_history::now_ms(),
+                )
+                .map(|_| ()),
+                None => Ok(()),
+            }
         };
         match attempt() {
             Ok(()) => return Ok(()),
-            Err(e) if Instant::now() >= deadline => return Err(e),
+            // what waiting cannot mend: a store that is not (or no longer) rampart's, a report
+            // the store refuses
+            Err(
+                e @ (rampart_history::HistoryError::Foreign(_)
+                | rampart_history::HistoryError::Newer { .. }
+                | rampart_history::HistoryError::Report { .. }
+                | rampart_history::HistoryError::Invalid(_)),
+            ) => return Err(e.to_string()),
+            Err(e) if Instant::now() >= deadline => return Err(e.to_string()),
             Err(_) => {
                 *history = None;
                 std::thread::sleep(pause);

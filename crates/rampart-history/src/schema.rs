@@ -289,7 +289,7 @@ pub fn migrate(tx: &mut Tx<'_>, now: i64) -> Result<Vec<i64>, HistoryError> {
     let names: Vec<String> = tables
         .iter()
         .filter_map(|r| r.first().and_then(Val::text).map(str::to_owned))
-        .filter(|n| !n.starts_with("fleet_") && n != "layer_cache")
+        .filter(|n| !n.starts_with("fleet_") && !n.starts_with("layer_cache"))
         .collect();
     if names.is_empty() {
         tx.batch(

@@ -10,7 +10,7 @@ use crate::digest::Digest;
 use crate::path::{normalize, normalize_from, parent};
 
 /// The kind of a filesystem entry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum EntryKind {
     /// a regular file
@@ -183,7 +183,7 @@ pub struct Squashed<T> {
 }
 
 /// The bytes of a file captured by [`MatchCollector`].
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Captured {
     /// the first bytes, at most the per-file capture limit
     pub content: Vec<u8>,

@@ -19,6 +19,8 @@ pub(crate) struct TarGuard<R> {
     sparse_ext: bool,
     limit: u64,
     tripped: Rc<Cell<bool>>,
+    /// the largest metadata entry met (what a replay of the layer checks against the limit)
+    largest: u64,
 }
 
 impl<R: Read> TarGuard<R> {
@@ -32,7 +34,13 @@ impl<R: Read> TarGuard<R> {
             sparse_ext: false,
             limit,
             tripped,
+            largest: 0,
         }
+    }
+
+    /// The declared size of the largest GNU long-name / long-link or PAX header entry met.
+    pub(crate) fn largest_metadata(&self) -> u64 {
+        self.largest
     }
 
     fn observe(&mut self, mut bytes: &[u8]) -> io::Result<()> {
@@ -81,6 +89,7 @@ impl<R: Read> TarGuard<R> {
         let declared = block.get(124..136).map_or(0, parse_size);
         let size = match kind {
             b'L' | b'K' | b'x' | b'g' => {
+                self.largest = self.largest.max(declared);
                 if declared > self.limit {
                     self.tripped.set(true);
                     return Err(io::Error::other("tar metadata entry too large"));

@@ -11,13 +11,17 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
+use rayon::prelude::*;
 use serde::Deserialize;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 use crate::config::ImageConfig;
 use crate::digest::{Algorithm, Digest, Tally, VerifyingReader, verify};
 use crate::fs::{
     CollectedFile, Collector, EntryMeta, Filesystem, MatchCollector, NoContent, Squashed,
 };
+use crate::record::{CacheReport, LayerRecord, LayerStore, LayerUse, Lookup};
 use crate::squash::{Squasher, Stop};
 use crate::store::{ArchiveStore, BlobReader, BlobStore, DirStore};
 use crate::{ImageError, Limits};
@@ -541,13 +545,242 @@ impl Image {
                 for (index, targets) in needs {
                     if let Some(layer) = self.layers.get(index) {
                         read_layer(&**store, layer, &self.limits, &second_total, None, |r| {
-                            sq.second_pass_layer(index, &targets, r).map(|_| ())
+                            sq.second_pass_layer(index, &targets, r, None).map(|_| ())
                         })?;
                     }
                 }
             }
         }
         Ok(sq.finish())
+    }
+
+    /// Squashes as [`Image::squash`] does, with the layer records kept in `store` under
+    /// `analysis` (the version of what the collector computes, and of its options): a layer
+    /// with a usable record is replayed without opening its blob; any other layer is read from
+    /// its blob, and its record (made in the same pass) is handed to the store once the blob is
+    /// verified in full. The result is the one [`Image::squash`] gives.
+    ///
+    /// A record that cannot be used (absent, damaged, of another version) is a miss, never an
+    /// error; a store that fails to write is reported in the [`CacheReport`], and the squash goes
+    /// on. Layers without a diff id are always read from their blob. The collector must decide
+    /// and analyze from a file's path, kind, mode, owner, size, link target and content alone
+    /// (not from its layer): that is the question a record answers.
+    pub fn squash_cached<C>(
+        &self,
+        collector: &C,
+        store: &dyn LayerStore,
+        analysis: &str,
+    ) -> Result<(Squashed<C::Output>, CacheReport), ImageError>
+    where
+        C: Collector,
+        C::Output: Serialize + DeserializeOwned,
+    {
+        let Body::Layers(blobs) = &self.body else {
+            return Ok((self.squash(collector)?, CacheReport::default()));
+        };
+        let mut report = CacheReport {
+            layers: self
+                .layers
+                .iter()
+                .map(|l| LayerUse {
+                    index: l.index,
+                    lookup: Lookup::NoDiffId,
+                    blob_read: false,
+                    saved: None,
+                    not_recorded: None,
+                })
+                .collect(),
+        };
+        // Payloads are fetched in order, then decoded in parallel.
+        let payloads: Vec<Option<Result<Option<Vec<u8>>, String>>> = self
+            .layers
+            .iter()
+            .map(|l| l.diff_id.as_ref().map(|d| store.get(d, analysis)))
+            .collect();
+        let decoded: Vec<(Lookup, Option<LayerRecord<C::Output>>)> = payloads
+            .into_par_iter()
+            .zip(self.layers.par_iter())
+            .map(|(payload, layer)| match (payload, &layer.diff_id) {
+                (Some(Ok(Some(bytes))), Some(d)) => {
+                    match LayerRecord::decode(&bytes, d, analysis) {
+                        Ok(r) => (Lookup::Hit, Some(r)),
+                        Err(e) => (Lookup::Unusable(e.to_string()), None),
+                    }
+                }
+                (Some(Ok(None)), _) => (Lookup::Absent, None),
+                (Some(Err(e)), _) => (Lookup::Unusable(e), None),
+                _ => (Lookup::NoDiffId, None),
+            })
+            .collect();
+        let mut records = Vec::with_capacity(decoded.len());
+        for ((lookup, record), used) in decoded.into_iter().zip(&mut report.layers) {
+            used.lookup = lookup;
+            records.push(record);
+        }
+        let mut cached = Cached {
+            store,
+            analysis,
+            records,
+            forced: vec![false; self.layers.len()],
+            shown: vec![false; self.layers.len()],
+            report,
+        };
+        // A record that cannot answer a question of this image (a file landing elsewhere over
+        // another base) sends its layer to the blob and the squash starts over; each layer is
+        // sent at most once, so this ends.
+        for _ in 0..=2 * self.layers.len() + 1 {
+            if let Some(squashed) = self.squash_attempt(collector, &**blobs, &mut cached)? {
+                return Ok((squashed, cached.report));
+            }
+        }
+        Ok((self.squash(collector)?, cached.report))
+    }
+
+    /// One squash over records and blobs; `None` when a record could not answer (its layer is
+    /// then marked to be read from its blob).
+    fn squash_attempt<C>(
+        &self,
+        collector: &C,
+        blobs: &dyn BlobStore,
+        cached: &mut Cached<'_, C::Output>,
+    ) -> Result<Option<Squashed<C::Output>>, ImageError>
+    where
+        C: Collector,
+        C::Output: Serialize + DeserializeOwned,
+    {
+        let mut sq = Squasher::new(&self.limits, collector);
+        let image_total = Cell::new(0u64);
+        for layer in &self.layers {
+            let i = layer.index;
+            let digest = layer.id().cloned().map(Arc::new);
+            let name = layer.name();
+            let forced = cached.forced.get(i).copied().unwrap_or(true);
+            if let Some(record) = cached
+                .records
+                .get(i)
+                .and_then(Option::as_ref)
+                .filter(|_| !forced)
+            {
+                self.replay_limits(layer, record, &image_total)?;
+                if let (Some(p), Some(shown)) = (&self.progress, cached.shown.get_mut(i)) {
+                    if !*shown {
+                        p(ProgressEvent::LayerBytes(layer.size.unwrap_or(0)));
+                        *shown = true;
+                    }
+                }
+                match sq.replay_layer(i, digest, &name, record) {
+                    Ok(()) => continue,
+                    Err(Stop::Hole) => {
+                        if let Some(f) = cached.forced.get_mut(i) {
+                            *f = true;
+                        }
+                        return Ok(None);
+                    }
+                    Err(Stop::Image(e)) => return Err(e),
+                    Err(Stop::Io(e)) => {
+                        return Err(ImageError::CorruptLayer {
+                            layer: name,
+                            source: e,
+                        });
+                    }
+                }
+            }
+            if layer.diff_id.is_some() {
+                sq.start_recording();
+            }
+            let progress = self.progress.as_ref();
+            let read = read_layer(blobs, layer, &self.limits, &image_total, progress, |r| {
+                sq.layer(i, digest.clone(), &name, r).map(|_| ())
+            });
+            let entries = sq.take_recording();
+            let read = read?;
+            if let Some(used) = cached.report.layers.get_mut(i) {
+                used.blob_read = true;
+            }
+            if let Some(shown) = cached.shown.get_mut(i) {
+                *shown = true;
+            }
+            if let Some(diff_id) = &layer.diff_id {
+                // Verified in full (read_layer returned Ok): the record can be kept.
+                let mut fresh = LayerRecord {
+                    bytes: read.bytes,
+                    largest_metadata: read.largest_metadata,
+                    entries,
+                };
+                if let Some(Some(old)) = cached.records.get(i) {
+                    fresh.merge_from(old);
+                }
+                if let Some(used) = cached.report.layers.get_mut(i) {
+                    save(cached.store, diff_id, cached.analysis, &fresh, used);
+                }
+                if let Some(slot) = cached.records.get_mut(i) {
+                    *slot = Some(fresh);
+                }
+                // The fresh record was made in this very context: a later attempt replays it.
+                if let Some(f) = cached.forced.get_mut(i) {
+                    *f = false;
+                }
+            }
+        }
+        let needs = sq.second_pass_needs();
+        let second_total = Cell::new(0u64);
+        for (index, targets) in needs {
+            let Some(layer) = self.layers.get(index) else {
+                continue;
+            };
+            if let Some(Some(record)) = cached.records.get(index) {
+                if sq.second_pass_replay(index, &targets, record) {
+                    continue;
+                }
+            }
+            let mut record = cached.records.get_mut(index).and_then(Option::as_mut);
+            let before = record.as_ref().map(|r| r.analyses());
+            read_layer(blobs, layer, &self.limits, &second_total, None, |r| {
+                sq.second_pass_layer(index, &targets, r, record.as_deref_mut())
+                    .map(|_| ())
+            })?;
+            if let Some(used) = cached.report.layers.get_mut(index) {
+                used.blob_read = true;
+            }
+            if let (Some(diff_id), Some(record)) = (&layer.diff_id, record) {
+                if Some(record.analyses()) != before {
+                    if let Some(used) = cached.report.layers.get_mut(index) {
+                        save(cached.store, diff_id, cached.analysis, record, used);
+                    }
+                }
+            }
+        }
+        Ok(Some(sq.finish()))
+    }
+
+    /// The byte and metadata limits a replayed layer is held to, as its stream would be.
+    fn replay_limits<O>(
+        &self,
+        layer: &LayerInfo,
+        record: &LayerRecord<O>,
+        image_total: &Cell<u64>,
+    ) -> Result<(), ImageError> {
+        let limits = &self.limits;
+        if record.largest_metadata > limits.max_tar_meta_bytes {
+            return Err(ImageError::TarMetadataTooLarge {
+                layer: layer.name(),
+                limit: limits.max_tar_meta_bytes,
+            });
+        }
+        if record.bytes > limits.max_layer_bytes {
+            return Err(ImageError::LayerTooLarge {
+                layer: layer.name(),
+                limit: limits.max_layer_bytes,
+            });
+        }
+        image_total.set(image_total.get().saturating_add(record.bytes));
+        if image_total.get() > limits.max_image_bytes {
+            return Err(ImageError::ImageTooLarge {
+                layer: layer.name(),
+                limit: limits.max_image_bytes,
+            });
+        }
+        Ok(())
     }
 
     /// The squashed view alone (no file content read).
@@ -1042,9 +1275,19 @@ fn pump(
     }
 }
 
+/// What reading a layer stream measured (what a record of the layer keeps for its replay).
+#[derive(Debug, Clone, Copy, Default)]
+struct LayerRead {
+    /// uncompressed bytes of the stream
+    bytes: u64,
+    /// the largest tar metadata entry (GNU long name / PAX header)
+    largest_metadata: u64,
+}
+
 /// Opens a layer, verifies it while `consume` reads it as a tar stream, drains what the tar
 /// reader left, and maps failures to precise errors (a digest mismatch wins over the decoder
 /// error it usually causes). Decompression and the blob digest run on a scoped second thread.
+/// `Ok` only once the blob was verified in full (digest, and diff id when known).
 fn read_layer<F>(
     store: &dyn BlobStore,
     layer: &LayerInfo,
@@ -1052,7 +1295,7 @@ fn read_layer<F>(
     image_total: &Cell<u64>,
     progress: Option<&Progress>,
     consume: F,
-) -> Result<(), ImageError>
+) -> Result<LayerRead, ImageError>
 where
     F: FnOnce(&mut dyn Read) -> Result<(), Stop>,
 {
@@ -1078,7 +1321,7 @@ where
     let (raw_tx, raw_rx) = sync_channel(CHUNKS_IN_FLIGHT);
     let (raw_recycle_tx, raw_recycle_rx) = sync_channel(CHUNKS_IN_FLIGHT + 2);
     let (kind_tx, kind_rx) = sync_channel(1);
-    let (result, hit, meta_hit, diff_tally, raw_outcome) = std::thread::scope(|scope| {
+    let (result, hit, meta_hit, diff_tally, raw_outcome, measured) = std::thread::scope(|scope| {
         let hashes = Hashes {
             raw: layer.digest.as_ref().map(Digest::algorithm),
             diff: diff_id.map(Digest::algorithm),
@@ -1139,14 +1382,26 @@ where
             io::copy(&mut guarded, &mut io::sink())?;
             Ok(())
         });
+        let largest_metadata = guarded.largest_metadata();
         drop(guarded);
         let diff_tally = diff_v.finish();
         let hit = budget.hit;
+        let measured = LayerRead {
+            bytes: budget.layer,
+            largest_metadata,
+        };
         // Hang up so the other threads stop decoding; the reader only drains the raw blob.
         drop(budget);
         let decoded = decoder.map_or(Ok(()), |d| d.join());
         let raw_outcome = reader.join().and_then(|r| decoded.map(|()| r));
-        (result, hit, meta_hit.get(), diff_tally, raw_outcome)
+        (
+            result,
+            hit,
+            meta_hit.get(),
+            diff_tally,
+            raw_outcome,
+            measured,
+        )
     });
     let raw_outcome = raw_outcome.map_err(|_| {
         ImageError::io(
@@ -1179,7 +1434,7 @@ where
                 }
                 verify(diff_tally, &format!("{name} (uncompressed)"), diff_id, None)?;
             }
-            Ok(())
+            Ok(measured)
         }
         Err(stop) => {
             if let Some(h) = hit {
@@ -1207,8 +1462,41 @@ where
                     layer: name,
                     source: e,
                 },
+                // only a replay stops for this, and a replay reads no stream
+                Stop::Hole => ImageError::CorruptLayer {
+                    layer: name,
+                    source: io::Error::other("a layer record stopped a stream"),
+                },
             })
         }
+    }
+}
+
+/// The state of a cached squash across its attempts.
+struct Cached<'a, O> {
+    store: &'a dyn LayerStore,
+    analysis: &'a str,
+    /// per layer: the record to replay (loaded, or made by this squash)
+    records: Vec<Option<LayerRecord<O>>>,
+    /// per layer: read from the blob whatever the record
+    forced: Vec<bool>,
+    /// per layer: its bytes were counted for the progress report
+    shown: Vec<bool>,
+    report: CacheReport,
+}
+
+/// Hands a record to the store, and says so in the layer's report: the store's answer, or why
+/// the record could not be written at all (a result that would not read back as itself).
+fn save<O: Serialize>(
+    store: &dyn LayerStore,
+    diff_id: &Digest,
+    analysis: &str,
+    record: &LayerRecord<O>,
+    used: &mut LayerUse,
+) {
+    match record.encode(diff_id, analysis) {
+        Ok(payload) => used.saved = Some(store.put(diff_id, analysis, &payload)),
+        Err(e) => used.not_recorded = Some(e.to_string()),
     }
 }
 

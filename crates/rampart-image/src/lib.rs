@@ -12,6 +12,8 @@
 //!   wants. Memory grows with the number of entries and what the collector keeps, not with layer
 //!   bytes. [`Image::capture`] is the simple collector: the bytes of the files matching a
 //!   predicate.
+//! - [`Image::squash_cached`] does the same with [`LayerRecord`]s kept in a [`LayerStore`] by
+//!   diff id: a layer already recorded is replayed without reading its blob (see `record`).
 //!
 //! ```no_run
 //! use rampart_image::{Image, Platform, Source};
@@ -45,6 +47,7 @@ mod fs;
 mod guard;
 mod image;
 mod path;
+mod record;
 mod rootfs;
 mod squash;
 mod store;
@@ -58,6 +61,10 @@ pub use fs::{
 };
 pub use image::{
     Descriptor, DescriptorPlatform, Image, LayerInfo, Platform, Progress, ProgressEvent, Source,
+};
+pub use record::{
+    CacheReport, LayerRecord, LayerStore, LayerUse, Lookup, MAX_PAYLOAD_BYTES, MAX_RECORD_BYTES,
+    RECORD_FORMAT, RecordError,
 };
 pub use store::{ArchiveStore, BlobReader, BlobStore, DirStore};
 

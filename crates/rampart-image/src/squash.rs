@@ -12,6 +12,7 @@ use crate::fs::{
     Squashed, hardlink_target,
 };
 use crate::path::{file_name, join, normalize, parent};
+use crate::record::{Analysis, AnalysisKey, EntryHead, LayerRecord, RecordedEntry};
 use crate::{ImageError, Limits};
 
 const OPAQUE: &str = ".wh..wh..opq";
@@ -29,6 +30,16 @@ struct Capture<T> {
 pub(crate) enum Stop {
     Io(io::Error),
     Image(ImageError),
+    /// a replayed record has no result for a file the collector wants here (another context):
+    /// the layer must be read from its blob
+    Hole,
+}
+
+/// Where the content of a wanted file comes from: the tar entry being read, or the results a
+/// layer record kept for it.
+enum Content<'a, O> {
+    Stream(&'a mut dyn Read),
+    Replay(&'a [Analysis<O>]),
 }
 
 impl From<io::Error> for Stop {
@@ -50,6 +61,8 @@ pub(crate) struct Squasher<'c, C: Collector> {
     /// files the collector read and kept nothing of (a hardlink to one needs no second pass)
     analyzed_empty: BTreeSet<(usize, String)>,
     digests: Vec<Option<Arc<Digest>>>,
+    /// the entries of the layer being read, with the collector's results, when recording
+    recording: Option<Vec<RecordedEntry<C::Output>>>,
 }
 
 impl<'c, C: Collector> Squasher<'c, C> {
@@ -68,7 +81,38 @@ impl<'c, C: Collector> Squasher<'c, C> {
             pending_links: BTreeMap::new(),
             analyzed_empty: BTreeSet::new(),
             digests: Vec::new(),
+            recording: None,
         }
+    }
+
+    /// Records the entries of the next layer read (see [`Squasher::take_recording`]).
+    pub(crate) fn start_recording(&mut self) {
+        self.recording = Some(Vec::new());
+    }
+
+    /// The entries recorded since [`Squasher::start_recording`]; recording stops.
+    pub(crate) fn take_recording(&mut self) -> Vec<RecordedEntry<C::Output>> {
+        self.recording.take().unwrap_or_default()
+    }
+
+    fn set_digest(&mut self, layer: usize, digest: &Option<Arc<Digest>>) {
+        while self.digests.len() <= layer {
+            self.digests.push(None);
+        }
+        if let Some(slot) = self.digests.get_mut(layer) {
+            slot.clone_from(digest);
+        }
+    }
+
+    fn count_entry(&mut self, layer_name: &str) -> Result<(), Stop> {
+        self.entries_seen += 1;
+        if self.entries_seen > self.limits.max_entries {
+            return Err(Stop::Image(ImageError::TooManyEntries {
+                layer: layer_name.to_owned(),
+                limit: self.limits.max_entries,
+            }));
+        }
+        Ok(())
     }
 
     fn anomaly(&mut self, layer: usize, path: &str, kind: AnomalyKind) {
@@ -92,35 +136,50 @@ impl<'c, C: Collector> Squasher<'c, C> {
         layer_name: &str,
         reader: R,
     ) -> Result<R, Stop> {
-        while self.digests.len() <= layer {
-            self.digests.push(None);
-        }
-        if let Some(slot) = self.digests.get_mut(layer) {
-            slot.clone_from(&digest);
-        }
+        self.set_digest(layer, &digest);
         let mut archive = tar::Archive::new(reader);
         for entry in archive.entries()? {
             let mut entry = entry?;
-            self.entries_seen += 1;
-            if self.entries_seen > self.limits.max_entries {
-                return Err(Stop::Image(ImageError::TooManyEntries {
-                    layer: layer_name.to_owned(),
-                    limit: self.limits.max_entries,
-                }));
+            self.count_entry(layer_name)?;
+            let head = head_of(&entry);
+            if let Some(recording) = self.recording.as_mut() {
+                recording.push(RecordedEntry {
+                    head: head.clone(),
+                    analyses: Vec::new(),
+                });
             }
-            self.entry(layer, &digest, &mut entry)?;
+            self.entry(layer, &digest, &head, Content::Stream(&mut entry))?;
         }
         Ok(archive.into_inner())
     }
 
-    fn entry<R: Read>(
+    /// Applies one layer from its record instead of its tar stream: the same entries through
+    /// the same logic, the collector's results taken from the record. [`Stop::Hole`] when the
+    /// record has no result for a file wanted here (the squash must then start over with this
+    /// layer read from its blob).
+    pub(crate) fn replay_layer(
+        &mut self,
+        layer: usize,
+        digest: Option<Arc<Digest>>,
+        layer_name: &str,
+        record: &LayerRecord<C::Output>,
+    ) -> Result<(), Stop> {
+        self.set_digest(layer, &digest);
+        for e in &record.entries {
+            self.count_entry(layer_name)?;
+            self.entry(layer, &digest, &e.head, Content::Replay(&e.analyses))?;
+        }
+        Ok(())
+    }
+
+    fn entry(
         &mut self,
         layer: usize,
         digest: &Option<Arc<Digest>>,
-        entry: &mut tar::Entry<'_, R>,
+        head: &EntryHead,
+        content: Content<'_, C::Output>,
     ) -> Result<(), Stop> {
-        let header = entry.header();
-        let kind = match header.entry_type() {
+        let kind = match tar::EntryType::new(head.kind) {
             tar::EntryType::Regular | tar::EntryType::Continuous | tar::EntryType::GNUSparse => {
                 EntryKind::File
             }
@@ -135,27 +194,21 @@ impl<'c, C: Collector> Squasher<'c, C> {
             }
             _ => EntryKind::Other,
         };
-        let mode = header.mode().unwrap_or(0) & 0o7777;
-        let uid = header.uid().unwrap_or(0);
-        let gid = header.gid().unwrap_or(0);
-        let size = entry.size();
-        let raw_path = entry.path_bytes();
-        let raw_link = entry.link_name_bytes();
-        let (raw, not_utf8) = lossy(&raw_path);
-        let link = raw_link.map(|l| lossy(&l).0);
-        drop(raw_path);
-        if not_utf8 {
-            self.anomaly(layer, &raw, AnomalyKind::NonUtf8Path);
+        let (mode, uid, gid, size) = (head.mode, head.uid, head.gid, head.size);
+        let raw = head.path.as_str();
+        let link = head.link.clone();
+        if head.not_utf8 {
+            self.anomaly(layer, raw, AnomalyKind::NonUtf8Path);
         }
         if raw.len() > self.limits.max_path_bytes {
-            self.anomaly(layer, &raw, AnomalyKind::PathTooLong);
+            self.anomaly(layer, raw, AnomalyKind::PathTooLong);
             return Ok(());
         }
-        let norm = normalize(&raw);
+        let norm = normalize(raw);
         if norm.escaped {
-            self.anomaly(layer, &raw, AnomalyKind::PathEscape);
+            self.anomaly(layer, raw, AnomalyKind::PathEscape);
         } else if raw.starts_with('/') {
-            self.anomaly(layer, &raw, AnomalyKind::AbsolutePath);
+            self.anomaly(layer, raw, AnomalyKind::AbsolutePath);
         }
         if norm.path == "/" {
             return Ok(());
@@ -168,7 +221,7 @@ impl<'c, C: Collector> Squasher<'c, C> {
             if name == OPAQUE {
                 self.remove_under(&dir, Some(layer), false);
             } else if hidden.is_empty() || hidden == "." || hidden == ".." {
-                self.anomaly(layer, &raw, AnomalyKind::InvalidWhiteout);
+                self.anomaly(layer, raw, AnomalyKind::InvalidWhiteout);
             } else {
                 let target = join(&dir, hidden);
                 self.remove_under(&target, Some(layer), true);
@@ -193,7 +246,7 @@ impl<'c, C: Collector> Squasher<'c, C> {
                 let (target, escaped) = hardlink_target(&link.unwrap_or_default());
                 let target = self.through_symlinks(target);
                 if escaped {
-                    self.anomaly(layer, &raw, AnomalyKind::HardlinkEscape);
+                    self.anomaly(layer, raw, AnomalyKind::HardlinkEscape);
                 }
                 match self.fs.entries.get(&target) {
                     Some(t) if t.kind == EntryKind::File && target != path => {
@@ -207,7 +260,7 @@ impl<'c, C: Collector> Squasher<'c, C> {
                     _ => {}
                 }
                 if meta.data_source.is_none() {
-                    self.anomaly(layer, &raw, AnomalyKind::DanglingHardlink);
+                    self.anomaly(layer, raw, AnomalyKind::DanglingHardlink);
                 }
                 meta.link_target = Some(target);
             }
@@ -227,19 +280,19 @@ impl<'c, C: Collector> Squasher<'c, C> {
         }
         let wanted = meta.has_content() && self.collector.wants(&path, &meta);
         if wanted {
-            self.capture(layer, &path, &raw, &meta, entry)?;
+            self.capture(layer, &path, raw, &meta, content)?;
         }
         self.fs.entries.insert(path, meta);
         Ok(())
     }
 
-    fn capture<R: Read>(
+    fn capture(
         &mut self,
         layer: usize,
         path: &str,
         raw: &str,
         meta: &EntryMeta,
-        entry: &mut tar::Entry<'_, R>,
+        content: Content<'_, C::Output>,
     ) -> Result<(), Stop> {
         if meta.kind == EntryKind::Hardlink {
             let Some(src) = meta.data_source.as_deref() else {
@@ -271,9 +324,27 @@ impl<'c, C: Collector> Squasher<'c, C> {
         let Some(cap) = self.file_cap(layer, raw, meta.size) else {
             return Ok(());
         };
-        let output = self
-            .collector
-            .analyze(path, meta, FileContent::Stream(entry), cap)?;
+        let output = match content {
+            Content::Stream(reader) => {
+                let output = self
+                    .collector
+                    .analyze(path, meta, FileContent::Stream(reader), cap)?
+                    .map(Arc::new);
+                if let Some(entry) = self.recording.as_mut().and_then(|r| r.last_mut()) {
+                    entry.analyses.push(Analysis {
+                        key: AnalysisKey::new(path, meta, cap),
+                        output: output.clone(),
+                    });
+                }
+                output
+            }
+            Content::Replay(analyses) => {
+                match analyses.iter().find(|a| a.key.matches(path, meta, cap)) {
+                    Some(a) => a.output.clone(),
+                    None => return Err(Stop::Hole),
+                }
+            }
+        };
         if output.is_none() {
             self.analyzed_empty.insert((layer, path.to_owned()));
         }
@@ -297,7 +368,7 @@ impl<'c, C: Collector> Squasher<'c, C> {
     }
 
     /// Keeps an analysis result for `path`, counting its weight against the total budget.
-    fn keep(&mut self, path: String, layer: usize, raw: &str, output: Option<C::Output>) {
+    fn keep(&mut self, path: String, layer: usize, raw: &str, output: Option<Arc<C::Output>>) {
         let Some(output) = output else { return };
         let weight = C::weight(&output);
         if self.captured_total.saturating_add(weight) > self.limits.max_total_capture {
@@ -308,7 +379,7 @@ impl<'c, C: Collector> Squasher<'c, C> {
         if let Some(old) = self.captures.insert(
             path,
             Capture {
-                output: Arc::new(output),
+                output,
                 layer,
                 weight,
             },
@@ -452,45 +523,117 @@ impl<'c, C: Collector> Squasher<'c, C> {
         needs
     }
 
-    /// Reads the contents of `targets` from one layer's tar stream (second pass).
+    /// The metadata the first pass recorded for one of the links to `target` of `layer`: what
+    /// the collector is shown when the content is read in the second pass.
+    fn link_meta(&self, layer: usize, target: &str) -> Option<EntryMeta> {
+        self.pending_links
+            .iter()
+            .find(|(_, (l, t))| *l == layer && t == target)
+            .and_then(|(link, _)| self.fs.entries.get(link))
+            .cloned()
+    }
+
+    /// Reads the contents of `targets` from one layer's tar stream (second pass); the results
+    /// are added to the layer's `record` when one is given.
     pub(crate) fn second_pass_layer<R: Read>(
         &mut self,
         layer: usize,
         targets: &BTreeSet<String>,
         reader: R,
+        mut record: Option<&mut LayerRecord<C::Output>>,
     ) -> Result<R, Stop> {
         let mut archive = tar::Archive::new(reader);
         let mut found: HashMap<String, Arc<C::Output>> = HashMap::new();
-        for entry in archive.entries()? {
+        for (index, entry) in archive.entries()?.enumerate() {
             let mut entry = entry?;
             if !entry.header().entry_type().is_file() {
                 continue;
             }
-            let path = normalize(&lossy(&entry.path_bytes()).0).path;
+            let head = head_of(&entry);
+            let path = normalize(&head.path).path;
             if !targets.contains(&path) {
                 continue;
             }
-            // The metadata the first pass recorded for one of the links to this content.
-            let Some(meta) = self
-                .pending_links
-                .iter()
-                .find(|(_, (l, t))| *l == layer && *t == path)
-                .and_then(|(link, _)| self.fs.entries.get(link))
-                .cloned()
-            else {
+            let Some(meta) = self.link_meta(layer, &path) else {
                 continue;
             };
-            let Some(cap) = self.file_cap(layer, &path, entry.size()) else {
+            let Some(cap) = self.file_cap(layer, &path, head.size) else {
                 continue;
             };
-            if let Some(output) =
-                self.collector
-                    .analyze(&path, &meta, FileContent::Stream(&mut entry), cap)?
+            let output = self
+                .collector
+                .analyze(&path, &meta, FileContent::Stream(&mut entry), cap)?
+                .map(Arc::new);
+            // Recorded on the same entry of the record (when the record is of this tar).
+            if let Some(e) = record
+                .as_deref_mut()
+                .and_then(|r| r.entries.get_mut(index))
+                .filter(|e| e.head == head)
             {
+                if !e.analyses.iter().any(|a| a.key.matches(&path, &meta, cap)) {
+                    e.analyses.push(Analysis {
+                        key: AnalysisKey::new(&path, &meta, cap),
+                        output: output.clone(),
+                    });
+                }
+            }
+            if let Some(output) = output {
                 self.captured_total += C::weight(&output);
-                found.insert(path, Arc::new(output));
+                found.insert(path, output);
             }
         }
+        self.link_second_pass(layer, &found);
+        Ok(archive.into_inner())
+    }
+
+    /// The second pass of one layer from its record: `false`, with nothing changed, when the
+    /// record cannot answer every question (the layer's blob must then be read).
+    pub(crate) fn second_pass_replay(
+        &mut self,
+        layer: usize,
+        targets: &BTreeSet<String>,
+        record: &LayerRecord<C::Output>,
+    ) -> bool {
+        let before = (
+            self.captured_total,
+            self.fs.anomalies.len(),
+            self.fs.anomalies_dropped,
+        );
+        let mut found: HashMap<String, Arc<C::Output>> = HashMap::new();
+        for e in &record.entries {
+            if !tar::EntryType::new(e.head.kind).is_file() {
+                continue;
+            }
+            let path = normalize(&e.head.path).path;
+            if !targets.contains(&path) {
+                continue;
+            }
+            let Some(meta) = self.link_meta(layer, &path) else {
+                continue;
+            };
+            let Some(cap) = self.file_cap(layer, &path, e.head.size) else {
+                continue;
+            };
+            match e.analyses.iter().find(|a| a.key.matches(&path, &meta, cap)) {
+                Some(a) => {
+                    if let Some(output) = &a.output {
+                        self.captured_total += C::weight(output);
+                        found.insert(path, Arc::clone(output));
+                    }
+                }
+                None => {
+                    (self.captured_total, _, self.fs.anomalies_dropped) = before;
+                    self.fs.anomalies.truncate(before.1);
+                    return false;
+                }
+            }
+        }
+        self.link_second_pass(layer, &found);
+        true
+    }
+
+    /// Gives the links waiting on `layer` the results the second pass found for their targets.
+    fn link_second_pass(&mut self, layer: usize, found: &HashMap<String, Arc<C::Output>>) {
         let links: Vec<(String, String)> = self
             .pending_links
             .iter()
@@ -510,7 +653,6 @@ impl<'c, C: Collector> Squasher<'c, C> {
                 );
             }
         }
-        Ok(archive.into_inner())
     }
 
     /// Returns the squashed view and the results of the wanted files that survive.
@@ -552,7 +694,7 @@ impl<'c, C: Collector> Squasher<'c, C> {
         }
         if output.is_some() {
             let raw = path.clone();
-            self.keep(path.clone(), 0, &raw, output);
+            self.keep(path.clone(), 0, &raw, output.map(Arc::new));
         }
         self.fs.entries.insert(path, meta);
         Ok(())
@@ -562,6 +704,22 @@ impl<'c, C: Collector> Squasher<'c, C> {
         &self.limits
     }
 }
+/// The header fields of a tar entry that the squash uses.
+fn head_of<R: Read>(entry: &tar::Entry<'_, R>) -> EntryHead {
+    let header = entry.header();
+    let (path, not_utf8) = lossy(&entry.path_bytes());
+    EntryHead {
+        kind: header.entry_type().as_byte(),
+        path,
+        not_utf8,
+        link: entry.link_name_bytes().map(|l| lossy(&l).0),
+        mode: header.mode().unwrap_or(0) & 0o7777,
+        uid: header.uid().unwrap_or(0),
+        gid: header.gid().unwrap_or(0),
+        size: entry.size(),
+    }
+}
+
 fn lossy(bytes: &[u8]) -> (String, bool) {
     match std::str::from_utf8(bytes) {
         Ok(s) => (s.to_owned(), false),
@@ -571,7 +729,7 @@ fn lossy(bytes: &[u8]) -> (String, bool) {
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::fs::MatchCollector;
     use proptest::prelude::*;
@@ -622,7 +780,7 @@ mod tests {
         h
     }
 
-    fn layer_bytes(entries: &[(u8, usize, usize, u8)]) -> Vec<u8> {
+    pub(crate) fn layer_bytes(entries: &[(u8, usize, usize, u8)]) -> Vec<u8> {
         let mut b = tar::Builder::new(Vec::new());
         for &(kind, name, link, len) in entries {
             let name = NAMES[name % NAMES.len()];
@@ -700,7 +858,7 @@ mod tests {
             let needs = sq.second_pass_needs();
             for (i, targets) in needs {
                 let bytes = layer_bytes(&layers[i]);
-                let _ = sq.second_pass_layer(i, &targets, bytes.as_slice());
+                let _ = sq.second_pass_layer(i, &targets, bytes.as_slice(), None);
             }
             let squashed = sq.finish();
             let fs = &squashed.fs;

@@ -2,14 +2,17 @@
 //! databases and manifests (catalogers), executables (compiled-in packages), account files,
 //! os-release, and files that may hold secrets.
 
+use std::borrow::Cow;
 use std::io::{self, Read};
 
+use base64::Engine as _;
 use rampart_image::{Collector, EntryMeta, FileContent};
 use rampart_sbom::catalog::NpmLockfile;
 use rampart_sbom::{
-    CatalogContext, Cataloger, JavaLimits, Package, catalog_java_archive, catalogers,
+    CatalogContext, Cataloger, JavaLimits, Package, Purl, catalog_java_archive, catalogers,
     copyright_package, debian_copyright_licenses, is_java_archive,
 };
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::binary;
 
@@ -42,6 +45,55 @@ pub(crate) enum Want {
     Secrets,
 }
 
+impl Want {
+    /// The name a layer record keeps: `system`, `os:<cataloger>`, `packages:<cataloger>`...
+    fn name(&self) -> Cow<'static, str> {
+        match self {
+            Self::System => Cow::Borrowed("system"),
+            Self::OsPackages(c) => Cow::Owned(format!("os:{}", c.name())),
+            Self::Packages(c) => Cow::Owned(format!("packages:{}", c.name())),
+            Self::Binary => Cow::Borrowed("binary"),
+            Self::Java => Cow::Borrowed("java"),
+            Self::Copyright => Cow::Borrowed("copyright"),
+            Self::Secrets => Cow::Borrowed("secrets"),
+        }
+    }
+
+    fn named(name: &str) -> Option<Self> {
+        let cataloger = |n: &str| catalogers().iter().find(|c| c.name() == n).copied();
+        Some(match name {
+            "system" => Self::System,
+            "binary" => Self::Binary,
+            "java" => Self::Java,
+            "copyright" => Self::Copyright,
+            "secrets" => Self::Secrets,
+            other => match other.split_once(':')? {
+                ("os", c) => Self::OsPackages(cataloger(c)?),
+                ("packages", c) => Self::Packages(cataloger(c)?),
+                _ => return None,
+            },
+        })
+    }
+}
+
+impl Serialize for Want {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.name())
+    }
+}
+
+impl<'de> Deserialize<'de> for Want {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let name = Cow::<'de, str>::deserialize(d)?;
+        Self::named(&name).ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "unknown reason to read a file: {}",
+                name.chars().take(64).collect::<String>()
+            ))
+        })
+    }
+}
+
 impl std::fmt::Debug for Want {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -56,27 +108,97 @@ impl std::fmt::Debug for Want {
     }
 }
 
-/// What reading one file gave.
-#[derive(Debug)]
+/// What reading one file gave. Layer records keep it (rampart-image's `LayerRecord`), so its
+/// JSON form reads back to the same value; a value that would not (a purl whose canonical
+/// string parses to another purl) refuses to be written, and its layer is not recorded.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub(crate) enum Found {
     /// the bytes of a system file or an OS package database (and whether it was cut)
     Bytes {
         want: Want,
+        #[serde(with = "content")]
         content: Vec<u8>,
         truncated: bool,
     },
     /// packages (and a problem with the file, if any)
     Packages {
+        #[serde(serialize_with = "packages_that_read_back")]
         packages: Vec<Package>,
         error: Option<String>,
     },
     /// secrets in a file
-    Secrets(Vec<rampart_secrets::Hit>),
+    Secrets { hits: Vec<FileSecret> },
     /// the licenses a Debian copyright file states for `package`
     Licenses {
         package: String,
         licenses: Vec<String>,
     },
+}
+
+/// A secret found in a file (a [`rampart_secrets::Hit`] with its kind owned).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct FileSecret {
+    pub(crate) kind: String,
+    pub(crate) line: u32,
+    pub(crate) column: u32,
+    pub(crate) redacted: String,
+    pub(crate) fixture: Option<String>,
+}
+
+impl From<rampart_secrets::Hit> for FileSecret {
+    fn from(h: rampart_secrets::Hit) -> Self {
+        Self {
+            kind: h.kind.to_owned(),
+            line: h.line,
+            column: h.column,
+            redacted: h.redacted,
+            fixture: h.fixture,
+        }
+    }
+}
+
+/// Packages, written only when each purl reads back as itself.
+fn packages_that_read_back<S: Serializer>(packages: &[Package], s: S) -> Result<S::Ok, S::Error> {
+    for p in packages {
+        if p.purl.to_string().parse::<Purl>().ok().as_ref() != Some(&p.purl) {
+            return Err(serde::ser::Error::custom(format!(
+                "{}: the purl does not read back as itself",
+                p.purl
+            )));
+        }
+    }
+    packages.serialize(s)
+}
+
+/// File bytes in a record: text as is, anything else in base64.
+mod content {
+    use super::*;
+
+    #[derive(Serialize, Deserialize)]
+    #[serde(rename_all = "snake_case", deny_unknown_fields)]
+    enum Bytes<'a> {
+        Text(Cow<'a, str>),
+        Base64(String),
+    }
+
+    pub(super) fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        match std::str::from_utf8(bytes) {
+            Ok(text) => Bytes::Text(Cow::Borrowed(text)),
+            Err(_) => Bytes::Base64(base64::engine::general_purpose::STANDARD.encode(bytes)),
+        }
+        .serialize(s)
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        match Bytes::deserialize(d)? {
+            Bytes::Text(t) => Ok(t.into_owned().into_bytes()),
+            Bytes::Base64(b) => base64::engine::general_purpose::STANDARD
+                .decode(b)
+                .map_err(serde::de::Error::custom),
+        }
+    }
 }
 
 /// Paths whose content is read as system facts.
@@ -375,7 +497,9 @@ impl Collector for Inventory {
                     return Ok(None);
                 }
                 let hits = rampart_secrets::scan_file(path, &String::from_utf8_lossy(&bytes));
-                (!hits.is_empty()).then_some(Found::Secrets(hits))
+                (!hits.is_empty()).then(|| Found::Secrets {
+                    hits: hits.into_iter().map(FileSecret::from).collect(),
+                })
             }
         })
     }
@@ -384,7 +508,7 @@ impl Collector for Inventory {
         match output {
             Found::Bytes { content, .. } => content.len() as u64,
             Found::Packages { packages, .. } => 256 * packages.len() as u64,
-            Found::Secrets(h) => 64 * h.len() as u64,
+            Found::Secrets { hits } => 64 * hits.len() as u64,
             Found::Licenses { licenses, .. } => 32 * licenses.len() as u64,
         }
     }
@@ -439,6 +563,52 @@ mod tests {
 
     fn file(mode: u32, size: u64) -> EntryMeta {
         EntryMeta::new(EntryKind::File, mode, size)
+    }
+
+    #[test]
+    fn every_reason_to_read_a_file_reads_back_by_its_name() {
+        let mut all = vec![
+            Want::System,
+            Want::Binary,
+            Want::Java,
+            Want::Copyright,
+            Want::Secrets,
+        ];
+        for c in catalogers() {
+            all.push(Want::OsPackages(*c));
+            all.push(Want::Packages(*c));
+        }
+        for w in all {
+            let back = Want::named(&w.name());
+            assert_eq!(format!("{back:?}"), format!("{:?}", Some(w)));
+        }
+        assert!(Want::named("packages:nothing").is_none());
+        assert!(Want::named("os").is_none());
+    }
+
+    #[test]
+    fn file_bytes_read_back_whether_text_or_not() {
+        for content in [b"ID=debian\n".to_vec(), vec![0xff, 0, 1, 0x80]] {
+            let found = Found::Bytes {
+                want: Want::System,
+                content: content.clone(),
+                truncated: true,
+            };
+            let json = serde_json::to_string(&found).unwrap_or_default();
+            assert_eq!(
+                json.contains("base64"),
+                content.starts_with(&[0xff]),
+                "{json}"
+            );
+            match serde_json::from_str::<Found>(&json) {
+                Ok(Found::Bytes {
+                    content: back,
+                    truncated: true,
+                    ..
+                }) => assert_eq!(back, content),
+                other => unreachable!("{json}: {other:?}"),
+            }
+        }
     }
 
     #[test]

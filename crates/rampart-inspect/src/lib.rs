@@ -21,7 +21,7 @@ pub mod sketch;
 
 use std::collections::BTreeMap;
 
-use rampart_image::{Image, ImageError};
+use rampart_image::{CacheReport, Image, ImageError, LayerStore};
 use rampart_sbom::{CatalogContext, Distro, Package};
 use serde::Serialize;
 
@@ -90,12 +90,92 @@ pub struct InspectOptions {
     pub today: jiff::civil::Date,
 }
 
+/// The version of what inspection learns from each file, bumped whenever a change to this crate
+/// or to the readers it calls (catalogers, the ELF reader, secret detection, the collector's
+/// choice of files) would make a file's result differ. Layer records made under another
+/// version are never used: see [`analysis_version`].
+///
+/// This is the one place to bump: a change of the crate version also invalidates every
+/// record, the epoch covers changes between releases.
+pub const ANALYSIS_EPOCH: u32 = 1;
+
+/// The analysis version layer records are kept under: the crate version and
+/// [`ANALYSIS_EPOCH`], e.g. `0.1.0+1`.
+pub fn analysis_version() -> String {
+    format!("{}+{ANALYSIS_EPOCH}", env!("CARGO_PKG_VERSION"))
+}
+
+/// The key a layer store keeps this inspection's records under: the analysis version, the
+/// record format and the options that change what is read (`secrets`), e.g.
+/// `rampart-inspect 0.1.0+1 r1 secrets`.
+pub fn analysis_key(opts: &InspectOptions) -> String {
+    format!(
+        "{}{}",
+        analysis_prefix(),
+        if opts.secrets {
+            "secrets"
+        } else {
+            "no-secrets"
+        }
+    )
+}
+
+/// What every [`analysis_key`] of this rampart starts with, whatever the options: rows of a
+/// layer store under another prefix were made by another version (`rampart cache purge`).
+pub fn analysis_prefix() -> String {
+    format!(
+        "rampart-inspect {} r{} ",
+        analysis_version(),
+        rampart_image::RECORD_FORMAT
+    )
+}
+
 /// Reads `image` once and returns its packages and facts. `name` is how the user named it.
 pub fn inspect(image: &Image, name: &str, opts: &InspectOptions) -> Result<Inspection, ImageError> {
     let collector = Inventory {
         secrets: opts.secrets,
     };
     let squashed = image.squash(&collector)?;
+    Ok(assemble(image, name, opts, &squashed))
+}
+
+/// As [`inspect`], with the layer records of `store` (a `rampart-layercache` database, or any
+/// [`LayerStore`]): layers recorded by an earlier inspection (of any image) under the same
+/// [`analysis_key`] are replayed without reading their blobs, the others are read and recorded.
+/// The inspection is the one [`inspect`] gives; the report says, per layer, what the store
+/// gave and what was read or stored. A store that fails is reported there, never an error.
+pub fn inspect_cached(
+    image: &Image,
+    name: &str,
+    opts: &InspectOptions,
+    store: &dyn LayerStore,
+) -> Result<(Inspection, CacheReport), ImageError> {
+    let collector = Inventory {
+        secrets: opts.secrets,
+    };
+    let (squashed, report) = image.squash_cached(&collector, store, &analysis_key(opts))?;
+    Ok((assemble(image, name, opts, &squashed), report))
+}
+
+/// The payload of a layer record of this crate's collector, decoded (what a store hands back):
+/// the number of entries and of file results, or why it cannot be used. For fuzzing and
+/// diagnostics; never panics, bounded by [`rampart_image::MAX_RECORD_BYTES`].
+pub fn decode_record(
+    payload: &[u8],
+    diff_id: &rampart_image::Digest,
+    analysis: &str,
+) -> Result<(usize, usize), rampart_image::RecordError> {
+    let record = rampart_image::LayerRecord::<Found>::decode(payload, diff_id, analysis)?;
+    Ok((record.entries(), record.analyses()))
+}
+
+/// The inspection of a squashed image.
+fn assemble(
+    image: &Image,
+    name: &str,
+    opts: &InspectOptions,
+    squashed: &rampart_image::Squashed<Found>,
+) -> Inspection {
     let mut problems = Vec::new();
     let mut system: BTreeMap<String, Vec<u8>> = BTreeMap::new();
     let mut os_dbs = Vec::new();
@@ -135,14 +215,14 @@ pub fn inspect(image: &Image, name: &str, opts: &InspectOptions) -> Result<Inspe
             Found::Licenses { package, licenses } => {
                 copyright.insert(package.as_str(), licenses.as_slice());
             }
-            Found::Secrets(hits) => {
+            Found::Secrets { hits } => {
                 for h in hits {
                     file_secrets.push(facts::SecretFact {
                         source: facts::SecretSource::File,
                         place: file.path.clone(),
                         line: h.line,
                         column: h.column,
-                        kind: h.kind.to_owned(),
+                        kind: h.kind.clone(),
                         redacted: h.redacted.clone(),
                         layer: Some(file.layer),
                         fixture: h.fixture.clone(),
@@ -193,7 +273,7 @@ pub fn inspect(image: &Image, name: &str, opts: &InspectOptions) -> Result<Inspe
     } else {
         SubjectKind::Filesystem
     };
-    Ok(Inspection {
+    Inspection {
         name: name.to_owned(),
         kind,
         manifest_digest: image.manifest_digest().map(ToString::to_string),
@@ -219,7 +299,7 @@ pub fn inspect(image: &Image, name: &str, opts: &InspectOptions) -> Result<Inspe
         packages,
         facts,
         problems,
-    })
+    }
 }
 
 fn with_layer(mut p: Package, layer: Option<&String>) -> Package {

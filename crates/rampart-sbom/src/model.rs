@@ -3,7 +3,9 @@
 use crate::Purl;
 
 /// The package ecosystem (which package manager installed it).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Ecosystem {
     /// Debian packages (dpkg).
@@ -81,7 +83,9 @@ pub struct PackageLocation {
 }
 
 /// The source package an OS binary package was built from.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub struct SourcePackage {
     /// Source package name (`openssl` for `libssl3`).
     pub name: String,
@@ -89,8 +93,9 @@ pub struct SourcePackage {
     pub version: String,
 }
 
-/// One installed package.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+/// One installed package. Its JSON form reads back to the same package (the layer cache keeps
+/// packages so; a purl is read back from its canonical string).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Package {
     /// Name as the package manager spells it (`@types/node` for scoped npm packages).
     pub name: String,

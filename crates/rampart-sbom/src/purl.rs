@@ -140,6 +140,15 @@ impl serde::Serialize for Purl {
     }
 }
 
+/// Read back from its canonical string (as [`Serialize`](serde::Serialize) writes it); a string
+/// that is not a purl is an error.
+impl<'de> serde::Deserialize<'de> for Purl {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
 impl std::str::FromStr for Purl {
     type Err = PurlError;
 

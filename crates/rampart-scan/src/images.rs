@@ -11,7 +11,9 @@
 use std::path::PathBuf;
 
 use rampart_core::{ImageSummary, InputError};
-use rampart_image::{Image, ImageError, Limits, Platform, Progress, Source};
+use rampart_image::{
+    CacheReport, Image, ImageError, LayerStore, Limits, Platform, Progress, Source,
+};
 use rampart_inspect::{InspectOptions, Inspection, SubjectKind};
 
 /// Where an image is.
@@ -133,11 +135,26 @@ pub fn open_local(source: &Source, opts: &ImageOptions) -> Result<Image, ImageEr
 
 /// Inspects an opened image named `name`.
 pub fn inspect(image: Image, name: &str, opts: &ImageOptions) -> Result<Inspection, ImageError> {
+    inspect_cached(image, name, opts, None).map(|(ins, _)| ins)
+}
+
+/// Inspects an opened image named `name`, through a layer store when one is given
+/// ([`rampart_inspect::inspect_cached`]): the same inspection, and what the store gave.
+pub fn inspect_cached(
+    image: Image,
+    name: &str,
+    opts: &ImageOptions,
+    store: Option<&dyn LayerStore>,
+) -> Result<(Inspection, Option<CacheReport>), ImageError> {
     let image = match &opts.progress {
         Some(p) => image.with_progress(p.clone()),
         None => image,
     };
-    rampart_inspect::inspect(&image, name, &opts.inspect)
+    match store {
+        Some(store) => rampart_inspect::inspect_cached(&image, name, &opts.inspect, store)
+            .map(|(ins, report)| (ins, Some(report))),
+        None => rampart_inspect::inspect(&image, name, &opts.inspect).map(|ins| (ins, None)),
+    }
 }
 
 /// An image that could not be read, as an input error of the report.

@@ -103,6 +103,9 @@ pub enum Command {
     /// Fleet scale (docs/fleet.md): a shared PostgreSQL store and work queue; enqueue images,
     /// run workers, print their Kubernetes manifests.
     Fleet(crate::fleet::FleetArgs),
+    /// The layer cache (docs/layer-cache.md): what it holds, and purging old versions or
+    /// bounding its size.
+    Cache(crate::cache::CacheArgs),
     /// The history store: record saved scan reports (the measurement layer, docs/history.md).
     History(crate::history::HistoryArgs),
     /// The confidence metrics over the history store (docs/metrics.md): time to detect and to
@@ -472,6 +475,20 @@ pub struct ImageArgs {
     pub no_secrets: bool,
 }
 
+/// The layer cache (shared by `scan` and `sbom`; docs/layer-cache.md).
+#[derive(Debug, Args, Clone, Default)]
+pub struct LayerCacheArgs {
+    /// The layer cache: what rampart learnt from each image layer, kept by diff id so an image
+    /// whose layers were seen before is read without its blobs. An SQLite file or a
+    /// postgres:// URL (shared); default: layers.db in $RAMPART_CACHE_DIR, else
+    /// $XDG_CACHE_HOME/rampart, else ~/.cache/rampart.
+    #[arg(long, value_name = "LOCATION", env = "RAMPART_LAYER_CACHE")]
+    pub layer_cache: Option<String>,
+    /// Read every layer from its blob and record nothing.
+    #[arg(long, env = "RAMPART_NO_LAYER_CACHE")]
+    pub no_layer_cache: bool,
+}
+
 #[derive(Debug, Args)]
 pub struct ScanArgs {
     /// Files or directories to scan (default: the current directory, unless --image is given).
@@ -489,6 +506,8 @@ pub struct ScanArgs {
     pub policy: Option<PathBuf>,
     #[command(flatten)]
     pub images: ImageArgs,
+    #[command(flatten)]
+    pub layer_cache: LayerCacheArgs,
     /// Output format.
     #[arg(short, long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
@@ -606,6 +625,8 @@ pub struct SbomArgs {
     pub reproducible: bool,
     #[command(flatten)]
     pub images: ImageArgs,
+    #[command(flatten)]
+    pub layer_cache: LayerCacheArgs,
 }
 
 #[derive(Debug, Args)]

@@ -111,6 +111,10 @@ pub struct WorkerArgs {
     /// past it the attempt fails (and is retried with backoff).
     #[arg(long, value_name = "SECONDS", default_value_t = 60.0)]
     pub registry_timeout: f64,
+    /// The layer cache (default: the fleet store itself, shared by every worker: each layer
+    /// of the fleet is read once; docs/layer-cache.md).
+    #[command(flatten)]
+    pub layer_cache: crate::cli::LayerCacheArgs,
     /// Also record each analysed image's report as a scan run in this history store (a path
     /// or postgres:// URL, e.g. the fleet store's own), for `rampart metrics` and the dashboard.
     #[arg(long, value_name = "STORE")]
@@ -332,7 +336,24 @@ fn work(args: &WorkerArgs) -> Result<u8> {
     client.connect_timeout = client.read_timeout;
     let analyser =
         rampart_fleet::analyse::RegistryAnalyser::new(&client, platform, args.db.clone())?
-            .with_secrets(!args.registry.no_secrets);
+            .with_secrets(!args.registry.no_secrets)
+            .with_layer_cache(if args.layer_cache.no_layer_cache {
+                None
+            } else {
+                let location = args
+                    .layer_cache
+                    .layer_cache
+                    .clone()
+                    .filter(|l| !l.is_empty())
+                    .unwrap_or_else(|| args.store.store.clone());
+                crate::images::open_layer_cache(
+                    &crate::cli::LayerCacheArgs {
+                        layer_cache: Some(location),
+                        no_layer_cache: false,
+                    },
+                    false,
+                )
+            });
     let stop = Arc::new(AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register(sig, Arc::clone(&stop)).context("signal handler")?;

@@ -3,6 +3,7 @@
 
 use std::io::IsTerminal;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -10,7 +11,61 @@ use rampart_image::{Limits, ProgressEvent};
 use rampart_inspect::{InspectOptions, Inspection};
 use rampart_scan::images::{ImageOptions, ImageTarget};
 
-use crate::cli::ImageArgs;
+use crate::cli::{ImageArgs, LayerCacheArgs};
+use rampart_layercache::LayerCache;
+
+/// The local layer cache is trimmed (least recently used first) once it holds more than this;
+/// a shared PostgreSQL cache is left to `rampart cache purge --max-size`.
+pub const LOCAL_CACHE_MAX_BYTES: u64 = 4 << 30;
+
+/// Whether the layer cache's trouble was said already (it is said once per run).
+static CACHE_TROUBLE_SAID: AtomicBool = AtomicBool::new(false);
+
+/// Says, once per run, that the layer cache cannot be used, and that the run goes on without it
+/// (unless `quiet`; the log always has it).
+fn cache_trouble(what: &str, quiet: bool) {
+    tracing::warn!("{what}");
+    if !quiet && !CACHE_TROUBLE_SAID.swap(true, Ordering::Relaxed) {
+        eprintln!("rampart: {what}; going on without it (images are read from their blobs)");
+    }
+}
+
+/// Opens the layer cache of this run: `--layer-cache` (or RAMPART_LAYER_CACHE), else the
+/// default file; `None` with `--no-layer-cache`, or when it cannot be opened (said on stderr).
+pub fn open_layer_cache(args: &LayerCacheArgs, quiet: bool) -> Option<LayerCache> {
+    if args.no_layer_cache {
+        return None;
+    }
+    let opened = match args.layer_cache.as_deref().filter(|l| !l.is_empty()) {
+        Some(location) => LayerCache::open(location),
+        None => LayerCache::open_default(),
+    };
+    match opened {
+        Ok(cache) => {
+            tracing::info!(location = cache.location(), "layer cache opened");
+            Some(cache)
+        }
+        Err(e) => {
+            cache_trouble(&e.to_string(), quiet);
+            None
+        }
+    }
+}
+
+/// Bounds a local cache that grew past [`LOCAL_CACHE_MAX_BYTES`] (to three quarters of it).
+pub fn bound_layer_cache(cache: &LayerCache, quiet: bool) {
+    if cache.is_shared() {
+        return;
+    }
+    match cache.bytes() {
+        Ok(n) if n > LOCAL_CACHE_MAX_BYTES => match cache.trim(LOCAL_CACHE_MAX_BYTES / 4 * 3) {
+            Ok(removed) => tracing::info!(removed, "layer cache trimmed"),
+            Err(e) => cache_trouble(&e.to_string(), quiet),
+        },
+        Ok(_) => {}
+        Err(e) => cache_trouble(&e.to_string(), quiet),
+    }
+}
 
 /// A progress bar on standard error when it is a terminal (never in CI logs or pipes, nor
 /// with `--quiet`): the bytes read in human units, of the total when the layers' sizes are
@@ -55,6 +110,7 @@ pub fn is_image_archive(path: &std::path::Path) -> bool {
 pub fn inspect_target(
     target: &str,
     args: &ImageArgs,
+    cache: Option<&LayerCache>,
     quiet: bool,
 ) -> Result<(Inspection, Option<rampart_registry::Reference>)> {
     let limits = Limits::default();
@@ -106,11 +162,50 @@ pub fn inspect_target(
             ProgressEvent::LayerBytes(n) | ProgressEvent::Entries(n) => b.inc(n),
         }));
     }
-    let result = rampart_scan::images::inspect(image, target, &opts);
+    let store = cache.map(|c| c as &dyn rampart_image::LayerStore);
+    let result = rampart_scan::images::inspect_cached(image, target, &opts, store);
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    Ok((result.with_context(|| target.to_owned())?, reference))
+    let (inspection, report) = result.with_context(|| target.to_owned())?;
+    if let Some(report) = report {
+        log_cache_use(&report, quiet);
+    }
+    Ok((inspection, reference))
+}
+
+/// What the layer cache gave, in the log; its write errors said once on stderr.
+fn log_cache_use(report: &rampart_image::CacheReport, quiet: bool) {
+    for layer in &report.layers {
+        tracing::debug!(
+            layer = layer.index,
+            lookup = ?layer.lookup,
+            blob_read = layer.blob_read,
+            saved = ?layer.saved,
+            "layer cache"
+        );
+    }
+    tracing::info!(
+        layers = report.layers.len(),
+        replayed = report.hits(),
+        blobs_read = report.blobs_read(),
+        stored = report.saved(),
+        "layer cache"
+    );
+    for (layer, why) in report.unusable() {
+        tracing::info!(layer, why, "layer cache record not used");
+    }
+    for l in &report.layers {
+        if let Some(why) = &l.not_recorded {
+            tracing::info!(layer = l.index, why, "layer not recorded");
+        }
+    }
+    if let Some((layer, e)) = report.save_errors().next() {
+        cache_trouble(
+            &format!("the layer cache could not record layer {layer}: {e}"),
+            quiet,
+        );
+    }
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! the library crates.
 
 mod admission;
+mod cache;
 mod cli;
 mod cyclonedx;
 mod dashboard;
@@ -51,6 +52,7 @@ fn main() -> ExitCode {
         Command::Admission(args) => admission::run(&args),
         Command::Seccomp(args) => seccomp::run(&args),
         Command::Monitor(args) => monitor::run(&args),
+        Command::Cache(args) => cache::run(&args),
         Command::History(args) => history::run(&args),
         Command::Metrics(args) => history::metrics(&args),
         Command::Report(args) => dashboard::report(&args),
@@ -252,10 +254,15 @@ fn scan(args: ScanArgs) -> Result<u8> {
     }
     let mut documents = Vec::new();
     opts.trust = sign::scan_trust(&args, &opts.config, &base, &image_targets)?;
+    let layer_cache = if image_targets.is_empty() {
+        None
+    } else {
+        images::open_layer_cache(&args.layer_cache, args.show.quiet)
+    };
     let inspected: Vec<rampart_scan::ImageResult> = image_targets
         .iter()
         .map(|target| {
-            images::inspect_target(target, &args.images, args.show.quiet)
+            images::inspect_target(target, &args.images, layer_cache.as_ref(), args.show.quiet)
                 .map(|(ins, reference)| {
                     if args.format == Format::Cyclonedx {
                         documents.push(sbom::document(&ins, reference.as_ref()));
@@ -265,6 +272,9 @@ fn scan(args: ScanArgs) -> Result<u8> {
                 .map_err(|e| rampart_scan::images::input_error(target, &error_text(&e)))
         })
         .collect();
+    if let Some(cache) = &layer_cache {
+        images::bound_layer_cache(cache, args.show.quiet);
+    }
     // SBOM files among the paths are checked for vulnerabilities, not scanned as manifests.
     let (sbom_paths, paths): (Vec<_>, Vec<_>) =
         paths.into_iter().partition(|p| sbom::is_sbom_file(p));

@@ -15,7 +15,12 @@ pub fn run(args: &SbomArgs) -> Result<u8> {
     // An SBOM lists packages: the secret search of `rampart scan --image` is not needed.
     let mut image_args = args.images.clone();
     image_args.no_secrets = true;
-    let (ins, reference) = crate::images::inspect_target(&args.target, &image_args, false)?;
+    let cache = crate::images::open_layer_cache(&args.layer_cache, false);
+    let (ins, reference) =
+        crate::images::inspect_target(&args.target, &image_args, cache.as_ref(), false)?;
+    if let Some(cache) = &cache {
+        crate::images::bound_layer_cache(cache, false);
+    }
     let text = match args.format {
         SbomFormat::Json => serde_json::to_string_pretty(&ins)? + "\n",
         SbomFormat::Table => table(&ins),

@@ -267,6 +267,12 @@ fn workers_share_the_queue_survive_a_killed_worker_and_the_store_answers_for_the
     );
     assert_eq!(sql(&pg, &url, "SELECT count(*) FROM fleet_refs"), "9");
     assert_eq!(sql(&pg, &url, "SELECT count(*) FROM fleet_jobs"), "10");
+    // every layer was learnt once, in the layer cache the workers share (the store by default):
+    // three bases and nine application layers
+    assert_eq!(
+        sql(&pg, &url, "SELECT count(DISTINCT diff_id) FROM layer_cache"),
+        "12"
+    );
     // the shared base's packages are stored once
     assert_eq!(
         sql(

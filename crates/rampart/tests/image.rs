@@ -271,27 +271,45 @@ fn broken_images_are_input_errors_and_the_rest_is_still_scanned() {
     std::fs::write(&blob, bytes).unwrap();
 
     let examples = root().join("examples/legacy");
-    let out = rampart(&[
-        "scan",
-        examples.to_str().unwrap(),
-        "--image",
-        junk.to_str().unwrap(),
-        "--image",
-        &format!("oci-dir:{}", copy.display()),
-        "--image",
-        &format!("dir:{}/rootfs", image_dir().display()),
-        "--format",
-        "json",
-        "--no-config",
-        COVERED[0],
-        COVERED[1],
-    ]);
+    // A layer cache of its own: the test image's layers may be recorded already by the other
+    // tests (and a record of a diff id legitimately stands for its content); here the blob must
+    // be read, and a blob that fails its digest must not be recorded.
+    let layer_cache = dir.path().join("layers.db");
+    let out = common::rampart_command()
+        .args([
+            "scan",
+            examples.to_str().unwrap(),
+            "--image",
+            junk.to_str().unwrap(),
+            "--image",
+            &format!("oci-dir:{}", copy.display()),
+            "--image",
+            &format!("dir:{}/rootfs", image_dir().display()),
+            "--format",
+            "json",
+            "--no-config",
+            COVERED[0],
+            COVERED[1],
+        ])
+        .current_dir(root())
+        .env("RAMPART_LAYER_CACHE", &layer_cache)
+        .output()
+        .unwrap();
     assert_eq!(
         out.status.code(),
         Some(2),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // Only the base layer, verified, was recorded.
+    let info = common::json(common::ok(
+        &common::rampart_command()
+            .args(["cache", "info", "-f", "json"])
+            .env("RAMPART_LAYER_CACHE", &layer_cache)
+            .output()
+            .unwrap(),
+    ));
+    assert_eq!(info["layers"], 1, "{info}");
     let v = json(&out);
     let errors: Vec<String> = v["errors"]
         .as_array()
@@ -420,7 +438,7 @@ fn sbom_recall_is_complete_in_every_form_and_the_documents_validate() {
 fn sbom_is_reproducible_on_request_and_locates_packages_in_layers() {
     let (target, _) = &forms()[1];
     let run = |extra: &[&str]| {
-        let out = Command::new(env!("CARGO_BIN_EXE_rampart"))
+        let out = common::rampart_command()
             .args([&["sbom", target.as_str(), "-f", "cyclonedx-json"], extra].concat())
             .env("SOURCE_DATE_EPOCH", "1700000000")
             .output()
@@ -548,7 +566,7 @@ fn registry_credentials_come_from_flags_and_docker_config() {
     let err = String::from_utf8_lossy(&anon.stderr);
     assert!(err.contains("UNAUTHORIZED") || err.contains("401"), "{err}");
     // --username with --password-stdin
-    let mut child = Command::new(env!("CARGO_BIN_EXE_rampart"))
+    let mut child = common::rampart_command()
         .args([
             "sbom",
             &remote,
@@ -607,7 +625,7 @@ fn registry_credentials_come_from_flags_and_docker_config() {
         String::from_utf8_lossy(&out.stderr)
     );
     // the wrong password from the environment: refused, and the password is never printed
-    let out = Command::new(env!("CARGO_BIN_EXE_rampart"))
+    let out = common::rampart_command()
         .args(["sbom", &remote, "--insecure", "--username", "ci"])
         .env("RAMPART_REGISTRY_PASSWORD", "wrong-horse-battery")
         .output()

@@ -18,6 +18,7 @@ use common::{ok, root};
 fn rampart(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut c = Command::new(env!("CARGO_BIN_EXE_rampart"));
     c.args(args)
+        .env("RAMPART_LAYER_CACHE", common::layer_cache_file())
         .env_remove("COSIGN_PASSWORD")
         .env_remove("RAMPART_PASSWORD")
         .env_remove("COSIGN_REPOSITORY")

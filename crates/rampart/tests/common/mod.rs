@@ -21,11 +21,13 @@ pub fn rampart_in(args: &[&str], cwd: &Path) -> Output {
         .unwrap()
 }
 
-/// The `rampart` binary with its cache directory (advisory database, inventory) set to
-/// [`cache_dir`].
+/// The `rampart` binary with its cache directory (advisory database, inventory, layer cache)
+/// set to [`cache_dir`], whatever the environment says about the layer cache.
 pub fn rampart_command() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_rampart"));
-    c.env("RAMPART_CACHE_DIR", cache_dir());
+    c.env("RAMPART_CACHE_DIR", cache_dir())
+        .env_remove("RAMPART_LAYER_CACHE")
+        .env_remove("RAMPART_NO_LAYER_CACHE");
     c
 }
 
@@ -53,6 +55,15 @@ pub fn cache_dir() -> &'static Path {
         (dir, p)
     });
     p
+}
+
+/// A layer cache file of this test binary's own, for tests whose `rampart` keeps its default
+/// cache directory (they must not write to the user's).
+pub fn layer_cache_file() -> PathBuf {
+    static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
+    DIR.get_or_init(|| tempfile::tempdir().unwrap())
+        .path()
+        .join("layers.db")
 }
 
 /// Asserts the command succeeded, or fails the test with its exit code and both streams.

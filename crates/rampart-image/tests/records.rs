@@ -1,0 +1,437 @@
+//! Layer records (`Image::squash_cached`) over real OCI layouts on disk: a replay gives the
+//! squash of the blobs, blobs of recorded layers are never opened, a record that cannot answer
+//! sends its layer back to the blob, and only verified layers are recorded.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod support;
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use rampart_image::{
+    BlobReader, BlobStore, CacheReport, Digest, DirStore, EntryMeta, Image, ImageError, LayerStore,
+    Limits, Lookup, MatchCollector, Squashed,
+};
+use support::{Comp, E, Layer, layer};
+
+/// Records in memory (the real stores are rampart-layercache's, tested there).
+#[derive(Default)]
+struct MemRecords(Mutex<HashMap<(String, String), Vec<u8>>>);
+
+impl LayerStore for MemRecords {
+    fn get(&self, diff_id: &Digest, analysis: &str) -> Result<Option<Vec<u8>>, String> {
+        let key = (diff_id.to_string(), analysis.to_owned());
+        Ok(self.0.lock().unwrap().get(&key).cloned())
+    }
+    fn put(&self, diff_id: &Digest, analysis: &str, payload: &[u8]) -> Result<(), String> {
+        let key = (diff_id.to_string(), analysis.to_owned());
+        self.0.lock().unwrap().insert(key, payload.to_vec());
+        Ok(())
+    }
+}
+
+impl MemRecords {
+    fn len(&self) -> usize {
+        self.0.lock().unwrap().len()
+    }
+    fn set(&self, diff_id: &str, analysis: &str, payload: Vec<u8>) {
+        let key = (diff_id.to_owned(), analysis.to_owned());
+        self.0.lock().unwrap().insert(key, payload);
+    }
+    fn payload(&self, diff_id: &str, analysis: &str) -> Option<Vec<u8>> {
+        let key = (diff_id.to_owned(), analysis.to_owned());
+        self.0.lock().unwrap().get(&key).cloned()
+    }
+}
+
+/// A directory store that counts the blobs opened, by path.
+#[derive(Clone)]
+struct Counting {
+    inner: DirStore,
+    opened: Arc<Mutex<Vec<String>>>,
+}
+
+impl BlobStore for Counting {
+    fn open_path(&self, path: &str) -> Result<BlobReader<'_>, ImageError> {
+        self.opened.lock().unwrap().push(path.to_owned());
+        self.inner.open_path(path)
+    }
+    fn has_path(&self, path: &str) -> bool {
+        self.inner.has_path(path)
+    }
+}
+
+fn counting(dir: &Path) -> (Counting, Arc<Mutex<Vec<String>>>) {
+    let opened = Arc::new(Mutex::new(Vec::new()));
+    (
+        Counting {
+            inner: DirStore::new(dir),
+            opened: Arc::clone(&opened),
+        },
+        opened,
+    )
+}
+
+fn open(store: Counting, limits: &Limits) -> Image {
+    Image::from_oci_layout(Box::new(store), None, limits).unwrap()
+}
+
+fn blob_file(dir: &Path, l: &Layer) -> std::path::PathBuf {
+    let d = support::sha256(&l.blob);
+    dir.join("blobs/sha256")
+        .join(d.strip_prefix("sha256:").unwrap())
+}
+
+fn shown<T: std::fmt::Debug>(s: &Squashed<T>) -> String {
+    let entries: Vec<String> = s.fs.iter().map(|(p, m)| format!("{p} {m:?}")).collect();
+    format!(
+        "{}\n{:?}\n{}\n{:?}",
+        entries.join("\n"),
+        s.fs.anomalies(),
+        s.fs.anomalies_dropped(),
+        s.files
+    )
+}
+
+fn collector() -> MatchCollector<impl Fn(&str, &EntryMeta) -> bool + Sync> {
+    // Only some files are wanted, so hardlinks to unwanted files need a second pass.
+    MatchCollector::new(|p: &str, _: &EntryMeta| {
+        p.ends_with(".conf") || p.ends_with("link") || p.starts_with("/usr/lib/")
+    })
+}
+
+/// Cold squash, then cached squash (first: all read and recorded), then a replay with the layer
+/// blobs deleted: all three equal. Returns the last report.
+fn cold_first_replay(layers: &[Layer], store: &MemRecords, limits: &Limits) -> CacheReport {
+    let dir = tempfile::tempdir().unwrap();
+    support::oci_layout(dir.path(), layers);
+    let (blobs, _) = counting(dir.path());
+    let image = open(blobs.clone(), limits);
+    let cold = image.squash(&collector()).unwrap();
+    let (first, _) = image.squash_cached(&collector(), store, "t").unwrap();
+    assert_eq!(shown(&cold), shown(&first));
+    for l in layers {
+        let _ = std::fs::remove_file(blob_file(dir.path(), l));
+    }
+    let (blobs, opened) = counting(dir.path());
+    let (replayed, report) = open(blobs, limits)
+        .squash_cached(&collector(), store, "t")
+        .unwrap();
+    assert_eq!(shown(&cold), shown(&replayed));
+    assert_eq!(report.blobs_read(), 0, "{report:?}");
+    let layer_opens = opened
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|p| {
+            layers
+                .iter()
+                .any(|l| p.ends_with(&support::sha256(&l.blob)[7..]))
+        })
+        .count();
+    assert_eq!(layer_opens, 0);
+    report
+}
+
+#[test]
+fn whiteouts_opaque_dirs_hardlinks_and_symlinked_parents_replay_without_blobs() {
+    let layers = [
+        layer(
+            &[
+                E::Dir("usr/"),
+                E::Dir("usr/lib/"),
+                E::Symlink("lib", "usr/lib"),
+                E::File("usr/lib/a.conf", b"base a"),
+                E::File("usr/lib/gone", b"to be whited out"),
+                E::Dir("opt/"),
+                E::File("opt/x.conf", b"opaque victim"),
+                E::File("data/target", b"linked content"),
+                E::Fifo("run/fifo"),
+            ],
+            Comp::Gzip,
+        ),
+        layer(
+            &[
+                // lands in /usr/lib through the symlink
+                E::File("lib/b.conf", b"via symlink"),
+                E::File("usr/lib/.wh.gone", b""),
+                E::Dir("opt/"),
+                E::File("opt/.wh..wh..opq", b""),
+                E::File("opt/y.conf", b"after opaque"),
+                // a link to a file of the layer below that was not wanted: a second pass
+                E::Hardlink("srv/link", "data/target"),
+            ],
+            Comp::Zstd,
+        ),
+        layer(
+            &[
+                E::FileMode("usr/lib/a.conf", b"replaced", 0o4755),
+                E::Hardlink("srv/otherlink", "usr/lib/a.conf"),
+            ],
+            Comp::None,
+        ),
+    ];
+    let store = MemRecords::default();
+    let report = cold_first_replay(&layers, &store, &Limits::default());
+    assert_eq!(report.hits(), 3);
+    assert!(report.layers.iter().all(|l| l.lookup == Lookup::Hit));
+    assert_eq!(store.len(), 3);
+}
+
+#[test]
+fn a_layer_over_another_base_is_read_again_and_then_replays_over_both() {
+    // The same top layer lands in /usr/lib over a base where /lib is a symlink, in /lib over a
+    // base where it is a directory: the record of one context cannot answer the other.
+    let top = layer(&[E::File("lib/app.conf", b"setting=1")], Comp::Gzip);
+    let linked = layer(
+        &[
+            E::Dir("usr/"),
+            E::Dir("usr/lib/"),
+            E::Symlink("lib", "usr/lib"),
+        ],
+        Comp::Gzip,
+    );
+    let plain = layer(
+        &[E::Dir("lib/"), E::File("lib/base.conf", b"b")],
+        Comp::Gzip,
+    );
+    let store = MemRecords::default();
+    cold_first_replay(&[linked.clone(), top.clone()], &store, &Limits::default());
+    // Over the other base: the top layer's record has no answer for /lib/app.conf.
+    let dir = tempfile::tempdir().unwrap();
+    support::oci_layout(dir.path(), &[plain.clone(), top.clone()]);
+    let (blobs, _) = counting(dir.path());
+    let image = open(blobs, &Limits::default());
+    let cold = image.squash(&collector()).unwrap();
+    let (cached, report) = image.squash_cached(&collector(), &store, "t").unwrap();
+    assert_eq!(shown(&cold), shown(&cached));
+    assert_eq!(report.layers[1].lookup, Lookup::Hit);
+    assert!(report.layers[1].blob_read, "{report:?}");
+    assert!(cached.files.iter().any(|f| f.path == "/lib/app.conf"));
+    // The merged record answers both contexts without blobs.
+    let report = cold_first_replay(&[plain, top.clone()], &store, &Limits::default());
+    assert_eq!(report.hits(), 2);
+    let report = cold_first_replay(&[linked, top], &store, &Limits::default());
+    assert_eq!(report.hits(), 2);
+}
+
+#[test]
+fn images_sharing_a_base_read_its_blob_once() {
+    let base = layer(
+        &[
+            E::Dir("etc/"),
+            E::File("etc/os.conf", b"ID=debian"),
+            E::File("usr/lib/libc.so", b"\x7fELF..."),
+        ],
+        Comp::Gzip,
+    );
+    let app1 = layer(&[E::File("app/one.conf", b"1")], Comp::Gzip);
+    let app2 = layer(&[E::File("app/two.conf", b"2")], Comp::Zstd);
+    let store = MemRecords::default();
+    let base_blob = &support::sha256(&base.blob)[7..];
+    let mut base_opens = 0;
+    for (i, app) in [app1, app2].into_iter().enumerate() {
+        let dir = tempfile::tempdir().unwrap();
+        support::oci_layout(dir.path(), &[base.clone(), app]);
+        let (blobs, opened) = counting(dir.path());
+        let (_, report) = open(blobs, &Limits::default())
+            .squash_cached(&collector(), &store, "t")
+            .unwrap();
+        base_opens += opened
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|p| p.ends_with(base_blob))
+            .count();
+        assert_eq!(report.layers[0].blob_read, i == 0);
+        assert!(report.layers[1].blob_read);
+    }
+    assert_eq!(base_opens, 1);
+}
+
+#[test]
+fn a_shorter_capture_budget_reads_the_layer_again_and_gives_the_cold_result() {
+    let layers = [layer(
+        &[
+            E::File("etc/a.conf", b"0123456789abcdef"),
+            E::File("etc/b.conf", b"0123456789abcdef"),
+            E::File("etc/c.conf", b"0123456789abcdef"),
+        ],
+        Comp::Gzip,
+    )];
+    let store = MemRecords::default();
+    cold_first_replay(&layers, &store, &Limits::default());
+    // A budget for two files: the third's cap differs from what the record answered.
+    let tight = Limits {
+        max_total_capture: 40,
+        ..Limits::default()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    support::oci_layout(dir.path(), &layers);
+    let (blobs, _) = counting(dir.path());
+    let image = open(blobs, &tight);
+    let cold = image.squash(&collector()).unwrap();
+    let (cached, _) = image.squash_cached(&collector(), &store, "t").unwrap();
+    assert_eq!(shown(&cold), shown(&cached));
+    assert!(
+        cold.fs
+            .anomalies()
+            .iter()
+            .any(|a| a.kind == rampart_image::AnomalyKind::CaptureBudgetExhausted)
+    );
+}
+
+#[test]
+fn limits_hold_on_replay_as_on_the_stream() {
+    let layers = [layer(&[E::File("big.conf", &[b'x'; 4096])], Comp::Gzip)];
+    let store = MemRecords::default();
+    cold_first_replay(&layers, &store, &Limits::default());
+    let small = Limits {
+        max_layer_bytes: 2048,
+        ..Limits::default()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    support::oci_layout(dir.path(), &layers);
+    let (blobs, _) = counting(dir.path());
+    let image = open(blobs, &small);
+    let cold = image.squash(&collector()).unwrap_err();
+    let cached = image.squash_cached(&collector(), &store, "t").unwrap_err();
+    assert!(matches!(cold, ImageError::LayerTooLarge { .. }), "{cold}");
+    assert_eq!(cold.to_string(), cached.to_string());
+    let few = Limits {
+        max_entries: 0,
+        ..Limits::default()
+    };
+    let image = open(counting(dir.path()).0, &few);
+    let cold = image.squash(&collector()).unwrap_err();
+    let cached = image.squash_cached(&collector(), &store, "t").unwrap_err();
+    assert_eq!(cold.to_string(), cached.to_string());
+}
+
+#[test]
+fn damaged_foreign_and_other_version_records_are_misses_and_are_replaced() {
+    let layers = [layer(&[E::File("etc/a.conf", b"a")], Comp::Gzip)];
+    let diff_id = support::sha256(&layers[0].tar);
+    let store = MemRecords::default();
+    cold_first_replay(&layers, &store, &Limits::default());
+    let good = store.payload(&diff_id, "t").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    support::oci_layout(dir.path(), &layers);
+    // (what is stored, what the miss says)
+    let mut damaged = good.clone();
+    let mid = damaged.len() / 2;
+    damaged[mid] ^= 0xff;
+    let other_version = {
+        // a record of the same layer made under another analysis version
+        let other = MemRecords::default();
+        let (blobs, _) = counting(dir.path());
+        open(blobs, &Limits::default())
+            .squash_cached(&collector(), &other, "t-old")
+            .unwrap();
+        other.payload(&diff_id, "t-old").unwrap()
+    };
+    let other_diff = {
+        let other = MemRecords::default();
+        let l2 = [layer(&[E::File("x.conf", b"x")], Comp::Gzip)];
+        let d2 = tempfile::tempdir().unwrap();
+        support::oci_layout(d2.path(), &l2);
+        open(counting(d2.path()).0, &Limits::default())
+            .squash_cached(&collector(), &other, "t")
+            .unwrap();
+        other.payload(&support::sha256(&l2[0].tar), "t").unwrap()
+    };
+    let cases: Vec<(Vec<u8>, &str)> = vec![
+        (damaged, "decompressed"),
+        (b"not zstd at all".to_vec(), "decompressed"),
+        (
+            zstd::encode_all(&b"{\"format\":1}\n[1,2"[..], 1).unwrap(),
+            "decoded",
+        ),
+        (
+            zstd::encode_all(
+                &b"{\"format\":99,\"analysis\":\"t\",\"diff_id\":\"x\"}\n{}"[..],
+                1,
+            )
+            .unwrap(),
+            "format 99",
+        ),
+        (other_version, "t-old"),
+        (other_diff, "not"),
+        (Vec::new(), "decompressed"),
+    ];
+    for (payload, why) in cases {
+        store.set(&diff_id, "t", payload);
+        let (blobs, _) = counting(dir.path());
+        let image = open(blobs, &Limits::default());
+        let cold = image.squash(&collector()).unwrap();
+        let (cached, report) = image.squash_cached(&collector(), &store, "t").unwrap();
+        assert_eq!(shown(&cold), shown(&cached));
+        match &report.layers[0].lookup {
+            Lookup::Unusable(text) => assert!(text.contains(why), "{why}: {text}"),
+            other => panic!("{why}: {other:?}"),
+        }
+        assert!(report.layers[0].blob_read);
+        assert_eq!(report.saved(), 1);
+        // the fresh record replaced it
+        assert_eq!(store.payload(&diff_id, "t").unwrap(), good);
+    }
+}
+
+#[test]
+fn a_layer_that_fails_verification_is_not_recorded() {
+    let good = layer(&[E::File("etc/a.conf", b"a")], Comp::Gzip);
+    let bad = layer(&[E::File("etc/b.conf", b"b")], Comp::Gzip);
+    let dir = tempfile::tempdir().unwrap();
+    support::oci_layout(dir.path(), &[good.clone(), bad.clone()]);
+    // the second layer's blob is damaged after its digest was written
+    let file = blob_file(dir.path(), &bad);
+    let mut bytes = std::fs::read(&file).unwrap();
+    let n = bytes.len();
+    bytes[n - 5] ^= 0x55;
+    std::fs::write(&file, bytes).unwrap();
+    let store = MemRecords::default();
+    let (blobs, _) = counting(dir.path());
+    let err = open(blobs, &Limits::default())
+        .squash_cached(&collector(), &store, "t")
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ImageError::DigestMismatch { .. } | ImageError::CorruptLayer { .. }
+        ),
+        "{err}"
+    );
+    assert!(store.payload(&support::sha256(&good.tar), "t").is_some());
+    assert!(store.payload(&support::sha256(&bad.tar), "t").is_none());
+}
+
+#[test]
+fn legacy_docker_archives_are_recorded_by_diff_id_and_replayed() {
+    // Legacy `docker save` layers have no blob digest: the diff id is all there is.
+    let layers = [
+        layer(
+            &[E::File("etc/a.conf", b"a"), E::File("data/t", b"t")],
+            Comp::None,
+        ),
+        layer(&[E::Hardlink("srv/link", "data/t")], Comp::None),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let archive = support::docker_archive(&dir.path().join("img.tar"), &layers, true);
+    let image = Image::open(&rampart_image::Source::DockerArchive(archive), None).unwrap();
+    assert!(image.layers().iter().all(|l| l.digest.is_none()));
+    let store = MemRecords::default();
+    let cold = image.squash(&collector()).unwrap();
+    let (first, report) = image.squash_cached(&collector(), &store, "t").unwrap();
+    assert_eq!(report.saved(), 2);
+    let (second, report) = image.squash_cached(&collector(), &store, "t").unwrap();
+    assert_eq!(report.hits(), 2);
+    assert_eq!(shown(&cold), shown(&first));
+    assert_eq!(shown(&cold), shown(&second));
+}
