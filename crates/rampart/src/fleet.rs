@@ -43,7 +43,7 @@ pub enum FleetCommand {
     Enqueue(EnqueueArgs),
     /// Take jobs from the queue and analyse them until stopped (SIGTERM finishes the jobs in
     /// flight), or until the queue is empty with --exit-when-idle.
-    Worker(WorkerArgs),
+    Worker(Box<WorkerArgs>),
     /// The queue: jobs by state, running per registry, failures with their reasons.
     Status(StatusArgs),
     /// Print the stored report (`rampart scan --format json`) of an analysed image, by
@@ -54,7 +54,7 @@ pub enum FleetCommand {
     /// drain the queue, the reference to the Secret with the PostgreSQL URL, a
     /// PodDisruptionBudget, and NetworkPolicies (default deny; egress only to PostgreSQL, the
     /// registries and DNS).
-    Manifests(ManifestsArgs),
+    Manifests(Box<ManifestsArgs>),
 }
 
 #[derive(Debug, Args)]
@@ -233,7 +233,7 @@ pub fn run(args: FleetArgs) -> Result<u8> {
         FleetCommand::Worker(a) => work(&a),
         FleetCommand::Status(a) => status(&a),
         FleetCommand::Report(a) => report(&a),
-        FleetCommand::Manifests(a) => print_manifests(a),
+        FleetCommand::Manifests(a) => print_manifests(*a),
     }
 }
 
