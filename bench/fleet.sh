@@ -160,8 +160,8 @@ psql_ -d "$DB" -c "
 INSERT INTO fleet_images (digest, name, analysis, distro, packages, summary, report, analysed_at)
 SELECT 'sha256:' || md5(i.digest || g::text) || md5(g::text || i.digest), i.name || '-' || g,
        i.analysis, i.distro, i.packages, i.summary, i.report, now()
-FROM fleet_images i, generate_series(1, $(( (RESCAN + IMAGES - 1) / IMAGES - 1 ))) g;
-VACUUM ANALYZE;" >/dev/null
+FROM fleet_images i, generate_series(1, $(( (RESCAN + IMAGES - 1) / IMAGES - 1 ))) g;" >/dev/null
+psql_ -d "$DB" -c "VACUUM ANALYZE" >/dev/null
 psql_ -d "$DB" -c "SELECT count(*) || ' images; database ' || pg_size_pretty(pg_database_size(current_database()))
   || '; fleet tables ' || pg_size_pretty(sum(pg_total_relation_size(c.oid)))
   || '; of which reports ' || pg_size_pretty((SELECT pg_total_relation_size('fleet_images')))
