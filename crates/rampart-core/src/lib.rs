@@ -9,6 +9,7 @@ pub mod cis_docker;
 mod finding;
 mod image;
 mod layer;
+pub mod location;
 mod report;
 mod rule;
 pub mod text;

@@ -127,27 +127,7 @@ pub fn now_ms() -> i64 {
     jiff::Timestamp::now().as_millisecond()
 }
 
-/// Whether a store location names a PostgreSQL server.
-pub fn is_postgres(location: &str) -> bool {
-    location.starts_with("postgres://") || location.starts_with("postgresql://")
-}
-
-/// A location as it may be shown: a URL's password replaced.
-pub fn redacted(location: &str) -> String {
-    if !is_postgres(location) {
-        return location.to_owned();
-    }
-    let Some((scheme, rest)) = location.split_once("://") else {
-        return location.to_owned();
-    };
-    match rest.split_once('@') {
-        Some((userinfo, host)) => match userinfo.split_once(':') {
-            Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
-            None => location.to_owned(),
-        },
-        None => location.to_owned(),
-    }
-}
+pub use rampart_core::location::{is_postgres, redacted};
 
 impl Store {
     /// Opens (creating a new SQLite file, or a new schema in an empty PostgreSQL database) and
