@@ -263,6 +263,13 @@ fn migrate(c: &mut Client) -> Result<Option<i32>, postgres::Error> {
         if let Some(v) = version.filter(|v| *v > SCHEMA_VERSION) {
             return Ok(Some(v));
         }
+        // Current already: no DDL. `ALTER TABLE ... IF NOT EXISTS` still takes an ACCESS
+        // EXCLUSIVE lock, which would stall every worker's queries each time one starts or
+        // reconnects.
+        if version == Some(SCHEMA_VERSION) {
+            tx.commit()?;
+            return Ok(None);
+        }
     }
     tx.batch_execute(SCHEMA)?;
     tx.batch_execute(SCHEMA_2)?;

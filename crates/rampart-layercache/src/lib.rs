@@ -238,8 +238,20 @@ impl LayerCache {
             let mut tx = client.transaction().map_err(|e| open_err(pg_message(&e)))?;
             tx.execute("SELECT pg_advisory_xact_lock($1)", &[&PG_SCHEMA_LOCK])
                 .map_err(|e| open_err(pg_message(&e)))?;
-            tx.batch_execute(PG_SCHEMA)
+            // DDL only when the cache is new: even `CREATE INDEX IF NOT EXISTS` locks the table
+            // against writers until this transaction ends.
+            let exists: bool = tx
+                .query_one(
+                    "SELECT to_regclass('layer_cache') IS NOT NULL \
+                     AND to_regclass('layer_cache_meta') IS NOT NULL",
+                    &[],
+                )
+                .and_then(|r| r.try_get(0))
                 .map_err(|e| open_err(pg_message(&e)))?;
+            if !exists {
+                tx.batch_execute(PG_SCHEMA)
+                    .map_err(|e| open_err(pg_message(&e)))?;
+            }
             let schema: Option<String> = tx
                 .query_opt(
                     "SELECT value FROM layer_cache_meta WHERE key = 'schema'",

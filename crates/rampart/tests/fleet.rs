@@ -185,36 +185,31 @@ fn workers_share_the_queue_survive_a_killed_worker_and_the_store_answers_for_the
     ok(&again);
     assert!(String::from_utf8_lossy(&again.stdout).contains("enqueued 0 job(s)"));
 
-    // a worker killed (SIGKILL) while it holds jobs
+    // a worker killed (SIGKILL) while it holds jobs. It is frozen (SIGSTOP) before each look at
+    // the queue, so what the look sees is what the kill strands: no race with a fast job.
+    let mut w1 = worker(&url, "w1");
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(w1.id()).unwrap());
     let mut stranded = String::new();
-    for _ in 0..20 {
-        let mut w1 = worker(&url, "w1");
-        let end = Instant::now() + Duration::from_secs(30);
-        while Instant::now() < end {
-            let n = sql(
-                &pg,
-                &url,
-                "SELECT count(*) FROM fleet_jobs WHERE worker = 'w1' AND state = 'running'",
-            );
-            if n != "0" {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        w1.kill().unwrap();
-        let _ = w1.wait();
+    let end = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < end && w1.try_wait().unwrap().is_none() {
+        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGSTOP).unwrap();
+        // A frozen worker must not lock readers out of the queue (a lock wait fails here).
         stranded = sql(
             &pg,
             &url,
             // the missing image's job fails whoever holds it: the stranded jobs that prove the
             // takeover are the others
-            "SELECT string_agg(id::text, ',') FROM fleet_jobs WHERE worker = 'w1' AND state = 'running' \
-             AND reference NOT LIKE '%/missing:%'",
+            "SET lock_timeout = '10s'; SELECT string_agg(id::text, ',') FROM fleet_jobs \
+             WHERE worker = 'w1' AND state = 'running' AND reference NOT LIKE '%/missing:%'",
         );
         if !stranded.is_empty() {
             break;
         }
+        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGCONT).unwrap();
+        std::thread::sleep(Duration::from_millis(2));
     }
+    let _ = w1.kill();
+    let _ = w1.wait();
     assert!(!stranded.is_empty(), "w1 was never caught holding a job");
 
     // two more workers finish everything, the stranded jobs included
