@@ -47,7 +47,10 @@ fi
 
 # ---- the registry
 PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; }
+PGBIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+# PostgreSQL runs under `su`: stopping it is pg_ctl's job (a signal to su leaves it running)
+pg_stop() { [ ! -f "$OUT/pg/data/postmaster.pid" ] || su postgres -s /bin/sh -c "$PGBIN/pg_ctl -D $OUT/pg/data -m fast -w stop" >/dev/null 2>&1 || true; }
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; pg_stop; }
 trap cleanup EXIT
 RPORT=$(free_port)
 rm -rf "$OUT/registry"; mkdir -p "$OUT/registry"
@@ -67,8 +70,8 @@ seq 0 $((IMAGES - 1)) | xargs -P 4 -I{} skopeo copy -q --dest-tls-verify=false \
 seq 0 $((IMAGES - 1)) | sed "s|.*|$REG/fleet/app-&:v1|" > "$OUT/refs.txt"
 
 # ---- PostgreSQL
-PGBIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
 PGPORT=$(free_port)
+pg_stop
 rm -rf "$OUT/pg"; mkdir -p "$OUT/pg"; chown postgres: "$OUT/pg"
 su postgres -s /bin/sh -c "$PGBIN/initdb --auth=trust -U postgres -D $OUT/pg/data" >/dev/null
 su postgres -s /bin/sh -c "$PGBIN/postgres -D $OUT/pg/data -p $PGPORT -k $OUT/pg -c listen_addresses=127.0.0.1 -c fsync=on" >"$OUT/pg/log" 2>&1 &
@@ -162,7 +165,7 @@ SELECT 'sha256:' || md5(i.digest || g::text) || md5(g::text || i.digest), i.name
        i.analysis, i.distro, i.packages, i.summary, i.report, now()
 FROM fleet_images i, generate_series(1, $(( (RESCAN + IMAGES - 1) / IMAGES - 1 ))) g;" >/dev/null
 psql_ -d "$DB" -c "VACUUM ANALYZE" >/dev/null
-psql_ -d "$DB" -c "SELECT count(*) || ' images; database ' || pg_size_pretty(pg_database_size(current_database()))
+psql_ -d "$DB" -c "SELECT n.count || ' images; database ' || pg_size_pretty(pg_database_size(current_database()))
   || '; fleet tables ' || pg_size_pretty(sum(pg_total_relation_size(c.oid)))
   || '; of which reports ' || pg_size_pretty((SELECT pg_total_relation_size('fleet_images')))
   || '; packages ' || (SELECT count(*) FROM fleet_packages) || ' distinct rows'

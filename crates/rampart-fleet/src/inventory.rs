@@ -7,7 +7,7 @@
 //! its packages once. A rescan matches each distinct package once per distribution release
 //! and hands every image the findings of its own packages.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::io::{Read, Write};
 
 use postgres::GenericClient;
@@ -194,12 +194,11 @@ pub(crate) fn record_in(
     let report = pack(&a.report);
     let written = tx.query_opt(
         "INSERT INTO fleet_images (digest, name, analysis, distro, packages, summary, report, \
-                                   analysed_at, matched_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, now(), CASE WHEN $8 THEN now() END) \
+                                   analysed_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, now()) \
          ON CONFLICT (digest) DO UPDATE SET name = EXCLUDED.name, analysis = EXCLUDED.analysis, \
            distro = EXCLUDED.distro, packages = EXCLUDED.packages, summary = EXCLUDED.summary, \
-           report = EXCLUDED.report, analysed_at = EXCLUDED.analysed_at, \
-           matched_at = EXCLUDED.matched_at \
+           report = EXCLUDED.report, analysed_at = EXCLUDED.analysed_at \
          WHERE fleet_images.analysis <> EXCLUDED.analysis \
          RETURNING id",
         &[
@@ -210,7 +209,6 @@ pub(crate) fn record_in(
             &ids,
             &summary,
             &report,
-            &a.matched,
         ],
     )?;
     tx.execute(
@@ -228,36 +226,65 @@ pub(crate) fn record_in(
         return Ok((id, false));
     };
     let id: i64 = row.get(0);
-    tx.execute("DELETE FROM fleet_matches WHERE image = $1", &[&id])?;
     if a.matched {
-        write_matches(tx, id, a.vulnerabilities.iter())?;
+        write_match(tx, id, &match_of(a.vulnerabilities.iter()))?;
+    } else {
+        tx.execute("DELETE FROM fleet_image_matches WHERE image = $1", &[&id])?;
     }
     Ok((id, true))
 }
 
-fn write_matches<'v>(
+/// An image's match as stored: (vulnerability, purl) → (severity, fixed versions).
+type LastMatch = BTreeMap<(String, String), (String, String)>;
+
+fn match_of<'v>(vulns: impl Iterator<Item = &'v Vulnerability>) -> LastMatch {
+    let mut m = LastMatch::new();
+    for v in vulns {
+        m.entry((v.id.clone(), v.package.purl.clone()))
+            .or_insert_with(|| (v.severity.as_str().to_owned(), v.fixed.join(", ")));
+    }
+    m
+}
+
+/// A match's four columns (`fleet_image_matches`: vulns, purls, severities, fixed).
+fn match_columns(m: &LastMatch) -> [Vec<&str>; 4] {
+    let mut c: [Vec<&str>; 4] = Default::default();
+    for ((vuln, purl), (severity, fixed)) in m {
+        c[0].push(vuln);
+        c[1].push(purl);
+        c[2].push(severity);
+        c[3].push(fixed);
+    }
+    c
+}
+
+/// Reads a stored match back (arrays of unequal length, which only a foreign writer makes, are
+/// read as far as all four go).
+fn match_from(
+    vulns: Vec<String>,
+    purls: Vec<String>,
+    severities: Vec<String>,
+    fixed: Vec<String>,
+) -> LastMatch {
+    vulns
+        .into_iter()
+        .zip(purls)
+        .zip(severities.into_iter().zip(fixed))
+        .collect()
+}
+
+fn write_match(
     tx: &mut impl GenericClient,
     image: i64,
-    vulns: impl Iterator<Item = &'v Vulnerability>,
+    m: &LastMatch,
 ) -> Result<(), postgres::Error> {
-    let mut ids = Vec::new();
-    let mut purls = Vec::new();
-    let mut sev = Vec::new();
-    let mut fixed = Vec::new();
-    for v in vulns {
-        ids.push(v.id.clone());
-        purls.push(v.package.purl.clone());
-        sev.push(v.severity.as_str().to_owned());
-        fixed.push(v.fixed.join(", "));
-    }
-    if ids.is_empty() {
-        return Ok(());
-    }
+    let [vulns, purls, severities, fixed] = match_columns(m);
     tx.execute(
-        "INSERT INTO fleet_matches (image, vuln, purl, severity, fixed) \
-         SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[]) \
-         ON CONFLICT (image, vuln, purl) DO NOTHING",
-        &[&image, &ids, &purls, &sev, &fixed],
+        "INSERT INTO fleet_image_matches (image, vulns, purls, severities, fixed, matched_at) \
+         VALUES ($1, $2, $3, $4, $5, now()) \
+         ON CONFLICT (image) DO UPDATE SET vulns = EXCLUDED.vulns, purls = EXCLUDED.purls, \
+           severities = EXCLUDED.severities, fixed = EXCLUDED.fixed, matched_at = now()",
+        &[&image, &vulns, &purls, &severities, &fixed],
     )?;
     Ok(())
 }
@@ -437,13 +464,6 @@ pub fn stored_image(store: &mut Store, digest: &str) -> Result<Option<StoredImag
     })
 }
 
-/// An image's last match: (vulnerability, purl) → (severity, fixed versions).
-type LastMatch = BTreeMap<(String, String), (String, String)>;
-
-/// What a rescan changes for one image: its id, the (vulnerability, purl) rows gone, the new
-/// findings.
-type Change = (i64, Vec<(String, String)>, Vec<Vulnerability>);
-
 /// One stored image, as a rescan reads it.
 struct Stored {
     id: i64,
@@ -487,7 +507,7 @@ pub fn rescan(store: &mut Store, db: &Database) -> Result<Vec<Rescanned>, FleetE
             .extend(i.packages.iter().copied());
     }
     // (distro, purl) → findings; (distro) → purls not checked
-    let mut findings: HashMap<(Option<String>, String), Vec<Vulnerability>> = HashMap::new();
+    let mut findings: HashMap<Option<String>, HashMap<String, Vec<Vulnerability>>> = HashMap::new();
     let mut unchecked: HashMap<Option<String>, BTreeSet<String>> = HashMap::new();
     let mut cache = rampart_vuln::matcher::Cache::default();
     for (distro, ids) in &groups {
@@ -498,11 +518,9 @@ pub fn rescan(store: &mut Store, db: &Database) -> Result<Vec<Rescanned>, FleetE
         let d = distro.as_deref().and_then(stored_distro);
         let m = rampart_vuln::matcher::match_packages_cached(db, &mut cache, "", &set, d.as_ref())
             .map_err(|e| FleetError::Advisories(e.to_string()))?;
+        let group = findings.entry(distro.clone()).or_default();
         for f in m.findings {
-            findings
-                .entry((distro.clone(), f.package.purl.clone()))
-                .or_default()
-                .push(f);
+            group.entry(f.package.purl.clone()).or_default().push(f);
         }
         unchecked.insert(distro.clone(), m.unchecked);
     }
@@ -510,56 +528,89 @@ pub fn rescan(store: &mut Store, db: &Database) -> Result<Vec<Rescanned>, FleetE
     let before: HashMap<i64, LastMatch> = store.with(|c| {
         let mut m: HashMap<i64, LastMatch> = HashMap::new();
         for r in c.query(
-            "SELECT image, vuln, purl, severity, fixed FROM fleet_matches",
+            "SELECT image, vulns, purls, severities, fixed FROM fleet_image_matches",
             &[],
         )? {
-            m.entry(r.get(0))
-                .or_default()
-                .insert((r.get(1), r.get(2)), (r.get(3), r.get(4)));
+            m.insert(
+                r.try_get(0)?,
+                match_from(r.try_get(1)?, r.try_get(2)?, r.try_get(3)?, r.try_get(4)?),
+            );
         }
         Ok(m)
     })?;
     let empty = BTreeMap::new();
     let no_unchecked = BTreeSet::new();
-    // what each image's rows become: (image, removed keys, added findings)
-    let mut writes: Vec<Change> = Vec::new();
+    let no_findings = HashMap::new();
+    // each package's purl, written once
+    let purls: HashMap<i32, String> = packages
+        .iter()
+        .map(|(id, p)| (*id, p.purl.to_string()))
+        .collect();
+    // the images whose stored match changes, with what it becomes
+    let mut changed: Vec<(i64, LastMatch)> = Vec::new();
     for image in &images {
         let mut own_unchecked: BTreeMap<String, usize> = BTreeMap::new();
         let group_unchecked = unchecked.get(&image.distro).unwrap_or(&no_unchecked);
-        for p in image.packages.iter().filter_map(|id| packages.get(id)) {
-            if group_unchecked.contains(&p.purl.to_string()) {
+        let group_findings = findings.get(&image.distro).unwrap_or(&no_findings);
+        for (p, purl) in image
+            .packages
+            .iter()
+            .filter_map(|id| packages.get(id).zip(purls.get(id)))
+        {
+            if group_unchecked.contains(purl) {
                 *own_unchecked
                     .entry(p.ecosystem.purl_type().to_owned())
                     .or_default() += 1;
             }
         }
-        let mut now: BTreeMap<(String, String), Vulnerability> = BTreeMap::new();
-        for id in &image.packages {
-            let Some(p) = packages.get(id) else { continue };
-            let purl = p.purl.to_string();
-            if let Some(fs) = findings.get(&(image.distro.clone(), purl)) {
+        // the image's findings now, borrowed: only the new ones are copied out
+        let mut now: BTreeMap<(&str, &str), &Vulnerability> = BTreeMap::new();
+        for purl in image.packages.iter().filter_map(|id| purls.get(id)) {
+            if let Some(fs) = group_findings.get(purl) {
                 for f in fs {
-                    let mut f = f.clone();
-                    f.subject.clone_from(&image.entry.name);
-                    now.entry((f.id.clone(), f.package.purl.clone()))
+                    now.entry((f.id.as_str(), f.package.purl.as_str()))
                         .or_insert(f);
                 }
             }
         }
         let before = before.get(&image.id).unwrap_or(&empty);
-        let new: Vec<Vulnerability> = now
+        let had: HashSet<(&str, &str)> = before
+            .keys()
+            .map(|(id, purl)| (id.as_str(), purl.as_str()))
+            .collect();
+        let mut new: Vec<Vulnerability> = now
             .iter()
-            .filter(|(k, _)| !before.contains_key(*k))
-            .map(|(_, f)| f.clone())
+            .filter(|(k, _)| !had.contains(*k))
+            .map(|(_, f)| {
+                let mut f = (*f).clone();
+                f.subject.clone_from(&image.entry.name);
+                f
+            })
             .collect();
         let (kept, fixed): (Vec<_>, Vec<_>) = before
             .keys()
-            .filter(|k| !now.contains_key(*k))
+            .filter(|(id, purl)| !now.contains_key(&(id.as_str(), purl.as_str())))
             .cloned()
             .partition(|(_, purl)| group_unchecked.contains(purl));
-        writes.push((image.id, fixed.clone(), new.clone()));
-        let mut new_sorted = new;
-        new_sorted.sort_by(|a, b| {
+        // the stored match becomes what matched now and what could not be checked
+        let mut stored: LastMatch = now
+            .values()
+            .map(|v| {
+                (
+                    (v.id.clone(), v.package.purl.clone()),
+                    (v.severity.as_str().to_owned(), v.fixed.join(", ")),
+                )
+            })
+            .collect();
+        for k in &kept {
+            if let Some(was) = before.get(k) {
+                stored.insert(k.clone(), was.clone());
+            }
+        }
+        if stored != *before {
+            changed.push((image.id, stored));
+        }
+        new.sort_by(|a, b| {
             b.severity
                 .cmp(&a.severity)
                 .then_with(|| a.id.cmp(&b.id))
@@ -568,28 +619,53 @@ pub fn rescan(store: &mut Store, db: &Database) -> Result<Vec<Rescanned>, FleetE
         out.push(Rescanned {
             image: image.entry.clone(),
             total: now.len(),
-            new: new_sorted,
+            new,
             fixed,
             not_checked: kept,
             unchecked_packages: own_unchecked,
         });
     }
-    // only what changed is written: removed rows deleted, new rows inserted, in one transaction
+    // only the matches that changed are written, in bulk: one binary COPY into a temporary
+    // table and one upsert (after a large advisory import every image changes)
     store.with(|c| {
-        let mut tx = c.transaction()?;
-        for (image, fixed, new) in &writes {
-            if !fixed.is_empty() {
-                let vulns: Vec<&str> = fixed.iter().map(|(v, _)| v.as_str()).collect();
-                let purls: Vec<&str> = fixed.iter().map(|(_, p)| p.as_str()).collect();
-                tx.execute(
-                    "DELETE FROM fleet_matches m USING unnest($2::text[], $3::text[]) AS t(v, p) \
-                     WHERE m.image = $1 AND m.vuln = t.v AND m.purl = t.p",
-                    &[image, &vulns, &purls],
-                )?;
-            }
-            write_matches(&mut tx, *image, new.iter())?;
+        use postgres::binary_copy::BinaryCopyInWriter;
+        use postgres::types::Type;
+        if changed.is_empty() {
+            return Ok(());
         }
-        tx.execute("UPDATE fleet_images SET matched_at = now()", &[])?;
+        let mut tx = c.transaction()?;
+        tx.batch_execute(
+            "CREATE TEMPORARY TABLE fleet_image_matches_new (image bigint, vulns text[], \
+               purls text[], severities text[], fixed text[]) ON COMMIT DROP",
+        )?;
+        let sink = tx.copy_in(
+            "COPY fleet_image_matches_new (image, vulns, purls, severities, fixed) \
+             FROM STDIN BINARY",
+        )?;
+        let mut w = BinaryCopyInWriter::new(
+            sink,
+            &[
+                Type::INT8,
+                Type::TEXT_ARRAY,
+                Type::TEXT_ARRAY,
+                Type::TEXT_ARRAY,
+                Type::TEXT_ARRAY,
+            ],
+        );
+        for (image, m) in &changed {
+            let [vulns, purls, severities, fixed] = match_columns(m);
+            w.write(&[image, &vulns, &purls, &severities, &fixed])?;
+        }
+        w.finish()?;
+        // an image deleted meanwhile is left deleted
+        tx.execute(
+            "INSERT INTO fleet_image_matches (image, vulns, purls, severities, fixed, matched_at) \
+             SELECT n.image, n.vulns, n.purls, n.severities, n.fixed, now() \
+             FROM fleet_image_matches_new n JOIN fleet_images i ON i.id = n.image \
+             ON CONFLICT (image) DO UPDATE SET vulns = EXCLUDED.vulns, purls = EXCLUDED.purls, \
+               severities = EXCLUDED.severities, fixed = EXCLUDED.fixed, matched_at = now()",
+            &[],
+        )?;
         tx.commit()
     })?;
     Ok(out)

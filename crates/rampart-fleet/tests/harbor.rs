@@ -1,5 +1,5 @@
-//! Harbor's scan requests in the store, against a real PostgreSQL server: the schema 2
-//! migration of a schema 1 store, what `accept` does with a digest analysed, pending or new, and
+//! Harbor's scan requests in the store, against a real PostgreSQL server: the schema 2 and 3
+//! migrations of a schema 1 store, what `accept` does with a digest analysed, pending or new, and
 //! that a job's credential reaches only an analyser that pulls with it and is cleared when the
 //! job ends. The adapter over HTTP is tested end to end in crates/rampart/tests/harbor.rs.
 
@@ -50,14 +50,27 @@ fn request(authorization: &str) -> ScanRequest {
 fn a_schema_1_store_is_migrated_and_keeps_its_rows() {
     let url = server().database();
     Store::open(&url).unwrap();
-    // back to what schema 1 was: no Harbor columns or table, version 1, one job
+    // back to what schema 1 was: no Harbor columns or table, a row per finding in
+    // `fleet_matches`, `matched_at` on the image, version 1; one job, three images (matched
+    // with two findings, matched with none, never matched)
     sql(
         &url,
         "ALTER TABLE fleet_jobs DROP COLUMN registry_auth; ALTER TABLE fleet_jobs DROP COLUMN plain_http; \
          ALTER TABLE fleet_packages DROP COLUMN licenses; ALTER TABLE fleet_packages DROP COLUMN arch; \
-         DROP TABLE fleet_scans; UPDATE fleet_schema SET version = 1; \
+         DROP TABLE fleet_scans; DROP TABLE fleet_image_matches; \
+         ALTER TABLE fleet_images ADD COLUMN matched_at timestamptz; \
+         CREATE TABLE fleet_matches (image bigint NOT NULL REFERENCES fleet_images (id) ON DELETE CASCADE, \
+           vuln text NOT NULL, purl text NOT NULL, severity text NOT NULL, fixed text NOT NULL, \
+           PRIMARY KEY (image, vuln, purl)); \
+         UPDATE fleet_schema SET version = 1; \
          INSERT INTO fleet_jobs (reference, registry, source, max_attempts) \
-           VALUES ('r.example/a:1', 'r.example', 'cli', 3)",
+           VALUES ('r.example/a:1', 'r.example', 'cli', 3); \
+         INSERT INTO fleet_images (id, digest, name, analysis, packages, summary, report, analysed_at, matched_at) \
+           VALUES (1, 'sha256:1', 'a', 'v', '{}', '{}', '', '2026-01-01Z', '2026-01-02Z'), \
+                  (2, 'sha256:2', 'b', 'v', '{}', '{}', '', '2026-01-01Z', '2026-01-03Z'), \
+                  (3, 'sha256:3', 'c', 'v', '{}', '{}', '', '2026-01-01Z', NULL); \
+         INSERT INTO fleet_matches VALUES (1, 'CVE-2', 'pkg:pypi/b@1', 'high', '1.1'), \
+                                          (1, 'CVE-1', 'pkg:pypi/a@1', 'low', '');",
     );
     let mut store = Store::open(&url).unwrap();
     assert_eq!(
@@ -67,13 +80,32 @@ fn a_schema_1_store_is_migrated_and_keeps_its_rows() {
         ),
         store::SCHEMA_VERSION.to_string()
     );
-    assert_eq!(store::SCHEMA_VERSION, 2);
+    assert_eq!(store::SCHEMA_VERSION, 3);
     assert_eq!(
         sql(
             &url,
             "SELECT count(*) FROM fleet_jobs WHERE registry_auth IS NULL AND plain_http IS NULL"
         ),
         "1"
+    );
+    // each image's match is one row, in (vulnerability, purl) order, with the image's time
+    assert_eq!(
+        sql(
+            &url,
+            "SELECT string_agg(image || ' ' || array_to_string(vulns, ',') || ' ' \
+               || array_to_string(purls, ',') || ' ' || array_to_string(severities, ',') || ' ' \
+               || array_to_string(fixed, ',') || ' ' || to_char(matched_at AT TIME ZONE 'UTC', 'MM-DD'), \
+               ' | ' ORDER BY image) FROM fleet_image_matches"
+        ),
+        "1 CVE-1,CVE-2 pkg:pypi/a@1,pkg:pypi/b@1 low,high ,1.1 01-02 | 2     01-03"
+    );
+    assert_eq!(
+        sql(
+            &url,
+            "SELECT (to_regclass('fleet_matches') IS NULL)::text || ' ' || count(*) \
+             FROM information_schema.columns WHERE table_name = 'fleet_images' AND column_name = 'matched_at'"
+        ),
+        "true 0"
     );
     // the migrated store takes scan requests
     let a = harbor::accept(&mut store, &request("Basic dTpw"), "test 1", 3).unwrap();

@@ -360,15 +360,27 @@ pub fn inventory(args: &InventoryArgs) -> Result<u8> {
             // each image carries the rescan's time: the history keys a rescan by image and
             // time, so this output saved and imported later counts once with its direct record
             let rescanned_at = jiff::Timestamp::now();
-            let mut saved = serde_json::to_value(&results)?;
-            if let Some(items) = saved.as_array_mut() {
-                for item in items {
-                    if let Some(o) = item.as_object_mut() {
-                        o.insert("rescanned_at".into(), rescanned_at.to_string().into());
-                    }
-                }
+            // written straight from the results (a rescan after a large advisory import holds
+            // a million new findings: no JSON tree in between)
+            #[derive(serde::Serialize)]
+            struct Saved<'a> {
+                #[serde(flatten)]
+                result: &'a rampart_vuln::inventory::Rescanned,
+                rescanned_at: &'a str,
             }
-            let saved = serde_json::to_string_pretty(&saved)? + "\n";
+            let at = rescanned_at.to_string();
+            let saved: Vec<Saved<'_>> = results
+                .iter()
+                .map(|result| Saved {
+                    result,
+                    rescanned_at: &at,
+                })
+                .collect();
+            // as text only when the history records it; else streamed out
+            let text_for_history = match &history.location {
+                Some(_) => serde_json::to_string_pretty(&saved)? + "\n",
+                None => String::new(),
+            };
             let mut unchecked: std::collections::BTreeMap<&str, usize> = Default::default();
             for r in &results {
                 for (e, n) in &r.unchecked_packages {
@@ -381,8 +393,16 @@ pub fn inventory(args: &InventoryArgs) -> Result<u8> {
                      (their earlier findings are kept, not called fixed)"
                 );
             }
-            let text = match format {
-                ListFormat::Json => saved.clone(),
+            match format {
+                ListFormat::Json if history.location.is_some() => {
+                    write_out(None, &text_for_history)?;
+                }
+                ListFormat::Json => {
+                    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+                    serde_json::to_writer_pretty(&mut out, &saved)?;
+                    std::io::Write::write_all(&mut out, b"\n")?;
+                    std::io::Write::flush(&mut out)?;
+                }
                 ListFormat::Table => {
                     let mut t = Table::new();
                     t.load_preset(UTF8_FULL_CONDENSED);
@@ -423,21 +443,23 @@ pub fn inventory(args: &InventoryArgs) -> Result<u8> {
                             not_checked.join("\n"),
                         ]);
                     }
-                    format!(
-                        "{t}\n{} image(s) re-matched in {:.2}s\n",
-                        results.len(),
-                        elapsed.as_secs_f64()
-                    )
+                    write_out(
+                        None,
+                        &format!(
+                            "{t}\n{} image(s) re-matched in {:.2}s\n",
+                            results.len(),
+                            elapsed.as_secs_f64()
+                        ),
+                    )?;
                 }
-            };
-            write_out(None, &text)?;
+            }
             // the history (docs/history.md): a rescan asked to be recorded and not recorded is
             // an error
             if let Some(location) = &history.location {
                 let recorded = rampart_history::Store::open(location).and_then(|mut store| {
                     rampart_history::rescan::record_rescan(
                         &mut store,
-                        &saved,
+                        &text_for_history,
                         &inv.origin(),
                         rescanned_at.as_millisecond(),
                     )

@@ -407,6 +407,75 @@ fn workers_share_the_queue_survive_a_killed_worker_and_the_store_answers_for_the
             .iter()
             .all(|r| r["new"].as_array().unwrap().is_empty())
     );
+
+    // the stored matches are what the next rescans compare with: a database without PyPI
+    // keeps Jinja2's findings (not checked, never called fixed) ...
+    let import = |path: &std::path::Path, dirs: &[std::path::PathBuf]| {
+        ok(&rampart_command()
+            .args(["db", "import", "--db"])
+            .arg(path)
+            .args(dirs)
+            .output()
+            .unwrap());
+    };
+    let jinja_rows = |items: &Value, field: &str| -> Vec<(String, usize)> {
+        items
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                let rows = r[field].as_array().unwrap();
+                assert!(
+                    rows.iter()
+                        .all(|x| x[1].as_str().unwrap().starts_with("pkg:pypi/jinja2@")),
+                    "{r}"
+                );
+                (r["image"]["name"].as_str().unwrap().to_owned(), rows.len())
+            })
+            .filter(|(_, n)| *n > 0)
+            .map(|(name, n)| (name.rsplit('/').next().unwrap().to_owned(), n))
+            .collect()
+    };
+    let no_pypi = cache.path().join("no-pypi.db");
+    import(&no_pypi, &[corpus.join("osv-rustsec/crates")]);
+    let kept = rescan(&no_pypi);
+    let kept_rows = jinja_rows(&kept, "not_checked");
+    assert_eq!(kept_rows.len(), 3, "{kept_rows:?}");
+    assert!(kept_rows.iter().all(|(n, _)| n.starts_with("base0-")));
+    assert!(jinja_rows(&kept, "fixed").is_empty());
+    // ... a database whose PyPI holds no Jinja2 advisory calls them fixed ...
+    let no_jinja = cache.path().join("no-jinja.db");
+    let mut dirs: Vec<std::path::PathBuf> = std::fs::read_dir(corpus.join("osv-pypa/vulns"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.file_name().unwrap() != "jinja2")
+        .collect();
+    dirs.sort();
+    import(&no_jinja, &dirs);
+    let fixed = rescan(&no_jinja);
+    assert_eq!(jinja_rows(&fixed, "fixed"), kept_rows, "{fixed}");
+    assert!(jinja_rows(&fixed, "not_checked").is_empty());
+    // ... and the full database finds them new again
+    let back = rescan(&db);
+    let back_new: Vec<(String, usize)> = back
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["image"]["name"]
+                    .as_str()
+                    .unwrap()
+                    .rsplit('/')
+                    .next()
+                    .unwrap()
+                    .to_owned(),
+                r["new"].as_array().unwrap().len(),
+            )
+        })
+        .filter(|(_, n)| *n > 0)
+        .collect();
+    assert_eq!(back_new, kept_rows);
 }
 
 #[test]
