@@ -215,25 +215,30 @@ impl Store {
         Ok(s)
     }
 
-    fn connect(&self) -> Result<Client, FleetError> {
-        let mut config: postgres::Config =
-            self.url
-                .parse()
-                .map_err(|e: postgres::Error| FleetError::Connect {
-                    location: self.location(),
-                    message: e.to_string(),
-                })?;
+    /// One connection attempt; the error says whether trying again may succeed (the server is
+    /// down, restarting or unreachable) or not (no such database, a password refused).
+    fn connect(&self) -> Result<Client, (FleetError, bool)> {
+        let fail = |e: &postgres::Error| FleetError::Connect {
+            location: self.location(),
+            message: e.to_string(),
+        };
+        let mut config: postgres::Config = self
+            .url
+            .parse()
+            .map_err(|e: postgres::Error| (fail(&e), false))?;
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(Duration::from_secs(10));
         }
-        config.connect(NoTls).map_err(|e| FleetError::Connect {
-            location: self.location(),
-            message: e.to_string(),
-        })
+        // a database that does not exist or a password refused is said at once, not retried
+        // for a minute: only a server that is not there (yet) is waited for
+        config
+            .connect(NoTls)
+            .map_err(|e| (fail(&e), connection_lost(&e)))
     }
 
     /// The connection, made (again) when there is none: tried with backoff for
-    /// [`Store::reconnect_for`] (a server restarting refuses connections for a while).
+    /// [`Store::reconnect_for`] while the server cannot be reached (a server restarting refuses
+    /// connections for a while).
     fn client(&mut self) -> Result<&mut Client, FleetError> {
         if self.client.as_ref().is_some_and(Client::is_closed) {
             self.client = None;
@@ -244,7 +249,11 @@ impl Store {
             let client = loop {
                 match self.connect() {
                     Ok(c) => break c,
-                    Err(e) if started.elapsed() >= self.reconnect_for => return Err(e),
+                    Err((e, transient))
+                        if !transient || started.elapsed() >= self.reconnect_for =>
+                    {
+                        return Err(e);
+                    }
                     Err(_) => {
                         std::thread::sleep(pause);
                         pause = (pause * 2).min(Duration::from_secs(2));

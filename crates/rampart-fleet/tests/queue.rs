@@ -166,6 +166,24 @@ fn a_store_written_by_a_newer_rampart_is_refused() {
     }
 }
 
+/// A server that is down is waited for (tests/fleet.rs restarts one under the workers); a
+/// database that does not exist will not appear by waiting.
+#[test]
+fn a_database_that_does_not_exist_is_refused_at_once_with_its_name() {
+    let started = std::time::Instant::now();
+    match Store::open(&server().url("no_such_fleet")) {
+        Err(e @ FleetError::Connect { .. }) => {
+            assert!(e.to_string().contains("no_such_fleet"), "{e}");
+        }
+        other => panic!("expected a connection error, got {other:?}"),
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
 #[test]
 fn the_per_registry_bound_holds_across_workers_and_every_job_is_done_once() {
     let url = server().database();
