@@ -140,38 +140,39 @@ fn package_ids(
     if rows.is_empty() {
         return Ok(Vec::new());
     }
+    // the packages stored already (images sharing a base: nearly all of them) are looked up by
+    // key; only the others are sent whole
+    let mut ids: HashMap<Vec<u8>, i32> = HashMap::new();
     let keys: Vec<&[u8]> = rows.iter().map(|r| r.key.as_slice()).collect();
-    let col = |f: fn(&Row) -> &str| rows.iter().map(f).collect::<Vec<&str>>();
-    let sources: Vec<Option<&str>> = rows.iter().map(|r| r.source.as_deref()).collect();
-    let licenses: Vec<Option<&str>> = rows.iter().map(|r| r.licenses.as_deref()).collect();
-    let arches: Vec<Option<&str>> = rows.iter().map(|r| r.arch.as_deref()).collect();
-    tx.execute(
-        "INSERT INTO fleet_packages (key, ecosystem, name, full_name, version, purl, source, \
-                                     locations, licenses, arch) \
-         SELECT * FROM unnest($1::bytea[], $2::text[], $3::text[], $4::text[], $5::text[], \
-                              $6::text[], $7::text[], $8::text[], $9::text[], $10::text[]) \
-         ORDER BY 1 ON CONFLICT (key) DO NOTHING",
-        &[
-            &keys,
-            &col(|r| &r.ecosystem),
-            &col(|r| &r.name),
-            &col(|r| &r.full_name),
-            &col(|r| &r.version),
-            &col(|r| &r.purl),
-            &sources,
-            &col(|r| &r.locations),
-            &licenses,
-            &arches,
-        ],
-    )?;
-    let ids: HashMap<Vec<u8>, i32> = tx
-        .query(
-            "SELECT key, id FROM fleet_packages WHERE key = ANY($1)",
-            &[&keys],
-        )?
-        .iter()
-        .map(|r| (r.get::<_, Vec<u8>>(0), r.get::<_, i32>(1)))
-        .collect();
+    stored_ids(tx, &keys, &mut ids)?;
+    let missing: Vec<&Row> = rows.iter().filter(|r| !ids.contains_key(&r.key)).collect();
+    if !missing.is_empty() {
+        let keys: Vec<&[u8]> = missing.iter().map(|r| r.key.as_slice()).collect();
+        let col = |f: fn(&Row) -> &str| missing.iter().map(|r| f(r)).collect::<Vec<&str>>();
+        let sources: Vec<Option<&str>> = missing.iter().map(|r| r.source.as_deref()).collect();
+        let licenses: Vec<Option<&str>> = missing.iter().map(|r| r.licenses.as_deref()).collect();
+        let arches: Vec<Option<&str>> = missing.iter().map(|r| r.arch.as_deref()).collect();
+        tx.execute(
+            "INSERT INTO fleet_packages (key, ecosystem, name, full_name, version, purl, source, \
+                                         locations, licenses, arch) \
+             SELECT * FROM unnest($1::bytea[], $2::text[], $3::text[], $4::text[], $5::text[], \
+                                  $6::text[], $7::text[], $8::text[], $9::text[], $10::text[]) \
+             ORDER BY 1 ON CONFLICT (key) DO NOTHING",
+            &[
+                &keys,
+                &col(|r| &r.ecosystem),
+                &col(|r| &r.name),
+                &col(|r| &r.full_name),
+                &col(|r| &r.version),
+                &col(|r| &r.purl),
+                &sources,
+                &col(|r| &r.locations),
+                &licenses,
+                &arches,
+            ],
+        )?;
+        stored_ids(tx, &keys, &mut ids)?;
+    }
     let mut out: Vec<i32> = rows
         .iter()
         .filter_map(|r| ids.get(&r.key).copied())
@@ -179,6 +180,21 @@ fn package_ids(
     out.sort_unstable();
     out.dedup();
     Ok(out)
+}
+
+/// Adds the ids of the packages stored under `keys` to `ids`.
+fn stored_ids(
+    tx: &mut impl GenericClient,
+    keys: &[&[u8]],
+    ids: &mut HashMap<Vec<u8>, i32>,
+) -> Result<(), postgres::Error> {
+    for r in tx.query(
+        "SELECT key, id FROM fleet_packages WHERE key = ANY($1)",
+        &[&keys],
+    )? {
+        ids.insert(r.try_get::<_, Vec<u8>>(0)?, r.try_get::<_, i32>(1)?);
+    }
+    Ok(())
 }
 
 /// Writes an analysis: the image (once per digest: an image already analysed by the same
