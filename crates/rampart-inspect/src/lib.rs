@@ -393,3 +393,48 @@ fn merge(packages: Vec<Package>) -> Vec<Package> {
     });
     out.into_iter().map(|(_, p)| p).collect()
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+    use rampart_sbom::catalog::{Cataloger, Dpkg};
+
+    fn installed(name: &str, version: &str) -> Vec<u8> {
+        format!(
+            "Package: {name}\nStatus: install ok installed\nVersion: {version}\nArchitecture: amd64\n\n"
+        )
+        .into_bytes()
+    }
+
+    #[test]
+    fn a_package_database_parsed_once_answers_only_for_its_layer_path_and_release() {
+        let ctx = |version: &str| CatalogContext {
+            distro: Distro::from_os_release(
+                format!("ID=debian\nVERSION_ID={version}\n").as_bytes(),
+            ),
+        };
+        let (deb12, deb11) = (ctx("12"), ctx("11"));
+        let path = "var/lib/dpkg/status";
+        let bash = installed("bash", "5.2.15-2");
+        let zsh = installed("zsh", "5.9-4");
+        let direct = |content: &[u8], ctx: &CatalogContext| Dpkg.parse(path, content, ctx).unwrap();
+
+        let first = os_packages(&Dpkg, path, &bash, Some("sha256:aa"), &deb12).unwrap();
+        assert_eq!(first, direct(&bash, &deb12));
+        // the same layer's file again: the same packages
+        let again = os_packages(&Dpkg, path, &bash, Some("sha256:aa"), &deb12).unwrap();
+        assert_eq!(again, first);
+        // another layer's file at the same path: its own packages
+        let other = os_packages(&Dpkg, path, &zsh, Some("sha256:bb"), &deb12).unwrap();
+        assert_eq!(other, direct(&zsh, &deb12));
+        assert_eq!(other[0].name, "zsh");
+        // the same file under another release: that release's purls
+        let older = os_packages(&Dpkg, path, &bash, Some("sha256:aa"), &deb11).unwrap();
+        assert_eq!(older, direct(&bash, &deb11));
+        assert_ne!(older, first);
+        // a file without a layer digest is parsed each time
+        let loose = os_packages(&Dpkg, path, &zsh, None, &deb12).unwrap();
+        assert_eq!(loose, direct(&zsh, &deb12));
+    }
+}
