@@ -61,8 +61,9 @@ impl RegistryAnalyser {
     }
 
     /// Reads layers through this layer cache (a shared PostgreSQL one for a fleet).
+    /// A worker meets the same base in many images: its records stay decoded in the process.
     pub fn with_layer_cache(mut self, cache: Option<rampart_layercache::LayerCache>) -> Self {
-        self.cache = cache;
+        self.cache = cache.map(rampart_layercache::LayerCache::keeping_decoded);
         self
     }
 

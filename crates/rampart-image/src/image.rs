@@ -573,7 +573,7 @@ impl Image {
     ) -> Result<(Squashed<C::Output>, CacheReport), ImageError>
     where
         C: Collector,
-        C::Output: Serialize + DeserializeOwned,
+        C::Output: Serialize + DeserializeOwned + Clone + 'static,
     {
         let Body::Layers(blobs) = &self.body else {
             return Ok((self.squash(collector)?, CacheReport::default()));
@@ -591,19 +591,43 @@ impl Image {
                 })
                 .collect(),
         };
-        // Payloads are fetched in order, then decoded in parallel.
+        // Records kept decoded in this process are taken as they are (when the store allows);
+        // the other payloads are fetched in order, then decoded in parallel.
+        let keep = store.keep_decoded();
+        let kept: Vec<Option<Shared<C::Output>>> = self
+            .layers
+            .iter()
+            .map(|l| {
+                l.diff_id
+                    .as_ref()
+                    .filter(|_| keep)
+                    .and_then(|d| decoded::get(d, analysis))
+            })
+            .collect();
         let payloads: Vec<Option<Result<Option<Vec<u8>>, String>>> = self
             .layers
             .iter()
-            .map(|l| l.diff_id.as_ref().map(|d| store.get(d, analysis)))
+            .zip(&kept)
+            .map(|(l, k)| match k {
+                Some(_) => None,
+                None => l.diff_id.as_ref().map(|d| store.get(d, analysis)),
+            })
             .collect();
-        let decoded: Vec<(Lookup, Option<LayerRecord<C::Output>>)> = payloads
+        let decoded: Vec<(Lookup, Option<Shared<C::Output>>)> = payloads
             .into_par_iter()
+            .zip(kept)
             .zip(self.layers.par_iter())
-            .map(|(payload, layer)| match (payload, &layer.diff_id) {
+            .map(|((payload, kept), layer)| match (payload, &layer.diff_id) {
+                _ if kept.is_some() => (Lookup::Hit, kept),
                 (Some(Ok(Some(bytes))), Some(d)) => {
                     match LayerRecord::decode(&bytes, d, analysis) {
-                        Ok(r) => (Lookup::Hit, Some(r)),
+                        Ok(r) => {
+                            let r = Arc::new(r);
+                            if keep {
+                                decoded::keep(d, analysis, &r);
+                            }
+                            (Lookup::Hit, Some(r))
+                        }
                         Err(e) => (Lookup::Unusable(e.to_string()), None),
                     }
                 }
@@ -646,7 +670,7 @@ impl Image {
     ) -> Result<Option<Squashed<C::Output>>, ImageError>
     where
         C: Collector,
-        C::Output: Serialize + DeserializeOwned,
+        C::Output: Serialize + DeserializeOwned + Clone + 'static,
     {
         let mut sq = Squasher::new(&self.limits, collector);
         let image_total = Cell::new(0u64);
@@ -713,6 +737,10 @@ impl Image {
                 if let Some(used) = cached.report.layers.get_mut(i) {
                     save(cached.store, diff_id, cached.analysis, &fresh, used);
                 }
+                let fresh = Arc::new(fresh);
+                if cached.store.keep_decoded() {
+                    decoded::keep(diff_id, cached.analysis, &fresh);
+                }
                 if let Some(slot) = cached.records.get_mut(i) {
                     *slot = Some(fresh);
                 }
@@ -733,7 +761,12 @@ impl Image {
                     continue;
                 }
             }
-            let mut record = cached.records.get_mut(index).and_then(Option::as_mut);
+            // copied first when the record is shared (kept decoded for other images)
+            let mut record = cached
+                .records
+                .get_mut(index)
+                .and_then(Option::as_mut)
+                .map(Arc::make_mut);
             let before = record.as_ref().map(|r| r.analyses());
             read_layer(blobs, layer, &self.limits, &second_total, None, |r| {
                 sq.second_pass_layer(index, &targets, r, record.as_deref_mut())
@@ -746,6 +779,11 @@ impl Image {
                 if Some(record.analyses()) != before {
                     if let Some(used) = cached.report.layers.get_mut(index) {
                         save(cached.store, diff_id, cached.analysis, record, used);
+                    }
+                    if cached.store.keep_decoded() {
+                        if let Some(Some(r)) = cached.records.get(index) {
+                            decoded::keep(diff_id, cached.analysis, r);
+                        }
                     }
                 }
             }
@@ -1477,12 +1515,74 @@ struct Cached<'a, O> {
     store: &'a dyn LayerStore,
     analysis: &'a str,
     /// per layer: the record to replay (loaded, or made by this squash)
-    records: Vec<Option<LayerRecord<O>>>,
+    records: Vec<Option<Shared<O>>>,
     /// per layer: read from the blob whatever the record
     forced: Vec<bool>,
     /// per layer: its bytes were counted for the progress report
     shown: Vec<bool>,
     report: CacheReport,
+}
+
+/// A layer record, shared with the process's memory of decoded records.
+type Shared<O> = Arc<LayerRecord<O>>;
+
+/// Layer records kept decoded in this process, for the stores that allow it
+/// ([`LayerStore::keep_decoded`]): by diff id and analysis, typed by the collector's output.
+/// A fleet worker decoded the record of a shared base again for every image: a sixth of its
+/// time on images whose layers were all cached. Bounded by the entries held: emptied when
+/// [`decoded::KEPT_ENTRIES`] would be passed.
+mod decoded {
+    use std::any::Any;
+    use std::collections::HashMap;
+    use std::sync::{Arc, LazyLock, Mutex};
+
+    use crate::digest::Digest;
+    use crate::record::LayerRecord;
+
+    type Kept = Arc<dyn Any + Send + Sync>;
+
+    /// At most this many file entries held, over all records (a few hundred MB at most).
+    pub(super) const KEPT_ENTRIES: usize = 2_000_000;
+
+    #[derive(Default)]
+    struct Memory {
+        entries: usize,
+        records: HashMap<(String, String), (usize, Kept)>,
+    }
+
+    static MEMORY: LazyLock<Mutex<Memory>> = LazyLock::new(Default::default);
+
+    pub(super) fn get<O: Send + Sync + 'static>(
+        diff_id: &Digest,
+        analysis: &str,
+    ) -> Option<Arc<LayerRecord<O>>> {
+        let m = MEMORY.lock().ok()?;
+        let (_, kept) = m.records.get(&(diff_id.to_string(), analysis.to_owned()))?;
+        Arc::clone(kept).downcast::<LayerRecord<O>>().ok()
+    }
+
+    pub(super) fn keep<O: Send + Sync + 'static>(
+        diff_id: &Digest,
+        analysis: &str,
+        record: &Arc<LayerRecord<O>>,
+    ) {
+        let n = record.entries();
+        if n > KEPT_ENTRIES {
+            return;
+        }
+        let Ok(mut m) = MEMORY.lock() else { return };
+        let key = (diff_id.to_string(), analysis.to_owned());
+        if let Some((old, _)) = m.records.remove(&key) {
+            m.entries -= old;
+        }
+        if m.entries + n > KEPT_ENTRIES {
+            m.records.clear();
+            m.entries = 0;
+        }
+        m.entries += n;
+        let kept: Kept = Arc::clone(record) as Kept;
+        m.records.insert(key, (n, kept));
+    }
 }
 
 /// Hands a record to the store, and says so in the layer's report: the store's answer, or why

@@ -318,6 +318,12 @@ pub trait LayerStore: Sync {
     fn get(&self, diff_id: &Digest, analysis: &str) -> Result<Option<Vec<u8>>, String>;
     /// Stores (or replaces) the payload of this layer and analysis. Idempotent.
     fn put(&self, diff_id: &Digest, analysis: &str, payload: &[u8]) -> Result<(), String>;
+    /// Whether records read from this store may be kept decoded in this process and replayed
+    /// again without asking the store (a long-running fleet worker meets one base in every
+    /// image). Off by default: a scan asks its store for each layer.
+    fn keep_decoded(&self) -> bool {
+        false
+    }
 }
 
 /// What the store gave for one layer.

@@ -140,9 +140,10 @@ fn cold_first_replay(layers: &[Layer], store: &MemRecords, limits: &Limits) -> C
     report
 }
 
-#[test]
-fn whiteouts_opaque_dirs_hardlinks_and_symlinked_parents_replay_without_blobs() {
-    let layers = [
+/// Whiteouts, an opaque directory, hardlinks (one to a file not wanted: a second pass) and a
+/// symlinked parent.
+fn tricky_layers() -> [Layer; 3] {
+    [
         layer(
             &[
                 E::Dir("usr/"),
@@ -177,7 +178,12 @@ fn whiteouts_opaque_dirs_hardlinks_and_symlinked_parents_replay_without_blobs() 
             ],
             Comp::None,
         ),
-    ];
+    ]
+}
+
+#[test]
+fn whiteouts_opaque_dirs_hardlinks_and_symlinked_parents_replay_without_blobs() {
+    let layers = tricky_layers();
     let store = MemRecords::default();
     let report = cold_first_replay(&layers, &store, &Limits::default());
     assert_eq!(report.hits(), 3);
@@ -434,4 +440,69 @@ fn legacy_docker_archives_are_recorded_by_diff_id_and_replayed() {
     assert_eq!(report.hits(), 2);
     assert_eq!(shown(&cold), shown(&first));
     assert_eq!(shown(&cold), shown(&second));
+}
+
+/// A store that lets its records stay decoded in the process, and counts what it is asked.
+#[derive(Default)]
+struct Keeping {
+    inner: MemRecords,
+    gets: std::sync::atomic::AtomicUsize,
+}
+
+impl LayerStore for Keeping {
+    fn get(&self, diff_id: &Digest, analysis: &str) -> Result<Option<Vec<u8>>, String> {
+        self.gets.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.inner.get(diff_id, analysis)
+    }
+    fn put(&self, diff_id: &Digest, analysis: &str, payload: &[u8]) -> Result<(), String> {
+        self.inner.put(diff_id, analysis, payload)
+    }
+    fn keep_decoded(&self) -> bool {
+        true
+    }
+}
+
+#[test]
+fn records_kept_decoded_replay_without_the_store_and_give_the_cold_result() {
+    let layers = tricky_layers();
+    let dir = tempfile::tempdir().unwrap();
+    support::oci_layout(dir.path(), &layers);
+    let (blobs, _) = counting(dir.path());
+    let image = open(blobs, &Limits::default());
+    let cold = image.squash(&collector()).unwrap();
+    // an analysis of its own: the memory is the process's, shared with the other tests
+    let analysis = "kept-decoded-test";
+    let store = Keeping::default();
+    let (first, _) = image.squash_cached(&collector(), &store, analysis).unwrap();
+    assert_eq!(shown(&cold), shown(&first));
+    assert_eq!(store.inner.len(), 3);
+    // the store's rows damaged and the blobs gone: the records kept decoded still answer
+    for l in &layers {
+        let _ = std::fs::remove_file(blob_file(dir.path(), l));
+    }
+    let keys: Vec<(String, String)> = store.inner.0.lock().unwrap().keys().cloned().collect();
+    for (d, a) in &keys {
+        store.inner.set(d, a, b"damaged".to_vec());
+    }
+    let asked = store.gets.load(std::sync::atomic::Ordering::SeqCst);
+    let (blobs, _) = counting(dir.path());
+    let (kept, report) = open(blobs, &Limits::default())
+        .squash_cached(&collector(), &store, analysis)
+        .unwrap();
+    assert_eq!(shown(&cold), shown(&kept));
+    assert_eq!(report.blobs_read(), 0, "{report:?}");
+    assert!(
+        report.layers.iter().all(|l| l.lookup == Lookup::Hit),
+        "{report:?}"
+    );
+    assert_eq!(store.gets.load(std::sync::atomic::Ordering::SeqCst), asked);
+    // a store that does not allow it is asked again, and its damaged rows are misses
+    let plain = MemRecords::default();
+    for (d, a) in &keys {
+        plain.set(d, a, b"damaged".to_vec());
+    }
+    let (blobs, _) = counting(dir.path());
+    let missed = open(blobs, &Limits::default()).squash_cached(&collector(), &plain, analysis);
+    // the blobs are gone: the layers cannot be read, the records cannot be used
+    assert!(missed.is_err(), "{missed:?}");
 }

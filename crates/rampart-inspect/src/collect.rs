@@ -111,7 +111,7 @@ impl std::fmt::Debug for Want {
 /// What reading one file gave. Layer records keep it (rampart-image's `LayerRecord`), so its
 /// JSON form reads back to the same value; a value that would not (a purl whose canonical
 /// string parses to another purl) refuses to be written, and its layer is not recorded.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub(crate) enum Found {
     /// the bytes of a system file or an OS package database (and whether it was cut)

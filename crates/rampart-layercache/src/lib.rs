@@ -115,6 +115,8 @@ pub struct LayerCache {
     location: String,
     /// the SQLite file, when it is one
     file: Option<PathBuf>,
+    /// records read may stay decoded in this process ([`LayerCache::keeping_decoded`])
+    keep_decoded: bool,
 }
 
 impl std::fmt::Debug for LayerCache {
@@ -223,6 +225,14 @@ struct Row {
 }
 
 impl LayerCache {
+    /// Lets the records read from this cache stay decoded in this process, so a layer met
+    /// again (a base under every image of a fleet) is replayed without asking the cache
+    /// (`rampart fleet worker`; a single scan asks the cache for each layer).
+    pub fn keeping_decoded(mut self) -> Self {
+        self.keep_decoded = true;
+        self
+    }
+
     /// Opens (creating it when missing) the cache at `location`: an SQLite file path (its
     /// directory is created), or a `postgres://` / `postgresql://` URL.
     pub fn open(location: &str) -> Result<Self, CacheError> {
@@ -267,6 +277,7 @@ impl LayerCache {
                 conn: Mutex::new(Conn::Postgres(Box::new(client))),
                 location: shown,
                 file: None,
+                keep_decoded: false,
             });
         }
         let path = Path::new(location);
@@ -311,6 +322,7 @@ impl LayerCache {
             conn: Mutex::new(Conn::Sqlite(conn)),
             location: shown,
             file: Some(path.to_path_buf()),
+            keep_decoded: false,
         })
     }
 
@@ -645,6 +657,10 @@ fn check_schema(location: &str, schema: Option<String>) -> Result<(), CacheError
 impl LayerStore for LayerCache {
     fn get(&self, diff_id: &Digest, analysis: &str) -> Result<Option<Vec<u8>>, String> {
         self.fetch(diff_id, analysis)
+    }
+
+    fn keep_decoded(&self) -> bool {
+        self.keep_decoded
     }
 
     fn put(&self, diff_id: &Digest, analysis: &str, payload: &[u8]) -> Result<(), String> {
