@@ -609,15 +609,7 @@ pub fn rescan(store: &mut Store, db: &Database) -> Result<Vec<Rescanned>, FleetE
             .cloned()
             .partition(|(_, purl)| group_unchecked.contains(purl));
         // the stored match becomes what matched now and what could not be checked
-        let mut stored: LastMatch = now
-            .values()
-            .map(|v| {
-                (
-                    (v.id.clone(), v.package.purl.clone()),
-                    (v.severity.as_str().to_owned(), v.fixed.join(", ")),
-                )
-            })
-            .collect();
+        let mut stored = match_of(now.values().copied());
         for k in &kept {
             if let Some(was) = before.get(k) {
                 stored.insert(k.clone(), was.clone());

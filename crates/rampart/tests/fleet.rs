@@ -344,12 +344,15 @@ fn workers_share_the_queue_survive_a_killed_worker_and_the_store_answers_for_the
     let cache = tempfile::tempdir().unwrap();
     let db = cache.path().join("osv.db");
     let corpus = common::root().join("../shared/corpus");
-    ok(&rampart_command()
-        .args(["db", "import", "--db"])
-        .arg(&db)
-        .arg(corpus.join("osv-rustsec/crates"))
-        .output()
-        .unwrap());
+    let import = |path: &std::path::Path, dirs: &[std::path::PathBuf]| {
+        ok(&rampart_command()
+            .args(["db", "import", "--db"])
+            .arg(path)
+            .args(dirs)
+            .output()
+            .unwrap());
+    };
+    import(&db, &[corpus.join("osv-rustsec/crates")]);
     let rescan = |db: &std::path::Path| {
         let out = rampart_command()
             .args([
@@ -377,12 +380,7 @@ fn workers_share_the_queue_survive_a_killed_worker_and_the_store_answers_for_the
         );
     }
     // the database is updated with PyPI's advisories: the rescan says what is new, where
-    ok(&rampart_command()
-        .args(["db", "import", "--db"])
-        .arg(&db)
-        .arg(corpus.join("osv-pypa/vulns"))
-        .output()
-        .unwrap());
+    import(&db, &[corpus.join("osv-pypa/vulns")]);
     let after = rescan(&db);
     for r in after.as_array().unwrap() {
         let name = r["image"]["name"].as_str().unwrap();
@@ -410,14 +408,6 @@ fn workers_share_the_queue_survive_a_killed_worker_and_the_store_answers_for_the
 
     // the stored matches are what the next rescans compare with: a database without PyPI
     // keeps Jinja2's findings (not checked, never called fixed) ...
-    let import = |path: &std::path::Path, dirs: &[std::path::PathBuf]| {
-        ok(&rampart_command()
-            .args(["db", "import", "--db"])
-            .arg(path)
-            .args(dirs)
-            .output()
-            .unwrap());
-    };
     let jinja_rows = |items: &Value, field: &str| -> Vec<(String, usize)> {
         items
             .as_array()
