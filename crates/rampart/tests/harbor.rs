@@ -109,6 +109,27 @@ impl Drop for Adapter {
     }
 }
 
+/// The adapter with the shared advisory database and a bearer token read from a file in `dir`
+/// (written as `token_text`).
+fn adapter_with_token(
+    url: &str,
+    dir: &std::path::Path,
+    token_text: &str,
+    args: &[&str],
+) -> Adapter {
+    let db = common::cache_dir().join("osv.db");
+    let token_file = dir.join("token");
+    std::fs::write(&token_file, token_text).unwrap();
+    let mut all = vec![
+        "--db",
+        db.to_str().unwrap(),
+        "--token-file",
+        token_file.to_str().unwrap(),
+    ];
+    all.extend_from_slice(args);
+    adapter(url, &all)
+}
+
 fn adapter(url: &str, args: &[&str]) -> Adapter {
     let mut child = rampart_command()
         .args(["serve", "--scanner-adapter", "--listen", "127.0.0.1:0"])
@@ -329,21 +350,13 @@ fn harbor_scans_through_the_queue_and_reports_what_a_direct_scan_finds() {
     let digest = push(&reg, "library/shop", "1.0.0");
     let pg = Postgres::start();
     let url = pg.database();
-    let db = common::cache_dir().join("osv.db");
     let dir = tempfile::tempdir().unwrap();
-    let token_file = dir.path().join("token");
-    std::fs::write(&token_file, "adapter-token-1\n").unwrap();
     let token = "adapter-token-1";
-    let a = adapter(
+    let a = adapter_with_token(
         &url,
-        &[
-            "--db",
-            db.to_str().unwrap(),
-            "--token-file",
-            token_file.to_str().unwrap(),
-            "--refresh-after",
-            "7",
-        ],
+        dir.path(),
+        "adapter-token-1\n",
+        &["--refresh-after", "7"],
     );
 
     // the metadata in the version asked for, with the database's time
@@ -801,21 +814,10 @@ fn the_api_keeps_the_specification() {
     let pg = Postgres::start();
     let url = pg.database();
     let dir = tempfile::tempdir().unwrap();
-    let token_file = dir.path().join("token");
-    std::fs::write(&token_file, "schemathesis-token").unwrap();
     let token = "schemathesis-token";
-    let db = common::cache_dir().join("osv.db");
     // no worker but the one run below: the requests schemathesis makes up are queued, never
     // pulled
-    let a = adapter(
-        &url,
-        &[
-            "--db",
-            db.to_str().unwrap(),
-            "--token-file",
-            token_file.to_str().unwrap(),
-        ],
-    );
+    let a = adapter_with_token(&url, dir.path(), token, &[]);
     // a scan request done (its reports are checked against the schemas), one left pending
     let r = post(
         &a,
