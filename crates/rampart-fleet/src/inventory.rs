@@ -21,7 +21,7 @@ use rampart_vuln::store::Database;
 use sha2::{Digest as _, Sha256};
 
 use crate::FleetError;
-use crate::store::Store;
+use crate::store::{KnownIds, Store};
 
 /// Largest report accepted back from the store once inflated (a hostile or corrupt row must not
 /// exhaust memory).
@@ -131,6 +131,7 @@ pub fn unpack(bytes: &[u8]) -> Result<String, String> {
 fn package_ids(
     tx: &mut impl GenericClient,
     packages: &[Package],
+    known: &KnownIds,
 ) -> Result<Vec<i32>, postgres::Error> {
     let mut rows: Vec<Row> = packages.iter().map(row_of).collect();
     // one order for every writer: two transactions inserting overlapping sets wait for each
@@ -140,11 +141,24 @@ fn package_ids(
     if rows.is_empty() {
         return Ok(Vec::new());
     }
-    // the packages stored already (images sharing a base: nearly all of them) are looked up by
-    // key; only the others are sent whole
-    let mut ids: HashMap<Vec<u8>, i32> = HashMap::new();
-    let keys: Vec<&[u8]> = rows.iter().map(|r| r.key.as_slice()).collect();
-    stored_ids(tx, &keys, &mut ids)?;
+    // the packages this process has seen stored need no question; the others stored already
+    // (images sharing a base: nearly all of them) are looked up by key; only the rest are sent
+    // whole
+    let mut ids: HashMap<Vec<u8>, i32> = rows
+        .iter()
+        .filter_map(|r| Some((r.key.clone(), known.get(&r.key)?)))
+        .collect();
+    let unknown: Vec<&[u8]> = rows
+        .iter()
+        .filter(|r| !ids.contains_key(&r.key))
+        .map(|r| r.key.as_slice())
+        .collect();
+    if !unknown.is_empty() {
+        // committed before this transaction: kept for the next images
+        let stored = stored_ids(tx, &unknown)?;
+        known.add(stored.iter().cloned());
+        ids.extend(stored);
+    }
     let missing: Vec<&Row> = rows.iter().filter(|r| !ids.contains_key(&r.key)).collect();
     if !missing.is_empty() {
         let keys: Vec<&[u8]> = missing.iter().map(|r| r.key.as_slice()).collect();
@@ -171,7 +185,8 @@ fn package_ids(
                 &arches,
             ],
         )?;
-        stored_ids(tx, &keys, &mut ids)?;
+        // not kept: this transaction may yet be rolled back
+        ids.extend(stored_ids(tx, &keys)?);
     }
     let mut out: Vec<i32> = rows
         .iter()
@@ -182,19 +197,18 @@ fn package_ids(
     Ok(out)
 }
 
-/// Adds the ids of the packages stored under `keys` to `ids`.
+/// The ids of the packages stored under `keys`.
 fn stored_ids(
     tx: &mut impl GenericClient,
     keys: &[&[u8]],
-    ids: &mut HashMap<Vec<u8>, i32>,
-) -> Result<(), postgres::Error> {
-    for r in tx.query(
+) -> Result<Vec<(Vec<u8>, i32)>, postgres::Error> {
+    tx.query(
         "SELECT key, id FROM fleet_packages WHERE key = ANY($1)",
         &[&keys],
-    )? {
-        ids.insert(r.try_get::<_, Vec<u8>>(0)?, r.try_get::<_, i32>(1)?);
-    }
-    Ok(())
+    )?
+    .iter()
+    .map(|r| Ok((r.try_get::<_, Vec<u8>>(0)?, r.try_get::<_, i32>(1)?)))
+    .collect()
 }
 
 /// Writes an analysis: the image (once per digest: an image already analysed by the same
@@ -203,8 +217,9 @@ fn stored_ids(
 pub(crate) fn record_in(
     tx: &mut impl GenericClient,
     a: &Analysis,
+    known: &KnownIds,
 ) -> Result<(i64, bool), postgres::Error> {
-    let ids = package_ids(tx, &a.packages)?;
+    let ids = package_ids(tx, &a.packages, known)?;
     let distro = a.distro.as_ref().map(distro_text);
     let summary = a.summary.to_string();
     let report = pack(&a.report);

@@ -21,6 +21,8 @@
 //!
 //! Nothing here is in etcd: a cluster holds only the workers' configuration.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use postgres::{Client, NoTls};
@@ -152,6 +154,8 @@ pub fn is_postgres(location: &str) -> bool {
 pub struct Store {
     url: String,
     client: Option<Client>,
+    /// package ids read from `fleet_packages`, shared by the connections of this process
+    known: KnownIds,
     /// how long a reconnection is tried before the operation fails
     pub reconnect_for: Duration,
 }
@@ -161,6 +165,39 @@ impl std::fmt::Debug for Store {
         f.debug_struct("Store")
             .field("url", &rampart_history::redacted(&self.url))
             .finish()
+    }
+}
+
+/// Package ids by key, as read from `fleet_packages` in committed rows (a row is never changed
+/// or deleted once committed: its key is a hash of its fields), so that an image on a known base
+/// sends only its new packages' keys; forgotten on a new connection and past [`KnownIds::MAX`].
+#[derive(Clone, Default)]
+pub(crate) struct KnownIds(Arc<Mutex<HashMap<Vec<u8>, i32>>>);
+
+impl KnownIds {
+    /// At most this many ids held (about 100 bytes each).
+    const MAX: usize = 200_000;
+
+    pub(crate) fn get(&self, key: &[u8]) -> Option<i32> {
+        self.0.lock().ok()?.get(key).copied()
+    }
+
+    /// Adds ids read from committed rows.
+    pub(crate) fn add(&self, ids: impl IntoIterator<Item = (Vec<u8>, i32)>) {
+        if let Ok(mut m) = self.0.lock() {
+            for (k, id) in ids {
+                if m.len() >= Self::MAX {
+                    m.clear();
+                }
+                m.insert(k, id);
+            }
+        }
+    }
+
+    fn clear(&self) {
+        if let Ok(mut m) = self.0.lock() {
+            m.clear();
+        }
     }
 }
 
@@ -187,6 +224,7 @@ impl Store {
         let mut store = Self {
             url: url.to_owned(),
             client: None,
+            known: KnownIds::default(),
             reconnect_for: Duration::from_secs(60),
         };
         if let Some(found) = store.with(migrate)? {
@@ -199,6 +237,11 @@ impl Store {
         Ok(store)
     }
 
+    /// The package ids this process has read from the store.
+    pub(crate) fn known(&self) -> KnownIds {
+        self.known.clone()
+    }
+
     /// The location, password hidden.
     pub fn location(&self) -> String {
         rampart_history::redacted(&self.url)
@@ -209,6 +252,7 @@ impl Store {
         let mut s = Self {
             url: self.url.clone(),
             client: None,
+            known: self.known.clone(),
             reconnect_for: self.reconnect_for,
         };
         s.client()?;
@@ -260,6 +304,8 @@ impl Store {
                     }
                 }
             };
+            // a database met again after a lost connection may have been restored from a backup
+            self.known.clear();
             self.client = Some(client);
         }
         let location = self.location();

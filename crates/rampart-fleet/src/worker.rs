@@ -435,10 +435,11 @@ fn analyse_locked(
         Some(a) => analyser.analyse_with(&job.reference, digest, a)?,
         None => analyser.analyse(&job.reference, digest)?,
     };
+    let known = store.known();
     let kept = store
         .with(|c| {
             let mut tx = c.transaction()?;
-            inventory::record_in(&mut tx, &analysis)?;
+            inventory::record_in(&mut tx, &analysis, &known)?;
             if queue::finish_in(&mut tx, job, &opts.id, digest, "analysed")? {
                 tx.commit()?;
                 Ok(true)

@@ -1,7 +1,8 @@
 //! The queue's rules against a real PostgreSQL server (one cluster for this binary, a database
 //! per test): enqueue is idempotent per reference, the per-registry bound holds across workers,
 //! a digest is never analysed twice at once nor twice at all, failed attempts are retried with
-//! backoff and fail for good with the reason, a lost job is claimed again.
+//! backoff and fail for good with the reason, a lost job is claimed again; package ids a worker
+//! remembers are forgotten when its connection is lost (the database may have been restored).
 //!
 //! The analyser here is the worker's seam with a recorder in it: it measures what the queue
 //! lets happen (how many analyses run at once, per registry and per digest), which is what is
@@ -348,5 +349,111 @@ fn a_job_whose_worker_vanished_is_claimed_again_after_its_lease() {
         s.failures[0].error.contains("was lost (no heartbeat"),
         "{:?}",
         s.failures[0]
+    );
+}
+
+/// Gives each reference its packages; at `restore_at`, empties the store's images and packages
+/// (a restore from an older backup) and drops the worker's connections, before answering.
+struct PackagesAnalyser {
+    packages: HashMap<String, Vec<rampart_sbom::Package>>,
+    restore_at: String,
+    db: String,
+}
+
+fn package(name: &str) -> rampart_sbom::Package {
+    let purl = rampart_sbom::Purl::new("pypi", None, name, Some("1.0")).unwrap();
+    let path = format!("/usr/lib/python3/site-packages/{name}-1.0.dist-info/METADATA");
+    rampart_sbom::Package::new(
+        rampart_sbom::Ecosystem::PyPI,
+        name.to_owned(),
+        String::from("1.0"),
+        purl,
+        &path,
+    )
+}
+
+impl Analyser for PackagesAnalyser {
+    fn version(&self) -> String {
+        String::from("test 1")
+    }
+
+    fn resolve(&self, reference: &str) -> Result<String, String> {
+        let h = reference
+            .bytes()
+            .fold(0u64, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b)));
+        Ok(format!("sha256:{h:064x}"))
+    }
+
+    fn analyse(&self, reference: &str, digest: &str) -> Result<Analysis, String> {
+        if reference == self.restore_at {
+            server()
+                .psql(
+                    &self.db,
+                    "DELETE FROM fleet_refs; DELETE FROM fleet_images; DELETE FROM fleet_packages; \
+                     SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \
+                     WHERE datname = current_database() AND pid <> pg_backend_pid()",
+                )
+                .unwrap();
+        }
+        Ok(Analysis {
+            digest: digest.to_owned(),
+            name: reference.to_owned(),
+            analysis: self.version(),
+            distro: None,
+            packages: self.packages[reference].clone(),
+            vulnerabilities: Vec::new(),
+            matched: false,
+            report: String::from("{}"),
+            summary: serde_json::json!({}),
+        })
+    }
+}
+
+#[test]
+fn images_on_a_shared_base_hold_their_packages_and_a_restored_store_is_asked_again() {
+    let url = server().database();
+    let db = url.rsplit('/').next().unwrap().to_owned();
+    let mut store = Store::open(&url).unwrap();
+    let base = ["base-a", "base-b", "base-c"];
+    let mut packages = HashMap::new();
+    let refs = [
+        "reg.example/one:v1",
+        "reg.example/two:v1",
+        "reg.example/six:v1",
+    ];
+    for r in refs {
+        let own = r.split('/').nth(1).unwrap().split(':').next().unwrap();
+        let mut p: Vec<_> = base.iter().map(|n| package(n)).collect();
+        p.push(package(&format!("app-{own}")));
+        packages.insert(r.to_owned(), p);
+    }
+    let analyser = PackagesAnalyser {
+        packages,
+        restore_at: refs[2].to_owned(),
+        db: db.clone(),
+    };
+    let jobs: Vec<NewJob> = refs.iter().map(|r| job(r)).collect();
+    queue::enqueue(&mut store, &jobs, "cli", 3).unwrap();
+    let stop = AtomicBool::new(false);
+    let mut o = options("w1");
+    o.concurrency = 1;
+    worker::run(&url, &o, &analyser, &stop).unwrap();
+    // the last image (written after the restore) names only packages that exist, its own four
+    let names = server()
+        .psql(
+            &db,
+            "SELECT i.name || ':' || string_agg(p.name, ',' ORDER BY p.name) || ':' \
+                    || cardinality(i.packages) \
+             FROM fleet_images i LEFT JOIN fleet_packages p ON p.id = ANY(i.packages) \
+             GROUP BY i.name, i.packages ORDER BY 1",
+        )
+        .unwrap();
+    assert_eq!(
+        names.trim(),
+        "reg.example/six:v1:app-six,base-a,base-b,base-c:4"
+    );
+    assert_eq!(
+        count(server(), &url, "SELECT count(*) FROM fleet_packages"),
+        4
     );
 }

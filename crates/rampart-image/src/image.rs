@@ -21,6 +21,7 @@ use crate::digest::{Algorithm, Digest, Tally, VerifyingReader, verify};
 use crate::fs::{
     CollectedFile, Collector, EntryMeta, Filesystem, MatchCollector, NoContent, Squashed,
 };
+use crate::prefix;
 use crate::record::{CacheReport, LayerRecord, LayerStore, LayerUse, Lookup};
 use crate::squash::{Squasher, Stop};
 use crate::store::{ArchiveStore, BlobReader, BlobStore, DirStore};
@@ -565,6 +566,11 @@ impl Image {
     /// on. Layers without a diff id are always read from their blob. The collector must decide
     /// and analyze from a file's path, kind, mode, owner, size, link target and content alone
     /// (not from its layer): that is the question a record answers.
+    ///
+    /// When the store keeps records decoded, the squash state after a prefix of layers met by a
+    /// second image is held in this process, keyed by `analysis`, the collector's type, the
+    /// limits and those layers' diff ids and digests; a later image on the same prefix starts
+    /// from it ([`CacheReport::resumed`]). So `analysis` must also name the collector's options.
     pub fn squash_cached<C>(
         &self,
         collector: &C,
@@ -572,7 +578,7 @@ impl Image {
         analysis: &str,
     ) -> Result<(Squashed<C::Output>, CacheReport), ImageError>
     where
-        C: Collector,
+        C: Collector + 'static,
         C::Output: Serialize + DeserializeOwned + Clone + 'static,
     {
         let Body::Layers(blobs) = &self.body else {
@@ -590,6 +596,7 @@ impl Image {
                     not_recorded: None,
                 })
                 .collect(),
+            resumed: 0,
         };
         // Records kept decoded in this process are taken as they are (when the store allows);
         // the other payloads are fetched in order, then decoded in parallel.
@@ -641,9 +648,22 @@ impl Image {
             used.lookup = lookup;
             records.push(record);
         }
+        // Kept squash states by chain of layers, with the records kept decoded: the collector's
+        // type and the limits decide, with the analysis, what a squash keeps.
+        let chains = if keep {
+            let context = format!(
+                "{analysis}\0{:?}\0{:?}",
+                std::any::TypeId::of::<C>(),
+                self.limits
+            );
+            prefix::chains(&context, &self.layers)
+        } else {
+            vec![None; self.layers.len()]
+        };
         let mut cached = Cached {
             store,
             analysis,
+            chains,
             records,
             forced: vec![false; self.layers.len()],
             shown: vec![false; self.layers.len()],
@@ -669,16 +689,43 @@ impl Image {
         cached: &mut Cached<'_, C::Output>,
     ) -> Result<Option<Squashed<C::Output>>, ImageError>
     where
-        C: Collector,
+        C: Collector + 'static,
         C::Output: Serialize + DeserializeOwned + Clone + 'static,
     {
-        let mut sq = Squasher::new(&self.limits, collector);
+        // The longest prefix of layers, all with records to replay, whose squash state is held:
+        // the squash starts there.
+        let replayable = |i: usize| {
+            cached.records.get(i).is_some_and(Option::is_some)
+                && !cached.forced.get(i).copied().unwrap_or(true)
+        };
+        let held = (0..self.layers.len())
+            .take_while(|&i| replayable(i))
+            .filter_map(|i| {
+                let chain = cached.chains.get(i)?.as_ref()?;
+                prefix::get::<C::Output>(chain).map(|s| (i + 1, s))
+            })
+            .last();
+        let (mut sq, start) = match &held {
+            Some((start, snapshot)) => {
+                (Squasher::resume(&self.limits, collector, snapshot), *start)
+            }
+            None => (Squasher::new(&self.limits, collector), 0),
+        };
+        cached.report.resumed = start;
         let image_total = Cell::new(0u64);
         for layer in &self.layers {
             let i = layer.index;
             let digest = layer.id().cloned().map(Arc::new);
             let name = layer.name();
             let forced = cached.forced.get(i).copied().unwrap_or(true);
+            if i < start {
+                // in the held state: counted against the limits as its replay would be
+                if let Some(Some(record)) = cached.records.get(i) {
+                    self.replay_limits(layer, record, &image_total)?;
+                }
+                show(cached.shown.get_mut(i), layer, self.progress.as_ref());
+                continue;
+            }
             if let Some(record) = cached
                 .records
                 .get(i)
@@ -686,14 +733,12 @@ impl Image {
                 .filter(|_| !forced)
             {
                 self.replay_limits(layer, record, &image_total)?;
-                if let (Some(p), Some(shown)) = (&self.progress, cached.shown.get_mut(i)) {
-                    if !*shown {
-                        p(ProgressEvent::LayerBytes(layer.size.unwrap_or(0)));
-                        *shown = true;
-                    }
-                }
+                show(cached.shown.get_mut(i), layer, self.progress.as_ref());
                 match sq.replay_layer(i, digest, &name, record) {
-                    Ok(()) => continue,
+                    Ok(()) => {
+                        cached.hold(i, &sq);
+                        continue;
+                    }
                     Err(Stop::Hole) => {
                         if let Some(f) = cached.forced.get_mut(i) {
                             *f = true;
@@ -749,6 +794,7 @@ impl Image {
                     *f = false;
                 }
             }
+            cached.hold(i, &sq);
         }
         let needs = sq.second_pass_needs();
         let second_total = Cell::new(0u64);
@@ -1514,6 +1560,8 @@ where
 struct Cached<'a, O> {
     store: &'a dyn LayerStore,
     analysis: &'a str,
+    /// per layer: the chain id of the layers up to it (when squash states may be kept)
+    chains: Vec<Option<prefix::ChainId>>,
     /// per layer: the record to replay (loaded, or made by this squash)
     records: Vec<Option<Shared<O>>>,
     /// per layer: read from the blob whatever the record
@@ -1521,6 +1569,27 @@ struct Cached<'a, O> {
     /// per layer: its bytes were counted for the progress report
     shown: Vec<bool>,
     report: CacheReport,
+}
+
+impl<O: Send + Sync + 'static> Cached<'_, O> {
+    /// Keeps the state of `sq`, which has just applied layer `i`, when its chain is met again.
+    fn hold<C: Collector<Output = O>>(&self, i: usize, sq: &Squasher<'_, C>) {
+        if let Some(Some(chain)) = self.chains.get(i) {
+            if prefix::met(chain) {
+                prefix::keep(chain, sq.snapshot());
+            }
+        }
+    }
+}
+
+/// Counts a layer's bytes for the progress report, once per squash (`shown`: that layer's flag).
+fn show(shown: Option<&mut bool>, layer: &LayerInfo, progress: Option<&Progress>) {
+    if let (Some(p), Some(shown)) = (progress, shown) {
+        if !*shown {
+            p(ProgressEvent::LayerBytes(layer.size.unwrap_or(0)));
+            *shown = true;
+        }
+    }
 }
 
 /// A layer record, shared with the process's memory of decoded records.

@@ -47,6 +47,7 @@ mod fs;
 mod guard;
 mod image;
 mod path;
+mod prefix;
 mod record;
 mod rootfs;
 mod squash;

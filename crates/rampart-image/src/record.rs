@@ -361,6 +361,9 @@ pub struct LayerUse {
 pub struct CacheReport {
     /// one per layer, base first
     pub layers: Vec<LayerUse>,
+    /// The first layers not applied at all: the squash started from the state an earlier image
+    /// on the same layers left (held in this process, for stores that keep records decoded).
+    pub resumed: usize,
 }
 
 impl CacheReport {

@@ -26,6 +26,37 @@ struct Capture<T> {
     weight: u64,
 }
 
+// by hand: the output is shared, so it need not be `Clone` itself
+impl<T> Clone for Capture<T> {
+    fn clone(&self) -> Self {
+        Self {
+            output: Arc::clone(&self.output),
+            layer: self.layer,
+            weight: self.weight,
+        }
+    }
+}
+
+/// The state of a squash between two layers, without its collector: a squash of another image
+/// whose first layers are the same (same content, same layer digests, same collector and
+/// limits) starts from it instead of applying those layers again.
+pub(crate) struct Snapshot<O> {
+    fs: Filesystem,
+    captures: HashMap<String, Capture<O>>,
+    captured_total: u64,
+    entries_seen: u64,
+    pending_links: BTreeMap<String, (usize, String)>,
+    analyzed_empty: BTreeSet<(usize, String)>,
+    digests: Vec<Option<Arc<Digest>>>,
+}
+
+impl<O> Snapshot<O> {
+    /// The entries of the squashed view held (what a snapshot weighs).
+    pub(crate) fn entries(&self) -> usize {
+        self.fs.entries.len()
+    }
+}
+
 /// Why a layer stream stopped early, beyond plain I/O errors.
 pub(crate) enum Stop {
     Io(io::Error),
@@ -83,6 +114,36 @@ impl<'c, C: Collector> Squasher<'c, C> {
             digests: Vec::new(),
             recording: None,
         }
+    }
+
+    /// The state after the layers applied so far (none being recorded).
+    pub(crate) fn snapshot(&self) -> Snapshot<C::Output> {
+        Snapshot {
+            fs: self.fs.clone(),
+            captures: self.captures.clone(),
+            captured_total: self.captured_total,
+            entries_seen: self.entries_seen,
+            pending_links: self.pending_links.clone(),
+            analyzed_empty: self.analyzed_empty.clone(),
+            digests: self.digests.clone(),
+        }
+    }
+
+    /// A squash standing where `snapshot` was taken, to go on with the next layers.
+    pub(crate) fn resume(
+        limits: &Limits,
+        collector: &'c C,
+        snapshot: &Snapshot<C::Output>,
+    ) -> Self {
+        let mut sq = Self::new(limits, collector);
+        sq.fs = snapshot.fs.clone();
+        sq.captures = snapshot.captures.clone();
+        sq.captured_total = snapshot.captured_total;
+        sq.entries_seen = snapshot.entries_seen;
+        sq.pending_links = snapshot.pending_links.clone();
+        sq.analyzed_empty = snapshot.analyzed_empty.clone();
+        sq.digests = snapshot.digests.clone();
+        sq
     }
 
     /// Records the entries of the next layer read (see [`Squasher::take_recording`]).

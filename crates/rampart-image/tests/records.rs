@@ -506,3 +506,70 @@ fn records_kept_decoded_replay_without_the_store_and_give_the_cold_result() {
     // the blobs are gone: the layers cannot be read, the records cannot be used
     assert!(missed.is_err(), "{missed:?}");
 }
+
+#[test]
+fn images_on_a_known_base_start_from_its_held_state_and_give_the_cold_result() {
+    let [l0, l1, _] = tricky_layers();
+    let apps = [
+        layer(&[E::File("app/one.conf", b"1")], Comp::Gzip),
+        // white-outs and links into the base: the held state must carry what the base left
+        layer(
+            &[
+                E::File("usr/lib/.wh.a.conf", b""),
+                E::Hardlink("srv/again", "data/target"),
+            ],
+            Comp::Zstd,
+        ),
+        layer(
+            &[
+                E::Dir("opt/"),
+                E::File("opt/.wh..wh..opq", b""),
+                E::File("lib/c.conf", b"over the symlink"),
+            ],
+            Comp::Gzip,
+        ),
+        layer(&[E::File("app/four.conf", b"4")], Comp::None),
+    ];
+    // an analysis of its own: the held states are the process's, shared with the other tests
+    let analysis = "held-prefix-test";
+    let store = Keeping::default();
+    let run = |app: &Layer, limits: &Limits, gone: bool| {
+        let dir = tempfile::tempdir().unwrap();
+        support::oci_layout(dir.path(), &[l0.clone(), l1.clone(), app.clone()]);
+        let (blobs, _) = counting(dir.path());
+        let cold = open(blobs, limits).squash(&collector()).unwrap();
+        if gone {
+            for l in [&l0, &l1] {
+                std::fs::remove_file(blob_file(dir.path(), l)).unwrap();
+            }
+        }
+        let (blobs, _) = counting(dir.path());
+        let (cached, report) = open(blobs, limits)
+            .squash_cached(&collector(), &store, analysis)
+            .unwrap();
+        assert_eq!(shown(&cold), shown(&cached), "{report:?}");
+        report
+    };
+    let limits = Limits::default();
+    // met once, then twice (held from then on), then started from it
+    assert_eq!(run(&apps[0], &limits, false).resumed, 0);
+    assert_eq!(run(&apps[1], &limits, false).resumed, 0);
+    let report = run(&apps[2], &limits, false);
+    assert_eq!(report.resumed, 2, "{report:?}");
+    assert!(!report.layers[0].blob_read && !report.layers[1].blob_read);
+    // the base's blobs gone: nothing of them is read
+    let report = run(&apps[3], &limits, true);
+    assert_eq!(report.resumed, 2, "{report:?}");
+    assert_eq!(report.blobs_read(), 1, "{report:?}");
+    // other limits keep other states: the base is applied again (read again: the records
+    // cannot answer the tighter budget), then held for them, and each gives its cold result
+    let tight = Limits {
+        max_total_capture: 12,
+        ..Limits::default()
+    };
+    let report = run(&apps[0], &tight, false);
+    assert_eq!(report.resumed, 0, "{report:?}");
+    assert!(report.layers[0].blob_read, "{report:?}");
+    run(&apps[1], &tight, false);
+    assert_eq!(run(&apps[2], &tight, false).resumed, 2);
+}

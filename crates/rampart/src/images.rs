@@ -188,6 +188,7 @@ fn log_cache_use(report: &rampart_image::CacheReport, quiet: bool) {
     tracing::info!(
         layers = report.layers.len(),
         replayed = report.hits(),
+        resumed = report.resumed,
         blobs_read = report.blobs_read(),
         stored = report.saved(),
         "layer cache"
