@@ -1,7 +1,7 @@
 //! The HTTP client: transport (TLS roots, timeouts, redirects), the auth dance (Basic, bearer
 //! tokens cached per scope), and the distribution API operations.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::ffi::OsString;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -285,7 +285,17 @@ pub struct Client {
     max_manifest_bytes: u64,
     max_redirects: u32,
     state: Mutex<HashMap<String, RegistryState>>,
+    /// manifests fetched lately, by registry, repository and digest
+    recent: Mutex<VecDeque<(Instant, String, Manifest)>>,
 }
+
+/// How many manifests a client remembers, and for how long: a reference resolved by its tag and
+/// then opened by the digest found (a fleet job, a scan after a resolve) is fetched once. A
+/// manifest is named by its digest, so what is remembered cannot differ from what the registry
+/// would send; it is kept briefly (one deleted since is not served for long) and per repository
+/// (access to one repository never answers for another).
+const RECENT_MANIFESTS: usize = 16;
+const RECENT_FOR: Duration = Duration::from_secs(30);
 
 impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -517,6 +527,7 @@ impl Client {
             max_manifest_bytes: options.max_manifest_bytes,
             max_redirects: options.max_redirects,
             state: Mutex::new(HashMap::new()),
+            recent: Mutex::new(VecDeque::new()),
         })
     }
 
@@ -976,6 +987,37 @@ impl Client {
     }
 
     pub(crate) fn fetch_manifest_limited(
+        &self,
+        reference: &Reference,
+        limit: u64,
+    ) -> Result<Manifest, RegistryError> {
+        let repo = reference.repository();
+        let recent_key = |d: &str| format!("{}/{}@{d}", repo.registry(), repo.path());
+        if let Some(d) = reference.digest() {
+            let wanted = recent_key(&d.to_string());
+            let mut recent = lock(&self.recent);
+            recent.retain(|(at, _, _)| at.elapsed() < RECENT_FOR);
+            if let Some((_, _, m)) = recent.iter().find(|(_, k, _)| *k == wanted) {
+                if m.bytes.len() as u64 <= limit {
+                    return Ok(m.clone());
+                }
+            }
+        }
+        let manifest = self.fetch_manifest_from(reference, limit)?;
+        let mut recent = lock(&self.recent);
+        if recent.len() >= RECENT_MANIFESTS {
+            recent.pop_front();
+        }
+        recent.push_back((
+            Instant::now(),
+            recent_key(&manifest.descriptor.digest),
+            manifest.clone(),
+        ));
+        Ok(manifest)
+    }
+
+    /// [`Client::fetch_manifest_limited`], from the registry.
+    fn fetch_manifest_from(
         &self,
         reference: &Reference,
         limit: u64,

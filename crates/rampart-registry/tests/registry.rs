@@ -1159,3 +1159,49 @@ fn authorization_is_not_forwarded_to_another_host_on_redirect() {
     let seen = storage.seen.lock().unwrap().clone();
     assert_eq!(seen.last(), Some(&("/object3".to_owned(), None)));
 }
+
+#[test]
+fn a_manifest_resolved_by_tag_is_not_fetched_again_by_its_digest_in_the_same_repository() {
+    let body = br#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a","size":2},"layers":[]}"#;
+    let server = fake(move |_, _| {
+        tiny_http::Response::from_data(body.to_vec())
+            .with_header(header(
+                "Content-Type",
+                "application/vnd.oci.image.manifest.v1+json",
+            ))
+            .boxed()
+    });
+    let manifests = || {
+        server
+            .seen
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(u, _)| u.contains("/manifests/"))
+            .count()
+    };
+    let client = Client::new(&insecure()).unwrap();
+    let digest = client
+        .resolve(&fake_ref(&server, "team/app:v1"))
+        .unwrap()
+        .digest;
+    assert_eq!(digest, Digest::sha256_of(body).to_string());
+    assert_eq!(manifests(), 1);
+    let pinned = client
+        .fetch_manifest(&fake_ref(&server, &format!("team/app@{digest}")))
+        .unwrap();
+    assert_eq!(pinned.bytes, body);
+    assert_eq!(manifests(), 1, "answered from what the resolve fetched");
+    // a tag is asked again (it may move); another repository and another client ask again
+    client.resolve(&fake_ref(&server, "team/app:v1")).unwrap();
+    assert_eq!(manifests(), 2);
+    client
+        .fetch_manifest(&fake_ref(&server, &format!("team/other@{digest}")))
+        .unwrap();
+    assert_eq!(manifests(), 3);
+    Client::new(&insecure())
+        .unwrap()
+        .fetch_manifest(&fake_ref(&server, &format!("team/app@{digest}")))
+        .unwrap();
+    assert_eq!(manifests(), 4);
+}
