@@ -50,6 +50,24 @@ pub struct Analysis {
     pub summary: serde_json::Value,
 }
 
+impl Analysis {
+    /// An image analysed under `analysis` in which nothing was found: no distribution, no
+    /// packages, no vulnerabilities matched, an empty report (an analyser fills in the rest).
+    pub fn empty(digest: &str, name: &str, analysis: &str) -> Self {
+        Self {
+            digest: digest.to_owned(),
+            name: name.to_owned(),
+            analysis: analysis.to_owned(),
+            distro: None,
+            packages: Vec::new(),
+            vulnerabilities: Vec::new(),
+            matched: false,
+            report: String::from("{}"),
+            summary: serde_json::json!({}),
+        }
+    }
+}
+
 /// The columns a package is stored with.
 struct Row {
     key: Vec<u8>,

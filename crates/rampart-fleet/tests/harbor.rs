@@ -213,17 +213,7 @@ impl Analyser for Recording {
             access.authorization.as_ref().map(|a| a.expose().to_owned()),
             access.plain_http,
         ));
-        Ok(Analysis {
-            digest: digest.to_owned(),
-            name: reference.to_owned(),
-            analysis: self.version(),
-            distro: None,
-            packages: Vec::new(),
-            vulnerabilities: Vec::new(),
-            matched: false,
-            report: String::from("{}"),
-            summary: json!({}),
-        })
+        Ok(Analysis::empty(digest, reference, &self.version()))
     }
 }
 

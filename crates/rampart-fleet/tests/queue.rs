@@ -107,17 +107,7 @@ impl Analyser for TestAnalyser {
         if attempt <= self.failures.get(reference).copied().unwrap_or(0) {
             return Err(format!("registry said 503 on attempt {attempt}"));
         }
-        Ok(Analysis {
-            digest: digest.to_owned(),
-            name: reference.to_owned(),
-            analysis: self.version(),
-            distro: None,
-            packages: Vec::new(),
-            vulnerabilities: Vec::new(),
-            matched: false,
-            report: String::from("{}"),
-            summary: serde_json::json!({}),
-        })
+        Ok(Analysis::empty(digest, reference, &self.version()))
     }
 }
 
@@ -396,15 +386,8 @@ impl Analyser for PackagesAnalyser {
                 .unwrap();
         }
         Ok(Analysis {
-            digest: digest.to_owned(),
-            name: reference.to_owned(),
-            analysis: self.version(),
-            distro: None,
             packages: self.packages[reference].clone(),
-            vulnerabilities: Vec::new(),
-            matched: false,
-            report: String::from("{}"),
-            summary: serde_json::json!({}),
+            ..Analysis::empty(digest, reference, &self.version())
         })
     }
 }
