@@ -118,8 +118,6 @@ impl RegistryAnalyser {
             None => rampart_inspect::inspect(&image, reference, &inspect),
         }
         .map_err(|e| format!("reading {pinned}: {e}"))?;
-        let distro = inspection.distro.clone();
-        let packages = inspection.packages.clone();
         let mut opts = ScanOptions::new(rampart_scan::config::Config::default(), today);
         opts.vulns = self.db.as_ref().map(|db| VulnScan {
             db: db.clone(),
@@ -130,7 +128,13 @@ impl RegistryAnalyser {
             // "partly assessed" in the report (fail closed), without failing the job
             required: Required::Nothing,
         });
-        let report = rampart_scan::scan_all(&[], vec![Ok(inspection)], Vec::new(), &opts);
+        let (report, inspected) =
+            rampart_scan::scan_all_keeping(&[], vec![Ok(inspection)], Vec::new(), &opts);
+        let (distro, packages) = inspected
+            .into_iter()
+            .next()
+            .map(|i| (i.distro, i.packages))
+            .unwrap_or_default();
         if let Some(e) = report.errors.first() {
             // a database that cannot be read is an attempt that failed, not an image without
             // vulnerabilities

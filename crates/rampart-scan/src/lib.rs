@@ -624,6 +624,17 @@ pub fn scan_all(
     sboms: Vec<Result<vulns::SbomSubject, InputError>>,
     opts: &ScanOptions,
 ) -> Report {
+    scan_all_keeping(targets, images, sboms, opts).0
+}
+
+/// [`scan_all`], giving back the images that could be read (in order), for a caller that keeps
+/// them (a fleet worker stores their packages) without copying them first.
+pub fn scan_all_keeping(
+    targets: &[PathBuf],
+    images: Vec<ImageResult>,
+    sboms: Vec<Result<vulns::SbomSubject, InputError>>,
+    opts: &ScanOptions,
+) -> (Report, Vec<rampart_inspect::Inspection>) {
     let found = discover(targets, opts);
     let mut errors = found.errors;
     let mut warnings = Vec::new();
@@ -935,5 +946,5 @@ pub fn scan_all(
         }
     }
     report.vulnerabilities = vulnerabilities;
-    report
+    (report, inspected.into_iter().map(|(_, ins)| ins).collect())
 }
