@@ -162,10 +162,7 @@ fn package_ids(
     // the packages this process has seen stored need no question; the others stored already
     // (images sharing a base: nearly all of them) are looked up by key; only the rest are sent
     // whole
-    let mut ids: HashMap<Vec<u8>, i32> = rows
-        .iter()
-        .filter_map(|r| Some((r.key.clone(), known.get(&r.key)?)))
-        .collect();
+    let mut ids = known.lookup(rows.iter().map(|r| r.key.as_slice()));
     let unknown: Vec<&[u8]> = rows
         .iter()
         .filter(|r| !ids.contains_key(&r.key))

@@ -178,8 +178,17 @@ impl KnownIds {
     /// At most this many ids held (about 100 bytes each).
     const MAX: usize = 200_000;
 
-    pub(crate) fn get(&self, key: &[u8]) -> Option<i32> {
-        self.0.lock().ok()?.get(key).copied()
+    /// The ids held of `keys`, by key.
+    pub(crate) fn lookup<'k>(
+        &self,
+        keys: impl IntoIterator<Item = &'k [u8]>,
+    ) -> HashMap<Vec<u8>, i32> {
+        let Ok(m) = self.0.lock() else {
+            return HashMap::new();
+        };
+        keys.into_iter()
+            .filter_map(|k| Some((k.to_vec(), *m.get(k)?)))
+            .collect()
     }
 
     /// Adds ids read from committed rows.

@@ -1601,33 +1601,22 @@ type Shared<O> = Arc<LayerRecord<O>>;
 /// time on images whose layers were all cached. Bounded by the entries held: emptied when
 /// [`decoded::KEPT_ENTRIES`] would be passed.
 mod decoded {
-    use std::any::Any;
-    use std::collections::HashMap;
-    use std::sync::{Arc, LazyLock, Mutex};
+    use std::sync::{Arc, LazyLock};
 
     use crate::digest::Digest;
+    use crate::held::Held;
     use crate::record::LayerRecord;
-
-    type Kept = Arc<dyn Any + Send + Sync>;
 
     /// At most this many file entries held, over all records (a few hundred MB at most).
     pub(super) const KEPT_ENTRIES: usize = 2_000_000;
 
-    #[derive(Default)]
-    struct Memory {
-        entries: usize,
-        records: HashMap<(String, String), (usize, Kept)>,
-    }
-
-    static MEMORY: LazyLock<Mutex<Memory>> = LazyLock::new(Default::default);
+    static MEMORY: LazyLock<Held<(String, String)>> = LazyLock::new(|| Held::new(KEPT_ENTRIES));
 
     pub(super) fn get<O: Send + Sync + 'static>(
         diff_id: &Digest,
         analysis: &str,
     ) -> Option<Arc<LayerRecord<O>>> {
-        let m = MEMORY.lock().ok()?;
-        let (_, kept) = m.records.get(&(diff_id.to_string(), analysis.to_owned()))?;
-        Arc::clone(kept).downcast::<LayerRecord<O>>().ok()
+        MEMORY.get(&(diff_id.to_string(), analysis.to_owned()))
     }
 
     pub(super) fn keep<O: Send + Sync + 'static>(
@@ -1635,22 +1624,8 @@ mod decoded {
         analysis: &str,
         record: &Arc<LayerRecord<O>>,
     ) {
-        let n = record.entries();
-        if n > KEPT_ENTRIES {
-            return;
-        }
-        let Ok(mut m) = MEMORY.lock() else { return };
         let key = (diff_id.to_string(), analysis.to_owned());
-        if let Some((old, _)) = m.records.remove(&key) {
-            m.entries -= old;
-        }
-        if m.entries + n > KEPT_ENTRIES {
-            m.records.clear();
-            m.entries = 0;
-        }
-        m.entries += n;
-        let kept: Kept = Arc::clone(record) as Kept;
-        m.records.insert(key, (n, kept));
+        MEMORY.keep(key, Arc::clone(record), record.entries());
     }
 }
 

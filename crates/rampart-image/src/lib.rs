@@ -45,6 +45,7 @@ mod digest;
 mod error;
 mod fs;
 mod guard;
+mod held;
 mod image;
 mod path;
 mod prefix;

@@ -13,13 +13,13 @@
 //! kept from the second squash that goes through a chain (a chain met once costs nothing to
 //! copy), and held copies are bounded by the entries they hold.
 
-use std::any::Any;
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, Mutex};
 
 use sha2::{Digest as _, Sha256};
 
 use crate::digest::Digest;
+use crate::held::Held;
 use crate::image::LayerInfo;
 use crate::squash::Snapshot;
 
@@ -28,22 +28,15 @@ pub(crate) type ChainId = [u8; 32];
 
 /// At most this many entries of squashed views held over all snapshots (each entry a path and
 /// its metadata: a few hundred MB at most).
-pub(crate) const KEPT_ENTRIES: usize = 1_000_000;
+const KEPT_ENTRIES: usize = 1_000_000;
 
 /// At most this many chains counted; the counts are forgotten past it.
 const COUNTED: usize = 100_000;
 
-type Kept = Arc<dyn Any + Send + Sync>;
+/// How many squashes went through each chain.
+static SEEN: LazyLock<Mutex<HashMap<ChainId, u32>>> = LazyLock::new(Default::default);
 
-#[derive(Default)]
-struct Memory {
-    entries: usize,
-    /// how many squashes went through each chain
-    seen: HashMap<ChainId, u32>,
-    snapshots: HashMap<ChainId, (usize, Kept)>,
-}
-
-static MEMORY: LazyLock<Mutex<Memory>> = LazyLock::new(Default::default);
+static SNAPSHOTS: LazyLock<Held<ChainId>> = LazyLock::new(|| Held::new(KEPT_ENTRIES));
 
 /// The chain id of each prefix of `layers` (ending at that layer) in `context`; `None` from the
 /// first layer without a diff id on (its content cannot be named).
@@ -69,40 +62,27 @@ pub(crate) fn chains(context: &str, layers: &[LayerInfo]) -> Vec<Option<ChainId>
 /// Counts one more squash through `chain`; whether a snapshot of it is now worth taking (the
 /// chain was met before and none is held).
 pub(crate) fn met(chain: &ChainId) -> bool {
-    let Ok(mut m) = MEMORY.lock() else {
-        return false;
+    let n = {
+        let Ok(mut seen) = SEEN.lock() else {
+            return false;
+        };
+        if seen.len() >= COUNTED && !seen.contains_key(chain) {
+            seen.clear();
+        }
+        let n = seen.entry(*chain).or_default();
+        *n = n.saturating_add(1);
+        *n
     };
-    if m.seen.len() >= COUNTED && !m.seen.contains_key(chain) {
-        m.seen.clear();
-    }
-    let n = m.seen.entry(*chain).or_default();
-    *n = n.saturating_add(1);
-    *n >= 2 && !m.snapshots.contains_key(chain)
+    n >= 2 && !SNAPSHOTS.holds(chain)
 }
 
 /// The snapshot held for `chain`, typed by the collector's output.
 pub(crate) fn get<O: Send + Sync + 'static>(chain: &ChainId) -> Option<Arc<Snapshot<O>>> {
-    let m = MEMORY.lock().ok()?;
-    let (_, kept) = m.snapshots.get(chain)?;
-    Arc::clone(kept).downcast::<Snapshot<O>>().ok()
+    SNAPSHOTS.get(chain)
 }
 
-/// Holds `snapshot` for `chain`; everything held is let go first when it would pass
-/// [`KEPT_ENTRIES`].
+/// Holds `snapshot` for `chain` (bounded by [`KEPT_ENTRIES`] over all snapshots).
 pub(crate) fn keep<O: Send + Sync + 'static>(chain: &ChainId, snapshot: Snapshot<O>) {
     let n = snapshot.entries();
-    if n > KEPT_ENTRIES {
-        return;
-    }
-    let Ok(mut m) = MEMORY.lock() else { return };
-    if let Some((old, _)) = m.snapshots.remove(chain) {
-        m.entries -= old;
-    }
-    if m.entries + n > KEPT_ENTRIES {
-        m.snapshots.clear();
-        m.entries = 0;
-    }
-    m.entries += n;
-    let kept: Kept = Arc::new(snapshot);
-    m.snapshots.insert(*chain, (n, kept));
+    SNAPSHOTS.keep(*chain, Arc::new(snapshot), n);
 }

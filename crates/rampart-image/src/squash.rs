@@ -116,16 +116,29 @@ impl<'c, C: Collector> Squasher<'c, C> {
         }
     }
 
-    /// The state after the layers applied so far (none being recorded).
+    /// The state after the layers applied so far (none being recorded). Every field is named:
+    /// a field added to the squash must be said to be part of its state or not.
     pub(crate) fn snapshot(&self) -> Snapshot<C::Output> {
+        let Self {
+            fs,
+            captures,
+            captured_total,
+            entries_seen,
+            limits: _,
+            collector: _,
+            pending_links,
+            analyzed_empty,
+            digests,
+            recording: _,
+        } = self;
         Snapshot {
-            fs: self.fs.clone(),
-            captures: self.captures.clone(),
-            captured_total: self.captured_total,
-            entries_seen: self.entries_seen,
-            pending_links: self.pending_links.clone(),
-            analyzed_empty: self.analyzed_empty.clone(),
-            digests: self.digests.clone(),
+            fs: fs.clone(),
+            captures: captures.clone(),
+            captured_total: *captured_total,
+            entries_seen: *entries_seen,
+            pending_links: pending_links.clone(),
+            analyzed_empty: analyzed_empty.clone(),
+            digests: digests.clone(),
         }
     }
 
@@ -135,15 +148,27 @@ impl<'c, C: Collector> Squasher<'c, C> {
         collector: &'c C,
         snapshot: &Snapshot<C::Output>,
     ) -> Self {
-        let mut sq = Self::new(limits, collector);
-        sq.fs = snapshot.fs.clone();
-        sq.captures = snapshot.captures.clone();
-        sq.captured_total = snapshot.captured_total;
-        sq.entries_seen = snapshot.entries_seen;
-        sq.pending_links = snapshot.pending_links.clone();
-        sq.analyzed_empty = snapshot.analyzed_empty.clone();
-        sq.digests = snapshot.digests.clone();
-        sq
+        let Snapshot {
+            fs,
+            captures,
+            captured_total,
+            entries_seen,
+            pending_links,
+            analyzed_empty,
+            digests,
+        } = snapshot;
+        Self {
+            fs: fs.clone(),
+            captures: captures.clone(),
+            captured_total: *captured_total,
+            entries_seen: *entries_seen,
+            limits: limits.clone(),
+            collector,
+            pending_links: pending_links.clone(),
+            analyzed_empty: analyzed_empty.clone(),
+            digests: digests.clone(),
+            recording: None,
+        }
     }
 
     /// Records the entries of the next layer read (see [`Squasher::take_recording`]).
