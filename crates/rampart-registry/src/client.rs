@@ -1004,15 +1004,14 @@ impl Client {
             }
         }
         let manifest = self.fetch_manifest_from(reference, limit)?;
+        let key = recent_key(&manifest.descriptor.digest);
         let mut recent = lock(&self.recent);
+        // a tag resolved again is one manifest, remembered once
+        recent.retain(|(_, k, _)| *k != key);
         if recent.len() >= RECENT_MANIFESTS {
             recent.pop_front();
         }
-        recent.push_back((
-            Instant::now(),
-            recent_key(&manifest.descriptor.digest),
-            manifest.clone(),
-        ));
+        recent.push_back((Instant::now(), key, manifest.clone()));
         Ok(manifest)
     }
 
