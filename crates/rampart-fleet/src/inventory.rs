@@ -21,7 +21,7 @@ use rampart_vuln::store::Database;
 use sha2::{Digest as _, Sha256};
 
 use crate::FleetError;
-use crate::store::{KnownIds, Store};
+use crate::store::{KnownIds, Prepared, Store};
 
 /// Largest report accepted back from the store once inflated (a hostile or corrupt row must not
 /// exhaust memory).
@@ -148,6 +148,7 @@ pub fn unpack(bytes: &[u8]) -> Result<String, String> {
 /// without repeats.
 fn package_ids(
     tx: &mut impl GenericClient,
+    p: &mut Prepared,
     packages: &[Package],
     known: &KnownIds,
 ) -> Result<Vec<i32>, postgres::Error> {
@@ -170,7 +171,7 @@ fn package_ids(
         .collect();
     if !unknown.is_empty() {
         // committed before this transaction: kept for the next images
-        let stored = stored_ids(tx, &unknown)?;
+        let stored = stored_ids(tx, p, &unknown)?;
         known.add(stored.iter().cloned());
         ids.extend(stored);
     }
@@ -181,12 +182,16 @@ fn package_ids(
         let sources: Vec<Option<&str>> = missing.iter().map(|r| r.source.as_deref()).collect();
         let licenses: Vec<Option<&str>> = missing.iter().map(|r| r.licenses.as_deref()).collect();
         let arches: Vec<Option<&str>> = missing.iter().map(|r| r.arch.as_deref()).collect();
-        tx.execute(
+        let insert = p.get(
+            tx,
             "INSERT INTO fleet_packages (key, ecosystem, name, full_name, version, purl, source, \
                                          locations, licenses, arch) \
              SELECT * FROM unnest($1::bytea[], $2::text[], $3::text[], $4::text[], $5::text[], \
                                   $6::text[], $7::text[], $8::text[], $9::text[], $10::text[]) \
              ORDER BY 1 ON CONFLICT (key) DO NOTHING",
+        )?;
+        tx.execute(
+            &insert,
             &[
                 &keys,
                 &col(|r| &r.ecosystem),
@@ -201,7 +206,7 @@ fn package_ids(
             ],
         )?;
         // not kept: this transaction may yet be rolled back
-        ids.extend(stored_ids(tx, &keys)?);
+        ids.extend(stored_ids(tx, p, &keys)?);
     }
     let mut out: Vec<i32> = rows
         .iter()
@@ -215,15 +220,14 @@ fn package_ids(
 /// The ids of the packages stored under `keys`.
 fn stored_ids(
     tx: &mut impl GenericClient,
+    p: &mut Prepared,
     keys: &[&[u8]],
 ) -> Result<Vec<(Vec<u8>, i32)>, postgres::Error> {
-    tx.query(
-        "SELECT key, id FROM fleet_packages WHERE key = ANY($1)",
-        &[&keys],
-    )?
-    .iter()
-    .map(|r| Ok((r.try_get::<_, Vec<u8>>(0)?, r.try_get::<_, i32>(1)?)))
-    .collect()
+    let select = p.get(tx, "SELECT key, id FROM fleet_packages WHERE key = ANY($1)")?;
+    tx.query(&select, &[&keys])?
+        .iter()
+        .map(|r| Ok((r.try_get::<_, Vec<u8>>(0)?, r.try_get::<_, i32>(1)?)))
+        .collect()
 }
 
 /// Writes an analysis: the image (once per digest: an image already analysed by the same
@@ -231,14 +235,16 @@ fn stored_ids(
 /// Returns the image's row id and whether this call wrote it.
 pub(crate) fn record_in(
     tx: &mut impl GenericClient,
+    p: &mut Prepared,
     a: &Analysis,
     known: &KnownIds,
 ) -> Result<(i64, bool), postgres::Error> {
-    let ids = package_ids(tx, &a.packages, known)?;
+    let ids = package_ids(tx, p, &a.packages, known)?;
     let distro = a.distro.as_ref().map(distro_text);
     let summary = a.summary.to_string();
     let report = pack(&a.report);
-    let written = tx.query_opt(
+    let image = p.get(
+        tx,
         "INSERT INTO fleet_images (digest, name, analysis, distro, packages, summary, report, \
                                    analysed_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, now()) \
@@ -247,6 +253,9 @@ pub(crate) fn record_in(
            report = EXCLUDED.report, analysed_at = EXCLUDED.analysed_at \
          WHERE fleet_images.analysis <> EXCLUDED.analysis \
          RETURNING id",
+    )?;
+    let written = tx.query_opt(
+        &image,
         &[
             &a.digest,
             &a.name,
@@ -257,11 +266,8 @@ pub(crate) fn record_in(
             &report,
         ],
     )?;
-    tx.execute(
-        "INSERT INTO fleet_refs (reference, digest, seen_at) VALUES ($1, $2, now()) \
-         ON CONFLICT (reference) DO UPDATE SET digest = EXCLUDED.digest, seen_at = now()",
-        &[&a.name, &a.digest],
-    )?;
+    let seen = p.get(tx, SEEN)?;
+    tx.execute(&seen, &[&a.name, &a.digest])?;
     let Some(row) = written else {
         let id: i64 = tx
             .query_one(
@@ -273,9 +279,13 @@ pub(crate) fn record_in(
     };
     let id: i64 = row.get(0);
     if a.matched {
-        write_match(tx, id, &match_of(a.vulnerabilities.iter()))?;
+        let m = match_of(a.vulnerabilities.iter());
+        let [vulns, purls, severities, fixed] = match_columns(&m);
+        let write = p.get(tx, WRITE_MATCH)?;
+        tx.execute(&write, &[&id, &vulns, &purls, &severities, &fixed])?;
     } else {
-        tx.execute("DELETE FROM fleet_image_matches WHERE image = $1", &[&id])?;
+        let forget = p.get(tx, "DELETE FROM fleet_image_matches WHERE image = $1")?;
+        tx.execute(&forget, &[&id])?;
     }
     Ok((id, true))
 }
@@ -319,30 +329,26 @@ fn match_from(
         .collect()
 }
 
-fn write_match(
-    tx: &mut impl GenericClient,
-    image: i64,
-    m: &LastMatch,
-) -> Result<(), postgres::Error> {
-    let [vulns, purls, severities, fixed] = match_columns(m);
-    tx.execute(
-        "INSERT INTO fleet_image_matches (image, vulns, purls, severities, fixed, matched_at) \
-         VALUES ($1, $2, $3, $4, $5, now()) \
-         ON CONFLICT (image) DO UPDATE SET vulns = EXCLUDED.vulns, purls = EXCLUDED.purls, \
-           severities = EXCLUDED.severities, fixed = EXCLUDED.fixed, matched_at = now()",
-        &[&image, &vulns, &purls, &severities, &fixed],
-    )?;
-    Ok(())
-}
+/// Writes (or replaces) an image's last match: `$1` the image, `$2`-`$5` [`match_columns`].
+const WRITE_MATCH: &str = "INSERT INTO fleet_image_matches (image, vulns, purls, severities, fixed, matched_at) \
+     VALUES ($1, $2, $3, $4, $5, now()) \
+     ON CONFLICT (image) DO UPDATE SET vulns = EXCLUDED.vulns, purls = EXCLUDED.purls, \
+       severities = EXCLUDED.severities, fixed = EXCLUDED.fixed, matched_at = now()";
+
+/// Records that a reference (`$1`) was seen pointing at a digest (`$2`).
+pub(crate) const SEEN: &str = "INSERT INTO fleet_refs (reference, digest, seen_at) \
+     VALUES ($1, $2, now()) \
+     ON CONFLICT (reference) DO UPDATE SET digest = EXCLUDED.digest, seen_at = now()";
 
 /// Whether the image `digest` was analysed by `analysis` already.
 pub fn analysed(store: &mut Store, digest: &str, analysis: &str) -> Result<bool, FleetError> {
-    store.with(|c| {
-        c.query_opt(
+    store.with_prepared(|c, p| {
+        let analysed = p.get(
+            c,
             "SELECT 1 FROM fleet_images WHERE digest = $1 AND analysis = $2",
-            &[&digest, &analysis],
-        )
-        .map(|r| r.is_some())
+        )?;
+        c.query_opt(&analysed, &[&digest, &analysis])
+            .map(|r| r.is_some())
     })
 }
 

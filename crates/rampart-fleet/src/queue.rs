@@ -13,7 +13,7 @@ use serde::Serialize;
 use rampart_registry::Secret;
 
 use crate::FleetError;
-use crate::store::Store;
+use crate::store::{Prepared, Store};
 
 /// The advisory lock every claim takes for its (short) transaction.
 const CLAIM_LOCK: i64 = 0x666c_6565_7400_0002;
@@ -117,19 +117,22 @@ pub fn claim(
     rules: ClaimRules,
 ) -> Result<Option<Job>, FleetError> {
     let lease = secs(rules.lease);
-    store.with(|c| {
+    store.with_prepared(|c, p| {
         let mut tx = c.transaction()?;
-        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&CLAIM_LOCK])?;
-        tx.execute(
+        let lock = p.get(&mut tx, "SELECT pg_advisory_xact_lock($1)")?;
+        tx.execute(&lock, &[&CLAIM_LOCK])?;
+        let fail_lost = p.get(
+            &mut tx,
             "UPDATE fleet_jobs SET state = 'failed', finished_at = now(), \
                error = 'the worker ' || coalesce(worker, '?') || ' was lost (no heartbeat for ' \
                  || $1::text || ' s) on attempt ' || attempts || ' of ' || max_attempts, \
                worker = NULL, registry_auth = NULL \
              WHERE state = 'running' AND heartbeat_at < now() - make_interval(secs => $1) \
                AND attempts >= max_attempts",
-            &[&lease],
         )?;
-        let row = tx.query_opt(
+        tx.execute(&fail_lost, &[&lease])?;
+        let next = p.get(
+            &mut tx,
             "SELECT j.id FROM fleet_jobs j \
              WHERE ((j.state = 'queued' AND j.not_before <= now()) \
                  OR (j.state = 'running' AND j.heartbeat_at < now() - make_interval(secs => $1))) \
@@ -137,20 +140,21 @@ pub fn claim(
                       AND r.registry = j.registry \
                       AND r.heartbeat_at >= now() - make_interval(secs => $1)) < $2 \
              ORDER BY j.not_before, j.id LIMIT 1 FOR UPDATE OF j SKIP LOCKED",
-            &[&lease, &rules.per_registry],
         )?;
+        let row = tx.query_opt(&next, &[&lease, &rules.per_registry])?;
         let Some(row) = row else {
             tx.commit()?;
             return Ok(None);
         };
         let id: i64 = row.get(0);
-        let job = tx.query_one(
+        let take = p.get(
+            &mut tx,
             "UPDATE fleet_jobs SET state = 'running', worker = $2, heartbeat_at = now(), \
                started_at = now(), attempts = attempts + 1 \
              WHERE id = $1 \
              RETURNING id, reference, registry, attempts, max_attempts, registry_auth, plain_http",
-            &[&id, &worker],
         )?;
+        let job = tx.query_one(&take, &[&id, &worker])?;
         tx.commit()?;
         let plain_http: Option<bool> = job.get(6);
         Ok(Some(Job {
@@ -186,17 +190,19 @@ pub fn heartbeat(store: &mut Store, worker: &str, ids: &[i64]) -> Result<u64, Fl
 /// holds it (its lease was lost and another worker took it): the caller rolls back.
 pub(crate) fn finish_in(
     tx: &mut impl GenericClient,
+    p: &mut Prepared,
     job: &Job,
     worker: &str,
     digest: &str,
     outcome: &str,
 ) -> Result<bool, postgres::Error> {
-    let n = tx.execute(
+    let finish = p.get(
+        tx,
         "UPDATE fleet_jobs SET state = 'done', digest = $3, outcome = $4, error = NULL, \
            finished_at = now(), registry_auth = NULL \
          WHERE id = $1 AND worker = $2 AND state = 'running'",
-        &[&job.id, &worker, &digest, &outcome],
     )?;
+    let n = tx.execute(&finish, &[&job.id, &worker, &digest, &outcome])?;
     Ok(n == 1)
 }
 

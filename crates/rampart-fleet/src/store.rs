@@ -25,7 +25,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use postgres::{Client, NoTls};
+use postgres::{Client, GenericClient, NoTls, Statement};
 
 use crate::FleetError;
 
@@ -154,6 +154,8 @@ pub fn is_postgres(location: &str) -> bool {
 pub struct Store {
     url: String,
     client: Option<Client>,
+    /// the statements prepared on `client` (emptied with a new connection)
+    prepared: Prepared,
     /// package ids read from `fleet_packages`, shared by the connections of this process
     known: KnownIds,
     /// how long a reconnection is tried before the operation fails
@@ -210,6 +212,29 @@ impl KnownIds {
     }
 }
 
+/// The statements prepared on one connection, by their text. A worker runs the same dozen
+/// statements for every job: each is parsed and planned once per connection, and each later
+/// use is one round trip instead of two (a statement given as text is prepared again each time
+/// by the `postgres` crate).
+#[derive(Default)]
+pub(crate) struct Prepared(HashMap<&'static str, Statement>);
+
+impl Prepared {
+    /// `sql` prepared on `c`'s connection (prepared now when it is met for the first time).
+    pub(crate) fn get(
+        &mut self,
+        c: &mut impl GenericClient,
+        sql: &'static str,
+    ) -> Result<Statement, postgres::Error> {
+        if let Some(s) = self.0.get(sql) {
+            return Ok(s.clone());
+        }
+        let s = c.prepare(sql)?;
+        self.0.insert(sql, s.clone());
+        Ok(s)
+    }
+}
+
 /// Whether an error means the connection is gone (the operation may be tried again on a new
 /// one) rather than that the statement failed.
 pub(crate) fn connection_lost(e: &postgres::Error) -> bool {
@@ -233,6 +258,7 @@ impl Store {
         let mut store = Self {
             url: url.to_owned(),
             client: None,
+            prepared: Prepared::default(),
             known: KnownIds::default(),
             reconnect_for: Duration::from_secs(60),
         };
@@ -261,6 +287,7 @@ impl Store {
         let mut s = Self {
             url: self.url.clone(),
             client: None,
+            prepared: Prepared::default(),
             known: self.known.clone(),
             reconnect_for: self.reconnect_for,
         };
@@ -315,13 +342,16 @@ impl Store {
             };
             // a database met again after a lost connection may have been restored from a backup
             self.known.clear();
+            self.prepared = Prepared::default();
             self.client = Some(client);
         }
-        let location = self.location();
-        self.client.as_mut().ok_or(FleetError::Connect {
-            location,
-            message: String::from("no connection"),
-        })
+        match self.client.as_mut() {
+            Some(c) => Ok(c),
+            None => Err(FleetError::Connect {
+                location: rampart_history::redacted(&self.url),
+                message: String::from("no connection"),
+            }),
+        }
     }
 
     /// Runs `op` on the connection; when it fails because the connection was lost, once more
@@ -330,14 +360,40 @@ impl Store {
         &mut self,
         mut op: impl FnMut(&mut Client) -> Result<T, postgres::Error>,
     ) -> Result<T, FleetError> {
-        let first = op(self.client()?);
-        match first {
+        self.with_prepared(|c, _| op(c))
+    }
+
+    /// [`Store::with`], with the statements prepared on the connection (for the statements a
+    /// worker runs on every job).
+    pub(crate) fn with_prepared<T>(
+        &mut self,
+        mut op: impl FnMut(&mut Client, &mut Prepared) -> Result<T, postgres::Error>,
+    ) -> Result<T, FleetError> {
+        match self.attempt(&mut op)? {
             Ok(v) => Ok(v),
             Err(e) if connection_lost(&e) => {
                 self.client = None;
-                op(self.client()?).map_err(FleetError::from)
+                self.attempt(&mut op)?.map_err(FleetError::from)
             }
             Err(e) => Err(e.into()),
+        }
+    }
+
+    /// `op` run once on the connection (made when there is none).
+    fn attempt<T>(
+        &mut self,
+        op: &mut impl FnMut(&mut Client, &mut Prepared) -> Result<T, postgres::Error>,
+    ) -> Result<Result<T, postgres::Error>, FleetError> {
+        self.client()?;
+        let Self {
+            client, prepared, ..
+        } = self;
+        match client {
+            Some(c) => Ok(op(c, prepared)),
+            None => Err(FleetError::Connect {
+                location: rampart_history::redacted(&self.url),
+                message: String::from("no connection"),
+            }),
         }
     }
 }

@@ -385,9 +385,9 @@ fn run_job(
     let started = Instant::now();
     loop {
         let got: bool = store
-            .with(|c| {
-                c.query_one("SELECT pg_try_advisory_lock($1)", &[&key])
-                    .map(|r| r.get(0))
+            .with_prepared(|c, p| {
+                let lock = p.get(c, "SELECT pg_try_advisory_lock($1)")?;
+                c.query_one(&lock, &[&key]).map(|r| r.get(0))
             })
             .map_err(|e| e.to_string())?;
         if got {
@@ -400,7 +400,10 @@ fn run_job(
         std::thread::sleep(Duration::from_millis(200));
     }
     let result = analyse_locked(store, opts, analyser, job, &digest, &version);
-    let _ = store.with(|c| c.execute("SELECT pg_advisory_unlock($1)", &[&key]));
+    let _ = store.with_prepared(|c, p| {
+        let unlock = p.get(c, "SELECT pg_advisory_unlock($1)")?;
+        c.execute(&unlock, &[&key])
+    });
     result
 }
 
@@ -414,14 +417,11 @@ fn analyse_locked(
 ) -> Result<Outcome, String> {
     if inventory::analysed(store, digest, version).map_err(|e| e.to_string())? {
         let kept = store
-            .with(|c| {
+            .with_prepared(|c, p| {
                 let mut tx = c.transaction()?;
-                tx.execute(
-                    "INSERT INTO fleet_refs (reference, digest, seen_at) VALUES ($1, $2, now()) \
-                     ON CONFLICT (reference) DO UPDATE SET digest = EXCLUDED.digest, seen_at = now()",
-                    &[&job.reference, &digest],
-                )?;
-                if queue::finish_in(&mut tx, job, &opts.id, digest, "cached")? {
+                let seen = p.get(&mut tx, inventory::SEEN)?;
+                tx.execute(&seen, &[&job.reference, &digest])?;
+                if queue::finish_in(&mut tx, p, job, &opts.id, digest, "cached")? {
                     tx.commit()?;
                     Ok(true)
                 } else {
@@ -437,10 +437,10 @@ fn analyse_locked(
     };
     let known = store.known();
     let kept = store
-        .with(|c| {
+        .with_prepared(|c, p| {
             let mut tx = c.transaction()?;
-            inventory::record_in(&mut tx, &analysis, &known)?;
-            if queue::finish_in(&mut tx, job, &opts.id, digest, "analysed")? {
+            inventory::record_in(&mut tx, p, &analysis, &known)?;
+            if queue::finish_in(&mut tx, p, job, &opts.id, digest, "analysed")? {
                 tx.commit()?;
                 Ok(true)
             } else {

@@ -231,7 +231,7 @@ fn status_table(s: &Status) -> String {
 /// Where `rampart inventory` reads: the local file, or the fleet's shared store.
 enum Backend {
     Local(Inventory, PathBuf),
-    Fleet(rampart_fleet::Store),
+    Fleet(Box<rampart_fleet::Store>),
 }
 
 impl Backend {
@@ -248,7 +248,7 @@ impl Backend {
             .and_then(Path::to_str)
             .filter(|l| rampart_fleet::store::is_postgres(l))
         {
-            return Ok(Self::Fleet(rampart_fleet::Store::open(url)?));
+            return Ok(Self::Fleet(Box::new(rampart_fleet::Store::open(url)?)));
         }
         let path = inventory_path(flag)?;
         if !path.is_file() {
