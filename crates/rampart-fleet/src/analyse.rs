@@ -104,8 +104,12 @@ impl RegistryAnalyser {
         let d = rampart_image::Digest::parse(digest)
             .map_err(|e| format!("{reference}: the registry's digest `{digest}`: {e}"))?;
         let pinned = r.with_digest(d);
+        let configs = self
+            .cache
+            .as_ref()
+            .map(|c| c as &dyn rampart_image::LayerStore);
         let image = client
-            .open_image(&pinned, self.platform.as_ref(), &self.limits)
+            .open_image_remembering(&pinned, self.platform.as_ref(), &self.limits, configs)
             .map_err(|e| format!("pulling {pinned}: {e}"))?;
         let today = jiff::Zoned::now().date();
         let inspect = InspectOptions {

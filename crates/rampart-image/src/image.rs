@@ -22,7 +22,7 @@ use crate::fs::{
     CollectedFile, Collector, EntryMeta, Filesystem, MatchCollector, NoContent, Squashed,
 };
 use crate::prefix;
-use crate::record::{CacheReport, LayerRecord, LayerStore, LayerUse, Lookup};
+use crate::record::{CONFIG_ROWS, CacheReport, LayerRecord, LayerStore, LayerUse, Lookup};
 use crate::squash::{Squasher, Stop};
 use crate::store::{ArchiveStore, BlobReader, BlobStore, DirStore};
 use crate::{ImageError, Limits};
@@ -354,6 +354,21 @@ impl Image {
         platform: Option<&Platform>,
         limits: &Limits,
     ) -> Result<Self, ImageError> {
+        Self::from_descriptor_remembering(store, root, platform, limits, None)
+    }
+
+    /// [`Image::from_descriptor`], with the image's config read from `configs` when it holds
+    /// it (rows of [`CONFIG_ROWS`] by the config's digest), and kept there when read from the
+    /// store. A config is content-addressed: what is recalled is verified against its digest
+    /// and size like a blob from the store, and fetched from the store when it does not match.
+    /// A fleet worker meeting an image again (a rescan of an unchanged tag) reads no blob.
+    pub fn from_descriptor_remembering(
+        store: Box<dyn BlobStore>,
+        root: &Descriptor,
+        platform: Option<&Platform>,
+        limits: &Limits,
+        configs: Option<&dyn LayerStore>,
+    ) -> Result<Self, ImageError> {
         let mut desc = root.clone();
         for _ in 0..8 {
             let digest = Digest::parse(&desc.digest)?;
@@ -390,7 +405,7 @@ impl Image {
             }
             let config_digest = Digest::parse(&config_desc.digest)?;
             let config_bytes =
-                read_blob_json(&*store, &config_digest, config_desc.size, "config", limits)?;
+                read_config(&*store, &config_digest, config_desc.size, limits, configs)?;
             let config: ImageConfig =
                 parse_json(&config_bytes, &format!("config {config_digest}"))?;
             check_platform(&config, platform)?;
@@ -1077,6 +1092,45 @@ fn read_blob_json(
 ) -> Result<Vec<u8>, ImageError> {
     let reader = store.open_blob(digest)?;
     read_verified(reader, &format!("{what} {digest}"), digest, size, limits)
+}
+
+/// An image's config: recalled from `configs` when it holds bytes that match the digest,
+/// read from the store otherwise (and kept in `configs`: a failure to keep it is only logged).
+fn read_config(
+    store: &dyn BlobStore,
+    digest: &Digest,
+    size: Option<u64>,
+    limits: &Limits,
+    configs: Option<&dyn LayerStore>,
+) -> Result<Vec<u8>, ImageError> {
+    let what = format!("config {digest}");
+    if let Some(configs) = configs {
+        match configs.get(digest, CONFIG_ROWS) {
+            Ok(Some(bytes)) => {
+                match read_verified(
+                    Box::new(io::Cursor::new(bytes)),
+                    &what,
+                    digest,
+                    size,
+                    limits,
+                ) {
+                    Ok(bytes) => return Ok(bytes),
+                    Err(e) => tracing::warn!(config = %digest, error = %e,
+                        "the remembered config does not match its digest; reading it again"),
+                }
+            }
+            Ok(None) => {}
+            Err(e) => tracing::warn!(config = %digest, error = %e,
+                "the remembered config cannot be read; reading it again"),
+        }
+    }
+    let bytes = read_blob_json(store, digest, size, "config", limits)?;
+    if let Some(configs) = configs
+        && let Err(e) = configs.put(digest, CONFIG_ROWS, &bytes)
+    {
+        tracing::warn!(config = %digest, error = %e, "the config could not be kept");
+    }
+    Ok(bytes)
 }
 
 #[derive(Clone, Copy)]

@@ -65,8 +65,8 @@ pub use image::{
     Descriptor, DescriptorPlatform, Image, LayerInfo, Platform, Progress, ProgressEvent, Source,
 };
 pub use record::{
-    CacheReport, LayerRecord, LayerStore, LayerUse, Lookup, MAX_PAYLOAD_BYTES, MAX_RECORD_BYTES,
-    RECORD_FORMAT, RecordError,
+    CONFIG_ROWS, CacheReport, LayerRecord, LayerStore, LayerUse, Lookup, MAX_PAYLOAD_BYTES,
+    MAX_RECORD_BYTES, RECORD_FORMAT, RecordError,
 };
 pub use store::{ArchiveStore, BlobReader, BlobStore, DirStore};
 

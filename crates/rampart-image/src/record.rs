@@ -309,6 +309,11 @@ impl<O: DeserializeOwned> LayerRecord<O> {
     }
 }
 
+/// The "analysis" under which a [`LayerStore`] keeps image configs, by the config's digest
+/// ([`Image::from_descriptor_remembering`](crate::Image::from_descriptor_remembering)): the
+/// config's own bytes, the same for every version of rampart, verified on every read.
+pub const CONFIG_ROWS: &str = "image config";
+
 /// Where layer records are kept, as opaque bytes by (diff id, analysis version): a database
 /// (`rampart-layercache`), or anything else. Integrity of the bytes (a checksum of what was
 /// stored) is the store's business; their meaning is [`LayerRecord::decode`]'s.

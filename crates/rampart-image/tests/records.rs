@@ -16,8 +16,8 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use rampart_image::{
-    BlobReader, BlobStore, CacheReport, Digest, DirStore, EntryMeta, Image, ImageError, LayerStore,
-    Limits, Lookup, MatchCollector, Squashed,
+    BlobReader, BlobStore, CONFIG_ROWS, CacheReport, Descriptor, Digest, DirStore, EntryMeta,
+    Image, ImageError, LayerStore, Limits, Lookup, MatchCollector, Squashed,
 };
 use support::{Comp, E, Layer, layer};
 
@@ -572,4 +572,52 @@ fn images_on_a_known_base_start_from_its_held_state_and_give_the_cold_result() {
     assert!(report.layers[0].blob_read, "{report:?}");
     run(&apps[1], &tight, false);
     assert_eq!(run(&apps[2], &tight, false).resumed, 2);
+}
+
+/// An image's config is kept in the layer store by its digest, recalled when the image is
+/// opened again (its blob is not opened then), and read from the blob store again, and
+/// replaced, when what the layer store holds does not match the digest.
+#[test]
+fn configs_are_remembered_by_digest_and_verified_when_recalled() {
+    let dir = tempfile::tempdir().unwrap();
+    let layers = [layer(&[E::File("etc/app.conf", b"x=1")], Comp::Gzip)];
+    support::oci_layout(dir.path(), &layers);
+    let config = support::config_json(&layers, "linux", "amd64");
+    let digest = support::sha256(&config);
+    let blob = format!("blobs/sha256/{}", &digest[7..]);
+    let index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("index.json")).unwrap()).unwrap();
+    let root: Descriptor = serde_json::from_value(index["manifests"][0].clone()).unwrap();
+    let memo = MemRecords::default();
+    let open = |configs: Option<&dyn LayerStore>| {
+        let (store, opened) = counting(dir.path());
+        let image = Image::from_descriptor_remembering(
+            Box::new(store),
+            &root,
+            None,
+            &Limits::default(),
+            configs,
+        )
+        .unwrap();
+        let opened = opened.lock().unwrap().clone();
+        (image.config().cloned(), opened.contains(&blob))
+    };
+    let (cold, read) = open(None);
+    assert!(read && cold.is_some());
+    assert_eq!(memo.len(), 0);
+
+    // first meeting: read from the blob store, kept by digest
+    assert_eq!(open(Some(&memo)), (cold.clone(), true));
+    assert_eq!(memo.payload(&digest, CONFIG_ROWS), Some(config.clone()));
+    assert_eq!(memo.len(), 1);
+    // met again: recalled, the blob is not opened
+    assert_eq!(open(Some(&memo)), (cold.clone(), false));
+
+    // what the layer store holds is not the config: read again, the row mended
+    let forged =
+        br#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}"#;
+    memo.set(&digest, CONFIG_ROWS, forged.to_vec());
+    assert_eq!(open(Some(&memo)), (cold.clone(), true));
+    assert_eq!(memo.payload(&digest, CONFIG_ROWS), Some(config));
+    assert_eq!(open(Some(&memo)), (cold, false));
 }

@@ -4,7 +4,9 @@ use std::collections::{HashMap, HashSet};
 use std::io::Cursor;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use rampart_image::{BlobReader, BlobStore, Digest, Image, ImageError, Limits, Platform};
+use rampart_image::{
+    BlobReader, BlobStore, Digest, Image, ImageError, LayerStore, Limits, Platform,
+};
 use serde::Deserialize;
 
 use crate::client::{Client, ClientOptions, Manifest};
@@ -136,6 +138,19 @@ impl Client {
         platform: Option<&Platform>,
         limits: &Limits,
     ) -> Result<Image, RegistryError> {
+        self.open_image_remembering(reference, platform, limits, None)
+    }
+
+    /// [`Client::open_image`], with the image's config recalled from (and kept in) `configs`
+    /// ([`Image::from_descriptor_remembering`]): an image met again costs one request, its
+    /// manifest.
+    pub fn open_image_remembering(
+        self: &Arc<Self>,
+        reference: &Reference,
+        platform: Option<&Platform>,
+        limits: &Limits,
+        configs: Option<&dyn LayerStore>,
+    ) -> Result<Image, RegistryError> {
         let root = self.fetch_manifest_limited(reference, limits.max_json_bytes)?;
         let store = RegistryStore::new(
             Arc::clone(self),
@@ -143,12 +158,17 @@ impl Client {
             Some(&root),
         )
         .with_max_manifest_bytes(limits.max_json_bytes);
-        Image::from_descriptor(Box::new(store), &root.descriptor, platform, limits).map_err(
-            |source| RegistryError::Image {
-                reference: reference.to_string(),
-                source,
-            },
+        Image::from_descriptor_remembering(
+            Box::new(store),
+            &root.descriptor,
+            platform,
+            limits,
+            configs,
         )
+        .map_err(|source| RegistryError::Image {
+            reference: reference.to_string(),
+            source,
+        })
     }
 }
 

@@ -85,7 +85,10 @@ fn open(args: &CacheArgs) -> Result<LayerCache> {
 /// `rampart cache ...`.
 pub fn run(args: &CacheArgs) -> Result<u8> {
     let cache = open(args)?;
-    let current = rampart_inspect::analysis_prefix();
+    let prefix = rampart_inspect::analysis_prefix();
+    // image configs are kept as they are, by digest: the same for every version
+    let current =
+        |analysis: &str| analysis.starts_with(&prefix) || analysis == rampart_image::CONFIG_ROWS;
     match &args.command {
         CacheCommand::Info { format } => {
             let info = cache.info().context("reading the layer cache")?;
@@ -97,7 +100,7 @@ pub fn run(args: &CacheArgs) -> Result<u8> {
                         .map(|a| {
                             serde_json::json!({
                                 "analysis": a.analysis,
-                                "current": a.analysis.starts_with(&current),
+                                "current": current(&a.analysis),
                                 "layers": a.rows,
                                 "bytes": a.bytes,
                                 "newest": jiff::Timestamp::from_millisecond(a.newest_ms).ok().map(|t| t.to_string()),
@@ -119,12 +122,7 @@ pub fn run(args: &CacheArgs) -> Result<u8> {
                     for a in &info.analyses {
                         table.add_row([
                             a.analysis.clone(),
-                            if a.analysis.starts_with(&current) {
-                                "yes"
-                            } else {
-                                "no"
-                            }
-                            .to_owned(),
+                            if current(&a.analysis) { "yes" } else { "no" }.to_owned(),
                             a.rows.to_string(),
                             a.bytes.to_string(),
                             jiff::Timestamp::from_millisecond(a.newest_ms)
@@ -150,7 +148,7 @@ pub fn run(args: &CacheArgs) -> Result<u8> {
             let removed = if *all {
                 cache.purge(&|_| false)?
             } else {
-                cache.purge(&|a| a.starts_with(&current))?
+                cache.purge(&current)?
             };
             let trimmed = match max_size {
                 Some(max) => cache.trim(*max)?,

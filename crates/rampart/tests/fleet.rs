@@ -266,10 +266,22 @@ fn workers_share_the_queue_survive_a_killed_worker_and_the_store_answers_for_the
     assert_eq!(sql(&pg, &url, "SELECT count(*) FROM fleet_refs"), "9");
     assert_eq!(sql(&pg, &url, "SELECT count(*) FROM fleet_jobs"), "10");
     // every layer was learnt once, in the layer cache the workers share (the store by default):
-    // three bases and nine application layers
+    // three bases and nine application layers; and each image's config, by its digest
     assert_eq!(
-        sql(&pg, &url, "SELECT count(DISTINCT diff_id) FROM layer_cache"),
+        sql(
+            &pg,
+            &url,
+            "SELECT count(DISTINCT diff_id) FROM layer_cache WHERE analysis <> 'image config'"
+        ),
         "12"
+    );
+    assert_eq!(
+        sql(
+            &pg,
+            &url,
+            "SELECT count(*) FROM layer_cache WHERE analysis = 'image config'"
+        ),
+        "9"
     );
     // the shared base's packages are stored once
     assert_eq!(
@@ -313,6 +325,70 @@ fn workers_share_the_queue_survive_a_killed_worker_and_the_store_answers_for_the
     let (direct, stored) = (json(&direct), json(&stored));
     for key in ["layers", "findings", "images", "subjects", "summary"] {
         assert_eq!(direct[key], stored[key], "{key} differs");
+    }
+
+    // an image met again reads no blob: with its config and layers gone from the registry, a
+    // second fleet (another database) whose layer cache is this store analyses it from its
+    // manifest and the cache, and stores the same report
+    let pulled = rampart_registry::open_image(
+        &rampart_registry::Reference::parse(&refs[4]).unwrap(),
+        None,
+        &rampart_registry::ClientOptions {
+            insecure: true,
+            ..rampart_registry::ClientOptions::default()
+        },
+        &rampart_image::Limits::default(),
+    )
+    .unwrap();
+    let mut blobs = vec![pulled.config_digest().unwrap().to_string()];
+    blobs.extend(
+        pulled
+            .layers()
+            .iter()
+            .map(|l| l.digest.as_ref().unwrap().to_string()),
+    );
+    assert_eq!(blobs.len(), 3);
+    for digest in &blobs {
+        std::fs::remove_file(reg.blob_file(digest)).unwrap();
+    }
+    let second = pg.database();
+    ok(&rampart_command()
+        .args(["fleet", "enqueue", &refs[4]])
+        .env("RAMPART_FLEET_STORE", &second)
+        .output()
+        .unwrap());
+    let again = rampart_command()
+        .args([
+            "fleet",
+            "worker",
+            "--insecure",
+            "--poll",
+            "0.1",
+            "--exit-when-idle",
+        ])
+        .args(["--layer-cache", &url])
+        .env("RAMPART_FLEET_STORE", &second)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let log = wait(again, Duration::from_secs(60));
+    assert_eq!(
+        sql(
+            &pg,
+            &second,
+            "SELECT state || ':' || coalesce(outcome, '-') || ':' || coalesce(error, '-') FROM fleet_jobs"
+        ),
+        "done:analysed:-",
+        "{log}"
+    );
+    let again = rampart_command()
+        .args(["fleet", "report", &refs[4], "--store", &second])
+        .output()
+        .unwrap();
+    let again = json(ok(&again));
+    for key in ["layers", "findings", "images", "subjects", "summary"] {
+        assert_eq!(again[key], stored[key], "{key} differs");
     }
 
     // the registry is gone: what follows reads the store only
