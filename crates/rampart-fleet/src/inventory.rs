@@ -83,26 +83,44 @@ struct Row {
     arch: Option<String>,
 }
 
-fn row_of(p: &Package) -> Row {
+/// A package's key in `fleet_packages`: sha256 over the length (8 bytes, little-endian) and
+/// bytes of each of its ecosystem's purl type, name, version, purl, source package (JSON
+/// `[name, version]`, empty when none) and locations (JSON), the columns [`row_of`] stores.
+/// Made without building the row, in `scratch` (an image on a known base needs only the keys of
+/// its ~300 packages, nearly all of them stored already).
+fn key_of(p: &Package, scratch: &mut Vec<u8>) -> [u8; 32] {
+    let mut h = Sha256::new();
+    let mut field = |bytes: &[u8]| {
+        h.update(bytes.len().to_le_bytes());
+        h.update(bytes);
+    };
+    field(p.ecosystem.purl_type().as_bytes());
+    field(p.name.as_bytes());
+    field(p.version.as_bytes());
+    // writing to a Vec cannot fail
+    scratch.clear();
+    let _ = write!(scratch, "{}", p.purl);
+    field(scratch);
+    scratch.clear();
+    if let Some(s) = &p.source_package {
+        let _ = serde_json::to_writer(&mut *scratch, &(&s.name, &s.version));
+    }
+    field(scratch);
+    scratch.clear();
+    if serde_json::to_writer(&mut *scratch, &p.locations).is_err() {
+        scratch.clear();
+        scratch.extend_from_slice(b"[]");
+    }
+    field(scratch);
+    h.finalize().into()
+}
+
+fn row_of(p: &Package, key: &[u8]) -> Row {
     let StoredColumns {
         full_name,
         source,
         locations,
     } = stored_columns(p);
-    let ecosystem = p.ecosystem.purl_type().to_owned();
-    let purl = p.purl.to_string();
-    let mut h = Sha256::new();
-    for field in [
-        ecosystem.as_str(),
-        p.name.as_str(),
-        p.version.as_str(),
-        purl.as_str(),
-        source.as_deref().unwrap_or(""),
-        locations.as_str(),
-    ] {
-        h.update(field.len().to_le_bytes());
-        h.update(field.as_bytes());
-    }
     // licenses and architecture are not part of the key: they come from the file that declares
     // the package, which the locations (path and layer digest) already name
     let licenses = (!p.licenses.is_empty())
@@ -110,12 +128,12 @@ fn row_of(p: &Package) -> Row {
     Row {
         licenses,
         arch: p.arch.clone(),
-        key: h.finalize().to_vec(),
-        ecosystem,
+        key: key.to_vec(),
+        ecosystem: p.ecosystem.purl_type().to_owned(),
         name: p.name.clone(),
         full_name,
         version: p.version.clone(),
-        purl,
+        purl: p.purl.to_string(),
         source,
         locations,
     }
@@ -152,22 +170,26 @@ fn package_ids(
     packages: &[Package],
     known: &KnownIds,
 ) -> Result<Vec<i32>, postgres::Error> {
-    let mut rows: Vec<Row> = packages.iter().map(row_of).collect();
+    let mut scratch = Vec::new();
+    let mut keyed: Vec<([u8; 32], &Package)> = packages
+        .iter()
+        .map(|p| (key_of(p, &mut scratch), p))
+        .collect();
     // one order for every writer: two transactions inserting overlapping sets wait for each
     // other instead of deadlocking
-    rows.sort_by(|a, b| a.key.cmp(&b.key));
-    rows.dedup_by(|a, b| a.key == b.key);
-    if rows.is_empty() {
+    keyed.sort_unstable_by_key(|a| a.0);
+    keyed.dedup_by(|a, b| a.0 == b.0);
+    if keyed.is_empty() {
         return Ok(Vec::new());
     }
     // the packages this process has seen stored need no question; the others stored already
     // (images sharing a base: nearly all of them) are looked up by key; only the rest are sent
     // whole
-    let mut ids = known.lookup(rows.iter().map(|r| r.key.as_slice()));
-    let unknown: Vec<&[u8]> = rows
+    let mut ids = known.lookup(keyed.iter().map(|(k, _)| k.as_slice()));
+    let unknown: Vec<&[u8]> = keyed
         .iter()
-        .filter(|r| !ids.contains_key(&r.key))
-        .map(|r| r.key.as_slice())
+        .filter(|(k, _)| !ids.contains_key(k.as_slice()))
+        .map(|(k, _)| k.as_slice())
         .collect();
     if !unknown.is_empty() {
         // committed before this transaction: kept for the next images
@@ -175,10 +197,14 @@ fn package_ids(
         known.add(stored.iter().cloned());
         ids.extend(stored);
     }
-    let missing: Vec<&Row> = rows.iter().filter(|r| !ids.contains_key(&r.key)).collect();
+    let missing: Vec<Row> = keyed
+        .iter()
+        .filter(|(k, _)| !ids.contains_key(k.as_slice()))
+        .map(|(k, package)| row_of(package, k))
+        .collect();
     if !missing.is_empty() {
         let keys: Vec<&[u8]> = missing.iter().map(|r| r.key.as_slice()).collect();
-        let col = |f: fn(&Row) -> &str| missing.iter().map(|r| f(r)).collect::<Vec<&str>>();
+        let col = |f: fn(&Row) -> &str| missing.iter().map(f).collect::<Vec<&str>>();
         let sources: Vec<Option<&str>> = missing.iter().map(|r| r.source.as_deref()).collect();
         let licenses: Vec<Option<&str>> = missing.iter().map(|r| r.licenses.as_deref()).collect();
         let arches: Vec<Option<&str>> = missing.iter().map(|r| r.arch.as_deref()).collect();
@@ -208,9 +234,9 @@ fn package_ids(
         // not kept: this transaction may yet be rolled back
         ids.extend(stored_ids(tx, p, &keys)?);
     }
-    let mut out: Vec<i32> = rows
+    let mut out: Vec<i32> = keyed
         .iter()
-        .filter_map(|r| ids.get(&r.key).copied())
+        .filter_map(|(k, _)| ids.get(k.as_slice()).copied())
         .collect();
     out.sort_unstable();
     out.dedup();
@@ -724,4 +750,90 @@ pub fn digest_of(store: &mut Store, reference: &str) -> Result<Option<String>, F
         )
         .map(|r| r.map(|r| r.get(0)))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use rampart_sbom::{Ecosystem, SourcePackage};
+
+    /// The key as the rows already in fleet stores were written: sha256 over each stored
+    /// column's length and bytes. A key made otherwise would store every package of an
+    /// existing fleet a second time.
+    fn stored_key(p: &Package) -> Vec<u8> {
+        let StoredColumns {
+            source, locations, ..
+        } = stored_columns(p);
+        let mut h = Sha256::new();
+        for field in [
+            p.ecosystem.purl_type(),
+            p.name.as_str(),
+            p.version.as_str(),
+            p.purl.to_string().as_str(),
+            source.as_deref().unwrap_or(""),
+            locations.as_str(),
+        ] {
+            h.update(field.len().to_le_bytes());
+            h.update(field.as_bytes());
+        }
+        h.finalize().to_vec()
+    }
+
+    #[test]
+    fn keys_are_the_stored_columns_hash() {
+        let mut deb = Package::new(
+            Ecosystem::Deb,
+            String::from("libc6"),
+            String::from("2.36-9+deb12u4"),
+            "pkg:deb/debian/libc6@2.36-9%2Bdeb12u4?arch=amd64&distro=debian-12"
+                .parse()
+                .unwrap(),
+            "var/lib/dpkg/status",
+        );
+        deb.source_package = Some(SourcePackage {
+            name: String::from("glibc"),
+            version: String::from("2.36-9+deb12u4"),
+        });
+        deb.locations.push(PackageLocation {
+            path: String::from("var/lib/dpkg/status.d/\"odd\" \u{e9}\t"),
+            layer: Some(format!("sha256:{}", "ab".repeat(32))),
+        });
+        deb.licenses = vec![String::from("LGPL-2.1")];
+        deb.arch = Some(String::from("amd64"));
+        let pypi = Package::new(
+            Ecosystem::PyPI,
+            String::from("Jinja2"),
+            String::from("2.10"),
+            "pkg:pypi/jinja2@2.10".parse().unwrap(),
+            "usr/lib/python3/site-packages/Jinja2-2.10.dist-info/METADATA",
+        );
+        let mut npm = Package::new(
+            Ecosystem::Npm,
+            String::from("@types/node"),
+            String::from("20.1.0"),
+            "pkg:npm/%40types/node@20.1.0".parse().unwrap(),
+            "app/node_modules/@types/node/package.json",
+        );
+        npm.locations.clear();
+        let mut scratch = b"left over from another package".to_vec();
+        for p in [&deb, &pypi, &npm] {
+            let key = key_of(p, &mut scratch);
+            assert_eq!(key.as_slice(), stored_key(p), "{}", p.purl);
+            assert_eq!(row_of(p, &key).key, stored_key(p));
+        }
+        // the fields apart: another version, source or location is another key
+        let mut other = deb.clone();
+        other.source_package = None;
+        assert_ne!(key_of(&other, &mut scratch), key_of(&deb, &mut scratch));
+        other = deb.clone();
+        other.locations.pop();
+        assert_ne!(key_of(&other, &mut scratch), key_of(&deb, &mut scratch));
+        // licenses and architecture are not part of it
+        other = deb.clone();
+        other.licenses.clear();
+        other.arch = None;
+        assert_eq!(key_of(&other, &mut scratch), key_of(&deb, &mut scratch));
+    }
 }
