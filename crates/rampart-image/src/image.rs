@@ -10,6 +10,7 @@ use std::rc::Rc;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
 use serde::Deserialize;
@@ -18,6 +19,7 @@ use serde::de::DeserializeOwned;
 
 use crate::config::ImageConfig;
 use crate::digest::{Algorithm, Digest, Tally, VerifyingReader, verify};
+use crate::flight;
 use crate::fs::{
     CollectedFile, Collector, EntryMeta, Filesystem, MatchCollector, NoContent, Squashed,
 };
@@ -616,25 +618,50 @@ impl Image {
         // Records kept decoded in this process are taken as they are (when the store allows);
         // the other payloads are fetched in order, then decoded in parallel.
         let keep = store.keep_decoded();
-        let kept: Vec<Option<Shared<C::Output>>> = self
-            .layers
-            .iter()
-            .map(|l| {
-                l.diff_id
-                    .as_ref()
-                    .filter(|_| keep)
-                    .and_then(|d| decoded::get(d, analysis))
-            })
-            .collect();
-        let payloads: Vec<Option<Result<Option<Vec<u8>>, String>>> = self
-            .layers
-            .iter()
-            .zip(&kept)
-            .map(|(l, k)| match k {
-                Some(_) => None,
-                None => l.diff_id.as_ref().map(|d| store.get(d, analysis)),
-            })
-            .collect();
+        // With records kept decoded (a long-lived process), a layer another thread is reading
+        // is waited for rather than read twice (flight.rs); the layers read here are claimed.
+        let until = Instant::now() + FLIGHT_WAIT;
+        let (kept, payloads, claim) = loop {
+            let kept: Vec<Option<Shared<C::Output>>> = self
+                .layers
+                .iter()
+                .map(|l| {
+                    l.diff_id
+                        .as_ref()
+                        .filter(|_| keep)
+                        .and_then(|d| decoded::get(d, analysis))
+                })
+                .collect();
+            let payloads: Vec<Option<Result<Option<Vec<u8>>, String>>> = self
+                .layers
+                .iter()
+                .zip(&kept)
+                .map(|(l, k)| match k {
+                    Some(_) => None,
+                    None => l.diff_id.as_ref().map(|d| store.get(d, analysis)),
+                })
+                .collect();
+            if !keep {
+                break (kept, payloads, None);
+            }
+            let absent: Vec<(String, String)> = self
+                .layers
+                .iter()
+                .zip(&payloads)
+                .filter_map(|(l, p)| match (p, &l.diff_id) {
+                    (Some(Ok(None)), Some(d)) => Some((d.to_string(), analysis.to_owned())),
+                    _ => None,
+                })
+                .collect();
+            if absent.is_empty() {
+                break (kept, payloads, None);
+            }
+            match flight::claim(&absent, until) {
+                flight::Flight::Claimed(c) => break (kept, payloads, Some(c)),
+                flight::Flight::Late => break (kept, payloads, None),
+                flight::Flight::Landed => {}
+            }
+        };
         let decoded: Vec<(Lookup, Option<Shared<C::Output>>)> = payloads
             .into_par_iter()
             .zip(kept)
@@ -683,6 +710,7 @@ impl Image {
             forced: vec![false; self.layers.len()],
             shown: vec![false; self.layers.len()],
             report,
+            claim,
         };
         // A record that cannot answer a question of this image (a file landing elsewhere over
         // another base) sends its layer to the blob and the squash starts over; each layer is
@@ -800,6 +828,9 @@ impl Image {
                 let fresh = Arc::new(fresh);
                 if cached.store.keep_decoded() {
                     decoded::keep(diff_id, cached.analysis, &fresh);
+                }
+                if let Some(claim) = &mut cached.claim {
+                    claim.land(&diff_id.to_string(), cached.analysis);
                 }
                 if let Some(slot) = cached.records.get_mut(i) {
                     *slot = Some(fresh);
@@ -1610,6 +1641,10 @@ where
     }
 }
 
+/// How long a squash waits for a layer another thread of this process is reading (a base of
+/// gigabytes over a slow registry) before it reads the layer itself.
+const FLIGHT_WAIT: Duration = Duration::from_secs(600);
+
 /// The state of a cached squash across its attempts.
 struct Cached<'a, O> {
     store: &'a dyn LayerStore,
@@ -1623,6 +1658,8 @@ struct Cached<'a, O> {
     /// per layer: its bytes were counted for the progress report
     shown: Vec<bool>,
     report: CacheReport,
+    /// the layers this squash reads that other squashes of this process wait for
+    claim: Option<flight::Claim>,
 }
 
 impl<O: Send + Sync + 'static> Cached<'_, O> {

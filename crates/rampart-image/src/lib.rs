@@ -43,6 +43,7 @@
 mod config;
 mod digest;
 mod error;
+mod flight;
 mod fs;
 mod guard;
 mod held;

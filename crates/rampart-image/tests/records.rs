@@ -621,3 +621,101 @@ fn configs_are_remembered_by_digest_and_verified_when_recalled() {
     assert_eq!(memo.payload(&digest, CONFIG_ROWS), Some(config));
     assert_eq!(open(Some(&memo)), (cold, false));
 }
+
+/// A blob store that says when a blob is opened (`path` ends with `slow`) and takes its time
+/// to give it.
+struct Slow {
+    inner: Counting,
+    slow: String,
+    opening: std::sync::mpsc::SyncSender<()>,
+}
+
+impl BlobStore for Slow {
+    fn open_path(&self, path: &str) -> Result<BlobReader<'_>, ImageError> {
+        if path.ends_with(&self.slow) {
+            let _ = self.opening.try_send(());
+            std::thread::sleep(std::time::Duration::from_millis(300));
+        }
+        self.inner.open_path(path)
+    }
+    fn has_path(&self, path: &str) -> bool {
+        self.inner.has_path(path)
+    }
+}
+
+#[test]
+fn a_base_read_by_one_thread_is_waited_for_not_read_again_by_another() {
+    let base = layer(
+        &[
+            E::Dir("etc/"),
+            E::File("etc/os.conf", b"ID=debian"),
+            E::File("usr/lib/libc.so", b"\x7fELF..."),
+        ],
+        Comp::Gzip,
+    );
+    let apps = [
+        layer(&[E::File("app/one.conf", b"1")], Comp::Gzip),
+        layer(&[E::File("app/two.conf", b"2")], Comp::Gzip),
+    ];
+    let base_blob = support::sha256(&base.blob)[7..].to_owned();
+    let dirs: Vec<tempfile::TempDir> = apps
+        .iter()
+        .map(|app| {
+            let dir = tempfile::tempdir().unwrap();
+            support::oci_layout(dir.path(), &[base.clone(), app.clone()]);
+            dir
+        })
+        .collect();
+    let colds: Vec<String> = dirs
+        .iter()
+        .map(|d| {
+            shown(
+                &open(counting(d.path()).0, &Limits::default())
+                    .squash(&collector())
+                    .unwrap(),
+            )
+        })
+        .collect();
+    // an analysis of its own: the memories are the process's, shared with the other tests
+    let analysis = "flight-test";
+    let store = Keeping::default();
+    let (opening, opened_base) = std::sync::mpsc::sync_channel(4);
+    let run = |dir: &Path| {
+        let (inner, opened) = counting(dir);
+        let blobs = Slow {
+            inner,
+            slow: base_blob.clone(),
+            opening: opening.clone(),
+        };
+        let image = Image::from_oci_layout(Box::new(blobs), None, &Limits::default()).unwrap();
+        let (squashed, report) = image.squash_cached(&collector(), &store, analysis).unwrap();
+        (shown(&squashed), report, opened)
+    };
+    let (p0, p1) = (dirs[0].path(), dirs[1].path());
+    let opened: Vec<Arc<Mutex<Vec<String>>>> = std::thread::scope(|s| {
+        let first = s.spawn(|| run(p0));
+        // the first is reading the base when the second looks for it
+        opened_base.recv().unwrap();
+        let second = s.spawn(|| run(p1));
+        let (first, second) = (first.join().unwrap(), second.join().unwrap());
+        assert_eq!(first.0, colds[0]);
+        assert_eq!(second.0, colds[1]);
+        assert!(first.1.layers[0].blob_read);
+        // the second image took the base's record made by the first, and read its own layer
+        assert!(!second.1.layers[0].blob_read, "{:?}", second.1);
+        assert_eq!(second.1.layers[0].lookup, Lookup::Hit);
+        assert!(second.1.layers[1].blob_read);
+        vec![first.2, second.2]
+    });
+    let base_reads: usize = opened
+        .iter()
+        .map(|o| {
+            o.lock()
+                .unwrap()
+                .iter()
+                .filter(|p| p.ends_with(&base_blob))
+                .count()
+        })
+        .sum();
+    assert_eq!(base_reads, 1);
+}
