@@ -313,6 +313,31 @@ fn backoff_doubles_per_attempt_and_is_bounded() {
 }
 
 #[test]
+fn claims_take_the_oldest_job_of_a_registry_below_its_bound() {
+    let url = server().database();
+    let mut store = Store::open(&url).unwrap();
+    let jobs: Vec<NewJob> = ["busy.example/a:1", "busy.example/b:1", "busy.example/c:1"]
+        .into_iter()
+        .chain(["free.example/x:1", "free.example/y:1"])
+        .map(job)
+        .collect();
+    queue::enqueue(&mut store, &jobs, "cli", 2).unwrap();
+    let rules = ClaimRules {
+        per_registry: 1,
+        lease: Duration::from_secs(60),
+    };
+    let mut claim = || {
+        queue::claim(&mut store, "w", rules)
+            .unwrap()
+            .map(|j| j.reference)
+    };
+    assert_eq!(claim().as_deref(), Some("busy.example/a:1"));
+    // busy.example is at its bound: its queued jobs are passed over, in front as they are
+    assert_eq!(claim().as_deref(), Some("free.example/x:1"));
+    assert_eq!(claim(), None);
+}
+
+#[test]
 fn a_job_whose_worker_vanished_is_claimed_again_after_its_lease() {
     let url = server().database();
     let mut store = Store::open(&url).unwrap();
