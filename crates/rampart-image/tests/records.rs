@@ -228,16 +228,21 @@ fn a_layer_over_another_base_is_read_again_and_then_replays_over_both() {
     assert_eq!(report.hits(), 2);
 }
 
-#[test]
-fn images_sharing_a_base_read_its_blob_once() {
-    let base = layer(
+/// A base layer with a directory, a configuration file and a library.
+fn small_base() -> Layer {
+    layer(
         &[
             E::Dir("etc/"),
             E::File("etc/os.conf", b"ID=debian"),
             E::File("usr/lib/libc.so", b"\x7fELF..."),
         ],
         Comp::Gzip,
-    );
+    )
+}
+
+#[test]
+fn images_sharing_a_base_read_its_blob_once() {
+    let base = small_base();
     let app1 = layer(&[E::File("app/one.conf", b"1")], Comp::Gzip);
     let app2 = layer(&[E::File("app/two.conf", b"2")], Comp::Zstd);
     let store = MemRecords::default();
@@ -645,14 +650,7 @@ impl BlobStore for Slow {
 
 #[test]
 fn a_base_read_by_one_thread_is_waited_for_not_read_again_by_another() {
-    let base = layer(
-        &[
-            E::Dir("etc/"),
-            E::File("etc/os.conf", b"ID=debian"),
-            E::File("usr/lib/libc.so", b"\x7fELF..."),
-        ],
-        Comp::Gzip,
-    );
+    let base = small_base();
     let apps = [
         layer(&[E::File("app/one.conf", b"1")], Comp::Gzip),
         layer(&[E::File("app/two.conf", b"2")], Comp::Gzip),

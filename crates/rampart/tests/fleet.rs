@@ -330,16 +330,7 @@ fn workers_share_the_queue_survive_a_killed_worker_and_the_store_answers_for_the
     // an image met again reads no blob: with its config and layers gone from the registry, a
     // second fleet (another database) whose layer cache is this store analyses it from its
     // manifest and the cache, and stores the same report
-    let pulled = rampart_registry::open_image(
-        &rampart_registry::Reference::parse(&refs[4]).unwrap(),
-        None,
-        &rampart_registry::ClientOptions {
-            insecure: true,
-            ..rampart_registry::ClientOptions::default()
-        },
-        &rampart_image::Limits::default(),
-    )
-    .unwrap();
+    let pulled = common::pull_insecure(&refs[4]);
     let mut blobs = vec![pulled.config_digest().unwrap().to_string()];
     blobs.extend(
         pulled

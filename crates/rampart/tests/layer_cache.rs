@@ -136,16 +136,7 @@ fn a_registry_image_is_reported_the_same_once_its_blobs_left_the_registry() {
     args.push("--insecure");
     let cold = report(&rampart(&args, None));
     assert_eq!(cold, report(&rampart(&args, Some(&cache))));
-    let pulled = rampart_registry::open_image(
-        &rampart_registry::Reference::parse(&target).unwrap(),
-        None,
-        &rampart_registry::ClientOptions {
-            insecure: true,
-            ..rampart_registry::ClientOptions::default()
-        },
-        &rampart_image::Limits::default(),
-    )
-    .unwrap();
+    let pulled = common::pull_insecure(&target);
     assert_eq!(pulled.layers().len(), 2);
     for l in pulled.layers() {
         let digest = l.digest.as_ref().unwrap().to_string();

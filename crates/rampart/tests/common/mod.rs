@@ -130,3 +130,18 @@ pub fn push(reg: &Registry, reference: &str, creds: Option<&str>) {
     let source = format!("oci:{}:test", image_dir().join("oci").display());
     reg.push(&source, reference, creds);
 }
+
+/// Opens `reference` from a plain-HTTP test registry (manifest and config fetched, no layer
+/// read): its layers' and config's digests, for the blobs a test deletes from the registry.
+pub fn pull_insecure(reference: &str) -> rampart_image::Image {
+    rampart_registry::open_image(
+        &rampart_registry::Reference::parse(reference).unwrap(),
+        None,
+        &rampart_registry::ClientOptions {
+            insecure: true,
+            ..rampart_registry::ClientOptions::default()
+        },
+        &rampart_image::Limits::default(),
+    )
+    .unwrap()
+}
