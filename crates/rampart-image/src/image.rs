@@ -656,7 +656,7 @@ impl Image {
             if absent.is_empty() {
                 break (kept, payloads, None);
             }
-            match flight::claim(&absent, until) {
+            match flight::claim(&absent, until, store) {
                 flight::Flight::Claimed(c) => break (kept, payloads, Some(c)),
                 flight::Flight::Late => break (kept, payloads, None),
                 flight::Flight::Landed => {}
@@ -1659,7 +1659,7 @@ struct Cached<'a, O> {
     shown: Vec<bool>,
     report: CacheReport,
     /// the layers this squash reads that other squashes of this process wait for
-    claim: Option<flight::Claim>,
+    claim: Option<flight::Claim<'a>>,
 }
 
 impl<O: Send + Sync + 'static> Cached<'_, O> {

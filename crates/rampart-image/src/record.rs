@@ -329,6 +329,18 @@ pub trait LayerStore: Sync {
     fn keep_decoded(&self) -> bool {
         false
     }
+    /// Claims `layers` (diff id, analysis) for reading from their blobs, against the other
+    /// processes sharing this store (the workers of a fleet sharing a PostgreSQL cache):
+    /// `Ok(true)` when this process may read them all (nothing is claimed by a store that does
+    /// not coordinate processes: the default), `Ok(false)` when another process is reading one
+    /// of them (none is then held here: the squash waits for that record), `Err` when the store
+    /// cannot tell (the layers are read). Asked only of stores that keep records decoded.
+    fn claim_reading(&self, _layers: &[(String, String)]) -> Result<bool, String> {
+        Ok(true)
+    }
+    /// Lets go of a layer claimed by [`LayerStore::claim_reading`] (its record is stored, or
+    /// its read failed).
+    fn release_reading(&self, _diff_id: &str, _analysis: &str) {}
 }
 
 /// What the store gave for one layer.

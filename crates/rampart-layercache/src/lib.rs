@@ -667,6 +667,59 @@ impl LayerStore for LayerCache {
         self.store(diff_id, analysis, payload)
             .map_err(|e| e.to_string())
     }
+
+    /// A PostgreSQL cache claims layers with session advisory locks (let go by PostgreSQL when
+    /// the process dies); an SQLite cache claims nothing.
+    fn claim_reading(&self, layers: &[(String, String)]) -> Result<bool, String> {
+        let mut conn = self.conn();
+        let Conn::Postgres(c) = &mut *conn else {
+            return Ok(true);
+        };
+        let keys: Vec<i32> = layers.iter().map(|(d, a)| reading_key(d, a)).collect();
+        let got: Vec<bool> = c
+            .query(
+                "SELECT pg_try_advisory_lock($1, k) FROM unnest($2::int4[]) AS k",
+                &[&READING_LOCKS, &keys],
+            )
+            .and_then(|rows| rows.iter().map(|r| r.try_get(0)).collect())
+            .map_err(|e| self.pg_err(&e).to_string())?;
+        if got.iter().all(|g| *g) {
+            return Ok(true);
+        }
+        let taken: Vec<i32> = keys
+            .iter()
+            .zip(&got)
+            .filter(|(_, g)| **g)
+            .map(|(k, _)| *k)
+            .collect();
+        let _ = c.execute(
+            "SELECT pg_advisory_unlock($1, k) FROM unnest($2::int4[]) AS k",
+            &[&READING_LOCKS, &taken],
+        );
+        Ok(false)
+    }
+
+    fn release_reading(&self, diff_id: &str, analysis: &str) {
+        if let Conn::Postgres(c) = &mut *self.conn() {
+            let _ = c.execute(
+                "SELECT pg_advisory_unlock($1, $2)",
+                &[&READING_LOCKS, &reading_key(diff_id, analysis)],
+            );
+        }
+    }
+}
+
+/// The first key of the advisory locks that claim layers for reading (two-key locks: apart
+/// from every one-key lock of the fleet's database). Reads "layr".
+const READING_LOCKS: i32 = 0x6c61_7972;
+
+/// The second key of a layer's reading lock: 32 bits of sha256 over its diff id and analysis
+/// (two layers sharing a key only make one wait for the other's record a while).
+fn reading_key(diff_id: &str, analysis: &str) -> i32 {
+    let d = Digest::sha256_of(format!("{diff_id}\0{analysis}").as_bytes());
+    let hex = d.hex();
+    u32::from_str_radix(hex.get(..8).unwrap_or("0"), 16)
+        .map_or(0, |n| i32::from_ne_bytes(n.to_ne_bytes()))
 }
 
 #[cfg(test)]

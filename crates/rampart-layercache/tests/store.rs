@@ -325,3 +325,34 @@ fn other_files_and_newer_caches_are_refused_untouched() {
         "{text}"
     );
 }
+
+/// Layers claimed for reading by one process (a connection) are refused to the others until
+/// let go, or until that process's connection ends (a worker that died); a refused claim holds
+/// nothing. An SQLite cache coordinates no processes: every claim is granted.
+#[test]
+fn postgres_claims_layers_for_reading_across_processes() {
+    let url = pg().database();
+    let [a, b, c] = [0, 1, 2].map(|_| LayerCache::open(&url).unwrap());
+    let key = |n: u32| (digest(n).to_string(), String::from("claims-test"));
+    assert!(a.claim_reading(&[key(1), key(2)]).unwrap());
+    // b meets layer 2, being read by a: refused, and layer 3 is not held by b either
+    assert!(!b.claim_reading(&[key(2), key(3)]).unwrap());
+    assert!(c.claim_reading(&[key(3)]).unwrap());
+    c.release_reading(&key(3).0, &key(3).1);
+    // a's record of layer 2 is stored: let go
+    a.release_reading(&key(2).0, &key(2).1);
+    assert!(b.claim_reading(&[key(2), key(3)]).unwrap());
+    assert!(!c.claim_reading(&[key(1)]).unwrap());
+    // a dies while reading layer 1: PostgreSQL lets its claim go
+    drop(a);
+    let started = std::time::Instant::now();
+    while !c.claim_reading(&[key(1)]).unwrap() {
+        assert!(started.elapsed() < std::time::Duration::from_secs(10));
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+
+    let (_dir, file) = sqlite();
+    let [x, y] = [0, 1].map(|_| LayerCache::open(&file).unwrap());
+    assert!(x.claim_reading(&[key(1)]).unwrap());
+    assert!(y.claim_reading(&[key(1)]).unwrap());
+}
