@@ -14,6 +14,10 @@
 #   3. Rescan latency of 10,000 stored SBOMs after an advisory update: `rampart inventory
 #      --inventory postgres://... rescan` against the advisories of ../shared/corpus (Go and
 #      RustSec, then PyPA added: the update whose new findings are reported).
+#   4. What a claim costs with a long queue: CLAIMS jobs (10,000) on two registries that refuse
+#      connections at once (127.0.0.1 ports 1 and 2), one attempt each, taken and failed by one
+#      worker of 2 threads with at most 1 running per registry: jobs ended per second, where
+#      nearly all the time is claiming (no peer: Trivy has no queue).
 #
 #   bash bench/fleet.sh
 #   IMAGES=50 RESCAN=2000 bash bench/fleet.sh
@@ -209,3 +213,15 @@ hit = sum(1 for i in r if i["new"])
 print(f"rescan after the PyPA update:              {float(sys.argv[2]):6.2f} s  "
       f"({len(r)} images, {new} new findings in {hit} images; target < 30 s)")
 EOF
+
+echo "== 4. claims with ${CLAIMS:=10000} jobs queued"
+URL=$(newdb)
+seq 1 "$CLAIMS" | awk '{ printf "127.0.0.1:%d/claims/app-%d:v1\n", 1 + $1 % 2, $1 }' > "$OUT/claims.txt"
+"$R" fleet enqueue --store "$URL" --max-attempts 1 --file "$OUT/claims.txt" >/dev/null
+s=$(date +%s.%N)
+"$R" fleet worker --store "$URL" --insecure --concurrency 2 --per-registry 1 --poll 0.05 \
+  --exit-when-idle --no-layer-cache --registry-timeout 2 2>>"$OUT/worker.claims.log" || true
+e=$(date +%s.%N)
+ended=$(psql_ -d "${URL##*/}" -c "SELECT count(*) FROM fleet_jobs WHERE state IN ('done', 'failed')")
+printf '%s of %s jobs claimed and ended in %6.2f s: %s per second\n' "$ended" "$CLAIMS" \
+  "$(python3 -c "print($e - $s)")" "$(python3 -c "print(round($ended / ($e - $s)))")"
