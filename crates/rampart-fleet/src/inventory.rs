@@ -208,16 +208,13 @@ fn package_ids(
         let sources: Vec<Option<&str>> = missing.iter().map(|r| r.source.as_deref()).collect();
         let licenses: Vec<Option<&str>> = missing.iter().map(|r| r.licenses.as_deref()).collect();
         let arches: Vec<Option<&str>> = missing.iter().map(|r| r.arch.as_deref()).collect();
-        let insert = p.get(
+        p.execute(
             tx,
             "INSERT INTO fleet_packages (key, ecosystem, name, full_name, version, purl, source, \
                                          locations, licenses, arch) \
              SELECT * FROM unnest($1::bytea[], $2::text[], $3::text[], $4::text[], $5::text[], \
                                   $6::text[], $7::text[], $8::text[], $9::text[], $10::text[]) \
              ORDER BY 1 ON CONFLICT (key) DO NOTHING",
-        )?;
-        tx.execute(
-            &insert,
             &[
                 &keys,
                 &col(|r| &r.ecosystem),
@@ -249,11 +246,14 @@ fn stored_ids(
     p: &mut Prepared,
     keys: &[&[u8]],
 ) -> Result<Vec<(Vec<u8>, i32)>, postgres::Error> {
-    let select = p.get(tx, "SELECT key, id FROM fleet_packages WHERE key = ANY($1)")?;
-    tx.query(&select, &[&keys])?
-        .iter()
-        .map(|r| Ok((r.try_get::<_, Vec<u8>>(0)?, r.try_get::<_, i32>(1)?)))
-        .collect()
+    p.query(
+        tx,
+        "SELECT key, id FROM fleet_packages WHERE key = ANY($1)",
+        &[&keys],
+    )?
+    .iter()
+    .map(|r| Ok((r.try_get::<_, Vec<u8>>(0)?, r.try_get::<_, i32>(1)?)))
+    .collect()
 }
 
 /// Writes an analysis: the image (once per digest: an image already analysed by the same
@@ -269,7 +269,7 @@ pub(crate) fn record_in(
     let distro = a.distro.as_ref().map(distro_text);
     let summary = a.summary.to_string();
     let report = pack(&a.report);
-    let image = p.get(
+    let written = p.query_opt(
         tx,
         "INSERT INTO fleet_images (digest, name, analysis, distro, packages, summary, report, \
                                    analysed_at) \
@@ -279,9 +279,6 @@ pub(crate) fn record_in(
            report = EXCLUDED.report, analysed_at = EXCLUDED.analysed_at \
          WHERE fleet_images.analysis <> EXCLUDED.analysis \
          RETURNING id",
-    )?;
-    let written = tx.query_opt(
-        &image,
         &[
             &a.digest,
             &a.name,
@@ -292,8 +289,7 @@ pub(crate) fn record_in(
             &report,
         ],
     )?;
-    let seen = p.get(tx, SEEN)?;
-    tx.execute(&seen, &[&a.name, &a.digest])?;
+    p.execute(tx, SEEN, &[&a.name, &a.digest])?;
     let Some(row) = written else {
         let id: i64 = tx
             .query_one(
@@ -307,11 +303,13 @@ pub(crate) fn record_in(
     if a.matched {
         let m = match_of(a.vulnerabilities.iter());
         let [vulns, purls, severities, fixed] = match_columns(&m);
-        let write = p.get(tx, WRITE_MATCH)?;
-        tx.execute(&write, &[&id, &vulns, &purls, &severities, &fixed])?;
+        p.execute(tx, WRITE_MATCH, &[&id, &vulns, &purls, &severities, &fixed])?;
     } else {
-        let forget = p.get(tx, "DELETE FROM fleet_image_matches WHERE image = $1")?;
-        tx.execute(&forget, &[&id])?;
+        p.execute(
+            tx,
+            "DELETE FROM fleet_image_matches WHERE image = $1",
+            &[&id],
+        )?;
     }
     Ok((id, true))
 }
@@ -369,12 +367,12 @@ pub(crate) const SEEN: &str = "INSERT INTO fleet_refs (reference, digest, seen_a
 /// Whether the image `digest` was analysed by `analysis` already.
 pub fn analysed(store: &mut Store, digest: &str, analysis: &str) -> Result<bool, FleetError> {
     store.with_prepared(|c, p| {
-        let analysed = p.get(
+        p.query_opt(
             c,
             "SELECT 1 FROM fleet_images WHERE digest = $1 AND analysis = $2",
-        )?;
-        c.query_opt(&analysed, &[&digest, &analysis])
-            .map(|r| r.is_some())
+            &[&digest, &analysis],
+        )
+        .map(|r| r.is_some())
     })
 }
 

@@ -119,9 +119,8 @@ pub fn claim(
     let lease = secs(rules.lease);
     store.with_prepared(|c, p| {
         let mut tx = c.transaction()?;
-        let lock = p.get(&mut tx, "SELECT pg_advisory_xact_lock($1)")?;
-        tx.execute(&lock, &[&CLAIM_LOCK])?;
-        let fail_lost = p.get(
+        p.execute(&mut tx, "SELECT pg_advisory_xact_lock($1)", &[&CLAIM_LOCK])?;
+        p.execute(
             &mut tx,
             "UPDATE fleet_jobs SET state = 'failed', finished_at = now(), \
                error = 'the worker ' || coalesce(worker, '?') || ' was lost (no heartbeat for ' \
@@ -129,13 +128,13 @@ pub fn claim(
                worker = NULL, registry_auth = NULL \
              WHERE state = 'running' AND heartbeat_at < now() - make_interval(secs => $1) \
                AND attempts >= max_attempts",
+            &[&lease],
         )?;
-        tx.execute(&fail_lost, &[&lease])?;
         // the registries at their bound are found first; then the oldest job of another
         // registry: a job of a lost worker (its heartbeat older than the lease), else a queued
         // one, each walking its partial index in order and stopping at the first row free
         // to take (a claim costs the same with ten jobs queued or a hundred thousand)
-        let take = p.get(
+        let taken = p.query_opt(
             &mut tx,
             "UPDATE fleet_jobs SET state = 'running', worker = $3, heartbeat_at = now(), \
                started_at = now(), attempts = attempts + 1 \
@@ -155,8 +154,9 @@ pub fn claim(
                     AND j.registry NOT IN (SELECT registry FROM busy) \
                   ORDER BY j.not_before, j.id LIMIT 1 FOR UPDATE OF j SKIP LOCKED))) \
              RETURNING id, reference, registry, attempts, max_attempts, registry_auth, plain_http",
+            &[&lease, &rules.per_registry, &worker],
         )?;
-        let Some(job) = tx.query_opt(&take, &[&lease, &rules.per_registry, &worker])? else {
+        let Some(job) = taken else {
             tx.commit()?;
             return Ok(None);
         };
@@ -201,13 +201,13 @@ pub(crate) fn finish_in(
     digest: &str,
     outcome: &str,
 ) -> Result<bool, postgres::Error> {
-    let finish = p.get(
+    let n = p.execute(
         tx,
         "UPDATE fleet_jobs SET state = 'done', digest = $3, outcome = $4, error = NULL, \
            finished_at = now(), registry_auth = NULL \
          WHERE id = $1 AND worker = $2 AND state = 'running'",
+        &[&job.id, &worker, &digest, &outcome],
     )?;
-    let n = tx.execute(&finish, &[&job.id, &worker, &digest, &outcome])?;
     Ok(n == 1)
 }
 

@@ -25,7 +25,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use postgres::{Client, GenericClient, NoTls, Statement};
+use postgres::types::ToSql;
+use postgres::{Client, GenericClient, NoTls, Row, Statement};
 
 use crate::FleetError;
 
@@ -232,6 +233,39 @@ impl Prepared {
         let s = c.prepare(sql)?;
         self.0.insert(sql, s.clone());
         Ok(s)
+    }
+
+    /// Runs `sql`, prepared, on `c`: the rows it changed.
+    pub(crate) fn execute(
+        &mut self,
+        c: &mut impl GenericClient,
+        sql: &'static str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<u64, postgres::Error> {
+        let s = self.get(c, sql)?;
+        c.execute(&s, params)
+    }
+
+    /// Runs `sql`, prepared, on `c`: its rows.
+    pub(crate) fn query(
+        &mut self,
+        c: &mut impl GenericClient,
+        sql: &'static str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Vec<Row>, postgres::Error> {
+        let s = self.get(c, sql)?;
+        c.query(&s, params)
+    }
+
+    /// Runs `sql`, prepared, on `c`: its row, when it gives one.
+    pub(crate) fn query_opt(
+        &mut self,
+        c: &mut impl GenericClient,
+        sql: &'static str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Option<Row>, postgres::Error> {
+        let s = self.get(c, sql)?;
+        c.query_opt(&s, params)
     }
 }
 

@@ -386,8 +386,8 @@ fn run_job(
     loop {
         let got: bool = store
             .with_prepared(|c, p| {
-                let lock = p.get(c, "SELECT pg_try_advisory_lock($1)")?;
-                c.query_one(&lock, &[&key]).map(|r| r.get(0))
+                p.query_opt(c, "SELECT pg_try_advisory_lock($1)", &[&key])
+                    .map(|r| r.is_some_and(|r| r.get(0)))
             })
             .map_err(|e| e.to_string())?;
         if got {
@@ -400,10 +400,7 @@ fn run_job(
         std::thread::sleep(Duration::from_millis(200));
     }
     let result = analyse_locked(store, opts, analyser, job, &digest, &version);
-    let _ = store.with_prepared(|c, p| {
-        let unlock = p.get(c, "SELECT pg_advisory_unlock($1)")?;
-        c.execute(&unlock, &[&key])
-    });
+    let _ = store.with_prepared(|c, p| p.execute(c, "SELECT pg_advisory_unlock($1)", &[&key]));
     result
 }
 
@@ -419,8 +416,7 @@ fn analyse_locked(
         let kept = store
             .with_prepared(|c, p| {
                 let mut tx = c.transaction()?;
-                let seen = p.get(&mut tx, inventory::SEEN)?;
-                tx.execute(&seen, &[&job.reference, &digest])?;
+                p.execute(&mut tx, inventory::SEEN, &[&job.reference, &digest])?;
                 if queue::finish_in(&mut tx, p, job, &opts.id, digest, "cached")? {
                     tx.commit()?;
                     Ok(true)
